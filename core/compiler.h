@@ -1,0 +1,13 @@
+/* Small compiler helpers shared by every module. */
+#ifndef CT_COMPILER_H
+#define CT_COMPILER_H
+
+#define CT_EXPORT __attribute__((visibility("default")))
+#define CT_HIDDEN __attribute__((visibility("hidden")))
+#define CT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CT_NOINLINE __attribute__((noinline))
+#define CT_TLS __thread __attribute__((tls_model("initial-exec")))
+#define CT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

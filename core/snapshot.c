@@ -1,0 +1,14 @@
+/* Snapshot lifetime helpers; see snapshot.h. */
+#include <stdlib.h>
+
+#include "snapshot.h"
+
+void
+ct_snapshot_free(struct ct_snapshot *snap)
+{
+	for (int k = 0; k < CT_PROF_COUNT; k++) {
+		free(snap->prof[k].records);
+		snap->prof[k].records = NULL;
+		snap->prof[k].nrecords = 0;
+	}
+}

@@ -1,0 +1,66 @@
+/* The immutable copy of the profile tables that report/ turns into files.
+ *
+ * A snapshot is made by core (ct_snapshot_take) off the hot path and owned
+ * by its caller; report/ only reads it. It carries raw return addresses and
+ * no symbol, file or format knowledge: symbolization happens in report/.
+ */
+#ifndef CT_SNAPSHOT_H
+#define CT_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ops.h"
+
+/* Deepest stack kept, like Go 1.23's default of 128 frames. */
+#define CT_STACK_MAX 128
+
+enum ct_profile_kind {
+	CT_PROF_MUTEX, /* stacks of holders of contended locks (leaf = unlock) */
+	CT_PROF_BLOCK, /* stacks where threads blocked (leaf = lock/wait call) */
+	CT_PROF_COUNT
+};
+
+/* One distinct (op, stack) with its accumulated, already scaled values
+ * (Go >= 1.20 semantics: scaled at record time, so the writer must not
+ * scale again). */
+struct ct_record {
+	double count;      /* estimated number of events (contentions) */
+	double delay_ns;   /* estimated total delay in nanoseconds */
+	uint64_t hash;     /* of op and pcs; table bookkeeping */
+	uint32_t op;       /* enum ct_op: the libc function that is the leaf */
+	uint32_t depth;    /* number of valid entries in pc[] */
+	/* Return addresses, innermost first, shim frames already removed:
+	 * pc[0] is the return address into the caller of the wrapped
+	 * function. Report subtracts 1 to find the call's line. */
+	uintptr_t pc[CT_STACK_MAX];
+};
+
+struct ct_profile_snapshot {
+	enum ct_profile_kind kind;
+	size_t nrecords;
+	struct ct_record *records; /* heap array owned by the snapshot */
+	/* Events that found the table full. Their values are already folded
+	 * into a record with op CT_OP_TABLE_FULL and depth 0, so totals stay
+	 * right; these counters say how much was lost to that. */
+	uint64_t overflow_events;
+	/* Sampling setting in force when the snapshot was taken:
+	 * mutex: fraction N (1 in N); block: rate in ns. 0 = off. */
+	uint64_t rate;
+};
+
+struct ct_snapshot {
+	int64_t time_nanos;     /* wall clock, ns since the epoch, at start */
+	int64_t duration_nanos; /* from profiling start to the snapshot */
+	pid_t pid;
+	struct ct_profile_snapshot prof[CT_PROF_COUNT];
+	/* Entry address of the real libc function behind each op, or 0: the
+	 * leaf Location points there so pprof shows the right mapping. */
+	uintptr_t leaf_addr[CT_OP_COUNT];
+};
+
+/* Frees the record arrays (not the struct itself). */
+void ct_snapshot_free(struct ct_snapshot *snap);
+
+#endif

@@ -1,0 +1,35 @@
+/* report/: turns a core snapshot into symbolized pprof files.
+ *
+ * Runs only off the hot path (exit, dump thread, CLI, tests). May allocate,
+ * use stdio, zlib, libdw and protobuf-c. Not async-signal-safe. Not
+ * re-entrant: one caller at a time. The caller sets the shim's per-thread
+ * guard so that locks taken in here are not profiled.
+ *
+ * libcontend.so does not link this code: it dlopen()s libcontend-report.so
+ * and looks up ct_report_write only when there is something to write, so a
+ * process that recorded nothing never loads libdw, zlib or protobuf-c.
+ */
+#ifndef CT_REPORT_H
+#define CT_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/snapshot.h"
+
+struct ct_report_opts {
+	const char *dir;       /* output directory; created (mode 0777 & ~umask) if missing */
+	const char *suffix;    /* "" or e.g. ".0001" for numbered snapshots: mutex.0001.pb.gz */
+	char *errbuf;          /* on failure: one line, no newline, naming what failed */
+	size_t errlen;
+};
+
+/* Writes <dir>/mutex<suffix>.pb.gz and <dir>/block<suffix>.pb.gz (gzip'd
+ * perftools.profiles.Profile), fully symbolized from the current process's
+ * /proc/self/maps. Files are written to a temporary name and renamed, so a
+ * reader never sees a partial file. Returns 0 or a negative errno. */
+int ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opts);
+
+typedef int (*ct_report_write_fn)(const struct ct_snapshot *, const struct ct_report_opts *);
+
+#endif
