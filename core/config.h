@@ -1,0 +1,77 @@
+/* CONTEND_* configuration: one table, parsed once, strictly.
+ *
+ * ct_config_load() runs in the shim's constructor (or lazily from the first
+ * slow path), before any thread of ours exists; afterwards ct_cfg is
+ * read-only except for the sampling settings, which later capabilities may
+ * change at run time with relaxed atomic stores. A bad value produces one
+ * stderr line naming the variable and what is accepted, and the default is
+ * kept. Does not allocate. Not async-signal-safe. */
+#ifndef CT_CONFIG_H
+#define CT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Defaults, each with its reason. */
+/* 1 in 10 contended unlocks records its holder stack: an unwind costs about
+ * a microsecond, and 10 keeps heavily contended servers within budget while
+ * the scaled totals stay unbiased. */
+#define CT_DEFAULT_MUTEX_FRACTION 10
+/* Waits of 10 us or more are always recorded; shorter ones with probability
+ * wait/10us (Go's rule), so short waits cost little yet still add up right. */
+#define CT_DEFAULT_BLOCK_RATE 10000
+/* Distinct stacks kept per profile; more is folded into one overflow
+ * sample. About 1 KiB each, touched only when used. */
+#define CT_DEFAULT_TABLE_SIZE 4096
+/* Locks that can be contended at the same moment, tracked to charge
+ * holders with their waiters' time. */
+#define CT_DEFAULT_OBJECTS 4096
+/* Go 1.23 keeps 128; 64 is enough for nearly all C servers and halves the
+ * unwind cost of deep stacks. */
+#define CT_DEFAULT_STACK_DEPTH 64
+
+enum ct_opt_type { CT_OPT_UINT, CT_OPT_BOOL, CT_OPT_STRING };
+
+struct ct_opt {
+	const char *name;     /* environment variable */
+	enum ct_opt_type type;
+	size_t off;            /* of the field in struct ct_config */
+	uint64_t def, min, max; /* numeric options */
+	const char *sdef;     /* string default */
+	const char *help;     /* one line, for CONTEND_HELP and docs */
+};
+
+struct ct_config {
+	uint64_t mutex_fraction; /* 0 = off, N = 1 in N */
+	uint64_t block_rate;     /* 0 = off, 1 = all, else ns */
+	uint64_t table_size;
+	uint64_t objects;
+	uint64_t stack_depth;
+	bool quiet;
+	bool help;
+	char out[4096]; /* CONTEND_OUT template, unexpanded */
+};
+
+extern struct ct_config ct_cfg;
+
+/* The option table, for CONTEND_HELP, docs and tests. */
+extern const struct ct_opt ct_opts[];
+extern const size_t ct_nopts;
+
+/* Reads the environment through getenv_fn (secure_getenv in the shim, a
+ * fake in tests) into ct_cfg. Returns the number of rejected values. */
+int ct_config_load(char *(*getenv_fn)(const char *));
+
+/* Strict parsers, exposed for tests. Return 0 or -EINVAL / -ERANGE. */
+int ct_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int ct_parse_bool(const char *s, bool *out);
+
+/* Expands %p (pid), %h (hostname) and %% in tmpl into buf. Returns 0 or
+ * -ENAMETOOLONG / -EINVAL (unknown % sequence). Async-signal-safe. */
+int ct_config_expand_out(const char *tmpl, int pid, char *buf, size_t len);
+
+/* Prints the table on stderr (CONTEND_HELP=1). */
+void ct_config_print_help(void);
+
+#endif

@@ -1,0 +1,39 @@
+/* Writing the profiles to files: at exit, and from a forked copy of the
+ * process when a default-action SIGINT/SIGTERM is about to kill it.
+ *
+ * The report code (libdw, zlib, protobuf-c) lives in libcontend-report.so,
+ * dlopen()ed only when there is something to write, so processes that
+ * recorded nothing pay neither the loading nor the symbolization. */
+#ifndef CT_DUMP_H
+#define CT_DUMP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Called once at init (no allocation): where libcontend-report.so is, and
+ * how to fork from a signal handler (glibc's _Fork, or NULL). */
+void ct_dump_configure(const char *report_lib, pid_t (*fork_fn)(void));
+
+/* Expands CONTEND_OUT for the current pid into an absolute directory path.
+ * At init and in a fork child. Async-signal-safe. */
+void ct_dump_set_dir(void);
+
+/* The directory the next dump goes to. */
+const char *ct_dump_dir(void);
+
+/* Writes mutex<suffix>.pb.gz and block<suffix>.pb.gz if anything was
+ * recorded, and says where on stderr unless CONTEND_QUIET. Takes the
+ * guard, allocates, dlopen()s: never from a signal handler or a wrapper.
+ * Returns 0 (also when there was nothing to write) or -errno. */
+int ct_dump_write(const char *suffix);
+
+/* The atexit handler: the final dump, once. */
+void ct_dump_at_exit(void);
+
+/* From a handler of a fatal signal: writes the final dump from a forked
+ * child (so a lock or allocator state frozen by the signal cannot hang
+ * the dying process) and waits for it at most timeout_ms. The parent side
+ * is async-signal-safe. Does nothing if a final dump already ran. */
+void ct_dump_from_signal(int timeout_ms);
+
+#endif

@@ -1,0 +1,103 @@
+/* Recording of waits and releases; see event.h. This is the only core
+ * code on wrapper paths: it samples first and only then unwinds. */
+#include <errno.h>
+
+#include "clock.h"
+#include "config.h"
+#include "event.h"
+#include "profiles.h"
+#include "sample.h"
+#include "stack.h"
+#include "waiters.h"
+
+int ct_ready;
+CT_TLS struct ct_thread ct_self;
+
+static void
+ct_record(enum ct_profile_kind kind, unsigned op, double count, double delay)
+{
+	uintptr_t pcs[CT_STACK_MAX];
+	int depth = (int)__atomic_load_n(&ct_cfg.stack_depth, __ATOMIC_RELAXED);
+	ct_self.busy++;
+	int n = ct_stack_capture(pcs, depth);
+	ct_table_add(&ct_profiles[kind], op, pcs, (unsigned)n, count, delay);
+	ct_self.busy--;
+}
+
+void
+ct_lock_wait_begin(struct ct_wait *w, const void *obj)
+{
+	w->obj = obj;
+	w->t0 = ct_now_ns();
+	w->handle = ct_waiters_arrive(obj, w->t0);
+}
+
+void
+ct_lock_wait_end(struct ct_wait *w, unsigned op)
+{
+	int saved = errno;
+	ct_waiters_leave(w->handle, w->t0);
+	int64_t wait = ct_now_ns() - w->t0;
+	double count, delay;
+	if (ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait, &count,
+			    &delay))
+		ct_record(CT_PROF_BLOCK, op, count, delay);
+	errno = saved;
+}
+
+void
+ct_block_end(unsigned op, int64_t t0)
+{
+	int saved = errno;
+	double count, delay;
+	if (ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED),
+			    ct_now_ns() - t0, &count, &delay))
+		ct_record(CT_PROF_BLOCK, op, count, delay);
+	errno = saved;
+}
+
+int64_t
+ct_release_begin(const void *obj)
+{
+	if (__atomic_load_n(&ct_waiters_active, __ATOMIC_RELAXED) == 0)
+		return 0;
+	unsigned n;
+	return ct_waiters_charge(obj, ct_now_ns(), &n);
+}
+
+void
+ct_release_end(unsigned op, int64_t delay)
+{
+	if (delay <= 0)
+		return;
+	uint64_t frac = __atomic_load_n(&ct_cfg.mutex_fraction, __ATOMIC_RELAXED);
+	if (!ct_sample_mutex(frac))
+		return;
+	int saved = errno;
+	ct_record(CT_PROF_MUTEX, op, (double)frac, (double)frac * (double)delay);
+	errno = saved;
+}
+
+void
+ct_cond_end(unsigned op, int64_t t0, unsigned handover_op, int64_t handover_delay)
+{
+	int saved = errno;
+	double count = 0, delay = 0;
+	uint64_t frac = __atomic_load_n(&ct_cfg.mutex_fraction, __ATOMIC_RELAXED);
+	bool blk = ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED),
+				   ct_now_ns() - t0, &count, &delay);
+	bool mtx = handover_delay > 0 && ct_sample_mutex(frac);
+	if (blk || mtx) {
+		uintptr_t pcs[CT_STACK_MAX];
+		int depth = (int)__atomic_load_n(&ct_cfg.stack_depth, __ATOMIC_RELAXED);
+		ct_self.busy++;
+		int n = ct_stack_capture(pcs, depth);
+		if (blk)
+			ct_table_add(&ct_profiles[CT_PROF_BLOCK], op, pcs, (unsigned)n, count, delay);
+		if (mtx)
+			ct_table_add(&ct_profiles[CT_PROF_MUTEX], handover_op, pcs, (unsigned)n,
+				     (double)frac, (double)frac * (double)handover_delay);
+		ct_self.busy--;
+	}
+	errno = saved;
+}

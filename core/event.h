@@ -1,0 +1,64 @@
+/* The narrow interface interpose/ uses to report waits and releases.
+ *
+ * Called only from wrapper slow paths (the lock word said "held" or "has
+ * waiters", or the call always blocks), never from the uncontended path.
+ * All functions are thread-safe, never allocate, preserve errno, and do
+ * nothing when profiling is not active for the calling thread. Stacks are
+ * captured only for sampled events. Not async-signal-safe (a wrapper run
+ * from a signal handler is not either). */
+#ifndef CT_EVENT_H
+#define CT_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "compiler.h"
+#include "thread.h"
+
+/* Nonzero once the tables exist; cleared while a fork child rebuilds. */
+extern int ct_ready;
+
+/* True when this thread should record: profiling is set up and we are not
+ * already inside the shim (libunwind, dlopen and malloc may lock). */
+static inline bool
+ct_active(void)
+{
+	return __atomic_load_n(&ct_ready, __ATOMIC_RELAXED) && ct_self.busy == 0;
+}
+
+/* A wait on an object that has a holder (mutex, rwlock, spinlock). */
+struct ct_wait {
+	const void *obj;
+	int64_t t0;
+	int handle; /* waiter registration, -1 if none */
+};
+
+/* Before the real blocking call: stamps the start and registers the caller
+ * as a waiter on obj so its holder can be charged at release. */
+void ct_lock_wait_begin(struct ct_wait *w, const void *obj);
+
+/* After the real call returned (acquired, timed out or failed): ends the
+ * registration and records a block event for op (sampled by
+ * CONTEND_BLOCK_RATE, stack captured here). */
+void ct_lock_wait_end(struct ct_wait *w, unsigned op);
+
+/* Records a block event for a wait without a holder (condvar, semaphore,
+ * barrier, join) that ran from t0 to now. */
+void ct_block_end(unsigned op, int64_t t0);
+
+/* Before the real unlock of obj: the waiters' time since the last charge,
+ * to be passed to ct_release_end, or 0 when nobody waited. Computed before
+ * the unlock so a woken waiter cannot deregister first; cheap (no stack). */
+int64_t ct_release_begin(const void *obj);
+
+/* After the real unlock succeeded: records a mutex-profile event of delay
+ * ns for op, sampled by CONTEND_MUTEX_FRACTION, with the releasing thread's
+ * stack captured now that the critical section is over. */
+void ct_release_end(unsigned op, int64_t delay);
+
+/* pthread_cond_*wait: one stack for both the block event of the wait
+ * (t0 to now) and, when handover_delay > 0, the mutex-profile event of
+ * handing the mutex to its waiters inside the wait. */
+void ct_cond_end(unsigned op, int64_t t0, unsigned handover_op, int64_t handover_delay);
+
+#endif

@@ -1,0 +1,82 @@
+/* Owns the profile tables and the start time; see profiles.h. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "event.h"
+#include "profiles.h"
+#include "waiters.h"
+
+struct ct_table ct_profiles[CT_PROF_COUNT];
+
+static int64_t ct_start_mono, ct_start_wall;
+static uintptr_t ct_leaf_addr[CT_OP_COUNT];
+
+int
+ct_profiles_init(void)
+{
+	if (__atomic_load_n(&ct_ready, __ATOMIC_ACQUIRE))
+		return 0;
+	int err;
+	for (int k = 0; k < CT_PROF_COUNT; k++) {
+		err = ct_table_init(&ct_profiles[k], ct_cfg.table_size);
+		if (err < 0)
+			return err;
+	}
+	err = ct_waiters_init(ct_cfg.objects);
+	if (err < 0)
+		return err;
+	ct_start_mono = ct_now_ns();
+	ct_start_wall = ct_wall_ns();
+	__atomic_store_n(&ct_ready, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void
+ct_profiles_fork_child(void)
+{
+	if (!ct_ready)
+		return;
+	for (int k = 0; k < CT_PROF_COUNT; k++)
+		ct_table_reset(&ct_profiles[k]);
+	ct_waiters_reset();
+	ct_start_mono = ct_now_ns();
+	ct_start_wall = ct_wall_ns();
+}
+
+void
+ct_profiles_set_leaf(unsigned op, uintptr_t addr)
+{
+	if (op < CT_OP_COUNT)
+		ct_leaf_addr[op] = addr;
+}
+
+bool
+ct_profiles_have_data(void)
+{
+	for (int k = 0; k < CT_PROF_COUNT; k++)
+		if (!ct_table_empty(&ct_profiles[k]))
+			return true;
+	return false;
+}
+
+int
+ct_profiles_snapshot(struct ct_snapshot *snap)
+{
+	memset(snap, 0, sizeof(*snap));
+	snap->time_nanos = ct_start_wall;
+	snap->duration_nanos = ct_now_ns() - ct_start_mono;
+	snap->pid = getpid();
+	memcpy(snap->leaf_addr, ct_leaf_addr, sizeof(ct_leaf_addr));
+	for (int k = 0; k < CT_PROF_COUNT; k++) {
+		snap->prof[k].kind = (enum ct_profile_kind)k;
+		snap->prof[k].rate = k == CT_PROF_MUTEX ? ct_cfg.mutex_fraction : ct_cfg.block_rate;
+		if (ct_table_copy(&ct_profiles[k], &snap->prof[k]) < 0) {
+			ct_snapshot_free(snap);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}

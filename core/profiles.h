@@ -1,0 +1,35 @@
+/* The process-wide profiling state: the two profile tables, when
+ * profiling started, and the snapshot of it all.
+ *
+ * ct_profiles_init runs once from the shim's constructor (single-threaded
+ * or not, it is idempotent under ct_ready). ct_profiles_fork_child runs in
+ * a fork child before any other thread exists there. */
+#ifndef CT_PROFILES_H
+#define CT_PROFILES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+#include "table.h"
+
+extern struct ct_table ct_profiles[CT_PROF_COUNT];
+
+/* Allocates the tables and the waiter table from ct_cfg, stamps the start
+ * time and sets ct_ready. 0 or -errno (then nothing is recorded). */
+int ct_profiles_init(void);
+
+/* Fork child: forget the parent's events and waiters, restart the clock. */
+void ct_profiles_fork_child(void);
+
+/* Entry address of the real libc function behind op (for the leaf). */
+void ct_profiles_set_leaf(unsigned op, uintptr_t addr);
+
+/* True when any event was recorded since start (or the fork). */
+bool ct_profiles_have_data(void);
+
+/* Fills snap from the tables. Allocates; call with the guard held, off the
+ * hot path. 0 or -ENOMEM. */
+int ct_profiles_snapshot(struct ct_snapshot *snap);
+
+#endif

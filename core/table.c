@@ -1,0 +1,158 @@
+/* Profile tables; see table.h. Never calls malloc on the recording path:
+ * the records live in one anonymous mapping made at init. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "table.h"
+
+static uint64_t
+ct_hash(unsigned op, const uintptr_t *pcs, unsigned depth)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ op;
+	for (unsigned i = 0; i < depth; i++) {
+		h ^= pcs[i];
+		h *= 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	return h ? h : 1; /* 0 marks an empty record */
+}
+
+int
+ct_table_init(struct ct_table *t, size_t cap)
+{
+	memset(t, 0, sizeof(*t));
+	size_t per = (cap + CT_TABLE_STRIPES - 1) / CT_TABLE_STRIPES;
+	if (per == 0)
+		per = 1;
+	t->per = per;
+	t->cap = per * CT_TABLE_STRIPES;
+	t->map_len = t->cap * sizeof(struct ct_record);
+	void *p = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->recs = p;
+	t->ovf.op = CT_OP_TABLE_FULL;
+	return 0;
+}
+
+void
+ct_table_destroy(struct ct_table *t)
+{
+	if (t->recs)
+		munmap(t->recs, t->map_len);
+	t->recs = NULL;
+}
+
+void
+ct_table_add(struct ct_table *t, unsigned op, const uintptr_t *pcs, unsigned depth,
+	     double count, double delay)
+{
+	if (!t->recs)
+		return;
+	if (depth > CT_STACK_MAX)
+		depth = CT_STACK_MAX;
+	uint64_t h = ct_hash(op, pcs, depth);
+	size_t stripe = (size_t)(h % CT_TABLE_STRIPES);
+	struct ct_record *base = t->recs + stripe * t->per;
+	size_t start = (size_t)((h / CT_TABLE_STRIPES) % t->per);
+	__atomic_fetch_add(&t->nrecorded, 1, __ATOMIC_RELAXED);
+
+	ct_spin_lock(&t->lock[stripe]);
+	for (size_t i = 0; i < t->per; i++) {
+		struct ct_record *r = base + (start + i) % t->per;
+		if (r->hash == 0) {
+			r->hash = h;
+			r->op = op;
+			r->depth = depth;
+			memcpy(r->pc, pcs, depth * sizeof(pcs[0]));
+		} else if (r->hash != h || r->op != op || r->depth != depth ||
+			   memcmp(r->pc, pcs, depth * sizeof(pcs[0])) != 0) {
+			continue;
+		}
+		r->count += count;
+		r->delay_ns += delay;
+		ct_spin_unlock(&t->lock[stripe]);
+		return;
+	}
+	ct_spin_unlock(&t->lock[stripe]);
+
+	ct_spin_lock(&t->ovf_lock);
+	t->ovf.count += count;
+	t->ovf.delay_ns += delay;
+	t->ovf_events++;
+	ct_spin_unlock(&t->ovf_lock);
+}
+
+/* Bounded so a dump never hangs on a lock whose holder cannot run. */
+#define CT_TABLE_COPY_SPINS 50000000UL
+
+int
+ct_table_copy(struct ct_table *t, struct ct_profile_snapshot *out)
+{
+	size_t n = 0, cap = 64;
+	struct ct_record *v = malloc(cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t s = 0; s < CT_TABLE_STRIPES && t->recs; s++) {
+		if (!ct_spin_lock_bounded(&t->lock[s], CT_TABLE_COPY_SPINS))
+			continue;
+		for (size_t i = 0; i < t->per; i++) {
+			const struct ct_record *r = t->recs + s * t->per + i;
+			if (r->hash == 0)
+				continue;
+			if (n == cap) {
+				struct ct_record *nv = realloc(v, 2 * cap * sizeof(*v));
+				if (!nv) {
+					ct_spin_unlock(&t->lock[s]);
+					free(v);
+					return -ENOMEM;
+				}
+				v = nv;
+				cap *= 2;
+			}
+			v[n++] = *r;
+		}
+		ct_spin_unlock(&t->lock[s]);
+	}
+	if (ct_spin_lock_bounded(&t->ovf_lock, CT_TABLE_COPY_SPINS)) {
+		out->overflow_events = t->ovf_events;
+		if (t->ovf_events) {
+			if (n == cap) {
+				struct ct_record *nv = realloc(v, (cap + 1) * sizeof(*v));
+				if (!nv) {
+					ct_spin_unlock(&t->ovf_lock);
+					free(v);
+					return -ENOMEM;
+				}
+				v = nv;
+			}
+			v[n++] = t->ovf;
+		}
+		ct_spin_unlock(&t->ovf_lock);
+	}
+	out->records = v;
+	out->nrecords = n;
+	return 0;
+}
+
+void
+ct_table_reset(struct ct_table *t)
+{
+	if (t->recs) {
+		/* Fresh zero pages instead of writing over the parent's
+		 * copy-on-write pages. */
+		void *p = mmap(t->recs, t->map_len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+		if (p == MAP_FAILED)
+			memset(t->recs, 0, t->map_len);
+	}
+	memset(t->lock, 0, sizeof(t->lock));
+	memset(&t->ovf_lock, 0, sizeof(t->ovf_lock));
+	memset(&t->ovf, 0, sizeof(t->ovf));
+	t->ovf.op = CT_OP_TABLE_FULL;
+	t->ovf_events = 0;
+	t->nrecorded = 0;
+}

@@ -1,0 +1,56 @@
+/* Bounded profile tables: one record per distinct (op, stack).
+ *
+ * Memory is one mmap of cap records made at init (pages are touched only
+ * as records fill), split into stripes with a private spinlock each, so
+ * threads recording different stacks rarely meet. A full stripe folds the
+ * event into one overflow record: totals stay right, the loss is counted.
+ * ct_table_add: thread-safe, no allocation, not async-signal-safe (a
+ * handler interrupting a holder of the same stripe would spin). */
+#ifndef CT_TABLE_H
+#define CT_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+#include "spin.h"
+
+#define CT_TABLE_STRIPES 64
+
+struct ct_table {
+	struct ct_record *recs; /* cap records, stripe s owns [s*per, (s+1)*per) */
+	size_t cap, per;
+	size_t map_len;
+	ct_spin lock[CT_TABLE_STRIPES];
+	ct_spin ovf_lock;
+	struct ct_record ovf;     /* op CT_OP_TABLE_FULL, depth 0 */
+	uint64_t ovf_events;
+	uint64_t nrecorded;       /* events added, for "anything to write?" */
+};
+
+/* Maps room for cap records (rounded up to whole stripes). 0 or -errno. */
+int ct_table_init(struct ct_table *t, size_t cap);
+void ct_table_destroy(struct ct_table *t);
+
+/* Adds count and delay to the record of (op, pcs[0..depth)). */
+void ct_table_add(struct ct_table *t, unsigned op, const uintptr_t *pcs, unsigned depth,
+		  double count, double delay);
+
+/* Copies the non-empty records into a new heap array in out (which the
+ * caller frees with ct_snapshot_free). Allocates: call off the hot path
+ * with the guard held. A stripe whose lock cannot be had within a bounded
+ * spin (its holder died in a fork, say) is skipped. 0 or -ENOMEM. */
+int ct_table_copy(struct ct_table *t, struct ct_profile_snapshot *out);
+
+/* Forgets everything and re-arms every lock: the fork child's fresh start.
+ * Only safe when no other thread can use t (fork child, tests). */
+void ct_table_reset(struct ct_table *t);
+
+static inline bool
+ct_table_empty(const struct ct_table *t)
+{
+	return __atomic_load_n(&t->nrecorded, __ATOMIC_RELAXED) == 0;
+}
+
+#endif

@@ -1,0 +1,33 @@
+/* Per-thread state of the shim, in initial-exec TLS so that reaching it
+ * never calls into the dynamic linker (which may take locks or allocate).
+ * Each field is touched only by its own thread, except that a fork child
+ * resets the forking thread's copy. Async-signal-safe to read. */
+#ifndef CT_THREAD_H
+#define CT_THREAD_H
+
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "compiler.h"
+
+struct ct_thread {
+	int busy;     /* >0 while the shim works for this thread: re-entered
+	               * wrappers (from libunwind, dlopen, malloc) pass through */
+	int tid;      /* cached gettid(); 0 until the first slow path needs it */
+	uint64_t rng; /* xorshift64* state; 0 until seeded */
+};
+
+extern CT_TLS struct ct_thread ct_self;
+
+/* The caller's kernel thread id. The first call in a thread makes one
+ * system call; only slow paths call this. */
+static inline int
+ct_tid(void)
+{
+	if (CT_UNLIKELY(ct_self.tid == 0))
+		ct_self.tid = (int)syscall(SYS_gettid);
+	return ct_self.tid;
+}
+
+#endif

@@ -1,0 +1,162 @@
+/* The waiter side table; see waiters.h. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "clock.h"
+#include "spin.h"
+#include "waiters.h"
+
+#define CT_WAYS 7
+
+struct ct_wentry {
+	uintptr_t obj;     /* 0 = never used; kept when idle so probes stay short */
+	uint32_t n;        /* waiters now */
+	int64_t sum;       /* sum of the waiters' effective start times */
+	int64_t last;      /* time of the last charge */
+};
+
+struct ct_wbucket {
+	ct_spin lock;
+	struct ct_wentry e[CT_WAYS];
+} __attribute__((aligned(64)));
+
+unsigned ct_waiters_active;
+uint64_t ct_waiters_overflow;
+
+static struct ct_wbucket *ct_wb;
+static size_t ct_nwb, ct_wb_len;
+/* Times are kept relative to this so n * time cannot overflow int64 for
+ * any realistic run length and waiter count. */
+static int64_t ct_wbase;
+
+int
+ct_waiters_init(size_t objects)
+{
+	size_t n = 1;
+	while (n * CT_WAYS < objects)
+		n <<= 1;
+	ct_wb_len = n * sizeof(struct ct_wbucket);
+	void *p = mmap(NULL, ct_wb_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	ct_wb = p;
+	ct_nwb = n;
+	ct_wbase = ct_now_ns();
+	return 0;
+}
+
+void
+ct_waiters_reset(void)
+{
+	if (ct_wb)
+		memset(ct_wb, 0, ct_wb_len);
+	ct_waiters_active = 0;
+	ct_waiters_overflow = 0;
+}
+
+static size_t
+ct_bucket_of(const void *obj)
+{
+	uint64_t a = (uint64_t)(uintptr_t)obj >> 3;
+	return (size_t)((a * 0x9e3779b97f4a7c15ULL) >> 20) & (ct_nwb - 1);
+}
+
+int
+ct_waiters_arrive(const void *obj, int64_t t0)
+{
+	if (!ct_wb)
+		return -1;
+	uintptr_t key = (uintptr_t)obj;
+	size_t b = ct_bucket_of(obj);
+	t0 -= ct_wbase;
+	struct ct_wbucket *bk = &ct_wb[b];
+	int idle = -1, hit = -1;
+
+	ct_spin_lock(&bk->lock);
+	for (int i = 0; i < CT_WAYS; i++) {
+		if (bk->e[i].obj == key) {
+			hit = i;
+			break;
+		}
+		if (idle < 0 && bk->e[i].n == 0)
+			idle = i;
+	}
+	if (hit < 0 && idle >= 0) {
+		hit = idle;
+		bk->e[hit].obj = key;
+		bk->e[hit].n = 0;
+		bk->e[hit].sum = 0;
+		bk->e[hit].last = 0;
+	}
+	if (hit >= 0) {
+		struct ct_wentry *e = &bk->e[hit];
+		int64_t eff = t0 > e->last ? t0 : e->last;
+		__atomic_store_n(&e->n, e->n + 1, __ATOMIC_RELAXED);
+		e->sum += eff;
+		__atomic_fetch_add(&ct_waiters_active, 1, __ATOMIC_RELAXED);
+	}
+	ct_spin_unlock(&bk->lock);
+	if (hit < 0) {
+		__atomic_fetch_add(&ct_waiters_overflow, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	return (int)(b * CT_WAYS + (size_t)hit);
+}
+
+void
+ct_waiters_leave(int h, int64_t t0)
+{
+	if (h < 0 || !ct_wb)
+		return;
+	struct ct_wbucket *bk = &ct_wb[(size_t)h / CT_WAYS];
+	struct ct_wentry *e = &bk->e[(size_t)h % CT_WAYS];
+	t0 -= ct_wbase;
+	ct_spin_lock(&bk->lock);
+	if (e->n > 0) {
+		/* A charge since our arrival moved our start to e->last. */
+		e->sum -= t0 > e->last ? t0 : e->last;
+		__atomic_store_n(&e->n, e->n - 1, __ATOMIC_RELAXED);
+		if (e->n == 0)
+			e->sum = 0;
+		__atomic_fetch_sub(&ct_waiters_active, 1, __ATOMIC_RELAXED);
+	}
+	ct_spin_unlock(&bk->lock);
+}
+
+int64_t
+ct_waiters_charge(const void *obj, int64_t now, unsigned *nwaiters)
+{
+	*nwaiters = 0;
+	if (!ct_wb)
+		return 0;
+	uintptr_t key = (uintptr_t)obj;
+	struct ct_wbucket *bk = &ct_wb[ct_bucket_of(obj)];
+	int i;
+	/* Look without the lock first: most releases that get here (lock
+	 * word says "waiters" after a condvar re-acquire, say) find none. */
+	for (i = 0; i < CT_WAYS; i++) {
+		if (__atomic_load_n(&bk->e[i].obj, __ATOMIC_RELAXED) == key &&
+		    __atomic_load_n(&bk->e[i].n, __ATOMIC_RELAXED) > 0)
+			break;
+	}
+	if (i == CT_WAYS)
+		return 0;
+	int64_t delay = 0;
+	now -= ct_wbase;
+	ct_spin_lock(&bk->lock);
+	struct ct_wentry *e = &bk->e[i];
+	if (e->obj == key && e->n > 0) {
+		if (now < e->last)
+			now = e->last;
+		delay = (int64_t)e->n * now - e->sum;
+		if (delay < 0)
+			delay = 0;
+		e->sum = (int64_t)e->n * now;
+		e->last = now;
+		*nwaiters = e->n;
+	}
+	ct_spin_unlock(&bk->lock);
+	return delay;
+}

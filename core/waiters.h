@@ -1,0 +1,43 @@
+/* Who waits on which lock, so the holder can be charged at release.
+ *
+ * Go >= 1.22 semantics: when a contended lock is released, the releasing
+ * thread is charged the time every blocked waiter has waited since the last
+ * charge. Waiters register here (slow path only: they are about to block)
+ * with their start time; each object keeps the number of waiters n and the
+ * sum of their effective start times, so a charge is n*now - sum, after
+ * which every waiter's effective start becomes now.
+ *
+ * A fixed array of buckets (ways entries each, one private spinlock per
+ * bucket) made at init; entries are reused once their object has no
+ * waiters, so memory is bounded however many locks a program creates.
+ * Thread-safe, no allocation, not async-signal-safe. */
+#ifndef CT_WAITERS_H
+#define CT_WAITERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Waiters registered right now in the whole process. Release paths read it
+ * first (a load of a line that only contention writes) and skip the table
+ * when it is 0. */
+extern unsigned ct_waiters_active;
+/* Waits that found their bucket full and were not tracked. */
+extern uint64_t ct_waiters_overflow;
+
+/* Room for about objects concurrently contended objects. 0 or -errno. */
+int ct_waiters_init(size_t objects);
+/* Fork child: no waiter of the parent exists here. */
+void ct_waiters_reset(void);
+
+/* Registers a waiter on obj that started at t0. Returns a handle for
+ * ct_waiters_leave, or -1 if not tracked (table full or not initialised). */
+int ct_waiters_arrive(const void *obj, int64_t t0);
+
+/* The waiter with handle h (from arrive with the same t0) stops waiting. */
+void ct_waiters_leave(int h, int64_t t0);
+
+/* Charges obj's waiters up to now: returns their total wait since the
+ * last charge (0 if none) and stores how many there are in *nwaiters. */
+int64_t ct_waiters_charge(const void *obj, int64_t now, unsigned *nwaiters);
+
+#endif

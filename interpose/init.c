@@ -1,0 +1,150 @@
+/* The shim's start: configuration, resolution, tables, exit and fork
+ * hooks. Runs from our constructor, or earlier from the first slow path if
+ * another library's constructor takes a lock first. Never takes a pthread
+ * lock of its own. */
+#include <dlfcn.h>
+#include <limits.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/config.h"
+#include "../core/dump.h"
+#include "../core/event.h"
+#include "../core/log.h"
+#include "../core/profiles.h"
+#include "../core/spin.h"
+#include "../core/stack.h"
+#include "interpose.h"
+#include "real.h"
+
+int ct_spin_unlocked_value;
+
+static int ct_init_state; /* 0 none, 1 running, 2 done */
+
+struct ct_range {
+	uintptr_t base, lo, hi;
+};
+
+static int
+ct_find_exec_range(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct ct_range *r = data;
+	if (info->dlpi_addr != r->base)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		uintptr_t hi = lo + ph->p_memsz;
+		if (!r->lo || lo < r->lo)
+			r->lo = lo;
+		if (hi > r->hi)
+			r->hi = hi;
+	}
+	return 1;
+}
+
+/* Our own code range (dropped from stacks) and the report library, which
+ * is installed next to us. */
+static void
+ct_locate_self(void)
+{
+	Dl_info di;
+	if (!dladdr((void *)ct_init_once, &di) || !di.dli_fname)
+		return;
+	struct ct_range r = {.base = (uintptr_t)di.dli_fbase};
+	dl_iterate_phdr(ct_find_exec_range, &r);
+	ct_stack_set_self_range(r.lo, r.hi);
+
+	char path[PATH_MAX];
+	if (!realpath(di.dli_fname, path))
+		return;
+	char *slash = strrchr(path, '/');
+	const char *name = "libcontend-report.so";
+	if (!slash || (size_t)(slash - path) + 1 + strlen(name) >= sizeof(path))
+		return;
+	strcpy(slash + 1, name);
+	ct_dump_configure(path, (pid_t(*)(void))dlsym(RTLD_DEFAULT, "_Fork"));
+}
+
+static void
+ct_set_leaves(void)
+{
+	ct_profiles_set_leaf(CT_OP_MUTEX_LOCK, (uintptr_t)real_pthread_mutex_lock);
+	ct_profiles_set_leaf(CT_OP_MUTEX_TIMEDLOCK, (uintptr_t)real_pthread_mutex_timedlock);
+	ct_profiles_set_leaf(CT_OP_MUTEX_CLOCKLOCK, (uintptr_t)real_pthread_mutex_clocklock);
+	ct_profiles_set_leaf(CT_OP_MUTEX_UNLOCK, (uintptr_t)real_pthread_mutex_unlock);
+	ct_profiles_set_leaf(CT_OP_RWLOCK_RDLOCK, (uintptr_t)real_pthread_rwlock_rdlock);
+	ct_profiles_set_leaf(CT_OP_RWLOCK_WRLOCK, (uintptr_t)real_pthread_rwlock_wrlock);
+	ct_profiles_set_leaf(CT_OP_RWLOCK_TIMEDRDLOCK, (uintptr_t)real_pthread_rwlock_timedrdlock);
+	ct_profiles_set_leaf(CT_OP_RWLOCK_TIMEDWRLOCK, (uintptr_t)real_pthread_rwlock_timedwrlock);
+	ct_profiles_set_leaf(CT_OP_RWLOCK_CLOCKRDLOCK, (uintptr_t)real_pthread_rwlock_clockrdlock);
+	ct_profiles_set_leaf(CT_OP_RWLOCK_CLOCKWRLOCK, (uintptr_t)real_pthread_rwlock_clockwrlock);
+	ct_profiles_set_leaf(CT_OP_RWLOCK_UNLOCK, (uintptr_t)real_pthread_rwlock_unlock);
+	ct_profiles_set_leaf(CT_OP_SPIN_LOCK, (uintptr_t)real_pthread_spin_lock);
+	ct_profiles_set_leaf(CT_OP_SPIN_UNLOCK, (uintptr_t)real_pthread_spin_unlock);
+	ct_profiles_set_leaf(CT_OP_COND_WAIT, (uintptr_t)real_pthread_cond_wait);
+	ct_profiles_set_leaf(CT_OP_COND_TIMEDWAIT, (uintptr_t)real_pthread_cond_timedwait);
+	ct_profiles_set_leaf(CT_OP_COND_CLOCKWAIT, (uintptr_t)real_pthread_cond_clockwait);
+	ct_profiles_set_leaf(CT_OP_SEM_WAIT, (uintptr_t)real_sem_wait);
+	ct_profiles_set_leaf(CT_OP_SEM_TIMEDWAIT, (uintptr_t)real_sem_timedwait);
+	ct_profiles_set_leaf(CT_OP_SEM_CLOCKWAIT, (uintptr_t)real_sem_clockwait);
+	ct_profiles_set_leaf(CT_OP_BARRIER_WAIT, (uintptr_t)real_pthread_barrier_wait);
+	ct_profiles_set_leaf(CT_OP_JOIN, (uintptr_t)real_pthread_join);
+	ct_profiles_set_leaf(CT_OP_TIMEDJOIN, (uintptr_t)real_pthread_timedjoin_np);
+	ct_profiles_set_leaf(CT_OP_CLOCKJOIN, (uintptr_t)real_pthread_clockjoin_np);
+}
+
+static void
+ct_fork_child(void)
+{
+	ct_self.tid = 0;
+	ct_self.rng = 0;
+	ct_profiles_fork_child();
+	ct_dump_set_dir();
+}
+
+void
+ct_init_once(void)
+{
+	int expect = 0;
+	if (!__atomic_compare_exchange_n(&ct_init_state, &expect, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		/* Another thread initialises: it never waits on us, so wait. */
+		while (__atomic_load_n(&ct_init_state, __ATOMIC_ACQUIRE) != 2)
+			ct_cpu_relax();
+		return;
+	}
+	ct_self.busy++;
+	ct_real_resolve();
+	ct_config_load(secure_getenv);
+	if (ct_cfg.help)
+		ct_config_print_help();
+
+	pthread_spinlock_t probe;
+	pthread_spin_init(&probe, PTHREAD_PROCESS_PRIVATE);
+	ct_spin_unlocked_value = *(volatile int *)&probe;
+
+	ct_locate_self();
+	ct_set_leaves();
+	ct_dump_set_dir();
+	int err = ct_profiles_init();
+	if (err < 0) {
+		ct_log("cannot allocate the profile tables (%s); profiling is off", strerror(-err));
+	} else {
+		atexit(ct_dump_at_exit);
+		pthread_atfork(NULL, NULL, ct_fork_child);
+		ct_signals_init();
+	}
+	ct_self.busy--;
+	__atomic_store_n(&ct_init_state, 2, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void
+ct_constructor(void)
+{
+	ct_init_once();
+}

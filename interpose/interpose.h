@@ -1,0 +1,37 @@
+/* Internal glue between the interpose/ files. */
+#ifndef CT_INTERPOSE_H
+#define CT_INTERPOSE_H
+
+#include <stdbool.h>
+
+#include "../core/clock.h"
+#include "../core/event.h"
+
+/* The value glibc stores in an unlocked pthread_spinlock_t (1 on x86-64,
+ * 0 on generic ports), probed at init. */
+extern int ct_spin_unlocked_value;
+
+/* Installs the dump-then-die handlers for SIGINT/SIGTERM left at their
+ * default action. */
+void ct_signals_init(void);
+
+#include <pthread.h>
+#include <stdint.h>
+
+/* For condvar waits: the delay of m's waiters to charge because the wait
+ * is about to release m inside glibc, or 0. */
+int64_t ct_mutex_handover_begin(pthread_mutex_t *m);
+
+/* A wait without a holder to charge (semaphore, barrier, join): timed
+ * only when it may block and this thread records. */
+#define CT_TIMED_WAIT(may_wait, op, call)                         \
+	do {                                                      \
+		if (CT_LIKELY(!(may_wait)) || !ct_active())       \
+			return call;                              \
+		int64_t t0_ = ct_now_ns();                        \
+		int r_ = call;                                    \
+		ct_block_end(op, t0_);                            \
+		return r_;                                        \
+	} while (0)
+
+#endif

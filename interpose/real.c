@@ -1,0 +1,120 @@
+/* Resolution of the real libc functions; see real.h. No allocation of our
+ * own and no pthread locks: a three-state atomic guards it. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "../core/compiler.h"
+#include "../core/log.h"
+#include "../core/spin.h"
+#include "real.h"
+
+enum { CT_UNRESOLVED, CT_RESOLVING, CT_RESOLVED };
+static int ct_real_state;
+static CT_TLS int ct_resolving_here;
+
+#if defined(__x86_64__) && defined(__GLIBC__)
+/* glibc's internal aliases of the lock functions, bound at link time so
+ * they need no dlsym: only used while dlsym itself is running on this
+ * thread and re-enters us. */
+#define CT_GLIBC_ALIAS(ret, alias, params, ver) \
+	extern ret alias##_ct params;           \
+	__asm__(".symver " #alias "_ct," #alias "@" ver);
+CT_GLIBC_ALIAS(int, __pthread_mutex_lock, (pthread_mutex_t *), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(int, __pthread_mutex_trylock, (pthread_mutex_t *), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(int, __pthread_mutex_unlock, (pthread_mutex_t *), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(int, __pthread_rwlock_rdlock, (pthread_rwlock_t *), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(int, __pthread_rwlock_wrlock, (pthread_rwlock_t *), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(int, __pthread_rwlock_unlock, (pthread_rwlock_t *), "GLIBC_2.2.5")
+#define CT_FALLBACK(name) ct_fallback_##name
+#define CT_FB(name, call) static void *const ct_fallback_##name = (void *)call;
+CT_FB(pthread_mutex_lock, __pthread_mutex_lock_ct)
+CT_FB(pthread_mutex_trylock, __pthread_mutex_trylock_ct)
+CT_FB(pthread_mutex_unlock, __pthread_mutex_unlock_ct)
+CT_FB(pthread_rwlock_rdlock, __pthread_rwlock_rdlock_ct)
+CT_FB(pthread_rwlock_wrlock, __pthread_rwlock_wrlock_ct)
+CT_FB(pthread_rwlock_unlock, __pthread_rwlock_unlock_ct)
+#endif
+
+/* Stubs: bootstrap (resolve, then forward) and missing (ENOSYS). */
+#define CT_STUBS(ret, name, params, args, versioned)                      \
+	static ret boot_##name params;                                    \
+	static ret missing_##name params                                  \
+	{                                                                 \
+		/* pthread_* report errors in the return value */       \
+		errno = ENOSYS;                                           \
+		return (ret)(long)(__builtin_strncmp(#name, "pthread_", 8) == 0 ? ENOSYS : -1); \
+	}                                                                 \
+	ret(*real_##name) params = boot_##name;                           \
+	static ret boot_##name params                                     \
+	{                                                                 \
+		ct_real_resolve();                                        \
+		if (real_##name == boot_##name) {                         \
+			void *fb = ct_fallback_for(#name);                \
+			return fb ? ((ret(*) params)fb) args : missing_##name args; \
+		}                                                         \
+		return real_##name args;                                  \
+	}
+
+static void *ct_fallback_for(const char *name);
+CT_REAL_FUNCS(CT_STUBS)
+
+static void *
+ct_fallback_for(const char *name)
+{
+#ifdef CT_FALLBACK
+#define CT_TRY(n)                                      \
+	if (__builtin_strcmp(name, #n) == 0)           \
+		return CT_FALLBACK(n);
+	CT_TRY(pthread_mutex_lock)
+	CT_TRY(pthread_mutex_trylock)
+	CT_TRY(pthread_mutex_unlock)
+	CT_TRY(pthread_rwlock_rdlock)
+	CT_TRY(pthread_rwlock_wrlock)
+	CT_TRY(pthread_rwlock_unlock)
+#undef CT_TRY
+#endif
+	(void)name;
+	return NULL;
+}
+
+static void *
+ct_lookup(const char *name, int versioned)
+{
+	void *p = NULL;
+#if defined(__x86_64__)
+	/* The unversioned lookup may give the 2.2.5 compat condvar with the
+	 * old pthread_cond_t layout (mutrace's freeze, BZ 14932). */
+	if (versioned)
+		p = dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2");
+#endif
+	if (!p)
+		p = dlsym(RTLD_NEXT, name);
+	return p;
+}
+
+void
+ct_real_resolve(void)
+{
+	if (CT_LIKELY(__atomic_load_n(&ct_real_state, __ATOMIC_ACQUIRE) == CT_RESOLVED))
+		return;
+	if (ct_resolving_here)
+		return; /* re-entered from dlsym: the caller falls back */
+	int expect = CT_UNRESOLVED;
+	if (!__atomic_compare_exchange_n(&ct_real_state, &expect, CT_RESOLVING, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&ct_real_state, __ATOMIC_ACQUIRE) != CT_RESOLVED)
+			ct_cpu_relax();
+		return;
+	}
+	ct_resolving_here = 1;
+#define CT_RESOLVE(ret, name, params, args, versioned)                   \
+	{                                                                \
+		void *p = ct_lookup(#name, versioned);                   \
+		real_##name = p ? (ret(*) params)p : missing_##name;     \
+	}
+	CT_REAL_FUNCS(CT_RESOLVE)
+#undef CT_RESOLVE
+	ct_resolving_here = 0;
+	__atomic_store_n(&ct_real_state, CT_RESOLVED, __ATOMIC_RELEASE);
+}
