@@ -88,7 +88,7 @@ ct_waiters_arrive(const void *obj, int64_t t0)
 		bk->e[hit].obj = key;
 		bk->e[hit].n = 0;
 		bk->e[hit].sum = 0;
-		bk->e[hit].last = 0;
+		bk->e[hit].last = INT64_MIN; /* no charge yet */
 	}
 	if (hit >= 0) {
 		struct ct_wentry *e = &bk->e[hit];

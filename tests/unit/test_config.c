@@ -1,0 +1,107 @@
+/* CONTEND_* parsing: strict numbers, ranges, booleans, the %p/%h template,
+ * and that a bad value keeps the default. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <stdio.h>
+
+#include "../../core/config.h"
+
+Test(config, uint_strict)
+{
+	uint64_t v = 7;
+	cr_expect_eq(ct_parse_uint("42", 0, 100, &v), 0);
+	cr_expect_eq(v, 42);
+	cr_expect_eq(ct_parse_uint("0", 0, 100, &v), 0);
+	cr_expect_eq(v, 0);
+	const char *bad[] = {"", "-1", "+1", " 1", "1 ", "1e3", "0x10", "abc", "12abc"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(ct_parse_uint(bad[i], 0, 100, &v), -EINVAL, "'%s' accepted", bad[i]);
+	cr_expect_eq(ct_parse_uint("101", 0, 100, &v), -ERANGE);
+	cr_expect_eq(ct_parse_uint("5", 10, 100, &v), -ERANGE);
+	cr_expect_eq(ct_parse_uint("18446744073709551616", 0, UINT64_MAX, &v), -ERANGE);
+	cr_expect_eq(ct_parse_uint("18446744073709551615", 0, UINT64_MAX, &v), 0);
+	cr_expect_eq(v, UINT64_MAX);
+}
+
+Test(config, bools)
+{
+	bool b = false;
+	cr_expect_eq(ct_parse_bool("1", &b), 0);
+	cr_expect(b);
+	cr_expect_eq(ct_parse_bool("No", &b), 0);
+	cr_expect(!b);
+	cr_expect_eq(ct_parse_bool("", &b), -EINVAL);
+	cr_expect_eq(ct_parse_bool("2", &b), -EINVAL);
+}
+
+Test(config, expand_out)
+{
+	char buf[256], host[256];
+	cr_assert_eq(ct_config_expand_out("contend.%p", 123, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "contend.123");
+	gethostname(host, sizeof(host));
+	char want[300];
+	snprintf(want, sizeof(want), "/tmp/%s/x%%-1", host);
+	cr_assert_eq(ct_config_expand_out("/tmp/%h/x%%-%p", 1, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, want);
+	cr_expect_eq(ct_config_expand_out("a%q", 1, buf, sizeof(buf)), -EINVAL);
+	cr_expect_eq(ct_config_expand_out("trailing%", 1, buf, sizeof(buf)), -EINVAL);
+	cr_expect_eq(ct_config_expand_out("abcdef", 1, buf, 4), -ENAMETOOLONG);
+}
+
+static const char *fake_env[][2] = {
+	{"CONTEND_MUTEX_FRACTION", "5"},
+	{"CONTEND_BLOCK_RATE", "-3"},        /* rejected: default kept */
+	{"CONTEND_STACK_DEPTH", "129"},      /* out of range */
+	{"CONTEND_TABLE_SIZE", "99999999999999999999999"}, /* overflow */
+	{"CONTEND_QUIET", "yes"},
+	{"CONTEND_OUT", "/tmp/x.%p"},
+};
+
+static char *
+fake_getenv(const char *name)
+{
+	for (size_t i = 0; i < sizeof(fake_env) / sizeof(fake_env[0]); i++)
+		if (!strcmp(fake_env[i][0], name))
+			return (char *)fake_env[i][1];
+	return NULL;
+}
+
+Test(config, load_keeps_defaults_on_bad_values)
+{
+	int bad = ct_config_load(fake_getenv);
+	cr_expect_eq(bad, 3);
+	cr_expect_eq(ct_cfg.mutex_fraction, 5);
+	cr_expect_eq(ct_cfg.block_rate, CT_DEFAULT_BLOCK_RATE);
+	cr_expect_eq(ct_cfg.stack_depth, CT_DEFAULT_STACK_DEPTH);
+	cr_expect_eq(ct_cfg.table_size, CT_DEFAULT_TABLE_SIZE);
+	cr_expect(ct_cfg.quiet);
+	cr_expect_str_eq(ct_cfg.out, "/tmp/x.%p");
+}
+
+static char *
+bad_out_getenv(const char *name)
+{
+	return !strcmp(name, "CONTEND_OUT") ? (char *)"bad%z" : NULL;
+}
+
+Test(config, bad_out_template_rejected)
+{
+	cr_expect_eq(ct_config_load(bad_out_getenv), 1);
+	cr_expect_str_eq(ct_cfg.out, "contend.%p");
+}
+
+Test(config, every_option_documented)
+{
+	for (size_t i = 0; i < ct_nopts; i++) {
+		cr_expect(strncmp(ct_opts[i].name, "CONTEND_", 8) == 0);
+		cr_expect(ct_opts[i].help && strlen(ct_opts[i].help) > 10);
+		if (ct_opts[i].type == CT_OPT_UINT)
+			cr_expect(ct_opts[i].def >= ct_opts[i].min && ct_opts[i].def <= ct_opts[i].max,
+				  "%s default out of its own range", ct_opts[i].name);
+	}
+}

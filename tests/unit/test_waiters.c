@@ -1,0 +1,67 @@
+/* Holder charging (Go >= 1.22): a release is charged every current
+ * waiter's time since the last charge, and nothing twice. */
+#include <criterion/criterion.h>
+
+#include "../../core/waiters.h"
+
+static int dummy_lock, other_lock;
+
+
+Test(waiters, charge_sums_all_waiters_once)
+{
+	cr_assert_eq(ct_waiters_init(256), 0);
+	int64_t base = 1000000000;
+	unsigned n;
+	cr_expect_eq(ct_waiters_charge(&dummy_lock, base, &n), 0);
+	int h1 = ct_waiters_arrive(&dummy_lock, base);
+	int h2 = ct_waiters_arrive(&dummy_lock, base + 100);
+	int h3 = ct_waiters_arrive(&dummy_lock, base + 300);
+	cr_assert(h1 >= 0 && h2 >= 0 && h3 >= 0);
+	cr_expect_eq(ct_waiters_active, 3);
+	/* Holder releases at base+1000: 1000 + 900 + 700. */
+	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 1000, &n), 2600);
+	cr_expect_eq(n, 3);
+	/* h1 acquires; the other two keep waiting until the next release. */
+	ct_waiters_leave(h1, base);
+	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 1500, &n), 1000);
+	cr_expect_eq(n, 2);
+	ct_waiters_leave(h2, base + 100);
+	ct_waiters_leave(h3, base + 300);
+	cr_expect_eq(ct_waiters_active, 0);
+	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 9999, &n), 0);
+	/* Another object is independent. */
+	int h4 = ct_waiters_arrive(&other_lock, base + 10000);
+	int h5 = ct_waiters_arrive(&dummy_lock, base + 10000);
+	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 10500, &n), 500);
+	ct_waiters_leave(h4, base + 10000);
+	ct_waiters_leave(h5, base + 10000);
+	/* A waiter that leaves without a charge (timed out) leaves no trace. */
+	int h6 = ct_waiters_arrive(&dummy_lock, base + 20000);
+	ct_waiters_leave(h6, base + 20000);
+	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 30000, &n), 0);
+}
+
+Test(waiters, bounded_and_reused)
+{
+	cr_assert_eq(ct_waiters_init(64), 0);
+	static char objs[100000];
+	int tracked = 0;
+	int handles[1000];
+	for (int i = 0; i < 1000; i++) {
+		handles[i] = ct_waiters_arrive(&objs[i * 64], 5);
+		tracked += handles[i] >= 0;
+	}
+	cr_expect_lt(tracked, 1000);
+	cr_expect_gt(ct_waiters_overflow, 0);
+	for (int i = 0; i < 1000; i++)
+		ct_waiters_leave(handles[i], 5);
+	cr_expect_eq(ct_waiters_active, 0);
+	/* Idle entries are reused by new objects. */
+	int reused = 0;
+	for (int i = 0; i < 1000; i++) {
+		int h = ct_waiters_arrive(&objs[50000 + i * 8], 5);
+		reused += h >= 0;
+		ct_waiters_leave(h, 5);
+	}
+	cr_expect_eq(reused, 1000);
+}
