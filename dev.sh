@@ -1,0 +1,63 @@
+#!/bin/sh
+# Developer entry point: installs what the build needs from Debian's
+# packages, builds, and then runs the demo, the tests or the benchmark.
+#
+#   ./dev.sh demo    build, run examples/bank under the shim, show the profile
+#   ./dev.sh test    build and run the whole test suite (what CI runs)
+#   ./dev.sh bench   build and run the native-vs-preloaded benchmark
+#   ./dev.sh build   install dependencies and build only
+set -eu
+cd "$(dirname "$0")"
+
+PKGS="build-essential g++ meson ninja-build pkg-config libunwind-dev zlib1g-dev \
+libprotobuf-c-dev protobuf-c-compiler libcriterion-dev libdw-dev libelf-dev golang-go binutils"
+
+deps() {
+	missing=""
+	for p in $PKGS; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	echo "dev.sh: installing:$missing" >&2
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+build() {
+	deps
+	if [ ! -f build/build.ninja ]; then
+		meson setup build >/dev/null
+	fi
+	meson compile -C build >/dev/null
+}
+
+case "${1:-}" in
+build)
+	build
+	;;
+demo)
+	build
+	rm -rf build/demo
+	echo "== running the bank example under libcontend"
+	CONTEND_OUT=build/demo LD_PRELOAD="$PWD/build/libcontend.so" build/examples/bank
+	echo "== go tool pprof -top build/demo/mutex.pb.gz  (who made others wait)"
+	go tool pprof -top build/demo/mutex.pb.gz 2>/dev/null | head -n 12
+	echo "== go tool pprof -list audit_transfer build/demo/mutex.pb.gz"
+	go tool pprof -list audit_transfer build/demo/mutex.pb.gz 2>/dev/null | grep -E 'ROUTINE|Total|audit|slow_audit|unlock|[0-9]+ms' | head -n 12
+	;;
+test)
+	build
+	meson test -C build --print-errorlogs --num-processes 2
+	;;
+bench)
+	build
+	shift
+	build/bench/contend-bench "$@"
+	;;
+*)
+	echo "usage: $0 demo|test|bench|build" >&2
+	exit 2
+	;;
+esac
