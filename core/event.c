@@ -29,14 +29,20 @@ ct_lock_wait_begin(struct ct_wait *w, const void *obj)
 {
 	w->obj = obj;
 	w->t0 = ct_now_ns();
+	/* The guard also covers the bucket spinlock: a signal handler that
+	 * contends on a lock of the same bucket must pass straight through. */
+	ct_self.busy++;
 	w->handle = ct_waiters_arrive(obj, w->t0);
+	ct_self.busy--;
 }
 
 void
 ct_lock_wait_end(struct ct_wait *w, unsigned op)
 {
 	int saved = errno;
+	ct_self.busy++;
 	ct_waiters_leave(w->handle, w->t0);
+	ct_self.busy--;
 	int64_t wait = ct_now_ns() - w->t0;
 	double count, delay;
 	if (ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait, &count,
@@ -62,7 +68,10 @@ ct_release_begin(const void *obj)
 	if (__atomic_load_n(&ct_waiters_active, __ATOMIC_RELAXED) == 0)
 		return 0;
 	unsigned n;
-	return ct_waiters_charge(obj, ct_now_ns(), &n);
+	ct_self.busy++;
+	int64_t delay = ct_waiters_charge(obj, ct_now_ns(), &n);
+	ct_self.busy--;
+	return delay;
 }
 
 void
