@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/compiler.h"
 #include "../core/snapshot.h"
 
 struct ct_report_opts {
@@ -27,8 +28,15 @@ struct ct_report_opts {
 /* Writes <dir>/mutex<suffix>.pb.gz and <dir>/block<suffix>.pb.gz (gzip'd
  * perftools.profiles.Profile), fully symbolized from the current process's
  * /proc/self/maps. Files are written to a temporary name and renamed, so a
- * reader never sees a partial file. Returns 0 or a negative errno. */
-int ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opts);
+ * reader never sees a partial file. Returns 0 or a negative errno.
+ *
+ * dir and its missing parents are created. opts->errbuf (if any) is
+ * cleared on entry and set on failure. Symbolization looks at the process
+ * as it is at the call (getpid() then), so this works from an atexit
+ * handler and in a forked child; debug info is only read from local files
+ * (never debuginfod). Odd addresses (0, unmapped, no symbols) become
+ * Locations without lines, never a failure. The snapshot is not modified. */
+CT_EXPORT int ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opts);
 
 typedef int (*ct_report_write_fn)(const struct ct_snapshot *, const struct ct_report_opts *);
 

@@ -1,0 +1,184 @@
+/* Key interning (see intern.h): an open-addressing index over an
+ * append-only entry array, with keys copied into a chunked arena so their
+ * addresses never change. Never shrinks; freed all at once. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intern.h"
+#include "vec.h"
+
+/* Big enough that typical profiles need a handful of chunks. */
+#define CT_INTERN_CHUNK (64 * 1024)
+
+struct ct_intern_chunk {
+	struct ct_intern_chunk *next;
+	size_t used, size;
+	char data[];
+};
+
+void
+ct_intern_init(struct ct_intern *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+/* FNV-1a, then a final mix so low bits (the slot index) depend on all
+ * input bytes; keys are short so speed is not the issue. */
+static uint64_t
+intern_hash(const void *key, size_t len)
+{
+	const unsigned char *p = key;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static char *
+intern_copy(struct ct_intern *t, const void *key, size_t len)
+{
+	struct ct_intern_chunk *c = t->chunks;
+	size_t need = len + 1;
+	char *p;
+
+	if (!c || c->size - c->used < need) {
+		size_t size = need > CT_INTERN_CHUNK ? need : CT_INTERN_CHUNK;
+
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->size = size;
+		c->used = 0;
+		c->next = t->chunks;
+		t->chunks = c;
+	}
+	p = c->data + c->used;
+	c->used += need;
+	if (len)
+		memcpy(p, key, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* Slot where key lives, or the empty slot where it would go. */
+static size_t
+intern_probe(const struct ct_intern *t, const void *key, size_t len, uint64_t h)
+{
+	size_t mask = t->nslots - 1;
+	size_t i = h & mask;
+
+	for (;;) {
+		uint32_t s = t->slots[i];
+		const struct ct_intern_ent *e;
+
+		if (s == 0)
+			return i;
+		e = &t->ents[s - 1];
+		if (e->hash == h && e->len == len && memcmp(e->key, key, len) == 0)
+			return i;
+		i = (i + 1) & mask;
+	}
+}
+
+/* Keeps the load factor at or below 1/2 so probes stay short. */
+static int
+intern_grow(struct ct_intern *t)
+{
+	size_t nslots = t->nslots ? t->nslots * 2 : 64;
+	uint32_t *slots;
+
+	if (t->n + 1 <= t->nslots / 2)
+		return 0;
+	if (nslots > UINT32_MAX)
+		return -ENOMEM;
+	slots = calloc(nslots, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = t->ents[i].hash & (nslots - 1);
+
+		while (slots[j])
+			j = (j + 1) & (nslots - 1);
+		slots[j] = (uint32_t)(i + 1);
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = nslots;
+	return 0;
+}
+
+int
+ct_intern_add(struct ct_intern *t, const void *key, size_t len, uint32_t *idx)
+{
+	uint64_t h = intern_hash(key, len);
+	struct ct_intern_ent *e;
+	size_t slot;
+	int err;
+
+	if (t->nslots) {
+		slot = intern_probe(t, key, len, h);
+		if (t->slots[slot]) {
+			*idx = t->slots[slot] - 1;
+			return 0;
+		}
+	}
+	err = intern_grow(t);
+	if (err)
+		return err;
+	err = ct_vec_reserve(&t->ents, &t->cap, t->n + 1, sizeof(*t->ents));
+	if (err)
+		return err;
+	e = &t->ents[t->n];
+	e->key = intern_copy(t, key, len);
+	if (!e->key)
+		return -ENOMEM;
+	e->len = len;
+	e->hash = h;
+	slot = intern_probe(t, key, len, h);
+	t->slots[slot] = (uint32_t)(t->n + 1);
+	*idx = (uint32_t)t->n++;
+	return 1;
+}
+
+int
+ct_intern_find(const struct ct_intern *t, const void *key, size_t len, uint32_t *idx)
+{
+	size_t slot;
+
+	if (t->nslots == 0)
+		return -ENOENT;
+	slot = intern_probe(t, key, len, intern_hash(key, len));
+	if (t->slots[slot] == 0)
+		return -ENOENT;
+	*idx = t->slots[slot] - 1;
+	return 0;
+}
+
+int
+ct_intern_str(struct ct_intern *t, const char *s, uint32_t *idx)
+{
+	return ct_intern_add(t, s, strlen(s), idx);
+}
+
+void
+ct_intern_free(struct ct_intern *t)
+{
+	struct ct_intern_chunk *c = t->chunks;
+
+	while (c) {
+		struct ct_intern_chunk *next = c->next;
+
+		free(c);
+		c = next;
+	}
+	free(t->slots);
+	free(t->ents);
+	ct_intern_init(t);
+}

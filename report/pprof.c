@@ -1,0 +1,476 @@
+/* pprof Profile builder (see pprof.h). Owns only per-call state: every
+ * table below is built for one ct_pprof_encode call and freed before it
+ * returns. Never scales values: core already did (Go >= 1.20 rules). */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/compiler.h"
+#include "intern.h"
+#include "maps.h"
+#include "pprof.h"
+#include "profile.pb-c.h"
+#include "symbolize.h"
+#include "vec.h"
+
+struct pp_fnkey {
+	int64_t name, system_name, filename, start_line; /* string indexes */
+};
+
+struct pp_lockey {
+	uint64_t addr;
+	uint64_t leaf_op; /* 0: a stack address; op + 1: the synthetic leaf */
+};
+
+/* Builder state. Function, location and string ids are their intern
+ * index (+1 for ids, which must be nonzero). */
+struct pp {
+	const struct ct_snapshot *snap;
+	const struct ct_profile_snapshot *ps;
+	const struct ct_maps *maps;
+	struct ct_symbolizer *sym;
+
+	struct ct_intern strs;
+	struct ct_intern fnkeys;
+	Perftools__Profiles__Function *fns;
+	size_t capfns;
+	struct ct_intern lockeys;
+	Perftools__Profiles__Location *locs;
+	size_t *loc_first; /* first line of each location in lines[] */
+	size_t caplocs, caplocfirst;
+	Perftools__Profiles__Line *lines;
+	size_t nlines, caplines;
+	Perftools__Profiles__Mapping *mappings;
+	Perftools__Profiles__Sample *samples;
+	size_t *sample_first; /* first location id of each sample in ids[] */
+	uint64_t *ids;
+	size_t nids, capids;
+	int64_t *values; /* 2 per sample */
+	int64_t comments[3];
+	size_t ncomments;
+};
+
+static int
+pp_str(struct pp *p, const char *s, int64_t *idx)
+{
+	uint32_t i;
+	int err = ct_intern_str(&p->strs, s ? s : "", &i);
+
+	if (err < 0)
+		return err;
+	*idx = i;
+	return 0;
+}
+
+static int
+pp_fn(struct pp *p, const char *name, const char *system_name, const char *file,
+      int64_t start_line, uint64_t *id)
+{
+	struct pp_fnkey key = {.start_line = start_line};
+	Perftools__Profiles__Function *f;
+	uint32_t idx;
+	int err;
+
+	err = pp_str(p, name, &key.name);
+	if (!err)
+		err = pp_str(p, system_name, &key.system_name);
+	if (!err)
+		err = pp_str(p, file, &key.filename);
+	if (!err)
+		err = ct_vec_reserve(&p->fns, &p->capfns, p->fnkeys.n + 1, sizeof(*p->fns));
+	if (!err)
+		err = ct_intern_add(&p->fnkeys, &key, sizeof(key), &idx);
+	if (err < 0)
+		return err;
+	*id = (uint64_t)idx + 1;
+	if (err == 0)
+		return 0; /* seen before */
+	f = &p->fns[idx];
+	perftools__profiles__function__init(f);
+	f->id = *id;
+	f->name = key.name;
+	f->system_name = key.system_name;
+	f->filename = key.filename;
+	f->start_line = key.start_line;
+	return 0;
+}
+
+static int
+pp_line(struct pp *p, uint64_t function_id, int64_t line, int64_t column)
+{
+	Perftools__Profiles__Line *l;
+	int err = ct_vec_reserve(&p->lines, &p->caplines, p->nlines + 1, sizeof(*p->lines));
+
+	if (err)
+		return err;
+	l = &p->lines[p->nlines++];
+	perftools__profiles__line__init(l);
+	l->function_id = function_id;
+	l->line = line;
+	l->column = column;
+	return 0;
+}
+
+/* Lines of the code at addr, innermost inlined frame first. */
+static int
+pp_symbolize(struct pp *p, uint64_t addr)
+{
+	const struct ct_frame *fr;
+	size_t n = 0;
+	uint64_t fid;
+	int err = 0;
+
+	if (p->sym)
+		err = ct_symbolize_addr(p->sym, addr, &fr, &n);
+	for (size_t i = 0; i < n && !err; i++) {
+		err = pp_fn(p, fr[i].name, fr[i].system_name, fr[i].file, fr[i].start_line, &fid);
+		if (!err)
+			err = pp_line(p, fid, fr[i].line, fr[i].column);
+	}
+	return err;
+}
+
+/* Location id for key, creating it (lines from pp_symbolize, or the one
+ * synthetic line for a leaf) if new. */
+static int
+pp_loc(struct pp *p, const struct pp_lockey *key, uint64_t *id)
+{
+	Perftools__Profiles__Location *l;
+	size_t midx, n = p->lockeys.n + 1;
+	uint32_t idx;
+	uint64_t fid;
+	int err;
+
+	if (ct_intern_find(&p->lockeys, key, sizeof(*key), &idx) == 0) {
+		*id = (uint64_t)idx + 1;
+		return 0;
+	}
+	err = ct_vec_reserve(&p->locs, &p->caplocs, n, sizeof(*p->locs));
+	if (!err)
+		err = ct_vec_reserve(&p->loc_first, &p->caplocfirst, n, sizeof(*p->loc_first));
+	if (err)
+		return err;
+	p->loc_first[n - 1] = p->nlines;
+	if (key->leaf_op) {
+		const char *name = ct_op_name((unsigned)(key->leaf_op - 1));
+
+		err = pp_fn(p, name, name, NULL, 0, &fid);
+		if (!err)
+			err = pp_line(p, fid, 0, 0);
+	} else if (key->addr) {
+		err = pp_symbolize(p, key->addr);
+	}
+	if (!err)
+		err = ct_intern_add(&p->lockeys, key, sizeof(*key), &idx);
+	if (err < 0)
+		return err;
+	l = &p->locs[idx];
+	perftools__profiles__location__init(l);
+	l->id = *id = (uint64_t)idx + 1;
+	l->address = key->addr;
+	l->n_line = p->nlines - p->loc_first[idx];
+	if (p->maps && ct_maps_find(p->maps, key->addr, &midx))
+		l->mapping_id = midx + 1;
+	return 0;
+}
+
+static int
+pp_push_id(struct pp *p, uint64_t id)
+{
+	int err = ct_vec_reserve(&p->ids, &p->capids, p->nids + 1, sizeof(*p->ids));
+
+	if (!err)
+		p->ids[p->nids++] = id;
+	return err;
+}
+
+/* Non-negative int64 nearest to v; NaN and negatives are 0. */
+static int64_t
+pp_round(double v)
+{
+	if (!(v > 0))
+		return 0;
+	if (v >= 9.2e18)
+		return INT64_MAX;
+	return llround(v);
+}
+
+/* One Sample: the synthetic leaf for the wrapped function, then the
+ * stack. Location.address is pc - 1, the call instruction, as Go writes
+ * it; the leaf uses the entry address of the real libc function. */
+static int
+pp_sample(struct pp *p, const struct ct_record *rec, Perftools__Profiles__Sample *s, size_t si)
+{
+	struct pp_lockey key = {.leaf_op = (uint64_t)rec->op + 1};
+	uint32_t depth = rec->depth < CT_STACK_MAX ? rec->depth : CT_STACK_MAX;
+	int64_t *v = &p->values[2 * si];
+	uint64_t id;
+	int err;
+
+	if (rec->op < CT_OP_COUNT)
+		key.addr = p->snap->leaf_addr[rec->op];
+	p->sample_first[si] = p->nids;
+	err = pp_loc(p, &key, &id);
+	if (!err)
+		err = pp_push_id(p, id);
+	for (uint32_t i = 0; i < depth && !err; i++) {
+		key.leaf_op = 0;
+		key.addr = rec->pc[i] ? rec->pc[i] - 1 : 0;
+		err = pp_loc(p, &key, &id);
+		if (!err)
+			err = pp_push_id(p, id);
+	}
+	perftools__profiles__sample__init(s);
+	s->n_location_id = p->nids - p->sample_first[si];
+	v[0] = pp_round(rec->count);
+	if (v[0] == 0 && rec->count > 0)
+		v[0] = 1; /* a recorded contention is at least one */
+	v[1] = pp_round(rec->delay_ns);
+	s->n_value = 2;
+	return err;
+}
+
+/* Sort order of samples, like Go's: biggest delay first. Ties by count,
+ * then table order, so output is deterministic. */
+static int
+pp_cmp_record(const void *a, const void *b, void *arg)
+{
+	const struct ct_record *r = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (r[i].delay_ns != r[j].delay_ns)
+		return r[i].delay_ns > r[j].delay_ns ? -1 : 1;
+	if (r[i].count != r[j].count)
+		return r[i].count > r[j].count ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+static int
+pp_samples(struct pp *p)
+{
+	size_t n = p->ps->nrecords, *order;
+	int err = 0;
+
+	order = malloc((n ? n : 1) * sizeof(*order));
+	p->samples = calloc(n ? n : 1, sizeof(*p->samples));
+	p->sample_first = calloc(n ? n : 1, sizeof(*p->sample_first));
+	p->values = calloc(2 * (n ? n : 1), sizeof(*p->values));
+	if (!order || !p->samples || !p->sample_first || !p->values) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), pp_cmp_record, p->ps->records);
+	for (size_t i = 0; i < n && !err; i++)
+		err = pp_sample(p, &p->ps->records[order[i]], &p->samples[i], i);
+out:
+	free(order);
+	return err;
+}
+
+static int
+pp_mappings(struct pp *p)
+{
+	size_t n = p->maps ? p->maps->n : 0;
+	int err = 0;
+
+	p->mappings = calloc(n ? n : 1, sizeof(*p->mappings));
+	if (!p->mappings)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct ct_mapping *m = &p->maps->v[i];
+		Perftools__Profiles__Mapping *pm = &p->mappings[i];
+
+		perftools__profiles__mapping__init(pm);
+		pm->id = i + 1;
+		pm->memory_start = m->start;
+		pm->memory_limit = m->limit;
+		pm->file_offset = m->offset;
+		err = pp_str(p, m->path, &pm->filename);
+		if (!err)
+			err = pp_str(p, m->build_id, &pm->build_id);
+		/* Fully symbolized here: pprof must not try (and fail) to. */
+		pm->has_functions = pm->has_filenames = 1;
+		pm->has_line_numbers = pm->has_inline_frames = 1;
+	}
+	return err;
+}
+
+static int
+pp_comment(struct pp *p, const char *text)
+{
+	if (p->ncomments >= CT_ARRAY_SIZE(p->comments))
+		return -EOVERFLOW;
+	return pp_str(p, text, &p->comments[p->ncomments++]);
+}
+
+static int
+pp_comments(struct pp *p, enum ct_profile_kind kind)
+{
+	char buf[160];
+	int err;
+
+	/* "libcontend mutex profile: fraction=N": 1 in N contended unlocks
+	 * sampled; "libcontend block profile: rate=N ns": Go's block rate. */
+	if (kind == CT_PROF_MUTEX)
+		snprintf(buf, sizeof(buf), "libcontend mutex profile: fraction=%" PRIu64,
+			 p->ps->rate);
+	else
+		snprintf(buf, sizeof(buf), "libcontend block profile: rate=%" PRIu64 " ns",
+			 p->ps->rate);
+	err = pp_comment(p, buf);
+	if (err || p->ps->overflow_events == 0)
+		return err;
+	snprintf(buf, sizeof(buf), "libcontend: %" PRIu64 " events found the table full; "
+		 "they are counted under %s", p->ps->overflow_events,
+		 ct_op_name(CT_OP_TABLE_FULL));
+	return pp_comment(p, buf);
+}
+
+/* protobuf-c wants arrays of pointers; they can only be made once the
+ * element arrays have stopped moving. */
+static void **
+pp_ptrs(void *base, size_t n, size_t elsz)
+{
+	void **v = malloc((n ? n : 1) * sizeof(*v));
+
+	for (size_t i = 0; v && i < n; i++)
+		v[i] = (char *)base + i * elsz;
+	return v;
+}
+
+static int
+pp_value_type(struct pp *p, const char *type, const char *unit,
+	      Perftools__Profiles__ValueType *vt)
+{
+	int err;
+
+	perftools__profiles__value_type__init(vt);
+	err = pp_str(p, type, &vt->type);
+	if (!err)
+		err = pp_str(p, unit, &vt->unit);
+	return err;
+}
+
+/* Wires the finished tables into prof and serializes it. */
+static int
+pp_pack(struct pp *p, Perftools__Profiles__Profile *prof, uint8_t **out, size_t *outlen)
+{
+	Perftools__Profiles__Line **lines = (void *)pp_ptrs(p->lines, p->nlines, sizeof(*p->lines));
+	Perftools__Profiles__Location **locs = (void *)pp_ptrs(p->locs, p->lockeys.n, sizeof(*p->locs));
+	Perftools__Profiles__Function **fns = (void *)pp_ptrs(p->fns, p->fnkeys.n, sizeof(*p->fns));
+	Perftools__Profiles__Mapping **maps = (void *)pp_ptrs(p->mappings, p->maps ? p->maps->n : 0,
+							      sizeof(*p->mappings));
+	Perftools__Profiles__Sample **smps = (void *)pp_ptrs(p->samples, p->ps->nrecords,
+							     sizeof(*p->samples));
+	char **strs = malloc((p->strs.n ? p->strs.n : 1) * sizeof(*strs));
+	int err = 0;
+
+	if (!lines || !locs || !fns || !maps || !smps || !strs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < p->lockeys.n; i++)
+		p->locs[i].line = p->locs[i].n_line ? lines + p->loc_first[i] : NULL;
+	for (size_t i = 0; i < p->ps->nrecords; i++) {
+		p->samples[i].location_id = p->ids + p->sample_first[i];
+		p->samples[i].value = p->values + 2 * i;
+	}
+	for (size_t i = 0; i < p->strs.n; i++)
+		strs[i] = (char *)ct_intern_key(&p->strs, (uint32_t)i);
+	prof->n_string_table = p->strs.n;
+	prof->string_table = strs;
+	prof->n_function = p->fnkeys.n;
+	prof->function = fns;
+	prof->n_location = p->lockeys.n;
+	prof->location = locs;
+	prof->n_mapping = p->maps ? p->maps->n : 0;
+	prof->mapping = maps;
+	prof->n_sample = p->ps->nrecords;
+	prof->sample = smps;
+	prof->n_comment = p->ncomments;
+	prof->comment = p->comments;
+
+	*outlen = perftools__profiles__profile__get_packed_size(prof);
+	*out = malloc(*outlen ? *outlen : 1);
+	if (!*out) {
+		err = -ENOMEM;
+		goto out;
+	}
+	perftools__profiles__profile__pack(prof, *out);
+out:
+	free(lines);
+	free(locs);
+	free(fns);
+	free(maps);
+	free(smps);
+	free(strs);
+	return err;
+}
+
+static void
+pp_free(struct pp *p)
+{
+	ct_intern_free(&p->strs);
+	ct_intern_free(&p->fnkeys);
+	ct_intern_free(&p->lockeys);
+	free(p->fns);
+	free(p->locs);
+	free(p->loc_first);
+	free(p->lines);
+	free(p->mappings);
+	free(p->samples);
+	free(p->sample_first);
+	free(p->ids);
+	free(p->values);
+}
+
+int
+ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
+		const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
+		size_t *outlen)
+{
+	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
+	Perftools__Profiles__ValueType st[2], pt, *stp[2] = {&st[0], &st[1]};
+	struct pp p = {.snap = snap, .maps = maps, .sym = sym};
+	int64_t empty;
+	int err;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!snap || (unsigned)kind >= CT_PROF_COUNT)
+		return -EINVAL;
+	p.ps = &snap->prof[kind];
+	/* string_table[0] must be "" (pprof rejects the profile otherwise). */
+	err = pp_str(&p, "", &empty);
+	if (!err)
+		err = pp_value_type(&p, "contentions", "count", &st[0]);
+	if (!err)
+		err = pp_value_type(&p, "delay", "nanoseconds", &st[1]);
+	if (!err)
+		err = pp_value_type(&p, "contentions", "count", &pt);
+	if (!err)
+		err = pp_comments(&p, kind);
+	if (!err)
+		err = pp_mappings(&p);
+	if (!err)
+		err = pp_samples(&p);
+	if (err)
+		goto out;
+	/* Count first, delay last: pprof shows the last type by default
+	 * (delay, as Go's) and -mean divides by value[0]. */
+	prof.n_sample_type = 2;
+	prof.sample_type = stp;
+	prof.period_type = &pt;
+	prof.period = 1;
+	prof.time_nanos = snap->time_nanos;
+	prof.duration_nanos = snap->duration_nanos;
+	err = pp_pack(&p, &prof, out, outlen);
+out:
+	pp_free(&p);
+	return err;
+}

@@ -1,0 +1,36 @@
+/* Builds the pprof Profile (perftools.profiles, protobuf) for one profile
+ * of a snapshot, with Go's mutex/block layout (pprof-format.md §2, §3):
+ * sample_type [contentions/count, delay/nanoseconds], period_type
+ * contentions/count, period 1, samples sorted by delay descending.
+ *
+ * Each record becomes one Sample, leaf first: a synthetic location for
+ * the wrapped libc function (ct_op_name), then one location per return
+ * address, symbolized in-process (function, file, line, inline frames)
+ * with mappings from /proc/self/maps and all has_* flags set, because
+ * `go tool pprof` cannot symbolize C binaries itself.
+ *
+ * Runs off the hot path only. Allocates. Not async-signal-safe. Not
+ * thread-safe with respect to sym (the symbolizer caches).
+ */
+#ifndef CT_PPROF_H
+#define CT_PPROF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/snapshot.h"
+
+struct ct_maps;
+struct ct_symbolizer;
+
+/* Encodes snap->prof[kind] as an uncompressed serialized Profile into a
+ * malloc'd buffer (*out, *outlen; the caller frees *out).
+ * maps: the mappings to attach locations to (NULL: no mappings, every
+ * location has mapping_id 0). sym: the symbolizer (NULL: locations carry
+ * addresses only). Addresses nobody knows get a Location without lines.
+ * Returns 0 or a negative errno (-EINVAL for a bad kind, -ENOMEM). */
+int ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
+		    const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
+		    size_t *outlen);
+
+#endif

@@ -1,0 +1,716 @@
+/* In-process symbolization with libdwfl (see symbolize.h). Owns the Dwfl
+ * session and the caches; all strings it hands out live in s->strs.
+ * Must never crash on a bad address: every libdw call tolerates NULL and
+ * every miss degrades to "no frames" or to the ELF symbol. */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "debuginfo.h"
+#include "demangle.h"
+#include "intern.h"
+#include "symbolize.h"
+#include "vec.h"
+
+struct sym_res {
+	uint32_t first, n; /* slice of s->frames */
+};
+
+struct sym_fn {
+	const char *name, *system_name;
+	int64_t start_line;
+};
+
+/* Cache key for functions, CU indexes and symbol tables of a module. */
+struct sym_key {
+	const void *mod;
+	uint64_t off;  /* DIE offset or symbol value */
+	uint64_t kind; /* 0 = DIE, 1 = ELF symbol, 2 = CU, 3 = module */
+};
+
+/* One address range of a function with code, in DWARF (unbiased)
+ * addresses. */
+struct sym_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Off die;
+};
+
+/* A CU's functions sorted by address: found once per CU with
+ * dwarf_getfuncs, then each address costs a binary search instead of a
+ * walk over the whole CU (which dwarf_getscopes does every time). */
+struct sym_cu {
+	struct sym_range *r;
+	size_t n, cap;
+};
+
+/* A module's function symbols sorted by address: dwfl_module_addrinfo
+ * scans the whole symbol table per call, too slow for thousands of
+ * addresses in libraries without debug info. */
+struct sym_elfsym {
+	GElf_Addr lo, hi; /* biased (process) addresses */
+	const char *name; /* in the module's string table, owned by libdwfl */
+	int rank;         /* among aliases: higher is preferred */
+};
+
+struct sym_elfsyms {
+	struct sym_elfsym *v;
+	size_t n, cap;
+};
+
+struct ct_symbolizer {
+	Dwfl *dwfl;
+	struct ct_intern strs;  /* every string in a ct_frame */
+	struct ct_intern addrs; /* uint64_t address -> index into res */
+	struct sym_res *res;
+	size_t capres;
+	struct ct_frame *frames;
+	size_t nframes, capframes;
+	struct ct_intern fnkeys; /* struct sym_key -> index into fns */
+	struct sym_fn *fns;
+	size_t capfns;
+	struct ct_intern cukeys; /* struct sym_key (kind 2) -> index into cus */
+	struct sym_cu *cus;
+	size_t capcus;
+	struct ct_intern modkeys; /* struct sym_key (kind 3) -> index into syms */
+	struct sym_elfsyms *syms;
+	size_t capsyms;
+};
+
+/* A source position while walking an inline chain; file may be relative. */
+struct sym_pos {
+	const char *file;
+	int line, col;
+};
+
+static const Dwfl_Callbacks sym_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = ct_debuginfo_find,
+};
+
+/* ---- strings and paths ---------------------------------------------- */
+
+/* Interned copy of str (NULL stays NULL); *err = -ENOMEM on failure. */
+static const char *
+sym_str(struct ct_symbolizer *s, const char *str, int *err)
+{
+	uint32_t idx;
+	int rc;
+
+	if (!str)
+		return NULL;
+	rc = ct_intern_str(&s->strs, str, &idx);
+	if (rc < 0) {
+		*err = rc;
+		return NULL;
+	}
+	return ct_intern_key(&s->strs, idx);
+}
+
+void
+ct_symbolize_clean_path(char *p)
+{
+	bool rooted = p[0] == '/', last = p[rooted] == '\0';
+	char *base = p + rooted, *out = base, *in = base;
+	char *dotdot = base; /* end of the leading "../" run of a relative path */
+
+	while (!last) {
+		char *end = strchrnul(in, '/');
+		size_t len = (size_t)(end - in);
+
+		/* Decide now: writing to out can overwrite *end. */
+		last = *end == '\0';
+		if (len == 0 || (len == 1 && in[0] == '.')) {
+			/* "//" and "/./" */
+		} else if (len == 2 && in[0] == '.' && in[1] == '.') {
+			if (out > dotdot) {
+				out--; /* the '/' after the last kept component */
+				while (out > dotdot && out[-1] != '/')
+					out--;
+			} else if (!rooted) {
+				memmove(out, "../", 3);
+				dotdot = out += 3;
+			}
+		} else {
+			memmove(out, in, len);
+			out += len;
+			*out++ = '/';
+		}
+		in = end + 1;
+	}
+	if (out > base)
+		out--; /* no trailing '/' */
+	*out = '\0';
+	if (!rooted && out == p && in != p)
+		strcpy(p, "."); /* "a/.." (room: the input had >= 2 bytes) */
+}
+
+/* Cleaned, interned form of a DWARF file name: relative names are joined
+ * to the CU's DW_AT_comp_dir, which gives an absolute path unless the
+ * compiler was told to relativize it (-fdebug-prefix-map, as Debian's
+ * glibc: "./nptl" + "../sysdeps/x.h" -> "sysdeps/x.h"). */
+static const char *
+sym_path(struct ct_symbolizer *s, Dwarf_Die *cu, const char *file, int *err)
+{
+	const char *dir = NULL, *ret;
+	Dwarf_Attribute a;
+	char *buf;
+	int n;
+
+	if (!file)
+		return NULL;
+	if (file[0] != '/')
+		dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &a));
+	if (dir && dir[0])
+		n = asprintf(&buf, "%s/%s", dir, file);
+	else
+		n = asprintf(&buf, "%s", file);
+	if (n < 0) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ct_symbolize_clean_path(buf);
+	ret = sym_str(s, buf, err);
+	free(buf);
+	return ret;
+}
+
+/* ---- functions ------------------------------------------------------ */
+
+/* Caches one function under key: raw is its linkage or plain name. */
+static int
+sym_fn_add(struct ct_symbolizer *s, const struct sym_key *key, const char *raw,
+	   int64_t start_line, const struct sym_fn **out)
+{
+	char *dem = ct_demangle_name(raw);
+	struct sym_fn fn = {.start_line = start_line};
+	uint32_t idx;
+	int err = 0;
+
+	fn.system_name = sym_str(s, raw, &err);
+	fn.name = dem ? sym_str(s, dem, &err) : fn.system_name;
+	free(dem);
+	if (!err)
+		err = ct_vec_reserve(&s->fns, &s->capfns, s->fnkeys.n + 1, sizeof(*s->fns));
+	if (!err)
+		err = ct_intern_add(&s->fnkeys, key, sizeof(*key), &idx);
+	if (err < 0)
+		return err;
+	s->fns[idx] = fn;
+	*out = &s->fns[idx];
+	return 0;
+}
+
+
+static const char *
+sym_die_string(Dwarf_Die *die, int name)
+{
+	Dwarf_Attribute a;
+
+	/* _integrate follows DW_AT_abstract_origin and DW_AT_specification:
+	 * inlined instances and out-of-class C++ definitions carry their
+	 * names only on the abstract or declaring DIE. */
+	return dwarf_formstring(dwarf_attr_integrate(die, name, &a));
+}
+
+/* The function a subprogram or inlined_subroutine DIE stands for. */
+static int
+sym_fn_die(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Die *die, const struct sym_fn **out)
+{
+	struct sym_key key = {.mod = mod, .off = dwarf_dieoffset(die), .kind = 0};
+	const char *raw;
+	uint32_t idx;
+	int decl = 0;
+
+	if (ct_intern_find(&s->fnkeys, &key, sizeof(key), &idx) == 0) {
+		*out = &s->fns[idx];
+		return 0;
+	}
+	raw = sym_die_string(die, DW_AT_linkage_name);
+	if (!raw)
+		raw = sym_die_string(die, DW_AT_MIPS_linkage_name);
+	if (!raw)
+		raw = sym_die_string(die, DW_AT_name);
+	if (!raw)
+		raw = "??"; /* unnamed DIE: keep its line rather than drop it */
+	dwarf_decl_line(die, &decl);
+	return sym_fn_add(s, &key, raw, decl, out);
+}
+
+/* ---- frames --------------------------------------------------------- */
+
+static int
+sym_push(struct ct_symbolizer *s, const struct sym_fn *fn, const char *file, int line, int col)
+{
+	struct ct_frame *f;
+	int err = ct_vec_reserve(&s->frames, &s->capframes, s->nframes + 1, sizeof(*s->frames));
+
+	if (err)
+		return err;
+	f = &s->frames[s->nframes++];
+	f->name = fn->name;
+	f->system_name = fn->system_name;
+	f->file = file;
+	f->line = line > 0 ? line : 0;
+	f->column = col > 0 ? col : 0;
+	f->start_line = fn->start_line;
+	return 0;
+}
+
+/* Position in the caller where an inlined_subroutine DIE was inlined. */
+static void
+sym_call_pos(Dwarf_Die *cu, Dwarf_Die *die, struct sym_pos *pos)
+{
+	Dwarf_Attribute a;
+	Dwarf_Files *files;
+	Dwarf_Word v;
+	size_t nfiles;
+
+	pos->file = NULL;
+	pos->line = pos->col = 0;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &a), &v) == 0 &&
+	    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && v < nfiles)
+		pos->file = dwarf_filesrc(files, v, NULL, NULL);
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &v) == 0 && v <= INT_MAX)
+		pos->line = (int)v;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_column, &a), &v) == 0 && v <= INT_MAX)
+		pos->col = (int)v;
+}
+
+/* Walks the concrete DIE nesting of addr from the innermost scope out:
+ * each inlined_subroutine is a frame positioned by the line table (the
+ * innermost) or by the DW_AT_call_* of the frame inside it; the enclosing
+ * subprogram is the last frame. */
+static int
+sym_walk_scopes(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Die *chain,
+		int n, struct sym_pos pos)
+{
+	const struct sym_fn *fn;
+	const char *file;
+	int err = 0;
+
+	for (int i = 0; i < n && !err; i++) {
+		int tag = dwarf_tag(&chain[i]);
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		err = sym_fn_die(s, mod, &chain[i], &fn);
+		file = err ? NULL : sym_path(s, cu, pos.file, &err);
+		if (!err)
+			err = sym_push(s, fn, file, pos.line, pos.col);
+		if (tag == DW_TAG_subprogram)
+			break;
+		sym_call_pos(cu, &chain[i], &pos);
+	}
+	return err;
+}
+
+/* ---- address -> DIE chain ------------------------------------------- */
+
+struct sym_funcs_arg {
+	struct sym_cu *cu;
+	int err;
+};
+
+static int
+sym_funcs_cb(Dwarf_Die *fn, void *argp)
+{
+	struct sym_funcs_arg *arg = argp;
+	struct sym_cu *c = arg->cu;
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+
+	/* Declarations and abstract inline instances have no ranges. */
+	while ((off = dwarf_ranges(fn, off, &base, &lo, &hi)) > 0) {
+		arg->err = ct_vec_reserve(&c->r, &c->cap, c->n + 1, sizeof(*c->r));
+		if (arg->err)
+			return DWARF_CB_ABORT;
+		c->r[c->n++] = (struct sym_range){lo, hi, dwarf_dieoffset(fn)};
+	}
+	return DWARF_CB_OK;
+}
+
+static int
+sym_cmp_range(const void *a, const void *b)
+{
+	const struct sym_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The function index of cu, built on first use. */
+static int
+sym_cu_index(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Die *cu, const struct sym_cu **out)
+{
+	struct sym_key key = {.mod = mod, .off = dwarf_dieoffset(cu), .kind = 2};
+	struct sym_funcs_arg arg = {0};
+	struct sym_cu c = {0};
+	uint32_t idx;
+	int err;
+
+	if (ct_intern_find(&s->cukeys, &key, sizeof(key), &idx) == 0) {
+		*out = &s->cus[idx];
+		return 0;
+	}
+	arg.cu = &c;
+	dwarf_getfuncs(cu, sym_funcs_cb, &arg, 0);
+	err = arg.err;
+	if (!err)
+		err = ct_vec_reserve(&s->cus, &s->capcus, s->cukeys.n + 1, sizeof(*s->cus));
+	if (!err)
+		err = ct_intern_add(&s->cukeys, &key, sizeof(key), &idx);
+	if (err < 0) {
+		free(c.r);
+		return err;
+	}
+	qsort(c.r, c.n, sizeof(*c.r), sym_cmp_range);
+	s->cus[idx] = c;
+	*out = &s->cus[idx];
+	return 0;
+}
+
+/* The function whose code contains pc. Ranges do not overlap except for
+ * nested functions, so look back a little for the one that holds pc. */
+static int
+sym_cu_func(const struct sym_cu *c, Dwarf_Addr pc, Dwarf_Off *die)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->r[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo, tries = 0; i > 0 && tries < 8; i--, tries++) {
+		if (pc < c->r[i - 1].hi) {
+			*die = c->r[i - 1].die;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* DIE chain from the scope innermost at pc out to fn (a subprogram), in
+ * a malloc'd array; descends only into children that contain pc. Returns
+ * its length, or -ENOMEM. */
+static int
+sym_chain_down(Dwarf_Die *fn, Dwarf_Addr pc, Dwarf_Die **out)
+{
+	Dwarf_Die *v = NULL, die = *fn, child;
+	size_t n = 0, cap = 0;
+	int found;
+
+	do {
+		if (ct_vec_reserve(&v, &cap, n + 1, sizeof(*v))) {
+			free(v);
+			return -ENOMEM;
+		}
+		v[n++] = die;
+		found = 0;
+		if (dwarf_child(&die, &child) != 0)
+			break;
+		do {
+			if (dwarf_haspc(&child, pc) == 1) {
+				die = child;
+				found = 1;
+			}
+		} while (!found && dwarf_siblingof(&child, &child) == 0);
+	} while (found);
+	/* Reverse: innermost first, as dwarf_getscopes_die orders them. */
+	for (size_t i = 0; i < n / 2; i++) {
+		Dwarf_Die t = v[i];
+
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+	*out = v;
+	return (int)n;
+}
+
+/* Concrete DIE chain for pc, innermost first, ending at (at least) the
+ * physical subprogram. Returns its length, 0 if unknown, or -ENOMEM. */
+static int
+sym_chain(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc,
+	  Dwarf_Die **chain)
+{
+	const struct sym_cu *c;
+	Dwarf_Die *scopes = NULL, fn;
+	Dwarf_Off off;
+	int n, err;
+
+	*chain = NULL;
+	err = sym_cu_index(s, mod, cu, &c);
+	if (err)
+		return err;
+	if (sym_cu_func(c, pc, &off) && dwarf_offdie(dwarf_cu_getdwarf(cu->cu), off, &fn) &&
+	    dwarf_tag(&fn) == DW_TAG_subprogram)
+		return sym_chain_down(&fn, pc, chain);
+	/* Not in the index (e.g. a GNU C nested function): the slow walk.
+	 * dwarf_getscopes finds the innermost scope but continues through an
+	 * inlined instance's abstract origin; the concrete parents (the
+	 * functions it was inlined into) come from dwarf_getscopes_die. */
+	n = dwarf_getscopes(cu, pc, &scopes);
+	if (n > 0)
+		n = dwarf_getscopes_die(&scopes[0], chain);
+	free(scopes);
+	return n > 0 ? n : 0;
+}
+
+static int
+sym_dwarf(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Addr addr)
+{
+	Dwarf_Die *chain = NULL, *cu;
+	struct sym_pos pos = {0};
+	Dwarf_Addr bias = 0;
+	Dwfl_Line *line;
+	int n;
+
+	cu = dwfl_module_addrdie(mod, addr, &bias);
+	if (!cu)
+		return 0;
+	n = sym_chain(s, mod, cu, addr - bias, &chain);
+	if (n > 0) {
+		line = dwfl_module_getsrc(mod, addr);
+		if (line)
+			pos.file = dwfl_lineinfo(line, NULL, &pos.line, &pos.col, NULL, NULL);
+		n = sym_walk_scopes(s, mod, cu, chain, n, pos);
+	}
+	free(chain);
+	return n < 0 ? n : 0;
+}
+
+/* ---- ELF symbols ------------------------------------------------------ */
+
+/* Which alias names an address: a global "pthread_mutex_unlock" rather
+ * than a local or "__"-prefixed one at the same address. */
+static int
+sym_rank(const GElf_Sym *sym, const char *name)
+{
+	int bind = GELF_ST_BIND(sym->st_info);
+	int rank = bind == STB_GLOBAL ? 4 : bind == STB_WEAK ? 2 : 0;
+
+	return rank + (name[0] != '_');
+}
+
+static int
+sym_cmp_elfsym(const void *a, const void *b)
+{
+	const struct sym_elfsym *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return (x->rank > y->rank) - (x->rank < y->rank); /* best alias last */
+}
+
+static int
+sym_elfsyms_build(Dwfl_Module *mod, struct sym_elfsyms *t)
+{
+	int n = dwfl_module_getsymtab(mod);
+
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+
+		if (!name || !*name || sym.st_shndx == SHN_UNDEF ||
+		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		if (ct_vec_reserve(&t->v, &t->cap, t->n + 1, sizeof(*t->v)))
+			return -ENOMEM;
+		t->v[t->n++] = (struct sym_elfsym){addr, addr + sym.st_size, name,
+						    sym_rank(&sym, name)};
+	}
+	qsort(t->v, t->n, sizeof(*t->v), sym_cmp_elfsym);
+	/* A sizeless symbol (hand-written asm) reaches up to the next one. */
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].hi == t->v[i].lo)
+			t->v[i].hi = i + 1 < t->n ? t->v[i + 1].lo : t->v[i].lo + 1;
+	return 0;
+}
+
+/* The symbol table index of mod, built on first use. */
+static int
+sym_elfsyms(struct ct_symbolizer *s, Dwfl_Module *mod, const struct sym_elfsyms **out)
+{
+	struct sym_key key = {.mod = mod, .kind = 3};
+	struct sym_elfsyms t = {0};
+	uint32_t idx;
+	int err;
+
+	if (ct_intern_find(&s->modkeys, &key, sizeof(key), &idx) == 0) {
+		*out = &s->syms[idx];
+		return 0;
+	}
+	err = sym_elfsyms_build(mod, &t);
+	if (!err)
+		err = ct_vec_reserve(&s->syms, &s->capsyms, s->modkeys.n + 1, sizeof(*s->syms));
+	if (!err)
+		err = ct_intern_add(&s->modkeys, &key, sizeof(key), &idx);
+	if (err < 0) {
+		free(t.v);
+		return err;
+	}
+	s->syms[idx] = t;
+	*out = &s->syms[idx];
+	return 0;
+}
+
+/* The best symbol containing addr: among the last few starting at or
+ * below it (aliases, and a big symbol around smaller ones). */
+static const struct sym_elfsym *
+sym_elfsym_find(const struct sym_elfsyms *t, GElf_Addr addr)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->v[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo, tries = 0; i > 0 && tries < 8; i--, tries++)
+		if (addr < t->v[i - 1].hi)
+			return &t->v[i - 1];
+	return NULL;
+}
+
+/* No usable DWARF: the ELF symbol (.symtab, .dynsym or .gnu_debugdata). */
+static int
+sym_elf(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Addr addr)
+{
+	struct sym_key key = {.mod = mod, .kind = 1};
+	const struct sym_elfsyms *t;
+	const struct sym_elfsym *e;
+	const struct sym_fn *fn;
+	uint32_t idx;
+	int err;
+
+	err = sym_elfsyms(s, mod, &t);
+	if (err)
+		return err;
+	e = sym_elfsym_find(t, addr);
+	if (!e)
+		return 0;
+	key.off = e->lo;
+	if (ct_intern_find(&s->fnkeys, &key, sizeof(key), &idx) == 0) {
+		fn = &s->fns[idx];
+	} else {
+		err = sym_fn_add(s, &key, e->name, 0, &fn);
+		if (err)
+			return err;
+	}
+	return sym_push(s, fn, NULL, 0, 0);
+}
+
+static int
+sym_lookup(struct ct_symbolizer *s, uint64_t addr)
+{
+	size_t first = s->nframes;
+	Dwfl_Module *mod;
+	int err;
+
+	mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		return 0;
+	err = sym_dwarf(s, mod, addr);
+	if (err || s->nframes > first)
+		return err;
+	return sym_elf(s, mod, addr);
+}
+
+/* ---- public --------------------------------------------------------- */
+
+int
+ct_symbolize_addr(struct ct_symbolizer *s, uint64_t addr, const struct ct_frame **frames,
+		  size_t *nframes)
+{
+	uint32_t idx;
+	size_t first = s->nframes;
+	int err;
+
+	if (ct_intern_find(&s->addrs, &addr, sizeof(addr), &idx) != 0) {
+		err = ct_vec_reserve(&s->res, &s->capres, s->addrs.n + 1, sizeof(*s->res));
+		if (!err)
+			err = sym_lookup(s, addr);
+		if (!err)
+			err = ct_intern_add(&s->addrs, &addr, sizeof(addr), &idx);
+		if (err < 0) {
+			s->nframes = first; /* forget a partial chain */
+			return err;
+		}
+		s->res[idx].first = (uint32_t)first;
+		s->res[idx].n = (uint32_t)(s->nframes - first);
+	}
+	*frames = s->frames + s->res[idx].first;
+	*nframes = s->res[idx].n;
+	return 0;
+}
+
+int
+ct_symbolize__new(struct ct_symbolizer **out)
+{
+	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	int err = 0, rc;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->dwfl = dwfl_begin(&sym_callbacks);
+	if (!s->dwfl) {
+		err = -ENOMEM;
+		goto out;
+	}
+	dwfl_report_begin(s->dwfl);
+	rc = dwfl_linux_proc_report(s->dwfl, getpid());
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 && rc == 0)
+		rc = -1;
+	if (rc != 0) {
+		/* >0: errno reading /proc/PID/maps; -1: a libdwfl error. */
+		err = rc > 0 ? -rc : -EIO;
+		goto out;
+	}
+	*out = s;
+out:
+	if (err)
+		ct_symbolize__free(s);
+	return err;
+}
+
+void
+ct_symbolize__free(struct ct_symbolizer *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	ct_intern_free(&s->strs);
+	ct_intern_free(&s->addrs);
+	ct_intern_free(&s->fnkeys);
+	for (size_t i = 0; i < s->cukeys.n; i++)
+		free(s->cus[i].r);
+	free(s->cus);
+	ct_intern_free(&s->cukeys);
+	for (size_t i = 0; i < s->modkeys.n; i++)
+		free(s->syms[i].v);
+	free(s->syms);
+	ct_intern_free(&s->modkeys);
+	free(s->res);
+	free(s->frames);
+	free(s->fns);
+	free(s);
+}

@@ -1,0 +1,837 @@
+/* report/: snapshot -> symbolized pprof. The snapshots hold real return
+ * addresses captured in this file, so every expected function name, file
+ * and line is known; profiles are decoded back with protobuf-c and, when
+ * Go is installed, read by `go tool pprof` itself. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "../../core/compiler.h"
+#include "../../core/snapshot.h"
+#include "../../report/gzout.h"
+#include "../../report/maps.h"
+#include "../../report/pprof.h"
+#include "../../report/report.h"
+#include "../../report/symbolize.h"
+#include "profile.pb-c.h"
+#include "test_report.h"
+
+typedef Perftools__Profiles__Profile pb_profile;
+typedef Perftools__Profiles__Location pb_location;
+typedef Perftools__Profiles__Function pb_function;
+typedef Perftools__Profiles__Sample pb_sample;
+
+/* ---- code sites ------------------------------------------------------ */
+
+uintptr_t
+ct_test_capture(void)
+{
+	return (uintptr_t)__builtin_return_address(0);
+}
+
+/* Declarations, calls and __LINE__ share lines on purpose: DW_AT_decl_line
+ * and the call's line must equal the __LINE__ captured next to them. */
+static __attribute__((noipa)) void worker_hold(struct ct_test_site *s) { s->start = __LINE__;
+	s->pc = ct_test_capture(); s->line = __LINE__;
+}
+
+static __attribute__((noipa)) void worker_main(struct ct_test_site *s) { s->start = __LINE__;
+	s->pc = ct_test_capture(); s->line = __LINE__;
+}
+
+static inline __attribute__((always_inline)) void inl_bump(struct ct_test_site *s) { s->start = __LINE__;
+	s->pc = ct_test_capture(); s->line = __LINE__;
+}
+
+static __attribute__((noipa)) void inl_caller(struct ct_test_site *s, struct ct_test_site *at) { at->start = __LINE__;
+	inl_bump(s); at->line = __LINE__;
+}
+
+/* ---- snapshot ---------------------------------------------------------- */
+
+static struct ct_test_site hold, main_site, bump, bump_at, cxx;
+
+/* Record indexes in the mutex profile. */
+enum { R_HOLD, R_BUMP, R_FULL, R_CXX, R_ODD, R_SHARED, R_COUNT };
+
+static void
+set_record(struct ct_record *r, unsigned op, double count, double delay, int depth, ...)
+{
+	va_list ap;
+
+	r->op = op;
+	r->count = count;
+	r->delay_ns = delay;
+	r->depth = (uint32_t)depth;
+	va_start(ap, depth);
+	for (int i = 0; i < depth; i++)
+		r->pc[i] = va_arg(ap, uintptr_t);
+	va_end(ap);
+}
+
+/* An address in an anonymous mapping: mapped, but not code of any file. */
+static uintptr_t
+anon_addr(void)
+{
+	static void *p;
+
+	if (!p)
+		p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(p != MAP_FAILED);
+	return (uintptr_t)p + 16;
+}
+
+static void
+make_snapshot(struct ct_snapshot *snap)
+{
+	struct ct_record *m, *b;
+
+	worker_hold(&hold);
+	worker_main(&main_site);
+	inl_caller(&bump, &bump_at);
+	ct_test_cxx_site(&cxx);
+
+	memset(snap, 0, sizeof(*snap));
+	snap->time_nanos = 1700000000123456789LL;
+	snap->duration_nanos = 2500000000LL;
+	snap->pid = getpid();
+	snap->leaf_addr[CT_OP_MUTEX_UNLOCK] = (uintptr_t)&pthread_mutex_unlock;
+	snap->leaf_addr[CT_OP_MUTEX_LOCK] = (uintptr_t)&pthread_mutex_lock;
+
+	m = calloc(R_COUNT, sizeof(*m));
+	cr_assert(m);
+	set_record(&m[R_HOLD], CT_OP_MUTEX_UNLOCK, 3.4, 5e6, 2, hold.pc, main_site.pc);
+	set_record(&m[R_BUMP], CT_OP_MUTEX_UNLOCK, 0.3, 2e6, 2, bump.pc, main_site.pc);
+	set_record(&m[R_FULL], CT_OP_TABLE_FULL, 2.0, 10.0, 0);
+	set_record(&m[R_CXX], CT_OP_MUTEX_UNLOCK, 1.0, 3e6, 1, cxx.pc);
+	set_record(&m[R_ODD], CT_OP_MUTEX_UNLOCK, 1.0, 100.0, 4, (uintptr_t)0, (uintptr_t)1,
+		   (uintptr_t)0xdeadbeef000ULL, anon_addr());
+	set_record(&m[R_SHARED], CT_OP_MUTEX_UNLOCK, 7.0, 4e6, 1, hold.pc);
+	snap->prof[CT_PROF_MUTEX] = (struct ct_profile_snapshot){
+		.kind = CT_PROF_MUTEX, .nrecords = R_COUNT, .records = m,
+		.overflow_events = 5, .rate = 10};
+
+	b = calloc(1, sizeof(*b));
+	cr_assert(b);
+	set_record(&b[0], CT_OP_MUTEX_LOCK, 12.0, 9e6, 2, hold.pc, main_site.pc);
+	snap->prof[CT_PROF_BLOCK] = (struct ct_profile_snapshot){
+		.kind = CT_PROF_BLOCK, .nrecords = 1, .records = b, .rate = 1000};
+}
+
+/* ---- decoding helpers ------------------------------------------------ */
+
+static pb_profile *
+encode_decode(const struct ct_snapshot *snap, enum ct_profile_kind kind, bool symbolize)
+{
+	struct ct_symbolizer *sym = NULL;
+	struct ct_maps maps;
+	uint8_t *buf;
+	size_t len;
+	pb_profile *p;
+
+	cr_assert_eq(ct_maps_read(&maps), 0);
+	if (symbolize)
+		cr_assert_eq(ct_symbolize__new(&sym), 0);
+	cr_assert_eq(ct_pprof_encode(snap, kind, &maps, sym, &buf, &len), 0);
+	p = perftools__profiles__profile__unpack(NULL, len, buf);
+	cr_assert(p, "encoded profile does not decode");
+	free(buf);
+	ct_symbolize__free(sym);
+	ct_maps_free(&maps);
+	return p;
+}
+
+static const char *
+str(const pb_profile *p, int64_t i)
+{
+	cr_assert(i >= 0 && (size_t)i < p->n_string_table, "string index %ld", (long)i);
+	return p->string_table[i];
+}
+
+static const pb_location *
+loc(const pb_profile *p, uint64_t id)
+{
+	for (size_t i = 0; i < p->n_location; i++)
+		if (p->location[i]->id == id)
+			return p->location[i];
+	cr_assert_fail("no location %lu", (unsigned long)id);
+	return NULL;
+}
+
+static const pb_function *
+fn(const pb_profile *p, uint64_t id)
+{
+	for (size_t i = 0; i < p->n_function; i++)
+		if (p->function[i]->id == id)
+			return p->function[i];
+	cr_assert_fail("no function %lu", (unsigned long)id);
+	return NULL;
+}
+
+/* Name of the function of line li of the location at depth d of s. */
+static const char *
+frame_name(const pb_profile *p, const pb_sample *s, size_t d, size_t li)
+{
+	const pb_location *l;
+
+	cr_assert_lt(d, s->n_location_id);
+	l = loc(p, s->location_id[d]);
+	cr_assert_lt(li, l->n_line);
+	return str(p, fn(p, l->line[li]->function_id)->name);
+}
+
+/* The sample whose value[1] (delay) is delay; delays are unique here. */
+static const pb_sample *
+sample_by_delay(const pb_profile *p, int64_t delay)
+{
+	for (size_t i = 0; i < p->n_sample; i++)
+		if (p->sample[i]->value[1] == delay)
+			return p->sample[i];
+	cr_assert_fail("no sample with delay %ld", (long)delay);
+	return NULL;
+}
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Checks one line of a symbolized frame against a known site. */
+static void
+assert_frame(const pb_profile *p, const Perftools__Profiles__Line *line, const char *name,
+	     int lineno, int start)
+{
+	const pb_function *f = fn(p, line->function_id);
+	const char *file = str(p, f->filename);
+
+	cr_assert_str_eq(str(p, f->name), name);
+	cr_assert_eq(line->line, lineno, "%s: line %ld, want %d", name, (long)line->line, lineno);
+	cr_assert_eq(f->start_line, start, "%s: start_line %ld, want %d", name,
+		     (long)f->start_line, start);
+	cr_assert(file[0] == '/', "%s: file '%s' is not absolute", name, file);
+	cr_assert(ends_with(file, "/tests/unit/test_report.c") ||
+			  ends_with(file, "/tests/unit/test_report_cxx.cc"),
+		  "%s: file '%s'", name, file);
+	cr_assert_null(strstr(file, "/../"), "%s: file '%s' not cleaned", name, file);
+}
+
+static struct ct_snapshot snap;
+
+static void
+setup(void)
+{
+	make_snapshot(&snap);
+}
+
+static void
+teardown(void)
+{
+	ct_snapshot_free(&snap);
+}
+
+TestSuite(report, .init = setup, .fini = teardown);
+
+/* ---- profile structure ---------------------------------------------- */
+
+Test(report, header_is_go_mutex_layout)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+
+	cr_assert_geq(p->n_string_table, 1);
+	cr_assert_str_eq(p->string_table[0], "");
+	cr_assert_eq(p->n_sample_type, 2);
+	cr_assert_str_eq(str(p, p->sample_type[0]->type), "contentions");
+	cr_assert_str_eq(str(p, p->sample_type[0]->unit), "count");
+	cr_assert_str_eq(str(p, p->sample_type[1]->type), "delay");
+	cr_assert_str_eq(str(p, p->sample_type[1]->unit), "nanoseconds");
+	cr_assert_not_null(p->period_type);
+	cr_assert_str_eq(str(p, p->period_type->type), "contentions");
+	cr_assert_str_eq(str(p, p->period_type->unit), "count");
+	cr_assert_eq(p->period, 1);
+	cr_assert_eq(p->time_nanos, snap.time_nanos);
+	cr_assert_eq(p->duration_nanos, snap.duration_nanos);
+	cr_assert_eq(p->default_sample_type, 0, "unset, so pprof shows delay like Go");
+	cr_assert_eq(p->n_sample, R_COUNT);
+	for (size_t i = 0; i < p->n_sample; i++)
+		cr_assert_eq(p->sample[i]->n_value, 2);
+	cr_assert_geq(p->n_comment, 2);
+	cr_assert_str_eq(str(p, p->comment[0]), "libcontend mutex profile: fraction=10");
+	cr_assert_not_null(strstr(str(p, p->comment[1]), "5 events found the table full"));
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, block_profile_header_and_comment)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_BLOCK, true);
+
+	cr_assert_str_eq(str(p, p->sample_type[1]->type), "delay");
+	cr_assert_eq(p->n_comment, 1);
+	cr_assert_str_eq(str(p, p->comment[0]), "libcontend block profile: rate=1000 ns");
+	cr_assert_eq(p->n_sample, 1);
+	cr_assert_str_eq(frame_name(p, p->sample[0], 0, 0), "pthread_mutex_lock");
+	cr_assert_str_eq(frame_name(p, p->sample[0], 1, 0), "worker_hold");
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, values_rounded_and_sorted_by_delay)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	const pb_sample *s;
+
+	for (size_t i = 1; i < p->n_sample; i++)
+		cr_assert_geq(p->sample[i - 1]->value[1], p->sample[i]->value[1]);
+	cr_assert_eq(p->sample[0]->value[1], 5000000);
+	s = sample_by_delay(p, 5000000);
+	cr_assert_eq(s->value[0], 3, "llround(3.4)");
+	s = sample_by_delay(p, 2000000);
+	cr_assert_eq(s->value[0], 1, "0.3 contentions still count as one");
+	s = sample_by_delay(p, 4000000);
+	cr_assert_eq(s->value[0], 7);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, leaf_is_the_wrapped_libc_function)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	const pb_sample *s = sample_by_delay(p, 5000000);
+	const pb_location *l = loc(p, s->location_id[0]);
+	const pb_function *f;
+
+	cr_assert_eq(l->n_line, 1);
+	f = fn(p, l->line[0]->function_id);
+	cr_assert_str_eq(str(p, f->name), "pthread_mutex_unlock");
+	cr_assert_str_eq(str(p, f->system_name), "pthread_mutex_unlock");
+	cr_assert_str_eq(str(p, f->filename), "");
+	cr_assert_eq(l->address, snap.leaf_addr[CT_OP_MUTEX_UNLOCK]);
+	cr_assert_neq(l->mapping_id, 0, "libc's entry address lies in a mapping");
+	cr_assert_not_null(strstr(str(p, p->mapping[l->mapping_id - 1]->filename), "libc"));
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, callers_have_function_file_and_line)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	const pb_sample *s = sample_by_delay(p, 5000000);
+	const pb_location *l;
+
+	cr_assert_eq(s->n_location_id, 3, "leaf + 2 frames");
+	l = loc(p, s->location_id[1]);
+	cr_assert_eq(l->address, hold.pc - 1, "Location.address is the call, like Go");
+	cr_assert_eq(l->mapping_id, 1, "code of the test binary is in mapping[0]");
+	cr_assert_eq(l->n_line, 1);
+	assert_frame(p, l->line[0], "worker_hold", hold.line, hold.start);
+	l = loc(p, s->location_id[2]);
+	cr_assert_eq(l->n_line, 1);
+	assert_frame(p, l->line[0], "worker_main", main_site.line, main_site.start);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, inline_frames_innermost_first)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	const pb_sample *s = sample_by_delay(p, 2000000);
+	const pb_location *l = loc(p, s->location_id[1]);
+
+	cr_assert_eq(l->n_line, 2, "inlined callee + physical function, got %zu", l->n_line);
+	assert_frame(p, l->line[0], "inl_bump", bump.line, bump.start);
+	assert_frame(p, l->line[1], "inl_caller", bump_at.line, bump_at.start);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, cxx_names_demangled_mangled_in_system_name)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	const pb_sample *s = sample_by_delay(p, 3000000);
+	const pb_location *l = loc(p, s->location_id[1]);
+	const pb_function *f;
+
+	cr_assert_eq(l->n_line, 1);
+	assert_frame(p, l->line[0], "ctt::Account::transfer(ct_test_site*, int)", cxx.line,
+		     cxx.start);
+	f = fn(p, l->line[0]->function_id);
+	cr_assert_str_eq(str(p, f->system_name), "_ZN3ctt7Account8transferEP12ct_test_sitei");
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, table_full_is_one_synthetic_frame)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	const pb_sample *s = sample_by_delay(p, 10);
+	const pb_location *l;
+
+	cr_assert_eq(s->n_location_id, 1);
+	cr_assert_eq(s->value[0], 2);
+	l = loc(p, s->location_id[0]);
+	cr_assert_eq(l->mapping_id, 0);
+	cr_assert_eq(l->address, 0);
+	cr_assert_str_eq(frame_name(p, s, 0, 0), "[libcontend: table full]");
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, odd_pcs_give_lineless_locations)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	const pb_sample *s = sample_by_delay(p, 100);
+	const pb_location *l;
+
+	cr_assert_eq(s->n_location_id, 5);
+	for (size_t d = 1; d < 5; d++)
+		cr_assert_eq(loc(p, s->location_id[d])->n_line, 0, "frame %zu", d);
+	l = loc(p, s->location_id[1]);
+	cr_assert_eq(l->address, 0);
+	cr_assert_eq(l->mapping_id, 0);
+	cr_assert_eq(loc(p, s->location_id[3])->mapping_id, 0, "unmapped");
+	l = loc(p, s->location_id[4]);
+	cr_assert_eq(l->address, anon_addr() - 1);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, strings_functions_locations_deduplicated)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	const pb_sample *a = sample_by_delay(p, 5000000), *b = sample_by_delay(p, 4000000);
+
+	cr_assert_eq(a->location_id[1], b->location_id[1], "same pc, same location");
+	for (size_t i = 0; i < p->n_string_table; i++)
+		for (size_t j = i + 1; j < p->n_string_table; j++)
+			cr_assert_str_neq(p->string_table[i], p->string_table[j]);
+	for (size_t i = 0; i < p->n_function; i++) {
+		cr_assert_eq(p->function[i]->id, i + 1);
+		for (size_t j = i + 1; j < p->n_function; j++)
+			cr_assert(p->function[i]->name != p->function[j]->name ||
+				  p->function[i]->filename != p->function[j]->filename);
+	}
+	for (size_t i = 0; i < p->n_location; i++)
+		cr_assert_eq(p->location[i]->id, i + 1);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, mappings_flagged_and_exe_first)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *id;
+
+	cr_assert_gt(n, 0);
+	exe[n] = '\0';
+	cr_assert_geq(p->n_mapping, 2);
+	cr_assert_str_eq(str(p, p->mapping[0]->filename), exe);
+	id = str(p, p->mapping[0]->build_id);
+	cr_assert_geq(strlen(id), 16, "build id '%s'", id);
+	cr_assert_eq(strspn(id, "0123456789abcdef"), strlen(id), "lowercase hex: '%s'", id);
+	for (size_t i = 0; i < p->n_mapping; i++) {
+		const Perftools__Profiles__Mapping *m = p->mapping[i];
+
+		cr_assert_eq(m->id, i + 1);
+		cr_assert_lt(m->memory_start, m->memory_limit);
+		cr_assert(m->has_functions && m->has_filenames && m->has_line_numbers &&
+			  m->has_inline_frames);
+	}
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, unsymbolized_still_valid)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, false);
+	const pb_sample *s = sample_by_delay(p, 5000000);
+
+	cr_assert_str_eq(frame_name(p, s, 0, 0), "pthread_mutex_unlock");
+	cr_assert_eq(loc(p, s->location_id[1])->n_line, 0);
+	cr_assert_eq(loc(p, s->location_id[1])->mapping_id, 1);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+Test(report, encode_rejects_bad_kind)
+{
+	uint8_t *buf = (uint8_t *)1;
+	size_t len = 1;
+
+	cr_assert_eq(ct_pprof_encode(&snap, CT_PROF_COUNT, NULL, NULL, &buf, &len), -EINVAL);
+	cr_assert_null(buf);
+	cr_assert_eq(len, 0);
+}
+
+/* ---- symbolizer and maps alone ---------------------------------------- */
+
+Test(report, symbolizer_unknown_addresses_have_no_frames)
+{
+	static const uint64_t odd[] = {0, 1, 0xdeadbeef000ULL, UINT64_MAX};
+	struct ct_symbolizer *sym;
+	const struct ct_frame *f;
+	size_t n;
+
+	cr_assert_eq(ct_symbolize__new(&sym), 0);
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		cr_assert_eq(ct_symbolize_addr(sym, odd[i], &f, &n), 0);
+		cr_assert_eq(n, 0, "0x%lx", (unsigned long)odd[i]);
+	}
+	/* Cached results are the same as fresh ones. */
+	cr_assert_eq(ct_symbolize_addr(sym, hold.pc - 1, &f, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(f[0].name, "worker_hold");
+	cr_assert_eq(ct_symbolize_addr(sym, hold.pc - 1, &f, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(f[0].line, hold.line);
+	ct_symbolize__free(sym);
+}
+
+Test(report, symbolizer_falls_back_to_elf_symbols)
+{
+	struct ct_symbolizer *sym;
+	const struct ct_frame *f;
+	size_t n;
+
+	/* libc carries no DWARF here (no -dbg package), only .dynsym. */
+	cr_assert_eq(ct_symbolize__new(&sym), 0);
+	cr_assert_eq(ct_symbolize_addr(sym, (uintptr_t)&pthread_mutex_unlock, &f, &n), 0);
+	cr_assert_geq(n, 1);
+	cr_assert_not_null(strstr(f[n - 1].name, "pthread_mutex_unlock"), "got '%s'",
+			   f[n - 1].name);
+	ct_symbolize__free(sym);
+}
+
+Test(report, clean_path_like_go)
+{
+	static const char *const cases[][2] = {
+		{"/a/b/c", "/a/b/c"},
+		{"/a/b/", "/a/b"},
+		{"/a//b/./c", "/a/b/c"},
+		{"/w/build/../src/x.c", "/w/src/x.c"},
+		{"/a/b/../../..", "/"},
+		{"/..", "/"},
+		{"/", "/"},
+		{"/a/./", "/a"},
+		{"rel/../x", "x"},
+		{"./nptl/../sysdeps/x.h", "sysdeps/x.h"},
+		{"a/..", "."},
+		{"a/../../b", "../b"},
+		{"../../x/../y", "../../y"},
+		{"..", ".."},
+		{"", ""},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *p = strdup(cases[i][0]);
+
+		ct_symbolize_clean_path(p);
+		cr_assert_str_eq(p, cases[i][1], "'%s'", cases[i][0]);
+		free(p);
+	}
+}
+
+Test(report, maps_parse_filters_and_orders)
+{
+	static const char text[] =
+		"00400000-00401000 r--p 00000000 08:01 11 /usr/bin/app\n"
+		"00401000-00402000 r-xp 00001000 08:01 11 /usr/bin/app\n"
+		"7f0000000000-7f0000001000 r-xp 00000000 08:01 22 /lib/libx.so (deleted)\n"
+		"7f0000002000-7f0000003000 rw-p 00000000 00:00 0 \n"
+		"7f0000004000-7f0000005000 r-xp 00000000 00:00 0 \n"
+		"7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0                          [vdso]\n"
+		"00300000-00301000 r-xp 00002000 08:01 33 /lib/ld.so\n";
+	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+	struct ct_maps maps;
+	size_t idx;
+
+	cr_assert_not_null(f);
+	cr_assert_eq(ct_maps_parse(&maps, f, "/usr/bin/app"), 0);
+	fclose(f);
+	cr_assert_eq(maps.n, 4, "x only, no anonymous inode-0 text: %zu", maps.n);
+	cr_assert_str_eq(maps.v[0].path, "/usr/bin/app");
+	cr_assert_eq(maps.v[0].start, 0x401000);
+	cr_assert_eq(maps.v[0].limit, 0x402000);
+	cr_assert_eq(maps.v[0].offset, 0x1000);
+	cr_assert_str_eq(maps.v[1].path, "/lib/libx.so", "' (deleted)' trimmed");
+	cr_assert_str_eq(maps.v[1].build_id, "", "a deleted file's id is not guessed");
+	cr_assert_str_eq(maps.v[2].path, "[vdso]");
+	cr_assert_str_eq(maps.v[3].path, "/lib/ld.so");
+	cr_assert_not_null(ct_maps_find(&maps, 0x300800, &idx));
+	cr_assert_eq(idx, 3);
+	cr_assert_not_null(ct_maps_find(&maps, 0x401000, &idx));
+	cr_assert_eq(idx, 0);
+	cr_assert_null(ct_maps_find(&maps, 0x402000, NULL), "limit is exclusive");
+	cr_assert_null(ct_maps_find(&maps, 0x100, NULL));
+	cr_assert_null(ct_maps_find(&maps, UINT64_MAX, NULL));
+	ct_maps_free(&maps);
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+static char *
+make_tmpdir(void)
+{
+	char *dir = strdup("/tmp/ct-report-XXXXXX");
+
+	cr_assert_not_null(mkdtemp(dir));
+	return dir;
+}
+
+static void
+rm_rf(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* Reads and gunzips a whole file. */
+static uint8_t *
+gunzip_file(const char *path, size_t *outlen)
+{
+	uint8_t *out = NULL, head[2];
+	size_t len = 0, cap = 0;
+	gzFile gz;
+	FILE *f = fopen(path, "rb");
+	int n;
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fread(head, 1, 2, f), 2);
+	cr_assert(head[0] == 0x1f && head[1] == 0x8b, "%s is not gzip", path);
+	fclose(f);
+	gz = gzopen(path, "rb");
+	cr_assert_not_null(gz);
+	do {
+		if (len == cap) {
+			cap = cap ? 2 * cap : 65536;
+			out = realloc(out, cap);
+			cr_assert_not_null(out);
+		}
+		n = gzread(gz, out + len, (unsigned)(cap - len));
+		cr_assert_geq(n, 0);
+		len += (size_t)n;
+	} while (n > 0);
+	gzclose(gz);
+	*outlen = len;
+	return out;
+}
+
+static pb_profile *
+read_profile(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	uint8_t *buf;
+	size_t len;
+	pb_profile *p;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	buf = gunzip_file(path, &len);
+	p = perftools__profiles__profile__unpack(NULL, len, buf);
+	cr_assert_not_null(p, "%s does not decode", path);
+	free(buf);
+	return p;
+}
+
+static size_t
+count_entries(const char *dir)
+{
+	char cmd[PATH_MAX + 32];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s'", dir);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	while (fgets(cmd, sizeof(cmd), f))
+		n++;
+	pclose(f);
+	return n;
+}
+
+Test(report, write_creates_dirs_and_both_files)
+{
+	char *tmp = make_tmpdir(), dir[PATH_MAX], err[256] = "stale";
+	struct ct_report_opts opts = {.dir = dir, .suffix = ".0001", .errbuf = err,
+				      .errlen = sizeof(err)};
+	pb_profile *p;
+
+	snprintf(dir, sizeof(dir), "%s/a/b/", tmp);
+	cr_assert_eq(ct_report_write(&snap, &opts), 0, "%s", err);
+	cr_assert_str_eq(err, "");
+	p = read_profile(dir, "mutex.0001.pb.gz");
+	cr_assert_eq(p->n_sample, R_COUNT);
+	cr_assert_str_eq(frame_name(p, sample_by_delay(p, 5000000), 1, 0), "worker_hold");
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	p = read_profile(dir, "block.0001.pb.gz");
+	cr_assert_eq(p->n_sample, 1);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	cr_assert_eq(count_entries(dir), 2, "no temporary files left behind");
+	opts.suffix = NULL;
+	cr_assert_eq(ct_report_write(&snap, &opts), 0, "%s", err);
+	cr_assert_eq(count_entries(dir), 4);
+	rm_rf(tmp);
+	free(tmp);
+}
+
+Test(report, write_from_forked_child)
+{
+	char *dir = make_tmpdir(), path[PATH_MAX];
+	struct ct_report_opts opts = {.dir = dir};
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(ct_report_write(&snap, &opts) == 0 ? 0 : 1);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof(path), "%s/mutex.pb.gz", dir);
+	cr_assert_eq(access(path, R_OK), 0);
+	rm_rf(dir);
+	free(dir);
+}
+
+Test(report, write_error_unwritable_dir)
+{
+	char err[256] = "";
+	struct ct_report_opts opts = {.dir = "/proc/x/y", .errbuf = err, .errlen = sizeof(err)};
+	int rc = ct_report_write(&snap, &opts);
+
+	cr_assert_lt(rc, 0);
+	cr_assert_not_null(strstr(err, "/proc/x/y"), "message: '%s'", err);
+	cr_assert_not_null(strstr(err, strerror(-rc)), "message: '%s'", err);
+	cr_assert_null(strchr(err, '\n'));
+}
+
+Test(report, write_error_dir_is_a_file)
+{
+	char *tmp = make_tmpdir(), file[PATH_MAX], err[256] = "";
+	struct ct_report_opts opts = {.dir = file, .errbuf = err, .errlen = sizeof(err)};
+	int fd;
+
+	snprintf(file, sizeof(file), "%s/plain", tmp);
+	fd = open(file, O_CREAT | O_WRONLY, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(ct_report_write(&snap, &opts), -ENOTDIR);
+	cr_assert_not_null(strstr(err, file), "message: '%s'", err);
+	rm_rf(tmp);
+	free(tmp);
+}
+
+Test(report, write_error_read_only_dir)
+{
+	char *tmp = make_tmpdir(), err[256] = "";
+
+	if (geteuid() == 0) {
+		rm_rf(tmp);
+		free(tmp);
+		cr_skip_test("root ignores directory permissions");
+	}
+	struct ct_report_opts opts = {.dir = tmp, .errbuf = err, .errlen = sizeof(err)};
+
+	cr_assert_eq(chmod(tmp, 0555), 0);
+	cr_assert_eq(ct_report_write(&snap, &opts), -EACCES);
+	cr_assert_not_null(strstr(err, tmp), "message: '%s'", err);
+	chmod(tmp, 0755);
+	rm_rf(tmp);
+	free(tmp);
+}
+
+Test(report, gzout_roundtrip)
+{
+	char *dir = make_tmpdir(), path[PATH_MAX];
+	static const char data[] = "hello, pprof";
+	uint8_t *back;
+	size_t len;
+
+	cr_assert_eq(ct_gzout_write(dir, "x.gz", data, sizeof(data), NULL, 0), 0);
+	snprintf(path, sizeof(path), "%s/x.gz", dir);
+	back = gunzip_file(path, &len);
+	cr_assert_eq(len, sizeof(data));
+	cr_assert_arr_eq(back, data, len);
+	free(back);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* ---- go tool pprof conformance ---------------------------------------- */
+
+/* Output of `go tool pprof <args> <file>`; fails the test on exit != 0. */
+static char *
+pprof_run(const char *args, const char *file)
+{
+	char cmd[2 * PATH_MAX], *out = NULL;
+	size_t len = 0;
+	FILE *f, *mem = open_memstream(&out, &len);
+	int c;
+
+	snprintf(cmd, sizeof(cmd), "go tool pprof %s '%s' 2>&1", args, file);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, mem);
+	fclose(mem);
+	cr_assert_eq(pclose(f), 0, "%s:\n%s", cmd, out);
+	return out;
+}
+
+static void
+assert_contains(const char *out, const char *what, const char *view)
+{
+	cr_assert_not_null(strstr(out, what), "%s output lacks '%s':\n%s", view, what, out);
+}
+
+Test(report, go_tool_pprof_reads_it, .timeout = 120)
+{
+	char *dir, file[PATH_MAX], want[128], *out;
+	struct ct_report_opts opts;
+
+	if (system("command -v go >/dev/null 2>&1") != 0)
+		cr_skip_test("go not installed");
+	dir = make_tmpdir();
+	opts = (struct ct_report_opts){.dir = dir};
+	cr_assert_eq(ct_report_write(&snap, &opts), 0);
+	snprintf(file, sizeof(file), "%s/mutex.pb.gz", dir);
+	setenv("PPROF_TMPDIR", dir, 1);
+
+	out = pprof_run("-top", file);
+	assert_contains(out, "Type: delay", "-top");
+	assert_contains(out, "pthread_mutex_unlock", "-top");
+	assert_contains(out, "worker_hold", "-top");
+	assert_contains(out, "libcontend mutex profile: fraction=10", "-top");
+	free(out);
+
+	out = pprof_run("-top -sample_index=contentions", file);
+	assert_contains(out, "Type: contentions", "-top contentions");
+	free(out);
+
+	out = pprof_run("-traces", file);
+	assert_contains(out, "inl_bump", "-traces");
+	assert_contains(out, "(inline)", "-traces");
+	assert_contains(out, "ctt::Account::transfer", "-traces");
+	assert_contains(out, "[libcontend: table full]", "-traces");
+	free(out);
+
+	out = pprof_run("-list 'worker_hold'", file);
+	assert_contains(out, "ROUTINE", "-list");
+	assert_contains(out, "s->pc = ct_test_capture(); s->line = __LINE__;", "-list");
+	free(out);
+
+	out = pprof_run("-raw", file);
+	assert_contains(out, "PeriodType: contentions count", "-raw");
+	snprintf(want, sizeof(want), "3    5000000:");
+	assert_contains(out, want, "-raw");
+	assert_contains(out, "worker_main", "-raw");
+	assert_contains(out, "[FN][FL][LN][IN]", "-raw");
+	free(out);
+
+	rm_rf(dir);
+	free(dir);
+}
