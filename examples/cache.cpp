@@ -5,6 +5,7 @@
 //
 //   LD_PRELOAD=build/libcontend.so build/examples/cache
 //   go tool pprof -top contend.<pid>/mutex.pb.gz
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -41,17 +42,20 @@ main()
 {
 	refresh_prices(0);
 	std::vector<std::thread> readers;
+	std::atomic<bool> done{false};
 	double sums[3] = {0, 0, 0};
+	// Readers keep serving lookups for as long as the refresher runs.
 	for (int r = 0; r < 3; r++)
-		readers.emplace_back([r, &sums] {
-			for (int i = 0; i < 20000; i++)
+		readers.emplace_back([r, &sums, &done] {
+			for (int i = 0; !done.load(std::memory_order_relaxed); i++)
 				sums[r] += lookup_price(i);
 		});
-	std::thread refresher([] {
+	std::thread refresher([&done] {
 		for (int round = 1; round <= 10; round++) {
 			refresh_prices(round);
 			std::this_thread::sleep_for(std::chrono::milliseconds(5));
 		}
+		done = true;
 	});
 	for (auto &t : readers)
 		t.join();
