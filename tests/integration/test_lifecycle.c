@@ -1,0 +1,299 @@
+/* When and where profiles are written, and what the shim must leave
+ * alone: nothing recorded means no files; CONTEND_QUIET; bad CONTEND_*
+ * values; death by SIGINT/SIGTERM; fork children; a library constructor
+ * that locks before ours; cancellation; and every behaviour program
+ * giving the same results with and without the shim. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+
+static const char *const quiet_env[] = {"CONTEND_QUIET=1", NULL};
+
+/* Runs prog with args and exact sampling, expects exit 0, and checks that
+ * the holder's stack hold_fn is charged about expected_ns (printed by the
+ * program's harness) in the mutex profile under leaf. */
+static void
+expect_holder_charged(const struct run *r, const char *sub, const char *leaf, const char *hold_fn)
+{
+	struct profile p;
+	double expected = (double)run_value(r, NULL, "expected_ns");
+	cr_assert(run_profile(r, sub, "mutex", &p), "no mutex profile for %s", hold_fn);
+	struct psum s = profile_sum(&p, &(struct stack_match){.leaf = leaf, .next = hold_fn});
+	expect_ratio(&p, (double)s.delay, expected, 0.8, 1.5, "%s <- %s", leaf, hold_fn);
+	profile_free(&p);
+}
+
+Test(lifecycle, nothing_recorded_writes_nothing, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "idle"});
+	run_expect_success(&r);
+	cr_expect_str_eq(r.out, "idle: hello\n");
+	cr_expect_str_eq(r.err, "");
+	cr_expect(!path_exists(r.outdir), "%s was created by a process that recorded nothing",
+		  r.outdir);
+	run_free(&r);
+}
+
+/* One stderr line saying where the files went, unless CONTEND_QUIET=1. */
+Test(lifecycle, quiet, .timeout = 60)
+{
+	for (int quiet = 0; quiet < 2; quiet++) {
+		struct run r;
+		run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
+						.args = (const char *[]){"2", "20000", "1", NULL},
+						.env = quiet ? quiet_env : NULL});
+		run_expect_success(&r);
+		char path[PATH_MAX];
+		run_path(&r, NULL, "mutex.pb.gz", path, sizeof(path));
+		cr_expect(path_exists(path), "no %s (quiet=%d)", path, quiet);
+		if (quiet) {
+			cr_expect_str_eq(r.err, "", "CONTEND_QUIET=1 but stderr has: %s", r.err);
+		} else {
+			cr_expect_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
+			cr_expect(strstr(r.err, "libcontend") && strstr(r.err, r.outdir),
+				  "the stderr line should name libcontend and %s: %s", r.outdir, r.err);
+		}
+		run_free(&r);
+	}
+}
+
+/* A bad value: one stderr line naming the variable and what it accepts;
+ * the program's output and exit status unchanged; the default used. */
+struct bad_config {
+	const char *env;
+	const char *mentions[3]; /* besides the variable's name */
+};
+
+static const struct bad_config bad_configs[] = {
+	{"CONTEND_MUTEX_FRACTION=abc", {"0", "1000000000"}},
+	{"CONTEND_MUTEX_FRACTION=-1", {"0", "1000000000"}},
+	{"CONTEND_MUTEX_FRACTION=", {"0", "1000000000"}},
+	{"CONTEND_BLOCK_RATE=1e4", {"0", "1000000000000"}},
+	{"CONTEND_BLOCK_RATE=99999999999999999999999", {"0", "1000000000000"}},
+	{"CONTEND_TABLE_SIZE=1", {"64", "1048576"}},
+	{"CONTEND_OBJECTS=10k", {"64", "1048576"}},
+	{"CONTEND_STACK_DEPTH=0", {"1", "128"}},
+	{"CONTEND_STACK_DEPTH=129", {"1", "128"}},
+	{"CONTEND_QUIET=maybe", {"0", "1"}},
+	{"CONTEND_OUT=out%z", {"%p"}},
+};
+
+ParameterizedTestParameters(lifecycle, bad_config)
+{
+	INDEX_PARAMS(bad_configs);
+}
+
+ParameterizedTest(size_t *i, lifecycle, bad_config, .timeout = 60)
+{
+	const struct bad_config *c = &bad_configs[*i];
+	const char *env[] = {c->env, NULL};
+	char name[64];
+	snprintf(name, sizeof(name), "%.*s", (int)(strchr(c->env, '=') - c->env), c->env);
+	struct run_opts o = {.prog = "idle", .args = (const char *[]){"3", NULL}, .env = env};
+	if (!strcmp(name, "CONTEND_OUT")) /* run_prog sets it: pass the bad value there */
+		o = (struct run_opts){.prog = "idle", .args = o.args,
+				      .out = strchr(c->env, '=') + 1, .raw_out = true};
+	struct run r;
+	run_prog(&r, &o);
+	cr_expect_eq(run_exit_code(&r), 3, "%s changed the exit status", c->env);
+	cr_expect_str_eq(r.out, "idle: hello\n", "%s changed stdout", c->env);
+	cr_expect_eq(count_lines(r.err), 1, "%s: expected one stderr line, got:\n%s", c->env, r.err);
+	cr_expect(strstr(r.err, name), "%s: the warning does not name %s: %s", c->env, name, r.err);
+	for (int k = 0; c->mentions[k]; k++)
+		cr_expect(strstr(r.err, c->mentions[k]), "%s: the warning does not say '%s': %s",
+			  c->env, c->mentions[k], r.err);
+	run_free(&r);
+}
+
+/* An invalid CONTEND_OUT falls back to the default contend.<pid> in the
+ * working directory. */
+Test(lifecycle, bad_out_uses_default, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
+					.args = (const char *[]){"2", "50000", "2", NULL},
+					.env = quiet_env, .env2 = exact_env,
+					.out = "bad%z", .raw_out = true});
+	run_expect_success(&r);
+	cr_expect_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
+	cr_expect(strstr(r.err, "CONTEND_OUT"), "stderr: %s", r.err);
+	char sub[64];
+	snprintf(sub, sizeof(sub), "contend.%d", (int)r.pid);
+	expect_holder_charged(&r, sub, "pthread_mutex_unlock", "hold_and_sleep");
+	run_free(&r);
+}
+
+/* SIGINT/SIGTERM at their default action: the profiles are written and
+ * the process dies of the same signal. "rearm": the program installed a
+ * handler of its own and then restored SIG_DFL. */
+struct signal_case {
+	const char *mode, *sig;
+	int signo;
+};
+
+static const struct signal_case signal_cases[] = {
+	{"die", "INT", SIGINT},
+	{"die", "TERM", SIGTERM},
+	{"rearm", "INT", SIGINT},
+	{"rearm", "TERM", SIGTERM},
+};
+
+ParameterizedTestParameters(lifecycle, fatal_signal)
+{
+	INDEX_PARAMS(signal_cases);
+}
+
+ParameterizedTest(size_t *i, lifecycle, fatal_signal, .timeout = 60)
+{
+	const struct signal_case *c = &signal_cases[*i];
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "behave_signal",
+					.args = (const char *[]){c->mode, c->sig, NULL},
+					.env = exact_env});
+	cr_expect(WIFSIGNALED(r.status) && WTERMSIG(r.status) == c->signo,
+		  "%s %s: expected death by signal %d, got %s %d; stderr:\n%s", c->mode, c->sig,
+		  c->signo, WIFSIGNALED(r.status) ? "signal" : "exit status",
+		  WIFSIGNALED(r.status) ? WTERMSIG(r.status) : WEXITSTATUS(r.status), r.err);
+	expect_holder_charged(&r, NULL, "pthread_mutex_unlock", "signal_hold");
+	struct profile b;
+	if (run_profile(&r, NULL, "block", &b)) {
+		struct psum s = profile_sum(&b, &(struct stack_match){.leaf = "pthread_mutex_lock",
+								      .next = "signal_wait"});
+		cr_expect_gt(s.count, 0, "%s %s: no waits of signal_wait", c->mode, c->sig);
+		profile_free(&b);
+	}
+	run_free(&r);
+}
+
+/* The program's own view of SIGINT/SIGTERM is untouched (sigaction and
+ * signal report SIG_DFL, its handlers run). */
+Test(lifecycle, own_signal_handlers, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "behave_signal",
+					.args = (const char *[]){"handlers", NULL}});
+	run_expect_success(&r);
+	run_free(&r);
+}
+
+/* Fork: the child keeps working, records its own events only and writes
+ * them to contend.<childpid>; a child that recorded nothing writes
+ * nothing; a process-shared mutex works across the fork. */
+Test(lifecycle, fork_children, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "behave_fork", .env = exact_env, .out = "c.%p"});
+	run_expect_success(&r);
+	char parent[64], child[64], idle[64], pshared[64];
+	snprintf(parent, sizeof(parent), "c.%d", (int)r.pid);
+	snprintf(child, sizeof(child), "c.%lld", run_value(&r, NULL, "child_pid"));
+	snprintf(idle, sizeof(idle), "c.%lld", run_value(&r, NULL, "idle_child_pid"));
+	snprintf(pshared, sizeof(pshared), "c.%lld", run_value(&r, NULL, "pshared_child_pid"));
+
+	struct profile p;
+	static const struct {
+		const char *sub_of; /* "parent" or "child" */
+		const char *has, *lacks;
+	} who[] = {
+		{"parent", "parent_hold", "child_hold"},
+		{"child", "child_hold", "parent_hold"},
+	};
+	for (int k = 0; k < 2; k++) {
+		const char *sub = k == 0 ? parent : child;
+		if (!run_profile(&r, sub, "mutex", &p))
+			continue;
+		struct psum has = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_unlock",
+									.next = who[k].has});
+		struct psum lacks = profile_sum(&p, &(struct stack_match){.contains = who[k].lacks});
+		/* 2 waiters x 50 ms x 2 rounds */
+		expect_ratio(&p, (double)has.delay, 200e6, 0.8, 1.5, "%s: %s", who[k].sub_of,
+			     who[k].has);
+		cr_expect_eq(lacks.samples, 0, "%s's profile has %zu samples of %s", who[k].sub_of,
+			     lacks.samples, who[k].lacks);
+		profile_free(&p);
+	}
+	char path[PATH_MAX];
+	run_path(&r, idle, "", path, sizeof(path));
+	cr_expect(!path_exists(path), "the idle child wrote %s", path);
+	if (run_profile(&r, pshared, "block", &p)) {
+		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_lock",
+								      .next = "pshared_child_lock"});
+		expect_ratio(&p, (double)s.delay, 50e6, 0.8, 1.5, "pshared child's wait");
+		profile_free(&p);
+	}
+	run_free(&r);
+}
+
+/* libctor_lock.so's constructor locks (contended, condvar, semaphore,
+ * join) before libcontend's constructor: those calls work and profiling
+ * works afterwards. */
+Test(lifecycle, foreign_constructor, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "ctor_prog",
+					.args = (const char *[]){"2", "100000", "2", NULL},
+					.env = exact_env});
+	run_expect_success(&r);
+	expect_holder_charged(&r, NULL, "pthread_mutex_unlock", "ctor_prog_hold");
+	run_free(&r);
+}
+
+/* Threads cancelled inside pthread_cond_wait / sem_wait: cleanup runs,
+ * the program carries on and profiles what it does next. */
+Test(lifecycle, cancellation, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "behave_cancel", .env = exact_env});
+	run_expect_success(&r);
+	expect_holder_charged(&r, NULL, "pthread_mutex_unlock", "after_cancel_hold");
+	run_free(&r);
+}
+
+/* Behaviour programs: exit 0 (their own checks pass) with and without the
+ * shim, and print the same results (timings and pids aside). */
+struct same_case {
+	const char *prog;
+	const char *args[4];
+};
+
+static const struct same_case same_cases[] = {
+	{"behave_locks", {NULL}},
+	{"behave_cancel", {NULL}},
+	{"behave_fork", {NULL}},
+	{"behave_signal", {"handlers", NULL}},
+	{"timed_waits", {NULL}},
+	{"barrier_wait", {"3", "20000", "5"}},
+	{"join_wait", {"20000", "3"}},
+	{"ctor_prog", {"2", "20000", "2"}},
+};
+
+ParameterizedTestParameters(lifecycle, same_results)
+{
+	INDEX_PARAMS(same_cases);
+}
+
+ParameterizedTest(size_t *i, lifecycle, same_results, .timeout = 120)
+{
+	const struct same_case *c = &same_cases[*i];
+	static const char *const varying[] = {"_ns=", "_pid=", NULL};
+	struct run plain, shim;
+	run_prog(&plain, &(struct run_opts){.prog = c->prog, .args = c->args, .no_preload = true});
+	run_expect_success(&plain);
+	run_prog(&shim, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env,
+					   .env2 = quiet_env});
+	run_expect_success(&shim);
+	char *a = filter_lines(plain.out, varying), *b = filter_lines(shim.out, varying);
+	cr_expect_str_eq(b, a, "%s: output differs under the shim", c->prog);
+	cr_expect_str_eq(shim.err, "", "%s: stderr under the shim: %s", c->prog, shim.err);
+	free(a);
+	free(b);
+	run_free(&plain);
+	run_free(&shim);
+}

@@ -1,0 +1,254 @@
+/* What the profiles say about scenarios with waits known by construction
+ * (tests/progs): whose stack is charged, under which leaf, how much and
+ * how often; exact (every event) and sampled.
+ *
+ * Tolerances hold on a loaded 2-core machine: sleeps only overrun, so a
+ * delay is checked against the constructed value with [0.8, 1.5], and
+ * against the waits the program measured itself with tighter bounds. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "helpers.h"
+
+/* One scenario program and what each profile must show. */
+struct scenario_case {
+	const char *name;
+	const char *prog;
+	const char *args[6];
+	const char *after; /* cxx_locks prints three scenarios: which one */
+	/* Mutex profile: the holder's stack and its number of contentions
+	 * (one per round); leaf NULL = no holder to charge. */
+	struct stack_match mutex;
+	int mutex_count;
+	/* The waiters' own unlocks: only what others waited since the last
+	 * charge, which is tiny here (Go >= 1.22 semantics). */
+	struct stack_match mutex_small;
+	/* Block profile: the waiters' stack and their number of waits. */
+	struct stack_match block;
+	int block_count;
+};
+
+#define W4 "4", "100000", "3" /* 4 waiters, 100 ms, 3 rounds */
+/* Leaf and the frame right under it; leaf and a frame anywhere; none. */
+#define AT(leaf, next) {leaf, next, NULL, NULL}
+#define ANY(leaf, fn) {leaf, NULL, fn, NULL}
+#define NONE {NULL, NULL, NULL, NULL}
+
+static const struct scenario_case scenario_cases[] = {
+	{"mutex", "mutex_hold", {W4},  NULL,
+	 AT("pthread_mutex_unlock", "hold_and_sleep"), 3,
+	 AT("pthread_mutex_unlock", "waiter_lock"),
+	 AT("pthread_mutex_lock", "waiter_lock"), 12},
+	{"rwlock writer holds", "rwlock_hold", {"wr", W4}, NULL,
+	 AT("pthread_rwlock_unlock", "writer_hold_and_sleep"), 3,
+	 AT("pthread_rwlock_unlock", "reader_rdlock"),
+	 AT("pthread_rwlock_rdlock", "reader_rdlock"), 12},
+	{"rwlock reader holds", "rwlock_hold", {"rd", "2", "100000", "3"}, NULL,
+	 AT("pthread_rwlock_unlock", "reader_hold_and_sleep"), 3,
+	 AT("pthread_rwlock_unlock", "writer_wrlock"),
+	 AT("pthread_rwlock_wrlock", "writer_wrlock"), 6},
+	{"spinlock", "spin_hold", {"1", "100000", "3"}, NULL,
+	 AT("pthread_spin_unlock", "spin_hold_and_sleep"), 3,
+	 AT("pthread_spin_unlock", "spin_waiter"),
+	 AT("pthread_spin_lock", "spin_waiter"), 3},
+	{"cond signal", "cond_wait", {"signal", W4}, NULL,
+	 NONE, 0,
+	 AT("pthread_mutex_unlock", "cond_waiter"),
+	 AT("pthread_cond_wait", "cond_waiter"), 12},
+	{"cond handover", "cond_wait", {"handover", W4}, NULL,
+	 AT("pthread_cond_wait", "wait_holder"), 3,
+	 AT("pthread_mutex_unlock", "handover_locker"),
+	 AT("pthread_mutex_lock", "handover_locker"), 12},
+	{"semaphore", "sem_wait", {W4}, NULL,
+	 NONE, 0, NONE,
+	 AT("sem_wait", "sem_waiter"), 12},
+	{"barrier", "barrier_wait", {W4}, NULL,
+	 NONE, 0, NONE,
+	 AT("pthread_barrier_wait", "barrier_early"), 12},
+	{"join", "join_wait", {"100000", "3"}, NULL,
+	 NONE, 0, NONE,
+	 AT("pthread_join", "join_waiter"), 3},
+	/* C++: the library's inline wrappers sit between the leaf and
+	 * our function, so match anywhere on the stack. */
+	{"std::mutex", "cxx_locks", {"2", "100000", "2"}, "mutex:",
+	 ANY("pthread_mutex_unlock", "contend_test::cxx_mutex_hold"), 2,
+	 ANY("pthread_mutex_unlock", "contend_test::cxx_mutex_wait"),
+	 ANY("pthread_mutex_lock", "contend_test::cxx_mutex_wait"), 4},
+	{"std::shared_mutex", "cxx_locks", {"2", "100000", "2"}, "shared_mutex:",
+	 ANY("pthread_rwlock_unlock", "contend_test::cxx_shared_hold"), 2,
+	 ANY("pthread_rwlock_unlock", "contend_test::cxx_shared_wait"),
+	 ANY("pthread_rwlock_rdlock", "contend_test::cxx_shared_wait"), 4},
+	{"std::condition_variable", "cxx_locks", {"2", "100000", "2"}, "condition_variable:",
+	 NONE, 0, NONE,
+	 ANY("pthread_cond_wait", "contend_test::cxx_cv_wait"), 4},
+};
+
+ParameterizedTestParameters(profiles, scenario)
+{
+	INDEX_PARAMS(scenario_cases);
+}
+
+ParameterizedTest(size_t *i, profiles, scenario, .timeout = 60)
+{
+	const struct scenario_case *c = &scenario_cases[*i];
+	struct run r;
+	struct profile mutex, block;
+	run_prog(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env});
+	run_expect_success(&r);
+	double expected = (double)run_value(&r, c->after, "expected_ns");
+	double waited = (double)run_value(&r, c->after, "waited_ns");
+	cr_assert(run_profile(&r, NULL, "mutex", &mutex), "%s: no mutex profile", c->name);
+	cr_assert(run_profile(&r, NULL, "block", &block), "%s: no block profile", c->name);
+
+	if (c->mutex.leaf) {
+		struct psum s = profile_sum(&mutex, &c->mutex);
+		cr_expect_eq(s.count, c->mutex_count, "%s: holder contentions %lld, expected %d",
+			     c->name, (long long)s.count, c->mutex_count);
+		expect_ratio(&mutex, (double)s.delay, expected, 0.8, 1.5,
+			     "%s: holder delay vs constructed", c->name);
+		/* Waiters are charged from when they started waiting, so the
+		 * holder never gets more than they measured. */
+		expect_ratio(&mutex, (double)s.delay, waited, 0.7, 1.02,
+			     "%s: holder delay vs measured", c->name);
+	}
+	if (c->mutex_small.leaf) {
+		struct psum s = profile_sum(&mutex, &c->mutex_small);
+		expect_ratio(&mutex, (double)s.delay, expected, 0, 0.1, "%s: waiters' own unlocks",
+			     c->name);
+	}
+	struct psum b = profile_sum(&block, &c->block);
+	cr_expect_eq(b.count, c->block_count, "%s: waits %lld, expected %d", c->name,
+		     (long long)b.count, c->block_count);
+	expect_ratio(&block, (double)b.delay, expected, 0.8, 1.5, "%s: block delay vs constructed",
+		     c->name);
+	expect_ratio(&block, (double)b.delay, waited, 0.9, 1.02, "%s: block delay vs measured",
+		     c->name);
+
+	profile_free(&mutex);
+	profile_free(&block);
+	run_free(&r);
+}
+
+/* Both files: Go's layout for contention profiles (pprof-format.md 2/3). */
+Test(profiles, format, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .args = (const char *[]){"2", "20000", "1", NULL},
+					.env = exact_env});
+	run_expect_success(&r);
+	static const char *const kinds[] = {"mutex", "block"};
+	for (int k = 0; k < 2; k++) {
+		struct profile p;
+		cr_assert(run_profile(&r, NULL, kinds[k], &p));
+		cr_expect_eq(p.nsample_types, 2, "%s: %zu sample types", kinds[k], p.nsample_types);
+		cr_expect_str_eq(p.type[0], "contentions");
+		cr_expect_str_eq(p.unit[0], "count");
+		cr_expect_str_eq(p.type[1], "delay");
+		cr_expect_str_eq(p.unit[1], "nanoseconds");
+		cr_expect_str_eq(p.period_type ? p.period_type : "(none)", "contentions");
+		cr_expect_str_eq(p.period_unit ? p.period_unit : "(none)", "count");
+		cr_expect_eq(p.period, 1, "%s: period %lld", kinds[k], (long long)p.period);
+		cr_expect_gt(p.nsamples, 0, "%s: no samples", kinds[k]);
+		for (size_t i = 0; i < p.nsamples; i++) {
+			cr_expect_gt(p.samples[i].nframes, 1, "%s: sample %zu has no stack", kinds[k], i);
+			cr_expect_geq(p.samples[i].count, 1);
+			cr_expect_geq(p.samples[i].delay, 0);
+		}
+		profile_free(&p);
+	}
+	run_free(&r);
+}
+
+/* Each timed wait times out after a known time; each is its own leaf. */
+Test(profiles, timed_waits, .timeout = 60)
+{
+	static const struct {
+		const char *leaf, *fn;
+	} waits[] = {
+		{"pthread_mutex_timedlock", "timed_mutex_timedlock"},
+		{"pthread_mutex_clocklock", "timed_mutex_clocklock"},
+		{"pthread_rwlock_timedrdlock", "timed_rwlock_timedrdlock"},
+		{"pthread_rwlock_timedwrlock", "timed_rwlock_timedwrlock"},
+		{"pthread_rwlock_clockrdlock", "timed_rwlock_clockrdlock"},
+		{"pthread_rwlock_clockwrlock", "timed_rwlock_clockwrlock"},
+		{"pthread_cond_timedwait", "timed_cond_timedwait"},
+		{"pthread_cond_clockwait", "timed_cond_clockwait"},
+		{"sem_timedwait", "timed_sem_timedwait"},
+		{"sem_clockwait", "timed_sem_clockwait"},
+		{"pthread_timedjoin_np", "timed_timedjoin"},
+		{"pthread_clockjoin_np", "timed_clockjoin"},
+	};
+	struct run r;
+	struct profile block;
+	run_prog(&r, &(struct run_opts){.prog = "timed_waits", .env = exact_env});
+	run_expect_success(&r);
+	double timeout = (double)run_value(&r, NULL, "timeout_ns");
+	cr_assert(run_profile(&r, NULL, "block", &block));
+	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "%s_ns", waits[i].fn);
+		double measured = (double)run_value(&r, NULL, key);
+		struct psum s = profile_sum(&block, &(struct stack_match){.leaf = waits[i].leaf, .next = waits[i].fn});
+		cr_expect_eq(s.count, 1, "%s <- %s: %lld waits, expected 1", waits[i].leaf,
+			     waits[i].fn, (long long)s.count);
+		expect_ratio(&block, (double)s.delay, timeout, 0.8, 1.5, "%s vs its time-out",
+			     waits[i].leaf);
+		expect_ratio(NULL, (double)s.delay, measured, 0.9, 1.02, "%s vs measured",
+			     waits[i].fn);
+	}
+	profile_free(&block);
+	run_free(&r);
+}
+
+/* Sampling: many short contended rounds; the scaled totals must agree
+ * with the waits the program measured. Go's rules: 1 in N unlocks with
+ * values times N; waits shorter than the rate kept with probability
+ * wait/rate and scaled up. With 1000+ sampled-from events the standard
+ * error stays under about 7 %, so [0.75, 1.25] leaves over 3.5 sigma. */
+struct sampled_case {
+	const char *name;
+	const char *env[3];
+	const char *args[4];
+};
+
+static const struct sampled_case sampled_cases[] = {
+	/* Defaults: 1 in 10 unlocks; 2 ms waits exceed the 10 us
+	 * rate, so every wait is kept. */
+	{"defaults", {NULL}, {"2", "2000", "2000"}},
+	/* 1 in 4 unlocks; waits of 2 ms kept with probability 0.4. */
+	{"fraction 4, rate 5 ms", {"CONTEND_MUTEX_FRACTION=4", "CONTEND_BLOCK_RATE=5000000"},
+	 {"2", "2000", "1000"}},
+};
+
+ParameterizedTestParameters(profiles, sampled)
+{
+	INDEX_PARAMS(sampled_cases);
+}
+
+ParameterizedTest(size_t *i, profiles, sampled, .timeout = 120)
+{
+	const struct sampled_case *c = &sampled_cases[*i];
+	struct run r;
+	struct profile mutex, block;
+	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .args = c->args, .env = c->env,
+					.timeout_s = 100});
+	run_expect_success(&r);
+	double waited = (double)run_value(&r, NULL, "waited_ns");
+	double rounds = atof(c->args[2]), waiters = atof(c->args[0]);
+	cr_assert(run_profile(&r, NULL, "mutex", &mutex), "%s", c->name);
+	cr_assert(run_profile(&r, NULL, "block", &block), "%s", c->name);
+
+	struct psum m = profile_sum(&mutex, &(struct stack_match)AT("pthread_mutex_unlock", "hold_and_sleep"));
+	expect_ratio(&mutex, (double)m.delay, waited, 0.75, 1.25, "%s: holder delay", c->name);
+	expect_ratio(NULL, (double)m.count, rounds, 0.75, 1.25, "%s: holder contentions", c->name);
+	struct psum b = profile_sum(&block, &(struct stack_match)AT("pthread_mutex_lock", "waiter_lock"));
+	expect_ratio(&block, (double)b.delay, waited, 0.75, 1.25, "%s: block delay", c->name);
+	expect_ratio(NULL, (double)b.count, rounds * waiters, 0.75, 1.25, "%s: block contentions",
+		     c->name);
+
+	profile_free(&mutex);
+	profile_free(&block);
+	run_free(&r);
+}

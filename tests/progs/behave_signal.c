@@ -1,0 +1,149 @@
+/* SIGINT/SIGTERM and the shim's dump-then-die handler.
+ *   behave_signal die INT|TERM
+ *     makes contention (signal_hold), then, while a helper thread holds a
+ *     mutex with another thread queued on it, raises the signal at its
+ *     default action: the process must write its profiles and die of that
+ *     signal. Exit 3 if it survives.
+ *   behave_signal rearm INT|TERM
+ *     as die, but first installs a handler of its own and then restores
+ *     SIG_DFL: the default action (and the dump) must be back.
+ *   behave_signal handlers
+ *     the program's view of its signals: sigaction() and signal() report
+ *     SIG_DFL for SIGINT/SIGTERM, its own handlers (plain and SA_SIGINFO)
+ *     are called and reported back, SIG_IGN ignores; exit 0, or 1 with
+ *     FAIL lines. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "progs.h"
+
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
+
+static NOINLINE void
+signal_hold(struct scenario *s)
+{
+	pthread_mutex_lock(&m);
+	scenario_go(s);
+	pthread_mutex_unlock(&m);
+}
+
+static NOINLINE void
+signal_wait(struct scenario *s)
+{
+	pthread_mutex_lock(&m);
+	pthread_mutex_unlock(&m);
+}
+
+static volatile sig_atomic_t got_plain, got_info, info_signo;
+
+static void
+on_plain(int sig)
+{
+	got_plain = sig;
+}
+
+static void
+on_info(int sig, siginfo_t *si, void *uc)
+{
+	got_info = sig;
+	info_signo = si->si_signo;
+}
+
+static int
+parse_sig(const char *s)
+{
+	return !strcmp(s, "INT") ? SIGINT : !strcmp(s, "TERM") ? SIGTERM : 0;
+}
+
+/* The disposition sigaction() reports: 0 default, 1 ignore, 2 h. */
+static int
+disposition(int sig, void (*h)(int))
+{
+	struct sigaction old;
+	memset(&old, 0xff, sizeof(old));
+	if (sigaction(sig, NULL, &old) != 0)
+		return -1;
+	if (old.sa_flags & SA_SIGINFO)
+		return (void *)old.sa_sigaction == (void *)on_info ? 3 : -2;
+	return old.sa_handler == SIG_DFL ? 0 : old.sa_handler == SIG_IGN ? 1 : old.sa_handler == h ? 2 : -3;
+}
+
+static NOINLINE int
+die_of(int sig, int rearm)
+{
+	struct scenario s = {.hold = signal_hold, .wait = signal_wait, .waiters = 2,
+			     .hold_us = 50000, .rounds = 2};
+	scenario_run(&s);
+	if (rearm) {
+		CHECK_EQ(signal(sig, on_plain) == SIG_DFL, 1);
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		CHECK_EQ(sigaction(sig, &dfl, NULL), 0);
+		CHECK_EQ(disposition(sig, on_plain), 0);
+	}
+	/* A lock held and a waiter queued at the moment of the signal. */
+	struct bg_hold h = {.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = &busy,
+			    .hold_us = 10 * 1000000L};
+	struct bg_hold w = {.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = &busy};
+	bg_hold_start(&h, 1);
+	bg_hold_start(&w, 0);
+	sleep_us(20000);
+	fflush(stdout);
+	raise(sig);
+	fprintf(stderr, "FAIL: survived signal %d\n", sig);
+	return 3;
+}
+
+static NOINLINE int
+handlers(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	for (int i = 0; i < 2; i++) {
+		int sig = sigs[i];
+		printf("signal %d: ", sig);
+		CHECK_EQ(disposition(sig, NULL), 0);
+		got_plain = 0;
+		CHECK_EQ(signal(sig, on_plain) == SIG_DFL, 1);
+		CHECK_EQ(disposition(sig, on_plain), 2);
+		CHECK_EQ(raise(sig), 0);
+		CHECK_EQ(got_plain, sig);
+
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_info;
+		sa.sa_flags = SA_SIGINFO;
+		sigemptyset(&sa.sa_mask);
+		struct sigaction old;
+		CHECK_EQ(sigaction(sig, &sa, &old), 0);
+		CHECK_EQ(old.sa_handler == on_plain, 1);
+		CHECK_EQ(disposition(sig, NULL), 3);
+		got_info = 0;
+		CHECK_EQ(raise(sig), 0);
+		CHECK_EQ(got_info, sig);
+		CHECK_EQ(info_signo, sig);
+
+		CHECK_EQ(signal(sig, SIG_IGN) == SIG_ERR, 0);
+		CHECK_EQ(disposition(sig, NULL), 1);
+		CHECK_EQ(raise(sig), 0); /* ignored: we are still here */
+
+		CHECK_EQ(signal(sig, SIG_DFL) == SIG_IGN, 1);
+		CHECK_EQ(disposition(sig, NULL), 0);
+	}
+	return check_status();
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "handlers"))
+		return handlers();
+	if (argc == 3 && parse_sig(argv[2]) && !strcmp(argv[1], "die"))
+		return die_of(parse_sig(argv[2]), 0);
+	if (argc == 3 && parse_sig(argv[2]) && !strcmp(argv[1], "rearm"))
+		return die_of(parse_sig(argv[2]), 1);
+	fprintf(stderr, "usage: behave_signal handlers | die|rearm INT|TERM\n");
+	return 2;
+}

@@ -1,0 +1,36 @@
+/* Linked against libctor_lock.so, whose constructor locks before
+ * libcontend's constructor runs. Checks that those calls behaved, then
+ * makes contention (ctor_prog_hold) that must be profiled normally.
+ *   ctor_prog [waiters] [hold_us] [rounds] */
+#include <stdio.h>
+
+#include "progs.h"
+
+int ctor_lock_status(void);
+
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+
+static NOINLINE void
+ctor_prog_hold(struct scenario *s)
+{
+	pthread_mutex_lock(&m);
+	scenario_go(s);
+	pthread_mutex_unlock(&m);
+}
+
+static NOINLINE void
+ctor_prog_wait(struct scenario *s)
+{
+	pthread_mutex_lock(&m);
+	pthread_mutex_unlock(&m);
+}
+
+int
+main(int argc, char **argv)
+{
+	CHECK_EQ(ctor_lock_status(), 0);
+	struct scenario s = {.hold = ctor_prog_hold, .wait = ctor_prog_wait};
+	scenario_args(&s, argc, argv, 1);
+	scenario_run(&s);
+	return check_status();
+}

@@ -1,0 +1,101 @@
+// The C++ standard library's locks go through the pthread functions the
+// shim wraps. Three scenarios in one run, each with the harness of
+// progs.h (waiters block about rounds*waiters*hold_us in total):
+//   std::mutex:              contend_test::cxx_mutex_hold (holder),
+//                            contend_test::cxx_mutex_wait (waiters)
+//   std::shared_mutex:       contend_test::cxx_shared_hold (exclusive),
+//                            contend_test::cxx_shared_wait (shared waiters)
+//   std::condition_variable: contend_test::cxx_cv_notify,
+//                            contend_test::cxx_cv_wait (waiters)
+//   cxx_locks [waiters=2] [hold_us=50000] [rounds=2]
+// Prints the harness lines of each scenario, prefixed by its name.
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <shared_mutex>
+
+#include "progs.h"
+
+namespace contend_test {
+
+static std::mutex mtx;
+static std::shared_mutex smtx;
+static std::mutex cv_mtx;
+static std::condition_variable cv;
+static int cv_round;
+
+NOINLINE void
+cxx_mutex_hold(scenario *s)
+{
+	std::lock_guard<std::mutex> g(mtx);
+	scenario_go(s);
+}
+
+NOINLINE void
+cxx_mutex_wait(scenario *)
+{
+	std::lock_guard<std::mutex> g(mtx);
+}
+
+NOINLINE void
+cxx_shared_hold(scenario *s)
+{
+	std::unique_lock<std::shared_mutex> g(smtx);
+	scenario_go(s);
+}
+
+NOINLINE void
+cxx_shared_wait(scenario *)
+{
+	std::shared_lock<std::shared_mutex> g(smtx);
+}
+
+NOINLINE void
+cxx_cv_notify(scenario *s)
+{
+	int next;
+	{
+		std::lock_guard<std::mutex> g(cv_mtx);
+		next = cv_round + 1;
+	}
+	scenario_go(s);
+	std::lock_guard<std::mutex> g(cv_mtx);
+	cv_round = next;
+	cv.notify_all();
+}
+
+NOINLINE void
+cxx_cv_wait(scenario *)
+{
+	std::unique_lock<std::mutex> g(cv_mtx);
+	int seen = cv_round;
+	cv.wait(g, [seen] { return cv_round != seen; });
+}
+
+} // namespace contend_test
+
+int
+main(int argc, char **argv)
+{
+	using namespace contend_test;
+	static const struct {
+		const char *name;
+		void (*hold)(scenario *);
+		void (*wait)(scenario *);
+	} kinds[] = {
+		{"mutex", cxx_mutex_hold, cxx_mutex_wait},
+		{"shared_mutex", cxx_shared_hold, cxx_shared_wait},
+		{"condition_variable", cxx_cv_notify, cxx_cv_wait},
+	};
+	for (const auto &k : kinds) {
+		scenario s{};
+		s.hold = k.hold;
+		s.wait = k.wait;
+		scenario_args(&s, argc, argv, 1);
+		if (argc < 2)
+			s.waiters = 2, s.hold_us = 50000, s.rounds = 2;
+		std::printf("%s: ", k.name);
+		scenario_run(&s);
+	}
+	return 0;
+}

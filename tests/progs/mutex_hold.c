@@ -1,0 +1,34 @@
+/* Mutex contention by construction: the main thread holds m for hold_us
+ * per round (hold_and_sleep) while `waiters` threads block in
+ * pthread_mutex_lock (waiter_lock).
+ *   mutex_hold [waiters=4] [hold_us=100000] [rounds=3]
+ * Mutex profile: pthread_mutex_unlock <- hold_and_sleep, about
+ * rounds*waiters*hold_us. Block profile: pthread_mutex_lock <- waiter_lock,
+ * the same total. Returns from main (the exit dump path). */
+#include "progs.h"
+
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+
+static NOINLINE void
+hold_and_sleep(struct scenario *s)
+{
+	pthread_mutex_lock(&m);
+	scenario_go(s);
+	pthread_mutex_unlock(&m);
+}
+
+static NOINLINE void
+waiter_lock(struct scenario *s)
+{
+	pthread_mutex_lock(&m);
+	pthread_mutex_unlock(&m);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct scenario s = {.hold = hold_and_sleep, .wait = waiter_lock};
+	scenario_args(&s, argc, argv, 1);
+	scenario_run(&s);
+	return 0;
+}

@@ -1,0 +1,179 @@
+/* Helpers and the holder/waiters harness of tests/progs (see progs.h). */
+#include "progs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int check_failures;
+
+int64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+sleep_us(long us)
+{
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+struct timespec
+deadline_us(clockid_t clk, long us)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	ts.tv_sec += us / 1000000;
+	ts.tv_nsec += (us % 1000000) * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return ts;
+}
+
+void
+die(const char *what, int err)
+{
+	fprintf(stderr, "SETUP: %s: %s\n", what, strerror(err));
+	exit(99);
+}
+
+void
+check_eq_(long got, long want, const char *expr, const char *file, int line)
+{
+	printf("%s = %ld\n", expr, got);
+	if (got == want)
+		return;
+	check_failures++;
+	fprintf(stderr, "FAIL: %s:%d: %s = %ld, expected %ld\n", file, line, expr, got, want);
+}
+
+int
+check_status(void)
+{
+	if (check_failures)
+		fprintf(stderr, "%d check(s) failed\n", check_failures);
+	fflush(stdout);
+	return check_failures ? 1 : 0;
+}
+
+long
+arg_long(int argc, char **argv, int i, long def)
+{
+	if (i >= argc)
+		return def;
+	char *end;
+	long v = strtol(argv[i], &end, 10);
+	if (*end || v <= 0) {
+		fprintf(stderr, "bad argument '%s'\n", argv[i]);
+		exit(2);
+	}
+	return v;
+}
+
+static void *
+bg_hold_main(void *p)
+{
+	struct bg_hold *b = p;
+	b->lock_result = b->lock(b->obj);
+	__atomic_store_n(&b->held, 1, __ATOMIC_RELEASE);
+	sleep_us(b->hold_us);
+	if (!b->exit_holding)
+		b->unlock_result = b->unlock(b->obj);
+	return NULL;
+}
+
+void
+bg_hold_start(struct bg_hold *b, int wait_held)
+{
+	b->held = 0;
+	XPT(pthread_create(&b->thread, NULL, bg_hold_main, b));
+	/* Polled rather than signalled so the helper itself adds no
+	 * condvar or semaphore wait to the profiles. */
+	while (wait_held && !__atomic_load_n(&b->held, __ATOMIC_ACQUIRE))
+		sleep_us(200);
+}
+
+void
+bg_hold_join(struct bg_hold *b)
+{
+	XPT(pthread_join(b->thread, NULL));
+}
+
+int bg_mutex_lock(void *m) { return pthread_mutex_lock(m); }
+int bg_mutex_unlock(void *m) { return pthread_mutex_unlock(m); }
+int bg_rwlock_rdlock(void *l) { return pthread_rwlock_rdlock(l); }
+int bg_rwlock_wrlock(void *l) { return pthread_rwlock_wrlock(l); }
+int bg_rwlock_unlock(void *l) { return pthread_rwlock_unlock(l); }
+int bg_spin_lock(void *s) { return pthread_spin_lock(s); }
+int bg_spin_unlock(void *s) { return pthread_spin_unlock(s); }
+
+void
+scenario_args(struct scenario *s, int argc, char **argv, int first)
+{
+	s->waiters = (int)arg_long(argc, argv, first, 4);
+	s->hold_us = arg_long(argc, argv, first + 1, 100000);
+	s->rounds = (int)arg_long(argc, argv, first + 2, 3);
+}
+
+void
+scenario_go(struct scenario *s)
+{
+	int r = pthread_barrier_wait(&s->go);
+	if (r != 0 && r != PTHREAD_BARRIER_SERIAL_THREAD)
+		die("pthread_barrier_wait", r);
+	sleep_us(s->hold_us);
+}
+
+static void
+scenario_meet(pthread_barrier_t *b)
+{
+	int r = pthread_barrier_wait(b);
+	if (r != 0 && r != PTHREAD_BARRIER_SERIAL_THREAD)
+		die("pthread_barrier_wait", r);
+}
+
+static void *
+scenario_waiter(void *p)
+{
+	struct scenario *s = p;
+	for (int i = 0; i < s->rounds; i++) {
+		scenario_meet(&s->go);
+		int64_t t0 = now_ns();
+		s->wait(s);
+		__atomic_fetch_add(&s->waited_ns, now_ns() - t0, __ATOMIC_RELAXED);
+		scenario_meet(&s->done);
+	}
+	return NULL;
+}
+
+void
+scenario_run(struct scenario *s)
+{
+	pthread_t *t = calloc((size_t)s->waiters, sizeof(*t));
+	if (!t)
+		die("calloc", ENOMEM);
+	XPT(pthread_barrier_init(&s->go, NULL, (unsigned)s->waiters + 1));
+	XPT(pthread_barrier_init(&s->done, NULL, (unsigned)s->waiters + 1));
+	for (int i = 0; i < s->waiters; i++)
+		XPT(pthread_create(&t[i], NULL, scenario_waiter, s));
+	for (int i = 0; i < s->rounds; i++) {
+		s->hold(s);
+		scenario_meet(&s->done);
+	}
+	for (int i = 0; i < s->waiters; i++)
+		XPT(pthread_join(t[i], NULL));
+	free(t);
+	printf("waiters=%d hold_us=%ld rounds=%d\n", s->waiters, s->hold_us, s->rounds);
+	printf("expected_ns=%lld\n", (long long)s->rounds * s->waiters * s->hold_us * 1000);
+	printf("waited_ns=%lld\n", (long long)s->waited_ns);
+	fflush(stdout);
+}

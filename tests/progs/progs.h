@@ -1,0 +1,115 @@
+/* Shared helpers of the test programs in tests/progs/.
+ *
+ * Each program is one scenario whose waits are known by construction. The
+ * programs print "key=value" lines on stdout (ground truth the integration
+ * tests read: the waits they measured themselves, the pids of children)
+ * and, for behaviour checks, one "FAIL: ..." line per deviation on stderr
+ * and a nonzero exit status. Everything is plain libc + pthreads so that
+ * they run the same with and without LD_PRELOAD=libcontend.so. */
+#ifndef CT_PROGS_H
+#define CT_PROGS_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NOINLINE __attribute__((noinline))
+
+/* Monotonic clock in ns. */
+int64_t now_ns(void);
+
+/* Sleeps us microseconds, restarting after signals. */
+void sleep_us(long us);
+
+/* An absolute CLOCK_REALTIME (or clk) deadline us microseconds from now,
+ * for the timed waits. */
+struct timespec deadline_us(clockid_t clk, long us);
+
+/* Exits with status 99 and a message when a setup call (not the behaviour
+ * under test) fails: pthread_create, mmap, ... */
+void die(const char *what, int err);
+#define XPT(call)                                   \
+	do {                                        \
+		int xpt_err_ = (call);              \
+		if (xpt_err_ != 0)                  \
+			die(#call, xpt_err_);       \
+	} while (0)
+
+/* Behaviour checks: print "expr = value" on stdout (so a run with the shim
+ * can be compared with a run without it), count a failure and say which
+ * on stderr, keep going. */
+extern int check_failures;
+void check_eq_(long got, long want, const char *expr, const char *file, int line);
+#define CHECK_EQ(got, want) check_eq_((long)(got), (long)(want), #got, __FILE__, __LINE__)
+/* Returns the exit status for main: 0 when every check passed, else 1. */
+int check_status(void);
+
+/* argv[i] as a positive long, or def when absent. */
+long arg_long(int argc, char **argv, int i, long def);
+
+/* A background thread that takes obj with lock(), posts `held`, keeps it
+ * hold_us, then releases it with unlock() (or, with exit_holding, ends
+ * while still holding it: robust mutexes). Its lock/unlock results are
+ * kept for checks. */
+struct bg_hold {
+	int (*lock)(void *);
+	int (*unlock)(void *);
+	void *obj;
+	long hold_us;
+	int exit_holding;
+	int lock_result, unlock_result;
+	pthread_t thread;
+	int held; /* set once locked */
+};
+/* Starts the thread; with wait_held, returns only once it holds obj. */
+void bg_hold_start(struct bg_hold *b, int wait_held);
+void bg_hold_join(struct bg_hold *b);
+/* lock()/unlock() adapters for bg_hold. */
+int bg_mutex_lock(void *m);
+int bg_mutex_unlock(void *m);
+int bg_rwlock_rdlock(void *l);
+int bg_rwlock_wrlock(void *l);
+int bg_rwlock_unlock(void *l);
+int bg_spin_lock(void *s);
+int bg_spin_unlock(void *s);
+
+/* The holder/waiters harness shared by the mutex, rwlock, spinlock,
+ * condvar, semaphore and barrier programs.
+ *
+ * Each of `rounds` rounds: the main thread calls hold(); hold() takes the
+ * resource, calls scenario_go(), which releases the waiter threads and
+ * then sleeps hold_us, and releases the resource. Each of the `waiters`
+ * threads, once released, measures one call of wait(), which blocks on
+ * the resource until hold() releases it. All threads then meet before the
+ * next round. So every waiter waits about hold_us per round, and the
+ * holder makes `waiters` threads wait hold_us each per round.
+ *
+ * scenario_run prints, on stdout:
+ *   waiters=W hold_us=H rounds=R
+ *   expected_ns=R*W*H       (by construction)
+ *   waited_ns=N             (the waits the waiters measured, summed) */
+struct scenario {
+	int waiters;
+	long hold_us;
+	int rounds;
+	void (*hold)(struct scenario *s);
+	void (*wait)(struct scenario *s);
+	void *arg; /* for hold and wait */
+	/* harness state */
+	pthread_barrier_t go, done;
+	int64_t waited_ns;
+};
+
+/* Reads W, H (us) and R from argv[first..first+2], defaults otherwise. */
+void scenario_args(struct scenario *s, int argc, char **argv, int first);
+void scenario_go(struct scenario *s);
+void scenario_run(struct scenario *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
