@@ -569,6 +569,21 @@ profile_sum(const struct profile *p, const struct stack_match *m)
 	return sum;
 }
 
+bool
+profile_has_mapping(const struct profile *p, const char *basename)
+{
+	const Perftools__Profiles__Profile *pb = p->pb;
+	size_t n = strlen(basename);
+	bool ok = true;
+	for (size_t i = 0; i < pb->n_mapping; i++) {
+		const char *f = pstr(pb, pb->mapping[i]->filename, &ok);
+		size_t len = strlen(f);
+		if (len > n && f[len - n - 1] == '/' && !strcmp(f + len - n, basename))
+			return true;
+	}
+	return false;
+}
+
 void
 expect_ratio(const struct profile *p, double got, double ref, double lo, double hi,
 	     const char *fmt, ...)

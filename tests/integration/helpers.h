@@ -125,6 +125,8 @@ struct psum {
 };
 
 struct psum profile_sum(const struct profile *p, const struct stack_match *m);
+/* True if a Mapping's file name ends with "/<basename>". */
+bool profile_has_mapping(const struct profile *p, const char *basename);
 bool frame_matches(const char *name, const char *want);
 
 /* Criterion expectation lo*ref <= got <= hi*ref, described by fmt, and

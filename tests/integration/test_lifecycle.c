@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -112,6 +113,111 @@ ParameterizedTest(size_t *i, lifecycle, bad_config, .timeout = 60)
 	run_free(&r);
 }
 
+/* CONTEND_HELP=1 prints the table of variables on stderr; the program's
+ * output and status are unchanged. */
+Test(lifecycle, help, .timeout = 60)
+{
+	static const char *const env[] = {"CONTEND_HELP=1", NULL};
+	static const char *const names[] = {
+		"CONTEND_MUTEX_FRACTION", "CONTEND_BLOCK_RATE", "CONTEND_OUT",
+		"CONTEND_QUIET", "CONTEND_TABLE_SIZE", "CONTEND_OBJECTS",
+		"CONTEND_STACK_DEPTH", "CONTEND_HELP",
+	};
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "idle", .args = (const char *[]){"3", NULL},
+					.env = env});
+	cr_expect_eq(run_exit_code(&r), 3);
+	cr_expect_str_eq(r.out, "idle: hello\n");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		cr_expect(strstr(r.err, names[i]), "CONTEND_HELP=1 does not list %s:\n%s", names[i],
+			  r.err);
+	run_free(&r);
+}
+
+/* CONTEND_OUT: %p, %h and %% are expanded. */
+Test(lifecycle, out_template, .timeout = 60)
+{
+	char host[256] = "", sub[512];
+	cr_assert(gethostname(host, sizeof(host) - 1) == 0);
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
+					.args = (const char *[]){"2", "50000", "2", NULL},
+					.env = exact_env, .env2 = quiet_env, .out = "o.%h.%p.%%"});
+	run_expect_success(&r);
+	snprintf(sub, sizeof(sub), "o.%s.%d.%%", host, (int)r.pid);
+	expect_holder_charged(&r, sub, "pthread_mutex_unlock", "hold_and_sleep");
+	run_free(&r);
+}
+
+/* An output directory that cannot be made: one stderr line naming it; the
+ * program's output and exit status unchanged. */
+Test(lifecycle, unwritable_out, .timeout = 60)
+{
+	static const char *const bad[] = {"/proc/self/no/such/dir", "/dev/null"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct run r;
+		run_prog(&r, &(struct run_opts){.prog = "barrier_wait",
+						.args = (const char *[]){"2", "20000", "2", NULL},
+						.out = bad[i], .raw_out = true});
+		run_expect_success(&r);
+		cr_expect(strstr(r.out, "waited_ns="), "stdout: %s", r.out);
+		cr_expect_eq(count_lines(r.err), 1, "%s: stderr:\n%s", bad[i], r.err);
+		cr_expect(strstr(r.err, bad[i]), "the error does not name %s: %s", bad[i], r.err);
+		run_free(&r);
+	}
+}
+
+/* A fraction or rate of 0 turns that profile off; both off records
+ * nothing, so nothing is written. */
+struct off_case {
+	const char *env[3];
+	bool mutex_on, block_on;
+};
+
+static const struct off_case off_cases[] = {
+	{{"CONTEND_MUTEX_FRACTION=0", "CONTEND_BLOCK_RATE=1"}, false, true},
+	{{"CONTEND_MUTEX_FRACTION=1", "CONTEND_BLOCK_RATE=0"}, true, false},
+	{{"CONTEND_MUTEX_FRACTION=0", "CONTEND_BLOCK_RATE=0"}, false, false},
+};
+
+ParameterizedTestParameters(lifecycle, profile_off)
+{
+	INDEX_PARAMS(off_cases);
+}
+
+ParameterizedTest(size_t *i, lifecycle, profile_off, .timeout = 60)
+{
+	const struct off_case *c = &off_cases[*i];
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
+					.args = (const char *[]){"2", "50000", "1", NULL},
+					.env = c->env, .env2 = quiet_env});
+	run_expect_success(&r);
+	if (!c->mutex_on && !c->block_on) {
+		cr_expect(!path_exists(r.outdir), "%s written with both profiles off", r.outdir);
+	} else {
+		static const char *const kinds[] = {"mutex", "block"};
+		for (int k = 0; k < 2; k++) {
+			bool on = k == 0 ? c->mutex_on : c->block_on;
+			char path[PATH_MAX], file[32];
+			snprintf(file, sizeof(file), "%s.pb.gz", kinds[k]);
+			run_path(&r, NULL, file, path, sizeof(path));
+			struct profile p;
+			if (!on && !path_exists(path))
+				continue; /* off and absent is fine too */
+			if (!profile_load(&p, path))
+				continue;
+			if (on)
+				cr_expect_gt(p.nsamples, 0, "%s, %s: no samples", c->env[0], kinds[k]);
+			else
+				cr_expect_eq(p.nsamples, 0, "%s, %s: %zu samples while off", c->env[0],
+					     kinds[k], p.nsamples);
+			profile_free(&p);
+		}
+	}
+	run_free(&r);
+}
+
 /* An invalid CONTEND_OUT falls back to the default contend.<pid> in the
  * working directory. */
 Test(lifecycle, bad_out_uses_default, .timeout = 60)
@@ -183,18 +289,34 @@ Test(lifecycle, own_signal_handlers, .timeout = 60)
 	run_free(&r);
 }
 
+/* A strict ISO C program (signal() is __sysv_signal there; sigset()):
+ * BUG (interpose/signal.c): only sigaction() and signal() are wrapped, so
+ * __sysv_signal()/sigset() (also bsd_signal, sysv_signal) install the
+ * program's handler behind the shim's back: they return the shim's
+ * handler instead of SIG_DFL, and ct_ours[] stays set, so a later
+ * sigaction(sig, NULL, &old) claims SIG_DFL while the program's handler
+ * is installed. */
+Test(lifecycle, strict_c_signal_view, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "strict_signal"});
+	run_expect_success(&r);
+	run_free(&r);
+}
+
 /* Fork: the child keeps working, records its own events only and writes
- * them to contend.<childpid>; a child that recorded nothing writes
- * nothing; a process-shared mutex works across the fork. */
+ * them to contend.<childpid>; a child that recorded nothing, or left with
+ * _exit(), writes nothing; a process-shared mutex works across the fork. */
 Test(lifecycle, fork_children, .timeout = 60)
 {
 	struct run r;
 	run_prog(&r, &(struct run_opts){.prog = "behave_fork", .env = exact_env, .out = "c.%p"});
 	run_expect_success(&r);
-	char parent[64], child[64], idle[64], pshared[64];
+	char parent[64], child[64], idle[64], quick[64], pshared[64];
 	snprintf(parent, sizeof(parent), "c.%d", (int)r.pid);
 	snprintf(child, sizeof(child), "c.%lld", run_value(&r, NULL, "child_pid"));
 	snprintf(idle, sizeof(idle), "c.%lld", run_value(&r, NULL, "idle_child_pid"));
+	snprintf(quick, sizeof(quick), "c.%lld", run_value(&r, NULL, "quick_child_pid"));
 	snprintf(pshared, sizeof(pshared), "c.%lld", run_value(&r, NULL, "pshared_child_pid"));
 
 	struct profile p;
@@ -222,6 +344,8 @@ Test(lifecycle, fork_children, .timeout = 60)
 	char path[PATH_MAX];
 	run_path(&r, idle, "", path, sizeof(path));
 	cr_expect(!path_exists(path), "the idle child wrote %s", path);
+	run_path(&r, quick, "", path, sizeof(path));
+	cr_expect(!path_exists(path), "the child that left with _exit() wrote %s", path);
 	if (run_profile(&r, pshared, "block", &p)) {
 		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_lock",
 								      .next = "pshared_child_lock"});

@@ -4,10 +4,13 @@
  *                threads and leaves with exit(0): it must keep working
  *                and write its own profiles (CONTEND_OUT=...%p);
  *   idle child   records nothing and exit(0)s: writes nothing;
+ *   _exit child  makes contention (child_hold) and leaves with _exit(0):
+ *                writes nothing (documented: _exit skips the dump);
  *   pshared child blocks (pshared_child_lock) on a process-shared mutex
  *                in shared memory that the parent holds for 50 ms, then
  *                bumps a shared counter under it.
- * Prints child_pid=, idle_child_pid=, pshared_child_pid=; exit 1 if a
+ * Prints child_pid=, idle_child_pid=, quick_child_pid=, pshared_child_pid=;
+ * exit 1 if a
  * child failed or a result differs. */
 #include <errno.h>
 #include <stdio.h>
@@ -113,6 +116,15 @@ main(void)
 	if (idle == 0)
 		exit(0);
 
+	pid_t quick = fork_or_die();
+	if (quick == 0) {
+		struct scenario cs = {.hold = child_hold, .wait = child_wait, .waiters = 1,
+				      .hold_us = 20000, .rounds = 1};
+		scenario_run(&cs);
+		fflush(stdout);
+		_exit(0);
+	}
+
 	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
@@ -131,12 +143,13 @@ main(void)
 
 	check_child(child, "child");
 	check_child(idle, "idle child");
+	check_child(quick, "_exit child");
 	check_child(psh, "pshared child");
 	CHECK_EQ(pthread_mutex_lock(&sh->m), 0);
 	CHECK_EQ(sh->counter, 1);
 	CHECK_EQ(pthread_mutex_unlock(&sh->m), 0);
 
-	printf("child_pid=%d\nidle_child_pid=%d\npshared_child_pid=%d\n", (int)child, (int)idle,
-	       (int)psh);
+	printf("child_pid=%d\nidle_child_pid=%d\nquick_child_pid=%d\npshared_child_pid=%d\n",
+	       (int)child, (int)idle, (int)quick, (int)psh);
 	return check_status();
 }

@@ -8,7 +8,11 @@
 //   std::condition_variable: contend_test::cxx_cv_notify,
 //                            contend_test::cxx_cv_wait (waiters)
 //   cxx_locks [waiters=2] [hold_us=50000] [rounds=2]
-// Prints the harness lines of each scenario, prefixed by its name.
+// Prints the harness lines of each scenario, prefixed by its name. Then
+// std::timed_mutex::try_lock_for on a held mutex (pthread_mutex_clocklock
+// in libstdc++) must give up after its time-out (contend_test::cxx_try_for;
+// exit 1 otherwise).
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -72,6 +76,14 @@ cxx_cv_wait(scenario *)
 	cv.wait(g, [seen] { return cv_round != seen; });
 }
 
+static std::timed_mutex tmtx;
+
+NOINLINE bool
+cxx_try_for(long us)
+{
+	return tmtx.try_lock_for(std::chrono::microseconds(us));
+}
+
 } // namespace contend_test
 
 int
@@ -97,5 +109,16 @@ main(int argc, char **argv)
 		std::printf("%s: ", k.name);
 		scenario_run(&s);
 	}
-	return 0;
+
+	struct bg_hold h = {};
+	h.lock = [](void *m) { static_cast<std::timed_mutex *>(m)->lock(); return 0; };
+	h.unlock = [](void *m) { static_cast<std::timed_mutex *>(m)->unlock(); return 0; };
+	h.obj = &tmtx;
+	h.hold_us = 200000;
+	bg_hold_start(&h, 1);
+	int64_t t0 = now_ns();
+	CHECK_EQ(cxx_try_for(50000), false);
+	std::printf("try_for_ns=%lld\n", (long long)(now_ns() - t0));
+	bg_hold_join(&h);
+	return check_status();
 }
