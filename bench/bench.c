@@ -559,8 +559,8 @@ worker_main(int argc, char **argv)
 	}
 	/* Parallelism: the measured threads' CPU time over the wall time. */
 	printf("%lld %llu %llu %ld %.3f %s\n", (long long)elapsed, (unsigned long long)ops,
-	       (unsigned long long)cont, vm_hwm_kib(), elapsed > 0 ? (double)cpu / (double)elapsed : 0,
-	       lock_provider());
+	       (unsigned long long)cont, vm_hwm_kib(),
+	       elapsed > 0 ? (double)cpu / (double)elapsed : 0, lock_provider());
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
@@ -584,10 +584,10 @@ static int verbose;
 struct child {
 	int64_t elapsed_ns; /* the worker's measured section */
 	uint64_t ops, contended;
-	int64_t wall_ns;    /* fork to reaped */
-	long maxrss_kib;    /* wait4: includes the exit-time dump */
-	long hwm_kib;       /* the worker's VmHWM after its measured section */
-	double par;         /* threads' CPU time / elapsed (contended kinds) */
+	int64_t wall_ns; /* fork to reaped */
+	long maxrss_kib; /* wait4: includes the exit-time dump */
+	long hwm_kib;    /* the worker's VmHWM after its measured section */
+	double par;      /* threads' CPU time / elapsed (contended kinds) */
 	bool ok;
 };
 
@@ -675,8 +675,8 @@ run_worker(enum cfg c, const char *kind, double secs, unsigned threads, unsigned
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
 	    sscanf(out, "%lld %llu %llu %ld %lf %255s", &el, &ops, &cont, &hwm, &par, prov) != 6 ||
 	    ops == 0) {
-		fprintf(stderr, "contend-bench: %s worker under %s failed (%s %d)\n", kind, cfg_name[c],
-			WIFSIGNALED(st) ? "signal" : "exit status",
+		fprintf(stderr, "contend-bench: %s worker under %s failed (%s %d)\n", kind,
+			cfg_name[c], WIFSIGNALED(st) ? "signal" : "exit status",
 			WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 		return r;
 	}
@@ -686,7 +686,8 @@ run_worker(enum cfg c, const char *kind, double secs, unsigned threads, unsigned
 	if ((strstr(prov, "libcontend") != NULL) != want_ct ||
 	    (strstr(prov, "trylock") != NULL) != want_try ||
 	    (strstr(prov, "forward") != NULL) != want_fwd) {
-		fprintf(stderr, "contend-bench: %s worker under %s: pthread_mutex_lock came from %s\n",
+		fprintf(stderr,
+			"contend-bench: %s worker under %s: pthread_mutex_lock came from %s\n",
 			kind, cfg_name[c], prov);
 		exit(1);
 	}
@@ -861,12 +862,14 @@ row_v(const char *what, const char *unit, double nat, double pre, double tryl, d
 
 /* A row from cells (tryl may be NULL): values are medians, ratios are
  * medians of the per-repetition ratios. */
+static bool want(const char *group);
+
 static void
-row_s(const char *what, const char *unit, const struct series *nat, const struct series *pre,
-      const struct series *tryl, bool higher)
+row_s(const char *group, const char *what, const char *unit, const struct series *nat,
+      const struct series *pre, const struct series *tryl, bool higher)
 {
-	if (nat->n == 0 && pre->n == 0)
-		return; /* group not run */
+	if (!want(group))
+		return;
 	struct series r = ratios(nat, pre);
 	struct series tr = tryl ? ratios(nat, tryl) : (struct series){0};
 	row_v(what, unit, median(nat), median(pre), tryl ? median(tryl) : NAN, median(&r),
@@ -935,26 +938,29 @@ want(const char *group)
  * leaves us one, and then a single-threaded loop is time-sliced and two
  * contending threads take turns, nothing is contended and the throughput
  * jumps by a third. The worker reports its threads' CPU time over the wall
- * time; below 85 % of what was expected the child is run again after a
- * pause (up to 3 more times), and after that its sample is dropped. */
-static int starved_reruns, starved_dropped;
+ * time; below 85 % of what was expected the child is run once more after a
+ * pause, and if it is starved again its sample is dropped. Re-runs are
+ * capped (rerun_budget) so a busy machine cannot stretch the run much. */
+static int starved_reruns, starved_dropped, rerun_budget;
 
 static struct child
 run_checked(enum cfg c, const char *kind, double secs, unsigned threads, unsigned work,
 	    double expect)
 {
 	struct child r = {0};
-	for (int attempt = 0; attempt < 4; attempt++) {
+	for (int attempt = 0; attempt < 2; attempt++) {
 		if (attempt > 0) {
-			struct timespec pause = {0, 200 * 1000 * 1000};
+			if (starved_reruns >= rerun_budget)
+				break;
+			starved_reruns++;
+			struct timespec pause = {0, 100 * 1000 * 1000};
 			nanosleep(&pause, NULL);
 		}
 		r = run_worker(c, kind, secs, threads, work);
 		if (!r.ok || r.par >= 0.85 * expect)
 			return r;
-		starved_reruns++;
 		if (verbose)
-			fprintf(stderr, "[%s/%s: %.2f of %.0f CPUs, again]", kind, cfg_name[c], r.par,
+			fprintf(stderr, "[%s/%s: %.2f of %.0f CPUs]", kind, cfg_name[c], r.par,
 				expect);
 	}
 	starved_dropped++;
@@ -1008,6 +1014,7 @@ main(int argc, char **argv)
 		reps = MAX_REPS;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	double par_threads = threads < (unsigned)ncpu ? threads : (double)ncpu;
+	rerun_budget = 3 * reps;
 
 	ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
 	if (n <= 0) {
@@ -1064,7 +1071,8 @@ main(int argc, char **argv)
 	static const enum cfg cfg_ndat[] = {NATIVE, CT_DEFAULT, CT_ALL, TRYLOCK};
 
 	int64_t t_start = now_ns();
-	fprintf(stderr, "contend-bench: %d repetitions, %s run ", reps, quick ? "quick" : "default");
+	fprintf(stderr, "contend-bench: %d repetitions, %s run ", reps,
+		quick ? "quick" : "default");
 	/* Warm-up child, discarded: page cache, CPU frequency. */
 	run_worker(NATIVE, "uncontended", 0.05, 1, 0);
 	for (int rep = 0; rep < reps; rep++) {
@@ -1089,7 +1097,8 @@ main(int argc, char **argv)
 			struct child r =
 				run_checked(c, "contended", s_cont, threads, work, par_threads);
 			if (r.ok) {
-				add(&cont[c], rep, (double)r.ops * 1e3 / (double)r.elapsed_ns); /* M/s */
+				add(&cont[c], rep,
+				    (double)r.ops * 1e3 / (double)r.elapsed_ns); /* M/s */
 				add(&hwm_cont[c], rep, (double)r.hwm_kib);
 				add(&rss_cont[c], rep, (double)r.maxrss_kib);
 			}
@@ -1105,9 +1114,11 @@ main(int argc, char **argv)
 			enum cfg c = cfg_nda[ORDER(i, 3)];
 			struct child r = run_worker(c, "handoff", s_hand, 2, 0);
 			if (r.ok) {
-				add(&hand[c], rep, (double)r.elapsed_ns / (double)r.ops / 1e3); /* us */
+				add(&hand[c], rep,
+				    (double)r.elapsed_ns / (double)r.ops / 1e3); /* us */
 				add(&hand_frac[c], rep, (double)r.contended / (double)r.ops);
-				add(&hand_out[c], rep, (double)(r.wall_ns - r.elapsed_ns) / 1e6); /* ms */
+				add(&hand_out[c], rep,
+				    (double)(r.wall_ns - r.elapsed_ns) / 1e6); /* ms */
 				add(&hwm_hand[c], rep, (double)r.hwm_kib);
 				add(&rss_hand[c], rep, (double)r.maxrss_kib);
 			}
@@ -1124,7 +1135,8 @@ main(int argc, char **argv)
 			enum cfg c = cfg_nda[ORDER(i, 3)];
 			struct child r = run_worker(c, "cond", s_cond, 2, 0);
 			if (r.ok)
-				add(&cond[c], rep, (double)r.elapsed_ns / (double)r.ops / 1e3); /* us */
+				add(&cond[c], rep,
+				    (double)r.elapsed_ns / (double)r.ops / 1e3); /* us */
 		}
 		for (size_t i = 0; i < 3 && want("spawn"); i++) {
 			enum cfg c = cfg_nt[ORDER(i, 3)];
@@ -1140,11 +1152,17 @@ main(int argc, char **argv)
 		const struct {
 			const char *name;
 			struct series *s;
-		} all[] = {{"uncontended ns/pair", unc},  {"VmHWM KiB, uncontended", hwm_unc},       {"contended M acq/s", cont},
-			   {"contended fraction", cont_frac},  {"handoff us", hand},
-			   {"timedlock ns/call", timed},       {"cond round trip us", cond},
-			   {"VmHWM KiB, contended", hwm_cont}, {"ru_maxrss KiB, handoff", rss_hand},
-			   {"handoff start+exit ms", hand_out}, {"/bin/true us/run", spawn}};
+		} all[] = {{"uncontended ns/pair", unc},
+			   {"VmHWM KiB, uncontended", hwm_unc},
+			   {"contended M acq/s", cont},
+			   {"contended fraction", cont_frac},
+			   {"handoff us", hand},
+			   {"timedlock ns/call", timed},
+			   {"cond round trip us", cond},
+			   {"VmHWM KiB, contended", hwm_cont},
+			   {"ru_maxrss KiB, handoff", rss_hand},
+			   {"handoff start+exit ms", hand_out},
+			   {"/bin/true us/run", spawn}};
 		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 			for (int c = 0; c < NCFG; c++) {
 				if (all[i].s[c].n == 0)
@@ -1160,23 +1178,23 @@ main(int argc, char **argv)
 	struct rusage self_ru;
 	getrusage(RUSAGE_SELF, &self_ru);
 
-	printf("contend-bench: %ld CPUs, %s %s %s, glibc %s\n", ncpu, u.sysname, u.release, u.machine,
-	       gnu_get_libc_version());
-	printf(ROW_FMT, "measurement", "unit", "native", "libcontend", "ratio", "overhead", "trylock",
-	       "ratio", "noise");
+	printf("contend-bench: %ld CPUs, %s %s %s, glibc %s\n", ncpu, u.sysname, u.release,
+	       u.machine, gnu_get_libc_version());
+	printf(ROW_FMT, "measurement", "unit", "native", "libcontend", "ratio", "overhead",
+	       "trylock", "ratio", "noise");
 	char w[96];
-	row_s("1 uncontended lock+unlock pair, 1 thread", "ns/pair", &unc[NATIVE], &unc[CT_DEFAULT],
-	      &unc[TRYLOCK], false);
+	row_s("uncontended", "1 uncontended lock+unlock pair, 1 thread", "ns/pair", &unc[NATIVE],
+	      &unc[CT_DEFAULT], &unc[TRYLOCK], false);
 	snprintf(w, sizeof(w), "2 contended throughput, %u threads, default", threads);
-	row_s(w, "M acq/s", &cont[NATIVE], &cont[CT_DEFAULT], &cont[TRYLOCK], true);
+	row_s("contended", w, "M acq/s", &cont[NATIVE], &cont[CT_DEFAULT], &cont[TRYLOCK], true);
 	snprintf(w, sizeof(w), "2 contended throughput, %u threads, record all", threads);
-	row_s(w, "M acq/s", &cont[NATIVE], &cont[CT_ALL], NULL, true);
-	row_s("2   acquisitions that found the lock held", "%", &cont_frac[NATIVE],
+	row_s("contended", w, "M acq/s", &cont[NATIVE], &cont[CT_ALL], NULL, true);
+	row_s("contended", "2   acquisitions that found the lock held", "%", &cont_frac[NATIVE],
 	      &cont_frac[CT_DEFAULT], NULL, false);
-	row_s("3 mutex handoff, every lock contended, default", "us/handoff", &hand[NATIVE],
-	      &hand[CT_DEFAULT], NULL, false);
-	row_s("3 mutex handoff, every lock contended, record all", "us/handoff", &hand[NATIVE],
-	      &hand[CT_ALL], NULL, false);
+	row_s("handoff", "3 mutex handoff, every lock contended, default", "us/handoff",
+	      &hand[NATIVE], &hand[CT_DEFAULT], NULL, false);
+	row_s("handoff", "3 mutex handoff, every lock contended, record all", "us/handoff",
+	      &hand[NATIVE], &hand[CT_ALL], NULL, false);
 	/* Extra wall time per contended lock: the difference per handoff over
 	 * the contended locks per handoff counted in the worker. */
 	double hf = median(&hand_frac[CT_ALL]);
@@ -1184,35 +1202,35 @@ main(int argc, char **argv)
 		row_v("3   extra wall time per contended lock, record all", "ns/event", NAN,
 		      median_diff(&hand[NATIVE], &hand[CT_ALL]) * 1e3 / (hf > 0 ? hf : 1), NAN, NAN,
 		      NAN, false, NAN);
-	row_s("3 timedlock, held mutex, past deadline, default", "ns/call", &timed[NATIVE],
-	      &timed[CT_DEFAULT], NULL, false);
-	row_s("3 timedlock, held mutex, past deadline, record all", "ns/call", &timed[NATIVE],
-	      &timed[CT_ALL], NULL, false);
+	row_s("timedlock", "3 timedlock, held mutex, past deadline, default", "ns/call",
+	      &timed[NATIVE], &timed[CT_DEFAULT], NULL, false);
+	row_s("timedlock", "3 timedlock, held mutex, past deadline, record all", "ns/call",
+	      &timed[NATIVE], &timed[CT_ALL], NULL, false);
 	double tf = median(&timed_frac[CT_ALL]);
 	if (timed[NATIVE].n)
 		row_v("3   cost per block event recorded with a stack", "ns/event", NAN,
-		      median_diff(&timed[NATIVE], &timed[CT_ALL]) / (tf > 0 ? tf : 1), NAN, NAN, NAN,
-		      false, NAN);
-	row_s("4 cond ping-pong round trip, default", "us/rt", &cond[NATIVE], &cond[CT_DEFAULT], NULL,
-	      false);
-	row_s("4 cond ping-pong round trip, record all", "us/rt", &cond[NATIVE], &cond[CT_ALL], NULL,
-	      false);
-	row_s("5 peak RSS in run (VmHWM), uncontended", "KiB", &hwm_unc[NATIVE], &hwm_unc[CT_DEFAULT],
-	      &hwm_unc[TRYLOCK], false);
-	row_s("5 peak RSS in run (VmHWM), contended, default", "KiB", &hwm_cont[NATIVE],
-	      &hwm_cont[CT_DEFAULT], &hwm_cont[TRYLOCK], false);
-	row_s("5 peak RSS in run (VmHWM), handoff, record all", "KiB", &hwm_hand[NATIVE],
+		      median_diff(&timed[NATIVE], &timed[CT_ALL]) / (tf > 0 ? tf : 1), NAN, NAN,
+		      NAN, false, NAN);
+	row_s("cond", "4 cond ping-pong round trip, default", "us/rt", &cond[NATIVE],
+	      &cond[CT_DEFAULT], NULL, false);
+	row_s("cond", "4 cond ping-pong round trip, record all", "us/rt", &cond[NATIVE],
+	      &cond[CT_ALL], NULL, false);
+	row_s("uncontended", "5 peak RSS in run (VmHWM), uncontended", "KiB", &hwm_unc[NATIVE],
+	      &hwm_unc[CT_DEFAULT], &hwm_unc[TRYLOCK], false);
+	row_s("contended", "5 peak RSS in run (VmHWM), contended, default", "KiB",
+	      &hwm_cont[NATIVE], &hwm_cont[CT_DEFAULT], &hwm_cont[TRYLOCK], false);
+	row_s("handoff", "5 peak RSS in run (VmHWM), handoff, record all", "KiB", &hwm_hand[NATIVE],
 	      &hwm_hand[CT_ALL], NULL, false);
-	row_s("5 ru_maxrss incl. exit dump, contended, default", "KiB", &rss_cont[NATIVE],
-	      &rss_cont[CT_DEFAULT], &rss_cont[TRYLOCK], false);
-	row_s("6 start+exit of /bin/true (fork+exec+wait)", "us/run", &spawn[NATIVE],
+	row_s("contended", "5 ru_maxrss incl. exit dump, contended, default", "KiB",
+	      &rss_cont[NATIVE], &rss_cont[CT_DEFAULT], &rss_cont[TRYLOCK], false);
+	row_s("spawn", "6 start+exit of /bin/true (fork+exec+wait)", "us/run", &spawn[NATIVE],
 	      &spawn[CT_DEFAULT], &spawn[TRYLOCK], false);
-	row_s("6 start+exit of handoff child, record all, +dump", "ms", &hand_out[NATIVE],
-	      &hand_out[CT_ALL], NULL, false);
-	if (unc[FORWARD].n)
-	{
+	row_s("handoff", "6 start+exit of handoff child, record all, +dump", "ms",
+	      &hand_out[NATIVE], &hand_out[CT_ALL], NULL, false);
+	if (unc[FORWARD].n) {
 		struct series fr = ratios(&unc[NATIVE], &unc[FORWARD]);
-		printf("floor of any LD_PRELOAD wrapper: a shim that only forwards lock/unlock to libc "
+		printf("floor of any LD_PRELOAD wrapper: a shim that only forwards lock/unlock to "
+		       "libc "
 		       "(bench/forward_shim.c) takes %.3f ns/pair, ratio %.3f\n",
 		       median(&unc[FORWARD]), median(&fr));
 	}
@@ -1226,11 +1244,14 @@ main(int argc, char **argv)
 	printf("note:");
 	for (int i = 0; i < argc; i++)
 		printf(" %s", argv[i]);
-	printf(" | lib %s | median of %d children per cell, ratio = median of per-repetition ratios, "
+	printf(" | lib %s | median of %d children per cell, ratio = median of per-repetition "
+	       "ratios, "
 	       "noise = their spread without the outer quarters | %.2f/%.2f/%.2f/%.2f/%.2f s per "
 	       "uncontended/contended/handoff/timedlock/cond child, %d x /bin/true per sample | "
-	       "%u threads, work %u | default: CONTEND_* unset (mutex fraction 10, block rate 10000 "
-	       "ns); record all: CONTEND_MUTEX_FRACTION=1 CONTEND_BLOCK_RATE=1 | ru_maxrss includes "
+	       "%u threads, work %u | default: CONTEND_* unset (mutex fraction 10, block rate "
+	       "10000 "
+	       "ns); record all: CONTEND_MUTEX_FRACTION=1 CONTEND_BLOCK_RATE=1 | ru_maxrss "
+	       "includes "
 	       "the driver's %ld KiB at fork | %.0f s\n",
 	       ct_lib, reps, s_unc, s_cont, s_hand, s_timed, s_cond, true_runs, threads, work,
 	       self_ru.ru_maxrss, total_s);
