@@ -7,6 +7,7 @@
 #ifndef CT_STACK_H
 #define CT_STACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Frames whose pc lies in [lo, hi) belong to the shim and are dropped, so
@@ -22,5 +23,17 @@ typedef int (*ct_stack_capture_fn)(uintptr_t *pcs, int max);
 extern ct_stack_capture_fn ct_stack_capture;
 
 int ct_stack_capture_unwind(uintptr_t *pcs, int max);
+
+/* dlopen()s libunwind once. Takes the loader's lock and allocates: call it
+ * only where no other thread can wait on us while holding that lock (the
+ * first pthread_create, a dump). Thread-safe; later calls are a load.
+ * Returns whether the unwinder is available. */
+bool ct_stack_load_unwinder(void);
+bool ct_stack_unwinder_loaded(void);
+
+/* Called by the pthread_create wrapper before the real call: the last
+ * moment the process is known to be single-threaded, so the unwinder is
+ * loaded here. */
+void ct_stack_before_thread_create(void);
 
 #endif

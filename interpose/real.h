@@ -50,8 +50,12 @@
 	X(int, pthread_timedjoin_np, (pthread_t t, void **r, const struct timespec *a), (t, r, a), 0) \
 	X(int, pthread_clockjoin_np, (pthread_t t, void **r, clockid_t c, const struct timespec *a), \
 	  (t, r, c, a), 0)                                                                       \
+	X(int, pthread_create,                                                                   \
+	  (pthread_t * t, const pthread_attr_t *a, void *(*f)(void *), void *arg), (t, a, f, arg), 0) \
 	X(int, sigaction, (int s, const struct sigaction *a, struct sigaction *o), (s, a, o), 0)  \
-	X(__sighandler_t, signal, (int s, __sighandler_t h), (s, h), 0)
+	X(__sighandler_t, signal, (int s, __sighandler_t h), (s, h), 0)                          \
+	X(__sighandler_t, __sysv_signal, (int s, __sighandler_t h), (s, h), 0)                   \
+	X(__sighandler_t, sigset, (int s, __sighandler_t h), (s, h), 0)
 
 #define CT_REAL_DECL(ret, name, params, args, versioned) extern ret(*real_##name) params;
 CT_REAL_FUNCS(CT_REAL_DECL)

@@ -95,20 +95,86 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	return r;
 }
 
+/* Installs h for a tracked signal through our sigaction, the way glibc's
+ * signal flavours do, and returns the previous disposition as the program
+ * would have seen it. */
+static __sighandler_t
+ct_sig_install(int sig, __sighandler_t h, int flags, bool mask_self)
+{
+	struct sigaction a, o;
+	memset(&a, 0, sizeof(a));
+	a.sa_handler = h;
+	sigemptyset(&a.sa_mask);
+	if (mask_self)
+		sigaddset(&a.sa_mask, sig);
+	a.sa_flags = flags;
+	if (sigaction(sig, &a, &o) < 0)
+		return SIG_ERR;
+	return o.sa_handler;
+}
+
+/* signal(), bsd_signal(), ssignal(): BSD semantics, restartable, the
+ * signal blocked while its handler runs. */
 CT_EXPORT __sighandler_t
 signal(int sig, __sighandler_t h)
 {
 	if (CT_LIKELY(ct_fatal_index(sig) < 0))
 		return real_signal(sig, h);
-	/* glibc's signal(): BSD semantics, restartable, the signal itself
-	 * blocked while its handler runs. */
-	struct sigaction a, o;
-	memset(&a, 0, sizeof(a));
-	a.sa_handler = h;
-	sigemptyset(&a.sa_mask);
-	sigaddset(&a.sa_mask, sig);
-	a.sa_flags = SA_RESTART;
-	if (sigaction(sig, &a, &o) < 0)
-		return SIG_ERR;
-	return o.sa_handler;
+	return ct_sig_install(sig, h, SA_RESTART, true);
+}
+
+CT_EXPORT __sighandler_t
+bsd_signal(int sig, __sighandler_t h)
+{
+	return signal(sig, h);
+}
+
+CT_EXPORT __sighandler_t
+ssignal(int sig, __sighandler_t h)
+{
+	return signal(sig, h);
+}
+
+/* __sysv_signal(): what strict ISO C programs get for signal(): one-shot,
+ * not masked, not restartable. */
+CT_EXPORT __sighandler_t
+__sysv_signal(int sig, __sighandler_t h)
+{
+	if (CT_LIKELY(ct_fatal_index(sig) < 0))
+		return real___sysv_signal(sig, h);
+	return ct_sig_install(sig, h, SA_RESETHAND | SA_NODEFER, false);
+}
+
+CT_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t h) __attribute__((alias("__sysv_signal")));
+
+CT_EXPORT int
+__sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return sigaction(sig, act, old);
+}
+
+/* sigset() (XSI): SIG_HOLD blocks the signal; anything else installs the
+ * disposition and unblocks it. Returns SIG_HOLD if it was blocked. */
+CT_EXPORT __sighandler_t
+sigset(int sig, __sighandler_t h)
+{
+	if (CT_LIKELY(ct_fatal_index(sig) < 0))
+		return real_sigset(sig, h);
+	sigset_t one, was;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	__sighandler_t prev;
+	if (h == SIG_HOLD) {
+		struct sigaction o;
+		if (sigaction(sig, NULL, &o) < 0)
+			return SIG_ERR;
+		prev = o.sa_handler;
+		if (pthread_sigmask(SIG_BLOCK, &one, &was) != 0)
+			return SIG_ERR;
+	} else {
+		prev = ct_sig_install(sig, h, 0, false);
+		if (prev == SIG_ERR || pthread_sigmask(SIG_UNBLOCK, &one, &was) != 0)
+			return SIG_ERR;
+	}
+	return sigismember(&was, sig) ? SIG_HOLD : prev;
 }
