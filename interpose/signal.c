@@ -123,6 +123,10 @@ signal(int sig, __sighandler_t h)
 	return ct_sig_install(sig, h, SA_RESTART, true);
 }
 
+/* Not declared by <signal.h> under _GNU_SOURCE. */
+__sighandler_t bsd_signal(int sig, __sighandler_t h);
+int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
 CT_EXPORT __sighandler_t
 bsd_signal(int sig, __sighandler_t h)
 {
