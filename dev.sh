@@ -49,7 +49,14 @@ demo)
 	;;
 test)
 	build
-	meson test -C build --print-errorlogs --num-processes 2
+	rc=0
+	meson test -C build --print-errorlogs --num-processes 2 || rc=$?
+	# One closing line over every Criterion case of every suite.
+	awk '/Synthesis: Tested:/ { for (i = 1; i <= NF; i++) {
+		if ($i == "Passing:") p += $(i + 1); if ($i == "Failing:") f += $(i + 1);
+		if ($i == "Crashing:") f += $(i + 1) } }
+		END { printf "tests: %d passed, %d failed\n", p, f }' build/meson-logs/testlog.txt
+	exit $rc
 	;;
 bench)
 	build
