@@ -805,15 +805,15 @@ ratios(const struct series *a, const struct series *b)
 	return r;
 }
 
-/* The median of b - a per repetition. */
-static double
-median_diff(const struct series *a, const struct series *b)
+/* b - a per repetition. */
+static struct series
+diffs(const struct series *a, const struct series *b)
 {
 	struct series d = {0};
 	for (int i = 0; i < a->n && i < b->n; i++)
 		if (a->set[i] && b->set[i])
 			add(&d, i, b->v[i] - a->v[i]);
-	return median(&d);
+	return d;
 }
 
 static void
@@ -1198,19 +1198,21 @@ main(int argc, char **argv)
 	/* Extra wall time per contended lock: the difference per handoff over
 	 * the contended locks per handoff counted in the worker. */
 	double hf = median(&hand_frac[CT_ALL]);
-	if (hand[NATIVE].n)
+	if (want("handoff")) {
+		struct series d = diffs(&hand[NATIVE], &hand[CT_ALL]);
 		row_v("3   extra wall time per contended lock, record all", "ns/event", NAN,
-		      median_diff(&hand[NATIVE], &hand[CT_ALL]) * 1e3 / (hf > 0 ? hf : 1), NAN, NAN,
-		      NAN, false, NAN);
+		      median(&d) * 1e3 / (hf > 0 ? hf : 1), NAN, NAN, NAN, false, spread(&d));
+	}
 	row_s("timedlock", "3 timedlock, held mutex, past deadline, default", "ns/call",
 	      &timed[NATIVE], &timed[CT_DEFAULT], NULL, false);
 	row_s("timedlock", "3 timedlock, held mutex, past deadline, record all", "ns/call",
 	      &timed[NATIVE], &timed[CT_ALL], NULL, false);
 	double tf = median(&timed_frac[CT_ALL]);
-	if (timed[NATIVE].n)
+	if (want("timedlock")) {
+		struct series d = diffs(&timed[NATIVE], &timed[CT_ALL]);
 		row_v("3   cost per block event recorded with a stack", "ns/event", NAN,
-		      median_diff(&timed[NATIVE], &timed[CT_ALL]) / (tf > 0 ? tf : 1), NAN, NAN,
-		      NAN, false, NAN);
+		      median(&d) / (tf > 0 ? tf : 1), NAN, NAN, NAN, false, spread(&d));
+	}
 	row_s("cond", "4 cond ping-pong round trip, default", "us/rt", &cond[NATIVE],
 	      &cond[CT_DEFAULT], NULL, false);
 	row_s("cond", "4 cond ping-pong round trip, record all", "us/rt", &cond[NATIVE],
