@@ -1,6 +1,8 @@
 /* The CONTEND_* table and its strict parser (see config.h). Owns ct_cfg.
  * Never allocates: it runs in the constructor of every preloaded process. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +17,8 @@ struct ct_config ct_cfg = {
 	.table_size = CT_DEFAULT_TABLE_SIZE,
 	.objects = CT_DEFAULT_OBJECTS,
 	.stack_depth = CT_DEFAULT_STACK_DEPTH,
+	.io = true,
+	.stuck_ns = CT_DEFAULT_STUCK_NS,
 	.out = "contend.%p",
 };
 
@@ -35,6 +39,16 @@ const struct ct_opt ct_opts[] = {
 	 "locks tracked while contended at the same moment (to charge holders)"},
 	{"CONTEND_STACK_DEPTH", CT_OPT_UINT, CT_OFF(stack_depth), CT_DEFAULT_STACK_DEPTH, 1, 128, NULL,
 	 "deepest stack recorded, in frames"},
+	{"CONTEND_IO", CT_OPT_BOOL, CT_OFF(io), 1, 0, 1, NULL,
+	 "0 = do not wrap blocking I/O and sleeps (lock profiling unchanged)"},
+	{"CONTEND_STUCK", CT_OPT_DURATION, CT_OFF(stuck_ns), CT_DEFAULT_STUCK_NS, 1000000, 365ULL * 86400 * 1000000000ULL, "5s",
+	 "a wait longer than this is reported as stuck (units ms, s, m, h; a bare number is seconds)"},
+	{"CONTEND_INTERVAL", CT_OPT_DURATION, CT_OFF(interval_ns), 0, 0, 365ULL * 86400 * 1000000000ULL, "0",
+	 "write numbered snapshots of every profile this often (e.g. 60s); 0 = off"},
+	{"CONTEND_DUMP_SIGNAL", CT_OPT_SIGNAL, CT_OFF(dump_signal), 0, 0, 64, "none",
+	 "signal (e.g. SIGUSR2) that writes every profile without stopping the program"},
+	{"CONTEND_HTTP", CT_OPT_ADDR, CT_OFF(http), 0, 0, 0, "",
+	 "serve /debug/pprof/ on host:port (:0 = a free loopback port); empty = off"},
 	{"CONTEND_HELP", CT_OPT_BOOL, CT_OFF(help), 0, 0, 1, NULL,
 	 "1 = print this table on stderr at start"},
 };
@@ -80,6 +94,94 @@ ct_parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
+int
+ct_parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		uint64_t mult;
+	} units[] = {{"ns", 1},          {"us", 1000},         {"ms", 1000000},
+		     {"s", 1000000000ULL}, {"m", 60000000000ULL}, {"h", 3600000000000ULL},
+		     {"", 1000000000ULL}};
+	if (!s || !*s)
+		return -EINVAL;
+	size_t digits = strspn(s, "0123456789");
+	if (digits == 0 || digits > 19)
+		return digits ? -ERANGE : -EINVAL;
+	char num[20];
+	memcpy(num, s, digits);
+	num[digits] = 0;
+	uint64_t v;
+	int err = ct_parse_uint(num, 0, UINT64_MAX, &v);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < CT_ARRAY_SIZE(units); i++) {
+		if (strcmp(s + digits, units[i].unit) != 0)
+			continue;
+		if (v > UINT64_MAX / units[i].mult)
+			return -ERANGE;
+		*ns = v * units[i].mult;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int
+ct_parse_signal(const char *s, uint64_t *sig)
+{
+	/* Signals that already mean something to the program or to us. */
+	static const int refused[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+				      SIGABRT, SIGINT, SIGTERM, SIGCHLD, SIGPIPE};
+	uint64_t v = 0;
+	if (!s || !*s)
+		return -EINVAL;
+	if (!strcasecmp(s, "none") || !strcmp(s, "0")) {
+		*sig = 0;
+		return 0;
+	}
+	if (ct_parse_uint(s, 1, 64, &v) < 0) {
+		const char *name = !strncasecmp(s, "SIG", 3) ? s + 3 : s;
+		for (int i = 1; i < NSIG && !v; i++) {
+			const char *abbrev = sigabbrev_np(i);
+			if (abbrev && !strcasecmp(abbrev, name))
+				v = (uint64_t)i;
+		}
+		if (!v)
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < CT_ARRAY_SIZE(refused); i++)
+		if ((int)v == refused[i])
+			return -ERANGE;
+	*sig = v;
+	return 0;
+}
+
+int
+ct_parse_addr(const char *s)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	if (!colon)
+		return -EINVAL;
+	uint64_t port;
+	if (ct_parse_uint(colon + 1, 0, 65535, &port) < 0)
+		return -EINVAL;
+	size_t hl = (size_t)(colon - s);
+	char host[128];
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	unsigned char buf[16];
+	if (hl == 0 || !strcmp(host, "localhost") || inet_pton(AF_INET, host, buf) == 1)
+		return 0;
+	if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = 0;
+		if (inet_pton(AF_INET6, host + 1, buf) == 1)
+			return 0;
+	}
+	return -EINVAL;
+}
+
 static int
 ct_opt_set(const struct ct_opt *o, const char *val)
 {
@@ -103,6 +205,42 @@ ct_opt_set(const struct ct_opt *o, const char *val)
 			return -1;
 		}
 		*(bool *)slot = b;
+		return 0;
+	}
+	case CT_OPT_DURATION: {
+		uint64_t v;
+		if (ct_parse_duration(val, &v) < 0 || v < o->min || v > o->max) {
+			ct_log("invalid %s='%s' (expected a duration such as 500ms, 60s, 2m; "
+			       "a bare number is seconds); using %s", o->name, val, o->sdef);
+			return -1;
+		}
+		*(uint64_t *)slot = v;
+		return 0;
+	}
+	case CT_OPT_SIGNAL: {
+		uint64_t v;
+		if (ct_parse_signal(val, &v) < 0) {
+			ct_log("invalid %s='%s' (expected a signal name such as SIGUSR2 or a number "
+			       "1..64, not one the program or libcontend already uses); using %s",
+			       o->name, val, o->sdef);
+			return -1;
+		}
+		*(uint64_t *)slot = v;
+		return 0;
+	}
+	case CT_OPT_ADDR: {
+		size_t n = strlen(val);
+		if (n == 0) {
+			*(char *)slot = 0;
+			return 0;
+		}
+		if (n >= sizeof(ct_cfg.http) || ct_parse_addr(val) < 0) {
+			ct_log("invalid %s='%s' (expected host:port, e.g. 127.0.0.1:6060 or :0; "
+			       "host an IPv4 or [IPv6] literal or localhost); HTTP server off",
+			       o->name, val);
+			return -1;
+		}
+		memcpy(slot, val, n + 1);
 		return 0;
 	}
 	case CT_OPT_STRING: {
@@ -193,7 +331,7 @@ ct_config_print_help(void)
 	ct_log("configuration (environment variables):");
 	for (size_t i = 0; i < ct_nopts; i++) {
 		const struct ct_opt *o = &ct_opts[i];
-		if (o->type == CT_OPT_STRING)
+		if (o->sdef)
 			ct_log("  %-24s default %-10s %s", o->name, o->sdef, o->help);
 		else
 			ct_log("  %-24s default %-10lu %s", o->name, (unsigned long)o->def, o->help);

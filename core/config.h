@@ -30,8 +30,17 @@
 /* Go 1.23 keeps 128; 64 is enough for nearly all C servers and halves the
  * unwind cost of deep stacks. */
 #define CT_DEFAULT_STACK_DEPTH 64
+/* A wait longer than this is reported as stuck in thread dumps. */
+#define CT_DEFAULT_STUCK_NS (5ULL * 1000000000ULL)
 
-enum ct_opt_type { CT_OPT_UINT, CT_OPT_BOOL, CT_OPT_STRING };
+enum ct_opt_type {
+	CT_OPT_UINT,
+	CT_OPT_BOOL,
+	CT_OPT_STRING,   /* the output directory template */
+	CT_OPT_DURATION, /* "1500ms", "60s", "2m", "1h"; a bare number is seconds; stored in ns */
+	CT_OPT_SIGNAL,   /* "SIGUSR2", "USR2" or a number; 0 = none */
+	CT_OPT_ADDR,     /* "host:port" to listen on; ":port" means 127.0.0.1 */
+};
 
 struct ct_opt {
 	const char *name;     /* environment variable */
@@ -50,7 +59,12 @@ struct ct_config {
 	uint64_t stack_depth;
 	bool quiet;
 	bool help;
-	char out[4096]; /* CONTEND_OUT template, unexpanded */
+	bool io;               /* wrap blocking I/O and sleeps */
+	uint64_t stuck_ns;     /* a wait longer than this is "stuck" */
+	uint64_t interval_ns;  /* periodic snapshots; 0 = off */
+	uint64_t dump_signal;  /* signal that writes every profile; 0 = none */
+	char http[256];        /* CONTEND_HTTP, validated, "" = off */
+	char out[4096];        /* CONTEND_OUT template, unexpanded */
 };
 
 extern struct ct_config ct_cfg;
@@ -66,6 +80,11 @@ int ct_config_load(char *(*getenv_fn)(const char *));
 /* Strict parsers, exposed for tests. Return 0 or -EINVAL / -ERANGE. */
 int ct_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int ct_parse_bool(const char *s, bool *out);
+int ct_parse_duration(const char *s, uint64_t *ns);
+int ct_parse_signal(const char *s, uint64_t *sig);
+/* Checks "host:port" (host: empty, "localhost", an IPv4 or [IPv6] literal;
+ * port 0..65535). Does not resolve anything. */
+int ct_parse_addr(const char *s);
 
 /* Expands %p (pid), %h (hostname) and %% in tmpl into buf. Returns 0 or
  * -ENAMETOOLONG / -EINVAL (unknown % sequence). Async-signal-safe. */

@@ -11,11 +11,14 @@
 
 #include "compiler.h"
 
+struct ct_thread_slot;
+
 struct ct_thread {
 	int busy;     /* >0 while the shim works for this thread: re-entered
 	               * wrappers (from libunwind, dlopen, malloc) pass through */
 	int tid;      /* cached gettid(); 0 until the first slow path needs it */
 	uint64_t rng; /* xorshift64* state; 0 until seeded */
+	struct ct_thread_slot *slot; /* registry slot (threads.h), claimed lazily */
 };
 
 extern CT_TLS struct ct_thread ct_self;

@@ -16,6 +16,7 @@
 #include "../core/profiles.h"
 #include "../core/spin.h"
 #include "../core/stack.h"
+#include "../core/threads.h"
 #include "interpose.h"
 #include "real.h"
 
@@ -104,6 +105,7 @@ ct_fork_child(void)
 	ct_self.tid = 0;
 	ct_self.rng = 0;
 	ct_profiles_fork_child();
+	ct_threads_fork_child();
 	ct_dump_set_dir();
 }
 
@@ -132,6 +134,8 @@ ct_init_once(void)
 	ct_set_leaves();
 	ct_dump_set_dir();
 	int err = ct_profiles_init();
+	if (err == 0)
+		err = ct_threads_init();
 	if (err < 0) {
 		ct_log("cannot allocate the profile tables (%s); profiling is off", strerror(-err));
 	} else {

@@ -2,6 +2,7 @@
  * and that a bad value keeps the default. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,4 +105,51 @@ Test(config, every_option_documented)
 			cr_expect(ct_opts[i].def >= ct_opts[i].min && ct_opts[i].def <= ct_opts[i].max,
 				  "%s default out of its own range", ct_opts[i].name);
 	}
+}
+
+Test(config, durations)
+{
+	uint64_t ns = 0;
+	cr_expect_eq(ct_parse_duration("60s", &ns), 0);
+	cr_expect_eq(ns, 60000000000ULL);
+	cr_expect_eq(ct_parse_duration("1500ms", &ns), 0);
+	cr_expect_eq(ns, 1500000000ULL);
+	cr_expect_eq(ct_parse_duration("2m", &ns), 0);
+	cr_expect_eq(ns, 120000000000ULL);
+	cr_expect_eq(ct_parse_duration("5", &ns), 0);
+	cr_expect_eq(ns, 5000000000ULL);
+	cr_expect_eq(ct_parse_duration("0", &ns), 0);
+	cr_expect_eq(ns, 0);
+	const char *bad[] = {"", "s", "-1s", "1.5s", "10 s", "10sec", "1d", "99999999999999999999s"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_lt(ct_parse_duration(bad[i], &ns), 0, "'%s' accepted", bad[i]);
+	cr_expect_eq(ct_parse_duration("999999999999h", &ns), -ERANGE);
+}
+
+Test(config, signals)
+{
+	uint64_t sig = 0;
+	cr_expect_eq(ct_parse_signal("SIGUSR2", &sig), 0);
+	cr_expect_eq(sig, SIGUSR2);
+	cr_expect_eq(ct_parse_signal("usr1", &sig), 0);
+	cr_expect_eq(sig, SIGUSR1);
+	cr_expect_eq(ct_parse_signal("12", &sig), 0);
+	cr_expect_eq(sig, 12);
+	cr_expect_eq(ct_parse_signal("none", &sig), 0);
+	cr_expect_eq(sig, 0);
+	cr_expect_lt(ct_parse_signal("SIGKILL", &sig), 0);
+	cr_expect_lt(ct_parse_signal("SIGSEGV", &sig), 0);
+	cr_expect_lt(ct_parse_signal("SIGFOO", &sig), 0);
+	cr_expect_lt(ct_parse_signal("65", &sig), 0);
+}
+
+Test(config, addresses)
+{
+	const char *good[] = {"127.0.0.1:6060", ":0", "localhost:8080", "[::1]:9", "0.0.0.0:65535"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_expect_eq(ct_parse_addr(good[i]), 0, "'%s' refused", good[i]);
+	const char *bad[] = {"", "6060", "127.0.0.1", "127.0.0.1:", "1.2.3.4:65536", "host:80",
+			     "::1:80", "[::1]", "127.0.0.1:80x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_lt(ct_parse_addr(bad[i]), 0, "'%s' accepted", bad[i]);
 }

@@ -1,0 +1,76 @@
+/* The thread registry and each thread's "current wait" record, read by
+ * thread dumps to show who waits on what, since when, held by whom.
+ *
+ * A fixed array of slots (mmap'd at init, CT_THREADS_MAX of them): a thread
+ * claims one when it is created through pthread_create, or lazily at its
+ * first wait (the main thread, threads started before us). The wait record
+ * is written by its own thread only on wrapper slow paths (the call may
+ * block): a few plain stores under a sequence counter, no system call, no
+ * clock read of its own (the caller passes the time it already read), no
+ * lock, no allocation. Readers (dumps) retry while the counter is odd.
+ * Async-signal-safe to read. */
+#ifndef CT_THREADS_H
+#define CT_THREADS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CT_THREADS_MAX 4096
+#define CT_CREATE_DEPTH 32
+
+enum ct_thread_state {
+	CT_THREAD_FREE = 0,
+	CT_THREAD_RUNNING,  /* alive (maybe waiting: see the wait record) */
+	CT_THREAD_EXITED,   /* joinable, finished, never joined: a leak */
+};
+
+struct ct_thread_slot {
+	int state;               /* enum ct_thread_state */
+	int tid;
+	int detached;
+	int creator_tid;
+	uint64_t handle;         /* pthread_t */
+	uintptr_t start_routine; /* 0 if not created through our wrapper */
+	int64_t created_ns;      /* monotonic */
+	int create_depth;
+	uintptr_t create_pc[CT_CREATE_DEPTH]; /* stack of pthread_create's caller */
+	/* The current wait; wseq is odd while it is being written. */
+	uint32_t wseq;
+	uint32_t wop;            /* enum ct_op + 1; 0 = not in a wrapped wait */
+	const void *wobj;        /* lock, condvar, semaphore ... */
+	int wfd;                 /* for I/O waits, else -1 */
+	int64_t wsince;          /* monotonic ns */
+	uintptr_t wcaller;       /* return address into the caller of the wrapper */
+};
+
+/* A consistent copy of one slot's wait record. */
+struct ct_wait_view {
+	unsigned op; /* enum ct_op */
+	const void *obj;
+	int fd;
+	int64_t since;
+	uintptr_t caller;
+};
+
+/* Maps the slots. 0 or -errno. Called once from init. */
+int ct_threads_init(void);
+
+/* The calling thread's slot, claimed on first use (NULL when the table is
+ * full or not set up). No allocation. */
+struct ct_thread_slot *ct_threads_self(void);
+
+/* Slow paths: the calling thread starts / stops waiting in op. */
+void ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller);
+void ct_wait_leave(void);
+
+/* Reads slot's wait record consistently; false if it is not waiting. */
+bool ct_wait_read(const struct ct_thread_slot *slot, struct ct_wait_view *out);
+
+/* All slots (CT_THREADS_MAX of them, FREE ones included) for dumps. */
+struct ct_thread_slot *ct_threads_all(void);
+
+/* Fork child: only the calling thread survives. */
+void ct_threads_fork_child(void);
+
+#endif
