@@ -11,4 +11,7 @@ ct_snapshot_free(struct ct_snapshot *snap)
 		snap->prof[k].records = NULL;
 		snap->prof[k].nrecords = 0;
 	}
+	free(snap->threads);
+	snap->threads = NULL;
+	snap->nthreads = 0;
 }

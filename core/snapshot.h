@@ -50,6 +50,32 @@ struct ct_profile_snapshot {
 	uint64_t rate;
 };
 
+/* One thread as a dump sees it (threads.h has the live registry). */
+struct ct_thread_snap {
+	int tid;
+	int state;                 /* enum ct_thread_state (threads.h) */
+	int detached;
+	int creator_tid;           /* 0 if unknown */
+	char name[16];             /* from /proc/self/task/<tid>/comm */
+	uintptr_t start_routine;   /* 0 if not created through pthread_create */
+	int64_t age_ns;            /* since creation, -1 if unknown */
+	int create_depth;
+	uintptr_t create_pc[32];   /* return addresses, innermost first */
+	/* The wait in progress, if waiting. */
+	int waiting;
+	uint32_t op;               /* enum ct_op */
+	uintptr_t obj;             /* lock/cond/sem address */
+	int fd;                    /* I/O waits, else -1 */
+	int64_t wait_ns;           /* how long so far */
+	int owner_tid;             /* holder of obj when known (mutex, rwlock writer), else 0 */
+	int stuck;                 /* wait_ns >= CONTEND_STUCK */
+	/* Stack at the wait: pc[0] is the return address into the caller of
+	 * the wrapped function (always known for a wait); deeper frames when
+	 * they could be read. */
+	int depth;
+	uintptr_t pc[CT_STACK_MAX];
+};
+
 struct ct_snapshot {
 	int64_t time_nanos;     /* wall clock, ns since the epoch, at start */
 	int64_t duration_nanos; /* from profiling start to the snapshot */
@@ -58,6 +84,10 @@ struct ct_snapshot {
 	/* Entry address of the real libc function behind each op, or 0: the
 	 * leaf Location points there so pprof shows the right mapping. */
 	uintptr_t leaf_addr[CT_OP_COUNT];
+	/* Thread dump: every registered thread (NULL/0 when not taken). */
+	size_t nthreads;
+	struct ct_thread_snap *threads;
+	int64_t stuck_ns;           /* the CONTEND_STUCK in force */
 };
 
 /* Frees the record arrays (not the struct itself). */

@@ -52,6 +52,7 @@
 	  (t, r, c, a), 0)                                                                       \
 	X(int, pthread_create,                                                                   \
 	  (pthread_t * t, const pthread_attr_t *a, void *(*f)(void *), void *arg), (t, a, f, arg), 0) \
+	X(int, pthread_detach, (pthread_t t), (t), 0)                                            \
 	X(int, sigaction, (int s, const struct sigaction *a, struct sigaction *o), (s, a, o), 0)  \
 	X(__sighandler_t, signal, (int s, __sighandler_t h), (s, h), 0)                          \
 	X(__sighandler_t, __sysv_signal, (int s, __sighandler_t h), (s, h), 0)                   \

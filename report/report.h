@@ -38,6 +38,18 @@ struct ct_report_opts {
  * Locations without lines, never a failure. The snapshot is not modified. */
 CT_EXPORT int ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opts);
 
+/* Renders one profile of snap into memory, for the HTTP endpoint and
+ * snapshots. name: "mutex", "block", "threads" (alias "goroutine") or
+ * "threadcreate"; debug 0 = gzip'd protobuf, 1 = legacy text that pprof
+ * parses (mutex/block), 2 = the threads.txt dump (threads only). *out is
+ * malloc'ed and owned by the caller. Returns 0, -ENOENT (unknown name),
+ * -EINVAL (debug level not offered for name) or -errno. Same context rules
+ * as ct_report_write. */
+CT_EXPORT int ct_report_render(const struct ct_snapshot *snap, const char *name, int debug,
+			       uint8_t **out, size_t *outlen);
+typedef int (*ct_report_render_fn)(const struct ct_snapshot *, const char *, int, uint8_t **,
+				   size_t *);
+
 typedef int (*ct_report_write_fn)(const struct ct_snapshot *, const struct ct_report_opts *);
 
 #endif
