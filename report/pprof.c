@@ -29,7 +29,7 @@ struct pp_lockey {
  * index (+1 for ids, which must be nonzero). */
 struct pp {
 	const struct ct_snapshot *snap;
-	const struct ct_profile_snapshot *ps;
+	const struct ct_pprof_spec *spec;
 	const struct ct_maps *maps;
 	struct ct_symbolizer *sym;
 
@@ -48,8 +48,11 @@ struct pp {
 	size_t *sample_first; /* first location id of each sample in ids[] */
 	uint64_t *ids;
 	size_t nids, capids;
-	int64_t *values; /* 2 per sample */
-	int64_t comments[3];
+	int64_t *values; /* spec->nvalues per sample */
+	Perftools__Profiles__Label *labels;
+	size_t nlabels, caplabels;
+	size_t *label_first; /* first label of each sample in labels[] */
+	int64_t comments[4];
 	size_t ncomments;
 };
 
@@ -202,20 +205,49 @@ pp_round(double v)
  * stack. Location.address is pc - 1, the call instruction, as Go writes
  * it; the leaf uses the entry address of the real libc function. */
 static int
-pp_sample(struct pp *p, const struct ct_record *rec, Perftools__Profiles__Sample *s, size_t si)
+pp_labels(struct pp *p, size_t ri, size_t si)
 {
+	const struct ct_pprof_label *l = p->spec->labels ? p->spec->labels[ri] : NULL;
+	size_t n = p->spec->nlabels ? p->spec->nlabels[ri] : 0;
+	int err = 0;
+
+	p->label_first[si] = p->nlabels;
+	for (size_t i = 0; i < n && !err; i++) {
+		Perftools__Profiles__Label *pl;
+
+		if (!l[i].value || !*l[i].value)
+			continue; /* pprof drops labels with an empty string */
+		err = ct_vec_reserve(&p->labels, &p->caplabels, p->nlabels + 1, sizeof(*p->labels));
+		if (err)
+			break;
+		pl = &p->labels[p->nlabels++];
+		perftools__profiles__label__init(pl);
+		err = pp_str(p, l[i].key, &pl->key);
+		if (!err)
+			err = pp_str(p, l[i].value, &pl->str);
+	}
+	return err;
+}
+
+static int
+pp_sample(struct pp *p, size_t ri, Perftools__Profiles__Sample *s, size_t si)
+{
+	const struct ct_record *rec = &p->spec->records[ri];
 	struct pp_lockey key = {.leaf_op = (uint64_t)rec->op + 1};
 	uint32_t depth = rec->depth < CT_STACK_MAX ? rec->depth : CT_STACK_MAX;
-	int64_t *v = &p->values[2 * si];
+	int64_t *v = &p->values[p->spec->nvalues * si];
 	uint64_t id;
 	int err;
 
-	if (rec->op < CT_OP_COUNT)
-		key.addr = p->snap->leaf_addr[rec->op];
 	p->sample_first[si] = p->nids;
-	err = pp_loc(p, &key, &id);
-	if (!err)
-		err = pp_push_id(p, id);
+	err = 0;
+	/* op >= CT_OP_COUNT: no wrapped call at the leaf (a running thread) */
+	if (rec->op < CT_OP_COUNT) {
+		key.addr = p->snap->leaf_addr[rec->op];
+		err = pp_loc(p, &key, &id);
+		if (!err)
+			err = pp_push_id(p, id);
+	}
 	for (uint32_t i = 0; i < depth && !err; i++) {
 		key.leaf_op = 0;
 		key.addr = rec->pc[i] ? rec->pc[i] - 1 : 0;
@@ -228,8 +260,11 @@ pp_sample(struct pp *p, const struct ct_record *rec, Perftools__Profiles__Sample
 	v[0] = pp_round(rec->count);
 	if (v[0] == 0 && rec->count > 0)
 		v[0] = 1; /* a recorded contention is at least one */
-	v[1] = pp_round(rec->delay_ns);
-	s->n_value = 2;
+	if (p->spec->nvalues > 1)
+		v[1] = pp_round(rec->delay_ns);
+	s->n_value = p->spec->nvalues;
+	if (!err)
+		err = pp_labels(p, ri, si);
 	return err;
 }
 
@@ -251,22 +286,23 @@ pp_cmp_record(const void *a, const void *b, void *arg)
 static int
 pp_samples(struct pp *p)
 {
-	size_t n = p->ps->nrecords, *order;
+	size_t n = p->spec->nrecords, *order;
 	int err = 0;
 
 	order = malloc((n ? n : 1) * sizeof(*order));
 	p->samples = calloc(n ? n : 1, sizeof(*p->samples));
 	p->sample_first = calloc(n ? n : 1, sizeof(*p->sample_first));
-	p->values = calloc(2 * (n ? n : 1), sizeof(*p->values));
-	if (!order || !p->samples || !p->sample_first || !p->values) {
+	p->label_first = calloc(n ? n : 1, sizeof(*p->label_first));
+	p->values = calloc(p->spec->nvalues * (n ? n : 1), sizeof(*p->values));
+	if (!order || !p->samples || !p->sample_first || !p->label_first || !p->values) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		order[i] = i;
-	qsort_r(order, n, sizeof(*order), pp_cmp_record, p->ps->records);
+	qsort_r(order, n, sizeof(*order), pp_cmp_record, (void *)p->spec->records);
 	for (size_t i = 0; i < n && !err; i++)
-		err = pp_sample(p, &p->ps->records[order[i]], &p->samples[i], i);
+		err = pp_sample(p, order[i], &p->samples[i], i);
 out:
 	free(order);
 	return err;
@@ -309,26 +345,32 @@ pp_comment(struct pp *p, const char *text)
 }
 
 static int
-pp_comments(struct pp *p, enum ct_profile_kind kind)
+pp_comments(struct pp *p)
 {
-	char buf[160];
-	int err;
+	int err = 0;
 
+	for (size_t i = 0; i < CT_ARRAY_SIZE(p->spec->comments) && !err; i++)
+		if (p->spec->comments[i] && *p->spec->comments[i])
+			err = pp_comment(p, p->spec->comments[i]);
+	return err;
+}
+
+/* The comments of a mutex or block profile: its sampling setting and, if
+ * any, how much found the table full. */
+static void
+pp_profile_comments(const struct ct_profile_snapshot *ps, char buf[2][160])
+{
 	/* "libcontend mutex profile: fraction=N": 1 in N contended unlocks
 	 * sampled; "libcontend block profile: rate=N ns": Go's block rate. */
-	if (kind == CT_PROF_MUTEX)
-		snprintf(buf, sizeof(buf), "libcontend mutex profile: fraction=%" PRIu64,
-			 p->ps->rate);
+	if (ps->kind == CT_PROF_MUTEX)
+		snprintf(buf[0], 160, "libcontend mutex profile: fraction=%" PRIu64, ps->rate);
 	else
-		snprintf(buf, sizeof(buf), "libcontend block profile: rate=%" PRIu64 " ns",
-			 p->ps->rate);
-	err = pp_comment(p, buf);
-	if (err || p->ps->overflow_events == 0)
-		return err;
-	snprintf(buf, sizeof(buf), "libcontend: %" PRIu64 " events found the table full; "
-		 "they are counted under %s", p->ps->overflow_events,
-		 ct_op_name(CT_OP_TABLE_FULL));
-	return pp_comment(p, buf);
+		snprintf(buf[0], 160, "libcontend block profile: rate=%" PRIu64 " ns", ps->rate);
+	buf[1][0] = 0;
+	if (ps->overflow_events)
+		snprintf(buf[1], 160, "libcontend: %" PRIu64 " events found the table full; "
+			 "they are counted under %s", ps->overflow_events,
+			 ct_op_name(CT_OP_TABLE_FULL));
 }
 
 /* protobuf-c wants arrays of pointers; they can only be made once the
@@ -365,20 +407,26 @@ pp_pack(struct pp *p, Perftools__Profiles__Profile *prof, uint8_t **out, size_t 
 	Perftools__Profiles__Function **fns = (void *)pp_ptrs(p->fns, p->fnkeys.n, sizeof(*p->fns));
 	Perftools__Profiles__Mapping **maps = (void *)pp_ptrs(p->mappings, p->maps ? p->maps->n : 0,
 							      sizeof(*p->mappings));
-	Perftools__Profiles__Sample **smps = (void *)pp_ptrs(p->samples, p->ps->nrecords,
+	Perftools__Profiles__Sample **smps = (void *)pp_ptrs(p->samples, p->spec->nrecords,
 							     sizeof(*p->samples));
+	Perftools__Profiles__Label **lbls = (void *)pp_ptrs(p->labels, p->nlabels,
+							    sizeof(*p->labels));
 	char **strs = malloc((p->strs.n ? p->strs.n : 1) * sizeof(*strs));
 	int err = 0;
 
-	if (!lines || !locs || !fns || !maps || !smps || !strs) {
+	if (!lines || !locs || !fns || !maps || !smps || !lbls || !strs) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < p->lockeys.n; i++)
 		p->locs[i].line = p->locs[i].n_line ? lines + p->loc_first[i] : NULL;
-	for (size_t i = 0; i < p->ps->nrecords; i++) {
+	for (size_t i = 0; i < p->spec->nrecords; i++) {
+		size_t end = i + 1 < p->spec->nrecords ? p->label_first[i + 1] : p->nlabels;
+
 		p->samples[i].location_id = p->ids + p->sample_first[i];
-		p->samples[i].value = p->values + 2 * i;
+		p->samples[i].value = p->values + p->spec->nvalues * i;
+		p->samples[i].n_label = end - p->label_first[i];
+		p->samples[i].label = p->samples[i].n_label ? lbls + p->label_first[i] : NULL;
 	}
 	for (size_t i = 0; i < p->strs.n; i++)
 		strs[i] = (char *)ct_intern_key(&p->strs, (uint32_t)i);
@@ -390,7 +438,7 @@ pp_pack(struct pp *p, Perftools__Profiles__Profile *prof, uint8_t **out, size_t 
 	prof->location = locs;
 	prof->n_mapping = p->maps ? p->maps->n : 0;
 	prof->mapping = maps;
-	prof->n_sample = p->ps->nrecords;
+	prof->n_sample = p->spec->nrecords;
 	prof->sample = smps;
 	prof->n_comment = p->ncomments;
 	prof->comment = p->comments;
@@ -408,6 +456,7 @@ out:
 	free(fns);
 	free(maps);
 	free(smps);
+	free(lbls);
 	free(strs);
 	return err;
 }
@@ -427,43 +476,40 @@ pp_free(struct pp *p)
 	free(p->sample_first);
 	free(p->ids);
 	free(p->values);
+	free(p->labels);
+	free(p->label_first);
 }
 
 int
-ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
-		const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
-		size_t *outlen)
+ct_pprof_encode_spec(const struct ct_snapshot *snap, const struct ct_pprof_spec *spec,
+		     const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
+		     size_t *outlen)
 {
 	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
 	Perftools__Profiles__ValueType st[2], pt, *stp[2] = {&st[0], &st[1]};
-	struct pp p = {.snap = snap, .maps = maps, .sym = sym};
+	struct pp p = {.snap = snap, .spec = spec, .maps = maps, .sym = sym};
 	int64_t empty;
 	int err;
 
 	*out = NULL;
 	*outlen = 0;
-	if (!snap || (unsigned)kind >= CT_PROF_COUNT)
+	if (!snap || !spec || spec->nvalues < 1 || spec->nvalues > 2)
 		return -EINVAL;
-	p.ps = &snap->prof[kind];
 	/* string_table[0] must be "" (pprof rejects the profile otherwise). */
 	err = pp_str(&p, "", &empty);
+	for (int i = 0; i < spec->nvalues && !err; i++)
+		err = pp_value_type(&p, spec->type[i], spec->unit[i], &st[i]);
 	if (!err)
-		err = pp_value_type(&p, "contentions", "count", &st[0]);
+		err = pp_value_type(&p, spec->period_type, spec->period_unit, &pt);
 	if (!err)
-		err = pp_value_type(&p, "delay", "nanoseconds", &st[1]);
-	if (!err)
-		err = pp_value_type(&p, "contentions", "count", &pt);
-	if (!err)
-		err = pp_comments(&p, kind);
+		err = pp_comments(&p);
 	if (!err)
 		err = pp_mappings(&p);
 	if (!err)
 		err = pp_samples(&p);
 	if (err)
 		goto out;
-	/* Count first, delay last: pprof shows the last type by default
-	 * (delay, as Go's) and -mean divides by value[0]. */
-	prof.n_sample_type = 2;
+	prof.n_sample_type = (size_t)spec->nvalues;
 	prof.sample_type = stp;
 	prof.period_type = &pt;
 	prof.period = 1;
@@ -473,4 +519,32 @@ ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 out:
 	pp_free(&p);
 	return err;
+}
+
+int
+ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
+		const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
+		size_t *outlen)
+{
+	char comments[2][160];
+
+	*out = NULL;
+	*outlen = 0;
+	if (!snap || (unsigned)kind >= CT_PROF_COUNT)
+		return -EINVAL;
+	const struct ct_profile_snapshot *ps = &snap->prof[kind];
+	pp_profile_comments(ps, comments);
+	/* Count first, delay last: pprof shows the last type by default
+	 * (delay, as Go's) and -mean divides by value[0]. */
+	struct ct_pprof_spec spec = {
+		.type = {"contentions", "delay"},
+		.unit = {"count", "nanoseconds"},
+		.nvalues = 2,
+		.period_type = "contentions",
+		.period_unit = "count",
+		.comments = {comments[0], comments[1]},
+		.records = ps->records,
+		.nrecords = ps->nrecords,
+	};
+	return ct_pprof_encode_spec(snap, &spec, maps, sym, out, outlen);
 }

@@ -29,6 +29,30 @@ struct ct_symbolizer;
  * location has mapping_id 0). sym: the symbolizer (NULL: locations carry
  * addresses only). Addresses nobody knows get a Location without lines.
  * Returns 0 or a negative errno (-EINVAL for a bad kind, -ENOMEM). */
+/* A label on a sample (string labels only); empty values are skipped. */
+struct ct_pprof_label {
+	const char *key, *value;
+};
+
+/* Any profile made of records (leaf op + stack): the sample and period
+ * types, comments, and optional labels per record. value[0] is
+ * llround(count) (at least 1 if count > 0), value[1] llround(delay_ns).
+ * Samples are sorted by delay, then count, descending. */
+struct ct_pprof_spec {
+	const char *type[2], *unit[2];
+	int nvalues; /* 1 or 2 */
+	const char *period_type, *period_unit;
+	const char *comments[4];
+	const struct ct_record *records;
+	size_t nrecords;
+	const struct ct_pprof_label *const *labels; /* per record, or NULL */
+	const size_t *nlabels;                      /* per record, or NULL */
+};
+
+int ct_pprof_encode_spec(const struct ct_snapshot *snap, const struct ct_pprof_spec *spec,
+			 const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
+			 size_t *outlen);
+
 int ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		    const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
 		    size_t *outlen);
