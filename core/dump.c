@@ -14,6 +14,7 @@
 #include "log.h"
 #include "profiles.h"
 #include "thread.h"
+#include "threads.h"
 
 static char ct_report_lib[4096];
 static pid_t (*ct_fork_fn)(void);
@@ -79,7 +80,8 @@ ct_report_fn(void)
 int
 ct_dump_write(const char *suffix)
 {
-	if (!ct_profiles_have_data())
+	bool threads = ct_threads_worth_dumping();
+	if (!ct_profiles_have_data() && !threads)
 		return 0;
 	int err = 0;
 	ct_self.busy++;
@@ -90,20 +92,23 @@ ct_dump_write(const char *suffix)
 		goto out;
 	}
 	err = ct_profiles_snapshot(&snap);
+	if (err == 0 && threads)
+		err = ct_threads_snapshot(&snap, (int64_t)ct_cfg.stuck_ns);
 	if (err < 0) {
 		ct_log("out of memory taking the profile snapshot; no profiles written");
 		goto out;
 	}
 	char msg[512] = "";
+	/* Final dumps also say on stderr what is stuck, leaked or deadlocked. */
 	struct ct_report_opts o = {.dir = ct_dir, .suffix = suffix, .errbuf = msg,
-				   .errlen = sizeof(msg)};
+				   .errlen = sizeof(msg), .summary = !suffix[0] && !ct_cfg.quiet};
 	err = fn(&snap, &o);
 	ct_snapshot_free(&snap);
 	if (err < 0)
 		ct_log("%s", msg[0] ? msg : "writing the profiles failed");
 	else if (!ct_cfg.quiet)
-		ct_log("wrote mutex%s.pb.gz and block%s.pb.gz to %s/ (pid %d)", suffix, suffix,
-		       ct_dir, (int)getpid());
+		ct_log("wrote mutex%s.pb.gz and block%s.pb.gz%s to %s/ (pid %d)", suffix, suffix,
+		       threads ? ", threads.txt" : "", ct_dir, (int)getpid());
 out:
 	ct_self.busy--;
 	return err;

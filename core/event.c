@@ -8,6 +8,7 @@
 #include "profiles.h"
 #include "sample.h"
 #include "stack.h"
+#include "threads.h"
 #include "waiters.h"
 
 int ct_ready;
@@ -25,10 +26,12 @@ ct_record(enum ct_profile_kind kind, unsigned op, double count, double delay)
 }
 
 void
-ct_lock_wait_begin(struct ct_wait *w, const void *obj)
+ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr_t caller)
 {
 	w->obj = obj;
+	w->op = op;
 	w->t0 = ct_now_ns();
+	ct_wait_enter(op, obj, -1, w->t0, caller);
 	/* The guard also covers the bucket spinlock: a signal handler that
 	 * contends on a lock of the same bucket must pass straight through. */
 	ct_self.busy++;
@@ -37,9 +40,11 @@ ct_lock_wait_begin(struct ct_wait *w, const void *obj)
 }
 
 void
-ct_lock_wait_end(struct ct_wait *w, unsigned op)
+ct_lock_wait_end(struct ct_wait *w)
 {
 	int saved = errno;
+	unsigned op = w->op;
+	ct_wait_leave();
 	ct_self.busy++;
 	ct_waiters_leave(w->handle, w->t0);
 	ct_self.busy--;
@@ -51,10 +56,19 @@ ct_lock_wait_end(struct ct_wait *w, unsigned op)
 	errno = saved;
 }
 
+int64_t
+ct_block_begin(unsigned op, const void *obj, uintptr_t caller)
+{
+	int64_t t0 = ct_now_ns();
+	ct_wait_enter(op, obj, -1, t0, caller);
+	return t0;
+}
+
 void
 ct_block_end(unsigned op, int64_t t0)
 {
 	int saved = errno;
+	ct_wait_leave();
 	double count, delay;
 	if (ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED),
 			    ct_now_ns() - t0, &count, &delay))
@@ -91,6 +105,7 @@ void
 ct_cond_end(unsigned op, int64_t t0, unsigned handover_op, int64_t handover_delay)
 {
 	int saved = errno;
+	ct_wait_leave();
 	double count = 0, delay = 0;
 	uint64_t frac = __atomic_load_n(&ct_cfg.mutex_fraction, __ATOMIC_RELAXED);
 	bool blk = ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED),

@@ -31,19 +31,26 @@ struct ct_wait {
 	const void *obj;
 	int64_t t0;
 	int handle; /* waiter registration, -1 if none */
+	unsigned op;
 };
 
-/* Before the real blocking call: stamps the start and registers the caller
- * as a waiter on obj so its holder can be charged at release. */
-void ct_lock_wait_begin(struct ct_wait *w, const void *obj);
+/* Before the real blocking call: stamps the start, registers the caller
+ * as a waiter on obj so its holder can be charged at release, and
+ * publishes the thread's wait record (op, obj, since, caller = the
+ * wrapper's return address) for thread dumps. */
+void ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr_t caller);
 
 /* After the real call returned (acquired, timed out or failed): ends the
- * registration and records a block event for op (sampled by
+ * registration and the wait record and records a block event (sampled by
  * CONTEND_BLOCK_RATE, stack captured here). */
-void ct_lock_wait_end(struct ct_wait *w, unsigned op);
+void ct_lock_wait_end(struct ct_wait *w);
 
-/* Records a block event for a wait without a holder (condvar, semaphore,
- * barrier, join) that ran from t0 to now. */
+/* A wait without a holder (condvar, semaphore, barrier, join): publishes
+ * the wait record and returns the start time for ct_block_end. */
+int64_t ct_block_begin(unsigned op, const void *obj, uintptr_t caller);
+
+/* Ends the wait record and records a block event for a wait that ran from
+ * t0 to now. */
 void ct_block_end(unsigned op, int64_t t0);
 
 /* Before the real unlock of obj: the waiters' time since the last charge,

@@ -42,6 +42,7 @@ struct ct_thread_slot {
 	int wfd;                 /* for I/O waits, else -1 */
 	int64_t wsince;          /* monotonic ns */
 	uintptr_t wcaller;       /* return address into the caller of the wrapper */
+	char name[16];           /* taken at exit, for threads that are gone */
 };
 
 /* A consistent copy of one slot's wait record. */
@@ -72,5 +73,24 @@ struct ct_thread_slot *ct_threads_all(void);
 
 /* Fork child: only the calling thread survives. */
 void ct_threads_fork_child(void);
+
+/* In a new thread started through our pthread_create wrapper, before the
+ * start routine runs: where it came from. pcs are the creator's stack. */
+void ct_threads_started(uintptr_t start_routine, int creator_tid, int64_t created_ns,
+			const uintptr_t *pcs, int depth, bool detached);
+
+/* pthread_join succeeded / pthread_detach was called on handle. */
+void ct_threads_joined(uint64_t handle);
+void ct_threads_detached(uint64_t handle);
+
+struct ct_snapshot;
+/* Adds every registered thread to snap (threads, nthreads, stuck_ns).
+ * Allocates; off the hot path; the guard must be held. Returns 0 or
+ * -ENOMEM. The calling thread is included. */
+int ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns);
+
+/* True when a dump has something to say about threads: another thread is
+ * registered, or one finished without being joined. */
+bool ct_threads_worth_dumping(void);
 
 #endif

@@ -16,7 +16,7 @@
 		if (!ct_active())                                     \
 			return call;                                  \
 		int64_t handover = ct_mutex_handover_begin(m);        \
-		int64_t t0 = ct_now_ns();                             \
+		int64_t t0 = ct_block_begin(op, c, CT_CALLER());      \
 		int r = call;                                         \
 		ct_cond_end(op, t0, op, handover);                    \
 		return r;                                             \

@@ -24,11 +24,15 @@ int64_t ct_mutex_handover_begin(pthread_mutex_t *m);
 
 /* A wait without a holder to charge (semaphore, barrier, join): timed
  * only when it may block and this thread records. */
-#define CT_TIMED_WAIT(may_wait, op, call)                         \
+/* The return address into the program: the caller of the exported
+ * wrapper (only valid in the wrapper itself, not in helpers it calls). */
+#define CT_CALLER() ((uintptr_t)__builtin_return_address(0))
+
+#define CT_TIMED_WAIT(may_wait, op, obj, call)                    \
 	do {                                                      \
 		if (CT_LIKELY(!(may_wait)) || !ct_active())       \
 			return call;                              \
-		int64_t t0_ = ct_now_ns();                        \
+		int64_t t0_ = ct_block_begin(op, obj, CT_CALLER());\
 		int r_ = call;                                    \
 		ct_block_end(op, t0_);                            \
 		return r_;                                        \

@@ -34,14 +34,14 @@ ct_mutex_has_waiters(int word)
 }
 
 static CT_NOINLINE int
-ct_mutex_lock_slow(pthread_mutex_t *m)
+ct_mutex_lock_slow(pthread_mutex_t *m, uintptr_t caller)
 {
 	if (!ct_active() || ct_mutex_mine(m))
 		return real_pthread_mutex_lock(m);
 	struct ct_wait w;
-	ct_lock_wait_begin(&w, m);
+	ct_lock_wait_begin(&w, m, CT_OP_MUTEX_LOCK, caller);
 	int r = real_pthread_mutex_lock(m);
-	ct_lock_wait_end(&w, CT_OP_MUTEX_LOCK);
+	ct_lock_wait_end(&w);
 	return r;
 }
 
@@ -50,7 +50,7 @@ pthread_mutex_lock(pthread_mutex_t *m)
 {
 	if (CT_LIKELY(ct_mutex_word(m) == 0))
 		return real_pthread_mutex_lock(m);
-	return ct_mutex_lock_slow(m);
+	return ct_mutex_lock_slow(m, CT_CALLER());
 }
 
 CT_EXPORT int
@@ -65,9 +65,9 @@ pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 	if (CT_LIKELY(ct_mutex_word(m) == 0) || !ct_active() || ct_mutex_mine(m))
 		return real_pthread_mutex_timedlock(m, t);
 	struct ct_wait w;
-	ct_lock_wait_begin(&w, m);
+	ct_lock_wait_begin(&w, m, CT_OP_MUTEX_TIMEDLOCK, CT_CALLER());
 	int r = real_pthread_mutex_timedlock(m, t);
-	ct_lock_wait_end(&w, CT_OP_MUTEX_TIMEDLOCK);
+	ct_lock_wait_end(&w);
 	return r;
 }
 
@@ -77,9 +77,9 @@ pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *
 	if (CT_LIKELY(ct_mutex_word(m) == 0) || !ct_active() || ct_mutex_mine(m))
 		return real_pthread_mutex_clocklock(m, c, t);
 	struct ct_wait w;
-	ct_lock_wait_begin(&w, m);
+	ct_lock_wait_begin(&w, m, CT_OP_MUTEX_CLOCKLOCK, CT_CALLER());
 	int r = real_pthread_mutex_clocklock(m, c, t);
-	ct_lock_wait_end(&w, CT_OP_MUTEX_CLOCKLOCK);
+	ct_lock_wait_end(&w);
 	return r;
 }
 

@@ -47,9 +47,9 @@ ct_rw_has_waiters(const pthread_rwlock_t *l)
 		if (CT_LIKELY(!(hint)) || !ct_active())  \
 			return call;                     \
 		struct ct_wait w;                        \
-		ct_lock_wait_begin(&w, l);               \
+		ct_lock_wait_begin(&w, l, op, CT_CALLER()); \
 		int r = call;                            \
-		ct_lock_wait_end(&w, op);                \
+		ct_lock_wait_end(&w);                    \
 		return r;                                \
 	} while (0)
 

@@ -25,17 +25,17 @@ ct_sem_may_wait(sem_t *s)
 CT_EXPORT int
 sem_wait(sem_t *s)
 {
-	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_WAIT, real_sem_wait(s));
+	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_WAIT, s, real_sem_wait(s));
 }
 
 CT_EXPORT int
 sem_timedwait(sem_t *s, const struct timespec *t)
 {
-	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_TIMEDWAIT, real_sem_timedwait(s, t));
+	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_TIMEDWAIT, s, real_sem_timedwait(s, t));
 }
 
 CT_EXPORT int
 sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
 {
-	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_CLOCKWAIT, real_sem_clockwait(s, c, t));
+	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_CLOCKWAIT, s, real_sem_clockwait(s, c, t));
 }

@@ -16,9 +16,9 @@ pthread_spin_lock(pthread_spinlock_t *s)
 	    !ct_active())
 		return real_pthread_spin_lock(s);
 	struct ct_wait w;
-	ct_lock_wait_begin(&w, (const void *)s);
+	ct_lock_wait_begin(&w, (const void *)s, CT_OP_SPIN_LOCK, CT_CALLER());
 	int r = real_pthread_spin_lock(s);
-	ct_lock_wait_end(&w, CT_OP_SPIN_LOCK);
+	ct_lock_wait_end(&w);
 	return r;
 }
 

@@ -1,11 +1,14 @@
 /* Waits on other threads: barriers and joins. They block as a rule, so
  * they are always timed. */
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "../core/clock.h"
 #include "../core/event.h"
 #include "../core/ops.h"
 #include "../core/stack.h"
+#include "../core/threads.h"
 #include "interpose.h"
 #include "real.h"
 
@@ -26,34 +29,97 @@ ct_barrier_may_wait(pthread_barrier_t *b)
 CT_EXPORT int
 pthread_barrier_wait(pthread_barrier_t *b)
 {
-	CT_TIMED_WAIT(ct_barrier_may_wait(b), CT_OP_BARRIER_WAIT, real_pthread_barrier_wait(b));
+	CT_TIMED_WAIT(ct_barrier_may_wait(b), CT_OP_BARRIER_WAIT, b, real_pthread_barrier_wait(b));
+}
+
+/* A join that succeeded frees the joined thread's registry slot. */
+static inline int
+ct_joined(pthread_t t, int r)
+{
+	if (r == 0)
+		ct_threads_joined((uint64_t)t);
+	return r;
 }
 
 CT_EXPORT int
 pthread_join(pthread_t t, void **ret)
 {
-	CT_TIMED_WAIT(true, CT_OP_JOIN, real_pthread_join(t, ret));
+	CT_TIMED_WAIT(true, CT_OP_JOIN, (const void *)t, ct_joined(t, real_pthread_join(t, ret)));
 }
 
 CT_EXPORT int
 pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *a)
 {
-	CT_TIMED_WAIT(true, CT_OP_TIMEDJOIN, real_pthread_timedjoin_np(t, ret, a));
+	CT_TIMED_WAIT(true, CT_OP_TIMEDJOIN, (const void *)t,
+		      ct_joined(t, real_pthread_timedjoin_np(t, ret, a)));
 }
 
 CT_EXPORT int
 pthread_clockjoin_np(pthread_t t, void **ret, clockid_t c, const struct timespec *a)
 {
-	CT_TIMED_WAIT(true, CT_OP_CLOCKJOIN, real_pthread_clockjoin_np(t, ret, c, a));
+	CT_TIMED_WAIT(true, CT_OP_CLOCKJOIN, (const void *)t,
+		      ct_joined(t, real_pthread_clockjoin_np(t, ret, c, a)));
+}
+
+/* What the new thread needs to register itself: handed over in a small
+ * heap block (pthread_create allocates too; this is not a wrapper fast
+ * path). */
+struct ct_start {
+	void *(*fn)(void *);
+	void *arg;
+	int creator_tid;
+	int depth;
+	int64_t created_ns;
+	bool detached;
+	uintptr_t pc[CT_CREATE_DEPTH];
+};
+
+static void *
+ct_thread_start(void *p)
+{
+	struct ct_start st = *(struct ct_start *)p;
+	free(p);
+	ct_self.busy++;
+	ct_threads_started((uintptr_t)st.fn, st.creator_tid, st.created_ns, st.pc, st.depth,
+			   st.detached);
+	ct_self.busy--;
+	return st.fn(st.arg);
 }
 
 CT_EXPORT int
 pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
-	if (CT_UNLIKELY(!ct_stack_unwinder_loaded()) && ct_self.busy == 0) {
-		ct_self.busy++;
-		ct_stack_before_thread_create();
-		ct_self.busy--;
+	if (ct_self.busy != 0)
+		return real_pthread_create(t, a, fn, arg);
+	ct_self.busy++;
+	ct_stack_before_thread_create();
+	struct ct_start *st = ct_ready ? malloc(sizeof(*st)) : NULL;
+	if (st) {
+		int ds = PTHREAD_CREATE_JOINABLE;
+		st->fn = fn;
+		st->arg = arg;
+		st->creator_tid = ct_tid();
+		st->created_ns = ct_now_ns();
+		st->detached = a && pthread_attr_getdetachstate(a, &ds) == 0 &&
+			       ds == PTHREAD_CREATE_DETACHED;
+		uintptr_t pcs[CT_CREATE_DEPTH];
+		st->depth = ct_stack_capture(pcs, CT_CREATE_DEPTH);
+		memcpy(st->pc, pcs, sizeof(pcs));
 	}
-	return real_pthread_create(t, a, fn, arg);
+	ct_self.busy--;
+	if (!st)
+		return real_pthread_create(t, a, fn, arg);
+	int r = real_pthread_create(t, a, ct_thread_start, st);
+	if (r != 0)
+		free(st);
+	return r;
+}
+
+CT_EXPORT int
+pthread_detach(pthread_t t)
+{
+	int r = real_pthread_detach(t);
+	if (r == 0)
+		ct_threads_detached((uint64_t)t);
+	return r;
 }

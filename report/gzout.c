@@ -2,6 +2,7 @@
  * I/O error comes back as an errno from write/close/rename rather than
  * through zlib's gzFile error state. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -150,8 +151,8 @@ gz_write_file(const char *tmp, const uint8_t *buf, size_t len)
 	return err;
 }
 
-int
-ct_gzout_write(const char *dir, const char *name, const void *data, size_t len,
+static int
+gz_write_named(const char *dir, const char *name, const void *data, size_t len, bool compress,
 	       char *errbuf, size_t errlen)
 {
 	char *tmp = NULL, *dst = NULL;
@@ -171,12 +172,14 @@ ct_gzout_write(const char *dir, const char *name, const void *data, size_t len,
 		err = -ENOMEM;
 		goto out;
 	}
-	err = ct_gzout_compress(data, len, &gz, &gzlen);
-	if (err) {
-		gz_error(errbuf, errlen, "cannot compress '%s': %s", dst, strerror(-err));
-		goto out;
+	if (compress) {
+		err = ct_gzout_compress(data, len, &gz, &gzlen);
+		if (err) {
+			gz_error(errbuf, errlen, "cannot compress '%s': %s", dst, strerror(-err));
+			goto out;
+		}
 	}
-	err = gz_write_file(tmp, gz, gzlen);
+	err = gz_write_file(tmp, compress ? gz : data, compress ? gzlen : len);
 	if (err) {
 		gz_error(errbuf, errlen, "cannot write '%s': %s", tmp, strerror(-err));
 		goto out;
@@ -195,4 +198,18 @@ out:
 	free(tmp);
 	free(dst);
 	return err;
+}
+
+int
+ct_gzout_write(const char *dir, const char *name, const void *data, size_t len,
+	       char *errbuf, size_t errlen)
+{
+	return gz_write_named(dir, name, data, len, true, errbuf, errlen);
+}
+
+int
+ct_gzout_write_plain(const char *dir, const char *name, const void *data, size_t len,
+		     char *errbuf, size_t errlen)
+{
+	return gz_write_named(dir, name, data, len, false, errbuf, errlen);
 }

@@ -30,4 +30,8 @@ int ct_gzout_mkdirs(const char *dir, char *errbuf, size_t errlen);
 int ct_gzout_write(const char *dir, const char *name, const void *data, size_t len,
 		   char *errbuf, size_t errlen);
 
+/* The same for text files that stay uncompressed (threads.txt). */
+int ct_gzout_write_plain(const char *dir, const char *name, const void *data, size_t len,
+			 char *errbuf, size_t errlen);
+
 #endif

@@ -12,6 +12,7 @@
 #include "pprof.h"
 #include "report.h"
 #include "symbolize.h"
+#include "threads.h"
 
 static const char *const report_names[CT_PROF_COUNT] = {
 	[CT_PROF_MUTEX] = "mutex",
@@ -85,6 +86,10 @@ ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opt
 	err = 0;
 	for (int k = 0; k < CT_PROF_COUNT && !err; k++)
 		err = report_one(snap, (enum ct_profile_kind)k, opts, &maps, sym);
+	if (!err && snap->threads)
+		err = ct_threads_write(snap, opts->dir, opts->suffix ? opts->suffix : "",
+				       opts->summary ? stderr : NULL, &maps, sym, opts->errbuf,
+				       opts->errlen);
 out:
 	if (err == -ENOMEM && opts && opts->errbuf && opts->errlen && !opts->errbuf[0])
 		snprintf(opts->errbuf, opts->errlen, "out of memory writing profiles");

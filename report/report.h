@@ -23,6 +23,7 @@ struct ct_report_opts {
 	const char *suffix;    /* "" or e.g. ".0001" for numbered snapshots: mutex.0001.pb.gz */
 	char *errbuf;          /* on failure: one line, no newline, naming what failed */
 	size_t errlen;
+	int summary;           /* print deadlocks, stuck threads and leaks on stderr */
 };
 
 /* Writes <dir>/mutex<suffix>.pb.gz and <dir>/block<suffix>.pb.gz (gzip'd

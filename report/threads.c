@@ -1,16 +1,464 @@
-/* Thread dumps; see threads.h. */
+/* Thread dumps; see threads.h. Turns the thread part of a snapshot into
+ * the three views: threads.txt (one block per thread, Go's debug=2 style,
+ * after a summary of deadlocks, stuck threads and leaks), threads.pb.gz
+ * (a count profile whose samples group threads by stack and labels) and
+ * threadcreate.pb.gz (where threads were created). */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "gzout.h"
+#include "maps.h"
+#include "pprof.h"
+#include "symbolize.h"
 #include "threads.h"
+
+/* Threads of a deadlock must all have been waiting at least this long:
+ * a cycle read from records that were changing is then impossible in
+ * practice, and a real deadlock only gets older. */
+#define CT_DEADLOCK_MIN_WAIT_NS (10 * 1000 * 1000)
+
+struct td {
+	const struct ct_snapshot *snap;
+	struct ct_symbolizer *sym;
+	FILE *f;
+};
+
+static bool
+td_is_lock(unsigned op)
+{
+	return op <= CT_OP_SPIN_LOCK && op != CT_OP_MUTEX_UNLOCK && op != CT_OP_RWLOCK_UNLOCK &&
+	       op != CT_OP_SPIN_UNLOCK;
+}
+
+static const char *
+td_state(const struct ct_thread_snap *t)
+{
+	if (t->state == 2) /* CT_THREAD_EXITED */
+		return "exited, not joined";
+	return t->waiting ? "waiting" : "running";
+}
+
+/* "pipe", "socket", "file" ... from /proc/self/fd, for I/O waits. */
+static void
+td_fd_kind(int fd, char *buf, size_t len)
+{
+	char path[64], target[256];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0) {
+		snprintf(buf, len, "closed");
+		return;
+	}
+	target[n] = 0;
+	if (!strncmp(target, "pipe:", 5))
+		snprintf(buf, len, "pipe");
+	else if (!strncmp(target, "socket:", 7))
+		snprintf(buf, len, "socket");
+	else if (!strncmp(target, "anon_inode:", 11)) {
+		/* "anon_inode:[eventfd]" -> "eventfd" */
+		const char *k = target + 11 + (target[11] == '[');
+		snprintf(buf, len, "%.*s", (int)strcspn(k, "]"), k);
+	}
+	else if (!strncmp(target, "/dev/pts/", 9) || !strncmp(target, "/dev/tty", 8))
+		snprintf(buf, len, "tty");
+	else
+		snprintf(buf, len, "file");
+}
+
+/* Go prints whole minutes; shorter waits matter here too. */
+static void
+td_duration(int64_t ns, char *buf, size_t len)
+{
+	if (ns >= 120LL * 1000000000)
+		snprintf(buf, len, "%" PRId64 " minutes", (int64_t)(ns / 60000000000LL));
+	else if (ns >= 60LL * 1000000000)
+		snprintf(buf, len, "1 minute");
+	else if (ns >= 1000000000)
+		snprintf(buf, len, "%.1fs", (double)ns / 1e9);
+	else
+		snprintf(buf, len, "%.0fms", (double)ns / 1e6);
+}
+
+/* "worker_loop (server.c:42)" for one return address. */
+static void
+td_where(struct td *d, uintptr_t pc, char *buf, size_t len)
+{
+	const struct ct_frame *fr;
+	size_t n = 0;
+	if (d->sym && pc)
+		ct_symbolize_addr(d->sym, pc - 1, &fr, &n);
+	if (n == 0) {
+		snprintf(buf, len, "%#" PRIxPTR, pc);
+		return;
+	}
+	const struct ct_frame *f = &fr[0];
+	const char *file = f->file ? strrchr(f->file, '/') : NULL;
+	file = file ? file + 1 : f->file;
+	if (file)
+		snprintf(buf, len, "%s (%s:%" PRId64 ")", f->name, file, f->line);
+	else
+		snprintf(buf, len, "%s", f->name);
+}
+
+/* One frame per line as Go prints them: "func(...)\n\tfile:line". */
+static void
+td_print_stack(struct td *d, const uintptr_t *pc, int depth)
+{
+	for (int i = 0; i < depth; i++) {
+		const struct ct_frame *fr;
+		size_t n = 0;
+		if (d->sym && pc[i])
+			ct_symbolize_addr(d->sym, pc[i] - 1, &fr, &n);
+		if (n == 0) {
+			fprintf(d->f, "%#" PRIxPTR "\n\t?\n", pc[i]);
+			continue;
+		}
+		for (size_t k = 0; k < n; k++)
+			fprintf(d->f, "%s(...)\n\t%s:%" PRId64 "\n", fr[k].name,
+				fr[k].file ? fr[k].file : "?", fr[k].line);
+	}
+}
+
+static const struct ct_thread_snap *
+td_by_tid(const struct ct_snapshot *s, int tid)
+{
+	for (size_t i = 0; tid && i < s->nthreads; i++)
+		if (s->threads[i].tid == tid && s->threads[i].state == 1)
+			return &s->threads[i];
+	return NULL;
+}
+
+/* The thread t waits for, when t waits on a lock whose holder is known
+ * and is itself a live registered thread. */
+static const struct ct_thread_snap *
+td_waits_for(const struct ct_snapshot *s, const struct ct_thread_snap *t)
+{
+	if (!t->waiting || !td_is_lock(t->op) || t->wait_ns < CT_DEADLOCK_MIN_WAIT_NS)
+		return NULL;
+	return td_by_tid(s, t->owner_tid);
+}
+
+static void
+td_header(struct td *d, const struct ct_thread_snap *t, FILE *f, const char *end)
+{
+	char dur[32], kind[32];
+	fprintf(f, "thread %d \"%s\" [", t->tid, t->name);
+	if (t->state == 2) {
+		fprintf(f, "exited, not joined");
+	} else if (!t->waiting) {
+		fprintf(f, "running");
+	} else {
+		td_duration(t->wait_ns, dur, sizeof(dur));
+		fprintf(f, "%s", ct_op_name(t->op));
+		if (t->fd >= 0) {
+			td_fd_kind(t->fd, kind, sizeof(kind));
+			fprintf(f, " fd %d (%s)", t->fd, kind);
+		} else if (t->obj) {
+			fprintf(f, " %#" PRIxPTR, t->obj);
+		}
+		fprintf(f, ", %s", dur);
+		if (t->owner_tid)
+			fprintf(f, ", held by thread %d", t->owner_tid);
+		if (t->stuck)
+			fprintf(f, ", stuck");
+	}
+	fprintf(f, "]%s\n", end);
+	(void)d;
+}
+
+/* Every cycle of the wait-for graph once, printed to each of fs. Each
+ * thread waits for at most one other, so walking from every thread finds
+ * every cycle; a cycle is reported from its lowest tid. */
+static int
+td_deadlocks(struct td *d, FILE **fs, int nfs)
+{
+	const struct ct_snapshot *s = d->snap;
+	int found = 0;
+	for (size_t i = 0; i < s->nthreads; i++) {
+		const struct ct_thread_snap *start = &s->threads[i], *t = start;
+		size_t steps = 0;
+		bool cycle = false, lowest = true;
+		while ((t = td_waits_for(s, t)) && steps++ <= s->nthreads) {
+			if (t == start) {
+				cycle = true;
+				break;
+			}
+		}
+		if (!cycle)
+			continue;
+		t = start;
+		do {
+			if (t->tid < start->tid)
+				lowest = false;
+			t = td_waits_for(s, t);
+		} while (t != start);
+		if (!lowest)
+			continue;
+		found++;
+		for (int k = 0; k < nfs; k++) {
+			fprintf(fs[k], "deadlock:");
+			t = start;
+			do {
+				const struct ct_thread_snap *h = td_waits_for(s, t);
+				char where[256];
+				td_where(d, t->pc[0], where, sizeof(where));
+				fprintf(fs[k], "%s thread %d \"%s\" waits in %s for %#" PRIxPTR
+					" held by thread %d at %s", t == start ? "" : ";", t->tid,
+					t->name, ct_op_name(t->op), t->obj, h->tid, where);
+				t = h;
+			} while (t != start);
+			fprintf(fs[k], "\n");
+		}
+	}
+	return found;
+}
+
+static int
+td_cmp_group(const void *a, const void *b)
+{
+	const struct ct_thread_snap *x = *(const struct ct_thread_snap *const *)a;
+	const struct ct_thread_snap *y = *(const struct ct_thread_snap *const *)b;
+	if (x->state != y->state)
+		return x->state - y->state;
+	if (x->op != y->op)
+		return (int)x->op - (int)y->op;
+	if (x->depth != y->depth)
+		return x->depth - y->depth;
+	return memcmp(x->pc, y->pc, (size_t)x->depth * sizeof(x->pc[0]));
+}
+
+/* Blocked threads and never-joined ones, grouped by where they are. */
+static void
+td_leaks(struct td *d, FILE **fs, int nfs)
+{
+	const struct ct_snapshot *s = d->snap;
+	const struct ct_thread_snap **v = calloc(s->nthreads ? s->nthreads : 1, sizeof(*v));
+	size_t n = 0;
+	if (!v)
+		return;
+	for (size_t i = 0; i < s->nthreads; i++)
+		if (s->threads[i].waiting || s->threads[i].state == 2)
+			v[n++] = &s->threads[i];
+	qsort(v, n, sizeof(*v), td_cmp_group);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && td_cmp_group(&v[i], &v[j]) == 0)
+			j++;
+		char where[256];
+		const struct ct_thread_snap *t = v[i];
+		if (t->state == 2) {
+			td_where(d, t->create_depth ? t->create_pc[0] : 0, where, sizeof(where));
+			for (int k = 0; k < nfs; k++)
+				fprintf(fs[k], "leak: %zu thread%s finished but never joined, created at %s\n",
+					j - i, j - i > 1 ? "s" : "", where);
+		} else {
+			td_where(d, t->pc[0], where, sizeof(where));
+			for (int k = 0; k < nfs; k++)
+				fprintf(fs[k], "blocked: %zu thread%s in %s at %s\n", j - i,
+					j - i > 1 ? "s" : "", ct_op_name(t->op), where);
+		}
+		i = j;
+	}
+	free(v);
+}
+
+static int
+td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
+{
+	const struct ct_snapshot *s = d->snap;
+	d->f = open_memstream(out, outlen);
+	if (!d->f)
+		return -ENOMEM;
+	FILE *fs[2] = {d->f, summary};
+	int nfs = summary ? 2 : 1;
+	size_t stuck = 0;
+	fprintf(d->f, "libcontend thread dump: pid %d, %zu threads\n", (int)s->pid, s->nthreads);
+	td_deadlocks(d, fs, nfs);
+	for (size_t i = 0; i < s->nthreads; i++) {
+		const struct ct_thread_snap *t = &s->threads[i];
+		if (!t->stuck)
+			continue;
+		stuck++;
+		for (int k = 0; k < nfs; k++) {
+			fprintf(fs[k], "stuck: ");
+			td_header(d, t, fs[k], "");
+		}
+	}
+	td_leaks(d, fs, nfs);
+	fprintf(d->f, "\n");
+	for (size_t i = 0; i < s->nthreads; i++) {
+		const struct ct_thread_snap *t = &s->threads[i];
+		td_header(d, t, d->f, ":");
+		if (t->waiting)
+			fprintf(d->f, "%s(...)\n", ct_op_name(t->op));
+		td_print_stack(d, t->pc, t->depth);
+		if (t->create_depth) {
+			char where[256];
+			td_where(d, t->create_pc[0], where, sizeof(where));
+			fprintf(d->f, "created by %s in thread %d\n", where, t->creator_tid);
+			td_print_stack(d, t->create_pc, t->create_depth);
+		}
+		fprintf(d->f, "\n");
+	}
+	(void)stuck;
+	if (fclose(d->f) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* One record per thread, labelled; the encoder merges nothing, so equal
+ * stacks are merged here by counting into the first record. */
+static int
+td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_t *outlen)
+{
+	const struct ct_snapshot *s = d->snap;
+	size_t n = s->nthreads ? s->nthreads : 1;
+	struct ct_record *recs = calloc(n, sizeof(*recs));
+	struct ct_pprof_label(*lab)[3] = calloc(n, sizeof(*lab));
+	const struct ct_pprof_label **labp = calloc(n, sizeof(*labp));
+	size_t *nlab = calloc(n, sizeof(*nlab)), nrec = 0;
+	int err = 0;
+	if (!recs || !lab || !labp || !nlab) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->nthreads; i++) {
+		const struct ct_thread_snap *t = &s->threads[i];
+		struct ct_record r = {.count = 1, .op = CT_OP_COUNT};
+		struct ct_pprof_label l[3] = {{"state", td_state(t)}, {"wait", ""}, {"stuck", ""}};
+		if (create) {
+			r.depth = (uint32_t)t->create_depth;
+			memcpy(r.pc, t->create_pc, r.depth * sizeof(r.pc[0]));
+			l[0].value = "";
+		} else if (t->waiting) {
+			r.op = t->op;
+			r.depth = (uint32_t)t->depth;
+			memcpy(r.pc, t->pc, r.depth * sizeof(r.pc[0]));
+			l[1].value = ct_op_name(t->op);
+			l[2].value = t->stuck ? "yes" : "";
+		} else {
+			/* A running or finished thread: where it was created. */
+			r.depth = (uint32_t)t->create_depth;
+			memcpy(r.pc, t->create_pc, r.depth * sizeof(r.pc[0]));
+		}
+		size_t j;
+		for (j = 0; j < nrec; j++)
+			if (recs[j].op == r.op && recs[j].depth == r.depth &&
+			    !memcmp(recs[j].pc, r.pc, r.depth * sizeof(r.pc[0])) &&
+			    !strcmp(lab[j][0].value, l[0].value) &&
+			    !strcmp(lab[j][1].value, l[1].value) &&
+			    !strcmp(lab[j][2].value, l[2].value))
+				break;
+		if (j < nrec) {
+			recs[j].count += 1;
+			continue;
+		}
+		recs[nrec] = r;
+		memcpy(lab[nrec], l, sizeof(l));
+		labp[nrec] = lab[nrec];
+		nlab[nrec] = 3;
+		nrec++;
+	}
+	struct ct_pprof_spec spec = {
+		.type = {create ? "threadcreate" : "threads", NULL},
+		.unit = {"count", NULL},
+		.nvalues = 1,
+		.period_type = create ? "threadcreate" : "threads",
+		.period_unit = "count",
+		.comments = {create ? "libcontend: where threads were created"
+				    : "libcontend thread dump: one sample per stack and state; "
+				      "waiting threads show the wait, others where they were created"},
+		.records = recs,
+		.nrecords = nrec,
+		.labels = labp,
+		.nlabels = nlab,
+	};
+	err = ct_pprof_encode_spec(s, &spec, maps, d->sym, out, outlen);
+out:
+	free(recs);
+	free(lab);
+	free(labp);
+	free(nlab);
+	return err;
+}
+
+static int
+td_gzip(uint8_t **buf, size_t *len)
+{
+	uint8_t *gz;
+	size_t gzlen;
+	int err = ct_gzout_compress(*buf, *len, &gz, &gzlen);
+	free(*buf);
+	*buf = err ? NULL : gz;
+	*len = err ? 0 : gzlen;
+	return err;
+}
+
+static int
+td_render(const struct ct_snapshot *snap, const char *name, int debug, FILE *summary,
+	  struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out, size_t *outlen)
+{
+	struct td d = {.snap = snap, .sym = sym};
+	bool create = !strcmp(name, "threadcreate");
+	*out = NULL;
+	*outlen = 0;
+	if (!create && strcmp(name, "threads") && strcmp(name, "goroutine"))
+		return -ENOENT;
+	if (debug == 2 && !create)
+		return td_text(&d, summary, (char **)out, outlen);
+	if (debug != 0)
+		return -EINVAL;
+	int err = td_profile(&d, maps, create, out, outlen);
+	return err ? err : td_gzip(out, outlen);
+}
 
 int
 ct_threads_render(const struct ct_snapshot *snap, const char *name, int debug, uint8_t **out,
 		  size_t *outlen)
 {
-	(void)snap;
-	(void)name;
-	(void)debug;
-	*out = NULL;
-	*outlen = 0;
-	return -ENOENT; /* filled in by the thread-dump work */
+	struct ct_symbolizer *sym = NULL;
+	struct ct_maps maps = {0};
+	ct_maps_read(&maps);
+	ct_symbolize__new(&sym);
+	int err = td_render(snap, name, debug, NULL, &maps, sym, out, outlen);
+	ct_symbolize__free(sym);
+	ct_maps_free(&maps);
+	return err;
+}
+
+int
+ct_threads_write(const struct ct_snapshot *snap, const char *dir, const char *suffix,
+		 FILE *summary, struct ct_maps *maps, struct ct_symbolizer *sym, char *errbuf,
+		 size_t errlen)
+{
+	static const struct {
+		const char *what, *file, *ext;
+		int debug;
+	} views[] = {
+		{"threads", "threads", ".txt", 2},
+		{"threads", "threads", ".pb.gz", 0},
+		{"threadcreate", "threadcreate", ".pb.gz", 0},
+	};
+	int err = 0;
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]) && !err; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		char name[256];
+		snprintf(name, sizeof(name), "%s%s%s", views[i].file, suffix, views[i].ext);
+		err = td_render(snap, views[i].what, views[i].debug, i == 0 ? summary : NULL, maps,
+				sym, &buf, &len);
+		if (err) {
+			snprintf(errbuf, errlen, "cannot render %s: %s", name, strerror(-err));
+			break;
+		}
+		/* .pb.gz views come back compressed already */
+		err = ct_gzout_write_plain(dir, name, buf, len, errbuf, errlen);
+		free(buf);
+	}
+	return err;
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../core/snapshot.h"
 
@@ -15,5 +16,16 @@
  * 0, -ENOENT (unknown name), -EINVAL (debug) or -errno. */
 int ct_threads_render(const struct ct_snapshot *snap, const char *name, int debug, uint8_t **out,
 		      size_t *outlen);
+
+struct ct_maps;
+struct ct_symbolizer;
+
+/* Writes threads<suffix>.txt, threads<suffix>.pb.gz and
+ * threadcreate<suffix>.pb.gz into dir, and when summary is not NULL prints
+ * the deadlocks, stuck threads and leaks there too (stderr at exit).
+ * 0 or -errno with one line in errbuf. */
+int ct_threads_write(const struct ct_snapshot *snap, const char *dir, const char *suffix,
+		     FILE *summary, struct ct_maps *maps, struct ct_symbolizer *sym, char *errbuf,
+		     size_t errlen);
 
 #endif
