@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../report/report.h"
+#include "clock.h"
 #include "config.h"
 #include "dump.h"
 #include "log.h"
@@ -56,25 +57,76 @@ ct_dump_dir(void)
 	return ct_dir;
 }
 
+/* 0 not tried, 1 loading, 2 done (ct_report_handle set or NULL). The
+ * dumper thread and the exit path may both get here; a fork child that
+ * inherits "loading" gives up after CT_REPORT_LOAD_WAIT_MS. */
+static int ct_report_state;
+static void *ct_report_handle;
+#define CT_REPORT_LOAD_WAIT_MS 5000
+
+void *
+ct_dump_report_sym(const char *name)
+{
+	int expect = 0;
+	if (__atomic_compare_exchange_n(&ct_report_state, &expect, 1, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		void *h = dlopen(ct_report_lib, RTLD_NOW | RTLD_LOCAL);
+		if (!h) {
+			const char *e = dlerror();
+			ct_log("cannot load the report library %s (%s); no profiles written",
+			       ct_report_lib, e ? e : "unknown error");
+		}
+		ct_report_handle = h;
+		__atomic_store_n(&ct_report_state, 2, __ATOMIC_RELEASE);
+	}
+	struct timespec tick = {0, 1000 * 1000};
+	for (int ms = 0; __atomic_load_n(&ct_report_state, __ATOMIC_ACQUIRE) != 2; ms++) {
+		if (ms >= CT_REPORT_LOAD_WAIT_MS)
+			return NULL;
+		nanosleep(&tick, NULL);
+	}
+	if (!ct_report_handle)
+		return NULL;
+	void *sym = dlsym(ct_report_handle, name);
+	if (!sym)
+		ct_log("%s has no %s", ct_report_lib, name);
+	return sym;
+}
+
 static ct_report_write_fn
 ct_report_fn(void)
 {
-	static ct_report_write_fn fn;
-	static int tried;
-	if (fn || tried)
-		return fn;
-	tried = 1;
-	void *h = dlopen(ct_report_lib, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		const char *e = dlerror();
-		ct_log("cannot load the report library %s (%s); no profiles written", ct_report_lib,
-		       e ? e : "unknown error");
-		return NULL;
-	}
-	fn = (ct_report_write_fn)dlsym(h, "ct_report_write");
-	if (!fn)
-		ct_log("%s has no ct_report_write; no profiles written", ct_report_lib);
-	return fn;
+	return (ct_report_write_fn)ct_dump_report_sym("ct_report_write");
+}
+
+/* Table copies of live snapshots (ct_dump_snapshot): the only moments a
+ * snapshot can hold up the program's threads. */
+static uint64_t ct_copy_n;
+static int64_t ct_copy_last_ns, ct_copy_max_ns, ct_copy_total_ns;
+
+int
+ct_dump_snapshot(struct ct_snapshot *snap)
+{
+	int64_t t0 = ct_now_ns();
+	int err = ct_profiles_snapshot(snap);
+	int64_t dt = ct_now_ns() - t0;
+	if (err < 0)
+		return err;
+	__atomic_store_n(&ct_copy_last_ns, dt, __ATOMIC_RELAXED);
+	if (dt > __atomic_load_n(&ct_copy_max_ns, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_copy_max_ns, dt, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&ct_copy_total_ns, dt, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&ct_copy_n, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void
+ct_dump_copy_stats(struct ct_copy_stats *st)
+{
+	st->n = __atomic_load_n(&ct_copy_n, __ATOMIC_RELAXED);
+	st->last_ns = __atomic_load_n(&ct_copy_last_ns, __ATOMIC_RELAXED);
+	st->max_ns = __atomic_load_n(&ct_copy_max_ns, __ATOMIC_RELAXED);
+	st->total_ns = __atomic_load_n(&ct_copy_total_ns, __ATOMIC_RELAXED);
 }
 
 int

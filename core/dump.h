@@ -8,6 +8,7 @@
 #define CT_DUMP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Called once at init (no allocation): where libcontend-report.so is, and
@@ -26,6 +27,26 @@ const char *ct_dump_dir(void);
  * guard, allocates, dlopen()s: never from a signal handler or a wrapper.
  * Returns 0 (also when there was nothing to write) or -errno. */
 int ct_dump_write(const char *suffix);
+
+/* libcontend-report.so's exported symbol name, loading the library on
+ * first use (once per process, thread-safe); NULL when it cannot be
+ * loaded or lacks name (logged). Guard held; never from a wrapper or a
+ * signal handler. */
+void *ct_dump_report_sym(const char *name);
+
+struct ct_snapshot;
+
+/* Takes a snapshot of what dumps write, timing the table copy: the only
+ * step that can hold up the program's threads (each stripe's spinlock is
+ * held while that stripe is copied). Guard held; allocates. 0 or -ENOMEM. */
+int ct_dump_snapshot(struct ct_snapshot *snap);
+
+/* Table copies timed by ct_dump_snapshot so far. */
+struct ct_copy_stats {
+	uint64_t n;
+	int64_t last_ns, max_ns, total_ns;
+};
+void ct_dump_copy_stats(struct ct_copy_stats *st);
 
 /* The atexit handler: the final dump, once. */
 void ct_dump_at_exit(void);

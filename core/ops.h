@@ -28,7 +28,77 @@
 	X(JOIN, "pthread_join")                                \
 	X(TIMEDJOIN, "pthread_timedjoin_np")                   \
 	X(CLOCKJOIN, "pthread_clockjoin_np")                   \
+	CT_IO_OPS(X)                                           \
+	CT_SLEEP_OPS(X)                                        \
+	CT_PROC_OPS(X)                                         \
 	X(TABLE_FULL, "[libcontend: table full]")
+
+/* Blocking I/O and other waits outside pthreads (CONTEND_IO, see
+ * interpose/io.h). One op per libc function as the program's source
+ * names it: the _FORTIFY_SOURCE variants (__read_chk) and 64-bit aliases
+ * (pread64, fcntl64) share the op of the function they stand for, so
+ * `read` is the leaf and the `op` label whichever symbol was linked.
+ * Class io: waits for data, a peer or a signal. */
+#define CT_IO_OPS(X)                                           \
+	X(READ, "read")                                        \
+	X(READV, "readv")                                      \
+	X(PREAD, "pread")                                      \
+	X(PREADV, "preadv")                                    \
+	X(PREADV2, "preadv2")                                  \
+	X(WRITE, "write")                                      \
+	X(WRITEV, "writev")                                    \
+	X(PWRITE, "pwrite")                                    \
+	X(PWRITEV, "pwritev")                                  \
+	X(PWRITEV2, "pwritev2")                                \
+	X(RECV, "recv")                                        \
+	X(RECVFROM, "recvfrom")                                \
+	X(RECVMSG, "recvmsg")                                  \
+	X(RECVMMSG, "recvmmsg")                                \
+	X(SEND, "send")                                        \
+	X(SENDTO, "sendto")                                    \
+	X(SENDMSG, "sendmsg")                                  \
+	X(SENDMMSG, "sendmmsg")                                \
+	X(ACCEPT, "accept")                                    \
+	X(ACCEPT4, "accept4")                                  \
+	X(CONNECT, "connect")                                  \
+	X(POLL, "poll")                                        \
+	X(PPOLL, "ppoll")                                      \
+	X(SELECT, "select")                                    \
+	X(PSELECT, "pselect")                                  \
+	X(EPOLL_WAIT, "epoll_wait")                            \
+	X(EPOLL_PWAIT, "epoll_pwait")                          \
+	X(EPOLL_PWAIT2, "epoll_pwait2")                        \
+	X(FSYNC, "fsync")                                      \
+	X(FDATASYNC, "fdatasync")                              \
+	X(MSGRCV, "msgrcv")                                    \
+	X(MSGSND, "msgsnd")                                    \
+	X(MQ_RECEIVE, "mq_receive")                            \
+	X(MQ_TIMEDRECEIVE, "mq_timedreceive")                  \
+	X(MQ_SEND, "mq_send")                                  \
+	X(MQ_TIMEDSEND, "mq_timedsend")                        \
+	X(SIGWAIT, "sigwait")                                  \
+	X(SIGTIMEDWAIT, "sigtimedwait")                        \
+	X(SIGWAITINFO, "sigwaitinfo")                          \
+	X(SIGSUSPEND, "sigsuspend")                            \
+	X(PAUSE, "pause")
+
+/* Class sleep: the program asked to wait. */
+#define CT_SLEEP_OPS(X)                                        \
+	X(NANOSLEEP, "nanosleep")                              \
+	X(CLOCK_NANOSLEEP, "clock_nanosleep")                  \
+	X(SLEEP, "sleep")                                      \
+	X(USLEEP, "usleep")
+
+/* Class sync, like the pthread waits: file locks and child processes. */
+#define CT_PROC_OPS(X)                                         \
+	X(FLOCK, "flock")                                      \
+	X(FCNTL, "fcntl")                                      \
+	X(LOCKF, "lockf")                                      \
+	X(WAIT, "wait")                                        \
+	X(WAITPID, "waitpid")                                  \
+	X(WAITID, "waitid")                                    \
+	X(WAIT3, "wait3")                                      \
+	X(WAIT4, "wait4")
 
 enum ct_op {
 #define CT_OP_ENUM(id, name) CT_OP_##id,
@@ -39,5 +109,17 @@ enum ct_op {
 
 /* Name of the libc function for op ("pthread_mutex_lock"); never NULL. */
 const char *ct_op_name(unsigned op);
+
+/* What a wait in op waits for: the `class` label of block samples. */
+enum ct_op_class {
+	CT_CLASS_NONE, /* not a wait (TABLE_FULL, unknown) */
+	CT_CLASS_SYNC, /* locks, condvars, semaphores, barriers, joins, file locks, children */
+	CT_CLASS_IO,   /* fds, sockets, IPC messages, signals */
+	CT_CLASS_SLEEP,
+};
+
+enum ct_op_class ct_op_class(unsigned op);
+/* "sync", "io", "sleep", or "" for CT_CLASS_NONE. */
+const char *ct_op_class_name(unsigned op);
 
 #endif

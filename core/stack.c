@@ -31,6 +31,13 @@ ct_stack_set_self_range(uintptr_t lo, uintptr_t hi)
 	ct_self_hi = hi;
 }
 
+void
+ct_stack_self_range(uintptr_t *lo, uintptr_t *hi)
+{
+	*lo = ct_self_lo;
+	*hi = ct_self_hi;
+}
+
 bool
 ct_stack_load_unwinder(void)
 {

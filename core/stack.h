@@ -31,6 +31,18 @@ int ct_stack_capture_unwind(uintptr_t *pcs, int max);
 bool ct_stack_load_unwinder(void);
 bool ct_stack_unwinder_loaded(void);
 
+/* The stack of another thread of this process that is blocked in a system
+ * call inside one of our wrappers: the frames beyond the wrapper (pcs[0]
+ * is the return address into the program). Reads the kernel's view of the
+ * blocked thread; never signals or stops it. 0 when it cannot tell (not
+ * in a system call, unwinder missing). Dump time only: allocates,
+ * dlopen()s. */
+int ct_stack_of_blocked_thread(int tid, uintptr_t self_lo, uintptr_t self_hi, uintptr_t *pcs,
+			       int max);
+
+/* The shim's own code range, as set by ct_stack_set_self_range. */
+void ct_stack_self_range(uintptr_t *lo, uintptr_t *hi);
+
 /* Called by the pthread_create wrapper before the real call: the last
  * moment the process is known to be single-threaded, so the unwinder is
  * loaded here. */

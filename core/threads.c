@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "thread.h"
 #include "snapshot.h"
+#include "stack.h"
 #include "threads.h"
 
 static struct ct_thread_slot *ct_slots;
@@ -300,6 +301,17 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
 	t->owner_tid = ct_threads_owner(w.op, t->obj);
 	t->pc[0] = w.caller;
 	t->depth = w.caller ? 1 : 0;
+	if (s == ct_self.slot)
+		return;
+	/* The whole stack when the kernel shows it blocked in our wrapper;
+	 * trusted only if it agrees with the caller the wrapper recorded. */
+	uintptr_t lo, hi, pcs[CT_STACK_MAX];
+	ct_stack_self_range(&lo, &hi);
+	int n = ct_stack_of_blocked_thread(s->tid, lo, hi, pcs, CT_STACK_MAX);
+	if (n > 0 && pcs[0] == w.caller) {
+		memcpy(t->pc, pcs, (size_t)n * sizeof(pcs[0]));
+		t->depth = n;
+	}
 }
 
 int

@@ -1,0 +1,157 @@
+/* Stacks of other threads of this process while they are blocked in a
+ * system call, for thread dumps: no signal is sent (that would turn a
+ * sem_wait or nanosleep into EINTR), the thread is not stopped. The kernel
+ * tells where the thread sits (/proc/self/task/<tid>/syscall: its stack
+ * and instruction pointers at the system call) and libunwind's generic
+ * API walks from there, reading memory with process_vm_readv so a stack
+ * that changes under us can give a short stack but never a fault.
+ *
+ * Dump time only (allocates, dlopen()s libunwind-<arch>.so). */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <libunwind.h>
+
+#include "snapshot.h"
+#include "stack.h"
+
+#define CT_STR_(x) #x
+#define CT_STR(x) CT_STR_(x)
+
+struct ct_unw {
+	unw_addr_space_t (*create)(unw_accessors_t *, int);
+	unw_accessors_t *(*get_accessors)(unw_addr_space_t);
+	int (*init_remote)(unw_cursor_t *, unw_addr_space_t, void *);
+	int (*step)(unw_cursor_t *);
+	int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+	unw_addr_space_t *local;
+	unw_addr_space_t as;
+	unw_accessors_t acc;
+};
+
+struct ct_regs {
+	unw_word_t sp, pc;
+};
+
+static int
+ct_remote_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+	if (write)
+		return -UNW_EINVAL;
+	struct iovec local = {val, sizeof(*val)}, remote = {(void *)addr, sizeof(*val)};
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == sizeof(*val) ? 0
+										    : -UNW_EINVAL;
+}
+
+static int
+ct_remote_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+	const struct ct_regs *r = arg;
+	if (write)
+		return -UNW_EREADONLYREG;
+	if (reg == UNW_REG_IP)
+		*val = r->pc;
+	else if (reg == UNW_REG_SP)
+		*val = r->sp;
+	else
+		*val = 0; /* unknown at a system call; frames rarely need them */
+	return 0;
+}
+
+static int
+ct_remote_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
+{
+	return -UNW_EBADREG;
+}
+
+static struct ct_unw *
+ct_unw_load(void)
+{
+	static struct ct_unw u;
+	static int state; /* 0 untried, 1 ok, -1 failed */
+	if (state)
+		return state > 0 ? &u : NULL;
+	state = -1;
+	char soname[64];
+	snprintf(soname, sizeof(soname), "libunwind-%s.so.8", CT_STR(UNW_TARGET));
+	void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return NULL;
+	u.create = (void *)dlsym(h, CT_STR(unw_create_addr_space));
+	u.get_accessors = (void *)dlsym(h, CT_STR(unw_get_accessors));
+	u.init_remote = (void *)dlsym(h, CT_STR(unw_init_remote));
+	u.step = (void *)dlsym(h, CT_STR(unw_step));
+	u.get_reg = (void *)dlsym(h, CT_STR(unw_get_reg));
+	u.local = (void *)dlsym(h, CT_STR(unw_local_addr_space));
+	if (!u.create || !u.get_accessors || !u.init_remote || !u.step || !u.get_reg || !u.local)
+		return NULL;
+	/* The local address space's unwind-info lookup (dl_iterate_phdr)
+	 * is right for our own process; only memory and registers differ. */
+	u.acc = *u.get_accessors(*u.local);
+	u.acc.access_mem = ct_remote_mem;
+	u.acc.access_reg = ct_remote_reg;
+	u.acc.access_fpreg = ct_remote_fpreg;
+	u.acc.resume = NULL;
+	u.as = u.create(&u.acc, 0);
+	if (!u.as)
+		return NULL;
+	state = 1;
+	return &u;
+}
+
+/* "nr a1 a2 a3 a4 a5 a6 sp pc" while in a system call; "running" or
+ * "-1 sp pc" (blocked outside a call) otherwise. */
+static bool
+ct_syscall_regs(int tid, struct ct_regs *r)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	long nr;
+	unsigned long a[6], sp, pc;
+	if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3],
+		   &a[4], &a[5], &sp, &pc) != 9 || nr < 0)
+		return false;
+	r->sp = sp;
+	r->pc = pc;
+	return true;
+}
+
+int
+ct_stack_of_blocked_thread(int tid, uintptr_t self_lo, uintptr_t self_hi, uintptr_t *pcs,
+			   int max)
+{
+	struct ct_regs regs;
+	struct ct_unw *u = ct_unw_load();
+	if (!u || !ct_syscall_regs(tid, &regs))
+		return 0;
+	unw_cursor_t c;
+	if (u->init_remote(&c, u->as, &regs) < 0)
+		return 0;
+	/* Keep what lies beyond the shim's wrapper frame: the program's
+	 * stack at the call it made. */
+	int out = 0, seen_self = 0;
+	for (int i = 0; i < CT_STACK_MAX + 32 && out < max; i++) {
+		unw_word_t ip;
+		if (u->get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
+			break;
+		if (ip >= self_lo && ip < self_hi)
+			seen_self = 1;
+		else if (seen_self)
+			pcs[out++] = (uintptr_t)ip;
+		if (u->step(&c) <= 0)
+			break;
+	}
+	return out;
+}
