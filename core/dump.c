@@ -1,6 +1,8 @@
 /* Final dumps; see dump.h. Owns the output directory and the handle of
  * libcontend-report.so. Never runs on a wrapper path. */
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -21,6 +23,7 @@ static char ct_report_lib[4096];
 static pid_t (*ct_fork_fn)(void);
 static char ct_dir[4096];
 static int ct_final_done;
+static pid_t ct_dump_pid; /* the profiled process, when a forked copy writes */
 
 void
 ct_dump_configure(const char *report_lib, pid_t (*fork_fn)(void))
@@ -144,6 +147,8 @@ ct_dump_write(const char *suffix)
 		goto out;
 	}
 	err = ct_profiles_snapshot(&snap);
+	if (ct_dump_pid)
+		snap.pid = ct_dump_pid;
 	if (err == 0 && threads)
 		err = ct_threads_snapshot(&snap, (int64_t)ct_cfg.stuck_ns);
 	if (err < 0) {
@@ -160,7 +165,8 @@ ct_dump_write(const char *suffix)
 		ct_log("%s", msg[0] ? msg : "writing the profiles failed");
 	else if (!ct_cfg.quiet)
 		ct_log("wrote mutex%s.pb.gz and block%s.pb.gz%s to %s/ (pid %d)", suffix, suffix,
-		       threads ? ", threads.txt" : "", ct_dir, (int)getpid());
+		       threads ? ", threads.txt" : "", ct_dir,
+		       (int)(ct_dump_pid ? ct_dump_pid : getpid()));
 out:
 	ct_self.busy--;
 	return err;
@@ -179,8 +185,11 @@ ct_dump_from_signal_(int timeout_ms)
 {
 	if (__atomic_exchange_n(&ct_final_done, 1, __ATOMIC_ACQ_REL))
 		return;
-	if (!ct_profiles_have_data() || !ct_fork_fn)
+	if ((!ct_profiles_have_data() && !ct_threads_worth_dumping()) || !ct_fork_fn)
 		return;
+	/* The copy has none of our threads: give it their names and our pid. */
+	ct_threads_refresh_names();
+	ct_dump_pid = getpid();
 	pid_t child = ct_fork_fn();
 	if (child == 0) {
 		/* Only this thread exists here; locks other threads held at
@@ -210,5 +219,51 @@ ct_dump_from_signal(int timeout_ms)
 {
 	int saved = errno;
 	ct_dump_from_signal_(timeout_ms);
+	errno = saved;
+}
+
+/* Copies /proc/self/maps to <dir>/maps.txt so the crash dump's addresses
+ * can be resolved later. Async-signal-safe. */
+static void
+ct_dump_copy_maps(int dirfd)
+{
+	int in = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int out = openat(dirfd, "maps.txt", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	char buf[4096];
+	ssize_t n;
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			break;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+}
+
+void
+ct_dump_crash(int sig, int timeout_ms)
+{
+	int saved = errno;
+	if (__atomic_load_n(&ct_final_done, __ATOMIC_ACQUIRE))
+		goto out;
+	/* First what needs nothing but system calls, in case the rest
+	 * cannot run in this state... */
+	mkdir(ct_dir, 0777);
+	int dirfd = open(ct_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd >= 0) {
+		int fd = openat(dirfd, "threads.txt", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (fd >= 0) {
+			ct_threads_write_raw(fd, sig);
+			close(fd);
+		}
+		ct_dump_copy_maps(dirfd);
+		close(dirfd);
+		if (!ct_cfg.quiet)
+			ct_log("signal %d: crash dump of the threads in %s/threads.txt", sig, ct_dir);
+	}
+	/* ...then the symbolized dump from a forked copy, which replaces
+	 * threads.txt if it gets that far. */
+	ct_dump_from_signal_(timeout_ms);
+out:
 	errno = saved;
 }

@@ -57,4 +57,10 @@ void ct_dump_at_exit(void);
  * is async-signal-safe. Does nothing if a final dump already ran. */
 void ct_dump_from_signal(int timeout_ms);
 
+/* From the handler of a crash signal (SIGSEGV ...): writes threads.txt
+ * with raw addresses and /proc/self/maps beside it (async-signal-safe),
+ * then tries a symbolized dump from a forked copy, waiting at most
+ * timeout_ms. Never returns to the fault itself: the caller re-raises. */
+void ct_dump_crash(int sig, int timeout_ms);
+
 #endif

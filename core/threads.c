@@ -1,6 +1,8 @@
 /* The thread registry; see threads.h. Claims slots with a compare-and-swap
  * on the state word; never allocates after init. */
 #include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -271,6 +273,15 @@ ct_threads_comm(int tid, char name[16])
 		name[n - 1] = 0;
 }
 
+void
+ct_threads_refresh_names(void)
+{
+	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
+	for (int i = 0; ct_slots && i < n; i++)
+		if (__atomic_load_n(&ct_slots[i].state, __ATOMIC_ACQUIRE) == CT_THREAD_RUNNING)
+			ct_threads_comm(ct_slots[i].tid, ct_slots[i].name);
+}
+
 static void
 ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int state, int64_t now,
 		int64_t stuck_ns)
@@ -338,4 +349,52 @@ ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns)
 	snap->threads = v;
 	snap->nthreads = k;
 	return 0;
+}
+
+/* snprintf of integers and strings into a stack buffer does not allocate
+ * in glibc; one write per line. */
+static void __attribute__((format(printf, 2, 3)))
+ct_raw_line(int fd, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	if (n > 0 && write(fd, buf, (size_t)n) < 0)
+		return;
+}
+
+void
+ct_threads_write_raw(int fd, int sig)
+{
+	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
+	int64_t now = ct_now_ns();
+	ct_raw_line(fd, "libcontend crash dump: pid %d, signal %d (%s) in thread %d; "
+		    "addresses only, mappings in maps.txt\n\n", (int)getpid(), sig,
+		    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", ct_tid());
+	for (int i = 0; ct_slots && i < n; i++) {
+		const struct ct_thread_slot *s = &ct_slots[i];
+		int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+		struct ct_wait_view w;
+		if (st == CT_THREAD_FREE)
+			continue;
+		if (st == CT_THREAD_EXITED)
+			ct_raw_line(fd, "thread %d [exited, not joined]:\n", s->tid);
+		else if (ct_wait_read(s, &w))
+			ct_raw_line(fd, "thread %d [%s %p, %lldms]:\n%#lx\n", s->tid, ct_op_name(w.op),
+				    w.obj, (long long)((now - w.since) / 1000000),
+				    (unsigned long)w.caller);
+		else
+			ct_raw_line(fd, "thread %d [%s]:\n", s->tid,
+				    s->tid == ct_tid() ? "crashed here" : "running");
+		if (s->create_depth) {
+			ct_raw_line(fd, "created by thread %d at\n", s->creator_tid);
+			for (int k = 0; k < s->create_depth; k++)
+				ct_raw_line(fd, "%#lx\n", (unsigned long)s->create_pc[k]);
+		}
+		ct_raw_line(fd, "\n");
+	}
 }

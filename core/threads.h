@@ -89,6 +89,15 @@ struct ct_snapshot;
  * -ENOMEM. The calling thread is included. */
 int ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns);
 
+/* Reads every live thread's name into its slot, so that a forked copy of
+ * the process (where the threads do not exist) can still name them.
+ * Async-signal-safe. */
+void ct_threads_refresh_names(void);
+
+/* Writes every registered thread with raw addresses to fd: the crash
+ * dump. Async-signal-safe: no allocation, no lock, no symbolization. */
+void ct_threads_write_raw(int fd, int sig);
+
 /* True when a dump has something to say about threads: another thread is
  * registered, or one finished without being joined. */
 bool ct_threads_worth_dumping(void);

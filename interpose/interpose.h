@@ -15,6 +15,11 @@ extern int ct_spin_unlocked_value;
  * default action. */
 void ct_signals_init(void);
 
+/* Installs handler for sig the same invisible way (only where the program
+ * left the default; the program's own handler replaces ours). Call from
+ * init only. 0, or -1 if sig is already tracked or the table is full. */
+int ct_signals_track(int sig, void (*handler)(int));
+
 #include <pthread.h>
 #include <stdint.h>
 

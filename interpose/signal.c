@@ -1,5 +1,9 @@
-/* SIGINT/SIGTERM at their default action: write the profiles, then die of
- * the same signal. Ctrl-C on a server must not lose the profile.
+/* Signals the program left at their default action that we act on:
+ * SIGINT/SIGTERM write the profiles, then the process dies of the same
+ * signal (Ctrl-C on a server must not lose the profile); SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL and SIGABRT first write a crash dump of the threads, then
+ * the process dies exactly as it would have. Other modules may track more
+ * (the dump signal) with ct_signals_track.
  *
  * Our handler is installed only where the program left the default, and
  * is invisible to it: sigaction()/signal() report SIG_DFL while ours is in
@@ -19,25 +23,42 @@
  * cannot keep a Ctrl-C'd server alive for long. */
 #define CT_SIGNAL_DUMP_TIMEOUT_MS 10000
 
-static const int ct_fatal_sigs[] = {SIGINT, SIGTERM};
-static int ct_ours[2]; /* our handler is installed for ct_fatal_sigs[i] */
+/* A crash dump must not keep a crashed process alive for long. */
+#define CT_CRASH_DUMP_TIMEOUT_MS 5000
+
+struct ct_tracked {
+	int sig;
+	void (*handler)(int);
+	int ours; /* our handler is installed */
+};
+
+static void ct_on_fatal(int sig);
+static void ct_on_crash(int sig);
+
+#define CT_MAX_TRACKED 8
+static struct ct_tracked ct_tracked[CT_MAX_TRACKED] = {
+	{SIGINT, ct_on_fatal, 0},  {SIGTERM, ct_on_fatal, 0}, {SIGSEGV, ct_on_crash, 0},
+	{SIGBUS, ct_on_crash, 0},  {SIGFPE, ct_on_crash, 0},  {SIGILL, ct_on_crash, 0},
+	{SIGABRT, ct_on_crash, 0},
+};
+static int ct_ntracked = 7;
 static ct_spin ct_sig_lock;
 
 static int
 ct_fatal_index(int sig)
 {
-	for (int i = 0; i < 2; i++)
-		if (ct_fatal_sigs[i] == sig)
+	for (int i = 0; i < ct_ntracked; i++)
+		if (ct_tracked[i].sig == sig)
 			return i;
 	return -1;
 }
 
+/* Dies exactly as the default action would: the signal stays blocked
+ * until the handler returns, then kills us with the same status (and
+ * core dump, where the default makes one). */
 static void
-ct_on_fatal(int sig)
+ct_die_by_default(int sig)
 {
-	ct_dump_from_signal(CT_SIGNAL_DUMP_TIMEOUT_MS);
-	/* Now die exactly as the default action would: the signal stays
-	 * blocked until we return, then kills us with the same status. */
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -46,12 +67,28 @@ ct_on_fatal(int sig)
 }
 
 static void
-ct_our_action(struct sigaction *sa)
+ct_on_fatal(int sig)
+{
+	ct_dump_from_signal(CT_SIGNAL_DUMP_TIMEOUT_MS);
+	ct_die_by_default(sig);
+}
+
+static void
+ct_on_crash(int sig)
+{
+	ct_dump_crash(sig, CT_CRASH_DUMP_TIMEOUT_MS);
+	ct_die_by_default(sig);
+}
+
+static void
+ct_our_action(int i, struct sigaction *sa)
 {
 	memset(sa, 0, sizeof(*sa));
-	sa->sa_handler = ct_on_fatal;
+	sa->sa_handler = ct_tracked[i].handler;
 	sigfillset(&sa->sa_mask);
-	sa->sa_flags = SA_RESTART;
+	/* SA_ONSTACK: a stack overflow can only be reported on the
+	 * program's alternate stack, if it set one. */
+	sa->sa_flags = SA_RESTART | SA_ONSTACK;
 }
 
 static bool
@@ -60,16 +97,31 @@ ct_is_default(const struct sigaction *a)
 	return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == SIG_DFL;
 }
 
+static void
+ct_signal_arm(int i)
+{
+	struct sigaction ours, old;
+	ct_our_action(i, &ours);
+	if (real_sigaction(ct_tracked[i].sig, NULL, &old) == 0 && ct_is_default(&old) &&
+	    real_sigaction(ct_tracked[i].sig, &ours, NULL) == 0)
+		ct_tracked[i].ours = 1;
+}
+
 void
 ct_signals_init(void)
 {
-	struct sigaction ours, old;
-	ct_our_action(&ours);
-	for (int i = 0; i < 2; i++) {
-		if (real_sigaction(ct_fatal_sigs[i], NULL, &old) == 0 && ct_is_default(&old) &&
-		    real_sigaction(ct_fatal_sigs[i], &ours, NULL) == 0)
-			ct_ours[i] = 1;
-	}
+	for (int i = 0; i < ct_ntracked; i++)
+		ct_signal_arm(i);
+}
+
+int
+ct_signals_track(int sig, void (*handler)(int))
+{
+	if (ct_fatal_index(sig) >= 0 || ct_ntracked == CT_MAX_TRACKED)
+		return -1;
+	ct_tracked[ct_ntracked] = (struct ct_tracked){sig, handler, 0};
+	ct_signal_arm(ct_ntracked++);
+	return 0;
 }
 
 CT_EXPORT int
@@ -79,17 +131,17 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	if (CT_LIKELY(i < 0))
 		return real_sigaction(sig, act, old);
 	struct sigaction ours;
-	ct_our_action(&ours);
+	ct_our_action(i, &ours);
 	const struct sigaction *use = act && ct_is_default(act) ? &ours : act;
 	ct_spin_lock(&ct_sig_lock);
 	int r = real_sigaction(sig, use, old);
 	if (r == 0) {
-		if (old && ct_ours[i]) {
+		if (old && ct_tracked[i].ours) {
 			memset(old, 0, sizeof(*old));
 			old->sa_handler = SIG_DFL;
 		}
 		if (act)
-			ct_ours[i] = use == &ours;
+			ct_tracked[i].ours = use == &ours;
 	}
 	ct_spin_unlock(&ct_sig_lock);
 	return r;
