@@ -424,13 +424,13 @@ profile_build(struct profile *p, const char *path)
 	for (size_t i = 0; i < pb->n_sample && ok; i++) {
 		const Perftools__Profiles__Sample *s = pb->sample[i];
 		struct psample *ps = &p->samples[i];
-		if (s->n_value != pb->n_sample_type || s->n_value < 2) {
+		if (s->n_value != pb->n_sample_type || s->n_value < 1) {
 			cr_expect_fail("%s: sample %zu has %zu values for %zu sample types", path, i,
 				       s->n_value, pb->n_sample_type);
 			return false;
 		}
 		ps->count = s->value[0];
-		ps->delay = s->value[1];
+		ps->delay = s->n_value > 1 ? s->value[1] : 0;
 		size_t nframes = 0;
 		for (size_t j = 0; j < s->n_location_id; j++) {
 			const Perftools__Profiles__Location *l = find_location(pb, s->location_id[j]);

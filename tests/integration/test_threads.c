@@ -1,0 +1,175 @@
+/* The thread dump (threads.txt, threads.pb.gz, threadcreate.pb.gz) on
+ * programs whose threads are stuck, leaked or deadlocked by construction,
+ * and the crash dump. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+/* Runs threads_leaks with mode (NULL, "abba", "crash", "own") and returns
+ * threads.txt (malloc'd, or NULL if absent). */
+static char *
+run_leaks(struct run *r, const char *mode, const char *const *extra_env)
+{
+	const char *args[] = {mode, NULL};
+	struct run_opts o = {.prog = "threads_leaks", .args = mode ? args : NULL, .env = extra_env,
+			     .timeout_s = 60};
+	run_prog(r, &o);
+	char path[PATH_MAX];
+	run_path(r, NULL, "threads.txt", path, sizeof(path));
+	return slurp(path);
+}
+
+static bool
+shim_wraps(const char *fn)
+{
+	char cmd[PATH_MAX + 64];
+	snprintf(cmd, sizeof(cmd), "nm -D --defined-only '%s' | grep -qw '%s'",
+		 env_required("CONTEND_LIB"), fn);
+	return system(cmd) == 0;
+}
+
+Test(threads, stuck_and_leaked_groups_at_exit)
+{
+	static const char *const env[] = {"CONTEND_STUCK=100ms", NULL};
+	struct run r;
+	char *txt = run_leaks(&r, NULL, env);
+	run_expect_success(&r);
+	cr_assert(txt, "no threads.txt; stderr:\n%s", r.err);
+	cr_expect(strstr(txt, "blocked: 40 threads in pthread_cond_wait at wait_for_orders"),
+		  "threads.txt:\n%s", txt);
+	cr_expect(strstr(txt, "leak: 5 threads finished but never joined, created at "
+			      "spawn_forgotten"), "threads.txt:\n%s", txt);
+	cr_expect(strstr(r.err, "blocked: 40 threads in pthread_cond_wait"),
+		  "stderr summary:\n%s", r.err);
+	cr_expect(strstr(txt, "stuck: thread "), "stuck threads not marked:\n%s", txt);
+	if (shim_wraps("read"))
+		cr_expect(strstr(txt, "blocked: 10 threads in read at wait_for_input"),
+			  "threads.txt:\n%s", txt);
+	/* Each blocked thread's block shows the real stack at the wait. */
+	cr_expect(strstr(txt, "pthread_cond_wait(...)\nwait_for_orders(...)\n"),
+		  "no stack at the wait:\n%s", txt);
+	cr_expect(strstr(txt, "order_worker(...)"), "stack not deeper than the caller:\n%s", txt);
+
+	struct profile p;
+	cr_assert(run_profile(&r, NULL, "threads", &p));
+	cr_expect_str_eq(p.type[0], "threads");
+	cr_expect_eq(p.nsample_types, 1);
+	struct stack_match cond = {.leaf = "pthread_cond_wait", .next = "wait_for_orders"};
+	cr_expect_eq(profile_sum(&p, &cond).count, 40);
+	struct stack_match leaked = {.contains = "spawn_forgotten"};
+	cr_expect_eq(profile_sum(&p, &leaked).count, 5);
+	profile_free(&p);
+
+	struct profile c;
+	cr_assert(run_profile(&r, NULL, "threadcreate", &c));
+	struct stack_match created = {.leaf = "main"};
+	cr_expect_geq(profile_sum(&c, &created).count, 50);
+	profile_free(&c);
+	free(txt);
+	run_free(&r);
+}
+
+Test(threads, go_pprof_groups_threads)
+{
+	if (!have_program("go"))
+		cr_skip_test("go is not installed");
+	struct run r;
+	char *txt = run_leaks(&r, NULL, NULL);
+	run_expect_success(&r);
+	free(txt);
+	char path[PATH_MAX];
+	run_path(&r, NULL, "threads.pb.gz", path, sizeof(path));
+	const char *argv[] = {"go", "tool", "pprof", "-traces", path, NULL};
+	struct run t;
+	run_cmd(&t, argv, 120);
+	cr_expect_eq(run_exit_code(&t), 0, "%s", t.err);
+	cr_expect(strstr(t.out, "        40   pthread_cond_wait\n             wait_for_orders"),
+		  "pprof -traces:\n%s", t.out);
+	cr_expect(strstr(t.out, "state:  exited, not joined"), "pprof -traces:\n%s", t.out);
+	run_free(&t);
+	run_free(&r);
+}
+
+Test(threads, abba_deadlock_named_with_both_threads_locks_and_stacks)
+{
+	struct run r;
+	char *txt = run_leaks(&r, "abba", NULL);
+	run_expect_success(&r);
+	cr_assert(txt, "no threads.txt; stderr:\n%s", r.err);
+	char *d = strstr(txt, "deadlock:");
+	cr_assert(d, "no deadlock reported:\n%s", txt);
+	char *eol = strchr(d, '\n');
+	*eol = 0;
+	cr_expect(strstr(d, "lock_a_then_b") && strstr(d, "lock_b_then_a"), "%s", d);
+	cr_expect(strstr(d, "waits in pthread_mutex_lock for 0x"), "%s", d);
+	int held = 0;
+	for (char *s = d; (s = strstr(s, "held by thread")); s++)
+		held++;
+	cr_expect_eq(held, 2, "%s", d);
+	*eol = '\n';
+	cr_expect(strstr(r.err, "deadlock:"), "not on stderr:\n%s", r.err);
+	/* Exactly one cycle, and the only waits are the two lock calls. */
+	cr_expect_null(strstr(d + 1, "deadlock:"), "reported twice:\n%s", txt);
+	cr_expect(strstr(txt, "pthread_mutex_lock(...)\nlock_a_then_b(...)"), "%s", txt);
+	cr_expect(strstr(txt, "pthread_mutex_lock(...)\nlock_b_then_a(...)"), "%s", txt);
+	free(txt);
+	run_free(&r);
+}
+
+Test(threads, no_deadlock_reported_without_a_cycle)
+{
+	struct run r;
+	char *txt = run_leaks(&r, NULL, NULL);
+	run_expect_success(&r);
+	cr_assert(txt);
+	cr_expect_null(strstr(txt, "deadlock"), "%s", txt);
+	free(txt);
+	run_free(&r);
+}
+
+Test(threads, crash_dump_then_same_death)
+{
+	struct run r;
+	char *txt = run_leaks(&r, "crash", NULL);
+	cr_assert(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSEGV,
+		  "status %#x; stderr:\n%s", r.status, r.err);
+	cr_assert(txt, "no threads.txt after the crash; stderr:\n%s", r.err);
+	cr_expect(strstr(txt, "pthread_cond_wait"), "%s", txt);
+	char maps[PATH_MAX];
+	run_path(&r, NULL, "maps.txt", maps, sizeof(maps));
+	cr_expect(path_exists(maps));
+	free(txt);
+	run_free(&r);
+}
+
+Test(threads, program_segv_handler_wins)
+{
+	struct run r;
+	char *txt = run_leaks(&r, "own", NULL);
+	cr_expect_eq(run_exit_code(&r), 42, "status %#x; stderr:\n%s", r.status, r.err);
+	free(txt);
+	run_free(&r);
+}
