@@ -153,3 +153,24 @@ Test(config, addresses)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_expect_lt(ct_parse_addr(bad[i]), 0, "'%s' accepted", bad[i]);
 }
+
+/* The README's configuration table is the user's reference: every option
+ * must be in it. */
+Test(config, readme_documents_every_option)
+{
+	const char *root = getenv("CONTEND_SOURCE_ROOT");
+	cr_assert(root, "CONTEND_SOURCE_ROOT not set");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/README.md", root);
+	FILE *f = fopen(path, "r");
+	cr_assert(f, "cannot open %s", path);
+	static char text[1 << 20];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	for (size_t i = 0; i < ct_nopts; i++) {
+		char row[128];
+		snprintf(row, sizeof(row), "| `%s` |", ct_opts[i].name);
+		cr_expect(strstr(text, row), "README.md has no table row for %s", ct_opts[i].name);
+	}
+}
