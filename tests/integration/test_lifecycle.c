@@ -238,7 +238,8 @@ Test(lifecycle, bad_out_uses_default, .timeout = 60)
 
 /* SIGINT/SIGTERM at their default action: the profiles are written and
  * the process dies of the same signal. "rearm": the program installed a
- * handler of its own and then restored SIG_DFL. */
+ * handler of its own and then restored SIG_DFL. "malloc": another thread
+ * holds a malloc lock for a moment when the signal comes. */
 struct signal_case {
 	const char *mode, *sig;
 	int signo;
@@ -249,6 +250,16 @@ static const struct signal_case signal_cases[] = {
 	{"die", "TERM", SIGTERM},
 	{"rearm", "INT", SIGINT},
 	{"rearm", "TERM", SIGTERM},
+	/* BUG (core/dump.c, ct_dump_from_signal): the dump runs in a child
+	 * made with _Fork(), which (unlike fork()) does not reset glibc's
+	 * malloc locks. Another thread held the main arena's lock at the
+	 * signal (here for 400 ms, inside malloc_stats()), so the child
+	 * blocks in its first malloc for good: after 10 s the parent gives
+	 * up ("writing the profiles took longer than 10000 ms") and nothing
+	 * is written. Any allocating thread can trigger it (with
+	 * MALLOC_ARENA_MAX=1, 14 of 20 runs of a malloc loop lost their
+	 * profiles). */
+	{"malloc", "TERM", SIGTERM},
 };
 
 ParameterizedTestParameters(lifecycle, fatal_signal)
@@ -289,13 +300,10 @@ Test(lifecycle, own_signal_handlers, .timeout = 60)
 	run_free(&r);
 }
 
-/* A strict ISO C program (signal() is __sysv_signal there; sigset()):
- * BUG (interpose/signal.c): only sigaction() and signal() are wrapped, so
- * __sysv_signal()/sigset() (also bsd_signal, sysv_signal) install the
- * program's handler behind the shim's back: they return the shim's
- * handler instead of SIG_DFL, and ct_ours[] stays set, so a later
- * sigaction(sig, NULL, &old) claims SIG_DFL while the program's handler
- * is installed. */
+/* A strict ISO C program, where signal() is __sysv_signal, and sigset():
+ * these flavours too must return SIG_DFL for a signal the program never
+ * touched, and sigaction() must then report the program's handler, not
+ * SIG_DFL. */
 Test(lifecycle, strict_c_signal_view, .timeout = 60)
 {
 	struct run r;

@@ -7,14 +7,23 @@
  *   behave_signal rearm INT|TERM
  *     as die, but first installs a handler of its own and then restores
  *     SIG_DFL: the default action (and the dump) must be back.
+ *   behave_signal malloc INT|TERM
+ *     as die, but at the moment of the signal another thread is inside
+ *     malloc_stats() holding the main malloc arena's lock, which it
+ *     releases 300 ms later (it writes to a full pipe that a third thread
+ *     then drains): a lock held briefly by another thread, as in any
+ *     program that allocates.
  *   behave_signal handlers
  *     the program's view of its signals: sigaction() and signal() report
  *     SIG_DFL for SIGINT/SIGTERM, its own handlers (plain and SA_SIGINFO)
  *     are called and reported back, SIG_IGN ignores; exit 0, or 1 with
  *     FAIL lines. */
+#include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "progs.h"
 
@@ -70,8 +79,52 @@ disposition(int sig, void (*h)(int))
 	return old.sa_handler == SIG_DFL ? 0 : old.sa_handler == SIG_IGN ? 1 : old.sa_handler == h ? 2 : -3;
 }
 
+static int pipefd[2];
+
+static void *
+stats_while_stuck(void *arg)
+{
+	malloc_stats(); /* blocks writing to the full pipe, arena locked */
+	return arg;
+}
+
+static void *
+drain_later(void *arg)
+{
+	char buf[4096];
+	sleep_us(400000);
+	while (read(pipefd[0], buf, sizeof(buf)) > 0)
+		;
+	return arg;
+}
+
+/* Leaves a thread inside malloc_stats() holding the main arena's lock
+ * until drain_later empties the pipe, 400 ms from now. Threads are made
+ * first: pthread_create itself allocates. */
+static void
+hold_malloc_lock_briefly(void)
+{
+	pthread_t t, d;
+	char junk[4096] = {0};
+	if (pipe(pipefd) != 0)
+		die("pipe", 0);
+	fcntl(pipefd[1], F_SETFL, O_NONBLOCK);
+	while (write(pipefd[1], junk, sizeof(junk)) > 0)
+		;
+	fcntl(pipefd[1], F_SETFL, 0);
+	XPT(pthread_create(&d, NULL, drain_later, NULL));
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(pipefd[1], 2);
+	XPT(pthread_create(&t, NULL, stats_while_stuck, NULL));
+	sleep_us(100000); /* it is blocked in write() by now */
+	dup2(saved, 2);
+	close(saved);
+	close(pipefd[1]); /* EOF for the drainer once the stuck write ends */
+}
+
 static NOINLINE int
-die_of(int sig, int rearm)
+die_of(int sig, int rearm, int malloc_busy)
 {
 	struct scenario s = {.hold = signal_hold, .wait = signal_wait, .waiters = 2,
 			     .hold_us = 50000, .rounds = 2};
@@ -92,7 +145,10 @@ die_of(int sig, int rearm)
 	bg_hold_start(&w, 0);
 	sleep_us(20000);
 	fflush(stdout);
+	if (malloc_busy)
+		hold_malloc_lock_briefly();
 	raise(sig);
+	sleep_us(20 * 1000000L); /* a dump that returns from the handler */
 	fprintf(stderr, "FAIL: survived signal %d\n", sig);
 	return 3;
 }
@@ -141,9 +197,11 @@ main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "handlers"))
 		return handlers();
 	if (argc == 3 && parse_sig(argv[2]) && !strcmp(argv[1], "die"))
-		return die_of(parse_sig(argv[2]), 0);
+		return die_of(parse_sig(argv[2]), 0, 0);
 	if (argc == 3 && parse_sig(argv[2]) && !strcmp(argv[1], "rearm"))
-		return die_of(parse_sig(argv[2]), 1);
-	fprintf(stderr, "usage: behave_signal handlers | die|rearm INT|TERM\n");
+		return die_of(parse_sig(argv[2]), 1, 0);
+	if (argc == 3 && parse_sig(argv[2]) && !strcmp(argv[1], "malloc"))
+		return die_of(parse_sig(argv[2]), 0, 1);
+	fprintf(stderr, "usage: behave_signal handlers | die|rearm|malloc INT|TERM\n");
 	return 2;
 }
