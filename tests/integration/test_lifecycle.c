@@ -404,6 +404,9 @@ static const struct same_case same_cases[] = {
 	{"barrier_wait", {"3", "20000", "5"}},
 	{"join_wait", {"20000", "3"}},
 	{"ctor_prog", {"2", "20000", "2"}},
+	{"stress", {NULL}},
+	{"cxx_locks", {"1", "10000", "1"}},
+	{"strict_signal", {NULL}},
 };
 
 ParameterizedTestParameters(lifecycle, same_results)

@@ -345,3 +345,41 @@ Test(profiles, dlopened_library, .timeout = 60)
 	profile_free(&block);
 	run_free(&r);
 }
+
+/* Every primitive contended at once, many short waits: the program's
+ * results stay right (same_results checks them against a run without the
+ * shim), every sample is sane, and holders are never charged more than
+ * their waiters waited: each charge is a part of a registered waiter's
+ * wait, and the block profile has each of those waits in full. */
+Test(profiles, stress_invariants, .timeout = 120)
+{
+	static const char *const unlocks[] = {"pthread_mutex_unlock", "pthread_rwlock_unlock",
+					      "pthread_spin_unlock", "pthread_cond_wait"};
+	static const char *const locks[] = {"pthread_mutex_lock", "pthread_rwlock_rdlock",
+					    "pthread_rwlock_wrlock", "pthread_spin_lock"};
+	struct run r;
+	struct profile mutex, block;
+	run_prog(&r, &(struct run_opts){.prog = "stress", .env = exact_env, .timeout_s = 100});
+	run_expect_success(&r);
+	cr_assert(run_profile(&r, NULL, "mutex", &mutex));
+	cr_assert(run_profile(&r, NULL, "block", &block));
+	const struct profile *both[] = {&mutex, &block};
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < both[k]->nsamples; i++) {
+			const struct psample *s = &both[k]->samples[i];
+			cr_expect(s->count >= 1 && s->delay >= 0 && s->nframes >= 2,
+				  "%s sample %zu: count %lld delay %lld, %zu frames", k ? "block" : "mutex",
+				  i, (long long)s->count, (long long)s->delay, s->nframes);
+		}
+	double charged = 0, waited = 0;
+	for (size_t i = 0; i < 4; i++) {
+		charged += (double)profile_sum(&mutex, &(struct stack_match){.leaf = unlocks[i]}).delay;
+		waited += (double)profile_sum(&block, &(struct stack_match){.leaf = locks[i]}).delay;
+	}
+	cr_expect_gt(charged, 0, "no holder was charged");
+	cr_expect(charged <= waited * 1.01 + 1e5, "holders charged %.0f ns, waiters waited %.0f ns",
+		  charged, waited);
+	profile_free(&mutex);
+	profile_free(&block);
+	run_free(&r);
+}
