@@ -16,7 +16,7 @@
 struct scenario_case {
 	const char *name;
 	const char *prog;
-	const char *args[6];
+	const char *args[7];
 	const char *after; /* cxx_locks prints three scenarios: which one */
 	/* Mutex profile: the holder's stack and its number of contentions
 	 * (one per round); leaf NULL = no holder to charge. */
@@ -81,6 +81,39 @@ static const struct scenario_case scenario_cases[] = {
 	{"join", "join_wait", {"100000", "3"}, NULL,
 	 NONE, 0, NONE,
 	 AT("pthread_join", "join_waiter"), 3, NONE},
+	/* The timed and clock flavours of the same waits, with deadlines
+	 * that never expire: 2 waiters, 100 ms, 2 rounds. */
+#define W2 "2", "100000", "2"
+	{"mutex timedlock", "mutex_hold", {W2, "timed"}, NULL,
+	 AT("pthread_mutex_unlock", "hold_and_sleep"), 2, NONE,
+	 AT("pthread_mutex_timedlock", "waiter_lock"), 4, NONE},
+	{"mutex clocklock", "mutex_hold", {W2, "clock"}, NULL,
+	 AT("pthread_mutex_unlock", "hold_and_sleep"), 2, NONE,
+	 AT("pthread_mutex_clocklock", "waiter_lock"), 4, NONE},
+	{"rwlock timedrdlock", "rwlock_hold", {"wr", W2, "timed"}, NULL,
+	 AT("pthread_rwlock_unlock", "writer_hold_and_sleep"), 2, NONE,
+	 AT("pthread_rwlock_timedrdlock", "reader_rdlock"), 4, NONE},
+	{"rwlock clockrdlock", "rwlock_hold", {"wr", W2, "clock"}, NULL,
+	 AT("pthread_rwlock_unlock", "writer_hold_and_sleep"), 2, NONE,
+	 AT("pthread_rwlock_clockrdlock", "reader_rdlock"), 4, NONE},
+	{"rwlock timedwrlock", "rwlock_hold", {"rd", W2, "timed"}, NULL,
+	 AT("pthread_rwlock_unlock", "reader_hold_and_sleep"), 2, NONE,
+	 AT("pthread_rwlock_timedwrlock", "writer_wrlock"), 4, NONE},
+	{"rwlock clockwrlock", "rwlock_hold", {"rd", W2, "clock"}, NULL,
+	 AT("pthread_rwlock_unlock", "reader_hold_and_sleep"), 2, NONE,
+	 AT("pthread_rwlock_clockwrlock", "writer_wrlock"), 4, NONE},
+	{"cond timedwait", "cond_wait", {"signal", W2, "timed"}, NULL, NONE, 0, NONE,
+	 AT("pthread_cond_timedwait", "cond_waiter"), 4, NONE},
+	{"cond clockwait", "cond_wait", {"signal", W2, "clock"}, NULL, NONE, 0, NONE,
+	 AT("pthread_cond_clockwait", "cond_waiter"), 4, NONE},
+	{"sem timedwait", "sem_wait", {W2, "timed"}, NULL, NONE, 0, NONE,
+	 AT("sem_timedwait", "sem_waiter"), 4, NONE},
+	{"sem clockwait", "sem_wait", {W2, "clock"}, NULL, NONE, 0, NONE,
+	 AT("sem_clockwait", "sem_waiter"), 4, NONE},
+	{"timedjoin", "join_wait", {"100000", "2", "timed"}, NULL, NONE, 0, NONE,
+	 AT("pthread_timedjoin_np", "join_waiter"), 2, NONE},
+	{"clockjoin", "join_wait", {"100000", "2", "clock"}, NULL, NONE, 0, NONE,
+	 AT("pthread_clockjoin_np", "join_waiter"), 2, NONE},
 	/* C++: the library's inline wrappers sit between the leaf and
 	 * our function, so match anywhere on the stack. */
 	{"std::mutex", "cxx_locks", {"2", "100000", "2"}, "mutex:",

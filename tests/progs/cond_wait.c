@@ -1,8 +1,9 @@
 /* Condition variable waits by construction, two scenarios:
- *   cond_wait signal [waiters] [hold_us] [rounds]
- *     waiters block in pthread_cond_wait (cond_waiter) until the main
- *     thread (cond_signaller) broadcasts hold_us later. Block profile:
- *     pthread_cond_wait <- cond_waiter, about rounds*waiters*hold_us.
+ *   cond_wait signal [waiters] [hold_us] [rounds] [plain|timed|clock]
+ *     waiters block in pthread_cond_wait (timedwait, clockwait)
+ *     (cond_waiter) until the main thread (cond_signaller) broadcasts
+ *     hold_us later. Block profile: pthread_cond_wait <- cond_waiter,
+ *     about rounds*waiters*hold_us.
  *   cond_wait handover [waiters] [hold_us] [rounds]
  *     the main thread holds m for hold_us (wait_holder) while waiters
  *     block in pthread_mutex_lock (handover_locker), then calls
@@ -35,9 +36,15 @@ cond_signaller(struct scenario *s)
 static NOINLINE void
 cond_waiter(struct scenario *s)
 {
+	struct timespec ts = flavour_deadline(s->flavour);
 	pthread_mutex_lock(&m);
 	while (!ready)
-		pthread_cond_wait(&c, &m);
+		if (s->flavour == FLAVOUR_TIMED)
+			MUST0(pthread_cond_timedwait(&c, &m, &ts));
+		else if (s->flavour == FLAVOUR_CLOCK)
+			MUST0(pthread_cond_clockwait(&c, &m, CLOCK_MONOTONIC, &ts));
+		else
+			MUST0(pthread_cond_wait(&c, &m));
 	pthread_mutex_unlock(&m);
 }
 
@@ -70,7 +77,7 @@ main(int argc, char **argv)
 	else if (argc > 1 && !strcmp(argv[1], "handover"))
 		s = (struct scenario){.hold = wait_holder, .wait = handover_locker};
 	else {
-		fprintf(stderr, "usage: cond_wait signal|handover [waiters] [hold_us] [rounds]\n");
+		fprintf(stderr, "usage: cond_wait signal|handover [waiters] [hold_us] [rounds] [plain|timed|clock]\n");
 		return 2;
 	}
 	scenario_args(&s, argc, argv, 2);

@@ -1,10 +1,10 @@
 /* Mutex contention by construction: the main thread holds m for hold_us
  * per round (hold_and_sleep) while `waiters` threads block in
  * pthread_mutex_lock (waiter_lock).
- *   mutex_hold [waiters=4] [hold_us=100000] [rounds=3]
+ *   mutex_hold [waiters=4] [hold_us=100000] [rounds=3] [plain|timed|clock]
  * Mutex profile: pthread_mutex_unlock <- hold_and_sleep, about
- * rounds*waiters*hold_us. Block profile: pthread_mutex_lock <- waiter_lock,
- * the same total. Returns from main (the exit dump path). */
+ * rounds*waiters*hold_us. Block profile: pthread_mutex_lock (timedlock,
+ * clocklock) <- waiter_lock, the same total. Returns from main (the exit dump path). */
 #include "progs.h"
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
@@ -20,7 +20,13 @@ hold_and_sleep(struct scenario *s)
 static NOINLINE void
 waiter_lock(struct scenario *s)
 {
-	pthread_mutex_lock(&m);
+	struct timespec ts = flavour_deadline(s->flavour);
+	if (s->flavour == FLAVOUR_TIMED)
+		MUST0(pthread_mutex_timedlock(&m, &ts));
+	else if (s->flavour == FLAVOUR_CLOCK)
+		MUST0(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts));
+	else
+		MUST0(pthread_mutex_lock(&m));
 	pthread_mutex_unlock(&m);
 }
 

@@ -56,6 +56,13 @@ check_eq_(long got, long want, const char *expr, const char *file, int line)
 	fprintf(stderr, "FAIL: %s:%d: %s = %ld, expected %ld\n", file, line, expr, got, want);
 }
 
+void
+must_failed(const char *expr, long got)
+{
+	fprintf(stderr, "FAIL: %s = %ld, expected 0\n", expr, got);
+	exit(1);
+}
+
 int
 check_status(void)
 {
@@ -116,12 +123,32 @@ int bg_rwlock_unlock(void *l) { return pthread_rwlock_unlock(l); }
 int bg_spin_lock(void *s) { return pthread_spin_lock(s); }
 int bg_spin_unlock(void *s) { return pthread_spin_unlock(s); }
 
+enum flavour
+arg_flavour(int argc, char **argv, int i)
+{
+	if (i >= argc || !strcmp(argv[i], "plain"))
+		return FLAVOUR_PLAIN;
+	if (!strcmp(argv[i], "timed"))
+		return FLAVOUR_TIMED;
+	if (!strcmp(argv[i], "clock"))
+		return FLAVOUR_CLOCK;
+	fprintf(stderr, "bad flavour '%s' (plain, timed or clock)\n", argv[i]);
+	exit(2);
+}
+
+struct timespec
+flavour_deadline(enum flavour f)
+{
+	return deadline_us(f == FLAVOUR_CLOCK ? CLOCK_MONOTONIC : CLOCK_REALTIME, 60 * 1000000L);
+}
+
 void
 scenario_args(struct scenario *s, int argc, char **argv, int first)
 {
 	s->waiters = (int)arg_long(argc, argv, first, 4);
 	s->hold_us = arg_long(argc, argv, first + 1, 100000);
 	s->rounds = (int)arg_long(argc, argv, first + 2, 3);
+	s->flavour = arg_flavour(argc, argv, first + 3);
 }
 
 void

@@ -44,6 +44,15 @@ void die(const char *what, int err);
 extern int check_failures;
 void check_eq_(long got, long want, const char *expr, const char *file, int line);
 #define CHECK_EQ(got, want) check_eq_((long)(got), (long)(want), #got, __FILE__, __LINE__)
+/* A call under test that must return 0 where printing every result would
+ * be noise (waiter loops): "FAIL: ..." and exit 1 otherwise. */
+#define MUST0(call)                                         \
+	do {                                                \
+		long must_r_ = (long)(call);                \
+		if (must_r_ != 0)                           \
+			must_failed(#call, must_r_);        \
+	} while (0)
+void must_failed(const char *expr, long got) __attribute__((noreturn));
 /* Returns the exit status for main: 0 when every check passed, else 1. */
 int check_status(void);
 
@@ -87,11 +96,20 @@ int bg_spin_unlock(void *s);
  * next round. So every waiter waits about hold_us per round, and the
  * holder makes `waiters` threads wait hold_us each per round.
  *
+ * The waits may be made in three flavours (argument after the rounds):
+ * "plain" (pthread_mutex_lock, sem_wait, ...), "timed" (the *timedlock /
+ * *timedwait / timedjoin variants, CLOCK_REALTIME deadline) or "clock"
+ * (the *clocklock / *clockwait / clockjoin variants, CLOCK_MONOTONIC), all
+ * with a deadline far enough never to expire.
+ *
  * scenario_run prints, on stdout:
  *   waiters=W hold_us=H rounds=R
  *   expected_ns=R*W*H       (by construction)
  *   waited_ns=N             (the waits the waiters measured, summed) */
+enum flavour { FLAVOUR_PLAIN, FLAVOUR_TIMED, FLAVOUR_CLOCK };
+
 struct scenario {
+	enum flavour flavour;
 	int waiters;
 	long hold_us;
 	int rounds;
@@ -103,8 +121,13 @@ struct scenario {
 	int64_t waited_ns;
 };
 
-/* Reads W, H (us) and R from argv[first..first+2], defaults otherwise. */
+/* Reads W, H (us), R and the flavour from argv[first..first+3], defaults
+ * otherwise. */
 void scenario_args(struct scenario *s, int argc, char **argv, int first);
+/* argv[i] as a flavour name; plain when absent. */
+enum flavour arg_flavour(int argc, char **argv, int i);
+/* A deadline 60 s away on the flavour's clock. */
+struct timespec flavour_deadline(enum flavour f);
 void scenario_go(struct scenario *s);
 void scenario_run(struct scenario *s);
 

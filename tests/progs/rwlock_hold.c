@@ -1,8 +1,8 @@
 /* Read-write lock contention by construction, two directions:
- *   rwlock_hold wr [waiters] [hold_us] [rounds]
+ *   rwlock_hold wr [waiters] [hold_us] [rounds] [plain|timed|clock]
  *     a writer holds (writer_hold_and_sleep), readers wait in
  *     pthread_rwlock_rdlock (reader_rdlock);
- *   rwlock_hold rd [waiters] [hold_us] [rounds]
+ *   rwlock_hold rd [waiters] [hold_us] [rounds] [plain|timed|clock]
  *     a reader holds (reader_hold_and_sleep), writers wait in
  *     pthread_rwlock_wrlock (writer_wrlock).
  * Mutex profile: pthread_rwlock_unlock <- *_hold_and_sleep; block profile:
@@ -25,7 +25,13 @@ writer_hold_and_sleep(struct scenario *s)
 static NOINLINE void
 reader_rdlock(struct scenario *s)
 {
-	pthread_rwlock_rdlock(&l);
+	struct timespec ts = flavour_deadline(s->flavour);
+	if (s->flavour == FLAVOUR_TIMED)
+		MUST0(pthread_rwlock_timedrdlock(&l, &ts));
+	else if (s->flavour == FLAVOUR_CLOCK)
+		MUST0(pthread_rwlock_clockrdlock(&l, CLOCK_MONOTONIC, &ts));
+	else
+		MUST0(pthread_rwlock_rdlock(&l));
 	pthread_rwlock_unlock(&l);
 }
 
@@ -40,7 +46,13 @@ reader_hold_and_sleep(struct scenario *s)
 static NOINLINE void
 writer_wrlock(struct scenario *s)
 {
-	pthread_rwlock_wrlock(&l);
+	struct timespec ts = flavour_deadline(s->flavour);
+	if (s->flavour == FLAVOUR_TIMED)
+		MUST0(pthread_rwlock_timedwrlock(&l, &ts));
+	else if (s->flavour == FLAVOUR_CLOCK)
+		MUST0(pthread_rwlock_clockwrlock(&l, CLOCK_MONOTONIC, &ts));
+	else
+		MUST0(pthread_rwlock_wrlock(&l));
 	pthread_rwlock_unlock(&l);
 }
 
@@ -53,7 +65,7 @@ main(int argc, char **argv)
 	else if (argc > 1 && !strcmp(argv[1], "rd"))
 		s = (struct scenario){.hold = reader_hold_and_sleep, .wait = writer_wrlock};
 	else {
-		fprintf(stderr, "usage: rwlock_hold wr|rd [waiters] [hold_us] [rounds]\n");
+		fprintf(stderr, "usage: rwlock_hold wr|rd [waiters] [hold_us] [rounds] [plain|timed|clock]\n");
 		return 2;
 	}
 	scenario_args(&s, argc, argv, 2);

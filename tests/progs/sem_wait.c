@@ -1,8 +1,9 @@
 /* Semaphore waits by construction: waiters block in sem_wait (sem_waiter)
  * until the main thread (sem_poster) posts once per waiter hold_us later.
- *   sem_wait [waiters=4] [hold_us=100000] [rounds=3]
- * Block profile: sem_wait <- sem_waiter, about rounds*waiters*hold_us.
+ *   sem_wait [waiters=4] [hold_us=100000] [rounds=3] [plain|timed|clock]
+ * Block profile: sem_wait (timedwait, clockwait) <- sem_waiter, about rounds*waiters*hold_us.
  * Ends with exit() rather than a return from main. */
+#include <errno.h>
 #include <semaphore.h>
 #include <stdlib.h>
 
@@ -21,8 +22,17 @@ sem_poster(struct scenario *s)
 static NOINLINE void
 sem_waiter(struct scenario *s)
 {
-	while (sem_wait(&sem) != 0)
-		;
+	struct timespec ts = flavour_deadline(s->flavour);
+	int r;
+	do {
+		if (s->flavour == FLAVOUR_TIMED)
+			r = sem_timedwait(&sem, &ts);
+		else if (s->flavour == FLAVOUR_CLOCK)
+			r = sem_clockwait(&sem, CLOCK_MONOTONIC, &ts);
+		else
+			r = sem_wait(&sem);
+	} while (r != 0 && errno == EINTR);
+	MUST0(r);
 }
 
 int
