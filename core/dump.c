@@ -108,7 +108,7 @@ static uint64_t ct_copy_n;
 static int64_t ct_copy_last_ns, ct_copy_max_ns, ct_copy_total_ns;
 
 int
-ct_dump_snapshot(struct ct_snapshot *snap)
+ct_dump_snapshot(struct ct_snapshot *snap, bool threads)
 {
 	int64_t t0 = ct_now_ns();
 	int err = ct_profiles_snapshot(snap);
@@ -120,7 +120,12 @@ ct_dump_snapshot(struct ct_snapshot *snap)
 		__atomic_store_n(&ct_copy_max_ns, dt, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&ct_copy_total_ns, dt, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&ct_copy_n, 1, __ATOMIC_RELAXED);
-	return 0;
+	/* The registry is read with sequence counters: no thread waits. */
+	if (threads)
+		err = ct_threads_snapshot(snap, (int64_t)ct_cfg.stuck_ns);
+	if (err < 0)
+		ct_snapshot_free(snap);
+	return err;
 }
 
 void
@@ -146,11 +151,9 @@ ct_dump_write(const char *suffix)
 		err = -ENOENT;
 		goto out;
 	}
-	err = ct_profiles_snapshot(&snap);
+	err = ct_dump_snapshot(&snap, threads);
 	if (ct_dump_pid)
 		snap.pid = ct_dump_pid;
-	if (err == 0 && threads)
-		err = ct_threads_snapshot(&snap, (int64_t)ct_cfg.stuck_ns);
 	if (err < 0) {
 		ct_log("out of memory taking the profile snapshot; no profiles written");
 		goto out;

@@ -36,10 +36,12 @@ void *ct_dump_report_sym(const char *name);
 
 struct ct_snapshot;
 
-/* Takes a snapshot of what dumps write, timing the table copy: the only
- * step that can hold up the program's threads (each stripe's spinlock is
- * held while that stripe is copied). Guard held; allocates. 0 or -ENOMEM. */
-int ct_dump_snapshot(struct ct_snapshot *snap);
+/* Takes a snapshot of what dumps write: the profile tables and, with
+ * threads, the thread registry. Times the table copy: the only step that
+ * can hold up the program's threads (each stripe's spinlock is held while
+ * that stripe is copied). Guard held; allocates. 0 or -ENOMEM (then snap
+ * holds nothing). */
+int ct_dump_snapshot(struct ct_snapshot *snap, bool threads);
 
 /* Table copies timed by ct_dump_snapshot so far. */
 struct ct_copy_stats {

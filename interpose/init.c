@@ -142,6 +142,7 @@ ct_init_once(void)
 		atexit(ct_dump_at_exit);
 		pthread_atfork(NULL, NULL, ct_fork_child);
 		ct_signals_init();
+		ct_signals_live_start();
 	}
 	ct_self.busy--;
 	__atomic_store_n(&ct_init_state, 2, __ATOMIC_RELEASE);

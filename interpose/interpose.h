@@ -20,6 +20,11 @@ void ct_signals_init(void);
  * init only. 0, or -1 if sig is already tracked or the table is full. */
 int ct_signals_track(int sig, void (*handler)(int));
 
+/* Live profiles: starts the dumper thread (core/dumper.h) when
+ * CONTEND_HTTP, CONTEND_INTERVAL or CONTEND_DUMP_SIGNAL asks for it, and
+ * tracks the dump signal as above. From init, after ct_signals_init. */
+void ct_signals_live_start(void);
+
 #include <pthread.h>
 #include <stdint.h>
 

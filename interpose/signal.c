@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../core/dump.h"
+#include "../core/dumper.h"
 #include "../core/spin.h"
 #include "interpose.h"
 #include "real.h"
@@ -122,6 +123,23 @@ ct_signals_track(int sig, void (*handler)(int))
 	ct_tracked[ct_ntracked] = (struct ct_tracked){sig, handler, 0};
 	ct_signal_arm(ct_ntracked++);
 	return 0;
+}
+
+/* CONTEND_DUMP_SIGNAL: the dumper thread writes numbered snapshots; the
+ * handler only pokes it. Where no dumper runs (a fork child), the signal
+ * does what it would have done without us. */
+static void
+ct_on_dump(int sig)
+{
+	if (!ct_dumper_request())
+		ct_die_by_default(sig);
+}
+
+void
+ct_signals_live_start(void)
+{
+	if (ct_dumper_start(real_pthread_create) == 0 && ct_dumper_signal())
+		ct_signals_track(ct_dumper_signal(), ct_on_dump);
 }
 
 CT_EXPORT int

@@ -1,0 +1,451 @@
+/* The dumper thread; see dumper.h. Owns its wake-up pipe, the numbered
+ * snapshot sequence and the HTTP server handle. Everything here but
+ * ct_dumper_request runs on the dumper thread, at exit or in a fork
+ * child; ct_dumper_request is the only code a signal handler reaches. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../report/http.h"
+#include "clock.h"
+#include "config.h"
+#include "dump.h"
+#include "dumper.h"
+#include "log.h"
+#include "profiles.h"
+#include "spin.h"
+#include "thread.h"
+#include "threads.h"
+
+/* How long exit waits for the dumper to finish what it is doing (a
+ * symbolization, a file) before the final dump runs anyway. */
+#define CT_DUMPER_STOP_WAIT_MS 5000
+
+static int ct_wake[2] = {-1, -1}; /* the pipe the signal handler writes */
+static dev_t ct_wake_dev;
+static ino_t ct_wake_ino;
+static int ct_sig;          /* CONTEND_DUMP_SIGNAL once running, else 0 */
+static int ct_running;      /* the thread exists in this process */
+static int ct_stop;         /* exit asked it to finish */
+static int ct_exited;       /* it has finished */
+static unsigned ct_pending; /* dump requests from the signal */
+static unsigned ct_seq;     /* last numbered snapshot written */
+
+/* Descriptors the dumper owns right now, for the fork child to close
+ * (it must not keep our listening socket or clients' connections open).
+ * Updated by the dumper, read in the child; the lock is taken around
+ * fork() by the atfork hooks. */
+struct ct_owned {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+};
+static struct ct_owned ct_owned[2 + CT_HTTP_MAX_POLLFDS];
+static int ct_nowned;
+static ct_spin ct_owned_lock;
+
+static bool
+ct_fd_is(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+int
+ct_dumper_signal(void)
+{
+	return __atomic_load_n(&ct_running, __ATOMIC_ACQUIRE) ? ct_sig : 0;
+}
+
+bool
+ct_dumper_request(void)
+{
+	int saved = errno;
+	bool ok = false;
+	int fd = ct_wake[1];
+	/* Checked each time: the program may have closed our pipe and got
+	 * the number back for a file of its own. */
+	if (__atomic_load_n(&ct_running, __ATOMIC_ACQUIRE) && ct_fd_is(fd, ct_wake_dev, ct_wake_ino)) {
+		__atomic_fetch_add(&ct_pending, 1, __ATOMIC_RELAXED);
+		char b = 1;
+		/* Non-blocking: a full pipe already holds a wake-up. */
+		ssize_t w = write(fd, &b, 1);
+		(void)w;
+		ok = true;
+	}
+	errno = saved;
+	return ok;
+}
+
+/* ---- numbered snapshots ---------------------------------------------- */
+
+static void
+ct_dumper_write_numbered(void)
+{
+	if (!ct_profiles_have_data() && !ct_threads_worth_dumping())
+		return; /* nothing to say yet: no file, no number used */
+	char suffix[16];
+	/* ".<seq>", four digits at least: mutex.0001.pb.gz, block.0001.pb.gz */
+	snprintf(suffix, sizeof(suffix), ".%04u", ++ct_seq);
+	ct_dump_write(suffix);
+}
+
+/* ---- the HTTP server's view of the shim -------------------------------- */
+
+static int
+ct_host_snapshot(struct ct_snapshot *snap, bool threads)
+{
+	return ct_dump_snapshot(snap, threads);
+}
+
+static uint64_t
+ct_host_sampling(enum ct_profile_kind kind, const uint64_t *set)
+{
+	uint64_t *p = kind == CT_PROF_MUTEX ? &ct_cfg.mutex_fraction : &ct_cfg.block_rate;
+	/* Relaxed: the recording paths load it relaxed at each event. */
+	if (set)
+		return __atomic_exchange_n(p, *set, __ATOMIC_RELAXED);
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void
+ct_host_copy_stats(uint64_t *n, int64_t *last_ns, int64_t *max_ns, int64_t *total_ns)
+{
+	struct ct_copy_stats st;
+	ct_dump_copy_stats(&st);
+	*n = st.n;
+	*last_ns = st.last_ns;
+	*max_ns = st.max_ns;
+	*total_ns = st.total_ns;
+}
+
+static const struct ct_http_host ct_host = {
+	.snapshot = ct_host_snapshot,
+	.sampling = ct_host_sampling,
+	.copy_stats = ct_host_copy_stats,
+};
+
+/* CONTEND_HTTP ("host:port", validated by config.c; ":port" and
+ * "localhost" mean 127.0.0.1) as a socket address. */
+static int
+ct_http_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	const char *colon = strrchr(addr, ':');
+	if (!colon)
+		return -EINVAL;
+	uint64_t port;
+	if (ct_parse_uint(colon + 1, 0, 65535, &port) < 0)
+		return -EINVAL;
+	char host[128];
+	size_t hl = (size_t)(colon - addr);
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, addr, hl);
+	host[hl] = 0;
+	if (hl == 0 || !strcmp(host, "localhost"))
+		strcpy(host, "127.0.0.1");
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*in4);
+		return 0;
+	}
+	if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = 0;
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) == 1) {
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons((uint16_t)port);
+			*sl = sizeof(*in6);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Binds and listens on CONTEND_HTTP, and says where (port 0 picks a free
+ * one). Only the socket: the server itself is loaded at the first
+ * connection. The listening socket, or -1 (logged). */
+static int
+ct_http_listen(dev_t *dev, ino_t *ino)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	if (ct_http_addr(ct_cfg.http, &ss, &sl) < 0) {
+		ct_log("cannot serve /debug/pprof/ on '%s' (not host:port); HTTP server off",
+		       ct_cfg.http);
+		return -1;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	struct stat st;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 512) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &(socklen_t){sizeof(ss)}) < 0 ||
+	    fstat(fd, &st) < 0) {
+		int err = errno;
+		ct_log("cannot serve /debug/pprof/ on %s (%s); HTTP server off", ct_cfg.http,
+		       strerror(err));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port;
+	bool v6 = ss.ss_family == AF_INET6;
+	if (v6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	}
+	if (!ct_cfg.quiet)
+		ct_log("serving /debug/pprof/ on http://%s%s%s:%u/ (pid %d)", v6 ? "[" : "", host,
+		       v6 ? "]" : "", port, (int)getpid());
+	return fd;
+}
+
+/* The first connection: load the server and hand it the socket. */
+static const struct ct_http_ops *
+ct_http_start(int lfd, struct ct_http **h)
+{
+	const struct ct_http_ops *ops = ct_dump_report_sym("ct_http_ops");
+	char err[256] = "";
+	if (!ops) {
+		ct_log("cannot load the HTTP server from the report library; HTTP server off");
+	} else if (ops->open(lfd, &ct_host, h, err, sizeof(err)) < 0) {
+		ct_log("cannot serve /debug/pprof/ (%s); HTTP server off", err);
+		ops = NULL;
+	}
+	if (!ops)
+		close(lfd);
+	return ops;
+}
+
+/* ---- the thread -------------------------------------------------------- */
+
+static void
+ct_dumper_publish_fds(const struct pollfd *pfd, int n)
+{
+	struct ct_owned tmp[2 + CT_HTTP_MAX_POLLFDS];
+	int k = 0;
+	tmp[k++] = (struct ct_owned){ct_wake[0], ct_wake_dev, ct_wake_ino};
+	tmp[k++] = (struct ct_owned){ct_wake[1], ct_wake_dev, ct_wake_ino};
+	for (int i = 1; i < n && k < (int)CT_ARRAY_SIZE(tmp); i++) {
+		struct stat st;
+		if (fstat(pfd[i].fd, &st) == 0)
+			tmp[k++] = (struct ct_owned){pfd[i].fd, st.st_dev, st.st_ino};
+	}
+	ct_spin_lock(&ct_owned_lock);
+	memcpy(ct_owned, tmp, (size_t)k * sizeof(tmp[0]));
+	ct_nowned = k;
+	ct_spin_unlock(&ct_owned_lock);
+}
+
+static void *
+ct_dumper_main(void *arg)
+{
+	(void)arg;
+	/* For good: nothing this thread does is profiled, and our wrappers
+	 * pass its calls straight through. */
+	ct_self.busy = 1;
+	/* A registry slot of its own, outside the registry: thread dumps
+	 * taken here (ct_threads_self claims one for the dumping thread)
+	 * then do not list the dumper among the program's threads. */
+	static struct ct_thread_slot outside;
+	ct_self.slot = &outside;
+	prctl(PR_SET_NAME, "libcontend", 0, 0, 0);
+
+	struct ct_http *http = NULL;
+	const struct ct_http_ops *ops = NULL;
+	dev_t ldev = 0;
+	ino_t lino = 0;
+	int lfd = ct_cfg.http[0] ? ct_http_listen(&ldev, &lino) : -1;
+	int64_t interval = (int64_t)ct_cfg.interval_ns;
+	int64_t next = interval > 0 ? ct_now_ns() + interval : INT64_MAX;
+	static struct pollfd pfd[1 + CT_HTTP_MAX_POLLFDS];
+
+	while (!__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE)) {
+		if (!ct_fd_is(ct_wake[0], ct_wake_dev, ct_wake_ino)) {
+			ct_log("the program closed libcontend's descriptors; live profiles are off");
+			break;
+		}
+		int64_t now = ct_now_ns();
+		int64_t deadline = next;
+		pfd[0] = (struct pollfd){.fd = ct_wake[0], .events = POLLIN};
+		int n = 1;
+		if (lfd >= 0 && !ct_fd_is(lfd, ldev, lino))
+			lfd = -1; /* the program closed it: nothing to serve */
+		if (ops)
+			n += ops->pollfds(http, pfd + 1, CT_HTTP_MAX_POLLFDS, now, &deadline);
+		else if (lfd >= 0)
+			pfd[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
+		ct_dumper_publish_fds(pfd, n);
+		int timeout = -1;
+		if (deadline != INT64_MAX) {
+			int64_t ms = deadline <= now ? 0 : (deadline - now + 999999) / 1000000;
+			timeout = ms > INT_MAX ? INT_MAX : (int)ms;
+		}
+		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+			struct timespec pause = {0, 10 * 1000 * 1000};
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		now = ct_now_ns();
+		if (pfd[0].revents & POLLIN) {
+			char buf[64];
+			while (read(ct_wake[0], buf, sizeof(buf)) > 0) {
+			}
+		}
+		if (__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE))
+			break;
+		if (__atomic_exchange_n(&ct_pending, 0, __ATOMIC_ACQ_REL))
+			ct_dumper_write_numbered();
+		if (now >= next) {
+			ct_dumper_write_numbered();
+			next += interval;
+			if (next <= now) /* fell behind (a slow dump): no catching up */
+				next = now + interval;
+		}
+		if (ops) {
+			ops->step(http, pfd + 1, n - 1, now);
+		} else if (lfd >= 0 && n > 1 && pfd[1].revents) {
+			ops = ct_http_start(lfd, &http);
+			if (!ops)
+				lfd = -1;
+		}
+	}
+	if (ops)
+		ops->close(http);
+	else if (lfd >= 0 && ct_fd_is(lfd, ldev, lino))
+		close(lfd);
+	__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&ct_exited, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* atexit, registered after the final dump's handler so it runs first:
+ * the dumper finishes what it does (bounded), closes its sockets, and
+ * says what live snapshots cost the program. */
+static void
+ct_dumper_stop(void)
+{
+	if (!__atomic_load_n(&ct_running, __ATOMIC_ACQUIRE))
+		return;
+	ct_self.busy++;
+	__atomic_store_n(&ct_stop, 1, __ATOMIC_RELEASE);
+	char b = 1;
+	if (ct_fd_is(ct_wake[1], ct_wake_dev, ct_wake_ino)) {
+		ssize_t w = write(ct_wake[1], &b, 1);
+		(void)w;
+	}
+	struct timespec tick = {0, 1000 * 1000};
+	for (int ms = 0; ms < CT_DUMPER_STOP_WAIT_MS; ms++) {
+		if (__atomic_load_n(&ct_exited, __ATOMIC_ACQUIRE))
+			break;
+		nanosleep(&tick, NULL);
+	}
+	struct ct_copy_stats st;
+	ct_dump_copy_stats(&st);
+	if (!ct_cfg.quiet && st.n)
+		ct_log("%lu live snapshots held the program's threads up for %.1f us on average, "
+		       "%.1f us at most (copying the tables)",
+		       (unsigned long)st.n, (double)st.total_ns / 1e3 / (double)st.n,
+		       (double)st.max_ns / 1e3);
+	ct_self.busy--;
+}
+
+static int ct_fork_locked; /* prefork took ct_owned_lock */
+
+static void
+ct_dumper_prefork(void)
+{
+	ct_fork_locked = __atomic_load_n(&ct_running, __ATOMIC_ACQUIRE);
+	if (ct_fork_locked)
+		ct_spin_lock(&ct_owned_lock);
+}
+
+static void
+ct_dumper_postfork_parent(void)
+{
+	if (ct_fork_locked)
+		ct_spin_unlock(&ct_owned_lock);
+}
+
+/* Only this thread exists here: the dumper is gone, and what it owned
+ * must not stay open in a process that will never serve it. */
+static void
+ct_dumper_postfork_child(void)
+{
+	if (!ct_fork_locked)
+		return;
+	__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
+	for (int i = 0; i < ct_nowned; i++)
+		if (ct_fd_is(ct_owned[i].fd, ct_owned[i].dev, ct_owned[i].ino))
+			close(ct_owned[i].fd);
+	ct_nowned = 0;
+	ct_wake[0] = ct_wake[1] = -1;
+	ct_spin_unlock(&ct_owned_lock);
+}
+
+int
+ct_dumper_start(ct_thread_create_fn create)
+{
+	if (!ct_cfg.http[0] && ct_cfg.interval_ns == 0 && ct_cfg.dump_signal == 0)
+		return 0;
+	if (__atomic_load_n(&ct_running, __ATOMIC_ACQUIRE))
+		return 0;
+	int err;
+	if (pipe2(ct_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+		err = -errno;
+		ct_log("cannot start the dumper thread (pipe: %s); no live profiles", strerror(-err));
+		return err;
+	}
+	struct stat st;
+	if (fstat(ct_wake[0], &st) == 0) {
+		ct_wake_dev = st.st_dev;
+		ct_wake_ino = st.st_ino;
+	}
+	ct_sig = (int)ct_cfg.dump_signal;
+
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Every signal blocked in the new thread (it inherits this mask), so
+	 * the program's signals keep going to the program's threads. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	__atomic_store_n(&ct_running, 1, __ATOMIC_RELEASE);
+	pthread_t tid;
+	err = -create(&tid, &attr, ct_dumper_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err < 0) {
+		__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
+		close(ct_wake[0]);
+		close(ct_wake[1]);
+		ct_wake[0] = ct_wake[1] = -1;
+		ct_log("cannot start the dumper thread (%s); no live profiles", strerror(-err));
+		return err;
+	}
+	atexit(ct_dumper_stop);
+	pthread_atfork(ct_dumper_prefork, ct_dumper_postfork_parent, ct_dumper_postfork_child);
+	return 0;
+}

@@ -1,0 +1,142 @@
+/* The /debug/pprof HTTP server, like Go's net/http/pprof, inside the
+ * profiled process (pprof-format.md §5).
+ *
+ * A small own HTTP/1.0-1.1 server, not a library: it serves a handful of
+ * GET/POST endpoints, one request per connection (Connection: close), and
+ * must stay bounded against hostile clients: request line and headers at
+ * most CT_HTTP_MAX_HEAD bytes, a body only for POST /symbol and at most
+ * CT_HTTP_MAX_BODY, the whole request within CT_HTTP_READ_TIMEOUT_MS, at
+ * most CT_HTTP_MAX_CONNS connections (more get 503 and are closed), all
+ * sockets non-blocking.
+ *
+ * It owns no thread: core/dumper.c runs it on the dumper thread (signals
+ * blocked, the shim's guard held for good, so nothing it does is
+ * profiled) by asking for the descriptors to poll and then handing back
+ * what poll() said. Rendering a profile (symbolization, compression)
+ * happens on that thread between polls; the program's threads are only
+ * held up while a snapshot copies the tables (ct_http_host.snapshot).
+ *
+ * Reached through the one exported object ct_http_ops, which the shim
+ * dlsym()s from libcontend-report.so. Not thread-safe: one owner thread.
+ * Not async-signal-safe. Allocates. */
+#ifndef CT_REPORT_HTTP_H
+#define CT_REPORT_HTTP_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/compiler.h"
+#include "../core/snapshot.h"
+
+/* Limits, each with its reason. */
+/* Go's http.Server allows 1 MiB of headers; pprof clients send < 1 KiB. */
+#define CT_HTTP_MAX_HEAD 8192
+/* POST /debug/pprof/symbol: "0x..+" per address, 20 bytes each; pprof
+ * sends one request per mapping. */
+#define CT_HTTP_MAX_BODY (1024 * 1024)
+/* From accept to the last byte of the request: slow clients lose. */
+#define CT_HTTP_READ_TIMEOUT_MS 5000
+/* A response the client does not read for this long is abandoned. */
+#define CT_HTTP_WRITE_TIMEOUT_MS 10000
+/* After the response: read and discard what the client still sends
+ * before closing, so the close does not reset the connection under an
+ * unread response. */
+#define CT_HTTP_LINGER_MS 1000
+/* Connections served at once; more are answered 503 and closed. */
+#define CT_HTTP_MAX_CONNS 16
+/* Connections being refused or closed (not counted above): a few bytes
+ * each, so a burst of refused clients still gets its 503. */
+#define CT_HTTP_MAX_CLOSING 256
+/* ?seconds=N requests waiting at once: each keeps a copy of one table. */
+#define CT_HTTP_MAX_DELTAS 4
+/* Longest ?seconds=N, as if the server had a 1 h WriteTimeout. */
+#define CT_HTTP_MAX_SECONDS 3600
+/* Descriptors ct_http_ops.pollfds may fill. */
+#define CT_HTTP_MAX_POLLFDS (1 + CT_HTTP_MAX_CONNS + CT_HTTP_MAX_CLOSING)
+
+/* What the server needs from the shim, which owns the tables and the
+ * settings. Called on the server's thread. */
+struct ct_http_host {
+	/* A snapshot of every profile and, with threads, of the thread
+	 * registry. 0 or -errno. */
+	int (*snapshot)(struct ct_snapshot *snap, bool threads);
+	/* The sampling setting of kind (mutex: fraction N, 1 in N; block:
+	 * rate in ns; 0 = off). With set != NULL, *set becomes the setting
+	 * (a relaxed atomic store the recording paths see at their next
+	 * event) and the previous value is returned. */
+	uint64_t (*sampling)(enum ct_profile_kind kind, const uint64_t *set);
+	/* Live snapshots taken so far and their table-copy times. */
+	void (*copy_stats)(uint64_t *n, int64_t *last_ns, int64_t *max_ns, int64_t *total_ns);
+};
+
+struct ct_http;
+
+struct ct_http_ops {
+	/* Serves the listening socket lfd (non-blocking; the shim binds it
+	 * early and loads this library at the first connection, so that
+	 * short-lived processes never pay for it). On success *out owns lfd.
+	 * 0 or -errno with a message in errbuf. */
+	int (*open)(int lfd, const struct ct_http_host *host, struct ct_http **out, char *errbuf,
+		    size_t errlen);
+	/* Fills at most max pollfds; lowers *deadline_ns (CLOCK_MONOTONIC)
+	 * to the next time-out of the server. Returns how many. */
+	int (*pollfds)(struct ct_http *h, struct pollfd *fds, int max, int64_t now_ns,
+		       int64_t *deadline_ns);
+	/* After poll(): fds/n exactly as pollfds filled them, with revents. */
+	void (*step)(struct ct_http *h, const struct pollfd *fds, int n, int64_t now_ns);
+	/* Closes every socket and frees h. NULL is fine. */
+	void (*close)(struct ct_http *h);
+};
+
+CT_EXPORT extern const struct ct_http_ops ct_http_ops;
+
+/* ---- internals shared by http.c and http_pprof.c (and unit tests) ---- */
+
+struct ct_http_req {
+	char method[8];       /* "GET" or "POST" */
+	char path[1024];      /* percent-decoded */
+	char query[2048];     /* raw, without '?' */
+	const uint8_t *body;  /* POST body (not NUL-terminated) */
+	size_t bodylen;
+};
+
+struct ct_http_resp {
+	int status;
+	const char *ctype;        /* Content-Type, NULL = none */
+	char disposition[128];    /* Content-Disposition, "" = none */
+	char location[128];       /* Location, "" = none */
+	char extra[512];          /* more header lines, each ending in "\r\n" */
+	uint8_t *body;            /* malloc'ed, owned by the response */
+	size_t bodylen;
+};
+
+/* A request that arrived whole: fills resp and returns 0, or (only when
+ * may_defer) returns CT_HTTP_DEFER with *wait_ns set: the server holds
+ * the request that long (?seconds=N) and then calls ct_http_finish with
+ * *state, the handler's own per-request state, which it frees with
+ * ct_http_state_free if the client leaves first. */
+#define CT_HTTP_DEFER 1
+int ct_http_handle(const struct ct_http_host *host, const struct ct_http_req *req,
+		   struct ct_http_resp *resp, bool may_defer, void **state, int64_t *wait_ns);
+void ct_http_finish(const struct ct_http_host *host, void *state, struct ct_http_resp *resp);
+void ct_http_state_free(void *state);
+
+/* Answers status with Go's serveError shape: text/plain, X-Go-Pprof: 1,
+ * body msg + "\n". */
+void ct_http_error(struct ct_http_resp *resp, int status, const char *msg);
+
+/* The first value of key in a raw query, percent-decoded ('+' = space);
+ * false if absent. */
+bool ct_http_query(const char *query, const char *key, char *val, size_t vallen);
+
+/* Parses a request head (request line and headers, up to and including
+ * the blank line) of len bytes. On success fills req (without the body),
+ * *content_length (0 if none) and *expect_continue, and returns 0;
+ * otherwise the HTTP status to refuse it with (400, 405, 413, 414, 501,
+ * 505) and, in *why, a one-line reason for the client. */
+int ct_http_parse_head(const char *head, size_t len, struct ct_http_req *req,
+		       size_t *content_length, bool *expect_continue, const char **why);
+
+#endif

@@ -1,0 +1,839 @@
+/* The /debug/pprof endpoints (see http.h), after Go's net/http/pprof
+ * (pprof-format.md §5): same paths, parameters, statuses, error texts
+ * and headers, plus libcontend's runtime control of the sampling
+ * (mutex?fraction=N, block?rate=NS). Also the strict request-head parser.
+ * Runs on the server's thread only; keeps no state between requests but
+ * the cached answer to "is there a thread dump?". */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "render.h"
+#include "report.h"
+#include "symbolize.h"
+#include "threads.h"
+
+/* ---- request head ------------------------------------------------------ */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) into out (plus_space: '+' is ' ', as in
+ * queries). -1 on a bad escape, a NUL byte or no room. */
+static int
+pct_decode(const char *s, size_t n, char *out, size_t outlen, bool plus_space)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+		if (c == '%') {
+			if (i + 2 >= n)
+				return -1;
+			int hi = hexval((unsigned char)s[i + 1]);
+			int lo = hexval((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		} else if (c == '+' && plus_space) {
+			c = ' ';
+		}
+		if (c == 0 || o + 1 >= outlen)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = 0;
+	return 0;
+}
+
+static bool
+is_token_char(int c)
+{
+	return c > 32 && c < 127 && !strchr("()<>@,;:\\\"/[]?={}", c);
+}
+
+/* ct_http_parse_head's refusals: status and reason. */
+#define REFUSE(status, text)          \
+	do {                          \
+		*why = (text);        \
+		return (status);      \
+	} while (0)
+
+int
+ct_http_parse_head(const char *head, size_t len, struct ct_http_req *req, size_t *content_length,
+		   bool *expect_continue, const char **why)
+{
+	memset(req, 0, sizeof(*req));
+	*content_length = 0;
+	*expect_continue = false;
+	bool have_length = false;
+
+	const char *end = head + len;
+	const char *eol = memchr(head, '\n', len);
+	if (!eol)
+		REFUSE(400, "malformed request line");
+	size_t ll = (size_t)(eol - head);
+	if (ll && head[ll - 1] == '\r')
+		ll--;
+	/* METHOD SP request-target SP HTTP-version */
+	const char *sp1 = memchr(head, ' ', ll);
+	if (!sp1)
+		REFUSE(400, "malformed request line");
+	const char *tgt = sp1 + 1;
+	const char *sp2 = memchr(tgt, ' ', ll - (size_t)(tgt - head));
+	if (!sp2)
+		REFUSE(400, "malformed request line");
+	size_t ml = (size_t)(sp1 - head), tl = (size_t)(sp2 - tgt);
+	const char *ver = sp2 + 1;
+	size_t vl = ll - (size_t)(ver - head);
+	if (ml == 0 || tl == 0 || memchr(ver, ' ', vl))
+		REFUSE(400, "malformed request line");
+	for (size_t i = 0; i < ml; i++)
+		if (!is_token_char((unsigned char)head[i]))
+			REFUSE(400, "malformed request line");
+	for (size_t i = 0; i < tl; i++)
+		if ((unsigned char)tgt[i] <= 32 || (unsigned char)tgt[i] >= 127)
+			REFUSE(400, "malformed request line");
+	if (vl != 8 || strncmp(ver, "HTTP/", 5) || !isdigit((unsigned char)ver[5]) ||
+	    ver[6] != '.' || !isdigit((unsigned char)ver[7]))
+		REFUSE(400, "malformed request line");
+	if (ver[5] != '1')
+		REFUSE(505, "only HTTP/1.0 and HTTP/1.1 are served");
+	if (ml == 3 && !memcmp(head, "GET", 3))
+		strcpy(req->method, "GET");
+	else if (ml == 4 && !memcmp(head, "POST", 4))
+		strcpy(req->method, "POST");
+	else
+		REFUSE(405, "only GET and POST are served");
+	/* Origin form only: no proxies, no "*". */
+	if (tgt[0] != '/')
+		REFUSE(400, "the request target must be a path");
+	const char *q = memchr(tgt, '?', tl);
+	size_t pl = q ? (size_t)(q - tgt) : tl;
+	if (pl >= sizeof(req->path))
+		REFUSE(414, "request line too long");
+	if (pct_decode(tgt, pl, req->path, sizeof(req->path), false) < 0)
+		REFUSE(400, "invalid path");
+	if (q) {
+		size_t ql = tl - pl - 1;
+		if (ql >= sizeof(req->query))
+			REFUSE(414, "request line too long");
+		memcpy(req->query, q + 1, ql);
+		req->query[ql] = 0;
+	}
+	/* Dot segments (also %2e%2e) are refused rather than resolved: no
+	 * endpoint has a reason to see one. */
+	for (const char *s = req->path; *s;) {
+		const char *seg = s + 1;
+		const char *next = strchr(seg, '/');
+		size_t sl = next ? (size_t)(next - seg) : strlen(seg);
+		if ((sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.') ||
+		    memchr(seg, '\\', sl))
+			REFUSE(400, "invalid path: no dot segments");
+		if (!next)
+			break;
+		s = next;
+	}
+
+	/* Header fields. */
+	for (const char *line = eol + 1; line < end;) {
+		const char *le = memchr(line, '\n', (size_t)(end - line));
+		if (!le)
+			REFUSE(400, "malformed header field");
+		size_t n = (size_t)(le - line);
+		if (n && line[n - 1] == '\r')
+			n--;
+		if (n == 0)
+			break; /* the blank line */
+		/* Also refuses obsolete line folding (a leading space). */
+		const char *colon = memchr(line, ':', n);
+		if (!colon || colon == line)
+			REFUSE(400, "malformed header field");
+		size_t nl = (size_t)(colon - line);
+		for (size_t i = 0; i < nl; i++)
+			if (!is_token_char((unsigned char)line[i]))
+				REFUSE(400, "malformed header field");
+		const char *v = colon + 1, *ve = line + n;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		size_t vlen = (size_t)(ve - v);
+		if (memchr(v, 0, vlen))
+			REFUSE(400, "malformed header field");
+		if (nl == 14 && !strncasecmp(line, "Content-Length", 14)) {
+			if (vlen > 18)
+				REFUSE(413, "request body too large");
+			size_t cl = 0;
+			for (size_t i = 0; i < vlen; i++) {
+				if (!isdigit((unsigned char)v[i]))
+					REFUSE(400, "invalid Content-Length");
+				cl = cl * 10 + (size_t)(v[i] - '0');
+			}
+			if (vlen == 0 || (have_length && cl != *content_length))
+				REFUSE(400, "invalid Content-Length");
+			if (cl > CT_HTTP_MAX_BODY)
+				REFUSE(413, "request body too large");
+			*content_length = cl;
+			have_length = true;
+		} else if (nl == 17 && !strncasecmp(line, "Transfer-Encoding", 17)) {
+			REFUSE(501, "transfer encodings are not supported; send a Content-Length");
+		} else if (nl == 6 && !strncasecmp(line, "Expect", 6)) {
+			if (vlen == 12 && !strncasecmp(v, "100-continue", 12))
+				*expect_continue = true;
+		}
+		line = le + 1;
+	}
+	return 0;
+}
+#undef REFUSE
+
+bool
+ct_http_query(const char *query, const char *key, char *val, size_t vallen)
+{
+	size_t klen = strlen(key);
+	for (const char *p = query; p && *p;) {
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		size_t kn = eq ? (size_t)(eq - p) : n;
+		char k[64];
+		if (kn < sizeof(k) && pct_decode(p, kn, k, sizeof(k), true) == 0 && strlen(k) == klen &&
+		    !memcmp(k, key, klen)) {
+			const char *v = eq ? eq + 1 : p + n;
+			size_t vn = eq ? n - kn - 1 : 0;
+			/* Undecodable or too long: a value no parser accepts. */
+			if (pct_decode(v, vn, val, vallen, true) < 0)
+				snprintf(val, vallen, "?");
+			return true;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return false;
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+static const char text_plain[] = "text/plain; charset=utf-8";
+
+static void
+set_body(struct ct_http_resp *resp, const char *text)
+{
+	size_t n = strlen(text);
+	resp->body = malloc(n + 1);
+	if (resp->body) {
+		memcpy(resp->body, text, n + 1);
+		resp->bodylen = n;
+	}
+}
+
+void
+ct_http_error(struct ct_http_resp *resp, int status, const char *msg)
+{
+	char buf[512];
+	free(resp->body);
+	resp->body = NULL;
+	resp->bodylen = 0;
+	resp->status = status;
+	resp->ctype = text_plain;
+	resp->disposition[0] = 0;
+	size_t n = strlen(resp->extra);
+	snprintf(resp->extra + n, sizeof(resp->extra) - n, "X-Go-Pprof: 1\r\n");
+	snprintf(buf, sizeof(buf), "%s\n", msg);
+	set_body(resp, buf);
+}
+
+static void
+add_header(struct ct_http_resp *resp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+add_header(struct ct_http_resp *resp, const char *fmt, ...)
+{
+	size_t n = strlen(resp->extra);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(resp->extra + n, sizeof(resp->extra) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Go's strconv.Atoi: optional sign, decimal digits, nothing else. */
+static bool
+go_atoi(const char *s, long long *out)
+{
+	const char *p = s;
+	if (*p == '+' || *p == '-')
+		p++;
+	if (!*p)
+		return false;
+	for (const char *d = p; *d; d++)
+		if (!isdigit((unsigned char)*d))
+			return false;
+	errno = 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool
+parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	if (!*s || strlen(s) > 20)
+		return false;
+	uint64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return false;
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* ---- profiles ---------------------------------------------------------- */
+
+static bool
+is_thread_profile(const char *name)
+{
+	return !strcmp(name, "threads") || !strcmp(name, "goroutine") ||
+	       !strcmp(name, "threadcreate");
+}
+
+/* Whether the thread dump renders at all in this build (it answers
+ * -ENOENT until it does); asked once, with an empty snapshot. */
+static bool
+threads_available(void)
+{
+	static int known = -1;
+	if (known < 0) {
+		struct ct_snapshot empty;
+		memset(&empty, 0, sizeof(empty));
+		uint8_t *out = NULL;
+		size_t len = 0;
+		known = ct_threads_render(&empty, "threads", 2, &out, &len) != -ENOENT;
+		free(out);
+	}
+	return known;
+}
+
+static bool
+known_profile(const char *name)
+{
+	if (!strcmp(name, "mutex") || !strcmp(name, "block"))
+		return true;
+	return is_thread_profile(name) && threads_available();
+}
+
+/* debug levels as Go's WriteTo treats them: mutex/block and threadcreate
+ * have text at any debug > 0; threads/goroutine have the dump at >= 2. */
+static int
+effective_debug(const char *name, long long debug)
+{
+	if (debug <= 0)
+		return 0;
+	if (!strcmp(name, "threads") || !strcmp(name, "goroutine"))
+		return debug >= 2 ? 2 : 1;
+	return 1;
+}
+
+static void
+profile_body(struct ct_http_resp *resp, const char *name, int debug, uint8_t *body, size_t len,
+	     bool delta)
+{
+	resp->status = 200;
+	resp->body = body;
+	resp->bodylen = len;
+	if (debug != 0) {
+		resp->ctype = text_plain;
+	} else {
+		resp->ctype = "application/octet-stream";
+		snprintf(resp->disposition, sizeof(resp->disposition), "attachment; filename=\"%s%s\"",
+			 name, delta ? "-delta" : "");
+	}
+}
+
+static void
+render_error(struct ct_http_resp *resp, int err)
+{
+	char msg[128];
+	if (err == -ENOENT) {
+		ct_http_error(resp, 404, "Unknown profile");
+		return;
+	}
+	snprintf(msg, sizeof(msg), "failed to collect profile: %s", strerror(-err));
+	ct_http_error(resp, 500, msg);
+}
+
+struct delta_state {
+	char name[16];
+	enum ct_profile_kind kind;
+	struct ct_snapshot p0;
+	char extra[512]; /* headers of the request's sampling change */
+};
+
+void
+ct_http_state_free(void *state)
+{
+	struct delta_state *d = state;
+	if (!d)
+		return;
+	ct_snapshot_free(&d->p0);
+	free(d);
+}
+
+void
+ct_http_finish(const struct ct_http_host *host, void *state, struct ct_http_resp *resp)
+{
+	struct delta_state *d = state;
+	struct ct_snapshot p1, delta;
+	uint8_t *out = NULL;
+	size_t len = 0;
+	memset(&delta, 0, sizeof(delta));
+	snprintf(resp->extra, sizeof(resp->extra), "%s", d->extra);
+	int err = host->snapshot(&p1, false);
+	if (err < 0) {
+		ct_http_error(resp, 500, "failed to collect profile");
+		goto out;
+	}
+	err = ct_render_delta(&d->p0, &p1, d->kind, &delta);
+	ct_snapshot_free(&p1);
+	if (err < 0) {
+		ct_http_error(resp, 500, "failed to compute delta");
+		goto out;
+	}
+	err = ct_report_render(&delta, d->name, 0, &out, &len);
+	ct_snapshot_free(&delta);
+	if (err < 0) {
+		render_error(resp, err);
+		goto out;
+	}
+	profile_body(resp, d->name, 0, out, len, true);
+out:
+	ct_http_state_free(d);
+}
+
+/* mutex?fraction=N, block?rate=NS: validated here, applied by the caller
+ * once every parameter is known to be good. */
+struct control {
+	bool set;
+	enum ct_profile_kind kind;
+	uint64_t value;
+};
+
+static int
+parse_control(const char *name, const char *query, struct control *ctl, struct ct_http_resp *resp)
+{
+	char v[64];
+	memset(ctl, 0, sizeof(*ctl));
+	bool mutex = !strcmp(name, "mutex"), block = !strcmp(name, "block");
+	if (ct_http_query(query, "fraction", v, sizeof(v))) {
+		if (!mutex) {
+			ct_http_error(resp, 400, "\"fraction\" applies to the mutex profile only");
+			return -1;
+		}
+		if (!parse_u64(v, 1000000000, &ctl->value)) {
+			ct_http_error(resp, 400, "invalid value for \"fraction\" - must be an integer "
+						 "0..1000000000 (1 in N contentions sampled, 0 = off)");
+			return -1;
+		}
+		ctl->set = true;
+		ctl->kind = CT_PROF_MUTEX;
+	}
+	if (ct_http_query(query, "rate", v, sizeof(v))) {
+		if (!block) {
+			ct_http_error(resp, 400, "\"rate\" applies to the block profile only");
+			return -1;
+		}
+		if (!parse_u64(v, 1000000000000ULL, &ctl->value)) {
+			ct_http_error(resp, 400, "invalid value for \"rate\" - must be an integer "
+						 "0..1000000000000 (ns blocked per sample, 1 = all, 0 = off)");
+			return -1;
+		}
+		ctl->set = true;
+		ctl->kind = CT_PROF_BLOCK;
+	}
+	return 0;
+}
+
+static int
+serve_profile(const struct ct_http_host *host, const char *name, const struct ct_http_req *req,
+	      struct ct_http_resp *resp, bool may_defer, void **state, int64_t *wait_ns)
+{
+	char v[64];
+	long long debug = 0;
+	if (!known_profile(name)) {
+		ct_http_error(resp, 404, "Unknown profile");
+		return 0;
+	}
+	struct control ctl;
+	if (parse_control(name, req->query, &ctl, resp) < 0)
+		return 0;
+	bool has_debug = ct_http_query(req->query, "debug", v, sizeof(v));
+	if (has_debug && !go_atoi(v, &debug))
+		debug = 0;
+	long long sec = 0;
+	bool has_seconds = ct_http_query(req->query, "seconds", v, sizeof(v)) && v[0];
+	bool is_mutex_block = !strcmp(name, "mutex") || !strcmp(name, "block");
+	if (has_seconds) {
+		/* serveDeltaProfile's checks, in its order, with its texts. */
+		if (!go_atoi(v, &sec) || sec <= 0) {
+			ct_http_error(resp, 400,
+				      "invalid value for \"seconds\" - must be a positive integer");
+			return 0;
+		}
+		if (!is_mutex_block) {
+			ct_http_error(resp, 400,
+				      "\"seconds\" parameter is not supported for this profile type");
+			return 0;
+		}
+		if (sec >= CT_HTTP_MAX_SECONDS) {
+			ct_http_error(resp, 400, "profile duration exceeds server's WriteTimeout");
+			return 0;
+		}
+		if (debug != 0) {
+			ct_http_error(resp, 400, "seconds and debug params are incompatible");
+			return 0;
+		}
+		if (!may_defer) {
+			ct_http_error(resp, 503, "too many ?seconds= profiles in progress");
+			return 0;
+		}
+	}
+
+	/* Runtime control, and the current setting in a header. */
+	if (is_mutex_block) {
+		enum ct_profile_kind kind = !strcmp(name, "mutex") ? CT_PROF_MUTEX : CT_PROF_BLOCK;
+		const char *hdr = kind == CT_PROF_MUTEX ? "X-Contend-Mutex-Fraction"
+							: "X-Contend-Block-Rate";
+		if (ctl.set) {
+			uint64_t was = host->sampling(kind, &ctl.value);
+			add_header(resp, "%s: %" PRIu64 "\r\n%s-Was: %" PRIu64 "\r\n", hdr, ctl.value,
+				   hdr, was);
+			if (!has_debug && !has_seconds) {
+				char msg[160];
+				snprintf(msg, sizeof(msg), "libcontend: %s set to %" PRIu64 "%s (was %" PRIu64 ")\n",
+					 kind == CT_PROF_MUTEX ? "mutex profile fraction" : "block profile rate",
+					 ctl.value, kind == CT_PROF_MUTEX ? "" : " ns", was);
+				resp->status = 200;
+				resp->ctype = text_plain;
+				set_body(resp, msg);
+				return 0;
+			}
+		} else {
+			add_header(resp, "%s: %" PRIu64 "\r\n", hdr, host->sampling(kind, NULL));
+		}
+	}
+
+	struct ct_snapshot snap;
+	int err = host->snapshot(&snap, is_thread_profile(name));
+	if (err < 0) {
+		ct_http_error(resp, 500, "failed to collect profile");
+		return 0;
+	}
+	if (has_seconds) {
+		struct delta_state *d = calloc(1, sizeof(*d));
+		if (!d) {
+			ct_snapshot_free(&snap);
+			ct_http_error(resp, 500, "failed to collect profile");
+			return 0;
+		}
+		snprintf(d->name, sizeof(d->name), "%s", name);
+		d->kind = !strcmp(name, "mutex") ? CT_PROF_MUTEX : CT_PROF_BLOCK;
+		d->p0 = snap;
+		/* Keep only what the delta needs: one table's records. */
+		enum ct_profile_kind other = d->kind == CT_PROF_MUTEX ? CT_PROF_BLOCK : CT_PROF_MUTEX;
+		free(d->p0.prof[other].records);
+		d->p0.prof[other].records = NULL;
+		d->p0.prof[other].nrecords = 0;
+		free(d->p0.threads);
+		d->p0.threads = NULL;
+		d->p0.nthreads = 0;
+		snprintf(d->extra, sizeof(d->extra), "%s", resp->extra);
+		*state = d;
+		*wait_ns = sec * 1000000000LL;
+		return CT_HTTP_DEFER;
+	}
+	int dbg = effective_debug(name, debug);
+	uint8_t *out = NULL;
+	size_t len = 0;
+	err = ct_report_render(&snap, name, dbg, &out, &len);
+	ct_snapshot_free(&snap);
+	if (err < 0) {
+		render_error(resp, err);
+		return 0;
+	}
+	profile_body(resp, name, dbg, out, len, false);
+	return 0;
+}
+
+/* ---- index, cmdline, symbol -------------------------------------------- */
+
+struct index_entry {
+	const char *name, *desc;
+	long long count;
+};
+
+static void
+html_escape(struct ct_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': ct_buf_printf(b, "&lt;"); break;
+		case '>': ct_buf_printf(b, "&gt;"); break;
+		case '&': ct_buf_printf(b, "&amp;"); break;
+		case '\'': ct_buf_printf(b, "&#39;"); break;
+		case '"': ct_buf_printf(b, "&#34;"); break;
+		default: ct_buf_add(b, s, 1);
+		}
+	}
+}
+
+static void
+serve_index(const struct ct_http_host *host, struct ct_http_resp *resp)
+{
+	struct ct_snapshot snap;
+	memset(&snap, 0, sizeof(snap));
+	if (host->snapshot(&snap, threads_available()) < 0) {
+		ct_http_error(resp, 500, "failed to collect profiles");
+		return;
+	}
+	bool thr = threads_available();
+	/* Go's Index: every profile with its count, sorted by name; libcontend
+	 * has no CPU profile or trace, so "profile" and "trace" are absent. */
+	struct index_entry e[] = {
+		{"block", "Stack traces that led to blocking on synchronization primitives",
+		 (long long)snap.prof[CT_PROF_BLOCK].nrecords},
+		{"cmdline", "The command line invocation of the current program", 0},
+		{"goroutine", "Stack traces of all current threads (the threads profile, under "
+			      "the name Go tools ask for)", (long long)snap.nthreads},
+		{"mutex", "Stack traces of holders of contended mutexes",
+		 (long long)snap.prof[CT_PROF_MUTEX].nrecords},
+		{"threadcreate", "Stack traces that led to the creation of new OS threads",
+		 (long long)snap.nthreads},
+		{"threads", "Stack traces of all current threads, with what each one waits for, "
+			    "since when and held by whom", (long long)snap.nthreads},
+	};
+	ct_snapshot_free(&snap);
+
+	struct ct_buf b = {0};
+	ct_buf_printf(&b, "<html>\n<head>\n<title>/debug/pprof/</title>\n<style>\n"
+			  ".profile-name{\n\tdisplay:inline-block;\n\twidth:6rem;\n}\n</style>\n"
+			  "</head>\n<body>\n/debug/pprof/<br>\n<br>\n"
+			  "Types of profiles available:\n<table>\n"
+			  "<thead><td>Count</td><td>Profile</td></thead>\n");
+	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++) {
+		if (is_thread_profile(e[i].name) && !thr)
+			continue;
+		ct_buf_printf(&b, "<tr><td>%lld</td><td><a href='%s?debug=1'>", e[i].count, e[i].name);
+		html_escape(&b, e[i].name);
+		ct_buf_printf(&b, "</a></td></tr>\n");
+	}
+	ct_buf_printf(&b, "</table>\n");
+	if (thr)
+		ct_buf_printf(&b, "<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n");
+	ct_buf_printf(&b, "<br>\n<p>\nProfile Descriptions:\n<ul>\n");
+	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++) {
+		if (is_thread_profile(e[i].name) && !thr)
+			continue;
+		ct_buf_printf(&b, "<li><div class=profile-name>");
+		html_escape(&b, e[i].name);
+		ct_buf_printf(&b, ": </div> ");
+		html_escape(&b, e[i].desc);
+		ct_buf_printf(&b, "</li>\n");
+	}
+	ct_buf_printf(&b, "</ul>\n</p>\n");
+
+	/* libcontend's own part: sampling (and how to change it) and what
+	 * live snapshots cost the program. */
+	uint64_t n = 0;
+	int64_t last = 0, max = 0, total = 0;
+	host->copy_stats(&n, &last, &max, &total);
+	ct_buf_printf(&b,
+		      "<p>\nlibcontend sampling: mutex fraction %" PRIu64 " "
+		      "(<a href='mutex?fraction=1'>mutex?fraction=N</a> changes it), "
+		      "block rate %" PRIu64 " ns (<a href='block?rate=1'>block?rate=NS</a> changes it).<br>\n"
+		      "Snapshots taken: %" PRIu64 "; copying the tables held the program's threads "
+		      "up for %.1f us the last time, %.1f us at most, %.1f us on average.\n</p>\n",
+		      host->sampling(CT_PROF_MUTEX, NULL), host->sampling(CT_PROF_BLOCK, NULL), n,
+		      (double)last / 1e3, (double)max / 1e3, n ? (double)total / 1e3 / (double)n : 0.0);
+	ct_buf_printf(&b, "</body>\n</html>");
+	uint8_t *out;
+	size_t len;
+	if (ct_buf_take(&b, &out, &len) < 0) {
+		ct_http_error(resp, 500, "out of memory");
+		return;
+	}
+	resp->status = 200;
+	resp->ctype = "text/html; charset=utf-8";
+	resp->body = out;
+	resp->bodylen = len;
+}
+
+/* strings.Join(os.Args, "\x00"): /proc/self/cmdline without its last NUL. */
+static void
+serve_cmdline(struct ct_http_resp *resp)
+{
+	struct ct_buf b = {0};
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char chunk[4096];
+		ssize_t n;
+		while (b.len < CT_HTTP_MAX_BODY && (n = read(fd, chunk, sizeof(chunk))) > 0)
+			ct_buf_add(&b, chunk, (size_t)n);
+		close(fd);
+	}
+	if (b.len && b.p[b.len - 1] == 0)
+		b.len--;
+	uint8_t *out;
+	size_t len;
+	if (ct_buf_take(&b, &out, &len) < 0) {
+		ct_http_error(resp, 500, "out of memory");
+		return;
+	}
+	resp->status = 200;
+	resp->ctype = text_plain;
+	resp->body = out;
+	resp->bodylen = len;
+}
+
+/* Go's strconv.ParseUint(word, 0, 64): 0x/0o/0b prefixes, a leading 0
+ * for octal, '_' between digits only with a prefix. 0 when invalid. */
+static uint64_t
+parse_pc(const char *w, size_t n)
+{
+	char buf[80];
+	size_t o = 0;
+	int base = 10;
+	size_t i = 0;
+	if (n >= 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X'))
+		base = 16, i = 2;
+	else if (n >= 2 && w[0] == '0' && (w[1] == 'o' || w[1] == 'O'))
+		base = 8, i = 2;
+	else if (n >= 2 && w[0] == '0' && (w[1] == 'b' || w[1] == 'B'))
+		base = 2, i = 2;
+	else if (n >= 2 && w[0] == '0')
+		base = 8, i = 1;
+	for (; i < n; i++) {
+		if (w[i] == '_' && base != 10)
+			continue;
+		if (o + 1 >= sizeof(buf))
+			return 0;
+		buf[o++] = w[i];
+	}
+	buf[o] = 0;
+	if (o == 0 || buf[0] == '-' || buf[0] == '+')
+		return 0;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(buf, &end, base);
+	if (errno || *end)
+		return 0;
+	return v;
+}
+
+static void
+serve_symbol(const struct ct_http_req *req, struct ct_http_resp *resp)
+{
+	const char *in;
+	size_t inlen;
+	if (!strcmp(req->method, "POST")) {
+		in = (const char *)req->body;
+		inlen = req->bodylen;
+	} else {
+		in = req->query;
+		inlen = strlen(req->query);
+	}
+	struct ct_buf b = {0};
+	/* pprof only checks that this is not 0. */
+	ct_buf_printf(&b, "num_symbols: 1\n");
+	struct ct_symbolizer *sym = NULL;
+	if (inlen && ct_symbolize__new(&sym) < 0)
+		sym = NULL;
+	for (size_t i = 0; i < inlen && sym;) {
+		const char *plus = memchr(in + i, '+', inlen - i);
+		size_t n = plus ? (size_t)(plus - (in + i)) : inlen - i;
+		uint64_t pc = parse_pc(in + i, n);
+		if (pc) {
+			const struct ct_frame *f;
+			size_t nf = 0;
+			/* The innermost function at pc, as runtime.FuncForPC. */
+			if (ct_symbolize_addr(sym, pc, &f, &nf) == 0 && nf > 0)
+				ct_buf_printf(&b, "%#" PRIx64 " %s\n", pc, f[0].name);
+		}
+		i += n + 1;
+	}
+	ct_symbolize__free(sym);
+	uint8_t *out;
+	size_t len;
+	if (ct_buf_take(&b, &out, &len) < 0) {
+		ct_http_error(resp, 500, "out of memory");
+		return;
+	}
+	resp->status = 200;
+	resp->ctype = text_plain;
+	resp->body = out;
+	resp->bodylen = len;
+}
+
+int
+ct_http_handle(const struct ct_http_host *host, const struct ct_http_req *req,
+	       struct ct_http_resp *resp, bool may_defer, void **state, int64_t *wait_ns)
+{
+	static const char prefix[] = "/debug/pprof/";
+	const char *path = req->path;
+	*state = NULL;
+	*wait_ns = 0;
+	if (!strcmp(path, "/debug/pprof")) {
+		/* ServeMux's redirect to the subtree. */
+		resp->status = 301;
+		resp->ctype = "text/html; charset=utf-8";
+		snprintf(resp->location, sizeof(resp->location), "/debug/pprof/");
+		set_body(resp, "<a href=\"/debug/pprof/\">Moved Permanently</a>.\n\n");
+		return 0;
+	}
+	if (strncmp(path, prefix, sizeof(prefix) - 1)) {
+		/* http.NotFound */
+		resp->status = 404;
+		resp->ctype = text_plain;
+		set_body(resp, "404 page not found\n");
+		return 0;
+	}
+	const char *name = path + sizeof(prefix) - 1;
+	if (!*name) {
+		serve_index(host, resp);
+		return 0;
+	}
+	if (!strcmp(name, "cmdline")) {
+		serve_cmdline(resp);
+		return 0;
+	}
+	if (!strcmp(name, "symbol")) {
+		serve_symbol(req, resp);
+		return 0;
+	}
+	return serve_profile(host, name, req, resp, may_defer, state, wait_ns);
+}

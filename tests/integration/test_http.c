@@ -1,0 +1,1069 @@
+/* Live profiles: the /debug/pprof endpoint of a running program, read by
+ * the real clients (go tool pprof, curl) and attacked by hostile ones
+ * (huge, endless, concurrent, malformed requests), and the numbered
+ * snapshots written every CONTEND_INTERVAL and on CONTEND_DUMP_SIGNAL.
+ *
+ * The program under test is tests/progs/live_server: worker threads that
+ * contend on one lock in hot_path() until its stdin is closed. It runs in
+ * the background with LD_PRELOAD=libcontend.so and CONTEND_HTTP=
+ * 127.0.0.1:0; the port comes from the line the shim prints on stderr.
+ * Every test ends by closing its stdin and expecting a clean exit 0: the
+ * program kept running and was unaffected throughout. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "profile.pb-c.h"
+
+extern char **environ;
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+	}
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0, got;
+	char *buf = malloc(cap + 1);
+	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			char *nb = realloc(buf, 2 * cap + 1);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+/* ---- the program under test ------------------------------------------- */
+
+struct srv {
+	pid_t pid;
+	int stdin_fd; /* closing it tells the program to finish */
+	int port;
+	char tmp[PATH_MAX];
+	char out[PATH_MAX + 8];
+	char outpath[PATH_MAX + 16], errpath[PATH_MAX + 16];
+	int status;
+	char *stdout_text, *stderr_text; /* after srv_stop */
+};
+
+/* Starts live_server [args] with the shim and env; with http, waits for
+ * the "serving /debug/pprof/" line and takes the port from it. */
+static void
+srv_start(struct srv *s, const char *const *args, const char *const *env, bool http)
+{
+	memset(s, 0, sizeof(*s));
+	const char *tmpdir = getenv("TMPDIR");
+	snprintf(s->tmp, sizeof(s->tmp), "%s/ct-http-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	cr_assert(mkdtemp(s->tmp), "mkdtemp: %s", strerror(errno));
+	snprintf(s->out, sizeof(s->out), "%s/out", s->tmp);
+	snprintf(s->outpath, sizeof(s->outpath), "%s/.stdout", s->tmp);
+	snprintf(s->errpath, sizeof(s->errpath), "%s/.stderr", s->tmp);
+
+	char prog[PATH_MAX];
+	prog_path(prog, sizeof(prog), "live_server");
+	const char *argv[16] = {prog};
+	int argc = 1;
+	for (int i = 0; args && args[i] && argc < 15; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+
+	static char preload[PATH_MAX + 16], outenv[PATH_MAX + 32];
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+	snprintf(outenv, sizeof(outenv), "CONTEND_OUT=%s", s->out);
+	size_t n = 0, cap = 64;
+	for (char **e = environ; *e; e++)
+		cap++;
+	const char **envp = calloc(cap, sizeof(*envp));
+	cr_assert(envp);
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "CONTEND_", 8))
+			envp[n++] = *e;
+	envp[n++] = preload;
+	envp[n++] = outenv;
+	if (http)
+		envp[n++] = "CONTEND_HTTP=127.0.0.1:0";
+	for (int i = 0; env && env[i]; i++)
+		envp[n++] = env[i];
+	envp[n] = NULL;
+
+	int p[2];
+	cr_assert(pipe2(p, O_CLOEXEC) == 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int o = open(s->outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(s->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (o < 0 || e < 0 || dup2(p[0], 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 ||
+		    chdir(s->tmp) < 0)
+			_exit(126);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGUSR2, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(prog, (char *const *)argv, (char *const *)envp);
+		_exit(127);
+	}
+	free(envp);
+	close(p[0]);
+	s->pid = pid;
+	s->stdin_fd = p[1];
+
+	/* "ready=1" on stdout; with http, the port on stderr. */
+	double deadline = mono_s() + 15;
+	for (;;) {
+		char *out = slurp(s->outpath, NULL), *err = slurp(s->errpath, NULL);
+		bool ready = out && strstr(out, "ready=1");
+		const char *url = err ? strstr(err, "serving /debug/pprof/ on http://127.0.0.1:") : NULL;
+		if (url)
+			s->port = atoi(url + strlen("serving /debug/pprof/ on http://127.0.0.1:"));
+		free(out);
+		if (ready && (!http || s->port > 0)) {
+			free(err);
+			break;
+		}
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			s->pid = 0;
+			cr_assert_fail("live_server exited early; stderr:\n%s", err ? err : "");
+		}
+		if (mono_s() > deadline) {
+			kill(pid, SIGKILL);
+			cr_assert_fail("live_server did not start serving; stderr:\n%s", err ? err : "");
+		}
+		free(err);
+		sleep_ms(20);
+	}
+}
+
+static bool
+srv_alive(const struct srv *s)
+{
+	return s->pid > 0 && waitpid(s->pid, NULL, WNOHANG) == 0;
+}
+
+/* Closes its stdin and expects it to finish cleanly. */
+static void
+srv_stop(struct srv *s)
+{
+	close(s->stdin_fd);
+	double deadline = mono_s() + 20;
+	bool timed_out = false;
+	for (;;) {
+		pid_t w = waitpid(s->pid, &s->status, WNOHANG);
+		if (w == s->pid)
+			break;
+		if (mono_s() > deadline) {
+			timed_out = true;
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &s->status, 0);
+			break;
+		}
+		sleep_ms(10);
+	}
+	s->stdout_text = slurp(s->outpath, NULL);
+	s->stderr_text = slurp(s->errpath, NULL);
+	if (!s->stdout_text)
+		s->stdout_text = strdup("");
+	if (!s->stderr_text)
+		s->stderr_text = strdup("");
+	cr_assert(!timed_out, "live_server did not finish; stderr:\n%s", s->stderr_text);
+	cr_assert(WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0,
+		  "live_server: %s %d; stderr:\n%s", WIFEXITED(s->status) ? "exit" : "signal",
+		  WIFEXITED(s->status) ? WEXITSTATUS(s->status) : WTERMSIG(s->status),
+		  s->stderr_text);
+	cr_expect(strstr(s->stdout_text, "iterations="), "no final line:\n%s", s->stdout_text);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+srv_free(struct srv *s)
+{
+	if (s->tmp[0] && !getenv("CONTEND_KEEP_TMP"))
+		nftw(s->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(s->stdout_text);
+	free(s->stderr_text);
+}
+
+/* ---- a raw HTTP client --------------------------------------------------- */
+
+struct resp {
+	int status;       /* 0: no status line (closed or reset) */
+	bool reset;       /* the connection was reset or refused */
+	char *raw;        /* everything received, NUL-terminated */
+	size_t rawlen;
+	char *body;       /* into raw */
+	size_t bodylen;
+};
+
+static int
+connect_port(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads until EOF, error or the time-out; parses the status line. */
+static void
+read_response(int fd, struct resp *r, int timeout_ms)
+{
+	size_t cap = 65536;
+	r->raw = malloc(cap + 1);
+	r->rawlen = 0;
+	double deadline = mono_s() + timeout_ms / 1000.0;
+	for (;;) {
+		int left = (int)((deadline - mono_s()) * 1000);
+		if (left <= 0)
+			break;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, left) <= 0)
+			break;
+		if (r->rawlen == cap) {
+			cap *= 2;
+			r->raw = realloc(r->raw, cap + 1);
+		}
+		ssize_t n = recv(fd, r->raw + r->rawlen, cap - r->rawlen, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r->reset = true;
+			break;
+		}
+		if (n == 0)
+			break;
+		r->rawlen += (size_t)n;
+	}
+	r->raw[r->rawlen] = 0;
+	if (r->rawlen > 12 && !strncmp(r->raw, "HTTP/1.1 ", 9))
+		r->status = atoi(r->raw + 9);
+	char *sep = strstr(r->raw, "\r\n\r\n");
+	r->body = sep ? sep + 4 : r->raw + r->rawlen;
+	r->bodylen = r->rawlen - (size_t)(r->body - r->raw);
+}
+
+/* Sends req (len bytes) on a new connection and reads the response. */
+static void
+http_raw(int port, const void *req, size_t len, struct resp *r, int timeout_ms)
+{
+	memset(r, 0, sizeof(*r));
+	int fd = connect_port(port);
+	if (fd < 0) {
+		r->reset = true;
+		r->raw = strdup("");
+		r->body = r->raw;
+		return;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = send(fd, (const char *)req + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r->reset = true;
+			break;
+		}
+		off += (size_t)n;
+	}
+	read_response(fd, r, timeout_ms);
+	close(fd);
+}
+
+static void
+http_get(int port, const char *target, struct resp *r)
+{
+	char req[4096];
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ct-test\r\n\r\n",
+		 target);
+	http_raw(port, req, strlen(req), r, 30000);
+}
+
+static void
+resp_free(struct resp *r)
+{
+	free(r->raw);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The value of header name (case-insensitive) in r, or NULL. */
+static const char *
+header(const struct resp *r, const char *name, char *buf, size_t len)
+{
+	size_t n = strlen(name);
+	for (const char *line = strstr(r->raw, "\r\n"); line && line < r->body;) {
+		line += 2;
+		if (!strncasecmp(line, name, n) && line[n] == ':') {
+			const char *v = line + n + 1;
+			while (*v == ' ')
+				v++;
+			const char *e = strstr(v, "\r\n");
+			size_t vl = e ? (size_t)(e - v) : strlen(v);
+			snprintf(buf, len, "%.*s", (int)vl, v);
+			return buf;
+		}
+		line = strstr(line, "\r\n");
+	}
+	return NULL;
+}
+
+static void
+expect_header(const struct resp *r, const char *name, const char *want)
+{
+	char buf[256];
+	const char *v = header(r, name, buf, sizeof(buf));
+	cr_expect(v && !strcmp(v, want), "header %s: got '%s', want '%s'\n%s", name, v ? v : "(none)",
+		  want, r->raw);
+}
+
+/* A Go serveError: status, text/plain, X-Go-Pprof: 1, body text + "\n". */
+static void
+expect_go_error(const struct resp *r, int status, const char *text)
+{
+	cr_expect_eq(r->status, status, "want %d, got:\n%s", status, r->raw);
+	expect_header(r, "Content-Type", "text/plain; charset=utf-8");
+	expect_header(r, "X-Go-Pprof", "1");
+	char want[512];
+	snprintf(want, sizeof(want), "%s\n", text);
+	cr_expect(!strcmp(r->body, want), "body '%s', want '%s'", r->body, want);
+}
+
+/* The body of a successful profile response, saved to <tmp>/<file> and
+ * decoded. */
+static bool
+body_profile(const struct srv *s, const struct resp *r, const char *file, struct profile *p)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s", s->tmp, file);
+	FILE *f = fopen(path, "wb");
+	cr_assert(f);
+	fwrite(r->body, 1, r->bodylen, f);
+	fclose(f);
+	return profile_load(p, path);
+}
+
+static int64_t
+total_count(const struct profile *p)
+{
+	struct stack_match any = {0};
+	return profile_sum(p, &any).count;
+}
+
+static int64_t
+hot_count(const struct profile *p)
+{
+	struct stack_match m = {.leaf = "pthread_mutex_unlock", .next = "hot_path"};
+	return profile_sum(p, &m).count;
+}
+
+static const char *const live_args[] = {"4", "200", NULL};
+
+/* ---- real clients ---------------------------------------------------- */
+
+static void
+url(char *buf, size_t len, const struct srv *s, const char *path)
+{
+	snprintf(buf, len, "http://127.0.0.1:%d%s", s->port, path);
+}
+
+/* pprof saves what it fetches under $PPROF_TMPDIR (default ~/pprof). */
+static void
+pprof_tmpdir(const struct srv *s)
+{
+	char dir[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s/pprof", s->tmp);
+	setenv("PPROF_TMPDIR", dir, 1);
+}
+
+Test(http, go_tool_pprof_top)
+{
+	if (!have_program("go"))
+		cr_skip_test("go is not installed");
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	sleep_ms(300);
+	pprof_tmpdir(&s);
+	char u[256];
+	url(u, sizeof(u), &s, "/debug/pprof/mutex");
+	struct run r;
+	run_cmd(&r, (const char *const[]){"go", "tool", "pprof", "-top", u, NULL}, 60);
+	cr_expect_eq(run_exit_code(&r), 0, "go tool pprof failed:\n%s", r.err);
+	cr_expect(strstr(r.out, "pthread_mutex_unlock"), "no unlock in:\n%s", r.out);
+	cr_expect(strstr(r.out, "hot_path"), "no hot_path in:\n%s", r.out);
+	cr_expect(strstr(r.out, "Type: delay"), "%s", r.out);
+	run_free(&r);
+
+	/* The legacy text (debug=1) parses too, and pprof resolves its bare
+	 * addresses through POST /debug/pprof/symbol. */
+	url(u, sizeof(u), &s, "/debug/pprof/mutex?debug=1");
+	run_cmd(&r, (const char *const[]){"go", "tool", "pprof", "-top", u, NULL}, 60);
+	cr_expect_eq(run_exit_code(&r), 0, "go tool pprof (debug=1) failed:\n%s", r.err);
+	cr_expect(strstr(r.out, "hot_path"), "no hot_path in:\n%s\n%s", r.out, r.err);
+	run_free(&r);
+
+	/* The thread dump as pprof's goroutine profile. */
+	url(u, sizeof(u), &s, "/debug/pprof/goroutine");
+	run_cmd(&r, (const char *const[]){"go", "tool", "pprof", "-traces", u, NULL}, 60);
+	cr_expect_eq(run_exit_code(&r), 0, "go tool pprof (goroutine) failed:\n%s", r.err);
+	cr_expect(strstr(r.out, "pthread_mutex_lock"), "%s", r.out);
+	cr_expect(strstr(r.out, "hot_path"), "%s", r.out);
+	run_free(&r);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+Test(http, go_tool_pprof_seconds_delta)
+{
+	if (!have_program("go"))
+		cr_skip_test("go is not installed");
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	pprof_tmpdir(&s);
+	char u[256];
+	url(u, sizeof(u), &s, "/debug/pprof/mutex");
+	struct run r;
+	double t0 = mono_s();
+	run_cmd(&r, (const char *const[]){"go", "tool", "pprof", "-top", "-seconds=2", u, NULL}, 60);
+	double took = mono_s() - t0;
+	cr_expect_eq(run_exit_code(&r), 0, "go tool pprof -seconds=2 failed:\n%s", r.err);
+	cr_expect(strstr(r.out, "Duration: 2"), "not a 2 s delta:\n%s", r.out);
+	cr_expect(strstr(r.out, "hot_path"), "no hot_path in:\n%s", r.out);
+	cr_expect(took >= 2.0, "the delta came back after %.2f s", took);
+	run_free(&r);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+Test(http, delta_is_later_minus_earlier)
+{
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	sleep_ms(500); /* some history before the window */
+	struct resp d, full;
+	http_get(s.port, "/debug/pprof/mutex?seconds=1", &d);
+	http_get(s.port, "/debug/pprof/mutex", &full);
+	cr_assert_eq(d.status, 200, "%s", d.raw);
+	expect_header(&d, "Content-Type", "application/octet-stream");
+	expect_header(&d, "Content-Disposition", "attachment; filename=\"mutex-delta\"");
+	expect_header(&full, "Content-Disposition", "attachment; filename=\"mutex\"");
+	struct profile pd, pf;
+	cr_assert(body_profile(&s, &d, "delta.pb.gz", &pd));
+	cr_assert(body_profile(&s, &full, "full.pb.gz", &pf));
+	const Perftools__Profiles__Profile *pb = pd.pb;
+	cr_expect(pb->duration_nanos >= 900000000LL && pb->duration_nanos < 3000000000LL,
+		  "delta duration %lld ns", (long long)pb->duration_nanos);
+	int64_t dc = hot_count(&pd), fc = hot_count(&pf);
+	cr_expect(dc > 0, "empty delta");
+	cr_expect(dc < fc, "delta %lld not below the total %lld", (long long)dc, (long long)fc);
+	for (size_t i = 0; i < pd.nsamples; i++)
+		cr_expect(pd.samples[i].count != 0 || pd.samples[i].delay != 0,
+			  "a zero sample was kept");
+	profile_free(&pd);
+	profile_free(&pf);
+	resp_free(&d);
+	resp_free(&full);
+
+	/* block works the same way. */
+	http_get(s.port, "/debug/pprof/block?seconds=1", &d);
+	cr_expect_eq(d.status, 200, "%s", d.raw);
+	expect_header(&d, "Content-Disposition", "attachment; filename=\"block-delta\"");
+	resp_free(&d);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+Test(http, index_and_thread_dump_with_curl)
+{
+	if (!have_program("curl"))
+		cr_skip_test("curl is not installed");
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	char u[256];
+	struct run r;
+	url(u, sizeof(u), &s, "/debug/pprof/");
+	run_cmd(&r, (const char *const[]){"curl", "-sS", "-i", u, NULL}, 30);
+	cr_expect_eq(run_exit_code(&r), 0, "curl failed:\n%s", r.err);
+	cr_expect(strstr(r.out, "HTTP/1.1 200 OK"), "%s", r.out);
+	cr_expect(strstr(r.out, "Content-Type: text/html; charset=utf-8"), "%s", r.out);
+	cr_expect(strstr(r.out, "<a href='mutex?debug=1'>mutex</a>"), "%s", r.out);
+	cr_expect(strstr(r.out, "<a href='block?debug=1'>block</a>"), "%s", r.out);
+	cr_expect(strstr(r.out, "<a href=\"goroutine?debug=2\">full goroutine stack dump</a>"),
+		  "%s", r.out);
+	cr_expect(strstr(r.out, "mutex fraction 10"), "%s", r.out);
+	run_free(&r);
+
+	/* goroutine?debug=2: the threads.txt dump; the workers are there,
+	 * blocked on the lock or inside hot_path. */
+	url(u, sizeof(u), &s, "/debug/pprof/goroutine?debug=2");
+	run_cmd(&r, (const char *const[]){"curl", "-sS", "-i", u, NULL}, 30);
+	cr_expect_eq(run_exit_code(&r), 0, "curl failed:\n%s", r.err);
+	cr_expect(strstr(r.out, "HTTP/1.1 200 OK"), "%s", r.out);
+	cr_expect(strstr(r.out, "Content-Type: text/plain; charset=utf-8"), "%s", r.out);
+	cr_expect(strstr(r.out, "hot_path"), "%s", r.out);
+	cr_expect(strstr(r.out, "thread "), "%s", r.out);
+	cr_expect(!strstr(r.out, "\"libcontend\""), "the dumper thread is listed:\n%s", r.out);
+	run_free(&r);
+
+	/* threads is the same dump under its own name; debug=0 is a pprof
+	 * count profile. */
+	struct resp t;
+	http_get(s.port, "/debug/pprof/threads?debug=2", &t);
+	cr_expect_eq(t.status, 200);
+	cr_expect(strstr(t.body, "hot_path"), "%s", t.body);
+	resp_free(&t);
+	http_get(s.port, "/debug/pprof/goroutine", &t);
+	cr_expect_eq(t.status, 200);
+	expect_header(&t, "Content-Disposition", "attachment; filename=\"goroutine\"");
+	cr_expect(t.bodylen > 2 && (uint8_t)t.body[0] == 0x1f && (uint8_t)t.body[1] == 0x8b);
+	resp_free(&t);
+	/* debug=1: Go's count text, which pprof's legacy parser reads. */
+	http_get(s.port, "/debug/pprof/threadcreate?debug=1", &t);
+	cr_expect_eq(t.status, 200, "%s", t.raw);
+	cr_expect(!strncmp(t.body, "threadcreate profile: total ", 28), "%s", t.body);
+	resp_free(&t);
+	http_get(s.port, "/debug/pprof/goroutine?debug=1", &t);
+	cr_expect(!strncmp(t.body, "goroutine profile: total ", 25), "%s", t.body);
+	cr_expect(strstr(t.body, "\thot_path\t"), "%s", t.body);
+	resp_free(&t);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+Test(http, symbol_get_and_post_with_curl)
+{
+	if (!have_program("curl"))
+		cr_skip_test("curl is not installed");
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	sleep_ms(200);
+	char u[256];
+	struct run r;
+	url(u, sizeof(u), &s, "/debug/pprof/symbol");
+	run_cmd(&r, (const char *const[]){"curl", "-sS", u, NULL}, 30);
+	cr_expect_eq(run_exit_code(&r), 0, "curl failed:\n%s", r.err);
+	cr_expect_str_eq(r.out, "num_symbols: 1\n");
+	run_free(&r);
+
+	/* Addresses from the text profile's hot_path record, as pprof posts
+	 * them ("0x..+0x.."). */
+	struct resp t;
+	http_get(s.port, "/debug/pprof/mutex?debug=1", &t);
+	cr_assert_eq(t.status, 200);
+	const char *at = strstr(t.body, " @ ");
+	cr_assert(at, "%s", t.body);
+	char body[2048] = "";
+	const char *e = strchr(at, '\n');
+	snprintf(body, sizeof(body), "%.*s", (int)(e - at - 3), at + 3);
+	for (char *p = body; *p; p++)
+		if (*p == ' ')
+			*p = '+';
+	resp_free(&t);
+	run_cmd(&r, (const char *const[]){"curl", "-sS", "--data-binary", body, u, NULL}, 30);
+	cr_expect_eq(run_exit_code(&r), 0, "curl failed:\n%s", r.err);
+	cr_expect(!strncmp(r.out, "num_symbols: 1\n0x", 17), "%s", r.out);
+	cr_expect(strstr(r.out, " hot_path\n"), "posted %s, got:\n%s", body, r.out);
+	cr_expect(strstr(r.out, " worker\n"), "%s", r.out);
+	run_free(&r);
+
+	/* GET with the addresses in the query, and junk that is skipped. */
+	char q[2300];
+	snprintf(q, sizeof(q), "/debug/pprof/symbol?zzz+0+%s", body);
+	http_get(s.port, q, &t);
+	cr_expect_eq(t.status, 200);
+	cr_expect(strstr(t.body, " hot_path\n"), "%s", t.body);
+	resp_free(&t);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+/* ---- formats and parameters ------------------------------------------- */
+
+Test(http, profile_formats)
+{
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	sleep_ms(300);
+	struct resp r;
+	http_get(s.port, "/debug/pprof/mutex?debug=0", &r);
+	cr_assert_eq(r.status, 200, "%s", r.raw);
+	expect_header(&r, "Content-Type", "application/octet-stream");
+	expect_header(&r, "Content-Disposition", "attachment; filename=\"mutex\"");
+	expect_header(&r, "X-Content-Type-Options", "nosniff");
+	expect_header(&r, "Connection", "close");
+	struct profile p;
+	cr_assert(body_profile(&s, &r, "m.pb.gz", &p));
+	cr_expect_str_eq(p.type[0], "contentions");
+	cr_expect_str_eq(p.type[1], "delay");
+	cr_expect_eq(p.period, 1);
+	cr_expect(hot_count(&p) > 0);
+	profile_free(&p);
+	resp_free(&r);
+
+	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
+	cr_assert_eq(r.status, 200);
+	expect_header(&r, "Content-Type", "text/plain; charset=utf-8");
+	cr_expect(!strncmp(r.body, "--- mutex:\ncycles/second=1000000000\nsampling period=1\n", 53),
+		  "%s", r.body);
+	cr_expect(strstr(r.body, "\thot_path\t"), "%s", r.body);
+	resp_free(&r);
+	/* Go writes the same text for any debug > 0. */
+	http_get(s.port, "/debug/pprof/mutex?debug=2", &r);
+	cr_expect(!strncmp(r.body, "--- mutex:\n", 11), "%s", r.body);
+	resp_free(&r);
+	http_get(s.port, "/debug/pprof/block?debug=1", &r);
+	cr_expect(!strncmp(r.body, "--- contention:\ncycles/second=1000000000\n", 41), "%s", r.body);
+	cr_expect(!strstr(r.body, "sampling period"), "%s", r.body);
+	resp_free(&r);
+	/* An unparsable debug is 0, as strconv.Atoi's error is to Go. */
+	http_get(s.port, "/debug/pprof/block?debug=x", &r);
+	expect_header(&r, "Content-Type", "application/octet-stream");
+	resp_free(&r);
+
+	http_get(s.port, "/debug/pprof/cmdline", &r);
+	cr_expect_eq(r.status, 200);
+	char prog[PATH_MAX];
+	prog_path(prog, sizeof(prog), "live_server");
+	char want[PATH_MAX + 32];
+	int wl = snprintf(want, sizeof(want), "%s%c4%c200", prog, 0, 0);
+	cr_expect(r.bodylen == (size_t)wl && !memcmp(r.body, want, (size_t)wl),
+		  "cmdline is not argv joined by NULs: %.*s", (int)r.bodylen, r.body);
+	resp_free(&r);
+
+	/* HTTP/1.0 clients are served too. */
+	const char *old = "GET /debug/pprof/mutex?debug=1 HTTP/1.0\r\n\r\n";
+	http_raw(s.port, old, strlen(old), &r, 10000);
+	cr_expect_eq(r.status, 200, "%s", r.raw);
+	resp_free(&r);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+Test(http, runtime_sampling_control)
+{
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	struct resp r;
+	http_get(s.port, "/debug/pprof/mutex?fraction=1", &r);
+	cr_expect_eq(r.status, 200, "%s", r.raw);
+	cr_expect_str_eq(r.body, "libcontend: mutex profile fraction set to 1 (was 10)\n");
+	expect_header(&r, "X-Contend-Mutex-Fraction", "1");
+	expect_header(&r, "X-Contend-Mutex-Fraction-Was", "10");
+	resp_free(&r);
+	http_get(s.port, "/debug/pprof/block?rate=1", &r);
+	cr_expect_str_eq(r.body, "libcontend: block profile rate set to 1 ns (was 10000)\n");
+	expect_header(&r, "X-Contend-Block-Rate", "1");
+	resp_free(&r);
+
+	/* In force: the profile says so, every event now counts once. */
+	sleep_ms(300);
+	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
+	cr_expect(strstr(r.body, "# libcontend mutex profile: fraction=1,"), "%s", r.body);
+	expect_header(&r, "X-Contend-Mutex-Fraction", "1");
+	resp_free(&r);
+
+	/* Combined with a profile request: set, then serve the profile. */
+	http_get(s.port, "/debug/pprof/mutex?fraction=0&debug=1", &r);
+	cr_expect(!strncmp(r.body, "--- mutex:", 10), "%s", r.body);
+	expect_header(&r, "X-Contend-Mutex-Fraction", "0");
+	expect_header(&r, "X-Contend-Mutex-Fraction-Was", "1");
+	resp_free(&r);
+
+	http_get(s.port, "/debug/pprof/mutex?fraction=-1", &r);
+	expect_go_error(&r, 400, "invalid value for \"fraction\" - must be an integer 0..1000000000 "
+				 "(1 in N contentions sampled, 0 = off)");
+	resp_free(&r);
+	http_get(s.port, "/debug/pprof/block?fraction=5", &r);
+	expect_go_error(&r, 400, "\"fraction\" applies to the mutex profile only");
+	resp_free(&r);
+	http_get(s.port, "/debug/pprof/mutex?rate=5", &r);
+	expect_go_error(&r, 400, "\"rate\" applies to the block profile only");
+	resp_free(&r);
+	/* A refused value changed nothing. */
+	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
+	expect_header(&r, "X-Contend-Mutex-Fraction", "0");
+	resp_free(&r);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+Test(http, go_errors_and_unknown_paths)
+{
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	struct resp r;
+	static const char *const bad_seconds[] = {"abc", "0", "-3", "1.5", "99999999999999999999",
+						  "%20"};
+	for (size_t i = 0; i < sizeof(bad_seconds) / sizeof(bad_seconds[0]); i++) {
+		char t[128];
+		snprintf(t, sizeof(t), "/debug/pprof/mutex?seconds=%s", bad_seconds[i]);
+		http_get(s.port, t, &r);
+		expect_go_error(&r, 400, "invalid value for \"seconds\" - must be a positive integer");
+		resp_free(&r);
+	}
+	http_get(s.port, "/debug/pprof/block?seconds=1&debug=1", &r);
+	expect_go_error(&r, 400, "seconds and debug params are incompatible");
+	resp_free(&r);
+	http_get(s.port, "/debug/pprof/mutex?seconds=86400", &r);
+	expect_go_error(&r, 400, "profile duration exceeds server's WriteTimeout");
+	resp_free(&r);
+	http_get(s.port, "/debug/pprof/threads?seconds=1", &r);
+	expect_go_error(&r, 400, "\"seconds\" parameter is not supported for this profile type");
+	resp_free(&r);
+
+	static const char *const unknown[] = {"/debug/pprof/heap", "/debug/pprof/profile",
+					      "/debug/pprof/mutex/x", "/debug/pprof/MUTEX",
+					      "/debug/pprof/%00"};
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		http_get(s.port, unknown[i], &r);
+		if (i == 4)
+			cr_expect_eq(r.status, 400, "%s: %s", unknown[i], r.raw);
+		else
+			expect_go_error(&r, 404, "Unknown profile");
+		resp_free(&r);
+	}
+	http_get(s.port, "/", &r);
+	cr_expect_eq(r.status, 404);
+	cr_expect_str_eq(r.body, "404 page not found\n");
+	resp_free(&r);
+	http_get(s.port, "/debug/pprof", &r);
+	cr_expect_eq(r.status, 301);
+	expect_header(&r, "Location", "/debug/pprof/");
+	resp_free(&r);
+
+	/* Methods, versions and malformed heads. */
+	static const struct {
+		const char *req;
+		int status;
+	} heads[] = {
+		{"DELETE /debug/pprof/mutex HTTP/1.1\r\n\r\n", 405},
+		{"HEAD /debug/pprof/mutex HTTP/1.1\r\n\r\n", 405},
+		{"GET /debug/pprof/mutex HTTP/2.0\r\n\r\n", 505},
+		{"GET /debug/pprof/mutex\r\n\r\n", 400},
+		{"\x16\x03\x01\x02\x01\x01\x01\x01\xfc\x03\x03\r\n\r\n", 400},
+		{"GET http://evil/debug/pprof/mutex HTTP/1.1\r\n\r\n", 400},
+		{"GET /debug/pprof/mutex HTTP/1.1\r\nno colon here\r\n\r\n", 400},
+		{"POST /debug/pprof/symbol HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501},
+		{"POST /debug/pprof/symbol HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413},
+		{"POST /debug/pprof/symbol HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", 400},
+	};
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		http_raw(s.port, heads[i].req, strlen(heads[i].req), &r, 10000);
+		cr_expect_eq(r.status, heads[i].status, "request %zu: %s", i, r.raw);
+		resp_free(&r);
+	}
+	/* Headers beyond 8 KiB. */
+	char big[12000];
+	int n = snprintf(big, sizeof(big), "GET /debug/pprof/mutex HTTP/1.1\r\nX-Pad: ");
+	memset(big + n, 'a', 10000);
+	memcpy(big + n + 10000, "\r\n\r\n", 5);
+	http_raw(s.port, big, strlen(big), &r, 10000);
+	cr_expect_eq(r.status, 431, "%s", r.raw);
+	resp_free(&r);
+
+	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
+	cr_expect_eq(r.status, 200, "the server stopped answering");
+	resp_free(&r);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+Test(http, path_traversal_refused)
+{
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	static const char *const paths[] = {
+		"/debug/pprof/../../../../etc/passwd",
+		"/debug/pprof/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+		"/debug/pprof/..%2f..%2f..%2fetc%2fpasswd",
+		"/debug/pprof/./mutex",
+		"/debug/pprof/..\\..\\etc\\passwd",
+		"/../debug/pprof/mutex",
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct resp r;
+		http_get(s.port, paths[i], &r);
+		cr_expect_eq(r.status, 400, "%s: %s", paths[i], r.raw);
+		cr_expect(!strstr(r.raw, "root:"), "%s leaked a file", paths[i]);
+		resp_free(&r);
+	}
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+/* ---- hostile clients ---------------------------------------------------- */
+
+Test(http, huge_request_line)
+{
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	size_t len = 1 << 20;
+	char *req = malloc(len + 64);
+	memcpy(req, "GET /", 5);
+	memset(req + 5, 'a', len);
+	memcpy(req + 5 + len, " HTTP/1.1\r\n\r\n", 14);
+	struct resp r;
+	http_raw(s.port, req, len + 5 + 13, &r, 15000);
+	/* Refused after 8 KiB; the client may see the answer or, if it was
+	 * still sending when the server closed, a reset. */
+	cr_expect(r.status == 414 || r.reset, "got %d:\n%.300s", r.status, r.raw);
+	resp_free(&r);
+	/* The same flood as a header. */
+	memcpy(req, "GET /debug/pprof/mutex HTTP/1.1\r\nX: ", 36);
+	memset(req + 36, 'b', len - 36);
+	memcpy(req + len, "\r\n\r\n", 4);
+	http_raw(s.port, req, len + 4, &r, 15000);
+	cr_expect(r.status == 431 || r.reset, "got %d:\n%.300s", r.status, r.raw);
+	resp_free(&r);
+	free(req);
+	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
+	cr_expect_eq(r.status, 200, "the server stopped answering");
+	resp_free(&r);
+	cr_expect(srv_alive(&s));
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+Test(http, request_that_never_finishes)
+{
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	int slow = connect_port(s.port);
+	cr_assert(slow >= 0);
+	const char *part = "GET /debug/pprof/mutex HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+	cr_assert(send(slow, part, strlen(part), MSG_NOSIGNAL) > 0);
+	double t0 = mono_s();
+	/* Others are served meanwhile, promptly. */
+	for (int i = 0; i < 3; i++) {
+		struct resp r;
+		double a = mono_s();
+		http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
+		cr_expect_eq(r.status, 200, "%s", r.raw);
+		cr_expect(mono_s() - a < 3.0, "a request took %.2f s", mono_s() - a);
+		resp_free(&r);
+	}
+	/* The stalled one is closed at the 5 s read time-out, unanswered. */
+	struct resp r;
+	memset(&r, 0, sizeof(r));
+	read_response(slow, &r, 15000);
+	double took = mono_s() - t0;
+	cr_expect(r.rawlen == 0 || r.reset, "the stalled request got: %s", r.raw);
+	cr_expect(took >= 4.5 && took < 8.0, "closed after %.2f s", took);
+	resp_free(&r);
+	close(slow);
+	http_get(s.port, "/debug/pprof/block?debug=1", &r);
+	cr_expect_eq(r.status, 200);
+	resp_free(&r);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+Test(http, two_hundred_concurrent_connections)
+{
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	enum { N = 200 };
+	int fd[N];
+	const char *req = "GET /debug/pprof/mutex?debug=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	for (int i = 0; i < N; i++) {
+		fd[i] = connect_port(s.port);
+		cr_assert(fd[i] >= 0, "connection %d refused", i);
+	}
+	for (int i = 0; i < N; i++)
+		(void)send(fd[i], req, strlen(req), MSG_NOSIGNAL);
+	int ok = 0, busy = 0, other = 0;
+	for (int i = 0; i < N; i++) {
+		struct resp r;
+		memset(&r, 0, sizeof(r));
+		read_response(fd[i], &r, 30000);
+		if (r.status == 200 && !strncmp(r.body, "--- mutex:", 10))
+			ok++;
+		else if (r.status == 503)
+			busy++;
+		else
+			other++;
+		resp_free(&r);
+		close(fd[i]);
+	}
+	cr_expect(ok >= 1, "%d served, %d refused, %d other", ok, busy, other);
+	cr_expect(ok + busy == N, "%d served, %d refused, %d without an answer", ok, busy, other);
+	struct resp r;
+	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
+	cr_expect_eq(r.status, 200, "the server stopped answering");
+	resp_free(&r);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+/* ---- numbered snapshots ------------------------------------------------ */
+
+static bool
+wait_file(const char *path, double seconds)
+{
+	double deadline = mono_s() + seconds;
+	while (mono_s() < deadline) {
+		if (path_exists(path))
+			return true;
+		sleep_ms(20);
+	}
+	return false;
+}
+
+/* <out>/<kind>.<NNNN>.pb.gz for n = 1..count: valid and growing. */
+static void
+expect_increasing(const struct srv *s, const char *kind, int count)
+{
+	int64_t prev = -1;
+	for (int i = 1; i <= count; i++) {
+		char path[PATH_MAX + 64];
+		snprintf(path, sizeof(path), "%s/%s.%04d.pb.gz", s->out, kind, i);
+		struct profile p;
+		cr_assert(profile_load(&p, path), "%s", path);
+		int64_t c = total_count(&p);
+		cr_expect(c >= prev, "%s: %lld contentions, fewer than the %lld before", path,
+			  (long long)c, (long long)prev);
+		if (i == count)
+			cr_expect(c > 0, "%s is empty", path);
+		prev = c;
+		profile_free(&p);
+	}
+}
+
+Test(live, interval_snapshots)
+{
+	struct srv s;
+	srv_start(&s, live_args, (const char *const[]){"CONTEND_INTERVAL=300ms", NULL}, false);
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/mutex.0004.pb.gz", s.out);
+	cr_assert(wait_file(path, 15), "no %s", path);
+	cr_expect(srv_alive(&s));
+	expect_increasing(&s, "mutex", 4);
+	expect_increasing(&s, "block", 4);
+	snprintf(path, sizeof(path), "%s/threads.0001.txt", s.out);
+	cr_expect(path_exists(path), "no %s", path);
+	srv_stop(&s);
+	snprintf(path, sizeof(path), "%s/mutex.pb.gz", s.out);
+	cr_expect(path_exists(path), "no final profile");
+	cr_expect(strstr(s.stderr_text, "live snapshots held the program's threads up for"),
+		  "%s", s.stderr_text);
+	srv_free(&s);
+}
+
+Test(live, dump_signal_snapshots)
+{
+	struct srv s;
+	srv_start(&s, live_args, (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL}, false);
+	char path[PATH_MAX + 64];
+	sleep_ms(200);
+	for (int i = 1; i <= 3; i++) {
+		cr_assert(kill(s.pid, SIGUSR2) == 0);
+		snprintf(path, sizeof(path), "%s/mutex.%04d.pb.gz", s.out, i);
+		cr_assert(wait_file(path, 15), "no %s after SIGUSR2 #%d", path, i);
+		sleep_ms(150);
+	}
+	cr_expect(srv_alive(&s), "SIGUSR2 killed the program");
+	expect_increasing(&s, "mutex", 3);
+	snprintf(path, sizeof(path), "%s/threads.0003.pb.gz", s.out);
+	cr_expect(path_exists(path), "no %s", path);
+	srv_stop(&s);
+	/* The program saw SIGUSR2 at its default all along. */
+	cr_expect(strstr(s.stdout_text, "usr2_default=1"), "%s", s.stdout_text);
+	srv_free(&s);
+}
+
+Test(live, program_handler_replaces_dump_signal)
+{
+	struct srv s;
+	const char *const args[] = {"4", "200", "usr2", NULL};
+	srv_start(&s, args, (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL}, false);
+	for (int i = 0; i < 3; i++) {
+		cr_assert(kill(s.pid, SIGUSR2) == 0);
+		sleep_ms(100);
+	}
+	sleep_ms(300);
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/mutex.0001.pb.gz", s.out);
+	cr_expect(!path_exists(path), "the program's own handler did not replace ours");
+	srv_stop(&s);
+	cr_expect(strstr(s.stdout_text, "usr2=3"), "%s", s.stdout_text);
+	srv_free(&s);
+}
+
+Test(live, fork_child_does_not_keep_the_server)
+{
+	struct srv s;
+	const char *const args[] = {"2", "200", "fork", NULL};
+	srv_start(&s, args, NULL, true);
+	double deadline = mono_s() + 10;
+	for (;;) {
+		char *out = slurp(s.outpath, NULL);
+		bool done = out && strstr(out, "child_sockets=");
+		free(out);
+		if (done || mono_s() > deadline)
+			break;
+		sleep_ms(20);
+	}
+	/* The parent still serves. */
+	struct resp r;
+	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
+	cr_expect_eq(r.status, 200);
+	resp_free(&r);
+	srv_stop(&s);
+	cr_expect(strstr(s.stdout_text, "child_sockets=0"), "%s", s.stdout_text);
+	srv_free(&s);
+}
