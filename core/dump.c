@@ -221,7 +221,11 @@ void
 ct_dump_from_signal(int timeout_ms)
 {
 	int saved = errno;
+	/* Our own waits (waitpid, nanosleep) must not be recorded from a
+	 * signal handler. */
+	ct_self.busy++;
 	ct_dump_from_signal_(timeout_ms);
+	ct_self.busy--;
 	errno = saved;
 }
 
@@ -247,6 +251,7 @@ void
 ct_dump_crash(int sig, int timeout_ms)
 {
 	int saved = errno;
+	ct_self.busy++; /* our I/O below must pass the wrappers unrecorded */
 	if (__atomic_load_n(&ct_final_done, __ATOMIC_ACQUIRE))
 		goto out;
 	/* First what needs nothing but system calls, in case the rest
@@ -268,5 +273,6 @@ ct_dump_crash(int sig, int timeout_ms)
 	 * threads.txt if it gets that far. */
 	ct_dump_from_signal_(timeout_ms);
 out:
+	ct_self.busy--;
 	errno = saved;
 }

@@ -1,4 +1,4 @@
-/* Names of the wrapped operations (see ops.h). */
+/* Names and classes of the wrapped operations (see ops.h). */
 #include "ops.h"
 
 static const char *const ct_op_names[CT_OP_COUNT] = {

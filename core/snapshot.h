@@ -22,15 +22,18 @@ enum ct_profile_kind {
 	CT_PROF_COUNT
 };
 
-/* One distinct (op, stack) with its accumulated, already scaled values
- * (Go >= 1.20 semantics: scaled at record time, so the writer must not
- * scale again). */
+/* One distinct (op, fd_kind, stack) with its accumulated, already scaled
+ * values (Go >= 1.20 semantics: scaled at record time, so the writer must
+ * not scale again). */
 struct ct_record {
 	double count;      /* estimated number of events (contentions) */
 	double delay_ns;   /* estimated total delay in nanoseconds */
-	uint64_t hash;     /* of op and pcs; table bookkeeping */
+	uint64_t hash;     /* of op, fd_kind and pcs; table bookkeeping */
 	uint32_t op;       /* enum ct_op: the libc function that is the leaf */
 	uint32_t depth;    /* number of valid entries in pc[] */
+	/* enum ct_fd_kind (fdkind.h) of an I/O wait on an fd, the fd_kind
+	 * label; 0 (CT_FD_NONE) for everything else. Part of the key. */
+	uint32_t fd_kind;
 	/* Return addresses, innermost first, shim frames already removed:
 	 * pc[0] is the return address into the caller of the wrapped
 	 * function. Report subtracts 1 to find the call's line. */

@@ -8,9 +8,9 @@
 #include "table.h"
 
 static uint64_t
-ct_hash(unsigned op, const uintptr_t *pcs, unsigned depth)
+ct_hash(unsigned op, unsigned fd_kind, const uintptr_t *pcs, unsigned depth)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ op;
+	uint64_t h = 0xcbf29ce484222325ULL ^ op ^ ((uint64_t)fd_kind << 32);
 	for (unsigned i = 0; i < depth; i++) {
 		h ^= pcs[i];
 		h *= 0x100000001b3ULL;
@@ -50,11 +50,18 @@ void
 ct_table_add(struct ct_table *t, unsigned op, const uintptr_t *pcs, unsigned depth,
 	     double count, double delay)
 {
+	ct_table_add_fd(t, op, 0, pcs, depth, count, delay);
+}
+
+void
+ct_table_add_fd(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t *pcs,
+		unsigned depth, double count, double delay)
+{
 	if (!t->recs)
 		return;
 	if (depth > CT_STACK_MAX)
 		depth = CT_STACK_MAX;
-	uint64_t h = ct_hash(op, pcs, depth);
+	uint64_t h = ct_hash(op, fd_kind, pcs, depth);
 	size_t stripe = (size_t)(h % CT_TABLE_STRIPES);
 	struct ct_record *base = t->recs + stripe * t->per;
 	size_t start = (size_t)((h / CT_TABLE_STRIPES) % t->per);
@@ -66,10 +73,11 @@ ct_table_add(struct ct_table *t, unsigned op, const uintptr_t *pcs, unsigned dep
 		if (r->hash == 0) {
 			r->hash = h;
 			r->op = op;
+			r->fd_kind = fd_kind;
 			r->depth = depth;
 			memcpy(r->pc, pcs, depth * sizeof(pcs[0]));
-		} else if (r->hash != h || r->op != op || r->depth != depth ||
-			   memcmp(r->pc, pcs, depth * sizeof(pcs[0])) != 0) {
+		} else if (r->hash != h || r->op != op || r->fd_kind != fd_kind ||
+			   r->depth != depth || memcmp(r->pc, pcs, depth * sizeof(pcs[0])) != 0) {
 			continue;
 		}
 		r->count += count;

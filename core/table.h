@@ -1,4 +1,4 @@
-/* Bounded profile tables: one record per distinct (op, stack).
+/* Bounded profile tables: one record per distinct (op, fd_kind, stack).
  *
  * Memory is one mmap of cap records made at init (pages are touched only
  * as records fill), split into stripes with a private spinlock each, so
@@ -36,6 +36,11 @@ void ct_table_destroy(struct ct_table *t);
 /* Adds count and delay to the record of (op, pcs[0..depth)). */
 void ct_table_add(struct ct_table *t, unsigned op, const uintptr_t *pcs, unsigned depth,
 		  double count, double delay);
+
+/* The same for an I/O wait on an fd of kind fd_kind (enum ct_fd_kind):
+ * the same stack with another kind is another record. */
+void ct_table_add_fd(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t *pcs,
+		     unsigned depth, double count, double delay);
 
 /* Copies the non-empty records into a new heap array in out (which the
  * caller frees with ct_snapshot_free). Allocates: call off the hot path

@@ -18,6 +18,7 @@
 #include "../core/stack.h"
 #include "../core/threads.h"
 #include "interpose.h"
+#include "io.h"
 #include "real.h"
 
 int ct_spin_unlocked_value;
@@ -132,6 +133,7 @@ ct_init_once(void)
 
 	ct_locate_self();
 	ct_set_leaves();
+	ct_io_init(); /* before ct_ready: the tick clock must be set up */
 	ct_dump_set_dir();
 	int err = ct_profiles_init();
 	if (err == 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../core/compiler.h"
+#include "../core/fdkind.h"
 #include "intern.h"
 #include "maps.h"
 #include "pprof.h"
@@ -521,6 +522,55 @@ out:
 	return err;
 }
 
+/* The labels of block samples: `op` (the wrapped call, the leaf),
+ * `class` (sync, io, sleep) and, for waits on an fd, `fd_kind` (socket,
+ * pipe, ...), so that `go tool pprof -tagfocus=op=read` or
+ * `-tagignore=class=io` work. Go attaches goroutine labels the same way
+ * (pprof-format.md 1.8). */
+#define PP_BLOCK_NLABELS 3
+struct pp_block_labels {
+	struct ct_pprof_label *v;             /* PP_BLOCK_NLABELS per record */
+	const struct ct_pprof_label **per;    /* v + PP_BLOCK_NLABELS * i */
+	size_t *n;
+};
+
+static int
+pp_block_labels(struct pp_block_labels *bl, struct ct_pprof_spec *spec)
+{
+	size_t n = spec->nrecords ? spec->nrecords : 1;
+
+	bl->v = calloc(n * PP_BLOCK_NLABELS, sizeof(*bl->v));
+	bl->per = calloc(n, sizeof(*bl->per));
+	bl->n = calloc(n, sizeof(*bl->n));
+	if (!bl->v || !bl->per || !bl->n)
+		return -ENOMEM;
+	for (size_t i = 0; i < spec->nrecords; i++) {
+		const struct ct_record *r = &spec->records[i];
+		struct ct_pprof_label *l = bl->v + PP_BLOCK_NLABELS * i;
+		size_t k = 0;
+
+		bl->per[i] = l;
+		if (ct_op_class(r->op) == CT_CLASS_NONE)
+			continue; /* the table-full record: no wrapped call */
+		l[k++] = (struct ct_pprof_label){"op", ct_op_name(r->op)};
+		l[k++] = (struct ct_pprof_label){"class", ct_op_class_name(r->op)};
+		if (r->fd_kind)
+			l[k++] = (struct ct_pprof_label){"fd_kind", ct_fdkind_name(r->fd_kind)};
+		bl->n[i] = k;
+	}
+	spec->labels = bl->per;
+	spec->nlabels = bl->n;
+	return 0;
+}
+
+static void
+pp_block_labels_free(struct pp_block_labels *bl)
+{
+	free(bl->v);
+	free(bl->per);
+	free(bl->n);
+}
+
 int
 ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
@@ -546,5 +596,14 @@ ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		.records = ps->records,
 		.nrecords = ps->nrecords,
 	};
-	return ct_pprof_encode_spec(snap, &spec, maps, sym, out, outlen);
+	struct pp_block_labels bl = {0};
+	int err = 0;
+
+	/* Only block samples are labelled: mutex samples keep Go's shape. */
+	if (kind == CT_PROF_BLOCK)
+		err = pp_block_labels(&bl, &spec);
+	if (!err)
+		err = ct_pprof_encode_spec(snap, &spec, maps, sym, out, outlen);
+	pp_block_labels_free(&bl);
+	return err;
 }

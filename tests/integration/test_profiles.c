@@ -162,7 +162,7 @@ ParameterizedTest(size_t *i, profiles, scenario, .timeout = 60)
 	}
 	if (c->mutex_small.leaf) {
 		struct psum s = profile_sum(&mutex, &c->mutex_small);
-		expect_ratio(&mutex, (double)s.delay, expected, 0, 0.1, "%s: waiters' own unlocks",
+		expect_ratio(&mutex, (double)s.delay, expected, 0, 0.2, "%s: waiters' own unlocks",
 			     c->name);
 	}
 	struct psum b = profile_sum(&block, &c->block);
@@ -331,7 +331,9 @@ Test(profiles, cxx_timed_mutex, .timeout = 60)
  * into one "[libcontend: table full]" sample and no time is lost. */
 Test(profiles, table_overflow, .timeout = 60)
 {
-	static const char *const env[] = {"CONTEND_TABLE_SIZE=64", "CONTEND_BLOCK_RATE=1", NULL};
+	/* CONTEND_IO=0: only the joins, not the sleeps of the joined. */
+	static const char *const env[] = {"CONTEND_TABLE_SIZE=64", "CONTEND_BLOCK_RATE=1",
+					  "CONTEND_IO=0", NULL};
 	struct run r;
 	struct profile block;
 	run_prog(&r, &(struct run_opts){.prog = "many_stacks",

@@ -1,0 +1,62 @@
+/* Recording of I/O waits; see iowait.h. Runs only for calls that took
+ * at least CT_IOWAIT_MIN_NS: samples first, and only then classifies the
+ * fd and unwinds. */
+#include <errno.h>
+
+#include "config.h"
+#include "fdkind.h"
+#include "iowait.h"
+#include "ops.h"
+#include "profiles.h"
+#include "sample.h"
+#include "stack.h"
+
+int ct_iowait_on;
+uint64_t ct_iowait_min_ticks;
+
+void
+ct_iowait_init(void)
+{
+	ct_ticks_init();
+	__atomic_store_n(&ct_iowait_min_ticks, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_iowait_on, ct_cfg.io ? 1 : 0, __ATOMIC_RELAXED);
+}
+
+static unsigned
+ct_iowait_fd_kind(const struct ct_iowait *w)
+{
+	if (w->fd < 0)
+		return CT_FD_NONE;
+	/* A message queue descriptor is an fd of the mqueue file system,
+	 * which fstat cannot tell from a file. */
+	if (w->op == CT_OP_MQ_RECEIVE || w->op == CT_OP_MQ_TIMEDRECEIVE ||
+	    w->op == CT_OP_MQ_SEND || w->op == CT_OP_MQ_TIMEDSEND)
+		return CT_FD_MQUEUE;
+	return ct_fdkind_classify(w->fd);
+}
+
+void
+ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
+{
+	int saved = errno;
+	uint64_t m = ct_ticks_calibrate(t1);
+	uint64_t min_ticks = ((uint64_t)CT_IOWAIT_MIN_NS << 32) / m;
+	if (__atomic_load_n(&ct_iowait_min_ticks, __ATOMIC_RELAXED) != min_ticks &&
+	    __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED) == m)
+		__atomic_store_n(&ct_iowait_min_ticks, min_ticks, __ATOMIC_RELAXED);
+	int64_t wait = (int64_t)(((unsigned __int128)(t1 - w->t0) * m) >> 32);
+	double count, delay;
+	if (wait >= CT_IOWAIT_MIN_NS &&
+	    ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait, &count,
+			    &delay)) {
+		uintptr_t pcs[CT_STACK_MAX];
+		int depth = (int)__atomic_load_n(&ct_cfg.stack_depth, __ATOMIC_RELAXED);
+		ct_self.busy++;
+		unsigned kind = ct_iowait_fd_kind(w);
+		int n = ct_stack_capture(pcs, depth);
+		ct_table_add_fd(&ct_profiles[CT_PROF_BLOCK], w->op, kind, pcs, (unsigned)n, count,
+				delay);
+		ct_self.busy--;
+	}
+	errno = saved;
+}

@@ -1,0 +1,87 @@
+/* The narrow interface the I/O, sleep and process-wait wrappers
+ * (interpose/io*.c) use, beside event.h for locks.
+ *
+ * Every call of a wrapped function that may block is timed with ticks.h
+ * and published as the thread's current wait (threads.h), because nothing
+ * tells in advance whether it will block. The fast path is inline: two
+ * tick reads, the wait record, one compare. Only a call that took at
+ * least CT_IOWAIT_MIN_NS goes on to ct_iowait_record, which samples with
+ * CONTEND_BLOCK_RATE and, for a sampled event, classifies the fd and
+ * captures the stack. Thread-safe; no allocation; errno preserved; not
+ * async-signal-safe on the recording path (like event.h). */
+#ifndef CT_IOWAIT_H
+#define CT_IOWAIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "compiler.h"
+#include "event.h"
+#include "threads.h"
+#include "ticks.h"
+
+/* A call that returned sooner did not wait: a system call that does not
+ * sleep (a ready pipe read, a write into a socket buffer) takes 0.2-3 us.
+ * Shorter calls are kernel work, not blocking, and recording them would
+ * put a stack walk on a fraction of all ready calls. */
+#define CT_IOWAIT_MIN_NS 5000
+
+/* ct_cfg.io at init: 0 turns every I/O wrapper into a plain forward. */
+extern int ct_iowait_on;
+/* CT_IOWAIT_MIN_NS in ticks; 0 until the tick length is known. */
+extern uint64_t ct_iowait_min_ticks;
+
+struct ct_iowait {
+	uint64_t t0;  /* ticks */
+	unsigned op;  /* enum ct_op */
+	int fd;       /* the fd waited on, -1 if none (or several) */
+	int open;     /* the wait record is published */
+};
+
+/* True when this thread times I/O now: CONTEND_IO on, profiling set up,
+ * not inside the shim (its own I/O is never recorded). */
+static inline bool
+ct_iowait_active(void)
+{
+	return __atomic_load_n(&ct_iowait_on, __ATOMIC_RELAXED) && ct_active();
+}
+
+/* Before the real call. caller = the wrapper's return address. */
+static inline void
+ct_iowait_begin(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller)
+{
+	w->t0 = ct_ticks();
+	w->op = op;
+	w->fd = fd;
+	w->open = 1;
+	ct_wait_enter(op, NULL, fd, ct_ticks_to_mono(w->t0), caller);
+}
+
+void ct_iowait_record(const struct ct_iowait *w, uint64_t t1);
+
+/* After the real call returned. */
+static inline void
+ct_iowait_end(struct ct_iowait *w)
+{
+	uint64_t t1 = ct_ticks();
+	w->open = 0;
+	ct_wait_leave();
+	if (CT_UNLIKELY(t1 - w->t0 >= __atomic_load_n(&ct_iowait_min_ticks, __ATOMIC_RELAXED)))
+		ct_iowait_record(w, t1);
+}
+
+/* __attribute__((cleanup)) handler: a thread cancelled inside the call
+ * unwinds through the wrapper without reaching ct_iowait_end; its wait
+ * ends here (nothing is recorded for a wait that never completed, as in
+ * Go). Needs -fexceptions on the wrapper's file. */
+static inline void
+ct_iowait_cleanup(struct ct_iowait *w)
+{
+	if (CT_UNLIKELY(w->open))
+		ct_wait_leave();
+}
+
+/* At init, after the configuration is read and before ct_ready is set. */
+void ct_iowait_init(void);
+
+#endif

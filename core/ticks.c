@@ -1,0 +1,73 @@
+/* Tick calibration; see ticks.h. */
+#include "ticks.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+struct ct_ticks_state ct_tk;
+
+/* A (ticks, ns) pair read close together: the ticks are the midpoint of
+ * two readings around the clock read, retried if something (preemption,
+ * an interrupt) came between them. */
+static void
+ct_ticks_pair(uint64_t *t, int64_t *ns)
+{
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < 4; i++) {
+		uint64_t a = ct_ticks();
+		int64_t n = ct_now_ns();
+		uint64_t b = ct_ticks();
+		if (b - a < best) {
+			best = b - a;
+			*t = a + (b - a) / 2;
+			*ns = n;
+		}
+		if (best < 2000)
+			break;
+	}
+}
+
+void
+ct_ticks_init(void)
+{
+	bool tsc = false;
+#if defined(__x86_64__)
+	unsigned a, b, c, d;
+	if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000007 &&
+	    __get_cpuid(0x80000007, &a, &b, &c, &d))
+		tsc = (d >> 8) & 1;
+#endif
+	ct_tk.tsc = tsc;
+	ct_ticks_pair(&ct_tk.base, &ct_tk.base_ns);
+	ct_tk.cal_span = 0;
+	/* Without a TSC ticks are nanoseconds: nothing to calibrate. */
+	__atomic_store_n(&ct_tk.mult, tsc ? 0 : (uint64_t)1 << 32, __ATOMIC_RELAXED);
+}
+
+uint64_t
+ct_ticks_calibrate(uint64_t now)
+{
+	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
+	if (!ct_tk.tsc)
+		return m ? m : (uint64_t)1 << 32;
+	uint64_t span = __atomic_load_n(&ct_tk.cal_span, __ATOMIC_RELAXED);
+	if (m && (now < ct_tk.base || now - ct_tk.base < 2 * span))
+		return m; /* not due */
+	uint64_t t;
+	int64_t ns;
+	ct_ticks_pair(&t, &ns);
+	if (t <= ct_tk.base || ns <= ct_tk.base_ns)
+		return m ? m : (uint64_t)1 << 32;
+	uint64_t dt = t - ct_tk.base;
+	uint64_t dns = (uint64_t)(ns - ct_tk.base_ns);
+	uint64_t est = (uint64_t)(((unsigned __int128)dns << 32) / dt);
+	if (est == 0)
+		est = 1;
+	if (dns < CT_TICKS_CAL_NS)
+		return m ? m : est; /* too early to keep: use it once */
+	/* Racing calibrators store equally good values. */
+	__atomic_store_n(&ct_tk.cal_span, dt, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_tk.mult, est, __ATOMIC_RELAXED);
+	return est;
+}

@@ -1,0 +1,83 @@
+/* A cheap monotonic tick counter for the I/O wrappers, which must time
+ * every call because nothing tells in advance whether a read() will
+ * block: two vDSO clock_gettime() calls cost ~50 ns, two rdtsc ~20 ns.
+ *
+ * Ticks are the TSC on x86-64 when it is invariant (constant rate, not
+ * stopped in idle states: CPUID 0x80000007 EDX bit 8), else CLOCK_MONOTONIC
+ * nanoseconds. The tick length is calibrated against CLOCK_MONOTONIC
+ * lazily, by the first slow path at least CT_TICKS_CAL_NS after start,
+ * and again each time the time since start has doubled, so the error of
+ * a converted time stays within a few reads' skew; never in a
+ * constructor (that would delay every preloaded process).
+ *
+ * Thread-safe (relaxed atomics on single words), no locks, no allocation,
+ * async-signal-safe. */
+#ifndef CT_TICKS_H
+#define CT_TICKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "compiler.h"
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+/* The first calibration waits for this much time since start, so the
+ * skew of the two clock reads (tens of ns) is a small fraction. */
+#define CT_TICKS_CAL_NS (2 * 1000 * 1000)
+
+struct ct_ticks_state {
+	bool tsc;          /* ticks are TSC cycles (else ns) */
+	uint64_t base;     /* ticks at ct_ticks_init */
+	int64_t base_ns;   /* CLOCK_MONOTONIC at the same moment */
+	uint64_t mult;     /* ns per tick, 32.32 fixed point; 0 = not yet known */
+	uint64_t cal_span; /* ticks since base at the last calibration */
+};
+
+extern struct ct_ticks_state ct_tk;
+
+static inline uint64_t
+ct_ticks(void)
+{
+#if defined(__x86_64__)
+	if (CT_LIKELY(ct_tk.tsc))
+		return __rdtsc();
+#endif
+	return (uint64_t)ct_now_ns();
+}
+
+/* Takes the base reading and detects the TSC. Once, at init. */
+void ct_ticks_init(void);
+
+/* Calibrates if due (see above) given a tick reading `now`, and returns
+ * the multiplier in force (never 0). Slow paths only. */
+uint64_t ct_ticks_calibrate(uint64_t now);
+
+/* A duration in ticks as nanoseconds (calibrating first if needed). */
+static inline int64_t
+ct_ticks_to_ns(uint64_t dt)
+{
+	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
+	if (CT_UNLIKELY(m == 0))
+		m = ct_ticks_calibrate(ct_ticks());
+	unsigned __int128 ns = ((unsigned __int128)dt * m) >> 32;
+	return ns > (unsigned __int128)INT64_MAX ? INT64_MAX : (int64_t)ns;
+}
+
+/* A tick reading as CLOCK_MONOTONIC nanoseconds (for wait records that
+ * thread dumps compare with ct_now_ns()). Reads the clock itself while
+ * uncalibrated. */
+static inline int64_t
+ct_ticks_to_mono(uint64_t t)
+{
+	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
+	if (CT_UNLIKELY(m == 0))
+		return ct_now_ns();
+	uint64_t d = t > ct_tk.base ? t - ct_tk.base : 0;
+	return ct_tk.base_ns + (int64_t)(((unsigned __int128)d * m) >> 32);
+}
+
+#endif

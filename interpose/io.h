@@ -1,0 +1,44 @@
+/* Shape of the I/O, sleep and process-wait wrappers (io_*.c).
+ *
+ * A wrapper forwards untouched when CONTEND_IO=0, when the shim is not
+ * set up or is working for this thread (its own I/O), or when the
+ * arguments say the call cannot block (a zero poll timeout, MSG_DONTWAIT,
+ * WNOHANG, LOCK_NB, ...). Otherwise it times the call with two tick reads
+ * and publishes it as the thread's current wait; see core/iowait.h.
+ *
+ * The program's pointers are never read before the real call has
+ * accepted them (a bad one must give EFAULT, not a crash in the shim).
+ * Return value and errno are the real call's: nothing between the call
+ * and the return touches errno except the recording path, which restores
+ * it. Cancellation points stay cancellation points: a cancelled thread
+ * unwinds through the wrapper, whose cleanup handler ends the wait record
+ * (the io files are built with -fexceptions for that). */
+#ifndef CT_INTERPOSE_IO_H
+#define CT_INTERPOSE_IO_H
+
+#include "../core/iowait.h"
+#include "../core/ops.h"
+#include "real.h"
+
+/* The return address into the program (only valid in the wrapper). */
+#define CT_IO_CALLER() ((uintptr_t)__builtin_return_address(0))
+
+/* return call, timed as op waiting on fd when may_block. */
+#define CT_IO_WAIT(type, op, fd, may_block, call)                                         \
+	do {                                                                               \
+		if (!(may_block) || !ct_iowait_active())                                   \
+			return call;                                                       \
+		struct ct_iowait w_ __attribute__((cleanup(ct_iowait_cleanup)));          \
+		ct_iowait_begin(&w_, op, fd, CT_IO_CALLER());                              \
+		type r_ = call;                                                            \
+		ct_iowait_end(&w_);                                                        \
+		return r_;                                                                 \
+	} while (0)
+
+#define CT_IO_CALL(type, op, fd, call) CT_IO_WAIT(type, op, fd, 1, call)
+
+/* Sets up the tick clock and the leaf addresses of the I/O ops. Called
+ * from ct_init_once after resolution, before profiling starts. */
+void ct_io_init(void);
+
+#endif
