@@ -357,7 +357,8 @@ Test(lifecycle, fork_children, .timeout = 60)
 	if (run_profile(&r, pshared, "block", &p)) {
 		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_lock",
 								      .next = "pshared_child_lock"});
-		expect_ratio(&p, (double)s.delay, 50e6, 0.8, 1.5, "pshared child's wait");
+		/* At least 50 ms; more when the child was slow to block. */
+		expect_ratio(&p, (double)s.delay, 50e6, 0.95, 3, "pshared child's wait");
 		profile_free(&p);
 	}
 	run_free(&r);

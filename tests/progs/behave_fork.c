@@ -7,12 +7,14 @@
  *   _exit child  makes contention (child_hold) and leaves with _exit(0):
  *                writes nothing (documented: _exit skips the dump);
  *   pshared child blocks (pshared_child_lock) on a process-shared mutex
- *                in shared memory that the parent holds for 50 ms, then
- *                bumps a shared counter under it.
+ *                in shared memory that the parent holds until 50 ms
+ *                after the child sleeps on it, then bumps a shared
+ *                counter under it.
  * Prints child_pid=, idle_child_pid=, quick_child_pid=, pshared_child_pid=;
  * exit 1 if a
  * child failed or a result differs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -70,12 +72,22 @@ pshared_child_lock(struct shared *sh)
 	return r;
 }
 
+/* Children report through their exit status only: the parent's stdout
+ * is flushed first, and the child's goes to /dev/null, so the output does
+ * not depend on who flushes when. */
 static pid_t
 fork_or_die(void)
 {
+	fflush(NULL);
 	pid_t p = fork();
 	if (p < 0)
 		die("fork", errno);
+	if (p == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd < 0 || dup2(fd, 1) < 0)
+			_exit(98);
+		close(fd);
+	}
 	return p;
 }
 
@@ -98,7 +110,7 @@ main(void)
 	/* Fork while another parent thread holds pm with a waiter queued:
 	 * the child must not inherit the parent's waiter bookkeeping. */
 	struct bg_hold h = {.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = &pm,
-			    .hold_us = 100000};
+			    .hold_us = 20000, .manual = 1};
 	bg_hold_start(&h, 1);
 	pid_t child = fork_or_die();
 	if (child == 0) {
@@ -110,6 +122,7 @@ main(void)
 		CHECK_EQ(pthread_mutex_trylock(&pm), EBUSY);
 		exit(check_status());
 	}
+	bg_release(&h);
 	bg_hold_join(&h);
 
 	pid_t idle = fork_or_die();
@@ -137,6 +150,10 @@ main(void)
 	pid_t psh = fork_or_die();
 	if (psh == 0)
 		exit(pshared_child_lock(sh) == 0 && sh->counter == 1 ? 0 : 1);
+	/* Until the child sleeps on the lock (glibc's word 2: locked with
+	 * waiters), then 50 ms more: the child waits at least that long. */
+	while (__atomic_load_n(&sh->m.__data.__lock, __ATOMIC_ACQUIRE) != 2)
+		sleep_us(1000);
 	sleep_us(50000);
 	sh->counter = 0;
 	CHECK_EQ(pthread_mutex_unlock(&sh->m), 0);

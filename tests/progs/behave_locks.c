@@ -59,17 +59,18 @@ errorcheck_mutex(void)
 
 	/* Unlock by a non-owner while a waiter is queued. */
 	a = (struct bg_hold){.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = &m,
-			     .hold_us = 100000};
+			     .hold_us = 50000, .manual = 1};
 	bg_hold_start(&a, 1);
 	start_blocked_waiter(&w, bg_mutex_lock, bg_mutex_unlock, &m);
 	CHECK_EQ(pthread_mutex_unlock(&m), EPERM);
 	CHECK_EQ(pthread_mutex_trylock(&m), EBUSY);
+	bg_release(&a);
 	check_bg(&a, 0, 0);
 	check_bg(&w, 0, 0);
 
 	/* errno survives a contended lock and an unlock that wakes. */
-	a.hold_us = 50000;
 	bg_hold_start(&a, 1);
+	bg_release(&a);
 	errno = MARK;
 	CHECK_EQ(pthread_mutex_lock(&m), 0);
 	CHECK_EQ(errno, MARK);
@@ -112,7 +113,7 @@ normal_mutex_timeouts(void)
 {
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	struct bg_hold a = {.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = &m,
-			    .hold_us = 150000};
+			    .hold_us = 50000, .manual = 1};
 	bg_hold_start(&a, 1);
 	CHECK_EQ(pthread_mutex_trylock(&m), EBUSY);
 	struct timespec ts = deadline_us(CLOCK_REALTIME, 20000);
@@ -121,6 +122,7 @@ normal_mutex_timeouts(void)
 	CHECK_EQ(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts), ETIMEDOUT);
 	ts.tv_nsec = -1;
 	CHECK_EQ(pthread_mutex_timedlock(&m, &ts), EINVAL);
+	bg_release(&a);
 	ts = deadline_us(CLOCK_REALTIME, 5000000);
 	errno = MARK;
 	CHECK_EQ(pthread_mutex_timedlock(&m, &ts), 0);
@@ -162,8 +164,9 @@ pi_mutex(void)
 	struct bg_hold a, w;
 	mutex_init_kind(&m, PTHREAD_MUTEX_NORMAL, 0, PTHREAD_PRIO_INHERIT);
 	a = (struct bg_hold){.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = &m,
-			     .hold_us = 50000};
+			     .hold_us = 50000, .manual = 1};
 	bg_hold_start(&a, 1);
+	bg_release(&a);
 	errno = MARK;
 	CHECK_EQ(pthread_mutex_lock(&m), 0);
 	start_blocked_waiter(&w, bg_mutex_lock, bg_mutex_unlock, &m);
@@ -179,7 +182,7 @@ rwlock_results(void)
 {
 	pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
 	struct bg_hold a = {.lock = bg_rwlock_wrlock, .unlock = bg_rwlock_unlock, .obj = &l,
-			    .hold_us = 80000};
+			    .hold_us = 50000, .manual = 1};
 
 	CHECK_EQ(pthread_rwlock_wrlock(&l), 0);
 	CHECK_EQ(pthread_rwlock_wrlock(&l), EDEADLK);
@@ -191,6 +194,7 @@ rwlock_results(void)
 	CHECK_EQ(pthread_rwlock_trywrlock(&l), EBUSY);
 	struct timespec ts = deadline_us(CLOCK_REALTIME, 20000);
 	CHECK_EQ(pthread_rwlock_timedrdlock(&l, &ts), ETIMEDOUT);
+	bg_release(&a);
 	errno = MARK;
 	CHECK_EQ(pthread_rwlock_rdlock(&l), 0);
 	CHECK_EQ(errno, MARK);
@@ -198,11 +202,11 @@ rwlock_results(void)
 	check_bg(&a, 0, 0);
 
 	a.lock = bg_rwlock_rdlock;
-	a.hold_us = 50000;
 	bg_hold_start(&a, 1);
 	CHECK_EQ(pthread_rwlock_trywrlock(&l), EBUSY);
 	CHECK_EQ(pthread_rwlock_tryrdlock(&l), 0);
 	CHECK_EQ(pthread_rwlock_unlock(&l), 0);
+	bg_release(&a);
 	CHECK_EQ(pthread_rwlock_wrlock(&l), 0);
 	CHECK_EQ(errno, MARK);
 	CHECK_EQ(pthread_rwlock_unlock(&l), 0);
@@ -215,9 +219,10 @@ spinlock_results(void)
 	pthread_spinlock_t s;
 	XPT(pthread_spin_init(&s, PTHREAD_PROCESS_PRIVATE));
 	struct bg_hold a = {.lock = bg_spin_lock, .unlock = bg_spin_unlock, .obj = (void *)&s,
-			    .hold_us = 30000};
+			    .hold_us = 30000, .manual = 1};
 	bg_hold_start(&a, 1);
 	CHECK_EQ(pthread_spin_trylock(&s), EBUSY);
+	bg_release(&a);
 	errno = MARK;
 	CHECK_EQ(pthread_spin_lock(&s), 0);
 	CHECK_EQ(pthread_spin_unlock(&s), 0);

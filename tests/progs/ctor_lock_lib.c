@@ -20,21 +20,21 @@ ctor_lock_status(void)
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
-static sem_t sem;
+static sem_t held;
 static int flag;
 
 static void *
 ctor_helper(void *arg)
 {
+	pthread_mutex_lock(&m);
+	sem_post(&held);
 	sleep_us(20000); /* the constructor blocks on m meanwhile */
 	pthread_mutex_unlock(&m);
-	sleep_us(20000);
+	sleep_us(20000); /* the constructor waits on c meanwhile */
 	pthread_mutex_lock(&m);
 	flag = 1;
 	pthread_cond_signal(&c);
 	pthread_mutex_unlock(&m);
-	sleep_us(20000);
-	sem_post(&sem);
 	return arg;
 }
 
@@ -46,16 +46,14 @@ ctor_lock_init(void)
 	void *ret = NULL;
 	bad += pthread_mutex_lock(&m) != 0;
 	bad += pthread_mutex_unlock(&m) != 0;
-	bad += sem_init(&sem, 0, 0) != 0;
-	/* Held here, released by the helper: a contended lock. */
-	bad += pthread_mutex_lock(&m) != 0;
+	bad += sem_init(&held, 0, 0) != 0;
 	bad += pthread_create(&t, NULL, ctor_helper, &status) != 0;
-	bad += pthread_mutex_lock(&m) != 0;
+	while (sem_wait(&held) != 0) /* a semaphore wait until it holds m */
+		bad += errno != EINTR;
+	bad += pthread_mutex_lock(&m) != 0; /* contended */
 	while (!flag)
 		bad += pthread_cond_wait(&c, &m) != 0;
 	bad += pthread_mutex_unlock(&m) != 0;
-	while (sem_wait(&sem) != 0)
-		bad += errno != EINTR;
 	bad += pthread_join(t, &ret) != 0;
 	bad += ret != &status;
 	status = bad;

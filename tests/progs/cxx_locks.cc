@@ -114,11 +114,12 @@ main(int argc, char **argv)
 	h.lock = [](void *m) { static_cast<std::timed_mutex *>(m)->lock(); return 0; };
 	h.unlock = [](void *m) { static_cast<std::timed_mutex *>(m)->unlock(); return 0; };
 	h.obj = &tmtx;
-	h.hold_us = 200000;
+	h.manual = 1;
 	bg_hold_start(&h, 1);
 	int64_t t0 = now_ns();
 	CHECK_EQ(cxx_try_for(50000), false);
 	std::printf("try_for_ns=%lld\n", (long long)(now_ns() - t0));
+	bg_release(&h);
 	bg_hold_join(&h);
 	return check_status();
 }

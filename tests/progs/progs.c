@@ -92,6 +92,8 @@ bg_hold_main(void *p)
 	struct bg_hold *b = p;
 	b->lock_result = b->lock(b->obj);
 	__atomic_store_n(&b->held, 1, __ATOMIC_RELEASE);
+	while (b->manual && !__atomic_load_n(&b->released, __ATOMIC_ACQUIRE))
+		sleep_us(1000);
 	sleep_us(b->hold_us);
 	if (!b->exit_holding)
 		b->unlock_result = b->unlock(b->obj);
@@ -102,11 +104,18 @@ void
 bg_hold_start(struct bg_hold *b, int wait_held)
 {
 	b->held = 0;
+	b->released = 0;
 	XPT(pthread_create(&b->thread, NULL, bg_hold_main, b));
 	/* Polled rather than signalled so the helper itself adds no
 	 * condvar or semaphore wait to the profiles. */
 	while (wait_held && !__atomic_load_n(&b->held, __ATOMIC_ACQUIRE))
 		sleep_us(200);
+}
+
+void
+bg_release(struct bg_hold *b)
+{
+	__atomic_store_n(&b->released, 1, __ATOMIC_RELEASE);
 }
 
 void

@@ -59,22 +59,27 @@ int check_status(void);
 /* argv[i] as a positive long, or def when absent. */
 long arg_long(int argc, char **argv, int i, long def);
 
-/* A background thread that takes obj with lock(), posts `held`, keeps it
- * hold_us, then releases it with unlock() (or, with exit_holding, ends
- * while still holding it: robust mutexes). Its lock/unlock results are
- * kept for checks. */
+/* A background thread that takes obj with lock(), sets `held`, keeps it
+ * hold_us (with `manual`: hold_us after bg_release(), so checks that need
+ * obj held cannot race with its release however late they run), then
+ * releases it with unlock() (or, with exit_holding, ends while still
+ * holding it: robust mutexes). Its lock/unlock results are kept. */
 struct bg_hold {
 	int (*lock)(void *);
 	int (*unlock)(void *);
 	void *obj;
 	long hold_us;
+	int manual;
 	int exit_holding;
 	int lock_result, unlock_result;
 	pthread_t thread;
-	int held; /* set once locked */
+	int held;     /* set once locked */
+	int released; /* set by bg_release */
 };
 /* Starts the thread; with wait_held, returns only once it holds obj. */
 void bg_hold_start(struct bg_hold *b, int wait_held);
+/* A manual holder may now let go, hold_us from now. */
+void bg_release(struct bg_hold *b);
 void bg_hold_join(struct bg_hold *b);
 /* lock()/unlock() adapters for bg_hold. */
 int bg_mutex_lock(void *m);
