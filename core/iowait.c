@@ -13,6 +13,7 @@
 
 int ct_iowait_on;
 uint64_t ct_iowait_min_ticks;
+static uint64_t ct_iowait_recorded_ns; /* scaled delay of the recorded waits */
 
 void
 ct_iowait_init(void)
@@ -56,7 +57,20 @@ ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 		int n = ct_stack_capture(pcs, depth);
 		ct_table_add_fd(&ct_profiles[CT_PROF_BLOCK], w->op, kind, pcs, (unsigned)n, count,
 				delay);
+		__atomic_fetch_add(&ct_iowait_recorded_ns, (uint64_t)delay, __ATOMIC_RELAXED);
 		ct_self.busy--;
 	}
 	errno = saved;
+}
+
+bool
+ct_iowait_worth_dumping(void)
+{
+	return __atomic_load_n(&ct_iowait_recorded_ns, __ATOMIC_RELAXED) >= CT_IOWAIT_DUMP_MIN_NS;
+}
+
+void
+ct_iowait_fork_child(void)
+{
+	__atomic_store_n(&ct_iowait_recorded_ns, 0, __ATOMIC_RELAXED);
 }

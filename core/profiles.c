@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "config.h"
 #include "event.h"
+#include "iowait.h"
 #include "profiles.h"
 #include "waiters.h"
 
@@ -42,6 +43,7 @@ ct_profiles_fork_child(void)
 	for (int k = 0; k < CT_PROF_COUNT; k++)
 		ct_table_reset(&ct_profiles[k]);
 	ct_waiters_reset();
+	ct_iowait_fork_child();
 	ct_start_mono = ct_now_ns();
 	ct_start_wall = ct_wall_ns();
 }
@@ -59,7 +61,7 @@ ct_profiles_have_data(void)
 	for (int k = 0; k < CT_PROF_COUNT; k++)
 		if (!ct_table_empty(&ct_profiles[k]))
 			return true;
-	return false;
+	return ct_iowait_worth_dumping();
 }
 
 int

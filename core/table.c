@@ -46,26 +46,37 @@ ct_table_destroy(struct ct_table *t)
 	t->recs = NULL;
 }
 
+static void ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t *pcs,
+			 unsigned depth, double count, double delay, bool counts);
+
 void
 ct_table_add(struct ct_table *t, unsigned op, const uintptr_t *pcs, unsigned depth,
 	     double count, double delay)
 {
-	ct_table_add_fd(t, op, 0, pcs, depth, count, delay);
+	ct_table_put(t, op, 0, pcs, depth, count, delay, true);
 }
 
 void
 ct_table_add_fd(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t *pcs,
 		unsigned depth, double count, double delay)
 {
+	ct_table_put(t, op, fd_kind, pcs, depth, count, delay, false);
+}
+
+static void
+ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t *pcs,
+	     unsigned depth, double count, double delay, bool counts)
+{
 	if (!t->recs)
 		return;
+	if (counts)
+		__atomic_fetch_add(&t->nrecorded, 1, __ATOMIC_RELAXED);
 	if (depth > CT_STACK_MAX)
 		depth = CT_STACK_MAX;
 	uint64_t h = ct_hash(op, fd_kind, pcs, depth);
 	size_t stripe = (size_t)(h % CT_TABLE_STRIPES);
 	struct ct_record *base = t->recs + stripe * t->per;
 	size_t start = (size_t)((h / CT_TABLE_STRIPES) % t->per);
-	__atomic_fetch_add(&t->nrecorded, 1, __ATOMIC_RELAXED);
 
 	ct_spin_lock(&t->lock[stripe]);
 	for (size_t i = 0; i < t->per; i++) {

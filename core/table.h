@@ -37,8 +37,10 @@ void ct_table_destroy(struct ct_table *t);
 void ct_table_add(struct ct_table *t, unsigned op, const uintptr_t *pcs, unsigned depth,
 		  double count, double delay);
 
-/* The same for an I/O wait on an fd of kind fd_kind (enum ct_fd_kind):
- * the same stack with another kind is another record. */
+/* The same for an I/O, sleep or process wait, on an fd of kind fd_kind
+ * (enum ct_fd_kind, 0 if none): the same stack with another kind is
+ * another record. Such records alone do not make the table non-empty for
+ * ct_table_empty: whether they are worth a dump is ct_iowait's call. */
 void ct_table_add_fd(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t *pcs,
 		     unsigned depth, double count, double delay);
 

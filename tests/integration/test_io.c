@@ -291,6 +291,35 @@ Test(io, default_rate, .timeout = 60)
 	run_free(&r);
 }
 
+/* A process whose only waits are I/O and sleeps adding up to less than
+ * 1 ms (cat, grep ... started by a profiled program) writes nothing; one
+ * that waited longer writes its profiles. */
+Test(io, short_helpers_write_nothing, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"short", "2", "100", NULL},
+					.env = exact_env});
+	run_expect_success(&r);
+	/* A loaded machine may stretch the sleeps past the 1 ms. */
+	long long waited = run_value(&r, NULL, "waited_ns");
+	if (waited < 800000) {
+		cr_expect(!path_exists(r.outdir), "%s was written for %lld ns of sleeps", r.outdir,
+			  waited);
+		cr_expect_str_eq(r.err, "");
+	}
+	run_free(&r);
+
+	struct profile block;
+	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"short", "10", "300", NULL},
+					.env = exact_env});
+	run_expect_success(&r);
+	cr_assert(run_profile(&r, NULL, "block", &block));
+	struct psum s = profile_sum(&block, &(struct stack_match){.leaf = "usleep", .next = "do_short_sleeps"});
+	cr_expect_eq(s.count, 10);
+	profile_free(&block);
+	run_free(&r);
+}
+
 /* ------------------------------------------------------------------ */
 /* Results untouched. */
 

@@ -17,6 +17,9 @@
  *       read_from, one call site, reads alternately from a pipe and a
  *       socket, each read waiting hold_us: the same stack with two
  *       fd_kind labels, so two samples of rounds*hold_us each.
+ *   io_waits short [times=1] [us=200]
+ *       single-threaded, usleep(us) `times` times (do_short_sleeps): a
+ *       helper whose waits add up to under 1 ms writes no profile.
  *   io_waits sleep [ms=50]
  *       do_nanosleep, do_usleep, do_clock_nanosleep sleep ms each,
  *       do_sleep sleeps 1 s (class sleep, no fd).
@@ -297,6 +300,15 @@ do_sleep(void)
 	TIMED("sleep", sleep(1));
 }
 
+static NOINLINE void
+do_short_sleeps(long times, long us)
+{
+	int64_t t0 = now_ns();
+	for (long i = 0; i < times; i++)
+		usleep((useconds_t)us);
+	printf("waited_ns=%lld\n", (long long)(now_ns() - t0));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -316,6 +328,8 @@ main(int argc, char **argv)
 	} else if (!strcmp(mode, "poll") || !strcmp(mode, "select") || !strcmp(mode, "epoll")) {
 		mode_timeouts(mode, (int)arg_long(argc, argv, 2, 4), (int)arg_long(argc, argv, 3, 40));
 		printf("waited_ns=%lld\n", (long long)waited_ns);
+	} else if (!strcmp(mode, "short")) {
+		do_short_sleeps(arg_long(argc, argv, 2, 1), arg_long(argc, argv, 3, 200));
 	} else if (!strcmp(mode, "sleep")) {
 		long ms = arg_long(argc, argv, 2, 50);
 		do_nanosleep(ms);
@@ -323,7 +337,7 @@ main(int argc, char **argv)
 		do_clock_nanosleep(ms);
 		do_sleep();
 	} else {
-		fprintf(stderr, "usage: io_waits pipe|kinds|poll|select|epoll|accept|sleep [n] [time]\n");
+		fprintf(stderr, "usage: io_waits pipe|kinds|poll|select|epoll|accept|short|sleep [n] [time]\n");
 		return 2;
 	}
 	return 0;
