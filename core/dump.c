@@ -106,19 +106,33 @@ ct_report_fn(void)
  * snapshot can hold up the program's threads. */
 static uint64_t ct_copy_n;
 static int64_t ct_copy_last_ns, ct_copy_max_ns, ct_copy_total_ns;
+static int64_t ct_copy_cpu_max_ns, ct_copy_cpu_total_ns;
+
+static int64_t
+ct_thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 int
 ct_dump_snapshot(struct ct_snapshot *snap, bool threads)
 {
-	int64_t t0 = ct_now_ns();
+	/* Wall time bounds what a thread can wait; CPU time is the work
+	 * itself, without the time this thread was not running. */
+	int64_t c0 = ct_thread_cpu_ns(), t0 = ct_now_ns();
 	int err = ct_profiles_snapshot(snap);
-	int64_t dt = ct_now_ns() - t0;
+	int64_t dt = ct_now_ns() - t0, dc = ct_thread_cpu_ns() - c0;
 	if (err < 0)
 		return err;
 	__atomic_store_n(&ct_copy_last_ns, dt, __ATOMIC_RELAXED);
 	if (dt > __atomic_load_n(&ct_copy_max_ns, __ATOMIC_RELAXED))
 		__atomic_store_n(&ct_copy_max_ns, dt, __ATOMIC_RELAXED);
+	if (dc > __atomic_load_n(&ct_copy_cpu_max_ns, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_copy_cpu_max_ns, dc, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&ct_copy_total_ns, dt, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&ct_copy_cpu_total_ns, dc, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&ct_copy_n, 1, __ATOMIC_RELAXED);
 	/* The registry is read with sequence counters: no thread waits. */
 	if (threads)
@@ -135,6 +149,8 @@ ct_dump_copy_stats(struct ct_copy_stats *st)
 	st->last_ns = __atomic_load_n(&ct_copy_last_ns, __ATOMIC_RELAXED);
 	st->max_ns = __atomic_load_n(&ct_copy_max_ns, __ATOMIC_RELAXED);
 	st->total_ns = __atomic_load_n(&ct_copy_total_ns, __ATOMIC_RELAXED);
+	st->cpu_max_ns = __atomic_load_n(&ct_copy_cpu_max_ns, __ATOMIC_RELAXED);
+	st->cpu_total_ns = __atomic_load_n(&ct_copy_cpu_total_ns, __ATOMIC_RELAXED);
 }
 
 int

@@ -46,7 +46,8 @@ int ct_dump_snapshot(struct ct_snapshot *snap, bool threads);
 /* Table copies timed by ct_dump_snapshot so far. */
 struct ct_copy_stats {
 	uint64_t n;
-	int64_t last_ns, max_ns, total_ns;
+	int64_t last_ns, max_ns, total_ns; /* wall clock */
+	int64_t cpu_max_ns, cpu_total_ns;  /* the copying thread's CPU time */
 };
 void ct_dump_copy_stats(struct ct_copy_stats *st);
 

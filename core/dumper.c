@@ -120,14 +120,13 @@ ct_host_sampling(enum ct_profile_kind kind, const uint64_t *set)
 }
 
 static void
-ct_host_copy_stats(uint64_t *n, int64_t *last_ns, int64_t *max_ns, int64_t *total_ns)
+ct_host_copy_stats(struct ct_http_copy_stats *out)
 {
 	struct ct_copy_stats st;
 	ct_dump_copy_stats(&st);
-	*n = st.n;
-	*last_ns = st.last_ns;
-	*max_ns = st.max_ns;
-	*total_ns = st.total_ns;
+	*out = (struct ct_http_copy_stats){.n = st.n, .last_ns = st.last_ns, .max_ns = st.max_ns,
+					   .total_ns = st.total_ns, .cpu_max_ns = st.cpu_max_ns,
+					   .cpu_total_ns = st.cpu_total_ns};
 }
 
 static const struct ct_http_host ct_host = {
@@ -364,10 +363,12 @@ ct_dumper_stop(void)
 	struct ct_copy_stats st;
 	ct_dump_copy_stats(&st);
 	if (!ct_cfg.quiet && st.n)
-		ct_log("%lu live snapshots held the program's threads up for %.1f us on average, "
-		       "%.1f us at most (copying the tables)",
+		ct_log("%lu live snapshots; copying the tables, the only time a snapshot can hold "
+		       "up a thread that records, took %.1f us on average, %.1f us at most "
+		       "(CPU %.1f us on average, %.1f us at most)",
 		       (unsigned long)st.n, (double)st.total_ns / 1e3 / (double)st.n,
-		       (double)st.max_ns / 1e3);
+		       (double)st.max_ns / 1e3, (double)st.cpu_total_ns / 1e3 / (double)st.n,
+		       (double)st.cpu_max_ns / 1e3);
 	ct_self.busy--;
 }
 

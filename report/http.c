@@ -51,6 +51,9 @@ struct ct_http {
 	dev_t ldev;
 	ino_t lino;
 	int nactive, ndeferred;
+	/* Out of descriptors: the pending connection stays ready, so stop
+	 * polling the listener for a while rather than spin on it. */
+	int64_t accept_paused_until;
 	struct conn c[CT_HTTP_SLOTS];
 	/* pollfd index -> slot (-1: the listening socket), as last filled */
 	int map[CT_HTTP_MAX_POLLFDS];
@@ -413,7 +416,9 @@ http_accept(struct ct_http *h, int64_t now)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			return; /* EAGAIN, or out of descriptors: try again later */
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				h->accept_paused_until = now + ms_ns(CT_HTTP_ACCEPT_PAUSE_MS);
+			return;
 		}
 		struct stat st;
 		if (fstat(fd, &st) < 0) {
@@ -494,7 +499,10 @@ http_pollfds(struct ct_http *h, struct pollfd *fds, int max, int64_t now, int64_
 	h->nmap = 0;
 	if (h->lfd >= 0 && !fd_is(h->lfd, h->ldev, h->lino))
 		h->lfd = -1; /* the program closed it: stop listening */
-	if (h->lfd >= 0 && n < max) {
+	if (h->lfd >= 0 && n < max && now < h->accept_paused_until) {
+		if (h->accept_paused_until < *deadline)
+			*deadline = h->accept_paused_until;
+	} else if (h->lfd >= 0 && n < max) {
 		fds[n] = (struct pollfd){.fd = h->lfd, .events = POLLIN};
 		h->map[n++] = -1;
 	}
@@ -520,7 +528,6 @@ http_pollfds(struct ct_http *h, struct pollfd *fds, int max, int64_t now, int64_
 		fds[n] = (struct pollfd){.fd = c->fd, .events = ev};
 		h->map[n++] = i;
 	}
-	(void)now;
 	h->nmap = n;
 	return n;
 }

@@ -51,10 +51,21 @@
 #define CT_HTTP_MAX_CLOSING 256
 /* ?seconds=N requests waiting at once: each keeps a copy of one table. */
 #define CT_HTTP_MAX_DELTAS 4
+/* accept() failing for want of descriptors (EMFILE) pauses accepting
+ * this long instead of spinning on a listener that stays ready. */
+#define CT_HTTP_ACCEPT_PAUSE_MS 100
 /* Longest ?seconds=N, as if the server had a 1 h WriteTimeout. */
 #define CT_HTTP_MAX_SECONDS 3600
 /* Descriptors ct_http_ops.pollfds may fill. */
 #define CT_HTTP_MAX_POLLFDS (1 + CT_HTTP_MAX_CONNS + CT_HTTP_MAX_CLOSING)
+
+/* Table copies of the snapshots taken so far: wall clock (what a thread
+ * recording meanwhile can wait at most) and the copying thread's CPU. */
+struct ct_http_copy_stats {
+	uint64_t n;
+	int64_t last_ns, max_ns, total_ns;
+	int64_t cpu_max_ns, cpu_total_ns;
+};
 
 /* What the server needs from the shim, which owns the tables and the
  * settings. Called on the server's thread. */
@@ -68,7 +79,7 @@ struct ct_http_host {
 	 * event) and the previous value is returned. */
 	uint64_t (*sampling)(enum ct_profile_kind kind, const uint64_t *set);
 	/* Live snapshots taken so far and their table-copy times. */
-	void (*copy_stats)(uint64_t *n, int64_t *last_ns, int64_t *max_ns, int64_t *total_ns);
+	void (*copy_stats)(struct ct_http_copy_stats *st);
 };
 
 struct ct_http;

@@ -669,17 +669,20 @@ serve_index(const struct ct_http_host *host, struct ct_http_resp *resp)
 
 	/* libcontend's own part: sampling (and how to change it) and what
 	 * live snapshots cost the program. */
-	uint64_t n = 0;
-	int64_t last = 0, max = 0, total = 0;
-	host->copy_stats(&n, &last, &max, &total);
+	struct ct_http_copy_stats st;
+	memset(&st, 0, sizeof(st));
+	host->copy_stats(&st);
+	double n = st.n ? (double)st.n : 1.0;
 	ct_buf_printf(&b,
 		      "<p>\nlibcontend sampling: mutex fraction %" PRIu64 " "
 		      "(<a href='mutex?fraction=1'>mutex?fraction=N</a> changes it), "
 		      "block rate %" PRIu64 " ns (<a href='block?rate=1'>block?rate=NS</a> changes it).<br>\n"
-		      "Snapshots taken: %" PRIu64 "; copying the tables held the program's threads "
-		      "up for %.1f us the last time, %.1f us at most, %.1f us on average.\n</p>\n",
-		      host->sampling(CT_PROF_MUTEX, NULL), host->sampling(CT_PROF_BLOCK, NULL), n,
-		      (double)last / 1e3, (double)max / 1e3, n ? (double)total / 1e3 / (double)n : 0.0);
+		      "Snapshots taken: %" PRIu64 "; copying the tables, the only time a snapshot "
+		      "can hold up a thread that records, took %.1f us the last time, %.1f us at "
+		      "most, %.1f us on average (CPU %.1f us on average, %.1f us at most).\n</p>\n",
+		      host->sampling(CT_PROF_MUTEX, NULL), host->sampling(CT_PROF_BLOCK, NULL), st.n,
+		      (double)st.last_ns / 1e3, (double)st.max_ns / 1e3, (double)st.total_ns / 1e3 / n,
+		      (double)st.cpu_total_ns / 1e3 / n, (double)st.cpu_max_ns / 1e3);
 	ct_buf_printf(&b, "</body>\n</html>");
 	uint8_t *out;
 	size_t len;

@@ -218,15 +218,15 @@ legacy_frames(struct ct_buf *b, struct ct_symbolizer *sym, uint64_t pc)
 	if (sym && ct_symbolize_addr(sym, pc, &f, &nf) < 0)
 		nf = 0;
 	if (nf == 0) {
-		ct_buf_printf(b, "#\t%#" PRIx64 "\n", pc);
+		ct_buf_printf(b, "#\t0x%" PRIx64 "\n", pc);
 		return;
 	}
 	for (size_t i = 0; i < nf; i++) {
 		if (f[i].file)
-			ct_buf_printf(b, "#\t%#" PRIx64 "\t%s\t%s:%" PRId64 "\n", pc, f[i].name,
+			ct_buf_printf(b, "#\t0x%" PRIx64 "\t%s\t%s:%" PRId64 "\n", pc, f[i].name,
 				      f[i].file, f[i].line);
 		else
-			ct_buf_printf(b, "#\t%#" PRIx64 "\t%s\n", pc, f[i].name);
+			ct_buf_printf(b, "#\t0x%" PRIx64 "\t%s\n", pc, f[i].name);
 	}
 }
 
@@ -274,12 +274,12 @@ ct_render_legacy(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		/* Return addresses, as Go prints them; pprof subtracts 1. The
 		 * leaf is the wrapped function's entry, so +1 lands there. */
 		if (leaf)
-			ct_buf_printf(&b, " %#" PRIx64, leaf + 1);
+			ct_buf_printf(&b, " 0x%" PRIx64, leaf + 1);
 		for (uint32_t k = 0; k < depth; k++)
-			ct_buf_printf(&b, " %#" PRIxPTR, r->pc[k]);
+			ct_buf_printf(&b, " 0x%" PRIxPTR, r->pc[k]);
 		ct_buf_printf(&b, "\n");
 		if (leaf)
-			ct_buf_printf(&b, "#\t%#" PRIx64 "\t%s\n", leaf, ct_op_name(r->op));
+			ct_buf_printf(&b, "#\t0x%" PRIx64 "\t%s\n", leaf, ct_op_name(r->op));
 		else
 			ct_buf_printf(&b, "#\t%s\n", ct_op_name(r->op));
 		for (uint32_t k = 0; k < depth; k++)
@@ -409,7 +409,7 @@ ct_render_count_text(const char *name, const uint8_t *gz, size_t gzlen, uint8_t 
 			/* Location addresses are call sites (pc - 1), as Go writes
 			 * them; the text has return addresses. */
 			if (l && l->address)
-				ct_buf_printf(&b, " %#" PRIx64, (uint64_t)l->address + 1);
+				ct_buf_printf(&b, " 0x%" PRIx64, (uint64_t)l->address + 1);
 		}
 		ct_buf_printf(&b, "\n");
 		if (s->n_label) {
@@ -432,16 +432,16 @@ ct_render_count_text(const char *name, const uint8_t *gz, size_t gzlen, uint8_t 
 			if (!l)
 				continue;
 			if (l->n_line == 0)
-				ct_buf_printf(&b, "#\t%#" PRIx64 "\n", (uint64_t)l->address);
+				ct_buf_printf(&b, "#\t0x%" PRIx64 "\n", (uint64_t)l->address);
 			for (size_t j = 0; j < l->n_line; j++) {
 				const Perftools__Profiles__Function *f = pb_fn(p, l->line[j]->function_id);
 				const char *fn = f ? pb_str(p, f->name) : "?";
 				const char *file = f ? pb_str(p, f->filename) : "";
 				if (*file)
-					ct_buf_printf(&b, "#\t%#" PRIx64 "\t%s\t%s:%" PRId64 "\n",
+					ct_buf_printf(&b, "#\t0x%" PRIx64 "\t%s\t%s:%" PRId64 "\n",
 						      (uint64_t)l->address, fn, file, l->line[j]->line);
 				else
-					ct_buf_printf(&b, "#\t%#" PRIx64 "\t%s\n", (uint64_t)l->address, fn);
+					ct_buf_printf(&b, "#\t0x%" PRIx64 "\t%s\n", (uint64_t)l->address, fn);
 			}
 		}
 		ct_buf_printf(&b, "\n");

@@ -218,6 +218,74 @@ ParameterizedTest(size_t *i, lifecycle, profile_off, .timeout = 60)
 	run_free(&r);
 }
 
+/* After a bad value the default is in force, seen in what is recorded. */
+struct default_case {
+	const char *env[4];
+	const char *prog;
+	const char *args[4];
+	void (*check)(const struct run *r);
+};
+
+/* CONTEND_MUTEX_FRACTION's default 10: each sampled unlock counts 10. */
+static void
+check_fraction_10(const struct run *r)
+{
+	struct profile p;
+	cr_assert(run_profile(r, NULL, "mutex", &p));
+	cr_expect_gt(p.nsamples, 0, "no mutex sample from 200 contended unlocks");
+	for (size_t i = 0; i < p.nsamples; i++)
+		cr_expect_eq(p.samples[i].count % 10, 0, "a sample counts %lld contentions",
+			     (long long)p.samples[i].count);
+	profile_free(&p);
+}
+
+/* CONTEND_TABLE_SIZE's default 4096: 100 stacks fit. */
+static void
+check_table_4096(const struct run *r)
+{
+	struct profile p;
+	cr_assert(run_profile(r, NULL, "block", &p));
+	struct psum full = profile_sum(&p, &(struct stack_match){.leaf = "[libcontend: table full]"});
+	cr_expect_eq(full.samples, 0, "the table overflowed: not the default size");
+	profile_free(&p);
+}
+
+/* CONTEND_STACK_DEPTH's default 64: the holder's whole stack down to main. */
+static void
+check_depth_64(const struct run *r)
+{
+	struct profile p;
+	cr_assert(run_profile(r, NULL, "mutex", &p));
+	struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_unlock",
+							    .next = "hold_and_sleep",
+							    .contains = "main"});
+	cr_expect_gt(s.samples, 0, "no stack reaches main: not the default depth");
+	profile_free(&p);
+}
+
+static const struct default_case default_cases[] = {
+	{{"CONTEND_MUTEX_FRACTION=abc"}, "mutex_hold", {"2", "2000", "200"}, check_fraction_10},
+	{{"CONTEND_TABLE_SIZE=1", "CONTEND_BLOCK_RATE=1", "CONTEND_IO=0"}, "many_stacks",
+	 {"50", "1000"}, check_table_4096},
+	{{"CONTEND_STACK_DEPTH=0", "CONTEND_MUTEX_FRACTION=1"}, "mutex_hold",
+	 {"2", "20000", "1"}, check_depth_64},
+};
+
+ParameterizedTestParameters(lifecycle, bad_value_keeps_default)
+{
+	INDEX_PARAMS(default_cases);
+}
+
+ParameterizedTest(size_t *i, lifecycle, bad_value_keeps_default, .timeout = 60)
+{
+	const struct default_case *c = &default_cases[*i];
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = c->env});
+	run_expect_success(&r);
+	c->check(&r);
+	run_free(&r);
+}
+
 /* An invalid CONTEND_OUT falls back to the default contend.<pid> in the
  * working directory. */
 Test(lifecycle, bad_out_uses_default, .timeout = 60)

@@ -1,0 +1,439 @@
+/* Live profiles without a live process: the HTTP request parser, the
+ * /debug/pprof handlers against a fake shim (ct_http_host), delta
+ * profiles on snapshot records and the legacy text formats, which
+ * `go tool pprof` itself reads back when Go is installed. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../core/snapshot.h"
+#include "../../report/http.h"
+#include "../../report/render.h"
+#include "../../report/report.h"
+#include "../../report/symbolize.h"
+
+/* ---- a fake shim ------------------------------------------------------ */
+
+static uint64_t fake_rate[CT_PROF_COUNT] = {10, 10000};
+static int fake_snapshots;
+static double fake_growth; /* added to every count per snapshot */
+
+static __attribute__((noipa)) uintptr_t
+site_hot(void)
+{
+	return (uintptr_t)__builtin_return_address(0);
+}
+
+/* Not a tail call: site_hot's return address must be in here. */
+static __attribute__((noipa)) uintptr_t
+site_caller(void)
+{
+	volatile uintptr_t pc = site_hot();
+	return pc;
+}
+
+static void
+fill_record(struct ct_record *r, unsigned op, uintptr_t pc0, uintptr_t pc1, double count,
+	    double delay)
+{
+	memset(r, 0, sizeof(*r));
+	r->op = op;
+	r->depth = 2;
+	r->pc[0] = pc0;
+	r->pc[1] = pc1;
+	r->hash = (uint64_t)pc0 * 31 + pc1 + op;
+	r->count = count;
+	r->delay_ns = delay;
+}
+
+static int
+fake_snapshot(struct ct_snapshot *snap, bool threads)
+{
+	(void)threads;
+	memset(snap, 0, sizeof(*snap));
+	fake_snapshots++;
+	snap->time_nanos = 1700000000000000000LL;
+	snap->duration_nanos = (int64_t)fake_snapshots * 1000000000LL;
+	snap->pid = getpid();
+	uintptr_t hot = site_caller();
+	for (int k = 0; k < CT_PROF_COUNT; k++) {
+		snap->prof[k].kind = (enum ct_profile_kind)k;
+		snap->prof[k].rate = fake_rate[k];
+		snap->prof[k].nrecords = 2;
+		snap->prof[k].records = calloc(2, sizeof(struct ct_record));
+		double g = fake_growth * fake_snapshots;
+		fill_record(&snap->prof[k].records[0],
+			    k == CT_PROF_MUTEX ? CT_OP_MUTEX_UNLOCK : CT_OP_MUTEX_LOCK, hot, hot + 64,
+			    10 + g, 1000000 + g * 1000);
+		/* never changes: dropped from deltas */
+		fill_record(&snap->prof[k].records[1],
+			    k == CT_PROF_MUTEX ? CT_OP_MUTEX_UNLOCK : CT_OP_MUTEX_LOCK, hot + 8,
+			    hot + 64, 3, 3000);
+	}
+	return 0;
+}
+
+static uint64_t
+fake_sampling(enum ct_profile_kind kind, const uint64_t *set)
+{
+	uint64_t was = fake_rate[kind];
+	if (set)
+		fake_rate[kind] = *set;
+	return was;
+}
+
+static void
+fake_copy_stats(struct ct_http_copy_stats *st)
+{
+	*st = (struct ct_http_copy_stats){.n = 2, .last_ns = 1000, .max_ns = 3000, .total_ns = 4000,
+					  .cpu_max_ns = 2000, .cpu_total_ns = 3000};
+}
+
+static const struct ct_http_host fake_host = {
+	.snapshot = fake_snapshot,
+	.sampling = fake_sampling,
+	.copy_stats = fake_copy_stats,
+};
+
+/* Parses raw as a request and runs the handler; CT_HTTP_DEFER requests
+ * are finished at once. */
+static int
+serve(const char *raw, struct ct_http_resp *resp)
+{
+	struct ct_http_req req;
+	size_t clen;
+	bool cont;
+	const char *why = NULL;
+	memset(resp, 0, sizeof(*resp));
+	const char *end = strstr(raw, "\r\n\r\n");
+	cr_assert(end, "no head end in test request");
+	size_t headlen = (size_t)(end + 4 - raw);
+	int st = ct_http_parse_head(raw, headlen, &req, &clen, &cont, &why);
+	if (st)
+		return st;
+	req.body = (const uint8_t *)raw + headlen;
+	req.bodylen = clen;
+	void *state = NULL;
+	int64_t wait = 0;
+	int r = ct_http_handle(&fake_host, &req, resp, true, &state, &wait);
+	if (r == CT_HTTP_DEFER) {
+		cr_expect(wait > 0);
+		ct_http_finish(&fake_host, state, resp);
+	}
+	return 0;
+}
+
+static void
+resp_free(struct ct_http_resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+static const char *
+body(const struct ct_http_resp *r)
+{
+	static char buf[65536];
+	size_t n = r->bodylen < sizeof(buf) - 1 ? r->bodylen : sizeof(buf) - 1;
+	memcpy(buf, r->body ? (const char *)r->body : "", n);
+	buf[n] = 0;
+	return buf;
+}
+
+/* ---- request parsing ---------------------------------------------------- */
+
+Test(http_parse, good_requests)
+{
+	struct ct_http_req req;
+	size_t clen;
+	bool cont;
+	const char *why;
+	const char *get = "GET /debug/pprof/mutex?debug=1&seconds=2 HTTP/1.1\r\nHost: x\r\n\r\n";
+	cr_assert_eq(ct_http_parse_head(get, strlen(get), &req, &clen, &cont, &why), 0);
+	cr_expect_str_eq(req.method, "GET");
+	cr_expect_str_eq(req.path, "/debug/pprof/mutex");
+	cr_expect_str_eq(req.query, "debug=1&seconds=2");
+	cr_expect_eq(clen, 0);
+
+	const char *post = "POST /debug/pprof/symbol HTTP/1.0\nContent-Length:  17 \nExpect: "
+			   "100-Continue\n\n";
+	cr_assert_eq(ct_http_parse_head(post, strlen(post), &req, &clen, &cont, &why), 0);
+	cr_expect_str_eq(req.method, "POST");
+	cr_expect_eq(clen, 17);
+	cr_expect(cont);
+
+	const char *enc = "GET /debug/pprof/%6dutex HTTP/1.1\r\n\r\n";
+	cr_assert_eq(ct_http_parse_head(enc, strlen(enc), &req, &clen, &cont, &why), 0);
+	cr_expect_str_eq(req.path, "/debug/pprof/mutex");
+}
+
+Test(http_parse, refusals)
+{
+	static const struct {
+		const char *head;
+		int status;
+	} cases[] = {
+		{"PUT / HTTP/1.1\r\n\r\n", 405},
+		{"GET / HTTP/3.0\r\n\r\n", 505},
+		{"GET / HTTX/1.1\r\n\r\n", 400},
+		{"GET /\r\n\r\n", 400},
+		{"GET  / HTTP/1.1\r\n\r\n", 400},
+		{"GET * HTTP/1.1\r\n\r\n", 400},
+		{"GET /a/../b HTTP/1.1\r\n\r\n", 400},
+		{"GET /a/%2e%2E/b HTTP/1.1\r\n\r\n", 400},
+		{"GET /a/. HTTP/1.1\r\n\r\n", 400},
+		{"GET /a%00b HTTP/1.1\r\n\r\n", 400},
+		{"GET /a%zz HTTP/1.1\r\n\r\n", 400},
+		{"GET /a% HTTP/1.1\r\n\r\n", 400},
+		{"GET / HTTP/1.1\r\n folded: x\r\n\r\n", 400},
+		{"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400},
+		{"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},
+		{"GET / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", 413},
+		{"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413},
+		{"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ct_http_req req;
+		size_t clen;
+		bool cont;
+		const char *why = NULL;
+		int st = ct_http_parse_head(cases[i].head, strlen(cases[i].head), &req, &clen, &cont,
+					    &why);
+		cr_expect_eq(st, cases[i].status, "%zu: '%s' gave %d", i, cases[i].head, st);
+		cr_expect(why && *why, "%zu: no reason", i);
+	}
+}
+
+Test(http_parse, query_values)
+{
+	char v[32];
+	cr_expect(ct_http_query("a=1&debug=2&debug=3", "debug", v, sizeof(v)));
+	cr_expect_str_eq(v, "2");
+	cr_expect(ct_http_query("x=%41+b", "x", v, sizeof(v)));
+	cr_expect_str_eq(v, "A b");
+	cr_expect(ct_http_query("seconds", "seconds", v, sizeof(v)));
+	cr_expect_str_eq(v, "");
+	cr_expect(!ct_http_query("debugx=1&xdebug=2", "debug", v, sizeof(v)));
+	cr_expect(!ct_http_query("", "debug", v, sizeof(v)));
+	/* Undecodable: present, with a value no parser takes. */
+	cr_expect(ct_http_query("seconds=%zz", "seconds", v, sizeof(v)));
+	cr_expect_str_eq(v, "?");
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+Test(http_handlers, go_statuses_and_texts)
+{
+	struct ct_http_resp r;
+	serve("GET /debug/pprof/mutex?seconds=x HTTP/1.1\r\n\r\n", &r);
+	cr_expect_eq(r.status, 400);
+	cr_expect_str_eq(body(&r), "invalid value for \"seconds\" - must be a positive integer\n");
+	cr_expect(strstr(r.extra, "X-Go-Pprof: 1\r\n"));
+	cr_expect_str_eq(r.ctype, "text/plain; charset=utf-8");
+	resp_free(&r);
+	serve("GET /debug/pprof/nope HTTP/1.1\r\n\r\n", &r);
+	cr_expect_eq(r.status, 404);
+	cr_expect_str_eq(body(&r), "Unknown profile\n");
+	resp_free(&r);
+	serve("GET /elsewhere HTTP/1.1\r\n\r\n", &r);
+	cr_expect_eq(r.status, 404);
+	cr_expect_str_eq(body(&r), "404 page not found\n");
+	cr_expect(!strstr(r.extra, "X-Go-Pprof"));
+	resp_free(&r);
+	serve("GET /debug/pprof HTTP/1.1\r\n\r\n", &r);
+	cr_expect_eq(r.status, 301);
+	cr_expect_str_eq(r.location, "/debug/pprof/");
+	resp_free(&r);
+}
+
+Test(http_handlers, index_page)
+{
+	struct ct_http_resp r;
+	serve("GET /debug/pprof/ HTTP/1.1\r\n\r\n", &r);
+	cr_expect_eq(r.status, 200);
+	cr_expect_str_eq(r.ctype, "text/html; charset=utf-8");
+	const char *b = body(&r);
+	cr_expect(strstr(b, "<tr><td>2</td><td><a href='mutex?debug=1'>mutex</a></td></tr>"), "%s",
+		  b);
+	cr_expect(strstr(b, "<tr><td>2</td><td><a href='block?debug=1'>block</a></td></tr>"), "%s",
+		  b);
+	cr_expect(strstr(b, "<li><div class=profile-name>mutex: </div> Stack traces of holders of "
+			    "contended mutexes</li>"), "%s", b);
+	/* Sorted by name, as Go sorts them. */
+	cr_expect(strstr(b, "'block?") < strstr(b, "'cmdline?") && strstr(b, "'cmdline?") < strstr(b, "'mutex?"));
+	cr_expect(strstr(b, "took 1.0 us the last time, 3.0 us at most, 2.0 us on average (CPU 1.5 "
+			    "us on average, 2.0 us at most)"), "%s", b);
+	resp_free(&r);
+}
+
+Test(http_handlers, runtime_control)
+{
+	struct ct_http_resp r;
+	fake_rate[CT_PROF_MUTEX] = 10;
+	serve("GET /debug/pprof/mutex?fraction=3 HTTP/1.1\r\n\r\n", &r);
+	cr_expect_eq(r.status, 200);
+	cr_expect_str_eq(body(&r), "libcontend: mutex profile fraction set to 3 (was 10)\n");
+	cr_expect(strstr(r.extra, "X-Contend-Mutex-Fraction: 3\r\n"), "%s", r.extra);
+	cr_expect(strstr(r.extra, "X-Contend-Mutex-Fraction-Was: 10\r\n"), "%s", r.extra);
+	cr_expect_eq(fake_rate[CT_PROF_MUTEX], 3);
+	resp_free(&r);
+	serve("GET /debug/pprof/block?rate=1000000000001 HTTP/1.1\r\n\r\n", &r);
+	cr_expect_eq(r.status, 400);
+	cr_expect_eq(fake_rate[CT_PROF_BLOCK], 10000);
+	resp_free(&r);
+	/* Validation comes first: a bad seconds leaves the setting alone. */
+	serve("GET /debug/pprof/mutex?fraction=7&seconds=0 HTTP/1.1\r\n\r\n", &r);
+	cr_expect_eq(r.status, 400);
+	cr_expect_eq(fake_rate[CT_PROF_MUTEX], 3);
+	resp_free(&r);
+}
+
+Test(http_handlers, delta_and_formats)
+{
+	struct ct_http_resp r;
+	fake_growth = 5;
+	serve("GET /debug/pprof/mutex?seconds=1 HTTP/1.1\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200, "%s", body(&r));
+	cr_expect_str_eq(r.disposition, "attachment; filename=\"mutex-delta\"");
+	cr_expect_str_eq(r.ctype, "application/octet-stream");
+	cr_expect(r.bodylen > 2 && r.body[0] == 0x1f && r.body[1] == 0x8b);
+	resp_free(&r);
+	serve("GET /debug/pprof/block?debug=1 HTTP/1.1\r\n\r\n", &r);
+	cr_expect(!strncmp(body(&r), "--- contention:\ncycles/second=1000000000\n", 41), "%s",
+		  body(&r));
+	resp_free(&r);
+	serve("GET /debug/pprof/mutex?debug=0 HTTP/1.1\r\n\r\n", &r);
+	cr_expect_str_eq(r.disposition, "attachment; filename=\"mutex\"");
+	resp_free(&r);
+}
+
+Test(http_handlers, symbol)
+{
+	struct ct_http_resp r;
+	char raw[512], addr[32];
+	uintptr_t pc = site_caller() - 1;
+	snprintf(addr, sizeof(addr), "%#lx", (unsigned long)pc);
+	snprintf(raw, sizeof(raw), "GET /debug/pprof/symbol?%s+junk+0 HTTP/1.1\r\n\r\n", addr);
+	serve(raw, &r);
+	char want[128];
+	snprintf(want, sizeof(want), "num_symbols: 1\n%s site_caller\n", addr);
+	cr_expect_str_eq(body(&r), want);
+	resp_free(&r);
+	snprintf(raw, sizeof(raw),
+		 "POST /debug/pprof/symbol HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(addr),
+		 addr);
+	serve(raw, &r);
+	cr_expect_str_eq(body(&r), want);
+	resp_free(&r);
+	serve("GET /debug/pprof/symbol HTTP/1.1\r\n\r\n", &r);
+	cr_expect_str_eq(body(&r), "num_symbols: 1\n");
+	resp_free(&r);
+}
+
+/* ---- delta and text -------------------------------------------------------- */
+
+Test(render, delta_keeps_only_what_changed)
+{
+	struct ct_snapshot a, b, d;
+	fake_growth = 4;
+	fake_snapshot(&a, false);
+	fake_snapshot(&b, false);
+	cr_assert_eq(ct_render_delta(&a, &b, CT_PROF_MUTEX, &d), 0);
+	cr_assert_eq(d.prof[CT_PROF_MUTEX].nrecords, 1, "the unchanged record was kept");
+	cr_expect_eq(d.prof[CT_PROF_BLOCK].nrecords, 0);
+	const struct ct_record *r = &d.prof[CT_PROF_MUTEX].records[0];
+	cr_expect_float_eq(r->count, 4.0, 1e-9);
+	cr_expect_float_eq(r->delay_ns, 4000.0, 1e-9);
+	cr_expect_eq(d.duration_nanos, 1000000000LL);
+	cr_expect_eq(d.time_nanos, b.time_nanos + b.duration_nanos);
+	ct_snapshot_free(&a);
+	ct_snapshot_free(&b);
+	ct_snapshot_free(&d);
+
+	/* A record only in the later snapshot is kept whole. */
+	fake_snapshot(&a, false);
+	fake_snapshot(&b, false);
+	a.prof[CT_PROF_BLOCK].nrecords = 1;
+	a.prof[CT_PROF_BLOCK].records[0] = a.prof[CT_PROF_BLOCK].records[1];
+	cr_assert_eq(ct_render_delta(&a, &b, CT_PROF_BLOCK, &d), 0);
+	cr_expect_eq(d.prof[CT_PROF_BLOCK].nrecords, 1);
+	cr_expect_float_eq(d.prof[CT_PROF_BLOCK].records[0].count, 10 + 4.0 * fake_snapshots, 1e-9);
+	ct_snapshot_free(&a);
+	ct_snapshot_free(&b);
+	ct_snapshot_free(&d);
+}
+
+static int
+run_pprof_raw(const char *path, char *out, size_t outlen)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "go tool pprof -raw %s 2>&1", path);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	size_t n = fread(out, 1, outlen - 1, p);
+	out[n] = 0;
+	return pclose(p);
+}
+
+static bool
+have_go(void)
+{
+	return system("command -v go >/dev/null 2>&1") == 0;
+}
+
+Test(render, legacy_text_is_not_scaled_twice)
+{
+	struct ct_snapshot s;
+	fake_growth = 0;
+	fake_snapshot(&s, false);
+	s.prof[CT_PROF_MUTEX].rate = 10; /* the values are already scaled by it */
+	uint8_t *txt;
+	size_t len;
+	cr_assert_eq(ct_render_legacy(&s, CT_PROF_MUTEX, NULL, &txt, &len), 0);
+	const char *t = (const char *)txt;
+	cr_expect(!strncmp(t, "--- mutex:\ncycles/second=1000000000\nsampling period=1\n", 53), "%s",
+		  t);
+	/* biggest delay first: "<delay> <count> @ <leaf + 1> <pcs>" */
+	char first[64];
+	snprintf(first, sizeof(first), "\n1000000 10 @ ");
+	cr_expect(strstr(t, first), "%s", t);
+	cr_expect(strstr(t, first) < strstr(t, "\n3000 3 @ "), "%s", t);
+	if (have_go()) {
+		char path[] = "/tmp/ct-legacy-XXXXXX";
+		int fd = mkstemp(path);
+		cr_assert(fd >= 0);
+		cr_assert_eq(write(fd, txt, len), (ssize_t)len);
+		close(fd);
+		static char out[65536];
+		int rc = run_pprof_raw(path, out, sizeof(out));
+		unlink(path);
+		cr_expect_eq(rc, 0, "%s", out);
+		/* pprof -raw: "count delay: ..." per sample, as recorded. */
+		cr_expect(strstr(out, "   10    1000000: "), "%s", out);
+		cr_expect(strstr(out, "    3       3000: "), "%s", out);
+	}
+	free(txt);
+	ct_snapshot_free(&s);
+}
+
+Test(render, count_text_from_a_profile)
+{
+	struct ct_snapshot s;
+	fake_growth = 0;
+	fake_snapshot(&s, false);
+	uint8_t *gz, *txt;
+	size_t gzlen, len;
+	cr_assert_eq(ct_report_render(&s, "mutex", 0, &gz, &gzlen), 0);
+	cr_assert_eq(ct_render_count_text("goroutine", gz, gzlen, &txt, &len), 0);
+	const char *t = (const char *)txt;
+	cr_expect(!strncmp(t, "goroutine profile: total 13\n10 @ 0x", 35), "%s", t);
+	cr_expect(strstr(t, "\tsite_caller\t"), "%s", t);
+	free(gz);
+	free(txt);
+	ct_snapshot_free(&s);
+}
