@@ -437,3 +437,43 @@ Test(render, count_text_from_a_profile)
 	free(txt);
 	ct_snapshot_free(&s);
 }
+
+/* Random and mutated heads: any answer, never a crash or an overrun
+ * (run under valgrind or ASan to see the latter). */
+Test(http_parse, random_heads)
+{
+	static const char seed[] = "GET /debug/pprof/mutex?debug=1&seconds=5 HTTP/1.1\r\n"
+				   "Host: x\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n";
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	char buf[sizeof(seed) + 64];
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t len = sizeof(seed) - 1;
+		memcpy(buf, seed, len);
+		int flips = 1 + (int)(x % 8);
+		for (int k = 0; k < flips; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[x % len] = (char)(x >> 40);
+		}
+		if (iter % 3 == 0)
+			len = (size_t)(x % len) + 1; /* cut anywhere */
+		struct ct_http_req req;
+		size_t clen;
+		bool cont;
+		const char *why = NULL;
+		char *copy = malloc(len); /* exact size: reads past it are caught */
+		memcpy(copy, buf, len);
+		int st = ct_http_parse_head(copy, len, &req, &clen, &cont, &why);
+		cr_assert(st == 0 || (st >= 400 && st < 600), "status %d", st);
+		if (st == 0) {
+			cr_assert(clen <= CT_HTTP_MAX_BODY);
+			cr_assert(req.path[0] == '/');
+		} else {
+			cr_assert(why && *why);
+		}
+		char v[16];
+		ct_http_query(req.query, "debug", v, sizeof(v));
+		free(copy);
+	}
+}
