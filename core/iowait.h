@@ -41,7 +41,6 @@ struct ct_iowait {
 	uint64_t t0;  /* ticks */
 	unsigned op;  /* enum ct_op */
 	int fd;       /* the fd waited on, -1 if none (or several) */
-	int open;     /* the wait record is published */
 };
 
 /* True when this thread times I/O now: CONTEND_IO on, profiling set up,
@@ -59,32 +58,21 @@ ct_iowait_begin(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller)
 	w->t0 = ct_ticks();
 	w->op = op;
 	w->fd = fd;
-	w->open = 1;
 	ct_wait_enter(op, NULL, fd, ct_ticks_to_mono(w->t0), caller);
 }
 
 void ct_iowait_record(const struct ct_iowait *w, uint64_t t1);
 
-/* After the real call returned. */
+/* After the real call returned. A thread cancelled in the call never
+ * gets here: nothing is recorded for a wait that did not complete (as in
+ * Go), and the registry clears its wait record when it exits. */
 static inline void
 ct_iowait_end(struct ct_iowait *w)
 {
 	uint64_t t1 = ct_ticks();
-	w->open = 0;
 	ct_wait_leave();
 	if (CT_UNLIKELY(t1 - w->t0 >= __atomic_load_n(&ct_iowait_min_ticks, __ATOMIC_RELAXED)))
 		ct_iowait_record(w, t1);
-}
-
-/* __attribute__((cleanup)) handler: a thread cancelled inside the call
- * unwinds through the wrapper without reaching ct_iowait_end; its wait
- * ends here (nothing is recorded for a wait that never completed, as in
- * Go). Needs -fexceptions on the wrapper's file. */
-static inline void
-ct_iowait_cleanup(struct ct_iowait *w)
-{
-	if (CT_UNLIKELY(w->open))
-		ct_wait_leave();
 }
 
 /* At init, after the configuration is read and before ct_ready is set. */

@@ -23,7 +23,7 @@ int __ppoll_chk(struct pollfd *f, nfds_t n, const struct timespec *t, const sigs
 	do {                                                                               \
 		if (!(may_block) || !ct_iowait_active())                                   \
 			return call;                                                       \
-		struct ct_iowait w_ __attribute__((cleanup(ct_iowait_cleanup)));          \
+		struct ct_iowait w_;                                                       \
 		ct_iowait_begin(&w_, op, -1, CT_IO_CALLER());                              \
 		int r_ = call;                                                             \
 		if (r_ >= 0 && (n) == 1)                                                   \
