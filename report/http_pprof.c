@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -388,12 +389,28 @@ render_error(struct ct_http_resp *resp, int err)
 	ct_http_error(resp, 500, msg);
 }
 
+/* A ?seconds=N request between its two snapshots. mutex and block keep
+ * the first snapshot's records (the delta is taken on records); thread
+ * profiles keep the first rendered profile (the delta is taken on its
+ * samples, as Go merges count profiles). */
 struct delta_state {
 	char name[16];
+	bool threads;
 	enum ct_profile_kind kind;
 	struct ct_snapshot p0;
+	uint8_t *pb0;
+	size_t pb0len;
+	int64_t wall0;
 	char extra[512]; /* headers of the request's sampling change */
 };
+
+static int64_t
+wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 void
 ct_http_state_free(void *state)
@@ -402,7 +419,38 @@ ct_http_state_free(void *state)
 	if (!d)
 		return;
 	ct_snapshot_free(&d->p0);
+	free(d->pb0);
 	free(d);
+}
+
+/* The second half of a thread-profile delta. */
+static void
+finish_threads(const struct ct_http_host *host, struct delta_state *d,
+	       struct ct_http_resp *resp)
+{
+	struct ct_snapshot p1;
+	uint8_t *pb1 = NULL, *out = NULL;
+	size_t pb1len = 0, len = 0;
+	int err = host->snapshot(&p1, true);
+	if (err < 0) {
+		ct_http_error(resp, 500, "failed to collect profile");
+		return;
+	}
+	int64_t wall1 = wall_ns();
+	err = ct_report_render(&p1, d->name, 0, &pb1, &pb1len);
+	ct_snapshot_free(&p1);
+	if (err < 0) {
+		render_error(resp, err);
+		return;
+	}
+	err = ct_render_delta_pb(d->pb0, d->pb0len, pb1, pb1len, wall1, wall1 - d->wall0, &out,
+				 &len);
+	free(pb1);
+	if (err < 0) {
+		ct_http_error(resp, 500, "failed to compute delta");
+		return;
+	}
+	profile_body(resp, d->name, 0, out, len, true);
 }
 
 void
@@ -414,6 +462,10 @@ ct_http_finish(const struct ct_http_host *host, void *state, struct ct_http_resp
 	size_t len = 0;
 	memset(&delta, 0, sizeof(delta));
 	snprintf(resp->extra, sizeof(resp->extra), "%s", d->extra);
+	if (d->threads) {
+		finish_threads(host, d, resp);
+		goto out;
+	}
 	int err = host->snapshot(&p1, false);
 	if (err < 0) {
 		ct_http_error(resp, 500, "failed to collect profile");
@@ -505,11 +557,8 @@ serve_profile(const struct ct_http_host *host, const char *name, const struct ct
 				      "invalid value for \"seconds\" - must be a positive integer");
 			return 0;
 		}
-		if (!is_mutex_block) {
-			ct_http_error(resp, 400,
-				      "\"seconds\" parameter is not supported for this profile type");
-			return 0;
-		}
+		/* Every profile served here supports a delta (Go's list:
+		 * block, goroutine, mutex, threadcreate, and threads). */
 		if (sec >= CT_HTTP_MAX_SECONDS) {
 			ct_http_error(resp, 400, "profile duration exceeds server's WriteTimeout");
 			return 0;
@@ -553,6 +602,24 @@ serve_profile(const struct ct_http_host *host, const char *name, const struct ct
 	if (err < 0) {
 		ct_http_error(resp, 500, "failed to collect profile");
 		return 0;
+	}
+	if (has_seconds && !is_mutex_block) {
+		struct delta_state *d = calloc(1, sizeof(*d));
+		if (d) {
+			d->threads = true;
+			d->wall0 = wall_ns();
+		}
+		err = d ? ct_report_render(&snap, name, 0, &d->pb0, &d->pb0len) : -ENOMEM;
+		ct_snapshot_free(&snap);
+		if (err < 0) {
+			ct_http_state_free(d);
+			render_error(resp, err);
+			return 0;
+		}
+		snprintf(d->name, sizeof(d->name), "%s", name);
+		*state = d;
+		*wait_ns = sec * 1000000000LL;
+		return CT_HTTP_DEFER;
 	}
 	if (has_seconds) {
 		struct delta_state *d = calloc(1, sizeof(*d));

@@ -454,6 +454,434 @@ ct_render_count_text(const char *name, const uint8_t *gz, size_t gzlen, uint8_t 
 	return ct_buf_take(&b, out, outlen);
 }
 
+/* ---- delta of two encoded profiles ------------------------------------- */
+
+typedef Perftools__Profiles__Profile pb_profile;
+typedef Perftools__Profiles__Sample pb_sample;
+typedef Perftools__Profiles__Location pb_location;
+typedef Perftools__Profiles__Function pb_function;
+typedef Perftools__Profiles__Line pb_line;
+
+static int
+pb_load(const uint8_t *gz, size_t gzlen, pb_profile **out)
+{
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+	int err = gunzip(gz, gzlen, &raw, &rawlen);
+	if (err)
+		return err;
+	*out = perftools__profiles__profile__unpack(NULL, rawlen, raw);
+	free(raw);
+	return *out ? 0 : -EINVAL;
+}
+
+/* A location as the merge sees it: its address and the function of its
+ * first line (addressless synthetic locations differ only by name). */
+static void
+loc_key(struct ct_buf *b, const pb_profile *p, const pb_location *l)
+{
+	const pb_function *f = l && l->n_line ? pb_fn(p, l->line[0]->function_id) : NULL;
+	ct_buf_printf(b, "%" PRIx64 ":%s|", l ? (uint64_t)l->address : 0,
+		      f ? pb_str(p, f->name) : "");
+}
+
+/* A sample's identity, as pprof's Merge keys it: its locations and its
+ * labels (sorted). malloc'ed, NULL when out of memory. */
+static char *
+sample_key(const pb_profile *p, const pb_sample *s)
+{
+	struct ct_buf b = {0};
+	for (size_t k = 0; k < s->n_location_id; k++)
+		loc_key(&b, p, pb_loc(p, s->location_id[k]));
+	ct_buf_add(&b, "#", 1);
+	Perftools__Profiles__Label **lab = malloc((s->n_label ? s->n_label : 1) * sizeof(*lab));
+	if (!lab) {
+		ct_buf_free(&b);
+		return NULL;
+	}
+	memcpy(lab, s->label, s->n_label * sizeof(*lab));
+	qsort_r(lab, s->n_label, sizeof(*lab), cmp_label, (void *)p);
+	for (size_t k = 0; k < s->n_label; k++)
+		ct_buf_printf(&b, "%s=%s/%" PRId64 "%s;", pb_str(p, lab[k]->key), pb_str(p, lab[k]->str),
+			      (int64_t)lab[k]->num, pb_str(p, lab[k]->num_unit));
+	free(lab);
+	uint8_t *out;
+	size_t len;
+	return ct_buf_take(&b, &out, &len) ? NULL : (char *)out;
+}
+
+struct keyed {
+	char *key;
+	size_t idx;
+};
+
+static int
+cmp_keyed(const void *a, const void *b)
+{
+	return strcmp(((const struct keyed *)a)->key, ((const struct keyed *)b)->key);
+}
+
+/* Growable arrays of the merged profile's extra pieces. */
+struct dpb {
+	pb_profile *p1;
+	char **strs;
+	size_t nstrs, capstrs;
+	pb_function **fns;
+	size_t nfns, capfns;
+	pb_location **locs;
+	size_t nlocs, caplocs;
+};
+
+static int
+grow(void *arrp, size_t *cap, size_t need, size_t elsz)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 64;
+	while (c < need)
+		c *= 2;
+	void *n = realloc(*(void **)arrp, c * elsz);
+	if (!n)
+		return -ENOMEM;
+	*(void **)arrp = n;
+	*cap = c;
+	return 0;
+}
+
+static int64_t
+dpb_str(struct dpb *d, const char *s)
+{
+	for (size_t i = 0; i < d->nstrs; i++)
+		if (!strcmp(d->strs[i], s))
+			return (int64_t)i;
+	if (grow(&d->strs, &d->capstrs, d->nstrs + 1, sizeof(*d->strs)))
+		return -1;
+	d->strs[d->nstrs] = (char *)s; /* owned by p0, alive until the end */
+	return (int64_t)d->nstrs++;
+}
+
+/* p1's function for p0's f (same name, system name, file), or a copy. */
+static uint64_t
+dpb_fn(struct dpb *d, const pb_profile *p0, const pb_function *f)
+{
+	const char *name = pb_str(p0, f->name), *sys = pb_str(p0, f->system_name),
+		   *file = pb_str(p0, f->filename);
+	for (size_t i = 0; i < d->nfns; i++) {
+		const pb_function *g = d->fns[i];
+		if (!strcmp(d->strs[g->name], name) && !strcmp(d->strs[g->system_name], sys) &&
+		    !strcmp(d->strs[g->filename], file) && g->start_line == f->start_line)
+			return g->id;
+	}
+	if (grow(&d->fns, &d->capfns, d->nfns + 1, sizeof(*d->fns)))
+		return 0;
+	pb_function *g = calloc(1, sizeof(*g));
+	if (!g)
+		return 0;
+	perftools__profiles__function__init(g);
+	g->id = d->nfns ? d->fns[d->nfns - 1]->id + 1 : 1;
+	for (size_t i = 0; i < d->nfns; i++)
+		if (d->fns[i]->id >= g->id)
+			g->id = d->fns[i]->id + 1;
+	g->name = dpb_str(d, name);
+	g->system_name = dpb_str(d, sys);
+	g->filename = dpb_str(d, file);
+	g->start_line = f->start_line;
+	if (g->name < 0 || g->system_name < 0 || g->filename < 0) {
+		free(g);
+		return 0;
+	}
+	d->fns[d->nfns++] = g;
+	return g->id;
+}
+
+static uint64_t
+next_loc_id(const struct dpb *d)
+{
+	uint64_t id = 1;
+	for (size_t i = 0; i < d->nlocs; i++)
+		if (d->locs[i]->id >= id)
+			id = d->locs[i]->id + 1;
+	return id;
+}
+
+/* p1's location for p0's l (same key), or a copy with its functions. */
+static uint64_t
+dpb_loc(struct dpb *d, const pb_profile *p0, const pb_location *l)
+{
+	struct ct_buf want = {0}, have = {0};
+	loc_key(&want, p0, l);
+	uint64_t id = 0;
+	for (size_t i = 0; i < d->nlocs && !want.err && !id; i++) {
+		have.len = 0;
+		const pb_location *m = d->locs[i];
+		const pb_function *f = NULL;
+		if (m->n_line)
+			for (size_t j = 0; j < d->nfns; j++)
+				if (d->fns[j]->id == m->line[0]->function_id)
+					f = d->fns[j];
+		ct_buf_printf(&have, "%" PRIx64 ":%s|", (uint64_t)m->address,
+			      f ? d->strs[f->name] : "");
+		if (!have.err && !strcmp(have.p, want.p))
+			id = m->id;
+	}
+	ct_buf_free(&want);
+	ct_buf_free(&have);
+	if (id || grow(&d->locs, &d->caplocs, d->nlocs + 1, sizeof(*d->locs)))
+		return id;
+	pb_location *m = calloc(1, sizeof(*m));
+	/* The pointer array and the lines in one block. */
+	pb_line **lines = calloc(l->n_line ? l->n_line : 1, sizeof(*lines) + sizeof(pb_line));
+	if (!m || !lines) {
+		free(m);
+		free(lines);
+		return 0;
+	}
+	pb_line *lv = (pb_line *)(lines + (l->n_line ? l->n_line : 1));
+	perftools__profiles__location__init(m);
+	m->id = next_loc_id(d);
+	m->address = l->address;
+	/* The same mapping if p1 has one at that address, else none. */
+	for (size_t i = 0; i < d->p1->n_mapping; i++)
+		if (l->address >= d->p1->mapping[i]->memory_start &&
+		    l->address < d->p1->mapping[i]->memory_limit)
+			m->mapping_id = d->p1->mapping[i]->id;
+	for (size_t j = 0; j < l->n_line; j++) {
+		const pb_function *f = pb_fn(p0, l->line[j]->function_id);
+		perftools__profiles__line__init(&lv[j]);
+		lv[j].function_id = f ? dpb_fn(d, p0, f) : 0;
+		lv[j].line = l->line[j]->line;
+		lines[j] = &lv[j];
+	}
+	m->n_line = l->n_line;
+	m->line = lines;
+	d->locs[d->nlocs++] = m;
+	return m->id;
+}
+
+int
+ct_render_delta_pb(const uint8_t *gz0, size_t len0, const uint8_t *gz1, size_t len1,
+		   int64_t time_nanos, int64_t duration_nanos, uint8_t **out, size_t *outlen)
+{
+	pb_profile *p0 = NULL, *p1 = NULL;
+	struct keyed *k0 = NULL;
+	pb_sample **smp = NULL;
+	pb_sample *extra = NULL;
+	int64_t *vals = NULL;
+	uint64_t *ids = NULL;
+	struct dpb d = {0};
+	size_t nextra = 0, nsmp = 0, nvals = 0, nids = 0;
+	uint8_t *raw = NULL;
+	int err;
+
+	*out = NULL;
+	*outlen = 0;
+	err = pb_load(gz0, len0, &p0);
+	if (!err)
+		err = pb_load(gz1, len1, &p1);
+	if (err)
+		goto out;
+	if (p0->n_sample_type != p1->n_sample_type) {
+		err = -EINVAL; /* Merge requires the same sample types */
+		goto out;
+	}
+	size_t nv = p1->n_sample_type;
+	k0 = calloc(p0->n_sample ? p0->n_sample : 1, sizeof(*k0));
+	bool *used0 = calloc(p0->n_sample ? p0->n_sample : 1, sizeof(*used0));
+	smp = calloc(p0->n_sample + p1->n_sample + 1, sizeof(*smp));
+	extra = calloc(p0->n_sample + p1->n_sample + 1, sizeof(*extra));
+	vals = calloc((p0->n_sample + p1->n_sample + 1) * (nv ? nv : 1), sizeof(*vals));
+	if (!k0 || !used0 || !smp || !extra || !vals) {
+		free(used0);
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < p0->n_sample; i++) {
+		k0[i].idx = i;
+		k0[i].key = sample_key(p0, p0->sample[i]);
+		if (!k0[i].key)
+			err = -ENOMEM;
+	}
+	if (err) {
+		free(used0);
+		goto out;
+	}
+	qsort(k0, p0->n_sample, sizeof(*k0), cmp_keyed);
+
+	/* Later minus earlier, sample by sample; all-zero samples dropped. */
+	for (size_t i = 0; i < p1->n_sample && !err; i++) {
+		const pb_sample *s = p1->sample[i];
+		char *key = sample_key(p1, s);
+		if (!key) {
+			err = -ENOMEM;
+			break;
+		}
+		struct keyed probe = {.key = key};
+		struct keyed *hit = p0->n_sample ? bsearch(&probe, k0, p0->n_sample, sizeof(*k0),
+							   cmp_keyed) : NULL;
+		free(key);
+		const pb_sample *s0 = hit ? p0->sample[hit->idx] : NULL;
+		if (hit)
+			used0[hit->idx] = true;
+		int64_t *v = vals + nvals;
+		bool zero = true;
+		for (size_t j = 0; j < nv; j++) {
+			v[j] = (j < s->n_value ? s->value[j] : 0) -
+			       (s0 && j < s0->n_value ? s0->value[j] : 0);
+			zero &= v[j] == 0;
+		}
+		if (zero)
+			continue;
+		nvals += nv;
+		extra[nextra] = *s;
+		extra[nextra].n_value = nv;
+		extra[nextra].value = v;
+		smp[nsmp++] = &extra[nextra++];
+	}
+
+	/* Earlier samples gone since: kept with negated values, as Go does
+	 * (a thread that ended is -1 in a goroutine delta). */
+	d.p1 = p1;
+	for (size_t i = 0; i < p1->n_string_table && !err; i++)
+		if (grow(&d.strs, &d.capstrs, d.nstrs + 1, sizeof(*d.strs)) == 0)
+			d.strs[d.nstrs++] = p1->string_table[i];
+		else
+			err = -ENOMEM;
+	for (size_t i = 0; i < p1->n_function && !err; i++)
+		if (grow(&d.fns, &d.capfns, d.nfns + 1, sizeof(*d.fns)) == 0)
+			d.fns[d.nfns++] = p1->function[i];
+		else
+			err = -ENOMEM;
+	for (size_t i = 0; i < p1->n_location && !err; i++)
+		if (grow(&d.locs, &d.caplocs, d.nlocs + 1, sizeof(*d.locs)) == 0)
+			d.locs[d.nlocs++] = p1->location[i];
+		else
+			err = -ENOMEM;
+	/* Copied samples: where their location ids start in ids[], fixed up
+	 * once ids[] has stopped moving. */
+	size_t capids = 0, *first = calloc(p0->n_sample + 1, sizeof(*first));
+	size_t *which = calloc(p0->n_sample + 1, sizeof(*which)), ncopied = 0;
+	if (!first || !which)
+		err = -ENOMEM;
+	for (size_t i = 0; i < p0->n_sample && !err; i++) {
+		if (used0[i])
+			continue;
+		const pb_sample *s = p0->sample[i];
+		int64_t *v = vals + nvals;
+		bool zero = true;
+		for (size_t j = 0; j < nv; j++) {
+			v[j] = -(j < s->n_value ? s->value[j] : 0);
+			zero &= v[j] == 0;
+		}
+		if (zero)
+			continue;
+		if (grow(&ids, &capids, nids + s->n_location_id + 1, sizeof(*ids))) {
+			err = -ENOMEM;
+			break;
+		}
+		first[ncopied] = nids;
+		for (size_t k = 0; k < s->n_location_id && !err; k++) {
+			const pb_location *l = pb_loc(p0, s->location_id[k]);
+			uint64_t id = l ? dpb_loc(&d, p0, l) : 0;
+			if (!id)
+				err = -ENOMEM;
+			else
+				ids[nids++] = id;
+		}
+		/* Labels, with their strings moved into the merged table. */
+		Perftools__Profiles__Label **lab = NULL;
+		if (!err && s->n_label) {
+			lab = calloc(s->n_label, sizeof(*lab) + sizeof(**lab));
+			if (!lab)
+				err = -ENOMEM;
+		}
+		for (size_t k = 0; lab && k < s->n_label && !err; k++) {
+			Perftools__Profiles__Label *l = (Perftools__Profiles__Label *)(lab + s->n_label) + k;
+			*l = *s->label[k];
+			l->key = dpb_str(&d, pb_str(p0, s->label[k]->key));
+			l->str = s->label[k]->str ? dpb_str(&d, pb_str(p0, s->label[k]->str)) : 0;
+			l->num_unit = s->label[k]->num_unit ? dpb_str(&d, pb_str(p0, s->label[k]->num_unit)) : 0;
+			if (l->key < 0 || l->str < 0 || l->num_unit < 0)
+				err = -ENOMEM;
+			lab[k] = l;
+		}
+		if (err) {
+			free(lab);
+			break;
+		}
+		nvals += nv;
+		extra[nextra] = *s;
+		extra[nextra].n_value = nv;
+		extra[nextra].value = v;
+		extra[nextra].n_label = lab ? s->n_label : 0;
+		extra[nextra].label = lab;
+		extra[nextra].n_location_id = nids - first[ncopied];
+		extra[nextra].location_id = NULL;
+		which[ncopied++] = nextra;
+		smp[nsmp++] = &extra[nextra++];
+	}
+	free(used0);
+	for (size_t c = 0; c < ncopied && !err; c++)
+		extra[which[c]].location_id = ids + first[c];
+	if (err) {
+		for (size_t c = 0; c < ncopied; c++)
+			free(extra[which[c]].label);
+		free(first);
+		free(which);
+		goto out;
+	}
+
+	pb_profile merged = *p1;
+	merged.n_sample = nsmp;
+	merged.sample = smp;
+	merged.n_string_table = d.nstrs;
+	merged.string_table = d.strs;
+	merged.n_function = d.nfns;
+	merged.function = d.fns;
+	merged.n_location = d.nlocs;
+	merged.location = d.locs;
+	merged.time_nanos = time_nanos;
+	merged.duration_nanos = duration_nanos;
+	size_t rawlen = perftools__profiles__profile__get_packed_size(&merged);
+	raw = malloc(rawlen ? rawlen : 1);
+	if (!raw) {
+		err = -ENOMEM;
+		for (size_t c = 0; c < ncopied; c++)
+			free(extra[which[c]].label);
+		free(first);
+		free(which);
+		goto out;
+	}
+	perftools__profiles__profile__pack(&merged, raw);
+	err = ct_gzout_compress(raw, rawlen, out, outlen);
+	for (size_t c = 0; c < ncopied; c++)
+		free(extra[which[c]].label);
+	free(first);
+	free(which);
+out:
+	free(raw);
+	for (size_t i = 0; k0 && p0 && i < p0->n_sample; i++)
+		free(k0[i].key);
+	free(k0);
+	free(smp);
+	free(extra);
+	free(vals);
+	free(ids);
+	for (size_t i = p1 ? p1->n_function : 0; i < d.nfns; i++)
+		free(d.fns[i]);
+	for (size_t i = p1 ? p1->n_location : 0; i < d.nlocs; i++) {
+		free(d.locs[i]->line);
+		free(d.locs[i]);
+	}
+	free(d.strs);
+	free(d.fns);
+	free(d.locs);
+	if (p0)
+		perftools__profiles__profile__free_unpacked(p0, NULL);
+	if (p1)
+		perftools__profiles__profile__free_unpacked(p1, NULL);
+	return err;
+}
+
 /* ---- ct_report_render ------------------------------------------------- */
 
 static int

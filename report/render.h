@@ -41,6 +41,16 @@ int ct_render_legacy(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 int ct_render_count_text(const char *name, const uint8_t *gz, size_t gzlen, uint8_t **out,
 			 size_t *outlen);
 
+/* Delta of two gzip'd profiles of the same type (gz1 minus gz0), as
+ * net/http/pprof computes ?seconds=N for count profiles (goroutine,
+ * threadcreate): samples matched by locations (address and function)
+ * and labels; all-zero samples dropped; samples only in gz0 kept with
+ * negated values. The result is gz1's profile with those samples, and
+ * time_nanos / duration_nanos as given; gzip'd into *out. 0, -EINVAL
+ * (not profiles, or different sample types) or -ENOMEM. */
+int ct_render_delta_pb(const uint8_t *gz0, size_t len0, const uint8_t *gz1, size_t len1,
+		       int64_t time_nanos, int64_t duration_nanos, uint8_t **out, size_t *outlen);
+
 /* A growable byte buffer for text output. */
 struct ct_buf {
 	char *p;

@@ -533,6 +533,14 @@ Test(http, delta_is_later_minus_earlier)
 	cr_expect_eq(d.status, 200, "%s", d.raw);
 	expect_header(&d, "Content-Disposition", "attachment; filename=\"block-delta\"");
 	resp_free(&d);
+
+	/* The thread dump too, as Go's goroutine delta: the same threads
+	 * waiting the same way cancel out, so what is left is small. */
+	http_get(s.port, "/debug/pprof/goroutine?seconds=1", &d);
+	cr_expect_eq(d.status, 200, "%s", d.raw);
+	expect_header(&d, "Content-Disposition", "attachment; filename=\"goroutine-delta\"");
+	cr_expect(d.bodylen > 2 && (uint8_t)d.body[0] == 0x1f && (uint8_t)d.body[1] == 0x8b);
+	resp_free(&d);
 	srv_stop(&s);
 	srv_free(&s);
 }
@@ -771,8 +779,8 @@ Test(http, go_errors_and_unknown_paths)
 	http_get(s.port, "/debug/pprof/mutex?seconds=86400", &r);
 	expect_go_error(&r, 400, "profile duration exceeds server's WriteTimeout");
 	resp_free(&r);
-	http_get(s.port, "/debug/pprof/threads?seconds=1", &r);
-	expect_go_error(&r, 400, "\"seconds\" parameter is not supported for this profile type");
+	http_get(s.port, "/debug/pprof/goroutine?seconds=1&debug=2", &r);
+	expect_go_error(&r, 400, "seconds and debug params are incompatible");
 	resp_free(&r);
 
 	static const char *const unknown[] = {"/debug/pprof/heap", "/debug/pprof/profile",

@@ -477,3 +477,130 @@ Test(http_parse, random_heads)
 		free(copy);
 	}
 }
+
+/* ---- count-profile deltas (goroutine?seconds=N) ------------------------- */
+
+#include <zlib.h>
+
+#include "profile.pb-c.h"
+
+static Perftools__Profiles__Profile *
+unpack_gz(const uint8_t *gz, size_t len)
+{
+	size_t cap = len * 8 + 65536;
+	uint8_t *raw = malloc(cap);
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	cr_assert(inflateInit2(&z, 16 + MAX_WBITS) == Z_OK);
+	z.next_in = (uint8_t *)gz;
+	z.avail_in = (uInt)len;
+	z.next_out = raw;
+	z.avail_out = (uInt)cap;
+	cr_assert_eq(inflate(&z, Z_FINISH), Z_STREAM_END);
+	size_t n = cap - z.avail_out;
+	inflateEnd(&z);
+	Perftools__Profiles__Profile *p = perftools__profiles__profile__unpack(NULL, n, raw);
+	free(raw);
+	cr_assert(p);
+	return p;
+}
+
+/* The value of the sample whose label "wait" is want, or 0 if none. */
+static int64_t
+value_for_wait(const Perftools__Profiles__Profile *p, const char *want, int *found)
+{
+	*found = 0;
+	for (size_t i = 0; i < p->n_sample; i++)
+		for (size_t k = 0; k < p->sample[i]->n_label; k++) {
+			const Perftools__Profiles__Label *l = p->sample[i]->label[k];
+			if (!strcmp(p->string_table[l->key], "wait") &&
+			    !strcmp(p->string_table[l->str], want)) {
+				(*found)++;
+				return p->sample[i]->value[0];
+			}
+		}
+	return 0;
+}
+
+static void
+thread_waiting(struct ct_thread_snap *t, int tid, unsigned op, uintptr_t pc)
+{
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->state = 1; /* running (and waiting) */
+	snprintf(t->name, sizeof(t->name), "t%d", tid);
+	t->age_ns = -1;
+	t->waiting = 1;
+	t->op = op;
+	t->fd = -1;
+	t->wait_ns = 1000000;
+	t->depth = 1;
+	t->pc[0] = pc;
+}
+
+Test(render, goroutine_delta_keeps_gone_threads_negative)
+{
+	uintptr_t pc = site_caller();
+	struct ct_thread_snap t0[2], t1[2];
+	thread_waiting(&t0[0], 101, CT_OP_MUTEX_LOCK, pc);
+	thread_waiting(&t0[1], 102, CT_OP_COND_WAIT, pc + 4);
+	thread_waiting(&t1[0], 101, CT_OP_MUTEX_LOCK, pc);
+	thread_waiting(&t1[1], 103, CT_OP_SEM_WAIT, pc + 8);
+	struct ct_snapshot s0, s1;
+	memset(&s0, 0, sizeof(s0));
+	memset(&s1, 0, sizeof(s1));
+	s0.pid = s1.pid = getpid();
+	s0.threads = t0;
+	s0.nthreads = 2;
+	s1.threads = t1;
+	s1.nthreads = 2;
+	uint8_t *g0, *g1, *gd;
+	size_t l0, l1, ld;
+	int err = ct_report_render(&s0, "goroutine", 0, &g0, &l0);
+	if (err == -ENOENT)
+		cr_skip_test("no thread dump in this build");
+	cr_assert_eq(err, 0);
+	cr_assert_eq(ct_report_render(&s1, "goroutine", 0, &g1, &l1), 0);
+	cr_assert_eq(ct_render_delta_pb(g0, l0, g1, l1, 1700000002000000000LL, 2000000000LL, &gd,
+					&ld), 0);
+	Perftools__Profiles__Profile *d = unpack_gz(gd, ld);
+	int found;
+	cr_expect_eq(value_for_wait(d, "pthread_cond_wait", &found), -1);
+	cr_expect_eq(found, 1, "the thread that stopped waiting is gone from the delta");
+	cr_expect_eq(value_for_wait(d, "sem_wait", &found), 1);
+	cr_expect_eq(found, 1);
+	value_for_wait(d, "pthread_mutex_lock", &found);
+	cr_expect_eq(found, 0, "an unchanged sample was kept");
+	cr_expect_eq(d->n_sample, 2);
+	cr_expect_eq(d->duration_nanos, 2000000000LL);
+	cr_expect_eq(d->time_nanos, 1700000002000000000LL);
+	/* Every location of the copied sample resolves, with its function. */
+	for (size_t i = 0; i < d->n_sample; i++)
+		for (size_t k = 0; k < d->sample[i]->n_location_id; k++) {
+			bool ok = false;
+			for (size_t j = 0; j < d->n_location; j++)
+				ok |= d->location[j]->id == d->sample[i]->location_id[k];
+			cr_expect(ok, "sample %zu: location %lu missing", i,
+				  (unsigned long)d->sample[i]->location_id[k]);
+		}
+	perftools__profiles__profile__free_unpacked(d, NULL);
+	if (have_go()) {
+		/* pprof reads the merged profile, negative count and all. */
+		char path[] = "/tmp/ct-gdelta-XXXXXX";
+		int fd = mkstemp(path);
+		cr_assert(fd >= 0);
+		cr_assert_eq(write(fd, gd, ld), (ssize_t)ld);
+		close(fd);
+		static char out[65536];
+		int rc = run_pprof_raw(path, out, sizeof(out));
+		unlink(path);
+		cr_expect_eq(rc, 0, "%s", out);
+		cr_expect(strstr(out, "         -1: "), "%s", out);
+	}
+	free(g0);
+	free(g1);
+	free(gd);
+	/* Not profiles: refused, not crashed. */
+	uint8_t junk[] = {0x1f, 0x8b, 1, 2, 3};
+	cr_expect_neq(ct_render_delta_pb(junk, sizeof(junk), junk, sizeof(junk), 0, 0, &gd, &ld), 0);
+}
