@@ -2,7 +2,7 @@
 # Developer entry point: installs what the build needs from Debian's
 # packages, builds, and then runs the demo, the tests or the benchmark.
 #
-#   ./dev.sh demo    build, run examples/bank under the shim, show the profile
+#   ./dev.sh demo    build, run examples/bank with `contend run`, show `contend top`
 #   ./dev.sh test    build and run the whole test suite (what CI runs)
 #   ./dev.sh bench   build and run the native-vs-preloaded benchmark
 #   ./dev.sh build   install dependencies and build only
@@ -25,6 +25,22 @@ deps() {
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# Packages only some tests use: installed when possible, and those tests
+# skip with a message when the install fails.
+optional() {
+	for p in "$@"; do
+		dpkg -s "$p" >/dev/null 2>&1 && continue
+		echo "dev.sh: installing (optional): $p" >&2
+		sudo=""
+		[ "$(id -u)" -ne 0 ] && sudo="sudo"
+		if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1; then
+			$sudo apt-get update -qq >/dev/null 2>&1 || true
+			DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1 ||
+				echo "dev.sh: could not install $p; the tests that need it will be skipped" >&2
+		fi
+	done
+}
+
 build() {
 	deps
 	if [ ! -f build/build.ninja ]; then
@@ -40,15 +56,20 @@ build)
 demo)
 	build
 	rm -rf build/demo
-	echo "== running the bank example under libcontend"
-	CONTEND_OUT=build/demo LD_PRELOAD="$PWD/build/libcontend.so" build/examples/bank
-	echo "== go tool pprof -top build/demo/mutex.pb.gz  (who made others wait)"
-	go tool pprof -top build/demo/mutex.pb.gz 2>/dev/null | head -n 12
-	echo "== go tool pprof -list audit_transfer build/demo/mutex.pb.gz"
-	go tool pprof -list audit_transfer build/demo/mutex.pb.gz 2>/dev/null | grep -E 'ROUTINE|Total|audit|slow_audit|unlock|[0-9]+ms' | head -n 12
+	echo "== build/contend run --out build/demo build/examples/bank   (the bank example under libcontend)"
+	build/contend run --out build/demo build/examples/bank
+	echo "== build/contend top build/demo/mutex.pb.gz   (who made others wait)"
+	build/contend top build/demo/mutex.pb.gz
+	echo "== build/contend list audit_transfer build/demo/mutex.pb.gz   (which line)"
+	build/contend list audit_transfer build/demo/mutex.pb.gz | grep -E 'ROUTINE|Total|lock|slow_audit'
+	if command -v go >/dev/null 2>&1; then
+		echo "== go tool pprof -top build/demo/mutex.pb.gz   (Go is optional: the same table)"
+		go tool pprof -top build/demo/mutex.pb.gz 2>/dev/null | head -n 12
+	fi
 	;;
 test)
 	build
+	optional chromium # the flame-graph screenshot test; skipped without it
 	rc=0
 	meson test -C build --print-errorlogs --num-processes 2 || rc=$?
 	# One closing line over every Criterion case of every suite.

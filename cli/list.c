@@ -1,0 +1,273 @@
+/* `contend list`: annotated source (printSource and getSourceFromFile in
+ * internal/report/source.go): for every function whose name matches, the
+ * source lines around its samples with flat and cum values per line. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "units.h"
+#include "view.h"
+
+/* Largest source file read. */
+#define CT_LIST_MAX_SOURCE (64L << 20)
+
+struct srcfile {
+	char *data;
+	size_t nlines;
+	char **lines; /* lines[0] is line 1 */
+};
+
+static void
+srcfile_free(struct srcfile *s)
+{
+	free(s->data);
+	free(s->lines);
+}
+
+static int
+slurp(const char *path, struct srcfile *s)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st = {0};
+	if (!f)
+		return -1;
+	/* A profile names the file: never block on a FIFO or a device, nor
+	 * swallow something huge. */
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CT_LIST_MAX_SOURCE) {
+		int e = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		fclose(f);
+		errno = e;
+		return -1;
+	}
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+	for (;;) {
+		if (n + 1 >= cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *nb = realloc(buf, ncap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return -1;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		if (got == 0 || n + got > CT_LIST_MAX_SOURCE)
+			break;
+		n += got;
+	}
+	fclose(f);
+	buf[n] = 0;
+	size_t nl = 0;
+	for (size_t i = 0; i < n; i++)
+		nl += buf[i] == '\n';
+	s->lines = calloc(nl + 2, sizeof(*s->lines));
+	if (!s->lines) {
+		free(buf);
+		errno = ENOMEM;
+		return -1;
+	}
+	s->data = buf;
+	s->nlines = 0;
+	char *p = buf;
+	while (p < buf + n) {
+		char *e = memchr(p, '\n', (size_t)(buf + n - p));
+		char *end = e ? e : buf + n;
+		if (end > p && end[-1] == '\r') /* bufio.ScanLines drops it */
+			end[-1] = 0;
+		*end = 0;
+		s->lines[s->nlines++] = p;
+		p = end + 1;
+	}
+	return 0;
+}
+
+/* openSourceFile with searchPath = the current directory and no
+ * -trim_path: err gets pprof's message when the file cannot be found. */
+static int
+open_source(const char *file, struct srcfile *s, char *err, size_t errlen)
+{
+	char cwd[PATH_MAX], base[PATH_MAX], want[PATH_MAX + 2], cand[2 * PATH_MAX + 2];
+	const char *path = file;
+	if (!getcwd(cwd, sizeof(cwd)))
+		snprintf(cwd, sizeof(cwd), ".");
+	snprintf(want, sizeof(want), "/%s/", ct_graph_base(cwd, base, sizeof(base)));
+	const char *found = strstr(path, want);
+	if (found)
+		path = found + strlen(want);
+	if (!strncmp(path, "/proc/self/cwd/./", 17))
+		path += 17;
+	else if (!strncmp(path, "/proc/self/cwd/", 15))
+		path += 15;
+	if (path[0] == '/') {
+		if (slurp(path, s) < 0) {
+			/* Go's spelling of the errno text: lower case. */
+			char msg[128];
+			snprintf(msg, sizeof(msg), "%s", strerror(errno));
+			if (msg[0] >= 'A' && msg[0] <= 'Z')
+				msg[0] = (char)(msg[0] + 32);
+			snprintf(err, errlen, "open %s: %s", path, msg);
+			return -1;
+		}
+		return 0;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", cwd);
+	for (;;) {
+		char joined[sizeof(cand)];
+		snprintf(joined, sizeof(joined), "%s/%s", dir, path);
+		ct_graph_clean_path(joined, cand, sizeof(cand));
+		if (slurp(cand, s) == 0)
+			return 0;
+		char *slash = strrchr(dir, '/');
+		if (!slash || (slash == dir && dir[1] == 0))
+			break;
+		if (slash == dir)
+			dir[1] = 0;
+		else
+			*slash = 0;
+	}
+	snprintf(err, errlen, "could not find file %s on path %s", path, cwd);
+	return -1;
+}
+
+static void
+value_or_dot(const struct ct_view *v, int64_t val, char *buf, size_t len)
+{
+	if (val == 0)
+		snprintf(buf, len, ".");
+	else
+		ct_view_format(v, val, buf, len);
+}
+
+static void
+print_file(FILE *out, const struct ct_view *v, const char *name, const char *file,
+	   struct ct_node **fns, size_t n)
+{
+	char a[64], b[64], pct[16], ferr[PATH_MAX + 128];
+	int64_t flat, cum;
+	struct srcfile src = {0};
+
+	ct_graph_sum(fns, n, &flat, &cum);
+	fprintf(out, "ROUTINE ======================== %s in %s\n", name, file);
+	ct_view_format(v, flat, a, sizeof(a));
+	ct_view_format(v, cum, b, sizeof(b));
+	ct_units_percent(pct, sizeof(pct), cum, v->total);
+	fprintf(out, "%10s %10s (flat, cum) %s of Total\n", a, b, pct);
+	if (open_source(file, &src, ferr, sizeof(ferr)) < 0) {
+		fprintf(out, " Error: %s\n", ferr);
+		return;
+	}
+	/* The window: the function's start line (or 5 lines before its first
+	 * sample) to 5 lines after its last sample. */
+	const int64_t margin = 5;
+	int64_t start = INT64_MAX, end = INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		int64_t ln = fns[i]->info->lineno;
+		int64_t s = fns[i]->info->start_line ? fns[i]->info->start_line : ln - margin;
+		if (s < start)
+			start = s;
+		if (ln + margin > end)
+			end = ln + margin;
+	}
+	if (start < 1)
+		start = 1;
+	for (int64_t ln = start; ln <= end; ln++) {
+		if (ln < 1 || (uint64_t)ln > src.nlines)
+			break;
+		int64_t f = 0, c = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (fns[i]->info->lineno == ln) {
+				f += fns[i]->flat;
+				c += fns[i]->cum;
+			}
+		}
+		value_or_dot(v, f, a, sizeof(a));
+		value_or_dot(v, c, b, sizeof(b));
+		fprintf(out, "%10s %10s %6" PRId64 ":%s\n", a, b, ln, src.lines[ln - 1]);
+	}
+	srcfile_free(&src);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+ct_list_print(FILE *out, const struct ct_profile *p, size_t vidx, const regex_t *rx,
+	      const char *rxsrc, char *err, size_t errlen)
+{
+	struct ct_view v;
+	struct ct_nodes *u = NULL;
+	struct ct_graph *g = NULL;
+	const char **names = NULL, **files = NULL;
+	struct ct_node **sel = NULL;
+	size_t nnames = 0;
+	int ret = -1;
+
+	ct_view_init(&v, p, vidx);
+	if (!(u = ct_graph_nodes(p, CT_GRAN_LINES)) || !(g = ct_graph_build(p, u, vidx, NULL)))
+		goto oom;
+	names = calloc(g->n + 1, sizeof(*names));
+	files = calloc(g->n + 1, sizeof(*files));
+	sel = calloc(g->n + 1, sizeof(*sel));
+	if (!names || !files || !sel)
+		goto oom;
+	for (size_t i = 0; i < g->n; i++)
+		if (regexec(rx, g->nodes[i]->info->name, 0, NULL, 0) == 0)
+			names[nnames++] = g->nodes[i]->info->name;
+	if (nnames == 0) {
+		snprintf(err, errlen, "no matches found for regexp: %s", rxsrc);
+		goto out;
+	}
+	qsort(names, nnames, sizeof(*names), cmp_str);
+	char total[64];
+	ct_view_format(&v, v.total, total, sizeof(total));
+	fprintf(out, "Total: %s\n", total);
+	for (size_t k = 0; k < nnames; k++) {
+		if (k > 0 && !strcmp(names[k], names[k - 1]))
+			continue;
+		const char *name = names[k];
+		size_t nfiles = 0;
+		for (size_t i = 0; i < g->n; i++)
+			if (!strcmp(g->nodes[i]->info->name, name) && *g->nodes[i]->info->file)
+				files[nfiles++] = g->nodes[i]->info->file;
+		if (nfiles == 0) {
+			fprintf(out, "No source information for %s\n", name);
+			continue;
+		}
+		qsort(files, nfiles, sizeof(*files), cmp_str);
+		for (size_t fi = 0; fi < nfiles; fi++) {
+			if (fi > 0 && !strcmp(files[fi], files[fi - 1]))
+				continue;
+			size_t n = 0;
+			for (size_t i = 0; i < g->n; i++)
+				if (!strcmp(g->nodes[i]->info->name, name) &&
+				    !strcmp(g->nodes[i]->info->file, files[fi]))
+					sel[n++] = g->nodes[i];
+			print_file(out, &v, name, files[fi], sel, n);
+		}
+	}
+	ret = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory");
+out:
+	free(names);
+	free(files);
+	free(sel);
+	ct_graph_free(g);
+	ct_graph_nodes_free(u);
+	return ret;
+}

@@ -1,0 +1,754 @@
+/* Profile reader: gunzip, protobuf-c decode, validation, id resolution
+ * (see profile.h). Owns nothing global; every failure path frees what it
+ * built and says what was wrong. */
+#include "profile.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "profile.pb-c.h"
+
+typedef Perftools__Profiles__Profile pb_profile;
+
+static void __attribute__((format(printf, 3, 4)))
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* gzip */
+
+static bool
+is_gzip(const uint8_t *d, size_t len)
+{
+	return len >= 2 && d[0] == 0x1f && d[1] == 0x8b;
+}
+
+/* Inflates every gzip member of in[0..len) into *out. */
+static int
+gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen, char *err, size_t errlen)
+{
+	z_stream z;
+	size_t cap = len * 4 + 4096, n = 0;
+	uint8_t *buf = NULL;
+	int err_ret = -1;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+		seterr(err, errlen, "cannot initialise zlib");
+		return -1;
+	}
+	if (cap > CT_PROFILE_MAX_BYTES)
+		cap = CT_PROFILE_MAX_BYTES;
+	buf = malloc(cap);
+	if (!buf) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	z.next_in = (Bytef *)in;
+	z.avail_in = len > UINT32_MAX ? UINT32_MAX : (uInt)len;
+	for (;;) {
+		if (n == cap) {
+			if (cap >= CT_PROFILE_MAX_BYTES) {
+				seterr(err, errlen, "decompresses to more than %u MiB; not a profile",
+				       CT_PROFILE_MAX_BYTES >> 20);
+				goto out;
+			}
+			size_t ncap = cap * 2 > CT_PROFILE_MAX_BYTES ? CT_PROFILE_MAX_BYTES : cap * 2;
+			uint8_t *nb = realloc(buf, ncap);
+			if (!nb) {
+				seterr(err, errlen, "out of memory");
+				goto out;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		size_t room = cap - n;
+		z.next_out = buf + n;
+		z.avail_out = room > UINT32_MAX ? UINT32_MAX : (uInt)room;
+		int r = inflate(&z, Z_NO_FLUSH);
+		n = (size_t)(z.next_out - buf);
+		if (r == Z_STREAM_END) {
+			size_t used = (size_t)(z.next_in - in);
+			if (used == len)
+				break;
+			/* Another member (Go's reader accepts concatenated gzip). */
+			if (!is_gzip(in + used, len - used)) {
+				seterr(err, errlen, "corrupt gzip data (trailing bytes after the compressed stream)");
+				goto out;
+			}
+			if (inflateReset(&z) != Z_OK) {
+				seterr(err, errlen, "cannot reset zlib");
+				goto out;
+			}
+			z.avail_in = (len - used) > UINT32_MAX ? UINT32_MAX : (uInt)(len - used);
+			continue;
+		}
+		if (r == Z_OK)
+			continue;
+		if (r == Z_BUF_ERROR && z.avail_out != 0) {
+			seterr(err, errlen, "truncated gzip data (the file ends inside the compressed stream)");
+			goto out;
+		}
+		if (r == Z_BUF_ERROR)
+			continue; /* output full: grow */
+		seterr(err, errlen, "corrupt gzip data (%s)", z.msg ? z.msg : "inflate failed");
+		goto out;
+	}
+	*out = buf;
+	*outlen = n;
+	buf = NULL;
+	err_ret = 0;
+out:
+	inflateEnd(&z);
+	free(buf);
+	return err_ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* ids */
+
+struct idref {
+	uint64_t id;
+	size_t index;
+};
+
+static int
+cmp_idref(const void *a, const void *b)
+{
+	const struct idref *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static long
+find_id(const struct idref *v, size_t n, uint64_t id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].id == id)
+			return (long)v[mid].index;
+		if (v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Sorted id index of n records; rejects id 0 and duplicates. */
+static struct idref *
+index_ids(const char *what, size_t n, uint64_t (*id_of)(const void *, size_t), const void *arr,
+	  char *err, size_t errlen)
+{
+	struct idref *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].id = id_of(arr, i);
+		v[i].index = i;
+		if (v[i].id == 0) {
+			seterr(err, errlen, "malformed profile: %s %zu has the reserved id 0", what, i);
+			free(v);
+			return NULL;
+		}
+	}
+	qsort(v, n, sizeof(*v), cmp_idref);
+	for (size_t i = 1; i < n; i++) {
+		if (v[i].id == v[i - 1].id) {
+			seterr(err, errlen, "malformed profile: two %ss have the id %llu", what,
+			       (unsigned long long)v[i].id);
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static uint64_t
+map_id(const void *arr, size_t i)
+{
+	return ((Perftools__Profiles__Mapping *const *)arr)[i]->id;
+}
+
+static uint64_t
+loc_id(const void *arr, size_t i)
+{
+	return ((Perftools__Profiles__Location *const *)arr)[i]->id;
+}
+
+static uint64_t
+fn_id(const void *arr, size_t i)
+{
+	return ((Perftools__Profiles__Function *const *)arr)[i]->id;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct strtab {
+	char **s;
+	size_t n;
+	char *err;
+	size_t errlen;
+	bool bad;
+};
+
+/* Resolves a string index, flagging (once) an index out of range. */
+static const char *
+str_at(struct strtab *t, int64_t idx, const char *what)
+{
+	if (idx < 0 || (uint64_t)idx >= t->n) {
+		if (!t->bad)
+			seterr(t->err, t->errlen,
+			       "malformed profile: %s refers to string %lld, but the string table has %zu entries",
+			       what, (long long)idx, t->n);
+		t->bad = true;
+		return "";
+	}
+	return t->s[idx] ? t->s[idx] : "";
+}
+
+void
+ct_profile_free(struct ct_profile *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		free(p->samples[i].locs);
+		free(p->samples[i].labels);
+	}
+	for (size_t i = 0; i < p->nlocs; i++)
+		free(p->locs[i].lines);
+	free(p->samples);
+	free(p->locs);
+	free(p->funcs);
+	free(p->maps);
+	free(p->types);
+	free(p->units);
+	free(p->comments);
+	if (p->pb)
+		perftools__profiles__profile__free_unpacked(p->pb, NULL);
+	free(p);
+}
+
+/* Resolves and checks a decoded message; takes ownership of pb. */
+static int
+resolve(pb_profile *pb, struct ct_profile **out, char *err, size_t errlen)
+{
+	struct ct_profile *p = calloc(1, sizeof(*p));
+	struct idref *maps = NULL, *locs = NULL, *fns = NULL;
+	struct strtab st = {.s = pb->string_table, .n = pb->n_string_table, .err = err, .errlen = errlen};
+	int ret = -1;
+
+	if (!p) {
+		perftools__profiles__profile__free_unpacked(pb, NULL);
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	p->pb = pb;
+	if (pb->n_string_table == 0) {
+		seterr(err, errlen, "not a pprof profile (it has no string table)");
+		goto out;
+	}
+	if (pb->string_table[0] && pb->string_table[0][0]) {
+		seterr(err, errlen, "not a pprof profile (its string table does not start with \"\")");
+		goto out;
+	}
+
+	/* Sample types, period, header fields. */
+	p->ntypes = pb->n_sample_type;
+	p->types = calloc(p->ntypes + 1, sizeof(*p->types));
+	p->units = calloc(p->ntypes + 1, sizeof(*p->units));
+	if (!p->types || !p->units)
+		goto oom;
+	for (size_t i = 0; i < p->ntypes; i++) {
+		p->types[i] = str_at(&st, pb->sample_type[i]->type, "a sample type");
+		p->units[i] = str_at(&st, pb->sample_type[i]->unit, "a sample type unit");
+	}
+	p->period_type = pb->period_type ? str_at(&st, pb->period_type->type, "the period type") : "";
+	p->period_unit = pb->period_type ? str_at(&st, pb->period_type->unit, "the period unit") : "";
+	p->period = pb->period;
+	p->time_nanos = pb->time_nanos;
+	p->duration_nanos = pb->duration_nanos;
+	p->drop_frames = str_at(&st, pb->drop_frames, "drop_frames");
+	p->keep_frames = str_at(&st, pb->keep_frames, "keep_frames");
+	p->ncomments = pb->n_comment;
+	p->comments = calloc(p->ncomments + 1, sizeof(*p->comments));
+	if (!p->comments)
+		goto oom;
+	for (size_t i = 0; i < p->ncomments; i++)
+		p->comments[i] = str_at(&st, pb->comment[i], "a comment");
+	p->default_type = p->ntypes ? p->ntypes - 1 : 0;
+	if (pb->default_sample_type) {
+		const char *d = str_at(&st, pb->default_sample_type, "default_sample_type");
+		for (size_t i = 0; i < p->ntypes; i++)
+			if (!strcmp(p->types[i], d))
+				p->default_type = i;
+	}
+	str_at(&st, pb->doc_url, "doc_url");
+	if (st.bad)
+		goto out;
+
+	/* Mappings. */
+	if (!(maps = index_ids("mapping", pb->n_mapping, map_id, pb->mapping, err, errlen)))
+		goto out;
+	p->nmaps = pb->n_mapping;
+	p->maps = calloc(p->nmaps + 1, sizeof(*p->maps));
+	if (!p->maps)
+		goto oom;
+	for (size_t i = 0; i < p->nmaps; i++) {
+		const Perftools__Profiles__Mapping *m = pb->mapping[i];
+		p->maps[i] = (struct ct_pmap){.id = m->id, .start = m->memory_start,
+					      .limit = m->memory_limit, .offset = m->file_offset,
+					      .file = str_at(&st, m->filename, "a mapping file name"),
+					      .build_id = str_at(&st, m->build_id, "a mapping build id")};
+	}
+
+	/* Functions. */
+	if (!(fns = index_ids("function", pb->n_function, fn_id, pb->function, err, errlen)))
+		goto out;
+	p->nfuncs = pb->n_function;
+	p->funcs = calloc(p->nfuncs + 1, sizeof(*p->funcs));
+	if (!p->funcs)
+		goto oom;
+	for (size_t i = 0; i < p->nfuncs; i++) {
+		const Perftools__Profiles__Function *f = pb->function[i];
+		p->funcs[i] = (struct ct_pfunc){.id = f->id,
+						.name = str_at(&st, f->name, "a function name"),
+						.system_name = str_at(&st, f->system_name, "a function system name"),
+						.filename = str_at(&st, f->filename, "a function file name"),
+						.start_line = f->start_line};
+	}
+	if (st.bad)
+		goto out;
+
+	/* Locations. */
+	if (!(locs = index_ids("location", pb->n_location, loc_id, pb->location, err, errlen)))
+		goto out;
+	p->nlocs = pb->n_location;
+	p->locs = calloc(p->nlocs + 1, sizeof(*p->locs));
+	if (!p->locs)
+		goto oom;
+	for (size_t i = 0; i < p->nlocs; i++) {
+		const Perftools__Profiles__Location *l = pb->location[i];
+		struct ct_ploc *dl = &p->locs[i];
+		dl->id = l->id;
+		dl->index = i;
+		dl->address = l->address;
+		if (l->mapping_id) {
+			long mi = find_id(maps, p->nmaps, l->mapping_id);
+			if (mi < 0) {
+				seterr(err, errlen,
+				       "dangling id: location %llu refers to mapping %llu, which does not exist",
+				       (unsigned long long)l->id, (unsigned long long)l->mapping_id);
+				goto out;
+			}
+			dl->map = &p->maps[mi];
+		}
+		dl->nlines = l->n_line;
+		dl->lines = calloc(l->n_line + 1, sizeof(*dl->lines));
+		if (!dl->lines)
+			goto oom;
+		for (size_t j = 0; j < l->n_line; j++) {
+			long fi = find_id(fns, p->nfuncs, l->line[j]->function_id);
+			if (fi < 0) {
+				seterr(err, errlen,
+				       "dangling id: location %llu refers to function %llu, which does not exist",
+				       (unsigned long long)l->id,
+				       (unsigned long long)l->line[j]->function_id);
+				goto out;
+			}
+			dl->lines[j] = (struct ct_pline){.fn = &p->funcs[fi], .line = l->line[j]->line};
+		}
+	}
+
+	/* Samples. */
+	if (pb->n_sample && !p->ntypes) {
+		seterr(err, errlen, "malformed profile: it has samples but no sample types");
+		goto out;
+	}
+	p->nsamples = pb->n_sample;
+	p->samples = calloc(p->nsamples + 1, sizeof(*p->samples));
+	if (!p->samples)
+		goto oom;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		const Perftools__Profiles__Sample *s = pb->sample[i];
+		struct ct_psample *ds = &p->samples[i];
+		if (s->n_value != p->ntypes) {
+			seterr(err, errlen, "malformed profile: sample %zu has %zu values for %zu sample types",
+			       i, s->n_value, p->ntypes);
+			goto out;
+		}
+		ds->values = s->value;
+		ds->nlocs = s->n_location_id;
+		ds->locs = calloc(s->n_location_id + 1, sizeof(*ds->locs));
+		if (!ds->locs)
+			goto oom;
+		for (size_t j = 0; j < s->n_location_id; j++) {
+			long li = find_id(locs, p->nlocs, s->location_id[j]);
+			if (li < 0) {
+				seterr(err, errlen,
+				       "dangling id: sample %zu refers to location %llu, which does not exist",
+				       i, (unsigned long long)s->location_id[j]);
+				goto out;
+			}
+			ds->locs[j] = &p->locs[li];
+		}
+		ds->labels = calloc(s->n_label + 1, sizeof(*ds->labels));
+		if (!ds->labels)
+			goto oom;
+		for (size_t j = 0; j < s->n_label; j++) {
+			const Perftools__Profiles__Label *l = s->label[j];
+			struct ct_plabel lb = {.key = str_at(&st, l->key, "a label key"), .num = l->num,
+					       .unit = str_at(&st, l->num_unit, "a label unit")};
+			/* As pprof: a label with neither a string nor a number is dropped. */
+			if (l->str)
+				lb.str = str_at(&st, l->str, "a label value");
+			else if (!l->num)
+				continue;
+			ds->labels[ds->nlabels++] = lb;
+		}
+		if (st.bad)
+			goto out;
+	}
+
+	*out = p;
+	p = NULL;
+	ret = 0;
+	goto out;
+oom:
+	seterr(err, errlen, "out of memory");
+out:
+	free(maps);
+	free(locs);
+	free(fns);
+	ct_profile_free(p);
+	return ret;
+}
+
+int
+ct_profile_parse(const void *data, size_t len, struct ct_profile **out, char *err, size_t errlen)
+{
+	const uint8_t *d = data;
+	uint8_t *raw = NULL;
+	size_t rawlen = len;
+	pb_profile *pb;
+	bool gz = is_gzip(d, len);
+
+	*out = NULL;
+	if (len == 0) {
+		seterr(err, errlen, "empty file (expected a gzip'd pprof profile, .pb.gz)");
+		return -1;
+	}
+	if (gz) {
+		if (gunzip(d, len, &raw, &rawlen, err, errlen) < 0)
+			return -1;
+		d = raw;
+		if (rawlen == 0) {
+			free(raw);
+			seterr(err, errlen, "not a pprof profile (the gzip data is empty)");
+			return -1;
+		}
+	}
+	pb = perftools__profiles__profile__unpack(NULL, rawlen, d);
+	free(raw);
+	if (!pb) {
+		if (gz)
+			seterr(err, errlen, "not a pprof profile (the gzip data does not decode as a "
+					    "perftools.profiles.Profile protobuf)");
+		else
+			seterr(err, errlen, "not a gzip'd pprof profile (no gzip header, and not a raw "
+					    "profile protobuf either)");
+		return -1;
+	}
+	if (!gz && pb->n_string_table == 0) {
+		perftools__profiles__profile__free_unpacked(pb, NULL);
+		seterr(err, errlen, "not a gzip'd pprof profile (no gzip header, and not a raw "
+				    "profile protobuf either)");
+		return -1;
+	}
+	return resolve(pb, out, err, errlen);
+}
+
+int
+ct_profile_load(const char *path, struct ct_profile **out, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t n = 0, cap = 0;
+	int ret = -1;
+
+	*out = NULL;
+	if (!f) {
+		seterr(err, errlen, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap >= CT_PROFILE_MAX_BYTES) {
+				seterr(err, errlen, "larger than %u MiB; not a profile",
+				       CT_PROFILE_MAX_BYTES >> 20);
+				goto out;
+			}
+			size_t ncap = cap ? cap * 2 : 65536;
+			uint8_t *nb = realloc(buf, ncap);
+			if (!nb) {
+				seterr(err, errlen, "out of memory");
+				goto out;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				seterr(err, errlen, "cannot read: %s", strerror(errno));
+				goto out;
+			}
+			break;
+		}
+	}
+	ret = ct_profile_parse(buf, n, out, err, errlen);
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+int
+ct_profile_sample_index(const struct ct_profile *p, const char *name, size_t *idx, char *err,
+			size_t errlen)
+{
+	if (p->ntypes == 0) {
+		seterr(err, errlen, "the profile has no sample types");
+		return -1;
+	}
+	if (!name || !*name) {
+		*idx = p->default_type;
+		return 0;
+	}
+	for (size_t i = 0; i < p->ntypes; i++) {
+		if (!strcmp(p->types[i], name)) {
+			*idx = i;
+			return 0;
+		}
+	}
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(name, &end, 10);
+	if (*name >= '0' && *name <= '9' && !*end && !errno && v < p->ntypes) {
+		*idx = v;
+		return 0;
+	}
+	char list[256] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < p->ntypes && used < sizeof(list); i++) {
+		int w = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", p->types[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	seterr(err, errlen, "unknown sample type '%s' (this profile has: %s)", name, list);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Merging equal samples, as profile.Merge does for a single profile. */
+
+struct skey {
+	char *key;
+	size_t index;
+};
+
+static int
+cmp_skey(const void *a, const void *b)
+{
+	const struct skey *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->index < y->index ? -1 : x->index > y->index);
+}
+
+static int
+cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends to a growing string; returns -1 on allocation failure. */
+static int __attribute__((format(printf, 4, 5)))
+sbuf_add(char **s, size_t *n, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int w = vsnprintf(*s ? *s + *n : NULL, *s ? *cap - *n : 0, fmt, ap);
+		va_end(ap);
+		if (w < 0)
+			return -1;
+		if (*s && *n + (size_t)w < *cap) {
+			*n += (size_t)w;
+			return 0;
+		}
+		size_t ncap = (*cap ? *cap : 64) * 2 + (size_t)w;
+		char *ns = realloc(*s, ncap);
+		if (!ns)
+			return -1;
+		*s = ns;
+		*cap = ncap;
+	}
+}
+
+/* Location.key with the mapping and function keys in place of ids. */
+static int
+loc_key(const struct ct_ploc *l, char **s, size_t *n, size_t *cap)
+{
+	int r = 0;
+	if (l->map) {
+		uint64_t size = l->map->limit - l->map->start;
+		size = size + 0xfff;
+		size -= size % 0x1000;
+		r |= sbuf_add(s, n, cap, "%llx\x1e%llx\x1e%llx\x1e%s", (unsigned long long)(l->address - l->map->start),
+			      (unsigned long long)size, (unsigned long long)l->map->offset,
+			      *l->map->build_id ? l->map->build_id : l->map->file);
+	} else {
+		r |= sbuf_add(s, n, cap, "%llx\x1e-", (unsigned long long)l->address);
+	}
+	for (size_t i = 0; i < l->nlines; i++) {
+		const struct ct_pfunc *f = l->lines[i].fn;
+		r |= sbuf_add(s, n, cap, "\x1e%lld\x1f%s\x1f%s\x1f%s\x1f%lld", (long long)f->start_line,
+			      f->name, f->system_name, f->filename, (long long)l->lines[i].line);
+	}
+	return r;
+}
+
+static char *
+sample_key(const struct ct_psample *s)
+{
+	char *k = NULL, **labels = NULL;
+	size_t n = 0, cap = 0, nl = 0;
+	int r = 0;
+	for (size_t i = 0; i < s->nlocs; i++) {
+		r |= sbuf_add(&k, &n, &cap, "\x1d");
+		r |= loc_key(s->locs[i], &k, &n, &cap);
+	}
+	r |= sbuf_add(&k, &n, &cap, "\x1c");
+	/* Labels: one entry per key with its values in order, sorted. */
+	labels = calloc(s->nlabels + 1, sizeof(*labels));
+	if (!labels)
+		r = -1;
+	for (size_t i = 0; !r && i < s->nlabels; i++) {
+		const struct ct_plabel *l = &s->labels[i];
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(s->labels[j].key, l->key) && !s->labels[j].str == !l->str)
+				seen = true;
+		if (seen)
+			continue;
+		char *e = NULL;
+		size_t en = 0, ecap = 0;
+		r |= sbuf_add(&e, &en, &ecap, "%c%s", l->str ? 's' : 'n', l->key);
+		for (size_t j = i; j < s->nlabels; j++) {
+			const struct ct_plabel *m = &s->labels[j];
+			if (strcmp(m->key, l->key) || !m->str != !l->str)
+				continue;
+			if (m->str)
+				r |= sbuf_add(&e, &en, &ecap, "\x1f%s", m->str);
+			else
+				r |= sbuf_add(&e, &en, &ecap, "\x1f%lld %s", (long long)m->num, m->unit);
+		}
+		labels[nl++] = e;
+		if (!e)
+			r = -1;
+	}
+	if (!r && nl > 1)
+		qsort(labels, nl, sizeof(*labels), cmp_cstr);
+	for (size_t i = 0; i < nl; i++) {
+		if (!r && labels[i])
+			r |= sbuf_add(&k, &n, &cap, "\x1b%s", labels[i]);
+		free(labels[i]);
+	}
+	free(labels);
+	if (r) {
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+int
+ct_profile_merge_samples(const struct ct_profile *p, size_t **order, size_t *norder,
+			 int64_t **values)
+{
+	struct skey *keys = calloc(p->nsamples + 1, sizeof(*keys));
+	size_t *rep = calloc(p->nsamples + 1, sizeof(*rep));
+	size_t *ord = calloc(p->nsamples + 1, sizeof(*ord));
+	int64_t *vals = calloc((p->nsamples + 1) * (p->ntypes + 1), sizeof(*vals));
+	size_t nk = 0, n = 0;
+	int ret = -1;
+
+	if (!keys || !rep || !ord || !vals)
+		goto out;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		bool zero = true;
+		for (size_t t = 0; t < p->ntypes; t++)
+			zero &= p->samples[i].values[t] == 0;
+		rep[i] = SIZE_MAX;
+		if (zero)
+			continue; /* isZeroSample: dropped */
+		if (!(keys[nk].key = sample_key(&p->samples[i])))
+			goto out;
+		keys[nk++].index = i;
+	}
+	qsort(keys, nk, sizeof(*keys), cmp_skey);
+	for (size_t i = 0; i < nk; i++) {
+		bool same = i > 0 && !strcmp(keys[i].key, keys[i - 1].key);
+		rep[keys[i].index] = same ? rep[keys[i - 1].index] : keys[i].index;
+	}
+	/* The representative (first sample of its group) keeps its place in
+	 * the profile's order; slot[] numbers the representatives. */
+	size_t *slot = calloc(p->nsamples + 1, sizeof(*slot));
+	if (!slot)
+		goto out;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		if (rep[i] == i) {
+			slot[i] = n;
+			ord[n++] = i;
+		}
+	}
+	for (size_t i = 0; i < p->nsamples; i++) {
+		if (rep[i] == SIZE_MAX)
+			continue;
+		size_t k = slot[rep[i]];
+		for (size_t t = 0; t < p->ntypes; t++)
+			vals[k * p->ntypes + t] += p->samples[i].values[t];
+	}
+	free(slot);
+	*order = ord;
+	*norder = n;
+	*values = vals;
+	ord = NULL;
+	vals = NULL;
+	ret = 0;
+out:
+	for (size_t i = 0; keys && i < nk; i++)
+		free(keys[i].key);
+	free(keys);
+	free(rep);
+	free(ord);
+	free(vals);
+	return ret;
+}

@@ -1,0 +1,26 @@
+/* Thread dumps for `contend threads` and the `contend run` summary:
+ * threads.pb.gz (a count profile, sample type threads/count, one sample
+ * per distinct stack and labels such as state and wait; Go goroutine
+ * profiles read the same way) or threads.txt (goroutine?debug=2-style
+ * text blocks, "deadlock:" reports). Threads are grouped by stack;
+ * deadlocks and stuck threads come first, then the largest groups.
+ * Not thread-safe; allocates. */
+#ifndef CT_CLI_THREADVIEW_H
+#define CT_CLI_THREADVIEW_H
+
+#include <stdio.h>
+
+/* Prints the dump at path (a directory holding threads.pb.gz or
+ * threads.txt, or one of those files). Returns 0, or -1 with a one-line
+ * reason in err (no dump there, unreadable file). */
+int ct_threadview_print(FILE *out, const char *path, char *err, size_t errlen);
+
+/* The same for a dump in memory: a count profile (gzip'd or raw) if it
+ * decodes as one, else threads.txt text. For tests and the fuzzer. */
+int ct_threadview_print_data(FILE *out, const void *data, size_t len, char *err, size_t errlen);
+
+/* For the run summary: stuck threads and deadlocks from the dump in dir,
+ * a few lines; prints nothing when there is no dump or nothing stuck. */
+void ct_threadview_summary(FILE *out, const char *dir);
+
+#endif
