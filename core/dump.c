@@ -1,6 +1,8 @@
 /* Final dumps; see dump.h. Owns the output directory and the handle of
  * libcontend-report.so. Never runs on a wrapper path. */
 #include <dlfcn.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <errno.h>
@@ -24,6 +26,7 @@ static pid_t (*ct_fork_fn)(void);
 static char ct_dir[4096];
 static int ct_final_done;
 static pid_t ct_dump_pid; /* the profiled process, when a forked copy writes */
+static int ct_signal_forking; /* set across the fork of a signal dump */
 
 void
 ct_dump_configure(const char *report_lib, pid_t (*fork_fn)(void))
@@ -199,48 +202,85 @@ ct_dump_at_exit(void)
 	ct_dump_write("");
 }
 
+/* Whatever happens below (a fork that waits forever on a lock this very
+ * thread held when the signal came, a child that hangs), sig, now at its
+ * default action and unblocked here, kills the process when the time is
+ * up: the program dies of the signal it got, at most timeout_ms late.
+ * Raw system calls: glibc's timer_create may allocate. */
+static int
+ct_dump_watchdog(int sig, int timeout_ms)
+{
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = sig;
+	int id = -1;
+	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
+		return -1;
+	struct itimerspec its = {.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L}};
+	syscall(SYS_timer_settime, id, 0, &its, NULL);
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	return id;
+}
+
 static void
-ct_dump_from_signal_(int timeout_ms)
+ct_dump_from_signal_(int sig, int timeout_ms)
 {
 	if (__atomic_exchange_n(&ct_final_done, 1, __ATOMIC_ACQ_REL))
 		return;
-	if ((!ct_profiles_have_data() && !ct_threads_worth_dumping()) || !ct_fork_fn)
+	if (!ct_profiles_have_data() && !ct_threads_worth_dumping())
 		return;
+	int timer = ct_dump_watchdog(sig, timeout_ms);
 	/* The copy has none of our threads: give it their names and our pid. */
 	ct_threads_refresh_names();
 	ct_dump_pid = getpid();
-	pid_t child = ct_fork_fn();
+	/* glibc's full fork, not _Fork: it takes every malloc arena lock
+	 * first (waiting out other threads that hold one briefly), so the
+	 * copy can allocate; our own fork-child hook keeps the tables. */
+	__atomic_store_n(&ct_signal_forking, 1, __ATOMIC_RELEASE);
+	pid_t child = ct_fork_fn ? ct_fork_fn() : -1;
 	if (child == 0) {
-		/* Only this thread exists here; locks other threads held at
-		 * the fork stay held, which the bounded table copy tolerates
-		 * and the parent's time-out covers. */
 		ct_self.busy++;
 		ct_dump_write("");
 		_exit(0);
 	}
-	if (child < 0)
-		return;
+	__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
 	struct timespec tick = {0, 5 * 1000 * 1000};
-	for (int waited = 0; waited < timeout_ms; waited += 5) {
+	for (int waited = 0; child > 0 && waited < timeout_ms; waited += 5) {
 		int st;
 		pid_t r = waitpid(child, &st, WNOHANG | __WALL);
-		if (r == child || (r < 0 && errno != EINTR))
-			return;
+		if (r == child || (r < 0 && errno != EINTR)) {
+			child = 0;
+			break;
+		}
 		nanosleep(&tick, NULL);
 	}
-	ct_log("writing the profiles took longer than %d ms; given up", timeout_ms);
-	kill(child, SIGKILL);
-	waitpid(child, NULL, __WALL);
+	if (child > 0) {
+		ct_log("writing the profiles took longer than %d ms; given up", timeout_ms);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, __WALL);
+	}
+	if (timer >= 0)
+		syscall(SYS_timer_delete, timer);
+}
+
+bool
+ct_dump_in_signal_fork(void)
+{
+	return __atomic_load_n(&ct_signal_forking, __ATOMIC_ACQUIRE);
 }
 
 void
-ct_dump_from_signal(int timeout_ms)
+ct_dump_from_signal(int sig, int timeout_ms)
 {
 	int saved = errno;
 	/* Our own waits (waitpid, nanosleep) must not be recorded from a
 	 * signal handler. */
 	ct_self.busy++;
-	ct_dump_from_signal_(timeout_ms);
+	ct_dump_from_signal_(sig, timeout_ms);
 	ct_self.busy--;
 	errno = saved;
 }
@@ -287,7 +327,9 @@ ct_dump_crash(int sig, int timeout_ms)
 	}
 	/* ...then the symbolized dump from a forked copy, which replaces
 	 * threads.txt if it gets that far. */
-	ct_dump_from_signal_(timeout_ms);
+	ct_self.busy++;
+	ct_dump_from_signal_(sig, timeout_ms);
+	ct_self.busy--;
 out:
 	ct_self.busy--;
 	errno = saved;

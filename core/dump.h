@@ -54,11 +54,16 @@ void ct_dump_copy_stats(struct ct_copy_stats *st);
 /* The atexit handler: the final dump, once. */
 void ct_dump_at_exit(void);
 
-/* From a handler of a fatal signal: writes the final dump from a forked
- * child (so a lock or allocator state frozen by the signal cannot hang
- * the dying process) and waits for it at most timeout_ms. The parent side
- * is async-signal-safe. Does nothing if a final dump already ran. */
-void ct_dump_from_signal(int timeout_ms);
+/* From the handler of a fatal signal sig, which the caller has already
+ * set back to its default action: writes the final dump from a forked
+ * copy and waits for it at most timeout_ms; a watchdog timer delivers sig
+ * when the time is up, so a lock frozen by the signal cannot keep the
+ * process alive. Does nothing if a final dump already ran. */
+void ct_dump_from_signal(int sig, int timeout_ms);
+
+/* True in the child of the fork a signal dump makes: the fork-child hook
+ * must keep the tables then. */
+bool ct_dump_in_signal_fork(void);
 
 /* From the handler of a crash signal (SIGSEGV ...): writes threads.txt
  * with raw addresses and /proc/self/maps beside it (async-signal-safe),

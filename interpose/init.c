@@ -69,7 +69,7 @@ ct_locate_self(void)
 	if (!slash || (size_t)(slash - path) + 1 + strlen(name) >= sizeof(path))
 		return;
 	strcpy(slash + 1, name);
-	ct_dump_configure(path, (pid_t(*)(void))dlsym(RTLD_DEFAULT, "_Fork"));
+	ct_dump_configure(path, fork);
 }
 
 static void
@@ -103,6 +103,9 @@ ct_set_leaves(void)
 static void
 ct_fork_child(void)
 {
+	/* The copy a signal dump forks writes the parent's tables. */
+	if (ct_dump_in_signal_fork())
+		return;
 	ct_self.tid = 0;
 	ct_self.rng = 0;
 	ct_profiles_fork_child();

@@ -9,7 +9,7 @@
  * is invisible to it: sigaction()/signal() report SIG_DFL while ours is in
  * place, a handler or SIG_IGN the program sets replaces ours, and setting
  * SIG_DFL again re-arms ours. The handler does no dump work itself (see
- * ct_dump_from_signal: a forked copy writes, bounded by a time-out). */
+ * ct_dump_from_signal: a forked copy writes, and a watchdog bounds it). */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -58,25 +58,33 @@ ct_fatal_index(int sig)
  * until the handler returns, then kills us with the same status (and
  * core dump, where the default makes one). */
 static void
-ct_die_by_default(int sig)
+ct_set_default(int sig)
 {
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	real_sigaction(sig, &dfl, NULL);
+}
+
+static void
+ct_die_by_default(int sig)
+{
+	ct_set_default(sig);
 	raise(sig);
 }
 
 static void
 ct_on_fatal(int sig)
 {
-	ct_dump_from_signal(CT_SIGNAL_DUMP_TIMEOUT_MS);
+	ct_set_default(sig);
+	ct_dump_from_signal(sig, CT_SIGNAL_DUMP_TIMEOUT_MS);
 	ct_die_by_default(sig);
 }
 
 static void
 ct_on_crash(int sig)
 {
+	ct_set_default(sig);
 	ct_dump_crash(sig, CT_CRASH_DUMP_TIMEOUT_MS);
 	ct_die_by_default(sig);
 }

@@ -318,15 +318,10 @@ static const struct signal_case signal_cases[] = {
 	{"die", "TERM", SIGTERM},
 	{"rearm", "INT", SIGINT},
 	{"rearm", "TERM", SIGTERM},
-	/* BUG (core/dump.c, ct_dump_from_signal): the dump runs in a child
-	 * made with _Fork(), which (unlike fork()) does not reset glibc's
-	 * malloc locks. Another thread held the main arena's lock at the
-	 * signal (here for 400 ms, inside malloc_stats()), so the child
-	 * blocks in its first malloc for good: after 10 s the parent gives
-	 * up ("writing the profiles took longer than 10000 ms") and nothing
-	 * is written. Any allocating thread can trigger it (with
-	 * MALLOC_ARENA_MAX=1, 14 of 20 runs of a malloc loop lost their
-	 * profiles). */
+	/* Another thread holds the main arena's lock for 400 ms (inside
+	 * malloc_stats()) when the signal comes: the dump's fork must wait it
+	 * out so the copy can allocate (glibc's fork() does; _Fork() would
+	 * leave the lock held in the copy for good). */
 	{"malloc", "TERM", SIGTERM},
 };
 
