@@ -38,9 +38,10 @@ extern int ct_iowait_on;
 extern uint64_t ct_iowait_min_ticks;
 
 struct ct_iowait {
-	uint64_t t0;  /* ticks */
-	unsigned op;  /* enum ct_op */
-	int fd;       /* the fd waited on, -1 if none (or several) */
+	uint64_t t0;      /* ticks */
+	uintptr_t caller; /* return address into the program */
+	unsigned op;      /* enum ct_op */
+	int fd;           /* the fd waited on, -1 if none (or several) */
 };
 
 /* True when this thread times I/O now: CONTEND_IO on, profiling set up,
@@ -56,6 +57,7 @@ static inline void
 ct_iowait_begin(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller)
 {
 	w->t0 = ct_ticks();
+	w->caller = caller;
 	w->op = op;
 	w->fd = fd;
 	ct_wait_enter(op, NULL, fd, ct_ticks_to_mono(w->t0), caller);
