@@ -2,15 +2,15 @@
  * snapshot sequence and the HTTP server handle. Everything here but
  * ct_dumper_request runs on the dumper thread, at exit or in a fork
  * child; ct_dumper_request is the only code a signal handler reaches. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
