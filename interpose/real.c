@@ -26,6 +26,17 @@ CT_GLIBC_ALIAS(int, __pthread_mutex_unlock, (pthread_mutex_t *), "GLIBC_2.2.5")
 CT_GLIBC_ALIAS(int, __pthread_rwlock_rdlock, (pthread_rwlock_t *), "GLIBC_2.2.5")
 CT_GLIBC_ALIAS(int, __pthread_rwlock_wrlock, (pthread_rwlock_t *), "GLIBC_2.2.5")
 CT_GLIBC_ALIAS(int, __pthread_rwlock_unlock, (pthread_rwlock_t *), "GLIBC_2.2.5")
+/* The same for the I/O calls an allocator or a logger may make while
+ * dlsym runs (never one we export ourselves, such as __poll: a versioned
+ * reference would bind to our unversioned wrapper). */
+CT_GLIBC_ALIAS(ssize_t, __read, (int, void *, size_t), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(ssize_t, __write, (int, const void *, size_t), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(ssize_t, __pread64, (int, void *, size_t, off64_t), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(ssize_t, __pwrite64, (int, const void *, size_t, off64_t), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(int, __select, (int, fd_set *, fd_set *, fd_set *, struct timeval *), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(int, __connect, (int, const struct sockaddr *, socklen_t), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(ssize_t, __send, (int, const void *, size_t, int), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(pid_t, __waitpid, (pid_t, int *, int), "GLIBC_2.2.5")
 #define CT_FALLBACK(name) ct_fallback_##name
 #define CT_FB(name, call) static void *const ct_fallback_##name = (void *)call;
 CT_FB(pthread_mutex_lock, __pthread_mutex_lock_ct)
@@ -34,6 +45,16 @@ CT_FB(pthread_mutex_unlock, __pthread_mutex_unlock_ct)
 CT_FB(pthread_rwlock_rdlock, __pthread_rwlock_rdlock_ct)
 CT_FB(pthread_rwlock_wrlock, __pthread_rwlock_wrlock_ct)
 CT_FB(pthread_rwlock_unlock, __pthread_rwlock_unlock_ct)
+CT_FB(read, __read_ct)
+CT_FB(write, __write_ct)
+CT_FB(pread, __pread64_ct)
+CT_FB(pread64, __pread64_ct)
+CT_FB(pwrite, __pwrite64_ct)
+CT_FB(pwrite64, __pwrite64_ct)
+CT_FB(select, __select_ct)
+CT_FB(connect, __connect_ct)
+CT_FB(send, __send_ct)
+CT_FB(waitpid, __waitpid_ct)
 #endif
 
 /* Stubs: bootstrap (resolve, then forward) and missing (ENOSYS). */
@@ -72,6 +93,16 @@ ct_fallback_for(const char *name)
 	CT_TRY(pthread_rwlock_rdlock)
 	CT_TRY(pthread_rwlock_wrlock)
 	CT_TRY(pthread_rwlock_unlock)
+	CT_TRY(read)
+	CT_TRY(write)
+	CT_TRY(pread)
+	CT_TRY(pread64)
+	CT_TRY(pwrite)
+	CT_TRY(pwrite64)
+	CT_TRY(select)
+	CT_TRY(connect)
+	CT_TRY(send)
+	CT_TRY(waitpid)
 #undef CT_TRY
 #endif
 	(void)name;

@@ -7,7 +7,9 @@
  * the wrapped libc function (ct_op_name), then one location per return
  * address, symbolized in-process (function, file, line, inline frames)
  * with mappings from /proc/self/maps and all has_* flags set, because
- * `go tool pprof` cannot symbolize C binaries itself.
+ * `go tool pprof` cannot symbolize C binaries itself. Block samples carry
+ * string labels op (the leaf call), class (sync, io, sleep) and, for waits
+ * on an fd, fd_kind; mutex samples have none.
  *
  * Runs off the hot path only. Allocates. Not async-signal-safe. Not
  * thread-safe with respect to sym (the symbolizer caches).
