@@ -307,7 +307,8 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
 	t->op = w.op;
 	t->obj = (uintptr_t)w.obj;
 	t->fd = w.fd;
-	t->wait_ns = now - w.since;
+	/* A wait that began after `now` was read is just starting. */
+	t->wait_ns = now > w.since ? now - w.since : 0;
 	t->stuck = t->wait_ns >= stuck_ns;
 	t->owner_tid = ct_threads_owner(w.op, t->obj);
 	t->pc[0] = w.caller;

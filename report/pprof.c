@@ -191,9 +191,8 @@ pp_push_id(struct pp *p, uint64_t id)
 	return err;
 }
 
-/* Non-negative int64 nearest to v; NaN and negatives are 0. */
-static int64_t
-pp_round(double v)
+int64_t
+ct_pprof_round(double v)
 {
 	if (!(v > 0))
 		return 0;
@@ -258,11 +257,11 @@ pp_sample(struct pp *p, size_t ri, Perftools__Profiles__Sample *s, size_t si)
 	}
 	perftools__profiles__sample__init(s);
 	s->n_location_id = p->nids - p->sample_first[si];
-	v[0] = pp_round(rec->count);
+	v[0] = ct_pprof_round(rec->count);
 	if (v[0] == 0 && rec->count > 0)
 		v[0] = 1; /* a recorded contention is at least one */
 	if (p->spec->nvalues > 1)
-		v[1] = pp_round(rec->delay_ns);
+		v[1] = ct_pprof_round(rec->delay_ns);
 	s->n_value = p->spec->nvalues;
 	if (!err)
 		err = pp_labels(p, ri, si);
@@ -271,18 +270,6 @@ pp_sample(struct pp *p, size_t ri, Perftools__Profiles__Sample *s, size_t si)
 
 /* Sort order of samples, like Go's: biggest delay first. Ties by count,
  * then table order, so output is deterministic. */
-static int
-pp_cmp_record(const void *a, const void *b, void *arg)
-{
-	const struct ct_record *r = arg;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-
-	if (r[i].delay_ns != r[j].delay_ns)
-		return r[i].delay_ns > r[j].delay_ns ? -1 : 1;
-	if (r[i].count != r[j].count)
-		return r[i].count > r[j].count ? -1 : 1;
-	return i < j ? -1 : i > j;
-}
 
 static int
 pp_samples(struct pp *p)
@@ -299,9 +286,7 @@ pp_samples(struct pp *p)
 		err = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		order[i] = i;
-	qsort_r(order, n, sizeof(*order), pp_cmp_record, (void *)p->spec->records);
+	ct_pprof_order(p->spec->records, n, order);
 	for (size_t i = 0; i < n && !err; i++)
 		err = pp_sample(p, order[i], &p->samples[i], i);
 out:
@@ -606,4 +591,25 @@ ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		err = ct_pprof_encode_spec(snap, &spec, maps, sym, out, outlen);
 	pp_block_labels_free(&bl);
 	return err;
+}
+
+static int
+pp_cmp_record(const void *a, const void *b, void *arg)
+{
+	const struct ct_record *r = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (r[i].delay_ns != r[j].delay_ns)
+		return r[i].delay_ns > r[j].delay_ns ? -1 : 1;
+	if (r[i].count != r[j].count)
+		return r[i].count > r[j].count ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+void
+ct_pprof_order(const struct ct_record *recs, size_t n, size_t *order)
+{
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), pp_cmp_record, (void *)recs);
 }

@@ -51,6 +51,13 @@ struct ct_pprof_spec {
 	const size_t *nlabels;                      /* per record, or NULL */
 };
 
+/* Non-negative int64 nearest to v (NaN and negatives are 0; saturates). */
+int64_t ct_pprof_round(double v);
+
+/* Fills order[0..n) with record indexes in Go's sample order: delay, then
+ * count, descending; ties keep table order, so output is deterministic. */
+void ct_pprof_order(const struct ct_record *recs, size_t n, size_t *order);
+
 int ct_pprof_encode_spec(const struct ct_snapshot *snap, const struct ct_pprof_spec *spec,
 			 const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
 			 size_t *outlen);

@@ -185,28 +185,6 @@ ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *lat
 
 /* ---- legacy text ------------------------------------------------------ */
 
-static int64_t
-round_nonneg(double v)
-{
-	if (!(v > 0))
-		return 0;
-	if (v >= 9.2e18)
-		return INT64_MAX;
-	return llround(v);
-}
-
-static int
-cmp_by_delay(const void *a, const void *b, void *arg)
-{
-	const struct ct_record *r = arg;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	if (r[i].delay_ns != r[j].delay_ns)
-		return r[i].delay_ns > r[j].delay_ns ? -1 : 1;
-	if (r[i].count != r[j].count)
-		return r[i].count > r[j].count ? -1 : 1;
-	return i < j ? -1 : i > j;
-}
-
 /* "#\t<pc>\t<function>\t<file>:<line>" per source frame at pc (inlined
  * callees first), like Go's printStackRecord without the "+offset", which
  * needs the function's entry address that libdw does not hand out. */
@@ -243,9 +221,7 @@ ct_render_legacy(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 	size_t *order = malloc((ps->nrecords ? ps->nrecords : 1) * sizeof(*order));
 	if (!order)
 		return -ENOMEM;
-	for (size_t i = 0; i < ps->nrecords; i++)
-		order[i] = i;
-	qsort_r(order, ps->nrecords, sizeof(*order), cmp_by_delay, ps->records);
+	ct_pprof_order(ps->records, ps->nrecords, order);
 
 	/* Go's writeProfileInternal header; delays are in ns, so a "cycle" is
 	 * a nanosecond. */
@@ -263,7 +239,7 @@ ct_render_legacy(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 
 	for (size_t i = 0; i < ps->nrecords && !b.err; i++) {
 		const struct ct_record *r = &ps->records[order[i]];
-		int64_t count = round_nonneg(r->count), delay = round_nonneg(r->delay_ns);
+		int64_t count = ct_pprof_round(r->count), delay = ct_pprof_round(r->delay_ns);
 		if (count == 0 && r->count > 0)
 			count = 1;
 		if (count == 0 && delay == 0)
