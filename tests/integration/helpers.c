@@ -184,8 +184,13 @@ run_prog(struct run *r, const struct run_opts *o)
 	for (size_t i = 0; o->args && o->args[i]; i++)
 		push(argv, &argc, 32, o->args[i]);
 
-	static char preload[PATH_MAX + 16], out[2 * PATH_MAX];
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+	static char preload[2 * PATH_MAX + 16], out[2 * PATH_MAX];
+	if (!o->also_preload)
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+	else
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s %s",
+			 o->also_first ? o->also_preload : env_required("CONTEND_LIB"),
+			 o->also_first ? env_required("CONTEND_LIB") : o->also_preload);
 	if (o->raw_out) {
 		snprintf(out, sizeof(out), "CONTEND_OUT=%s", o->out);
 	} else {

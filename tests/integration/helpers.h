@@ -34,6 +34,10 @@ struct run_opts {
 	const char *const *env;     /* extra "K=V", NULL-terminated, may be NULL */
 	const char *const *env2;    /* more extra "K=V" (e.g. exact_env) */
 	bool no_preload;            /* run without the shim */
+	/* Another library to preload with the shim (a path), after it or,
+	 * with also_first, before it. */
+	const char *also_preload;
+	bool also_first;
 	/* CONTEND_OUT: NULL = "<tmp>/out"; otherwise a template relative to
 	 * the temporary directory ("c.%p") or, with raw_out, the exact
 	 * value (even an invalid one). */

@@ -441,6 +441,53 @@ Test(lifecycle, foreign_constructor, .timeout = 60)
 	run_free(&r);
 }
 
+/* Another preloaded library whose malloc takes a pthread mutex (like many
+ * allocators; jemalloc's arenas too): threads that only allocate contend
+ * for it, so the shim records those waits inside malloc, just after the
+ * lock was taken. Recording must not allocate there.
+ * BUG (core/stack.c, ct_stack_capture_unwind): libunwind is dlopen()ed
+ * (1977317), so its thread-local variables live in dynamic TLS; a
+ * thread's first unw_backtrace() allocates them through __tls_get_addr ->
+ * malloc, which here waits for the allocator's lock that this very
+ * thread holds: the program hangs (every run, either preload order;
+ * without the allocator it never does). */
+struct allocator_case {
+	bool allocator_first;
+	const char *env[3];
+};
+
+static const struct allocator_case allocator_cases[] = {
+	{false, {"CONTEND_MUTEX_FRACTION=1", "CONTEND_BLOCK_RATE=1"}},
+	{true, {"CONTEND_MUTEX_FRACTION=1", "CONTEND_BLOCK_RATE=1"}},
+	{true, {NULL}}, /* default sampling */
+};
+
+ParameterizedTestParameters(lifecycle, locking_allocator)
+{
+	INDEX_PARAMS(allocator_cases);
+}
+
+ParameterizedTest(size_t *i, lifecycle, locking_allocator, .timeout = 60)
+{
+	const struct allocator_case *c = &allocator_cases[*i];
+	char lib[PATH_MAX];
+	prog_path(lib, sizeof(lib), "liblockmalloc.so");
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "malloc_threads",
+					.args = (const char *[]){"4", "20000", NULL},
+					.env = c->env, .env2 = quiet_env, .also_preload = lib,
+					.also_first = c->allocator_first, .timeout_s = 10});
+	run_expect_success(&r);
+	struct profile p;
+	if (run_profile(&r, NULL, "block", &p)) {
+		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_lock",
+								      .next = "malloc"});
+		cr_expect_gt(s.count, 0, "no wait for the allocator's lock recorded");
+		profile_free(&p);
+	}
+	run_free(&r);
+}
+
 /* Threads cancelled inside pthread_cond_wait / sem_wait: cleanup runs,
  * the program carries on and profiles what it does next. */
 Test(lifecycle, cancellation, .timeout = 60)
