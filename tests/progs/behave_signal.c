@@ -13,6 +13,9 @@
  *     releases 300 ms later (it writes to a full pipe that a third thread
  *     then drains): a lock held briefly by another thread, as in any
  *     program that allocates.
+ *   behave_signal malloc-self INT|TERM
+ *     as malloc, but the signal goes to the thread inside malloc_stats(),
+ *     the one holding the arena's lock: kill(1) may pick any thread.
  *   behave_signal handlers
  *     the program's view of its signals: sigaction() and signal() report
  *     SIG_DFL for SIGINT/SIGTERM, its own handlers (plain and SA_SIGINFO)
@@ -101,10 +104,12 @@ drain_later(void *arg)
 /* Leaves a thread inside malloc_stats() holding the main arena's lock
  * until drain_later empties the pipe, 400 ms from now. Threads are made
  * first: pthread_create itself allocates. */
+static pthread_t stuck_in_malloc;
+
 static void
 hold_malloc_lock_briefly(void)
 {
-	pthread_t t, d;
+	pthread_t d;
 	char junk[4096] = {0};
 	if (pipe(pipefd) != 0)
 		die("pipe", 0);
@@ -116,13 +121,15 @@ hold_malloc_lock_briefly(void)
 	fflush(stderr);
 	int saved = dup(2);
 	dup2(pipefd[1], 2);
-	XPT(pthread_create(&t, NULL, stats_while_stuck, NULL));
+	XPT(pthread_create(&stuck_in_malloc, NULL, stats_while_stuck, NULL));
 	sleep_us(100000); /* it is blocked in write() by now */
 	dup2(saved, 2);
 	close(saved);
 	close(pipefd[1]); /* EOF for the drainer once the stuck write ends */
 }
 
+/* malloc_busy: 0 no, 1 another thread holds a malloc lock, 2 and the
+ * signal is delivered to that very thread. */
 static NOINLINE int
 die_of(int sig, int rearm, int malloc_busy)
 {
@@ -147,7 +154,10 @@ die_of(int sig, int rearm, int malloc_busy)
 	fflush(stdout);
 	if (malloc_busy)
 		hold_malloc_lock_briefly();
-	raise(sig);
+	if (malloc_busy == 2)
+		pthread_kill(stuck_in_malloc, sig);
+	else
+		raise(sig);
 	sleep_us(20 * 1000000L); /* a dump that returns from the handler */
 	fprintf(stderr, "FAIL: survived signal %d\n", sig);
 	return 3;
@@ -202,6 +212,8 @@ main(int argc, char **argv)
 		return die_of(parse_sig(argv[2]), 1, 0);
 	if (argc == 3 && parse_sig(argv[2]) && !strcmp(argv[1], "malloc"))
 		return die_of(parse_sig(argv[2]), 0, 1);
-	fprintf(stderr, "usage: behave_signal handlers | die|rearm|malloc INT|TERM\n");
+	if (argc == 3 && parse_sig(argv[2]) && !strcmp(argv[1], "malloc-self"))
+		return die_of(parse_sig(argv[2]), 0, 2);
+	fprintf(stderr, "usage: behave_signal handlers | die|rearm|malloc|malloc-self INT|TERM\n");
 	return 2;
 }
