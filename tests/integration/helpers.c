@@ -147,6 +147,43 @@ run_exec(struct run *r, const char *path, const char *const *argv, const char *c
 		  "cannot execute %s", path);
 }
 
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Temporary directories not yet removed by run_free: a failed assertion
+ * ends the test before it, so they are removed when the test's process
+ * exits (unless CONTEND_KEEP_TMP is set, to look at them). */
+static char pending_tmp[16][1024];
+
+static void
+remove_pending_tmp(void)
+{
+	for (size_t i = 0; i < 16; i++)
+		if (pending_tmp[i][0] && !getenv("CONTEND_KEEP_TMP"))
+			nftw(pending_tmp[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+track_tmp(const char *dir, bool add)
+{
+	static bool registered;
+	if (!registered && atexit(remove_pending_tmp) == 0)
+		registered = true;
+	for (size_t i = 0; i < 16; i++) {
+		if (add && !pending_tmp[i][0]) {
+			snprintf(pending_tmp[i], sizeof(pending_tmp[i]), "%s", dir);
+			return;
+		}
+		if (!add && !strcmp(pending_tmp[i], dir)) {
+			pending_tmp[i][0] = 0;
+			return;
+		}
+	}
+}
+
 static void
 run_mkdtemp(struct run *r)
 {
@@ -154,6 +191,7 @@ run_mkdtemp(struct run *r)
 	const char *tmpdir = getenv("TMPDIR");
 	snprintf(r->tmp, sizeof(r->tmp), "%s/ct-itest-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	cr_assert(mkdtemp(r->tmp), "mkdtemp: %s", strerror(errno));
+	track_tmp(r->tmp, true);
 }
 
 /* The runner's environment without LD_PRELOAD and CONTEND_*; room for
@@ -236,17 +274,13 @@ have_program(const char *name)
 	return false;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 void
 run_free(struct run *r)
 {
 	if (r->tmp[0] && !getenv("CONTEND_KEEP_TMP"))
 		nftw(r->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (r->tmp[0])
+		track_tmp(r->tmp, false);
 	free(r->out);
 	free(r->err);
 	memset(r, 0, sizeof(*r));
