@@ -207,6 +207,9 @@ ct_dump_at_exit(void)
  * default action and unblocked here, kills the process when the time is
  * up: the program dies of the signal it got, at most timeout_ms late.
  * Raw system calls: glibc's timer_create may allocate. */
+static int ct_handover_timer = -1;
+static int ct_handed_over;
+
 static int
 ct_dump_watchdog(int sig, int timeout_ms)
 {
@@ -229,6 +232,11 @@ ct_dump_watchdog(int sig, int timeout_ms)
 static void
 ct_dump_from_signal_(int sig, int timeout_ms)
 {
+	/* The thread handed the signal took over: the hand-over's watchdog
+	 * is no longer needed. */
+	int ho = __atomic_exchange_n(&ct_handover_timer, -1, __ATOMIC_ACQ_REL);
+	if (ho >= 0)
+		syscall(SYS_timer_delete, ho);
 	if (__atomic_exchange_n(&ct_final_done, 1, __ATOMIC_ACQ_REL))
 		return;
 	if (!ct_profiles_have_data() && !ct_threads_worth_dumping())
@@ -333,4 +341,36 @@ ct_dump_crash(int sig, int timeout_ms)
 out:
 	ct_self.busy--;
 	errno = saved;
+}
+
+bool
+ct_dump_hand_over(int sig, int timeout_ms)
+{
+	int saved = errno;
+	bool done = false;
+	if (__atomic_exchange_n(&ct_handed_over, 1, __ATOMIC_ACQ_REL))
+		goto out;
+	int tid = ct_threads_pick_waiter(sig);
+	if (tid <= 0)
+		goto out;
+	/* Our handler stays installed: if the chosen thread never runs it,
+	 * the re-sent signal runs it on some thread, which then writes. */
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = sig;
+	int id = -1;
+	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) == 0) {
+		struct itimerspec its = {.it_value = {timeout_ms / 1000,
+						      (timeout_ms % 1000) * 1000000L}};
+		syscall(SYS_timer_settime, id, 0, &its, NULL);
+		__atomic_store_n(&ct_handover_timer, id, __ATOMIC_RELEASE);
+	}
+	done = syscall(SYS_tgkill, getpid(), tid, sig) == 0;
+	if (!done && id >= 0 &&
+	    __atomic_exchange_n(&ct_handover_timer, -1, __ATOMIC_ACQ_REL) == id)
+		syscall(SYS_timer_delete, id);
+out:
+	errno = saved;
+	return done;
 }

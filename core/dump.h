@@ -61,6 +61,14 @@ void ct_dump_at_exit(void);
  * process alive. Does nothing if a final dump already ran. */
 void ct_dump_from_signal(int sig, int timeout_ms);
 
+/* From the handler of SIGINT/SIGTERM: the interrupted thread may be
+ * inside malloc, where the dump's fork would wait for itself. Hands the
+ * signal to a thread blocked in one of our wrappers instead (which is not)
+ * and returns true; the caller then just returns. A watchdog re-sends sig
+ * to the process if that thread does not take over in time. False when no
+ * such thread exists or the signal was handed over once already. */
+bool ct_dump_hand_over(int sig, int timeout_ms);
+
 /* True in the child of the fork a signal dump makes: the fork-child hook
  * must keep the tables then. */
 bool ct_dump_in_signal_fork(void);

@@ -13,6 +13,7 @@
 
 #include "snapshot.h"
 #include "stack.h"
+#include "thread.h"
 
 #define CT_STR_(x) #x
 #define CT_STR(x) CT_STR_(x)
@@ -50,7 +51,28 @@ ct_stack_load_unwinder(void)
 	 * this architecture (_ULx86_64_backtrace on x86-64). */
 	void *fn = h ? dlsym(h, CT_STR(unw_backtrace)) : NULL;
 	__atomic_store_n(&ct_unw_backtrace, (int (*)(void **, int))fn, __ATOMIC_RELEASE);
+	ct_stack_thread_ready();
 	return fn != NULL;
+}
+
+/* A dlopen()ed library's thread-local storage is allocated with malloc at
+ * its first use in each thread. That must not happen while recording: the
+ * wait being recorded may be for the allocator's own lock (an allocator
+ * that locks a pthread mutex, jemalloc and others), which this thread now
+ * holds. So every thread touches libunwind's storage at a moment where
+ * malloc is safe: when it is created through our wrapper, or when it loads
+ * the unwinder. */
+void
+ct_stack_thread_ready(void)
+{
+	int (*bt)(void **, int) = __atomic_load_n(&ct_unw_backtrace, __ATOMIC_ACQUIRE);
+	void *one[1];
+	if (bt && !ct_self.unw_ready) {
+		ct_self.busy++;
+		bt(one, 1);
+		ct_self.busy--;
+		ct_self.unw_ready = 1;
+	}
 }
 
 bool
@@ -77,8 +99,16 @@ ct_stack_capture_unwind(uintptr_t *pcs, int max)
 	if (!bt && !__atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED) &&
 	    ct_stack_load_unwinder())
 		bt = ct_unw_backtrace;
-	if (!bt)
-		return 0; /* no unwinder: the event keeps only its leaf */
+	if (bt && !ct_self.unw_ready &&
+	    !__atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED)) {
+		/* No other thread: no allocator lock can be held by it, and
+		 * this thread's locks are never contended. */
+		ct_stack_thread_ready();
+	}
+	/* No unwinder, or a thread whose unwinder storage would have to be
+	 * allocated right now (one we did not see start): leaf only. */
+	if (!bt || !ct_self.unw_ready)
+		return 0;
 	/* Room for our own frames (capture, record, wrapper) on top. */
 	void *buf[CT_STACK_MAX + 16];
 	int want = max + 16;

@@ -43,6 +43,11 @@ int ct_stack_of_blocked_thread(int tid, uintptr_t self_lo, uintptr_t self_hi, ui
 /* The shim's own code range, as set by ct_stack_set_self_range. */
 void ct_stack_self_range(uintptr_t *lo, uintptr_t *hi);
 
+/* Makes libunwind's per-thread storage exist for the calling thread (it
+ * is malloc'ed at first use). Call where malloc is safe: a new thread's
+ * start, the pthread_create wrapper. Cheap once done. */
+void ct_stack_thread_ready(void);
+
 /* Called by the pthread_create wrapper before the real call: the last
  * moment the process is known to be single-threaded, so the unwinder is
  * loaded here. */

@@ -19,6 +19,7 @@ struct ct_thread {
 	int tid;      /* cached gettid(); 0 until the first slow path needs it */
 	uint64_t rng; /* xorshift64* state; 0 until seeded */
 	struct ct_thread_slot *slot; /* registry slot (threads.h), claimed lazily */
+	int unw_ready; /* libunwind's thread-local storage exists for this thread */
 };
 
 extern CT_TLS struct ct_thread ct_self;

@@ -73,9 +73,15 @@ ct_die_by_default(int sig)
 	raise(sig);
 }
 
+/* A signal handed to a waiting thread gets there within microseconds;
+ * this only matters if that thread never runs its handler. */
+#define CT_HANDOVER_TIMEOUT_MS 1000
+
 static void
 ct_on_fatal(int sig)
 {
+	if (ct_dump_hand_over(sig, CT_HANDOVER_TIMEOUT_MS))
+		return;
 	ct_set_default(sig);
 	ct_dump_from_signal(sig, CT_SIGNAL_DUMP_TIMEOUT_MS);
 	ct_die_by_default(sig);

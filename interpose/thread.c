@@ -79,6 +79,7 @@ ct_thread_start(void *p)
 {
 	struct ct_start st = *(struct ct_start *)p;
 	free(p);
+	ct_stack_thread_ready();
 	ct_self.busy++;
 	ct_threads_started((uintptr_t)st.fn, st.creator_tid, st.created_ns, st.pc, st.depth,
 			   st.detached);
@@ -93,6 +94,7 @@ pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void 
 		return real_pthread_create(t, a, fn, arg);
 	ct_self.busy++;
 	ct_stack_before_thread_create();
+	ct_stack_thread_ready();
 	struct ct_start *st = ct_ready ? malloc(sizeof(*st)) : NULL;
 	if (st) {
 		int ds = PTHREAD_CREATE_JOINABLE;

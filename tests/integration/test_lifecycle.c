@@ -327,13 +327,9 @@ static const struct signal_case signal_cases[] = {
 	/* The same, but the signal lands on the thread holding that lock
 	 * (kill(1) may pick any thread; in an allocating program, often one
 	 * inside malloc).
-	 * BUG (core/dump.c, ct_dump_from_signal, called from the handler in
-	 * interpose/signal.c): the dump forks from inside the handler, on the
-	 * interrupted thread; fork() then waits for the arena lock that this
-	 * same thread holds, until the 10 s watchdog kills the process with
-	 * nothing written. A handler that only wakes the dumper thread and
-	 * returns (house-style.md, "Dumps") lets the thread finish its
-	 * malloc and the dump proceed. */
+	 * The handler hands the dump to a thread blocked in one of our
+	 * wrappers (not in malloc) and returns, so this thread can finish its
+	 * malloc and the dump's fork proceed. */
 	{"malloc-self", "TERM", SIGTERM},
 };
 
@@ -457,12 +453,9 @@ Test(lifecycle, foreign_constructor, .timeout = 60)
  * allocators; jemalloc's arenas too): threads that only allocate contend
  * for it, so the shim records those waits inside malloc, just after the
  * lock was taken. Recording must not allocate there.
- * BUG (core/stack.c, ct_stack_capture_unwind): libunwind is dlopen()ed
- * (1977317), so its thread-local variables live in dynamic TLS; a
- * thread's first unw_backtrace() allocates them through __tls_get_addr ->
- * malloc, which here waits for the allocator's lock that this very
- * thread holds: the program hangs (every run, either preload order;
- * without the allocator it never does). */
+ * libunwind is dlopen()ed, so its thread-local storage is malloc'ed at
+ * first use in each thread: threads touch it when they start, never while
+ * recording. */
 struct allocator_case {
 	bool allocator_first;
 	const char *env[3];
