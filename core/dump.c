@@ -186,8 +186,9 @@ ct_dump_write(const char *suffix)
 	if (err < 0)
 		ct_log("%s", msg[0] ? msg : "writing the profiles failed");
 	else if (!ct_cfg.quiet)
-		ct_log("wrote mutex%s.pb.gz and block%s.pb.gz%s to %s/ (pid %d)", suffix, suffix,
-		       threads ? ", threads.txt" : "", ct_dir,
+		ct_log("wrote mutex%s.pb.gz%sblock%s.pb.gz%s%s%s to %s/ (pid %d)", suffix,
+		       threads ? ", " : " and ", suffix, threads ? " and threads" : "",
+		       threads ? suffix : "", threads ? ".txt" : "", ct_dir,
 		       (int)(ct_dump_pid ? ct_dump_pid : getpid()));
 out:
 	ct_self.busy--;
