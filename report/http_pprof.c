@@ -261,6 +261,23 @@ ct_http_error(struct ct_http_resp *resp, int status, const char *msg)
 	set_body(resp, buf);
 }
 
+/* A 200 answer whose body is what b holds (b is emptied); a 500 if it
+ * could not be had. */
+static void
+ct_http_reply(struct ct_http_resp *resp, struct ct_buf *b, const char *ctype)
+{
+	uint8_t *out;
+	size_t len;
+	if (ct_buf_take(b, &out, &len) < 0) {
+		ct_http_error(resp, 500, "out of memory");
+		return;
+	}
+	resp->status = 200;
+	resp->ctype = ctype;
+	resp->body = out;
+	resp->bodylen = len;
+}
+
 static void
 add_header(struct ct_http_resp *resp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -751,16 +768,7 @@ serve_index(const struct ct_http_host *host, struct ct_http_resp *resp)
 		      (double)st.last_ns / 1e3, (double)st.max_ns / 1e3, (double)st.total_ns / 1e3 / n,
 		      (double)st.cpu_total_ns / 1e3 / n, (double)st.cpu_max_ns / 1e3);
 	ct_buf_printf(&b, "</body>\n</html>");
-	uint8_t *out;
-	size_t len;
-	if (ct_buf_take(&b, &out, &len) < 0) {
-		ct_http_error(resp, 500, "out of memory");
-		return;
-	}
-	resp->status = 200;
-	resp->ctype = "text/html; charset=utf-8";
-	resp->body = out;
-	resp->bodylen = len;
+	ct_http_reply(resp, &b, "text/html; charset=utf-8");
 }
 
 /* strings.Join(os.Args, "\x00"): /proc/self/cmdline without its last NUL. */
@@ -778,16 +786,7 @@ serve_cmdline(struct ct_http_resp *resp)
 	}
 	if (b.len && b.p[b.len - 1] == 0)
 		b.len--;
-	uint8_t *out;
-	size_t len;
-	if (ct_buf_take(&b, &out, &len) < 0) {
-		ct_http_error(resp, 500, "out of memory");
-		return;
-	}
-	resp->status = 200;
-	resp->ctype = text_plain;
-	resp->body = out;
-	resp->bodylen = len;
+	ct_http_reply(resp, &b, text_plain);
 }
 
 /* Go's strconv.ParseUint(word, 0, 64): 0x/0o/0b prefixes, a leading 0
@@ -857,16 +856,7 @@ serve_symbol(const struct ct_http_req *req, struct ct_http_resp *resp)
 		i += n + 1;
 	}
 	ct_symbolize__free(sym);
-	uint8_t *out;
-	size_t len;
-	if (ct_buf_take(&b, &out, &len) < 0) {
-		ct_http_error(resp, 500, "out of memory");
-		return;
-	}
-	resp->status = 200;
-	resp->ctype = text_plain;
-	resp->body = out;
-	resp->bodylen = len;
+	ct_http_reply(resp, &b, text_plain);
 }
 
 int
