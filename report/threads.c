@@ -298,9 +298,13 @@ td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 			fprintf(d->f, "%s(...)\n", ct_op_name(t->op));
 		td_print_stack(d, t->pc, t->depth);
 		if (t->create_depth) {
-			char where[256];
+			char where[256], start[256];
 			td_where(d, t->create_pc[0], where, sizeof(where));
-			fprintf(d->f, "created by %s in thread %d\n", where, t->creator_tid);
+			/* The start routine's entry is no return address: look it
+			 * up as is (td_where subtracts 1 for calls). */
+			td_where(d, t->start_routine + 1, start, sizeof(start));
+			fprintf(d->f, "created by %s in thread %d, %s, start routine %s\n", where,
+				t->creator_tid, t->detached ? "detached" : "joinable", start);
 			td_print_stack(d, t->create_pc, t->create_depth);
 		}
 		fprintf(d->f, "\n");
