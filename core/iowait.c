@@ -36,6 +36,21 @@ ct_iowait_fd_kind(const struct ct_iowait *w)
 	return ct_fdkind_classify(w->fd);
 }
 
+static bool
+ct_iowait_is_child_wait(unsigned op)
+{
+	switch (op) {
+	case CT_OP_WAIT:
+	case CT_OP_WAITPID:
+	case CT_OP_WAITID:
+	case CT_OP_WAIT3:
+	case CT_OP_WAIT4:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void
 ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 {
@@ -72,7 +87,11 @@ ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 		}
 		ct_table_add_fd(&ct_profiles[CT_PROF_BLOCK], w->op, kind, pcs, (unsigned)n, count,
 				delay);
-		__atomic_fetch_add(&ct_iowait_recorded_ns, (uint64_t)delay, __ATOMIC_RELAXED);
+		/* Waiting for children alone never makes a process worth a
+		 * profile: every shell running a pipeline would write one. */
+		if (!ct_iowait_is_child_wait(w->op))
+			__atomic_fetch_add(&ct_iowait_recorded_ns, (uint64_t)delay,
+					   __ATOMIC_RELAXED);
 		ct_self.busy--;
 	}
 	errno = saved;
