@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")"
 
 PKGS="build-essential g++ meson ninja-build pkg-config libunwind-dev zlib1g-dev \
-libprotobuf-c-dev protobuf-c-compiler libcriterion-dev libdw-dev libelf-dev golang-go binutils curl"
+libprotobuf-c-dev protobuf-c-compiler libcriterion-dev libdw-dev libelf-dev golang-go binutils curl libc6-dbg"
 
 deps() {
 	missing=""
