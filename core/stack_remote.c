@@ -18,6 +18,7 @@
 
 #include "snapshot.h"
 #include "stack.h"
+#include "threads.h"
 
 #define CT_STR_(x) #x
 #define CT_STR(x) CT_STR_(x)
@@ -108,16 +109,9 @@ ct_unw_load(void)
 static bool
 ct_syscall_regs(int tid, struct ct_regs *r)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char buf[512];
+	if (ct_task_read(tid, "syscall", buf, sizeof(buf)) <= 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	long nr;
 	unsigned long a[6], sp, pc;
 	if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3],

@@ -256,21 +256,32 @@ ct_threads_owner(unsigned op, uintptr_t obj)
 	}
 }
 
+ssize_t
+ct_task_read(int tid, const char *file, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
 static void
 ct_threads_comm(int tid, char name[16])
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, name, 15);
-	close(fd);
+	char buf[16];
+	ssize_t n = ct_task_read(tid, "comm", buf, sizeof(buf));
 	if (n <= 0)
 		return;
-	name[n] = 0;
-	if (name[n - 1] == '\n')
-		name[n - 1] = 0;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	memcpy(name, buf, 16);
 }
 
 void
@@ -404,16 +415,9 @@ ct_threads_write_raw(int fd, int sig)
 static bool
 ct_thread_blocks(int tid, int sig)
 {
-	char path[64], buf[2048];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char buf[2048];
+	if (ct_task_read(tid, "status", buf, sizeof(buf)) <= 0)
 		return true;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = 0;
 	const char *p = strstr(buf, "SigBlk:");
 	if (!p)
 		return true;

@@ -89,6 +89,10 @@ struct ct_snapshot;
  * -ENOMEM. The calling thread is included. */
 int ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns);
 
+/* Reads /proc/self/task/<tid>/<file> into buf (NUL-terminated, at most
+ * len - 1 bytes). Returns the length or -1. Async-signal-safe. */
+ssize_t ct_task_read(int tid, const char *file, char *buf, size_t len);
+
 /* Reads every live thread's name into its slot, so that a forked copy of
  * the process (where the threads do not exist) can still name them.
  * Async-signal-safe. */
