@@ -567,3 +567,20 @@ Test(io, memcached_under_load, .timeout = 900)
 	if (!getenv("CONTEND_KEEP_TMP") && system(rm) != 0)
 		cr_log_warn("could not remove %s", dir);
 }
+
+/* A launcher whose only wait is for its child (a shell running a
+ * pipeline, say) writes nothing, however long the child runs. */
+Test(io, waiting_for_children_alone_writes_nothing, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"child", "60", NULL},
+					.env = exact_env, .out = "c.%p"});
+	run_expect_success(&r);
+	long long parent = run_value(&r, NULL, "parent");
+	char dir[64];
+	snprintf(dir, sizeof(dir), "c.%lld", parent);
+	char path[PATH_MAX];
+	run_path(&r, dir, "block.pb.gz", path, sizeof(path));
+	cr_expect(!path_exists(path), "%s was written for a wait on a child", path);
+	run_free(&r);
+}

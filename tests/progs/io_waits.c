@@ -34,6 +34,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -330,6 +331,23 @@ main(int argc, char **argv)
 		printf("waited_ns=%lld\n", (long long)waited_ns);
 	} else if (!strcmp(mode, "short")) {
 		do_short_sleeps(arg_long(argc, argv, 2, 1), arg_long(argc, argv, 3, 200));
+	} else if (!strcmp(mode, "child")) {
+		/* A launcher: waits [time] ms for a child that itself waits in
+		 * nothing we wrap (it spins), then prints its own pid. */
+		long ms = arg_long(argc, argv, 2, 50);
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct timespec t0, t;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			do
+				clock_gettime(CLOCK_MONOTONIC, &t);
+			while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+			_exit(0);
+		}
+		int st;
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+			return 1;
+		printf("parent=%d\n", (int)getpid());
 	} else if (!strcmp(mode, "sleep")) {
 		long ms = arg_long(argc, argv, 2, 50);
 		do_nanosleep(ms);
@@ -337,7 +355,7 @@ main(int argc, char **argv)
 		do_clock_nanosleep(ms);
 		do_sleep();
 	} else {
-		fprintf(stderr, "usage: io_waits pipe|kinds|poll|select|epoll|accept|short|sleep [n] [time]\n");
+		fprintf(stderr, "usage: io_waits pipe|kinds|poll|select|epoll|accept|short|sleep|child [n] [time]\n");
 		return 2;
 	}
 	return 0;
