@@ -38,7 +38,7 @@ prog_path(char *buf, size_t len, const char *name)
 
 /* ------------------------------------------------------------------ */
 
-static char *
+char *
 read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

@@ -68,6 +68,9 @@ bool have_program(const char *name);
 /* Removes the temporary directory and frees the captured output. */
 void run_free(struct run *r);
 
+/* The whole file, NUL-terminated and malloc'd (length in *len if not
+ * NULL), or NULL if it cannot be read. */
+char *read_file(const char *path, size_t *len);
 /* Exit status, or -1 if the program did not exit normally. */
 int run_exit_code(const struct run *r);
 /* Asserts a normal exit with status 0, showing stderr otherwise. */

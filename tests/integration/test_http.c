@@ -48,34 +48,6 @@ sleep_ms(int ms)
 	}
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0, got;
-	char *buf = malloc(cap + 1);
-	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) {
-			char *nb = realloc(buf, 2 * cap + 1);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	if (buf)
-		buf[n] = 0;
-	if (len)
-		*len = n;
-	return buf;
-}
 
 /* ---- the program under test ------------------------------------------- */
 
@@ -167,7 +139,7 @@ srv_start(struct srv *s, const char *const *args, const char *const *env, bool h
 	/* "ready=1" on stdout; with http, the port on stderr. */
 	double deadline = mono_s() + 15;
 	for (;;) {
-		char *out = slurp(s->outpath, NULL), *err = slurp(s->errpath, NULL);
+		char *out = read_file(s->outpath, NULL), *err = read_file(s->errpath, NULL);
 		bool ready = out && strstr(out, "ready=1");
 		const char *url = err ? strstr(err, "serving /debug/pprof/ on http://127.0.0.1:") : NULL;
 		if (url)
@@ -216,8 +188,8 @@ srv_stop(struct srv *s)
 		}
 		sleep_ms(10);
 	}
-	s->stdout_text = slurp(s->outpath, NULL);
-	s->stderr_text = slurp(s->errpath, NULL);
+	s->stdout_text = read_file(s->outpath, NULL);
+	s->stderr_text = read_file(s->errpath, NULL);
 	if (!s->stdout_text)
 		s->stdout_text = strdup("");
 	if (!s->stderr_text)
@@ -973,7 +945,7 @@ cpu_seconds(pid_t pid)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	char *st = slurp(path, NULL);
+	char *st = read_file(path, NULL);
 	cr_assert(st);
 	const char *p = strrchr(st, ')');
 	unsigned long ut = 0, stt = 0;
@@ -1124,7 +1096,7 @@ Test(live, fork_child_does_not_keep_the_server)
 	srv_start(&s, args, NULL, true);
 	double deadline = mono_s() + 10;
 	for (;;) {
-		char *out = slurp(s.outpath, NULL);
+		char *out = read_file(s.outpath, NULL);
 		bool done = out && strstr(out, "child_sockets=");
 		free(out);
 		if (done || mono_s() > deadline)

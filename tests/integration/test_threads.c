@@ -10,23 +10,6 @@
 
 #include "helpers.h"
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
 
 /* Runs threads_leaks with mode (NULL, "abba", "crash", "own") and returns
  * threads.txt (malloc'd, or NULL if absent). */
@@ -39,7 +22,7 @@ run_leaks(struct run *r, const char *mode, const char *const *extra_env)
 	run_prog(r, &o);
 	char path[PATH_MAX];
 	run_path(r, NULL, "threads.txt", path, sizeof(path));
-	return slurp(path);
+	return read_file(path, NULL);
 }
 
 static bool
