@@ -6,6 +6,10 @@
 #   ./dev.sh test    build and run the whole test suite (what CI runs)
 #   ./dev.sh bench   build and run the native-vs-preloaded benchmark
 #   ./dev.sh build   install dependencies and build only
+#
+# demo, test and build take meson options after the command
+# (./dev.sh build -Dfuzz=true): they are applied to build/ and meson
+# keeps them for later runs.
 set -eu
 cd "$(dirname "$0")"
 
@@ -41,20 +45,40 @@ optional() {
 	done
 }
 
+# meson re-runs itself when a meson.build changes, and `--reconfigure`
+# applies options given on the command line, but neither applies a
+# changed default of meson_options.txt to an existing build directory:
+# only `--wipe` does (keeping the options given before). A stamp of
+# meson_options.txt tells when that is needed. A build directory made
+# before the stamp existed is reconfigured once, not wiped.
+setup() {
+	stamp=build/.dev-options-stamp
+	want=$(cksum <meson_options.txt)
+	if [ ! -f build/build.ninja ]; then
+		meson setup build "$@" >/dev/null
+	elif [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$want" ]; then
+		echo "dev.sh: meson_options.txt changed: re-creating build/ with its new defaults" >&2
+		meson setup --wipe build "$@" >/dev/null
+	elif [ $# -gt 0 ] || [ ! -f "$stamp" ]; then
+		meson setup --reconfigure build "$@" >/dev/null
+	fi
+	echo "$want" >"$stamp"
+}
+
 build() {
 	deps
-	if [ ! -f build/build.ninja ]; then
-		meson setup build >/dev/null
-	fi
+	setup "$@"
 	meson compile -C build >/dev/null
 }
 
-case "${1:-}" in
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
 build)
-	build
+	build "$@"
 	;;
 demo)
-	build
+	build "$@"
 	rm -rf build/demo
 	echo "== build/contend run --out build/demo build/examples/bank   (the bank example under libcontend)"
 	build/contend run --out build/demo build/examples/bank
@@ -68,7 +92,7 @@ demo)
 	fi
 	;;
 test)
-	build
+	build "$@"
 	optional chromium # the flame-graph screenshot test; skipped without it
 	rc=0
 	meson test -C build --print-errorlogs --num-processes 2 || rc=$?
@@ -81,7 +105,6 @@ test)
 	;;
 bench)
 	build
-	shift
 	build/bench/contend-bench "$@"
 	;;
 *)
