@@ -1,0 +1,98 @@
+#!/bin/sh
+# The layers' direction, checked on every #include "..." of the product
+# code (tests/, bench/ and examples/ are not layers):
+#
+#   interpose -> core            (the shim: wrappers over the core)
+#   report    -> core            (report never includes interpose or cli)
+#   cli       -> report          (cli never includes core or interpose)
+#   core      -> core only       (core never includes report, interpose or cli)
+#
+# An include is resolved as the compiler does: relative to the including
+# file first, then the generated profile.pb-c.h in report/ (the only
+# include directory the build adds). An include that resolves nowhere is
+# an error too, so that a new include directory cannot hide a crossing.
+#
+# Usage: check_layers.sh SOURCE_ROOT. Prints one line per violation and
+# exits 1 if there is any; exit 0 and a count line otherwise.
+set -eu
+root=${1:?usage: check_layers.sh SOURCE_ROOT}
+cd "$root"
+
+# Known crossings, "file -> header", to be removed by issue 13 item 1 (a
+# neutral home for the interface between the two libraries). An entry
+# that no longer crosses is reported too, so the list only shrinks.
+allowed="core/dump.c -> report/report.h
+core/dumper.c -> report/http.h"
+
+files=$(find core report interpose cli -type f \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) | sort)
+# shellcheck disable=SC2086 # one word per file name (the tree has no spaces)
+grep -H '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' $files /dev/null | awk -v allowed="$allowed" '
+function exists(p,   line, r) {
+	r = (getline line < p)
+	close(p)
+	return r >= 0
+}
+# "a/b/../c/./d.h" -> "a/c/d.h"
+function normalize(p,   n, parts, out, i, k) {
+	n = split(p, parts, "/")
+	k = 0
+	for (i = 1; i <= n; i++) {
+		if (parts[i] == "." || parts[i] == "")
+			continue
+		if (parts[i] == ".." && k > 0) { k--; continue }
+		out[++k] = parts[i]
+	}
+	p = out[1]
+	for (i = 2; i <= k; i++)
+		p = p "/" out[i]
+	return p
+}
+function layer(p) { sub(/\/.*/, "", p); return p }
+BEGIN {
+	n = split(allowed, a, "\n")
+	for (i = 1; i <= n; i++) allow[a[i]] = 1
+	may["core"] = ""
+	may["report"] = " core "
+	may["interpose"] = " core "
+	may["cli"] = " report "
+}
+{
+	f = $0; sub(/:.*/, "", f)
+	inc = $0; sub(/^[^"]*"/, "", inc); sub(/".*/, "", inc)
+	dir = f; sub(/\/[^\/]*$/, "", dir)
+	checked++
+	if (exists(dir "/" inc))
+		t = normalize(dir "/" inc)
+	else if (inc == "profile.pb-c.h")
+		t = "report/" inc # generated into build/report by protoc-c
+	else {
+		printf "%s: #include \"%s\" resolves to no file of the tree\n", f, inc > "/dev/stderr"
+		bad++
+		next
+	}
+	from = layer(f); to = layer(t)
+	if (from == to || index(may[from], " " to " "))
+		next
+	if ((f " -> " t) in allow) {
+		used[f " -> " t] = 1
+		next
+	}
+	printf "%s: includes %s: %s must not include %s\n", f, t, from, to > "/dev/stderr"
+	bad++
+}
+END {
+	for (e in allow)
+		if (e != "" && !(e in used)) {
+			printf "allow-list entry \"%s\" no longer crosses a layer: remove it from check_layers.sh\n", e > "/dev/stderr"
+			bad++
+		}
+	if (checked < 50) {
+		printf "only %d includes found: wrong source root?\n", checked > "/dev/stderr"
+		exit 1
+	}
+	if (bad) {
+		printf "%d layering violation(s)\n", bad > "/dev/stderr"
+		exit 1
+	}
+	printf "layers: %d includes checked, no crossing outside the allow-list\n", checked
+}'

@@ -1,0 +1,34 @@
+#!/bin/sh
+# check_layers.sh must fail on a crossing: a copy of the layers with one
+# forbidden include added to each layer in turn, and a stale allow-list
+# entry (the known crossing removed).
+set -eu
+root=${1:?usage: selftest.sh SOURCE_ROOT}
+check="$root/tests/layering/check_layers.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fresh() {
+	rm -rf "$tmp/t" && mkdir "$tmp/t"
+	cp -r "$root/core" "$root/report" "$root/interpose" "$root/cli" "$tmp/t/"
+}
+fresh
+"$check" "$tmp/t" >/dev/null || { echo "the unchanged tree fails" >&2; exit 1; }
+for c in "core/log.c ../report/vec.h" "core/log.c ../interpose/real.h" "core/log.c ../cli/cli.h" \
+	"report/maps.c ../interpose/real.h" "report/maps.c ../cli/cli.h" \
+	"cli/units.c ../core/log.h" "cli/units.c ../interpose/real.h" "cli/units.c nowhere.h" \
+	"interpose/real.c ../cli/cli.h"; do
+	set -- $c
+	fresh
+	printf '#include "%s"\n' "$2" >>"$tmp/t/$1"
+	if "$check" "$tmp/t" 2>/dev/null >&2; then
+		echo "check_layers.sh missed $1 including $2" >&2
+		exit 1
+	fi
+done
+fresh
+sed -i '/#include "..\/report\/report.h"/d' "$tmp/t/core/dump.c"
+if "$check" "$tmp/t" 2>/dev/null >&2; then
+	echo "check_layers.sh missed a stale allow-list entry" >&2
+	exit 1
+fi
+echo "layering self-test: every planted crossing was caught"
