@@ -32,6 +32,7 @@ struct conn {
 	bool cont_sent;
 	dev_t dev;
 	ino_t ino;
+	struct ct_http_local local; /* the address the client connected to */
 	int64_t deadline;
 	char *in;      /* request bytes */
 	size_t inlen, incap;
@@ -134,6 +135,7 @@ reason(int status)
 	case 200: return "OK";
 	case 301: return "Moved Permanently";
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
@@ -331,6 +333,10 @@ conn_read(struct ct_http *h, struct conn *c, int64_t now)
 			bool cont = false;
 			const char *why = "out of memory";
 			int status = req ? ct_http_parse_head(c->in, end, req, &clen, &cont, &why) : 500;
+			/* Before any body is read: a refused sender gets nothing
+			 * more from the server than the refusal. */
+			if (!status)
+				status = ct_http_check_sender(req, &c->local, &why);
 			free(req);
 			if (status) {
 				conn_error(h, c, status, why, now);
@@ -408,6 +414,32 @@ slot_get(struct ct_http *h)
 	return NULL;
 }
 
+/* Where the client reached us: with a wildcard bind, the one address
+ * whose literal a Host header may name. Unknown (family 0) if the socket
+ * will not say, which leaves only the loopback names. */
+static void
+local_of(int fd, struct ct_http_local *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	memset(l, 0, sizeof(*l));
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		l->family = AF_INET;
+		memcpy(l->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			l->family = AF_INET;
+			memcpy(l->addr, a->s6_addr + 12, 4);
+		} else {
+			l->family = AF_INET6;
+			memcpy(l->addr, a->s6_addr, 16);
+		}
+	}
+}
+
 static void
 http_accept(struct ct_http *h, int64_t now)
 {
@@ -440,6 +472,7 @@ http_accept(struct ct_http *h, int64_t now)
 		c->fd = fd;
 		c->dev = st.st_dev;
 		c->ino = st.st_ino;
+		local_of(fd, &c->local);
 		if (h->nactive >= CT_HTTP_MAX_CONNS) {
 			c->out = (uint8_t *)resp_503;
 			c->out_static = true;

@@ -7,7 +7,9 @@
  * most CT_HTTP_MAX_HEAD bytes, a body only for POST /symbol and at most
  * CT_HTTP_MAX_BODY, the whole request within CT_HTTP_READ_TIMEOUT_MS, at
  * most CT_HTTP_MAX_CONNS connections (more get 503 and are closed), all
- * sockets non-blocking.
+ * sockets non-blocking. Web pages in a browser on the machine are
+ * hostile clients too: see ct_http_check_sender, and sampling changes
+ * are POST only.
  *
  * It owns no thread: core/dumper.c runs it on the dumper thread (signals
  * blocked, the shim's guard held for good, so nothing it does is
@@ -109,6 +111,12 @@ struct ct_http_req {
 	char method[8];       /* "GET" or "POST" */
 	char path[1024];      /* percent-decoded */
 	char query[2048];     /* raw, without '?' */
+	/* Header values as sent, for ct_http_check_sender and the sampling
+	 * controls; has_* tells an absent header from an empty one. */
+	char host[256];
+	char origin[256];
+	char fetch_site[32];  /* Sec-Fetch-Site */
+	bool has_host, has_origin, has_fetch_site;
 	const uint8_t *body;  /* POST body (not NUL-terminated) */
 	size_t bodylen;
 };
@@ -146,8 +154,37 @@ bool ct_http_query(const char *query, const char *key, char *val, size_t vallen)
  * the blank line) of len bytes. On success fills req (without the body),
  * *content_length (0 if none) and *expect_continue, and returns 0;
  * otherwise the HTTP status to refuse it with (400, 405, 413, 414, 501,
- * 505) and, in *why, a one-line reason for the client. */
+ * 505) and, in *why, a one-line reason for the client. Host, Origin or
+ * Sec-Fetch-Site sent twice, or too long to keep, is a 400. */
 int ct_http_parse_head(const char *head, size_t len, struct ct_http_req *req,
 		       size_t *content_length, bool *expect_continue, const char **why);
+
+/* The local address a connection arrived on (getsockname of the accepted
+ * socket): with a server bound to 0.0.0.0 or [::], the one address of
+ * this machine the client named. IPv4-mapped IPv6 counts as IPv4. */
+struct ct_http_local {
+	int family; /* AF_INET, AF_INET6, or 0: unknown (only the loopback names pass) */
+	uint8_t addr[16];
+};
+
+/* Who may talk to the server at all. Web pages can reach a loopback port
+ * from any browser on the machine: a page of another site by its own
+ * requests (its Origin names that site) and, by DNS rebinding, as if it
+ * were the server's own origin (its Host then names the attacker's
+ * domain). So a request is refused with 403 (and a one-line *why) when
+ *  - its Host is not localhost, 127.0.0.1, [::1] or the literal of the
+ *    address the connection arrived on (local), with or without a port:
+ *    a browser always sends the name it resolved, so no rebound name
+ *    passes; the port is not compared (an ssh -L tunnel changes it, and
+ *    names are what rebinding forges). No Host at all passes: every
+ *    browser sends one, HTTP/1.0 tools may not;
+ *  - it has an Origin (browsers send one with every cross-origin request
+ *    but simple GETs, and with every POST) that is not http:// plus the
+ *    same host and port as Host, i.e. not the server's own pages.
+ * Profile readers (go tool pprof, curl, Parca, Pyroscope) send Host
+ * 127.0.0.1:PORT or localhost:PORT and no Origin, and pass.
+ * Returns 0 or 403. Pure: thread-safe, does not allocate. */
+int ct_http_check_sender(const struct ct_http_req *req, const struct ct_http_local *local,
+			 const char **why);
 
 #endif

@@ -4,10 +4,12 @@
  * (mutex?fraction=N, block?rate=NS). Also the strict request-head parser.
  * Runs on the server's thread only; keeps no state between requests but
  * the cached answer to "is there a thread dump?". */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +70,18 @@ static bool
 is_token_char(int c)
 {
 	return c > 32 && c < 127 && !strchr("()<>@,;:\\\"/[]?={}", c);
+}
+
+/* A header ct_http_req keeps: once, and whole. */
+static int
+keep_header(char *dst, size_t cap, bool *seen, const char *v, size_t vlen)
+{
+	if (*seen || vlen >= cap)
+		return -1;
+	memcpy(dst, v, vlen);
+	dst[vlen] = 0;
+	*seen = true;
+	return 0;
 }
 
 /* ct_http_parse_head's refusals: status and reason. */
@@ -199,6 +213,16 @@ ct_http_parse_head(const char *head, size_t len, struct ct_http_req *req, size_t
 		} else if (nl == 6 && !strncasecmp(line, "Expect", 6)) {
 			if (vlen == 12 && !strncasecmp(v, "100-continue", 12))
 				*expect_continue = true;
+		} else if (nl == 4 && !strncasecmp(line, "Host", 4)) {
+			if (keep_header(req->host, sizeof(req->host), &req->has_host, v, vlen) < 0)
+				REFUSE(400, "invalid Host header (sent twice or too long)");
+		} else if (nl == 6 && !strncasecmp(line, "Origin", 6)) {
+			if (keep_header(req->origin, sizeof(req->origin), &req->has_origin, v, vlen) < 0)
+				REFUSE(400, "invalid Origin header (sent twice or too long)");
+		} else if (nl == 14 && !strncasecmp(line, "Sec-Fetch-Site", 14)) {
+			if (keep_header(req->fetch_site, sizeof(req->fetch_site), &req->has_fetch_site,
+					v, vlen) < 0)
+				REFUSE(400, "invalid Sec-Fetch-Site header (sent twice or too long)");
 		}
 		line = le + 1;
 	}
@@ -228,6 +252,111 @@ ct_http_query(const char *query, const char *key, char *val, size_t vallen)
 		p = amp ? amp + 1 : NULL;
 	}
 	return false;
+}
+
+/* ---- who may ask -------------------------------------------------------- */
+
+/* "name[:port]" (name an [IPv6] literal or without ':') split in two;
+ * *port is -1 when there is none. false when malformed. */
+static bool
+split_hostport(const char *s, size_t n, char *name, size_t namecap, long *port)
+{
+	const char *colon;
+	size_t nl;
+	if (n && s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+		if (!rb)
+			return false;
+		nl = (size_t)(rb - s) + 1;
+		if (nl < n && s[nl] != ':')
+			return false;
+		colon = nl < n ? s + nl : NULL;
+	} else {
+		colon = memchr(s, ':', n);
+		nl = colon ? (size_t)(colon - s) : n;
+		if (colon && memchr(colon + 1, ':', n - nl - 1))
+			return false;
+	}
+	if (nl == 0 || nl >= namecap)
+		return false;
+	memcpy(name, s, nl);
+	name[nl] = 0;
+	*port = -1;
+	if (colon) {
+		size_t pl = n - nl - 1;
+		long p = 0;
+		if (pl == 0 || pl > 5)
+			return false;
+		for (size_t i = 0; i < pl; i++) {
+			if (!isdigit((unsigned char)colon[1 + i]))
+				return false;
+			p = p * 10 + (colon[1 + i] - '0');
+		}
+		if (p > 65535)
+			return false;
+		*port = p;
+	}
+	return true;
+}
+
+/* Whether a Host name designates this server without going through a
+ * name an outsider controls: localhost, a loopback literal, or the
+ * literal of the address the client connected to. */
+static bool
+host_is_local(const char *name, const struct ct_http_local *local)
+{
+	static const uint8_t lo4[4] = {127, 0, 0, 1};
+	uint8_t a[16];
+	size_t n = strlen(name);
+	if (!strcasecmp(name, "localhost"))
+		return true;
+	if (inet_pton(AF_INET, name, a) == 1)
+		return !memcmp(a, lo4, 4) || (local->family == AF_INET && !memcmp(a, local->addr, 4));
+	if (n > 2 && name[0] == '[' && name[n - 1] == ']') {
+		char lit[INET6_ADDRSTRLEN];
+		if (n - 2 >= sizeof(lit))
+			return false;
+		memcpy(lit, name + 1, n - 2);
+		lit[n - 2] = 0;
+		if (inet_pton(AF_INET6, lit, a) != 1)
+			return false;
+		return !memcmp(a, &in6addr_loopback, 16) ||
+		       (local->family == AF_INET6 && !memcmp(a, local->addr, 16));
+	}
+	return false;
+}
+
+int
+ct_http_check_sender(const struct ct_http_req *req, const struct ct_http_local *local,
+		     const char **why)
+{
+	char hname[256], oname[256];
+	long hport = -1, oport = -1;
+	if (req->has_host &&
+	    (!split_hostport(req->host, strlen(req->host), hname, sizeof(hname), &hport) ||
+	     !host_is_local(hname, local))) {
+		*why = "refused: the Host header must name this server (localhost, 127.0.0.1, "
+		       "[::1] or the address connected to), not a domain that may point here";
+		return 403;
+	}
+	if (!req->has_origin)
+		return 0;
+	const char *o = req->origin;
+	bool same = false;
+	if (!strncasecmp(o, "http://", 7) &&
+	    split_hostport(o + 7, strlen(o + 7), oname, sizeof(oname), &oport)) {
+		if (req->has_host)
+			same = !strcasecmp(oname, hname) &&
+			       (oport < 0 ? 80 : oport) == (hport < 0 ? 80 : hport);
+		else
+			same = host_is_local(oname, local);
+	}
+	if (!same) {
+		*why = "refused: cross-origin request (the Origin header names another site than "
+		       "this server)";
+		return 403;
+	}
+	return 0;
 }
 
 /* ---- responses --------------------------------------------------------- */
@@ -548,6 +677,34 @@ parse_control(const char *name, const char *query, struct control *ctl, struct c
 	return 0;
 }
 
+/* A sampling change alters the process, so it is not a GET: a page of
+ * any site can make a browser GET a loopback URL (an <img>, a link) with
+ * no Origin to tell. A POST from a browser carries its Origin, which
+ * ct_http_check_sender has checked; Sec-Fetch-Site, where browsers send
+ * it, must also say the request came from the server's own pages or from
+ * no page at all (the user typed it, or curl). true if refused. */
+static bool
+refuse_change(const struct ct_http_req *req, enum ct_profile_kind kind, struct ct_http_resp *resp)
+{
+	if (strcmp(req->method, "POST")) {
+		snprintf(resp->extra, sizeof(resp->extra), "Allow: POST\r\n");
+		ct_http_error(resp, 405,
+			      kind == CT_PROF_MUTEX
+				      ? "\"fraction\" changes the sampling: send it with POST "
+					"(curl -X POST '.../debug/pprof/mutex?fraction=N'); GET only reads"
+				      : "\"rate\" changes the sampling: send it with POST "
+					"(curl -X POST '.../debug/pprof/block?rate=NS'); GET only reads");
+		return true;
+	}
+	if (req->has_fetch_site && strcasecmp(req->fetch_site, "same-origin") &&
+	    strcasecmp(req->fetch_site, "none")) {
+		ct_http_error(resp, 403, "refused: a sampling change sent by another site's page "
+					 "(Sec-Fetch-Site)");
+		return true;
+	}
+	return false;
+}
+
 static int
 serve_profile(const struct ct_http_host *host, const char *name, const struct ct_http_req *req,
 	      struct ct_http_resp *resp, bool may_defer, void **state, int64_t *wait_ns)
@@ -560,6 +717,8 @@ serve_profile(const struct ct_http_host *host, const char *name, const struct ct
 	}
 	struct control ctl;
 	if (parse_control(name, req->query, &ctl, resp) < 0)
+		return 0;
+	if (ctl.set && refuse_change(req, ctl.kind, resp))
 		return 0;
 	bool has_debug = ct_http_query(req->query, "debug", v, sizeof(v));
 	if (has_debug && !go_atoi(v, &debug))
@@ -759,8 +918,8 @@ serve_index(const struct ct_http_host *host, struct ct_http_resp *resp)
 	double n = st.n ? (double)st.n : 1.0;
 	ct_buf_printf(&b,
 		      "<p>\nlibcontend sampling: mutex fraction %" PRIu64 " "
-		      "(<a href='mutex?fraction=1'>mutex?fraction=N</a> changes it), "
-		      "block rate %" PRIu64 " ns (<a href='block?rate=1'>block?rate=NS</a> changes it).<br>\n"
+		      "(POST to mutex?fraction=N changes it), "
+		      "block rate %" PRIu64 " ns (POST to block?rate=NS changes it).<br>\n"
 		      "Snapshots taken: %" PRIu64 "; copying the tables, the only time a snapshot "
 		      "can hold up a thread that records, took %.1f us the last time, %.1f us at "
 		      "most, %.1f us on average (CPU %.1f us on average, %.1f us at most).\n</p>\n",

@@ -64,6 +64,8 @@ struct srv {
 
 /* RLIMIT_NOFILE for the next srv_start, 0 = inherit. */
 static int srv_nofile;
+/* CONTEND_HTTP for the next srv_start, NULL = 127.0.0.1:0. */
+static const char *srv_http_addr;
 
 /* Starts live_server [args] with the shim and env; with http, waits for
  * the "serving /debug/pprof/" line and takes the port from it. */
@@ -99,8 +101,11 @@ srv_start(struct srv *s, const char *const *args, const char *const *env, bool h
 			envp[n++] = *e;
 	envp[n++] = preload;
 	envp[n++] = outenv;
+	static char httpenv[128];
+	snprintf(httpenv, sizeof(httpenv), "CONTEND_HTTP=%s",
+		 srv_http_addr ? srv_http_addr : "127.0.0.1:0");
 	if (http)
-		envp[n++] = "CONTEND_HTTP=127.0.0.1:0";
+		envp[n++] = httpenv;
 	for (int i = 0; env && env[i]; i++)
 		envp[n++] = env[i];
 	envp[n] = NULL;
@@ -141,9 +146,14 @@ srv_start(struct srv *s, const char *const *args, const char *const *env, bool h
 	for (;;) {
 		char *out = read_file(s->outpath, NULL), *err = read_file(s->errpath, NULL);
 		bool ready = out && strstr(out, "ready=1");
-		const char *url = err ? strstr(err, "serving /debug/pprof/ on http://127.0.0.1:") : NULL;
-		if (url)
-			s->port = atoi(url + strlen("serving /debug/pprof/ on http://127.0.0.1:"));
+		const char *url = err ? strstr(err, "serving /debug/pprof/ on http://") : NULL;
+		const char *slash = url ? strstr(url + 32, "/ (pid") : NULL;
+		if (slash) {
+			const char *colon = slash;
+			while (colon > url && *colon != ':')
+				colon--;
+			s->port = atoi(colon + 1);
+		}
 		free(out);
 		if (ready && (!http || s->port > 0)) {
 			free(err);
@@ -314,6 +324,22 @@ http_get(int port, const char *target, struct resp *r)
 	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ct-test\r\n\r\n",
 		 target);
 	http_raw(port, req, strlen(req), r, 30000);
+}
+
+/* method target with the extra header lines hdrs (each ending in
+ * "\r\n"), as a browser or a script would send them. */
+static void
+http_req(int port, const char *method, const char *target, const char *hdrs, struct resp *r)
+{
+	char req[4096];
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\n%s\r\n", method, target, hdrs);
+	http_raw(port, req, strlen(req), r, 30000);
+}
+
+static void
+http_post(int port, const char *target, struct resp *r)
+{
+	http_req(port, "POST", target, "Host: 127.0.0.1\r\nUser-Agent: ct-test\r\n", r);
 }
 
 static void
@@ -688,13 +714,13 @@ Test(http, runtime_sampling_control)
 	struct srv s;
 	srv_start(&s, live_args, NULL, true);
 	struct resp r;
-	http_get(s.port, "/debug/pprof/mutex?fraction=1", &r);
+	http_post(s.port, "/debug/pprof/mutex?fraction=1", &r);
 	cr_expect_eq(r.status, 200, "%s", r.raw);
 	cr_expect_str_eq(r.body, "libcontend: mutex profile fraction set to 1 (was 10)\n");
 	expect_header(&r, "X-Contend-Mutex-Fraction", "1");
 	expect_header(&r, "X-Contend-Mutex-Fraction-Was", "10");
 	resp_free(&r);
-	http_get(s.port, "/debug/pprof/block?rate=1", &r);
+	http_post(s.port, "/debug/pprof/block?rate=1", &r);
 	cr_expect_str_eq(r.body, "libcontend: block profile rate set to 1 ns (was 10000)\n");
 	expect_header(&r, "X-Contend-Block-Rate", "1");
 	resp_free(&r);
@@ -707,25 +733,190 @@ Test(http, runtime_sampling_control)
 	resp_free(&r);
 
 	/* Combined with a profile request: set, then serve the profile. */
-	http_get(s.port, "/debug/pprof/mutex?fraction=0&debug=1", &r);
+	http_post(s.port, "/debug/pprof/mutex?fraction=0&debug=1", &r);
 	cr_expect(!strncmp(r.body, "--- mutex:", 10), "%s", r.body);
 	expect_header(&r, "X-Contend-Mutex-Fraction", "0");
 	expect_header(&r, "X-Contend-Mutex-Fraction-Was", "1");
 	resp_free(&r);
 
-	http_get(s.port, "/debug/pprof/mutex?fraction=-1", &r);
+	http_post(s.port, "/debug/pprof/mutex?fraction=-1", &r);
 	expect_go_error(&r, 400, "invalid value for \"fraction\" - must be an integer 0..1000000000 "
 				 "(1 in N contentions sampled, 0 = off)");
 	resp_free(&r);
-	http_get(s.port, "/debug/pprof/block?fraction=5", &r);
+	http_post(s.port, "/debug/pprof/block?fraction=5", &r);
 	expect_go_error(&r, 400, "\"fraction\" applies to the mutex profile only");
 	resp_free(&r);
-	http_get(s.port, "/debug/pprof/mutex?rate=5", &r);
+	http_post(s.port, "/debug/pprof/mutex?rate=5", &r);
 	expect_go_error(&r, 400, "\"rate\" applies to the block profile only");
 	resp_free(&r);
 	/* A refused value changed nothing. */
 	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
 	expect_header(&r, "X-Contend-Mutex-Fraction", "0");
+	resp_free(&r);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+/* The sampling setting of kind as the server reports it on a read. */
+static long long
+read_setting(const struct srv *s, const char *profile, const char *hdr)
+{
+	char t[64], buf[64];
+	struct resp r;
+	snprintf(t, sizeof(t), "/debug/pprof/%s?debug=1", profile);
+	http_get(s->port, t, &r);
+	cr_assert_eq(r.status, 200, "%s", r.raw);
+	const char *v = header(&r, hdr, buf, sizeof(buf));
+	cr_assert(v, "no %s:\n%s", hdr, r.raw);
+	long long x = atoll(v);
+	resp_free(&r);
+	return x;
+}
+
+/* A web page in any browser on the machine can reach a loopback port: by
+ * its own requests (an <img> GET, a form POST: its Origin names it) or by
+ * DNS rebinding (its Host names the attacker's domain). Neither may
+ * change the sampling or read a profile; profile readers and a
+ * curl -X POST still work. */
+Test(http, web_pages_cannot_reach_the_controls)
+{
+	if (!have_program("curl"))
+		cr_skip_test("curl is not installed");
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	struct resp r;
+	char hdrs[512], t[256];
+
+	/* The attack as found: a GET with the attacker's Host and Origin. */
+	snprintf(hdrs, sizeof(hdrs), "Host: evil.example:%d\r\nOrigin: http://evil.example\r\n",
+		 s.port);
+	http_req(s.port, "GET", "/debug/pprof/mutex?fraction=1", hdrs, &r);
+	cr_expect_eq(r.status, 403, "%s", r.raw);
+	cr_expect(strstr(r.body, "Host") && strchr(r.body, '\n') == r.body + r.bodylen - 1,
+		  "not a one-line reason: %s", r.body);
+	resp_free(&r);
+	/* A GET with a change, from anywhere, is refused: 405, Allow: POST. */
+	http_get(s.port, "/debug/pprof/mutex?fraction=1", &r);
+	cr_expect_eq(r.status, 405, "%s", r.raw);
+	expect_header(&r, "Allow", "POST");
+	cr_expect(strstr(r.body, "POST"), "%s", r.body);
+	resp_free(&r);
+	http_get(s.port, "/debug/pprof/block?rate=1&debug=1", &r);
+	cr_expect_eq(r.status, 405, "%s", r.raw);
+	resp_free(&r);
+	/* A foreign Origin with a good Host: a cross-site form POST. */
+	snprintf(hdrs, sizeof(hdrs), "Host: 127.0.0.1:%d\r\nOrigin: http://evil.example\r\n"
+				     "Content-Length: 0\r\n", s.port);
+	http_req(s.port, "POST", "/debug/pprof/mutex?fraction=1", hdrs, &r);
+	cr_expect_eq(r.status, 403, "%s", r.raw);
+	resp_free(&r);
+	/* Another local web app (another port) is another origin. */
+	snprintf(hdrs, sizeof(hdrs), "Host: localhost:%d\r\nOrigin: http://localhost:3000\r\n",
+		 s.port);
+	http_req(s.port, "POST", "/debug/pprof/block?rate=1", hdrs, &r);
+	cr_expect_eq(r.status, 403, "%s", r.raw);
+	resp_free(&r);
+	/* Rebinding with a POST, and with a plain profile read. */
+	snprintf(hdrs, sizeof(hdrs), "Host: evil.example:%d\r\n", s.port);
+	http_req(s.port, "POST", "/debug/pprof/mutex?fraction=1", hdrs, &r);
+	cr_expect_eq(r.status, 403, "%s", r.raw);
+	resp_free(&r);
+	http_req(s.port, "GET", "/debug/pprof/goroutine?debug=2", hdrs, &r);
+	cr_expect_eq(r.status, 403, "%s", r.raw);
+	cr_expect(!strstr(r.raw, "hot_path"), "a rebound page read the thread dump");
+	resp_free(&r);
+	/* The browser's word for a request from another site's page. */
+	http_req(s.port, "POST", "/debug/pprof/mutex?fraction=1",
+		 "Host: 127.0.0.1\r\nSec-Fetch-Site: cross-site\r\n", &r);
+	cr_expect_eq(r.status, 403, "%s", r.raw);
+	resp_free(&r);
+	/* Nothing changed. */
+	cr_expect_eq(read_setting(&s, "mutex", "X-Contend-Mutex-Fraction"), 10);
+	cr_expect_eq(read_setting(&s, "block", "X-Contend-Block-Rate"), 10000);
+
+	/* Readers as they are: Host with and without the port, localhost, no
+	 * Host (HTTP/1.0), and the server's own page as Origin. */
+	for (int i = 0; i < 5; i++) {
+		if (i == 0)
+			snprintf(hdrs, sizeof(hdrs), "Host: 127.0.0.1:%d\r\n", s.port);
+		else if (i == 1)
+			snprintf(hdrs, sizeof(hdrs), "Host: localhost:%d\r\n", s.port);
+		else if (i == 2)
+			snprintf(hdrs, sizeof(hdrs), "Host: localhost\r\n");
+		else if (i == 3)
+			hdrs[0] = 0;
+		else
+			snprintf(hdrs, sizeof(hdrs), "Host: 127.0.0.1:%d\r\nOrigin: http://127.0.0.1:%d\r\n",
+				 s.port, s.port);
+		http_req(s.port, "GET", "/debug/pprof/mutex?debug=1", hdrs, &r);
+		cr_expect_eq(r.status, 200, "reader %d: %s", i, r.raw);
+		cr_expect(!strncmp(r.body, "--- mutex:", 10), "reader %d: %s", i, r.body);
+		resp_free(&r);
+	}
+	/* The documented form: curl -X POST. */
+	struct run c;
+	snprintf(t, sizeof(t), "http://127.0.0.1:%d/debug/pprof/mutex?fraction=1", s.port);
+	run_cmd(&c, (const char *const[]){"curl", "-sS", "-X", "POST", t, NULL}, 30);
+	cr_expect_eq(run_exit_code(&c), 0, "curl failed:\n%s", c.err);
+	cr_expect_str_eq(c.out, "libcontend: mutex profile fraction set to 1 (was 10)\n");
+	run_free(&c);
+	snprintf(t, sizeof(t), "http://localhost:%d/debug/pprof/block?rate=1", s.port);
+	run_cmd(&c, (const char *const[]){"curl", "-sS", "-X", "POST", t, NULL}, 30);
+	cr_expect_eq(run_exit_code(&c), 0, "curl failed:\n%s", c.err);
+	cr_expect_str_eq(c.out, "libcontend: block profile rate set to 1 ns (was 10000)\n");
+	run_free(&c);
+	cr_expect_eq(read_setting(&s, "mutex", "X-Contend-Mutex-Fraction"), 1);
+	cr_expect_eq(read_setting(&s, "block", "X-Contend-Block-Rate"), 1);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+/* Bound to 0.0.0.0, the Host may name the address the client connected
+ * to (whichever it was), and no other. 127.0.0.2 stands for a second
+ * address of the machine: Linux routes all of 127/8 to lo. */
+Test(http, wildcard_bind_accepts_the_address_connected_to)
+{
+	struct srv s;
+	srv_http_addr = "0.0.0.0:0";
+	srv_start(&s, live_args, NULL, true);
+	srv_http_addr = NULL;
+	char *said = read_file(s.errpath, NULL);
+	bool wildcard = said && strstr(said, "on http://0.0.0.0:");
+	free(said);
+	cr_assert(wildcard, "not bound to 0.0.0.0");
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
+	a.sin_addr.s_addr = htonl(0x7f000002);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		srv_stop(&s);
+		srv_free(&s);
+		cr_skip_test("127.0.0.2 is not reachable here");
+	}
+	char req[256];
+	snprintf(req, sizeof(req), "GET /debug/pprof/mutex?debug=1 HTTP/1.1\r\nHost: 127.0.0.2:%d\r\n\r\n",
+		 s.port);
+	cr_assert(send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
+	struct resp r;
+	memset(&r, 0, sizeof(r));
+	read_response(fd, &r, 30000);
+	close(fd);
+	cr_expect_eq(r.status, 200, "Host naming the address connected to: %s", r.raw);
+	resp_free(&r);
+	/* Another address of the machine, but not the one connected to. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	snprintf(req, sizeof(req), "GET /debug/pprof/mutex?debug=1 HTTP/1.1\r\nHost: 127.0.0.3:%d\r\n\r\n",
+		 s.port);
+	cr_assert(send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
+	memset(&r, 0, sizeof(r));
+	read_response(fd, &r, 30000);
+	close(fd);
+	cr_expect_eq(r.status, 403, "%s", r.raw);
+	resp_free(&r);
+	/* The loopback names as ever. */
+	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
+	cr_expect_eq(r.status, 200, "%s", r.raw);
 	resp_free(&r);
 	srv_stop(&s);
 	srv_free(&s);

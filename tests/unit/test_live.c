@@ -2,6 +2,7 @@
  * /debug/pprof handlers against a fake shim (ct_http_host), delta
  * profiles on snapshot records and the legacy text formats, which
  * `go tool pprof` itself reads back when Go is installed. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -208,6 +209,135 @@ Test(http_parse, refusals)
 	}
 }
 
+Test(http_parse, sender_headers_kept)
+{
+	struct ct_http_req req;
+	size_t clen;
+	bool cont;
+	const char *why;
+	const char *h = "GET / HTTP/1.1\r\nhost:  evil.example:6060 \r\nORIGIN: http://evil.example\r\n"
+			"Sec-Fetch-Site: cross-site\r\n\r\n";
+	cr_assert_eq(ct_http_parse_head(h, strlen(h), &req, &clen, &cont, &why), 0);
+	cr_expect(req.has_host && req.has_origin && req.has_fetch_site);
+	cr_expect_str_eq(req.host, "evil.example:6060");
+	cr_expect_str_eq(req.origin, "http://evil.example");
+	cr_expect_str_eq(req.fetch_site, "cross-site");
+	const char *none = "GET / HTTP/1.0\r\n\r\n";
+	cr_assert_eq(ct_http_parse_head(none, strlen(none), &req, &clen, &cont, &why), 0);
+	cr_expect(!req.has_host && !req.has_origin && !req.has_fetch_site);
+	const char *empty = "GET / HTTP/1.1\r\nHost:\r\n\r\n";
+	cr_assert_eq(ct_http_parse_head(empty, strlen(empty), &req, &clen, &cont, &why), 0);
+	cr_expect(req.has_host && req.host[0] == 0);
+
+	/* Twice, or too long to keep whole: which one would count? */
+	char longhost[400];
+	snprintf(longhost, sizeof(longhost), "GET / HTTP/1.1\r\nHost: %0300d\r\n\r\n", 1);
+	const char *bad[] = {
+		"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n",
+		"GET / HTTP/1.1\r\nOrigin: http://127.0.0.1\r\nOrigin: http://evil.example\r\n\r\n",
+		"GET / HTTP/1.1\r\nSec-Fetch-Site: none\r\nSec-Fetch-Site: cross-site\r\n\r\n",
+		longhost,
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		cr_expect_eq(ct_http_parse_head(bad[i], strlen(bad[i]), &req, &clen, &cont, &why), 400,
+			     "%zu", i);
+		cr_expect(why && *why);
+	}
+}
+
+/* ct_http_check_sender on one request head, with the connection's local
+ * address given as a literal ("" = unknown). */
+static int
+sender(const char *head, const char *local, const char **why)
+{
+	struct ct_http_req req;
+	size_t clen;
+	bool cont;
+	cr_assert_eq(ct_http_parse_head(head, strlen(head), &req, &clen, &cont, why), 0, "%s", head);
+	struct ct_http_local l;
+	memset(&l, 0, sizeof(l));
+	if (local[0] == '[') {
+		char lit[64];
+		snprintf(lit, sizeof(lit), "%.*s", (int)strlen(local) - 2, local + 1);
+		cr_assert_eq(inet_pton(AF_INET6, lit, l.addr), 1);
+		l.family = AF_INET6;
+	} else if (local[0]) {
+		cr_assert_eq(inet_pton(AF_INET, local, l.addr), 1);
+		l.family = AF_INET;
+	}
+	*why = NULL;
+	return ct_http_check_sender(&req, &l, why);
+}
+
+Test(http_parse, sender_check)
+{
+	static const struct {
+		const char *host, *origin, *local; /* NULL: header absent */
+		int status;
+	} cases[] = {
+		/* What profile readers send. */
+		{"127.0.0.1:6060", NULL, "127.0.0.1", 0},
+		{"localhost:6060", NULL, "127.0.0.1", 0},
+		{"LocalHost", NULL, "127.0.0.1", 0},
+		{"127.0.0.1", NULL, "127.0.0.1", 0},
+		{"[::1]:6060", NULL, "[::1]", 0},
+		{"[0:0::1]", NULL, "[::1]", 0},
+		{NULL, NULL, "127.0.0.1", 0},
+		/* Through a tunnel the port differs: only names are checked. */
+		{"localhost:8080", NULL, "127.0.0.1", 0},
+		/* The address connected to, as with a 0.0.0.0 or [::] bind. */
+		{"192.0.2.7:6060", NULL, "192.0.2.7", 0},
+		{"[2001:db8::7]:6060", NULL, "[2001:db8::7]", 0},
+		{"192.0.2.8:6060", NULL, "192.0.2.7", 403},
+		{"192.0.2.7:6060", NULL, "", 403},
+		{"[2001:db8::7]", NULL, "192.0.2.7", 403},
+		/* DNS rebinding: the attacker's name, resolving here. */
+		{"evil.example:6060", NULL, "127.0.0.1", 403},
+		{"evil.example", NULL, "127.0.0.1", 403},
+		{"localhost.evil.example", NULL, "127.0.0.1", 403},
+		{"127.0.0.1.nip.io:6060", NULL, "127.0.0.1", 403},
+		{"127.0.0.2:6060", NULL, "127.0.0.1", 403},
+		{"", NULL, "127.0.0.1", 403},
+		{"localhost:", NULL, "127.0.0.1", 403},
+		{"localhost:99999", NULL, "127.0.0.1", 403},
+		{"localhost:60x0", NULL, "127.0.0.1", 403},
+		{"[::1", NULL, "[::1]", 403},
+		{"::1", NULL, "[::1]", 403},
+		/* Origins: only the server's own pages. */
+		{"127.0.0.1:6060", "http://127.0.0.1:6060", "127.0.0.1", 0},
+		{"localhost:6060", "HTTP://LOCALHOST:6060", "127.0.0.1", 0},
+		{"localhost", "http://localhost:80", "127.0.0.1", 0},
+		{NULL, "http://localhost:6060", "127.0.0.1", 0},
+		{"127.0.0.1:6060", "http://evil.example", "127.0.0.1", 403},
+		{"evil.example:6060", "http://evil.example:6060", "127.0.0.1", 403},
+		{"127.0.0.1:6060", "http://localhost:6060", "127.0.0.1", 403},
+		{"127.0.0.1:6060", "http://127.0.0.1:3000", "127.0.0.1", 403},
+		{"127.0.0.1:6060", "https://127.0.0.1:6060", "127.0.0.1", 403},
+		{"127.0.0.1:6060", "null", "127.0.0.1", 403},
+		{"127.0.0.1:6060", "", "127.0.0.1", 403},
+		{"127.0.0.1:6060", "http://127.0.0.1:6060/x", "127.0.0.1", 403},
+		{NULL, "http://evil.example", "127.0.0.1", 403},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char head[1024];
+		int n = snprintf(head, sizeof(head), "GET /debug/pprof/mutex HTTP/1.1\r\n");
+		if (cases[i].host)
+			n += snprintf(head + n, sizeof(head) - (size_t)n, "Host: %s\r\n", cases[i].host);
+		if (cases[i].origin)
+			n += snprintf(head + n, sizeof(head) - (size_t)n, "Origin: %s\r\n",
+				      cases[i].origin);
+		snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
+		const char *why;
+		int st = sender(head, cases[i].local, &why);
+		cr_expect_eq(st, cases[i].status, "%zu: Host %s, Origin %s, local %s: %d", i,
+			     cases[i].host ? cases[i].host : "-",
+			     cases[i].origin ? cases[i].origin : "-", cases[i].local, st);
+		if (st)
+			cr_expect(why && *why && !strchr(why, '\n'), "%zu: no one-line reason", i);
+	}
+}
+
 Test(http_parse, query_values)
 {
 	char v[32];
@@ -274,22 +404,79 @@ Test(http_handlers, runtime_control)
 {
 	struct ct_http_resp r;
 	fake_rate[CT_PROF_MUTEX] = 10;
-	serve("GET /debug/pprof/mutex?fraction=3 HTTP/1.1\r\n\r\n", &r);
+	serve("POST /debug/pprof/mutex?fraction=3 HTTP/1.1\r\n\r\n", &r);
 	cr_expect_eq(r.status, 200);
 	cr_expect_str_eq(body(&r), "libcontend: mutex profile fraction set to 3 (was 10)\n");
 	cr_expect(strstr(r.extra, "X-Contend-Mutex-Fraction: 3\r\n"), "%s", r.extra);
 	cr_expect(strstr(r.extra, "X-Contend-Mutex-Fraction-Was: 10\r\n"), "%s", r.extra);
 	cr_expect_eq(fake_rate[CT_PROF_MUTEX], 3);
 	resp_free(&r);
-	serve("GET /debug/pprof/block?rate=1000000000001 HTTP/1.1\r\n\r\n", &r);
+	serve("POST /debug/pprof/block?rate=1000000000001 HTTP/1.1\r\n\r\n", &r);
 	cr_expect_eq(r.status, 400);
 	cr_expect_eq(fake_rate[CT_PROF_BLOCK], 10000);
 	resp_free(&r);
 	/* Validation comes first: a bad seconds leaves the setting alone. */
-	serve("GET /debug/pprof/mutex?fraction=7&seconds=0 HTTP/1.1\r\n\r\n", &r);
+	serve("POST /debug/pprof/mutex?fraction=7&seconds=0 HTTP/1.1\r\n\r\n", &r);
 	cr_expect_eq(r.status, 400);
 	cr_expect_eq(fake_rate[CT_PROF_MUTEX], 3);
 	resp_free(&r);
+}
+
+/* A change is never a GET: any web page can make a browser send one
+ * (an <img> pointing at the loopback port) without an Origin to tell. */
+Test(http_handlers, sampling_change_needs_post)
+{
+	struct ct_http_resp r;
+	fake_rate[CT_PROF_MUTEX] = 10;
+	fake_rate[CT_PROF_BLOCK] = 10000;
+	static const char *const gets[] = {
+		"GET /debug/pprof/mutex?fraction=1 HTTP/1.1\r\nHost: 127.0.0.1:6060\r\n\r\n",
+		"GET /debug/pprof/mutex?fraction=1&debug=1 HTTP/1.1\r\n\r\n",
+		"GET /debug/pprof/mutex?debug=1&fraction=0 HTTP/1.0\r\n\r\n",
+		"GET /debug/pprof/mutex?fraction=2&seconds=1 HTTP/1.1\r\n\r\n",
+		"GET /debug/pprof/block?rate=1 HTTP/1.1\r\n\r\n",
+		"GET /debug/pprof/block?%72ate=1 HTTP/1.1\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
+		serve(gets[i], &r);
+		cr_expect_eq(r.status, 405, "%zu: %d %s", i, r.status, body(&r));
+		cr_expect(strstr(r.extra, "Allow: POST\r\n"), "%zu: %s", i, r.extra);
+		cr_expect(strstr(body(&r), "send it with POST"), "%zu: %s", i, body(&r));
+		cr_expect(strchr(body(&r), '\n') == body(&r) + r.bodylen - 1, "not one line: %s",
+			  body(&r));
+		resp_free(&r);
+	}
+	cr_expect_eq(fake_rate[CT_PROF_MUTEX], 10, "a GET changed the mutex fraction");
+	cr_expect_eq(fake_rate[CT_PROF_BLOCK], 10000, "a GET changed the block rate");
+
+	/* Reading stays GET, and says what is in force. */
+	serve("GET /debug/pprof/mutex?debug=1 HTTP/1.1\r\n\r\n", &r);
+	cr_expect_eq(r.status, 200);
+	cr_expect(strstr(r.extra, "X-Contend-Mutex-Fraction: 10\r\n"), "%s", r.extra);
+	resp_free(&r);
+
+	/* A POST from another site's page (browsers say so) is refused; from
+	 * the server's own page or from no page (curl, typed) it is not. */
+	serve("POST /debug/pprof/mutex?fraction=1 HTTP/1.1\r\nSec-Fetch-Site: cross-site\r\n\r\n",
+	      &r);
+	cr_expect_eq(r.status, 403, "%s", body(&r));
+	resp_free(&r);
+	serve("POST /debug/pprof/block?rate=5 HTTP/1.1\r\nSec-Fetch-Site: same-site\r\n\r\n", &r);
+	cr_expect_eq(r.status, 403, "%s", body(&r));
+	resp_free(&r);
+	cr_expect_eq(fake_rate[CT_PROF_MUTEX], 10);
+	cr_expect_eq(fake_rate[CT_PROF_BLOCK], 10000);
+	serve("POST /debug/pprof/mutex?fraction=1 HTTP/1.1\r\nSec-Fetch-Site: same-origin\r\n\r\n",
+	      &r);
+	cr_expect_eq(r.status, 200, "%s", body(&r));
+	resp_free(&r);
+	serve("POST /debug/pprof/block?rate=5 HTTP/1.1\r\nSec-Fetch-Site: none\r\n\r\n", &r);
+	cr_expect_eq(r.status, 200, "%s", body(&r));
+	resp_free(&r);
+	cr_expect_eq(fake_rate[CT_PROF_MUTEX], 1);
+	cr_expect_eq(fake_rate[CT_PROF_BLOCK], 5);
+	fake_rate[CT_PROF_MUTEX] = 10;
+	fake_rate[CT_PROF_BLOCK] = 10000;
 }
 
 Test(http_handlers, delta_and_formats)
