@@ -5,8 +5,9 @@
  * and returns from main.
  *   live_server [workers=4] [hold_us=200] [mode]
  * mode "usr2": installs its own SIGUSR2 handler (which must replace the
- * shim's dump handler) and prints usr2=N at the end; mode "fork": forks a
- * child that reports how many sockets it inherited (child_sockets=N).
+ * shim's dump handler) and prints usr2=N at the end; mode "fork": once a
+ * first line arrives on stdin (the caller knows the server is up), forks
+ * a child that reports how many sockets it inherited (child_sockets=N).
  * Prints usr2_default=1 when SIGUSR2 looks untouched (SIG_DFL) at start,
  * then ready=1; at the end iterations=N. */
 #include <dirent.h>
@@ -98,7 +99,12 @@ main(int argc, char **argv)
 	fflush(stdout);
 
 	if (!strcmp(mode, "fork")) {
-		sleep_us(300 * 1000); /* the server is up by now */
+		char c = 0;
+		while (c != '\n') {
+			ssize_t n = read(0, &c, 1);
+			if (n == 0 || (n < 0 && errno != EINTR))
+				break;
+		}
 		pid_t pid = fork();
 		if (pid == 0) {
 			printf("child_sockets=%d\n", count_sockets());
