@@ -91,6 +91,7 @@ struct ct_snapshot {
 	size_t nthreads;
 	struct ct_thread_snap *threads;
 	int64_t stuck_ns;           /* the CONTEND_STUCK in force */
+	uint64_t threads_untracked; /* threads that found the registry full */
 };
 
 /* Frees the record arrays (not the struct itself). */

@@ -20,6 +20,8 @@ struct ct_thread {
 	uint64_t rng; /* xorshift64* state; 0 until seeded */
 	struct ct_thread_slot *slot; /* registry slot (threads.h), claimed lazily */
 	int unw_ready; /* libunwind's thread-local storage exists for this thread */
+	int no_slot;  /* never claim a registry slot: the thread has exited, or
+	               * found the registry full */
 };
 
 extern CT_TLS struct ct_thread ct_self;

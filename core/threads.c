@@ -21,20 +21,98 @@
 
 static struct ct_thread_slot *ct_slots;
 static int ct_slots_used; /* high-water mark: slots beyond it were never used */
+static uint64_t ct_untracked;
 static pthread_key_t ct_exit_key;
 static bool ct_have_key;
 
+/* A slot's state word: a base state and flags, changed only by CAS (or by
+ * plain stores from a party that owns the slot alone). A slot is owned by
+ * the claimer while CLAIMING; its handle is 0 whenever it is FREE, so a
+ * search by handle never matches a stale one.
+ *   CLAIMING  being set up: by the pthread_create wrapper until the real
+ *             call returned, or by a thread claiming its own slot.
+ *   GONE      (flag, CLAIMING only) the thread exited before its creator
+ *             finished setting it up.
+ *   REAPING   (flag) a join or detach of the thread is in progress: no
+ *             other search may take this slot for its handle, which the
+ *             system may recycle as soon as the reaping call returns.
+ *   DETACHED  (flag) freed at the thread's exit. */
+enum {
+	CT_SLOT_FREE = 0,
+	CT_SLOT_RUNNING = 1,
+	CT_SLOT_EXITED = 2,
+	CT_SLOT_CLAIMING = 3,
+	CT_SLOT_BASE = 0xf,
+	CT_SLOT_GONE = 0x10,
+	CT_SLOT_REAPING = 0x20,
+	CT_SLOT_DETACHED = 0x40,
+};
+
+static inline int
+ct_slot_load(const struct ct_thread_slot *s)
+{
+	return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+}
+
+static inline bool
+ct_slot_cas(struct ct_thread_slot *s, int *old, int new)
+{
+	return __atomic_compare_exchange_n(&s->state, old, new, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
+static void
+ct_slot_free(struct ct_thread_slot *s)
+{
+	__atomic_store_n(&s->handle, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->state, CT_SLOT_FREE, __ATOMIC_RELEASE);
+}
+
+enum ct_thread_state
+ct_threads_state(const struct ct_thread_slot *s)
+{
+	int st = ct_slot_load(s);
+	switch (st & CT_SLOT_BASE) {
+	case CT_SLOT_RUNNING:
+		return CT_THREAD_RUNNING;
+	case CT_SLOT_EXITED:
+		/* Being joined right now: not a leak. */
+		return (st & (CT_SLOT_REAPING | CT_SLOT_DETACHED)) ? CT_THREAD_FREE
+								    : CT_THREAD_EXITED;
+	default:
+		return CT_THREAD_FREE;
+	}
+}
+
 /* Thread exit (return, pthread_exit, cancellation): a detached thread's
- * slot is free again; a joinable one stays as a leak until joined. */
+ * slot is free again; a joinable one stays as a leak until joined. The
+ * thread never claims another slot (destructors that run after this one
+ * may still wait in our wrappers). */
 static void
 ct_threads_exit_cb(void *p)
 {
 	struct ct_thread_slot *s = p;
 	__atomic_store_n(&s->wop, 0, __ATOMIC_RELAXED);
 	prctl(PR_GET_NAME, s->name, 0, 0, 0);
-	__atomic_store_n(&s->state, s->detached ? CT_THREAD_FREE : CT_THREAD_EXITED,
-			 __ATOMIC_RELEASE);
 	ct_self.slot = NULL;
+	ct_self.no_slot = 1;
+	int old = ct_slot_load(s);
+	for (;;) {
+		int base = old & CT_SLOT_BASE, new;
+		if (base == CT_SLOT_FREE)
+			return; /* not ours any more (a fork child's reset) */
+		if (base == CT_SLOT_CLAIMING)
+			new = old | CT_SLOT_GONE; /* the creator finishes the exit */
+		else if (old & CT_SLOT_DETACHED)
+			new = CT_SLOT_CLAIMING; /* ours alone, then freed */
+		else
+			new = CT_SLOT_EXITED | (old & CT_SLOT_REAPING);
+		if (!ct_slot_cas(s, &old, new))
+			continue;
+		if (new == CT_SLOT_CLAIMING)
+			ct_slot_free(s);
+		return;
+	}
 }
 
 int
@@ -57,44 +135,193 @@ ct_threads_all(void)
 	return ct_slots;
 }
 
+uint64_t
+ct_threads_untracked(void)
+{
+	return __atomic_load_n(&ct_untracked, __ATOMIC_RELAXED);
+}
+
+/* A FREE slot, now CLAIMING and reset, or NULL (registry full: counted). */
 static struct ct_thread_slot *
 ct_threads_claim(void)
 {
 	if (!ct_slots)
 		return NULL;
 	for (int i = 0; i < CT_THREADS_MAX; i++) {
-		int expect = CT_THREAD_FREE;
-		if (__atomic_load_n(&ct_slots[i].state, __ATOMIC_RELAXED) == CT_THREAD_FREE &&
-		    __atomic_compare_exchange_n(&ct_slots[i].state, &expect, CT_THREAD_RUNNING,
-						false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			struct ct_thread_slot *s = &ct_slots[i];
-			int hw = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
-			while (hw < i + 1 && !__atomic_compare_exchange_n(&ct_slots_used, &hw, i + 1,
-									  true, __ATOMIC_RELAXED,
-									  __ATOMIC_RELAXED))
-				;
-			s->tid = ct_tid();
-			s->wfd = -1;
-			s->wop = 0;
-			s->detached = 0;
-			s->start_routine = 0;
-			s->create_depth = 0;
-			s->creator_tid = 0;
-			s->created_ns = -1;
-			s->handle = (uint64_t)pthread_self();
-			if (ct_have_key)
-				pthread_setspecific(ct_exit_key, s);
-			return s;
+		int expect = CT_SLOT_FREE;
+		struct ct_thread_slot *s = &ct_slots[i];
+		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != CT_SLOT_FREE ||
+		    !ct_slot_cas(s, &expect, CT_SLOT_CLAIMING))
+			continue;
+		int hw = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
+		while (hw < i + 1 && !__atomic_compare_exchange_n(&ct_slots_used, &hw, i + 1, true,
+								  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			;
+		s->tid = 0;
+		s->wfd = -1;
+		s->wop = 0;
+		s->detached = 0;
+		s->start_routine = 0;
+		s->create_depth = 0;
+		s->creator_tid = 0;
+		s->created_ns = -1;
+		s->name[0] = 0;
+		return s;
+	}
+	__atomic_fetch_add(&ct_untracked, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* The calling thread takes s as its own: exit callback, tid, handle. */
+static void
+ct_threads_own(struct ct_thread_slot *s)
+{
+	s->tid = ct_tid();
+	__atomic_store_n(&s->handle, (uint64_t)pthread_self(), __ATOMIC_RELAXED);
+	ct_self.slot = s;
+	if (ct_have_key)
+		pthread_setspecific(ct_exit_key, s);
+}
+
+/* A thread that was not created through our wrapper: registered as a
+ * joinable one (we cannot tell). */
+static struct ct_thread_slot *
+ct_threads_claim_self(void)
+{
+	if (ct_self.no_slot)
+		return NULL;
+	struct ct_thread_slot *s = ct_threads_claim();
+	if (!s) {
+		ct_self.no_slot = 1;
+		return NULL;
+	}
+	ct_threads_own(s);
+	__atomic_store_n(&s->state, CT_SLOT_RUNNING, __ATOMIC_RELEASE);
+	return s;
+}
+
+struct ct_thread_slot *
+ct_threads_prepare(uintptr_t start_routine, const uintptr_t *pcs, int depth, bool detached)
+{
+	struct ct_thread_slot *s = ct_threads_claim();
+	if (!s)
+		return NULL;
+	s->start_routine = start_routine;
+	s->creator_tid = ct_tid();
+	s->created_ns = ct_now_ns();
+	s->detached = detached;
+	if (depth > CT_CREATE_DEPTH)
+		depth = CT_CREATE_DEPTH;
+	memcpy(s->create_pc, pcs, (size_t)depth * sizeof(pcs[0]));
+	s->create_depth = depth;
+	if (detached)
+		__atomic_fetch_or(&s->state, CT_SLOT_DETACHED, __ATOMIC_RELEASE);
+	return s;
+}
+
+void
+ct_threads_created(struct ct_thread_slot *s, bool created, uint64_t handle)
+{
+	if (!s)
+		return;
+	if (!created) {
+		ct_slot_free(s);
+		return;
+	}
+	/* The new thread stores the same handle; it may also have run,
+	 * been detached by itself, and exited already. */
+	__atomic_store_n(&s->handle, handle, __ATOMIC_RELAXED);
+	int old = ct_slot_load(s);
+	for (;;) {
+		int flags = old & (CT_SLOT_REAPING | CT_SLOT_DETACHED), new;
+		if (!(old & CT_SLOT_GONE))
+			new = CT_SLOT_RUNNING | flags;
+		else if (old & CT_SLOT_DETACHED)
+			new = CT_SLOT_CLAIMING;
+		else
+			new = CT_SLOT_EXITED | flags;
+		if (!ct_slot_cas(s, &old, new))
+			continue;
+		if (new == CT_SLOT_CLAIMING)
+			ct_slot_free(s);
+		return;
+	}
+}
+
+void
+ct_threads_adopt(struct ct_thread_slot *s)
+{
+	if (!s) {
+		ct_self.no_slot = 1;
+		return;
+	}
+	ct_threads_own(s);
+}
+
+struct ct_thread_slot *
+ct_threads_reap_begin(uint64_t handle)
+{
+	if (!ct_slots || handle == 0)
+		return NULL;
+	/* A thread detaching itself may do so before its creator finished
+	 * setting its slot up. */
+	struct ct_thread_slot *mine = ct_self.slot;
+	if (handle == (uint64_t)pthread_self()) {
+		if (!mine || mine < ct_slots || mine >= ct_slots + CT_THREADS_MAX)
+			return NULL;
+		__atomic_fetch_or(&mine->state, CT_SLOT_REAPING, __ATOMIC_ACQ_REL);
+		return mine;
+	}
+	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n; i++) {
+		struct ct_thread_slot *s = &ct_slots[i];
+		if (__atomic_load_n(&s->handle, __ATOMIC_RELAXED) != handle)
+			continue;
+		int old = ct_slot_load(s);
+		/* The handle is read again after the state: a slot freed
+		 * and claimed again in between carries another one. */
+		while ((old & CT_SLOT_BASE) != CT_SLOT_FREE &&
+		       !(old & (CT_SLOT_REAPING | CT_SLOT_DETACHED)) &&
+		       __atomic_load_n(&s->handle, __ATOMIC_RELAXED) == handle) {
+			if (ct_slot_cas(s, &old, old | CT_SLOT_REAPING))
+				return s;
 		}
 	}
 	return NULL;
+}
+
+void
+ct_threads_reap_end(struct ct_thread_slot *s, bool ok, bool detach)
+{
+	if (!s)
+		return;
+	if (ok && detach)
+		s->detached = 1; /* the REAPING flag keeps the slot ours */
+	int old = ct_slot_load(s);
+	for (;;) {
+		int base = old & CT_SLOT_BASE, new;
+		if (!ok)
+			new = old & ~CT_SLOT_REAPING;
+		else if (base == CT_SLOT_EXITED || (!detach && base == CT_SLOT_RUNNING))
+			new = CT_SLOT_CLAIMING; /* joined, or detached once exited: gone */
+		else if (base == CT_SLOT_CLAIMING && !detach)
+			/* Joined before its creator finished: that one frees it. */
+			new = (old & ~CT_SLOT_REAPING) | CT_SLOT_GONE | CT_SLOT_DETACHED;
+		else
+			new = (old & ~CT_SLOT_REAPING) | CT_SLOT_DETACHED;
+		if (!ct_slot_cas(s, &old, new))
+			continue;
+		if (new == CT_SLOT_CLAIMING)
+			ct_slot_free(s);
+		return;
+	}
 }
 
 struct ct_thread_slot *
 ct_threads_self(void)
 {
 	if (CT_UNLIKELY(!ct_self.slot))
-		ct_self.slot = ct_threads_claim();
+		return ct_threads_claim_self();
 	return ct_self.slot;
 }
 
@@ -155,59 +382,11 @@ ct_threads_fork_child(void)
 	struct ct_thread_slot *mine = ct_self.slot;
 	for (int i = 0; i < CT_THREADS_MAX; i++)
 		if (&ct_slots[i] != mine)
-			__atomic_store_n(&ct_slots[i].state, CT_THREAD_FREE, __ATOMIC_RELAXED);
+			ct_slot_free(&ct_slots[i]);
 	if (mine) {
 		mine->tid = ct_tid();
 		mine->wop = 0;
 	}
-}
-
-void
-ct_threads_started(uintptr_t start_routine, int creator_tid, int64_t created_ns,
-		   const uintptr_t *pcs, int depth, bool detached)
-{
-	struct ct_thread_slot *s = ct_threads_self();
-	if (!s)
-		return;
-	s->start_routine = start_routine;
-	s->creator_tid = creator_tid;
-	s->created_ns = created_ns;
-	s->detached = detached;
-	if (depth > CT_CREATE_DEPTH)
-		depth = CT_CREATE_DEPTH;
-	memcpy(s->create_pc, pcs, (size_t)depth * sizeof(pcs[0]));
-	s->create_depth = depth;
-}
-
-static struct ct_thread_slot *
-ct_threads_find(uint64_t handle)
-{
-	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
-	for (int i = 0; ct_slots && i < n; i++)
-		if (__atomic_load_n(&ct_slots[i].state, __ATOMIC_ACQUIRE) != CT_THREAD_FREE &&
-		    ct_slots[i].handle == handle)
-			return &ct_slots[i];
-	return NULL;
-}
-
-void
-ct_threads_joined(uint64_t handle)
-{
-	struct ct_thread_slot *s = ct_threads_find(handle);
-	if (s && __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == CT_THREAD_EXITED)
-		__atomic_store_n(&s->state, CT_THREAD_FREE, __ATOMIC_RELEASE);
-}
-
-void
-ct_threads_detached(uint64_t handle)
-{
-	struct ct_thread_slot *s = ct_threads_find(handle);
-	if (!s)
-		return;
-	s->detached = 1;
-	int expect = CT_THREAD_EXITED;
-	__atomic_compare_exchange_n(&s->state, &expect, CT_THREAD_FREE, false, __ATOMIC_ACQ_REL,
-				    __ATOMIC_RELAXED);
 }
 
 bool
@@ -215,8 +394,10 @@ ct_threads_worth_dumping(void)
 {
 	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
 	struct ct_thread_slot *mine = ct_self.slot;
+	if (ct_threads_untracked())
+		return true;
 	for (int i = 0; ct_slots && i < n; i++) {
-		int st = __atomic_load_n(&ct_slots[i].state, __ATOMIC_ACQUIRE);
+		int st = ct_threads_state(&ct_slots[i]);
 		if (st == CT_THREAD_EXITED || (st == CT_THREAD_RUNNING && &ct_slots[i] != mine))
 			return true;
 	}
@@ -289,7 +470,7 @@ ct_threads_refresh_names(void)
 {
 	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
 	for (int i = 0; ct_slots && i < n; i++)
-		if (__atomic_load_n(&ct_slots[i].state, __ATOMIC_ACQUIRE) == CT_THREAD_RUNNING)
+		if (ct_threads_state(&ct_slots[i]) == CT_THREAD_RUNNING)
 			ct_threads_comm(ct_slots[i].tid, ct_slots[i].name);
 }
 
@@ -344,6 +525,7 @@ ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns)
 	snap->stuck_ns = stuck_ns;
 	snap->nthreads = 0;
 	snap->threads = NULL;
+	snap->threads_untracked = ct_threads_untracked();
 	if (!ct_slots || n == 0)
 		return 0;
 	ct_threads_self(); /* the dumping thread shows too */
@@ -354,12 +536,13 @@ ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns)
 	int64_t now = ct_now_ns();
 	size_t k = 0;
 	for (int i = 0; i < n; i++) {
-		int st = __atomic_load_n(&ct_slots[i].state, __ATOMIC_ACQUIRE);
+		int st = ct_threads_state(&ct_slots[i]);
 		if (st != CT_THREAD_FREE)
 			ct_threads_fill(&v[k++], &ct_slots[i], st, now, stuck_ns);
 	}
 	snap->threads = v;
 	snap->nthreads = k;
+	snap->threads_untracked = ct_threads_untracked();
 	return 0;
 }
 
@@ -389,7 +572,7 @@ ct_threads_write_raw(int fd, int sig)
 		    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", ct_tid());
 	for (int i = 0; ct_slots && i < n; i++) {
 		const struct ct_thread_slot *s = &ct_slots[i];
-		int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+		int st = ct_threads_state(s);
 		struct ct_wait_view w;
 		if (st == CT_THREAD_FREE)
 			continue;
@@ -433,7 +616,7 @@ ct_threads_pick_waiter(int sig)
 	for (int i = 0; ct_slots && i < n; i++) {
 		const struct ct_thread_slot *s = &ct_slots[i];
 		struct ct_wait_view w;
-		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == CT_THREAD_RUNNING &&
+		if (ct_threads_state(s) == CT_THREAD_RUNNING &&
 		    s->tid != me && ct_wait_read(s, &w) && !ct_thread_blocks(s->tid, sig))
 			return s->tid;
 	}

@@ -1,9 +1,14 @@
 /* The thread registry and each thread's "current wait" record, read by
  * thread dumps to show who waits on what, since when, held by whom.
  *
- * A fixed array of slots (mmap'd at init, CT_THREADS_MAX of them): a thread
- * claims one when it is created through pthread_create, or lazily at its
- * first wait (the main thread, threads started before us). The wait record
+ * A fixed array of slots (mmap'd at init, CT_THREADS_MAX of them). The
+ * pthread_create wrapper claims one for the new thread before the real
+ * call (so a join or detach can never miss it); other threads (the main
+ * thread, threads started before us) claim one lazily at their first wait.
+ * A slot is freed when its thread is reaped: joined by any join flavour,
+ * or at its exit when it is detached. A thread that finds the registry
+ * full is counted (ct_threads_untracked) and never tries again. The wait
+ * record
  * is written by its own thread only on wrapper slow paths (the call may
  * block): a few plain stores under a sequence counter, no system call, no
  * clock read of its own (the caller passes the time it already read), no
@@ -19,6 +24,7 @@
 #define CT_THREADS_MAX 4096
 #define CT_CREATE_DEPTH 32
 
+/* A thread as dumps see it (ct_thread_snap.state). */
 enum ct_thread_state {
 	CT_THREAD_FREE = 0,
 	CT_THREAD_RUNNING,  /* alive (maybe waiting: see the wait record) */
@@ -26,7 +32,7 @@ enum ct_thread_state {
 };
 
 struct ct_thread_slot {
-	int state;               /* enum ct_thread_state */
+	int state;               /* threads.c's state word: use ct_threads_state() */
 	int tid;
 	int detached;
 	int creator_tid;
@@ -74,14 +80,36 @@ struct ct_thread_slot *ct_threads_all(void);
 /* Fork child: only the calling thread survives. */
 void ct_threads_fork_child(void);
 
-/* In a new thread started through our pthread_create wrapper, before the
- * start routine runs: where it came from. pcs are the creator's stack. */
-void ct_threads_started(uintptr_t start_routine, int creator_tid, int64_t created_ns,
-			const uintptr_t *pcs, int depth, bool detached);
+/* What a dump shows for a slot: FREE (also for slots being set up or
+ * being reaped right now), RUNNING or EXITED. */
+enum ct_thread_state ct_threads_state(const struct ct_thread_slot *s);
 
-/* pthread_join succeeded / pthread_detach was called on handle. */
-void ct_threads_joined(uint64_t handle);
-void ct_threads_detached(uint64_t handle);
+/* The pthread_create wrapper, before the real call: claims a slot for the
+ * new thread and fills in where it comes from (pcs: the creator's stack).
+ * NULL when the registry is full (counted). No allocation, no lock. */
+struct ct_thread_slot *ct_threads_prepare(uintptr_t start_routine, const uintptr_t *pcs,
+					  int depth, bool detached);
+/* After the real call: handle is the new thread's, or created is false
+ * (the slot is freed). */
+void ct_threads_created(struct ct_thread_slot *s, bool created, uint64_t handle);
+/* In the new thread, before its start routine: takes s (from
+ * ct_threads_prepare; NULL means the registry was full: the thread stays
+ * unregistered). Allocates nothing itself; pthread_setspecific may. */
+void ct_threads_adopt(struct ct_thread_slot *s);
+
+/* Around a call that may reap the thread handle: a join of any flavour
+ * (detach false) or pthread_detach (detach true). _begin marks the
+ * thread's slot as being reaped, so that a thread created meanwhile with
+ * the same (recycled) handle is never taken for it, and returns it (NULL
+ * if the thread is not registered). _end with the call's result: on
+ * success the slot is freed (joined, or detached and already exited) or
+ * marked detached (freed at its exit); on failure (EBUSY, ETIMEDOUT ...)
+ * the thread stays registered as it was. No allocation, no lock. */
+struct ct_thread_slot *ct_threads_reap_begin(uint64_t handle);
+void ct_threads_reap_end(struct ct_thread_slot *s, bool ok, bool detach);
+
+/* Threads that found the registry full (so are in no thread dump). */
+uint64_t ct_threads_untracked(void);
 
 struct ct_snapshot;
 /* Adds every registered thread to snap (threads, nthreads, stuck_ns).
@@ -108,7 +136,8 @@ int ct_threads_pick_waiter(int sig);
 void ct_threads_write_raw(int fd, int sig);
 
 /* True when a dump has something to say about threads: another thread is
- * registered, or one finished without being joined. */
+ * registered, one finished without being joined, or some found the
+ * registry full. */
 bool ct_threads_worth_dumping(void);
 
 #endif

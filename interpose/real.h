@@ -57,6 +57,7 @@
 	X(int, sem_clockwait, (sem_t * s, clockid_t c, const struct timespec *t), (s, c, t), 0)   \
 	X(int, pthread_barrier_wait, (pthread_barrier_t * b), (b), 0)                            \
 	X(int, pthread_join, (pthread_t t, void **r), (t, r), 0)                                 \
+	X(int, pthread_tryjoin_np, (pthread_t t, void **r), (t, r), 0)                           \
 	X(int, pthread_timedjoin_np, (pthread_t t, void **r, const struct timespec *a), (t, r, a), 0) \
 	X(int, pthread_clockjoin_np, (pthread_t t, void **r, clockid_t c, const struct timespec *a), \
 	  (t, r, c, a), 0)                                                                       \

@@ -32,46 +32,67 @@ pthread_barrier_wait(pthread_barrier_t *b)
 	CT_TIMED_WAIT(ct_barrier_may_wait(b), CT_OP_BARRIER_WAIT, b, real_pthread_barrier_wait(b));
 }
 
-/* A join that succeeded frees the joined thread's registry slot. */
+/* Every join flavour and pthread_detach reap a thread: its registry slot
+ * is held aside during the call (the handle may be recycled by a new
+ * thread the moment the call returns) and freed or kept by the result. */
+#define CT_REAPING(handle, detach, call)                                  \
+	do {                                                              \
+		struct ct_thread_slot *s_ = ct_threads_reap_begin(handle);\
+		int r_ = call;                                            \
+		ct_threads_reap_end(s_, r_ == 0, detach);                 \
+		return r_;                                                \
+	} while (0)
+
 static inline int
-ct_joined(pthread_t t, int r)
+ct_join(pthread_t t, void **ret)
 {
-	if (r == 0)
-		ct_threads_joined((uint64_t)t);
-	return r;
+	CT_REAPING((uint64_t)t, false, real_pthread_join(t, ret));
+}
+
+static inline int
+ct_timedjoin(pthread_t t, void **ret, const struct timespec *a)
+{
+	CT_REAPING((uint64_t)t, false, real_pthread_timedjoin_np(t, ret, a));
+}
+
+static inline int
+ct_clockjoin(pthread_t t, void **ret, clockid_t c, const struct timespec *a)
+{
+	CT_REAPING((uint64_t)t, false, real_pthread_clockjoin_np(t, ret, c, a));
 }
 
 CT_EXPORT int
 pthread_join(pthread_t t, void **ret)
 {
-	CT_TIMED_WAIT(true, CT_OP_JOIN, (const void *)t, ct_joined(t, real_pthread_join(t, ret)));
+	CT_TIMED_WAIT(true, CT_OP_JOIN, (const void *)t, ct_join(t, ret));
 }
 
 CT_EXPORT int
 pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *a)
 {
-	CT_TIMED_WAIT(true, CT_OP_TIMEDJOIN, (const void *)t,
-		      ct_joined(t, real_pthread_timedjoin_np(t, ret, a)));
+	CT_TIMED_WAIT(true, CT_OP_TIMEDJOIN, (const void *)t, ct_timedjoin(t, ret, a));
 }
 
 CT_EXPORT int
 pthread_clockjoin_np(pthread_t t, void **ret, clockid_t c, const struct timespec *a)
 {
-	CT_TIMED_WAIT(true, CT_OP_CLOCKJOIN, (const void *)t,
-		      ct_joined(t, real_pthread_clockjoin_np(t, ret, c, a)));
+	CT_TIMED_WAIT(true, CT_OP_CLOCKJOIN, (const void *)t, ct_clockjoin(t, ret, c, a));
 }
 
-/* What the new thread needs to register itself: handed over in a small
- * heap block (pthread_create allocates too; this is not a wrapper fast
- * path). */
+/* Never blocks: not a wait, but it reaps. */
+CT_EXPORT int
+pthread_tryjoin_np(pthread_t t, void **ret)
+{
+	CT_REAPING((uint64_t)t, false, real_pthread_tryjoin_np(t, ret));
+}
+
+/* What the new thread needs: its start routine and registry slot, handed
+ * over in a small heap block (pthread_create allocates too; this is not a
+ * wrapper fast path). */
 struct ct_start {
 	void *(*fn)(void *);
 	void *arg;
-	int creator_tid;
-	int depth;
-	int64_t created_ns;
-	bool detached;
-	uintptr_t pc[CT_CREATE_DEPTH];
+	struct ct_thread_slot *slot;
 };
 
 static void *
@@ -80,10 +101,7 @@ ct_thread_start(void *p)
 	struct ct_start st = *(struct ct_start *)p;
 	free(p);
 	ct_stack_thread_ready();
-	ct_self.busy++;
-	ct_threads_started((uintptr_t)st.fn, st.creator_tid, st.created_ns, st.pc, st.depth,
-			   st.detached);
-	ct_self.busy--;
+	ct_threads_adopt(st.slot);
 	return st.fn(st.arg);
 }
 
@@ -98,30 +116,27 @@ pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void 
 	struct ct_start *st = ct_ready ? malloc(sizeof(*st)) : NULL;
 	if (st) {
 		int ds = PTHREAD_CREATE_JOINABLE;
+		bool detached = a && pthread_attr_getdetachstate(a, &ds) == 0 &&
+				ds == PTHREAD_CREATE_DETACHED;
+		uintptr_t pcs[CT_CREATE_DEPTH];
+		int depth = ct_stack_capture(pcs, CT_CREATE_DEPTH);
 		st->fn = fn;
 		st->arg = arg;
-		st->creator_tid = ct_tid();
-		st->created_ns = ct_now_ns();
-		st->detached = a && pthread_attr_getdetachstate(a, &ds) == 0 &&
-			       ds == PTHREAD_CREATE_DETACHED;
-		uintptr_t pcs[CT_CREATE_DEPTH];
-		st->depth = ct_stack_capture(pcs, CT_CREATE_DEPTH);
-		memcpy(st->pc, pcs, sizeof(pcs));
+		st->slot = ct_threads_prepare((uintptr_t)fn, pcs, depth, detached);
 	}
 	ct_self.busy--;
 	if (!st)
 		return real_pthread_create(t, a, fn, arg);
+	struct ct_thread_slot *slot = st->slot;
 	int r = real_pthread_create(t, a, ct_thread_start, st);
 	if (r != 0)
 		free(st);
+	ct_threads_created(slot, r == 0, r == 0 ? (uint64_t)*t : 0);
 	return r;
 }
 
 CT_EXPORT int
 pthread_detach(pthread_t t)
 {
-	int r = real_pthread_detach(t);
-	if (r == 0)
-		ct_threads_detached((uint64_t)t);
-	return r;
+	CT_REAPING((uint64_t)t, true, real_pthread_detach(t));
 }

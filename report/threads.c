@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/threads.h"
 #include "gzout.h"
 #include "maps.h"
 #include "pprof.h"
@@ -278,6 +279,12 @@ td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 	int nfs = summary ? 2 : 1;
 	size_t stuck = 0;
 	fprintf(d->f, "libcontend thread dump: pid %d, %zu threads\n", (int)s->pid, s->nthreads);
+	if (s->threads_untracked)
+		for (int k = 0; k < nfs; k++)
+			fprintf(fs[k], "registry full: %" PRIu64 " thread%s not tracked (more threads "
+				"alive at once than the registry's %d slots); missing from this "
+				"dump, their waits are in the profiles\n", s->threads_untracked,
+				s->threads_untracked > 1 ? "s were" : " was", CT_THREADS_MAX);
 	td_deadlocks(d, fs, nfs);
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct ct_thread_snap *t = &s->threads[i];
@@ -368,6 +375,11 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 		nlab[nrec] = 3;
 		nrec++;
 	}
+	char full[160] = "";
+	if (s->threads_untracked)
+		snprintf(full, sizeof(full),
+			 "registry full: %" PRIu64 " threads not tracked (more alive at once than "
+			 "%d); missing here", s->threads_untracked, CT_THREADS_MAX);
 	struct ct_pprof_spec spec = {
 		.type = {create ? "threadcreate" : "threads", NULL},
 		.unit = {"count", NULL},
@@ -376,7 +388,8 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 		.period_unit = "count",
 		.comments = {create ? "libcontend: where threads were created"
 				    : "libcontend thread dump: one sample per stack and state; "
-				      "waiting threads show the wait, others where they were created"},
+				      "waiting threads show the wait, others where they were created",
+			      full[0] ? full : NULL},
 		.records = recs,
 		.nrecords = nrec,
 		.labels = labp,
