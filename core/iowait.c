@@ -2,6 +2,10 @@
  * at least CT_IOWAIT_MIN_NS: samples first, and only then classifies the
  * fd and unwinds. */
 #include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "fdkind.h"
@@ -36,6 +40,21 @@ ct_iowait_fd_kind(const struct ct_iowait *w)
 	return ct_fdkind_classify(w->fd);
 }
 
+/* True while the process has a child, running or not yet reaped (any
+ * thread's, clone children included). WNOWAIT: nothing is reaped, and
+ * WNOHANG: never blocks. A raw system call: async-signal-safe, and our
+ * own waitid wrapper stays out of it. */
+static bool
+ct_iowait_has_children(void)
+{
+	siginfo_t si;
+	return syscall(SYS_waitid, P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL, NULL) == 0;
+}
+
+/* Waits that only a child ends: wait*() always, and a signal wait
+ * (sigsuspend, sigwait*, pause) when the process has children as it
+ * ends, as a supervisor waiting for SIGCHLD does (timeout, shells,
+ * init-like launchers); the child is still a zombie then. */
 static bool
 ct_iowait_is_child_wait(unsigned op)
 {
@@ -46,6 +65,12 @@ ct_iowait_is_child_wait(unsigned op)
 	case CT_OP_WAIT3:
 	case CT_OP_WAIT4:
 		return true;
+	case CT_OP_SIGSUSPEND:
+	case CT_OP_SIGWAIT:
+	case CT_OP_SIGWAITINFO:
+	case CT_OP_SIGTIMEDWAIT:
+	case CT_OP_PAUSE:
+		return ct_iowait_has_children();
 	default:
 		return false;
 	}
