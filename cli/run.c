@@ -239,40 +239,63 @@ free_dirs(char **v, size_t n)
 	free(v);
 }
 
-/* The profiles of one output directory; false if it holds none. */
+/* The profiles of one output directory; false if it holds none. qual is
+ * "" or ".pid<pid>", for a process that found the plain names taken by
+ * another process's files (see the README's output rules). */
 static bool
-summarize_dir(const char *dir)
+summarize_dir(const char *dir, const char *qual)
 {
-	char path[3 * PATH_MAX + 32];
+	char path[3 * PATH_MAX + 64], mutex[64], block[64];
 	const char *d = shown(dir);
-	snprintf(path, sizeof(path), "%s/mutex.pb.gz", dir);
+	snprintf(mutex, sizeof(mutex), "mutex%s.pb.gz", qual);
+	snprintf(block, sizeof(block), "block%s.pb.gz", qual);
+	snprintf(path, sizeof(path), "%s/%s", dir, mutex);
 	bool have_mutex = access(path, F_OK) == 0;
-	snprintf(path, sizeof(path), "%s/block.pb.gz", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, block);
 	bool have_block = access(path, F_OK) == 0;
 	if (!have_mutex && !have_block)
 		return false;
-	snprintf(path, sizeof(path), "%s/mutex.pb.gz", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, mutex);
 	ct_summary_print(stderr, path, "lock holders that made others wait", 5);
-	snprintf(path, sizeof(path), "%s/block.pb.gz", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, block);
 	ct_summary_print(stderr, path, "where threads waited", 5);
-	ct_threadview_summary(stderr, d);
-	fprintf(stderr, "contend: profiles in %s/:", d);
-	static const char *const files[] = {"mutex.pb.gz", "block.pb.gz", "threads.pb.gz",
-					    "threads.txt"};
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+	if (qual[0]) {
+		snprintf(path, sizeof(path), "%s/threads%s.pb.gz", dir, qual);
 		if (access(path, F_OK) == 0)
-			fprintf(stderr, " %s", files[i]);
+			ct_threadview_summary(stderr, shown(path));
+	} else {
+		ct_threadview_summary(stderr, d);
 	}
-	const char *f = have_mutex ? "mutex.pb.gz" : "block.pb.gz";
+	fprintf(stderr, "contend: profiles in %s/:", d);
+	static const char *const files[][2] = {{"mutex", ".pb.gz"}, {"block", ".pb.gz"},
+					       {"threads", ".pb.gz"}, {"threads", ".txt"}};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s%s%s", dir, files[i][0], qual, files[i][1]);
+		if (access(path, F_OK) == 0)
+			fprintf(stderr, " %s%s%s", files[i][0], qual, files[i][1]);
+	}
+	const char *f = have_mutex ? mutex : block;
 	fprintf(stderr, "\ncontend: more with `contend top %s/%s` or `contend list FUNCTION %s/%s`\n",
 		d, f, d, f);
 	return true;
 }
 
+/* True if dir holds plain-named profiles (written before this run: they
+ * are never replaced, so the program's own will carry its pid). */
+static bool
+has_plain_profiles(const char *dir)
+{
+	char path[3 * PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/mutex.pb.gz", dir);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof(path), "%s/block.pb.gz", dir);
+	return access(path, F_OK) == 0;
+}
+
 static void
-summarize(const char *dir, const char *prog, int status, double secs, bool default_dir,
-	  char **before, size_t nbefore)
+summarize(const char *dir, pid_t pid, bool stale, const char *prog, int status, double secs,
+	  bool default_dir, char **before, size_t nbefore)
 {
 	char what[128];
 	const char *d = shown(dir);
@@ -284,7 +307,9 @@ summarize(const char *dir, const char *prog, int status, double secs, bool defau
 	else
 		snprintf(what, sizeof(what), "ended");
 	fprintf(stderr, "contend: %s %s after %.2fs\n", prog, what, secs);
-	bool wrote = summarize_dir(dir);
+	char qual[32];
+	snprintf(qual, sizeof(qual), ".pid%ld", (long)pid);
+	bool wrote = summarize_dir(dir, qual) || (!stale && summarize_dir(dir, ""));
 	size_t nother = 0;
 	char **other = NULL;
 	if (default_dir) {
@@ -303,7 +328,7 @@ summarize(const char *dir, const char *prog, int status, double secs, bool defau
 			fprintf(stderr, "contend: %s wrote no profiles itself; its child processes did:\n",
 				prog);
 			for (size_t i = 0; i < nother && i < 3; i++)
-				summarize_dir(other[i]);
+				summarize_dir(other[i], "");
 			wrote = true;
 		} else if (nother > 0) {
 			fprintf(stderr, "contend: other processes of the run wrote:");
@@ -497,6 +522,12 @@ ct_run_main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	size_t nbefore = 0;
 	char **before = default_dir && !o.quiet ? default_dirs(&nbefore) : NULL;
+	/* A directory that does not depend on the pid may hold an earlier
+	 * run's profiles, which are not this run's. */
+	char dir0[3 * PATH_MAX], dir1[3 * PATH_MAX];
+	expand_template(tmpl, 0, dir0, sizeof(dir0));
+	expand_template(tmpl, 1, dir1, sizeof(dir1));
+	bool stale = !strcmp(dir0, dir1) && has_plain_profiles(dir0);
 
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -571,7 +602,7 @@ ct_run_main(int argc, char **argv)
 		size_t dl = strlen(dir);
 		while (dl > 1 && dir[dl - 1] == '/')
 			dir[--dl] = 0;
-		summarize(dir, argv[first], status, secs, default_dir, before, nbefore);
+		summarize(dir, pid, stale, argv[first], status, secs, default_dir, before, nbefore);
 	}
 	free_dirs(before, nbefore);
 	return exit_like(status);

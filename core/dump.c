@@ -17,6 +17,7 @@
 #include "config.h"
 #include "dump.h"
 #include "log.h"
+#include "outfile.h"
 #include "profiles.h"
 #include "thread.h"
 #include "threads.h"
@@ -27,6 +28,9 @@ static char ct_dir[4096];
 static int ct_final_done;
 static pid_t ct_dump_pid; /* the profiled process, when a forked copy writes */
 static int ct_signal_forking; /* set across the fork of a signal dump */
+/* What names this process's files take and which directory it made
+ * (outfile.h); a fork child starts afresh in ct_dump_set_dir. */
+static struct ct_output ct_out;
 
 void
 ct_dump_configure(const char *report_lib, pid_t (*fork_fn)(void))
@@ -40,6 +44,10 @@ ct_dump_configure(const char *report_lib, pid_t (*fork_fn)(void))
 void
 ct_dump_set_dir(void)
 {
+	/* A new process: the names its parent placed are not its own. The
+	 * directory its parent made (if the same) stays trusted. */
+	__atomic_store_n(&ct_out.naming, CT_OUT_NAMES_UNDECIDED, __ATOMIC_RELAXED);
+	ct_out.own[0] = '\0';
 	char rel[4096];
 	if (ct_config_expand_out(ct_cfg.out, (int)getpid(), rel, sizeof(rel)) < 0 &&
 	    ct_config_expand_out("contend.%p", (int)getpid(), rel, sizeof(rel)) < 0)
@@ -177,19 +185,26 @@ ct_dump_write(const char *suffix)
 		ct_log("out of memory taking the profile snapshot; no profiles written");
 		goto out;
 	}
-	char msg[512] = "";
+	char msg[2048] = "", wrote[512] = "";
+	long pid = (long)(ct_dump_pid ? ct_dump_pid : getpid());
+	__atomic_store_n(&ct_out.pid, pid, __ATOMIC_RELAXED);
 	/* Final dumps also say on stderr what is stuck, leaked or deadlocked. */
 	struct ct_report_opts o = {.dir = ct_dir, .suffix = suffix, .errbuf = msg,
-				   .errlen = sizeof(msg), .summary = !suffix[0] && !ct_cfg.quiet};
+				   .errlen = sizeof(msg), .summary = !suffix[0] && !ct_cfg.quiet,
+				   .out = &ct_out, .quiet = ct_cfg.quiet, .wrote = wrote,
+				   .wrotelen = sizeof(wrote)};
 	err = fn(&snap, &o);
 	ct_snapshot_free(&snap);
-	if (err < 0)
-		ct_log("%s", msg[0] ? msg : "writing the profiles failed");
-	else if (!ct_cfg.quiet)
-		ct_log("wrote mutex%s.pb.gz%sblock%s.pb.gz%s%s%s to %s/ (pid %d)", suffix,
-		       threads ? ", " : " and ", suffix, threads ? " and threads" : "",
-		       threads ? suffix : "", threads ? ".txt" : "", ct_dir,
-		       (int)(ct_dump_pid ? ct_dump_pid : getpid()));
+	/* One line per failed file (and the notice when this process had to
+	 * take pid-qualified names). */
+	for (char *line = msg, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		ct_log("%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
+	}
+	if (err < 0 && !msg[0])
+		ct_log("writing the profiles failed");
+	if (wrote[0] && !ct_cfg.quiet)
+		ct_log("wrote %s to %s/ (pid %ld)", wrote, ct_dir, pid);
 out:
 	ct_self.busy--;
 	return err;
@@ -335,22 +350,47 @@ ct_dump_from_signal(int sig, int timeout_ms)
 	errno = saved;
 }
 
-/* Copies /proc/self/maps to <dir>/maps.txt so the crash dump's addresses
- * can be resolved later. Async-signal-safe. */
-static void
-ct_dump_copy_maps(int dirfd)
+/* Writes the crash dump's file base.txt (threads or maps) in dirfd with
+ * fill, through a new temporary file (outfile.h): never over another
+ * process's file, never through a link. The name placed goes to name.
+ * Async-signal-safe. 0 or -errno. */
+static int
+ct_dump_crash_file(int dirfd, const char *base, void (*fill)(int fd, int sig), int sig,
+		   char *name, size_t namelen)
 {
+	char tmp[256];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int naming = __atomic_load_n(&ct_out.naming, __ATOMIC_ACQUIRE);
+		if (ct_outfile_name(name, namelen, base, naming, ct_out.pid, "", ".txt") < 0)
+			return -ENAMETOOLONG;
+		int fd = ct_outfile_create_tmp(dirfd, name, tmp, sizeof(tmp));
+		if (fd < 0)
+			return fd;
+		fill(fd, sig);
+		close(fd);
+		int err = ct_outfile_place(dirfd, tmp, name, false);
+		if (err != -EEXIST || naming == CT_OUT_NAMES_PID)
+			return err;
+		/* Another process's file: this one's names carry its pid. */
+		__atomic_store_n(&ct_out.naming, CT_OUT_NAMES_PID, __ATOMIC_RELEASE);
+	}
+	return -EEXIST;
+}
+
+/* Copies /proc/self/maps to fd so the crash dump's addresses can be
+ * resolved later. Async-signal-safe. */
+static void
+ct_dump_copy_maps(int out, int sig)
+{
+	(void)sig;
 	int in = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	int out = openat(dirfd, "maps.txt", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	char buf[4096];
 	ssize_t n;
-	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
+	while (in >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (ct_outfile_write_all(out, buf, (size_t)n) != 0)
 			break;
 	if (in >= 0)
 		close(in);
-	if (out >= 0)
-		close(out);
 }
 
 void
@@ -362,21 +402,34 @@ ct_dump_crash(int sig, int timeout_ms)
 		goto out;
 	/* First what needs nothing but system calls, in case the rest
 	 * cannot run in this state... */
-	mkdir(ct_dir, 0777);
-	int dirfd = open(ct_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	__atomic_store_n(&ct_out.pid, (long)getpid(), __ATOMIC_RELAXED);
+	const char *why = NULL;
+	int dirfd = ct_outfile_open_dir(ct_dir, &ct_out, &why);
 	if (dirfd >= 0) {
-		int fd = openat(dirfd, "threads.txt", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-		if (fd >= 0) {
-			ct_threads_write_raw(fd, sig);
-			close(fd);
+		char name[128], maps[128];
+		int err = ct_dump_crash_file(dirfd, "threads", ct_threads_write_raw, sig, name,
+					     sizeof(name));
+		if (err == 0) {
+			/* The symbolized dump below replaces it: the same process. */
+			memcpy(ct_out.own, name, strlen(name) + 1);
+			err = ct_dump_crash_file(dirfd, "maps", ct_dump_copy_maps, sig, maps,
+						 sizeof(maps));
+			if (err < 0)
+				ct_log("cannot write '%s/%s': %s", ct_dir, maps, strerrorname_np(-err));
+			if (!ct_cfg.quiet)
+				ct_log("signal %d: crash dump of the threads in %s/%s", sig, ct_dir,
+				       name);
+		} else {
+			ct_log("cannot write '%s/%s': %s", ct_dir, name, strerrorname_np(-err));
 		}
-		ct_dump_copy_maps(dirfd);
 		close(dirfd);
-		if (!ct_cfg.quiet)
-			ct_log("signal %d: crash dump of the threads in %s/threads.txt", sig, ct_dir);
+	} else if (why) {
+		ct_log("not writing to '%s': it %s", ct_dir, why);
+	} else {
+		ct_log("cannot create directory '%s': %s", ct_dir, strerrorname_np(-dirfd));
 	}
 	/* ...then the symbolized dump from a forked copy, which replaces
-	 * threads.txt if it gets that far. */
+	 * the raw thread dump if it gets that far. */
 	ct_self.busy++;
 	ct_dump_from_signal_(sig, timeout_ms);
 	ct_self.busy--;

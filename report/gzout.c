@@ -12,19 +12,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "../core/outfile.h"
 #include "gzout.h"
-
-static void __attribute__((format(printf, 3, 4)))
-gz_error(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errbuf || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int
 ct_gzout_compress(const void *data, size_t len, uint8_t **out, size_t *outlen)
@@ -62,154 +51,224 @@ ct_gzout_compress(const void *data, size_t len, uint8_t **out, size_t *outlen)
 	return 0;
 }
 
-static int
-gz_mkdir_one(const char *dir)
+/* Appends one line to w->errbuf. */
+static void
+gz_line(struct ct_gzout *w, const char *fmt, va_list ap)
 {
-	struct stat st;
-
-	if (mkdir(dir, 0777) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return -errno;
-	/* EEXIST for a regular file must not pass as "directory exists". */
-	if (stat(dir, &st) != 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	if (!w->errbuf || w->errlen == 0)
+		return;
+	size_t n = strnlen(w->errbuf, w->errlen);
+	if (n > 0 && n + 1 < w->errlen)
+		w->errbuf[n++] = '\n';
+	if (n + 1 < w->errlen)
+		vsnprintf(w->errbuf + n, w->errlen - n, fmt, ap);
 }
 
-/* Creates path, first creating its parents when it has to; path is a
- * writable copy that is cut and restored in place. */
-static int
-gz_mkdirs(char *path)
+static void __attribute__((format(printf, 2, 3)))
+gz_note(struct ct_gzout *w, const char *fmt, ...)
 {
-	char *slash;
-	int err = gz_mkdir_one(path);
+	va_list ap;
+	va_start(ap, fmt);
+	gz_line(w, fmt, ap);
+	va_end(ap);
+}
 
-	if (err != -ENOENT)
-		return err;
-	slash = strrchr(path, '/');
-	while (slash && slash > path && slash[-1] == '/')
-		slash--; /* "a//b" */
-	if (!slash || slash == path)
-		return err;
-	*slash = '\0';
-	err = gz_mkdirs(path);
-	*slash = '/';
-	return err ? err : gz_mkdir_one(path);
+void
+ct_gzout_fail(struct ct_gzout *w, int err, const char *fmt, ...)
+{
+	va_list ap;
+	if (!w->err)
+		w->err = err;
+	va_start(ap, fmt);
+	gz_line(w, fmt, ap);
+	va_end(ap);
+}
+
+/* Where dir ends without its trailing slashes, for "<dir>/<name>". */
+static int
+gz_dirlen(const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return (int)n;
+}
+
+/* The names a dump with this suffix may write: if another process wrote
+ * any of them, this one uses pid-qualified names for all of its own, so
+ * one dump's files never mix the two. */
+static const struct {
+	const char *base, *ext;
+} gz_dump_names[] = {
+	{"mutex", ".pb.gz"},   {"block", ".pb.gz"},		  {"threads", ".txt"},
+	{"threads", ".pb.gz"}, {"threadcreate", ".pb.gz"},
+};
+
+/* From now on this process names its files mutex.pid<pid>.pb.gz...: a
+ * plain name it was about to use is another process's. Said once. */
+static void
+gz_use_pid_names(struct ct_gzout *w, const char *taken)
+{
+	if (__atomic_exchange_n(&w->out->naming, CT_OUT_NAMES_PID, __ATOMIC_ACQ_REL) ==
+		    CT_OUT_NAMES_PID ||
+	    w->quiet)
+		return;
+	gz_note(w,
+		"%.*s/%s was written by another process: not replacing it; this process names "
+		"its files with its pid (mutex.pid%ld%s.pb.gz ...)",
+		gz_dirlen(w->dir), w->dir, taken, w->out->pid, w->suffix);
 }
 
 int
-ct_gzout_mkdirs(const char *dir, char *errbuf, size_t errlen)
+ct_gzout_open(struct ct_gzout *w, const char *dir, const char *suffix, struct ct_output *out,
+	      int quiet, char *errbuf, size_t errlen)
 {
-	char *copy = strdup(dir);
-	size_t n;
-	int err;
+	memset(w, 0, sizeof(*w));
+	w->dir = dir;
+	w->suffix = suffix ? suffix : "";
+	w->quiet = quiet;
+	w->errbuf = errbuf;
+	w->errlen = errlen;
+	w->dirfd = -1;
+	w->local.pid = (long)getpid();
+	w->out = out ? out : &w->local;
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
 
-	if (!copy)
-		return -ENOMEM;
-	n = strlen(copy);
-	while (n > 1 && copy[n - 1] == '/')
-		copy[--n] = '\0'; /* "out/" */
-	err = n ? gz_mkdirs(copy) : -ENOENT;
-	if (err)
-		gz_error(errbuf, errlen, "cannot create directory '%s': %s", dir, strerror(-err));
-	free(copy);
-	return err;
-}
-
-static int
-gz_write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
+	const char *why = NULL;
+	int fd = ct_outfile_open_dir(dir, w->out, &why);
+	if (fd < 0) {
+		if (why)
+			ct_gzout_fail(w, fd, "not writing to '%s': it %s", dir, why);
+		else if (fd == -ENOTDIR)
+			ct_gzout_fail(w, fd, "cannot use '%s' as the output directory: %s", dir,
+				      strerror(-fd));
+		else
+			ct_gzout_fail(w, fd, "cannot create directory '%s': %s", dir,
+				      strerror(-fd));
+		return fd;
+	}
+	w->dirfd = fd;
+	if (__atomic_load_n(&w->out->naming, __ATOMIC_ACQUIRE) != CT_OUT_NAMES_UNDECIDED)
+		return 0;
+	for (size_t i = 0; i < sizeof(gz_dump_names) / sizeof(gz_dump_names[0]); i++) {
+		char name[256];
+		if (ct_outfile_name(name, sizeof(name), gz_dump_names[i].base,
+				    CT_OUT_NAMES_PLAIN, 0, w->suffix, gz_dump_names[i].ext) >= 0 &&
+		    strcmp(name, w->out->own) != 0 && ct_outfile_exists(fd, name)) {
+			gz_use_pid_names(w, name);
+			break;
+		}
 	}
 	return 0;
 }
 
-/* Writes buf to a new file tmp; on failure tmp is gone. */
+/* Writes data to a fresh temporary file in w's directory and moves it
+ * to name; the temporary never outlives a failure. */
 static int
-gz_write_file(const char *tmp, const uint8_t *buf, size_t len)
+gz_put_named(struct ct_gzout *w, const char *name, const void *data, size_t len)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	int err;
-
+	char tmp[512];
+	int fd = ct_outfile_create_tmp(w->dirfd, name, tmp, sizeof(tmp));
 	if (fd < 0)
-		return -errno;
-	err = gz_write_all(fd, buf, len);
+		return fd;
+	int err = ct_outfile_write_all(fd, data, len);
 	/* close() reports delayed write errors (NFS, quota). */
 	if (close(fd) != 0 && !err)
 		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	if (err) {
+		unlinkat(w->dirfd, tmp, 0);
+		return err;
+	}
+	return ct_outfile_place(w->dirfd, tmp, name, !strcmp(name, w->out->own));
 }
 
-static int
-gz_write_named(const char *dir, const char *name, const void *data, size_t len, bool compress,
-	       char *errbuf, size_t errlen)
+int
+ct_gzout_put(struct ct_gzout *w, const char *base, const char *ext, const void *data,
+	     size_t len, int compress, int listed)
 {
-	char *tmp = NULL, *dst = NULL;
 	uint8_t *gz = NULL;
-	size_t gzlen;
-	int err;
+	size_t gzlen = 0;
+	char name[256];
+	int err, naming = __atomic_load_n(&w->out->naming, __ATOMIC_ACQUIRE);
 
-	/* "<dir>/.<name>.tmp.<pid>": hidden, and per process so a forked
-	 * child writing into the same directory cannot collide. */
-	if (asprintf(&tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid()) < 0) {
-		tmp = NULL;
-		err = -ENOMEM;
-		goto out;
+	if (ct_outfile_name(name, sizeof(name), base, naming, w->out->pid, w->suffix, ext) < 0) {
+		ct_gzout_fail(w, -ENAMETOOLONG, "cannot name the output file %s%s%s", base,
+			      w->suffix, ext);
+		return -ENAMETOOLONG;
 	}
-	if (asprintf(&dst, "%s/%s", dir, name) < 0) {
-		dst = NULL;
-		err = -ENOMEM;
+	if (w->dirfd < 0) {
+		err = -EBADF;
 		goto out;
 	}
 	if (compress) {
 		err = ct_gzout_compress(data, len, &gz, &gzlen);
-		if (err) {
-			gz_error(errbuf, errlen, "cannot compress '%s': %s", dst, strerror(-err));
+		if (err)
 			goto out;
-		}
+		data = gz;
+		len = gzlen;
 	}
-	err = gz_write_file(tmp, compress ? gz : data, compress ? gzlen : len);
-	if (err) {
-		gz_error(errbuf, errlen, "cannot write '%s': %s", tmp, strerror(-err));
-		goto out;
+	err = gz_put_named(w, name, data, len);
+	if (err == -EEXIST && naming != CT_OUT_NAMES_PID) {
+		/* Somebody else's file: never replaced. */
+		gz_use_pid_names(w, name);
+		naming = CT_OUT_NAMES_PID;
+		if (ct_outfile_name(name, sizeof(name), base, naming, w->out->pid, w->suffix,
+				    ext) < 0)
+			err = -ENAMETOOLONG;
+		else
+			err = gz_put_named(w, name, data, len);
 	}
-	if (rename(tmp, dst) != 0) {
-		err = -errno;
-		unlink(tmp);
-		gz_error(errbuf, errlen, "cannot rename '%s' to '%s': %s", tmp, dst,
-			 strerror(-err));
-		goto out;
+	if (!err) {
+		int expect = CT_OUT_NAMES_UNDECIDED;
+		__atomic_compare_exchange_n(&w->out->naming, &expect, CT_OUT_NAMES_PLAIN, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		w->nwrote++;
+		if (listed && w->nlisted < (int)(sizeof(w->wrote) / sizeof(w->wrote[0])))
+			snprintf(w->wrote[w->nlisted++], sizeof(w->wrote[0]), "%s", name);
 	}
 out:
-	if (err == -ENOMEM)
-		gz_error(errbuf, errlen, "cannot write '%s/%s': %s", dir, name, strerror(ENOMEM));
+	if (err)
+		ct_gzout_fail(w, err, "cannot write '%.*s/%s': %s", gz_dirlen(w->dir), w->dir, name,
+			      strerror(-err));
 	free(gz);
-	free(tmp);
-	free(dst);
 	return err;
 }
 
-int
-ct_gzout_write(const char *dir, const char *name, const void *data, size_t len,
-	       char *errbuf, size_t errlen)
+void
+ct_gzout_wrote(const struct ct_gzout *w, char *buf, size_t len)
 {
-	return gz_write_named(dir, name, data, len, true, errbuf, errlen);
+	size_t n = 0;
+	if (len)
+		buf[0] = '\0';
+	for (int i = 0; i < w->nlisted && n < len; i++) {
+		const char *sep = i == 0 ? "" : i == w->nlisted - 1 ? " and " : ", ";
+		int k = snprintf(buf + n, len - n, "%s%s", sep, w->wrote[i]);
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
 }
 
 int
-ct_gzout_write_plain(const char *dir, const char *name, const void *data, size_t len,
-		     char *errbuf, size_t errlen)
+ct_gzout_close(struct ct_gzout *w)
 {
-	return gz_write_named(dir, name, data, len, false, errbuf, errlen);
+	if (w->dirfd >= 0)
+		close(w->dirfd);
+	w->dirfd = -1;
+	return w->err;
+}
+
+int
+ct_gzout_write(const char *dir, const char *name, const void *data, size_t len, char *errbuf,
+	       size_t errlen)
+{
+	struct ct_gzout w;
+	char base[256];
+	if (ct_gzout_open(&w, dir, "", NULL, 1, errbuf, errlen) == 0) {
+		/* the whole name as the base: no suffix, no extension */
+		snprintf(base, sizeof(base), "%s", name);
+		ct_gzout_put(&w, base, "", data, len, 1, 0);
+	}
+	return ct_gzout_close(&w);
 }

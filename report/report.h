@@ -18,21 +18,33 @@
 #include "../core/compiler.h"
 #include "../core/snapshot.h"
 
+struct ct_output;
+
 struct ct_report_opts {
-	const char *dir;       /* output directory; created (mode 0777 & ~umask) if missing */
+	const char *dir;       /* output directory; created (mode 0700) if missing */
 	const char *suffix;    /* "" or e.g. ".0001" for numbered snapshots: mutex.0001.pb.gz */
-	char *errbuf;          /* on failure: one line, no newline, naming what failed */
+	char *errbuf;          /* failures (one line per failed file) and notices, lines
+				  separated by '\n'; "" when there is nothing to say */
 	size_t errlen;
 	int summary;           /* print deadlocks, stuck threads and leaks on stderr */
+	struct ct_output *out; /* the process's naming state across dumps; NULL = fresh */
+	int quiet;             /* no notice about pid-qualified names */
+	char *wrote;           /* (may be NULL) "mutex.pb.gz, block.pb.gz and threads.txt":
+				  the files placed, for the 'wrote' line */
+	size_t wrotelen;
 };
 
 /* Writes <dir>/mutex<suffix>.pb.gz and <dir>/block<suffix>.pb.gz (gzip'd
- * perftools.profiles.Profile), fully symbolized from the current process's
- * /proc/self/maps. Files are written to a temporary name and renamed, so a
- * reader never sees a partial file. Returns 0 or a negative errno.
+ * perftools.profiles.Profile), and the thread dumps when the snapshot has
+ * threads, fully symbolized from the current process's /proc/self/maps.
+ * Files follow core/outfile.h: written to a new temporary name and moved
+ * into place, so a reader never sees a partial file, and never replacing
+ * a file another process wrote (then pid-qualified names are used). Each
+ * file is tried even when another failed. Returns 0 or the first
+ * negative errno.
  *
  * dir and its missing parents are created. opts->errbuf (if any) is
- * cleared on entry and set on failure. Symbolization looks at the process
+ * cleared on entry. Symbolization looks at the process
  * as it is at the call (getpid() then), so this works from an atexit
  * handler and in a forked child; debug info is only read from local files
  * (never debuginfod). Odd addresses (0, unmapped, no symbols) become

@@ -449,9 +449,8 @@ ct_threads_render(const struct ct_snapshot *snap, const char *name, int debug, u
 }
 
 int
-ct_threads_write(const struct ct_snapshot *snap, const char *dir, const char *suffix,
-		 FILE *summary, struct ct_maps *maps, struct ct_symbolizer *sym, char *errbuf,
-		 size_t errlen)
+ct_threads_write(const struct ct_snapshot *snap, struct ct_gzout *w, FILE *summary,
+		 struct ct_maps *maps, struct ct_symbolizer *sym)
 {
 	static const struct {
 		const char *what, *file, *ext;
@@ -462,20 +461,21 @@ ct_threads_write(const struct ct_snapshot *snap, const char *dir, const char *su
 		{"threadcreate", "threadcreate", ".pb.gz", 0},
 	};
 	int err = 0;
-	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]) && !err; i++) {
+	/* Each view on its own: one that fails (ENOSPC ...) does not keep
+	 * the next from being tried. */
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
 		uint8_t *buf = NULL;
 		size_t len = 0;
-		char name[256];
-		snprintf(name, sizeof(name), "%s%s%s", views[i].file, suffix, views[i].ext);
-		err = td_render(snap, views[i].what, views[i].debug, i == 0 ? summary : NULL, maps,
-				sym, &buf, &len);
-		if (err) {
-			snprintf(errbuf, errlen, "cannot render %s: %s", name, strerror(-err));
-			break;
-		}
-		/* .pb.gz views come back compressed already */
-		err = ct_gzout_write_plain(dir, name, buf, len, errbuf, errlen);
+		int e = td_render(snap, views[i].what, views[i].debug, i == 0 ? summary : NULL, maps,
+				  sym, &buf, &len);
+		if (e)
+			ct_gzout_fail(w, e, "cannot render %s%s%s: %s", views[i].file, w->suffix,
+				      views[i].ext, strerror(-e));
+		else /* .pb.gz views come back compressed already */
+			e = ct_gzout_put(w, views[i].file, views[i].ext, buf, len, 0, i == 0);
 		free(buf);
+		if (e && !err)
+			err = e;
 	}
 	return err;
 }

@@ -19,13 +19,14 @@ int ct_threads_render(const struct ct_snapshot *snap, const char *name, int debu
 
 struct ct_maps;
 struct ct_symbolizer;
+struct ct_gzout;
 
 /* Writes threads<suffix>.txt, threads<suffix>.pb.gz and
- * threadcreate<suffix>.pb.gz into dir, and when summary is not NULL prints
- * the deadlocks, stuck threads and leaks there too (stderr at exit).
- * 0 or -errno with one line in errbuf. */
-int ct_threads_write(const struct ct_snapshot *snap, const char *dir, const char *suffix,
-		     FILE *summary, struct ct_maps *maps, struct ct_symbolizer *sym, char *errbuf,
-		     size_t errlen);
+ * threadcreate<suffix>.pb.gz through w (each tried even when another
+ * failed), and when summary is not NULL prints the deadlocks, stuck
+ * threads and leaks there too (stderr at exit). 0 or the first -errno;
+ * each failure is a line in w's messages. */
+int ct_threads_write(const struct ct_snapshot *snap, struct ct_gzout *w, FILE *summary,
+		     struct ct_maps *maps, struct ct_symbolizer *sym);
 
 #endif

@@ -1,0 +1,279 @@
+/* Safe creation of output files; see outfile.h. System calls only (the
+ * crash dump runs this from a signal handler): no stdio, no allocation,
+ * no locks, and errno is left as it was found. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "outfile.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+/* Directories libcontend creates, and the files in them: profiles hold
+ * stacks, paths, command lines and thread names. */
+#define CT_OUT_DIR_MODE 0700
+#define CT_OUT_FILE_MODE 0600
+
+/* mkdir -p with mode 0700 on a writable copy of the path; path is cut
+ * and restored in place. 0 when the leaf exists (as anything: the open
+ * that follows judges it) and whether this call made it in *made. */
+static int
+ct_outfile_mkdirs(char *path, size_t n, bool *made)
+{
+	if (mkdir(path, CT_OUT_DIR_MODE) == 0) {
+		*made = true;
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	size_t cut = n;
+	while (cut > 0 && path[cut - 1] != '/')
+		cut--;
+	if (cut <= 1)
+		return -ENOENT;
+	while (cut > 2 && path[cut - 2] == '/') /* "a//b" */
+		cut--;
+	char keep = path[cut - 1];
+	path[cut - 1] = '\0';
+	bool parent_made = false;
+	int err = ct_outfile_mkdirs(path, cut - 1, &parent_made);
+	path[cut - 1] = keep;
+	if (err)
+		return err;
+	if (mkdir(path, CT_OUT_DIR_MODE) == 0) {
+		*made = true;
+		return 0;
+	}
+	return errno == EEXIST ? 0 : -errno;
+}
+
+int
+ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why)
+{
+	int saved = errno, err = 0, fd = -1;
+	const char *reason = NULL;
+	char path[4096];
+	size_t n = strlen(dir);
+	struct stat st;
+	bool made = false;
+
+	if (n == 0 || n >= sizeof(path)) {
+		err = n ? -ENAMETOOLONG : -ENOENT;
+		goto out;
+	}
+	memcpy(path, dir, n + 1);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0'; /* "out/" */
+	err = ct_outfile_mkdirs(path, n, &made);
+	if (err)
+		goto out;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		/* O_NOFOLLOW on a symlink gives ELOOP, or ENOTDIR together
+		 * with O_DIRECTORY: tell the two apart for the message. */
+		if ((err == -ENOTDIR || err == -ELOOP) && lstat(path, &st) == 0 &&
+		    S_ISLNK(st.st_mode)) {
+			err = -ELOOP;
+			reason = "is a symbolic link";
+		}
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		err = -errno;
+		goto out;
+	}
+	if (made && out) {
+		__atomic_store_n(&out->dir_dev, st.st_dev, __ATOMIC_RELAXED);
+		__atomic_store_n(&out->dir_ino, st.st_ino, __ATOMIC_RELAXED);
+		__atomic_store_n(&out->made_dir, 1, __ATOMIC_RELEASE);
+	}
+	/* A process that made its directory and then changed its uid (a
+	 * server started as root that drops to www-data) still owns it. */
+	bool ours = st.st_uid == geteuid() ||
+		    (out && __atomic_load_n(&out->made_dir, __ATOMIC_ACQUIRE) &&
+		     st.st_dev == out->dir_dev && st.st_ino == out->dir_ino);
+	if (!ours) {
+		err = -EPERM;
+		reason = "is owned by another user";
+	} else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		/* Others could swap our files there for theirs. */
+		err = -EPERM;
+		reason = "is writable by group or others (chmod go-w)";
+	}
+out:
+	if (err && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (why)
+		*why = reason;
+	errno = saved;
+	return err ? err : fd;
+}
+
+/* 64 bits nobody can guess in advance; the kernel's when it has them. */
+static unsigned long long
+ct_outfile_random(void)
+{
+	unsigned long long r = 0;
+	if (syscall(SYS_getrandom, &r, sizeof(r), 1 /* GRND_NONBLOCK */) == (long)sizeof(r))
+		return r;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	r = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)ts.tv_sec << 30) ^
+	    ((unsigned long long)syscall(SYS_gettid) << 40) ^ (unsigned long long)(uintptr_t)&ts;
+	/* splitmix64's finalizer */
+	r = (r ^ (r >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	r = (r ^ (r >> 27)) * 0x94d049bb133111ebULL;
+	return r ^ (r >> 31);
+}
+
+/* Appends s to buf at *n; false when it does not fit (with the NUL). */
+static bool
+ct_outfile_cat(char *buf, size_t len, size_t *n, const char *s)
+{
+	size_t l = strlen(s);
+	if (*n + l >= len)
+		return false;
+	memcpy(buf + *n, s, l + 1);
+	*n += l;
+	return true;
+}
+
+static bool
+ct_outfile_cat_num(char *buf, size_t len, size_t *n, unsigned long long v, int base)
+{
+	char d[24];
+	int i = (int)sizeof(d) - 1;
+	d[i] = '\0';
+	do
+		d[--i] = "0123456789abcdef"[v % (unsigned)base];
+	while ((v /= (unsigned)base) != 0);
+	return ct_outfile_cat(buf, len, n, d + i);
+}
+
+int
+ct_outfile_create_tmp(int dirfd, const char *name, char *tmp, size_t tmplen)
+{
+	int saved = errno, err = -EEXIST;
+	for (int tries = 0; tries < 32 && err == -EEXIST; tries++) {
+		size_t n = 0;
+		tmp[0] = '\0';
+		/* ".<name>.tmp.<pid>.<random>": hidden, and created fresh: a
+		 * link or file planted at a name we might use is never opened. */
+		if (!ct_outfile_cat(tmp, tmplen, &n, ".") || !ct_outfile_cat(tmp, tmplen, &n, name) ||
+		    !ct_outfile_cat(tmp, tmplen, &n, ".tmp.") ||
+		    !ct_outfile_cat_num(tmp, tmplen, &n, (unsigned long long)getpid(), 10) ||
+		    !ct_outfile_cat(tmp, tmplen, &n, ".") ||
+		    !ct_outfile_cat_num(tmp, tmplen, &n, ct_outfile_random(), 16)) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				CT_OUT_FILE_MODE);
+		if (fd >= 0) {
+			errno = saved;
+			return fd;
+		}
+		err = -errno;
+	}
+	errno = saved;
+	return err;
+}
+
+int
+ct_outfile_place(int dirfd, const char *tmp, const char *name, bool replace)
+{
+	int saved = errno, err = 0;
+	struct stat st;
+
+	if (replace) {
+		/* rename() would replace a link, not follow it; still, a link
+		 * or directory there is not a file of ours. */
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+			err = -EEXIST;
+		else if (renameat(dirfd, tmp, dirfd, name) != 0)
+			err = -errno;
+		goto out;
+	}
+	if (syscall(SYS_renameat2, dirfd, tmp, dirfd, name, RENAME_NOREPLACE) == 0)
+		goto out;
+	err = -errno;
+	if (err != -EINVAL && err != -ENOSYS)
+		goto out;
+	/* No RENAME_NOREPLACE here (some file systems): link() fails with
+	 * EEXIST on any existing entry, links included. */
+	err = linkat(dirfd, tmp, dirfd, name, 0) == 0 ? 0 : -errno;
+	if (err == 0)
+		unlinkat(dirfd, tmp, 0);
+out:
+	if (err)
+		unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return err;
+}
+
+int
+ct_outfile_write_all(int fd, const void *buf, size_t len)
+{
+	int saved = errno;
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int err = -errno;
+			errno = saved;
+			return err;
+		}
+		if (w == 0) { /* cannot happen for a regular file; never loop */
+			errno = saved;
+			return -EIO;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	errno = saved;
+	return 0;
+}
+
+bool
+ct_outfile_exists(int dirfd, const char *name)
+{
+	int saved = errno;
+	struct stat st;
+	bool r = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+	errno = saved;
+	return r;
+}
+
+int
+ct_outfile_name(char *buf, size_t len, const char *base, int naming, long pid,
+		const char *suffix, const char *ext)
+{
+	size_t n = 0;
+	if (len)
+		buf[0] = '\0';
+	/* "<base>[.pid<pid>]<suffix><ext>": mutex.pb.gz, mutex.pid4242.pb.gz,
+	 * block.0001.pb.gz, threads.pid4242.0001.txt */
+	if (!ct_outfile_cat(buf, len, &n, base) ||
+	    (naming == CT_OUT_NAMES_PID &&
+	     (!ct_outfile_cat(buf, len, &n, ".pid") ||
+	      !ct_outfile_cat_num(buf, len, &n, (unsigned long long)pid, 10))) ||
+	    !ct_outfile_cat(buf, len, &n, suffix ? suffix : "") ||
+	    !ct_outfile_cat(buf, len, &n, ext ? ext : ""))
+		return -ENAMETOOLONG;
+	return (int)n;
+}

@@ -1,0 +1,82 @@
+/* Creating output files safely: the rules every file libcontend writes
+ * follows (profiles, thread dumps, crash dumps), shared by libcontend.so
+ * (the crash dump, from a signal handler) and libcontend-report.so.
+ *
+ * - The output directory is created (with missing parents) mode 0700, and
+ *   opened with O_DIRECTORY|O_NOFOLLOW; everything after that is relative
+ *   to that descriptor, so renaming or replacing a path component later
+ *   cannot redirect a write. It must be owned by the effective uid (or be
+ *   the very directory this process created earlier, before it changed
+ *   uid) and not writable by group or others unless sticky.
+ * - A file is written under an unpredictable hidden temporary name,
+ *   created with O_CREAT|O_EXCL|O_NOFOLLOW mode 0600, then moved to its
+ *   name only if nothing has that name (renameat2 RENAME_NOREPLACE, or
+ *   link+unlink where the file system lacks it): a file, a directory or a
+ *   symbolic link already there is never replaced or written through.
+ *
+ * Every function here is async-signal-safe (system calls only, no
+ * allocation, no locks, errno preserved) and thread-safe. No state: what
+ * must be remembered lives in the caller's struct ct_output. */
+#ifndef CT_OUTFILE_H
+#define CT_OUTFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* What one process remembers about its output between dumps. Owned by
+ * core/dump.c (one per process; reset in a fork child); libcontend-report.so
+ * gets a pointer. Fields are read and written with relaxed atomics: two
+ * dumps of one process may race, and the worst outcome is one more
+ * pid-qualified file. */
+struct ct_output {
+	int naming;       /* CT_OUT_NAMES_* */
+	long pid;         /* the process the files are of (the profiled one) */
+	int made_dir;     /* 1: dir_dev/dir_ino is a directory this process made */
+	dev_t dir_dev;
+	ino_t dir_ino;
+	char own[64];     /* a file this process placed and may replace (the
+			     crash dump's raw threads.txt), or "" */
+};
+
+enum {
+	CT_OUT_NAMES_UNDECIDED, /* nothing placed yet */
+	CT_OUT_NAMES_PLAIN,     /* mutex.pb.gz: this process placed a plain name */
+	CT_OUT_NAMES_PID,       /* mutex.pid<pid>.pb.gz: a plain name was taken */
+};
+
+/* Opens dir (an absolute or relative path; trailing slashes allowed) for
+ * writing, creating it and its missing parents mode 0700. Returns a
+ * directory descriptor (O_CLOEXEC) or a negative errno: -ELOOP when dir
+ * is a symbolic link, -ENOTDIR, -EPERM when it is owned by another user
+ * or writable by group or others without the sticky bit; *why (may be
+ * NULL) then names the reason in words ("is a symbolic link", ...). out
+ * (may be NULL) accepts the directory this process made earlier, and
+ * records the one made now. */
+int ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why);
+
+/* Creates a new empty file in dirfd for the final name `name`, under a
+ * hidden temporary name ".<name>.tmp.<pid>.<random>" written to tmp
+ * (tmplen >= 128 + strlen(name)). Mode 0600 (less the umask). Returns a
+ * writable O_CLOEXEC descriptor or a negative errno. */
+int ct_outfile_create_tmp(int dirfd, const char *name, char *tmp, size_t tmplen);
+
+/* Moves the finished temporary tmp to name in dirfd. With replace, an
+ * existing regular file of that name is replaced (a symbolic link or a
+ * directory still is not: -EEXIST); without it, any existing entry gives
+ * -EEXIST. The temporary is removed whenever this fails. 0 or -errno. */
+int ct_outfile_place(int dirfd, const char *tmp, const char *name, bool replace);
+
+/* Writes all of buf to fd, retrying after EINTR and short writes.
+ * 0 or -errno. */
+int ct_outfile_write_all(int fd, const void *buf, size_t len);
+
+/* True if name exists in dirfd (as anything, links included). */
+bool ct_outfile_exists(int dirfd, const char *name);
+
+/* "<base><qual><suffix><ext>" where qual is ".pid<pid>" for pid naming,
+ * e.g. "mutex.pid4242.0001.pb.gz". Returns the length, or -ENAMETOOLONG. */
+int ct_outfile_name(char *buf, size_t len, const char *base, int naming, long pid,
+		    const char *suffix, const char *ext);
+
+#endif
