@@ -1,0 +1,454 @@
+/* Output files (README "Output"): whose files a process may write, what
+ * happens when one cannot be written, and what an attacker who can
+ * write into the output directory (or plant it) cannot make us do. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static const char *const verbose_env[] = {"CONTEND_QUIET=0", NULL};
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* A fresh directory of the test's own (run_prog makes one per run). */
+static void
+own_tmp(char *buf, size_t len)
+{
+	snprintf(buf, len, "/tmp/ct-output-XXXXXX");
+	cr_assert_not_null(mkdtemp(buf));
+}
+
+static void
+rm_tree(const char *dir)
+{
+	if (!getenv("CONTEND_KEEP_TMP"))
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int
+count_matching(const char *dir, const char *prefix, const char *has)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL)
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && (!has || strstr(e->d_name, has)))
+			n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Occurrences of needle in s. */
+static int
+count_str(const char *s, const char *needle)
+{
+	int n = 0;
+	for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* ---- item: no process replaces another's output -------------------- */
+
+/* `timeout 60 prog` with a CONTEND_OUT without %p: prog's profile stays,
+ * timeout (one sigsuspend for its child) writes nothing over it. */
+Test(output, timeout_leaves_the_childs_profile, .timeout = 120)
+{
+	if (!have_program("timeout"))
+		cr_skip_test("no timeout(1)");
+	char io[PATH_MAX];
+	prog_path(io, sizeof(io), "io_waits");
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "supervise",
+					.args = (const char *[]){"exec", "timeout", "60", io, "sleep",
+								 "100", NULL},
+					.env = exact_env, .env2 = verbose_env});
+	run_expect_success(&r);
+	struct profile p;
+	if (run_profile(&r, NULL, "block", &p)) {
+		struct psum s = profile_sum(&p, &(struct stack_match){.contains = "do_nanosleep"});
+		cr_expect_gt(s.count, 0, "block.pb.gz is not io_waits' profile");
+		struct psum t = profile_sum(&p, &(struct stack_match){.leaf = "sigsuspend"});
+		cr_expect_eq(t.count, 0, "timeout's sigsuspend is in block.pb.gz");
+		profile_free(&p);
+	}
+	cr_expect_eq(count_matching(r.outdir, "block", ".pid"), 0,
+		     "timeout wrote profiles of its own; stderr:\n%s", r.err);
+	cr_expect_eq(count_str(r.err, "libcontend: wrote"), 1, "stderr:\n%s", r.err);
+	run_free(&r);
+}
+
+static const char *const child_waits[] = {"sigsuspend", "sigwaitinfo", "sigtimedwait", "sigwait",
+					  "pause"};
+
+ParameterizedTestParameters(output, signal_wait_for_child_writes_nothing)
+{
+	INDEX_PARAMS(child_waits);
+}
+
+/* A parent whose only wait was a signal wait for its child's SIGCHLD
+ * writes nothing, like one that waited in waitpid. */
+ParameterizedTest(size_t *i, output, signal_wait_for_child_writes_nothing, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "supervise",
+					.args = (const char *[]){child_waits[*i], "300", NULL},
+					.env = exact_env, .out = "c.%p"});
+	run_expect_success(&r);
+	char dir[64], path[PATH_MAX];
+	snprintf(dir, sizeof(dir), "c.%lld", run_value(&r, NULL, "parent"));
+	run_path(&r, dir, "", path, sizeof(path));
+	cr_expect(!path_exists(path), "%s waiting for its child wrote %s", child_waits[*i], path);
+	run_free(&r);
+}
+
+/* The same wait with no child is a real wait, and is profiled. */
+Test(output, signal_wait_without_children_is_profiled, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "supervise", .args = (const char *[]){"alone", "300", NULL},
+					.env = exact_env});
+	run_expect_success(&r);
+	struct profile p;
+	if (run_profile(&r, NULL, "block", &p)) {
+		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "sigsuspend"});
+		cr_expect_gt(s.count, 0, "the sigsuspend without children was not recorded");
+		profile_free(&p);
+	}
+	run_free(&r);
+}
+
+/* A second process writing into the same directory keeps the first one's
+ * files byte for byte and writes its own under pid-qualified names,
+ * saying so once. */
+Test(output, second_process_does_not_replace_the_first, .timeout = 120)
+{
+	char tmp[64], dir[PATH_MAX], path[PATH_MAX + 64];
+	own_tmp(tmp, sizeof(tmp));
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	struct run a, b;
+	run_prog(&a, &(struct run_opts){.prog = "mutex_hold", .out = dir, .raw_out = true,
+					.env = exact_env, .env2 = verbose_env});
+	run_expect_success(&a);
+	snprintf(path, sizeof(path), "%s/mutex.pb.gz", dir);
+	size_t len1 = 0, len2 = 0;
+	char *first = read_file(path, &len1);
+	cr_assert_not_null(first, "the first run wrote no %s", path);
+	run_prog(&b, &(struct run_opts){.prog = "mutex_hold", .out = dir, .raw_out = true,
+					.env = exact_env, .env2 = verbose_env});
+	run_expect_success(&b);
+	char *after = read_file(path, &len2);
+	cr_expect(after && len1 == len2 && !memcmp(first, after, len1),
+		  "the second run replaced %s", path);
+	char mine[64];
+	snprintf(mine, sizeof(mine), ".pid%d.", (int)b.pid);
+	struct profile p;
+	char own[PATH_MAX + 128];
+	snprintf(own, sizeof(own), "%s/mutex%spb.gz", dir, mine);
+	if (profile_load(&p, own)) {
+		struct psum s = profile_sum(&p, &(struct stack_match){.contains = "hold_and_sleep"});
+		cr_expect_gt(s.count, 0);
+		profile_free(&p);
+	}
+	snprintf(own, sizeof(own), "%s/block%spb.gz", dir, mine);
+	cr_expect(path_exists(own), "no %s; stderr:\n%s", own, b.err);
+	cr_expect_eq(count_str(b.err, "not replacing it"), 1, "stderr:\n%s", b.err);
+	cr_expect(strstr(b.err, "wrote mutex.pid"), "stderr:\n%s", b.err);
+	free(first);
+	free(after);
+	run_free(&a);
+	run_free(&b);
+	rm_tree(tmp);
+}
+
+/* ---- item: one failed file does not stop the others ------------------ */
+
+struct fault_case {
+	const char *match;      /* files whose creation fails */
+	const char *failed[3];  /* expected in the error lines */
+	const char *written[3]; /* written all the same */
+};
+
+static const struct fault_case fault_cases[] = {
+	{"mutex", {"mutex.pb.gz"}, {"block.pb.gz", "threads.txt"}},
+	{"block", {"block.pb.gz"}, {"mutex.pb.gz", "threads.txt"}},
+	{"mutex,threads.txt", {"mutex.pb.gz", "threads.txt"}, {"block.pb.gz", "threads.pb.gz"}},
+};
+
+ParameterizedTestParameters(output, each_file_is_tried)
+{
+	INDEX_PARAMS(fault_cases);
+}
+
+/* ENOSPC on one file: the next ones are still written, and each failure
+ * is one line on stderr naming the file and the error. */
+ParameterizedTest(size_t *i, output, each_file_is_tried, .timeout = 60)
+{
+	const struct fault_case *c = &fault_cases[*i];
+	char lib[PATH_MAX], match[128];
+	prog_path(lib, sizeof(lib), "libfaultopen.so");
+	snprintf(match, sizeof(match), "FAULTOPEN_MATCH=%s", c->match);
+	const char *env[] = {"CONTEND_MUTEX_FRACTION=1", "CONTEND_BLOCK_RATE=1", match, NULL};
+	struct run r;
+	/* threads_leaks leaves threads blocked at exit: a thread dump is
+	 * due too, so all five files are. */
+	run_prog(&r, &(struct run_opts){.prog = "threads_leaks", .env = env, .also_preload = lib});
+	run_expect_success(&r);
+	char path[PATH_MAX];
+	for (int k = 0; k < 3 && c->failed[k]; k++) {
+		run_path(&r, NULL, c->failed[k], path, sizeof(path));
+		cr_expect(!path_exists(path), "%s exists", path);
+		char line[PATH_MAX + 128];
+		snprintf(line, sizeof(line), "%s': No space left on device", c->failed[k]);
+		cr_expect_eq(count_str(r.err, line), 1, "want one line for %s; stderr:\n%s",
+			     c->failed[k], r.err);
+	}
+	for (int k = 0; k < 3 && c->written[k]; k++) {
+		run_path(&r, NULL, c->written[k], path, sizeof(path));
+		cr_expect(path_exists(path), "%s was not written; stderr:\n%s", path, r.err);
+	}
+	int failed = 0;
+	while (failed < 3 && c->failed[failed])
+		failed++;
+	cr_expect_eq(count_str(r.err, "No space left on device"), failed, "stderr:\n%s", r.err);
+	cr_expect_eq(count_matching(r.outdir, ".", ".tmp."), 0, "temporary files left behind");
+	run_free(&r);
+}
+
+/* ---- item: nothing is written through a link or into a foreign dir --- */
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char precious[] = "precious: must stay as it is\n";
+
+static void
+expect_precious(const char *path)
+{
+	char *now = read_file(path, NULL);
+	cr_expect(now && !strcmp(now, precious), "%s was overwritten", path);
+	free(now);
+}
+
+/* Links planted at the temporary names a writer could predict (the
+ * pid is known before the program starts writing): the target stays as
+ * it was and the profiles are written all the same. */
+Test(output, link_at_temporary_name_is_not_followed, .timeout = 60)
+{
+	char tmp[64], dir[PATH_MAX], target[PATH_MAX], prog[PATH_MAX];
+	own_tmp(tmp, sizeof(tmp));
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	snprintf(target, sizeof(target), "%s/victim", tmp);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	write_file(target, precious);
+	prog_path(prog, sizeof(prog), "threads_leaks");
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "supervise",
+					.args = (const char *[]){"plant", dir, target, prog, NULL},
+					.out = dir, .raw_out = true, .env = exact_env});
+	run_expect_success(&r);
+	expect_precious(target);
+	char path[PATH_MAX + 32];
+	struct profile p;
+	snprintf(path, sizeof(path), "%s/mutex.pb.gz", dir);
+	if (profile_load(&p, path))
+		profile_free(&p);
+	snprintf(path, sizeof(path), "%s/threads.txt", dir);
+	char *t = read_file(path, NULL);
+	cr_expect(t && strstr(t, "wait_for_orders"), "threads.txt: %s", t ? t : "(none)");
+	free(t);
+	run_free(&r);
+	rm_tree(tmp);
+}
+
+/* Links (to a file and to a directory) at the final names: never
+ * replaced or written through; the process uses pid-qualified names. */
+Test(output, link_at_final_name_is_not_replaced, .timeout = 60)
+{
+	char tmp[64], dir[PATH_MAX], target[PATH_MAX], link[PATH_MAX + 32];
+	own_tmp(tmp, sizeof(tmp));
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	snprintf(target, sizeof(target), "%s/victim", tmp);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	write_file(target, precious);
+	static const char *const names[] = {"mutex.pb.gz", "block.pb.gz", "threads.txt"};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(link, sizeof(link), "%s/%s", dir, names[i]);
+		cr_assert_eq(symlink(i == 2 ? tmp : target, link), 0);
+	}
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "threads_leaks", .out = dir, .raw_out = true,
+					.env = exact_env, .env2 = verbose_env});
+	run_expect_success(&r);
+	expect_precious(target);
+	struct stat st;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(link, sizeof(link), "%s/%s", dir, names[i]);
+		cr_expect(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "%s was replaced", link);
+	}
+	cr_expect_eq(count_matching(tmp, "threads", NULL), 0, "written through the link to %s", tmp);
+	snprintf(link, sizeof(link), "%s/mutex.pid%d.pb.gz", dir, (int)r.pid);
+	cr_expect(path_exists(link), "no %s; stderr:\n%s", link, r.err);
+	snprintf(link, sizeof(link), "%s/threads.pid%d.txt", dir, (int)r.pid);
+	cr_expect(path_exists(link), "no %s; stderr:\n%s", link, r.err);
+	run_free(&r);
+	rm_tree(tmp);
+}
+
+/* A crashing program: the raw dump written from the signal handler
+ * follows the same rules (here: a link at threads.txt), and its own raw
+ * dump is replaced by the symbolized one. */
+Test(output, crash_dump_never_follows_links, .timeout = 60)
+{
+	char tmp[64], dir[PATH_MAX], target[PATH_MAX], link[PATH_MAX + 32];
+	own_tmp(tmp, sizeof(tmp));
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	snprintf(target, sizeof(target), "%s/victim", tmp);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	write_file(target, precious);
+	snprintf(link, sizeof(link), "%s/threads.txt", dir);
+	cr_assert_eq(symlink(target, link), 0);
+	snprintf(link, sizeof(link), "%s/maps.txt", dir);
+	cr_assert_eq(symlink(target, link), 0);
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "threads_leaks", .args = (const char *[]){"crash", NULL},
+					.out = dir, .raw_out = true, .env = exact_env});
+	cr_expect(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSEGV, "status %#x", r.status);
+	expect_precious(target);
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/threads.pid%d.txt", dir, (int)r.pid);
+	char *t = read_file(path, NULL);
+	/* symbolized: function names, not only addresses */
+	cr_expect(t && strstr(t, "wait_for_orders"), "%s: %s\nstderr:\n%s", path, t ? t : "(none)",
+		  r.err);
+	free(t);
+	snprintf(path, sizeof(path), "%s/maps.pid%d.txt", dir, (int)r.pid);
+	cr_expect(path_exists(path), "no %s", path);
+	cr_expect_eq(count_matching(dir, ".", ".tmp."), 0, "temporary files left behind");
+	run_free(&r);
+	rm_tree(tmp);
+}
+
+/* The same crash in a clean directory: plain names, the symbolized dump
+ * in place of the raw one. */
+Test(output, crash_dump_replaces_its_own_raw_dump, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "threads_leaks", .args = (const char *[]){"crash", NULL},
+					.env = exact_env});
+	cr_expect(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSEGV, "status %#x", r.status);
+	char path[PATH_MAX];
+	run_path(&r, NULL, "threads.txt", path, sizeof(path));
+	char *t = read_file(path, NULL);
+	cr_expect(t && strstr(t, "wait_for_orders"), "%s: %s\nstderr:\n%s", path, t ? t : "(none)",
+		  r.err);
+	free(t);
+	run_path(&r, NULL, "maps.txt", path, sizeof(path));
+	cr_expect(path_exists(path));
+	cr_expect_eq(count_matching(r.outdir, "threads.pid", NULL), 0);
+	run_free(&r);
+}
+
+/* An output directory that is a link, owned by another user, or
+ * writable by others: nothing is written, and stderr says why. */
+static void
+expect_refused(const char *dir, const char *real, const char *why)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .out = dir, .raw_out = true,
+					.env = exact_env});
+	run_expect_success(&r);
+	cr_expect_eq(count_matching(real, "", ".pb.gz"), 0, "profiles written into %s", real);
+	cr_expect(strstr(r.err, why), "want '%s' on stderr:\n%s", why, r.err);
+	run_free(&r);
+}
+
+Test(output, refuses_a_linked_directory, .timeout = 60)
+{
+	char tmp[64], dir[PATH_MAX], real[PATH_MAX];
+	own_tmp(tmp, sizeof(tmp));
+	snprintf(real, sizeof(real), "%s/real", tmp);
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	cr_assert_eq(mkdir(real, 0700), 0);
+	cr_assert_eq(symlink(real, dir), 0);
+	expect_refused(dir, real, "is a symbolic link");
+	rm_tree(tmp);
+}
+
+Test(output, refuses_a_directory_writable_by_others, .timeout = 60)
+{
+	char tmp[64], dir[PATH_MAX];
+	own_tmp(tmp, sizeof(tmp));
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	cr_assert_eq(chmod(dir, 0777), 0);
+	expect_refused(dir, dir, "writable by group or others");
+	rm_tree(tmp);
+}
+
+Test(output, refuses_a_directory_of_another_user, .timeout = 60)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to give a directory to another user");
+	char tmp[64], dir[PATH_MAX];
+	own_tmp(tmp, sizeof(tmp));
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	cr_assert_eq(chown(dir, 65534, 65534), 0); /* nobody */
+	expect_refused(dir, dir, "owned by another user");
+	rm_tree(tmp);
+}
+
+/* Directories made 0700 (parents included), files 0600: profiles hold
+ * stacks, paths, command lines and thread names. */
+Test(output, private_modes, .timeout = 60)
+{
+	mode_t old = umask(022); /* the usual one; the runner's may differ */
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "threads_leaks", .out = "a/b/out", .env = exact_env});
+	umask(old);
+	run_expect_success(&r);
+	char path[PATH_MAX];
+	struct stat st;
+	static const char *const dirs[] = {"a", "a/b", "a/b/out"};
+	for (size_t i = 0; i < 3; i++) {
+		run_path(&r, dirs[i], "", path, sizeof(path));
+		cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+		cr_expect_eq(st.st_mode & 07777, 0700, "%s has mode %o", path, st.st_mode & 07777);
+	}
+	static const char *const files[] = {"mutex.pb.gz", "block.pb.gz", "threads.txt",
+					    "threads.pb.gz", "threadcreate.pb.gz"};
+	for (size_t i = 0; i < 5; i++) {
+		run_path(&r, "a/b/out", files[i], path, sizeof(path));
+		cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+		cr_expect_eq(st.st_mode & 07777, 0600, "%s has mode %o", path, st.st_mode & 07777);
+	}
+	run_free(&r);
+}

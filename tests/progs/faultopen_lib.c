@@ -1,0 +1,73 @@
+/* Preloaded with the shim: file creation fails with FAULTOPEN_ERRNO
+ * (default ENOSPC, a full disk) for every name containing one of the
+ * comma-separated FAULTOPEN_MATCH strings; all else is passed on. Lets a
+ * test make one output file unwritable while the others are fine. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int openat(int dirfd, const char *path, int flags, ...);
+int open(const char *path, int flags, ...);
+
+static int
+faulty(const char *path, int flags)
+{
+	const char *m = getenv("FAULTOPEN_MATCH");
+	if (!(flags & O_CREAT) || !m || !*m)
+		return 0;
+	char list[256];
+	strncpy(list, m, sizeof(list) - 1);
+	list[sizeof(list) - 1] = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (strstr(path, t)) {
+			const char *e = getenv("FAULTOPEN_ERRNO");
+			return e ? atoi(e) : ENOSPC;
+		}
+	return 0;
+}
+
+int
+openat(int dirfd, const char *path, int flags, ...)
+{
+	static int (*real)(int, const char *, int, ...);
+	mode_t mode = 0;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	int e = faulty(path, flags);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	if (!real)
+		real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
+	return real(dirfd, path, flags, mode);
+}
+
+int
+open(const char *path, int flags, ...)
+{
+	static int (*real)(const char *, int, ...);
+	mode_t mode = 0;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	int e = faulty(path, flags);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	if (!real)
+		real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+	return real(path, flags, mode);
+}
