@@ -149,7 +149,7 @@ ct_gzout_open(struct ct_gzout *w, const char *dir, const char *suffix, struct ct
 		return fd;
 	}
 	w->dirfd = fd;
-	if (__atomic_load_n(&w->out->naming, __ATOMIC_ACQUIRE) != CT_OUT_NAMES_UNDECIDED)
+	if (__atomic_load_n(&w->out->naming, __ATOMIC_ACQUIRE) == CT_OUT_NAMES_PID)
 		return 0;
 	for (size_t i = 0; i < sizeof(gz_dump_names) / sizeof(gz_dump_names[0]); i++) {
 		char name[256];

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "../../core/compiler.h"
+#include "../../core/outfile.h"
 #include "../../core/snapshot.h"
 #include "../../report/gzout.h"
 #include "../../report/maps.h"
@@ -759,6 +760,65 @@ Test(report, gzout_roundtrip)
 	free(back);
 	rm_rf(dir);
 	free(dir);
+}
+
+/* The output rules of core/outfile.h, one by one. */
+Test(report, outfile_temporaries_are_fresh_and_private)
+{
+	char *dir = make_tmpdir(), a[256], b[256];
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	mode_t old = umask(022);
+	int fa = ct_outfile_create_tmp(dfd, "mutex.pb.gz", a, sizeof(a));
+	int fb = ct_outfile_create_tmp(dfd, "mutex.pb.gz", b, sizeof(b));
+	umask(old);
+	cr_assert(fa >= 0 && fb >= 0);
+	cr_expect_str_neq(a, b, "two temporaries got the same name");
+	struct stat st;
+	cr_assert_eq(fstat(fa, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, 0600);
+	close(fa);
+	close(fb);
+	/* placed once; a second file of that name is refused */
+	cr_expect_eq(ct_outfile_place(dfd, a, "mutex.pb.gz", false), 0);
+	cr_expect_eq(ct_outfile_place(dfd, b, "mutex.pb.gz", false), -EEXIST);
+	cr_expect(faccessat(dfd, b, F_OK, AT_SYMLINK_NOFOLLOW) != 0, "the refused temporary stayed");
+	/* replace: a regular file of ours yes, a link never */
+	fa = ct_outfile_create_tmp(dfd, "mutex.pb.gz", a, sizeof(a));
+	close(fa);
+	cr_expect_eq(ct_outfile_place(dfd, a, "mutex.pb.gz", true), 0);
+	cr_assert_eq(symlinkat("/etc/passwd", dfd, "threads.txt"), 0);
+	fa = ct_outfile_create_tmp(dfd, "threads.txt", a, sizeof(a));
+	close(fa);
+	cr_expect_eq(ct_outfile_place(dfd, a, "threads.txt", true), -EEXIST);
+	close(dfd);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* A server started as root that made its directory and then changed its
+ * uid keeps writing there; another process finds the directory foreign. */
+Test(report, outfile_trusts_the_directory_it_made)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to change a directory's owner");
+	char *tmp = make_tmpdir(), dir[PATH_MAX];
+	struct ct_output mine = {0}, other = {0};
+	const char *why = NULL;
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	int fd = ct_outfile_open_dir(dir, &mine, &why);
+	cr_assert_geq(fd, 0, "%d", fd);
+	close(fd);
+	/* as if this process were now another uid than the directory's */
+	cr_assert_eq(chown(dir, 65534, 65534), 0);
+	fd = ct_outfile_open_dir(dir, &mine, &why);
+	cr_expect_geq(fd, 0, "the directory this process made was refused: %s", why ? why : "");
+	if (fd >= 0)
+		close(fd);
+	cr_expect_eq(ct_outfile_open_dir(dir, &other, &why), -EPERM);
+	cr_expect(why && strstr(why, "owned by another user"));
+	cr_expect_eq(ct_outfile_open_dir(dir, NULL, NULL), -EPERM);
+	rm_rf(tmp);
+	free(tmp);
 }
 
 /* ---- go tool pprof conformance ---------------------------------------- */
