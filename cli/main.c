@@ -319,7 +319,7 @@ cmd_flame(int argc, char **argv)
 {
 	struct view_args a = {.cmd = "flame", .npos = 1};
 	struct ct_profile *p = NULL;
-	char err[512] = "", tmp[4096];
+	char err[512] = "", tmp[4096] = "";
 	size_t vidx;
 	FILE *f = NULL;
 	int ret = parse_view_args(argc, argv, &a);
@@ -339,9 +339,21 @@ cmd_flame(int argc, char **argv)
 		ret = ct_cli_error("%s: %s", a.pos[0], err);
 		goto out;
 	}
-	/* Written next to the target and renamed: never a half-written file. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", a.out, (long)getpid());
-	if (!(f = fopen(tmp, "w"))) {
+	/* Written next to the target and renamed: never a half-written file.
+	 * The temporary is a new file under an unpredictable name (mkstemp:
+	 * O_EXCL), so a link planted in a shared directory is never followed;
+	 * then it gets the mode a plain creat() would have given. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", a.out);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		tmp[0] = '\0'; /* nothing of ours to remove */
+		ret = ct_cli_error("cannot create %s: %s", a.out, strerror(errno));
+		goto out;
+	}
+	mode_t mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0 || !(f = fdopen(fd, "w"))) {
+		close(fd);
 		ret = ct_cli_error("cannot create %s: %s", a.out, strerror(errno));
 		goto out;
 	}
@@ -368,7 +380,7 @@ cmd_flame(int argc, char **argv)
 out:
 	if (f)
 		fclose(f);
-	if (ret != 0)
+	if (ret != 0 && tmp[0])
 		unlink(tmp);
 	ct_profile_free(p);
 	return ret;

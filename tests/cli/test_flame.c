@@ -4,9 +4,12 @@
  * browser test skips with a message when Chromium is not installed
  * (./dev.sh test tries to install it). */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -244,5 +247,50 @@ Test(flame, renders_in_headless_chromium, .timeout = 240)
 	}
 	cr_expect(magenta > 10000, "HTML: the search painted only %zu pixels", magenta);
 	free(img.px);
+	tmpdir_remove(tmp);
+}
+
+/* A link planted at the temporary name the output could be written
+ * under (<out>.tmp.<pid>, the pid known once contend is started) is never
+ * followed: its target stays as it was, and the graph is written. */
+Test(flame, never_writes_through_a_planted_link)
+{
+	char tmp[4096], out[4200], target[4200], link[4300], fixture[4096];
+	static const char precious[] = "precious\n";
+	tmpdir_make(tmp, sizeof(tmp));
+	source_path(fixture, sizeof(fixture), "tests/cli/fixtures/go-mutex.pb.gz");
+	snprintf(out, sizeof(out), "%s/f.svg", tmp);
+	snprintf(target, sizeof(target), "%s/victim", tmp);
+	write_file(target, precious, strlen(precious));
+	int go[2];
+	cr_assert_eq(pipe(go), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char b;
+		close(go[1]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(126);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(contend_bin(), contend_bin(), "flame", fixture, "-o", out, (char *)NULL);
+		_exit(127);
+	}
+	close(go[0]);
+	snprintf(link, sizeof(link), "%s.tmp.%d", out, (int)pid);
+	cr_assert_eq(symlink(target, link), 0);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	close(go[1]);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	char *t = read_file(target, NULL), *s = read_file(out, NULL);
+	cr_expect(t && !strcmp(t, precious), "the link's target was overwritten");
+	struct stat sb;
+	cr_expect(lstat(out, &sb) == 0 && S_ISREG(sb.st_mode), "%s is not a regular file", out);
+	cr_expect(s && !strncmp(s, "<?xml", 5), "no SVG in %s", out);
+	free(t);
+	free(s);
 	tmpdir_remove(tmp);
 }
