@@ -1,10 +1,20 @@
 /* pthread_mutex_* wrappers. The fast path reads the lock word (a line the
- * real call is about to own anyway) and forwards; only a held lock, or an
- * unlock that has waiters to wake, takes a slow path that reads the clock.
+ * real call is about to own anyway) and forwards when it is 0; any other
+ * word takes a slow path that decodes it by the mutex's kind (below) and
+ * reads the clock only when another thread really holds the lock, or
+ * when an unlock has waiters to wake.
  * No trylock-first: that extra atomic costs contended programs 15-30 %.
- * Glibc's public struct layout: __lock is 0 free, 1 held, 2 held with
- * waiters; PI and robust mutexes hold the owner tid with bit 31 set when
- * there are waiters. */
+ *
+ * What the word means, by glibc's __kind bits (nptl/pthreadP.h,
+ * pthread_mutex_lock.c; stable public layout since 2.3):
+ * - normal, recursive, error-checking, adaptive (and process-shared):
+ *   0 free, 1 held, 2 held with waiters.
+ * - robust (16) or priority-inherit (32): the owner's tid in the low 30
+ *   bits, FUTEX_WAITERS (bit 31) when somebody sleeps, FUTEX_OWNER_DIED
+ *   (bit 30) left by the kernel when the owner died: such a word with no
+ *   tid is free (the next lock returns EOWNERDEAD at once, no wait).
+ * - priority-protect (64): the ceiling in bits 19..31 even when free,
+ *   and 0/1/2 as for normal mutexes below it. */
 #include <pthread.h>
 
 #include "../core/event.h"
@@ -12,31 +22,94 @@
 #include "interpose.h"
 #include "real.h"
 
+#define CT_MX_ROBUST 16
+#define CT_MX_PRIO_INHERIT 32
+#define CT_MX_PRIO_PROTECT 64
+#define CT_MX_TYPE_MASK 3 /* normal 0, recursive 1, errorcheck 2, adaptive 3 */
+#define CT_MX_TID_MASK 0x3fffffff
+#define CT_MX_FUTEX_WAITERS ((int)0x80000000u)
+#define CT_MX_CEILING_MASK ((int)0xfff80000u)
+
 static inline int
 ct_mutex_word(const pthread_mutex_t *m)
 {
 	return __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED);
 }
 
-/* A relock by the owner (recursive, error-checking) never waits. */
-static inline bool
-ct_mutex_mine(const pthread_mutex_t *m)
+static inline int
+ct_mutex_kind(const pthread_mutex_t *m)
 {
+	return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
+}
+
+/* Somebody holds m, by the word decoded for its kind. */
+static inline bool
+ct_mutex_held(int kind, int word)
+{
+	if (kind & (CT_MX_ROBUST | CT_MX_PRIO_INHERIT))
+		return (word & CT_MX_TID_MASK) != 0;
+	if (kind & CT_MX_PRIO_PROTECT)
+		return (word & ~CT_MX_CEILING_MASK) != 0;
+	return word != 0;
+}
+
+/* Somebody sleeps on m (so its unlock will wake a waiter). */
+static inline bool
+ct_mutex_waiters(int kind, int word)
+{
+	if (kind & (CT_MX_ROBUST | CT_MX_PRIO_INHERIT))
+		return (word & CT_MX_FUTEX_WAITERS) != 0;
+	if (kind & CT_MX_PRIO_PROTECT)
+		return (word & ~CT_MX_CEILING_MASK) == 2;
+	return word == 2;
+}
+
+/* The fast-path pre-filter of ct_mutex_waiters, without the kind: true
+ * for every word with waiters of any kind (2 under a PP ceiling, bit 31),
+ * and false for a free or uncontended-held word of every kind except a
+ * robust/PI owner whose tid ends in 0x00002 modulo 2^19 (then the slow
+ * path decides). */
+static inline bool
+ct_mutex_maybe_waiters(int word)
+{
+	return (word & ~CT_MX_CEILING_MASK) == 2 || word < 0;
+}
+
+/* Robust and PI mutexes name their owner in the word (glibc checks
+ * that, and __owner says PTHREAD_MUTEX_INCONSISTENT after EOWNERDEAD);
+ * the others in __owner. */
+static inline bool
+ct_mutex_owner_is_me(const pthread_mutex_t *m, int kind, int word)
+{
+	if (kind & (CT_MX_ROBUST | CT_MX_PRIO_INHERIT))
+		return (word & CT_MX_TID_MASK) == ct_tid();
 	return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) == ct_tid();
 }
 
-/* The unlock of m will wake waiters: not a recursive inner unlock, and the
- * word says somebody sleeps on it. */
+/* A lock call by the owner that returns at once: a recursive relock or
+ * an error-checking EDEADLK. A normal, adaptive or PP/PI-normal relock
+ * by the owner really blocks (forever, or until a timed lock's deadline),
+ * so it is a wait like any other. */
 static inline bool
-ct_mutex_has_waiters(int word)
+ct_mutex_relock_returns(const pthread_mutex_t *m, int kind, int word)
 {
-	return word == 2 || word < 0;
+	int type = kind & CT_MX_TYPE_MASK;
+	return (type == PTHREAD_MUTEX_RECURSIVE || type == PTHREAD_MUTEX_ERRORCHECK) &&
+	       ct_mutex_owner_is_me(m, kind, word);
+}
+
+/* The lock call about to be made will wait: another thread holds m. */
+static inline bool
+ct_mutex_will_wait(const pthread_mutex_t *m)
+{
+	int kind = ct_mutex_kind(m), word = ct_mutex_word(m);
+	return ct_mutex_held(kind, word) && !ct_mutex_relock_returns(m, kind, word);
 }
 
 static CT_NOINLINE int
 ct_mutex_lock_slow(pthread_mutex_t *m, uintptr_t caller)
 {
-	if (!ct_active() || ct_mutex_mine(m))
+	if (!ct_active() || !ct_mutex_will_wait(m))
 		return real_pthread_mutex_lock(m);
 	struct ct_wait w;
 	ct_lock_wait_begin(&w, m, CT_OP_MUTEX_LOCK, caller);
@@ -62,7 +135,7 @@ pthread_mutex_trylock(pthread_mutex_t *m)
 CT_EXPORT int
 pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 {
-	if (CT_LIKELY(ct_mutex_word(m) == 0) || !ct_active() || ct_mutex_mine(m))
+	if (CT_LIKELY(ct_mutex_word(m) == 0) || !ct_active() || !ct_mutex_will_wait(m))
 		return real_pthread_mutex_timedlock(m, t);
 	struct ct_wait w;
 	ct_lock_wait_begin(&w, m, CT_OP_MUTEX_TIMEDLOCK, CT_CALLER());
@@ -74,7 +147,7 @@ pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 CT_EXPORT int
 pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *t)
 {
-	if (CT_LIKELY(ct_mutex_word(m) == 0) || !ct_active() || ct_mutex_mine(m))
+	if (CT_LIKELY(ct_mutex_word(m) == 0) || !ct_active() || !ct_mutex_will_wait(m))
 		return real_pthread_mutex_clocklock(m, c, t);
 	struct ct_wait w;
 	ct_lock_wait_begin(&w, m, CT_OP_MUTEX_CLOCKLOCK, CT_CALLER());
@@ -83,18 +156,21 @@ pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *
 	return r;
 }
 
-/* Only an owner's final unlock releases (recursive inner unlocks and
- * EPERM unlocks do not), so only then are waiters charged. */
+/* This unlock hands m to a sleeping waiter: the owner's final unlock
+ * (recursive inner unlocks and EPERM unlocks release nothing) of a word
+ * that has waiters. */
 static inline bool
-ct_mutex_releases(const pthread_mutex_t *m)
+ct_mutex_releases_to_waiter(const pthread_mutex_t *m)
 {
-	return m->__data.__count <= 1 && ct_mutex_mine(m);
+	int kind = ct_mutex_kind(m), word = ct_mutex_word(m);
+	return ct_mutex_waiters(kind, word) && m->__data.__count <= 1 &&
+	       ct_mutex_owner_is_me(m, kind, word);
 }
 
 static CT_NOINLINE int
 ct_mutex_unlock_slow(pthread_mutex_t *m)
 {
-	if (!ct_active() || !ct_mutex_releases(m))
+	if (!ct_active() || !ct_mutex_releases_to_waiter(m))
 		return real_pthread_mutex_unlock(m);
 	int64_t delay = ct_release_begin(m);
 	int r = real_pthread_mutex_unlock(m);
@@ -106,7 +182,7 @@ ct_mutex_unlock_slow(pthread_mutex_t *m)
 CT_EXPORT int
 pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	if (CT_LIKELY(!ct_mutex_has_waiters(ct_mutex_word(m))))
+	if (CT_LIKELY(!ct_mutex_maybe_waiters(ct_mutex_word(m))))
 		return real_pthread_mutex_unlock(m);
 	return ct_mutex_unlock_slow(m);
 }
@@ -117,7 +193,7 @@ pthread_mutex_unlock(pthread_mutex_t *m)
 int64_t
 ct_mutex_handover_begin(pthread_mutex_t *m)
 {
-	if (!ct_mutex_has_waiters(ct_mutex_word(m)) || !ct_mutex_releases(m))
+	if (!ct_mutex_releases_to_waiter(m))
 		return 0;
 	return ct_release_begin(m);
 }

@@ -2,7 +2,9 @@
  * layout (nptl/pthread_rwlock_common.c): __readers holds WRPHASE (1),
  * WRLOCKED (2), RWAITING (4) and the reader count from bit 3; the two futex
  * words get bit 1 (FUTEX_USED) once somebody sleeps on them. A wrong hint
- * only costs a clock read or misses one short wait; results never change. */
+ * only costs a clock read or misses one short wait; results never change.
+ * __cur_writer is the write owner's tid: glibc returns EDEADLK at once to
+ * that thread's rdlock or wrlock, which is no wait. */
 #include <pthread.h>
 
 #include "../core/event.h"
@@ -20,18 +22,24 @@ ct_rw_readers(const pthread_rwlock_t *l)
 	return __atomic_load_n(&l->__data.__readers, __ATOMIC_RELAXED);
 }
 
+static inline bool
+ct_rw_mine(const pthread_rwlock_t *l)
+{
+	return __atomic_load_n(&l->__data.__cur_writer, __ATOMIC_RELAXED) == ct_tid();
+}
+
 /* A reader waits only while a writer holds or is queued. */
 static inline bool
 ct_rw_rd_may_wait(const pthread_rwlock_t *l)
 {
-	return ct_rw_readers(l) & CT_RW_WRLOCKED;
+	return (ct_rw_readers(l) & CT_RW_WRLOCKED) && !ct_rw_mine(l);
 }
 
 /* A writer waits while anybody holds (readers or a writer). */
 static inline bool
 ct_rw_wr_may_wait(const pthread_rwlock_t *l)
 {
-	return (ct_rw_readers(l) & ~1u) != 0;
+	return (ct_rw_readers(l) & ~1u) != 0 && !ct_rw_mine(l);
 }
 
 static inline bool
