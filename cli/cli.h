@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "profile.h"
+#include "../report/pprof_read.h"
 
 /* Prints the usage of a subcommand (main.c). */
 void ct_main_usage(const char *cmd, FILE *out);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "profile.h"
+#include "../report/pprof_read.h"
 
 /* `go tool pprof -top [-nodecount=N] [-cum] [-sample_index=...]`. */
 int ct_top_print(FILE *out, const struct ct_profile *p, size_t vidx, size_t node_count, bool cum,

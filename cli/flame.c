@@ -24,6 +24,7 @@
 
 struct fnode {
 	const char *name;
+	const struct fnode *parent;
 	int64_t value;
 	size_t nkids, capkids;
 	struct fnode **kids;
@@ -66,12 +67,61 @@ fnode_free(struct fnode *root)
 	free(stack);
 }
 
-static struct fnode *
-child(struct fnode *parent, const char *name)
+/* Every node by (parent, name), so that finding a child costs the same
+ * with 100,000 siblings as with 2 (a scan of the siblings made a profile
+ * of many samples quadratic). Open addressing, grown at half full. */
+struct kids_index {
+	struct fnode **slot;
+	size_t cap, n;
+};
+
+static uint64_t
+kid_hash(const struct fnode *parent, const char *name)
 {
-	for (size_t i = 0; i < parent->nkids; i++)
-		if (parent->kids[i]->name == name || !strcmp(parent->kids[i]->name, name))
-			return parent->kids[i];
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uintptr_t)parent;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h ^ (h >> 29);
+}
+
+static int
+kids_index_put(struct kids_index *x, struct fnode *n)
+{
+	if (2 * (x->n + 1) > x->cap) {
+		size_t ncap = x->cap ? 2 * x->cap : 256;
+		struct fnode **ns = calloc(ncap, sizeof(*ns));
+		if (!ns)
+			return -1;
+		for (size_t i = 0; i < x->cap; i++) {
+			if (!x->slot[i])
+				continue;
+			size_t k = kid_hash(x->slot[i]->parent, x->slot[i]->name) & (ncap - 1);
+			while (ns[k])
+				k = (k + 1) & (ncap - 1);
+			ns[k] = x->slot[i];
+		}
+		free(x->slot);
+		x->slot = ns;
+		x->cap = ncap;
+	}
+	size_t k = kid_hash(n->parent, n->name) & (x->cap - 1);
+	while (x->slot[k])
+		k = (k + 1) & (x->cap - 1);
+	x->slot[k] = n;
+	x->n++;
+	return 0;
+}
+
+static struct fnode *
+child(struct kids_index *x, struct fnode *parent, const char *name)
+{
+	if (x->cap) {
+		for (size_t k = kid_hash(parent, name) & (x->cap - 1); x->slot[k]; k = (k + 1) & (x->cap - 1)) {
+			struct fnode *c = x->slot[k];
+			if (c->parent == parent && (c->name == name || !strcmp(c->name, name)))
+				return c;
+		}
+	}
 	if (parent->nkids == parent->capkids) {
 		size_t ncap = parent->capkids ? parent->capkids * 2 : 4;
 		struct fnode **nk = realloc(parent->kids, ncap * sizeof(*nk));
@@ -81,8 +131,14 @@ child(struct fnode *parent, const char *name)
 		parent->capkids = ncap;
 	}
 	struct fnode *c = fnode_new(name);
-	if (c)
-		parent->kids[parent->nkids++] = c;
+	if (!c)
+		return NULL;
+	c->parent = parent;
+	if (kids_index_put(x, c) < 0) {
+		free(c);
+		return NULL;
+	}
+	parent->kids[parent->nkids++] = c;
 	return c;
 }
 
@@ -191,6 +247,7 @@ ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, co
 	struct ct_nodes *u = NULL;
 	struct fnode *root = NULL;
 	struct pending *stack = NULL;
+	struct kids_index kids = {0};
 	size_t cap = 0, n = 0;
 	int ret = -1, max_depth = 0;
 
@@ -207,7 +264,7 @@ ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, co
 		for (size_t i = s->nlocs; i-- > 0 && depth < CT_FLAME_MAX_DEPTH;) {
 			size_t li = s->locs[i]->index, first = u->loc_first[li], c = u->loc_count[li];
 			for (size_t j = c; j-- > 0 && depth < CT_FLAME_MAX_DEPTH;) {
-				if (!(f = child(f, u->pname[u->loc_node[first + j]])))
+				if (!(f = child(&kids, f, u->pname[u->loc_node[first + j]])))
 					goto oom;
 				f->value += w;
 				depth++;
@@ -325,6 +382,7 @@ oom:
 	snprintf(err, errlen, "out of memory");
 out:
 	free(stack);
+	free(kids.slot);
 	fnode_free(root);
 	ct_graph_nodes_free(u);
 	return ret;

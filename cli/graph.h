@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profile.h"
+#include "../report/pprof_read.h"
 
 /* pprof's -granularity: functions (top, peek, traces) or lines (list). */
 enum ct_gran {

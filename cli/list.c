@@ -149,6 +149,14 @@ value_or_dot(const struct ct_view *v, int64_t val, char *buf, size_t len)
 		ct_view_format(v, val, buf, len);
 }
 
+static int
+cmp_node_line(const void *a, const void *b)
+{
+	int64_t x = (*(struct ct_node *const *)a)->info->lineno,
+		y = (*(struct ct_node *const *)b)->info->lineno;
+	return x < y ? -1 : x > y;
+}
+
 static void
 print_file(FILE *out, const struct ct_view *v, const char *name, const char *file,
 	   struct ct_node **fns, size_t n)
@@ -181,15 +189,18 @@ print_file(FILE *out, const struct ct_view *v, const char *name, const char *fil
 	}
 	if (start < 1)
 		start = 1;
+	/* By line, so that the window is walked once with the nodes. */
+	qsort(fns, n, sizeof(*fns), cmp_node_line);
+	size_t i = 0;
 	for (int64_t ln = start; ln <= end; ln++) {
 		if (ln < 1 || (uint64_t)ln > src.nlines)
 			break;
 		int64_t f = 0, c = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (fns[i]->info->lineno == ln) {
-				f += fns[i]->flat;
-				c += fns[i]->cum;
-			}
+		while (i < n && fns[i]->info->lineno < ln)
+			i++;
+		for (; i < n && fns[i]->info->lineno == ln; i++) {
+			f += fns[i]->flat;
+			c += fns[i]->cum;
 		}
 		value_or_dot(v, f, a, sizeof(a));
 		value_or_dot(v, c, b, sizeof(b));
@@ -198,10 +209,18 @@ print_file(FILE *out, const struct ct_view *v, const char *name, const char *fil
 	srcfile_free(&src);
 }
 
+/* Nodes sorted by (name, file, place in the graph), so that each
+ * function and each of its files is one run: one sort instead of a scan of
+ * the graph per function (quadratic in a profile of many functions). */
 static int
-cmp_str(const void *a, const void *b)
+cmp_node_idx(const void *a, const void *b, void *arg)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	struct ct_node *const *nodes = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(nodes[i]->info->name, nodes[j]->info->name);
+	if (!c)
+		c = strcmp(nodes[i]->info->file, nodes[j]->info->file);
+	return c ? c : (i < j ? -1 : i > j);
 }
 
 int
@@ -211,52 +230,47 @@ ct_list_print(FILE *out, const struct ct_profile *p, size_t vidx, const regex_t 
 	struct ct_view v;
 	struct ct_nodes *u = NULL;
 	struct ct_graph *g = NULL;
-	const char **names = NULL, **files = NULL;
+	size_t *ix = NULL;
 	struct ct_node **sel = NULL;
-	size_t nnames = 0;
+	size_t nsel = 0;
 	int ret = -1;
 
 	ct_view_init(&v, p, vidx);
 	if (!(u = ct_graph_nodes(p, CT_GRAN_LINES)) || !(g = ct_graph_build(p, u, vidx, NULL)))
 		goto oom;
-	names = calloc(g->n + 1, sizeof(*names));
-	files = calloc(g->n + 1, sizeof(*files));
+	ix = calloc(g->n + 1, sizeof(*ix));
 	sel = calloc(g->n + 1, sizeof(*sel));
-	if (!names || !files || !sel)
+	if (!ix || !sel)
 		goto oom;
 	for (size_t i = 0; i < g->n; i++)
 		if (regexec(rx, g->nodes[i]->info->name, 0, NULL, 0) == 0)
-			names[nnames++] = g->nodes[i]->info->name;
-	if (nnames == 0) {
+			ix[nsel++] = i;
+	if (nsel == 0) {
 		snprintf(err, errlen, "no matches found for regexp: %s", rxsrc);
 		goto out;
 	}
-	qsort(names, nnames, sizeof(*names), cmp_str);
+	qsort_r(ix, nsel, sizeof(*ix), cmp_node_idx, g->nodes);
 	char total[64];
 	ct_view_format(&v, v.total, total, sizeof(total));
 	fprintf(out, "Total: %s\n", total);
-	for (size_t k = 0; k < nnames; k++) {
-		if (k > 0 && !strcmp(names[k], names[k - 1]))
-			continue;
-		const char *name = names[k];
-		size_t nfiles = 0;
-		for (size_t i = 0; i < g->n; i++)
-			if (!strcmp(g->nodes[i]->info->name, name) && *g->nodes[i]->info->file)
-				files[nfiles++] = g->nodes[i]->info->file;
-		if (nfiles == 0) {
+	for (size_t k = 0, kend; k < nsel; k = kend) {
+		const char *name = g->nodes[ix[k]]->info->name;
+		for (kend = k + 1; kend < nsel && !strcmp(g->nodes[ix[kend]]->info->name, name); kend++)
+			;
+		/* "" sorts first: the nodes without a file lead the run. */
+		size_t f = k;
+		while (f < kend && !*g->nodes[ix[f]]->info->file)
+			f++;
+		if (f == kend) {
 			fprintf(out, "No source information for %s\n", name);
 			continue;
 		}
-		qsort(files, nfiles, sizeof(*files), cmp_str);
-		for (size_t fi = 0; fi < nfiles; fi++) {
-			if (fi > 0 && !strcmp(files[fi], files[fi - 1]))
-				continue;
+		for (size_t fend; f < kend; f = fend) {
+			const char *file = g->nodes[ix[f]]->info->file;
 			size_t n = 0;
-			for (size_t i = 0; i < g->n; i++)
-				if (!strcmp(g->nodes[i]->info->name, name) &&
-				    !strcmp(g->nodes[i]->info->file, files[fi]))
-					sel[n++] = g->nodes[i];
-			print_file(out, &v, name, files[fi], sel, n);
+			for (fend = f; fend < kend && !strcmp(g->nodes[ix[fend]]->info->file, file); fend++)
+				sel[n++] = g->nodes[ix[fend]];
+			print_file(out, &v, name, file, sel, n);
 		}
 	}
 	ret = 0;
@@ -264,8 +278,7 @@ ct_list_print(FILE *out, const struct ct_profile *p, size_t vidx, const regex_t 
 oom:
 	snprintf(err, errlen, "out of memory");
 out:
-	free(names);
-	free(files);
+	free(ix);
 	free(sel);
 	ct_graph_free(g);
 	ct_graph_nodes_free(u);

@@ -14,7 +14,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "profile.h"
+#include "../report/pprof_read.h"
 
 #ifndef CT_CLI_VERSION
 #define CT_CLI_VERSION "unknown"

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "profile.h"
+#include "../report/pprof_read.h"
 
 struct ct_site {
 	const char *function; /* first frame outside libc/runtime, else the leaf */

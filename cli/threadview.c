@@ -17,7 +17,7 @@
 
 #include "cli.h"
 #include "graph.h"
-#include "profile.h"
+#include "../report/pprof_read.h"
 #include "summary.h"
 
 struct group {

@@ -21,18 +21,16 @@ static void
 print_labels(FILE *out, const struct ct_psample *s, bool numeric)
 {
 	char **lines = calloc(s->nlabels + 1, sizeof(*lines));
-	size_t n = 0;
-	if (!lines)
+	size_t n = 0, *ix = NULL;
+	if (!lines || ct_profile_label_order(s, &ix) < 0) {
+		free(lines);
 		return;
-	for (size_t i = 0; i < s->nlabels; i++) {
-		const struct ct_plabel *l = &s->labels[i];
+	}
+	for (size_t i = 0, j; i < s->nlabels; i = j) {
+		const struct ct_plabel *l = &s->labels[ix[i]];
+		for (j = i + 1; j < s->nlabels && ct_profile_label_same_group(l, &s->labels[ix[j]]); j++)
+			;
 		if (!l->str != numeric)
-			continue;
-		bool seen = false;
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(s->labels[j].key, l->key) && !s->labels[j].str == numeric)
-				seen = true;
-		if (seen)
 			continue;
 		char *buf = NULL;
 		size_t len = 0;
@@ -40,24 +38,21 @@ print_labels(FILE *out, const struct ct_psample *s, bool numeric)
 		if (!m)
 			continue;
 		fprintf(m, "%10s:  ", l->key);
-		const char *sp = "";
-		for (size_t j = i; j < s->nlabels; j++) {
-			const struct ct_plabel *o = &s->labels[j];
-			if (strcmp(o->key, l->key) || !o->str != numeric)
-				continue;
+		for (size_t k = i; k < j; k++) {
+			const struct ct_plabel *o = &s->labels[ix[k]];
 			if (numeric) {
 				char v[64];
 				ct_units_label(v, sizeof(v), o->num, o->unit, "auto");
-				fprintf(m, "%s%s", sp, v);
+				fprintf(m, "%s%s", k > i ? " " : "", v);
 			} else {
-				fprintf(m, "%s%s", sp, o->str);
+				fprintf(m, "%s%s", k > i ? " " : "", o->str);
 			}
-			sp = " ";
 		}
 		fputc('\n', m);
 		fclose(m);
 		lines[n++] = buf;
 	}
+	free(ix);
 	qsort(lines, n, sizeof(*lines), cmp_cstr);
 	for (size_t i = 0; i < n; i++) {
 		fputs(lines[i], out);

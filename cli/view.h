@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "graph.h"
-#include "profile.h"
+#include "../report/pprof_read.h"
 
 /* pprof's defaults for -top: hide nodes below 0.5% and edges below 0.1%
  * of the total. */

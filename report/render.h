@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../core/snapshot.h"
+#include "buf.h" /* struct ct_buf, for the callers of the renderers */
 
 struct ct_symbolizer;
 
@@ -50,18 +51,5 @@ int ct_render_count_text(const char *name, const uint8_t *gz, size_t gzlen, uint
  * (not profiles, or different sample types) or -ENOMEM. */
 int ct_render_delta_pb(const uint8_t *gz0, size_t len0, const uint8_t *gz1, size_t len1,
 		       int64_t time_nanos, int64_t duration_nanos, uint8_t **out, size_t *outlen);
-
-/* A growable byte buffer for text output. */
-struct ct_buf {
-	char *p;
-	size_t len, cap;
-	int err; /* sticky: -ENOMEM once an append failed */
-};
-
-__attribute__((format(printf, 2, 3))) void ct_buf_printf(struct ct_buf *b, const char *fmt, ...);
-void ct_buf_add(struct ct_buf *b, const void *data, size_t len);
-/* Takes the buffer: 0 with out and outlen set, or the sticky error. */
-int ct_buf_take(struct ct_buf *b, uint8_t **out, size_t *outlen);
-void ct_buf_free(struct ct_buf *b);
 
 #endif

@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "profile.h"
+#include "pprof_read.h"
 #include "threadview.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);

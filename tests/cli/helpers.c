@@ -296,6 +296,19 @@ count_lines(const char *s)
 /* ------------------------------------------------------------------ */
 /* Hand-built profiles */
 
+/* The message packed and gzip'd. */
+static void *
+pack_gz(const Perftools__Profiles__Profile *p, size_t *len)
+{
+	size_t n = perftools__profiles__profile__get_packed_size(p);
+	uint8_t *raw = malloc(n + 1);
+	cr_assert(raw);
+	perftools__profiles__profile__pack(p, raw);
+	void *gz = gzip_bytes(raw, n, len);
+	free(raw);
+	return gz;
+}
+
 void *
 make_profile(enum bad_profile kind, size_t *len)
 {
@@ -375,11 +388,95 @@ make_profile(enum bad_profile kind, size_t *len)
 		s[1].n_value = 1;
 		break;
 	}
-	size_t n = perftools__profiles__profile__get_packed_size(&p);
-	uint8_t *raw = malloc(n + 1);
-	cr_assert(raw);
-	perftools__profiles__profile__pack(&p, raw);
-	void *gz = gzip_bytes(raw, n, len);
-	free(raw);
+	return pack_gz(&p, len);
+}
+
+const char *const profile_shape_names[SHAPE_COUNT] = {
+	"label-keys", "label-values", "num-labels", "samples", "same-stack", "deep", "recursive",
+};
+
+void *
+make_shape_profile(enum profile_shape shape, size_t n, size_t *len)
+{
+	/* Strings 0..5 fixed, then n made ones ("s<i>") at 6 + i. */
+	size_t nstr = 6 + n;
+	char **strings = calloc(nstr, sizeof(*strings));
+	cr_assert(strings);
+	const char *fixed[] = {"", "contentions", "count", "delay", "nanoseconds", "key"};
+	for (size_t i = 0; i < 6; i++)
+		strings[i] = (char *)fixed[i];
+	for (size_t i = 0; i < n; i++)
+		cr_assert(asprintf(&strings[6 + i], "s%zu", i) > 0);
+
+	Perftools__Profiles__Profile p = PERFTOOLS__PROFILES__PROFILE__INIT;
+	Perftools__Profiles__ValueType st0 = PERFTOOLS__PROFILES__VALUE_TYPE__INIT,
+				       st1 = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+	Perftools__Profiles__ValueType *sts[] = {&st0, &st1};
+	st0.type = 1, st0.unit = 2, st1.type = 3, st1.unit = 4;
+	p.n_sample_type = 2, p.sample_type = sts;
+	p.n_string_table = nstr, p.string_table = strings;
+
+	bool many_samples = shape == SHAPE_SAMPLES || shape == SHAPE_SAME_STACK;
+	bool deep = shape == SHAPE_DEEP || shape == SHAPE_RECURSIVE;
+	size_t nsamples = many_samples ? n : 1;
+	size_t nlocs = shape == SHAPE_SAMPLES || deep ? n : 1;
+	size_t nfns = shape == SHAPE_SAMPLES || shape == SHAPE_DEEP ? n : 1;
+	size_t nlabels = many_samples || deep ? 0 : n;
+
+	Perftools__Profiles__Function *fv = calloc(nfns, sizeof(*fv)), **fs = calloc(nfns, sizeof(*fs));
+	Perftools__Profiles__Line *lv = calloc(nlocs, sizeof(*lv)), **ls = calloc(nlocs, sizeof(*ls));
+	Perftools__Profiles__Location *locv = calloc(nlocs, sizeof(*locv)),
+				      **locs = calloc(nlocs, sizeof(*locs));
+	Perftools__Profiles__Sample *sv = calloc(nsamples, sizeof(*sv)), **ss = calloc(nsamples, sizeof(*ss));
+	Perftools__Profiles__Label *labv = calloc(nlabels + 1, sizeof(*labv)),
+				   **labs = calloc(nlabels + 1, sizeof(*labs));
+	uint64_t *ids = calloc(nlocs > nsamples ? nlocs : nsamples, sizeof(*ids));
+	int64_t vals[2] = {1, 1000};
+	cr_assert(fv && fs && lv && ls && locv && locs && sv && ss && labv && labs && ids);
+	for (size_t i = 0; i < nfns; i++) {
+		perftools__profiles__function__init(&fv[i]);
+		fv[i].id = i + 1, fv[i].name = fv[i].system_name = (int64_t)(6 + i);
+		fs[i] = &fv[i];
+	}
+	for (size_t i = 0; i < nlocs; i++) {
+		perftools__profiles__line__init(&lv[i]);
+		lv[i].function_id = nfns == 1 ? 1 : i + 1;
+		lv[i].line = (int64_t)i + 1;
+		ls[i] = &lv[i];
+		perftools__profiles__location__init(&locv[i]);
+		locv[i].id = i + 1, locv[i].address = 0x1000 + 16 * i;
+		locv[i].n_line = 1, locv[i].line = &ls[i];
+		locs[i] = &locv[i];
+		ids[i] = i + 1;
+	}
+	for (size_t i = 0; i < nlabels; i++) {
+		perftools__profiles__label__init(&labv[i]);
+		labv[i].key = shape == SHAPE_LABEL_VALUES ? 5 : (int64_t)(6 + i);
+		if (shape == SHAPE_NUM_LABELS)
+			labv[i].num = (int64_t)i + 1;
+		else
+			labv[i].str = (int64_t)(6 + (n - 1 - i));
+		labs[i] = &labv[i];
+	}
+	for (size_t i = 0; i < nsamples; i++) {
+		perftools__profiles__sample__init(&sv[i]);
+		sv[i].n_value = 2, sv[i].value = vals;
+		if (shape == SHAPE_SAMPLES)
+			sv[i].n_location_id = 1, sv[i].location_id = &ids[i];
+		else
+			sv[i].n_location_id = nlocs, sv[i].location_id = ids;
+		sv[i].n_label = nlabels, sv[i].label = labs;
+		ss[i] = &sv[i];
+	}
+	p.n_function = nfns, p.function = fs;
+	p.n_location = nlocs, p.location = locs;
+	p.n_sample = nsamples, p.sample = ss;
+
+	void *gz = pack_gz(&p, len);
+	for (size_t i = 0; i < n; i++)
+		free(strings[6 + i]);
+	free(strings);
+	free(fv), free(fs), free(lv), free(ls), free(locv), free(locs), free(sv), free(ss);
+	free(labv), free(labs), free(ids);
 	return gz;
 }

@@ -73,4 +73,19 @@ enum bad_profile {
 };
 void *make_profile(enum bad_profile kind, size_t *len);
 
+/* Large profiles of one shape each (gzip'd), for the reader's and the
+ * views' cost: n is the number of labels, samples or frames. */
+enum profile_shape {
+	SHAPE_LABEL_KEYS,    /* one sample, n string labels with distinct keys */
+	SHAPE_LABEL_VALUES,  /* one sample, n string labels of one key */
+	SHAPE_NUM_LABELS,    /* one sample, n numeric labels with distinct keys */
+	SHAPE_SAMPLES,       /* n samples, each its own location and function */
+	SHAPE_SAME_STACK,    /* n samples of one stack (all merged) */
+	SHAPE_DEEP,          /* one sample n frames deep, distinct functions */
+	SHAPE_RECURSIVE,     /* one sample n frames deep, all one function */
+	SHAPE_COUNT
+};
+extern const char *const profile_shape_names[SHAPE_COUNT];
+void *make_shape_profile(enum profile_shape shape, size_t n, size_t *len);
+
 #endif

@@ -4,6 +4,8 @@
  * error, never a crash (Criterion reports a crash as a failure). */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,7 @@
 
 #include "commands.h"
 #include "helpers.h"
-#include "profile.h"
+#include "pprof_read.h"
 #include "threadview.h"
 
 /* What fuzz_profile.c does with one input; returns 1 if it parsed. */
@@ -94,4 +96,51 @@ Test(corpus, broken_profiles_are_errors)
 			cr_expect_eq(replay("cut", data, cut), 0, "profile %d cut at %zu parsed", k, cut);
 		free(data);
 	}
+}
+
+/* Each kind of bad input gets its own one-line reason from the reader. */
+Test(corpus, errors_name_the_fault)
+{
+	static const struct {
+		const char *what;
+		const uint8_t raw[8];
+		size_t len;
+		bool gzip; /* gzip raw first */
+		const char *want;
+	} cases[] = {
+		{"text", "hello", 5, false, "not a gzip'd pprof profile"},
+		{"wrong wire type", {0x08, 0x01}, 2, true,
+		 "bad protobuf field 1 (sample_type) at byte 0: wire type 0"},
+		{"truncated field", {0x32, 0x10, 'a'}, 3, true,
+		 "field 6 (string_table) at byte 0 is truncated"},
+		{"truncated key", {0x80}, 1, true, "a field key at byte 0 is truncated"},
+		{"field 0", {0x00, 0x00}, 2, true, "bad protobuf field 0 (unknown) at byte 0"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ct_profile *p = NULL;
+		char err[512] = "";
+		size_t len = cases[i].len;
+		void *data = cases[i].gzip ? gzip_bytes(cases[i].raw, len, &len) : NULL;
+		cr_expect_eq(ct_profile_parse(data ? data : cases[i].raw, len, &p, err, sizeof(err)), -1,
+			     "%s parsed", cases[i].what);
+		cr_expect(strstr(err, cases[i].want) && !strchr(err, '\n'), "%s: '%s' lacks '%s'",
+			  cases[i].what, err, cases[i].want);
+		free(data);
+	}
+	/* A gzip'd good profile cut short, and a bad string index. */
+	size_t len;
+	void *good = make_profile(PROFILE_GOOD, &len);
+	struct ct_profile *p = NULL;
+	char err[512] = "";
+	cr_expect_eq(ct_profile_parse(good, len - 9, &p, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "truncated gzip data"), "%s", err);
+	uint8_t *raw = NULL;
+	size_t rawlen;
+	cr_expect_eq(ct_gunzip(good, 1, &raw, &rawlen, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "not gzip data"), "%s", err);
+	free(good);
+	void *bad = make_profile(PROFILE_BAD_STRING_INDEX, &len);
+	cr_expect_eq(ct_profile_parse(bad, len, &p, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "refers to string 1000, but the string table has"), "%s", err);
+	free(bad);
 }

@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "pprof_read.h"
 #include "profile.pb-c.h"
 
 extern char **environ;
@@ -371,167 +371,79 @@ filter_lines(const char *s, const char *const *skip)
 
 /* ------------------------------------------------------------------ */
 
-static uint8_t *
-gunzip(const uint8_t *in, size_t inlen, size_t *outlen)
-{
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-		return NULL;
-	size_t cap = inlen * 4 + 1024, n = 0;
-	uint8_t *out = malloc(cap);
-	z.next_in = (uint8_t *)in;
-	z.avail_in = (uInt)inlen;
-	int zr = Z_OK;
-	while (out && zr != Z_STREAM_END) {
-		if (n == cap) {
-			uint8_t *no = realloc(out, cap * 2);
-			if (!no)
-				break;
-			out = no;
-			cap *= 2;
-		}
-		z.next_out = out + n;
-		z.avail_out = (uInt)(cap - n);
-		zr = inflate(&z, Z_NO_FLUSH);
-		n = cap - z.avail_out;
-		if (zr != Z_OK && zr != Z_STREAM_END)
-			break;
-	}
-	inflateEnd(&z);
-	if (zr != Z_STREAM_END) {
-		free(out);
-		return NULL;
-	}
-	*outlen = n;
-	return out;
-}
-
-static const char *
-pstr(const Perftools__Profiles__Profile *pb, int64_t i, bool *ok)
-{
-	if (i < 0 || (size_t)i >= pb->n_string_table) {
-		*ok = false;
-		return "";
-	}
-	return pb->string_table[i];
-}
-
-static const Perftools__Profiles__Location *
-find_location(const Perftools__Profiles__Profile *pb, uint64_t id)
-{
-	/* Writers usually number locations 1..n in order; try that first. */
-	if (id >= 1 && id <= pb->n_location && pb->location[id - 1]->id == id)
-		return pb->location[id - 1];
-	for (size_t i = 0; i < pb->n_location; i++)
-		if (pb->location[i]->id == id)
-			return pb->location[i];
-	return NULL;
-}
-
-static const Perftools__Profiles__Function *
-find_function(const Perftools__Profiles__Profile *pb, uint64_t id)
-{
-	if (id >= 1 && id <= pb->n_function && pb->function[id - 1]->id == id)
-		return pb->function[id - 1];
-	for (size_t i = 0; i < pb->n_function; i++)
-		if (pb->function[i]->id == id)
-			return pb->function[i];
-	return NULL;
-}
-
+/* The profile's samples as frame names, from the one reader
+ * (report/pprof_read.h), which has checked every id and string index. */
 static bool
-profile_build(struct profile *p, const char *path)
+profile_build(struct profile *p)
 {
-	const Perftools__Profiles__Profile *pb = p->pb;
-	bool ok = true;
-	cr_expect(pb->n_string_table > 0 && pb->string_table[0][0] == 0,
-		  "%s: string_table[0] must be \"\"", path);
-	p->nsample_types = pb->n_sample_type;
-	for (size_t i = 0; i < 2 && i < pb->n_sample_type; i++) {
-		p->type[i] = pstr(pb, pb->sample_type[i]->type, &ok);
-		p->unit[i] = pstr(pb, pb->sample_type[i]->unit, &ok);
+	const struct ct_profile *cp = p->reader;
+	p->nsample_types = cp->ntypes;
+	for (size_t i = 0; i < 2 && i < cp->ntypes; i++) {
+		p->type[i] = cp->types[i];
+		p->unit[i] = cp->units[i];
 	}
-	if (pb->period_type) {
-		p->period_type = pstr(pb, pb->period_type->type, &ok);
-		p->period_unit = pstr(pb, pb->period_type->unit, &ok);
+	if (((const Perftools__Profiles__Profile *)cp->pb)->period_type) {
+		p->period_type = cp->period_type;
+		p->period_unit = cp->period_unit;
 	}
-	p->period = pb->period;
-	p->nsamples = pb->n_sample;
-	p->samples = calloc(pb->n_sample + 1, sizeof(*p->samples));
+	p->period = cp->period;
+	p->nsamples = cp->nsamples;
+	p->samples = calloc(cp->nsamples + 1, sizeof(*p->samples));
 	cr_assert(p->samples);
-	for (size_t i = 0; i < pb->n_sample && ok; i++) {
-		const Perftools__Profiles__Sample *s = pb->sample[i];
+	for (size_t i = 0; i < cp->nsamples; i++) {
+		const struct ct_psample *s = &cp->samples[i];
 		struct psample *ps = &p->samples[i];
-		if (s->n_value != pb->n_sample_type || s->n_value < 1) {
-			cr_expect_fail("%s: sample %zu has %zu values for %zu sample types", path, i,
-				       s->n_value, pb->n_sample_type);
-			return false;
-		}
-		ps->count = s->value[0];
-		ps->delay = s->n_value > 1 ? s->value[1] : 0;
+		ps->count = s->values[0];
+		ps->delay = cp->ntypes > 1 ? s->values[1] : 0;
 		size_t nframes = 0;
-		for (size_t j = 0; j < s->n_location_id; j++) {
-			const Perftools__Profiles__Location *l = find_location(pb, s->location_id[j]);
-			if (!l) {
-				cr_expect_fail("%s: sample %zu: no location %lu", path, i,
-					       (unsigned long)s->location_id[j]);
-				return false;
-			}
-			nframes += l->n_line ? l->n_line : 1;
-		}
+		for (size_t j = 0; j < s->nlocs; j++)
+			nframes += s->locs[j]->nlines ? s->locs[j]->nlines : 1;
 		ps->frames = calloc(nframes + 1, sizeof(*ps->frames));
 		cr_assert(ps->frames);
-		for (size_t j = 0; j < s->n_location_id; j++) {
-			const Perftools__Profiles__Location *l = find_location(pb, s->location_id[j]);
-			if (l->n_line == 0)
+		for (size_t j = 0; j < s->nlocs; j++) {
+			const struct ct_ploc *l = s->locs[j];
+			if (l->nlines == 0)
 				ps->frames[ps->nframes++] = "?";
-			/* line[0] is the innermost inlined function. */
-			for (size_t k = 0; k < l->n_line; k++) {
-				const Perftools__Profiles__Function *f =
-					find_function(pb, l->line[k]->function_id);
-				if (!f) {
-					cr_expect_fail("%s: location %lu: no function %lu", path,
-						       (unsigned long)l->id,
-						       (unsigned long)l->line[k]->function_id);
-					return false;
-				}
-				ps->frames[ps->nframes++] = pstr(pb, f->name, &ok);
-			}
+			/* lines[0] is the innermost inlined function. */
+			for (size_t k = 0; k < l->nlines; k++)
+				ps->frames[ps->nframes++] = l->lines[k].fn->name;
 		}
 	}
-	cr_expect(ok, "%s: a string index is out of range", path);
-	return ok;
+	return true;
 }
 
 bool
 profile_load(struct profile *p, const char *path)
 {
+	char err[512];
+	struct ct_profile *cp;
 	memset(p, 0, sizeof(*p));
-	size_t len, rawlen;
+	size_t len;
 	uint8_t *gz = (uint8_t *)read_file(path, &len);
 	if (!gz) {
 		cr_expect_fail("cannot read %s: %s", path, strerror(errno));
 		return false;
 	}
+	/* The reader also takes a raw protobuf; what we write is gzip'd. */
 	if (len < 2 || gz[0] != 0x1f || gz[1] != 0x8b) {
 		cr_expect_fail("%s is not gzip'd", path);
 		free(gz);
 		return false;
 	}
-	uint8_t *raw = gunzip(gz, len, &rawlen);
+	int r = ct_profile_parse(gz, len, &cp, err, sizeof(err));
 	free(gz);
-	if (!raw) {
-		cr_expect_fail("%s: gunzip failed", path);
+	if (r < 0) {
+		cr_expect_fail("%s: %s", path, err);
 		return false;
 	}
-	p->pb = perftools__profiles__profile__unpack(NULL, rawlen, raw);
-	free(raw);
-	if (!p->pb) {
-		cr_expect_fail("%s: not a perftools.profiles.Profile", path);
+	if (cp->nsamples && cp->ntypes < 1) {
+		cr_expect_fail("%s: samples without sample types", path);
+		ct_profile_free(cp);
 		return false;
 	}
-	if (!profile_build(p, path)) {
+	p->reader = cp;
+	p->pb = cp->pb;
+	if (!profile_build(p)) {
 		profile_free(p);
 		return false;
 	}
@@ -553,8 +465,7 @@ profile_free(struct profile *p)
 	for (size_t i = 0; p->samples && i < p->nsamples; i++)
 		free(p->samples[i].frames);
 	free(p->samples);
-	if (p->pb)
-		perftools__profiles__profile__free_unpacked(p->pb, NULL);
+	ct_profile_free(p->reader); /* and with it p->pb */
 	memset(p, 0, sizeof(*p));
 }
 
@@ -611,11 +522,10 @@ profile_sum(const struct profile *p, const struct stack_match *m)
 bool
 profile_has_mapping(const struct profile *p, const char *basename)
 {
-	const Perftools__Profiles__Profile *pb = p->pb;
+	const struct ct_profile *cp = p->reader;
 	size_t n = strlen(basename);
-	bool ok = true;
-	for (size_t i = 0; i < pb->n_mapping; i++) {
-		const char *f = pstr(pb, pb->mapping[i]->filename, &ok);
+	for (size_t i = 0; i < cp->nmaps; i++) {
+		const char *f = cp->maps[i].file;
 		size_t len = strlen(f);
 		if (len > n && f[len - n - 1] == '/' && !strcmp(f + len - n, basename))
 			return true;

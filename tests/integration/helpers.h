@@ -97,8 +97,11 @@ struct psample {
 	int64_t count, delay;
 };
 
+struct ct_profile;
+
 struct profile {
-	void *pb; /* Perftools__Profiles__Profile */
+	void *pb; /* Perftools__Profiles__Profile, owned by reader */
+	struct ct_profile *reader; /* the one reader's view (report/pprof_read.h) */
 	size_t nsamples;
 	struct psample *samples;
 	const char *type[2], *unit[2]; /* sample_type, NULL if absent */
@@ -107,8 +110,10 @@ struct profile {
 	size_t nsample_types;
 };
 
-/* Gunzips and decodes path. Returns false (with a Criterion failure
- * message) if it is missing or not a valid profile. */
+/* Gunzips, decodes and checks path with the one pprof reader
+ * (report/pprof_read.h). Returns false (with a Criterion failure message:
+ * the reader's one-line reason) if it is missing, not gzip'd or not a
+ * valid profile. */
 bool profile_load(struct profile *p, const char *path);
 /* run_path(r, sub, "<kind>.pb.gz") then profile_load. */
 bool run_profile(const struct run *r, const char *sub, const char *kind, struct profile *p);

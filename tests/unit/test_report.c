@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "../../core/compiler.h"
 #include "../../core/outfile.h"
@@ -24,6 +23,7 @@
 #include "../../report/gzout.h"
 #include "../../report/maps.h"
 #include "../../report/pprof.h"
+#include "../../report/pprof_read.h"
 #include "../../report/report.h"
 #include "../../report/symbolize.h"
 #include "profile.pb-c.h"
@@ -133,6 +133,17 @@ make_snapshot(struct ct_snapshot *snap)
 
 /* ---- decoding helpers ------------------------------------------------ */
 
+/* The raw message, after the one reader (report/pprof_read.h) has
+ * decoded and checked it (ids, string indices, value counts). */
+static pb_profile *
+decode_checked(const void *data, size_t len, const char *what)
+{
+	struct ct_profile *cp;
+	char err[512];
+	cr_assert_eq(ct_profile_parse(data, len, &cp, err, sizeof(err)), 0, "%s: %s", what, err);
+	return ct_profile_release_pb(cp);
+}
+
 static pb_profile *
 encode_decode(const struct ct_snapshot *snap, enum ct_profile_kind kind, bool symbolize)
 {
@@ -146,8 +157,7 @@ encode_decode(const struct ct_snapshot *snap, enum ct_profile_kind kind, bool sy
 	if (symbolize)
 		cr_assert_eq(ct_symbolize__new(&sym), 0);
 	cr_assert_eq(ct_pprof_encode(snap, kind, &maps, sym, &buf, &len), 0);
-	p = perftools__profiles__profile__unpack(NULL, len, buf);
-	cr_assert(p, "encoded profile does not decode");
+	p = decode_checked(buf, len, "the encoded profile");
 	free(buf);
 	ct_symbolize__free(sym);
 	ct_maps_free(&maps);
@@ -592,34 +602,24 @@ rm_rf(const char *dir)
 	cr_assert_eq(system(cmd), 0);
 }
 
-/* Reads and gunzips a whole file. */
+static uint8_t *
+read_whole(const char *path, size_t *len)
+{
+	char err[512];
+	uint8_t *data;
+	cr_assert_eq(ct_profile_read_file(path, &data, len, err, sizeof(err)), 0, "%s: %s", path, err);
+	return data;
+}
+
+/* Reads and gunzips a whole file with the one reader's gunzip. */
 static uint8_t *
 gunzip_file(const char *path, size_t *outlen)
 {
-	uint8_t *out = NULL, head[2];
-	size_t len = 0, cap = 0;
-	gzFile gz;
-	FILE *f = fopen(path, "rb");
-	int n;
-
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	cr_assert_eq(fread(head, 1, 2, f), 2);
-	cr_assert(head[0] == 0x1f && head[1] == 0x8b, "%s is not gzip", path);
-	fclose(f);
-	gz = gzopen(path, "rb");
-	cr_assert_not_null(gz);
-	do {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 65536;
-			out = realloc(out, cap);
-			cr_assert_not_null(out);
-		}
-		n = gzread(gz, out + len, (unsigned)(cap - len));
-		cr_assert_geq(n, 0);
-		len += (size_t)n;
-	} while (n > 0);
-	gzclose(gz);
-	*outlen = len;
+	char err[512];
+	size_t len;
+	uint8_t *gz = read_whole(path, &len), *out;
+	cr_assert_eq(ct_gunzip(gz, len, &out, outlen, err, sizeof(err)), 0, "%s: %s", path, err);
+	free(gz);
 	return out;
 }
 
@@ -632,9 +632,9 @@ read_profile(const char *dir, const char *name)
 	pb_profile *p;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	buf = gunzip_file(path, &len);
-	p = perftools__profiles__profile__unpack(NULL, len, buf);
-	cr_assert_not_null(p, "%s does not decode", path);
+	buf = read_whole(path, &len);
+	cr_assert(len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b, "%s is not gzip", path);
+	p = decode_checked(buf, len, path);
 	free(buf);
 	return p;
 }

@@ -1,7 +1,7 @@
-/* Profile reader: gunzip, protobuf-c decode, validation, id resolution
- * (see profile.h). Owns nothing global; every failure path frees what it
- * built and says what was wrong. */
-#include "profile.h"
+/* The pprof reader: gunzip, protobuf-c decode, validation, id resolution,
+ * labels (see pprof_read.h). Owns nothing global; every failure path frees
+ * what it built and says what was wrong. */
+#include "pprof_read.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -35,15 +35,19 @@ is_gzip(const uint8_t *d, size_t len)
 	return len >= 2 && d[0] == 0x1f && d[1] == 0x8b;
 }
 
-/* Inflates every gzip member of in[0..len) into *out. */
-static int
-gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen, char *err, size_t errlen)
+int
+ct_gunzip(const void *inp, size_t len, uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
+	const uint8_t *in = inp;
 	z_stream z;
 	size_t cap = len * 4 + 4096, n = 0;
 	uint8_t *buf = NULL;
 	int err_ret = -1;
 
+	if (!is_gzip(in, len)) {
+		seterr(err, errlen, "not gzip data (no gzip header)");
+		return -1;
+	}
 	memset(&z, 0, sizeof(z));
 	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
 		seterr(err, errlen, "cannot initialise zlib");
@@ -439,6 +443,88 @@ out:
 	return ret;
 }
 
+/* ------------------------------------------------------------------ */
+/* Why protobuf-c refused a message: a walk over its top-level fields
+ * (wire format only) names the first one that is truncated or has a wire
+ * type its field cannot have; past that, the fault is inside a nested
+ * message. Says nothing protobuf-c would not check; only words it. */
+
+/* The Profile fields by number: 1-6 and 11 are length-delimited
+ * (messages, strings), the others varints, except that comment (13) may
+ * also come packed (length-delimited). */
+static const char *const pb_field_names[16] = {
+	NULL, "sample_type", "sample", "mapping", "location", "function", "string_table",
+	"drop_frames", "keep_frames", "time_nanos", "duration_nanos", "period_type", "period",
+	"comment", "default_sample_type", "doc_url",
+};
+
+static bool
+pb_varint(const uint8_t *d, size_t len, size_t *at, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; shift < 70; shift += 7) {
+		if (*at >= len)
+			return false;
+		uint8_t b = d[(*at)++];
+		*v |= shift < 64 ? (uint64_t)(b & 0x7f) << shift : 0;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+static void
+pb_diagnose(const uint8_t *d, size_t len, char *why, size_t whylen)
+{
+	size_t at = 0;
+	while (at < len) {
+		size_t start = at;
+		uint64_t key, n;
+		if (!pb_varint(d, len, &at, &key)) {
+			snprintf(why, whylen, "a field key at byte %zu is truncated", start);
+			return;
+		}
+		uint64_t field = key >> 3;
+		unsigned wt = key & 7;
+		const char *name = field < 16 && pb_field_names[field] ? pb_field_names[field] : "unknown";
+		bool lendelim = (field >= 1 && field <= 6) || field == 11;
+		bool scalar = field >= 7 && field <= 15 && field != 11;
+		if (field == 0 || (lendelim && wt != 2) || (scalar && wt != 0 && !(field == 13 && wt == 2))) {
+			snprintf(why, whylen, "bad protobuf field %llu (%s) at byte %zu: wire type %u",
+				 (unsigned long long)field, name, start, wt);
+			return;
+		}
+		bool ok = true;
+		switch (wt) {
+		case 0:
+			ok = pb_varint(d, len, &at, &n);
+			break;
+		case 1:
+			ok = len - at >= 8;
+			at += ok ? 8 : 0;
+			break;
+		case 2:
+			ok = pb_varint(d, len, &at, &n) && n <= len - at;
+			at += ok ? n : 0;
+			break;
+		case 5:
+			ok = len - at >= 4;
+			at += ok ? 4 : 0;
+			break;
+		default:
+			snprintf(why, whylen, "bad protobuf field %llu (%s) at byte %zu: wire type %u",
+				 (unsigned long long)field, name, start, wt);
+			return;
+		}
+		if (!ok) {
+			snprintf(why, whylen, "field %llu (%s) at byte %zu is truncated",
+				 (unsigned long long)field, name, start);
+			return;
+		}
+	}
+	snprintf(why, whylen, "a nested message (sample, mapping, location, function) is malformed");
+}
+
 int
 ct_profile_parse(const void *data, size_t len, struct ct_profile **out, char *err, size_t errlen)
 {
@@ -454,7 +540,7 @@ ct_profile_parse(const void *data, size_t len, struct ct_profile **out, char *er
 		return -1;
 	}
 	if (gz) {
-		if (gunzip(d, len, &raw, &rawlen, err, errlen) < 0)
+		if (ct_gunzip(d, len, &raw, &rawlen, err, errlen) < 0)
 			return -1;
 		d = raw;
 		if (rawlen == 0) {
@@ -464,16 +550,19 @@ ct_profile_parse(const void *data, size_t len, struct ct_profile **out, char *er
 		}
 	}
 	pb = perftools__profiles__profile__unpack(NULL, rawlen, d);
-	free(raw);
 	if (!pb) {
+		char why[160];
+		pb_diagnose(d, rawlen, why, sizeof(why));
 		if (gz)
 			seterr(err, errlen, "not a pprof profile (the gzip data does not decode as a "
-					    "perftools.profiles.Profile protobuf)");
+					    "perftools.profiles.Profile protobuf: %s)", why);
 		else
 			seterr(err, errlen, "not a gzip'd pprof profile (no gzip header, and not a raw "
-					    "profile protobuf either)");
+					    "profile protobuf either: %s)", why);
+		free(raw);
 		return -1;
 	}
+	free(raw);
 	if (!gz && pb->n_string_table == 0) {
 		perftools__profiles__profile__free_unpacked(pb, NULL);
 		seterr(err, errlen, "not a gzip'd pprof profile (no gzip header, and not a raw "
@@ -483,15 +572,24 @@ ct_profile_parse(const void *data, size_t len, struct ct_profile **out, char *er
 	return resolve(pb, out, err, errlen);
 }
 
+void *
+ct_profile_release_pb(struct ct_profile *p)
+{
+	if (!p)
+		return NULL;
+	void *pb = p->pb;
+	p->pb = NULL;
+	ct_profile_free(p);
+	return pb;
+}
+
 int
-ct_profile_load(const char *path, struct ct_profile **out, char *err, size_t errlen)
+ct_profile_read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *buf = NULL;
 	size_t n = 0, cap = 0;
-	int ret = -1;
 
-	*out = NULL;
 	if (!f) {
 		seterr(err, errlen, "cannot open: %s", strerror(errno));
 		return -1;
@@ -501,13 +599,13 @@ ct_profile_load(const char *path, struct ct_profile **out, char *err, size_t err
 			if (cap >= CT_PROFILE_MAX_BYTES) {
 				seterr(err, errlen, "larger than %u MiB; not a profile",
 				       CT_PROFILE_MAX_BYTES >> 20);
-				goto out;
+				goto fail;
 			}
 			size_t ncap = cap ? cap * 2 : 65536;
 			uint8_t *nb = realloc(buf, ncap);
 			if (!nb) {
 				seterr(err, errlen, "out of memory");
-				goto out;
+				goto fail;
 			}
 			buf = nb;
 			cap = ncap;
@@ -517,16 +615,42 @@ ct_profile_load(const char *path, struct ct_profile **out, char *err, size_t err
 		if (got == 0) {
 			if (ferror(f)) {
 				seterr(err, errlen, "cannot read: %s", strerror(errno));
-				goto out;
+				goto fail;
 			}
 			break;
 		}
 	}
-	ret = ct_profile_parse(buf, n, out, err, errlen);
-out:
+	fclose(f);
+	*data = buf;
+	*len = n;
+	return 0;
+fail:
 	free(buf);
 	fclose(f);
+	return -1;
+}
+
+int
+ct_profile_load(const char *path, struct ct_profile **out, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t n;
+
+	*out = NULL;
+	if (ct_profile_read_file(path, &buf, &n, err, errlen) < 0)
+		return -1;
+	int ret = ct_profile_parse(buf, n, out, err, errlen);
+	free(buf);
 	return ret;
+}
+
+const char *
+ct_profile_string(const struct ct_profile *p, int64_t idx)
+{
+	const pb_profile *pb = p->pb;
+	if (!pb || idx < 0 || (uint64_t)idx >= pb->n_string_table || !pb->string_table[idx])
+		return "";
+	return pb->string_table[idx];
 }
 
 int
@@ -635,11 +759,43 @@ loc_key(const struct ct_ploc *l, char **s, size_t *n, size_t *cap)
 	return r;
 }
 
+/* Label indices sorted by (string before numeric, key, place in the
+ * sample): qsort is not stable, so the place breaks ties. */
+static int
+cmp_label_idx(const void *a, const void *b, void *arg)
+{
+	const struct ct_plabel *v = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = (v[i].str == NULL) - (v[j].str == NULL);
+	if (!c)
+		c = strcmp(v[i].key, v[j].key);
+	return c ? c : (i < j ? -1 : i > j);
+}
+
+int
+ct_profile_label_order(const struct ct_psample *s, size_t **idx)
+{
+	size_t *v = malloc((s->nlabels ? s->nlabels : 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < s->nlabels; i++)
+		v[i] = i;
+	qsort_r(v, s->nlabels, sizeof(*v), cmp_label_idx, (void *)s->labels);
+	*idx = v;
+	return 0;
+}
+
+bool
+ct_profile_label_same_group(const struct ct_plabel *a, const struct ct_plabel *b)
+{
+	return !a->str == !b->str && !strcmp(a->key, b->key);
+}
+
 static char *
 sample_key(const struct ct_psample *s)
 {
 	char *k = NULL, **labels = NULL;
-	size_t n = 0, cap = 0, nl = 0;
+	size_t n = 0, cap = 0, nl = 0, *ix = NULL;
 	int r = 0;
 	for (size_t i = 0; i < s->nlocs; i++) {
 		r |= sbuf_add(&k, &n, &cap, "\x1d");
@@ -648,23 +804,15 @@ sample_key(const struct ct_psample *s)
 	r |= sbuf_add(&k, &n, &cap, "\x1c");
 	/* Labels: one entry per key with its values in order, sorted. */
 	labels = calloc(s->nlabels + 1, sizeof(*labels));
-	if (!labels)
+	if (!labels || ct_profile_label_order(s, &ix) < 0)
 		r = -1;
-	for (size_t i = 0; !r && i < s->nlabels; i++) {
-		const struct ct_plabel *l = &s->labels[i];
-		bool seen = false;
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(s->labels[j].key, l->key) && !s->labels[j].str == !l->str)
-				seen = true;
-		if (seen)
-			continue;
+	for (size_t i = 0, j; !r && i < s->nlabels; i = j) {
+		const struct ct_plabel *l = &s->labels[ix[i]];
 		char *e = NULL;
 		size_t en = 0, ecap = 0;
 		r |= sbuf_add(&e, &en, &ecap, "%c%s", l->str ? 's' : 'n', l->key);
-		for (size_t j = i; j < s->nlabels; j++) {
-			const struct ct_plabel *m = &s->labels[j];
-			if (strcmp(m->key, l->key) || !m->str != !l->str)
-				continue;
+		for (j = i; j < s->nlabels && ct_profile_label_same_group(l, &s->labels[ix[j]]); j++) {
+			const struct ct_plabel *m = &s->labels[ix[j]];
 			if (m->str)
 				r |= sbuf_add(&e, &en, &ecap, "\x1f%s", m->str);
 			else
@@ -674,6 +822,7 @@ sample_key(const struct ct_psample *s)
 		if (!e)
 			r = -1;
 	}
+	free(ix);
 	if (!r && nl > 1)
 		qsort(labels, nl, sizeof(*labels), cmp_cstr);
 	for (size_t i = 0; i < nl; i++) {

@@ -1,13 +1,23 @@
-/* Reading a pprof profile back: gunzip (zlib), decode (protobuf-c),
- * validate like pprof's CheckValid, and resolve every id into pointers.
+/* The one pprof reader of the tree: gunzip (zlib), decode (protobuf-c),
+ * validate like pprof's CheckValid, and resolve every id and string index
+ * into pointers. Used by `contend` (cli/), the delta and text renderers of
+ * report/ and every test that looks into a profile; nothing else gunzips
+ * or decodes a profile.
  *
  * Works on any perftools.profiles.Profile (libcontend's, Go's, others').
  * Never trusts the input: every id, string index and count is checked, and
- * a bad file gives an error message, never a crash. Not thread-safe (one
- * profile per caller); allocates. */
-#ifndef CT_CLI_PROFILE_H
-#define CT_CLI_PROFILE_H
+ * a bad file gives a one-line error message (what was wrong: not gzip,
+ * truncated, a bad protobuf field, a dangling id, a string index out of
+ * range...), never a crash; tests/cli/corpus is replayed against it and
+ * fuzz_profile.c fuzzes it. Cost is linear in the profile (plus sorts):
+ * no step is quadratic in labels, samples, locations or stack depth.
+ *
+ * Thread-safe in the sense that it keeps no global state: one profile per
+ * caller. Allocates; not async-signal-safe. */
+#ifndef CT_REPORT_PPROF_READ_H
+#define CT_REPORT_PPROF_READ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,16 +87,38 @@ struct ct_profile {
 	struct ct_pmap *maps; /* maps[0] is the main binary, as pprof assumes */
 };
 
+/* Inflates every gzip member of in[0..len) into *out (malloc'ed, at most
+ * CT_PROFILE_MAX_BYTES). Returns 0, or -1 with a one-line reason in err:
+ * not gzip, truncated, corrupt, too large. */
+int ct_gunzip(const void *in, size_t len, uint8_t **out, size_t *outlen, char *err,
+	      size_t errlen);
+
 /* Decodes a profile from memory: gzip'd (one or more members) or raw
  * protobuf. Returns 0 and *out, or -1 with a one-line reason in err (no
  * file name, no trailing newline). */
 int ct_profile_parse(const void *data, size_t len, struct ct_profile **out, char *err,
 		     size_t errlen);
 
+/* The whole file (at most CT_PROFILE_MAX_BYTES), malloc'ed. Returns 0, or
+ * -1 with a one-line reason in err (it does not repeat the path). */
+int ct_profile_read_file(const char *path, uint8_t **data, size_t *len, char *err,
+			 size_t errlen);
+
 /* Reads path and parses it; err as above (it does not repeat the path). */
 int ct_profile_load(const char *path, struct ct_profile **out, char *err, size_t errlen);
 
 void ct_profile_free(struct ct_profile *p);
+
+/* Frees the resolved view and hands over the decoded message (a
+ * Perftools__Profiles__Profile, freed with
+ * perftools__profiles__profile__free_unpacked): for code that builds a
+ * new message from a validated one (the delta renderer) or inspects raw
+ * fields (tests). Every id and string index in it was checked. */
+void *ct_profile_release_pb(struct ct_profile *p);
+
+/* String idx of the profile's table, "" if out of range (a raw index of
+ * p->pb, e.g. a label's; the reader checked those it resolved). */
+const char *ct_profile_string(const struct ct_profile *p, int64_t idx);
 
 /* The sample type called name ("delay", "contentions", ...) or a decimal
  * index; NULL or "" = the default one. Returns 0, or -1 with err listing
@@ -102,5 +134,14 @@ int ct_profile_sample_index(const struct ct_profile *p, const char *name, size_t
  * (ntypes per entry). Returns 0, or -1 on allocation failure. */
 int ct_profile_merge_samples(const struct ct_profile *p, size_t **order, size_t *norder,
 			     int64_t **values);
+
+/* The indices of s's labels grouped by key, string labels before
+ * numeric ones (a key may have both): sorted by (kind, key), and within a
+ * group in their order in the sample. *idx is malloc'ed (s->nlabels
+ * entries). O(n log n), so that a sample with 100,000 labels costs no
+ * more than its size. Returns 0, or -1 on allocation failure. */
+int ct_profile_label_order(const struct ct_psample *s, size_t **idx);
+/* Whether two labels belong to one group of ct_profile_label_order. */
+bool ct_profile_label_same_group(const struct ct_plabel *a, const struct ct_plabel *b);
 
 #endif
