@@ -3,7 +3,9 @@
 # packages, builds, and then runs the demo, the tests or the benchmark.
 #
 #   ./dev.sh demo    build, run examples/bank with `contend run`, show `contend top`
-#   ./dev.sh test    build and run the whole test suite (what CI runs)
+#   ./dev.sh test    build and run the whole test suite, then the unit tests
+#                    under ASan and UBSan in build-asan/ (what CI runs)
+#   ./dev.sh sanitize  only the ASan/UBSan run of the unit tests
 #   ./dev.sh bench   build and run the native-vs-preloaded benchmark
 #   ./dev.sh build   install dependencies and build only
 #
@@ -71,6 +73,26 @@ build() {
 	meson compile -C build >/dev/null
 }
 
+# The unit tests (they link core/ and report/ and never preload the shim)
+# and the replay of the fuzz corpus through the pprof reader and the views,
+# again under AddressSanitizer and UndefinedBehaviorSanitizer in
+# build-asan/. Any report (a bad access, a leak, undefined behaviour)
+# aborts its test, which fails the run.
+SANITIZED_TESTS="core report live iocore cli-corpus"
+SANITIZED_TARGETS="test_core test_report test_live test_iocore test_cli_corpus"
+sanitize() {
+	if [ ! -f build-asan/build.ninja ]; then
+		meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+			-Dbuildtype=debug >/dev/null
+	fi
+	# shellcheck disable=SC2086 # lists of names
+	meson compile -C build-asan $SANITIZED_TARGETS >/dev/null
+	# shellcheck disable=SC2086
+	ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --no-rebuild --print-errorlogs --num-processes 2 $SANITIZED_TESTS
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -96,19 +118,26 @@ test)
 	optional chromium # the flame-graph screenshot test; skipped without it
 	rc=0
 	meson test -C build --print-errorlogs --num-processes 2 || rc=$?
+	echo "== the unit tests and the corpus replay under ASan and UBSan (build-asan)"
+	sanitize || rc=$?
 	# One closing line over every Criterion case of every suite.
 	awk '/Synthesis: Tested:/ { for (i = 1; i <= NF; i++) {
 		if ($i == "Passing:") p += $(i + 1); if ($i == "Failing:") f += $(i + 1);
 		if ($i == "Crashing:") f += $(i + 1) } }
-		END { printf "tests: %d passed, %d failed\n", p, f }' build/meson-logs/testlog.txt
+		END { printf "tests: %d passed, %d failed\n", p, f }' build/meson-logs/testlog.txt \
+		build-asan/meson-logs/testlog.txt
 	exit $rc
+	;;
+sanitize)
+	deps
+	sanitize
 	;;
 bench)
 	build
 	build/bench/contend-bench "$@"
 	;;
 *)
-	echo "usage: $0 demo|test|bench|build" >&2
+	echo "usage: $0 demo|test|sanitize|bench|build" >&2
 	exit 2
 	;;
 esac

@@ -3,6 +3,7 @@
  * and line is known; profiles are decoded back with protobuf-c and, when
  * Go is installed, read by `go tool pprof` itself. */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -94,6 +95,20 @@ anon_addr(void)
 	return (uintptr_t)p + 16;
 }
 
+
+/* libc's own entry of a function, as the shim records it: &f would be an
+ * interceptor of the same name under AddressSanitizer (build-asan). */
+static uintptr_t
+libc_entry(const char *name)
+{
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	cr_assert_not_null(libc, "libc.so.6 is not loaded: %s", dlerror());
+	void *f = dlsym(libc, name);
+	cr_assert_not_null(f, "%s: %s", name, dlerror());
+	dlclose(libc);
+	return (uintptr_t)f;
+}
+
 static void
 make_snapshot(struct ct_snapshot *snap)
 {
@@ -108,8 +123,8 @@ make_snapshot(struct ct_snapshot *snap)
 	snap->time_nanos = 1700000000123456789LL;
 	snap->duration_nanos = 2500000000LL;
 	snap->pid = getpid();
-	snap->leaf_addr[CT_OP_MUTEX_UNLOCK] = (uintptr_t)&pthread_mutex_unlock;
-	snap->leaf_addr[CT_OP_MUTEX_LOCK] = (uintptr_t)&pthread_mutex_lock;
+	snap->leaf_addr[CT_OP_MUTEX_UNLOCK] = libc_entry("pthread_mutex_unlock");
+	snap->leaf_addr[CT_OP_MUTEX_LOCK] = libc_entry("pthread_mutex_lock");
 
 	m = calloc(R_COUNT, sizeof(*m));
 	cr_assert(m);
