@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "dlhist.h"
 #include "event.h"
 #include "iowait.h"
 #include "profiles.h"
@@ -72,6 +73,10 @@ ct_profiles_snapshot(struct ct_snapshot *snap)
 	snap->duration_nanos = ct_now_ns() - ct_start_mono;
 	snap->pid = getpid();
 	memcpy(snap->leaf_addr, ct_leaf_addr, sizeof(ct_leaf_addr));
+	/* Before the tables: a record copied below is never of a generation
+	 * newer than the history. */
+	if (ct_dlhist_snapshot(snap) < 0)
+		return -ENOMEM;
 	for (int k = 0; k < CT_PROF_COUNT; k++) {
 		snap->prof[k].kind = (enum ct_profile_kind)k;
 		snap->prof[k].rate = k == CT_PROF_MUTEX ? ct_cfg.mutex_fraction : ct_cfg.block_rate;

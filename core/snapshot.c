@@ -11,6 +11,9 @@ ct_snapshot_free(struct ct_snapshot *snap)
 		snap->prof[k].records = NULL;
 		snap->prof[k].nrecords = 0;
 	}
+	free(snap->dl_gone);
+	snap->dl_gone = NULL;
+	snap->ndl_gone = 0;
 	free(snap->threads);
 	snap->threads = NULL;
 	snap->nthreads = 0;

@@ -34,6 +34,10 @@ struct ct_record {
 	/* enum ct_fd_kind (fdkind.h) of an I/O wait on an fd, the fd_kind
 	 * label; 0 (CT_FD_NONE) for everything else. Part of the key. */
 	uint32_t fd_kind;
+	/* The loaded-objects generation (core/dlhist.h) the stack was
+	 * recorded in, part of the key; 0 = resolve against the mappings of
+	 * the moment the file is written (records made at dump time). */
+	uint32_t dl_gen;
 	/* Return addresses, innermost first, shim frames already removed:
 	 * pc[0] is the return address into the caller of the wrapped
 	 * function. Report subtracts 1 to find the call's line. */
@@ -79,6 +83,17 @@ struct ct_thread_snap {
 	uintptr_t pc[CT_STACK_MAX];
 };
 
+/* A shared object that a dlclose removed (core/dlhist.h): addresses of
+ * records of a generation <= gen fell in it when [start, limit) holds them. */
+struct ct_dl_gone {
+	uint32_t gen;             /* the generation it was last mapped in */
+	uint64_t base;            /* load bias */
+	uint64_t start, limit;    /* executable range, start page-aligned */
+	uint64_t offset;          /* file offset of start */
+	char path[512];
+	char build_id[72];        /* lowercase hex, "" when unknown */
+};
+
 struct ct_snapshot {
 	int64_t time_nanos;     /* wall clock, ns since the epoch, at start */
 	int64_t duration_nanos; /* from profiling start to the snapshot */
@@ -92,6 +107,11 @@ struct ct_snapshot {
 	struct ct_thread_snap *threads;
 	int64_t stuck_ns;           /* the CONTEND_STUCK in force */
 	uint64_t threads_untracked; /* threads that found the registry full */
+	/* Unloaded objects, for records of earlier generations. */
+	uint32_t dl_gen;            /* the generation at the snapshot */
+	size_t ndl_gone;
+	struct ct_dl_gone *dl_gone; /* heap array owned by the snapshot */
+	uint64_t dl_gone_dropped;   /* removals the history had no room for */
 };
 
 /* Frees the record arrays (not the struct itself). */

@@ -5,12 +5,14 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "dlhist.h"
 #include "table.h"
 
 static uint64_t
-ct_hash(unsigned op, unsigned fd_kind, const uintptr_t *pcs, unsigned depth)
+ct_hash(unsigned op, unsigned fd_kind, uint32_t gen, const uintptr_t *pcs, unsigned depth)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ op ^ ((uint64_t)fd_kind << 32);
+	uint64_t h = 0xcbf29ce484222325ULL ^ op ^ ((uint64_t)fd_kind << 32) ^
+		     ((uint64_t)gen << 48);
 	for (unsigned i = 0; i < depth; i++) {
 		h ^= pcs[i];
 		h *= 0x100000001b3ULL;
@@ -73,7 +75,9 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t 
 		__atomic_fetch_add(&t->nrecorded, 1, __ATOMIC_RELAXED);
 	if (depth > CT_STACK_MAX)
 		depth = CT_STACK_MAX;
-	uint64_t h = ct_hash(op, fd_kind, pcs, depth);
+	/* The same addresses in another generation may be other code. */
+	uint32_t gen = ct_dlhist_gen();
+	uint64_t h = ct_hash(op, fd_kind, gen, pcs, depth);
 	size_t stripe = (size_t)(h % CT_TABLE_STRIPES);
 	struct ct_record *base = t->recs + stripe * t->per;
 	size_t start = (size_t)((h / CT_TABLE_STRIPES) % t->per);
@@ -85,10 +89,11 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t 
 			r->hash = h;
 			r->op = op;
 			r->fd_kind = fd_kind;
+			r->dl_gen = gen;
 			r->depth = depth;
 			memcpy(r->pc, pcs, depth * sizeof(pcs[0]));
 		} else if (r->hash != h || r->op != op || r->fd_kind != fd_kind ||
-			   r->depth != depth || memcmp(r->pc, pcs, depth * sizeof(pcs[0])) != 0) {
+			   r->dl_gen != gen || r->depth != depth || memcmp(r->pc, pcs, depth * sizeof(pcs[0])) != 0) {
 			continue;
 		}
 		r->count += count;

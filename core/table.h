@@ -1,4 +1,5 @@
-/* Bounded profile tables: one record per distinct (op, fd_kind, stack).
+/* Bounded profile tables: one record per distinct (op, fd_kind, stack,
+ * loaded-objects generation: core/dlhist.h, read once per add).
  *
  * Memory is one mmap of cap records made at init (pages are touched only
  * as records fill), split into stripes with a private spinlock each, so

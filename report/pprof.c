@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,9 @@ struct pp_fnkey {
 struct pp_lockey {
 	uint64_t addr;
 	uint64_t leaf_op; /* 0: a stack address; op + 1: the synthetic leaf */
+	/* 0: resolved against the current mappings; j + 1: against
+	 * snap->dl_gone[j], unloaded since the address was recorded. */
+	uint64_t gone;
 };
 
 /* Builder state. Function, location and string ids are their intern
@@ -33,6 +37,10 @@ struct pp {
 	const struct ct_pprof_spec *spec;
 	const struct ct_maps *maps;
 	struct ct_symbolizer *sym;
+	/* One symbolizer per unloaded object, made on first use (they may
+	 * overlap each other and the current mappings). */
+	struct ct_symbolizer **gone_sym;
+	bool *gone_tried;
 
 	struct ct_intern strs;
 	struct ct_intern fnkeys;
@@ -118,17 +126,63 @@ pp_line(struct pp *p, uint64_t function_id, int64_t line, int64_t column)
 	return 0;
 }
 
+static size_t
+pp_nmaps(const struct pp *p)
+{
+	return p->maps ? p->maps->n : 0;
+}
+
+/* The unloaded object that held addr when a record of generation gen was
+ * made: the first removed (lowest generation) at or after gen whose range
+ * holds it; 0 when none did (the object is still mapped). */
+static uint64_t
+pp_gone_find(const struct pp *p, uint32_t gen, uint64_t addr)
+{
+	uint64_t best = 0;
+	uint32_t best_gen = 0;
+
+	if (gen == 0 || gen >= p->snap->dl_gen)
+		return 0;
+	for (size_t j = 0; j < p->snap->ndl_gone; j++) {
+		const struct ct_dl_gone *g = &p->snap->dl_gone[j];
+
+		if (g->gen < gen || addr < g->start || addr >= g->limit)
+			continue;
+		if (!best || g->gen < best_gen) {
+			best = j + 1;
+			best_gen = g->gen;
+		}
+	}
+	return best;
+}
+
+static struct ct_symbolizer *
+pp_gone_sym(struct pp *p, uint64_t gone)
+{
+	size_t j = gone - 1;
+
+	if (!p->gone_tried[j]) {
+		p->gone_tried[j] = true;
+		/* A file that is gone or unreadable: the address stays
+		 * unsymbolized under its mapping, not charged to another. */
+		ct_symbolize__new_elf(p->snap->dl_gone[j].path, p->snap->dl_gone[j].base,
+				      &p->gone_sym[j]);
+	}
+	return p->gone_sym[j];
+}
+
 /* Lines of the code at addr, innermost inlined frame first. */
 static int
-pp_symbolize(struct pp *p, uint64_t addr)
+pp_symbolize(struct pp *p, uint64_t addr, uint64_t gone)
 {
 	const struct ct_frame *fr;
 	size_t n = 0;
 	uint64_t fid;
 	int err = 0;
+	struct ct_symbolizer *sym = gone ? pp_gone_sym(p, gone) : p->sym;
 
-	if (p->sym)
-		err = ct_symbolize_addr(p->sym, addr, &fr, &n);
+	if (sym)
+		err = ct_symbolize_addr(sym, addr, &fr, &n);
 	for (size_t i = 0; i < n && !err; i++) {
 		err = pp_fn(p, fr[i].name, fr[i].system_name, fr[i].file, fr[i].start_line, &fid);
 		if (!err)
@@ -165,7 +219,7 @@ pp_loc(struct pp *p, const struct pp_lockey *key, uint64_t *id)
 		if (!err)
 			err = pp_line(p, fid, 0, 0);
 	} else if (key->addr) {
-		err = pp_symbolize(p, key->addr);
+		err = pp_symbolize(p, key->addr, key->gone);
 	}
 	if (!err)
 		err = ct_intern_add(&p->lockeys, key, sizeof(*key), &idx);
@@ -176,7 +230,9 @@ pp_loc(struct pp *p, const struct pp_lockey *key, uint64_t *id)
 	l->id = *id = (uint64_t)idx + 1;
 	l->address = key->addr;
 	l->n_line = p->nlines - p->loc_first[idx];
-	if (p->maps && ct_maps_find(p->maps, key->addr, &midx))
+	if (key->gone)
+		l->mapping_id = pp_nmaps(p) + key->gone;
+	else if (p->maps && ct_maps_find(p->maps, key->addr, &midx))
 		l->mapping_id = midx + 1;
 	return 0;
 }
@@ -251,6 +307,7 @@ pp_sample(struct pp *p, size_t ri, Perftools__Profiles__Sample *s, size_t si)
 	for (uint32_t i = 0; i < depth && !err; i++) {
 		key.leaf_op = 0;
 		key.addr = rec->pc[i] ? rec->pc[i] - 1 : 0;
+		key.gone = pp_gone_find(p, rec->dl_gen, key.addr);
 		err = pp_loc(p, &key, &id);
 		if (!err)
 			err = pp_push_id(p, id);
@@ -294,27 +351,31 @@ out:
 	return err;
 }
 
+/* The current mappings, then one per unloaded object (ids after them). */
 static int
 pp_mappings(struct pp *p)
 {
-	size_t n = p->maps ? p->maps->n : 0;
+	size_t nlive = pp_nmaps(p), ngone = p->snap->ndl_gone, n = nlive + ngone;
 	int err = 0;
 
 	p->mappings = calloc(n ? n : 1, sizeof(*p->mappings));
-	if (!p->mappings)
+	p->gone_sym = calloc(ngone ? ngone : 1, sizeof(*p->gone_sym));
+	p->gone_tried = calloc(ngone ? ngone : 1, sizeof(*p->gone_tried));
+	if (!p->mappings || !p->gone_sym || !p->gone_tried)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !err; i++) {
-		const struct ct_mapping *m = &p->maps->v[i];
+		const struct ct_mapping *m = i < nlive ? &p->maps->v[i] : NULL;
+		const struct ct_dl_gone *g = i < nlive ? NULL : &p->snap->dl_gone[i - nlive];
 		Perftools__Profiles__Mapping *pm = &p->mappings[i];
 
 		perftools__profiles__mapping__init(pm);
 		pm->id = i + 1;
-		pm->memory_start = m->start;
-		pm->memory_limit = m->limit;
-		pm->file_offset = m->offset;
-		err = pp_str(p, m->path, &pm->filename);
+		pm->memory_start = m ? m->start : g->start;
+		pm->memory_limit = m ? m->limit : g->limit;
+		pm->file_offset = m ? m->offset : g->offset;
+		err = pp_str(p, m ? m->path : g->path, &pm->filename);
 		if (!err)
-			err = pp_str(p, m->build_id, &pm->build_id);
+			err = pp_str(p, m ? m->build_id : g->build_id, &pm->build_id);
 		/* Fully symbolized here: pprof must not try (and fail) to. */
 		pm->has_functions = pm->has_filenames = 1;
 		pm->has_line_numbers = pm->has_inline_frames = 1;
@@ -344,7 +405,8 @@ pp_comments(struct pp *p)
 /* The comments of a mutex or block profile: its sampling setting and, if
  * any, how much found the table full. */
 static void
-pp_profile_comments(const struct ct_profile_snapshot *ps, char buf[2][160])
+pp_profile_comments(const struct ct_snapshot *snap, const struct ct_profile_snapshot *ps,
+		    char buf[3][160])
 {
 	/* "libcontend mutex profile: fraction=N": 1 in N contended unlocks
 	 * sampled; "libcontend block profile: rate=N ns": Go's block rate. */
@@ -357,6 +419,11 @@ pp_profile_comments(const struct ct_profile_snapshot *ps, char buf[2][160])
 		snprintf(buf[1], 160, "libcontend: %" PRIu64 " events found the table full; "
 			 "they are counted under %s", ps->overflow_events,
 			 ct_op_name(CT_OP_TABLE_FULL));
+	buf[2][0] = 0;
+	if (snap->dl_gone_dropped)
+		snprintf(buf[2], 160, "libcontend: dlclose history full, %" PRIu64
+			 " unloaded objects not kept; their addresses may show what is mapped "
+			 "there now", snap->dl_gone_dropped);
 }
 
 /* protobuf-c wants arrays of pointers; they can only be made once the
@@ -391,7 +458,8 @@ pp_pack(struct pp *p, Perftools__Profiles__Profile *prof, uint8_t **out, size_t 
 	Perftools__Profiles__Line **lines = (void *)pp_ptrs(p->lines, p->nlines, sizeof(*p->lines));
 	Perftools__Profiles__Location **locs = (void *)pp_ptrs(p->locs, p->lockeys.n, sizeof(*p->locs));
 	Perftools__Profiles__Function **fns = (void *)pp_ptrs(p->fns, p->fnkeys.n, sizeof(*p->fns));
-	Perftools__Profiles__Mapping **maps = (void *)pp_ptrs(p->mappings, p->maps ? p->maps->n : 0,
+	size_t nmappings = pp_nmaps(p) + p->snap->ndl_gone;
+	Perftools__Profiles__Mapping **maps = (void *)pp_ptrs(p->mappings, nmappings,
 							      sizeof(*p->mappings));
 	Perftools__Profiles__Sample **smps = (void *)pp_ptrs(p->samples, p->spec->nrecords,
 							     sizeof(*p->samples));
@@ -422,7 +490,7 @@ pp_pack(struct pp *p, Perftools__Profiles__Profile *prof, uint8_t **out, size_t 
 	prof->function = fns;
 	prof->n_location = p->lockeys.n;
 	prof->location = locs;
-	prof->n_mapping = p->maps ? p->maps->n : 0;
+	prof->n_mapping = nmappings;
 	prof->mapping = maps;
 	prof->n_sample = p->spec->nrecords;
 	prof->sample = smps;
@@ -458,6 +526,10 @@ pp_free(struct pp *p)
 	free(p->loc_first);
 	free(p->lines);
 	free(p->mappings);
+	for (size_t j = 0; p->gone_sym && j < p->snap->ndl_gone; j++)
+		ct_symbolize__free(p->gone_sym[j]);
+	free(p->gone_sym);
+	free(p->gone_tried);
 	free(p->samples);
 	free(p->sample_first);
 	free(p->ids);
@@ -561,14 +633,14 @@ ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
 		size_t *outlen)
 {
-	char comments[2][160];
+	char comments[3][160];
 
 	*out = NULL;
 	*outlen = 0;
 	if (!snap || (unsigned)kind >= CT_PROF_COUNT)
 		return -EINVAL;
 	const struct ct_profile_snapshot *ps = &snap->prof[kind];
-	pp_profile_comments(ps, comments);
+	pp_profile_comments(snap, ps, comments);
 	/* Count first, delay last: pprof shows the last type by default
 	 * (delay, as Go's) and -mean divides by value[0]. */
 	struct ct_pprof_spec spec = {
@@ -577,7 +649,7 @@ ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		.nvalues = 2,
 		.period_type = "contentions",
 		.period_unit = "count",
-		.comments = {comments[0], comments[1]},
+		.comments = {comments[0], comments[1], comments[2]},
 		.records = ps->records,
 		.nrecords = ps->nrecords,
 	};

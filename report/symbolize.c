@@ -691,6 +691,34 @@ out:
 	return err;
 }
 
+int
+ct_symbolize__new_elf(const char *path, uint64_t bias, struct ct_symbolizer **out)
+{
+	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	int err = 0;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->dwfl = dwfl_begin(&sym_callbacks);
+	if (!s->dwfl) {
+		err = -ENOMEM;
+		goto out;
+	}
+	dwfl_report_begin(s->dwfl);
+	/* add_p_vaddr: bias is the load bias, as dlpi_addr */
+	Dwfl_Module *mod = dwfl_report_elf(s->dwfl, path, path, -1, bias, true);
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 || !mod) {
+		err = -ENOENT;
+		goto out;
+	}
+	*out = s;
+out:
+	if (err)
+		ct_symbolize__free(s);
+	return err;
+}
+
 void
 ct_symbolize__free(struct ct_symbolizer *s)
 {

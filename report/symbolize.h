@@ -41,6 +41,12 @@ struct ct_frame {
  * forked child describes itself). Returns 0 or a negative errno. */
 int ct_symbolize__new(struct ct_symbolizer **out);
 
+/* Creates a symbolizer for one ELF file as if loaded at bias (its load
+ * bias, dl_phdr_info.dlpi_addr): for a library that was unloaded since
+ * its addresses were recorded. Returns 0, -ENOENT when the file cannot be
+ * read as ELF, or -ENOMEM. */
+int ct_symbolize__new_elf(const char *path, uint64_t bias, struct ct_symbolizer **out);
+
 /* NULL is allowed. */
 void ct_symbolize__free(struct ct_symbolizer *sym);
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -34,6 +35,7 @@ typedef Perftools__Profiles__Profile pb_profile;
 typedef Perftools__Profiles__Location pb_location;
 typedef Perftools__Profiles__Function pb_function;
 typedef Perftools__Profiles__Sample pb_sample;
+typedef Perftools__Profiles__Mapping pb_mapping;
 
 /* ---- code sites ------------------------------------------------------ */
 
@@ -481,6 +483,91 @@ Test(report, unsymbolized_still_valid)
 	cr_assert_eq(loc(p, s->location_id[1])->n_line, 0);
 	cr_assert_eq(loc(p, s->location_id[1])->mapping_id, 1);
 	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
+/* ---- unloaded libraries (core/dlhist.h) ------------------------------ */
+
+static int
+first_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	*(uintptr_t *)arg = info->dlpi_addr;
+	return 1; /* the main program comes first */
+}
+
+/* Records carry the generation they were made in: an address of an
+ * older generation resolves against the first object removed at or after
+ * it (its own file, at its own bias, under its own Mapping), never
+ * against what is mapped there now. */
+Test(report, unloaded_objects_resolve_by_generation)
+{
+	struct ct_snapshot s;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	uintptr_t bias = 0;
+
+	cr_assert_gt(n, 0);
+	exe[n] = 0;
+	dl_iterate_phdr(first_object, &bias);
+	make_snapshot(&s);
+	s.dl_gen = 3;
+	s.ndl_gone = 2;
+	s.dl_gone = calloc(2, sizeof(*s.dl_gone));
+	cr_assert(s.dl_gone);
+	/* Both held hold.pc: the unreadable one was removed later (gen 2). */
+	for (int i = 0; i < 2; i++) {
+		s.dl_gone[i].base = bias;
+		s.dl_gone[i].start = hold.pc & ~(uintptr_t)4095;
+		s.dl_gone[i].limit = hold.pc + 4096;
+	}
+	s.dl_gone[0].gen = 2;
+	snprintf(s.dl_gone[0].path, sizeof(s.dl_gone[0].path), "/nonexistent/libgone.so");
+	s.dl_gone[1].gen = 1;
+	cr_assert_lt(strlen(exe), sizeof(s.dl_gone[1].path));
+	memcpy(s.dl_gone[1].path, exe, strlen(exe) + 1);
+	snprintf(s.dl_gone[1].build_id, sizeof(s.dl_gone[1].build_id), "abcd");
+	struct ct_record *b = calloc(4, sizeof(*b));
+	cr_assert(b);
+	for (uint32_t g = 0; g < 4; g++) {
+		set_record(&b[g], CT_OP_MUTEX_LOCK, 1.0, 1000.0 * (g + 1), 1, hold.pc);
+		b[g].dl_gen = g;
+	}
+	free(s.prof[CT_PROF_BLOCK].records);
+	s.prof[CT_PROF_BLOCK].records = b;
+	s.prof[CT_PROF_BLOCK].nrecords = 4;
+
+	pb_profile *p = encode_decode(&s, CT_PROF_BLOCK, true);
+	size_t nlive = p->n_mapping - 2;
+	const pb_mapping *gone_exe = p->mapping[nlive + 1];
+	cr_assert_str_eq(str(p, p->mapping[nlive]->filename), "/nonexistent/libgone.so");
+	cr_assert_str_eq(str(p, gone_exe->filename), exe);
+	cr_assert_str_eq(str(p, gone_exe->build_id), "abcd");
+	for (uint32_t g = 0; g < 4; g++) {
+		const pb_sample *smp = sample_by_delay(p, 1000 * (g + 1));
+		const pb_location *l = loc(p, smp->location_id[1]);
+		if (g == 1) { /* its own file, at its bias, under its Mapping */
+			cr_assert_eq(l->mapping_id, nlive + 2, "gen 1: mapping %lu",
+				     (unsigned long)l->mapping_id);
+			cr_assert_str_eq(frame_name(p, smp, 1, 0), "worker_hold");
+		} else if (g == 2) { /* the later, unreadable object: unnamed */
+			cr_assert_eq(l->mapping_id, nlive + 1);
+			cr_assert_eq(l->n_line, 0);
+		} else { /* 0 (made at write time) and the current generation */
+			cr_assert_leq(l->mapping_id, nlive, "gen %u: mapping %lu", g,
+				      (unsigned long)l->mapping_id);
+			cr_assert_str_eq(frame_name(p, smp, 1, 0), "worker_hold");
+		}
+	}
+	cr_assert_eq(p->n_comment, 1, "no history overflow to report");
+	perftools__profiles__profile__free_unpacked(p, NULL);
+
+	s.dl_gone_dropped = 7;
+	p = encode_decode(&s, CT_PROF_BLOCK, true);
+	cr_assert_eq(p->n_comment, 2);
+	cr_assert_not_null(strstr(str(p, p->comment[1]), "dlclose history full, 7 unloaded"),
+			   "%s", str(p, p->comment[1]));
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	ct_snapshot_free(&s);
 }
 
 Test(report, encode_rejects_bad_kind)

@@ -1,0 +1,174 @@
+/* Generations of loaded objects; see dlhist.h. */
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dlhist.h"
+
+uint32_t ct_dl_gen = 1;
+
+struct ct_dlhist_slot {
+	struct ct_dl_gone g;
+	int ready; /* set (release) once g is complete */
+};
+
+static struct ct_dlhist_slot ct_gone[CT_DLHIST_MAX];
+static uint32_t ct_gone_claimed;
+static uint64_t ct_gone_dropped;
+
+struct ct_dlhist_list {
+	size_t n, cap;
+	struct ct_dl_gone *v;
+};
+
+/* Lowercase hex of the NT_GNU_BUILD_ID note in the PT_NOTE segments of
+ * the loaded object, or "". */
+static void
+ct_dlhist_build_id(const struct dl_phdr_info *info, char *out, size_t outlen)
+{
+	out[0] = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+		const char *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+			const char *name = p + sizeof(*nh);
+			const unsigned char *desc =
+				(const unsigned char *)name + ((nh->n_namesz + 3) & ~3u);
+			const char *next = (const char *)desc + ((nh->n_descsz + 3) & ~3u);
+			if (next > end)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    memcmp(name, "GNU", 4) == 0) {
+				size_t k = 0;
+				for (size_t j = 0; j < nh->n_descsz && k + 3 <= outlen; j++)
+					k += (size_t)snprintf(out + k, outlen - k, "%02x", desc[j]);
+				return;
+			}
+			p = next;
+		}
+	}
+}
+
+static int
+ct_dlhist_add(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct ct_dlhist_list *l = arg;
+	/* The main program and the vDSO are never unloaded. */
+	if (!info->dlpi_name || !info->dlpi_name[0] || info->dlpi_name[0] != '/')
+		return 0;
+	struct ct_dl_gone g = {.base = info->dlpi_addr};
+	bool have = false;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		if (!have || lo < g.start) {
+			/* as /proc/self/maps shows it: page-aligned, with the
+			 * file offset of that page */
+			uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+			g.start = lo & ~(pg - 1);
+			g.offset = ph->p_offset & ~(pg - 1);
+		}
+		if (!have || hi > g.limit)
+			g.limit = hi;
+		have = true;
+	}
+	if (!have)
+		return 0;
+	snprintf(g.path, sizeof(g.path), "%s", info->dlpi_name);
+	ct_dlhist_build_id(info, g.build_id, sizeof(g.build_id));
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		struct ct_dl_gone *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return 1;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = g;
+	return 0;
+}
+
+struct ct_dlhist_list *
+ct_dlhist_before(void)
+{
+	struct ct_dlhist_list *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	if (dl_iterate_phdr(ct_dlhist_add, l) != 0) {
+		free(l->v);
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* Still mapped: the same file at the same bias. */
+static int
+ct_dlhist_still(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	const struct ct_dl_gone *g = arg;
+	return info->dlpi_addr == g->base && info->dlpi_name &&
+	       strncmp(info->dlpi_name, g->path, sizeof(g->path) - 1) == 0;
+}
+
+void
+ct_dlhist_after(struct ct_dlhist_list *before)
+{
+	if (!before)
+		return;
+	uint32_t gen = ct_dlhist_gen();
+	bool gone_any = false;
+	for (size_t i = 0; i < before->n; i++) {
+		struct ct_dl_gone *g = &before->v[i];
+		if (dl_iterate_phdr(ct_dlhist_still, g) != 0)
+			continue;
+		gone_any = true;
+		uint32_t slot = __atomic_fetch_add(&ct_gone_claimed, 1, __ATOMIC_RELAXED);
+		if (slot >= CT_DLHIST_MAX) {
+			__atomic_fetch_add(&ct_gone_dropped, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		g->gen = gen;
+		ct_gone[slot].g = *g;
+		__atomic_store_n(&ct_gone[slot].ready, 1, __ATOMIC_RELEASE);
+	}
+	/* Records made from now on cannot name what was removed. */
+	if (gone_any)
+		__atomic_fetch_add(&ct_dl_gen, 1, __ATOMIC_ACQ_REL);
+	free(before->v);
+	free(before);
+}
+
+int
+ct_dlhist_snapshot(struct ct_snapshot *snap)
+{
+	snap->dl_gen = ct_dlhist_gen();
+	snap->dl_gone_dropped = __atomic_load_n(&ct_gone_dropped, __ATOMIC_RELAXED);
+	uint32_t n = __atomic_load_n(&ct_gone_claimed, __ATOMIC_ACQUIRE);
+	if (n > CT_DLHIST_MAX)
+		n = CT_DLHIST_MAX;
+	snap->dl_gone = NULL;
+	snap->ndl_gone = 0;
+	if (n == 0)
+		return 0;
+	snap->dl_gone = malloc(n * sizeof(*snap->dl_gone));
+	if (!snap->dl_gone)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		if (__atomic_load_n(&ct_gone[i].ready, __ATOMIC_ACQUIRE))
+			snap->dl_gone[snap->ndl_gone++] = ct_gone[i].g;
+	return 0;
+}

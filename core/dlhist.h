@@ -1,0 +1,59 @@
+/* Which shared objects were mapped when a stack was recorded.
+ *
+ * Return addresses are symbolized when a file is written, against the
+ * mappings of that moment; a library unloaded before then (dlclose) may
+ * since have been replaced by another at the same address. So every
+ * dlclose that unmaps objects ends a generation: the objects it removed
+ * (path, load bias, executable range, build ID) are kept with the
+ * generation they belonged to, and every record carries the generation it
+ * was made in (core/table.c). report/ resolves an address of generation g
+ * against the first object removed at a generation >= g that contains it,
+ * and against the current mappings when none does (the object is still
+ * mapped).
+ *
+ * The history is a fixed array in .bss (pages touched only by unloads):
+ * CT_DLHIST_MAX removed objects; later ones are counted as dropped and
+ * their addresses resolve against what is mapped at write time (the
+ * profile says so in its comments).
+ *
+ * Known gap: a library that another thread loads (and runs and records
+ * in) at the address of one just unmapped, before the dlclose wrapper
+ * has bumped the generation (microseconds after the real dlclose
+ * returns), is taken for the unmapped one. */
+#ifndef CT_DLHIST_H
+#define CT_DLHIST_H
+
+#include <stdint.h>
+
+#include "snapshot.h"
+
+#define CT_DLHIST_MAX 256
+
+/* The current generation, from 1; read once per recorded event. */
+extern uint32_t ct_dl_gen;
+
+static inline uint32_t
+ct_dlhist_gen(void)
+{
+	return __atomic_load_n(&ct_dl_gen, __ATOMIC_ACQUIRE);
+}
+
+/* The loaded objects before a dlclose, to compare after it. */
+struct ct_dlhist_list;
+
+/* Lists the loaded objects (dl_iterate_phdr; reads their build-ID notes
+ * in memory). Allocates with malloc; NULL when out of memory (the unload
+ * is then not recorded). Thread-safe; not async-signal-safe. Call with
+ * the shim's guard held, before the real dlclose. */
+struct ct_dlhist_list *ct_dlhist_before(void);
+
+/* After the real dlclose: keeps the objects of before that are gone and,
+ * if any is, starts a new generation. Frees before (NULL is a no-op).
+ * Thread-safe (slots are claimed atomically), no locks. */
+void ct_dlhist_after(struct ct_dlhist_list *before);
+
+/* Copies the history into snap (dl_gen, dl_gone, dl_gone_dropped).
+ * Allocates; 0 or -ENOMEM. */
+int ct_dlhist_snapshot(struct ct_snapshot *snap);
+
+#endif

@@ -1,0 +1,51 @@
+/* dlclose: before a library can be unmapped, the loaded objects are
+ * listed, and after it the ones that went are kept with the generation
+ * they belonged to (core/dlhist.h), so that the waits recorded while they
+ * were mapped are not charged to whatever is loaded at their address
+ * later. dlopen needs no wrapper: a load changes no address that was
+ * recorded before it. The cost (two dl_iterate_phdr walks, one malloc'd
+ * list) is paid per dlclose only, never on a lock path. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stddef.h>
+
+#include "../core/dlhist.h"
+#include "../core/event.h"
+#include "interpose.h"
+
+typedef int (*ct_dlclose_fn)(void *);
+
+static ct_dlclose_fn ct_real_dlclose;
+
+static ct_dlclose_fn
+ct_dlclose_real(void)
+{
+	ct_dlclose_fn f = __atomic_load_n(&ct_real_dlclose, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = (ct_dlclose_fn)dlsym(RTLD_NEXT, "dlclose");
+		__atomic_store_n(&ct_real_dlclose, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
+CT_EXPORT int
+dlclose(void *handle)
+{
+	ct_dlclose_fn real = ct_dlclose_real();
+	if (!real)
+		return -1; /* no libc dlclose to call: cannot happen with glibc */
+	/* Not while profiling is off or from inside the shim (the dump's
+	 * own dlclose of helpers): nothing recorded can name those. */
+	if (!ct_active())
+		return real(handle);
+	ct_self.busy++;
+	struct ct_dlhist_list *before = ct_dlhist_before();
+	ct_self.busy--;
+	int r = real(handle);
+	int saved = errno;
+	ct_self.busy++;
+	ct_dlhist_after(before);
+	ct_self.busy--;
+	errno = saved;
+	return r;
+}
