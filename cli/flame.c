@@ -240,19 +240,13 @@ struct pending {
 	int depth;
 };
 
-int
-ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, const char *title,
-	       char *err, size_t errlen)
+/* Every sample with a positive value under root, root first (inline
+ * frames are frames); *max_depth gets the deepest stack, cut at
+ * CT_FLAME_MAX_DEPTH. 0, or -1 when out of memory. */
+static int
+add_stacks(struct fnode *root, struct kids_index *kids, const struct ct_profile *p,
+	   const struct ct_nodes *u, size_t vidx, int *max_depth)
 {
-	struct ct_nodes *u = NULL;
-	struct fnode *root = NULL;
-	struct pending *stack = NULL;
-	struct kids_index kids = {0};
-	size_t cap = 0, n = 0;
-	int ret = -1, max_depth = 0;
-
-	if (!(u = ct_graph_nodes(p, CT_GRAN_FUNCTIONS)) || !(root = fnode_new("all")))
-		goto oom;
 	for (size_t si = 0; si < p->nsamples; si++) {
 		const struct ct_psample *s = &p->samples[si];
 		int64_t w = vidx < p->ntypes ? s->values[vidx] : 0;
@@ -264,15 +258,32 @@ ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, co
 		for (size_t i = s->nlocs; i-- > 0 && depth < CT_FLAME_MAX_DEPTH;) {
 			size_t li = s->locs[i]->index, first = u->loc_first[li], c = u->loc_count[li];
 			for (size_t j = c; j-- > 0 && depth < CT_FLAME_MAX_DEPTH;) {
-				if (!(f = child(&kids, f, u->pname[u->loc_node[first + j]])))
-					goto oom;
+				if (!(f = child(kids, f, u->pname[u->loc_node[first + j]])))
+					return -1;
 				f->value += w;
 				depth++;
 			}
 		}
-		if (depth > max_depth)
-			max_depth = depth;
+		if (depth > *max_depth)
+			*max_depth = depth;
 	}
+	return 0;
+}
+
+int
+ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, const char *title,
+	       char *err, size_t errlen)
+{
+	struct ct_nodes *u = NULL;
+	struct fnode *root = NULL;
+	struct pending *stack = NULL;
+	struct kids_index kids = {0};
+	size_t cap = 0, n = 0;
+	int ret = -1, max_depth = 0;
+
+	if (!(u = ct_graph_nodes(p, CT_GRAN_FUNCTIONS)) || !(root = fnode_new("all")) ||
+	    add_stacks(root, &kids, p, u, vidx, &max_depth) < 0)
+		goto oom;
 
 	char total[64], pct[16];
 	const char *unit = vidx < p->ntypes ? p->units[vidx] : "";

@@ -248,104 +248,124 @@ ct_profile_free(struct ct_profile *p)
 	free(p);
 }
 
-/* Resolves and checks a decoded message; takes ownership of pb. */
-static int
-resolve(pb_profile *pb, struct ct_profile **out, char *err, size_t errlen)
-{
-	struct ct_profile *p = calloc(1, sizeof(*p));
-	struct idref *maps = NULL, *locs = NULL, *fns = NULL;
-	struct strtab st = {.s = pb->string_table, .n = pb->n_string_table, .err = err, .errlen = errlen};
-	int ret = -1;
+/* One resolution in progress: the message, the view being built, the
+ * id indexes, and where errors go. Each step below returns 0, or -1 with
+ * err set. */
+struct resolver {
+	const pb_profile *pb;
+	struct ct_profile *p;
+	struct strtab st;
+	struct idref *maps, *locs, *fns;
+	char *err;
+	size_t errlen;
+};
 
-	if (!p) {
-		perftools__profiles__profile__free_unpacked(pb, NULL);
-		seterr(err, errlen, "out of memory");
+static int
+oom(struct resolver *r)
+{
+	seterr(r->err, r->errlen, "out of memory");
+	return -1;
+}
+
+/* Sample types, period, header fields. */
+static int
+resolve_header(struct resolver *r)
+{
+	const pb_profile *pb = r->pb;
+	struct ct_profile *p = r->p;
+	struct strtab *st = &r->st;
+
+	if (pb->n_string_table == 0) {
+		seterr(r->err, r->errlen, "not a pprof profile (it has no string table)");
 		return -1;
 	}
-	p->pb = pb;
-	if (pb->n_string_table == 0) {
-		seterr(err, errlen, "not a pprof profile (it has no string table)");
-		goto out;
-	}
 	if (pb->string_table[0] && pb->string_table[0][0]) {
-		seterr(err, errlen, "not a pprof profile (its string table does not start with \"\")");
-		goto out;
+		seterr(r->err, r->errlen, "not a pprof profile (its string table does not start with \"\")");
+		return -1;
 	}
-
-	/* Sample types, period, header fields. */
 	p->ntypes = pb->n_sample_type;
 	p->types = calloc(p->ntypes + 1, sizeof(*p->types));
 	p->units = calloc(p->ntypes + 1, sizeof(*p->units));
 	if (!p->types || !p->units)
-		goto oom;
+		return oom(r);
 	for (size_t i = 0; i < p->ntypes; i++) {
-		p->types[i] = str_at(&st, pb->sample_type[i]->type, "a sample type");
-		p->units[i] = str_at(&st, pb->sample_type[i]->unit, "a sample type unit");
+		p->types[i] = str_at(st, pb->sample_type[i]->type, "a sample type");
+		p->units[i] = str_at(st, pb->sample_type[i]->unit, "a sample type unit");
 	}
-	p->period_type = pb->period_type ? str_at(&st, pb->period_type->type, "the period type") : "";
-	p->period_unit = pb->period_type ? str_at(&st, pb->period_type->unit, "the period unit") : "";
+	p->period_type = pb->period_type ? str_at(st, pb->period_type->type, "the period type") : "";
+	p->period_unit = pb->period_type ? str_at(st, pb->period_type->unit, "the period unit") : "";
 	p->period = pb->period;
 	p->time_nanos = pb->time_nanos;
 	p->duration_nanos = pb->duration_nanos;
-	p->drop_frames = str_at(&st, pb->drop_frames, "drop_frames");
-	p->keep_frames = str_at(&st, pb->keep_frames, "keep_frames");
+	p->drop_frames = str_at(st, pb->drop_frames, "drop_frames");
+	p->keep_frames = str_at(st, pb->keep_frames, "keep_frames");
 	p->ncomments = pb->n_comment;
 	p->comments = calloc(p->ncomments + 1, sizeof(*p->comments));
 	if (!p->comments)
-		goto oom;
+		return oom(r);
 	for (size_t i = 0; i < p->ncomments; i++)
-		p->comments[i] = str_at(&st, pb->comment[i], "a comment");
+		p->comments[i] = str_at(st, pb->comment[i], "a comment");
 	p->default_type = p->ntypes ? p->ntypes - 1 : 0;
 	if (pb->default_sample_type) {
-		const char *d = str_at(&st, pb->default_sample_type, "default_sample_type");
+		const char *d = str_at(st, pb->default_sample_type, "default_sample_type");
 		for (size_t i = 0; i < p->ntypes; i++)
 			if (!strcmp(p->types[i], d))
 				p->default_type = i;
 	}
-	str_at(&st, pb->doc_url, "doc_url");
-	if (st.bad)
-		goto out;
+	str_at(st, pb->doc_url, "doc_url");
+	return st->bad ? -1 : 0;
+}
 
-	/* Mappings. */
-	if (!(maps = index_ids("mapping", pb->n_mapping, map_id, pb->mapping, err, errlen)))
-		goto out;
+/* Mappings and functions, with their id indexes. */
+static int
+resolve_maps_funcs(struct resolver *r)
+{
+	const pb_profile *pb = r->pb;
+	struct ct_profile *p = r->p;
+
+	if (!(r->maps = index_ids("mapping", pb->n_mapping, map_id, pb->mapping, r->err, r->errlen)))
+		return -1;
 	p->nmaps = pb->n_mapping;
 	p->maps = calloc(p->nmaps + 1, sizeof(*p->maps));
 	if (!p->maps)
-		goto oom;
+		return oom(r);
 	for (size_t i = 0; i < p->nmaps; i++) {
 		const Perftools__Profiles__Mapping *m = pb->mapping[i];
 		p->maps[i] = (struct ct_pmap){.id = m->id, .start = m->memory_start,
 					      .limit = m->memory_limit, .offset = m->file_offset,
-					      .file = str_at(&st, m->filename, "a mapping file name"),
-					      .build_id = str_at(&st, m->build_id, "a mapping build id")};
+					      .file = str_at(&r->st, m->filename, "a mapping file name"),
+					      .build_id = str_at(&r->st, m->build_id, "a mapping build id")};
 	}
-
-	/* Functions. */
-	if (!(fns = index_ids("function", pb->n_function, fn_id, pb->function, err, errlen)))
-		goto out;
+	if (!(r->fns = index_ids("function", pb->n_function, fn_id, pb->function, r->err, r->errlen)))
+		return -1;
 	p->nfuncs = pb->n_function;
 	p->funcs = calloc(p->nfuncs + 1, sizeof(*p->funcs));
 	if (!p->funcs)
-		goto oom;
+		return oom(r);
 	for (size_t i = 0; i < p->nfuncs; i++) {
 		const Perftools__Profiles__Function *f = pb->function[i];
 		p->funcs[i] = (struct ct_pfunc){.id = f->id,
-						.name = str_at(&st, f->name, "a function name"),
-						.system_name = str_at(&st, f->system_name, "a function system name"),
-						.filename = str_at(&st, f->filename, "a function file name"),
+						.name = str_at(&r->st, f->name, "a function name"),
+						.system_name = str_at(&r->st, f->system_name, "a function system name"),
+						.filename = str_at(&r->st, f->filename, "a function file name"),
 						.start_line = f->start_line};
 	}
-	if (st.bad)
-		goto out;
+	return r->st.bad ? -1 : 0;
+}
 
-	/* Locations. */
-	if (!(locs = index_ids("location", pb->n_location, loc_id, pb->location, err, errlen)))
-		goto out;
+/* Locations: their mapping and the function of each line. */
+static int
+resolve_locs(struct resolver *r)
+{
+	const pb_profile *pb = r->pb;
+	struct ct_profile *p = r->p;
+
+	if (!(r->locs = index_ids("location", pb->n_location, loc_id, pb->location, r->err, r->errlen)))
+		return -1;
 	p->nlocs = pb->n_location;
 	p->locs = calloc(p->nlocs + 1, sizeof(*p->locs));
 	if (!p->locs)
-		goto oom;
+		return oom(r);
 	for (size_t i = 0; i < p->nlocs; i++) {
 		const Perftools__Profiles__Location *l = pb->location[i];
 		struct ct_ploc *dl = &p->locs[i];
@@ -353,93 +373,118 @@ resolve(pb_profile *pb, struct ct_profile **out, char *err, size_t errlen)
 		dl->index = i;
 		dl->address = l->address;
 		if (l->mapping_id) {
-			long mi = find_id(maps, p->nmaps, l->mapping_id);
+			long mi = find_id(r->maps, p->nmaps, l->mapping_id);
 			if (mi < 0) {
-				seterr(err, errlen,
+				seterr(r->err, r->errlen,
 				       "dangling id: location %llu refers to mapping %llu, which does not exist",
 				       (unsigned long long)l->id, (unsigned long long)l->mapping_id);
-				goto out;
+				return -1;
 			}
 			dl->map = &p->maps[mi];
 		}
 		dl->nlines = l->n_line;
 		dl->lines = calloc(l->n_line + 1, sizeof(*dl->lines));
 		if (!dl->lines)
-			goto oom;
+			return oom(r);
 		for (size_t j = 0; j < l->n_line; j++) {
-			long fi = find_id(fns, p->nfuncs, l->line[j]->function_id);
+			long fi = find_id(r->fns, p->nfuncs, l->line[j]->function_id);
 			if (fi < 0) {
-				seterr(err, errlen,
+				seterr(r->err, r->errlen,
 				       "dangling id: location %llu refers to function %llu, which does not exist",
 				       (unsigned long long)l->id,
 				       (unsigned long long)l->line[j]->function_id);
-				goto out;
+				return -1;
 			}
 			dl->lines[j] = (struct ct_pline){.fn = &p->funcs[fi], .line = l->line[j]->line};
 		}
 	}
+	return 0;
+}
 
-	/* Samples. */
-	if (pb->n_sample && !p->ntypes) {
-		seterr(err, errlen, "malformed profile: it has samples but no sample types");
-		goto out;
+/* Sample i: its values, locations and labels. */
+static int
+resolve_sample(struct resolver *r, size_t i)
+{
+	const Perftools__Profiles__Sample *s = r->pb->sample[i];
+	struct ct_profile *p = r->p;
+	struct ct_psample *ds = &p->samples[i];
+
+	if (s->n_value != p->ntypes) {
+		seterr(r->err, r->errlen, "malformed profile: sample %zu has %zu values for %zu sample types",
+		       i, s->n_value, p->ntypes);
+		return -1;
 	}
-	p->nsamples = pb->n_sample;
+	ds->values = s->value;
+	ds->nlocs = s->n_location_id;
+	ds->locs = calloc(s->n_location_id + 1, sizeof(*ds->locs));
+	if (!ds->locs)
+		return oom(r);
+	for (size_t j = 0; j < s->n_location_id; j++) {
+		long li = find_id(r->locs, p->nlocs, s->location_id[j]);
+		if (li < 0) {
+			seterr(r->err, r->errlen,
+			       "dangling id: sample %zu refers to location %llu, which does not exist", i,
+			       (unsigned long long)s->location_id[j]);
+			return -1;
+		}
+		ds->locs[j] = &p->locs[li];
+	}
+	ds->labels = calloc(s->n_label + 1, sizeof(*ds->labels));
+	if (!ds->labels)
+		return oom(r);
+	for (size_t j = 0; j < s->n_label; j++) {
+		const Perftools__Profiles__Label *l = s->label[j];
+		struct ct_plabel lb = {.key = str_at(&r->st, l->key, "a label key"), .num = l->num,
+				       .unit = str_at(&r->st, l->num_unit, "a label unit")};
+		/* As pprof: a label with neither a string nor a number is dropped. */
+		if (l->str)
+			lb.str = str_at(&r->st, l->str, "a label value");
+		else if (!l->num)
+			continue;
+		ds->labels[ds->nlabels++] = lb;
+	}
+	return r->st.bad ? -1 : 0;
+}
+
+static int
+resolve_samples(struct resolver *r)
+{
+	struct ct_profile *p = r->p;
+	if (r->pb->n_sample && !p->ntypes) {
+		seterr(r->err, r->errlen, "malformed profile: it has samples but no sample types");
+		return -1;
+	}
+	p->nsamples = r->pb->n_sample;
 	p->samples = calloc(p->nsamples + 1, sizeof(*p->samples));
 	if (!p->samples)
-		goto oom;
-	for (size_t i = 0; i < p->nsamples; i++) {
-		const Perftools__Profiles__Sample *s = pb->sample[i];
-		struct ct_psample *ds = &p->samples[i];
-		if (s->n_value != p->ntypes) {
-			seterr(err, errlen, "malformed profile: sample %zu has %zu values for %zu sample types",
-			       i, s->n_value, p->ntypes);
-			goto out;
-		}
-		ds->values = s->value;
-		ds->nlocs = s->n_location_id;
-		ds->locs = calloc(s->n_location_id + 1, sizeof(*ds->locs));
-		if (!ds->locs)
-			goto oom;
-		for (size_t j = 0; j < s->n_location_id; j++) {
-			long li = find_id(locs, p->nlocs, s->location_id[j]);
-			if (li < 0) {
-				seterr(err, errlen,
-				       "dangling id: sample %zu refers to location %llu, which does not exist",
-				       i, (unsigned long long)s->location_id[j]);
-				goto out;
-			}
-			ds->locs[j] = &p->locs[li];
-		}
-		ds->labels = calloc(s->n_label + 1, sizeof(*ds->labels));
-		if (!ds->labels)
-			goto oom;
-		for (size_t j = 0; j < s->n_label; j++) {
-			const Perftools__Profiles__Label *l = s->label[j];
-			struct ct_plabel lb = {.key = str_at(&st, l->key, "a label key"), .num = l->num,
-					       .unit = str_at(&st, l->num_unit, "a label unit")};
-			/* As pprof: a label with neither a string nor a number is dropped. */
-			if (l->str)
-				lb.str = str_at(&st, l->str, "a label value");
-			else if (!l->num)
-				continue;
-			ds->labels[ds->nlabels++] = lb;
-		}
-		if (st.bad)
-			goto out;
-	}
+		return oom(r);
+	for (size_t i = 0; i < p->nsamples; i++)
+		if (resolve_sample(r, i) < 0)
+			return -1;
+	return 0;
+}
 
-	*out = p;
-	p = NULL;
-	ret = 0;
-	goto out;
-oom:
-	seterr(err, errlen, "out of memory");
-out:
-	free(maps);
-	free(locs);
-	free(fns);
-	ct_profile_free(p);
+/* Resolves and checks a decoded message; takes ownership of pb. */
+static int
+resolve(pb_profile *pb, struct ct_profile **out, char *err, size_t errlen)
+{
+	struct resolver r = {.pb = pb, .err = err, .errlen = errlen,
+			     .st = {.s = pb->string_table, .n = pb->n_string_table, .err = err,
+				    .errlen = errlen}};
+	if (!(r.p = calloc(1, sizeof(*r.p)))) {
+		perftools__profiles__profile__free_unpacked(pb, NULL);
+		return oom(&r);
+	}
+	r.p->pb = pb;
+	int ret = resolve_header(&r) < 0 || resolve_maps_funcs(&r) < 0 || resolve_locs(&r) < 0 ||
+			  resolve_samples(&r) < 0 ? -1 : 0;
+	free(r.maps);
+	free(r.locs);
+	free(r.fns);
+	if (ret < 0)
+		ct_profile_free(r.p);
+	else
+		*out = r.p;
 	return ret;
 }
 
