@@ -90,6 +90,37 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Waits (bounded, 60 s) until the launcher's child has become `comm`
+ * (exec'd it): before that the child is still the launcher's code, with
+ * SIGINT ignored, and a signal then tests nothing of the program's. */
+static void
+wait_child_exec(pid_t launcher, const char *comm)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)launcher, (int)launcher);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	time_t deadline = ts.tv_sec + 60;
+	for (;;) {
+		char *kids = read_file(path, NULL);
+		int child = kids ? atoi(kids) : 0;
+		free(kids);
+		if (child > 0) {
+			char cpath[64];
+			snprintf(cpath, sizeof(cpath), "/proc/%d/comm", child);
+			char *name = read_file(cpath, NULL);
+			bool done = name && !strncmp(name, comm, strlen(comm)) &&
+				    name[strlen(comm)] == '\n';
+			free(name);
+			if (done)
+				return;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		cr_assert(ts.tv_sec < deadline, "the launcher did not start %s in 60 s", comm);
+		sleep_ms(10);
+	}
+}
+
 /* Ctrl-C: the terminal signals the whole foreground group. The program
  * dies of SIGINT; the launcher survives it long enough to report, then
  * dies of SIGINT too. */
@@ -98,7 +129,7 @@ Test(run, ctrl_c_stops_the_program_first)
 	struct cmd c;
 	cmd_start(&c, (const char *[]){contend_bin(), "run", "sleep", "30", NULL},
 		  &(struct cmd_opts){.own_group = true});
-	sleep_ms(500);
+	wait_child_exec(c.pid, "sleep");
 	cr_assert_eq(kill(-c.pid, SIGINT), 0);
 	cmd_finish(&c, 20);
 	cr_expect(!c.timed_out, "still running 20 s after SIGINT");
@@ -114,7 +145,7 @@ Test(run, sigterm_is_forwarded)
 	struct cmd c;
 	cmd_start(&c, (const char *[]){contend_bin(), "run", "sleep", "30", NULL},
 		  &(struct cmd_opts){.own_group = true});
-	sleep_ms(500);
+	wait_child_exec(c.pid, "sleep");
 	cr_assert_eq(kill(c.pid, SIGTERM), 0);
 	cmd_finish(&c, 20);
 	cr_expect(!c.timed_out, "still running 20 s after SIGTERM");

@@ -3,16 +3,20 @@
  * nobody writes (in wait_for_input), 5 joinable threads that finished and
  * were never joined (created in spawn_forgotten), and, with argument
  * "abba", two threads deadlocked on two mutexes (lock_a_then_b,
- * lock_b_then_a). Prints "ready" once every thread is in place. Then, with
+ * lock_b_then_a). Prints "ready" once every thread is in place (known by
+ * construction, not by sleeping: see all_in_place) and has been there
+ * 300 ms, longer than the tests' CONTEND_STUCK. Then, with
  * argument "crash", dereferences NULL; with "own", installs its own
  * SIGSEGV handler (exit 42) first, after checking it sees SIG_DFL there
  * (exit 3 if not). */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static pthread_mutex_t orders_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -21,10 +25,22 @@ static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER, lock_b = PTHREAD_MUTE
 static pthread_barrier_t both_hold;
 static int input[2];
 
+/* Who has reached its last wait, for all_in_place. */
+static int waiting_orders; /* under orders_lock */
+static int readers[10], nreaders, lockers[2], nlockers, gone[5], ngone;
+
+static void
+announce(int *tids, int *n)
+{
+	int i = __atomic_fetch_add(n, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&tids[i], (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+}
+
 __attribute__((noinline)) static void
 wait_for_orders(void)
 {
 	pthread_mutex_lock(&orders_lock);
+	waiting_orders++;
 	for (;;)
 		pthread_cond_wait(&orders, &orders_lock);
 }
@@ -47,6 +63,7 @@ wait_for_input(void)
 static void *
 input_worker(void *arg)
 {
+	announce(readers, &nreaders);
 	wait_for_input();
 	return arg;
 }
@@ -54,6 +71,7 @@ input_worker(void *arg)
 static void *
 forgotten(void *arg)
 {
+	announce(gone, &ngone);
 	return arg;
 }
 
@@ -71,6 +89,7 @@ lock_a_then_b(void *arg)
 {
 	pthread_mutex_lock(&lock_a);
 	pthread_barrier_wait(&both_hold);
+	announce(lockers, &nlockers);
 	pthread_mutex_lock(&lock_b);
 	return arg;
 }
@@ -80,8 +99,70 @@ lock_b_then_a(void *arg)
 {
 	pthread_mutex_lock(&lock_b);
 	pthread_barrier_wait(&both_hold);
+	announce(lockers, &nlockers);
 	pthread_mutex_lock(&lock_a);
 	return arg;
+}
+
+/* Whether thread tid (of this process) is inside system call nr, as the
+ * kernel sees it; also true when that cannot be read (then the caller's
+ * 300 ms of settling is all there is). */
+static bool
+in_syscall(int tid, long nr)
+{
+	char path[64], buf[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	bool ok = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	return !ok || strtol(buf, NULL, 10) == nr;
+}
+
+static bool
+task_gone(int tid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+	return access(path, F_OK) != 0;
+}
+
+/* Every thread where it will stay: the 40 cond waiters counted under the
+ * lock that pthread_cond_wait releases (taking it here means each one is
+ * inside the wait), the readers and the deadlocked pair announced and
+ * seen by the kernel in read() and futex() after that, the forgotten
+ * threads gone from /proc. */
+static bool
+all_in_place(bool abba)
+{
+	if (abba) {
+		if (__atomic_load_n(&nlockers, __ATOMIC_ACQUIRE) < 2)
+			return false;
+		for (int i = 0; i < 2; i++) {
+			int tid = __atomic_load_n(&lockers[i], __ATOMIC_ACQUIRE);
+			if (!tid || !in_syscall(tid, SYS_futex))
+				return false;
+		}
+		return true;
+	}
+	pthread_mutex_lock(&orders_lock);
+	int orders_in = waiting_orders;
+	pthread_mutex_unlock(&orders_lock);
+	if (orders_in < 40 || __atomic_load_n(&nreaders, __ATOMIC_ACQUIRE) < 10 ||
+	    __atomic_load_n(&ngone, __ATOMIC_ACQUIRE) < 5)
+		return false;
+	for (int i = 0; i < 10; i++) {
+		int tid = __atomic_load_n(&readers[i], __ATOMIC_ACQUIRE);
+		if (!tid || !in_syscall(tid, SYS_read))
+			return false;
+	}
+	for (int i = 0; i < 5; i++) {
+		int tid = __atomic_load_n(&gone[i], __ATOMIC_ACQUIRE);
+		if (!tid || !task_gone(tid))
+			return false;
+	}
+	return true;
 }
 
 static void
@@ -110,8 +191,17 @@ main(int argc, char **argv)
 			pthread_create(&t, NULL, input_worker, NULL);
 		spawn_forgotten();
 	}
-	/* Long enough for every thread to reach its wait (and for the
-	 * deadlock to be older than the dump's minimum). */
+	bool abba = argc > 1 && !strcmp(argv[1], "abba");
+	/* Bounded (60 s), and long: a loaded machine runs threads late. */
+	for (int i = 0; !all_in_place(abba); i++) {
+		if (i == 60 * 200) {
+			fprintf(stderr, "threads_leaks: threads not in place after 60 s\n");
+			return 4;
+		}
+		usleep(5 * 1000);
+	}
+	/* In place for longer than the tests' CONTEND_STUCK: a wait of
+	 * known length, since sleeps only overrun. */
 	usleep(300 * 1000);
 	printf("ready\n");
 	fflush(stdout);
