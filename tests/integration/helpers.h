@@ -142,7 +142,24 @@ bool profile_has_mapping(const struct profile *p, const char *basename);
 bool frame_matches(const char *name, const char *want);
 
 /* Criterion expectation lo*ref <= got <= hi*ref, described by fmt, and
- * dumping p (if not NULL) when it fails. */
+ * dumping p (if not NULL) when it fails.
+ *
+ * The bands for a recorded wait, which must hold however slowly a loaded
+ * machine runs the program:
+ *  - against what the program asked for (a hold, a sleep, a time-out):
+ *    at least BAND_ASKED_LO of it (sleeps only overrun; the margin is the
+ *    tick clock's) and at most BAND_ASKED_HI times it, which only catches
+ *    unit errors: under load a 2 x 50 ms x 2 hold has taken 2.4 times
+ *    that;
+ *  - against what the program measured around its own call: at most a
+ *    little more (the wrapper's interval lies inside the measured one;
+ *    the callers' upper bounds, 1.02 to 1.05), and at least
+ *    BAND_MEASURED_LO of it: time the program spent preempted just
+ *    outside the wrapper is in its measurement only (0.85 seen for one
+ *    50 ms nanosleep). */
+#define BAND_ASKED_LO 0.8
+#define BAND_ASKED_HI 10.0
+#define BAND_MEASURED_LO 0.5
 void expect_ratio(const struct profile *p, double got, double ref, double lo, double hi,
 		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
