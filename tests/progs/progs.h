@@ -94,7 +94,10 @@ int bg_spin_unlock(void *s);
  * condvar, semaphore and barrier programs.
  *
  * Each of `rounds` rounds: the main thread calls hold(); hold() takes the
- * resource, calls scenario_go(), which releases the waiter threads and
+ * resource, calls scenario_go(), which releases the waiter threads, waits
+ * until each of them is blocked (the kernel shows it in futex(); a
+ * bounded wait, by construction rather than by a sleep that is usually
+ * long enough, so that a loaded machine still makes every waiter wait),
  * then sleeps hold_us, and releases the resource. Each of the `waiters`
  * threads, once released, measures one call of wait(), which blocks on
  * the resource until hold() releases it. All threads then meet before the
@@ -121,9 +124,14 @@ struct scenario {
 	void (*hold)(struct scenario *s);
 	void (*wait)(struct scenario *s);
 	void *arg; /* for hold and wait */
+	/* The waiters busy-wait (spinlocks): the kernel never sees them
+	 * blocked, so scenario_go only waits for them to be released. */
+	int spins;
 	/* harness state */
 	pthread_barrier_t go, done;
 	int64_t waited_ns;
+	int tids[64], ntids; /* the waiters' thread ids */
+	int nin;             /* waiters released this round */
 };
 
 /* Reads W, H (us), R and the flavour from argv[first..first+3], defaults

@@ -27,7 +27,7 @@ spin_waiter(struct scenario *s)
 int
 main(int argc, char **argv)
 {
-	struct scenario s = {.hold = spin_hold_and_sleep, .wait = spin_waiter};
+	struct scenario s = {.hold = spin_hold_and_sleep, .wait = spin_waiter, .spins = 1};
 	XPT(pthread_spin_init(&sl, PTHREAD_PROCESS_PRIVATE));
 	scenario_args(&s, argc, argv, 1);
 	if (argc < 2)
