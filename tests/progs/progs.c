@@ -164,24 +164,33 @@ scenario_args(struct scenario *s, int argc, char **argv, int first)
 	s->flavour = arg_flavour(argc, argv, first + 3);
 }
 
-/* Whether thread tid of this process is in futex() as the kernel sees
- * it (true if that cannot be read: then only the hold is left). Raw
- * system calls, so that the shim records none of this as the holder's
- * I/O or sleep. */
-static bool
-in_futex(int tid)
+int
+self_tid(void)
+{
+	return (int)syscall(SYS_gettid);
+}
+
+int
+in_syscall(int tid, long nr)
 {
 	char path[64], buf[32];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
 	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return true;
+		return 1;
 	long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
 	syscall(SYS_close, fd);
 	if (n <= 0)
-		return true;
+		return 1;
 	buf[n] = 0;
-	return strtol(buf, NULL, 10) == SYS_futex;
+	return strtol(buf, NULL, 10) == nr;
+}
+
+void
+pause_us_raw(long us)
+{
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+	syscall(SYS_nanosleep, &ts, NULL);
 }
 
 /* Until every waiter of the round is released and blocked (bounded: 60 s,
@@ -194,11 +203,10 @@ wait_waiters_blocked(struct scenario *s)
 		bool all = __atomic_load_n(&s->nin, __ATOMIC_ACQUIRE) >= s->waiters;
 		int n = __atomic_load_n(&s->ntids, __ATOMIC_ACQUIRE);
 		for (int i = 0; all && !s->spins && i < n && i < 64; i++)
-			all = in_futex(__atomic_load_n(&s->tids[i], __ATOMIC_ACQUIRE));
+			all = in_syscall(__atomic_load_n(&s->tids[i], __ATOMIC_ACQUIRE), SYS_futex);
 		if (all)
 			break;
-		struct timespec ts = {0, 200 * 1000};
-		syscall(SYS_nanosleep, &ts, NULL);
+		pause_us_raw(200);
 	}
 	__atomic_store_n(&s->nin, 0, __ATOMIC_RELEASE);
 }
@@ -227,7 +235,7 @@ scenario_waiter(void *p)
 	struct scenario *s = p;
 	int me = __atomic_fetch_add(&s->ntids, 1, __ATOMIC_ACQ_REL);
 	if (me < 64)
-		__atomic_store_n(&s->tids[me], (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+		__atomic_store_n(&s->tids[me], self_tid(), __ATOMIC_RELEASE);
 	for (int i = 0; i < s->rounds; i++) {
 		scenario_meet(&s->go);
 		__atomic_fetch_add(&s->nin, 1, __ATOMIC_ACQ_REL);

@@ -28,6 +28,17 @@ void sleep_us(long us);
  * for the timed waits. */
 struct timespec deadline_us(clockid_t clk, long us);
 
+/* The calling thread's kernel id. */
+int self_tid(void);
+/* Whether thread tid of this process is inside system call nr as the
+ * kernel sees it (/proc/self/task/<tid>/syscall); true when that cannot
+ * be read, so that callers fall back to their own settling time. Raw
+ * system calls only: the shim records none of it as the caller's I/O. */
+int in_syscall(int tid, long nr);
+/* nanosleep as a raw system call, for polling loops the shim must not
+ * record as the caller's sleeps. */
+void pause_us_raw(long us);
+
 /* Exits with status 99 and a message when a setup call (not the behaviour
  * under test) fails: pthread_create, mmap, ... */
 void die(const char *what, int err);
