@@ -153,13 +153,16 @@ bool frame_matches(const char *name, const char *want);
  *    that;
  *  - against what the program measured around its own call: at most a
  *    little more (the wrapper's interval lies inside the measured one;
- *    the callers' upper bounds, 1.02 to 1.05), and at least
- *    BAND_MEASURED_LO of it: time the program spent preempted just
- *    outside the wrapper is in its measurement only (0.85 seen for one
- *    50 ms nanosleep). */
+ *    the callers' upper bounds, 1.02 to 1.05), and no lower bound
+ *    (BAND_MEASURED_LO): time the program spent preempted just outside
+ *    the wrapper, or in the shim's first-use set-up, is in its
+ *    measurement only (0.85 seen for one 50 ms nanosleep, 0.5 for a
+ *    holder under load). The lower bound is the one against what was
+ *    asked, which the programs make hold by construction (a holder
+ *    starts its hold once its waiters are blocked). */
 #define BAND_ASKED_LO 0.8
 #define BAND_ASKED_HI 10.0
-#define BAND_MEASURED_LO 0.5
+#define BAND_MEASURED_LO 0.0
 void expect_ratio(const struct profile *p, double got, double ref, double lo, double hi,
 		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
