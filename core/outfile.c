@@ -57,36 +57,64 @@ ct_outfile_mkdirs(char *path, size_t n, bool *made)
 	return errno == EEXIST ? 0 : -errno;
 }
 
+/* Opens path (no trailing slash) as a directory without following a
+ * link at its end: the descriptor, or -errno (-ELOOP for a link). */
+static int
+ct_outfile_open_leaf(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	int err = -errno;
+	/* O_NOFOLLOW on a link gives ELOOP, or ENOTDIR together with
+	 * O_DIRECTORY: tell the two apart for the message. */
+	if ((err == -ENOTDIR || err == -ELOOP) && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		err = -ELOOP;
+	return err;
+}
+
+/* The long way, with a copy of the path: trailing slashes cut, missing
+ * directories made. Out of line so that the common case (the directory
+ * exists) keeps its 4 KiB off the stack: the crash dump may run on a
+ * small alternate signal stack. */
+static __attribute__((noinline)) int
+ct_outfile_make_dir(const char *dir, size_t n, bool *made)
+{
+	char path[4096];
+	if (n >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, n + 1);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0'; /* "out/" */
+	int err = ct_outfile_mkdirs(path, n, made);
+	return err ? err : ct_outfile_open_leaf(path);
+}
+
 int
 ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why)
 {
-	int saved = errno, err = 0, fd = -1;
+	int saved = errno, err = 0, fd = -ENOENT;
 	const char *reason = NULL;
-	char path[4096];
 	size_t n = strlen(dir);
 	struct stat st;
 	bool made = false;
 
-	if (n == 0 || n >= sizeof(path)) {
-		err = n ? -ENAMETOOLONG : -ENOENT;
+	if (n == 0) {
+		err = -ENOENT;
 		goto out;
 	}
-	memcpy(path, dir, n + 1);
-	while (n > 1 && path[n - 1] == '/')
-		path[--n] = '\0'; /* "out/" */
-	err = ct_outfile_mkdirs(path, n, &made);
-	if (err)
-		goto out;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* A trailing slash would make open() follow a link: such paths take
+	 * the long way, which cuts it. */
+	if (dir[n - 1] != '/')
+		fd = ct_outfile_open_leaf(dir);
+	if (fd == -ENOENT)
+		fd = ct_outfile_make_dir(dir, n, &made);
 	if (fd < 0) {
-		err = -errno;
-		/* O_NOFOLLOW on a symlink gives ELOOP, or ENOTDIR together
-		 * with O_DIRECTORY: tell the two apart for the message. */
-		if ((err == -ENOTDIR || err == -ELOOP) && lstat(path, &st) == 0 &&
-		    S_ISLNK(st.st_mode)) {
-			err = -ELOOP;
+		err = fd;
+		fd = -1;
+		if (err == -ELOOP)
 			reason = "is a symbolic link";
-		}
 		goto out;
 	}
 	if (fstat(fd, &st) != 0) {

@@ -897,6 +897,27 @@ Test(report, outfile_temporaries_are_fresh_and_private)
 	free(dir);
 }
 
+/* A link as the output directory is refused, trailing slash or not
+ * (with one, open() would follow it). */
+Test(report, outfile_refuses_a_linked_directory)
+{
+	char *tmp = make_tmpdir(), real[PATH_MAX], link[PATH_MAX], slash[PATH_MAX + 1];
+	const char *why = NULL;
+	snprintf(real, sizeof(real), "%s/real", tmp);
+	snprintf(link, sizeof(link), "%s/link", tmp);
+	snprintf(slash, sizeof(slash), "%s/", link);
+	cr_assert_eq(mkdir(real, 0700), 0);
+	cr_assert_eq(symlink(real, link), 0);
+	cr_expect_eq(ct_outfile_open_dir(link, NULL, &why), -ELOOP);
+	cr_expect(why && strstr(why, "symbolic link"));
+	cr_expect_eq(ct_outfile_open_dir(slash, NULL, &why), -ELOOP);
+	int fd = ct_outfile_open_dir(real, NULL, &why);
+	cr_expect_geq(fd, 0);
+	close(fd);
+	rm_rf(tmp);
+	free(tmp);
+}
+
 /* A server started as root that made its directory and then changed its
  * uid keeps writing there; another process finds the directory foreign. */
 Test(report, outfile_trusts_the_directory_it_made)
