@@ -234,6 +234,52 @@ Test(run, summary_names_the_hot_spot)
 	tmpdir_remove(tmp);
 }
 
+/* Two runs with the same --out: the second run's files carry its pid
+ * (the first run's are never replaced) and its summary shows those; a
+ * third run that records nothing does not present the old files. */
+Test(run, same_out_twice_keeps_both_runs)
+{
+	char tmp[4096], bank[4096], path[8192];
+	tmpdir_make(tmp, sizeof(tmp));
+	build_path(bank, sizeof(bank), "examples/bank");
+	struct cmd c;
+	cmd_run(&c, (const char *[]){contend_bin(), "run", "--out", "out", bank, NULL},
+		&(struct cmd_opts){.cwd = tmp});
+	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
+	cr_expect(strstr(c.stderr_text, "contend: profiles in out/: mutex.pb.gz block.pb.gz"), "%s",
+		  c.stderr_text);
+	cmd_free(&c);
+	snprintf(path, sizeof(path), "%s/out/mutex.pb.gz", tmp);
+	size_t len1 = 0, len2 = 0;
+	char *first = read_file(path, &len1);
+	cr_assert_not_null(first);
+
+	cmd_run(&c, (const char *[]){contend_bin(), "run", "--out", "out", bank, NULL},
+		&(struct cmd_opts){.cwd = tmp});
+	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
+	const char *files = strstr(c.stderr_text, "contend: profiles in out/: mutex.pid");
+	cr_assert(files, "%s", c.stderr_text);
+	long pid = strtol(files + strlen("contend: profiles in out/: mutex.pid"), NULL, 10);
+	cr_expect(strstr(c.stderr_text, "(mutex.pid"), "%s", c.stderr_text);
+	char own[8300];
+	snprintf(own, sizeof(own), "%s/out/block.pid%ld.pb.gz", tmp, pid);
+	cr_expect(access(own, F_OK) == 0, "%s missing; %s", own, c.stderr_text);
+	char *after = read_file(path, &len2);
+	cr_expect(after && len1 == len2 && !memcmp(first, after, len1), "the first run's %s was replaced",
+		  path);
+	free(first);
+	free(after);
+	cmd_free(&c);
+
+	cmd_run(&c, (const char *[]){contend_bin(), "run", "--out", "out", "--", "sh", "-c", "exit 0",
+				     NULL},
+		&(struct cmd_opts){.cwd = tmp});
+	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
+	cr_expect(strstr(c.stderr_text, "contend: no profiles in out/"), "%s", c.stderr_text);
+	cmd_free(&c);
+	tmpdir_remove(tmp);
+}
+
 /* A shell that forks the real program: the child inherits LD_PRELOAD and
  * writes its own contend.<pid>, which the summary reports. */
 Test(run, fork_child_writes_its_own_directory)
