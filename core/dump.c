@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,9 @@ static int ct_signal_forking; /* set across the fork of a signal dump */
 /* What names this process's files take and which directory it made
  * (outfile.h); a fork child starts afresh in ct_dump_set_dir. */
 static struct ct_output ct_out;
+
+/* The kernel's sigset: the first 64 bits of glibc's. */
+#define CT_KSIGSET_BYTES 8
 
 void
 ct_dump_configure(const char *report_lib, pid_t (*fork_fn)(void))
@@ -264,8 +268,6 @@ ct_dump_at_exit(void)
  * default action and unblocked here, kills the process when the time is
  * up: the program dies of the signal it got, at most timeout_ms late.
  * Raw system calls: glibc's timer_create may allocate. */
-static int ct_handover_timer = -1;
-static int ct_handed_over;
 
 static int
 ct_dump_watchdog(int sig, int timeout_ms)
@@ -289,11 +291,6 @@ ct_dump_watchdog(int sig, int timeout_ms)
 static void
 ct_dump_from_signal_(int sig, int timeout_ms)
 {
-	/* The thread handed the signal took over: the hand-over's watchdog
-	 * is no longer needed. */
-	int ho = __atomic_exchange_n(&ct_handover_timer, -1, __ATOMIC_ACQ_REL);
-	if (ho >= 0)
-		syscall(SYS_timer_delete, ho);
 	if (__atomic_exchange_n(&ct_final_done, 1, __ATOMIC_ACQ_REL))
 		return;
 	if (!ct_profiles_have_data() && !ct_threads_worth_dumping())
@@ -336,18 +333,6 @@ bool
 ct_dump_in_signal_fork(void)
 {
 	return __atomic_load_n(&ct_signal_forking, __ATOMIC_ACQUIRE);
-}
-
-void
-ct_dump_from_signal(int sig, int timeout_ms)
-{
-	int saved = errno;
-	/* Our own waits (waitpid, nanosleep) must not be recorded from a
-	 * signal handler. */
-	ct_self.busy++;
-	ct_dump_from_signal_(sig, timeout_ms);
-	ct_self.busy--;
-	errno = saved;
 }
 
 /* Writes the crash dump's file base.txt (threads or maps) in dirfd with
@@ -438,34 +423,163 @@ out:
 	errno = saved;
 }
 
-bool
-ct_dump_hand_over(int sig, int timeout_ms)
+/* The thread writing the final dump for a fatal signal, 0 before. */
+static int ct_fatal_tid;
+
+/* Blocks every signal and waits for the process to end: a thread that
+ * must not run program code any more. */
+static void __attribute__((noreturn))
+ct_park(void)
 {
-	int saved = errno;
-	bool done = false;
-	if (__atomic_exchange_n(&ct_handed_over, 1, __ATOMIC_ACQ_REL))
-		goto out;
-	int tid = ct_threads_pick_waiter(sig);
-	if (tid <= 0)
-		goto out;
-	/* Our handler stays installed: if the chosen thread never runs it,
-	 * the re-sent signal runs it on some thread, which then writes. */
+	sigset_t all;
+	sigfillset(&all);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, CT_KSIGSET_BYTES);
+	for (;;)
+		syscall(SYS_rt_sigsuspend, &all, CT_KSIGSET_BYTES);
+}
+
+/* Sends sig to every other thread of the process: each runs our handler
+ * (ct_dump_fatal) and parks there. Raw getdents64: opendir allocates. */
+static void
+ct_park_others(int me, int sig)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	pid_t pid = getpid();
+	char buf[4096] __attribute__((aligned(8)));
+	long n;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(buf + off);
+			off += d->reclen;
+			int tid = 0;
+			for (const char *c = d->name; *c >= '0' && *c <= '9'; c++)
+				tid = tid * 10 + (*c - '0');
+			if (tid > 0 && tid != me)
+				syscall(SYS_tgkill, pid, tid, sig);
+		}
+	}
+	syscall(SYS_close, fd);
+}
+
+/* A timer that sends sig to thread tid after ms (a thread-directed
+ * signal, so it reaches exactly the thread that waits); -1 if none. */
+static int
+ct_thread_timer(int sig, int tid, int ms)
+{
 	struct sigevent sev;
 	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = sig;
+	sev._sigev_un._tid = tid;
 	int id = -1;
-	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) == 0) {
-		struct itimerspec its = {.it_value = {timeout_ms / 1000,
-						      (timeout_ms % 1000) * 1000000L}};
-		syscall(SYS_timer_settime, id, 0, &its, NULL);
-		__atomic_store_n(&ct_handover_timer, id, __ATOMIC_RELEASE);
+	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
+		return -1;
+	struct itimerspec its = {.it_value = {ms / 1000, (ms % 1000) * 1000000L}};
+	syscall(SYS_timer_settime, id, 0, &its, NULL);
+	return id;
+}
+
+void
+ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
+{
+	int saved = errno;
+	ct_self.busy++;
+	int me = (int)syscall(SYS_gettid);
+	int expect = 0;
+	if (!__atomic_compare_exchange_n(&ct_fatal_tid, &expect, me, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		/* Our own watchdog, or the signal again (a second Ctrl-C):
+		 * give up the dump and die now. */
+		if (expect == me)
+			die(sig);
+		/* Another thread writes the dump; this one waits for the end
+		 * with it, running no more program code. */
+		ct_park();
 	}
-	done = syscall(SYS_tgkill, getpid(), tid, sig) == 0;
-	if (!done && id >= 0 &&
-	    __atomic_exchange_n(&ct_handover_timer, -1, __ATOMIC_ACQ_REL) == id)
-		syscall(SYS_timer_delete, id);
-out:
+	/* sig is blocked in this handler; from now on it ends the dump
+	 * early (re-entering above), whether the watchdog or the user sends
+	 * it. Last resort if sig cannot (the program made it SIG_IGN): a
+	 * SIGKILL. */
+	int watchdog = ct_thread_timer(sig, me, fork_ms);
+	int last = ct_thread_timer(SIGKILL, me, timeout_ms + 2000);
+	(void)last;
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &one, NULL, CT_KSIGSET_BYTES);
+
+	bool write = !__atomic_exchange_n(&ct_final_done, 1, __ATOMIC_ACQ_REL) &&
+		     (ct_profiles_have_data() || ct_threads_worth_dumping());
+	pid_t child = -1;
+	if (write) {
+		/* The copy has none of our threads: give it their names and
+		 * our pid. */
+		ct_threads_refresh_names();
+		ct_dump_pid = getpid();
+		/* glibc's full fork, not _Fork: it takes every malloc arena
+		 * lock first (waiting out other threads that hold one
+		 * briefly), so the copy can allocate; our own fork-child hook
+		 * keeps the tables. If this very thread holds one (the signal
+		 * came inside malloc), the fork waits for itself until the
+		 * watchdog ends it: no profiles then, but the same death. */
+		__atomic_store_n(&ct_signal_forking, 1, __ATOMIC_RELEASE);
+		child = ct_fork_fn ? ct_fork_fn() : -1;
+		if (child == 0) {
+			/* Dies with this thread if the watchdog ends it, and
+			 * dies at once of a second Ctrl-C, like the rest. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			struct sigaction dfl;
+			memset(&dfl, 0, sizeof(dfl));
+			dfl.sa_handler = SIG_DFL;
+			syscall(SYS_rt_sigaction, SIGINT, &dfl, NULL, CT_KSIGSET_BYTES);
+			syscall(SYS_rt_sigaction, SIGTERM, &dfl, NULL, CT_KSIGSET_BYTES);
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, CT_KSIGSET_BYTES);
+			if (getppid() != ct_dump_pid)
+				_exit(1);
+			ct_self.busy++;
+			ct_dump_write("");
+			_exit(0);
+		}
+		__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
+	}
+	/* The other threads must not run program code the signal would have
+	 * ended; after the fork, so that none is parked holding a malloc
+	 * lock the fork needs. */
+	ct_park_others(me, sig);
+	if (child > 0) {
+		if (watchdog >= 0) {
+			struct itimerspec its = {
+				.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L}};
+			syscall(SYS_timer_settime, watchdog, 0, &its, NULL);
+		}
+		struct timespec tick = {0, 5 * 1000 * 1000};
+		for (int waited = 0; waited < timeout_ms; waited += 5) {
+			int st;
+			pid_t r = waitpid(child, &st, WNOHANG | __WALL);
+			if (r == child || (r < 0 && errno != EINTR)) {
+				child = 0;
+				break;
+			}
+			nanosleep(&tick, NULL);
+		}
+		if (child > 0) {
+			ct_log("writing the profiles took longer than %d ms; given up", timeout_ms);
+			kill(child, SIGKILL);
+		}
+	} else if (write) {
+		ct_log("signal %d: cannot fork to write the profiles (%s); none written", sig,
+		       strerror(errno));
+	}
 	errno = saved;
-	return done;
+	die(sig);
+	ct_park();
 }

@@ -54,20 +54,20 @@ void ct_dump_copy_stats(struct ct_copy_stats *st);
 /* The atexit handler: the final dump, once. */
 void ct_dump_at_exit(void);
 
-/* From the handler of a fatal signal sig, which the caller has already
- * set back to its default action: writes the final dump from a forked
- * copy and waits for it at most timeout_ms; a watchdog timer delivers sig
- * when the time is up, so a lock frozen by the signal cannot keep the
- * process alive. Does nothing if a final dump already ran. */
-void ct_dump_from_signal(int sig, int timeout_ms);
-
-/* From the handler of SIGINT/SIGTERM: the interrupted thread may be
- * inside malloc, where the dump's fork would wait for itself. Hands the
- * signal to a thread blocked in one of our wrappers instead (which is not)
- * and returns true; the caller then just returns. A watchdog re-sends sig
- * to the process if that thread does not take over in time. False when no
- * such thread exists or the signal was handed over once already. */
-bool ct_dump_hand_over(int sig, int timeout_ms);
+/* From the handler of SIGINT/SIGTERM at their default action (all
+ * signals blocked): never returns to the program. The first thread to get
+ * here writes the final dump from a forked copy (glibc's fork, which waits
+ * out malloc locks held by other threads), then sends sig to every other
+ * thread, which parks in this function with every signal blocked, waits
+ * for the copy at most timeout_ms, and calls die(sig), which must end the
+ * process with sig. sig is unblocked in the writing thread: a watchdog
+ * sends it after fork_ms if the fork has not returned (the thread held a
+ * lock the fork needs) or after timeout_ms, and a second sig from outside
+ * ends the wait too; either way the process dies of sig, bounded by
+ * timeout_ms (a SIGKILL 2 s later if sig was made SIG_IGN meanwhile).
+ * Async-signal-safe apart from the fork. */
+void ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
+	__attribute__((noreturn));
 
 /* True in the child of the fork a signal dump makes: the fork-child hook
  * must keep the tables then. */

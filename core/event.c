@@ -14,6 +14,20 @@
 int ct_ready;
 CT_TLS struct ct_thread ct_self;
 
+bool
+ct_in_handler_slow(void)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	int d = ct_self.sig_depth;
+	/* A handler's callees run below its trampoline frame (stacks grow
+	 * down on every architecture we build for); above it, that handler
+	 * was left by a jump. */
+	while (d > 0 && d <= CT_SIG_FRAMES && here > ct_self.sig_frame[d - 1])
+		d--;
+	ct_self.sig_depth = d;
+	return d > 0;
+}
+
 static void
 ct_record(enum ct_profile_kind kind, unsigned op, double count, double delay)
 {

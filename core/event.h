@@ -18,12 +18,23 @@
 /* Nonzero once the tables exist; cleared while a fork child rebuilds. */
 extern int ct_ready;
 
-/* True when this thread should record: profiling is set up and we are not
- * already inside the shim (libunwind, dlopen and malloc may lock). */
+/* True while this thread runs a program signal handler (ct_self.sig_depth,
+ * kept by interpose/signal.c's trampoline). Out of line: only reached when
+ * the depth is nonzero, and pops entries that a siglongjmp left behind.
+ * Errs towards "inside" (a stale entry is dropped only once the thread runs
+ * above its frame again). Async-signal-safe. */
+bool ct_in_handler_slow(void);
+
+/* True when this thread should record: profiling is set up, we are not
+ * already inside the shim (libunwind, dlopen and malloc may lock), and the
+ * thread is not running a signal handler (recording is not
+ * async-signal-safe: a wrapped read() in a handler passes straight
+ * through, unrecorded). */
 static inline bool
 ct_active(void)
 {
-	return __atomic_load_n(&ct_ready, __ATOMIC_RELAXED) && ct_self.busy == 0;
+	return __atomic_load_n(&ct_ready, __ATOMIC_RELAXED) && ct_self.busy == 0 &&
+	       (CT_LIKELY(ct_self.sig_depth == 0) || !ct_in_handler_slow());
 }
 
 /* A wait on an object that has a holder (mutex, rwlock, spinlock). */

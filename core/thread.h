@@ -13,6 +13,8 @@
 
 struct ct_thread_slot;
 
+#define CT_SIG_FRAMES 4
+
 struct ct_thread {
 	int busy;     /* >0 while the shim works for this thread: re-entered
 	               * wrappers (from libunwind, dlopen, malloc) pass through */
@@ -22,7 +24,15 @@ struct ct_thread {
 	int unw_ready; /* libunwind's thread-local storage exists for this thread */
 	int no_slot;  /* never claim a registry slot: the thread has exited, or
 	               * found the registry full */
+	/* Program signal handlers running on this thread (the trampoline in
+	 * interpose/signal.c counts them), and the frame address of each of
+	 * the innermost CT_SIG_FRAMES: a handler left with siglongjmp never
+	 * decrements, and ct_in_handler drops such entries once the thread
+	 * runs above their frame again. */
+	int sig_depth;
+	uintptr_t sig_frame[CT_SIG_FRAMES];
 };
+
 
 extern CT_TLS struct ct_thread ct_self;
 

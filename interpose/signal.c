@@ -1,141 +1,397 @@
-/* Signals the program left at their default action that we act on:
- * SIGINT/SIGTERM write the profiles, then the process dies of the same
- * signal (Ctrl-C on a server must not lose the profile); SIGSEGV, SIGBUS,
- * SIGFPE, SIGILL and SIGABRT first write a crash dump of the threads, then
- * the process dies exactly as it would have. Other modules may track more
- * (the dump signal) with ct_signals_track.
+/* The program's signal dispositions, as it sees them, and ours.
  *
- * Our handler is installed only where the program left the default, and
- * is invisible to it: sigaction()/signal() report SIG_DFL while ours is in
- * place, a handler or SIG_IGN the program sets replaces ours, and setting
- * SIG_DFL again re-arms ours. The handler does no dump work itself (see
- * ct_dump_from_signal: a forked copy writes, and a watchdog bounds it). */
+ * Every handler the program installs with sigaction(), signal() and their
+ * flavours reaches the kernel as one of our trampolines, with the
+ * program's flags and mask unchanged: the trampoline counts the running
+ * handler in ct_self.sig_depth (so that wrappers called from a handler
+ * record nothing: recording is not async-signal-safe, see ct_active) and
+ * calls the program's handler with signo, siginfo and ucontext as the
+ * kernel passed them. SA_RESETHAND, SA_NODEFER, SA_ONSTACK and SA_RESTART
+ * are the kernel's to honour, exactly as without us.
+ *
+ * Where the program left SIGINT, SIGTERM or a crash signal (SIGSEGV,
+ * SIGBUS, SIGFPE, SIGILL, SIGABRT) at its default action, a trampoline
+ * stands for that default too and runs ours: SIGINT/SIGTERM write the
+ * profiles and then kill the process with the same signal
+ * (ct_dump_fatal); crash signals first write a crash dump of the threads.
+ * Other modules may track more (the dump signal) with ct_signals_track.
+ *
+ * What the program sees is what it set: the `old` answers of sigaction(),
+ * signal() ... report its own handler, flags and mask, never a trampoline,
+ * and SIG_DFL (with the flags and mask it gave) where ours stands for the
+ * default. The kernel's action is the truth: the trampoline it holds
+ * names the record (slot) of the program's action, so one rt_sigaction
+ * system call changes both atomically, and calls that race each other or
+ * with delivery behave as they would without us.
+ *
+ * Lock-free: no lock is held across anything, so nothing can be left
+ * held by a fork and nothing deadlocks when sigaction() is called from a
+ * signal handler that interrupted sigaction(). Slots are claimed with a
+ * compare-and-swap and given back by whoever removes them from the kernel
+ * (the next sigaction(), or the trampoline of an SA_RESETHAND handler,
+ * whose delivery removed it). A record is immutable while installed; a
+ * freed slot is reused only after the other slots of its signal came
+ * round, so a trampoline (or a query) reads a replaced record only if the
+ * program changed the same signal's handler CT_SLOTS times between the
+ * delivery and the trampoline's first loads. When every slot is taken
+ * (sigaction() calls of forked-away threads never finished), the handler
+ * is installed directly, without the trampoline: still what the program
+ * asked for, only wrappers in it are not known to run in a handler.
+ *
+ * Every function here is async-signal-safe and makes no allocation. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "../core/dump.h"
 #include "../core/dumper.h"
-#include "../core/spin.h"
 #include "interpose.h"
 #include "real.h"
 
 /* Long enough to symbolize a big program, short enough that a stuck dump
  * cannot keep a Ctrl-C'd server alive for long. */
 #define CT_SIGNAL_DUMP_TIMEOUT_MS 10000
+/* glibc's fork() of even a large process takes milliseconds; a fork that
+ * takes this long waits for a lock the signalled thread holds. */
+#define CT_SIGNAL_FORK_TIMEOUT_MS 2000
 
 /* A crash dump must not keep a crashed process alive for long. */
 #define CT_CRASH_DUMP_TIMEOUT_MS 5000
 
-struct ct_tracked {
-	int sig;
-	void (*handler)(int);
-	int ours; /* our handler is installed */
+#define CT_NSIG 65 /* signals 1..64: the kernel's */
+#define CT_SLOTS 8
+
+/* The kernel's sigset is the first 64 bits of glibc's sigset_t: what
+ * sigaction() copies in and out. */
+#define CT_KSIGSET_BYTES 8
+
+/* The program's action behind a trampoline. */
+struct ct_act {
+	void *fn;      /* its handler (sa_handler or sa_sigaction); SIG_DFL
+	                * where ours stands for the default */
+	int flags;     /* its sa_flags (SA_SIGINFO selects the call) */
+	/* Only for SIG_DFL, where the kernel holds our flags and mask: what
+	 * the kernel would hold for the program's action. */
+	int kflags;
+	sigset_t kmask;
+	void (*krestorer)(void);
+	int krestorer_set;
 };
 
-static void ct_on_fatal(int sig);
-static void ct_on_crash(int sig);
+static struct ct_act ct_acts[CT_NSIG][CT_SLOTS];
+static unsigned char ct_slot_used[CT_NSIG][CT_SLOTS];
+static unsigned ct_slot_next[CT_NSIG];
 
-#define CT_MAX_TRACKED 8
-static struct ct_tracked ct_tracked[CT_MAX_TRACKED] = {
-	{SIGINT, ct_on_fatal, 0},  {SIGTERM, ct_on_fatal, 0}, {SIGSEGV, ct_on_crash, 0},
-	{SIGBUS, ct_on_crash, 0},  {SIGFPE, ct_on_crash, 0},  {SIGILL, ct_on_crash, 0},
-	{SIGABRT, ct_on_crash, 0},
-};
-static int ct_ntracked = 7;
-static ct_spin ct_sig_lock;
+/* Our action for the tracked signals' default; set at init only. */
+static void (*ct_track_fn[CT_NSIG])(int);
+
+/* What glibc's sigaction() adds to the flags it passes to the kernel
+ * (SA_RESTORER on x86-64), learnt at init. */
+static int ct_glibc_flags;
+
+/* siginterrupt(sig, 1) was called: signal() then installs without
+ * SA_RESTART, as glibc's does. */
+static uint64_t ct_sigintr;
+
+#define CT_OUR_FLAGS (SA_SIGINFO | SA_ONSTACK | SA_RESTART)
+
+static void ct_dispatch(int k, int sig, siginfo_t *si, void *uc);
+
+#define CT_TRAMP(k)                                                  \
+	static void ct_tramp_##k(int sig, siginfo_t *si, void *uc) \
+	{                                                            \
+		ct_dispatch(k, sig, si, uc);                         \
+	}
+CT_TRAMP(0)
+CT_TRAMP(1)
+CT_TRAMP(2)
+CT_TRAMP(3)
+CT_TRAMP(4)
+CT_TRAMP(5)
+CT_TRAMP(6)
+CT_TRAMP(7)
+
+typedef void (*ct_sigaction_fn)(int, siginfo_t *, void *);
+static const ct_sigaction_fn ct_tramps[CT_SLOTS] = {ct_tramp_0, ct_tramp_1, ct_tramp_2,
+						    ct_tramp_3, ct_tramp_4, ct_tramp_5,
+						    ct_tramp_6, ct_tramp_7};
 
 static int
-ct_fatal_index(int sig)
+ct_slot_of(const void *h)
 {
-	for (int i = 0; i < ct_ntracked; i++)
-		if (ct_tracked[i].sig == sig)
-			return i;
+	for (int k = 0; k < CT_SLOTS; k++)
+		if (h == (const void *)ct_tramps[k])
+			return k;
 	return -1;
 }
 
-/* Dies exactly as the default action would: the signal stays blocked
- * until the handler returns, then kills us with the same status (and
- * core dump, where the default makes one). */
+static int
+ct_slot_claim(int sig)
+{
+	unsigned start = __atomic_fetch_add(&ct_slot_next[sig], 1, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < CT_SLOTS; i++) {
+		unsigned k = (start + i) % CT_SLOTS;
+		unsigned char expect = 0;
+		if (__atomic_compare_exchange_n(&ct_slot_used[sig][k], &expect, 1, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return (int)k;
+	}
+	return -1;
+}
+
 static void
-ct_set_default(int sig)
+ct_slot_free(int sig, int k)
+{
+	__atomic_store_n(&ct_slot_used[sig][k], 0, __ATOMIC_RELEASE);
+}
+
+static void
+ct_dispatch(int k, int sig, siginfo_t *si, void *uc)
+{
+	if (CT_UNLIKELY(sig <= 0 || sig >= CT_NSIG))
+		return;
+	const struct ct_act *a = &ct_acts[sig][k];
+	void *fn = a->fn;
+	int flags = a->flags;
+	if (fn == (void *)SIG_DFL) {
+		/* Ours, standing for the default of a tracked signal. */
+		int saved = errno;
+		if (ct_track_fn[sig])
+			ct_track_fn[sig](sig);
+		errno = saved;
+		return;
+	}
+	/* The kernel reset the action to SIG_DFL when it delivered this:
+	 * nobody else will see this trampoline again to free its slot. */
+	if (flags & SA_RESETHAND)
+		ct_slot_free(sig, k);
+	int d = ct_self.sig_depth;
+	if (d < CT_SIG_FRAMES)
+		ct_self.sig_frame[d] = (uintptr_t)__builtin_frame_address(0);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ct_self.sig_depth = d + 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (flags & SA_SIGINFO)
+		((ct_sigaction_fn)fn)(sig, si, uc);
+	else
+		((void (*)(int))fn)(sig);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ct_self.sig_depth = d;
+}
+
+/* The kernel action standing for the default of a tracked signal: all
+ * signals blocked in our handler, restartable (the dump signal returns to
+ * the program, which must not see EINTR for a signal it never handled),
+ * and SA_ONSTACK: a stack overflow can only be reported on the program's
+ * alternate stack, if it set one. */
+static void
+ct_our_action(int k, struct sigaction *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sa_sigaction = ct_tramps[k];
+	sigfillset(&sa->sa_mask);
+	sa->sa_flags = CT_OUR_FLAGS;
+}
+
+static void
+ct_copy_kmask(sigset_t *to, const sigset_t *from)
+{
+	memcpy(to, from, CT_KSIGSET_BYTES);
+	sigdelset(to, SIGKILL);
+	sigdelset(to, SIGSTOP);
+}
+
+/* Rewrites the kernel's answer o into the program's view: the program's
+ * handler where a trampoline is installed. With `mine`, slot k was taken
+ * out of the kernel by this call and is ours to free. */
+static void
+ct_translate_old(int sig, struct sigaction *o, bool mine)
+{
+	int j = ct_slot_of((const void *)o->sa_handler);
+	if (j < 0)
+		return;
+	const struct ct_act *a = &ct_acts[sig][j];
+	if (a->fn == (void *)SIG_DFL) {
+		o->sa_handler = SIG_DFL;
+		o->sa_flags = a->kflags;
+		ct_copy_kmask(&o->sa_mask, &a->kmask);
+		if (a->krestorer_set)
+			o->sa_restorer = a->krestorer;
+	} else {
+		/* Flags and mask in the kernel are the program's own. */
+		o->sa_sigaction = (ct_sigaction_fn)a->fn;
+	}
+	if (mine)
+		ct_slot_free(sig, j);
+}
+
+static int
+ct_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig <= 0 || sig >= CT_NSIG)
+		return real_sigaction(sig, act, old);
+	struct sigaction tmp, kact;
+	struct sigaction *o = old ? old : &tmp;
+	const struct sigaction *use = act;
+	int k = -1;
+	if (act) {
+		/* Read once: act may be old, or change under us. */
+		int flags = act->sa_flags;
+		void *fn = (flags & SA_SIGINFO) ? (void *)act->sa_sigaction
+						: (void *)act->sa_handler;
+		bool dfl = fn == (void *)SIG_DFL, ign = fn == (void *)SIG_IGN;
+		bool ours = dfl && ct_track_fn[sig];
+		if ((!dfl && !ign) || ours)
+			k = ct_slot_claim(sig);
+		if (k >= 0) {
+			struct ct_act *a = &ct_acts[sig][k];
+			a->fn = fn;
+			a->flags = flags;
+			if (ours) {
+				a->kflags = flags | ct_glibc_flags;
+				ct_copy_kmask(&a->kmask, &act->sa_mask);
+				a->krestorer_set = 0;
+				ct_our_action(k, &kact);
+			} else {
+				kact = *act;
+				kact.sa_flags = flags;
+				kact.sa_sigaction = ct_tramps[k];
+			}
+			use = &kact;
+		}
+	}
+	int r = real_sigaction(sig, use, o);
+	if (r != 0) {
+		if (k >= 0)
+			ct_slot_free(sig, k);
+		return r;
+	}
+	ct_translate_old(sig, o, act != NULL);
+	return 0;
+}
+
+CT_EXPORT int
+sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return ct_sigaction(sig, act, old);
+}
+
+/* Not declared by <signal.h> under _GNU_SOURCE. */
+__sighandler_t bsd_signal(int sig, __sighandler_t h);
+int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
+CT_EXPORT int
+__sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return ct_sigaction(sig, act, old);
+}
+
+/* Whether the default action of sig ends the process (rather than
+ * ignoring, stopping or continuing it). */
+static bool
+ct_default_kills(int sig)
+{
+	switch (sig) {
+	case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
+	case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Does exactly what the default action would: sig, at its default action
+ * and unblocked in this thread only, is sent to this thread. Returns only
+ * where that default does not end the process. */
+static void
+ct_die_by_default(int sig)
 {
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	real_sigaction(sig, &dfl, NULL);
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &one, NULL, CT_KSIGSET_BYTES);
+	syscall(SYS_tgkill, getpid(), (int)syscall(SYS_gettid), sig);
+	if (!ct_default_kills(sig))
+		return;
+	/* Only if sig could not kill (the program made it SIG_IGN in the
+	 * meantime): the end is the same. */
+	for (;;)
+		syscall(SYS_kill, getpid(), SIGKILL);
 }
-
-static void
-ct_die_by_default(int sig)
-{
-	ct_set_default(sig);
-	raise(sig);
-}
-
-/* A signal handed to a waiting thread gets there within microseconds;
- * this only matters if that thread never runs its handler. */
-#define CT_HANDOVER_TIMEOUT_MS 1000
 
 static void
 ct_on_fatal(int sig)
 {
-	if (ct_dump_hand_over(sig, CT_HANDOVER_TIMEOUT_MS))
-		return;
-	ct_set_default(sig);
-	ct_dump_from_signal(sig, CT_SIGNAL_DUMP_TIMEOUT_MS);
-	ct_die_by_default(sig);
+	ct_dump_fatal(sig, CT_SIGNAL_FORK_TIMEOUT_MS, CT_SIGNAL_DUMP_TIMEOUT_MS,
+		      ct_die_by_default);
 }
 
+/* A crash signal delivered by the kernel for a fault cannot be blocked or
+ * left pending: re-raised at its default action, it kills when the
+ * handler returns to the faulting instruction (or at once, via raise). */
 static void
 ct_on_crash(int sig)
 {
-	ct_set_default(sig);
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	real_sigaction(sig, &dfl, NULL);
 	ct_dump_crash(sig, CT_CRASH_DUMP_TIMEOUT_MS);
 	ct_die_by_default(sig);
 }
 
+/* Puts ours in place for sig if it is at its default action now. */
 static void
-ct_our_action(int i, struct sigaction *sa)
+ct_signal_arm(int sig, void (*fn)(int))
 {
-	memset(sa, 0, sizeof(*sa));
-	sa->sa_handler = ct_tracked[i].handler;
-	sigfillset(&sa->sa_mask);
-	/* SA_ONSTACK: a stack overflow can only be reported on the
-	 * program's alternate stack, if it set one. */
-	sa->sa_flags = SA_RESTART | SA_ONSTACK;
-}
-
-static bool
-ct_is_default(const struct sigaction *a)
-{
-	return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == SIG_DFL;
-}
-
-static void
-ct_signal_arm(int i)
-{
-	struct sigaction ours, old;
-	ct_our_action(i, &ours);
-	if (real_sigaction(ct_tracked[i].sig, NULL, &old) == 0 && ct_is_default(&old) &&
-	    real_sigaction(ct_tracked[i].sig, &ours, NULL) == 0)
-		ct_tracked[i].ours = 1;
+	struct sigaction cur, ours;
+	if (real_sigaction(sig, NULL, &cur) != 0 || (cur.sa_flags & SA_SIGINFO) ||
+	    cur.sa_handler != SIG_DFL)
+		return;
+	int k = ct_slot_claim(sig);
+	if (k < 0)
+		return;
+	ct_track_fn[sig] = fn;
+	struct ct_act *a = &ct_acts[sig][k];
+	a->fn = (void *)SIG_DFL;
+	a->flags = cur.sa_flags;
+	a->kflags = cur.sa_flags;
+	ct_copy_kmask(&a->kmask, &cur.sa_mask);
+	a->krestorer = cur.sa_restorer;
+	a->krestorer_set = 1;
+	ct_our_action(k, &ours);
+	if (real_sigaction(sig, &ours, NULL) != 0) {
+		ct_slot_free(sig, k);
+		return;
+	}
+	if (!ct_glibc_flags && real_sigaction(sig, NULL, &cur) == 0)
+		ct_glibc_flags = cur.sa_flags & ~CT_OUR_FLAGS;
 }
 
 void
 ct_signals_init(void)
 {
-	for (int i = 0; i < ct_ntracked; i++)
-		ct_signal_arm(i);
+	static const int fatal[] = {SIGINT, SIGTERM};
+	static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		ct_signal_arm(fatal[i], ct_on_fatal);
+	for (size_t i = 0; i < sizeof(crash) / sizeof(crash[0]); i++)
+		ct_signal_arm(crash[i], ct_on_crash);
 }
 
 int
 ct_signals_track(int sig, void (*handler)(int))
 {
-	if (ct_fatal_index(sig) >= 0 || ct_ntracked == CT_MAX_TRACKED)
+	if (sig <= 0 || sig >= CT_NSIG || ct_track_fn[sig])
 		return -1;
-	ct_tracked[ct_ntracked] = (struct ct_tracked){sig, handler, 0};
-	ct_signal_arm(ct_ntracked++);
+	ct_signal_arm(sig, handler);
 	return 0;
 }
 
@@ -156,35 +412,15 @@ ct_signals_live_start(void)
 		ct_signals_track(ct_dumper_signal(), ct_on_dump);
 }
 
-CT_EXPORT int
-sigaction(int sig, const struct sigaction *act, struct sigaction *old)
-{
-	int i = ct_fatal_index(sig);
-	if (CT_LIKELY(i < 0))
-		return real_sigaction(sig, act, old);
-	struct sigaction ours;
-	ct_our_action(i, &ours);
-	const struct sigaction *use = act && ct_is_default(act) ? &ours : act;
-	ct_spin_lock(&ct_sig_lock);
-	int r = real_sigaction(sig, use, old);
-	if (r == 0) {
-		if (old && ct_tracked[i].ours) {
-			memset(old, 0, sizeof(*old));
-			old->sa_handler = SIG_DFL;
-		}
-		if (act)
-			ct_tracked[i].ours = use == &ours;
-	}
-	ct_spin_unlock(&ct_sig_lock);
-	return r;
-}
-
-/* Installs h for a tracked signal through our sigaction, the way glibc's
- * signal flavours do, and returns the previous disposition as the program
- * would have seen it. */
+/* Installs h the way glibc's signal flavours do, through our sigaction,
+ * and returns the previous handler as the program would have seen it. */
 static __sighandler_t
 ct_sig_install(int sig, __sighandler_t h, int flags, bool mask_self)
 {
+	if (h == SIG_ERR || sig < 1 || sig >= CT_NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
 	struct sigaction a, o;
 	memset(&a, 0, sizeof(a));
 	a.sa_handler = h;
@@ -192,24 +428,26 @@ ct_sig_install(int sig, __sighandler_t h, int flags, bool mask_self)
 	if (mask_self)
 		sigaddset(&a.sa_mask, sig);
 	a.sa_flags = flags;
-	if (sigaction(sig, &a, &o) < 0)
+	if (ct_sigaction(sig, &a, &o) < 0)
 		return SIG_ERR;
 	return o.sa_handler;
 }
 
-/* signal(), bsd_signal(), ssignal(): BSD semantics, restartable, the
- * signal blocked while its handler runs. */
+static bool
+ct_sigintr_has(int sig)
+{
+	return sig >= 1 && sig < CT_NSIG &&
+	       (__atomic_load_n(&ct_sigintr, __ATOMIC_RELAXED) >> (sig - 1) & 1);
+}
+
+/* signal(), bsd_signal(), ssignal(): BSD semantics, restartable unless
+ * siginterrupt() said otherwise, the signal blocked while its handler
+ * runs. */
 CT_EXPORT __sighandler_t
 signal(int sig, __sighandler_t h)
 {
-	if (CT_LIKELY(ct_fatal_index(sig) < 0))
-		return real_signal(sig, h);
-	return ct_sig_install(sig, h, SA_RESTART, true);
+	return ct_sig_install(sig, h, ct_sigintr_has(sig) ? 0 : SA_RESTART, true);
 }
-
-/* Not declared by <signal.h> under _GNU_SOURCE. */
-__sighandler_t bsd_signal(int sig, __sighandler_t h);
-int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
 CT_EXPORT __sighandler_t
 bsd_signal(int sig, __sighandler_t h)
@@ -228,41 +466,66 @@ ssignal(int sig, __sighandler_t h)
 CT_EXPORT __sighandler_t
 __sysv_signal(int sig, __sighandler_t h)
 {
-	if (CT_LIKELY(ct_fatal_index(sig) < 0))
-		return real___sysv_signal(sig, h);
 	return ct_sig_install(sig, h, SA_RESETHAND | SA_NODEFER, false);
 }
 
 CT_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t h) __attribute__((alias("__sysv_signal")));
 
+/* siginterrupt(): as glibc's, through our sigaction, remembering the
+ * choice for later signal() calls. */
 CT_EXPORT int
-__sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+siginterrupt(int sig, int interrupt)
 {
-	return sigaction(sig, act, old);
+	if (sig < 1 || sig >= CT_NSIG) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct sigaction a;
+	if (ct_sigaction(sig, NULL, &a) < 0)
+		return -1;
+	uint64_t bit = (uint64_t)1 << (sig - 1);
+	if (interrupt) {
+		__atomic_fetch_or(&ct_sigintr, bit, __ATOMIC_RELAXED);
+		a.sa_flags &= ~SA_RESTART;
+	} else {
+		__atomic_fetch_and(&ct_sigintr, ~bit, __ATOMIC_RELAXED);
+		a.sa_flags |= SA_RESTART;
+	}
+	if (ct_sigaction(sig, &a, NULL) < 0)
+		return -1;
+	return 0;
 }
 
-/* sigset() (XSI): SIG_HOLD blocks the signal; anything else installs the
- * disposition and unblocks it. Returns SIG_HOLD if it was blocked. */
+/* sigset() (XSI), as glibc's: SIG_HOLD blocks the signal; anything else
+ * installs the disposition and unblocks it. Returns SIG_HOLD if it was
+ * blocked. */
 CT_EXPORT __sighandler_t
 sigset(int sig, __sighandler_t h)
 {
-	if (CT_LIKELY(ct_fatal_index(sig) < 0))
-		return real_sigset(sig, h);
+	if (sig < 1 || sig >= CT_NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
 	sigset_t one, was;
 	sigemptyset(&one);
 	sigaddset(&one, sig);
-	__sighandler_t prev;
 	if (h == SIG_HOLD) {
+		if (sigprocmask(SIG_BLOCK, &one, &was) < 0)
+			return SIG_ERR;
+		if (sigismember(&was, sig))
+			return SIG_HOLD;
 		struct sigaction o;
-		if (sigaction(sig, NULL, &o) < 0)
+		if (ct_sigaction(sig, NULL, &o) < 0)
 			return SIG_ERR;
-		prev = o.sa_handler;
-		if (pthread_sigmask(SIG_BLOCK, &one, &was) != 0)
-			return SIG_ERR;
-	} else {
-		prev = ct_sig_install(sig, h, 0, false);
-		if (prev == SIG_ERR || pthread_sigmask(SIG_UNBLOCK, &one, &was) != 0)
-			return SIG_ERR;
+		return o.sa_handler;
 	}
-	return sigismember(&was, sig) ? SIG_HOLD : prev;
+	struct sigaction a, o;
+	memset(&a, 0, sizeof(a));
+	a.sa_handler = h;
+	sigemptyset(&a.sa_mask);
+	if (ct_sigaction(sig, &a, &o) < 0)
+		return SIG_ERR;
+	if (sigprocmask(SIG_UNBLOCK, &one, &was) < 0)
+		return SIG_ERR;
+	return sigismember(&was, sig) ? SIG_HOLD : o.sa_handler;
 }
