@@ -423,8 +423,11 @@ out:
 	errno = saved;
 }
 
-/* The thread writing the final dump for a fatal signal, 0 before. */
+/* The thread writing the final dump for a fatal signal, 0 before, and
+ * how far it got (for the message when it is cut short). */
 static int ct_fatal_tid;
+static int ct_fatal_stage; /* 1 forking, 2 waiting for the copy */
+static int ct_fatal_fork_ms;
 
 /* Blocks every signal and waits for the process to end: a thread that
  * must not run program code any more. */
@@ -499,8 +502,17 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 					 __ATOMIC_ACQUIRE)) {
 		/* Our own watchdog, or the signal again (a second Ctrl-C):
 		 * give up the dump and die now. */
-		if (expect == me)
+		if (expect == me) {
+			int stage = __atomic_load_n(&ct_fatal_stage, __ATOMIC_RELAXED);
+			if (stage == 1)
+				ct_log("signal %d: no profiles written: the dump could not fork within "
+				       "%d ms (the signal came while this thread held a lock the "
+				       "fork needs, such as malloc's)",
+				       sig, ct_fatal_fork_ms);
+			else if (stage == 2)
+				ct_log("signal %d: writing the profiles was cut short", sig);
 			die(sig);
+		}
 		/* Another thread writes the dump; this one waits for the end
 		 * with it, running no more program code. */
 		ct_park();
@@ -531,6 +543,8 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 		 * keeps the tables. If this very thread holds one (the signal
 		 * came inside malloc), the fork waits for itself until the
 		 * watchdog ends it: no profiles then, but the same death. */
+		ct_fatal_fork_ms = fork_ms;
+		__atomic_store_n(&ct_fatal_stage, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&ct_signal_forking, 1, __ATOMIC_RELEASE);
 		child = ct_fork_fn ? ct_fork_fn() : -1;
 		if (child == 0) {
@@ -556,6 +570,7 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 	 * lock the fork needs. */
 	ct_park_others(me, sig);
 	if (child > 0) {
+		__atomic_store_n(&ct_fatal_stage, 2, __ATOMIC_RELAXED);
 		if (watchdog >= 0) {
 			struct itimerspec its = {
 				.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L}};

@@ -1,0 +1,175 @@
+/* Signals under the shim: SIGTERM/SIGINT end the program where it is
+ * (after the profiles are written), sigaction() and friends survive fork
+ * and re-entry from handlers, and wrappers called from a signal handler
+ * record nothing and allocate nothing, under a storm of signals too. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+
+/* Program code ran after the signal if a line after "before" was printed. */
+static void
+expect_nothing_after(const struct run *r, const char *what)
+{
+	const char *b = strstr(r->out, "before\n");
+	cr_expect(b != NULL, "%s: no \"before\" line; stdout:\n%s\nstderr:\n%s", what, r->out,
+		  r->err);
+	if (b)
+		cr_expect_str_eq(b + strlen("before\n"), "",
+				 "%s: the program ran on after the signal; stderr:\n%s", what, r->err);
+}
+
+struct fatal_case {
+	const char *call, *threads, *target, *sig;
+	int signo;
+};
+
+static const struct fatal_case fatal_cases[] = {
+#define FATAL_CALL(c)                                 \
+	{c, "0", "main", "TERM", SIGTERM},            \
+	{c, "3", "main", "TERM", SIGTERM},            \
+	{c, "3", "worker", "TERM", SIGTERM}
+	FATAL_CALL("sleep"),    FATAL_CALL("nanosleep"), FATAL_CALL("poll"),
+	FATAL_CALL("read"),     FATAL_CALL("sem_wait"),  FATAL_CALL("cond_wait"),
+	FATAL_CALL("busy"),
+#undef FATAL_CALL
+	{"sleep", "0", "main", "INT", SIGINT},
+	{"sleep", "3", "main", "INT", SIGINT},
+	{"cond_wait", "3", "worker", "INT", SIGINT},
+};
+
+ParameterizedTestParameters(signals, fatal_ends_program)
+{
+	INDEX_PARAMS(fatal_cases);
+}
+
+/* The signal comes 200 ms into a call of 5 s (or forever): the process
+ * dies of it with no line after "before", and its profiles hold the wait
+ * it made before (and, with threads, the mutex contention). */
+ParameterizedTest(size_t *i, signals, fatal_ends_program, .timeout = 60)
+{
+	const struct fatal_case *c = &fatal_cases[*i];
+	char what[128];
+	snprintf(what, sizeof(what), "%s, %s threads, signal %s to %s", c->call, c->threads,
+		 c->sig, c->target);
+	struct run r;
+	run_prog(&r, &(struct run_opts){
+			     .prog = "behave_fatal",
+			     .args = (const char *[]){c->call, c->threads, c->target, c->sig, NULL},
+			     .env = exact_env, .timeout_s = 30});
+	cr_expect(!r.timed_out, "%s: still running after 30 s", what);
+	cr_expect(WIFSIGNALED(r.status) && WTERMSIG(r.status) == c->signo,
+		  "%s: expected death by signal %d, got %s %d; stderr:\n%s", what, c->signo,
+		  WIFSIGNALED(r.status) ? "signal" : "exit status",
+		  WIFSIGNALED(r.status) ? WTERMSIG(r.status) : WEXITSTATUS(r.status), r.err);
+	expect_nothing_after(&r, what);
+	struct profile p;
+	if (run_profile(&r, NULL, "block", &p)) {
+		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "poll",
+								      .next = "fatal_warm_up"});
+		cr_expect_eq(s.count, 1, "%s: the 30 ms poll() before the signal", what);
+		profile_free(&p);
+	}
+	if (strcmp(c->threads, "0") != 0 && run_profile(&r, NULL, "mutex", &p)) {
+		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_unlock",
+								      .next = "fatal_hold"});
+		cr_expect_gt(s.count, 0, "%s: the contention before the signal", what);
+		profile_free(&p);
+	}
+	run_free(&r);
+}
+
+/* The same program without the shim dies the same way: the test itself
+ * is sound. */
+Test(signals, fatal_plain, .timeout = 60)
+{
+	static const char *const calls[] = {"sleep", "read", "busy"};
+	for (size_t k = 0; k < sizeof(calls) / sizeof(calls[0]); k++) {
+		struct run r;
+		run_prog(&r, &(struct run_opts){
+				     .prog = "behave_fatal",
+				     .args = (const char *[]){calls[k], "3", "main", "TERM", NULL},
+				     .no_preload = true, .timeout_s = 30});
+		cr_expect(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGTERM, "plain %s",
+			  calls[k]);
+		expect_nothing_after(&r, calls[k]);
+		run_free(&r);
+	}
+}
+
+/* Runs behave_sigstorm with args, plain and preloaded (with exact
+ * sampling and, if count_malloc, the counting allocator): both exit 0
+ * within timeout_s with the same output. */
+static void
+same_under_storm(const char *const *args, bool count_malloc, int timeout_s, struct run *keep)
+{
+	char lib[PATH_MAX];
+	prog_path(lib, sizeof(lib), "libcountmalloc.so");
+	struct run plain, shim;
+	run_prog(&plain, &(struct run_opts){.prog = "behave_sigstorm", .args = args,
+					    .no_preload = true, .timeout_s = timeout_s});
+	run_expect_success(&plain);
+	run_prog(&shim, &(struct run_opts){.prog = "behave_sigstorm", .args = args,
+					   .env = exact_env,
+					   .also_preload = count_malloc ? lib : NULL,
+					   .timeout_s = timeout_s});
+	cr_expect(!shim.timed_out, "behave_sigstorm %s: hung under the shim (%d s)", args[0],
+		  timeout_s);
+	run_expect_success(&shim);
+	cr_expect_str_eq(shim.out, plain.out, "behave_sigstorm %s: output differs under the shim",
+			 args[0]);
+	run_free(&plain);
+	if (keep)
+		*keep = shim;
+	else
+		run_free(&shim);
+}
+
+/* Two threads loop sigaction(SIGTERM) while the main thread forks 1000
+ * times; each child's sigaction(SIGTERM, SIG_IGN) must return (no lock
+ * of ours left held by the fork). The program kills a child that has not
+ * exited after 5 s and counts a hang. */
+Test(signals, fork_while_sigaction, .timeout = 600)
+{
+	same_under_storm((const char *[]){"fork", "1000", NULL}, false, 540, NULL);
+}
+
+/* sigaction()/signal() from a 50 us SIGALRM handler while the main
+ * thread loops sigaction(): never a deadlock. */
+Test(signals, sigaction_in_handler, .timeout = 120)
+{
+	same_under_storm((const char *[]){"nested", "1000", NULL}, false, 90, NULL);
+}
+
+/* read/write/poll waits inside SIGUSR1 and SIGALRM handlers of a
+ * single-threaded program (whose first recorded wait would load the
+ * unwinder): not one allocation while a handler runs, none of them in
+ * the profile, the same results. */
+Test(signals, handler_waits_not_recorded, .timeout = 120)
+{
+	struct run r;
+	same_under_storm((const char *[]){"handler-io", NULL}, true, 60, &r);
+	struct profile p;
+	if (run_profile(&r, NULL, "block", &p)) {
+		struct psum in = profile_sum(&p, &(struct stack_match){.contains = "handler_io"});
+		cr_expect_eq(in.samples, 0, "waits inside the handlers were recorded");
+		/* The main thread's waits for the signals still are. */
+		struct psum out = profile_sum(&p, &(struct stack_match){.leaf = "sigsuspend"});
+		cr_expect_gt(out.count, 0, "the sigsuspend() waits were not recorded");
+		profile_free(&p);
+	}
+	run_free(&r);
+}
+
+/* Every async-signal-safe wrapped function from a 300 us timer's handler
+ * on five threads that lock, wait on a condvar, do I/O and change
+ * dispositions: runs to completion, same results. */
+Test(signals, storm, .timeout = 180)
+{
+	same_under_storm((const char *[]){"storm", "1000", NULL}, false, 150, NULL);
+}
