@@ -594,31 +594,3 @@ ct_threads_write_raw(int fd, int sig)
 	}
 }
 
-/* Whether tid blocks sig, from the SigBlk line of its status. */
-static bool
-ct_thread_blocks(int tid, int sig)
-{
-	char buf[2048];
-	if (ct_task_read(tid, "status", buf, sizeof(buf)) <= 0)
-		return true;
-	const char *p = strstr(buf, "SigBlk:");
-	if (!p)
-		return true;
-	unsigned long long mask = strtoull(p + 7, NULL, 16);
-	return (mask >> (sig - 1)) & 1;
-}
-
-int
-ct_threads_pick_waiter(int sig)
-{
-	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
-	int me = ct_tid();
-	for (int i = 0; ct_slots && i < n; i++) {
-		const struct ct_thread_slot *s = &ct_slots[i];
-		struct ct_wait_view w;
-		if (ct_threads_state(s) == CT_THREAD_RUNNING &&
-		    s->tid != me && ct_wait_read(s, &w) && !ct_thread_blocks(s->tid, sig))
-			return s->tid;
-	}
-	return 0;
-}

@@ -126,11 +126,6 @@ ssize_t ct_task_read(int tid, const char *file, char *buf, size_t len);
  * Async-signal-safe. */
 void ct_threads_refresh_names(void);
 
-/* A thread other than the caller that is blocked in one of our wrappers
- * (so not inside malloc or any library code) and does not block sig: the
- * one to hand a fatal signal's dump to. Its tid, or 0. Async-signal-safe. */
-int ct_threads_pick_waiter(int sig);
-
 /* Writes every registered thread with raw addresses to fd: the crash
  * dump. Async-signal-safe: no allocation, no lock, no symbolization. */
 void ct_threads_write_raw(int fd, int sig);

@@ -149,7 +149,8 @@ Test(signals, sigaction_in_handler, .timeout = 120)
 /* read/write/poll waits inside SIGUSR1 and SIGALRM handlers of a
  * single-threaded program (whose first recorded wait would load the
  * unwinder): not one allocation while a handler runs, none of them in
- * the profile, the same results. */
+ * the profile, the same results; and a wait after a handler was left with
+ * siglongjmp is recorded. */
 Test(signals, handler_waits_not_recorded, .timeout = 120)
 {
 	struct run r;
@@ -161,9 +162,21 @@ Test(signals, handler_waits_not_recorded, .timeout = 120)
 		/* The main thread's waits for the signals still are. */
 		struct psum out = profile_sum(&p, &(struct stack_match){.leaf = "sigsuspend"});
 		cr_expect_gt(out.count, 0, "the sigsuspend() waits were not recorded");
+		/* A handler left with siglongjmp is left for good. */
+		struct psum jmp = profile_sum(&p, &(struct stack_match){
+							  .leaf = "poll", .next = "after_longjmp_wait"});
+		cr_expect_eq(jmp.count, 1, "the wait after siglongjmp out of a handler");
 		profile_free(&p);
 	}
 	run_free(&r);
+}
+
+/* What sigaction() and the signal() flavours report (handler, raw flags,
+ * mask, restorer) and how handlers run (SA_SIGINFO, SA_NODEFER,
+ * SA_RESETHAND, siginterrupt): exactly as without the shim. */
+Test(signals, dispositions_as_set, .timeout = 60)
+{
+	same_under_storm((const char *[]){"dispositions", NULL}, false, 30, NULL);
 }
 
 /* Every async-signal-safe wrapped function from a 300 us timer's handler

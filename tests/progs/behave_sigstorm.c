@@ -18,7 +18,16 @@
  *     pipe, all waits the shim would record outside a handler. With
  *     libcountmalloc.so preloaded too, prints how many allocations were
  *     made while a handler ran (handler_mallocs=0 expected: the shim must
- *     not load its unwinder or allocate there).
+ *     not load its unwinder or allocate there). Then a SIGUSR2 handler
+ *     left with siglongjmp, and a 30 ms poll() in after_longjmp_wait,
+ *     which must be recorded again.
+ *   behave_sigstorm dispositions
+ *     what sigaction() reports (handler, raw flags, mask, restorer) for
+ *     SIGUSR1, SIGTERM, SIGINT and SIGSEGV: untouched, SIG_DFL with flags
+ *     and a mask, handlers with SA_RESTART and a mask, SA_SIGINFO with
+ *     SA_NODEFER, SA_RESETHAND before and after it fired, signal() before
+ *     and after siginterrupt(), sysv_signal(), sigset(); and whether each
+ *     handler ran, with its signal blocked or not, and its siginfo.
  *   behave_sigstorm storm [MS]
  *     four threads (and the main thread) lock/unlock a shared mutex,
  *     ping-pong on a condition variable and through a pipe, and change
@@ -34,6 +43,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -247,6 +257,22 @@ on_alarm_io(int sig, siginfo_t *si, void *uc)
 	errno = e;
 }
 
+static sigjmp_buf jump_back;
+
+static void
+on_usr2_jump(int sig)
+{
+	(void)sig;
+	siglongjmp(jump_back, 1);
+}
+
+/* A wait after a handler was left with siglongjmp: recorded again. */
+static NOINLINE void
+after_longjmp_wait(void)
+{
+	poll(NULL, 0, 30);
+}
+
 static int
 handler_io_mode(void)
 {
@@ -278,7 +304,129 @@ handler_io_mode(void)
 	MUST0(sigprocmask(SIG_UNBLOCK, &block, NULL));
 	CHECK_EQ(io_calls, 30);
 	CHECK_EQ(io_errors, 0);
+	sa.sa_handler = on_usr2_jump;
+	sa.sa_flags = 0;
+	MUST0(sigaction(SIGUSR2, &sa, NULL));
+	volatile int jumped = 0;
+	if (sigsetjmp(jump_back, 1) == 0)
+		raise(SIGUSR2);
+	else
+		jumped = 1;
+	CHECK_EQ(jumped, 1);
+	after_longjmp_wait();
 	CHECK_EQ(malloc_count ? *malloc_count : 0, 0);
+	return check_status();
+}
+
+/* ------------------------------------------------------------------ */
+/* dispositions */
+
+static volatile sig_atomic_t seen_sig, seen_blocked, seen_code;
+
+static void
+on_report(int sig)
+{
+	sigset_t cur;
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	seen_sig = sig;
+	seen_blocked = sigismember(&cur, sig);
+}
+
+static void
+on_report_info(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	on_report(sig);
+	seen_code = si->si_signo == sig && si->si_code == SI_TKILL;
+}
+
+/* What sigaction() reports for sig: which handler, the raw flags, the
+ * kernel's mask bits and whether a restorer is set. */
+static void
+show(const char *what, int sig)
+{
+	struct sigaction o;
+	memset(&o, 0xa5, sizeof(o));
+	MUST0(sigaction(sig, NULL, &o));
+	void *h = (o.sa_flags & SA_SIGINFO) ? (void *)o.sa_sigaction : (void *)o.sa_handler;
+	const char *name = h == (void *)SIG_DFL                ? "SIG_DFL"
+			   : h == (void *)SIG_IGN              ? "SIG_IGN"
+			   : h == (void *)on_report            ? "on_report"
+			   : h == (void *)on_report_info       ? "on_report_info"
+							       : "OTHER";
+	unsigned long mask = 0;
+	for (int s = 1; s < 64; s++)
+		if (sigismember(&o.sa_mask, s) == 1)
+			mask |= 1UL << (s - 1);
+	printf("%s sig=%d handler=%s flags=%#x mask=%#lx restorer=%d\n", what, sig, name,
+	       (unsigned)o.sa_flags, mask, o.sa_restorer != NULL);
+}
+
+static void
+install(int sig, int info, int flags, int masked)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	if (info)
+		sa.sa_sigaction = on_report_info;
+	else
+		sa.sa_handler = on_report;
+	sa.sa_flags = flags | (info ? SA_SIGINFO : 0);
+	sigemptyset(&sa.sa_mask);
+	if (masked)
+		sigaddset(&sa.sa_mask, masked);
+	struct sigaction old;
+	memset(&old, 0, sizeof(old));
+	MUST0(sigaction(sig, &sa, &old));
+}
+
+static int
+dispositions(void)
+{
+	static const int sigs[] = {SIGUSR1, SIGTERM, SIGINT, SIGSEGV};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		int sig = sigs[i];
+		show("untouched", sig);
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		dfl.sa_flags = SA_RESTART | SA_NODEFER;
+		sigemptyset(&dfl.sa_mask);
+		sigaddset(&dfl.sa_mask, SIGHUP);
+		sigaddset(&dfl.sa_mask, SIGKILL);
+		MUST0(sigaction(sig, &dfl, NULL));
+		show("default-with-flags", sig);
+		if (sig == SIGSEGV)
+			continue;
+		install(sig, 0, SA_RESTART, SIGUSR2);
+		show("plain", sig);
+		seen_sig = seen_blocked = -1;
+		MUST0(raise(sig));
+		printf("ran=%d blocked_in_handler=%d\n", seen_sig == sig, seen_blocked);
+		install(sig, 1, SA_NODEFER | SA_ONSTACK, 0);
+		show("siginfo-nodefer", sig);
+		seen_sig = seen_blocked = seen_code = -1;
+		MUST0(raise(sig));
+		printf("ran=%d blocked_in_handler=%d siginfo_ok=%d\n", seen_sig == sig, seen_blocked,
+		       seen_code);
+		install(sig, 0, SA_RESETHAND, 0);
+		show("resethand", sig);
+		MUST0(raise(sig));
+		show("after-reset", sig);
+		if (signal(sig, on_report) == SIG_ERR)
+			printf("signal failed\n");
+		show("signal()", sig);
+		MUST0(siginterrupt(sig, 1));
+		show("siginterrupt", sig);
+		if (signal(sig, on_report) == SIG_ERR)
+			printf("signal failed\n");
+		show("signal()-interrupting", sig);
+		MUST0(siginterrupt(sig, 0));
+		printf("sysv_signal -> %s\n", sysv_signal(sig, SIG_IGN) == on_report ? "on_report" : "?");
+		show("sysv SIG_IGN", sig);
+		printf("sigset -> %s\n", sigset(sig, SIG_DFL) == SIG_IGN ? "SIG_IGN" : "?");
+		show("sigset SIG_DFL", sig);
+	}
 	return check_status();
 }
 
@@ -445,8 +593,11 @@ main(int argc, char **argv)
 		return nested(arg_long(argc, argv, 2, 1000));
 	if (argc >= 2 && !strcmp(argv[1], "handler-io"))
 		return handler_io_mode();
+	if (argc >= 2 && !strcmp(argv[1], "dispositions"))
+		return dispositions();
 	if (argc >= 2 && !strcmp(argv[1], "storm"))
 		return storm(arg_long(argc, argv, 2, 1000));
-	fprintf(stderr, "usage: behave_sigstorm fork [N] | nested [MS] | handler-io | storm [MS]\n");
+	fprintf(stderr, "usage: behave_sigstorm fork [N] | nested [MS] | handler-io | "
+			"dispositions | storm [MS]\n");
 	return 2;
 }
