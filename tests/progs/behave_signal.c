@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "progs.h"
@@ -84,9 +85,12 @@ disposition(int sig, void (*h)(int))
 
 static int pipefd[2];
 
+static int stuck_tid, stuck_seen;
+
 static void *
 stats_while_stuck(void *arg)
 {
+	__atomic_store_n(&stuck_tid, self_tid(), __ATOMIC_RELEASE);
 	malloc_stats(); /* blocks writing to the full pipe, arena locked */
 	return arg;
 }
@@ -95,6 +99,10 @@ static void *
 drain_later(void *arg)
 {
 	char buf[4096];
+	/* 400 ms from when the stuck thread was seen blocked, not from now:
+	 * a loaded machine may take longer than that to get it there. */
+	while (!__atomic_load_n(&stuck_seen, __ATOMIC_ACQUIRE))
+		pause_us_raw(1000);
 	sleep_us(400000);
 	while (read(pipefd[0], buf, sizeof(buf)) > 0)
 		;
@@ -102,7 +110,7 @@ drain_later(void *arg)
 }
 
 /* Leaves a thread inside malloc_stats() holding the main arena's lock
- * until drain_later empties the pipe, 400 ms from now. Threads are made
+ * until drain_later empties the pipe, 400 ms after it was seen blocked. Threads are made
  * first: pthread_create itself allocates. */
 static pthread_t stuck_in_malloc;
 
@@ -122,7 +130,14 @@ hold_malloc_lock_briefly(void)
 	int saved = dup(2);
 	dup2(pipefd[1], 2);
 	XPT(pthread_create(&stuck_in_malloc, NULL, stats_while_stuck, NULL));
-	sleep_us(100000); /* it is blocked in write() by now */
+	/* Until it is blocked in write() (seen by the kernel; bounded). */
+	for (int64_t give_up = now_ns() + 60 * 1000000000LL; now_ns() < give_up;) {
+		int tid = __atomic_load_n(&stuck_tid, __ATOMIC_ACQUIRE);
+		if (tid && in_syscall(tid, SYS_write))
+			break;
+		pause_us_raw(1000);
+	}
+	__atomic_store_n(&stuck_seen, 1, __ATOMIC_RELEASE);
 	dup2(saved, 2);
 	close(saved);
 	close(pipefd[1]); /* EOF for the drainer once the stuck write ends */
