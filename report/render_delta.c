@@ -17,7 +17,8 @@
 static bool
 same_stack(const struct ct_record *a, const struct ct_record *b)
 {
-	return a->hash == b->hash && a->op == b->op && a->depth == b->depth &&
+	return a->hash == b->hash && a->op == b->op && a->fd_kind == b->fd_kind &&
+	       a->dl_gen == b->dl_gen && a->depth == b->depth &&
 	       memcmp(a->pc, b->pc, (a->depth < CT_STACK_MAX ? a->depth : CT_STACK_MAX) *
 					    sizeof(a->pc[0])) == 0;
 }
@@ -40,11 +41,16 @@ ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *lat
 	const struct ct_profile_snapshot *p0 = &earlier->prof[kind], *p1 = &later->prof[kind];
 	size_t *idx = malloc((p0->nrecords ? p0->nrecords : 1) * sizeof(*idx));
 	struct ct_record *v = malloc((p1->nrecords ? p1->nrecords : 1) * sizeof(*v));
-	if (!idx || !v) {
+	/* The unloaded objects the later records may need (core/dlhist.h). */
+	struct ct_dl_gone *gone = malloc((later->ndl_gone ? later->ndl_gone : 1) * sizeof(*gone));
+	if (!idx || !v || !gone) {
 		free(idx);
 		free(v);
+		free(gone);
 		return -ENOMEM;
 	}
+	if (later->ndl_gone)
+		memcpy(gone, later->dl_gone, later->ndl_gone * sizeof(*gone));
 	for (size_t i = 0; i < p0->nrecords; i++)
 		idx[i] = i;
 	qsort_r(idx, p0->nrecords, sizeof(*idx), cmp_by_hash, p0->records);
@@ -87,6 +93,10 @@ ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *lat
 	out->duration_nanos = later->duration_nanos - earlier->duration_nanos;
 	memcpy(out->leaf_addr, later->leaf_addr, sizeof(out->leaf_addr));
 	out->stuck_ns = later->stuck_ns;
+	out->dl_gen = later->dl_gen;
+	out->dl_gone = gone;
+	out->ndl_gone = later->ndl_gone;
+	out->dl_gone_dropped = later->dl_gone_dropped;
 	for (int k = 0; k < CT_PROF_COUNT; k++) {
 		out->prof[k].kind = (enum ct_profile_kind)k;
 		out->prof[k].rate = later->prof[k].rate;

@@ -552,6 +552,34 @@ Test(render, delta_keeps_only_what_changed)
 	ct_snapshot_free(&a);
 	ct_snapshot_free(&b);
 	ct_snapshot_free(&d);
+
+	/* The same addresses in another loaded-objects generation are
+	 * another record, and the delta keeps the later history of unloaded
+	 * objects so its older records still resolve against them. */
+	fake_snapshot(&a, false);
+	fake_snapshot(&b, false);
+	b.prof[CT_PROF_BLOCK].records[1].dl_gen = 2;
+	b.dl_gen = 3;
+	b.ndl_gone = 1;
+	b.dl_gone = calloc(1, sizeof(*b.dl_gone));
+	cr_assert(b.dl_gone);
+	b.dl_gone[0].gen = 2;
+	snprintf(b.dl_gone[0].path, sizeof(b.dl_gone[0].path), "/gone/lib.so");
+	b.dl_gone_dropped = 5;
+	cr_assert_eq(ct_render_delta(&a, &b, CT_PROF_BLOCK, &d), 0);
+	bool whole = false;
+	for (size_t i = 0; i < d.prof[CT_PROF_BLOCK].nrecords; i++)
+		if (d.prof[CT_PROF_BLOCK].records[i].dl_gen == 2)
+			whole = d.prof[CT_PROF_BLOCK].records[i].count ==
+				b.prof[CT_PROF_BLOCK].records[1].count;
+	cr_expect(whole, "a record of another generation was diffed against an older one");
+	cr_expect_eq(d.dl_gen, 3);
+	cr_assert_eq(d.ndl_gone, 1);
+	cr_expect_str_eq(d.dl_gone[0].path, "/gone/lib.so");
+	cr_expect_eq(d.dl_gone_dropped, 5);
+	ct_snapshot_free(&a);
+	ct_snapshot_free(&b);
+	ct_snapshot_free(&d);
 }
 
 static int
