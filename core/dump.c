@@ -423,9 +423,11 @@ out:
 	errno = saved;
 }
 
-/* The thread writing the final dump for a fatal signal, 0 before, and
- * how far it got (for the message when it is cut short). */
-static int ct_fatal_tid;
+/* The thread writing the final dump for a fatal signal (with its pid: a
+ * fork child that inherited the word from a parent mid-dump is not that
+ * thread's process), and how far it got (for the message when it is cut
+ * short). */
+static uint64_t ct_fatal_owner; /* pid << 32 | tid; 0 before */
 static int ct_fatal_stage; /* 1 forking, 2 waiting for the copy */
 static int ct_fatal_fork_ms;
 
@@ -497,12 +499,17 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 	int saved = errno;
 	ct_self.busy++;
 	int me = (int)syscall(SYS_gettid);
-	int expect = 0;
-	if (!__atomic_compare_exchange_n(&ct_fatal_tid, &expect, me, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
+	uint64_t pid = (uint64_t)(uint32_t)getpid();
+	uint64_t mine = pid << 32 | (uint32_t)me;
+	uint64_t expect = __atomic_load_n(&ct_fatal_owner, __ATOMIC_ACQUIRE);
+	while ((expect == 0 || expect >> 32 != pid) &&
+	       !__atomic_compare_exchange_n(&ct_fatal_owner, &expect, mine, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE))
+		;
+	if (expect != 0 && expect >> 32 == pid) {
 		/* Our own watchdog, or the signal again (a second Ctrl-C):
 		 * give up the dump and die now. */
-		if (expect == me) {
+		if (expect == mine) {
 			int stage = __atomic_load_n(&ct_fatal_stage, __ATOMIC_RELAXED);
 			if (stage == 1)
 				ct_log("signal %d: no profiles written: the dump could not fork within "
@@ -521,6 +528,7 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 	 * early (re-entering above), whether the watchdog or the user sends
 	 * it. Last resort if sig cannot (the program made it SIG_IGN): a
 	 * SIGKILL. */
+	__atomic_store_n(&ct_fatal_stage, 0, __ATOMIC_RELAXED);
 	int watchdog = ct_thread_timer(sig, me, fork_ms);
 	int last = ct_thread_timer(SIGKILL, me, timeout_ms + 2000);
 	(void)last;
