@@ -1,26 +1,31 @@
-/* Stack capture with libunwind; see stack.h. Owns the shim's own address
- * range so that wrapper and core frames never reach a profile.
+/* Stack capture for recorded events; see stack.h. Owns the shim's own
+ * address range so that wrapper and core frames never reach a profile.
  *
- * libunwind (and the liblzma it pulls in) is dlopen()ed, not linked: a
- * short-lived single-threaded helper that inherits LD_PRELOAD must not pay
- * for loading it. It is loaded at the first pthread_create, while the
- * process is still single-threaded, so no other thread can hold the
- * loader's lock while waiting for a lock we hold. */
-#include <dlfcn.h>
-
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
+ * The unwinder is glibc's backtrace(), that is libgcc's _Unwind_Backtrace
+ * over .eh_frame. Chosen over libunwind (which the thread dumps still use
+ * for other threads' stacks, stack_remote.c) because it keeps nothing per
+ * thread: libunwind's fast unw_backtrace gives every thread that records a
+ * 256 KiB trace cache, reached through dynamic thread-local storage that
+ * glibc malloc()s at first use, and its unw_step path blocks and unblocks
+ * all signals around every frame (two system calls each, 100 us and more
+ * per stack on a VM). libgcc finds each frame's unwind information with
+ * _dl_find_object (glibc >= 2.35: no lock, no system call) and allocates
+ * nothing: memory does not grow with the number of threads, and recording
+ * inside an allocator's critical section cannot reenter malloc.
+ *
+ * backtrace() loads libgcc_s.so.1 at its first call (dlopen: the loader's
+ * lock, malloc). That is done once, at the first pthread_create while the
+ * process is still single-threaded, or at the first record of a
+ * single-threaded process, never while another thread could hold a lock
+ * that the load needs. */
+#include <execinfo.h>
 
 #include "snapshot.h"
 #include "stack.h"
 #include "thread.h"
 
-#define CT_STR_(x) #x
-#define CT_STR(x) CT_STR_(x)
-
 static uintptr_t ct_self_lo, ct_self_hi;
-static int (*ct_unw_backtrace)(void **, int);
-static int ct_unwinder_tried;
+static int ct_unwinder_state; /* 0 not loaded, 1 loaded, -1 unavailable */
 static int ct_threads_created;
 
 ct_stack_capture_fn ct_stack_capture = ct_stack_capture_unwind;
@@ -42,43 +47,23 @@ ct_stack_self_range(uintptr_t *lo, uintptr_t *hi)
 bool
 ct_stack_load_unwinder(void)
 {
-	if (__atomic_load_n(&ct_unw_backtrace, __ATOMIC_ACQUIRE))
-		return true;
-	if (__atomic_exchange_n(&ct_unwinder_tried, 1, __ATOMIC_ACQ_REL))
-		return false;
-	void *h = dlopen(CT_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
-	/* unw_backtrace is a macro naming the local-only entry point of
-	 * this architecture (_ULx86_64_backtrace on x86-64). */
-	void *fn = h ? dlsym(h, CT_STR(unw_backtrace)) : NULL;
-	__atomic_store_n(&ct_unw_backtrace, (int (*)(void **, int))fn, __ATOMIC_RELEASE);
-	ct_stack_thread_ready();
-	return fn != NULL;
-}
-
-/* A dlopen()ed library's thread-local storage is allocated with malloc at
- * its first use in each thread. That must not happen while recording: the
- * wait being recorded may be for the allocator's own lock (an allocator
- * that locks a pthread mutex, jemalloc and others), which this thread now
- * holds. So every thread touches libunwind's storage at a moment where
- * malloc is safe: when it is created through our wrapper, or when it loads
- * the unwinder. */
-void
-ct_stack_thread_ready(void)
-{
-	int (*bt)(void **, int) = __atomic_load_n(&ct_unw_backtrace, __ATOMIC_ACQUIRE);
-	void *one[1];
-	if (bt && !ct_self.unw_ready) {
-		ct_self.busy++;
-		bt(one, 1);
-		ct_self.busy--;
-		ct_self.unw_ready = 1;
-	}
+	int st = __atomic_load_n(&ct_unwinder_state, __ATOMIC_ACQUIRE);
+	if (st)
+		return st > 0;
+	/* Loads libgcc_s; a stack of at least our own frame proves that it
+	 * works. */
+	void *one[2];
+	ct_self.busy++;
+	int n = backtrace(one, 2);
+	ct_self.busy--;
+	__atomic_store_n(&ct_unwinder_state, n > 0 ? 1 : -1, __ATOMIC_RELEASE);
+	return n > 0;
 }
 
 bool
 ct_stack_unwinder_loaded(void)
 {
-	return __atomic_load_n(&ct_unw_backtrace, __ATOMIC_ACQUIRE) != NULL;
+	return __atomic_load_n(&ct_unwinder_state, __ATOMIC_ACQUIRE) > 0;
 }
 
 void
@@ -93,28 +78,22 @@ ct_stack_before_thread_create(void)
 int
 ct_stack_capture_unwind(uintptr_t *pcs, int max)
 {
-	int (*bt)(void **, int) = __atomic_load_n(&ct_unw_backtrace, __ATOMIC_ACQUIRE);
+	int st = __atomic_load_n(&ct_unwinder_state, __ATOMIC_ACQUIRE);
 	/* Single-threaded (a select() loop, say): nobody can hold the
-	 * loader's lock while waiting for us, so loading here is safe. */
-	if (!bt && !__atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED) &&
+	 * loader's lock while waiting for us, so loading here is safe. A
+	 * thread we did not see created (the program's first threads came
+	 * before us) finds it not loaded: leaf only. */
+	if (st == 0 && !__atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED) &&
 	    ct_stack_load_unwinder())
-		bt = ct_unw_backtrace;
-	if (bt && !ct_self.unw_ready &&
-	    !__atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED)) {
-		/* No other thread: no allocator lock can be held by it, and
-		 * this thread's locks are never contended. */
-		ct_stack_thread_ready();
-	}
-	/* No unwinder, or a thread whose unwinder storage would have to be
-	 * allocated right now (one we did not see start): leaf only. */
-	if (!bt || !ct_self.unw_ready)
+		st = 1;
+	if (st <= 0)
 		return 0;
 	/* Room for our own frames (capture, record, wrapper) on top. */
 	void *buf[CT_STACK_MAX + 16];
 	int want = max + 16;
 	if (want > (int)(sizeof(buf) / sizeof(buf[0])))
 		want = (int)(sizeof(buf) / sizeof(buf[0]));
-	int n = bt(buf, want);
+	int n = backtrace(buf, want);
 	int out = 0;
 	for (int i = 0; i < n && out < max; i++) {
 		uintptr_t pc = (uintptr_t)buf[i];

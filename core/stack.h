@@ -1,9 +1,12 @@
-/* Stack capture for sampled events (libunwind's local fast path).
+/* Stack capture for sampled events (glibc's backtrace(), libgcc's
+ * unwinder; see stack.c).
  *
- * Thread-safe. Does not allocate (libunwind keeps its caches in its own
- * mmap'd pools). Not async-signal-safe. The caller must hold the per-thread
- * guard (ct_self.busy), because libunwind may take pthread locks through
- * weak references that land in our own wrappers. */
+ * Thread-safe. Once the unwinder is loaded, a capture allocates nothing,
+ * makes no system call, takes no lock (glibc >= 2.35) and keeps no state
+ * per thread. Not async-signal-safe. The caller must hold the per-thread
+ * guard (ct_self.busy), because libgcc may take a pthread lock (for frames
+ * registered at run time, JIT code) through weak references that land in
+ * our own wrappers. */
 #ifndef CT_STACK_H
 #define CT_STACK_H
 
@@ -24,10 +27,10 @@ extern ct_stack_capture_fn ct_stack_capture;
 
 int ct_stack_capture_unwind(uintptr_t *pcs, int max);
 
-/* dlopen()s libunwind once. Takes the loader's lock and allocates: call it
- * only where no other thread can wait on us while holding that lock (the
- * first pthread_create, a dump). Thread-safe; later calls are a load.
- * Returns whether the unwinder is available. */
+/* Loads the unwinder (libgcc_s) once. Takes the loader's lock and
+ * allocates: call it only where no other thread can wait on us while
+ * holding that lock (the first pthread_create, a dump). Thread-safe; later
+ * calls are a load. Returns whether the unwinder is available. */
 bool ct_stack_load_unwinder(void);
 bool ct_stack_unwinder_loaded(void);
 
@@ -42,11 +45,6 @@ int ct_stack_of_blocked_thread(int tid, uintptr_t self_lo, uintptr_t self_hi, ui
 
 /* The shim's own code range, as set by ct_stack_set_self_range. */
 void ct_stack_self_range(uintptr_t *lo, uintptr_t *hi);
-
-/* Makes libunwind's per-thread storage exist for the calling thread (it
- * is malloc'ed at first use). Call where malloc is safe: a new thread's
- * start, the pthread_create wrapper. Cheap once done. */
-void ct_stack_thread_ready(void);
 
 /* Called by the pthread_create wrapper before the real call: the last
  * moment the process is known to be single-threaded, so the unwinder is

@@ -21,7 +21,6 @@ struct ct_thread {
 	int tid;      /* cached gettid(); 0 until the first slow path needs it */
 	uint64_t rng; /* xorshift64* state; 0 until seeded */
 	struct ct_thread_slot *slot; /* registry slot (threads.h), claimed lazily */
-	int unw_ready; /* libunwind's thread-local storage exists for this thread */
 	int no_slot;  /* never claim a registry slot: the thread has exited, or
 	               * found the registry full */
 	/* Program signal handlers running on this thread (the trampoline in

@@ -201,12 +201,14 @@ ct_threads_claim_self(void)
 }
 
 struct ct_thread_slot *
-ct_threads_prepare(uintptr_t start_routine, const uintptr_t *pcs, int depth, bool detached)
+ct_threads_prepare(uintptr_t start_routine, void *arg, const uintptr_t *pcs, int depth,
+		   bool detached)
 {
 	struct ct_thread_slot *s = ct_threads_claim();
 	if (!s)
 		return NULL;
 	s->start_routine = start_routine;
+	s->start_arg = arg;
 	s->creator_tid = ct_tid();
 	s->created_ns = ct_now_ns();
 	s->detached = detached;
@@ -251,10 +253,6 @@ ct_threads_created(struct ct_thread_slot *s, bool created, uint64_t handle)
 void
 ct_threads_adopt(struct ct_thread_slot *s)
 {
-	if (!s) {
-		ct_self.no_slot = 1;
-		return;
-	}
 	ct_threads_own(s);
 }
 

@@ -38,6 +38,7 @@ struct ct_thread_slot {
 	int creator_tid;
 	uint64_t handle;         /* pthread_t */
 	uintptr_t start_routine; /* 0 if not created through our wrapper */
+	void *start_arg;         /* its argument, for the new thread to start */
 	int64_t created_ns;      /* monotonic */
 	int create_depth;
 	uintptr_t create_pc[CT_CREATE_DEPTH]; /* stack of pthread_create's caller */
@@ -85,16 +86,18 @@ void ct_threads_fork_child(void);
 enum ct_thread_state ct_threads_state(const struct ct_thread_slot *s);
 
 /* The pthread_create wrapper, before the real call: claims a slot for the
- * new thread and fills in where it comes from (pcs: the creator's stack).
- * NULL when the registry is full (counted). No allocation, no lock. */
-struct ct_thread_slot *ct_threads_prepare(uintptr_t start_routine, const uintptr_t *pcs,
-					  int depth, bool detached);
+ * new thread and fills in what it runs and where it comes from (pcs: the
+ * creator's stack). NULL when the registry is full (counted). No
+ * allocation, no lock. */
+struct ct_thread_slot *ct_threads_prepare(uintptr_t start_routine, void *arg,
+					  const uintptr_t *pcs, int depth, bool detached);
 /* After the real call: handle is the new thread's, or created is false
  * (the slot is freed). */
 void ct_threads_created(struct ct_thread_slot *s, bool created, uint64_t handle);
 /* In the new thread, before its start routine: takes s (from
- * ct_threads_prepare; NULL means the registry was full: the thread stays
- * unregistered). Allocates nothing itself; pthread_setspecific may. */
+ * ct_threads_prepare) as its own. No allocation unless the program made
+ * more than 31 thread-specific keys before the shim's (glibc keeps the
+ * first 32 values in the thread descriptor). */
 void ct_threads_adopt(struct ct_thread_slot *s);
 
 /* Around a call that may reap the thread handle: a join of any flavour

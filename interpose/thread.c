@@ -1,7 +1,6 @@
 /* Waits on other threads: barriers and joins. They block as a rule, so
  * they are always timed. */
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../core/clock.h"
@@ -86,52 +85,38 @@ pthread_tryjoin_np(pthread_t t, void **ret)
 	CT_REAPING((uint64_t)t, false, real_pthread_tryjoin_np(t, ret));
 }
 
-/* What the new thread needs: its start routine and registry slot, handed
- * over in a small heap block (pthread_create allocates too; this is not a
- * wrapper fast path). */
-struct ct_start {
-	void *(*fn)(void *);
-	void *arg;
-	struct ct_thread_slot *slot;
-};
-
+/* The new thread's registry slot carries its start routine and argument:
+ * no allocation (a free() in the new thread would give it a malloc arena
+ * and tcache that a thread of the plain program may never have). */
 static void *
 ct_thread_start(void *p)
 {
-	struct ct_start st = *(struct ct_start *)p;
-	free(p);
-	ct_stack_thread_ready();
-	ct_threads_adopt(st.slot);
-	return st.fn(st.arg);
+	struct ct_thread_slot *s = p;
+	void *(*fn)(void *) = (void *(*)(void *))s->start_routine;
+	void *arg = s->start_arg;
+	ct_threads_adopt(s);
+	return fn(arg);
 }
 
 CT_EXPORT int
 pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
-	if (ct_self.busy != 0)
+	if (ct_self.busy != 0 || !ct_ready)
 		return real_pthread_create(t, a, fn, arg);
 	ct_self.busy++;
 	ct_stack_before_thread_create();
-	ct_stack_thread_ready();
-	struct ct_start *st = ct_ready ? malloc(sizeof(*st)) : NULL;
-	if (st) {
-		int ds = PTHREAD_CREATE_JOINABLE;
-		bool detached = a && pthread_attr_getdetachstate(a, &ds) == 0 &&
-				ds == PTHREAD_CREATE_DETACHED;
-		uintptr_t pcs[CT_CREATE_DEPTH];
-		int depth = ct_stack_capture(pcs, CT_CREATE_DEPTH);
-		st->fn = fn;
-		st->arg = arg;
-		st->slot = ct_threads_prepare((uintptr_t)fn, pcs, depth, detached);
-	}
+	int ds = PTHREAD_CREATE_JOINABLE;
+	bool detached = a && pthread_attr_getdetachstate(a, &ds) == 0 &&
+			ds == PTHREAD_CREATE_DETACHED;
+	uintptr_t pcs[CT_CREATE_DEPTH];
+	int depth = ct_stack_capture(pcs, CT_CREATE_DEPTH);
+	struct ct_thread_slot *s = ct_threads_prepare((uintptr_t)fn, arg, pcs, depth, detached);
 	ct_self.busy--;
-	if (!st)
+	/* Registry full: the thread runs unregistered (counted). */
+	if (!s)
 		return real_pthread_create(t, a, fn, arg);
-	struct ct_thread_slot *slot = st->slot;
-	int r = real_pthread_create(t, a, ct_thread_start, st);
-	if (r != 0)
-		free(st);
-	ct_threads_created(slot, r == 0, r == 0 ? (uint64_t)*t : 0);
+	int r = real_pthread_create(t, a, ct_thread_start, s);
+	ct_threads_created(s, r == 0, r == 0 ? (uint64_t)*t : 0);
 	return r;
 }
 
