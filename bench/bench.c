@@ -12,7 +12,8 @@
  * libtrylock-shim.so beside this binary), --threads N (contended
  * throughput, default 2), --work N (LCG steps outside the critical
  * section, default 30, about 30 ns), --reps N, --only GROUP[,GROUP...]
- * (uncontended contended handoff timedlock cond spawn), -v (every sample).
+ * (uncontended contended handoff timedlock cond threads spawn), -v (every
+ * sample).
  *
  * How it measures. The driver re-executes this binary in a hidden worker
  * mode (--worker KIND SECONDS THREADS WORK), one child per cell and
@@ -63,6 +64,12 @@
  *                ETIMEDOUT without a system call, so the difference is the
  *                shim's contended slow path (and, under record all, one block
  *                event with its stack), with no wake-up latency to hide it.
+ *   threads      memory and thread start: 1 and N (1000; --quick 500)
+ *                threads created and parked in read() on a pipe, the
+ *                process's VmRSS with all of them parked (per thread: the
+ *                shim's extra for N less its extra for 1, over N - 1); and
+ *                pthread_create + pthread_join of a trivial thread, one at
+ *                a time, in a loop.
  *   cond         two threads, one mutex, two condvars, strict alternation,
  *                both pinned to one CPU (see worker_main); us per round trip.
  *   /bin/true    fork+exec+wait of a trivial process, many runs.
@@ -469,6 +476,86 @@ w_timedlock(int64_t *elapsed, uint64_t *ops, uint64_t *cont)
 	*cont = c;
 }
 
+/* threads-idle: `w_work` threads created, each parked in read() on a pipe,
+ * then the process's current resident set is measured (VmRSS, reported in
+ * the VmHWM column) and they are released and joined. ops = threads. */
+static int idle_gate[2];
+static unsigned idle_parked;
+
+static void *
+idle_thread(void *arg)
+{
+	__atomic_fetch_add(&idle_parked, 1, __ATOMIC_RELEASE);
+	char c;
+	if (read(idle_gate[0], &c, 1) != 1)
+		abort();
+	return arg;
+}
+
+static long
+vm_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static long
+w_threads_idle(int64_t *elapsed, uint64_t *ops)
+{
+	unsigned n = w_work;
+	pthread_t *t = calloc(n, sizeof(*t));
+	if (!t || pipe(idle_gate) != 0)
+		abort();
+	int64_t t0 = now_ns();
+	for (unsigned i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, idle_thread, NULL) != 0)
+			abort();
+	while (__atomic_load_n(&idle_parked, __ATOMIC_ACQUIRE) < n)
+		sched_yield();
+	*elapsed = now_ns() - t0;
+	long rss = vm_rss_kib();
+	for (unsigned i = 0; i < n; i++)
+		if (write(idle_gate[1], "x", 1) != 1)
+			abort();
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	*ops = n;
+	return rss;
+}
+
+/* threads-churn: one thread created and joined at a time, for the
+ * duration. ops = create+join pairs. */
+static void *
+churn_thread(void *arg)
+{
+	return arg;
+}
+
+static void
+w_threads_churn(int64_t *elapsed, uint64_t *ops)
+{
+	int64_t t0 = now_ns(), t;
+	uint64_t n = 0;
+	do {
+		pthread_t th;
+		for (int i = 0; i < 16; i++, n++)
+			if (pthread_create(&th, NULL, churn_thread, NULL) != 0 ||
+			    pthread_join(th, NULL) != 0)
+				abort();
+		t = now_ns();
+	} while (t - t0 < w_dur_ns);
+	*elapsed = t - t0;
+	*ops = n;
+}
+
 /* Peak resident set so far (VmHWM), in KiB: unlike the parent's
  * ru_maxrss it excludes the exit-time profile dump and the parent's size
  * at fork. */
@@ -553,6 +640,14 @@ worker_main(int argc, char **argv)
 		sched_setaffinity(0, sizeof(one), &one);
 		elapsed = run_threads(cond_thread, 2);
 		ops = g_wt[0].ops;
+	} else if (!strcmp(kind, "threads-idle")) {
+		long rss = w_threads_idle(&elapsed, &ops);
+		printf("%lld %llu %llu %ld %.3f %s\n", (long long)elapsed,
+		       (unsigned long long)ops, 0ULL, rss, 1.0, lock_provider());
+		return fflush(stdout) == 0 ? 0 : 1;
+	} else if (!strcmp(kind, "threads-churn")) {
+		w_threads_churn(&elapsed, &ops);
+		cpu = elapsed;
 	} else {
 		fprintf(stderr, "contend-bench: unknown worker %s\n", kind);
 		return 2;
@@ -1064,7 +1159,9 @@ main(int argc, char **argv)
 		      hand_frac[NCFG] = {0}, hand_out[NCFG] = {0}, timed[NCFG] = {0},
 		      timed_frac[NCFG] = {0}, cond[NCFG] = {0}, hwm_unc[NCFG] = {0},
 		      hwm_cont[NCFG] = {0}, rss_cont[NCFG] = {0}, hwm_hand[NCFG] = {0},
-		      rss_hand[NCFG] = {0}, spawn[NCFG] = {0};
+		      rss_hand[NCFG] = {0}, spawn[NCFG] = {0}, idle1[NCFG] = {0},
+		      idleN[NCFG] = {0}, churn[NCFG] = {0};
+	unsigned idle_n = quick ? 500 : 1000;
 	static const enum cfg cfg_nt[] = {NATIVE, CT_DEFAULT, TRYLOCK};
 	static const enum cfg cfg_ntf[] = {NATIVE, CT_DEFAULT, TRYLOCK, FORWARD};
 	static const enum cfg cfg_nda[] = {NATIVE, CT_DEFAULT, CT_ALL};
@@ -1137,6 +1234,18 @@ main(int argc, char **argv)
 			if (r.ok)
 				add(&cond[c], rep,
 				    (double)r.elapsed_ns / (double)r.ops / 1e3); /* us */
+		}
+		for (size_t i = 0; i < 2 && want("threads"); i++) {
+			enum cfg c = cfg_nda[ORDER(i, 2)];
+			struct child r = run_worker(c, "threads-idle", 1, 1, 1);
+			if (r.ok)
+				add(&idle1[c], rep, (double)r.hwm_kib);
+			r = run_worker(c, "threads-idle", 1, 1, idle_n);
+			if (r.ok)
+				add(&idleN[c], rep, (double)r.hwm_kib);
+			r = run_worker(c, "threads-churn", s_cond, 1, 0);
+			if (r.ok)
+				add(&churn[c], rep, (double)r.elapsed_ns / (double)r.ops / 1e3);
 		}
 		for (size_t i = 0; i < 3 && want("spawn"); i++) {
 			enum cfg c = cfg_nt[ORDER(i, 3)];
@@ -1229,6 +1338,19 @@ main(int argc, char **argv)
 	      &spawn[CT_DEFAULT], &spawn[TRYLOCK], false);
 	row_s("handoff", "6 start+exit of handoff child, record all, +dump", "ms",
 	      &hand_out[NATIVE], &hand_out[CT_ALL], NULL, false);
+	snprintf(w, sizeof(w), "7 RSS with %u idle threads parked in read()", idle_n);
+	row_s("threads", w, "KiB", &idleN[NATIVE], &idleN[CT_DEFAULT], NULL, false);
+	if (want("threads")) {
+		/* Per thread: what the shim adds to N threads, less what it
+		 * adds to a process with one. */
+		struct series dN = diffs(&idleN[NATIVE], &idleN[CT_DEFAULT]);
+		struct series d1 = diffs(&idle1[NATIVE], &idle1[CT_DEFAULT]);
+		row_v("7   shim memory per idle thread", "KiB/thread", NAN,
+		      (median(&dN) - median(&d1)) / (idle_n - 1), NAN, NAN, NAN, false,
+		      spread(&dN));
+	}
+	row_s("threads", "7 thread create+join, one at a time", "us/pair", &churn[NATIVE],
+	      &churn[CT_DEFAULT], NULL, false);
 	if (unc[FORWARD].n) {
 		struct series fr = ratios(&unc[NATIVE], &unc[FORWARD]);
 		printf("floor of any LD_PRELOAD wrapper: a shim that only forwards lock/unlock to "

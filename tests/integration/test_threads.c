@@ -251,3 +251,44 @@ Test(threads, registry_overflow_said_in_the_dump, .timeout = 240)
 	free(txt);
 	run_free(&r);
 }
+
+/* VmRSS (KiB) of idle_threads with n threads parked at once. */
+static long
+idle_rss(bool preload, long n, bool record)
+{
+	char arg[32];
+	snprintf(arg, sizeof(arg), "%ld", n);
+	static const char *const rec_env[] = {"CONTEND_BLOCK_RATE=1", "CONTEND_QUIET=1", NULL};
+	static const char *const quiet[] = {"CONTEND_QUIET=1", NULL};
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "idle_threads",
+					.args = (const char *[]){arg, record ? "record" : NULL,
+								 NULL},
+					.env = record ? rec_env : quiet, .no_preload = !preload,
+					.timeout_s = 120});
+	run_expect_success(&r);
+	long kib = (long)run_value(&r, NULL, "rss_kib");
+	run_free(&r);
+	return kib;
+}
+
+/* A thread costs the shim its registry slot (a few hundred bytes) and no
+ * work at its start; a thread that records adds at most its own deeper
+ * stack while unwinding, no heap: 2000 threads, resident memory with and
+ * without the shim, less what the shim costs a one-thread process. */
+Test(threads, memory_per_thread_is_a_few_kib, .timeout = 300)
+{
+	enum { N = 2000 };
+	long base = idle_rss(true, 1, false) - idle_rss(false, 1, false);
+	long plain = idle_rss(false, N, false);
+	long idle = idle_rss(true, N, false) - plain - base;
+	long rec = idle_rss(true, N, true) - plain - base;
+	cr_log_info("shim memory for %d threads: %ld KiB idle, %ld KiB recording (base %ld KiB)",
+		    N, idle, rec, base);
+	cr_expect_leq(idle, N * 2, "%ld KiB for %d idle threads (%.1f KiB each)", idle, N,
+		      (double)idle / N);
+	cr_expect_leq(rec, N * 8, "%ld KiB for %d recording threads (%.1f KiB each)", rec, N,
+		      (double)rec / N);
+	cr_expect_leq(base + rec, 32 * 1024, "shim memory %ld KiB above the 32 MiB bound",
+		      base + rec);
+}

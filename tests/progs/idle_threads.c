@@ -4,7 +4,7 @@
  * CONTEND_BLOCK_RATE=1 records with its stack), then the process's
  * resident memory is read and printed, the threads released and joined.
  *   idle_threads <n> [record]
- * Prints threads=<n> rss_kib=<VmRSS>. */
+ * Prints threads=<n> and rss_kib=<VmRSS> lines. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +63,6 @@ main(int argc, char **argv)
 	for (long i = 0; i < n; i++)
 		XPT(pthread_join(t[i], NULL));
 	free(t);
-	printf("threads=%ld rss_kib=%ld\n", n, kib);
+	printf("threads=%ld\nrss_kib=%ld\n", n, kib);
 	return 0;
 }
