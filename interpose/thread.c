@@ -1,6 +1,7 @@
 /* Waits on other threads: barriers and joins. They block as a rule, so
  * they are always timed. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/clock.h"
@@ -98,6 +99,39 @@ ct_thread_start(void *p)
 	return fn(arg);
 }
 
+/* Registry full: the thread runs unregistered, already counted, and must
+ * not try to claim a slot later (it would be counted again). Rare, so a
+ * small heap block carries its start routine. */
+struct ct_unregistered {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *
+ct_unregistered_start(void *p)
+{
+	struct ct_unregistered u = *(struct ct_unregistered *)p;
+	free(p);
+	ct_self.no_slot = 1;
+	return u.fn(u.arg);
+}
+
+static int
+ct_create_unregistered(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+{
+	ct_self.busy++;
+	struct ct_unregistered *u = malloc(sizeof(*u));
+	ct_self.busy--;
+	if (!u)
+		return real_pthread_create(t, a, fn, arg);
+	u->fn = fn;
+	u->arg = arg;
+	int r = real_pthread_create(t, a, ct_unregistered_start, u);
+	if (r != 0)
+		free(u);
+	return r;
+}
+
 CT_EXPORT int
 pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
@@ -112,9 +146,8 @@ pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void 
 	int depth = ct_stack_capture(pcs, CT_CREATE_DEPTH);
 	struct ct_thread_slot *s = ct_threads_prepare((uintptr_t)fn, arg, pcs, depth, detached);
 	ct_self.busy--;
-	/* Registry full: the thread runs unregistered (counted). */
 	if (!s)
-		return real_pthread_create(t, a, fn, arg);
+		return ct_create_unregistered(t, a, fn, arg);
 	int r = real_pthread_create(t, a, ct_thread_start, s);
 	ct_threads_created(s, r == 0, r == 0 ? (uint64_t)*t : 0);
 	return r;
