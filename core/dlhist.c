@@ -130,12 +130,11 @@ ct_dlhist_after(struct ct_dlhist_list *before)
 	if (!before)
 		return;
 	uint32_t gen = ct_dlhist_gen();
-	bool gone_any = false;
+	bool kept_any = false;
 	for (size_t i = 0; i < before->n; i++) {
 		struct ct_dl_gone *g = &before->v[i];
 		if (dl_iterate_phdr(ct_dlhist_still, g) != 0)
 			continue;
-		gone_any = true;
 		uint32_t slot = __atomic_fetch_add(&ct_gone_claimed, 1, __ATOMIC_RELAXED);
 		if (slot >= CT_DLHIST_MAX) {
 			__atomic_fetch_add(&ct_gone_dropped, 1, __ATOMIC_RELAXED);
@@ -144,9 +143,12 @@ ct_dlhist_after(struct ct_dlhist_list *before)
 		g->gen = gen;
 		ct_gone[slot].g = *g;
 		__atomic_store_n(&ct_gone[slot].ready, 1, __ATOMIC_RELEASE);
+		kept_any = true;
 	}
-	/* Records made from now on cannot name what was removed. */
-	if (gone_any)
+	/* Records made from now on cannot name what was removed. Once the
+	 * history is full a new generation would resolve nothing better and
+	 * only split the same stacks into more table records. */
+	if (kept_any)
 		__atomic_fetch_add(&ct_dl_gen, 1, __ATOMIC_ACQ_REL);
 	free(before->v);
 	free(before);

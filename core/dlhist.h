@@ -12,9 +12,9 @@
  * mapped).
  *
  * The history is a fixed array in .bss (pages touched only by unloads):
- * CT_DLHIST_MAX removed objects; later ones are counted as dropped and
- * their addresses resolve against what is mapped at write time (the
- * profile says so in its comments).
+ * CT_DLHIST_MAX removed objects; later ones are counted as dropped, start
+ * no generation, and their addresses resolve against what is mapped at
+ * write time (the profile says so in its comments).
  *
  * Known gap: a library that another thread loads (and runs and records
  * in) at the address of one just unmapped, before the dlclose wrapper

@@ -59,3 +59,24 @@ Test(dlhist, unmapping_dlclose_ends_a_generation)
 	cr_expect_eq(s.dl_gone_dropped, 0);
 	ct_snapshot_free(&s);
 }
+
+/* A full history counts what it could not keep and starts no more
+ * generations (they would only split the same stacks). */
+Test(dlhist, full_history_counts_and_stops)
+{
+	char path[PATH_MAX];
+	lib_path(path, sizeof(path));
+	uint32_t g0 = ct_dlhist_gen();
+	for (int i = 0; i < CT_DLHIST_MAX + 10; i++) {
+		void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		cr_assert(h, "%s", dlerror());
+		closed(h);
+	}
+	struct ct_snapshot s;
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(ct_dlhist_snapshot(&s), 0);
+	cr_expect_eq(s.ndl_gone, CT_DLHIST_MAX);
+	cr_expect_eq(s.dl_gone_dropped, 10);
+	cr_expect_eq(s.dl_gen, g0 + CT_DLHIST_MAX);
+	ct_snapshot_free(&s);
+}
