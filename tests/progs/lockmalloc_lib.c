@@ -15,8 +15,15 @@
  *
  * lockmalloc_hold(then) takes the allocator's lock, calls then(), and
  * keeps the lock until some thread has blocked on it, plus 20 ms: waits
- * inside malloc by construction. */
+ * inside malloc by construction. While it holds the lock it also makes
+ * the other kinds of wrapped waits (a sleep, a poll, a timed-out condition
+ * wait, semaphore wait and read), which the shim records with a stack
+ * while this thread counts as inside the allocator. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <time.h>
@@ -64,12 +71,50 @@ mono_ns(void)
 
 void lockmalloc_hold(void (*then)(void));
 
+/* Waits of every other kind, each about 1 ms, none of which allocates in
+ * glibc. */
+static void
+other_waits(void)
+{
+	struct timespec ms = {0, 1000000};
+	nanosleep(&ms, NULL);
+	poll(NULL, 0, 1);
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&m);
+	while (pthread_cond_timedwait(&c, &m, &until) == 0)
+		;
+	pthread_mutex_unlock(&m);
+	sem_t sem;
+	sem_init(&sem, 0, 0);
+	while (sem_timedwait(&sem, &until) != 0 && errno == EINTR)
+		;
+	sem_destroy(&sem);
+	int p[2];
+	if (pipe(p) == 0) {
+		char x = 1;
+		struct pollfd pf = {p[0], POLLIN, 0};
+		if (write(p[1], &x, 1) == 1 && poll(&pf, 1, 1) == 1 && read(p[0], &x, 1) == 1) {
+			close(p[0]);
+			close(p[1]);
+		}
+	}
+}
+
 void
 lockmalloc_hold(void (*then)(void))
 {
 	in_alloc = 1;
 	pthread_mutex_lock(&heap_lock);
 	then();
+	other_waits();
 	/* glibc's lock word is 2 once a thread sleeps on it. */
 	long give_up = mono_ns() + 10000000000L;
 	while (__atomic_load_n(&heap_lock.__data.__lock, __ATOMIC_RELAXED) != 2 &&
