@@ -70,6 +70,17 @@ ct_lock_wait_end(struct ct_wait *w)
 	errno = saved;
 }
 
+void
+ct_lock_wait_cancel(struct ct_wait *w)
+{
+	int saved = errno;
+	ct_wait_leave();
+	ct_self.busy++;
+	ct_waiters_leave(w->handle, w->t0);
+	ct_self.busy--;
+	errno = saved;
+}
+
 int64_t
 ct_block_begin(unsigned op, const void *obj, uintptr_t caller)
 {

@@ -56,6 +56,11 @@ void ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr
  * CONTEND_BLOCK_RATE, stack captured here). */
 void ct_lock_wait_end(struct ct_wait *w);
 
+/* Instead of ct_lock_wait_end when the call turned out not to wait (a
+ * futex whose word had already changed): ends the registration and the
+ * wait record, records nothing. */
+void ct_lock_wait_cancel(struct ct_wait *w);
+
 /* A wait without a holder (condvar, semaphore, barrier, join): publishes
  * the wait record and returns the start time for ct_block_end. */
 int64_t ct_block_begin(unsigned op, const void *obj, uintptr_t caller);

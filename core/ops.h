@@ -28,6 +28,7 @@
 	X(JOIN, "pthread_join")                                \
 	X(TIMEDJOIN, "pthread_timedjoin_np")                   \
 	X(CLOCKJOIN, "pthread_clockjoin_np")                   \
+	CT_FUTEX_OPS(X)                                        \
 	CT_IO_OPS(X)                                           \
 	CT_SLEEP_OPS(X)                                        \
 	CT_PROC_OPS(X)                                         \
@@ -81,6 +82,14 @@
 	X(SIGWAITINFO, "sigwaitinfo")                          \
 	X(SIGSUSPEND, "sigsuspend")                            \
 	X(PAUSE, "pause")
+
+/* Locks of the program's own that wait and wake through syscall(SYS_futex)
+ * (interpose/futex.c). Named after the futex operation, not after
+ * syscall(), which would say nothing: the leaf frame and the `op` label
+ * read futex_wait / futex_wake. Class sync. */
+#define CT_FUTEX_OPS(X)                                        \
+	X(FUTEX_WAIT, "futex_wait")                            \
+	X(FUTEX_WAKE, "futex_wake")
 
 /* Class sleep: the program asked to wait. */
 #define CT_SLEEP_OPS(X)                                        \

@@ -98,6 +98,8 @@ ct_set_leaves(void)
 	ct_profiles_set_leaf(CT_OP_JOIN, (uintptr_t)real_pthread_join);
 	ct_profiles_set_leaf(CT_OP_TIMEDJOIN, (uintptr_t)real_pthread_timedjoin_np);
 	ct_profiles_set_leaf(CT_OP_CLOCKJOIN, (uintptr_t)real_pthread_clockjoin_np);
+	ct_profiles_set_leaf(CT_OP_FUTEX_WAIT, (uintptr_t)real_syscall);
+	ct_profiles_set_leaf(CT_OP_FUTEX_WAKE, (uintptr_t)real_syscall);
 }
 
 static void

@@ -37,6 +37,25 @@ CT_GLIBC_ALIAS(int, __select, (int, fd_set *, fd_set *, fd_set *, struct timeval
 CT_GLIBC_ALIAS(int, __connect, (int, const struct sockaddr *, socklen_t), "GLIBC_2.2.5")
 CT_GLIBC_ALIAS(ssize_t, __send, (int, const void *, size_t, int), "GLIBC_2.2.5")
 CT_GLIBC_ALIAS(pid_t, __waitpid, (pid_t, int *, int), "GLIBC_2.2.5")
+/* syscall() is ours too, so its fallback is the instruction itself, with
+ * libc's convention: -1 and errno for a result in [-4095, -1]. */
+static long
+ct_raw_syscall(long n, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long r;
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	if ((unsigned long)r > -4096UL) {
+		errno = (int)-r;
+		r = -1;
+	}
+	return r;
+}
 #define CT_FALLBACK(name) ct_fallback_##name
 #define CT_FB(name, call) static void *const ct_fallback_##name = (void *)call;
 CT_FB(pthread_mutex_lock, __pthread_mutex_lock_ct)
@@ -55,6 +74,7 @@ CT_FB(select, __select_ct)
 CT_FB(connect, __connect_ct)
 CT_FB(send, __send_ct)
 CT_FB(waitpid, __waitpid_ct)
+CT_FB(syscall, ct_raw_syscall)
 #endif
 
 /* Stubs: bootstrap (resolve, then forward) and missing (ENOSYS). */
@@ -103,6 +123,7 @@ ct_fallback_for(const char *name)
 	CT_TRY(connect)
 	CT_TRY(send)
 	CT_TRY(waitpid)
+	CT_TRY(syscall)
 #undef CT_TRY
 #endif
 	(void)name;

@@ -68,6 +68,9 @@
 	X(__sighandler_t, signal, (int s, __sighandler_t h), (s, h), 0)                          \
 	X(__sighandler_t, __sysv_signal, (int s, __sighandler_t h), (s, h), 0)                   \
 	X(__sighandler_t, sigset, (int s, __sighandler_t h), (s, h), 0)                          \
+	/* syscall is variadic: glibc's reads six words whatever the number */                 \
+	X(long, syscall, (long n, long a, long b, long c, long d, long e, long f),               \
+	  (n, a, b, c, d, e, f), 0)                                                              \
 	CT_REAL_IO_FUNCS(X)
 
 /* Blocking I/O, sleeps and process waits (interpose/io*.c), with the

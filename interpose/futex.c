@@ -1,0 +1,135 @@
+/* syscall() wrapper: locks of the program's own (InnoDB, Rust std, C++20
+ * atomic wait, absl, folly) that wait and wake through syscall(SYS_futex).
+ *
+ * FUTEX_WAIT and FUTEX_WAIT_BITSET (private or shared, either clock) are
+ * block-profile waits at the caller's stack, op futex_wait, and register
+ * the thread as a waiter on the futex word like a mutex waiter; a
+ * FUTEX_WAKE or FUTEX_WAKE_BITSET is then charged, Go-style, for the
+ * waiting time of every waiter registered on that word since the last
+ * charge, at the waker's stack in the mutex profile (op futex_wake). A
+ * wait that returns EAGAIN at once (the word had already changed) or
+ * another error (EINVAL, EFAULT ...) is not a wait; ETIMEDOUT and EINTR
+ * ones are, of their length. Every other
+ * syscall number and futex operation (requeue, PI, wake_op, futex_waitv)
+ * is forwarded untouched.
+ *
+ * glibc's own users of futexes (pthread locks, condvars, semaphores) make
+ * the system call inline, never through syscall(), so nothing is counted
+ * twice. Waiters and wakers are matched by address in this process only: a
+ * shared futex woken by another process charges nobody.
+ *
+ * Cost for the other numbers: on x86-64 syscall is a two-instruction
+ * trampoline (compare, jump) that reaches libc's syscall with every
+ * register and the stack as the caller left them, so the six words glibc
+ * reads and errno are the caller's exactly. Elsewhere a C wrapper reads
+ * the six words the way glibc does and forwards them. The argument
+ * pointers are never read by the shim: the kernel checks them. Thread-safe;
+ * syscall() from a signal handler records like any other wrapper (see
+ * core/event.h). syscall() is not a cancellation point. */
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../core/event.h"
+#include "../core/ops.h"
+#include "interpose.h"
+#include "real.h"
+
+/* The futex slow path: nr is SYS_futex. Reached from the trampoline by a
+ * jump, so its return address is the program's call site. */
+CT_HIDDEN long ct_futex_syscall(long nr, long a, long op, long c, long d, long e, long f);
+
+static CT_NOINLINE long
+ct_futex_wait(long nr, long a, long op, long c, long d, long e, long f, uintptr_t caller)
+{
+	if (!ct_active())
+		return real_syscall(nr, a, op, c, d, e, f);
+	struct ct_wait w;
+	ct_lock_wait_begin(&w, (const void *)a, CT_OP_FUTEX_WAIT, caller);
+	long r = real_syscall(nr, a, op, c, d, e, f);
+	/* Woken (spuriously too), timed out or interrupted: it slept. EAGAIN
+	 * (the word had changed) and the argument errors return at once. */
+	if (r == 0 || errno == ETIMEDOUT || errno == EINTR)
+		ct_lock_wait_end(&w);
+	else
+		ct_lock_wait_cancel(&w);
+	return r;
+}
+
+static CT_NOINLINE long
+ct_futex_wake(long nr, long a, long op, long c, long d, long e, long f)
+{
+	if (!ct_active())
+		return real_syscall(nr, a, op, c, d, e, f);
+	/* Before the wake, so a woken waiter cannot deregister first. */
+	int64_t delay = ct_release_begin((const void *)a);
+	long r = real_syscall(nr, a, op, c, d, e, f);
+	/* A wake that found nobody in the kernel still released the waiters
+	 * registered but not yet asleep: they see the new word and go on. */
+	if (r >= 0)
+		ct_release_end(CT_OP_FUTEX_WAKE, delay);
+	return r;
+}
+
+static inline long
+ct_futex(long nr, long a, long op, long c, long d, long e, long f, uintptr_t caller)
+{
+	switch ((int)op & FUTEX_CMD_MASK) {
+	case FUTEX_WAIT:
+	case FUTEX_WAIT_BITSET:
+		return ct_futex_wait(nr, a, op, c, d, e, f, caller);
+	case FUTEX_WAKE:
+	case FUTEX_WAKE_BITSET:
+		return ct_futex_wake(nr, a, op, c, d, e, f);
+	default:
+		return real_syscall(nr, a, op, c, d, e, f);
+	}
+}
+
+CT_HIDDEN __attribute__((used)) long
+ct_futex_syscall(long nr, long a, long op, long c, long d, long e, long f)
+{
+	return ct_futex(nr, a, op, c, d, e, f, CT_CALLER());
+}
+
+#if defined(__x86_64__) && !defined(CT_FUTEX_C_WRAPPER)
+#define CT_STR_(x) #x
+#define CT_STR(x) CT_STR_(x)
+#ifdef __CET__
+#define CT_ENDBR "\tendbr64\n"
+#else
+#define CT_ENDBR ""
+#endif
+/* The arguments are in rdi (the number), rsi, rdx, rcx, r8, r9 and at
+ * 8(%rsp), as for any call: both targets take them from there. */
+__asm__(".text\n"
+	".globl syscall\n"
+	".type syscall, @function\n"
+	".p2align 4\n"
+	"syscall:\n"
+	".cfi_startproc\n"
+	CT_ENDBR
+	"\tcmpq $" CT_STR(SYS_futex) ", %rdi\n"
+	"\tje ct_futex_syscall\n"
+	"\tjmp *real_syscall(%rip)\n"
+	".cfi_endproc\n"
+	".size syscall, .-syscall\n");
+#else
+/* Reads six words whatever the caller passed, as glibc's syscall does:
+ * the surplus ones are whatever is in their registers or stack slots, and
+ * the kernel ignores them. */
+CT_EXPORT long
+syscall(long nr, ...)
+{
+	va_list ap;
+	va_start(ap, nr);
+	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+	va_end(ap);
+	if (CT_LIKELY(nr != SYS_futex))
+		return real_syscall(nr, a, b, c, d, e, f);
+	return ct_futex(nr, a, b, c, d, e, f, CT_CALLER());
+}
+#endif
