@@ -1,0 +1,160 @@
+/* Locks of the program's own on syscall(SYS_futex) (interpose/futex.c):
+ * the waits in the block profile (leaf futex_wait), the waker charged for
+ * them in the mutex profile (leaf futex_wake), glibc's own futexes not
+ * counted a second time, and syscall() returning and setting errno as
+ * without the shim.
+ *
+ * Tolerances as in test_profiles.c: sleeps only overrun, so a delay is
+ * checked against the constructed value with [0.8, 1.5] and against the
+ * waits the program measured itself with tighter bounds. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "helpers.h"
+
+struct futex_case {
+	const char *name;
+	const char *prog;
+	const char *args[6];
+	int waiters, rounds;
+	/* Frames that identify the waiter's and the waker's stacks. */
+	const char *waiter_fn, *waker_fn;
+	/* A waiter's own unlock wakes the next waiter (the lock programs). */
+	bool waiters_wake;
+};
+
+static const struct futex_case futex_cases[] = {
+	{"futex lock, private", "futex_lock", {"4", "100000", "3", "plain"}, 4, 3,
+	 "futex_waiter", "futex_hold_and_sleep", true},
+	{"futex lock, bitset realtime", "futex_lock", {"2", "100000", "2", "timed"}, 2, 2,
+	 "futex_waiter", "futex_hold_and_sleep", true},
+	{"futex lock, shared with timeout", "futex_lock", {"2", "100000", "2", "clock"}, 2, 2,
+	 "futex_waiter", "futex_hold_and_sleep", true},
+	{"C++20 atomic wait, notify_one", "cxx_atomic_wait", {"1", "200000", "2"}, 1, 2,
+	 "contend_test::atomic_waiter", "contend_test::atomic_notifier", false},
+	{"C++20 atomic wait, notify_all", "cxx_atomic_wait", {"2", "150000", "2"}, 2, 2,
+	 "contend_test::atomic_waiter", "contend_test::atomic_notifier", false},
+};
+
+ParameterizedTestParameters(futex, known_waits)
+{
+	INDEX_PARAMS(futex_cases);
+}
+
+ParameterizedTest(size_t *i, futex, known_waits, .timeout = 60)
+{
+	const struct futex_case *c = &futex_cases[*i];
+	struct run r;
+	struct profile mutex, block;
+	run_prog(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env});
+	run_expect_success(&r);
+	double expected = (double)run_value(&r, NULL, "expected_ns");
+	double waited = (double)run_value(&r, NULL, "waited_ns");
+	cr_assert(run_profile(&r, NULL, "mutex", &mutex), "%s: no mutex profile", c->name);
+	cr_assert(run_profile(&r, NULL, "block", &block), "%s: no block profile", c->name);
+
+	/* Every waiter sleeps at least once a round; a spurious wake-up may
+	 * add a wait, never time. */
+	struct psum b = profile_sum(&block, &(struct stack_match){"futex_wait", NULL,
+								   c->waiter_fn, NULL});
+	int want = c->waiters * c->rounds;
+	cr_expect(b.count >= want && b.count <= 2 * want, "%s: %lld futex waits, expected %d",
+		  c->name, (long long)b.count, want);
+	expect_ratio(&block, (double)b.delay, expected, 0.8, 1.5,
+		     "%s: futex_wait delay vs constructed", c->name);
+	expect_ratio(&block, (double)b.delay, waited, 0.8, 1.02,
+		     "%s: futex_wait delay vs measured", c->name);
+	/* The holder never waits, and nothing glibc does inside its own
+	 * barriers, mutexes and joins shows up as a futex wait. */
+	struct psum all = profile_sum(&block, &(struct stack_match){"futex_wait", NULL, NULL, NULL});
+	cr_expect_eq(all.count, b.count, "%s: %lld futex waits outside %s", c->name,
+		     (long long)(all.count - b.count), c->waiter_fn);
+
+	/* The waker is charged once a round with the waiters' time. */
+	struct psum m = profile_sum(&mutex, &(struct stack_match){"futex_wake", NULL, c->waker_fn,
+								   NULL});
+	cr_expect_eq(m.count, c->rounds, "%s: waker charged %lld times, expected %d", c->name,
+		     (long long)m.count, c->rounds);
+	expect_ratio(&mutex, (double)m.delay, expected, 0.8, 1.5,
+		     "%s: futex_wake delay vs constructed", c->name);
+	expect_ratio(&mutex, (double)m.delay, waited, 0.7, 1.02,
+		     "%s: futex_wake delay vs measured", c->name);
+	if (c->waiters_wake) {
+		/* Each waiter's unlock wakes the next one, which has waited
+		 * only since the holder's charge: tiny. */
+		struct psum s = profile_sum(&mutex, &(struct stack_match){"futex_wake", NULL,
+									   c->waiter_fn, NULL});
+		expect_ratio(&mutex, (double)s.delay, expected, 0, 0.2,
+			     "%s: the waiters' own wakes", c->name);
+	}
+
+	profile_free(&mutex);
+	profile_free(&block);
+	run_free(&r);
+}
+
+/* pthread mutex contention waits on futexes inside glibc, which never
+ * calls syscall(): no futex_wait or futex_wake anywhere. */
+Test(futex, glibc_locks_not_counted_twice, .timeout = 60)
+{
+	struct run r;
+	struct profile mutex, block;
+	const char *const args[] = {"2", "50000", "2", NULL};
+	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .args = args, .env = exact_env});
+	run_expect_success(&r);
+	cr_assert(run_profile(&r, NULL, "mutex", &mutex));
+	cr_assert(run_profile(&r, NULL, "block", &block));
+	struct psum lock = profile_sum(&block, &(struct stack_match){"pthread_mutex_lock", NULL,
+								      NULL, NULL});
+	cr_expect(lock.count > 0, "no pthread_mutex_lock waits at all");
+	struct psum w = profile_sum(&block, &(struct stack_match){"futex_wait", NULL, NULL, NULL});
+	struct psum k = profile_sum(&mutex, &(struct stack_match){"futex_wake", NULL, NULL, NULL});
+	cr_expect_eq(w.count, 0, "%lld futex waits in a pthreads-only program", (long long)w.count);
+	cr_expect_eq(k.count, 0, "%lld futex wakes in a pthreads-only program", (long long)k.count);
+	profile_free(&mutex);
+	profile_free(&block);
+	run_free(&r);
+}
+
+/* Results and errno the same with and without the shim; the waits that
+ * did not wait are not recorded, the timed-out and interrupted ones are. */
+Test(futex, same_results, .timeout = 60)
+{
+	static const char *const varying[] = {"_ns=", NULL};
+	static const char *const quiet[] = {"CONTEND_QUIET=1", NULL};
+	struct run plain, shim;
+	struct profile block;
+	run_prog(&plain, &(struct run_opts){.prog = "futex_behave", .no_preload = true});
+	run_expect_success(&plain);
+	run_prog(&shim, &(struct run_opts){.prog = "futex_behave", .env = exact_env,
+					   .env2 = quiet});
+	run_expect_success(&shim);
+	char *a = filter_lines(plain.out, varying), *b = filter_lines(shim.out, varying);
+	cr_expect_str_eq(b, a, "futex_behave: output differs under the shim");
+	cr_expect_str_eq(shim.err, "", "futex_behave: stderr under the shim: %s", shim.err);
+	free(a);
+	free(b);
+
+	cr_assert(run_profile(&shim, NULL, "block", &block));
+	struct psum t = profile_sum(&block, &(struct stack_match){"futex_wait", "timed_out_wait",
+								   NULL, NULL});
+	cr_expect_eq(t.count, 1, "timed-out waits: %lld", (long long)t.count);
+	expect_ratio(&block, (double)t.delay, (double)run_value(&shim, NULL, "timed_ns"), 0.8, 1.02,
+		     "timed-out futex wait");
+	struct psum n = profile_sum(&block, &(struct stack_match){"futex_wait", "interrupted_wait",
+								   NULL, NULL});
+	cr_expect_eq(n.count, 1, "interrupted waits: %lld", (long long)n.count);
+	expect_ratio(&block, (double)n.delay, (double)run_value(&shim, NULL, "interrupted_ns"),
+		     0.8, 1.02, "interrupted futex wait");
+	struct psum e = profile_sum(&block, &(struct stack_match){"futex_wait", NULL,
+								   "mismatched_wait", NULL});
+	struct psum f = profile_sum(&block, &(struct stack_match){"futex_wait", NULL,
+								   "futex_errors", NULL});
+	cr_expect_eq(e.count + f.count, 0, "%lld futex calls that returned at once counted as waits",
+		     (long long)(e.count + f.count));
+	profile_free(&block);
+	run_free(&plain);
+	run_free(&shim);
+}
