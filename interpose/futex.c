@@ -34,6 +34,7 @@
 
 #include "../core/event.h"
 #include "../core/ops.h"
+#include "../core/waiters.h"
 #include "interpose.h"
 #include "real.h"
 
@@ -59,7 +60,7 @@ ct_futex_wait(long nr, long a, long op, long c, long d, long e, long f, uintptr_
 }
 
 static CT_NOINLINE long
-ct_futex_wake(long nr, long a, long op, long c, long d, long e, long f)
+ct_futex_wake_slow(long nr, long a, long op, long c, long d, long e, long f)
 {
 	if (!ct_active())
 		return real_syscall(nr, a, op, c, d, e, f);
@@ -71,6 +72,16 @@ ct_futex_wake(long nr, long a, long op, long c, long d, long e, long f)
 	if (r >= 0)
 		ct_release_end(CT_OP_FUTEX_WAKE, delay);
 	return r;
+}
+
+/* Nobody registered as a waiter anywhere (the common case for a lock's
+ * unlock path that wakes "just in case"): nobody to charge, one load. */
+static inline long
+ct_futex_wake(long nr, long a, long op, long c, long d, long e, long f)
+{
+	if (CT_LIKELY(__atomic_load_n(&ct_waiters_active, __ATOMIC_RELAXED) == 0))
+		return real_syscall(nr, a, op, c, d, e, f);
+	return ct_futex_wake_slow(nr, a, op, c, d, e, f);
 }
 
 static inline long
