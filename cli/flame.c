@@ -84,6 +84,15 @@ kid_hash(const struct fnode *parent, const char *name)
 	return h ^ (h >> 29);
 }
 
+static void
+slot_put(struct fnode **slot, size_t cap, struct fnode *n)
+{
+	size_t k = kid_hash(n->parent, n->name) & (cap - 1);
+	while (slot[k])
+		k = (k + 1) & (cap - 1);
+	slot[k] = n;
+}
+
 static int
 kids_index_put(struct kids_index *x, struct fnode *n)
 {
@@ -92,22 +101,14 @@ kids_index_put(struct kids_index *x, struct fnode *n)
 		struct fnode **ns = calloc(ncap, sizeof(*ns));
 		if (!ns)
 			return -1;
-		for (size_t i = 0; i < x->cap; i++) {
-			if (!x->slot[i])
-				continue;
-			size_t k = kid_hash(x->slot[i]->parent, x->slot[i]->name) & (ncap - 1);
-			while (ns[k])
-				k = (k + 1) & (ncap - 1);
-			ns[k] = x->slot[i];
-		}
+		for (size_t i = 0; i < x->cap; i++)
+			if (x->slot[i])
+				slot_put(ns, ncap, x->slot[i]);
 		free(x->slot);
 		x->slot = ns;
 		x->cap = ncap;
 	}
-	size_t k = kid_hash(n->parent, n->name) & (x->cap - 1);
-	while (x->slot[k])
-		k = (k + 1) & (x->cap - 1);
-	x->slot[k] = n;
+	slot_put(x->slot, x->cap, n);
 	x->n++;
 	return 0;
 }
