@@ -3,6 +3,8 @@
  * internal/graph/graph.go line by line where the results are visible. */
 #include "graph.h"
 
+#include "../report/strmap.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,84 +81,6 @@ ct_graph_base(const char *path, char *buf, size_t len)
 }
 
 /* ------------------------------------------------------------------ */
-/* A string -> index map for interning node infos. */
-
-struct smap {
-	size_t cap, n;
-	char **keys;
-	size_t *vals;
-};
-
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static int
-smap_grow(struct smap *m)
-{
-	size_t ncap = m->cap ? m->cap * 2 : 256;
-	char **nk = calloc(ncap, sizeof(*nk));
-	size_t *nv = calloc(ncap, sizeof(*nv));
-	if (!nk || !nv) {
-		free(nk);
-		free(nv);
-		return -1;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->keys[i])
-			continue;
-		size_t j = hash_str(m->keys[i]) & (ncap - 1);
-		while (nk[j])
-			j = (j + 1) & (ncap - 1);
-		nk[j] = m->keys[i];
-		nv[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = nk;
-	m->vals = nv;
-	m->cap = ncap;
-	return 0;
-}
-
-/* Returns the slot of key; *found says whether it was present. The key is
- * copied on insertion. -1 on allocation failure. */
-static long
-smap_get(struct smap *m, const char *key, size_t newval, size_t *val)
-{
-	if ((m->n + 1) * 2 > m->cap && smap_grow(m) < 0)
-		return -1;
-	size_t j = hash_str(key) & (m->cap - 1);
-	while (m->keys[j]) {
-		if (!strcmp(m->keys[j], key)) {
-			*val = m->vals[j];
-			return 1;
-		}
-		j = (j + 1) & (m->cap - 1);
-	}
-	if (!(m->keys[j] = strdup(key)))
-		return -1;
-	m->vals[j] = newval;
-	m->n++;
-	*val = newval;
-	return 0;
-}
-
-static void
-smap_free(struct smap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->vals);
-}
-
-/* ------------------------------------------------------------------ */
 /* Nodes */
 
 /* NodeInfo.PrintableName (the address is always 0 after aggregation). */
@@ -202,7 +126,7 @@ struct ct_nodes *
 ct_graph_nodes(const struct ct_profile *p, enum ct_gran gran)
 {
 	struct ct_nodes *u = calloc(1, sizeof(*u));
-	struct smap m = {0};
+	struct ct_strmap m = {0};
 	size_t total = 0, cap = 0;
 	char *key = NULL;
 	size_t keycap = 0;
@@ -262,7 +186,7 @@ ct_graph_nodes(const struct ct_profile *p, enum ct_gran gran)
 			snprintf(key, keycap, "%s\x1f%s\x1f%" PRId64 "\x1f%" PRId64 "\x1f%s", ni.name, ni.file,
 				 ni.lineno, ni.start_line, ni.objfile);
 			size_t id;
-			long r = smap_get(&m, key, u->n, &id);
+			int r = ct_strmap_get(&m, key, u->n, &id);
 			if (r < 0)
 				goto fail;
 			if (r == 0) {
@@ -294,11 +218,11 @@ ct_graph_nodes(const struct ct_profile *p, enum ct_gran gran)
 			u->loc_node[k] = id;
 		}
 	}
-	smap_free(&m);
+	ct_strmap_free(&m);
 	free(key);
 	return u;
 fail:
-	smap_free(&m);
+	ct_strmap_free(&m);
 	free(key);
 	ct_graph_nodes_free(u);
 	return NULL;

@@ -14,6 +14,7 @@
 #include "pprof_read.h"
 #include "profile.pb-c.h"
 #include "render.h"
+#include "strmap.h"
 
 static bool
 same_stack(const struct ct_record *a, const struct ct_record *b)
@@ -191,79 +192,6 @@ grow(void *arrp, size_t *cap, size_t need, size_t elsz)
 	return 0;
 }
 
-/* String key -> the first index put under it. Open addressing, grown at
- * half full; keys are not copied (they outlive the index). */
-struct key_index {
-	const char **key;
-	size_t *val, cap, n;
-};
-
-static uint64_t
-key_hash(const char *k)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *k; k++)
-		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
-	return h ^ (h >> 31);
-}
-
-/* The value of key, or SIZE_MAX. */
-static size_t
-key_get(const struct key_index *x, const char *key)
-{
-	if (!x->cap)
-		return SIZE_MAX;
-	for (size_t i = key_hash(key) & (x->cap - 1); x->key[i]; i = (i + 1) & (x->cap - 1))
-		if (!strcmp(x->key[i], key))
-			return x->val[i];
-	return SIZE_MAX;
-}
-
-/* Puts key -> val unless key is there already. 0 or -ENOMEM. */
-static int
-key_put(struct key_index *x, const char *key, size_t val)
-{
-	if (2 * (x->n + 1) > x->cap) {
-		size_t ncap = x->cap ? 2 * x->cap : 256;
-		const char **nk = calloc(ncap, sizeof(*nk));
-		size_t *nv = calloc(ncap, sizeof(*nv));
-		if (!nk || !nv) {
-			free(nk);
-			free(nv);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < x->cap; i++) {
-			if (!x->key[i])
-				continue;
-			size_t j = key_hash(x->key[i]) & (ncap - 1);
-			while (nk[j])
-				j = (j + 1) & (ncap - 1);
-			nk[j] = x->key[i];
-			nv[j] = x->val[i];
-		}
-		free(x->key);
-		free(x->val);
-		x->key = nk;
-		x->val = nv;
-		x->cap = ncap;
-	}
-	size_t i = key_hash(key) & (x->cap - 1);
-	for (; x->key[i]; i = (i + 1) & (x->cap - 1))
-		if (!strcmp(x->key[i], key))
-			return 0;
-	x->key[i] = key;
-	x->val[i] = val;
-	x->n++;
-	return 0;
-}
-
-static void
-key_index_free(struct key_index *x)
-{
-	free(x->key);
-	free(x->val);
-}
-
 /* The merged profile in the making: p1's tables grown by what the
  * samples copied from p0 need, and the samples themselves. */
 struct delta {
@@ -291,34 +219,21 @@ struct delta {
 	 * tables, and the largest ids: a copied sample costs the same
 	 * however many came before it (scans made 2,000 ended threads take
 	 * 9 s). */
-	struct key_index str_ix, fn_ix, loc_ix;
+	struct ct_strmap str_ix, fn_ix, loc_ix;
 	uint64_t max_fn_id, max_loc_id;
-	char **keys; /* the function and location keys, freed at the end */
-	size_t nkeys, capkeys;
 };
 
 static int64_t
 dpb_str(struct delta *d, const char *s)
 {
-	size_t i = key_get(&d->str_ix, s);
-	if (i != SIZE_MAX)
-		return (int64_t)i;
-	if (grow(&d->strs, &d->capstrs, d->nstrs + 1, sizeof(*d->strs)) ||
-	    key_put(&d->str_ix, s, d->nstrs))
+	size_t i;
+	int r = ct_strmap_get(&d->str_ix, s, d->nstrs, &i);
+	if (r)
+		return r < 0 ? -1 : (int64_t)i;
+	if (grow(&d->strs, &d->capstrs, d->nstrs + 1, sizeof(*d->strs)))
 		return -1;
 	d->strs[d->nstrs] = (char *)s; /* owned by p0, alive until the end */
 	return (int64_t)d->nstrs++;
-}
-
-/* Puts key -> val in x and keeps key (malloc'ed) until delta_free.
- * 0, or -ENOMEM with key not kept. */
-static int
-keep_key(struct delta *d, struct key_index *x, char *key, size_t val)
-{
-	if (grow(&d->keys, &d->capkeys, d->nkeys + 1, sizeof(*d->keys)) || key_put(x, key, val))
-		return -ENOMEM;
-	d->keys[d->nkeys++] = key;
-	return 0;
 }
 
 /* A function's key: name, system name, file, start line; malloc'ed. */
@@ -334,13 +249,11 @@ static uint64_t
 dpb_fn(struct delta *d, const struct ct_pfunc *f)
 {
 	char *key = fn_key(f->name, f->system_name, f->filename, f->start_line);
-	if (!key)
-		return 0;
-	size_t i = key_get(&d->fn_ix, key);
-	if (i != SIZE_MAX) {
-		free(key);
-		return d->fns[i]->id;
-	}
+	size_t i;
+	int r = key ? ct_strmap_get(&d->fn_ix, key, d->nfns, &i) : -1;
+	free(key);
+	if (r)
+		return r < 0 ? 0 : d->fns[i]->id;
 	pb_function *g = NULL;
 	if (grow(&d->fns, &d->capfns, d->nfns + 1, sizeof(*d->fns)) || !(g = calloc(1, sizeof(*g))))
 		goto fail;
@@ -350,14 +263,13 @@ dpb_fn(struct delta *d, const struct ct_pfunc *f)
 	g->system_name = dpb_str(d, f->system_name);
 	g->filename = dpb_str(d, f->filename);
 	g->start_line = f->start_line;
-	if (g->name < 0 || g->system_name < 0 || g->filename < 0 || keep_key(d, &d->fn_ix, key, d->nfns))
+	if (g->name < 0 || g->system_name < 0 || g->filename < 0)
 		goto fail;
 	d->max_fn_id = g->id;
 	d->fns[d->nfns++] = g;
 	return g->id;
 fail:
 	free(g);
-	free(key);
 	return 0;
 }
 
@@ -377,24 +289,19 @@ static uint64_t
 dpb_loc(struct delta *d, const struct ct_ploc *l)
 {
 	char *key = loc_key_str(l);
-	if (!key)
+	size_t found;
+	int r = key ? ct_strmap_get(&d->loc_ix, key, d->nlocs, &found) : -1;
+	free(key);
+	if (r)
+		return r < 0 ? 0 : d->locs[found]->id;
+	if (grow(&d->locs, &d->caplocs, d->nlocs + 1, sizeof(*d->locs)))
 		return 0;
-	size_t found = key_get(&d->loc_ix, key);
-	if (found != SIZE_MAX) {
-		free(key);
-		return d->locs[found]->id;
-	}
-	if (grow(&d->locs, &d->caplocs, d->nlocs + 1, sizeof(*d->locs))) {
-		free(key);
-		return 0;
-	}
 	pb_location *m = calloc(1, sizeof(*m));
 	/* The pointer array and the lines in one block. */
 	pb_line **lines = calloc(l->nlines ? l->nlines : 1, sizeof(*lines) + sizeof(pb_line));
-	if (!m || !lines || keep_key(d, &d->loc_ix, key, d->nlocs)) {
+	if (!m || !lines) {
 		free(m);
 		free(lines);
-		free(key);
 		return 0;
 	}
 	pb_line *lv = (pb_line *)(lines + (l->nlines ? l->nlines : 1));
@@ -477,31 +384,32 @@ delta_tables(struct delta *d)
 	    grow(&d->fns, &d->capfns, p1->n_function + 1, sizeof(*d->fns)) ||
 	    grow(&d->locs, &d->caplocs, p1->n_location + 1, sizeof(*d->locs)))
 		return -ENOMEM;
+	size_t first;
 	for (size_t i = 0; i < p1->n_string_table; i++) {
 		d->strs[d->nstrs++] = p1->string_table[i];
-		if (key_put(&d->str_ix, p1->string_table[i], i))
+		if (ct_strmap_get(&d->str_ix, p1->string_table[i], i, &first) < 0)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < cp1->nfuncs; i++) {
 		const struct ct_pfunc *f = &cp1->funcs[i];
 		char *key = fn_key(f->name, f->system_name, f->filename, f->start_line);
+		int r = key ? ct_strmap_get(&d->fn_ix, key, i, &first) : -1;
+		free(key);
+		if (r < 0)
+			return -ENOMEM;
 		d->fns[d->nfns++] = p1->function[i];
 		if (f->id > d->max_fn_id)
 			d->max_fn_id = f->id;
-		if (!key || keep_key(d, &d->fn_ix, key, i)) {
-			free(key);
-			return -ENOMEM;
-		}
 	}
 	for (size_t i = 0; i < cp1->nlocs; i++) {
 		char *key = loc_key_str(&cp1->locs[i]);
+		int r = key ? ct_strmap_get(&d->loc_ix, key, i, &first) : -1;
+		free(key);
+		if (r < 0)
+			return -ENOMEM;
 		d->locs[d->nlocs++] = p1->location[i];
 		if (cp1->locs[i].id > d->max_loc_id)
 			d->max_loc_id = cp1->locs[i].id;
-		if (!key || keep_key(d, &d->loc_ix, key, i)) {
-			free(key);
-			return -ENOMEM;
-		}
 	}
 	return 0;
 }
@@ -628,12 +536,9 @@ delta_free(struct delta *d)
 	free(d->strs);
 	free(d->fns);
 	free(d->locs);
-	for (size_t i = 0; i < d->nkeys; i++)
-		free(d->keys[i]);
-	free(d->keys);
-	key_index_free(&d->str_ix);
-	key_index_free(&d->fn_ix);
-	key_index_free(&d->loc_ix);
+	ct_strmap_free(&d->str_ix);
+	ct_strmap_free(&d->fn_ix);
+	ct_strmap_free(&d->loc_ix);
 	ct_profile_free(d->cp0);
 	ct_profile_free(d->cp1);
 }
