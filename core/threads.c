@@ -378,8 +378,13 @@ ct_threads_fork_child(void)
 	if (!ct_slots)
 		return;
 	struct ct_thread_slot *mine = ct_self.slot;
-	for (int i = 0; i < CT_THREADS_MAX; i++)
-		if (&ct_slots[i] != mine)
+	/* Only slots ever used, and only those not free already: a write to
+	 * any other would make the child copy or allocate its page. */
+	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
+	for (int i = 0; i < n; i++)
+		if (&ct_slots[i] != mine &&
+		    (__atomic_load_n(&ct_slots[i].state, __ATOMIC_RELAXED) != CT_SLOT_FREE ||
+		     __atomic_load_n(&ct_slots[i].handle, __ATOMIC_RELAXED) != 0))
 			ct_slot_free(&ct_slots[i]);
 	if (mine) {
 		mine->tid = ct_tid();
