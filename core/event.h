@@ -4,8 +4,9 @@
  * waiters", or the call always blocks), never from the uncontended path.
  * All functions are thread-safe, never allocate, preserve errno, and do
  * nothing when profiling is not active for the calling thread. Stacks are
- * captured only for sampled events. Not async-signal-safe (a wrapper run
- * from a signal handler is not either). */
+ * captured only for sampled events. Not async-signal-safe: a wrapper
+ * called from a program's signal handler finds ct_active() false and never
+ * gets here. */
 #ifndef CT_EVENT_H
 #define CT_EVENT_H
 

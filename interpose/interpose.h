@@ -11,8 +11,9 @@
  * 0 on generic ports), probed at init. */
 extern int ct_spin_unlocked_value;
 
-/* Installs the dump-then-die handlers for SIGINT/SIGTERM left at their
- * default action. */
+/* Puts ours in place of the default action of SIGINT/SIGTERM (dump,
+ * then death by the signal) and of the crash signals (crash dump, then the
+ * same death), where the program left them at it (signal.c). */
 void ct_signals_init(void);
 
 /* Installs handler for sig the same invisible way (only where the program
