@@ -9,9 +9,8 @@
  * charge, at the waker's stack in the mutex profile (op futex_wake). A
  * wait that returns EAGAIN at once (the word had already changed) or
  * another error (EINVAL, EFAULT ...) is not a wait; ETIMEDOUT and EINTR
- * ones are, of their length. Every other
- * syscall number and futex operation (requeue, PI, wake_op, futex_waitv)
- * is forwarded untouched.
+ * ones are, of their length. Every other syscall number and futex
+ * operation (requeue, PI, wake_op, futex_waitv) is forwarded untouched.
  *
  * glibc's own users of futexes (pthread locks, condvars, semaphores) make
  * the system call inline, never through syscall(), so nothing is counted
