@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "config.h"
 #include "dump.h"
+#include "fork.h"
 #include "log.h"
 #include "outfile.h"
 #include "profiles.h"
@@ -76,8 +77,9 @@ ct_dump_dir(void)
 }
 
 /* 0 not tried, 1 loading, 2 done (ct_report_handle set or NULL). The
- * dumper thread and the exit path may both get here; a fork child that
- * inherits "loading" gives up after CT_REPORT_LOAD_WAIT_MS. */
+ * dumper thread and the exit path may both get here; the one that does not
+ * load waits at most CT_REPORT_LOAD_WAIT_MS. A fork child that inherits
+ * "loading" starts over (ct_dump_fork_loads_child). */
 static int ct_report_state;
 static void *ct_report_handle;
 #define CT_REPORT_LOAD_WAIT_MS 5000
@@ -110,6 +112,24 @@ ct_dump_report_sym(const char *name)
 		ct_log("%s has no %s", ct_report_lib, name);
 	return sym;
 }
+
+void
+ct_dump_fork_loads_child(void)
+{
+	int loading = 1;
+	__atomic_compare_exchange_n(&ct_report_state, &loading, 0, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+}
+
+#ifdef CT_TEST_SEAMS
+void
+ct_dump_test_hold_load(long hold_us)
+{
+	int was = __atomic_exchange_n(&ct_report_state, 1, __ATOMIC_ACQ_REL);
+	ct_test_sleep_us(hold_us);
+	__atomic_store_n(&ct_report_state, was, __ATOMIC_RELEASE);
+}
+#endif
 
 static ct_report_write_fn
 ct_report_fn(void)
@@ -174,6 +194,12 @@ ct_dump_write(const char *suffix)
 	bool threads = ct_threads_worth_dumping();
 	if (!ct_profiles_have_data() && !threads)
 		return 0;
+	if (ct_fork_heap_unsafe()) {
+		if (!ct_cfg.quiet)
+			ct_log("this process was made by _Fork() while other threads ran (its heap "
+			       "may be inconsistent); no profiles written (pid %d)", (int)getpid());
+		return -EAGAIN;
+	}
 	int err = 0;
 	ct_self.busy++;
 	struct ct_snapshot snap;
@@ -605,4 +631,17 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 	errno = saved;
 	die(sig);
 	ct_park();
+}
+
+void
+ct_dump_fork_child(void)
+{
+	/* This process's own final dump has not run, whatever the parent's
+	 * threads were doing (POSIX timers, the fatal dump's watchdogs, are
+	 * not inherited). */
+	__atomic_store_n(&ct_final_done, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_fatal_owner, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_fatal_stage, 0, __ATOMIC_RELAXED);
+	ct_dump_pid = 0;
+	ct_dump_set_dir();
 }

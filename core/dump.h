@@ -73,6 +73,18 @@ void ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
  * must keep the tables then. */
 bool ct_dump_in_signal_fork(void);
 
+/* Fork child (core/fork.h), async-signal-safe: the report library's
+ * "loading" state of a thread that is gone becomes "not tried"
+ * (CT_LOCK_REPORT_LOAD); and, except in a signal dump's copy, the final
+ * dump's state is this process's own and the output directory is
+ * CONTEND_OUT for the child's pid. */
+void ct_dump_fork_loads_child(void);
+void ct_dump_fork_child(void);
+
+#ifdef CT_TEST_SEAMS
+void ct_dump_test_hold_load(long hold_us);
+#endif
+
 /* From the handler of a crash signal (SIGSEGV ...): writes threads.txt
  * with raw addresses and /proc/self/maps beside it (async-signal-safe),
  * then tries a symbolized dump from a forked copy, waiting at most

@@ -22,9 +22,11 @@
 #include "config.h"
 #include "dump.h"
 #include "dumper.h"
+#include "fork.h"
 #include "log.h"
 #include "profiles.h"
 #include "spin.h"
+#include "stack.h"
 #include "thread.h"
 #include "threads.h"
 
@@ -41,6 +43,10 @@ static int ct_stop;         /* exit asked it to finish */
 static int ct_exited;       /* it has finished */
 static unsigned ct_pending; /* dump requests from the signal */
 static unsigned ct_seq;     /* last numbered snapshot written */
+static int ct_disabled;     /* a fork child: never starts one */
+static int ct_armed;        /* configured: the pipe exists, the thread may start */
+static int64_t ct_first_due; /* the first interval snapshot, monotonic ns */
+static ct_thread_create_fn ct_create;
 
 /* Descriptors the dumper owns right now, for the fork child to close
  * (it must not keep our listening socket or clients' connections open).
@@ -65,7 +71,7 @@ ct_fd_is(int fd, dev_t dev, ino_t ino)
 int
 ct_dumper_signal(void)
 {
-	return __atomic_load_n(&ct_running, __ATOMIC_ACQUIRE) ? ct_sig : 0;
+	return __atomic_load_n(&ct_armed, __ATOMIC_ACQUIRE) ? ct_sig : 0;
 }
 
 bool
@@ -76,7 +82,7 @@ ct_dumper_request(void)
 	int fd = ct_wake[1];
 	/* Checked each time: the program may have closed our pipe and got
 	 * the number back for a file of its own. */
-	if (__atomic_load_n(&ct_running, __ATOMIC_ACQUIRE) && ct_fd_is(fd, ct_wake_dev, ct_wake_ino)) {
+	if (__atomic_load_n(&ct_armed, __ATOMIC_ACQUIRE) && ct_fd_is(fd, ct_wake_dev, ct_wake_ino)) {
 		__atomic_fetch_add(&ct_pending, 1, __ATOMIC_RELAXED);
 		char b = 1;
 		/* Non-blocking: a full pipe already holds a wake-up. */
@@ -277,7 +283,8 @@ ct_dumper_main(void *arg)
 	ino_t lino = 0;
 	int lfd = ct_cfg.http[0] ? ct_http_listen(&ldev, &lino) : -1;
 	int64_t interval = (int64_t)ct_cfg.interval_ns;
-	int64_t next = interval > 0 ? ct_now_ns() + interval : INT64_MAX;
+	/* Due since init, however late the thread started. */
+	int64_t next = ct_first_due;
 	static struct pollfd pfd[1 + CT_HTTP_MAX_POLLFDS];
 
 	while (!__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE)) {
@@ -334,6 +341,7 @@ ct_dumper_main(void *arg)
 		ops->close(http);
 	else if (lfd >= 0 && ct_fd_is(lfd, ldev, lino))
 		close(lfd);
+	__atomic_store_n(&ct_armed, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ct_exited, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -372,9 +380,17 @@ ct_dumper_stop(void)
 	ct_self.busy--;
 }
 
+bool
+ct_dumper_running(void)
+{
+	return __atomic_load_n(&ct_running, __ATOMIC_ACQUIRE);
+}
+
+/* Only the dumper takes ct_owned_lock, for a memcpy, with every signal
+ * blocked: waiting for it here cannot wait on this thread (fork.h). */
 static int ct_fork_locked; /* prefork took ct_owned_lock */
 
-static void
+void
 ct_dumper_prefork(void)
 {
 	ct_fork_locked = __atomic_load_n(&ct_running, __ATOMIC_ACQUIRE);
@@ -382,27 +398,84 @@ ct_dumper_prefork(void)
 		ct_spin_lock(&ct_owned_lock);
 }
 
-static void
+void
 ct_dumper_postfork_parent(void)
 {
 	if (ct_fork_locked)
 		ct_spin_unlock(&ct_owned_lock);
+	ct_fork_locked = 0;
 }
 
-/* Only this thread exists here: the dumper is gone, and what it owned
- * must not stay open in a process that will never serve it. */
-static void
-ct_dumper_postfork_child(void)
+void
+ct_dumper_postfork_child(bool prepared)
 {
-	if (!ct_fork_locked)
-		return;
+	bool had = __atomic_load_n(&ct_running, __ATOMIC_ACQUIRE);
+	ct_fork_locked = 0;
 	__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
-	for (int i = 0; i < ct_nowned; i++)
-		if (ct_fd_is(ct_owned[i].fd, ct_owned[i].dev, ct_owned[i].ino))
-			close(ct_owned[i].fd);
+	__atomic_store_n(&ct_armed, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&ct_pending, 0, __ATOMIC_RELAXED);
+	/* No dumper here, ever: the dump signal takes its default action
+	 * and interval snapshots belong to the parent. */
+	__atomic_store_n(&ct_disabled, 1, __ATOMIC_RELAXED);
+	if (had || ct_wake[0] >= 0) {
+		/* Without prepare (_Fork) the list may be torn; each entry is
+		 * closed only if its descriptor is still the file recorded. */
+		for (int i = 0; i < ct_nowned && i < (int)CT_ARRAY_SIZE(ct_owned); i++)
+			if (ct_fd_is(ct_owned[i].fd, ct_owned[i].dev, ct_owned[i].ino))
+				close(ct_owned[i].fd);
+		for (int i = 0; i < 2; i++)
+			if (ct_fd_is(ct_wake[i], ct_wake_dev, ct_wake_ino))
+				close(ct_wake[i]);
+	}
 	ct_nowned = 0;
 	ct_wake[0] = ct_wake[1] = -1;
+	(void)prepared;
 	ct_spin_unlock(&ct_owned_lock);
+}
+
+#ifdef CT_TEST_SEAMS
+void
+ct_dumper_test_hold(long hold_us)
+{
+	ct_spin_lock(&ct_owned_lock);
+	ct_test_sleep_us(hold_us);
+	ct_spin_unlock(&ct_owned_lock);
+}
+#endif
+
+/* Creates the thread (armed, not yet running). Thread-safe: one caller
+ * wins. Not from a signal handler: pthread_create allocates. */
+static int
+ct_dumper_spawn(void)
+{
+	int expect = 0;
+	if (!__atomic_load_n(&ct_armed, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&ct_disabled, __ATOMIC_RELAXED) ||
+	    !__atomic_compare_exchange_n(&ct_running, &expect, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return 0;
+	ct_self.busy++;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Every signal blocked in the new thread (it inherits this mask), so
+	 * the program's signals keep going to the program's threads. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t tid;
+	int err = -ct_create(&tid, &attr, ct_dumper_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err < 0) {
+		__atomic_store_n(&ct_armed, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
+		ct_log("cannot start the dumper thread (%s); no live profiles", strerror(-err));
+	} else {
+		atexit(ct_dumper_stop);
+	}
+	ct_self.busy--;
+	return err;
 }
 
 int
@@ -410,9 +483,12 @@ ct_dumper_start(ct_thread_create_fn create)
 {
 	if (!ct_cfg.http[0] && ct_cfg.interval_ns == 0 && ct_cfg.dump_signal == 0)
 		return 0;
-	if (__atomic_load_n(&ct_running, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&ct_armed, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&ct_disabled, __ATOMIC_RELAXED))
 		return 0;
 	int err;
+	/* The pipe exists from the start: the dump signal's handler can
+	 * leave a request in it before the thread does. */
 	if (pipe2(ct_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
 		err = -errno;
 		ct_log("cannot start the dumper thread (pipe: %s); no live profiles", strerror(-err));
@@ -424,29 +500,35 @@ ct_dumper_start(ct_thread_create_fn create)
 		ct_wake_ino = st.st_ino;
 	}
 	ct_sig = (int)ct_cfg.dump_signal;
-
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* Every signal blocked in the new thread (it inherits this mask), so
-	 * the program's signals keep going to the program's threads. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	__atomic_store_n(&ct_running, 1, __ATOMIC_RELEASE);
-	pthread_t tid;
-	err = -create(&tid, &attr, ct_dumper_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (err < 0) {
-		__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
-		close(ct_wake[0]);
-		close(ct_wake[1]);
-		ct_wake[0] = ct_wake[1] = -1;
-		ct_log("cannot start the dumper thread (%s); no live profiles", strerror(-err));
-		return err;
-	}
-	atexit(ct_dumper_stop);
-	pthread_atfork(ct_dumper_prefork, ct_dumper_postfork_parent, ct_dumper_postfork_child);
+	ct_create = create;
+	ct_first_due = ct_cfg.interval_ns ? ct_now_ns() + (int64_t)ct_cfg.interval_ns : INT64_MAX;
+	__atomic_store_n(&ct_armed, 1, __ATOMIC_RELEASE);
+	/* The server must answer from the start. */
+	if (ct_cfg.http[0])
+		return ct_dumper_spawn();
 	return 0;
+}
+
+void
+ct_dumper_before_thread_create(void)
+{
+	if (CT_UNLIKELY(__atomic_load_n(&ct_armed, __ATOMIC_RELAXED)) &&
+	    !__atomic_load_n(&ct_running, __ATOMIC_RELAXED))
+		ct_dumper_spawn();
+}
+
+void
+ct_dumper_start_if_due(void)
+{
+	if (!__atomic_load_n(&ct_armed, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&ct_running, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&ct_disabled, __ATOMIC_RELAXED))
+		return;
+	if (!__atomic_load_n(&ct_pending, __ATOMIC_RELAXED) && ct_now_ns() < ct_first_due)
+		return;
+	/* pthread_create allocates: not where this thread may have
+	 * interrupted malloc, or anything else, to run a signal handler. */
+	if (!ct_stack_outside_signal_handler())
+		return;
+	ct_dumper_spawn();
 }

@@ -9,6 +9,17 @@
  * are never profiled and it never appears in a profile. Its work holds
  * up the program's threads only while a snapshot copies the tables.
  *
+ * It exists only when needed, so that a process that never needs it stays
+ * single-threaded (unshare(CLONE_NEWUSER) and the like keep working):
+ * from init with CONTEND_HTTP (the server answers from the start); with
+ * CONTEND_INTERVAL or CONTEND_DUMP_SIGNAL only, from the first of
+ *   - the program's first pthread_create (just before its thread), and
+ *   - a wrapped blocking call (I/O, sleep, poll, wait) that waited at
+ *     least 5 us, once the first snapshot is due or a dump was requested,
+ *     made outside any signal handler (ct_stack_outside_signal_handler),
+ *     so that a single-threaded program still gets its snapshots.
+ * Until then the dump signal's handler leaves its request in the pipe.
+ *
  * It belongs to the process that started it: a fork child has none (its
  * descriptors are closed in the child, and the dump signal then takes
  * its default action there). */
@@ -20,22 +31,48 @@
 
 typedef int (*ct_thread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
-/* From the shim's constructor, after the tables exist: starts the thread
- * if CONTEND_HTTP, CONTEND_INTERVAL or CONTEND_DUMP_SIGNAL asks for it.
- * create is the real pthread_create (not our wrapper). Registers its own
- * atexit (stop before the final dump) and fork-child hooks. Returns 0,
- * also when nothing is needed, or -errno (logged; the program runs on). */
+/* From the shim's constructor, after the tables exist: arms the dumper
+ * if CONTEND_HTTP, CONTEND_INTERVAL or CONTEND_DUMP_SIGNAL asks for it
+ * (its wake-up pipe), and starts the thread at once for CONTEND_HTTP
+ * only. create is the real pthread_create (not our wrapper). The thread
+ * registers its own atexit (stop before the final dump). Returns 0, also
+ * when nothing is needed, or -errno (logged; the program runs on). */
 int ct_dumper_start(ct_thread_create_fn create);
 
+/* From the pthread_create wrapper, guard not held, before the real call:
+ * starts an armed dumper that does not run yet. */
+void ct_dumper_before_thread_create(void);
+
+/* From the end of a recorded blocking wait, guard not held: starts an
+ * armed dumper if a snapshot is due or requested and the caller is not in
+ * a signal handler. One load when nothing is armed. */
+void ct_dumper_start_if_due(void);
+
 /* The signal whose handler should call ct_dumper_request: the configured
- * CONTEND_DUMP_SIGNAL once the dumper runs, else 0. */
+ * CONTEND_DUMP_SIGNAL once the dumper is armed, else 0. */
 int ct_dumper_signal(void);
 
 /* From the dump signal's handler: asks the dumper for a numbered
- * snapshot (requests that arrive while one is pending are merged).
- * Async-signal-safe: an atomic add and one write(2) to the dumper's pipe;
- * errno preserved. False when no dumper runs in this process, so the
- * caller can apply the signal's default action instead. */
+ * snapshot (requests that arrive while one is pending are merged; the
+ * thread, if not started yet, takes it when it starts). Async-signal-safe:
+ * an atomic add and one write(2) to the dumper's pipe; errno preserved.
+ * False when no dumper is armed in this process, so the caller can apply
+ * the signal's default action instead. */
 bool ct_dumper_request(void);
+
+/* True while the thread runs in this process. Async-signal-safe. */
+bool ct_dumper_running(void);
+
+/* The fork protocol's part for CT_LOCK_DUMPER_OWNED (core/fork.h). The
+ * child part closes the dumper's descriptors (wake-up pipe, HTTP sockets)
+ * and marks the process as one that never starts a dumper; prepared is
+ * false after _Fork (no prepare ran). Async-signal-safe. */
+void ct_dumper_prefork(void);
+void ct_dumper_postfork_parent(void);
+void ct_dumper_postfork_child(bool prepared);
+
+#ifdef CT_TEST_SEAMS
+void ct_dumper_test_hold(long hold_us);
+#endif
 
 #endif

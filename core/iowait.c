@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dumper.h"
 #include "fdkind.h"
 #include "iowait.h"
 #include "ops.h"
@@ -119,6 +120,8 @@ ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 					   __ATOMIC_RELAXED);
 		ct_self.busy--;
 	}
+	/* A single-threaded program's live snapshots start here (dumper.h). */
+	ct_dumper_start_if_due();
 	errno = saved;
 }
 

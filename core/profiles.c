@@ -7,6 +7,7 @@
 #include "config.h"
 #include "dlhist.h"
 #include "event.h"
+#include "fork.h"
 #include "iowait.h"
 #include "profiles.h"
 #include "waiters.h"
@@ -87,3 +88,21 @@ ct_profiles_snapshot(struct ct_snapshot *snap)
 	}
 	return 0;
 }
+
+#ifdef CT_TEST_SEAMS
+void
+ct_profiles_test_hold(long hold_us)
+{
+	for (int k = 0; k < CT_PROF_COUNT; k++) {
+		for (int s = 0; s < CT_TABLE_STRIPES; s++)
+			ct_spin_lock(&ct_profiles[k].lock[s]);
+		ct_spin_lock(&ct_profiles[k].ovf_lock);
+	}
+	ct_test_sleep_us(hold_us);
+	for (int k = 0; k < CT_PROF_COUNT; k++) {
+		for (int s = 0; s < CT_TABLE_STRIPES; s++)
+			ct_spin_unlock(&ct_profiles[k].lock[s]);
+		ct_spin_unlock(&ct_profiles[k].ovf_lock);
+	}
+}
+#endif

@@ -19,8 +19,15 @@ extern struct ct_table ct_profiles[CT_PROF_COUNT];
  * time and sets ct_ready. 0 or -errno (then nothing is recorded). */
 int ct_profiles_init(void);
 
-/* Fork child: forget the parent's events and waiters, restart the clock. */
+/* Fork child (core/fork.h, CT_LOCK_TABLES and CT_LOCK_WAITERS): forget
+ * the parent's events and waiters, re-arm every table and bucket lock,
+ * restart the clock. Async-signal-safe. */
 void ct_profiles_fork_child(void);
+
+#ifdef CT_TEST_SEAMS
+/* Holds every stripe and overflow lock of every table. */
+void ct_profiles_test_hold(long hold_us);
+#endif
 
 /* Entry address of the real libc function behind op (for the leaf). */
 void ct_profiles_set_leaf(unsigned op, uintptr_t addr);

@@ -19,6 +19,11 @@
  * single-threaded process, never while another thread could hold a lock
  * that the load needs. */
 #include <execinfo.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fork.h"
 
 #include "snapshot.h"
 #include "stack.h"
@@ -60,6 +65,63 @@ ct_stack_load_unwinder(void)
 	return n > 0;
 }
 
+void
+ct_stack_fork_child(void)
+{
+	/* The child has one thread: loading at a capture is safe again,
+	 * unless _Fork left the heap or the loader in another thread's
+	 * hands. */
+	if (!ct_fork_heap_unsafe())
+		__atomic_store_n(&ct_threads_created, 0, __ATOMIC_RELAXED);
+}
+
+/* glibc's signal return trampoline (__restore_rt on x86-64): the return
+ * address of every handler installed through glibc's sigaction, read from
+ * the action of any signal that has one (our own SIGINT/SIGTERM/crash
+ * handlers at least). Raw system calls: our wrappers stay out of it. */
+static uintptr_t
+ct_signal_restorer(void)
+{
+#if defined(__x86_64__)
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} ka;
+	for (int sig = 1; sig <= 64; sig++)
+		if (syscall(SYS_rt_sigaction, sig, NULL, &ka, sizeof(ka.mask)) == 0 &&
+		    (ka.flags & 0x04000000 /* SA_RESTORER */) && ka.restorer &&
+		    ka.handler != SIG_DFL && ka.handler != SIG_IGN)
+			return (uintptr_t)ka.restorer;
+#endif
+	return 0;
+}
+
+bool
+ct_stack_outside_signal_handler(void)
+{
+#if defined(__x86_64__)
+	if (!ct_stack_unwinder_loaded())
+		return false;
+	uintptr_t rt = ct_signal_restorer();
+	if (!rt)
+		return true; /* no handler installed: none can be running */
+	void *buf[256];
+	ct_self.busy++;
+	int n = backtrace(buf, (int)(sizeof(buf) / sizeof(buf[0])));
+	ct_self.busy--;
+	if (n >= (int)(sizeof(buf) / sizeof(buf[0])))
+		return false; /* deeper than we looked: cannot tell */
+	for (int i = 0; i < n; i++)
+		if ((uintptr_t)buf[i] + 1 - rt < 17)
+			return false;
+	return true;
+#else
+	return false;
+#endif
+}
+
 bool
 ct_stack_unwinder_loaded(void)
 {
@@ -84,7 +146,7 @@ ct_stack_capture_unwind(uintptr_t *pcs, int max)
 	 * thread we did not see created (the program's first threads came
 	 * before us) finds it not loaded: leaf only. */
 	if (st == 0 && !__atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED) &&
-	    ct_stack_load_unwinder())
+	    !ct_fork_heap_unsafe() && ct_stack_load_unwinder())
 		st = 1;
 	if (st <= 0)
 		return 0;

@@ -51,4 +51,14 @@ void ct_stack_self_range(uintptr_t *lo, uintptr_t *hi);
  * loaded here. */
 void ct_stack_before_thread_create(void);
 
+/* True when the calling thread is known not to be running a signal
+ * handler: no frame of its stack returns to glibc's signal trampoline.
+ * False when it cannot tell (no unwinder yet, not x86-64, a stack too
+ * deep). Unwinds: slow paths only; guard not held. */
+bool ct_stack_outside_signal_handler(void);
+
+/* Fork child (core/fork.h): the child, single-threaded, may load the
+ * unwinder at a capture again. Async-signal-safe. */
+void ct_stack_fork_child(void);
+
 #endif

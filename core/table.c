@@ -113,48 +113,62 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t 
 /* Bounded so a dump never hangs on a lock whose holder cannot run. */
 #define CT_TABLE_COPY_SPINS 50000000UL
 
+/* Copies stripe s into buf (room for t->per records) under its lock;
+ * returns how many, or -1 if the lock could not be had. No allocation
+ * under the lock: a thread holding the allocator's lock may be waiting to
+ * record into this very stripe. */
+static long
+ct_table_copy_stripe(struct ct_table *t, size_t s, struct ct_record *buf)
+{
+	if (!ct_spin_lock_bounded(&t->lock[s], CT_TABLE_COPY_SPINS))
+		return -1;
+	long n = 0;
+	for (size_t i = 0; i < t->per; i++) {
+		const struct ct_record *r = t->recs + s * t->per + i;
+		if (r->hash != 0)
+			buf[n++] = *r;
+	}
+	ct_spin_unlock(&t->lock[s]);
+	return n;
+}
+
 int
 ct_table_copy(struct ct_table *t, struct ct_profile_snapshot *out)
 {
 	size_t n = 0, cap = 64;
 	struct ct_record *v = malloc(cap * sizeof(*v));
-	if (!v)
+	struct ct_record *buf = t->recs ? malloc(t->per * sizeof(*buf)) : NULL;
+	if (!v || (t->recs && !buf)) {
+		free(v);
+		free(buf);
 		return -ENOMEM;
-	for (size_t s = 0; s < CT_TABLE_STRIPES && t->recs; s++) {
-		if (!ct_spin_lock_bounded(&t->lock[s], CT_TABLE_COPY_SPINS))
-			continue;
-		for (size_t i = 0; i < t->per; i++) {
-			const struct ct_record *r = t->recs + s * t->per + i;
-			if (r->hash == 0)
-				continue;
-			if (n == cap) {
-				struct ct_record *nv = realloc(v, 2 * cap * sizeof(*v));
-				if (!nv) {
-					ct_spin_unlock(&t->lock[s]);
-					free(v);
-					return -ENOMEM;
-				}
-				v = nv;
-				cap *= 2;
-			}
-			v[n++] = *r;
-		}
-		ct_spin_unlock(&t->lock[s]);
 	}
+	for (size_t s = 0; s < CT_TABLE_STRIPES && t->recs; s++) {
+		long got = ct_table_copy_stripe(t, s, buf);
+		if (got <= 0)
+			continue;
+		if (n + (size_t)got + 1 > cap) {
+			size_t ncap = cap;
+			while (n + (size_t)got + 1 > ncap)
+				ncap *= 2;
+			struct ct_record *nv = realloc(v, ncap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				free(buf);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		memcpy(v + n, buf, (size_t)got * sizeof(*v));
+		n += (size_t)got;
+	}
+	free(buf);
+	/* Room for the overflow record is kept above (n + 1 <= cap). */
 	if (ct_spin_lock_bounded(&t->ovf_lock, CT_TABLE_COPY_SPINS)) {
 		out->overflow_events = t->ovf_events;
-		if (t->ovf_events) {
-			if (n == cap) {
-				struct ct_record *nv = realloc(v, (cap + 1) * sizeof(*v));
-				if (!nv) {
-					ct_spin_unlock(&t->ovf_lock);
-					free(v);
-					return -ENOMEM;
-				}
-				v = nv;
-			}
+		if (t->ovf_events)
 			v[n++] = t->ovf;
-		}
 		ct_spin_unlock(&t->ovf_lock);
 	}
 	out->records = v;

@@ -393,6 +393,16 @@ ct_threads_fork_child(void)
 }
 
 bool
+ct_threads_others_running(void)
+{
+	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
+	for (int i = 0; ct_slots && i < n; i++)
+		if (&ct_slots[i] != ct_self.slot && ct_threads_state(&ct_slots[i]) == CT_THREAD_RUNNING)
+			return true;
+	return false;
+}
+
+bool
 ct_threads_worth_dumping(void)
 {
 	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);

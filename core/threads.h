@@ -138,4 +138,8 @@ void ct_threads_write_raw(int fd, int sig);
  * registry full. */
 bool ct_threads_worth_dumping(void);
 
+/* True when a registered thread other than the caller is alive.
+ * Async-signal-safe. */
+bool ct_threads_others_running(void);
+
 #endif

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include "clock.h"
+#include "fork.h"
 #include "spin.h"
 #include "waiters.h"
 
@@ -50,7 +51,10 @@ ct_waiters_init(size_t objects)
 void
 ct_waiters_reset(void)
 {
-	if (ct_wb)
+	/* Fresh zero pages (locks released, entries empty) rather than
+	 * writing over every bucket, which would touch each page. */
+	if (ct_wb && mmap(ct_wb, ct_wb_len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
 		memset(ct_wb, 0, ct_wb_len);
 	ct_waiters_active = 0;
 	ct_waiters_overflow = 0;
@@ -160,3 +164,15 @@ ct_waiters_charge(const void *obj, int64_t now, unsigned *nwaiters)
 	ct_spin_unlock(&bk->lock);
 	return delay;
 }
+
+#ifdef CT_TEST_SEAMS
+void
+ct_waiters_test_hold(long hold_us)
+{
+	for (size_t b = 0; b < ct_nwb; b++)
+		ct_spin_lock(&ct_wb[b].lock);
+	ct_test_sleep_us(hold_us);
+	for (size_t b = 0; b < ct_nwb; b++)
+		ct_spin_unlock(&ct_wb[b].lock);
+}
+#endif

@@ -26,8 +26,14 @@ extern uint64_t ct_waiters_overflow;
 
 /* Room for about objects concurrently contended objects. 0 or -errno. */
 int ct_waiters_init(size_t objects);
-/* Fork child: no waiter of the parent exists here. */
+/* Fork child (core/fork.h, CT_LOCK_WAITERS): no waiter of the parent
+ * exists here; every bucket lock is released whoever held it. Only when no
+ * other thread can use the table. Async-signal-safe. */
 void ct_waiters_reset(void);
+
+#ifdef CT_TEST_SEAMS
+void ct_waiters_test_hold(long hold_us);
+#endif
 
 /* Registers a waiter on obj that started at t0. Returns a handle for
  * ct_waiters_leave, or -1 if not tracked (table full or not initialised). */

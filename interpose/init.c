@@ -12,6 +12,7 @@
 #include "../core/config.h"
 #include "../core/dump.h"
 #include "../core/event.h"
+#include "../core/fork.h"
 #include "../core/log.h"
 #include "../core/profiles.h"
 #include "../core/spin.h"
@@ -102,19 +103,6 @@ ct_set_leaves(void)
 	ct_profiles_set_leaf(CT_OP_FUTEX_WAKE, (uintptr_t)real_syscall);
 }
 
-static void
-ct_fork_child(void)
-{
-	/* The copy a signal dump forks writes the parent's tables. */
-	if (ct_dump_in_signal_fork())
-		return;
-	ct_self.tid = 0;
-	ct_self.rng = 0;
-	ct_profiles_fork_child();
-	ct_threads_fork_child();
-	ct_dump_set_dir();
-}
-
 void
 ct_init_once(void)
 {
@@ -147,7 +135,11 @@ ct_init_once(void)
 		ct_log("cannot allocate the profile tables (%s); profiling is off", strerror(-err));
 	} else {
 		atexit(ct_dump_at_exit);
-		pthread_atfork(NULL, NULL, ct_fork_child);
+#ifdef CT_TEST_SEAMS
+		ct_fork_install(ct_real_fork_child, ct_real_test_hold);
+#else
+		ct_fork_install(ct_real_fork_child, NULL);
+#endif
 		ct_signals_init();
 		ct_signals_live_start();
 	}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../core/compiler.h"
+#include "../core/fork.h"
 #include "../core/log.h"
 #include "../core/spin.h"
 #include "real.h"
@@ -170,3 +171,25 @@ ct_real_resolve(void)
 	ct_resolving_here = 0;
 	__atomic_store_n(&ct_real_state, CT_RESOLVED, __ATOMIC_RELEASE);
 }
+
+void
+ct_real_fork_child(void)
+{
+	/* Resolving on a thread that is gone: start over (the pointers it
+	 * set are valid or still the bootstrap stubs). */
+	if (ct_resolving_here)
+		return;
+	int resolving = CT_RESOLVING;
+	__atomic_compare_exchange_n(&ct_real_state, &resolving, CT_UNRESOLVED, false,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+#ifdef CT_TEST_SEAMS
+void
+ct_real_test_hold(long hold_us)
+{
+	int was = __atomic_exchange_n(&ct_real_state, CT_RESOLVING, __ATOMIC_ACQ_REL);
+	ct_test_sleep_us(hold_us);
+	__atomic_store_n(&ct_real_state, was, __ATOMIC_RELEASE);
+}
+#endif

@@ -71,6 +71,7 @@
 	/* syscall is variadic: glibc's reads six words whatever the number */                 \
 	X(long, syscall, (long n, long a, long b, long c, long d, long e, long f),               \
 	  (n, a, b, c, d, e, f), 0)                                                              \
+	X(pid_t, _Fork, (void), (), 0)                                                           \
 	CT_REAL_IO_FUNCS(X)
 
 /* Blocking I/O, sleeps and process waits (interpose/io*.c), with the
@@ -178,5 +179,12 @@ void ct_real_resolve(void);
 /* The shim's lazy, idempotent initialisation (constructor or first slow
  * path before it). Defined in init.c. */
 void ct_init_once(void);
+
+/* Fork child (core/fork.h, CT_LOCK_REAL_RESOLVE): a resolution under way
+ * on another thread becomes "unresolved". Async-signal-safe. */
+void ct_real_fork_child(void);
+#ifdef CT_TEST_SEAMS
+void ct_real_test_hold(long hold_us);
+#endif
 
 #endif

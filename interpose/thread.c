@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/dumper.h"
 #include "../core/event.h"
 #include "../core/ops.h"
 #include "../core/stack.h"
@@ -137,6 +138,9 @@ pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void 
 {
 	if (ct_self.busy != 0 || !ct_ready)
 		return real_pthread_create(t, a, fn, arg);
+	/* Our own thread first, while the process is still as the program
+	 * left it (the guard is not raised: the dumper raises its own). */
+	ct_dumper_before_thread_create();
 	ct_self.busy++;
 	ct_stack_before_thread_create();
 	int ds = PTHREAD_CREATE_JOINABLE;

@@ -223,12 +223,13 @@ run_prog(struct run *r, const struct run_opts *o)
 		push(argv, &argc, 32, o->args[i]);
 
 	static char preload[2 * PATH_MAX + 16], out[2 * PATH_MAX];
+	const char *lib = env_required(o->lib_env ? o->lib_env : "CONTEND_LIB");
 	if (!o->also_preload)
-		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", lib);
 	else
 		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s %s",
-			 o->also_first ? o->also_preload : env_required("CONTEND_LIB"),
-			 o->also_first ? env_required("CONTEND_LIB") : o->also_preload);
+			 o->also_first ? o->also_preload : lib,
+			 o->also_first ? lib : o->also_preload);
 	if (o->raw_out) {
 		snprintf(out, sizeof(out), "CONTEND_OUT=%s", o->out);
 	} else {

@@ -34,6 +34,9 @@ struct run_opts {
 	const char *const *env;     /* extra "K=V", NULL-terminated, may be NULL */
 	const char *const *env2;    /* more extra "K=V" (e.g. exact_env) */
 	bool no_preload;            /* run without the shim */
+	/* The environment variable naming the shim to preload: NULL is
+	 * CONTEND_LIB; CONTEND_SEAMS_LIB is the test build with seams. */
+	const char *lib_env;
 	/* Another library to preload with the shim (a path), after it or,
 	 * with also_first, before it. */
 	const char *also_preload;

@@ -1,0 +1,144 @@
+/* The fork protocol; see fork.h for every lock and why each is handled
+ * the way it is. The order of the calls below is the documented order. */
+#include <pthread.h>
+#include <time.h>
+
+#include "dump.h"
+#include "dumper.h"
+#include "fork.h"
+#include "profiles.h"
+#include "compiler.h"
+#include "waiters.h"
+#include "stack.h"
+#include "thread.h"
+#include "threads.h"
+
+static int ct_fork_installed;
+static void (*ct_fork_interpose_child)(void);
+static void (*ct_fork_interpose_hold)(long);
+/* Set by prepare, cleared after: a child that finds it clear was made
+ * without the prepare handlers (_Fork). */
+static int ct_fork_prepared;
+static int ct_fork_heap_bad;
+
+void
+ct_fork_prepare(void)
+{
+	ct_dumper_prefork(); /* CT_LOCK_DUMPER_OWNED */
+	__atomic_store_n(&ct_fork_prepared, 1, __ATOMIC_RELAXED);
+}
+
+void
+ct_fork_parent(void)
+{
+	__atomic_store_n(&ct_fork_prepared, 0, __ATOMIC_RELAXED);
+	ct_dumper_postfork_parent();
+}
+
+void
+ct_fork_child(void)
+{
+	bool prepared = __atomic_load_n(&ct_fork_prepared, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_fork_prepared, 0, __ATOMIC_RELAXED);
+	/* Another thread of the parent (ours or the program's) may have been
+	 * inside malloc or dlopen when a _Fork copied the process: the child
+	 * may not trust the heap or the loader then. */
+	if (!prepared && (ct_dumper_running() || ct_threads_others_running()))
+		ct_fork_heap_bad = 1;
+	bool signal_copy = ct_dump_in_signal_fork();
+
+	/* Identity: the cached tid and the sampling state are the parent's. */
+	ct_self.tid = 0;
+	ct_self.rng = 0;
+	/* CT_LOCK_REPORT_LOAD; and the unwinder may be loaded again */
+	ct_stack_fork_child();
+	ct_dump_fork_loads_child();
+	/* CT_LOCK_REAL_RESOLVE */
+	if (ct_fork_interpose_child)
+		ct_fork_interpose_child();
+	if (!signal_copy) {
+		/* CT_LOCK_TABLES, CT_LOCK_WAITERS */
+		ct_profiles_fork_child();
+		ct_threads_fork_child();
+	}
+	/* CT_LOCK_DUMPER_OWNED: closes the dumper's descriptors, releases. */
+	ct_dumper_postfork_child(prepared);
+	if (!signal_copy)
+		ct_dump_fork_child();
+}
+
+bool
+ct_fork_heap_unsafe(void)
+{
+	return ct_fork_heap_bad;
+}
+
+void
+ct_fork_install(void (*interpose_child)(void), void (*interpose_hold)(long hold_us))
+{
+	if (__atomic_exchange_n(&ct_fork_installed, 1, __ATOMIC_ACQ_REL))
+		return;
+	ct_fork_interpose_child = interpose_child;
+	ct_fork_interpose_hold = interpose_hold;
+	pthread_atfork(ct_fork_prepare, ct_fork_parent, ct_fork_child);
+}
+
+#ifdef CT_TEST_SEAMS
+static const char *const ct_fork_lock_names[CT_LOCK_COUNT] = {
+	[CT_LOCK_DUMPER_OWNED] = "dumper_owned",
+	[CT_LOCK_TABLES] = "tables",
+	[CT_LOCK_WAITERS] = "waiters",
+	[CT_LOCK_REPORT_LOAD] = "report_load",
+	[CT_LOCK_REAL_RESOLVE] = "real_resolve",
+};
+
+CT_EXPORT const char *
+ct_fork_lock_name(int which)
+{
+	return which >= 0 && which < CT_LOCK_COUNT ? ct_fork_lock_names[which] : NULL;
+}
+
+static int *ct_test_held;
+
+CT_EXPORT int
+ct_fork_test_hold(int which, long hold_us, int *held)
+{
+	ct_self.busy++;
+	ct_test_held = held;
+	int r = 0;
+	switch (which) {
+	case CT_LOCK_DUMPER_OWNED:
+		ct_dumper_test_hold(hold_us);
+		break;
+	case CT_LOCK_TABLES:
+		ct_profiles_test_hold(hold_us);
+		break;
+	case CT_LOCK_WAITERS:
+		ct_waiters_test_hold(hold_us);
+		break;
+	case CT_LOCK_REPORT_LOAD:
+		ct_dump_test_hold_load(hold_us);
+		break;
+	case CT_LOCK_REAL_RESOLVE:
+		if (ct_fork_interpose_hold)
+			ct_fork_interpose_hold(hold_us);
+		break;
+	default:
+		r = -1;
+	}
+	ct_self.busy--;
+	return r;
+}
+
+void
+ct_test_sleep_us(long us)
+{
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+	if (ct_test_held)
+		__atomic_store_n(ct_test_held, 1, __ATOMIC_RELEASE);
+	while (nanosleep(&ts, &ts) != 0) {
+	}
+	if (ct_test_held)
+		__atomic_store_n(ct_test_held, 0, __ATOMIC_RELEASE);
+}
+#endif

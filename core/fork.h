@@ -1,0 +1,109 @@
+/* The fork protocol of every internal lock and "busy" state of the shim,
+ * in one place. Registered once (pthread_atfork, from init); the _Fork()
+ * wrapper runs the child part itself, since _Fork skips atfork handlers.
+ *
+ * The locks, and what happens to each across fork:
+ *
+ *   CT_LOCK_DUMPER_OWNED  core/dumper.c ct_owned_lock (the list of the
+ *       dumper thread's descriptors). Taken in prepare, released in the
+ *       parent, released in the child after the child closed what the
+ *       list names: the child needs the list whole. Safe to take: its only
+ *       holder is the dumper thread, which holds it for a memcpy, waits
+ *       for nothing meanwhile and runs with every signal blocked (so no
+ *       handler can fork on top of it).
+ *   CT_LOCK_TABLES        core/table.c: the stripe spinlocks and ovf_lock
+ *       of each profile table. Not taken; re-initialised in the child with
+ *       the tables emptied (a child starts its own profile).
+ *   CT_LOCK_WAITERS       core/waiters.c: the bucket spinlocks. Not taken;
+ *       re-initialised in the child with the buckets emptied (the parent's
+ *       waiters do not exist there).
+ *   CT_LOCK_REPORT_LOAD   core/dump.c: the report library's "loading" state
+ *       (a dlopen under way on another thread). Not waited for; set back
+ *       to "not tried" in the child, which loads it itself if it dumps.
+ *   CT_LOCK_REAL_RESOLVE  interpose/real.c: "resolving" the real functions
+ *       (only before init finished). Set back to "unresolved" in the child
+ *       (through the interpose hook given to ct_fork_install).
+ *
+ * Why the locks that are only re-initialised are not taken in prepare, as
+ * jemalloc takes its own: holding a lock across fork is only safe if no
+ * path that holds it can wait for something the forking thread holds, and
+ * for these the forking thread may itself be a holder: a signal handler
+ * that forks (fork from a handler, _Fork, our own signal dump) may have
+ * interrupted its thread inside ct_table_add or a waiter-bucket update,
+ * and prepare would then spin forever on its own lock. Taking them would
+ * also buy the child nothing, since it throws their data away, and would
+ * cost each fork 2 x 65 table locks and one lock per waiter bucket (the
+ * buckets' pages are touched only as they are used). The loading states
+ * are not waited for either: the loader may be waiting on the dynamic
+ * linker's lock, which the forking thread may hold (a library constructor
+ * that forks).
+ *
+ * Not listed: the unwinder (glibc's backtrace(), loaded under glibc's own
+ * once-flag; the child, single-threaded, may load it at a capture again:
+ * ct_stack_fork_child); ct_init_once's state (interpose/init.c), waited on only by
+ * the constructor's concurrent callers, before any atfork handler exists;
+ * and state that is not a lock: interpose/signal.c's dispositions
+ * (lock-free slots), the dlclose history (core/dlhist.c: a slot claimed
+ * by an atomic add counts once its ready flag is set, so one a fork cut
+ * short is skipped), the thread registry (compare-and-swap on each slot's
+ * state; the child keeps only its own slot), the tick clock and the
+ * configuration (single words, atomics).
+ *
+ * Order: prepare takes the taken locks in the order above (there is one
+ * today); the parent releases them in reverse; the child resets, in this
+ * order: its identity (cached tid, random state), the loading states, the
+ * interpose hook, the tables and waiters, the thread registry, the dumper,
+ * the final dump's state and the output directory (contend.<childpid>).
+ * The child of our own signal dump (core/dump.c) keeps the parent's tables,
+ * registry and output directory: it writes the parent's profiles.
+ *
+ * The child part is async-signal-safe (system calls, stores, mmap): it runs
+ * after _Fork, which may be called from a signal handler. */
+#ifndef CT_FORK_H
+#define CT_FORK_H
+
+#include <stdbool.h>
+
+enum ct_fork_lock {
+	CT_LOCK_DUMPER_OWNED,
+	CT_LOCK_TABLES,
+	CT_LOCK_WAITERS,
+	CT_LOCK_REPORT_LOAD,
+	CT_LOCK_REAL_RESOLVE,
+	CT_LOCK_COUNT
+};
+
+/* Registers the handlers with pthread_atfork, once per process (later
+ * calls do nothing). interpose_child, if not NULL, is interpose/'s part
+ * of the child protocol (CT_LOCK_REAL_RESOLVE); interpose_hold its test
+ * seam (test builds only; may be NULL). From init. */
+void ct_fork_install(void (*interpose_child)(void), void (*interpose_hold)(long hold_us));
+
+/* The three parts, for pthread_atfork and the _Fork wrapper. ct_fork_child
+ * is async-signal-safe and needs nothing of prepare: it is correct after
+ * a fork that ran no prepare handler (_Fork) whatever the other threads of
+ * the parent held. */
+void ct_fork_prepare(void);
+void ct_fork_parent(void);
+void ct_fork_child(void);
+
+/* True in a child made by _Fork (no prepare handlers ran) from a parent
+ * where another thread was running (the dumper, or a thread of the program
+ * the registry knew): the heap and the loader may be inconsistent there,
+ * as POSIX warns, so the child records with leaf-only stacks, loads
+ * nothing and writes no profile. Async-signal-safe. */
+bool ct_fork_heap_unsafe(void);
+
+#ifdef CT_TEST_SEAMS
+/* Test builds only (libcontend-seams.so): the name of lock i, and holds
+ * lock `which` on the calling thread for hold_us microseconds, the way
+ * its real holders do (guard raised), with *held set to 1 while it is
+ * held. 0, or -1 for an unknown lock. */
+const char *ct_fork_lock_name(int which);
+int ct_fork_test_hold(int which, long hold_us, int *held);
+/* For the modules' hold seams: while the lock is held, sets the flag the
+ * caller gave, sleeps us microseconds and clears it. */
+void ct_test_sleep_us(long us);
+#endif
+
+#endif
