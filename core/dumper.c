@@ -22,6 +22,7 @@
 #include "config.h"
 #include "dump.h"
 #include "dumper.h"
+#include "event.h"
 #include "fork.h"
 #include "log.h"
 #include "profiles.h"
@@ -527,8 +528,9 @@ ct_dumper_start_if_due(void)
 	if (!__atomic_load_n(&ct_pending, __ATOMIC_RELAXED) && ct_now_ns() < ct_first_due)
 		return;
 	/* pthread_create allocates: not where this thread may have
-	 * interrupted malloc, or anything else, to run a signal handler. */
-	if (!ct_stack_outside_signal_handler())
+	 * interrupted malloc, or anything else, to run a signal handler: one
+	 * the trampoline counts, or (x86-64) any other found on the stack. */
+	if ((ct_self.sig_depth && ct_in_handler_slow()) || !ct_stack_outside_signal_handler())
 		return;
 	ct_dumper_spawn();
 }

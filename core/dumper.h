@@ -16,7 +16,8 @@
  *   - the program's first pthread_create (just before its thread), and
  *   - a wrapped blocking call (I/O, sleep, poll, wait) that waited at
  *     least 5 us, once the first snapshot is due or a dump was requested,
- *     made outside any signal handler (ct_stack_outside_signal_handler),
+ *     made outside any signal handler (the trampoline's count, and on
+ *     x86-64 ct_stack_outside_signal_handler),
  *     so that a single-threaded program still gets its snapshots.
  * Until then the dump signal's handler leaves its request in the pipe.
  *

@@ -51,10 +51,12 @@ void ct_stack_self_range(uintptr_t *lo, uintptr_t *hi);
  * loaded here. */
 void ct_stack_before_thread_create(void);
 
-/* True when the calling thread is known not to be running a signal
- * handler: no frame of its stack returns to glibc's signal trampoline.
- * False when it cannot tell (no unwinder yet, not x86-64, a stack too
- * deep). Unwinds: slow paths only; guard not held. */
+/* On x86-64, true when no frame of the calling thread's stack returns to
+ * glibc's signal trampoline, so no handler runs on it, not even one
+ * installed behind interpose/signal.c's back; false when it cannot tell
+ * (no unwinder yet, a stack too deep). Elsewhere always true: callers
+ * also check ct_self.sig_depth. Unwinds: slow paths only; guard not
+ * held. */
 bool ct_stack_outside_signal_handler(void);
 
 /* Fork child (core/fork.h): the child, single-threaded, may load the

@@ -169,3 +169,22 @@ Test(fork, dump_signal_single_threaded, .timeout = 120)
 	const char *const env[] = {"CONTEND_DUMP_SIGNAL=SIGUSR2", "CONTEND_QUIET=1", NULL};
 	check_lazy(env, (const char *const[]){"300", "signal", NULL}, "dump signal");
 }
+
+/* The thread is never started from a signal handler (pthread_create
+ * there could wait on a lock the interrupted code holds): a handler's
+ * blocking call made while a snapshot is due leaves the process
+ * single-threaded; main's next one starts it. */
+Test(fork, dumper_not_started_in_handler, .timeout = 60)
+{
+	const char *const env[] = {"CONTEND_INTERVAL=100ms", "CONTEND_QUIET=1", NULL};
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "lazy_dumper",
+					.args = (const char *const[]){"handler", NULL}, .env = env,
+					.env2 = exact_env});
+	run_expect_success(&r);
+	cr_expect_eq(run_value(&r, NULL, "tasks_in_handler"), 1,
+		     "the shim's thread was started inside a signal handler");
+	cr_expect_eq(run_value(&r, NULL, "tasks_after"), 2,
+		     "main's blocking call after the handler did not start the shim's thread");
+	run_free(&r);
+}

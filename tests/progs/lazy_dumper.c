@@ -6,7 +6,14 @@
  * unshare= (0, or the errno of unshare(CLONE_NEWUSER), which fails with
  * EINVAL in a multithreaded process). With "signal", raises SIGUSR2 (the
  * test's CONTEND_DUMP_SIGNAL, or ignored) after that. Then sleeps
- * sleep_ms in 10 ms slices (sleep_slices) and exits 0. */
+ * sleep_ms in 10 ms slices (sleep_slices) and exits 0.
+ *
+ *   lazy_dumper handler
+ *
+ * Makes no wrapped call for 300 ms (a busy wait on the clock), then runs
+ * a SIGALRM handler of its own that sleeps 10 ms (a wrapped blocking call
+ * while a snapshot is due) and counts the tasks there, then sleeps 10 ms
+ * in main and counts again: prints tasks_in_handler= and tasks_after=. */
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
@@ -38,9 +45,38 @@ sleep_slices(long ms)
 		sleep_us(10000);
 }
 
+static int tasks_in_handler;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	sleep_us(10000);
+	tasks_in_handler = count_tasks();
+}
+
+static int
+handler_case(void)
+{
+	int64_t t0 = now_ns();
+	while (now_ns() - t0 < 300 * 1000000LL) {
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	if (sigaction(SIGALRM, &sa, NULL) != 0 || raise(SIGALRM) != 0)
+		die("sigaction/raise", errno);
+	sleep_us(10000);
+	int after = count_tasks();
+	printf("tasks_in_handler=%d\ntasks_after=%d\n", tasks_in_handler, after);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "handler"))
+		return handler_case();
 	printf("tasks_at_main=%d\n", count_tasks());
 	int r = unshare(CLONE_NEWUSER);
 	printf("unshare=%d\n", r == 0 ? 0 : errno);
