@@ -2,9 +2,11 @@
 #include "ops.h"
 
 static const char *const ct_op_names[CT_OP_COUNT] = {
+#define CT_OP_LEAF_NAME(id, fn) #fn,
 #define CT_OP_NAME(id, name) name,
-	CT_OPS(CT_OP_NAME)
+	CT_OPS(CT_OP_LEAF_NAME, CT_OP_NAME)
 #undef CT_OP_NAME
+#undef CT_OP_LEAF_NAME
 };
 
 const char *
@@ -17,7 +19,7 @@ enum ct_op_class
 ct_op_class(unsigned op)
 {
 	switch (op) {
-#define CT_OP_CASE(id, name) case CT_OP_##id:
+#define CT_OP_CASE(id, fn) case CT_OP_##id:
 	CT_IO_OPS(CT_OP_CASE)
 		return CT_CLASS_IO;
 	CT_SLEEP_OPS(CT_OP_CASE)

@@ -73,32 +73,16 @@ ct_locate_self(void)
 	ct_dump_configure(path, fork);
 }
 
+/* The leaf address of every op, from core/ops.h: X entries take their
+ * wrapped function's real pointer (wrapped.def), the futex ops syscall's. */
 static void
 ct_set_leaves(void)
 {
-	ct_profiles_set_leaf(CT_OP_MUTEX_LOCK, (uintptr_t)real_pthread_mutex_lock);
-	ct_profiles_set_leaf(CT_OP_MUTEX_TIMEDLOCK, (uintptr_t)real_pthread_mutex_timedlock);
-	ct_profiles_set_leaf(CT_OP_MUTEX_CLOCKLOCK, (uintptr_t)real_pthread_mutex_clocklock);
-	ct_profiles_set_leaf(CT_OP_MUTEX_UNLOCK, (uintptr_t)real_pthread_mutex_unlock);
-	ct_profiles_set_leaf(CT_OP_RWLOCK_RDLOCK, (uintptr_t)real_pthread_rwlock_rdlock);
-	ct_profiles_set_leaf(CT_OP_RWLOCK_WRLOCK, (uintptr_t)real_pthread_rwlock_wrlock);
-	ct_profiles_set_leaf(CT_OP_RWLOCK_TIMEDRDLOCK, (uintptr_t)real_pthread_rwlock_timedrdlock);
-	ct_profiles_set_leaf(CT_OP_RWLOCK_TIMEDWRLOCK, (uintptr_t)real_pthread_rwlock_timedwrlock);
-	ct_profiles_set_leaf(CT_OP_RWLOCK_CLOCKRDLOCK, (uintptr_t)real_pthread_rwlock_clockrdlock);
-	ct_profiles_set_leaf(CT_OP_RWLOCK_CLOCKWRLOCK, (uintptr_t)real_pthread_rwlock_clockwrlock);
-	ct_profiles_set_leaf(CT_OP_RWLOCK_UNLOCK, (uintptr_t)real_pthread_rwlock_unlock);
-	ct_profiles_set_leaf(CT_OP_SPIN_LOCK, (uintptr_t)real_pthread_spin_lock);
-	ct_profiles_set_leaf(CT_OP_SPIN_UNLOCK, (uintptr_t)real_pthread_spin_unlock);
-	ct_profiles_set_leaf(CT_OP_COND_WAIT, (uintptr_t)real_pthread_cond_wait);
-	ct_profiles_set_leaf(CT_OP_COND_TIMEDWAIT, (uintptr_t)real_pthread_cond_timedwait);
-	ct_profiles_set_leaf(CT_OP_COND_CLOCKWAIT, (uintptr_t)real_pthread_cond_clockwait);
-	ct_profiles_set_leaf(CT_OP_SEM_WAIT, (uintptr_t)real_sem_wait);
-	ct_profiles_set_leaf(CT_OP_SEM_TIMEDWAIT, (uintptr_t)real_sem_timedwait);
-	ct_profiles_set_leaf(CT_OP_SEM_CLOCKWAIT, (uintptr_t)real_sem_clockwait);
-	ct_profiles_set_leaf(CT_OP_BARRIER_WAIT, (uintptr_t)real_pthread_barrier_wait);
-	ct_profiles_set_leaf(CT_OP_JOIN, (uintptr_t)real_pthread_join);
-	ct_profiles_set_leaf(CT_OP_TIMEDJOIN, (uintptr_t)real_pthread_timedjoin_np);
-	ct_profiles_set_leaf(CT_OP_CLOCKJOIN, (uintptr_t)real_pthread_clockjoin_np);
+#define CT_LEAF(op, fn) ct_profiles_set_leaf(CT_OP_##op, (uintptr_t)real_##fn);
+#define CT_NO_LEAF(op, name)
+	CT_OPS(CT_LEAF, CT_NO_LEAF)
+#undef CT_NO_LEAF
+#undef CT_LEAF
 	ct_profiles_set_leaf(CT_OP_FUTEX_WAIT, (uintptr_t)real_syscall);
 	ct_profiles_set_leaf(CT_OP_FUTEX_WAKE, (uintptr_t)real_syscall);
 }

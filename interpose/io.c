@@ -1,65 +1,10 @@
 /* Set-up of the I/O wrappers (io_fd.c, io_poll.c, io_wait.c): the tick
- * clock and the leaf address of each I/O op. Runs once from ct_init_once. */
-#include "../core/profiles.h"
+ * clock (the ops' leaf addresses are set with all others in init.c). Runs
+ * once from ct_init_once. */
 #include "io.h"
 
 void
 ct_io_init(void)
 {
 	ct_iowait_init();
-#define CT_LEAF(op, fn) ct_profiles_set_leaf(CT_OP_##op, (uintptr_t)real_##fn);
-	CT_LEAF(READ, read)
-	CT_LEAF(READV, readv)
-	CT_LEAF(PREAD, pread)
-	CT_LEAF(PREADV, preadv)
-	CT_LEAF(PREADV2, preadv2)
-	CT_LEAF(WRITE, write)
-	CT_LEAF(WRITEV, writev)
-	CT_LEAF(PWRITE, pwrite)
-	CT_LEAF(PWRITEV, pwritev)
-	CT_LEAF(PWRITEV2, pwritev2)
-	CT_LEAF(RECV, recv)
-	CT_LEAF(RECVFROM, recvfrom)
-	CT_LEAF(RECVMSG, recvmsg)
-	CT_LEAF(RECVMMSG, recvmmsg)
-	CT_LEAF(SEND, send)
-	CT_LEAF(SENDTO, sendto)
-	CT_LEAF(SENDMSG, sendmsg)
-	CT_LEAF(SENDMMSG, sendmmsg)
-	CT_LEAF(ACCEPT, accept)
-	CT_LEAF(ACCEPT4, accept4)
-	CT_LEAF(CONNECT, connect)
-	CT_LEAF(POLL, poll)
-	CT_LEAF(PPOLL, ppoll)
-	CT_LEAF(SELECT, select)
-	CT_LEAF(PSELECT, pselect)
-	CT_LEAF(EPOLL_WAIT, epoll_wait)
-	CT_LEAF(EPOLL_PWAIT, epoll_pwait)
-	CT_LEAF(EPOLL_PWAIT2, epoll_pwait2)
-	CT_LEAF(FSYNC, fsync)
-	CT_LEAF(FDATASYNC, fdatasync)
-	CT_LEAF(MSGRCV, msgrcv)
-	CT_LEAF(MSGSND, msgsnd)
-	CT_LEAF(MQ_RECEIVE, mq_receive)
-	CT_LEAF(MQ_TIMEDRECEIVE, mq_timedreceive)
-	CT_LEAF(MQ_SEND, mq_send)
-	CT_LEAF(MQ_TIMEDSEND, mq_timedsend)
-	CT_LEAF(SIGWAIT, sigwait)
-	CT_LEAF(SIGTIMEDWAIT, sigtimedwait)
-	CT_LEAF(SIGWAITINFO, sigwaitinfo)
-	CT_LEAF(SIGSUSPEND, sigsuspend)
-	CT_LEAF(PAUSE, pause)
-	CT_LEAF(NANOSLEEP, nanosleep)
-	CT_LEAF(CLOCK_NANOSLEEP, clock_nanosleep)
-	CT_LEAF(SLEEP, sleep)
-	CT_LEAF(USLEEP, usleep)
-	CT_LEAF(FLOCK, flock)
-	CT_LEAF(FCNTL, fcntl)
-	CT_LEAF(LOCKF, lockf)
-	CT_LEAF(WAIT, wait)
-	CT_LEAF(WAITPID, waitpid)
-	CT_LEAF(WAITID, waitid)
-	CT_LEAF(WAIT3, wait3)
-	CT_LEAF(WAIT4, wait4)
-#undef CT_LEAF
 }

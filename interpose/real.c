@@ -57,25 +57,25 @@ ct_raw_syscall(long n, long a, long b, long c, long d, long e, long f)
 	}
 	return r;
 }
-#define CT_FALLBACK(name) ct_fallback_##name
-#define CT_FB(name, call) static void *const ct_fallback_##name = (void *)call;
-CT_FB(pthread_mutex_lock, __pthread_mutex_lock_ct)
-CT_FB(pthread_mutex_trylock, __pthread_mutex_trylock_ct)
-CT_FB(pthread_mutex_unlock, __pthread_mutex_unlock_ct)
-CT_FB(pthread_rwlock_rdlock, __pthread_rwlock_rdlock_ct)
-CT_FB(pthread_rwlock_wrlock, __pthread_rwlock_wrlock_ct)
-CT_FB(pthread_rwlock_unlock, __pthread_rwlock_unlock_ct)
-CT_FB(read, __read_ct)
-CT_FB(write, __write_ct)
-CT_FB(pread, __pread64_ct)
-CT_FB(pread64, __pread64_ct)
-CT_FB(pwrite, __pwrite64_ct)
-CT_FB(pwrite64, __pwrite64_ct)
-CT_FB(select, __select_ct)
-CT_FB(connect, __connect_ct)
-CT_FB(send, __send_ct)
-CT_FB(waitpid, __waitpid_ct)
-CT_FB(syscall, ct_raw_syscall)
+/* Each function's fallback while dlsym runs; the only list of them. */
+#define CT_FALLBACKS(F)                                         \
+	F(pthread_mutex_lock, __pthread_mutex_lock_ct)         \
+	F(pthread_mutex_trylock, __pthread_mutex_trylock_ct)   \
+	F(pthread_mutex_unlock, __pthread_mutex_unlock_ct)     \
+	F(pthread_rwlock_rdlock, __pthread_rwlock_rdlock_ct)   \
+	F(pthread_rwlock_wrlock, __pthread_rwlock_wrlock_ct)   \
+	F(pthread_rwlock_unlock, __pthread_rwlock_unlock_ct)   \
+	F(read, __read_ct)                                     \
+	F(write, __write_ct)                                   \
+	F(pread, __pread64_ct)                                 \
+	F(pread64, __pread64_ct)                               \
+	F(pwrite, __pwrite64_ct)                               \
+	F(pwrite64, __pwrite64_ct)                             \
+	F(select, __select_ct)                                 \
+	F(connect, __connect_ct)                               \
+	F(send, __send_ct)                                     \
+	F(waitpid, __waitpid_ct)                               \
+	F(syscall, ct_raw_syscall)
 #endif
 
 /* Stubs: bootstrap (resolve, then forward) and missing (ENOSYS). */
@@ -104,27 +104,12 @@ CT_REAL_FUNCS(CT_STUBS)
 static void *
 ct_fallback_for(const char *name)
 {
-#ifdef CT_FALLBACK
-#define CT_TRY(n)                                      \
-	if (__builtin_strcmp(name, #n) == 0)           \
-		return CT_FALLBACK(n);
-	CT_TRY(pthread_mutex_lock)
-	CT_TRY(pthread_mutex_trylock)
-	CT_TRY(pthread_mutex_unlock)
-	CT_TRY(pthread_rwlock_rdlock)
-	CT_TRY(pthread_rwlock_wrlock)
-	CT_TRY(pthread_rwlock_unlock)
-	CT_TRY(read)
-	CT_TRY(write)
-	CT_TRY(pread)
-	CT_TRY(pread64)
-	CT_TRY(pwrite)
-	CT_TRY(pwrite64)
-	CT_TRY(select)
-	CT_TRY(connect)
-	CT_TRY(send)
-	CT_TRY(waitpid)
-	CT_TRY(syscall)
+#ifdef CT_FALLBACKS
+	/* Each name must be a wrapped function: real_<name> must exist. */
+#define CT_TRY(n, call)                                        \
+	if (__builtin_strcmp(name, #n) == 0)                   \
+		return (void)sizeof(real_##n), (void *)(call);
+	CT_FALLBACKS(CT_TRY)
 #undef CT_TRY
 #endif
 	(void)name;

@@ -143,12 +143,13 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names of the global: section of interpose/exports.map. */
+/* The names of the global: section of the version script the build
+ * expanded from interpose/wrapped.def (build/interpose/exports.map). */
 static size_t
 exports_map_names(char *buf, size_t len, char **names, size_t max)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/interpose/exports.map", env_required("CONTEND_SOURCE_ROOT"));
+	snprintf(path, sizeof(path), "%s/interpose/exports.map", env_required("CONTEND_BUILD_ROOT"));
 	FILE *f = fopen(path, "r");
 	cr_assert(f, "cannot open %s", path);
 	size_t n = fread(buf, 1, len - 1, f);
