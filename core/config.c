@@ -11,46 +11,58 @@
 #include "config.h"
 #include "log.h"
 
+/* The one list of options: ct_cfg's initial values and ct_opts[] are both
+ * expanded from it, so a default is written once.
+ * X(field, variable, type, numeric default, min, max, string default, help).
+ * A field starts at the numeric default, or for STRING and ADDR at the
+ * string default; the string default of a numeric option is how
+ * CONTEND_HELP and the rejection message spell it (NULL: as the number). */
+#define CT_DAY_NS (365ULL * 86400 * 1000000000ULL)
+#define CT_OPTIONS(X)                                                                                   \
+	X(mutex_fraction, "CONTEND_MUTEX_FRACTION", UINT, CT_DEFAULT_MUTEX_FRACTION, 0, 1000000000, NULL, \
+	  "record 1 in N contended unlocks in the mutex profile (like runtime.SetMutexProfileFraction); 0 = off") \
+	X(block_rate, "CONTEND_BLOCK_RATE", UINT, CT_DEFAULT_BLOCK_RATE, 0, 1000000000000ULL, NULL,         \
+	  "one block sample per N ns blocked (like runtime.SetBlockProfileRate); 1 = every wait, 0 = off")  \
+	X(out, "CONTEND_OUT", STRING, 0, 0, 0, "contend.%p",                                             \
+	  "output directory, created if missing; %p = pid, %h = hostname, %% = %")                       \
+	X(quiet, "CONTEND_QUIET", BOOL, 0, 0, 1, NULL, "1 = do not print where the profiles went")        \
+	X(table_size, "CONTEND_TABLE_SIZE", UINT, CT_DEFAULT_TABLE_SIZE, 64, 1048576, NULL,               \
+	  "distinct stacks kept per profile (about 1 KiB each); overflow is folded into one sample")      \
+	X(objects, "CONTEND_OBJECTS", UINT, CT_DEFAULT_OBJECTS, 64, 1048576, NULL,                         \
+	  "locks tracked while contended at the same moment (to charge holders)")                         \
+	X(stack_depth, "CONTEND_STACK_DEPTH", UINT, CT_DEFAULT_STACK_DEPTH, 1, 128, NULL,                 \
+	  "deepest stack recorded, in frames")                                                            \
+	X(io, "CONTEND_IO", BOOL, 1, 0, 1, NULL,                                                         \
+	  "0 = do not wrap blocking I/O and sleeps (lock profiling unchanged)")                           \
+	X(stuck_ns, "CONTEND_STUCK", DURATION, CT_DEFAULT_STUCK_NS, 1000000, CT_DAY_NS, "5s",             \
+	  "a wait longer than this is reported as stuck (units ms, s, m, h; a bare number is seconds)")   \
+	X(interval_ns, "CONTEND_INTERVAL", DURATION, 0, 0, CT_DAY_NS, "0",                                \
+	  "write numbered snapshots of every profile this often (e.g. 60s); 0 = off")                     \
+	X(dump_signal, "CONTEND_DUMP_SIGNAL", SIGNAL, 0, 0, 64, "none",                                  \
+	  "signal (e.g. SIGUSR2) that writes every profile without stopping the program")                 \
+	X(http, "CONTEND_HTTP", ADDR, 0, 0, 0, "",                                                       \
+	  "serve /debug/pprof/ on host:port (:0 = a free loopback port); empty = off")                    \
+	X(help, "CONTEND_HELP", BOOL, 0, 0, 1, NULL, "1 = print this table on stderr at start")
+
+/* A field's initial value by its option's type. */
+#define CT_INIT_UINT(def, sdef) def
+#define CT_INIT_BOOL(def, sdef) def
+#define CT_INIT_DURATION(def, sdef) def
+#define CT_INIT_SIGNAL(def, sdef) def
+#define CT_INIT_STRING(def, sdef) sdef
+#define CT_INIT_ADDR(def, sdef) sdef
+
 struct ct_config ct_cfg = {
-	.mutex_fraction = CT_DEFAULT_MUTEX_FRACTION,
-	.block_rate = CT_DEFAULT_BLOCK_RATE,
-	.table_size = CT_DEFAULT_TABLE_SIZE,
-	.objects = CT_DEFAULT_OBJECTS,
-	.stack_depth = CT_DEFAULT_STACK_DEPTH,
-	.io = true,
-	.stuck_ns = CT_DEFAULT_STUCK_NS,
-	.out = "contend.%p",
+#define CT_CFG_INIT(field, var, type, def, min, max, sdef, help) .field = CT_INIT_##type(def, sdef),
+	CT_OPTIONS(CT_CFG_INIT)
+#undef CT_CFG_INIT
 };
 
-#define CT_OFF(field) offsetof(struct ct_config, field)
-
 const struct ct_opt ct_opts[] = {
-	{"CONTEND_MUTEX_FRACTION", CT_OPT_UINT, CT_OFF(mutex_fraction), CT_DEFAULT_MUTEX_FRACTION, 0, 1000000000, NULL,
-	 "record 1 in N contended unlocks in the mutex profile (like runtime.SetMutexProfileFraction); 0 = off"},
-	{"CONTEND_BLOCK_RATE", CT_OPT_UINT, CT_OFF(block_rate), CT_DEFAULT_BLOCK_RATE, 0, 1000000000000ULL, NULL,
-	 "one block sample per N ns blocked (like runtime.SetBlockProfileRate); 1 = every wait, 0 = off"},
-	{"CONTEND_OUT", CT_OPT_STRING, CT_OFF(out), 0, 0, 0, "contend.%p",
-	 "output directory, created if missing; %p = pid, %h = hostname, %% = %"},
-	{"CONTEND_QUIET", CT_OPT_BOOL, CT_OFF(quiet), 0, 0, 1, NULL,
-	 "1 = do not print where the profiles went"},
-	{"CONTEND_TABLE_SIZE", CT_OPT_UINT, CT_OFF(table_size), CT_DEFAULT_TABLE_SIZE, 64, 1048576, NULL,
-	 "distinct stacks kept per profile (about 1 KiB each); overflow is folded into one sample"},
-	{"CONTEND_OBJECTS", CT_OPT_UINT, CT_OFF(objects), CT_DEFAULT_OBJECTS, 64, 1048576, NULL,
-	 "locks tracked while contended at the same moment (to charge holders)"},
-	{"CONTEND_STACK_DEPTH", CT_OPT_UINT, CT_OFF(stack_depth), CT_DEFAULT_STACK_DEPTH, 1, 128, NULL,
-	 "deepest stack recorded, in frames"},
-	{"CONTEND_IO", CT_OPT_BOOL, CT_OFF(io), 1, 0, 1, NULL,
-	 "0 = do not wrap blocking I/O and sleeps (lock profiling unchanged)"},
-	{"CONTEND_STUCK", CT_OPT_DURATION, CT_OFF(stuck_ns), CT_DEFAULT_STUCK_NS, 1000000, 365ULL * 86400 * 1000000000ULL, "5s",
-	 "a wait longer than this is reported as stuck (units ms, s, m, h; a bare number is seconds)"},
-	{"CONTEND_INTERVAL", CT_OPT_DURATION, CT_OFF(interval_ns), 0, 0, 365ULL * 86400 * 1000000000ULL, "0",
-	 "write numbered snapshots of every profile this often (e.g. 60s); 0 = off"},
-	{"CONTEND_DUMP_SIGNAL", CT_OPT_SIGNAL, CT_OFF(dump_signal), 0, 0, 64, "none",
-	 "signal (e.g. SIGUSR2) that writes every profile without stopping the program"},
-	{"CONTEND_HTTP", CT_OPT_ADDR, CT_OFF(http), 0, 0, 0, "",
-	 "serve /debug/pprof/ on host:port (:0 = a free loopback port); empty = off"},
-	{"CONTEND_HELP", CT_OPT_BOOL, CT_OFF(help), 0, 0, 1, NULL,
-	 "1 = print this table on stderr at start"},
+#define CT_OPT_ROW(field, var, type, def, min, max, sdef, help) \
+	{var, CT_OPT_##type, offsetof(struct ct_config, field), def, min, max, sdef, help},
+	CT_OPTIONS(CT_OPT_ROW)
+#undef CT_OPT_ROW
 };
 const size_t ct_nopts = CT_ARRAY_SIZE(ct_opts);
 

@@ -107,6 +107,27 @@ Test(config, every_option_documented)
 	}
 }
 
+/* ct_cfg starts at every option's documented default (both are expanded
+ * from config.c's one option list; this pins that they stay one). */
+Test(config, initial_values_are_the_table_defaults)
+{
+	for (size_t i = 0; i < ct_nopts; i++) {
+		const struct ct_opt *o = &ct_opts[i];
+		const char *slot = (const char *)&ct_cfg + o->off;
+		switch (o->type) {
+		case CT_OPT_STRING:
+		case CT_OPT_ADDR:
+			cr_expect_str_eq(slot, o->sdef, "%s", o->name);
+			break;
+		case CT_OPT_BOOL:
+			cr_expect_eq(*(const bool *)slot, o->def != 0, "%s", o->name);
+			break;
+		default:
+			cr_expect_eq(*(const uint64_t *)slot, o->def, "%s", o->name);
+		}
+	}
+}
+
 Test(config, durations)
 {
 	uint64_t ns = 0;
