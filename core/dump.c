@@ -201,7 +201,7 @@ ct_dump_write(const char *suffix)
 		return -EAGAIN;
 	}
 	int err = 0;
-	ct_self.busy++;
+	ct_guard_enter();
 	struct ct_snapshot snap;
 	ct_report_write_fn fn = ct_report_fn();
 	if (!fn) {
@@ -236,7 +236,7 @@ ct_dump_write(const char *suffix)
 	if (wrote[0] && !ct_cfg.quiet)
 		ct_log("wrote %s to %s/ (pid %ld)", wrote, ct_dir, pid);
 out:
-	ct_self.busy--;
+	ct_guard_leave();
 	return err;
 }
 
@@ -246,7 +246,7 @@ out:
 static void *
 ct_exit_dump_main(void *exiting_slot)
 {
-	ct_self.busy++;
+	ct_guard_enter();
 	/* Stand for the exiting thread in the dump, not as a thread of ours. */
 	ct_self.slot = exiting_slot;
 	ct_dump_write("");
@@ -268,7 +268,7 @@ ct_dump_at_exit(void)
 		ct_dump_write("");
 		return;
 	}
-	ct_self.busy++;
+	ct_guard_enter();
 	struct ct_thread_slot *me = ct_threads_self();
 	sigset_t all, old;
 	sigfillset(&all);
@@ -286,7 +286,7 @@ ct_dump_at_exit(void)
 			ct_log("writing the profiles at exit took longer than %d s; given up",
 			       CT_EXIT_DUMP_TIMEOUT_S);
 	}
-	ct_self.busy--;
+	ct_guard_leave();
 }
 
 /* Whatever happens below (a fork that waits forever on a lock this very
@@ -331,7 +331,7 @@ ct_dump_from_signal_(int sig, int timeout_ms)
 	__atomic_store_n(&ct_signal_forking, 1, __ATOMIC_RELEASE);
 	pid_t child = ct_fork_fn ? ct_fork_fn() : -1;
 	if (child == 0) {
-		ct_self.busy++;
+		ct_guard_enter();
 		ct_dump_write("");
 		_exit(0);
 	}
@@ -408,7 +408,7 @@ void
 ct_dump_crash(int sig, int timeout_ms)
 {
 	int saved = errno;
-	ct_self.busy++; /* our I/O below must pass the wrappers unrecorded */
+	ct_guard_enter(); /* our I/O below must pass the wrappers unrecorded */
 	if (__atomic_load_n(&ct_final_done, __ATOMIC_ACQUIRE))
 		goto out;
 	/* First what needs nothing but system calls, in case the rest
@@ -441,11 +441,11 @@ ct_dump_crash(int sig, int timeout_ms)
 	}
 	/* ...then the symbolized dump from a forked copy, which replaces
 	 * the raw thread dump if it gets that far. */
-	ct_self.busy++;
+	ct_guard_enter();
 	ct_dump_from_signal_(sig, timeout_ms);
-	ct_self.busy--;
+	ct_guard_leave();
 out:
-	ct_self.busy--;
+	ct_guard_leave();
 	errno = saved;
 }
 
@@ -523,7 +523,7 @@ void
 ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 {
 	int saved = errno;
-	ct_self.busy++;
+	ct_guard_enter();
 	int me = (int)syscall(SYS_gettid);
 	uint64_t pid = (uint64_t)(uint32_t)getpid();
 	uint64_t mine = pid << 32 | (uint32_t)me;
@@ -593,7 +593,7 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 			syscall(SYS_rt_sigaction, sig, &dfl, NULL, CT_KSIGSET_BYTES);
 			if (getppid() != ct_dump_pid)
 				_exit(1);
-			ct_self.busy++;
+			ct_guard_enter();
 			ct_dump_write("");
 			_exit(0);
 		}

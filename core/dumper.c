@@ -270,7 +270,7 @@ ct_dumper_main(void *arg)
 	(void)arg;
 	/* For good: nothing this thread does is profiled, and our wrappers
 	 * pass its calls straight through. */
-	ct_self.busy = 1;
+	ct_guard_enter();
 	/* A registry slot of its own, outside the registry: thread dumps
 	 * taken here (ct_threads_self claims one for the dumping thread)
 	 * then do not list the dumper among the program's threads. */
@@ -356,7 +356,7 @@ ct_dumper_stop(void)
 {
 	if (!__atomic_load_n(&ct_running, __ATOMIC_ACQUIRE))
 		return;
-	ct_self.busy++;
+	ct_guard_enter();
 	__atomic_store_n(&ct_stop, 1, __ATOMIC_RELEASE);
 	char b = 1;
 	if (ct_fd_is(ct_wake[1], ct_wake_dev, ct_wake_ino)) {
@@ -378,7 +378,7 @@ ct_dumper_stop(void)
 		       (unsigned long)st.n, (double)st.total_ns / 1e3 / (double)st.n,
 		       (double)st.max_ns / 1e3, (double)st.cpu_total_ns / 1e3 / (double)st.n,
 		       (double)st.cpu_max_ns / 1e3);
-	ct_self.busy--;
+	ct_guard_leave();
 }
 
 bool
@@ -455,7 +455,7 @@ ct_dumper_spawn(void)
 	    !__atomic_compare_exchange_n(&ct_running, &expect, 1, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_RELAXED))
 		return 0;
-	ct_self.busy++;
+	ct_guard_enter();
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -475,7 +475,7 @@ ct_dumper_spawn(void)
 	} else {
 		atexit(ct_dumper_stop);
 	}
-	ct_self.busy--;
+	ct_guard_leave();
 	return err;
 }
 

@@ -4,9 +4,9 @@
  * /debug/pprof HTTP server of CONTEND_HTTP (report/http.h), all run on
  * this one thread: never in a signal handler, never in a wrapper.
  *
- * It is started with every signal blocked and keeps the shim's guard
- * (ct_self.busy) raised for good, so its own locks, allocations and I/O
- * are never profiled and it never appears in a profile. Its work holds
+ * It is started with every signal blocked and holds the shim's guard
+ * (ct_guard_enter, core/thread.h) for good, so its own locks, allocations
+ * and I/O are never profiled and it never appears in a profile. Its work holds
  * up the program's threads only while a snapshot copies the tables.
  *
  * It exists only when needed, so that a process that never needs it stays

@@ -33,10 +33,10 @@ ct_record(enum ct_profile_kind kind, unsigned op, double count, double delay)
 {
 	uintptr_t pcs[CT_STACK_MAX];
 	int depth = (int)__atomic_load_n(&ct_cfg.stack_depth, __ATOMIC_RELAXED);
-	ct_self.busy++;
+	ct_guard_enter();
 	int n = ct_stack_capture(pcs, depth);
 	ct_table_add(&ct_profiles[kind], op, pcs, (unsigned)n, count, delay);
-	ct_self.busy--;
+	ct_guard_leave();
 }
 
 void
@@ -48,9 +48,9 @@ ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr_t ca
 	ct_wait_enter(op, obj, -1, w->t0, caller);
 	/* The guard also covers the bucket spinlock: a signal handler that
 	 * contends on a lock of the same bucket must pass straight through. */
-	ct_self.busy++;
+	ct_guard_enter();
 	w->handle = ct_waiters_arrive(obj, w->t0);
-	ct_self.busy--;
+	ct_guard_leave();
 }
 
 void
@@ -59,9 +59,9 @@ ct_lock_wait_end(struct ct_wait *w)
 	int saved = errno;
 	unsigned op = w->op;
 	ct_wait_leave();
-	ct_self.busy++;
+	ct_guard_enter();
 	ct_waiters_leave(w->handle, w->t0);
-	ct_self.busy--;
+	ct_guard_leave();
 	int64_t wait = ct_now_ns() - w->t0;
 	double count, delay;
 	if (ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait, &count,
@@ -75,9 +75,9 @@ ct_lock_wait_cancel(struct ct_wait *w)
 {
 	int saved = errno;
 	ct_wait_leave();
-	ct_self.busy++;
+	ct_guard_enter();
 	ct_waiters_leave(w->handle, w->t0);
-	ct_self.busy--;
+	ct_guard_leave();
 	errno = saved;
 }
 
@@ -107,9 +107,9 @@ ct_release_begin(const void *obj)
 	if (__atomic_load_n(&ct_waiters_active, __ATOMIC_RELAXED) == 0)
 		return 0;
 	unsigned n;
-	ct_self.busy++;
+	ct_guard_enter();
 	int64_t delay = ct_waiters_charge(obj, ct_now_ns(), &n);
-	ct_self.busy--;
+	ct_guard_leave();
 	return delay;
 }
 
@@ -139,14 +139,14 @@ ct_cond_end(unsigned op, int64_t t0, unsigned handover_op, int64_t handover_dela
 	if (blk || mtx) {
 		uintptr_t pcs[CT_STACK_MAX];
 		int depth = (int)__atomic_load_n(&ct_cfg.stack_depth, __ATOMIC_RELAXED);
-		ct_self.busy++;
+		ct_guard_enter();
 		int n = ct_stack_capture(pcs, depth);
 		if (blk)
 			ct_table_add(&ct_profiles[CT_PROF_BLOCK], op, pcs, (unsigned)n, count, delay);
 		if (mtx)
 			ct_table_add(&ct_profiles[CT_PROF_MUTEX], handover_op, pcs, (unsigned)n,
 				     (double)frac, (double)frac * (double)handover_delay);
-		ct_self.busy--;
+		ct_guard_leave();
 	}
 	errno = saved;
 }

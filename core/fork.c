@@ -103,7 +103,7 @@ static int *ct_test_held;
 CT_EXPORT int
 ct_fork_test_hold(int which, long hold_us, int *held)
 {
-	ct_self.busy++;
+	ct_guard_enter();
 	ct_test_held = held;
 	int r = 0;
 	switch (which) {
@@ -126,7 +126,7 @@ ct_fork_test_hold(int which, long hold_us, int *held)
 	default:
 		r = -1;
 	}
-	ct_self.busy--;
+	ct_guard_leave();
 	return r;
 }
 

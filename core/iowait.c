@@ -93,7 +93,7 @@ ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 			    &delay)) {
 		uintptr_t pcs[CT_STACK_MAX];
 		int depth = (int)__atomic_load_n(&ct_cfg.stack_depth, __ATOMIC_RELAXED);
-		ct_self.busy++;
+		ct_guard_enter();
 		unsigned kind = ct_iowait_fd_kind(w);
 		int n = 1;
 		pcs[0] = w->caller;
@@ -118,7 +118,7 @@ ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 		if (!ct_iowait_is_child_wait(w->op))
 			__atomic_fetch_add(&ct_iowait_recorded_ns, (uint64_t)delay,
 					   __ATOMIC_RELAXED);
-		ct_self.busy--;
+		ct_guard_leave();
 	}
 	/* A single-threaded program's live snapshots start here (dumper.h). */
 	ct_dumper_start_if_due();

@@ -58,9 +58,9 @@ ct_stack_load_unwinder(void)
 	/* Loads libgcc_s; a stack of at least our own frame proves that it
 	 * works. */
 	void *one[2];
-	ct_self.busy++;
+	ct_guard_enter();
 	int n = backtrace(one, 2);
-	ct_self.busy--;
+	ct_guard_leave();
 	__atomic_store_n(&ct_unwinder_state, n > 0 ? 1 : -1, __ATOMIC_RELEASE);
 	return n > 0;
 }
@@ -108,9 +108,9 @@ ct_stack_outside_signal_handler(void)
 	if (!rt)
 		return true; /* no handler installed: none can be running */
 	void *buf[256];
-	ct_self.busy++;
+	ct_guard_enter();
 	int n = backtrace(buf, (int)(sizeof(buf) / sizeof(buf[0])));
-	ct_self.busy--;
+	ct_guard_leave();
 	if (n >= (int)(sizeof(buf) / sizeof(buf[0])))
 		return false; /* deeper than we looked: cannot tell */
 	for (int i = 0; i < n; i++)

@@ -3,10 +3,10 @@
  *
  * Thread-safe. Once the unwinder is loaded, a capture allocates nothing,
  * makes no system call, takes no lock (glibc >= 2.35) and keeps no state
- * per thread. Not async-signal-safe. The caller must hold the per-thread
- * guard (ct_self.busy), because libgcc may take a pthread lock (for frames
- * registered at run time, JIT code) through weak references that land in
- * our own wrappers. */
+ * per thread. Not async-signal-safe. The caller must hold the shim's
+ * guard (ct_guard_enter, core/thread.h), because libgcc may take a
+ * pthread lock (for frames registered at run time, JIT code) through weak
+ * references that land in our own wrappers. */
 #ifndef CT_STACK_H
 #define CT_STACK_H
 

@@ -5,6 +5,7 @@
 #ifndef CT_THREAD_H
 #define CT_THREAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,8 +17,7 @@ struct ct_thread_slot;
 #define CT_SIG_FRAMES 4
 
 struct ct_thread {
-	int busy;     /* >0 while the shim works for this thread: re-entered
-	               * wrappers (from libunwind, dlopen, malloc) pass through */
+	int busy;     /* the guard's depth: touched only by ct_guard_* below */
 	int tid;      /* cached gettid(); 0 until the first slow path needs it */
 	uint64_t rng; /* xorshift64* state; 0 until seeded */
 	struct ct_thread_slot *slot; /* registry slot (threads.h), claimed lazily */
@@ -34,6 +34,33 @@ struct ct_thread {
 
 
 extern CT_TLS struct ct_thread ct_self;
+
+/* The shim's re-entrancy guard. While a thread holds it (depth > 0) the
+ * shim is working for that thread, and every wrapper it re-enters (from
+ * libunwind, dlopen, malloc, or core's own locks and I/O) passes straight
+ * through to the real function, unrecorded. Nests: each enter is paired
+ * with a leave, except on paths that never return to the program (_exit,
+ * a dying signal handler, the dumper thread, which holds it for good).
+ * One TLS increment, no call: safe on the lock fast path, in signal
+ * handlers and in a fork child. Touches only the calling thread. */
+static inline void
+ct_guard_enter(void)
+{
+	ct_self.busy++;
+}
+
+static inline void
+ct_guard_leave(void)
+{
+	ct_self.busy--;
+}
+
+/* True while the calling thread holds the guard. */
+static inline bool
+ct_guard_held(void)
+{
+	return ct_self.busy != 0;
+}
 
 /* The caller's kernel thread id. The first call in a thread makes one
  * system call; only slow paths call this. */

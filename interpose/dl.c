@@ -38,14 +38,14 @@ dlclose(void *handle)
 	 * own dlclose of helpers): nothing recorded can name those. */
 	if (!ct_active())
 		return real(handle);
-	ct_self.busy++;
+	ct_guard_enter();
 	struct ct_dlhist_list *before = ct_dlhist_before();
-	ct_self.busy--;
+	ct_guard_leave();
 	int r = real(handle);
 	int saved = errno;
-	ct_self.busy++;
+	ct_guard_enter();
 	ct_dlhist_after(before);
-	ct_self.busy--;
+	ct_guard_leave();
 	errno = saved;
 	return r;
 }

@@ -98,7 +98,7 @@ ct_init_once(void)
 			ct_cpu_relax();
 		return;
 	}
-	ct_self.busy++;
+	ct_guard_enter();
 	ct_real_resolve();
 	ct_config_load(secure_getenv);
 	if (ct_cfg.help)
@@ -127,7 +127,7 @@ ct_init_once(void)
 		ct_signals_init();
 		ct_signals_live_start();
 	}
-	ct_self.busy--;
+	ct_guard_leave();
 	__atomic_store_n(&ct_init_state, 2, __ATOMIC_RELEASE);
 }
 

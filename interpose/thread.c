@@ -120,9 +120,9 @@ ct_unregistered_start(void *p)
 static int
 ct_create_unregistered(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
-	ct_self.busy++;
+	ct_guard_enter();
 	struct ct_unregistered *u = malloc(sizeof(*u));
-	ct_self.busy--;
+	ct_guard_leave();
 	if (!u)
 		return real_pthread_create(t, a, fn, arg);
 	u->fn = fn;
@@ -136,12 +136,12 @@ ct_create_unregistered(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *
 CT_EXPORT int
 pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
-	if (ct_self.busy != 0 || !ct_ready)
+	if (ct_guard_held() || !ct_ready)
 		return real_pthread_create(t, a, fn, arg);
 	/* Our own thread first, while the process is still as the program
 	 * left it (the guard is not raised: the dumper raises its own). */
 	ct_dumper_before_thread_create();
-	ct_self.busy++;
+	ct_guard_enter();
 	ct_stack_before_thread_create();
 	int ds = PTHREAD_CREATE_JOINABLE;
 	bool detached = a && pthread_attr_getdetachstate(a, &ds) == 0 &&
@@ -149,7 +149,7 @@ pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void 
 	uintptr_t pcs[CT_CREATE_DEPTH];
 	int depth = ct_stack_capture(pcs, CT_CREATE_DEPTH);
 	struct ct_thread_slot *s = ct_threads_prepare((uintptr_t)fn, arg, pcs, depth, detached);
-	ct_self.busy--;
+	ct_guard_leave();
 	if (!s)
 		return ct_create_unregistered(t, a, fn, arg);
 	int r = real_pthread_create(t, a, ct_thread_start, s);
