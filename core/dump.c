@@ -1,5 +1,5 @@
-/* Final dumps; see dump.h. Owns the output directory and the handle of
- * libcontend-report.so. Never runs on a wrapper path. */
+/* Final dumps; see dump.h. Owns the output directory; the report
+ * library is loaded by core/plugin.c. Never runs on a wrapper path. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -13,18 +13,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../report/report.h"
 #include "clock.h"
 #include "config.h"
 #include "dump.h"
 #include "fork.h"
 #include "log.h"
 #include "outfile.h"
+#include "plugin.h"
 #include "profiles.h"
+#include "sys.h"
 #include "thread.h"
 #include "threads.h"
 
-static char ct_report_lib[4096];
 static pid_t (*ct_fork_fn)(void);
 static char ct_dir[4096];
 static int ct_final_done;
@@ -38,11 +38,8 @@ static struct ct_output ct_out;
 #define CT_KSIGSET_BYTES 8
 
 void
-ct_dump_configure(const char *report_lib, pid_t (*fork_fn)(void))
+ct_dump_configure(pid_t (*fork_fn)(void))
 {
-	size_t n = strlen(report_lib);
-	if (n < sizeof(ct_report_lib))
-		memcpy(ct_report_lib, report_lib, n + 1);
 	ct_fork_fn = fork_fn;
 }
 
@@ -76,65 +73,10 @@ ct_dump_dir(void)
 	return ct_dir;
 }
 
-/* 0 not tried, 1 loading, 2 done (ct_report_handle set or NULL). The
- * dumper thread and the exit path may both get here; the one that does not
- * load waits at most CT_REPORT_LOAD_WAIT_MS. A fork child that inherits
- * "loading" starts over (ct_dump_fork_loads_child). */
-static int ct_report_state;
-static void *ct_report_handle;
-#define CT_REPORT_LOAD_WAIT_MS 5000
-
-void *
-ct_dump_report_sym(const char *name)
-{
-	int expect = 0;
-	if (__atomic_compare_exchange_n(&ct_report_state, &expect, 1, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		void *h = dlopen(ct_report_lib, RTLD_NOW | RTLD_LOCAL);
-		if (!h) {
-			const char *e = dlerror();
-			ct_log("cannot load the report library %s (%s); no profiles written",
-			       ct_report_lib, e ? e : "unknown error");
-		}
-		ct_report_handle = h;
-		__atomic_store_n(&ct_report_state, 2, __ATOMIC_RELEASE);
-	}
-	struct timespec tick = {0, 1000 * 1000};
-	for (int ms = 0; __atomic_load_n(&ct_report_state, __ATOMIC_ACQUIRE) != 2; ms++) {
-		if (ms >= CT_REPORT_LOAD_WAIT_MS)
-			return NULL;
-		nanosleep(&tick, NULL);
-	}
-	if (!ct_report_handle)
-		return NULL;
-	void *sym = dlsym(ct_report_handle, name);
-	if (!sym)
-		ct_log("%s has no %s", ct_report_lib, name);
-	return sym;
-}
-
-void
-ct_dump_fork_loads_child(void)
-{
-	int loading = 1;
-	__atomic_compare_exchange_n(&ct_report_state, &loading, 0, false, __ATOMIC_RELAXED,
-				    __ATOMIC_RELAXED);
-}
-
-#ifdef CT_TEST_SEAMS
-void
-ct_dump_test_hold_load(long hold_us)
-{
-	int was = __atomic_exchange_n(&ct_report_state, 1, __ATOMIC_ACQ_REL);
-	ct_test_sleep_us(hold_us);
-	__atomic_store_n(&ct_report_state, was, __ATOMIC_RELEASE);
-}
-#endif
-
 static ct_report_write_fn
 ct_report_fn(void)
 {
-	return (ct_report_write_fn)ct_dump_report_sym("ct_report_write");
+	return (ct_report_write_fn)ct_plugin_sym("ct_report_write");
 }
 
 /* Table copies of live snapshots (ct_dump_snapshot): the only moments a
@@ -274,7 +216,7 @@ ct_dump_at_exit(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_t t;
-	int r = pthread_create(&t, NULL, ct_exit_dump_main, me);
+	int r = ct_sys_pthread_create(&t, NULL, ct_exit_dump_main, me);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0) {
 		ct_dump_write("");
@@ -282,7 +224,7 @@ ct_dump_at_exit(void)
 		struct timespec deadline;
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += CT_EXIT_DUMP_TIMEOUT_S;
-		if (pthread_timedjoin_np(t, NULL, &deadline) != 0)
+		if (ct_sys_pthread_timedjoin_np(t, NULL, &deadline) != 0)
 			ct_log("writing the profiles at exit took longer than %d s; given up",
 			       CT_EXIT_DUMP_TIMEOUT_S);
 	}
@@ -339,17 +281,17 @@ ct_dump_from_signal_(int sig, int timeout_ms)
 	struct timespec tick = {0, 5 * 1000 * 1000};
 	for (int waited = 0; child > 0 && waited < timeout_ms; waited += 5) {
 		int st;
-		pid_t r = waitpid(child, &st, WNOHANG | __WALL);
+		pid_t r = ct_sys_waitpid(child, &st, WNOHANG | __WALL);
 		if (r == child || (r < 0 && errno != EINTR)) {
 			child = 0;
 			break;
 		}
-		nanosleep(&tick, NULL);
+		ct_sys_nanosleep(&tick, NULL);
 	}
 	if (child > 0) {
 		ct_log("writing the profiles took longer than %d ms; given up", timeout_ms);
 		kill(child, SIGKILL);
-		waitpid(child, NULL, __WALL);
+		ct_sys_waitpid(child, NULL, __WALL);
 	}
 	if (timer >= 0)
 		syscall(SYS_timer_delete, timer);
@@ -397,7 +339,7 @@ ct_dump_copy_maps(int out, int sig)
 	int in = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	char buf[4096];
 	ssize_t n;
-	while (in >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+	while (in >= 0 && (n = ct_sys_read(in, buf, sizeof(buf))) > 0)
 		if (ct_outfile_write_all(out, buf, (size_t)n) != 0)
 			break;
 	if (in >= 0)
@@ -613,12 +555,12 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 		struct timespec tick = {0, 5 * 1000 * 1000};
 		for (int waited = 0; waited < timeout_ms; waited += 5) {
 			int st;
-			pid_t r = waitpid(child, &st, WNOHANG | __WALL);
+			pid_t r = ct_sys_waitpid(child, &st, WNOHANG | __WALL);
 			if (r == child || (r < 0 && errno != EINTR)) {
 				child = 0;
 				break;
 			}
-			nanosleep(&tick, NULL);
+			ct_sys_nanosleep(&tick, NULL);
 		}
 		if (child > 0) {
 			ct_log("writing the profiles took longer than %d ms; given up", timeout_ms);

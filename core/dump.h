@@ -2,8 +2,9 @@
  * process when a default-action SIGINT/SIGTERM is about to kill it.
  *
  * The report code (libdw, zlib, protobuf-c) lives in libcontend-report.so,
- * dlopen()ed only when there is something to write, so processes that
- * recorded nothing pay neither the loading nor the symbolization. */
+ * loaded (core/plugin.h) only when there is something to write, so
+ * processes that recorded nothing pay neither the loading nor the
+ * symbolization. */
 #ifndef CT_DUMP_H
 #define CT_DUMP_H
 
@@ -11,9 +12,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Called once at init (no allocation): where libcontend-report.so is, and
- * how to fork from a signal handler (glibc's _Fork, or NULL). */
-void ct_dump_configure(const char *report_lib, pid_t (*fork_fn)(void));
+#include "plugin.h"
+
+/* Called once at init (no allocation): how to fork from a signal handler
+ * (glibc's _Fork, or NULL). */
+void ct_dump_configure(pid_t (*fork_fn)(void));
 
 /* Expands CONTEND_OUT for the current pid into an absolute directory path.
  * At init and in a fork child. Async-signal-safe. */
@@ -28,12 +31,6 @@ const char *ct_dump_dir(void);
  * Returns 0 (also when there was nothing to write) or -errno. */
 int ct_dump_write(const char *suffix);
 
-/* libcontend-report.so's exported symbol name, loading the library on
- * first use (once per process, thread-safe); NULL when it cannot be
- * loaded or lacks name (logged). Guard held; never from a wrapper or a
- * signal handler. */
-void *ct_dump_report_sym(const char *name);
-
 struct ct_snapshot;
 
 /* Takes a snapshot of what dumps write: the profile tables and, with
@@ -43,12 +40,8 @@ struct ct_snapshot;
  * holds nothing). */
 int ct_dump_snapshot(struct ct_snapshot *snap, bool threads);
 
-/* Table copies timed by ct_dump_snapshot so far. */
-struct ct_copy_stats {
-	uint64_t n;
-	int64_t last_ns, max_ns, total_ns; /* wall clock */
-	int64_t cpu_max_ns, cpu_total_ns;  /* the copying thread's CPU time */
-};
+/* Table copies timed by ct_dump_snapshot so far (the struct is the one
+ * the HTTP server reads through ct_http_host.copy_stats). Thread-safe. */
 void ct_dump_copy_stats(struct ct_copy_stats *st);
 
 /* The atexit handler: the final dump, once. */
@@ -73,17 +66,10 @@ void ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
  * must keep the tables then. */
 bool ct_dump_in_signal_fork(void);
 
-/* Fork child (core/fork.h), async-signal-safe: the report library's
- * "loading" state of a thread that is gone becomes "not tried"
- * (CT_LOCK_REPORT_LOAD); and, except in a signal dump's copy, the final
- * dump's state is this process's own and the output directory is
- * CONTEND_OUT for the child's pid. */
-void ct_dump_fork_loads_child(void);
+/* Fork child (core/fork.h), async-signal-safe, except in a signal
+ * dump's copy: the final dump's state is this process's own and the
+ * output directory is CONTEND_OUT for the child's pid. */
 void ct_dump_fork_child(void);
-
-#ifdef CT_TEST_SEAMS
-void ct_dump_test_hold_load(long hold_us);
-#endif
 
 /* From the handler of a crash signal (SIGSEGV ...): writes threads.txt
  * with raw addresses and /proc/self/maps beside it (async-signal-safe),

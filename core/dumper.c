@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../report/http.h"
 #include "clock.h"
 #include "config.h"
 #include "dump.h"
@@ -25,9 +24,11 @@
 #include "event.h"
 #include "fork.h"
 #include "log.h"
+#include "plugin.h"
 #include "profiles.h"
 #include "spin.h"
 #include "stack.h"
+#include "sys.h"
 #include "thread.h"
 #include "threads.h"
 
@@ -87,7 +88,7 @@ ct_dumper_request(void)
 		__atomic_fetch_add(&ct_pending, 1, __ATOMIC_RELAXED);
 		char b = 1;
 		/* Non-blocking: a full pipe already holds a wake-up. */
-		ssize_t w = write(fd, &b, 1);
+		ssize_t w = ct_sys_write(fd, &b, 1);
 		(void)w;
 		ok = true;
 	}
@@ -126,20 +127,10 @@ ct_host_sampling(enum ct_profile_kind kind, const uint64_t *set)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-static void
-ct_host_copy_stats(struct ct_http_copy_stats *out)
-{
-	struct ct_copy_stats st;
-	ct_dump_copy_stats(&st);
-	*out = (struct ct_http_copy_stats){.n = st.n, .last_ns = st.last_ns, .max_ns = st.max_ns,
-					   .total_ns = st.total_ns, .cpu_max_ns = st.cpu_max_ns,
-					   .cpu_total_ns = st.cpu_total_ns};
-}
-
 static const struct ct_http_host ct_host = {
 	.snapshot = ct_host_snapshot,
 	.sampling = ct_host_sampling,
-	.copy_stats = ct_host_copy_stats,
+	.copy_stats = ct_dump_copy_stats,
 };
 
 /* CONTEND_HTTP ("host:port", validated by config.c; ":port" and
@@ -231,7 +222,7 @@ ct_http_listen(dev_t *dev, ino_t *ino)
 static const struct ct_http_ops *
 ct_http_start(int lfd, struct ct_http **h)
 {
-	const struct ct_http_ops *ops = ct_dump_report_sym("ct_http_ops");
+	const struct ct_http_ops *ops = ct_plugin_sym("ct_http_ops");
 	char err[256] = "";
 	if (!ops) {
 		ct_log("cannot load the HTTP server from the report library; HTTP server off");
@@ -309,15 +300,15 @@ ct_dumper_main(void *arg)
 			int64_t ms = deadline <= now ? 0 : (deadline - now + 999999) / 1000000;
 			timeout = ms > INT_MAX ? INT_MAX : (int)ms;
 		}
-		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+		if (ct_sys_poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			struct timespec pause = {0, 10 * 1000 * 1000};
-			nanosleep(&pause, NULL);
+			ct_sys_nanosleep(&pause, NULL);
 			continue;
 		}
 		now = ct_now_ns();
 		if (pfd[0].revents & POLLIN) {
 			char buf[64];
-			while (read(ct_wake[0], buf, sizeof(buf)) > 0) {
+			while (ct_sys_read(ct_wake[0], buf, sizeof(buf)) > 0) {
 			}
 		}
 		if (__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE))
@@ -360,14 +351,14 @@ ct_dumper_stop(void)
 	__atomic_store_n(&ct_stop, 1, __ATOMIC_RELEASE);
 	char b = 1;
 	if (ct_fd_is(ct_wake[1], ct_wake_dev, ct_wake_ino)) {
-		ssize_t w = write(ct_wake[1], &b, 1);
+		ssize_t w = ct_sys_write(ct_wake[1], &b, 1);
 		(void)w;
 	}
 	struct timespec tick = {0, 1000 * 1000};
 	for (int ms = 0; ms < CT_DUMPER_STOP_WAIT_MS; ms++) {
 		if (__atomic_load_n(&ct_exited, __ATOMIC_ACQUIRE))
 			break;
-		nanosleep(&tick, NULL);
+		ct_sys_nanosleep(&tick, NULL);
 	}
 	struct ct_copy_stats st;
 	ct_dump_copy_stats(&st);

@@ -6,8 +6,10 @@
 #include "dump.h"
 #include "dumper.h"
 #include "fork.h"
+#include "plugin.h"
 #include "profiles.h"
 #include "compiler.h"
+#include "sys.h"
 #include "waiters.h"
 #include "stack.h"
 #include "thread.h"
@@ -52,7 +54,7 @@ ct_fork_child(void)
 	ct_self.rng = 0;
 	/* CT_LOCK_REPORT_LOAD; and the unwinder may be loaded again */
 	ct_stack_fork_child();
-	ct_dump_fork_loads_child();
+	ct_plugin_fork_child();
 	/* CT_LOCK_REAL_RESOLVE */
 	if (ct_fork_interpose_child)
 		ct_fork_interpose_child();
@@ -117,7 +119,7 @@ ct_fork_test_hold(int which, long hold_us, int *held)
 		ct_waiters_test_hold(hold_us);
 		break;
 	case CT_LOCK_REPORT_LOAD:
-		ct_dump_test_hold_load(hold_us);
+		ct_plugin_test_hold_load(hold_us);
 		break;
 	case CT_LOCK_REAL_RESOLVE:
 		if (ct_fork_interpose_hold)
@@ -136,7 +138,7 @@ ct_test_sleep_us(long us)
 	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
 	if (ct_test_held)
 		__atomic_store_n(ct_test_held, 1, __ATOMIC_RELEASE);
-	while (nanosleep(&ts, &ts) != 0) {
+	while (ct_sys_nanosleep(&ts, &ts) != 0) {
 	}
 	if (ct_test_held)
 		__atomic_store_n(ct_test_held, 0, __ATOMIC_RELEASE);

@@ -17,7 +17,7 @@
  *   CT_LOCK_WAITERS       core/waiters.c: the bucket spinlocks. Not taken;
  *       re-initialised in the child with the buckets emptied (the parent's
  *       waiters do not exist there).
- *   CT_LOCK_REPORT_LOAD   core/dump.c: the report library's "loading" state
+ *   CT_LOCK_REPORT_LOAD   core/plugin.c: the report library's "loading" state
  *       (a dlopen under way on another thread). Not waited for; set back
  *       to "not tried" in the child, which loads it itself if it dumps.
  *   CT_LOCK_REAL_RESOLVE  interpose/real.c: "resolving" the real functions

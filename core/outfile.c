@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "outfile.h"
+#include "sys.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -258,7 +259,7 @@ ct_outfile_write_all(int fd, const void *buf, size_t len)
 	int saved = errno;
 	const char *p = buf;
 	while (len > 0) {
-		ssize_t w = write(fd, p, len);
+		ssize_t w = ct_sys_write(fd, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {

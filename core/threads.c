@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "sys.h"
 #include "thread.h"
 #include "snapshot.h"
 #include "stack.h"
@@ -458,7 +459,7 @@ ct_task_read(int tid, const char *file, char *buf, size_t len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ssize_t n = read(fd, buf, len - 1);
+	ssize_t n = ct_sys_read(fd, buf, len - 1);
 	close(fd);
 	if (n < 0)
 		return -1;
@@ -571,7 +572,7 @@ ct_raw_line(int fd, const char *fmt, ...)
 	va_end(ap);
 	if (n > (int)sizeof(buf) - 1)
 		n = (int)sizeof(buf) - 1;
-	if (n > 0 && write(fd, buf, (size_t)n) < 0)
+	if (n > 0 && ct_sys_write(fd, buf, (size_t)n) < 0)
 		return;
 }
 

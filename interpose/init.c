@@ -14,6 +14,7 @@
 #include "../core/event.h"
 #include "../core/fork.h"
 #include "../core/log.h"
+#include "../core/plugin.h"
 #include "../core/profiles.h"
 #include "../core/spin.h"
 #include "../core/stack.h"
@@ -70,7 +71,8 @@ ct_locate_self(void)
 	if (!slash || (size_t)(slash - path) + 1 + strlen(name) >= sizeof(path))
 		return;
 	strcpy(slash + 1, name);
-	ct_dump_configure(path, fork);
+	ct_plugin_configure(path);
+	ct_dump_configure(fork);
 }
 
 /* The leaf address of every op, from core/ops.h: X entries take their
@@ -100,6 +102,7 @@ ct_init_once(void)
 	}
 	ct_guard_enter();
 	ct_real_resolve();
+	ct_interpose_sys_init();
 	ct_config_load(secure_getenv);
 	if (ct_cfg.help)
 		ct_config_print_help();

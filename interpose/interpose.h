@@ -26,6 +26,10 @@ int ct_signals_track(int sig, void (*handler)(int));
  * tracks the dump signal as above. From init, after ct_signals_init. */
 void ct_signals_live_start(void);
 
+/* Points core's table of wrapped functions (core/sys.h) at the real ones.
+ * From init, before any thread of ours starts (sys.c). */
+void ct_interpose_sys_init(void);
+
 #include <pthread.h>
 #include <stdint.h>
 

@@ -18,9 +18,9 @@
  * happens on that thread between polls; the program's threads are only
  * held up while a snapshot copies the tables (ct_http_host.snapshot).
  *
- * Reached through the one exported object ct_http_ops, which the shim
- * dlsym()s from libcontend-report.so. Not thread-safe: one owner thread.
- * Not async-signal-safe. Allocates. */
+ * Reached through the one exported object ct_http_ops (struct ct_http_ops,
+ * core/plugin.h), which the shim looks up in libcontend-report.so. Not
+ * thread-safe: one owner thread. Not async-signal-safe. Allocates. */
 #ifndef CT_REPORT_HTTP_H
 #define CT_REPORT_HTTP_H
 
@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "../core/compiler.h"
+#include "../core/plugin.h"
 #include "../core/snapshot.h"
 
 /* Limits, each with its reason. */
@@ -46,11 +47,8 @@
  * before closing, so the close does not reset the connection under an
  * unread response. */
 #define CT_HTTP_LINGER_MS 1000
-/* Connections served at once; more are answered 503 and closed. */
-#define CT_HTTP_MAX_CONNS 16
-/* Connections being refused or closed (not counted above): a few bytes
- * each, so a burst of refused clients still gets its 503. */
-#define CT_HTTP_MAX_CLOSING 256
+/* CT_HTTP_MAX_CONNS, CT_HTTP_MAX_CLOSING and CT_HTTP_MAX_POLLFDS: in
+ * core/plugin.h, since the host sizes its poll array with them. */
 /* ?seconds=N requests waiting at once: each keeps a copy of one table. */
 #define CT_HTTP_MAX_DELTAS 4
 /* accept() failing for want of descriptors (EMFILE) pauses accepting
@@ -58,51 +56,9 @@
 #define CT_HTTP_ACCEPT_PAUSE_MS 100
 /* Longest ?seconds=N, as if the server had a 1 h WriteTimeout. */
 #define CT_HTTP_MAX_SECONDS 3600
-/* Descriptors ct_http_ops.pollfds may fill. */
-#define CT_HTTP_MAX_POLLFDS (1 + CT_HTTP_MAX_CONNS + CT_HTTP_MAX_CLOSING)
 
-/* Table copies of the snapshots taken so far: wall clock (what a thread
- * recording meanwhile can wait at most) and the copying thread's CPU. */
-struct ct_http_copy_stats {
-	uint64_t n;
-	int64_t last_ns, max_ns, total_ns;
-	int64_t cpu_max_ns, cpu_total_ns;
-};
-
-/* What the server needs from the shim, which owns the tables and the
- * settings. Called on the server's thread. */
-struct ct_http_host {
-	/* A snapshot of every profile and, with threads, of the thread
-	 * registry. 0 or -errno. */
-	int (*snapshot)(struct ct_snapshot *snap, bool threads);
-	/* The sampling setting of kind (mutex: fraction N, 1 in N; block:
-	 * rate in ns; 0 = off). With set != NULL, *set becomes the setting
-	 * (a relaxed atomic store the recording paths see at their next
-	 * event) and the previous value is returned. */
-	uint64_t (*sampling)(enum ct_profile_kind kind, const uint64_t *set);
-	/* Live snapshots taken so far and their table-copy times. */
-	void (*copy_stats)(struct ct_http_copy_stats *st);
-};
-
-struct ct_http;
-
-struct ct_http_ops {
-	/* Serves the listening socket lfd (non-blocking; the shim binds it
-	 * early and loads this library at the first connection, so that
-	 * short-lived processes never pay for it). On success *out owns lfd.
-	 * 0 or -errno with a message in errbuf. */
-	int (*open)(int lfd, const struct ct_http_host *host, struct ct_http **out, char *errbuf,
-		    size_t errlen);
-	/* Fills at most max pollfds; lowers *deadline_ns (CLOCK_MONOTONIC)
-	 * to the next time-out of the server. Returns how many. */
-	int (*pollfds)(struct ct_http *h, struct pollfd *fds, int max, int64_t now_ns,
-		       int64_t *deadline_ns);
-	/* After poll(): fds/n exactly as pollfds filled them, with revents. */
-	void (*step)(struct ct_http *h, const struct pollfd *fds, int n, int64_t now_ns);
-	/* Closes every socket and frees h. NULL is fine. */
-	void (*close)(struct ct_http *h);
-};
-
+/* The server; struct ct_http_host and struct ct_http_ops are the shim's
+ * interface (core/plugin.h). */
 CT_EXPORT extern const struct ct_http_ops ct_http_ops;
 
 /* ---- internals shared by http.c and http_pprof.c (and unit tests) ---- */

@@ -912,7 +912,7 @@ serve_index(const struct ct_http_host *host, struct ct_http_resp *resp)
 
 	/* libcontend's own part: sampling (and how to change it) and what
 	 * live snapshots cost the program. */
-	struct ct_http_copy_stats st;
+	struct ct_copy_stats st;
 	memset(&st, 0, sizeof(st));
 	host->copy_stats(&st);
 	double n = st.n ? (double)st.n : 1.0;

@@ -7,7 +7,9 @@
  *
  * libcontend.so does not link this code: it dlopen()s libcontend-report.so
  * and looks up ct_report_write only when there is something to write, so a
- * process that recorded nothing never loads libdw, zlib or protobuf-c.
+ * process that recorded nothing never loads libdw, zlib or protobuf-c. The
+ * interface between the two (struct ct_report_opts, ct_report_write_fn)
+ * is core/plugin.h.
  */
 #ifndef CT_REPORT_H
 #define CT_REPORT_H
@@ -16,23 +18,8 @@
 #include <stdint.h>
 
 #include "../core/compiler.h"
+#include "../core/plugin.h"
 #include "../core/snapshot.h"
-
-struct ct_output;
-
-struct ct_report_opts {
-	const char *dir;       /* output directory; created (mode 0700) if missing */
-	const char *suffix;    /* "" or e.g. ".0001" for numbered snapshots: mutex.0001.pb.gz */
-	char *errbuf;          /* failures (one line per failed file) and notices, lines
-				  separated by '\n'; "" when there is nothing to say */
-	size_t errlen;
-	int summary;           /* print deadlocks, stuck threads and leaks on stderr */
-	struct ct_output *out; /* the process's naming state across dumps; NULL = fresh */
-	int quiet;             /* no notice about pid-qualified names */
-	char *wrote;           /* (may be NULL) "mutex.pb.gz, block.pb.gz and threads.txt":
-				  the files placed, for the 'wrote' line */
-	size_t wrotelen;
-};
 
 /* Writes <dir>/mutex<suffix>.pb.gz and <dir>/block<suffix>.pb.gz (gzip'd
  * perftools.profiles.Profile), and the thread dumps when the snapshot has
@@ -62,7 +49,5 @@ CT_EXPORT int ct_report_render(const struct ct_snapshot *snap, const char *name,
 			       uint8_t **out, size_t *outlen);
 typedef int (*ct_report_render_fn)(const struct ct_snapshot *, const char *, int, uint8_t **,
 				   size_t *);
-
-typedef int (*ct_report_write_fn)(const struct ct_snapshot *, const struct ct_report_opts *);
 
 #endif

@@ -90,9 +90,9 @@ fake_sampling(enum ct_profile_kind kind, const uint64_t *set)
 }
 
 static void
-fake_copy_stats(struct ct_http_copy_stats *st)
+fake_copy_stats(struct ct_copy_stats *st)
 {
-	*st = (struct ct_http_copy_stats){.n = 2, .last_ns = 1000, .max_ns = 3000, .total_ns = 4000,
+	*st = (struct ct_copy_stats){.n = 2, .last_ns = 1000, .max_ns = 3000, .total_ns = 4000,
 					  .cpu_max_ns = 2000, .cpu_total_ns = 3000};
 }
 

@@ -1,0 +1,76 @@
+/* The loader of libcontend-report.so; see plugin.h. Owns the library's
+ * path and handle. Never runs on a wrapper path. */
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+
+#include "fork.h"
+#include "log.h"
+#include "plugin.h"
+#include "sys.h"
+
+static char ct_report_lib[4096];
+
+void
+ct_plugin_configure(const char *report_lib)
+{
+	size_t n = strlen(report_lib);
+	if (n < sizeof(ct_report_lib))
+		memcpy(ct_report_lib, report_lib, n + 1);
+}
+
+/* 0 not tried, 1 loading, 2 done (ct_report_handle set or NULL). The
+ * dumper thread and the exit path may both get here; the one that does not
+ * load waits at most CT_REPORT_LOAD_WAIT_MS. A fork child that inherits
+ * "loading" starts over (ct_plugin_fork_child). */
+static int ct_report_state;
+static void *ct_report_handle;
+#define CT_REPORT_LOAD_WAIT_MS 5000
+
+void *
+ct_plugin_sym(const char *name)
+{
+	int expect = 0;
+	if (__atomic_compare_exchange_n(&ct_report_state, &expect, 1, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		void *h = dlopen(ct_report_lib, RTLD_NOW | RTLD_LOCAL);
+		if (!h) {
+			const char *e = dlerror();
+			ct_log("cannot load the report library %s (%s); no profiles written",
+			       ct_report_lib, e ? e : "unknown error");
+		}
+		ct_report_handle = h;
+		__atomic_store_n(&ct_report_state, 2, __ATOMIC_RELEASE);
+	}
+	struct timespec tick = {0, 1000 * 1000};
+	for (int ms = 0; __atomic_load_n(&ct_report_state, __ATOMIC_ACQUIRE) != 2; ms++) {
+		if (ms >= CT_REPORT_LOAD_WAIT_MS)
+			return NULL;
+		ct_sys_nanosleep(&tick, NULL);
+	}
+	if (!ct_report_handle)
+		return NULL;
+	void *sym = dlsym(ct_report_handle, name);
+	if (!sym)
+		ct_log("%s has no %s", ct_report_lib, name);
+	return sym;
+}
+
+void
+ct_plugin_fork_child(void)
+{
+	int loading = 1;
+	__atomic_compare_exchange_n(&ct_report_state, &loading, 0, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+}
+
+#ifdef CT_TEST_SEAMS
+void
+ct_plugin_test_hold_load(long hold_us)
+{
+	int was = __atomic_exchange_n(&ct_report_state, 1, __ATOMIC_ACQ_REL);
+	ct_test_sleep_us(hold_us);
+	__atomic_store_n(&ct_report_state, was, __ATOMIC_RELEASE);
+}
+#endif

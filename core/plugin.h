@@ -1,0 +1,127 @@
+/* The interface between libcontend.so (the shim: interpose/ over core/)
+ * and libcontend-report.so (report/: symbolization, pprof, HTTP), and the
+ * loader of the latter.
+ *
+ * The shim links none of report/: it dlopen()s libcontend-report.so only
+ * when there is something to write or serve, so a process that recorded
+ * nothing never loads libdw, zlib or protobuf-c, and looks up two exported
+ * symbols in it:
+ *   - ct_report_write (ct_report_write_fn): the files of a dump;
+ *   - ct_http_ops (struct ct_http_ops): the /debug/pprof server, which
+ *     calls back into the shim through struct ct_http_host.
+ * Everything both sides must agree on is declared here and only here;
+ * report/ implements it (report/report.h, report/http.h), core/ calls it
+ * (core/dump.c, core/dumper.c). Core includes no report/ header.
+ *
+ * The report side runs on the calling thread with the shim's guard held
+ * (core/thread.h), so the locks, allocations and I/O it makes pass
+ * through the shim's wrappers unrecorded. Never async-signal-safe. */
+#ifndef CT_PLUGIN_H
+#define CT_PLUGIN_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+
+/* ---- the dump writer: ct_report_write ---- */
+
+struct ct_output;
+
+struct ct_report_opts {
+	const char *dir;       /* output directory; created (mode 0700) if missing */
+	const char *suffix;    /* "" or e.g. ".0001" for numbered snapshots: mutex.0001.pb.gz */
+	char *errbuf;          /* failures (one line per failed file) and notices, lines
+				  separated by '\n'; "" when there is nothing to say */
+	size_t errlen;
+	int summary;           /* print deadlocks, stuck threads and leaks on stderr */
+	struct ct_output *out; /* the process's naming state across dumps; NULL = fresh */
+	int quiet;             /* no notice about pid-qualified names */
+	char *wrote;           /* (may be NULL) "mutex.pb.gz, block.pb.gz and threads.txt":
+				  the files placed, for the 'wrote' line */
+	size_t wrotelen;
+};
+
+/* The type of ct_report_write (contract in report/report.h). */
+typedef int (*ct_report_write_fn)(const struct ct_snapshot *, const struct ct_report_opts *);
+
+/* ---- the HTTP server: ct_http_ops ---- */
+
+/* Connections served at once; more are answered 503 and closed. */
+#define CT_HTTP_MAX_CONNS 16
+/* Connections being refused or closed (not counted above): a few bytes
+ * each, so a burst of refused clients still gets its 503. */
+#define CT_HTTP_MAX_CLOSING 256
+/* Descriptors ct_http_ops.pollfds may fill: the host sizes its poll
+ * array with this. */
+#define CT_HTTP_MAX_POLLFDS (1 + CT_HTTP_MAX_CONNS + CT_HTTP_MAX_CLOSING)
+
+/* Table copies of the snapshots taken so far: wall clock (what a thread
+ * recording meanwhile can wait at most) and the copying thread's CPU. */
+struct ct_copy_stats {
+	uint64_t n;
+	int64_t last_ns, max_ns, total_ns; /* wall clock */
+	int64_t cpu_max_ns, cpu_total_ns;  /* the copying thread's CPU time */
+};
+
+/* What the server needs from the shim, which owns the tables and the
+ * settings. Called on the server's thread. */
+struct ct_http_host {
+	/* A snapshot of every profile and, with threads, of the thread
+	 * registry. 0 or -errno. */
+	int (*snapshot)(struct ct_snapshot *snap, bool threads);
+	/* The sampling setting of kind (mutex: fraction N, 1 in N; block:
+	 * rate in ns; 0 = off). With set != NULL, *set becomes the setting
+	 * (a relaxed atomic store the recording paths see at their next
+	 * event) and the previous value is returned. */
+	uint64_t (*sampling)(enum ct_profile_kind kind, const uint64_t *set);
+	/* Live snapshots taken so far and their table-copy times. */
+	void (*copy_stats)(struct ct_copy_stats *st);
+};
+
+struct ct_http;
+
+/* The server (contract of the whole in report/http.h). Not thread-safe:
+ * one owner thread. Allocates. */
+struct ct_http_ops {
+	/* Serves the listening socket lfd (non-blocking; the shim binds it
+	 * early and loads this library at the first connection, so that
+	 * short-lived processes never pay for it). On success *out owns lfd.
+	 * 0 or -errno with a message in errbuf. */
+	int (*open)(int lfd, const struct ct_http_host *host, struct ct_http **out, char *errbuf,
+		    size_t errlen);
+	/* Fills at most max pollfds; lowers *deadline_ns (CLOCK_MONOTONIC)
+	 * to the next time-out of the server. Returns how many. */
+	int (*pollfds)(struct ct_http *h, struct pollfd *fds, int max, int64_t now_ns,
+		       int64_t *deadline_ns);
+	/* After poll(): fds/n exactly as pollfds filled them, with revents. */
+	void (*step)(struct ct_http *h, const struct pollfd *fds, int n, int64_t now_ns);
+	/* Closes every socket and frees h. NULL is fine. */
+	void (*close)(struct ct_http *h);
+};
+
+/* ---- the loader (core/plugin.c) ---- */
+
+/* Called once at init (no allocation): where libcontend-report.so is. */
+void ct_plugin_configure(const char *report_lib);
+
+/* libcontend-report.so's exported symbol name, loading the library on
+ * first use (once per process, thread-safe: the dumper thread and the
+ * exit path may both ask; the one that does not load waits at most 5 s);
+ * NULL when it cannot be loaded or lacks name (logged). Guard held; never
+ * from a wrapper or a signal handler. */
+void *ct_plugin_sym(const char *name);
+
+/* Fork child (core/fork.h), async-signal-safe: the library's "loading"
+ * state of a thread that is gone becomes "not tried"
+ * (CT_LOCK_REPORT_LOAD). */
+void ct_plugin_fork_child(void);
+
+#ifdef CT_TEST_SEAMS
+/* Holds the loader in its "loading" state for hold_us (fork tests). */
+void ct_plugin_test_hold_load(long hold_us);
+#endif
+
+#endif
