@@ -1,6 +1,5 @@
 /* Final dumps; see dump.h. Owns the output directory; the report
  * library is loaded by core/plugin.c. Never runs on a wrapper path. */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <fcntl.h>

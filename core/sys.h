@@ -9,7 +9,9 @@
  * (ct_sys_install), before any thread of ours exists; until then, and in
  * programs that link core without the shim (the unit tests), it holds
  * libc's own functions. Core must not include interpose/ (the layering
- * test), hence a table that interpose fills rather than real.h.
+ * test), hence a table that interpose fills rather than real.h; and that
+ * test (tests/layering/check_layers.sh) fails on any call by name from
+ * core/ to a function of interpose/wrapped.def.
  *
  * Not in the table: syscall(), whose wrapper passes every number but
  * SYS_futex straight through (core makes no futex calls), and the

@@ -12,6 +12,9 @@
 # include directory the build adds). An include that resolves nowhere is
 # an error too, so that a new include directory cannot hide a crossing.
 #
+# Then the calls core/ makes: none by name to a function the shim wraps
+# (core/sys.h says why and what instead).
+#
 # Usage: check_layers.sh SOURCE_ROOT. Prints one line per violation and
 # exits 1 if there is any; exit 0 and a count line otherwise.
 set -eu
@@ -95,3 +98,26 @@ END {
 	}
 	printf "layers: %d includes checked, no crossing outside the allow-list\n", checked
 }'
+
+# Core's calls: no function the shim wraps (interpose/wrapped.def) is
+# called by name from core/, since such a call lands in our own wrapper;
+# core goes to the real function through core/sys.h. syscall() is the
+# exception core/sys.h states. Comments and string literals are skipped.
+wrapped=$(sed -n -e 's/^[[:space:]]*X([^,]*,[[:space:]]*\([A-Za-z_0-9]*\),.*/\1/p' \
+	-e 's/^[[:space:]]*A(\([A-Za-z_0-9]*\)).*/\1/p' interpose/wrapped.def | grep -vx syscall)
+nwrapped=$(printf '%s\n' "$wrapped" | wc -l)
+[ "$nwrapped" -ge 50 ] || { echo "only $nwrapped wrapped functions read from interpose/wrapped.def" >&2; exit 1; }
+pat=$(printf '%s\n' "$wrapped" | paste -sd '|' -)
+calls=0
+for f in $(find core -type f \( -name '*.c' -o -name '*.h' \) | sort); do
+	hits=$(sed -e 's/\\.//g' -e 's/"[^"]*"/""/g' -e 's|/\*.*\*/||g' -e 's|^[[:space:]]*/\{0,1\}\*.*||' "$f" |
+		grep -nE "(^|[^A-Za-z_0-9.>])($pat)[[:space:]]*\(" || true)
+	[ -z "$hits" ] && continue
+	printf '%s\n' "$hits" | sed "s|^|$f:|" >&2
+	calls=$((calls + $(printf '%s\n' "$hits" | wc -l)))
+done
+if [ "$calls" -ne 0 ]; then
+	echo "$calls call(s) from core/ to a wrapped function by name: use core/sys.h" >&2
+	exit 1
+fi
+echo "core: no call by name to any of the $nwrapped wrapped functions"

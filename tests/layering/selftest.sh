@@ -32,4 +32,10 @@ if sh "$tmp/stale.sh" "$tmp/t" 2>/dev/null >&2; then
 	echo "check_layers.sh missed a stale allow-list entry" >&2
 	exit 1
 fi
+fresh
+printf 'static void f(void) { struct timespec t = {0, 1}; nanosleep(&t, NULL); }\n' >>"$tmp/t/core/log.c"
+if "$check" "$tmp/t" 2>/dev/null >&2; then
+	echo "check_layers.sh missed core calling a wrapped function by name" >&2
+	exit 1
+fi
 echo "layering self-test: every planted crossing was caught"
