@@ -1,7 +1,9 @@
 /* Generations of loaded objects; see dlhist.h. */
 #include <elf.h>
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
+#include <sys/auxv.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,43 @@ static uint64_t ct_gone_dropped;
 struct ct_dlhist_list {
 	size_t n, cap;
 	struct ct_dl_gone *v;
+	bool all;      /* the main program too (under ct_dl_exe) */
+	size_t seen;   /* objects visited: the first is the main program */
 };
+
+static char ct_dl_exe[PATH_MAX];
+
+void
+ct_dlhist_init(void)
+{
+	ssize_t n = readlink("/proc/self/exe", ct_dl_exe, sizeof(ct_dl_exe) - 1);
+	if (n > 0) {
+		ct_dl_exe[n] = 0;
+		/* a replaced binary: its old path is what symbolizes best */
+		size_t len = (size_t)n, d = sizeof(" (deleted)") - 1;
+		if (len > d && strcmp(ct_dl_exe + len - d, " (deleted)") == 0)
+			ct_dl_exe[len - d] = 0;
+		return;
+	}
+	ct_dl_exe[0] = 0;
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	if (!fn || !fn[0])
+		return;
+	if (fn[0] == '/') {
+		snprintf(ct_dl_exe, sizeof(ct_dl_exe), "%s", fn);
+		return;
+	}
+	char cwd[PATH_MAX];
+	if (getcwd(cwd, sizeof(cwd)) &&
+	    (size_t)snprintf(ct_dl_exe, sizeof(ct_dl_exe), "%s/%s", cwd, fn) >= sizeof(ct_dl_exe))
+		ct_dl_exe[0] = 0;
+}
+
+const char *
+ct_dlhist_exe(void)
+{
+	return ct_dl_exe;
+}
 
 /* Lowercase hex of the NT_GNU_BUILD_ID note in the PT_NOTE segments of
  * the loaded object, or "". */
@@ -63,8 +101,12 @@ ct_dlhist_add(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	struct ct_dlhist_list *l = arg;
-	/* The main program and the vDSO are never unloaded. */
-	if (!info->dlpi_name || !info->dlpi_name[0] || info->dlpi_name[0] != '/')
+	const char *path = info->dlpi_name;
+	/* The main program and the vDSO are never unloaded; the vDSO has no
+	 * file to symbolize from. */
+	if (l->seen++ == 0 && l->all && (!path || !path[0]))
+		path = ct_dl_exe;
+	if (!path || path[0] != '/')
 		return 0;
 	struct ct_dl_gone g = {.base = info->dlpi_addr};
 	bool have = false;
@@ -86,7 +128,7 @@ ct_dlhist_add(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (!have)
 		return 0;
-	snprintf(g.path, sizeof(g.path), "%s", info->dlpi_name);
+	snprintf(g.path, sizeof(g.path), "%.*s", (int)sizeof(g.path) - 1, path);
 	ct_dlhist_build_id(info, g.build_id, sizeof(g.build_id));
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 32;
@@ -157,6 +199,15 @@ ct_dlhist_after(struct ct_dlhist_list *before)
 int
 ct_dlhist_snapshot(struct ct_snapshot *snap)
 {
+	struct ct_dlhist_list live = {.all = true};
+	snap->dl_live = NULL;
+	snap->ndl_live = 0;
+	if (dl_iterate_phdr(ct_dlhist_add, &live) == 0) {
+		snap->dl_live = live.v;
+		snap->ndl_live = live.n;
+	} else {
+		free(live.v);
+	}
 	snap->dl_gen = ct_dlhist_gen();
 	snap->dl_gone_dropped = __atomic_load_n(&ct_gone_dropped, __ATOMIC_RELAXED);
 	uint32_t n = __atomic_load_n(&ct_gone_claimed, __ATOMIC_ACQUIRE);

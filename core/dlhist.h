@@ -52,8 +52,19 @@ struct ct_dlhist_list *ct_dlhist_before(void);
  * Thread-safe (slots are claimed atomically), no locks. */
 void ct_dlhist_after(struct ct_dlhist_list *before);
 
-/* Copies the history into snap (dl_gen, dl_gone, dl_gone_dropped).
- * Allocates; 0 or -ENOMEM. */
+/* Records the main program's absolute path while /proc/self/exe can
+ * still be read (a process that changes uid/gid or sets itself
+ * non-dumpable loses that), else from AT_EXECFN and the working
+ * directory. Call once at startup; not thread-safe. */
+void ct_dlhist_init(void);
+
+/* The main program's path from ct_dlhist_init, "" when unknown. */
+const char *ct_dlhist_exe(void);
+
+/* Copies the history into snap (dl_gen, dl_gone, dl_gone_dropped) and
+ * lists what is mapped now (dl_live), without /proc. Allocates; 0 or
+ * -ENOMEM (dl_live alone failing leaves it empty: report/ then reads
+ * /proc/self/maps). Takes the loader's lock (dl_iterate_phdr). */
 int ct_dlhist_snapshot(struct ct_snapshot *snap);
 
 #endif

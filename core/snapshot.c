@@ -14,6 +14,9 @@ ct_snapshot_free(struct ct_snapshot *snap)
 	free(snap->dl_gone);
 	snap->dl_gone = NULL;
 	snap->ndl_gone = 0;
+	free(snap->dl_live);
+	snap->dl_live = NULL;
+	snap->ndl_live = 0;
 	free(snap->threads);
 	snap->threads = NULL;
 	snap->nthreads = 0;

@@ -112,6 +112,12 @@ struct ct_snapshot {
 	size_t ndl_gone;
 	struct ct_dl_gone *dl_gone; /* heap array owned by the snapshot */
 	uint64_t dl_gone_dropped;   /* removals the history had no room for */
+	/* The objects mapped at the snapshot, from dl_iterate_phdr (the main
+	 * program first, under the path recorded at startup; no vDSO): what
+	 * report/ symbolizes against when /proc/self is closed to the
+	 * process after a credential change. gen is 0. */
+	size_t ndl_live;
+	struct ct_dl_gone *dl_live; /* heap array owned by the snapshot */
 };
 
 /* Frees the record arrays (not the struct itself). */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../core/config.h"
+#include "../core/dlhist.h"
 #include "../core/dump.h"
 #include "../core/event.h"
 #include "../core/fork.h"
@@ -103,6 +104,7 @@ ct_init_once(void)
 	ct_guard_enter();
 	ct_real_resolve();
 	ct_interpose_sys_init();
+	ct_dlhist_init(); /* while /proc/self/exe is still ours to read */
 	ct_config_load(secure_getenv);
 	if (ct_cfg.help)
 		ct_config_print_help();

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/snapshot.h"
 #include "maps.h"
 #include "vec.h"
 
@@ -236,6 +237,39 @@ ct_maps_read(struct ct_maps *maps)
 		return -errno;
 	err = maps_parse(maps, f, n >= 0 ? exe : NULL, true);
 	fclose(f);
+	return err;
+}
+
+int
+ct_maps_read_snap(struct ct_maps *maps, const struct ct_snapshot *snap)
+{
+	size_t cap = 0;
+	int err = ct_maps_read(maps);
+
+	if (err == 0 || err == -ENOMEM || !snap || !snap->ndl_live)
+		return err;
+	for (size_t i = 0; i < snap->ndl_live && !err; i++) {
+		const struct ct_dl_gone *g = &snap->dl_live[i];
+		struct ct_mapping m = {.start = g->start, .limit = g->limit, .offset = g->offset};
+
+		err = ct_vec_reserve(&maps->v, &cap, maps->n + 1, sizeof(*maps->v));
+		if (err)
+			break;
+		m.path = strdup(g->path);
+		m.build_id = strdup(g->build_id);
+		if (!m.path || !m.build_id) {
+			free(m.path);
+			free(m.build_id);
+			err = -ENOMEM;
+			break;
+		}
+		maps->v[maps->n++] = m;
+	}
+	/* dl_live lists the main program first already. */
+	if (!err)
+		err = maps_index(maps);
+	if (err)
+		ct_maps_free(maps);
 	return err;
 }
 

@@ -33,6 +33,15 @@ struct ct_maps {
  * Returns 0 or a negative errno; on failure *maps is empty. */
 int ct_maps_read(struct ct_maps *maps);
 
+struct ct_snapshot;
+
+/* ct_maps_read and, when /proc/self/maps is closed to the process (after
+ * a uid/gid change or PR_SET_DUMPABLE 0 on some kernels), the objects the
+ * snapshot listed with dl_iterate_phdr (snap->dl_live: executable range,
+ * path and the build-id from the note in memory). Returns as
+ * ct_maps_read. */
+int ct_maps_read_snap(struct ct_maps *maps, const struct ct_snapshot *snap);
+
 /* Parses maps-format text from f; exe names the main executable (may be
  * NULL: no reordering). Build-ids are read from the named files, so the
  * text may describe another process. Returns 0 or a negative errno. */

@@ -61,7 +61,7 @@ struct pp {
 	Perftools__Profiles__Label *labels;
 	size_t nlabels, caplabels;
 	size_t *label_first; /* first label of each sample in labels[] */
-	int64_t comments[4];
+	int64_t comments[6];
 	size_t ncomments;
 };
 
@@ -399,6 +399,11 @@ pp_comments(struct pp *p)
 	for (size_t i = 0; i < CT_ARRAY_SIZE(p->spec->comments) && !err; i++)
 		if (p->spec->comments[i] && *p->spec->comments[i])
 			err = pp_comment(p, p->spec->comments[i]);
+	/* Files the symbolizer could not read: names are missing because of
+	 * them, and the profile should say so to whoever reads it later. */
+	const char *note = p->sym ? ct_symbolize_note(p->sym) : NULL;
+	if (!err && note && *note)
+		err = pp_comment(p, note);
 	return err;
 }
 

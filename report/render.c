@@ -25,10 +25,10 @@ render_proto(const struct ct_snapshot *snap, enum ct_profile_kind kind, uint8_t 
 	size_t pblen = 0;
 	/* As in ct_report_write: without maps or debug info the profile is
 	 * still worth having; only running out of memory is fatal. */
-	int err = ct_maps_read(&maps);
+	int err = ct_maps_read_snap(&maps, snap);
 	if (err == -ENOMEM)
 		goto out;
-	err = ct_symbolize__new(&sym);
+	err = ct_symbolize__new_snap(snap, &sym);
 	if (err == -ENOMEM)
 		goto out;
 	err = ct_pprof_encode(snap, kind, &maps, sym, &pb, &pblen);
@@ -76,7 +76,7 @@ ct_report_render(const struct ct_snapshot *snap, const char *name, int debug, ui
 	if (debug != 1)
 		return -EINVAL;
 	struct ct_symbolizer *sym = NULL;
-	int err = ct_symbolize__new(&sym);
+	int err = ct_symbolize__new_snap(snap, &sym);
 	if (err == -ENOMEM)
 		return err;
 	err = ct_render_legacy(snap, kind, sym, out, outlen);

@@ -60,12 +60,12 @@ ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opt
 		goto out;
 	/* Without maps or debug info a profile is still worth writing (pprof
 	 * shows addresses); only running out of memory is fatal. */
-	err = ct_maps_read(&maps);
+	err = ct_maps_read_snap(&maps, snap);
 	if (err == -ENOMEM) {
 		ct_gzout_fail(&w, err, "out of memory writing profiles");
 		goto out;
 	}
-	err = ct_symbolize__new(&sym);
+	err = ct_symbolize__new_snap(snap, &sym);
 	if (err == -ENOMEM) {
 		ct_gzout_fail(&w, err, "out of memory writing profiles");
 		goto out;

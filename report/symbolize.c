@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/snapshot.h"
 #include "debuginfo.h"
 #include "demangle.h"
 #include "intern.h"
@@ -84,6 +85,7 @@ struct ct_symbolizer {
 	struct ct_intern modkeys; /* struct sym_key (kind 3) -> index into syms */
 	struct sym_elfsyms *syms;
 	size_t capsyms;
+	char note[480]; /* files that could not be read; see ct_symbolize_note */
 };
 
 /* A source position while walking an inline chain; file may be relative. */
@@ -717,6 +719,75 @@ out:
 	if (err)
 		ct_symbolize__free(s);
 	return err;
+}
+
+int
+ct_symbolize__new_objs(const struct ct_dl_gone *v, size_t n, struct ct_symbolizer **out)
+{
+	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	size_t reported = 0, used = 0;
+	int err = 0;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->dwfl = dwfl_begin(&sym_callbacks);
+	if (!s->dwfl) {
+		err = -ENOMEM;
+		goto out;
+	}
+	dwfl_report_begin(s->dwfl);
+	for (size_t i = 0; i < n; i++) {
+		/* Opened here so the reason a file is missing is errno's. */
+		int fd = open(v[i].path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			if (!used)
+				used = (size_t)snprintf(s->note, sizeof(s->note),
+							"libcontend: cannot read, so no names from:");
+			if (used < sizeof(s->note))
+				used += (size_t)snprintf(s->note + used, sizeof(s->note) - used,
+							 " %s (%s)", v[i].path, strerror(e));
+			continue;
+		}
+		/* dwfl_report_elf keeps fd (and closes it at dwfl_end) on
+		 * success; add_p_vaddr: base is the load bias, as dlpi_addr. */
+		if (dwfl_report_elf(s->dwfl, v[i].path, v[i].path, fd, v[i].base, true))
+			reported++;
+		else
+			close(fd);
+	}
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 || reported == 0) {
+		err = -ENOENT;
+		goto out;
+	}
+	*out = s;
+out:
+	if (err)
+		ct_symbolize__free(s);
+	return err;
+}
+
+int
+ct_symbolize__new_snap(const struct ct_snapshot *snap, struct ct_symbolizer **out)
+{
+	static bool said;
+	int err = ct_symbolize__new(out);
+
+	if (err == 0 || err == -ENOMEM || !snap || !snap->ndl_live)
+		return err;
+	err = ct_symbolize__new_objs(snap->dl_live, snap->ndl_live, out);
+	if (*out && (*out)->note[0] && !said) {
+		said = true;
+		fprintf(stderr, "%s\n", (*out)->note);
+	}
+	return err;
+}
+
+const char *
+ct_symbolize_note(const struct ct_symbolizer *sym)
+{
+	return sym->note;
 }
 
 void

@@ -47,6 +47,26 @@ int ct_symbolize__new(struct ct_symbolizer **out);
  * read as ELF, or -ENOMEM. */
 int ct_symbolize__new_elf(const char *path, uint64_t bias, struct ct_symbolizer **out);
 
+/* Creates a symbolizer for the current process from the objects listed
+ * in v (path and load bias each; core/dlhist.c lists them with
+ * dl_iterate_phdr), without /proc/self: for a process that changed its
+ * uid/gid or set itself non-dumpable, whose /proc/self/auxv and maps
+ * libdwfl can no longer read. Objects whose file cannot be read are left
+ * out and named in ct_symbolize_note. Returns 0, -ENOENT when no object
+ * could be reported, or -ENOMEM. */
+struct ct_dl_gone;
+int ct_symbolize__new_objs(const struct ct_dl_gone *v, size_t n, struct ct_symbolizer **out);
+
+/* For a snapshot of this process: ct_symbolize__new, and when /proc/self
+ * is closed to us, ct_symbolize__new_objs over snap->dl_live (saying so
+ * once on stderr when a file cannot be read). Returns as those do. */
+struct ct_snapshot;
+int ct_symbolize__new_snap(const struct ct_snapshot *snap, struct ct_symbolizer **out);
+
+/* "" or one line naming the files that could not be read (for the
+ * profile's comments). Owned by sym. */
+const char *ct_symbolize_note(const struct ct_symbolizer *sym);
+
 /* NULL is allowed. */
 void ct_symbolize__free(struct ct_symbolizer *sym);
 
