@@ -1,0 +1,110 @@
+/* Names after a process drops root (tests/progs/drop_root.c): a process
+ * that changed uid/gid before or after its threads started, or set itself
+ * non-dumpable and dropped its capabilities, can no longer read
+ * /proc/self/auxv (nor, on some kernels, maps or exe); its profiles must
+ * still name its functions and libc's, with file:line where debug info
+ * exists. Needs root to drop it: skipped otherwise. */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "profile.pb-c.h"
+
+static const char *
+str(const Perftools__Profiles__Profile *pb, int64_t i)
+{
+	return i >= 0 && (size_t)i < pb->n_string_table ? pb->string_table[i] : "";
+}
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* A Line of some Location names function fn; with file, from a source
+ * file ending in file and a nonzero line. */
+static bool
+has_line(const struct profile *p, const char *fn, const char *file)
+{
+	const Perftools__Profiles__Profile *pb = p->pb;
+
+	for (size_t i = 0; i < pb->n_location; i++)
+		for (size_t j = 0; j < pb->location[i]->n_line; j++) {
+			const Perftools__Profiles__Line *l = pb->location[i]->line[j];
+			for (size_t k = 0; k < pb->n_function; k++) {
+				const Perftools__Profiles__Function *f = pb->function[k];
+				if (f->id != l->function_id || strcmp(str(pb, f->name), fn))
+					continue;
+				if (!file || (l->line > 0 && ends_with(str(pb, f->filename), file)))
+					return true;
+			}
+		}
+	return false;
+}
+
+static void
+drop_case(const char *mode)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to drop it");
+	struct passwd *pw = getpwnam("nobody");
+	cr_assert(pw, "no user nobody");
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
+	cr_assert(mkdtemp(base));
+	/* nobody must reach and own the output directory (README "Output"). */
+	cr_assert_eq(chmod(base, 0711), 0);
+	snprintf(out, sizeof(out), "%s/out", base);
+	cr_assert_eq(mkdir(out, 0700), 0);
+	cr_assert_eq(chown(out, pw->pw_uid, pw->pw_gid), 0);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)pw->pw_uid);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)pw->pw_gid);
+
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "drop_root",
+					.args = (const char *[]){mode, uid, gid, NULL},
+					.env2 = exact_env, .out = out, .raw_out = true});
+	run_expect_success(&r);
+	cr_expect(!strstr(r.err, "cannot read"), "a file was unreadable:\n%s", r.err);
+
+	struct profile mp, bp;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/mutex.pb.gz", out);
+	cr_assert(profile_load(&mp, path));
+	snprintf(path, sizeof(path), "%s/block.pb.gz", out);
+	cr_assert(profile_load(&bp, path));
+
+	struct stack_match held = {"pthread_mutex_unlock", "drop_hold", NULL, NULL};
+	struct stack_match waited = {"pthread_mutex_lock", "drop_wait", NULL, NULL};
+	cr_expect_eq(profile_sum(&mp, &held).count, 1, "%s: the holder's unlock by name", mode);
+	cr_expect_eq(profile_sum(&bp, &waited).count, 1, "%s: the waiter's lock by name", mode);
+	/* The program's own frames with file:line (it is built with -g). */
+	cr_expect(has_line(&mp, "drop_hold", "drop_root.c"), "%s: drop_hold at drop_root.c:N", mode);
+	cr_expect(has_line(&mp, "main", "drop_root.c"), "%s: main at drop_root.c:N", mode);
+	cr_expect(has_line(&bp, "drop_wait", "drop_root.c"), "%s: drop_wait at drop_root.c:N", mode);
+	/* libc's by name: the waiter thread's start. */
+	cr_expect(has_line(&bp, "start_thread", NULL), "%s: libc's start_thread", mode);
+	cr_expect(profile_has_mapping(&mp, "drop_root"), "%s: the program's Mapping", mode);
+	cr_expect(profile_has_mapping(&mp, "libc.so.6"), "%s: libc's Mapping", mode);
+	if (profile_sum(&mp, &held).count != 1 || !has_line(&mp, "drop_hold", "drop_root.c")) {
+		profile_dump(&mp, "mutex");
+		profile_dump(&bp, "block");
+	}
+	profile_free(&mp);
+	profile_free(&bp);
+	run_free(&r);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+	cr_expect_eq(system(cmd), 0);
+}
+
+Test(dropuid, setuid_before_threads) { drop_case("before"); }
+Test(dropuid, setuid_after_threads) { drop_case("after"); }
+Test(dropuid, nondumpable_no_caps) { drop_case("nodump"); }

@@ -1,0 +1,112 @@
+/* A server that drops root, for tests/integration/test_dropuid.c: as
+ * root, contends a mutex in named functions (drop_hold: the holder;
+ * drop_wait: the waiter) after giving up its credentials
+ *   drop_root before|after|nodump UID GID
+ * before: setgid/setuid before the waiter thread starts; after: once it
+ * runs (glibc applies the change to every thread); nodump:
+ * PR_SET_DUMPABLE 0, all capabilities dropped, then only the effective
+ * ids (seteuid), as a server that may take root back.
+ * Each of these closes /proc/self/auxv (and more) to the process, which
+ * the profile writer must not need for names. Exit 0, or a message and 1. */
+#include <errno.h>
+#include <linux/capability.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NOINLINE __attribute__((noinline))
+
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static int go;
+
+static void
+fail(const char *what)
+{
+	fprintf(stderr, "drop_root: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static NOINLINE void
+drop_wait(void)
+{
+	pthread_mutex_lock(&m);
+	pthread_mutex_unlock(&m);
+}
+
+static void *
+waiter(void *arg)
+{
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	drop_wait();
+	return arg;
+}
+
+/* Holds m until the waiter is queued on it: glibc marks a mutex with a
+ * sleeping (or about to sleep) waiter by lock word 2, which it sets only
+ * on the contended path, after the shim saw the lock busy. */
+static NOINLINE void
+drop_hold(void)
+{
+	struct timespec ms20 = {0, 20 * 1000 * 1000};
+
+	pthread_mutex_lock(&m);
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE) != 2)
+		usleep(1000);
+	nanosleep(&ms20, NULL);
+	pthread_mutex_unlock(&m);
+}
+
+static void
+drop(const char *mode, uid_t uid, gid_t gid)
+{
+	if (strcmp(mode, "nodump") == 0) {
+		struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+		struct __user_cap_data_struct d[2];
+
+		if (prctl(PR_SET_DUMPABLE, 0) != 0)
+			fail("prctl");
+		if (setegid(gid) != 0 || seteuid(uid) != 0)
+			fail("seteuid");
+		memset(d, 0, sizeof(d));
+		if (syscall(SYS_capset, &h, d) != 0)
+			fail("capset");
+		return;
+	}
+	if (setgid(gid) != 0 || setuid(uid) != 0)
+		fail("setuid");
+}
+
+int
+main(int argc, char **argv)
+{
+	pthread_t t;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: drop_root before|after|nodump UID GID\n");
+		return 1;
+	}
+	uid_t uid = (uid_t)atol(argv[2]);
+	gid_t gid = (gid_t)atol(argv[3]);
+	int after = strcmp(argv[1], "after") == 0;
+
+	if (!after)
+		drop(argv[1], uid, gid);
+	if ((errno = pthread_create(&t, NULL, waiter, NULL)) != 0)
+		fail("pthread_create");
+	if (after)
+		drop(argv[1], uid, gid);
+	if (prctl(PR_GET_DUMPABLE) != 0) {
+		fprintf(stderr, "drop_root: still dumpable\n");
+		return 1;
+	}
+	drop_hold();
+	pthread_join(t, NULL);
+	return 0;
+}
