@@ -107,6 +107,11 @@ struct ct_snapshot {
 	struct ct_thread_snap *threads;
 	int64_t stuck_ns;           /* the CONTEND_STUCK in force */
 	uint64_t threads_untracked; /* threads that found the registry full */
+	/* /proc/self/task/<tid>/ files the process may not read (it changed
+	 * its credentials or is not dumpable): 1 = syscall (blocked threads'
+	 * stacks stop at the wait's call site), 2 = comm (names as at
+	 * pthread_create). */
+	unsigned task_denied;
 	/* Unloaded objects, for records of earlier generations. */
 	uint32_t dl_gen;            /* the generation at the snapshot */
 	size_t ndl_gone;

@@ -451,14 +451,26 @@ ct_threads_owner(unsigned op, uintptr_t obj)
 	}
 }
 
+static unsigned ct_task_denied_bits;
+
+unsigned
+ct_task_denied(void)
+{
+	return __atomic_load_n(&ct_task_denied_bits, __ATOMIC_RELAXED);
+}
+
 ssize_t
 ct_task_read(int tid, const char *file, char *buf, size_t len)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, file);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			__atomic_fetch_or(&ct_task_denied_bits, strcmp(file, "comm") ? 1u : 2u,
+					  __ATOMIC_RELAXED);
 		return -1;
+	}
 	ssize_t n = ct_sys_read(fd, buf, len - 1);
 	close(fd);
 	if (n < 0)
@@ -557,6 +569,7 @@ ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns)
 	snap->threads = v;
 	snap->nthreads = k;
 	snap->threads_untracked = ct_threads_untracked();
+	snap->task_denied = ct_task_denied();
 	return 0;
 }
 

@@ -285,6 +285,17 @@ td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 				"alive at once than the registry's %d slots); missing from this "
 				"dump, their waits are in the profiles\n", s->threads_untracked,
 				s->threads_untracked > 1 ? "s were" : " was", CT_THREADS_MAX);
+	/* Said once, here and (through summary) on stderr: what the dump
+	 * lacks because /proc/self/task is closed to the process. */
+	if (s->task_denied & 1)
+		for (int k = 0; k < nfs; k++)
+			fprintf(fs[k], "no access to /proc/self/task/*/syscall (the process changed "
+				"its uid/gid or is not dumpable): blocked threads' stacks show "
+				"only the call that waits\n");
+	if (s->task_denied & 2)
+		for (int k = 0; k < nfs; k++)
+			fprintf(fs[k], "no access to /proc/self/task/*/comm: thread names are "
+				"those known when the threads started\n");
 	td_deadlocks(d, fs, nfs);
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct ct_thread_snap *t = &s->threads[i];
