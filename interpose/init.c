@@ -90,6 +90,14 @@ ct_set_leaves(void)
 	ct_profiles_set_leaf(CT_OP_FUTEX_WAKE, (uintptr_t)real_syscall);
 }
 
+/* interpose/'s part of the fork child protocol (core/fork.h). */
+static void
+ct_interpose_fork_child(void)
+{
+	ct_real_fork_child();
+	ct_signals_fork_child();
+}
+
 void
 ct_init_once(void)
 {
@@ -125,9 +133,9 @@ ct_init_once(void)
 	} else {
 		atexit(ct_dump_at_exit);
 #ifdef CT_TEST_SEAMS
-		ct_fork_install(ct_real_fork_child, ct_real_test_hold);
+		ct_fork_install(ct_interpose_fork_child, ct_real_test_hold);
 #else
-		ct_fork_install(ct_real_fork_child, NULL);
+		ct_fork_install(ct_interpose_fork_child, NULL);
 #endif
 		ct_signals_init();
 		ct_signals_live_start();

@@ -16,6 +16,11 @@ extern int ct_spin_unlocked_value;
  * same death), where the program left them at it (signal.c). */
 void ct_signals_init(void);
 
+/* The fork child's part of signal.c: this process now owns the handler
+ * slot tables (a vfork child, which shares them, never calls this).
+ * Async-signal-safe. */
+void ct_signals_fork_child(void);
+
 /* Installs handler for sig the same invisible way (only where the program
  * left the default; the program's own handler replaces ours). Call from
  * init only. 0, or -1 if sig is already tracked or the table is full. */

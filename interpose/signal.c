@@ -228,11 +228,40 @@ ct_translate_old(int sig, struct sigaction *o, bool mine)
 		ct_slot_free(sig, j);
 }
 
+/* The process whose memory the slot tables describe: set at init and in
+ * every fork child (ct_signals_fork_child). A vfork() child, or any child
+ * that shares our memory without running the fork protocol, has another
+ * pid: its sigaction() must leave the tables alone, because the parent's
+ * kernel actions still point at those slots (Python's subprocess resets
+ * every handler to SIG_DFL in its vfork child, which used to free the
+ * parent's slots). */
+static pid_t ct_sig_pid;
+
+void
+ct_signals_fork_child(void)
+{
+	__atomic_store_n(&ct_sig_pid, (pid_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
+}
+
+/* sigaction() in a process that shares the tables but does not own them:
+ * the program's action goes to the kernel as it is (no trampoline, so no
+ * slot is claimed), and answers are translated read-only. */
+static int
+ct_sigaction_shared(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	int r = real_sigaction(sig, act, old);
+	if (r == 0 && old)
+		ct_translate_old(sig, old, false);
+	return r;
+}
+
 static int
 ct_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (sig <= 0 || sig >= CT_NSIG)
 		return real_sigaction(sig, act, old);
+	if (CT_UNLIKELY((pid_t)syscall(SYS_getpid) != __atomic_load_n(&ct_sig_pid, __ATOMIC_RELAXED)))
+		return ct_sigaction_shared(sig, act, old);
 	struct sigaction tmp, kact;
 	struct sigaction *o = old ? old : &tmp;
 	const struct sigaction *use = act;
@@ -378,6 +407,7 @@ ct_signal_arm(int sig, void (*fn)(int))
 void
 ct_signals_init(void)
 {
+	ct_signals_fork_child();
 	static const int fatal[] = {SIGINT, SIGTERM};
 	static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)

@@ -179,6 +179,15 @@ Test(signals, dispositions_as_set, .timeout = 60)
 	same_under_storm((const char *[]){"dispositions", NULL}, false, 30, NULL);
 }
 
+/* A vfork() child that resets every handler to SIG_DFL (Python's
+ * subprocess does) shares the shim's memory but not the parent's kernel
+ * actions: the parent's handlers must still run afterwards (they used to
+ * be lost, and SIGINT then killed the parent). */
+Test(signals, vfork_child_resets_nothing_of_the_parent, .timeout = 60)
+{
+	same_under_storm((const char *[]){"vfork", NULL}, false, 30, NULL);
+}
+
 /* Every async-signal-safe wrapped function from a 300 us timer's handler
  * on five threads that lock, wait on a condvar, do I/O and change
  * dispositions: runs to completion, same results. */

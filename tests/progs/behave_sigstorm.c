@@ -36,7 +36,13 @@
  *     for MS milliseconds (1000); the handler calls every
  *     async-signal-safe function the shim wraps: read, write, poll,
  *     select, send, recv, sem_post, sigaction, signal, nanosleep(0),
- *     fcntl, waitpid(WNOHANG), close(dup()), and checks each result. */
+ *     fcntl, waitpid(WNOHANG), close(dup()), and checks each result.
+ *   behave_sigstorm vfork
+ *     handlers for SIGINT, SIGUSR1 and SIGTERM, then a vfork() child that
+ *     resets every signal it can to SIG_DFL with sigaction() and _exit()s,
+ *     as Python's subprocess does; then the parent raises each signal:
+ *     its own handlers must still run (the child shares our memory, not
+ *     our kernel actions), and what sigaction() reports is unchanged. */
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -584,9 +590,62 @@ storm(long ms)
 	return check_status();
 }
 
+/* vfork */
+
+static volatile sig_atomic_t vfork_hits[NSIG];
+
+static void
+vfork_handler(int sig)
+{
+	vfork_hits[sig]++;
+}
+
+static int
+vfork_mode(void)
+{
+	static const int sigs[] = {SIGINT, SIGUSR1, SIGTERM};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vfork_handler;
+	sigemptyset(&sa.sa_mask);
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			CHECK_EQ(sigaction(sigs[i], &sa, NULL), 0);
+		pid_t p = vfork();
+		if (p == 0) {
+			struct sigaction dfl, cur;
+			memset(&dfl, 0, sizeof(dfl));
+			dfl.sa_handler = SIG_DFL;
+			for (int sig = 1; sig < NSIG; sig++) {
+				if (sig == SIGKILL || sig == SIGSTOP)
+					continue;
+				if (sigaction(sig, NULL, &cur) == -1 || cur.sa_handler == SIG_IGN)
+					continue;
+				sigaction(sig, &dfl, NULL);
+			}
+			_exit(0);
+		}
+		CHECK_EQ(p > 0, 1);
+		int st = -1;
+		CHECK_EQ(waitpid(p, &st, 0), p);
+		CHECK_EQ(WIFEXITED(st) && WEXITSTATUS(st) == 0, 1);
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+			struct sigaction cur;
+			CHECK_EQ(sigaction(sigs[i], NULL, &cur), 0);
+			CHECK_EQ(cur.sa_handler == vfork_handler, 1);
+			raise(sigs[i]);
+			printf("round %d %s handled %d\n", round, strsignal(sigs[i]),
+			       (int)vfork_hits[sigs[i]]);
+		}
+	}
+	return check_status();
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "vfork"))
+		return vfork_mode();
 	if (argc >= 2 && !strcmp(argv[1], "fork"))
 		return fork_storm(arg_long(argc, argv, 2, 1000));
 	if (argc >= 2 && !strcmp(argv[1], "nested"))
@@ -598,6 +657,6 @@ main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "storm"))
 		return storm(arg_long(argc, argv, 2, 1000));
 	fprintf(stderr, "usage: behave_sigstorm fork [N] | nested [MS] | handler-io | "
-			"dispositions | storm [MS]\n");
+			"dispositions | storm [MS] | vfork\n");
 	return 2;
 }
