@@ -51,7 +51,7 @@ has_line(const struct profile *p, const char *fn, const char *file)
 }
 
 static void
-drop_case(const char *mode)
+drop_case(const char *mode, bool dump)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root to drop it");
@@ -69,9 +69,25 @@ drop_case(const char *mode)
 
 	struct run r;
 	run_prog(&r, &(struct run_opts){.prog = "drop_root",
-					.args = (const char *[]){mode, uid, gid, NULL},
+					.args = (const char *[]){mode, uid, gid,
+								 dump ? "dump" : NULL, NULL},
+					.env = (const char *[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL},
 					.env2 = exact_env, .out = out, .raw_out = true});
 	run_expect_success(&r);
+	if (dump) {
+		/* The live dump while drop_wait blocks: no stack beyond the
+		 * wrapper's caller without /proc/self/task/<tid>/syscall, and
+		 * the dump says so once; names and lines are still there. */
+		char tpath[512];
+		snprintf(tpath, sizeof(tpath), "%s/threads.0001.txt", out);
+		char *txt = read_file(tpath, NULL);
+		cr_assert(txt, "no %s; stderr:\n%s", tpath, r.err);
+		const char *say = "no access to /proc/self/task/*/syscall";
+		const char *at = strstr(txt, say);
+		cr_expect(at && !strstr(at + 1, say), "said once:\n%s", txt);
+		cr_expect(strstr(txt, "drop_wait (drop_root.c:"), "the waiter by name:\n%s", txt);
+		free(txt);
+	}
 	cr_expect(!strstr(r.err, "cannot read"), "a file was unreadable:\n%s", r.err);
 
 	struct profile mp, bp;
@@ -105,6 +121,7 @@ drop_case(const char *mode)
 	cr_expect_eq(system(cmd), 0);
 }
 
-Test(dropuid, setuid_before_threads) { drop_case("before"); }
-Test(dropuid, setuid_after_threads) { drop_case("after"); }
-Test(dropuid, nondumpable_no_caps) { drop_case("nodump"); }
+Test(dropuid, setuid_before_threads) { drop_case("before", false); }
+Test(dropuid, setuid_after_threads) { drop_case("after", false); }
+Test(dropuid, nondumpable_no_caps) { drop_case("nodump", false); }
+Test(dropuid, thread_dump_after_setuid) { drop_case("after", true); }

@@ -7,10 +7,15 @@
  * PR_SET_DUMPABLE 0, all capabilities dropped, then only the effective
  * ids (seteuid), as a server that may take root back.
  * Each of these closes /proc/self/auxv (and more) to the process, which
- * the profile writer must not need for names. Exit 0, or a message and 1. */
+ * the profile writer must not need for names. With a fourth argument
+ * "dump", the holder sends itself SIGUSR2 (run with
+ * CONTEND_DUMP_SIGNAL=SIGUSR2) while the waiter is blocked and holds on
+ * until $CONTEND_OUT/threads.0001.txt exists (at most 60 s).
+ * Exit 0, or a message and 1. */
 #include <errno.h>
 #include <linux/capability.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static int go;
+static int dump;
 
 static void
 fail(const char *what)
@@ -60,6 +66,15 @@ drop_hold(void)
 	while (__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE) != 2)
 		usleep(1000);
 	nanosleep(&ms20, NULL);
+	if (dump) {
+		char path[4096];
+		const char *out = getenv("CONTEND_OUT");
+
+		snprintf(path, sizeof(path), "%s/threads.0001.txt", out ? out : ".");
+		raise(SIGUSR2);
+		for (int i = 0; i < 60000 && access(path, F_OK) != 0; i++)
+			usleep(1000);
+	}
 	pthread_mutex_unlock(&m);
 }
 
@@ -88,13 +103,14 @@ main(int argc, char **argv)
 {
 	pthread_t t;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: drop_root before|after|nodump UID GID\n");
+	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "dump") == 0)) {
+		fprintf(stderr, "usage: drop_root before|after|nodump UID GID [dump]\n");
 		return 1;
 	}
 	uid_t uid = (uid_t)atol(argv[2]);
 	gid_t gid = (gid_t)atol(argv[3]);
 	int after = strcmp(argv[1], "after") == 0;
+	dump = argc == 5;
 
 	if (!after)
 		drop(argv[1], uid, gid);
