@@ -211,6 +211,30 @@ Test(tools, shim_exports_exactly_the_map)
 	run_free(&t);
 }
 
+/* The other direction at its source: every function the shim's own objects
+ * define with default visibility (CT_EXPORT, i.e. meant to interpose) is in
+ * the table, since the version script's `local: *` would silently hide a
+ * wrapper missing from it. */
+Test(tools, shim_wrappers_are_exactly_the_map)
+{
+	static char map[16384];
+	char *want[256], *got[256];
+	struct run t;
+	size_t nwant = exports_map_names(map, sizeof(map), want, 256);
+	const char *argv[] = {"sh", "-c",
+			      "readelf -sW \"$1\"/libcontend.so.p/*.o | "
+			      "awk '$5 == \"GLOBAL\" && $6 == \"DEFAULT\" && $7 != \"UND\" { print $8 }' | sort -u",
+			      "sh", env_required("CONTEND_BUILD_ROOT"), NULL};
+	run_cmd(&t, argv, 60);
+	cr_assert(WIFEXITED(t.status) && WEXITSTATUS(t.status) == 0, "readelf failed: %s", t.err);
+	size_t ngot = 0;
+	for (char *line = strtok(t.out, "\n"); line && ngot < 256; line = strtok(NULL, "\n"))
+		got[ngot++] = line;
+	cr_assert_gt(ngot, 0, "no object of libcontend.so found");
+	expect_same_names("libcontend.so objects", want, nwant, got, ngot);
+	run_free(&t);
+}
+
 /* The names report/ headers declare with CT_EXPORT: the declaration's last
  * identifier before its "(" or ";". */
 static size_t
