@@ -260,11 +260,18 @@ Test(profiles, timed_waits, .timeout = 60)
  * with the waits. Go's rules: 1 in N unlocks with values times N; waits
  * shorter than the rate kept with probability wait/rate and scaled up.
  * With 1000+ sampled-from events the standard error stays under about
- * 7 %, so 0.75 and 1.25 leave over 3.5 sigma. The true total lies between
+ * 7 % when rounds are alike; on a loaded machine a few preempted rounds
+ * carry much of the total, and one of them sampled or missed moves the
+ * estimate by more (1.27 x was seen), so the bands are 0.6 and 1.6: still
+ * clear of the errors they catch (an unscaled sample is 4-10 x too small,
+ * a charge counted twice 2 x too large, a lost one 0). The true total
+ * lies between
  * what was constructed (every waiter is blocked for the whole hold) and
  * what the program measured around its calls (which also has the time
  * before and after each wrapper, large on a loaded machine): the
- * estimate must lie within 0.75 x the one and 1.25 x the other. */
+ * estimate must lie within SAMPLED_LO x the one and SAMPLED_HI x the other. */
+#define SAMPLED_LO 0.6
+#define SAMPLED_HI 1.6
 struct sampled_case {
 	const char *name;
 	const char *env[3];
@@ -300,15 +307,15 @@ ParameterizedTest(size_t *i, profiles, sampled, .timeout = 120)
 	cr_assert(run_profile(&r, NULL, "block", &block), "%s", c->name);
 
 	struct psum m = profile_sum(&mutex, &(struct stack_match)AT("pthread_mutex_unlock", "hold_and_sleep"));
-	cr_expect(m.delay >= 0.75 * expected && m.delay <= 1.25 * waited,
-		  "%s: holder delay %lld ns, not within 0.75 x %.0f (constructed) .. 1.25 x %.0f "
-		  "(measured)", c->name, (long long)m.delay, expected, waited);
-	expect_ratio(NULL, (double)m.count, rounds, 0.75, 1.25, "%s: holder contentions", c->name);
+	cr_expect(m.delay >= SAMPLED_LO * expected && m.delay <= SAMPLED_HI * waited,
+		  "%s: holder delay %lld ns, not within %.2f x %.0f (constructed) .. %.2f x %.0f "
+		  "(measured)", c->name, (long long)m.delay, SAMPLED_LO, expected, SAMPLED_HI, waited);
+	expect_ratio(NULL, (double)m.count, rounds, SAMPLED_LO, SAMPLED_HI, "%s: holder contentions", c->name);
 	struct psum b = profile_sum(&block, &(struct stack_match)AT("pthread_mutex_lock", "waiter_lock"));
-	cr_expect(b.delay >= 0.75 * expected && b.delay <= 1.25 * waited,
-		  "%s: block delay %lld ns, not within 0.75 x %.0f (constructed) .. 1.25 x %.0f "
-		  "(measured)", c->name, (long long)b.delay, expected, waited);
-	expect_ratio(NULL, (double)b.count, rounds * waiters, 0.75, 1.25, "%s: block contentions",
+	cr_expect(b.delay >= SAMPLED_LO * expected && b.delay <= SAMPLED_HI * waited,
+		  "%s: block delay %lld ns, not within %.2f x %.0f (constructed) .. %.2f x %.0f "
+		  "(measured)", c->name, (long long)b.delay, SAMPLED_LO, expected, SAMPLED_HI, waited);
+	expect_ratio(NULL, (double)b.count, rounds * waiters, SAMPLED_LO, SAMPLED_HI, "%s: block contentions",
 		     c->name);
 
 	profile_free(&mutex);
