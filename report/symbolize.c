@@ -663,21 +663,32 @@ ct_symbolize_addr(struct ct_symbolizer *s, uint64_t addr, const struct ct_frame 
 	return 0;
 }
 
+/* A symbolizer whose libdwfl session is open for reporting modules, or
+ * NULL when memory is short. */
+static struct ct_symbolizer *
+sym_begin(void)
+{
+	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->dwfl = dwfl_begin(&sym_callbacks);
+	if (!s->dwfl) {
+		ct_symbolize__free(s);
+		return NULL;
+	}
+	dwfl_report_begin(s->dwfl);
+	return s;
+}
+
 int
 ct_symbolize__new(struct ct_symbolizer **out)
 {
-	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	struct ct_symbolizer *s = sym_begin();
 	int err = 0, rc;
 
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
-	s->dwfl = dwfl_begin(&sym_callbacks);
-	if (!s->dwfl) {
-		err = -ENOMEM;
-		goto out;
-	}
-	dwfl_report_begin(s->dwfl);
 	rc = dwfl_linux_proc_report(s->dwfl, getpid());
 	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 && rc == 0)
 		rc = -1;
@@ -696,18 +707,12 @@ out:
 int
 ct_symbolize__new_elf(const char *path, uint64_t bias, struct ct_symbolizer **out)
 {
-	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	struct ct_symbolizer *s = sym_begin();
 	int err = 0;
 
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
-	s->dwfl = dwfl_begin(&sym_callbacks);
-	if (!s->dwfl) {
-		err = -ENOMEM;
-		goto out;
-	}
-	dwfl_report_begin(s->dwfl);
 	/* add_p_vaddr: bias is the load bias, as dlpi_addr */
 	Dwfl_Module *mod = dwfl_report_elf(s->dwfl, path, path, -1, bias, true);
 	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 || !mod) {
@@ -724,19 +729,13 @@ out:
 int
 ct_symbolize__new_objs(const struct ct_dl_gone *v, size_t n, struct ct_symbolizer **out)
 {
-	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	struct ct_symbolizer *s = sym_begin();
 	size_t reported = 0, used = 0;
 	int err = 0;
 
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
-	s->dwfl = dwfl_begin(&sym_callbacks);
-	if (!s->dwfl) {
-		err = -ENOMEM;
-		goto out;
-	}
-	dwfl_report_begin(s->dwfl);
 	for (size_t i = 0; i < n; i++) {
 		/* Opened here so the reason a file is missing is errno's. */
 		int fd = open(v[i].path, O_RDONLY | O_CLOEXEC);
