@@ -1,5 +1,10 @@
 /* Writing the profiles to files: at exit, and from a forked copy of the
  * process when a default-action SIGINT/SIGTERM is about to kill it.
+ * Three files by lifetime, each with its contract in its opening comment:
+ * core/dump.c, the common write path and the output directory (the whole
+ * process); core/dump_exit.c, the exit dump (once, at exit);
+ * core/dump_fatal.c, the fatal-signal and crash dumps (once, from a signal
+ * handler).
  *
  * The report code (libdw, zlib, protobuf-c) lives in libcontend-report.so,
  * loaded (core/plugin.h) only when there is something to write, so
@@ -14,9 +19,7 @@
 
 #include "plugin.h"
 
-/* Called once at init (no allocation): how to fork from a signal handler
- * (glibc's _Fork, or NULL). */
-void ct_dump_configure(pid_t (*fork_fn)(void));
+/* ---- core/dump.c ---- */
 
 /* Expands CONTEND_OUT for the current pid into an absolute directory path.
  * At init and in a fork child. Async-signal-safe. */
@@ -44,8 +47,21 @@ int ct_dump_snapshot(struct ct_snapshot *snap, bool threads);
  * the HTTP server reads through ct_http_host.copy_stats). Thread-safe. */
 void ct_dump_copy_stats(struct ct_copy_stats *st);
 
+/* Fork child (core/fork.h), async-signal-safe, except in a signal
+ * dump's copy: the final dump's state is this process's own and the
+ * output directory is CONTEND_OUT for the child's pid. */
+void ct_dump_fork_child(void);
+
+/* ---- core/dump_exit.c ---- */
+
 /* The atexit handler: the final dump, once. */
 void ct_dump_at_exit(void);
+
+/* ---- core/dump_fatal.c ---- */
+
+/* Called once at init (no allocation): how to fork from a signal handler
+ * (glibc's _Fork, or NULL). */
+void ct_dump_configure(pid_t (*fork_fn)(void));
 
 /* From the handler of SIGINT/SIGTERM at their default action (all
  * signals blocked): never returns to the program. The first thread to get
@@ -67,9 +83,8 @@ void ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 bool ct_dump_in_signal_fork(void);
 
 /* Fork child (core/fork.h), async-signal-safe, except in a signal
- * dump's copy: the final dump's state is this process's own and the
- * output directory is CONTEND_OUT for the child's pid. */
-void ct_dump_fork_child(void);
+ * dump's copy: no fatal dump is under way in this process. */
+void ct_dump_fatal_fork_child(void);
 
 /* From the handler of a crash signal (SIGSEGV ...): writes threads.txt
  * with raw addresses and /proc/self/maps beside it (async-signal-safe),

@@ -65,8 +65,10 @@ ct_fork_child(void)
 	}
 	/* CT_LOCK_DUMPER_OWNED: closes the dumper's descriptors, releases. */
 	ct_dumper_postfork_child(prepared);
-	if (!signal_copy)
+	if (!signal_copy) {
 		ct_dump_fork_child();
+		ct_dump_fatal_fork_child();
+	}
 }
 
 bool

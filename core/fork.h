@@ -53,8 +53,9 @@
  * today); the parent releases them in reverse; the child resets, in this
  * order: its identity (cached tid, random state), the loading states, the
  * interpose hook, the tables and waiters, the thread registry, the dumper,
- * the final dump's state and the output directory (contend.<childpid>).
- * The child of our own signal dump (core/dump.c) keeps the parent's tables,
+ * the final dump's state and the output directory (contend.<childpid>:
+ * core/dump.c), the fatal dump's owner (core/dump_fatal.c).
+ * The child of our own signal dump (core/dump_fatal.c) keeps the parent's tables,
  * registry and output directory: it writes the parent's profiles.
  *
  * The child part is async-signal-safe (system calls, stores, mmap): it runs

@@ -1,0 +1,64 @@
+/* The final dump at exit (ct_dump_at_exit, the atexit handler); see
+ * dump.h. Lifetime: once, on the exiting thread, after main returned or
+ * exit() was called. Not async-signal-safe: allocates, loads the report
+ * library and may create a helper thread, which the exiting thread waits
+ * for with a deadline. Holds no lock (the guard is raised throughout). */
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#include "dump.h"
+#include "dump_int.h"
+#include "log.h"
+#include "sys.h"
+#include "thread.h"
+#include "threads.h"
+
+/* Long enough to symbolize a big program at exit. */
+#define CT_EXIT_DUMP_TIMEOUT_S 10
+
+static void *
+ct_exit_dump_main(void *exiting_slot)
+{
+	ct_guard_enter();
+	/* Stand for the exiting thread in the dump, not as a thread of ours. */
+	ct_self.slot = exiting_slot;
+	ct_dump_write("");
+	return NULL;
+}
+
+/* With other threads alive, the exit dump runs on a helper thread that the
+ * exiting thread waits for at most CT_EXIT_DUMP_TIMEOUT_S: a lock the dump
+ * needs (the loader's, taken by dlopen) may be held by a thread that will
+ * never run again, such as an interpreter's daemon thread parked for good
+ * at shutdown in the middle of loading a module, and exit must not hang on
+ * it. Our wrappers pass straight through while the guard is raised. */
+void
+ct_dump_at_exit(void)
+{
+	if (!ct_dump_final_claim())
+		return;
+	if (!ct_threads_worth_dumping()) {
+		ct_dump_write("");
+		return;
+	}
+	ct_guard_enter();
+	struct ct_thread_slot *me = ct_threads_self();
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t t;
+	int r = ct_sys_pthread_create(&t, NULL, ct_exit_dump_main, me);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		ct_dump_write("");
+	} else {
+		struct timespec deadline;
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += CT_EXIT_DUMP_TIMEOUT_S;
+		if (ct_sys_pthread_timedjoin_np(t, NULL, &deadline) != 0)
+			ct_log("writing the profiles at exit took longer than %d s; given up",
+			       CT_EXIT_DUMP_TIMEOUT_S);
+	}
+	ct_guard_leave();
+}

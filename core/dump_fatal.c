@@ -1,0 +1,396 @@
+/* Final dumps from signal handlers; see dump.h. Lifetime: once per
+ * process, from the handler of a fatal signal (SIGINT/SIGTERM at their
+ * default action: ct_dump_fatal, which owns the dump with one
+ * compare-and-swap word, parks the other threads and ends the process) or
+ * of a crash signal (ct_dump_crash, which writes the raw crash files
+ * first). Async-signal-safe up to the fork: raw system calls, no
+ * allocation, no lock taken; POSIX timers are the watchdogs. The forked
+ * copy writes through the common path (dump.c), where it may allocate. The
+ * fork-child state below is reset by ct_dump_fatal_fork_child
+ * (core/fork.c). */
+#include <sys/syscall.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dump.h"
+#include "dump_int.h"
+#include "log.h"
+#include "outfile.h"
+#include "profiles.h"
+#include "sys.h"
+#include "thread.h"
+#include "threads.h"
+
+static pid_t (*ct_fork_fn)(void);
+static int ct_signal_forking; /* set across the fork of a signal dump */
+
+/* The kernel's sigset: the first 64 bits of glibc's. */
+#define CT_KSIGSET_BYTES 8
+
+void
+ct_dump_configure(pid_t (*fork_fn)(void))
+{
+	ct_fork_fn = fork_fn;
+}
+
+/* Whatever happens below (a fork that waits forever on a lock this very
+ * thread held when the signal came, a child that hangs), sig, now at its
+ * default action and unblocked here, kills the process when the time is
+ * up: the program dies of the signal it got, at most timeout_ms late.
+ * Raw system calls: glibc's timer_create may allocate. */
+
+static int
+ct_dump_watchdog(int sig, int timeout_ms)
+{
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = sig;
+	int id = -1;
+	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
+		return -1;
+	struct itimerspec its = {.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L}};
+	syscall(SYS_timer_settime, id, 0, &its, NULL);
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	return id;
+}
+
+static void
+ct_dump_from_signal_(int sig, int timeout_ms)
+{
+	if (!ct_dump_final_claim())
+		return;
+	if (!ct_profiles_have_data() && !ct_threads_worth_dumping())
+		return;
+	int timer = ct_dump_watchdog(sig, timeout_ms);
+	/* The copy has none of our threads: give it their names and our pid. */
+	ct_threads_refresh_names();
+	ct_dump_set_profiled_pid(getpid());
+	/* glibc's full fork, not _Fork: it takes every malloc arena lock
+	 * first (waiting out other threads that hold one briefly), so the
+	 * copy can allocate; our own fork-child hook keeps the tables. */
+	__atomic_store_n(&ct_signal_forking, 1, __ATOMIC_RELEASE);
+	pid_t child = ct_fork_fn ? ct_fork_fn() : -1;
+	if (child == 0) {
+		ct_guard_enter();
+		ct_dump_write("");
+		_exit(0);
+	}
+	__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
+	struct timespec tick = {0, 5 * 1000 * 1000};
+	for (int waited = 0; child > 0 && waited < timeout_ms; waited += 5) {
+		int st;
+		pid_t r = ct_sys_waitpid(child, &st, WNOHANG | __WALL);
+		if (r == child || (r < 0 && errno != EINTR)) {
+			child = 0;
+			break;
+		}
+		ct_sys_nanosleep(&tick, NULL);
+	}
+	if (child > 0) {
+		ct_log("writing the profiles took longer than %d ms; given up", timeout_ms);
+		kill(child, SIGKILL);
+		ct_sys_waitpid(child, NULL, __WALL);
+	}
+	if (timer >= 0)
+		syscall(SYS_timer_delete, timer);
+}
+
+bool
+ct_dump_in_signal_fork(void)
+{
+	return __atomic_load_n(&ct_signal_forking, __ATOMIC_ACQUIRE);
+}
+
+/* Writes the crash dump's file base.txt (threads or maps) in dirfd with
+ * fill, through a new temporary file (outfile.h): never over another
+ * process's file, never through a link. The name placed goes to name.
+ * Async-signal-safe. 0 or -errno. */
+static int
+ct_dump_crash_file(int dirfd, const char *base, void (*fill)(int fd, int sig), int sig,
+		   char *name, size_t namelen)
+{
+	struct ct_output *out = ct_dump_output();
+	char tmp[256];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int naming = __atomic_load_n(&out->naming, __ATOMIC_ACQUIRE);
+		if (ct_outfile_name(name, namelen, base, naming, out->pid, "", ".txt") < 0)
+			return -ENAMETOOLONG;
+		int fd = ct_outfile_create_tmp(dirfd, name, tmp, sizeof(tmp));
+		if (fd < 0)
+			return fd;
+		fill(fd, sig);
+		close(fd);
+		int err = ct_outfile_place(dirfd, tmp, name, false);
+		if (err != -EEXIST || naming == CT_OUT_NAMES_PID)
+			return err;
+		/* Another process's file: this one's names carry its pid. */
+		__atomic_store_n(&out->naming, CT_OUT_NAMES_PID, __ATOMIC_RELEASE);
+	}
+	return -EEXIST;
+}
+
+/* Copies /proc/self/maps to fd so the crash dump's addresses can be
+ * resolved later. Async-signal-safe. */
+static void
+ct_dump_copy_maps(int out, int sig)
+{
+	(void)sig;
+	int in = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	ssize_t n;
+	while (in >= 0 && (n = ct_sys_read(in, buf, sizeof(buf))) > 0)
+		if (ct_outfile_write_all(out, buf, (size_t)n) != 0)
+			break;
+	if (in >= 0)
+		close(in);
+}
+
+void
+ct_dump_crash(int sig, int timeout_ms)
+{
+	int saved = errno;
+	ct_guard_enter(); /* our I/O below must pass the wrappers unrecorded */
+	struct ct_output *output = ct_dump_output();
+	if (ct_dump_final_claimed())
+		goto out;
+	/* First what needs nothing but system calls, in case the rest
+	 * cannot run in this state... */
+	__atomic_store_n(&output->pid, (long)getpid(), __ATOMIC_RELAXED);
+	const char *dir = ct_dump_dir(), *why = NULL;
+	int dirfd = ct_outfile_open_dir(dir, output, &why);
+	if (dirfd >= 0) {
+		char name[128], maps[128];
+		int err = ct_dump_crash_file(dirfd, "threads", ct_threads_write_raw, sig, name,
+					     sizeof(name));
+		if (err == 0) {
+			/* The symbolized dump below replaces it: the same process. */
+			memcpy(output->own, name, strlen(name) + 1);
+			err = ct_dump_crash_file(dirfd, "maps", ct_dump_copy_maps, sig, maps,
+						 sizeof(maps));
+			if (err < 0)
+				ct_log("cannot write '%s/%s': %s", dir, maps, strerrorname_np(-err));
+			if (!ct_cfg.quiet)
+				ct_log("signal %d: crash dump of the threads in %s/%s", sig, dir,
+				       name);
+		} else {
+			ct_log("cannot write '%s/%s': %s", dir, name, strerrorname_np(-err));
+		}
+		close(dirfd);
+	} else if (why) {
+		ct_log("not writing to '%s': it %s", dir, why);
+	} else {
+		ct_log("cannot create directory '%s': %s", dir, strerrorname_np(-dirfd));
+	}
+	/* ...then the symbolized dump from a forked copy, which replaces
+	 * the raw thread dump if it gets that far. */
+	ct_guard_enter();
+	ct_dump_from_signal_(sig, timeout_ms);
+	ct_guard_leave();
+out:
+	ct_guard_leave();
+	errno = saved;
+}
+
+/* The thread writing the final dump for a fatal signal (with its pid: a
+ * fork child that inherited the word from a parent mid-dump is not that
+ * thread's process), and how far it got (for the message when it is cut
+ * short). */
+static uint64_t ct_fatal_owner; /* pid << 32 | tid; 0 before */
+static int ct_fatal_stage; /* 1 forking, 2 waiting for the copy */
+static int ct_fatal_fork_ms;
+
+/* Blocks every signal and waits for the process to end: a thread that
+ * must not run program code any more. */
+static void __attribute__((noreturn))
+ct_park(void)
+{
+	sigset_t all;
+	sigfillset(&all);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, CT_KSIGSET_BYTES);
+	for (;;)
+		syscall(SYS_rt_sigsuspend, &all, CT_KSIGSET_BYTES);
+}
+
+/* Sends sig to every other thread of the process: each runs our handler
+ * (ct_dump_fatal) and parks there. Raw getdents64: opendir allocates. */
+static void
+ct_park_others(int me, int sig)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	pid_t pid = getpid();
+	char buf[4096] __attribute__((aligned(8)));
+	long n;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(buf + off);
+			off += d->reclen;
+			int tid = 0;
+			for (const char *c = d->name; *c >= '0' && *c <= '9'; c++)
+				tid = tid * 10 + (*c - '0');
+			if (tid > 0 && tid != me)
+				syscall(SYS_tgkill, pid, tid, sig);
+		}
+	}
+	syscall(SYS_close, fd);
+}
+
+/* A timer that sends sig to thread tid after ms (a thread-directed
+ * signal, so it reaches exactly the thread that waits); -1 if none. */
+static int
+ct_thread_timer(int sig, int tid, int ms)
+{
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = sig;
+	sev._sigev_un._tid = tid;
+	int id = -1;
+	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
+		return -1;
+	struct itimerspec its = {.it_value = {ms / 1000, (ms % 1000) * 1000000L}};
+	syscall(SYS_timer_settime, id, 0, &its, NULL);
+	return id;
+}
+
+void
+ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
+{
+	int saved = errno;
+	ct_guard_enter();
+	int me = (int)syscall(SYS_gettid);
+	uint64_t pid = (uint64_t)(uint32_t)getpid();
+	uint64_t mine = pid << 32 | (uint32_t)me;
+	uint64_t expect = __atomic_load_n(&ct_fatal_owner, __ATOMIC_ACQUIRE);
+	while ((expect == 0 || expect >> 32 != pid) &&
+	       !__atomic_compare_exchange_n(&ct_fatal_owner, &expect, mine, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE))
+		;
+	if (expect != 0 && expect >> 32 == pid) {
+		/* Our own watchdog, or the signal again (a second Ctrl-C):
+		 * give up the dump and die now. */
+		if (expect == mine) {
+			int stage = __atomic_load_n(&ct_fatal_stage, __ATOMIC_RELAXED);
+			if (stage == 1)
+				ct_log("signal %d: no profiles written: the dump could not fork within "
+				       "%d ms (the signal came while this thread held a lock the "
+				       "fork needs, such as malloc's)",
+				       sig, ct_fatal_fork_ms);
+			else if (stage == 2)
+				ct_log("signal %d: writing the profiles was cut short", sig);
+			die(sig);
+		}
+		/* Another thread writes the dump; this one waits for the end
+		 * with it, running no more program code. */
+		ct_park();
+	}
+	/* sig is blocked in this handler; from now on it ends the dump
+	 * early (re-entering above), whether the watchdog or the user sends
+	 * it. Last resort if sig cannot (the program made it SIG_IGN): a
+	 * SIGKILL. */
+	__atomic_store_n(&ct_fatal_stage, 0, __ATOMIC_RELAXED);
+	int watchdog = ct_thread_timer(sig, me, fork_ms);
+	int last = ct_thread_timer(SIGKILL, me, timeout_ms + 2000);
+	(void)last;
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &one, NULL, CT_KSIGSET_BYTES);
+
+	bool write = ct_dump_final_claim() &&
+		     (ct_profiles_have_data() || ct_threads_worth_dumping());
+	pid_t child = -1;
+	if (write) {
+		/* The copy has none of our threads: give it their names and
+		 * our pid. */
+		ct_threads_refresh_names();
+		ct_dump_set_profiled_pid(getpid());
+		/* glibc's full fork, not _Fork: it takes every malloc arena
+		 * lock first (waiting out other threads that hold one
+		 * briefly), so the copy can allocate; our own fork-child hook
+		 * keeps the tables. If this very thread holds one (the signal
+		 * came inside malloc), the fork waits for itself until the
+		 * watchdog ends it: no profiles then, but the same death. */
+		ct_fatal_fork_ms = fork_ms;
+		__atomic_store_n(&ct_fatal_stage, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&ct_signal_forking, 1, __ATOMIC_RELEASE);
+		child = ct_fork_fn ? ct_fork_fn() : -1;
+		if (child == 0) {
+			/* Dies with this thread if the watchdog ends it, and
+			 * dies at once of a second Ctrl-C, like the rest. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			struct sigaction dfl;
+			memset(&dfl, 0, sizeof(dfl));
+			dfl.sa_handler = SIG_DFL;
+			syscall(SYS_rt_sigaction, SIGINT, &dfl, NULL, CT_KSIGSET_BYTES);
+			syscall(SYS_rt_sigaction, SIGTERM, &dfl, NULL, CT_KSIGSET_BYTES);
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, CT_KSIGSET_BYTES);
+			if (getppid() != ct_dump_profiled_pid())
+				_exit(1);
+			ct_guard_enter();
+			ct_dump_write("");
+			_exit(0);
+		}
+		__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
+	}
+	/* The other threads must not run program code the signal would have
+	 * ended; after the fork, so that none is parked holding a malloc
+	 * lock the fork needs. */
+	ct_park_others(me, sig);
+	if (child > 0) {
+		__atomic_store_n(&ct_fatal_stage, 2, __ATOMIC_RELAXED);
+		if (watchdog >= 0) {
+			struct itimerspec its = {
+				.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L}};
+			syscall(SYS_timer_settime, watchdog, 0, &its, NULL);
+		}
+		struct timespec tick = {0, 5 * 1000 * 1000};
+		for (int waited = 0; waited < timeout_ms; waited += 5) {
+			int st;
+			pid_t r = ct_sys_waitpid(child, &st, WNOHANG | __WALL);
+			if (r == child || (r < 0 && errno != EINTR)) {
+				child = 0;
+				break;
+			}
+			ct_sys_nanosleep(&tick, NULL);
+		}
+		if (child > 0) {
+			ct_log("writing the profiles took longer than %d ms; given up", timeout_ms);
+			kill(child, SIGKILL);
+		}
+	} else if (write) {
+		ct_log("signal %d: cannot fork to write the profiles (%s); none written", sig,
+		       strerror(errno));
+	}
+	errno = saved;
+	die(sig);
+	ct_park();
+}
+
+void
+ct_dump_fatal_fork_child(void)
+{
+	/* The parent's fatal dump is not this process's (POSIX timers, its
+	 * watchdogs, are not inherited). */
+	__atomic_store_n(&ct_fatal_owner, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_fatal_stage, 0, __ATOMIC_RELAXED);
+}
