@@ -32,6 +32,12 @@ static pid_t ct_dump_pid; /* the profiled process, when a forked copy writes */
  * (outfile.h); a fork child starts afresh in ct_dump_set_dir. */
 static struct ct_output ct_out;
 
+/* The working directory at init: a relative CONTEND_OUT is resolved
+ * against it in this process and in every fork child, so that a server
+ * that chdir()s away (to "/", or to its data directory) before forking
+ * its workers still has them write beside its own directory. */
+static char ct_base[4096];
+
 void
 ct_dump_set_dir(void)
 {
@@ -43,10 +49,13 @@ ct_dump_set_dir(void)
 	if (ct_config_expand_out(ct_cfg.out, (int)getpid(), rel, sizeof(rel)) < 0 &&
 	    ct_config_expand_out("contend.%p", (int)getpid(), rel, sizeof(rel)) < 0)
 		return;
+	if (!ct_base[0] && !getcwd(ct_base, sizeof(ct_base) - 2))
+		ct_base[0] = '\0';
 	/* Absolute now, so a daemon's later chdir("/") does not move it. */
-	if (rel[0] != '/' && getcwd(ct_dir, sizeof(ct_dir) - 2)) {
-		size_t n = strlen(ct_dir);
-		if (n + 1 + strlen(rel) < sizeof(ct_dir)) {
+	if (rel[0] != '/' && ct_base[0]) {
+		size_t n = strlen(ct_base);
+		if (n + 2 + strlen(rel) < sizeof(ct_dir)) {
+			memcpy(ct_dir, ct_base, n);
 			if (n == 0 || ct_dir[n - 1] != '/')
 				ct_dir[n++] = '/';
 			strcpy(ct_dir + n, rel);
@@ -120,10 +129,13 @@ ct_dump_copy_stats(struct ct_copy_stats *st)
 }
 
 int
-ct_dump_write(const char *suffix)
+ct_dump_write(const char *suffix, bool threads)
 {
-	bool threads = ct_threads_worth_dumping();
-	if (!ct_profiles_have_data() && !threads)
+	/* A process that writes profiles writes its thread dump beside them,
+	 * single-threaded ones (a forked server's workers) included. */
+	bool data = ct_profiles_have_data();
+	threads = threads || data || ct_threads_worth_dumping();
+	if (!data && !threads)
 		return 0;
 	if (ct_fork_heap_unsafe()) {
 		if (!ct_cfg.quiet)

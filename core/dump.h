@@ -21,18 +21,21 @@
 
 /* ---- core/dump.c ---- */
 
-/* Expands CONTEND_OUT for the current pid into an absolute directory path.
- * At init and in a fork child. Async-signal-safe. */
+/* Expands CONTEND_OUT for the current pid into an absolute directory path
+ * (a relative one is taken from the working directory at init, also in a
+ * fork child). At init and in a fork child. Async-signal-safe. */
 void ct_dump_set_dir(void);
 
 /* The directory the next dump goes to. */
 const char *ct_dump_dir(void);
 
 /* Writes mutex<suffix>.pb.gz and block<suffix>.pb.gz if anything was
- * recorded, and says where on stderr unless CONTEND_QUIET. Takes the
- * guard, allocates, dlopen()s: never from a signal handler or a wrapper.
- * Returns 0 (also when there was nothing to write) or -errno. */
-int ct_dump_write(const char *suffix);
+ * recorded, with the thread dump (threads<suffix>.txt ...) beside them,
+ * and says where on stderr unless CONTEND_QUIET. With threads, the thread
+ * dump is written even when nothing was recorded (a requested live dump).
+ * Takes the guard, allocates, dlopen()s: never from a signal handler or a
+ * wrapper. Returns 0 (also when there was nothing to write) or -errno. */
+int ct_dump_write(const char *suffix, bool threads);
 
 struct ct_snapshot;
 

@@ -23,7 +23,7 @@ ct_exit_dump_main(void *exiting_slot)
 	ct_guard_enter();
 	/* Stand for the exiting thread in the dump, not as a thread of ours. */
 	ct_self.slot = exiting_slot;
-	ct_dump_write("");
+	ct_dump_write("", false);
 	return NULL;
 }
 
@@ -39,7 +39,7 @@ ct_dump_at_exit(void)
 	if (!ct_dump_final_claim())
 		return;
 	if (!ct_threads_worth_dumping()) {
-		ct_dump_write("");
+		ct_dump_write("", false);
 		return;
 	}
 	ct_guard_enter();
@@ -51,7 +51,7 @@ ct_dump_at_exit(void)
 	int r = ct_sys_pthread_create(&t, NULL, ct_exit_dump_main, me);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0) {
-		ct_dump_write("");
+		ct_dump_write("", false);
 	} else {
 		struct timespec deadline;
 		clock_gettime(CLOCK_REALTIME, &deadline);

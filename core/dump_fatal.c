@@ -83,7 +83,7 @@ ct_dump_from_signal_(int sig, int timeout_ms)
 	pid_t child = ct_fork_fn ? ct_fork_fn() : -1;
 	if (child == 0) {
 		ct_guard_enter();
-		ct_dump_write("");
+		ct_dump_write("", false);
 		_exit(0);
 	}
 	__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
@@ -347,7 +347,7 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 			if (getppid() != ct_dump_profiled_pid())
 				_exit(1);
 			ct_guard_enter();
-			ct_dump_write("");
+			ct_dump_write("", false);
 			_exit(0);
 		}
 		__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);

@@ -45,8 +45,11 @@ static int ct_stop;         /* exit asked it to finish */
 static int ct_exited;       /* it has finished */
 static unsigned ct_pending; /* dump requests from the signal */
 static unsigned ct_seq;     /* last numbered snapshot written */
-static int ct_disabled;     /* a fork child: never starts one */
+static int ct_disabled;     /* a fork child that may not start one */
 static int ct_armed;        /* configured: the pipe exists, the thread may start */
+static int ct_configured;   /* ct_dumper_start armed it in this process or a parent */
+static int ct_forked;       /* this process is a fork child of the armed one */
+static int ct_said_children; /* the parent said its children do not serve */
 static int64_t ct_first_due; /* the first interval snapshot, monotonic ns */
 static ct_thread_create_fn ct_create;
 
@@ -98,15 +101,18 @@ ct_dumper_request(void)
 
 /* ---- numbered snapshots ---------------------------------------------- */
 
+/* requested: the signal asked for it, so the thread dump is written even
+ * when nothing was recorded yet (a single-threaded worker blocked in its
+ * first wait); the interval writes only what there is. */
 static void
-ct_dumper_write_numbered(void)
+ct_dumper_write_numbered(bool requested)
 {
-	if (!ct_profiles_have_data() && !ct_threads_worth_dumping())
+	if (!requested && !ct_profiles_have_data() && !ct_threads_worth_dumping())
 		return; /* nothing to say yet: no file, no number used */
 	char suffix[16];
 	/* ".<seq>", four digits at least: mutex.0001.pb.gz, block.0001.pb.gz */
 	snprintf(suffix, sizeof(suffix), ".%04u", ++ct_seq);
-	ct_dump_write(suffix);
+	ct_dump_write(suffix, requested);
 }
 
 /* ---- the HTTP server's view of the shim -------------------------------- */
@@ -171,6 +177,30 @@ ct_http_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sl)
 		}
 	}
 	return -EINVAL;
+}
+
+/* The port CONTEND_HTTP names (0: a free one), or -1 (none, or bad). */
+static int
+ct_http_port(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	if (!ct_cfg.http[0] || ct_http_addr(ct_cfg.http, &ss, &sl) < 0)
+		return -1;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					     : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* ct_http_port() as computed at init, for the fork hooks. */
+static int ct_port = -1;
+
+/* Whether this process serves CONTEND_HTTP: the process that read it at
+ * init always; a fork child only when the port is 0 (a free one of its
+ * own), since a fixed port is its parent's. */
+static bool
+ct_http_serves_here(void)
+{
+	return ct_port == 0 || (ct_port > 0 && !__atomic_load_n(&ct_forked, __ATOMIC_RELAXED));
 }
 
 /* Binds and listens on CONTEND_HTTP, and says where (port 0 picks a free
@@ -273,7 +303,7 @@ ct_dumper_main(void *arg)
 	const struct ct_http_ops *ops = NULL;
 	dev_t ldev = 0;
 	ino_t lino = 0;
-	int lfd = ct_cfg.http[0] ? ct_http_listen(&ldev, &lino) : -1;
+	int lfd = ct_cfg.http[0] && ct_http_serves_here() ? ct_http_listen(&ldev, &lino) : -1;
 	int64_t interval = (int64_t)ct_cfg.interval_ns;
 	/* Due since init, however late the thread started. */
 	int64_t next = ct_first_due;
@@ -314,9 +344,9 @@ ct_dumper_main(void *arg)
 		if (__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE))
 			break;
 		if (__atomic_exchange_n(&ct_pending, 0, __ATOMIC_ACQ_REL))
-			ct_dumper_write_numbered();
+			ct_dumper_write_numbered(true);
 		if (now >= next) {
-			ct_dumper_write_numbered();
+			ct_dumper_write_numbered(false);
 			next += interval;
 			if (next <= now) /* fell behind (a slow dump): no catching up */
 				next = now + interval;
@@ -396,18 +426,62 @@ ct_dumper_postfork_parent(void)
 	if (ct_fork_locked)
 		ct_spin_unlock(&ct_owned_lock);
 	ct_fork_locked = 0;
+	/* Once, in the process that serves: its children (a prefork
+	 * server's workers) would each fight for the port. */
+	if (ct_port > 0 && !ct_cfg.quiet && !__atomic_load_n(&ct_forked, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&ct_configured, __ATOMIC_RELAXED) &&
+	    !__atomic_exchange_n(&ct_said_children, 1, __ATOMIC_RELAXED))
+		ct_log("fork children of pid %d do not serve /debug/pprof/ (port %d is this "
+		       "process's; CONTEND_HTTP=host:0 gives each process a port of its own); "
+		       "`contend threads --pid PID` dumps a child's threads",
+		       (int)getpid(), ct_port);
+}
+
+/* The child's own dumper, armed like the parent's at init but not
+ * started: a new wake-up pipe (the parent's is closed), a sequence of its
+ * own, the first interval snapshot an interval from now, and with a
+ * CONTEND_HTTP port 0 a server due at once (started at the child's first
+ * thread or blocking call: nothing here may create a thread).
+ * Async-signal-safe: system calls and stores. */
+static void
+ct_dumper_rearm_child(void)
+{
+	/* Nothing for a thread to do here: none, as without the variables. */
+	if (!ct_sig && !ct_cfg.interval_ns && ct_port != 0)
+		return;
+	if (pipe2(ct_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+		ct_wake[0] = ct_wake[1] = -1;
+		__atomic_store_n(&ct_disabled, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	struct stat st;
+	if (fstat(ct_wake[0], &st) == 0) {
+		ct_wake_dev = st.st_dev;
+		ct_wake_ino = st.st_ino;
+	}
+	ct_seq = 0;
+	__atomic_store_n(&ct_stop, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_exited, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_forked, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_said_children, 0, __ATOMIC_RELAXED);
+	int64_t now = ct_now_ns();
+	ct_first_due = ct_cfg.interval_ns ? now + (int64_t)ct_cfg.interval_ns : INT64_MAX;
+	if (ct_port == 0)
+		ct_first_due = now;
+	__atomic_store_n(&ct_disabled, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_armed, 1, __ATOMIC_RELEASE);
 }
 
 void
-ct_dumper_postfork_child(bool prepared)
+ct_dumper_postfork_child(bool rearm)
 {
 	bool had = __atomic_load_n(&ct_running, __ATOMIC_ACQUIRE);
 	ct_fork_locked = 0;
 	__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ct_armed, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ct_pending, 0, __ATOMIC_RELAXED);
-	/* No dumper here, ever: the dump signal takes its default action
-	 * and interval snapshots belong to the parent. */
+	/* None of the parent's: its thread does not exist here, its pipe and
+	 * sockets are closed below, its snapshots and port are its own. */
 	__atomic_store_n(&ct_disabled, 1, __ATOMIC_RELAXED);
 	if (had || ct_wake[0] >= 0) {
 		/* Without prepare (_Fork) the list may be torn; each entry is
@@ -421,8 +495,9 @@ ct_dumper_postfork_child(bool prepared)
 	}
 	ct_nowned = 0;
 	ct_wake[0] = ct_wake[1] = -1;
-	(void)prepared;
 	ct_spin_unlock(&ct_owned_lock);
+	if (rearm && __atomic_load_n(&ct_configured, __ATOMIC_RELAXED))
+		ct_dumper_rearm_child();
 }
 
 #ifdef CT_TEST_SEAMS
@@ -492,8 +567,10 @@ ct_dumper_start(ct_thread_create_fn create)
 		ct_wake_ino = st.st_ino;
 	}
 	ct_sig = (int)ct_cfg.dump_signal;
+	ct_port = ct_http_port();
 	ct_create = create;
 	ct_first_due = ct_cfg.interval_ns ? ct_now_ns() + (int64_t)ct_cfg.interval_ns : INT64_MAX;
+	__atomic_store_n(&ct_configured, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&ct_armed, 1, __ATOMIC_RELEASE);
 	/* The server must answer from the start. */
 	if (ct_cfg.http[0])

@@ -21,9 +21,9 @@
  *     so that a single-threaded program still gets its snapshots.
  * Until then the dump signal's handler leaves its request in the pipe.
  *
- * It belongs to the process that started it: a fork child has none (its
- * descriptors are closed in the child, and the dump signal then takes
- * its default action there). */
+ * It belongs to the process that started it: a fork child has none of
+ * its parent's (their descriptors are closed in the child) but is armed
+ * with its own, started by the same rules (ct_dumper_postfork_child). */
 #ifndef CT_DUMPER_H
 #define CT_DUMPER_H
 
@@ -65,12 +65,17 @@ bool ct_dumper_request(void);
 bool ct_dumper_running(void);
 
 /* The fork protocol's part for CT_LOCK_DUMPER_OWNED (core/fork.h). The
- * child part closes the dumper's descriptors (wake-up pipe, HTTP sockets)
- * and marks the process as one that never starts a dumper; prepared is
- * false after _Fork (no prepare ran). Async-signal-safe. */
+ * child part closes the parent's dumper descriptors (wake-up pipe, HTTP
+ * sockets) and, with rearm, arms a dumper of the child's own, not started:
+ * its dump signal and interval snapshots write into its own output
+ * directory, and it serves CONTEND_HTTP only when the port is 0 (a fixed
+ * port is the parent's; the parent says so once on stderr at its first
+ * fork). Without rearm (the copy a signal dump writes from, a _Fork child
+ * whose heap cannot be trusted) the child never starts one and the dump
+ * signal takes its default action there. Async-signal-safe. */
 void ct_dumper_prefork(void);
 void ct_dumper_postfork_parent(void);
-void ct_dumper_postfork_child(bool prepared);
+void ct_dumper_postfork_child(bool rearm);
 
 #ifdef CT_TEST_SEAMS
 void ct_dumper_test_hold(long hold_us);

@@ -63,8 +63,10 @@ ct_fork_child(void)
 		ct_profiles_fork_child();
 		ct_threads_fork_child();
 	}
-	/* CT_LOCK_DUMPER_OWNED: closes the dumper's descriptors, releases. */
-	ct_dumper_postfork_child(prepared);
+	/* CT_LOCK_DUMPER_OWNED: closes the dumper's descriptors, releases,
+	 * and arms the child's own (not in the copy a signal dump writes
+	 * from, nor where the heap cannot be trusted). */
+	ct_dumper_postfork_child(!signal_copy && !ct_fork_heap_bad);
 	if (!signal_copy) {
 		ct_dump_fork_child();
 		ct_dump_fatal_fork_child();
