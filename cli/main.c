@@ -4,6 +4,7 @@
  * exits like the program it ran. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <regex.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "livedump.h"
 #include "../report/pprof_read.h"
 
 #ifndef CT_CLI_VERSION
@@ -87,10 +89,18 @@ static const struct cmd cmds[] = {
 	 "each, like `go tool pprof -peek REGEX FILE`.\n"},
 	{"threads", cmd_threads,
 	 "contend threads DIR|FILE\n"
+	 "contend threads --pid PID [--signal SIG] [--dir DIR] [--timeout SECONDS]\n"
 	 "\n"
-	 "The thread dump written by libcontend (threads.pb.gz or threads.txt in DIR,\n"
-	 "or that FILE), grouped by stack: deadlocks and stuck threads first, then\n"
-	 "the largest groups. Exits 1 if there is no dump.\n"},
+	 "The thread dump written by libcontend (the most recent in DIR: threads.pb.gz,\n"
+	 "threads.txt, threads.pid<PID>.txt, threads.0001.txt ...; or that FILE),\n"
+	 "grouped by stack: deadlocks and stuck threads first, then the largest\n"
+	 "groups. Exits 1 if there is no dump.\n"
+	 "\n"
+	 "With --pid, asks the running process PID (any process of a forking server\n"
+	 "run with LD_PRELOAD=libcontend.so and CONTEND_DUMP_SIGNAL) for a dump now:\n"
+	 "sends its CONTEND_DUMP_SIGNAL (or SIG), waits for the new snapshot in its\n"
+	 "output directory (its CONTEND_OUT, or DIR) at most SECONDS (default 30), and\n"
+	 "prints it.\n"},
 	{"flame", cmd_flame,
 	 "contend flame [--sample TYPE] [--title TEXT] FILE -o OUT.svg|OUT.html\n"
 	 "\n"
@@ -389,20 +399,64 @@ out:
 static int
 cmd_threads(int argc, char **argv)
 {
+	enum { OPT_PID = 1000, OPT_SIGNAL, OPT_DIR, OPT_TIMEOUT };
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, OPT_HELP},
+		{"pid", required_argument, NULL, OPT_PID},
+		{"signal", required_argument, NULL, OPT_SIGNAL},
+		{"dir", required_argument, NULL, OPT_DIR},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{NULL, 0, NULL, 0},
 	};
+	struct ct_livedump_opts lo = {.timeout_s = 30};
+	bool live = false, live_only = false;
 	int c;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == 'h' || c == OPT_HELP) {
+		uint64_t v;
+		switch (c) {
+		case 'h':
+		case OPT_HELP:
 			ct_main_usage("threads", stdout);
 			return 0;
+		case OPT_PID:
+			if (ct_cli_parse_count(optarg, INT_MAX, &v) < 0 || v == 0)
+				return ct_cli_bad_usage("threads", "invalid --pid '%s' (expected a "
+						       "process id)", optarg);
+			lo.pid = (pid_t)v;
+			live = true;
+			break;
+		case OPT_SIGNAL:
+			lo.signal = optarg;
+			live_only = true;
+			break;
+		case OPT_DIR:
+			lo.dir = optarg;
+			live_only = true;
+			break;
+		case OPT_TIMEOUT:
+			if (ct_cli_parse_count(optarg, 86400, &v) < 0 || v == 0)
+				return ct_cli_bad_usage("threads", "invalid --timeout '%s' (expected "
+						       "whole seconds, 1 to 86400)", optarg);
+			lo.timeout_s = (double)v;
+			live_only = true;
+			break;
+		case ':':
+			return ct_cli_bad_usage("threads", "option '%s' needs a value",
+						argv[optind - 1]);
+		default:
+			return ct_cli_bad_usage("threads", "unknown option '%s'", argv[optind - 1]);
 		}
-		return ct_cli_bad_usage("threads", "unknown option '%s'", argv[optind - 1]);
 	}
+	if (live) {
+		if (argc - optind > 0)
+			return ct_cli_bad_usage("threads", "unexpected argument '%s' with --pid",
+						argv[optind]);
+		return ct_livedump_main(&lo);
+	}
+	if (live_only)
+		return ct_cli_bad_usage("threads", "--signal, --dir and --timeout go with --pid");
 	if (argc - optind == 0)
 		return ct_cli_bad_usage("threads", "missing DIR or FILE");
 	if (argc - optind > 1)

@@ -259,13 +259,13 @@ summarize_dir(const char *dir, const char *qual)
 	ct_summary_print(stderr, path, "lock holders that made others wait", 5);
 	snprintf(path, sizeof(path), "%s/%s", dir, block);
 	ct_summary_print(stderr, path, "where threads waited", 5);
-	if (qual[0]) {
-		snprintf(path, sizeof(path), "%s/threads%s.pb.gz", dir, qual);
-		if (access(path, F_OK) == 0)
-			ct_threadview_summary(stderr, shown(path));
-	} else {
-		ct_threadview_summary(stderr, d);
-	}
+	/* This process's own dump: the directory may hold other processes'
+	 * (pid-qualified) dumps that are newer. */
+	snprintf(path, sizeof(path), "%s/threads%s.pb.gz", dir, qual);
+	if (access(path, F_OK) != 0)
+		snprintf(path, sizeof(path), "%s/threads%s.txt", dir, qual);
+	if (access(path, F_OK) == 0)
+		ct_threadview_summary(stderr, shown(path));
 	fprintf(stderr, "contend: profiles in %s/:", d);
 	static const char *const files[][2] = {{"mutex", ".pb.gz"}, {"block", ".pb.gz"},
 					       {"threads", ".pb.gz"}, {"threads", ".txt"}};

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -419,44 +420,131 @@ load_txt(const char *path, struct dump *d, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------ */
 
+/* Loads <dir>/<stem>.pb.gz (with the deadlock reports and summary lines
+ * of <stem>.txt) or, without it, <stem>.txt; source names the file. */
+static int
+load_stem(const char *dir, const char *stem, struct dump *d, char *err, size_t errlen)
+{
+	static char source[NAME_MAX + 8];
+	char pb[PATH_MAX + 2 * NAME_MAX], txt[PATH_MAX + 2 * NAME_MAX];
+	snprintf(pb, sizeof(pb), "%s/%s.pb.gz", dir, stem);
+	snprintf(txt, sizeof(txt), "%s/%s.txt", dir, stem);
+	if (access(pb, F_OK) == 0) {
+		snprintf(source, sizeof(source), "%s.pb.gz", stem);
+		d->source = source;
+		if (load_pb(pb, d, err, errlen) < 0)
+			return -1;
+		/* threads.txt has what the profile cannot say: the
+		 * deadlock reports and its summary lines. */
+		struct dump t = {0};
+		char terr[256];
+		if (access(txt, F_OK) == 0 && load_txt(txt, &t, terr, sizeof(terr)) == 0) {
+			d->deadlocks = t.deadlocks;
+			d->nd = t.nd;
+			d->notes = t.notes;
+			t.deadlocks = NULL;
+			t.nd = 0;
+			t.notes = NULL;
+		}
+		dump_free(&t);
+		return 0;
+	}
+	if (access(txt, F_OK) == 0) {
+		snprintf(source, sizeof(source), "%s.txt", stem);
+		d->source = source;
+		return load_txt(txt, d, err, errlen);
+	}
+	snprintf(err, errlen, "no thread dump %s.pb.gz or %s.txt in %s", stem, stem, dir);
+	return -1;
+}
+
+int
+ct_threadview_stem(const char *name, char *stem, size_t len)
+{
+	/* threads[.pid<N>][.<seq>](.txt|.pb.gz) */
+	size_t n = strlen(name), ext;
+	if (n > 4 && !strcmp(name + n - 4, ".txt"))
+		ext = 4;
+	else if (n > 6 && !strcmp(name + n - 6, ".pb.gz"))
+		ext = 6;
+	else
+		return -1;
+	if (strncmp(name, "threads", 7) != 0 || n - ext >= len)
+		return -1;
+	const char *p = name + 7, *end = name + n - ext;
+	if (p < end && !strncmp(p, ".pid", 4)) {
+		size_t k = strspn(p + 4, "0123456789");
+		if (k == 0 || p + 4 + k > end)
+			return -1;
+		p += 4 + k;
+	}
+	if (p < end) {
+		size_t k = strspn(p + 1, "0123456789");
+		if (*p != '.' || k == 0 || p + 1 + k != end)
+			return -1;
+		p += 1 + k;
+	}
+	if (p != end)
+		return -1;
+	memcpy(stem, name, n - ext);
+	stem[n - ext] = 0;
+	return 0;
+}
+
+/* The most recent thread dump in dir (any process's: plain names, the
+ * pid-qualified names of a process that found them taken, numbered live
+ * snapshots), by modification time, then by name. 0 with its stem, or
+ * -1 if there is none. */
+static int
+newest_stem(const char *dir, char *stem, size_t len)
+{
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return -1;
+	struct dirent *e;
+	struct timespec best = {0, 0};
+	bool found = false;
+	while ((e = readdir(dp)) != NULL) {
+		char s[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 2];
+		struct stat st;
+		if (ct_threadview_stem(e->d_name, s, sizeof(s)) < 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		struct timespec m = st.st_mtim;
+		bool newer = !found || m.tv_sec > best.tv_sec ||
+			     (m.tv_sec == best.tv_sec && m.tv_nsec > best.tv_nsec) ||
+			     (m.tv_sec == best.tv_sec && m.tv_nsec == best.tv_nsec &&
+			      strcmp(s, stem) > 0);
+		if (newer && strlen(s) < len) {
+			strcpy(stem, s);
+			best = m;
+			found = true;
+		}
+	}
+	closedir(dp);
+	return found ? 0 : -1;
+}
+
 static int
 load(const char *path, struct dump *d, char *err, size_t errlen)
 {
 	struct stat st;
-	char pb[PATH_MAX + 32], txt[PATH_MAX + 32];
 	if (stat(path, &st) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		snprintf(pb, sizeof(pb), "%s/threads.pb.gz", path);
-		snprintf(txt, sizeof(txt), "%s/threads.txt", path);
-		if (access(pb, F_OK) == 0) {
-			d->source = "threads.pb.gz";
-			if (load_pb(pb, d, err, errlen) < 0)
-				return -1;
-			/* threads.txt has what the profile cannot say: the
-			 * deadlock reports and its summary lines. */
-			struct dump t = {0};
-			char terr[256];
-			if (access(txt, F_OK) == 0 && load_txt(txt, &t, terr, sizeof(terr)) == 0) {
-				d->deadlocks = t.deadlocks;
-				d->nd = t.nd;
-				d->notes = t.notes;
-				t.deadlocks = NULL;
-				t.nd = 0;
-				t.notes = NULL;
-			}
-			dump_free(&t);
-			return 0;
+		char stem[NAME_MAX + 1];
+		if (newest_stem(path, stem, sizeof(stem)) < 0) {
+			snprintf(err, errlen,
+				 "no thread dump in %s (expected threads.pb.gz or threads.txt, or "
+				 "threads.pid<PID>.txt, threads.0001.txt ...)",
+				 path);
+			return -1;
 		}
-		if (access(txt, F_OK) == 0) {
-			d->source = "threads.txt";
-			return load_txt(txt, d, err, errlen);
-		}
-		snprintf(err, errlen, "no thread dump in %s (expected threads.pb.gz or threads.txt)",
-			 path);
-		return -1;
+		return load_stem(path, stem, d, err, errlen);
 	}
 	size_t n = strlen(path);
 	d->source = path;
@@ -507,6 +595,17 @@ render(FILE *out, struct dump *dp)
 		}
 		fputs(g->stack, out);
 	}
+}
+
+int
+ct_threadview_print_stem(FILE *out, const char *dir, const char *stem, char *err, size_t errlen)
+{
+	struct dump d = {0};
+	int ret = load_stem(dir, stem, &d, err, errlen);
+	if (ret == 0)
+		render(out, &d);
+	dump_free(&d);
+	return ret;
 }
 
 int

@@ -10,10 +10,22 @@
 
 #include <stdio.h>
 
-/* Prints the dump at path (a directory holding threads.pb.gz or
- * threads.txt, or one of those files). Returns 0, or -1 with a one-line
- * reason in err (no dump there, unreadable file). */
+/* Prints the dump at path: a directory (its most recent thread dump, by
+ * modification time: threads.pb.gz or threads.txt, a pid-qualified
+ * threads.pid<PID>.pb.gz, a numbered snapshot threads.0001.pb.gz ...) or
+ * one of those files. Returns 0, or -1 with a one-line reason in err (no
+ * dump there, unreadable file). */
 int ct_threadview_print(FILE *out, const char *path, char *err, size_t errlen);
+
+/* Prints the dump <dir>/<stem>.pb.gz (with <stem>.txt's reports) or
+ * <dir>/<stem>.txt; stem is e.g. "threads.pid4242.0003". As above. */
+int ct_threadview_print_stem(FILE *out, const char *dir, const char *stem, char *err,
+			     size_t errlen);
+
+/* The stem of a thread dump's file name ("threads.pid42.0001" for
+ * "threads.pid42.0001.txt"): threads[.pid<N>][.<seq>] and .txt or .pb.gz.
+ * 0, or -1 if name is not one (or longer than len - 1). */
+int ct_threadview_stem(const char *name, char *stem, size_t len);
 
 /* The same for a dump in memory: a count profile (gzip'd or raw) if it
  * decodes as one, else threads.txt text. For tests and the fuzzer. */

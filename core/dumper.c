@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "dlhist.h"
 #include "dump.h"
 #include "dumper.h"
 #include "event.h"
@@ -133,10 +134,18 @@ ct_host_sampling(enum ct_profile_kind kind, const uint64_t *set)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+static int
+ct_host_objects(struct ct_snapshot *snap)
+{
+	memset(snap, 0, sizeof(*snap));
+	return ct_dlhist_snapshot(snap);
+}
+
 static const struct ct_http_host ct_host = {
 	.snapshot = ct_host_snapshot,
 	.sampling = ct_host_sampling,
 	.copy_stats = ct_dump_copy_stats,
+	.objects = ct_host_objects,
 };
 
 /* CONTEND_HTTP ("host:port", validated by config.c; ":port" and

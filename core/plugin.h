@@ -79,6 +79,11 @@ struct ct_http_host {
 	uint64_t (*sampling)(enum ct_profile_kind kind, const uint64_t *set);
 	/* Live snapshots taken so far and their table-copy times. */
 	void (*copy_stats)(struct ct_copy_stats *st);
+	/* Only the loaded objects (snap->dl_live, from dl_iterate_phdr: no
+	 * /proc, so it works after a credential change) and the unload
+	 * history, without copying the tables: for /debug/pprof/symbol.
+	 * snap is zeroed first; free it with ct_snapshot_free. 0 or -ENOMEM. */
+	int (*objects)(struct ct_snapshot *snap);
 };
 
 struct ct_http;

@@ -983,8 +983,12 @@ parse_pc(const char *w, size_t n)
 	return v;
 }
 
+/* Symbolized in the process like the profiles it writes: from
+ * /proc/self/maps, or where a credential change closed that, from the
+ * objects the loader lists (ct_symbolize__new_snap). */
 static void
-serve_symbol(const struct ct_http_req *req, struct ct_http_resp *resp)
+serve_symbol(const struct ct_http_host *host, const struct ct_http_req *req,
+	     struct ct_http_resp *resp)
 {
 	const char *in;
 	size_t inlen;
@@ -999,7 +1003,10 @@ serve_symbol(const struct ct_http_req *req, struct ct_http_resp *resp)
 	/* pprof only checks that this is not 0. */
 	ct_buf_printf(&b, "num_symbols: 1\n");
 	struct ct_symbolizer *sym = NULL;
-	if (inlen && ct_symbolize__new(&sym) < 0)
+	struct ct_snapshot objs = {0};
+	if (inlen && host->objects && host->objects(&objs) < 0)
+		ct_snapshot_free(&objs);
+	if (inlen && ct_symbolize__new_snap(&objs, &sym) < 0)
 		sym = NULL;
 	for (size_t i = 0; i < inlen && sym;) {
 		const char *plus = memchr(in + i, '+', inlen - i);
@@ -1015,6 +1022,7 @@ serve_symbol(const struct ct_http_req *req, struct ct_http_resp *resp)
 		i += n + 1;
 	}
 	ct_symbolize__free(sym);
+	ct_snapshot_free(&objs);
 	ct_http_reply(resp, &b, text_plain);
 }
 
@@ -1051,7 +1059,7 @@ ct_http_handle(const struct ct_http_host *host, const struct ct_http_req *req,
 		return 0;
 	}
 	if (!strcmp(name, "symbol")) {
-		serve_symbol(req, resp);
+		serve_symbol(host, req, resp);
 		return 0;
 	}
 	return serve_profile(host, name, req, resp, may_defer, state, wait_ns);

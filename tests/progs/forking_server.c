@@ -111,7 +111,7 @@ spawn(int (*fn)(void))
 		die("fork", errno);
 	if (pid == 0) {
 		close(shutdown_pipe[1]);
-		_exit(fn());
+		exit(fn()); /* exit(), not _exit(): the shim writes at exit */
 	}
 	return pid;
 }

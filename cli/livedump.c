@@ -1,0 +1,432 @@
+/* `contend threads --pid PID`: asks a running process for a thread dump
+ * and prints it (livedump.h). Everything is learnt from /proc: the
+ * process's environment (CONTEND_DUMP_SIGNAL, CONTEND_OUT), its working
+ * directory, whether libcontend.so is mapped, whether it catches the
+ * signal. The signal is sent only when the process catches it, since its
+ * default action would kill it. */
+#include "livedump.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "threadview.h"
+
+#define CT_LIVE_MAX_DIRS 4
+
+/* The whole of /proc/<pid>/<file> (NUL-terminated; *len without it), or
+ * NULL with errno. */
+static char *
+proc_read(pid_t pid, const char *file, size_t *len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		size_t r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+		if (r == 0)
+			break;
+		if (cap - n - 1 == 0) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	int err = ferror(f) ? errno : 0;
+	fclose(f);
+	if (buf && err) {
+		free(buf);
+		errno = err;
+		return NULL;
+	}
+	if (!buf) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+/* The value of name in a NUL-separated environment block, or NULL. */
+static const char *
+env_get(const char *env, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < len; i += strlen(env + i) + 1)
+		if (!strncmp(env + i, name, nl) && env[i + nl] == '=')
+			return env + i + nl + 1;
+	return NULL;
+}
+
+/* As the shim parses CONTEND_DUMP_SIGNAL: a name with or without SIG, or
+ * a number. 0 if it is none of those. */
+static int
+parse_signal(const char *s)
+{
+	uint64_t v;
+	if (ct_cli_parse_count(s, 64, &v) == 0)
+		return (int)v;
+	const char *name = !strncasecmp(s, "SIG", 3) ? s + 3 : s;
+	for (int i = 1; i < NSIG; i++) {
+		const char *a = sigabbrev_np(i);
+		if (a && !strcasecmp(a, name))
+			return i;
+	}
+	return 0;
+}
+
+/* CONTEND_OUT expanded as the shim does it (%p, %h, %%). */
+static int
+expand_out(const char *tmpl, pid_t pid, char *buf, size_t len)
+{
+	size_t pos = 0;
+	for (const char *p = tmpl; *p; p++) {
+		char tmp[300];
+		const char *add = tmp;
+		if (*p != '%') {
+			tmp[0] = *p;
+			tmp[1] = 0;
+		} else if (p[1] == 'p') {
+			snprintf(tmp, sizeof(tmp), "%d", (int)pid);
+			p++;
+		} else if (p[1] == 'h') {
+			if (gethostname(tmp, sizeof(tmp) - 1) < 0)
+				strcpy(tmp, "localhost");
+			tmp[sizeof(tmp) - 1] = 0;
+			p++;
+		} else if (p[1] == '%') {
+			add = "%";
+			p++;
+		} else {
+			return -1;
+		}
+		size_t n = strlen(add);
+		if (pos + n >= len)
+			return -1;
+		memcpy(buf + pos, add, n);
+		pos += n;
+	}
+	buf[pos] = 0;
+	return pos ? 0 : -1;
+}
+
+/* Whether the process catches sig (SigCgt in /proc/<pid>/status: readable
+ * for any process). -1 if that cannot be read. */
+static int
+catches(pid_t pid, int sig)
+{
+	char *st = proc_read(pid, "status", NULL);
+	if (!st)
+		return -1;
+	const char *c = strstr(st, "\nSigCgt:");
+	int r = -1;
+	if (c) {
+		unsigned long long mask = strtoull(c + 8, NULL, 16);
+		r = (int)(mask >> (sig - 1) & 1);
+	}
+	free(st);
+	return r;
+}
+
+/* 'Z' for a zombie, 0 if gone or unreadable. */
+static char
+proc_state(pid_t pid)
+{
+	char *st = proc_read(pid, "stat", NULL);
+	if (!st)
+		return 0;
+	const char *p = strrchr(st, ')');
+	char c = p && p[1] == ' ' ? p[2] : 0;
+	free(st);
+	return c;
+}
+
+struct seen {
+	char **names;
+	size_t n, cap;
+};
+
+static bool
+seen_has(const struct seen *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->names[i], name))
+			return true;
+	return false;
+}
+
+static void
+seen_add(struct seen *s, const char *name)
+{
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 32;
+		char **nv = realloc(s->names, ncap * sizeof(*nv));
+		if (!nv)
+			return;
+		s->names = nv;
+		s->cap = ncap;
+	}
+	if ((s->names[s->n] = strdup(name)))
+		s->n++;
+}
+
+static void
+seen_free(struct seen *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->names[i]);
+	free(s->names);
+}
+
+/* Whether <dir>/<name> is a thread dump of pid: its first line says so
+ * ("libcontend thread dump: pid N, ..."); in a directory several
+ * processes share, a plain name may be any of theirs. */
+static bool
+dump_of(const char *dir, const char *name, pid_t pid)
+{
+	char path[PATH_MAX + NAME_MAX + 2], line[128], want[64];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool ok = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	snprintf(want, sizeof(want), "libcontend thread dump: pid %d,", (int)pid);
+	return ok && !strncmp(line, want, strlen(want));
+}
+
+/* A numbered snapshot's text dump: threads[.pid<N>].<seq>.txt */
+static bool
+is_snapshot_txt(const char *name, char *stem, size_t len)
+{
+	size_t n = strlen(name);
+	if (n < 5 || strcmp(name + n - 4, ".txt") || ct_threadview_stem(name, stem, len) < 0)
+		return false;
+	const char *dot = strrchr(stem, '.');
+	return dot && dot[1] >= '0' && dot[1] <= '9';
+}
+
+static void
+scan(const char *dir, struct seen *before, bool record, pid_t pid, char *found_stem,
+     size_t len)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char stem[NAME_MAX + 1];
+		if (!is_snapshot_txt(e->d_name, stem, sizeof(stem)))
+			continue;
+		char key[PATH_MAX + NAME_MAX + 2];
+		snprintf(key, sizeof(key), "%s/%s", dir, e->d_name);
+		if (record) {
+			seen_add(before, key);
+		} else if (!found_stem[0] && !seen_has(before, key) && dump_of(dir, e->d_name, pid)) {
+			if (strlen(stem) < len)
+				strcpy(found_stem, stem);
+		}
+	}
+	closedir(d);
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+	}
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int
+ct_livedump_main(const struct ct_livedump_opts *o)
+{
+	pid_t pid = o->pid;
+	if (kill(pid, 0) < 0) {
+		if (errno == ESRCH)
+			return ct_cli_error("no process with pid %d", (int)pid);
+		if (errno == EPERM)
+			return ct_cli_error("pid %d: permission denied (it belongs to another user; "
+					    "run as that user or root)", (int)pid);
+		return ct_cli_error("pid %d: %s", (int)pid, strerror(errno));
+	}
+	if (proc_state(pid) == 'Z')
+		return ct_cli_error("pid %d has exited (a zombie its parent has not reaped)",
+				    (int)pid);
+	size_t envlen = 0;
+	char *env = proc_read(pid, "environ", &envlen);
+	if (!env) {
+		if (errno == ENOENT || errno == ESRCH)
+			return ct_cli_error("no process with pid %d", (int)pid);
+		if (errno == EACCES || errno == EPERM)
+			return ct_cli_error("pid %d: permission denied reading /proc/%d/environ "
+					    "(run as the process's user or root)", (int)pid, (int)pid);
+		return ct_cli_error("cannot read /proc/%d/environ: %s", (int)pid, strerror(errno));
+	}
+	int ret = 1;
+	struct seen before = {0};
+	char *maps = proc_read(pid, "maps", NULL);
+	if (!maps) {
+		ret = ct_cli_error("pid %d: cannot read /proc/%d/maps: %s", (int)pid, (int)pid,
+				   strerror(errno));
+		goto out;
+	}
+	bool preloaded = strstr(maps, "/libcontend.so\n") != NULL;
+	free(maps);
+	if (!preloaded) {
+		ret = ct_cli_error("pid %d is not running with libcontend.so (start it with "
+				   "LD_PRELOAD=.../libcontend.so CONTEND_DUMP_SIGNAL=SIGUSR2)",
+				   (int)pid);
+		goto out;
+	}
+
+	int sig = 0;
+	const char *signame = o->signal ? o->signal : env_get(env, envlen, "CONTEND_DUMP_SIGNAL");
+	if (!signame || !*signame || !strcasecmp(signame, "none") || !strcmp(signame, "0")) {
+		ret = ct_cli_error("pid %d has no CONTEND_DUMP_SIGNAL in its environment, so it "
+				   "cannot be asked for a dump (start it with "
+				   "CONTEND_DUMP_SIGNAL=SIGUSR2)", (int)pid);
+		goto out;
+	}
+	if (!(sig = parse_signal(signame))) {
+		ret = ct_cli_error("pid %d: '%s' is not a signal", (int)pid, signame);
+		goto out;
+	}
+	const char *abbrev = sigabbrev_np(sig);
+	char sigtxt[32];
+	snprintf(sigtxt, sizeof(sigtxt), "SIG%s", abbrev ? abbrev : "?");
+	if (catches(pid, sig) == 0) {
+		ret = ct_cli_error("pid %d does not catch %s (libcontend is not set up for it "
+				   "there, or the program reset it); not sending it, since its "
+				   "default action could end the process", (int)pid, sigtxt);
+		goto out;
+	}
+
+	/* Where its snapshots go: --dir, or CONTEND_OUT for its pid, taken
+	 * from where it started (PWD of its environment) and from where it
+	 * is now; the dump's own first line says whose it is. */
+	char dirs[CT_LIVE_MAX_DIRS][PATH_MAX];
+	int ndirs = 0;
+	if (o->dir) {
+		snprintf(dirs[ndirs++], PATH_MAX, "%s", o->dir);
+	} else {
+		const char *tmpl = env_get(env, envlen, "CONTEND_OUT");
+		char rel[PATH_MAX];
+		if (!tmpl || !*tmpl || expand_out(tmpl, pid, rel, sizeof(rel)) < 0)
+			expand_out("contend.%p", pid, rel, sizeof(rel));
+		if (rel[0] == '/') {
+			snprintf(dirs[ndirs++], PATH_MAX, "%s", rel);
+		} else {
+			const char *pwd = env_get(env, envlen, "PWD");
+			char cwd[PATH_MAX], link[64];
+			snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+			ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
+			if (n > 0) {
+				cwd[n] = 0;
+				snprintf(dirs[ndirs++], PATH_MAX, "%.*s/%.*s", PATH_MAX / 2, cwd,
+					 PATH_MAX / 2 - 2, rel);
+			}
+			if (pwd && pwd[0] == '/' && (n <= 0 || strcmp(pwd, cwd)))
+				snprintf(dirs[ndirs++], PATH_MAX, "%.*s/%.*s", PATH_MAX / 2, pwd,
+					 PATH_MAX / 2 - 2, rel);
+			if (ndirs == 0)
+				snprintf(dirs[ndirs++], PATH_MAX, "%s", rel);
+		}
+	}
+	for (int i = 0; i < ndirs; i++)
+		scan(dirs[i], &before, true, pid, NULL, 0);
+
+	if (kill(pid, sig) < 0) {
+		ret = errno == ESRCH ? ct_cli_error("no process with pid %d", (int)pid)
+		      : errno == EPERM ? ct_cli_error("pid %d: permission denied sending %s (run "
+						     "as the process's user or root)", (int)pid, sigtxt)
+				       : ct_cli_error("pid %d: cannot send %s: %s", (int)pid, sigtxt,
+						      strerror(errno));
+		goto out;
+	}
+	char stem[NAME_MAX + 1] = "";
+	int found = -1;
+	double deadline = mono_s() + o->timeout_s;
+	while (found < 0) {
+		for (int i = 0; i < ndirs && found < 0; i++) {
+			scan(dirs[i], &before, false, pid, stem, sizeof(stem));
+			if (stem[0])
+				found = i;
+		}
+		if (found >= 0)
+			break;
+		if (kill(pid, 0) < 0 || proc_state(pid) == 'Z') {
+			ret = ct_cli_error("pid %d ended before it wrote a thread dump", (int)pid);
+			goto out;
+		}
+		if (mono_s() > deadline) {
+			ret = ct_cli_error("timed out after %g s waiting for pid %d to write a thread "
+					   "dump in %s%s (a program's own handler for %s replaces "
+					   "libcontend's; a single-threaded process dumps when its "
+					   "blocking call returns)",
+					   o->timeout_s, (int)pid, dirs[0], ndirs > 1 ? " or beside it" : "",
+					   sigtxt);
+			goto out;
+		}
+		sleep_ms(50);
+	}
+	/* The text comes first; the profile of the same snapshot follows at
+	 * once (both are placed whole, by rename). */
+	char pb[PATH_MAX + NAME_MAX + 8];
+	snprintf(pb, sizeof(pb), "%.*s/%s.pb.gz", PATH_MAX, dirs[found], stem);
+	for (double until = mono_s() + 5; access(pb, F_OK) != 0 && mono_s() < until;)
+		sleep_ms(20);
+	fprintf(stderr, "contend: thread dump of pid %d: %s/%s.txt\n", (int)pid, dirs[found], stem);
+	char *buf = NULL;
+	size_t len = 0;
+	char err[PATH_MAX + 256];
+	FILE *m = open_memstream(&buf, &len);
+	if (!m) {
+		ret = ct_cli_error("out of memory");
+		goto out;
+	}
+	int r = ct_threadview_print_stem(m, dirs[found], stem, err, sizeof(err));
+	fclose(m);
+	if (r < 0) {
+		free(buf);
+		ret = ct_cli_error("%s", err);
+		goto out;
+	}
+	fwrite(buf, 1, len, stdout);
+	free(buf);
+	ret = fflush(stdout) == 0 ? 0 : ct_cli_error("cannot write the output: %s", strerror(errno));
+out:
+	seen_free(&before);
+	free(env);
+	return ret;
+}

@@ -1,0 +1,573 @@
+/* Live dumps from every process of a forking server
+ * (tests/progs/forking_server: a parent and two pre-forked workers, one
+ * stuck behind a lock another of its threads holds, one single-threaded
+ * and parked in poll()). Each worker answers CONTEND_DUMP_SIGNAL with a
+ * snapshot of its own, `contend threads --pid PID` asks for one and
+ * prints it, workers write their thread dump at exit, dumps under
+ * pid-qualified names are found, and CONTEND_HTTP in the parent leaves
+ * the workers off its port (or gives each one of its own with port 0).
+ *
+ * No sleeps of chance: every wait is for a file, a line or a state the
+ * kernel reports, with generous time-outs. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+extern char **environ;
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+	}
+}
+
+struct srv {
+	pid_t pid, stuck, idle;
+	long stuck_tid, idle_tid;
+	int stdin_fd;
+	char tmp[PATH_MAX];
+	char outpath[PATH_MAX + 16], errpath[PATH_MAX + 16];
+	char *stdout_text, *stderr_text; /* after srv_stop */
+};
+
+/* The integer after "key=" on a line of text, or -1. */
+static long
+value_of(const char *text, const char *key)
+{
+	char want[64];
+	snprintf(want, sizeof(want), "%s=", key);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, want, strlen(want)))
+			return atol(p + strlen(want));
+	return -1;
+}
+
+/* The main thread of pid is inside system call nr (the kernel's view). */
+static bool
+blocked_in(pid_t pid, long tid, long nr)
+{
+	char path[64], buf[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%ld/syscall", (int)pid, tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	return atol(buf) == nr;
+}
+
+static void
+wait_blocked(pid_t pid, long tid, long nr, long nr2, const char *what)
+{
+	double deadline = mono_s() + 60;
+	while (!blocked_in(pid, tid, nr) && !blocked_in(pid, tid, nr2)) {
+		cr_assert(mono_s() < deadline, "%s never blocked", what);
+		sleep_ms(20);
+	}
+}
+
+/* Starts forking_server in a new temporary directory (its cwd) with the
+ * shim, CONTEND_OUT=out (a template relative to that directory) and env;
+ * returns once both workers said their pids and are blocked for good. */
+static void
+srv_start(struct srv *s, const char *out, const char *const *env)
+{
+	memset(s, 0, sizeof(*s));
+	const char *tmpdir = getenv("TMPDIR");
+	snprintf(s->tmp, sizeof(s->tmp), "%s/ct-forked-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	cr_assert(mkdtemp(s->tmp), "mkdtemp: %s", strerror(errno));
+	snprintf(s->outpath, sizeof(s->outpath), "%s/.stdout", s->tmp);
+	snprintf(s->errpath, sizeof(s->errpath), "%s/.stderr", s->tmp);
+	char prog[PATH_MAX];
+	prog_path(prog, sizeof(prog), "forking_server");
+	static char preload[PATH_MAX + 16], outenv[PATH_MAX + 32];
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+	snprintf(outenv, sizeof(outenv), "CONTEND_OUT=%s", out);
+	size_t n = 0, cap = 64;
+	for (char **e = environ; *e; e++)
+		cap++;
+	const char **envp = calloc(cap, sizeof(*envp));
+	cr_assert(envp);
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "CONTEND_", 8))
+			envp[n++] = *e;
+	envp[n++] = preload;
+	envp[n++] = outenv;
+	for (int i = 0; env && env[i]; i++)
+		envp[n++] = env[i];
+	envp[n] = NULL;
+	int p[2];
+	cr_assert(pipe2(p, O_CLOEXEC) == 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int o = open(s->outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(s->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (o < 0 || e < 0 || dup2(p[0], 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 ||
+		    chdir(s->tmp) < 0)
+			_exit(126);
+		signal(SIGUSR2, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		char *const argv[] = {prog, NULL};
+		execve(prog, argv, (char *const *)envp);
+		_exit(127);
+	}
+	free(envp);
+	close(p[0]);
+	s->pid = pid;
+	s->stdin_fd = p[1];
+	double deadline = mono_s() + 60;
+	for (;;) {
+		char *o = read_file(s->outpath, NULL);
+		s->stuck_tid = o ? value_of(o, "stuck_tid") : -1;
+		s->idle_tid = o ? value_of(o, "idle_tid") : -1;
+		s->stuck = o ? (pid_t)value_of(o, "stuck") : -1;
+		s->idle = o ? (pid_t)value_of(o, "idle") : -1;
+		free(o);
+		if (s->stuck_tid > 0 && s->idle_tid > 0)
+			break;
+		cr_assert(waitpid(pid, NULL, WNOHANG) == 0, "forking_server exited early");
+		cr_assert(mono_s() < deadline, "forking_server did not start its workers");
+		sleep_ms(20);
+	}
+	/* The stuck worker's main thread in the mutex's futex wait, the idle
+	 * one in poll (ppoll where poll() is made with it). */
+	wait_blocked(s->stuck, s->stuck_tid, SYS_futex, SYS_futex, "the stuck worker");
+#ifdef SYS_poll
+	wait_blocked(s->idle, s->idle_tid, SYS_poll, SYS_ppoll, "the idle worker");
+#else
+	wait_blocked(s->idle, s->idle_tid, SYS_ppoll, SYS_ppoll, "the idle worker");
+#endif
+}
+
+/* Closes its stdin: the workers finish, the parent reaps them. */
+static void
+srv_stop(struct srv *s)
+{
+	close(s->stdin_fd);
+	int st = 0;
+	double deadline = mono_s() + 60;
+	bool timed_out = false;
+	while (waitpid(s->pid, &st, WNOHANG) != s->pid) {
+		if (mono_s() > deadline) {
+			timed_out = true;
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &st, 0);
+			break;
+		}
+		sleep_ms(10);
+	}
+	s->stdout_text = read_file(s->outpath, NULL);
+	s->stderr_text = read_file(s->errpath, NULL);
+	if (!s->stdout_text)
+		s->stdout_text = strdup("");
+	if (!s->stderr_text)
+		s->stderr_text = strdup("");
+	cr_assert(!timed_out, "forking_server did not finish; stderr:\n%s", s->stderr_text);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "forking_server failed; stderr:\n%s",
+		  s->stderr_text);
+	cr_expect_eq(value_of(s->stdout_text, "stuck_status"), 0, "%s", s->stdout_text);
+	cr_expect_eq(value_of(s->stdout_text, "idle_status"), 0, "%s", s->stdout_text);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+srv_free(struct srv *s)
+{
+	if (s->tmp[0] && !getenv("CONTEND_KEEP_TMP"))
+		nftw(s->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(s->stdout_text);
+	free(s->stderr_text);
+}
+
+static void
+contend_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/contend", env_required("CONTEND_BUILD_ROOT"));
+}
+
+/* `contend threads --pid PID [more]`, from another directory. */
+static void
+contend_threads_pid(struct run *r, pid_t pid, const char *more)
+{
+	char contend[PATH_MAX], p[24];
+	contend_path(contend, sizeof(contend));
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	const char *argv[] = {contend, "threads", "--pid", p, more, NULL};
+	run_cmd(r, argv, 120);
+}
+
+static void
+expect_stuck_dump(const struct run *r, pid_t pid)
+{
+	cr_expect_eq(run_exit_code(r), 0, "contend threads --pid %d: %s", (int)pid, r->err);
+	cr_expect(strstr(r->out, "pthread_mutex_lock in stuck_request (forking_server.c:"),
+		  "the stuck request is not in the dump:\n%s", r->out);
+	cr_expect(strstr(r->out, "read in wait_for_shutdown (forking_server.c:"),
+		  "the holder is not in the dump:\n%s", r->out);
+	char say[64];
+	snprintf(say, sizeof(say), "thread dump of pid %d: ", (int)pid);
+	cr_expect(strstr(r->err, say), "%s", r->err);
+}
+
+static void
+expect_idle_dump(const struct run *r, pid_t pid)
+{
+	cr_expect_eq(run_exit_code(r), 0, "contend threads --pid %d: %s", (int)pid, r->err);
+	cr_expect(strstr(r->out, "1 thread in 1 group"), "%s", r->out);
+	cr_expect(strstr(r->out, "poll in idle_worker (forking_server.c:"),
+		  "the idle worker's poll is not in the dump:\n%s", r->out);
+}
+
+/* Each worker, asked by `contend threads --pid`, writes a snapshot into
+ * its own directory (CONTEND_OUT=out.%p) and the command prints it; at
+ * exit every process writes its thread dump, the single-threaded worker
+ * included. */
+Test(forked, live_dump_in_each_worker, .timeout = 300)
+{
+	struct srv s;
+	srv_start(&s, "out.%p", (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL});
+	struct run r;
+	contend_threads_pid(&r, s.stuck, NULL);
+	expect_stuck_dump(&r, s.stuck);
+	run_free(&r);
+	contend_threads_pid(&r, s.idle, NULL);
+	expect_idle_dump(&r, s.idle);
+	run_free(&r);
+
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.tmp, (int)s.stuck);
+	cr_expect(path_exists(path), "no %s", path);
+	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.tmp, (int)s.idle);
+	cr_expect(path_exists(path), "no %s", path);
+	/* The parent was not asked: no snapshot of its own. */
+	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.tmp, (int)s.pid);
+	cr_expect(!path_exists(path), "%s", path);
+	srv_stop(&s);
+	/* Every worker survived its dump (exit status 0 above) and wrote its
+	 * profiles and thread dump at exit. */
+	pid_t pids[] = {s.pid, s.stuck, s.idle};
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/out.%d/threads.txt", s.tmp, (int)pids[i]);
+		cr_expect(path_exists(path), "no %s; stderr:\n%s", path, s.stderr_text);
+		snprintf(path, sizeof(path), "%s/out.%d/block.pb.gz", s.tmp, (int)pids[i]);
+		cr_expect(path_exists(path), "no %s", path);
+	}
+	srv_free(&s);
+}
+
+/* One directory for all (CONTEND_OUT without %p): the worker dumped
+ * second finds the plain names taken and writes threads.pid<PID>.0001.txt;
+ * `contend threads --pid` finds each worker's own, and `contend threads
+ * DIR` the newest, pid-qualified one. */
+Test(forked, live_dump_pid_qualified, .timeout = 300)
+{
+	struct srv s;
+	srv_start(&s, "out", (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL});
+	struct run r;
+	contend_threads_pid(&r, s.stuck, NULL);
+	expect_stuck_dump(&r, s.stuck);
+	run_free(&r);
+	contend_threads_pid(&r, s.idle, NULL);
+	expect_idle_dump(&r, s.idle);
+	run_free(&r);
+	char path[PATH_MAX + 64], name[64];
+	snprintf(path, sizeof(path), "%s/out/threads.0001.txt", s.tmp);
+	cr_expect(path_exists(path), "no %s", path);
+	snprintf(path, sizeof(path), "%s/out/threads.pid%d.0001.txt", s.tmp, (int)s.idle);
+	cr_expect(path_exists(path), "no %s", path);
+
+	/* The directory's newest dump is the idle worker's pid-qualified one
+	 * (its profile, placed after its text). */
+	char contend[PATH_MAX], dir[PATH_MAX + 8];
+	contend_path(contend, sizeof(contend));
+	snprintf(dir, sizeof(dir), "%s/out", s.tmp);
+	run_cmd(&r, (const char *const[]){contend, "threads", dir, NULL}, 60);
+	cr_expect_eq(run_exit_code(&r), 0, "%s", r.err);
+	snprintf(name, sizeof(name), "(threads.pid%d.0001.pb.gz)", (int)s.idle);
+	cr_expect(strstr(r.out, name), "not the pid-qualified dump:\n%s", r.out);
+	cr_expect(strstr(r.out, "poll in idle_worker"), "%s", r.out);
+	run_free(&r);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
+/* A directory holding only a pid-qualified final dump (a second run into
+ * the same directory) is a directory with a thread dump. */
+Test(forked, pid_qualified_final_dump_found, .timeout = 120)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "threads_leaks",
+					.args = NULL,
+					.env = (const char *const[]){"CONTEND_STUCK=100ms", NULL}});
+	char tmp[PATH_MAX + 16], from[PATH_MAX + 32], to[PATH_MAX + 32];
+	snprintf(tmp, sizeof(tmp), "%s", r.outdir);
+	/* Renamed as a process that found the names taken writes them. */
+	const char *files[] = {"threads.txt", "threads.pb.gz"};
+	const char *pidq[] = {"threads.pid4242.txt", "threads.pid4242.pb.gz"};
+	for (int i = 0; i < 2; i++) {
+		snprintf(from, sizeof(from), "%s/%s", tmp, files[i]);
+		snprintf(to, sizeof(to), "%s/%s", tmp, pidq[i]);
+		cr_assert(rename(from, to) == 0, "%s: %s; stderr:\n%s", from, strerror(errno), r.err);
+	}
+	char contend[PATH_MAX];
+	contend_path(contend, sizeof(contend));
+	struct run v;
+	run_cmd(&v, (const char *const[]){contend, "threads", tmp, NULL}, 60);
+	cr_expect_eq(run_exit_code(&v), 0, "%s", v.err);
+	cr_expect(strstr(v.out, "(threads.pid4242.pb.gz)"), "%s", v.out);
+	run_free(&v);
+	run_free(&r);
+}
+
+/* One line and status 1 for each thing that can be wrong. */
+Test(forked, live_dump_errors, .timeout = 120)
+{
+	struct run r;
+	/* A pid that is free: the highest the kernel would give, checked. */
+	pid_t none = 4194303;
+	if (kill(none, 0) == 0 || errno != ESRCH)
+		none = 0;
+	if (none) {
+		contend_threads_pid(&r, none, NULL);
+		cr_expect_eq(run_exit_code(&r), 1);
+		cr_expect(strstr(r.err, "no process with pid"), "%s", r.err);
+		cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+		run_free(&r);
+	}
+	/* This runner: not preloaded. */
+	contend_threads_pid(&r, getpid(), NULL);
+	cr_expect_eq(run_exit_code(&r), 1);
+	cr_expect(strstr(r.err, "is not running with libcontend.so"), "%s", r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+	run_free(&r);
+
+	/* Preloaded but without a dump signal: nothing is sent (SIGUSR2
+	 * would kill it). */
+	struct srv s;
+	srv_start(&s, "out.%p", NULL);
+	contend_threads_pid(&r, s.idle, NULL);
+	cr_expect_eq(run_exit_code(&r), 1);
+	cr_expect(strstr(r.err, "no CONTEND_DUMP_SIGNAL"), "%s", r.err);
+	run_free(&r);
+	/* Naming a signal it does not catch is refused too. */
+	contend_threads_pid(&r, s.idle, "--signal=SIGUSR1");
+	cr_expect_eq(run_exit_code(&r), 1);
+	cr_expect(strstr(r.err, "does not catch SIGUSR1"), "%s", r.err);
+	run_free(&r);
+	srv_stop(&s);
+	srv_free(&s);
+
+	/* Permission: pid 1 belongs to root; as another user it is refused
+	 * (so is root, in a container without CAP_SYS_PTRACE), as root it is
+	 * not preloaded. Either way one line. */
+	contend_threads_pid(&r, 1, NULL);
+	cr_expect_eq(run_exit_code(&r), 1);
+	cr_expect(strstr(r.err, "permission denied") ||
+			  (geteuid() == 0 && strstr(r.err, "not running with libcontend.so")),
+		  "%s", r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+	run_free(&r);
+}
+
+/* ---- CONTEND_HTTP in a forking server --------------------------------- */
+
+static int
+connect_port(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The body of GET path from port (NULL if it cannot connect). */
+static char *
+http_get(int port, const char *path)
+{
+	int fd = connect_port(port);
+	if (fd < 0)
+		return NULL;
+	char req[256];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+	cr_assert(write(fd, req, (size_t)n) == n);
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	cr_assert(buf);
+	ssize_t r;
+	while ((r = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)r;
+		if (cap - len - 1 == 0) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			cr_assert(buf);
+		}
+	}
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
+/* The port of the "serving ... (pid P)" line for pid in text, or 0. */
+static int
+served_port(const char *text, pid_t pid)
+{
+	char tail[48];
+	snprintf(tail, sizeof(tail), "/ (pid %d)", (int)pid);
+	for (const char *p = strstr(text, "serving /debug/pprof/ on http://"); p;
+	     p = strstr(p + 1, "serving /debug/pprof/ on http://")) {
+		const char *end = strchr(p, '\n');
+		const char *t = strstr(p, tail);
+		if (!t || (end && t > end))
+			continue;
+		const char *colon = t;
+		while (colon > p && *colon != ':')
+			colon--;
+		return atoi(colon + 1);
+	}
+	return 0;
+}
+
+static int
+count_sockets(pid_t pid)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	cr_assert(d, "%s: %s", dir, strerror(errno));
+	struct dirent *e;
+	int n = 0;
+	while ((e = readdir(d))) {
+		char path[PATH_MAX], link[128];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		ssize_t k = readlink(path, link, sizeof(link) - 1);
+		if (k > 0) {
+			link[k] = 0;
+			n += !strncmp(link, "socket:", 7);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* A fixed port is the parent's: it says once that its children do not
+ * serve, the children never listen (their live dump comes on the signal
+ * instead), and the parent keeps answering. */
+Test(forked, http_fixed_port_is_the_parents, .timeout = 300)
+{
+	/* A free port: bound and released here (SO_REUSEADDR on both). */
+	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t al = sizeof(a);
+	cr_assert(bind(probe, (struct sockaddr *)&a, sizeof(a)) == 0);
+	cr_assert(getsockname(probe, (struct sockaddr *)&a, &al) == 0);
+	int port = ntohs(a.sin_port);
+	close(probe);
+	char http[64];
+	snprintf(http, sizeof(http), "CONTEND_HTTP=127.0.0.1:%d", port);
+	struct srv s;
+	srv_start(&s, "out.%p", (const char *const[]){http, "CONTEND_DUMP_SIGNAL=SIGUSR2", NULL});
+	/* A dump of each worker: its dumper thread has made its decision
+	 * about the port (it listens before its first snapshot). */
+	struct run r;
+	contend_threads_pid(&r, s.stuck, NULL);
+	expect_stuck_dump(&r, s.stuck);
+	run_free(&r);
+	contend_threads_pid(&r, s.idle, NULL);
+	expect_idle_dump(&r, s.idle);
+	run_free(&r);
+	cr_expect_eq(count_sockets(s.stuck), 0, "the stuck worker has a socket");
+	cr_expect_eq(count_sockets(s.idle), 0, "the idle worker has a socket");
+	char *body = http_get(port, "/debug/pprof/goroutine?debug=2");
+	char want[64];
+	snprintf(want, sizeof(want), "libcontend thread dump: pid %d,", (int)s.pid);
+	cr_expect(body && strstr(body, want), "the parent does not answer:\n%s", body ? body : "");
+	free(body);
+	srv_stop(&s);
+	snprintf(want, sizeof(want), "fork children of pid %d do not serve", (int)s.pid);
+	const char *said = strstr(s.stderr_text, want);
+	cr_expect(said && !strstr(said + 1, want), "not said exactly once:\n%s", s.stderr_text);
+	cr_expect_eq(served_port(s.stderr_text, s.pid), port, "%s", s.stderr_text);
+	cr_expect_eq(served_port(s.stderr_text, s.stuck), 0, "%s", s.stderr_text);
+	cr_expect_eq(served_port(s.stderr_text, s.idle), 0, "%s", s.stderr_text);
+	srv_free(&s);
+}
+
+/* Port 0: every process serves on a free port of its own, each answering
+ * for itself (the threaded worker from its first thread, the
+ * single-threaded one from its first blocking call that returned). */
+Test(forked, http_port_zero_serves_in_each_process, .timeout = 300)
+{
+	struct srv s;
+	srv_start(&s, "out.%p", (const char *const[]){"CONTEND_HTTP=127.0.0.1:0", NULL});
+	pid_t pids[] = {s.pid, s.stuck, s.idle};
+	int ports[3] = {0};
+	double deadline = mono_s() + 60;
+	for (int i = 0; i < 3; i++) {
+		for (;;) {
+			char *err = read_file(s.errpath, NULL);
+			ports[i] = err ? served_port(err, pids[i]) : 0;
+			free(err);
+			if (ports[i] > 0)
+				break;
+			cr_assert(mono_s() < deadline, "pid %d never served", (int)pids[i]);
+			sleep_ms(20);
+		}
+	}
+	cr_expect_neq(ports[0], ports[1]);
+	cr_expect_neq(ports[1], ports[2]);
+	char *body = http_get(ports[1], "/debug/pprof/goroutine?debug=2");
+	char want[64];
+	snprintf(want, sizeof(want), "libcontend thread dump: pid %d,", (int)s.stuck);
+	cr_expect(body && strstr(body, want), "%s", body ? body : "");
+	cr_expect(body && strstr(body, "stuck_request (forking_server.c:"), "%s", body ? body : "");
+	free(body);
+	srv_stop(&s);
+	cr_expect(!strstr(s.stderr_text, "do not serve"), "%s", s.stderr_text);
+	srv_free(&s);
+}
