@@ -225,18 +225,28 @@ ct_http_listen(dev_t *dev, ino_t *ino)
 		       ct_cfg.http);
 		return -1;
 	}
+	/* Created and listed as ours under the lock fork() takes, so that a
+	 * fork child never inherits the socket unlisted, to keep our port
+	 * open behind its parent's back. Only system calls that do not wait
+	 * are made while it is held (fork.h). */
+	ct_spin_lock(&ct_owned_lock);
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
+	int one = 1, err = 0;
 	struct stat st;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 512) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &(socklen_t){sizeof(ss)}) < 0 ||
 	    fstat(fd, &st) < 0) {
-		int err = errno;
-		ct_log("cannot serve /debug/pprof/ on %s (%s); HTTP server off", ct_cfg.http,
-		       strerror(err));
+		err = errno;
 		if (fd >= 0)
 			close(fd);
+	} else if (ct_nowned < (int)CT_ARRAY_SIZE(ct_owned)) {
+		ct_owned[ct_nowned++] = (struct ct_owned){fd, st.st_dev, st.st_ino};
+	}
+	ct_spin_unlock(&ct_owned_lock);
+	if (err) {
+		ct_log("cannot serve /debug/pprof/ on %s (%s); HTTP server off", ct_cfg.http,
+		       strerror(err));
 		return -1;
 	}
 	*dev = st.st_dev;

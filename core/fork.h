@@ -8,8 +8,9 @@
  *       dumper thread's descriptors). Taken in prepare, released in the
  *       parent, released in the child after the child closed what the
  *       list names: the child needs the list whole. Safe to take: its only
- *       holder is the dumper thread, which holds it for a memcpy, waits
- *       for nothing meanwhile and runs with every signal blocked (so no
+ *       holder is the dumper thread, which holds it for a memcpy or while
+ *       it creates and lists its listening socket (socket, bind, listen:
+ *       system calls that do not wait), waits for nothing meanwhile and runs with every signal blocked (so no
  *       handler can fork on top of it).
  *   CT_LOCK_TABLES        core/table.c: the stripe spinlocks and ovf_lock
  *       of each profile table. Not taken; re-initialised in the child with

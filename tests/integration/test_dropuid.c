@@ -125,3 +125,30 @@ Test(dropuid, setuid_before_threads) { drop_case("before", false); }
 Test(dropuid, setuid_after_threads) { drop_case("after", false); }
 Test(dropuid, nondumpable_no_caps) { drop_case("nodump", false); }
 Test(dropuid, thread_dump_after_setuid) { drop_case("after", true); }
+
+/* /debug/pprof/symbol after the drop: the shim symbolizes from the
+ * objects the loader lists, as its profiles do, not from /proc/self. */
+static void
+symbol_case(const char *mode)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to drop it");
+	struct passwd *pw = getpwnam("nobody");
+	cr_assert(pw, "no user nobody");
+	char uid[16], gid[16];
+	snprintf(uid, sizeof(uid), "%u", (unsigned)pw->pw_uid);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)pw->pw_gid);
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "drop_root",
+					.args = (const char *[]){mode, uid, gid, "symbol", NULL},
+					.env = (const char *[]){"CONTEND_HTTP=127.0.0.1:0",
+								"CONTEND_QUIET=1", NULL},
+					.out = "/nonexistent-ct-dropuid", .raw_out = true});
+	cr_expect(strstr(r.out, "symbol: num_symbols: 1"), "%s\n%s", r.out, r.err);
+	cr_expect(strstr(r.out, " drop_wait\n"), "%s: drop_wait not named:\n%s\n%s", mode, r.out,
+		  r.err);
+	run_free(&r);
+}
+
+Test(dropuid, symbol_endpoint_after_setuid) { symbol_case("before"); }
+Test(dropuid, symbol_endpoint_nodump) { symbol_case("nodump"); }

@@ -10,16 +10,24 @@
  * the profile writer must not need for names. With a fourth argument
  * "dump", the holder sends itself SIGUSR2 (run with
  * CONTEND_DUMP_SIGNAL=SIGUSR2) while the waiter is blocked and holds on
- * until $CONTEND_OUT/threads.0001.txt exists (at most 60 s).
+ * until $CONTEND_OUT/threads.0001.txt exists (at most 60 s). With
+ * "symbol" instead (run with CONTEND_HTTP=127.0.0.1:0), once its
+ * credentials are dropped it asks the shim's own /debug/pprof/symbol for
+ * the name of drop_wait's address and prints the answer's lines as
+ * "symbol: <line>".
  * Exit 0, or a message and 1. */
 #include <errno.h>
 #include <linux/capability.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,19 +106,83 @@ drop(const char *mode, uid_t uid, gid_t gid)
 		fail("setuid");
 }
 
+/* The port of the shim's listening socket, once it listens (at most
+ * 60 s), or 0. */
+static int
+shim_port(void)
+{
+	for (int i = 0; i < 60000; i++, usleep(1000)) {
+		DIR *d = opendir("/proc/self/fd");
+		struct dirent *e;
+		int port = 0;
+		while (d && !port && (e = readdir(d))) {
+			int fd = atoi(e->d_name), on = 0;
+			socklen_t l = sizeof(on);
+			struct sockaddr_in a;
+			socklen_t al = sizeof(a);
+			if (e->d_name[0] != '.' &&
+			    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &l) == 0 && on &&
+			    getsockname(fd, (struct sockaddr *)&a, &al) == 0 && a.sin_family == AF_INET)
+				port = ntohs(a.sin_port);
+		}
+		if (d)
+			closedir(d);
+		if (port)
+			return port;
+	}
+	return 0;
+}
+
+static void
+ask_symbol(void)
+{
+	int port = shim_port();
+	if (!port)
+		fail("no /debug/pprof/ socket");
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		fail("connect");
+	char body[64], req[256];
+	int bl = snprintf(body, sizeof(body), "%#lx", (unsigned long)(uintptr_t)drop_wait);
+	int rl = snprintf(req, sizeof(req),
+			  "POST /debug/pprof/symbol HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+			  "Content-Length: %d\r\n\r\n%s", bl, body);
+	if (write(fd, req, (size_t)rl) != rl)
+		fail("write");
+	char resp[8192];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(resp) - 1 && (r = read(fd, resp + n, sizeof(resp) - 1 - n)) > 0)
+		n += (size_t)r;
+	resp[n] = 0;
+	close(fd);
+	const char *b = strstr(resp, "\r\n\r\n");
+	for (char *line = b ? (char *)b + 4 : resp, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		printf("symbol: %s\n", line);
+	}
+	fflush(stdout);
+}
+
 int
 main(int argc, char **argv)
 {
 	pthread_t t;
 
-	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "dump") == 0)) {
-		fprintf(stderr, "usage: drop_root before|after|nodump UID GID [dump]\n");
+	if (argc != 4 && !(argc == 5 && (strcmp(argv[4], "dump") == 0 ||
+					  strcmp(argv[4], "symbol") == 0))) {
+		fprintf(stderr, "usage: drop_root before|after|nodump UID GID [dump|symbol]\n");
 		return 1;
 	}
 	uid_t uid = (uid_t)atol(argv[2]);
 	gid_t gid = (gid_t)atol(argv[3]);
 	int after = strcmp(argv[1], "after") == 0;
-	dump = argc == 5;
+	dump = argc == 5 && strcmp(argv[4], "dump") == 0;
+	int symbol = argc == 5 && !dump;
 
 	if (!after)
 		drop(argv[1], uid, gid);
@@ -122,6 +194,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "drop_root: still dumpable\n");
 		return 1;
 	}
+	if (symbol)
+		ask_symbol();
 	drop_hold();
 	pthread_join(t, NULL);
 	return 0;
