@@ -550,6 +550,17 @@ load(const char *path, struct dump *d, char *err, size_t errlen)
 	d->source = path;
 	if (n > 4 && !strcmp(path + n - 4, ".txt"))
 		return load_txt(path, d, err, errlen);
+	/* A thread dump's profile brings the reports of its text beside it. */
+	const char *base = strrchr(path, '/');
+	char stem[NAME_MAX + 1], dir[PATH_MAX];
+	base = base ? base + 1 : path;
+	if (ct_threadview_stem(base, stem, sizeof(stem)) == 0 && (size_t)(base - path) < sizeof(dir)) {
+		snprintf(dir, sizeof(dir), "%.*s", base > path ? (int)(base - path - 1) : 1,
+			 base > path ? path : ".");
+		if (!dir[0])
+			strcpy(dir, "/");
+		return load_stem(dir, stem, d, err, errlen);
+	}
 	return load_pb(path, d, err, errlen);
 }
 
