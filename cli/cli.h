@@ -9,6 +9,9 @@
 
 #include "../report/pprof_read.h"
 
+/* `contend locks` (locks.c). */
+int ct_cli_locks_main(int argc, char **argv);
+
 /* Prints the usage of a subcommand (main.c). */
 void ct_main_usage(const char *cmd, FILE *out);
 

@@ -101,6 +101,21 @@ static const struct cmd cmds[] = {
 	 "sends its CONTEND_DUMP_SIGNAL (or SIG), waits for the new snapshot in its\n"
 	 "output directory (its CONTEND_OUT, or DIR) at most SECONDS (default 30), and\n"
 	 "prints it.\n"},
+	{"locks", ct_cli_locks_main,
+	 "contend locks [--json] DIR|FILE|http://HOST:PORT\n"
+	 "\n"
+	 "One row per lock, sorted by total wait: its name (the symbol of a static\n"
+	 "lock, else where it was created, e.g. make_account (bank.c:40)), kind,\n"
+	 "contentions, total, average, p50, p99 and max wait, hold total and max for\n"
+	 "holds that began after a wait, then the top holder sites (the unlocks that\n"
+	 "made others wait) and waiter sites. Reads DIR/locks.pb.gz, FILE, or a live\n"
+	 "process's /debug/pprof/locks (CONTEND_HTTP). Percentiles come from a\n"
+	 "log-scale histogram (4 buckets per power of two); each row says how many\n"
+	 "recorded events it rests on.\n"
+	 "\n"
+	 "  --json                one JSON object per lock and line: lock, kind,\n"
+	 "                        contentions, wait_ns, avg_ns, p50_ns, p99_ns, max_ns,\n"
+	 "                        events, hold_* when known, waiters, holders\n"},
 	{"flame", cmd_flame,
 	 "contend flame [--sample TYPE] [--title TEXT] FILE -o OUT.svg|OUT.html\n"
 	 "\n"

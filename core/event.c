@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "config.h"
 #include "event.h"
+#include "locks.h"
 #include "profiles.h"
 #include "sample.h"
 #include "stack.h"
@@ -28,15 +29,80 @@ ct_in_handler_slow(void)
 	return d > 0;
 }
 
-static void
-ct_record(enum ct_profile_kind kind, unsigned op, double count, double delay)
+/* Per-thread lock state of the slow paths: the object and caller of the
+ * block wait in progress, the object being released, and the holds that
+ * began after a sampled wait (a thread rarely holds more than a few such
+ * locks at once; a fifth replaces the oldest, whose hold goes unrecorded). */
+#define CT_HOLD_SLOTS 4
+struct ct_lk_thread {
+	const void *block_obj;
+	uintptr_t block_caller;
+	const void *cond_mutex;
+	const void *rel_obj;
+	unsigned rel_kind;
+	unsigned next_hold;
+	struct {
+		const void *obj;
+		int64_t t0;
+		uintptr_t site;
+		double weight;
+		unsigned kind;
+	} hold[CT_HOLD_SLOTS];
+};
+static CT_TLS struct ct_lk_thread ct_lk;
+
+/* Records an event on lock obj (0: none) of kind with the stack captured
+ * now; returns the frame the event is charged to (pcs[0], the caller of
+ * the wrapped function), 0 if none. */
+static uintptr_t
+ct_record(enum ct_profile_kind kind, unsigned op, const void *obj, unsigned lock_kind,
+	  double count, double delay)
 {
 	uintptr_t pcs[CT_STACK_MAX];
 	int depth = (int)__atomic_load_n(&ct_cfg.stack_depth, __ATOMIC_RELAXED);
 	ct_guard_enter();
 	int n = ct_stack_capture(pcs, depth);
-	ct_table_add(&ct_profiles[kind], op, pcs, (unsigned)n, count, delay);
+	ct_table_add_lock(&ct_profiles[kind], op, (uintptr_t)obj, lock_kind, pcs, (unsigned)n,
+			  count, delay);
 	ct_guard_leave();
+	return n > 0 ? pcs[0] : 0;
+}
+
+/* Opens a hold of obj that began at t0 after a wait at site. */
+static void
+ct_hold_begin(const void *obj, unsigned kind, uintptr_t site, int64_t t0, double weight)
+{
+	unsigned i;
+	for (i = 0; i < CT_HOLD_SLOTS; i++)
+		if (!ct_lk.hold[i].obj || ct_lk.hold[i].obj == obj)
+			break;
+	if (i == CT_HOLD_SLOTS)
+		i = ct_lk.next_hold++ % CT_HOLD_SLOTS;
+	ct_lk.hold[i].obj = obj;
+	ct_lk.hold[i].t0 = t0;
+	ct_lk.hold[i].site = site;
+	ct_lk.hold[i].weight = weight;
+	ct_lk.hold[i].kind = kind;
+}
+
+/* Closes this thread's open hold of obj, if any, at now (0: read the
+ * clock). */
+static void
+ct_hold_close(const void *obj, int64_t now)
+{
+	for (unsigned i = 0; i < CT_HOLD_SLOTS; i++) {
+		if (ct_lk.hold[i].obj != obj)
+			continue;
+		ct_lk.hold[i].obj = NULL;
+		if (!now)
+			now = ct_now_ns();
+		int64_t held = now - ct_lk.hold[i].t0;
+		ct_guard_enter();
+		ct_locks_add(obj, ct_lk.hold[i].kind, ct_lk.hold[i].site, CT_LR_HOLD,
+			     ct_lk.hold[i].weight, held, ct_lk.hold[i].weight * (double)held, 0);
+		ct_guard_leave();
+		return;
+	}
 }
 
 void
@@ -44,6 +110,8 @@ ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr_t ca
 {
 	w->obj = obj;
 	w->op = op;
+	w->caller = caller;
+	w->kind = ct_lock_kind_of_op(op);
 	w->t0 = ct_now_ns();
 	ct_wait_enter(op, obj, -1, w->t0, caller);
 	/* The guard also covers the bucket spinlock: a signal handler that
@@ -62,11 +130,18 @@ ct_lock_wait_end(struct ct_wait *w)
 	ct_guard_enter();
 	ct_waiters_leave(w->handle, w->t0);
 	ct_guard_leave();
-	int64_t wait = ct_now_ns() - w->t0;
+	int64_t now = ct_now_ns(), wait = now - w->t0;
 	double count, delay;
 	if (ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait, &count,
-			    &delay))
-		ct_record(CT_PROF_BLOCK, op, count, delay);
+			    &delay)) {
+		unsigned kind = w->kind & ~CT_LKF_HOLD_TRACKABLE;
+		ct_record(CT_PROF_BLOCK, op, w->obj, kind, count, delay);
+		ct_guard_enter();
+		ct_locks_add(w->obj, kind, w->caller, CT_LR_WAIT, count, wait, delay, 0);
+		ct_guard_leave();
+		if (w->kind & CT_LKF_HOLD_TRACKABLE)
+			ct_hold_begin(w->obj, kind, w->caller, now, count);
+	}
 	errno = saved;
 }
 
@@ -86,7 +161,24 @@ ct_block_begin(unsigned op, const void *obj, uintptr_t caller)
 {
 	int64_t t0 = ct_now_ns();
 	ct_wait_enter(op, obj, -1, t0, caller);
+	ct_lk.block_obj = obj;
+	ct_lk.block_caller = caller;
 	return t0;
+}
+
+/* The block wait in progress ended after wait ns; sampled with count
+ * and delay: records it, with its lock if it was on one. */
+static void
+ct_block_record(unsigned op, int64_t wait, double count, double delay, uintptr_t pc0)
+{
+	unsigned kind = ct_lock_kind_of_op(op);
+	if (kind == CT_LK_NONE)
+		return;
+	ct_guard_enter();
+	ct_locks_add(ct_lk.block_obj, kind, ct_lk.block_caller ? ct_lk.block_caller : pc0,
+		     CT_LR_WAIT, count, wait, delay,
+		     kind == CT_LK_COND ? (uintptr_t)ct_lk.cond_mutex : 0);
+	ct_guard_leave();
 }
 
 void
@@ -95,22 +187,47 @@ ct_block_end(unsigned op, int64_t t0)
 	int saved = errno;
 	ct_wait_leave();
 	double count, delay;
-	if (ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED),
-			    ct_now_ns() - t0, &count, &delay))
-		ct_record(CT_PROF_BLOCK, op, count, delay);
+	int64_t wait = ct_now_ns() - t0;
+	if (ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait, &count,
+			    &delay)) {
+		unsigned kind = ct_lock_kind_of_op(op);
+		const void *obj = kind != CT_LK_NONE ? ct_lk.block_obj : NULL;
+		uintptr_t pc0 = ct_record(CT_PROF_BLOCK, op, obj, kind, count, delay);
+		ct_block_record(op, wait, count, delay, pc0);
+	}
 	errno = saved;
 }
 
 int64_t
 ct_release_begin(const void *obj)
 {
+	int64_t now = 0;
+	ct_lk.rel_obj = obj;
+	/* A hold that began after a sampled wait: its unlock is sure to
+	 * get here (the wrapper said so when the wait ended). */
+	for (unsigned i = 0; i < CT_HOLD_SLOTS; i++) {
+		if (CT_UNLIKELY(ct_lk.hold[i].obj == obj)) {
+			now = ct_now_ns();
+			ct_hold_close(obj, now);
+			break;
+		}
+	}
 	if (__atomic_load_n(&ct_waiters_active, __ATOMIC_RELAXED) == 0)
 		return 0;
 	unsigned n;
 	ct_guard_enter();
-	int64_t delay = ct_waiters_charge(obj, ct_now_ns(), &n);
+	int64_t delay = ct_waiters_charge(obj, now ? now : ct_now_ns(), &n);
 	ct_guard_leave();
 	return delay;
+}
+
+/* A sampled mutex event on obj charged to the unlock at pc0. */
+static void
+ct_holder_record(const void *obj, unsigned op, uintptr_t pc0, double count, double delay)
+{
+	ct_guard_enter();
+	ct_locks_add(obj, ct_lock_kind_of_op(op), pc0, CT_LR_HOLDER, count, -1, delay, 0);
+	ct_guard_leave();
 }
 
 void
@@ -122,7 +239,32 @@ ct_release_end(unsigned op, int64_t delay)
 	if (!ct_sample_mutex(frac))
 		return;
 	int saved = errno;
-	ct_record(CT_PROF_MUTEX, op, (double)frac, (double)frac * (double)delay);
+	const void *obj = ct_lk.rel_obj;
+	unsigned kind = ct_lock_kind_of_op(op);
+	uintptr_t pc0 = ct_record(CT_PROF_MUTEX, op, obj, kind, (double)frac,
+				  (double)frac * (double)delay);
+	ct_holder_record(obj, op, pc0, (double)frac, (double)frac * (double)delay);
+	errno = saved;
+}
+
+void
+ct_cond_release(const void *m)
+{
+	ct_lk.cond_mutex = m;
+	for (unsigned i = 0; i < CT_HOLD_SLOTS; i++)
+		if (CT_UNLIKELY(ct_lk.hold[i].obj == m))
+			ct_hold_close(m, 0);
+}
+
+void
+ct_lock_created(const void *obj, unsigned kind, uintptr_t caller)
+{
+	if (!__atomic_load_n(&ct_ready, __ATOMIC_RELAXED) || ct_guard_held())
+		return;
+	int saved = errno;
+	ct_guard_enter();
+	ct_locks_created(obj, kind, caller);
+	ct_guard_leave();
 	errno = saved;
 }
 
@@ -133,8 +275,9 @@ ct_cond_end(unsigned op, int64_t t0, unsigned handover_op, int64_t handover_dela
 	ct_wait_leave();
 	double count = 0, delay = 0;
 	uint64_t frac = __atomic_load_n(&ct_cfg.mutex_fraction, __ATOMIC_RELAXED);
-	bool blk = ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED),
-				   ct_now_ns() - t0, &count, &delay);
+	int64_t wait = ct_now_ns() - t0;
+	bool blk = ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait,
+				   &count, &delay);
 	bool mtx = handover_delay > 0 && ct_sample_mutex(frac);
 	if (blk || mtx) {
 		uintptr_t pcs[CT_STACK_MAX];
@@ -142,11 +285,18 @@ ct_cond_end(unsigned op, int64_t t0, unsigned handover_op, int64_t handover_dela
 		ct_guard_enter();
 		int n = ct_stack_capture(pcs, depth);
 		if (blk)
-			ct_table_add(&ct_profiles[CT_PROF_BLOCK], op, pcs, (unsigned)n, count, delay);
+			ct_table_add_lock(&ct_profiles[CT_PROF_BLOCK], op, (uintptr_t)ct_lk.block_obj,
+					  CT_LK_COND, pcs, (unsigned)n, count, delay);
 		if (mtx)
-			ct_table_add(&ct_profiles[CT_PROF_MUTEX], handover_op, pcs, (unsigned)n,
-				     (double)frac, (double)frac * (double)handover_delay);
+			ct_table_add_lock(&ct_profiles[CT_PROF_MUTEX], handover_op,
+					  (uintptr_t)ct_lk.rel_obj, CT_LK_MUTEX, pcs, (unsigned)n,
+					  (double)frac, (double)frac * (double)handover_delay);
 		ct_guard_leave();
+		if (blk)
+			ct_block_record(op, wait, count, delay, n > 0 ? pcs[0] : 0);
+		if (mtx)
+			ct_holder_record(ct_lk.rel_obj, CT_OP_MUTEX_UNLOCK, n > 0 ? pcs[0] : 0,
+					 (double)frac, (double)frac * (double)handover_delay);
 	}
 	errno = saved;
 }

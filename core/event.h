@@ -44,6 +44,10 @@ struct ct_wait {
 	int64_t t0;
 	int handle; /* waiter registration, -1 if none */
 	unsigned op;
+	uintptr_t caller;
+	/* What obj is (core/locks.h), from op at begin; a mutex wrapper adds
+	 * the attributes and CT_LKF_HOLD_TRACKABLE before ct_lock_wait_end. */
+	unsigned kind;
 };
 
 /* Before the real blocking call: stamps the start, registers the caller
@@ -54,7 +58,10 @@ void ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr
 
 /* After the real call returned (acquired, timed out or failed): ends the
  * registration and the wait record and records a block event (sampled by
- * CONTEND_BLOCK_RATE, stack captured here). */
+ * CONTEND_BLOCK_RATE, stack captured here) and the wait in obj's
+ * distribution (core/locks.h). A sampled wait whose kind says
+ * CT_LKF_HOLD_TRACKABLE opens a hold, closed by ct_release_begin or
+ * ct_cond_release on the same obj. */
 void ct_lock_wait_end(struct ct_wait *w);
 
 /* Instead of ct_lock_wait_end when the call turned out not to wait (a
@@ -72,13 +79,25 @@ void ct_block_end(unsigned op, int64_t t0);
 
 /* Before the real unlock of obj: the waiters' time since the last charge,
  * to be passed to ct_release_end, or 0 when nobody waited. Computed before
- * the unlock so a woken waiter cannot deregister first; cheap (no stack). */
+ * the unlock so a woken waiter cannot deregister first; cheap (no stack).
+ * Ends this thread's open hold of obj, if any (ct_lock_wait_end). */
 int64_t ct_release_begin(const void *obj);
 
 /* After the real unlock succeeded: records a mutex-profile event of delay
  * ns for op, sampled by CONTEND_MUTEX_FRACTION, with the releasing thread's
  * stack captured now that the critical section is over. */
 void ct_release_end(unsigned op, int64_t delay);
+
+/* A condvar wait is about to release mutex m inside glibc, out of our
+ * sight: ends this thread's open hold of m, and remembers m as the mutex
+ * of the wait that ct_block_begin starts next (the per-lock table says
+ * which mutex a condvar goes with). */
+void ct_cond_release(const void *m);
+
+/* An init call (pthread_mutex_init ...) at caller made obj a lock of kind
+ * (core/locks.h), so that report/ can name it after its creation site.
+ * Not a hot path: init calls are rare; no allocation, bounded table. */
+void ct_lock_created(const void *obj, unsigned kind, uintptr_t caller);
 
 /* pthread_cond_*wait: one stack for both the block event of the wait
  * (t0 to now) and, when handover_delay > 0, the mutex-profile event of

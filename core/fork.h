@@ -13,8 +13,10 @@
  *       system calls that do not wait), waits for nothing meanwhile and runs with every signal blocked (so no
  *       handler can fork on top of it).
  *   CT_LOCK_TABLES        core/table.c: the stripe spinlocks and ovf_lock
- *       of each profile table. Not taken; re-initialised in the child with
- *       the tables emptied (a child starts its own profile).
+ *       of each profile table; core/locks.c: the statistics stripes and
+ *       the creation-site buckets. Not taken; re-initialised in the child
+ *       with the tables emptied (a child starts its own profile), the
+ *       creation sites kept (the parent's locks live on in the child).
  *   CT_LOCK_WAITERS       core/waiters.c: the bucket spinlocks. Not taken;
  *       re-initialised in the child with the buckets emptied (the parent's
  *       waiters do not exist there).

@@ -9,6 +9,7 @@
 #include "event.h"
 #include "fork.h"
 #include "iowait.h"
+#include "locks.h"
 #include "profiles.h"
 #include "waiters.h"
 
@@ -31,6 +32,9 @@ ct_profiles_init(void)
 	err = ct_waiters_init(ct_cfg.objects);
 	if (err < 0)
 		return err;
+	err = ct_locks_init();
+	if (err < 0)
+		return err;
 	ct_start_mono = ct_now_ns();
 	ct_start_wall = ct_wall_ns();
 	__atomic_store_n(&ct_ready, 1, __ATOMIC_RELEASE);
@@ -45,6 +49,7 @@ ct_profiles_fork_child(void)
 	for (int k = 0; k < CT_PROF_COUNT; k++)
 		ct_table_reset(&ct_profiles[k]);
 	ct_waiters_reset();
+	ct_locks_fork_child();
 	ct_iowait_fork_child();
 	ct_start_mono = ct_now_ns();
 	ct_start_wall = ct_wall_ns();
@@ -85,6 +90,10 @@ ct_profiles_snapshot(struct ct_snapshot *snap)
 			ct_snapshot_free(snap);
 			return -ENOMEM;
 		}
+	}
+	if (ct_locks_snapshot(snap) < 0) {
+		ct_snapshot_free(snap);
+		return -ENOMEM;
 	}
 	return 0;
 }

@@ -17,6 +17,12 @@ ct_snapshot_free(struct ct_snapshot *snap)
 	free(snap->dl_live);
 	snap->dl_live = NULL;
 	snap->ndl_live = 0;
+	free(snap->lockstats);
+	snap->lockstats = NULL;
+	snap->nlockstats = 0;
+	free(snap->locksites);
+	snap->locksites = NULL;
+	snap->nlocksites = 0;
 	free(snap->threads);
 	snap->threads = NULL;
 	snap->nthreads = 0;

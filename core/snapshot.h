@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "locks.h"
 #include "ops.h"
 
 /* Deepest stack kept, like Go 1.23's default of 128 frames. */
@@ -38,6 +39,11 @@ struct ct_record {
 	 * recorded in, part of the key; 0 = resolve against the mappings of
 	 * the moment the file is written (records made at dump time). */
 	uint32_t dl_gen;
+	/* The lock waited on or released (part of the key, so each lock
+	 * keeps its own samples: report/ names it in the `lock` label), 0
+	 * when the event is on no lock; and its kind (core/locks.h). */
+	uint32_t lock_kind;
+	uintptr_t obj;
 	/* Return addresses, innermost first, shim frames already removed:
 	 * pc[0] is the return address into the caller of the wrapped
 	 * function. Report subtracts 1 to find the call's line. */
@@ -123,6 +129,13 @@ struct ct_snapshot {
 	 * process after a credential change. gen is 0. */
 	size_t ndl_live;
 	struct ct_dl_gone *dl_live; /* heap array owned by the snapshot */
+	/* Locks (core/locks.h): per (lock, site, role) distributions and
+	 * the creation sites known, heap arrays owned by the snapshot. */
+	size_t nlockstats;
+	struct ct_lockstat *lockstats;
+	size_t nlocksites;
+	struct ct_locksite *locksites;
+	uint64_t lockstats_dropped; /* events that found the table full */
 };
 
 /* Frees the record arrays (not the struct itself). */

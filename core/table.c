@@ -48,26 +48,34 @@ ct_table_destroy(struct ct_table *t)
 	t->recs = NULL;
 }
 
-static void ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t *pcs,
-			 unsigned depth, double count, double delay, bool counts);
+static void ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, uintptr_t obj,
+			 unsigned lock_kind, const uintptr_t *pcs, unsigned depth, double count,
+			 double delay, bool counts);
 
 void
 ct_table_add(struct ct_table *t, unsigned op, const uintptr_t *pcs, unsigned depth,
 	     double count, double delay)
 {
-	ct_table_put(t, op, 0, pcs, depth, count, delay, true);
+	ct_table_put(t, op, 0, 0, 0, pcs, depth, count, delay, true);
+}
+
+void
+ct_table_add_lock(struct ct_table *t, unsigned op, uintptr_t obj, unsigned lock_kind,
+		  const uintptr_t *pcs, unsigned depth, double count, double delay)
+{
+	ct_table_put(t, op, 0, obj, lock_kind, pcs, depth, count, delay, true);
 }
 
 void
 ct_table_add_fd(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t *pcs,
 		unsigned depth, double count, double delay)
 {
-	ct_table_put(t, op, fd_kind, pcs, depth, count, delay, false);
+	ct_table_put(t, op, fd_kind, 0, 0, pcs, depth, count, delay, false);
 }
 
 static void
-ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t *pcs,
-	     unsigned depth, double count, double delay, bool counts)
+ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, uintptr_t obj, unsigned lock_kind,
+	     const uintptr_t *pcs, unsigned depth, double count, double delay, bool counts)
 {
 	if (!t->recs)
 		return;
@@ -77,7 +85,8 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t 
 		depth = CT_STACK_MAX;
 	/* The same addresses in another generation may be other code. */
 	uint32_t gen = ct_dlhist_gen();
-	uint64_t h = ct_hash(op, fd_kind, gen, pcs, depth);
+	uint64_t h = ct_hash(op, fd_kind, gen, pcs, depth) ^ ((uint64_t)obj * 0x9e3779b97f4a7c15ULL);
+	h = h ? h : 1;
 	size_t stripe = (size_t)(h % CT_TABLE_STRIPES);
 	struct ct_record *base = t->recs + stripe * t->per;
 	size_t start = (size_t)((h / CT_TABLE_STRIPES) % t->per);
@@ -90,10 +99,12 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr_t 
 			r->op = op;
 			r->fd_kind = fd_kind;
 			r->dl_gen = gen;
+			r->obj = obj;
+			r->lock_kind = lock_kind;
 			r->depth = depth;
 			memcpy(r->pc, pcs, depth * sizeof(pcs[0]));
 		} else if (r->hash != h || r->op != op || r->fd_kind != fd_kind ||
-			   r->dl_gen != gen || r->depth != depth || memcmp(r->pc, pcs, depth * sizeof(pcs[0])) != 0) {
+			   r->dl_gen != gen || r->obj != obj || r->depth != depth || memcmp(r->pc, pcs, depth * sizeof(pcs[0])) != 0) {
 			continue;
 		}
 		r->count += count;

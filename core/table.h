@@ -1,4 +1,4 @@
-/* Bounded profile tables: one record per distinct (op, fd_kind, stack,
+/* Bounded profile tables: one record per distinct (op, fd_kind, lock, stack,
  * loaded-objects generation: core/dlhist.h, read once per add).
  *
  * Memory is one mmap of cap records made at init (pages are touched only
@@ -37,6 +37,11 @@ void ct_table_destroy(struct ct_table *t);
 /* Adds count and delay to the record of (op, pcs[0..depth)). */
 void ct_table_add(struct ct_table *t, unsigned op, const uintptr_t *pcs, unsigned depth,
 		  double count, double delay);
+
+/* The same for an event on lock obj of kind lock_kind (core/locks.h): the
+ * same stack on another lock is another record. */
+void ct_table_add_lock(struct ct_table *t, unsigned op, uintptr_t obj, unsigned lock_kind,
+		       const uintptr_t *pcs, unsigned depth, double count, double delay);
 
 /* The same for an I/O, sleep or process wait, on an fd of kind fd_kind
  * (enum ct_fd_kind, 0 if none): the same stack with another kind is

@@ -38,6 +38,11 @@ void ct_interpose_sys_init(void);
 #include <pthread.h>
 #include <stdint.h>
 
+/* The kind and attributes of an initialised mutex (core/locks.h), from
+ * glibc's __kind (lockinit.c). */
+unsigned ct_mutex_lock_kind(const pthread_mutex_t *m);
+
+
 /* For condvar waits: the delay of m's waiters to charge because the wait
  * is about to release m inside glibc, or 0. */
 int64_t ct_mutex_handover_begin(pthread_mutex_t *m);

@@ -18,6 +18,7 @@
 #include <pthread.h>
 
 #include "../core/event.h"
+#include "../core/locks.h"
 #include "../core/ops.h"
 #include "interpose.h"
 #include "real.h"
@@ -106,6 +107,23 @@ ct_mutex_will_wait(const pthread_mutex_t *m)
 	return ct_mutex_held(kind, word) && !ct_mutex_relock_returns(m, kind, word);
 }
 
+/* After a lock call that waited: m's kind for the profiles, and whether
+ * the hold that began (r == 0) will be seen ending: when the word still
+ * says "waiters" (glibc leaves 2 after any futex wait of a normal,
+ * recursive, error-checking, adaptive or PP mutex), its final unlock is
+ * sure to take ct_mutex_unlock_slow. A robust or PI word drops the
+ * waiters bit when the kernel has no more waiters: not tracked. */
+static inline unsigned
+ct_mutex_wait_kind(const pthread_mutex_t *m, int r)
+{
+	unsigned k = ct_mutex_lock_kind(m);
+	int kind = ct_mutex_kind(m);
+	if (r == 0 && !(kind & (CT_MX_ROBUST | CT_MX_PRIO_INHERIT)) &&
+	    ct_mutex_waiters(kind, ct_mutex_word(m)))
+		k |= CT_LKF_HOLD_TRACKABLE;
+	return k;
+}
+
 static CT_NOINLINE int
 ct_mutex_lock_slow(pthread_mutex_t *m, uintptr_t caller)
 {
@@ -114,6 +132,7 @@ ct_mutex_lock_slow(pthread_mutex_t *m, uintptr_t caller)
 	struct ct_wait w;
 	ct_lock_wait_begin(&w, m, CT_OP_MUTEX_LOCK, caller);
 	int r = real_pthread_mutex_lock(m);
+	w.kind = ct_mutex_wait_kind(m, r);
 	ct_lock_wait_end(&w);
 	return r;
 }
@@ -140,6 +159,7 @@ pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 	struct ct_wait w;
 	ct_lock_wait_begin(&w, m, CT_OP_MUTEX_TIMEDLOCK, CT_CALLER());
 	int r = real_pthread_mutex_timedlock(m, t);
+	w.kind = ct_mutex_wait_kind(m, r);
 	ct_lock_wait_end(&w);
 	return r;
 }
@@ -152,6 +172,7 @@ pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *
 	struct ct_wait w;
 	ct_lock_wait_begin(&w, m, CT_OP_MUTEX_CLOCKLOCK, CT_CALLER());
 	int r = real_pthread_mutex_clocklock(m, c, t);
+	w.kind = ct_mutex_wait_kind(m, r);
 	ct_lock_wait_end(&w);
 	return r;
 }
@@ -193,6 +214,7 @@ pthread_mutex_unlock(pthread_mutex_t *m)
 int64_t
 ct_mutex_handover_begin(pthread_mutex_t *m)
 {
+	ct_cond_release(m);
 	if (!ct_mutex_releases_to_waiter(m))
 		return 0;
 	return ct_release_begin(m);

@@ -27,6 +27,8 @@ CT_GLIBC_ALIAS(int, __pthread_mutex_unlock, (pthread_mutex_t *), "GLIBC_2.2.5")
 CT_GLIBC_ALIAS(int, __pthread_rwlock_rdlock, (pthread_rwlock_t *), "GLIBC_2.2.5")
 CT_GLIBC_ALIAS(int, __pthread_rwlock_wrlock, (pthread_rwlock_t *), "GLIBC_2.2.5")
 CT_GLIBC_ALIAS(int, __pthread_rwlock_unlock, (pthread_rwlock_t *), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(int, __pthread_mutex_init, (pthread_mutex_t *, const pthread_mutexattr_t *), "GLIBC_2.2.5")
+CT_GLIBC_ALIAS(int, __pthread_rwlock_init, (pthread_rwlock_t *, const pthread_rwlockattr_t *), "GLIBC_2.2.5")
 /* The same for the I/O calls an allocator or a logger may make while
  * dlsym runs (never one we export ourselves, such as __poll: a versioned
  * reference would bind to our unversioned wrapper). */
@@ -65,6 +67,8 @@ ct_raw_syscall(long n, long a, long b, long c, long d, long e, long f)
 	F(pthread_rwlock_rdlock, __pthread_rwlock_rdlock_ct)   \
 	F(pthread_rwlock_wrlock, __pthread_rwlock_wrlock_ct)   \
 	F(pthread_rwlock_unlock, __pthread_rwlock_unlock_ct)   \
+	F(pthread_mutex_init, __pthread_mutex_init_ct)         \
+	F(pthread_rwlock_init, __pthread_rwlock_init_ct)       \
 	F(read, __read_ct)                                     \
 	F(write, __write_ct)                                   \
 	F(pread, __pread64_ct)                                 \

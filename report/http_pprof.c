@@ -490,7 +490,7 @@ threads_available(void)
 static bool
 known_profile(const char *name)
 {
-	if (!strcmp(name, "mutex") || !strcmp(name, "block"))
+	if (!strcmp(name, "mutex") || !strcmp(name, "block") || !strcmp(name, "locks"))
 		return true;
 	return is_thread_profile(name) && threads_available();
 }
@@ -502,7 +502,8 @@ effective_debug(const char *name, long long debug)
 {
 	if (debug <= 0)
 		return 0;
-	if (!strcmp(name, "threads") || !strcmp(name, "goroutine"))
+	/* locks: 1 the per-lock table, 2 its JSON lines (report/locktable.h) */
+	if (!strcmp(name, "threads") || !strcmp(name, "goroutine") || !strcmp(name, "locks"))
 		return debug >= 2 ? 2 : 1;
 	return 1;
 }
@@ -733,6 +734,11 @@ serve_profile(const struct ct_http_host *host, const char *name, const struct ct
 				      "invalid value for \"seconds\" - must be a positive integer");
 			return 0;
 		}
+		/* A difference of maxima and percentiles means nothing. */
+		if (!strcmp(name, "locks")) {
+			ct_http_error(resp, 400, "\"seconds\" is not offered for the locks profile");
+			return 0;
+		}
 		/* Every profile served here supports a delta (Go's list:
 		 * block, goroutine, mutex, threadcreate, and threads). */
 		if (sec >= CT_HTTP_MAX_SECONDS) {
@@ -873,6 +879,9 @@ serve_index(const struct ct_http_host *host, struct ct_http_resp *resp)
 		{"cmdline", "The command line invocation of the current program", 0},
 		{"goroutine", "Stack traces of all current threads (the threads profile, under "
 			      "the name Go tools ask for)", (long long)snap.nthreads},
+		{"locks", "Per lock: contentions, wait distribution (p50, p99, max), hold "
+			  "times, holder and waiter sites (debug=1 table, debug=2 JSON lines)",
+		 (long long)snap.nlockstats},
 		{"mutex", "Stack traces of holders of contended mutexes",
 		 (long long)snap.prof[CT_PROF_MUTEX].nrecords},
 		{"threadcreate", "Stack traces that led to the creation of new OS threads",

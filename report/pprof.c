@@ -12,6 +12,7 @@
 #include "../core/compiler.h"
 #include "../core/fdkind.h"
 #include "intern.h"
+#include "locknames.h"
 #include "maps.h"
 #include "pprof.h"
 #include "profile.pb-c.h"
@@ -271,7 +272,8 @@ pp_labels(struct pp *p, size_t ri, size_t si)
 	for (size_t i = 0; i < n && !err; i++) {
 		Perftools__Profiles__Label *pl;
 
-		if (!l[i].value || !*l[i].value)
+		bool num = !l[i].value && l[i].unit;
+		if (!num && (!l[i].value || !*l[i].value))
 			continue; /* pprof drops labels with an empty string */
 		err = ct_vec_reserve(&p->labels, &p->caplabels, p->nlabels + 1, sizeof(*p->labels));
 		if (err)
@@ -279,8 +281,12 @@ pp_labels(struct pp *p, size_t ri, size_t si)
 		pl = &p->labels[p->nlabels++];
 		perftools__profiles__label__init(pl);
 		err = pp_str(p, l[i].key, &pl->key);
-		if (!err)
+		if (!err && num) {
+			pl->num = l[i].num;
+			err = pp_str(p, l[i].unit, &pl->num_unit);
+		} else if (!err) {
 			err = pp_str(p, l[i].value, &pl->str);
+		}
 	}
 	return err;
 }
@@ -587,37 +593,49 @@ out:
 /* The labels of block samples: `op` (the wrapped call, the leaf),
  * `class` (sync, io, sleep) and, for waits on an fd, `fd_kind` (socket,
  * pipe, ...), so that `go tool pprof -tagfocus=op=read` or
- * `-tagignore=class=io` work. Go attaches goroutine labels the same way
- * (pprof-format.md 1.8). */
-#define PP_BLOCK_NLABELS 3
-struct pp_block_labels {
-	struct ct_pprof_label *v;             /* PP_BLOCK_NLABELS per record */
-	const struct ct_pprof_label **per;    /* v + PP_BLOCK_NLABELS * i */
+ * `-tagignore=class=io` work; and of block and mutex samples on a lock,
+ * `lock` and `lock_kind` (-tagfocus=lock=ledger_lock). Go attaches
+ * goroutine labels the same way (pprof-format.md 1.8). */
+#define PP_NLABELS 5
+struct pp_rec_labels {
+	struct ct_pprof_label *v;             /* PP_NLABELS per record */
+	const struct ct_pprof_label **per;    /* v + PP_NLABELS * i */
 	size_t *n;
+	char (*kind)[48];                     /* lock_kind of each record */
 };
 
 static int
-pp_block_labels(struct pp_block_labels *bl, struct ct_pprof_spec *spec)
+pp_rec_labels(struct pp_rec_labels *bl, struct ct_pprof_spec *spec, enum ct_profile_kind pk,
+	      struct ct_locknames *ln)
 {
 	size_t n = spec->nrecords ? spec->nrecords : 1;
 
-	bl->v = calloc(n * PP_BLOCK_NLABELS, sizeof(*bl->v));
+	bl->v = calloc(n * PP_NLABELS, sizeof(*bl->v));
 	bl->per = calloc(n, sizeof(*bl->per));
 	bl->n = calloc(n, sizeof(*bl->n));
-	if (!bl->v || !bl->per || !bl->n)
+	bl->kind = calloc(n, sizeof(*bl->kind));
+	if (!bl->v || !bl->per || !bl->n || !bl->kind)
 		return -ENOMEM;
 	for (size_t i = 0; i < spec->nrecords; i++) {
 		const struct ct_record *r = &spec->records[i];
-		struct ct_pprof_label *l = bl->v + PP_BLOCK_NLABELS * i;
+		struct ct_pprof_label *l = bl->v + PP_NLABELS * i;
 		size_t k = 0;
 
 		bl->per[i] = l;
 		if (ct_op_class(r->op) == CT_CLASS_NONE)
 			continue; /* the table-full record: no wrapped call */
-		l[k++] = (struct ct_pprof_label){"op", ct_op_name(r->op)};
-		l[k++] = (struct ct_pprof_label){"class", ct_op_class_name(r->op)};
-		if (r->fd_kind)
-			l[k++] = (struct ct_pprof_label){"fd_kind", ct_fdkind_name(r->fd_kind)};
+		if (pk == CT_PROF_BLOCK) {
+			l[k++] = CT_PL_STR("op", ct_op_name(r->op));
+			l[k++] = CT_PL_STR("class", ct_op_class_name(r->op));
+			if (r->fd_kind)
+				l[k++] = CT_PL_STR("fd_kind", ct_fdkind_name(r->fd_kind));
+		}
+		if (r->obj && ln) {
+			l[k++] = CT_PL_STR("lock", ct_locknames_get(ln, r->obj, NULL));
+			ct_lock_kind_name(ct_locknames_kind(ln, r->obj, r->lock_kind), bl->kind[i],
+					  sizeof(bl->kind[i]));
+			l[k++] = CT_PL_STR("lock_kind", bl->kind[i]);
+		}
 		bl->n[i] = k;
 	}
 	spec->labels = bl->per;
@@ -626,11 +644,12 @@ pp_block_labels(struct pp_block_labels *bl, struct ct_pprof_spec *spec)
 }
 
 static void
-pp_block_labels_free(struct pp_block_labels *bl)
+pp_rec_labels_free(struct pp_rec_labels *bl)
 {
 	free(bl->v);
 	free(bl->per);
 	free(bl->n);
+	free(bl->kind);
 }
 
 int
@@ -658,15 +677,16 @@ ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		.records = ps->records,
 		.nrecords = ps->nrecords,
 	};
-	struct pp_block_labels bl = {0};
-	int err = 0;
+	struct pp_rec_labels bl = {0};
+	struct ct_locknames *ln = NULL;
+	int err = ct_locknames__new(snap, sym, &ln);
 
-	/* Only block samples are labelled: mutex samples keep Go's shape. */
-	if (kind == CT_PROF_BLOCK)
-		err = pp_block_labels(&bl, &spec);
+	if (!err)
+		err = pp_rec_labels(&bl, &spec, kind, ln);
 	if (!err)
 		err = ct_pprof_encode_spec(snap, &spec, maps, sym, out, outlen);
-	pp_block_labels_free(&bl);
+	pp_rec_labels_free(&bl);
+	ct_locknames__free(ln);
 	return err;
 }
 

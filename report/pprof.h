@@ -9,7 +9,8 @@
  * with mappings from /proc/self/maps and all has_* flags set, because
  * `go tool pprof` cannot symbolize C binaries itself. Block samples carry
  * string labels op (the leaf call), class (sync, io, sleep) and, for waits
- * on an fd, fd_kind; mutex samples have none.
+ * on an fd, fd_kind; block and mutex samples of an event on a lock carry
+ * lock (its stable name, report/locknames.h) and lock_kind.
  *
  * Runs off the hot path only. Allocates. Not async-signal-safe. Not
  * thread-safe with respect to sym (the symbolizer caches).
@@ -31,10 +32,16 @@ struct ct_symbolizer;
  * location has mapping_id 0). sym: the symbolizer (NULL: locations carry
  * addresses only). Addresses nobody knows get a Location without lines.
  * Returns 0 or a negative errno (-EINVAL for a bad kind, -ENOMEM). */
-/* A label on a sample (string labels only); empty values are skipped. */
+/* A label on a sample: a string label (value; empty ones are skipped),
+ * or, with value NULL and unit set, a numeric one (num in unit, e.g.
+ * "nanoseconds", "count"). */
 struct ct_pprof_label {
 	const char *key, *value;
+	int64_t num;
+	const char *unit;
 };
+#define CT_PL_STR(k, v) ((struct ct_pprof_label){.key = (k), .value = (v)})
+#define CT_PL_NUM(k, n, u) ((struct ct_pprof_label){.key = (k), .num = (n), .unit = (u)})
 
 /* Any profile made of records (leaf op + stack): the sample and period
  * types, comments, and optional labels per record. value[0] is

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "gzout.h"
+#include "locks.h"
+#include "locktable.h"
 #include "maps.h"
 #include "pprof.h"
 #include "render.h"
@@ -15,6 +17,7 @@
 #include "symbolize.h"
 #include "threads.h"
 
+/* kind CT_PROF_COUNT: the locks profile (report/locks.h). */
 static int
 render_proto(const struct ct_snapshot *snap, enum ct_profile_kind kind, uint8_t **out,
 	     size_t *outlen)
@@ -31,7 +34,10 @@ render_proto(const struct ct_snapshot *snap, enum ct_profile_kind kind, uint8_t 
 	err = ct_symbolize__new_snap(snap, &sym);
 	if (err == -ENOMEM)
 		goto out;
-	err = ct_pprof_encode(snap, kind, &maps, sym, &pb, &pblen);
+	if (kind == CT_PROF_COUNT)
+		err = ct_locks_encode(snap, &maps, sym, &pb, &pblen);
+	else
+		err = ct_pprof_encode(snap, kind, &maps, sym, &pb, &pblen);
 	if (err)
 		goto out;
 	err = ct_gzout_compress(pb, pblen, out, outlen);
@@ -62,6 +68,22 @@ ct_report_render(const struct ct_snapshot *snap, const char *name, int debug, ui
 		if (!err)
 			err = ct_render_count_text(name, pb, pblen, out, outlen);
 		free(pb);
+		return err;
+	}
+	if (!strcmp(name, "locks")) {
+		/* debug=0 the profile, 1 the per-lock table `contend locks`
+		 * prints, 2 its JSON lines (report/locktable.h). */
+		int err = render_proto(snap, CT_PROF_COUNT, out, outlen);
+		if (err || debug == 0)
+			return err;
+		if (debug != 1 && debug != 2)
+			return -EINVAL;
+		uint8_t *gz = *out;
+		size_t gzlen = *outlen;
+		*out = NULL;
+		*outlen = 0;
+		err = ct_locktable_render_pb(gz, gzlen, debug == 2, out, outlen);
+		free(gz);
 		return err;
 	}
 	enum ct_profile_kind kind;

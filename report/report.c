@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gzout.h"
+#include "locks.h"
 #include "maps.h"
 #include "pprof.h"
 #include "report.h"
@@ -32,6 +33,23 @@ report_one(const struct ct_snapshot *snap, enum ct_profile_kind kind, struct ct_
 			      strerror(-err));
 	else /* "<kind><suffix>.pb.gz", e.g. "mutex.pb.gz", "block.0001.pb.gz" */
 		err = ct_gzout_put(w, report_names[kind], ".pb.gz", pb, pblen, 1, 1);
+	free(pb);
+	return err;
+}
+
+/* locks.pb.gz (report/locks.h), when any lock event was recorded. */
+static int
+report_locks(const struct ct_snapshot *snap, struct ct_gzout *w, const struct ct_maps *maps,
+	     struct ct_symbolizer *sym)
+{
+	uint8_t *pb = NULL;
+	size_t pblen;
+	int err = ct_locks_encode(snap, maps, sym, &pb, &pblen);
+
+	if (err)
+		ct_gzout_fail(w, err, "cannot encode locks%s.pb.gz: %s", w->suffix, strerror(-err));
+	else /* "locks<suffix>.pb.gz" */
+		err = ct_gzout_put(w, "locks", ".pb.gz", pb, pblen, 1, 1);
 	free(pb);
 	return err;
 }
@@ -74,6 +92,8 @@ ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opt
 	 * does not cost the others. */
 	for (int k = 0; k < CT_PROF_COUNT; k++)
 		report_one(snap, (enum ct_profile_kind)k, &w, &maps, sym);
+	if (snap->nlockstats)
+		report_locks(snap, &w, &maps, sym);
 	if (snap->threads)
 		ct_threads_write(snap, &w, opts->summary ? stderr : NULL, &maps, sym);
 out:

@@ -352,7 +352,8 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct ct_thread_snap *t = &s->threads[i];
 		struct ct_record r = {.count = 1, .op = CT_OP_COUNT};
-		struct ct_pprof_label l[3] = {{"state", td_state(t)}, {"wait", ""}, {"stuck", ""}};
+		struct ct_pprof_label l[3] = {CT_PL_STR("state", td_state(t)), CT_PL_STR("wait", ""),
+					      CT_PL_STR("stuck", "")};
 		if (create) {
 			r.depth = (uint32_t)t->create_depth;
 			memcpy(r.pc, t->create_pc, r.depth * sizeof(r.pc[0]));
