@@ -61,9 +61,8 @@ enum ct_lock_role {
 	CT_LR_WAIT,   /* site = where a thread waited; histogram of waits */
 	CT_LR_HOLD,   /* site = where the hold began (its lock call, after a
 	               * wait); histogram of hold times */
-	CT_LR_HOLDER, /* site = the unlock that made others wait (mutex
-	               * profile events): count and delay charged, no
-	               * histogram */
+	CT_LR_HOLDER, /* site = an unlock that had waiters, as in the mutex
+	               * profile: count and delay charged, no histogram */
 	CT_LR_COUNT
 };
 

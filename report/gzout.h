@@ -38,7 +38,7 @@ struct ct_gzout {
 	size_t errlen;
 	int err;            /* first failure, 0 if none */
 	int nwrote;         /* files placed */
-	char wrote[3][256]; /* the first listed names placed, for the 'wrote' line */
+	char wrote[4][256]; /* the first listed names placed, for the 'wrote' line */
 	int nlisted;
 	struct ct_output local; /* when the caller keeps none */
 };

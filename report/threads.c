@@ -17,6 +17,7 @@
 #include "pprof.h"
 #include "symbolize.h"
 #include "threads.h"
+#include "locknames.h"
 
 /* Threads of a deadlock must all have been waiting at least this long:
  * a cycle read from records that were changing is then impossible in
@@ -27,7 +28,18 @@ struct td {
 	const struct ct_snapshot *snap;
 	struct ct_symbolizer *sym;
 	FILE *f;
+	struct ct_locknames *ln; /* NULL: locks shown by address */
 };
+
+/* The name of the lock at obj (report/locknames.h), or its address. */
+static const char *
+td_lock_name(struct td *d, uintptr_t obj, char *buf, size_t len)
+{
+	if (d->ln)
+		return ct_locknames_get(d->ln, obj, NULL);
+	snprintf(buf, len, "%#" PRIxPTR, obj);
+	return buf;
+}
 
 static bool
 td_is_lock(unsigned op)
@@ -160,7 +172,8 @@ td_header(struct td *d, const struct ct_thread_snap *t, FILE *f, const char *end
 			td_fd_kind(t->fd, kind, sizeof(kind));
 			fprintf(f, " fd %d (%s)", t->fd, kind);
 		} else if (t->obj) {
-			fprintf(f, " %#" PRIxPTR, t->obj);
+			char a[32];
+			fprintf(f, " %s", td_lock_name(d, t->obj, a, sizeof(a)));
 		}
 		fprintf(f, ", %s", dur);
 		if (t->owner_tid)
@@ -169,7 +182,6 @@ td_header(struct td *d, const struct ct_thread_snap *t, FILE *f, const char *end
 			fprintf(f, ", stuck");
 	}
 	fprintf(f, "]%s\n", end);
-	(void)d;
 }
 
 /* Every cycle of the wait-for graph once, printed to each of fs. Each
@@ -206,11 +218,12 @@ td_deadlocks(struct td *d, FILE **fs, int nfs)
 			t = start;
 			do {
 				const struct ct_thread_snap *h = td_waits_for(s, t);
-				char where[256];
+				char where[256], a[32];
 				td_where(d, t->pc[0], where, sizeof(where));
-				fprintf(fs[k], "%s thread %d \"%s\" waits in %s for %#" PRIxPTR
+				fprintf(fs[k], "%s thread %d \"%s\" waits in %s for %s"
 					" held by thread %d at %s", t == start ? "" : ";", t->tid,
-					t->name, ct_op_name(t->op), t->obj, h->tid, where);
+					t->name, ct_op_name(t->op), td_lock_name(d, t->obj, a, sizeof(a)),
+					h->tid, where);
 				t = h;
 			} while (t != start);
 			fprintf(fs[k], "\n");
@@ -438,11 +451,17 @@ td_render(const struct ct_snapshot *snap, const char *name, int debug, FILE *sum
 	*outlen = 0;
 	if (!create && strcmp(name, "threads") && strcmp(name, "goroutine"))
 		return -ENOENT;
-	if (debug == 2 && !create)
-		return td_text(&d, summary, (char **)out, outlen);
+	int err;
+	if (debug == 2 && !create) {
+		/* Without names (no memory) the dump still shows addresses. */
+		ct_locknames__new(snap, sym, &d.ln);
+		err = td_text(&d, summary, (char **)out, outlen);
+		ct_locknames__free(d.ln);
+		return err;
+	}
 	if (debug != 0)
 		return -EINVAL;
-	int err = td_profile(&d, maps, create, out, outlen);
+	err = td_profile(&d, maps, create, out, outlen);
 	return err ? err : td_gzip(out, outlen);
 }
 

@@ -1,0 +1,420 @@
+/* Locks as things (issue 14): tests/progs/lock_names under the shim, its
+ * locks named and measured by `contend locks`, isolated by
+ * `go tool pprof -tagfocus=lock=...`, named the same in two runs, named
+ * in the thread dump and served live at /debug/pprof/locks.
+ *
+ * Bands: lower bounds from construction (each wait lasts at least its
+ * hold: the holder starts it once the waiter is blocked), upper bounds
+ * loose (a loaded 2-core machine stretches sleeps). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "pprof_read.h"
+
+#define MS 1000000LL
+
+static void
+contend_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/contend", env_required("CONTEND_BUILD_ROOT"));
+}
+
+/* The JSON line of `contend locks --json` whose lock name starts with
+ * prefix (exact match when exact), or NULL. */
+static const char *
+json_line(const char *out, const char *prefix, bool exact, char *buf, size_t len)
+{
+	char key[256];
+	snprintf(key, sizeof(key), "{\"lock\":\"%s%s", prefix, exact ? "\"" : "");
+	for (const char *l = out; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl ? (size_t)(nl - l) : strlen(l);
+		if (!strncmp(l, key, strlen(key))) {
+			snprintf(buf, len, "%.*s", (int)n, l);
+			return buf;
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* The number after "key": in a JSON line (the first one), -1 if absent. */
+static long long
+json_num(const char *line, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	const char *p = line ? strstr(line, k) : NULL;
+	return p ? strtoll(p + strlen(k), NULL, 10) : -1;
+}
+
+static bool
+json_has(const char *line, const char *key, const char *value)
+{
+	char k[256];
+	snprintf(k, sizeof(k), "\"%s\":\"%s", key, value);
+	return line && strstr(line, k);
+}
+
+static void
+run_locks_cli(struct run *c, const char *dir, bool json)
+{
+	char exe[PATH_MAX];
+	contend_path(exe, sizeof(exe));
+	if (json)
+		run_cmd(c, (const char *const[]){exe, "locks", "--json", dir, NULL}, 60);
+	else
+		run_cmd(c, (const char *const[]){exe, "locks", dir, NULL}, 60);
+	cr_assert_eq(run_exit_code(c), 0, "contend locks failed:\n%s", c->err);
+}
+
+/* The five locks of lock_names, as `contend locks` names them. */
+static const struct {
+	const char *prefix;
+	bool exact;
+	const char *kind, *named_by, *what;
+	long waits;
+} expected[] = {
+	{"ledger_lock", true, "mutex", "symbol", "ledger", 10},
+	{"table_lock", true, "rwlock", "symbol", "table", 10},
+	{"make_account (lock_names.c:", false, "mutex", "init", "account", 10},
+	{"wait_cache (lock_names.c:", false, "mutex", "first-wait", "cache", 10},
+	{"mix_lock", true, "mutex", "symbol", "mix", 100},
+};
+
+Test(locks, names_totals_and_percentiles)
+{
+	struct run r, c;
+	run_prog(&r, &(struct run_opts){.prog = "lock_names"});
+	run_expect_success(&r);
+	run_locks_cli(&c, r.outdir, true);
+	char line[8192];
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		const char *l = json_line(c.out, expected[i].prefix, expected[i].exact, line,
+					  sizeof(line));
+		cr_assert(l, "no lock %s in:\n%s", expected[i].prefix, c.out);
+		cr_expect(json_has(l, "kind", expected[i].kind), "kind of %s: %s", expected[i].prefix, l);
+		cr_expect(json_has(l, "named_by", expected[i].named_by), "%s", l);
+		/* Every wait is >= 1 ms, over the 10 us block rate: recorded
+		 * each, weight 1. */
+		cr_expect_eq(json_num(l, "contentions"), expected[i].waits, "%s", l);
+		cr_expect_eq(json_num(l, "events"), expected[i].waits, "%s", l);
+		char key[64];
+		snprintf(key, sizeof(key), "%s_wait_ns", expected[i].what);
+		double measured = (double)run_value(&r, NULL, key);
+		double got = (double)json_num(l, "wait_ns");
+		cr_expect(got >= 0.8 * measured && got <= 1.2 * measured,
+			  "%s: total wait %.0f ns, the program measured %.0f ns", expected[i].prefix,
+			  got, measured);
+	}
+	/* The mix: 90 waits of >= 1 ms and 10 of >= 50 ms. */
+	const char *l = json_line(c.out, "mix_lock", true, line, sizeof(line));
+	cr_assert(l);
+	long long p50 = json_num(l, "p50_ns"), p99 = json_num(l, "p99_ns"), mx = json_num(l, "max_ns");
+	/* A percentile is placed inside its log-scale bucket (19 % wide). */
+	cr_expect(p50 >= 8 * MS / 10 && p50 <= 25 * MS, "p50 %lld ns: %s", p50, l);
+	cr_expect(p99 >= 40 * MS && p99 <= 1000 * MS, "p99 %lld ns: %s", p99, l);
+	cr_expect(mx >= 50 * MS && mx <= 2000 * MS, "max %lld ns: %s", mx, l);
+	cr_expect(p50 <= p99 && p99 <= mx, "%s", l);
+	/* The waiter's holds began after its waits: measured. */
+	cr_expect(json_num(l, "hold_events") == 100, "%s", l);
+	cr_expect(strstr(l, "\"waiters\":[{\"site\":\"wait_mix (lock_names.c:"), "%s", l);
+	cr_expect(strstr(l, "\"holders\":[{\"site\":\"one_wait (lock_names.c:"), "%s", l);
+	/* Sorted by total wait: the mix first. */
+	cr_expect(!strncmp(c.out, "{\"lock\":\"mix_lock\"", 18), "%s", c.out);
+	run_free(&c);
+
+	/* The table names them all too. */
+	run_locks_cli(&c, r.outdir, false);
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+		cr_expect(strstr(c.out, expected[i].prefix), "no %s in:\n%s", expected[i].prefix,
+			  c.out);
+	cr_expect(strstr(c.out, "P50") && strstr(c.out, "P99") && strstr(c.out, "MAX"), "%s",
+		  c.out);
+	run_free(&c);
+	run_free(&r);
+}
+
+/* The labels of the samples: every block and mutex sample on these locks
+ * has lock and lock_kind. */
+Test(locks, every_lock_sample_is_labelled)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "lock_names", .env2 = exact_env});
+	run_expect_success(&r);
+	const char *kinds[] = {"block", "mutex"};
+	for (int k = 0; k < 2; k++) {
+		struct profile p;
+		cr_assert(run_profile(&r, NULL, kinds[k], &p));
+		size_t labelled = 0;
+		for (size_t i = 0; i < p.reader->nsamples; i++) {
+			const struct ct_psample *s = &p.reader->samples[i];
+			bool lock = false, kind = false;
+			for (size_t j = 0; j < s->nlabels; j++) {
+				lock |= s->labels[j].str && !strcmp(s->labels[j].key, "lock");
+				kind |= s->labels[j].str && !strcmp(s->labels[j].key, "lock_kind");
+			}
+			cr_expect(lock == kind, "lock without lock_kind in %s", kinds[k]);
+			labelled += lock;
+			/* Every sample whose leaf is a lock call or unlock is on a lock. */
+			const char *leaf = p.samples[i].nframes ? p.samples[i].frames[0] : "";
+			if (!strncmp(leaf, "pthread_mutex_", 14) || !strncmp(leaf, "pthread_rwlock_", 15))
+				cr_expect(lock, "%s sample with leaf %s has no lock label", kinds[k], leaf);
+		}
+		cr_expect(labelled > 0, "no labelled sample in %s", kinds[k]);
+		profile_free(&p);
+	}
+	run_free(&r);
+}
+
+Test(locks, tagfocus_isolates_each_lock)
+{
+	if (!have_program("go"))
+		cr_skip_test("go is not installed");
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "lock_names"});
+	run_expect_success(&r);
+	char file[PATH_MAX + 32], tmp[PATH_MAX + 16];
+	run_path(&r, NULL, "block.pb.gz", file, sizeof(file));
+	snprintf(tmp, sizeof(tmp), "%s/pprof", r.tmp);
+	setenv("PPROF_TMPDIR", tmp, 1);
+	static const struct {
+		const char *focus, *fn;
+	} locks[] = {
+		{"lock=^ledger_lock$", "wait_ledger"},
+		{"lock=^table_lock$", "wait_table"},
+		{"lock=^make_account ", "wait_account"},
+		{"lock=^wait_cache ", "wait_cache"},
+		{"lock=^mix_lock$", "wait_mix"},
+	};
+	for (size_t i = 0; i < sizeof(locks) / sizeof(locks[0]); i++) {
+		char focus[128];
+		snprintf(focus, sizeof(focus), "-tagfocus=%s", locks[i].focus);
+		struct run g;
+		run_cmd(&g, (const char *const[]){"go", "tool", "pprof", "-top", focus, file, NULL},
+			60);
+		cr_expect_eq(run_exit_code(&g), 0, "go tool pprof %s failed:\n%s", focus, g.err);
+		for (size_t j = 0; j < sizeof(locks) / sizeof(locks[0]); j++) {
+			bool has = strstr(g.out, locks[j].fn) != NULL;
+			cr_expect(has == (i == j), "%s: %s %s in:\n%s", focus, locks[j].fn,
+				  has ? "present" : "missing", g.out);
+		}
+		run_free(&g);
+	}
+	/* And locks.pb.gz is a profile pprof reads: its -tags show the mix's
+	 * histogram buckets. */
+	run_path(&r, NULL, "locks.pb.gz", file, sizeof(file));
+	struct run g;
+	run_cmd(&g, (const char *const[]){"go", "tool", "pprof", "-tags", "-tagfocus=lock=^mix_lock$",
+					  "-sample_index=contentions", file, NULL}, 60);
+	cr_expect_eq(run_exit_code(&g), 0, "go tool pprof -tags failed:\n%s", g.err);
+	cr_expect(strstr(g.out, "bucket:"), "%s", g.out);
+	run_free(&g);
+	run_free(&r);
+}
+
+/* The sorted lock names of one run. */
+static char *
+names_of_run(void)
+{
+	struct run r, c;
+	run_prog(&r, &(struct run_opts){.prog = "lock_names"});
+	run_expect_success(&r);
+	run_locks_cli(&c, r.outdir, true);
+	char *names = calloc(1, strlen(c.out) + 1);
+	cr_assert(names);
+	/* Already sorted by total wait, which may differ between runs for
+	 * the four 10 x 2 ms locks: collect and sort. */
+	const char *v[64];
+	size_t n = 0;
+	for (char *l = c.out; l && *l && n < 64;) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = 0;
+		if (!strncmp(l, "{\"lock\":\"", 9)) {
+			char *e = strchr(l + 9, '"');
+			if (e)
+				*e = 0;
+			v[n++] = l + 9;
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+			const char *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		strcat(names, v[i]);
+		strcat(names, "\n");
+	}
+	run_free(&c);
+	run_free(&r);
+	return names;
+}
+
+Test(locks, two_runs_same_names)
+{
+	char *a = names_of_run(), *b = names_of_run();
+	cr_expect_str_eq(a, b, "names differ between two runs");
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+		cr_expect(strstr(a, expected[i].prefix), "no %s in:\n%s", expected[i].prefix, a);
+	/* No name is an address (which ASLR would change). */
+	cr_expect(!strstr(a, "0x"), "%s", a);
+	free(a);
+	free(b);
+}
+
+Test(locks, thread_dump_names_the_lock)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "lock_names", .args = (const char *const[]){"stuck",
+											 NULL},
+					.env = (const char *const[]){"CONTEND_STUCK=1s", NULL}});
+	run_expect_success(&r);
+	char file[PATH_MAX + 32];
+	run_path(&r, NULL, "threads.txt", file, sizeof(file));
+	char *t = read_file(file, NULL);
+	cr_assert(t, "no threads.txt");
+	char want[128];
+	snprintf(want, sizeof(want), "thread %lld \"lock_names\" [pthread_mutex_lock ledger_lock, ",
+		 run_value(&r, NULL, "stuck_tid"));
+	cr_expect(strstr(t, want), "no '%s' in:\n%s", want, t);
+	cr_expect(strstr(t, "held by thread"), "%s", t);
+	free(t);
+	run_free(&r);
+}
+
+Test(locks, bad_input_one_line)
+{
+	char exe[PATH_MAX];
+	contend_path(exe, sizeof(exe));
+	struct run c;
+	run_cmd(&c, (const char *const[]){exe, "locks", "/nonexistent/dir", NULL}, 60);
+	cr_expect_eq(run_exit_code(&c), 1);
+	cr_expect_eq(count_lines(c.err), 1, "%s", c.err);
+	cr_expect(strstr(c.err, "/nonexistent/dir"), "%s", c.err);
+	run_free(&c);
+
+	/* A profile that is not a locks profile. */
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "lock_names"});
+	run_expect_success(&r);
+	char file[PATH_MAX + 32];
+	run_path(&r, NULL, "mutex.pb.gz", file, sizeof(file));
+	run_cmd(&c, (const char *const[]){exe, "locks", file, NULL}, 60);
+	cr_expect_eq(run_exit_code(&c), 1);
+	cr_expect_eq(count_lines(c.err), 1, "%s", c.err);
+	cr_expect(strstr(c.err, "not a libcontend locks profile"), "%s", c.err);
+	run_free(&c);
+
+	/* A directory without locks.pb.gz. */
+	run_cmd(&c, (const char *const[]){exe, "locks", r.tmp, NULL}, 60);
+	cr_expect_eq(run_exit_code(&c), 1);
+	cr_expect_eq(count_lines(c.err), 1, "%s", c.err);
+	cr_expect(strstr(c.err, "no locks.pb.gz"), "%s", c.err);
+	run_free(&c);
+
+	/* Not a profile at all, and a port nobody serves. */
+	run_path(&r, NULL, "threads.txt", file, sizeof(file));
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0);
+	cr_assert(write(fd, "hello\n", 6) == 6);
+	close(fd);
+	run_cmd(&c, (const char *const[]){exe, "locks", file, NULL}, 60);
+	cr_expect_eq(run_exit_code(&c), 1);
+	cr_expect_eq(count_lines(c.err), 1, "%s", c.err);
+	run_free(&c);
+	run_cmd(&c, (const char *const[]){exe, "locks", "http://127.0.0.1:1", NULL}, 60);
+	cr_expect_eq(run_exit_code(&c), 1);
+	cr_expect_eq(count_lines(c.err), 1, "%s", c.err);
+	run_free(&c);
+	run_free(&r);
+}
+
+/* lock_names serve under the shim with CONTEND_HTTP=127.0.0.1:0: the
+ * port from the "serving" line, then `contend locks http://...` and
+ * /debug/pprof/locks?debug=2 give the same locks. */
+Test(locks, live_endpoint)
+{
+	char tmpl[] = "/tmp/ct-locks-XXXXXX";
+	cr_assert(mkdtemp(tmpl));
+	char prog[PATH_MAX], errpath[PATH_MAX + 16], outpath[PATH_MAX + 16], outdir[PATH_MAX + 16];
+	prog_path(prog, sizeof(prog), "lock_names");
+	snprintf(errpath, sizeof(errpath), "%s/.stderr", tmpl);
+	snprintf(outpath, sizeof(outpath), "%s/.stdout", tmpl);
+	snprintf(outdir, sizeof(outdir), "CONTEND_OUT=%s/out", tmpl);
+	int p[2];
+	cr_assert(pipe(p) == 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		char pre[PATH_MAX + 16];
+		snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+		int o = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (o < 0 || e < 0 || dup2(p[0], 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(126);
+		close(p[1]);
+		char *envp[] = {pre, outdir, (char *)"CONTEND_HTTP=127.0.0.1:0", NULL};
+		execle(prog, prog, "serve", (char *)NULL, envp);
+		_exit(127);
+	}
+	close(p[0]);
+	int port = 0;
+	bool ready = false;
+	for (int i = 0; i < 600 && !(ready && port); i++) {
+		char *out = read_file(outpath, NULL), *err = read_file(errpath, NULL);
+		ready = out && strstr(out, "ready=1");
+		const char *u = err ? strstr(err, "serving /debug/pprof/ on http://") : NULL;
+		const char *slash = u ? strstr(u + 32, "/ (pid") : NULL;
+		if (slash) {
+			const char *colon = slash;
+			while (colon > u && *colon != ':')
+				colon--;
+			port = atoi(colon + 1);
+		}
+		free(out);
+		free(err);
+		if (!(ready && port)) {
+			struct timespec ts = {0, 100 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	cr_assert(ready && port > 0, "lock_names serve did not start serving");
+	char exe[PATH_MAX], url[64];
+	contend_path(exe, sizeof(exe));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	struct run c;
+	run_cmd(&c, (const char *const[]){exe, "locks", "--json", url, NULL}, 60);
+	cr_expect_eq(run_exit_code(&c), 0, "contend locks %s failed:\n%s", url, c.err);
+	char line[8192];
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+		cr_expect(json_line(c.out, expected[i].prefix, expected[i].exact, line, sizeof(line)),
+			  "no %s in:\n%s", expected[i].prefix, c.out);
+	run_free(&c);
+	/* A path of another endpoint: the server's own error, one line. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/debug/pprof/locks?seconds=1", port);
+	run_cmd(&c, (const char *const[]){exe, "locks", url, NULL}, 60);
+	cr_expect_eq(run_exit_code(&c), 1);
+	cr_expect_eq(count_lines(c.err), 1, "%s", c.err);
+	cr_expect(strstr(c.err, "400"), "%s", c.err);
+	run_free(&c);
+	close(p[1]);
+	int st;
+	cr_expect_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	struct run rm;
+	run_cmd(&rm, (const char *const[]){"rm", "-rf", tmpl, NULL}, 60);
+	run_free(&rm);
+}
