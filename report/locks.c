@@ -187,7 +187,8 @@ ct_locks_encode(const struct ct_snapshot *snap, const struct ct_maps *maps,
 					l[k++] = CT_PL_NUM("max", a->max_ns, "nanoseconds");
 			} else {
 				r->count = a->hist[b];
-				l[k++] = CT_PL_NUM("bucket", ct_lk_bucket_lo((unsigned)b), "nanoseconds");
+				l[k++] = CT_PL_NUM(a->role == CT_LR_HOLD ? "hold_bucket" : "wait_bucket",
+						   ct_lk_bucket_lo((unsigned)b), "nanoseconds");
 			}
 			per[nrec] = l;
 			nper[nrec] = k;

@@ -18,11 +18,11 @@
  *     wait/hold only), objects (how many lock objects share the name),
  *     and string label named_by (symbol, init, first-wait, address).
  *   - A histogram sample per non-empty bucket (wait/hold only): values
- *     [contentions in the bucket, 0] and numeric label bucket (its lower
- *     bound, ns; buckets are 4 per power of two from 1.02 us, and the
- *     first one holds everything below).
- * So `go tool pprof -tagfocus=lock=NAME -tags locks.pb.gz` shows a lock's
- * wait histogram, and per (lock, role) the contentions are the sum of
+ *     [contentions in the bucket, 0] and numeric label wait_bucket or
+ *     hold_bucket (its lower bound, ns; buckets are 4 per power of two
+ *     from 1.02 us, and the first one holds everything below).
+ * So `go tool pprof -tags -tagfocus=lock=NAME -sample_index=contentions
+ * locks.pb.gz` shows a lock's wait and hold histograms, and per (lock, role) the contentions are the sum of
  * values[0], the total the sum of values[1]. Counts and totals are scaled
  * like the block and mutex profiles (Go's sampling); events says how many
  * recorded events they rest on.

@@ -232,7 +232,7 @@ lt_collect(struct lt *t, const struct ct_profile *p, char *err, size_t errlen)
 		if (lt_num(s, "objects", &num) && num > l->objects)
 			l->objects = num;
 		double c = (double)s->values[0], d = (double)s->values[1];
-		bool is_bucket = lt_num(s, "bucket", &bucket);
+		bool is_bucket = lt_num(s, "wait_bucket", &bucket) || lt_num(s, "hold_bucket", &bucket);
 		if (!strcmp(role, "holder")) {
 			l->held_count += c;
 			l->held_delay += d;

@@ -217,7 +217,7 @@ Test(locks, tagfocus_isolates_each_lock)
 	run_cmd(&g, (const char *const[]){"go", "tool", "pprof", "-tags", "-tagfocus=lock=^mix_lock$",
 					  "-sample_index=contentions", file, NULL}, 60);
 	cr_expect_eq(run_exit_code(&g), 0, "go tool pprof -tags failed:\n%s", g.err);
-	cr_expect(strstr(g.out, "bucket:"), "%s", g.out);
+	cr_expect(strstr(g.out, "wait_bucket:") && strstr(g.out, "hold_bucket:"), "%s", g.out);
 	run_free(&g);
 	run_free(&r);
 }

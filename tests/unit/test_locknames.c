@@ -1,0 +1,75 @@
+/* report/locknames.c: a lock's name from this very binary's symbol table
+ * (static locks, members of static objects), from its creation or
+ * first-wait site, else its address (issue 14). */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/locks.h"
+#include "../../core/snapshot.h"
+#include "../../report/locknames.h"
+#include "../../report/symbolize.h"
+
+pthread_mutex_t ln_global_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t ln_static_rwlock = PTHREAD_RWLOCK_INITIALIZER;
+static struct {
+	long counter;
+	pthread_mutex_t mu;
+} ln_registry = {0, PTHREAD_MUTEX_INITIALIZER};
+
+static __attribute__((noinline)) uintptr_t
+ln_creation_site(void)
+{
+	return (uintptr_t)__builtin_return_address(0);
+}
+
+static __attribute__((noinline)) uintptr_t
+ln_make_thing(void)
+{
+	uintptr_t pc = ln_creation_site();
+	__asm__ volatile("" ::: "memory");
+	return pc;
+}
+
+Test(locknames, static_member_init_site_and_address)
+{
+	pthread_mutex_t *heap_init = malloc(sizeof(*heap_init)), *heap_none = malloc(sizeof(*heap_none));
+	cr_assert(heap_init && heap_none);
+	struct ct_locksite sites[1] = {{.obj = (uintptr_t)heap_init, .site = ln_make_thing(),
+					.kind = CT_LK_MUTEX | CT_LKF_RECURSIVE, .how = CT_LS_INIT}};
+	struct ct_snapshot snap;
+	memset(&snap, 0, sizeof(snap));
+	snap.locksites = sites;
+	snap.nlocksites = 1;
+	struct ct_symbolizer *sym = NULL;
+	cr_assert_eq(ct_symbolize__new(&sym), 0);
+	struct ct_locknames *ln = NULL;
+	cr_assert_eq(ct_locknames__new(&snap, sym, &ln), 0);
+	enum ct_lockname_how how;
+
+	cr_expect_str_eq(ct_locknames_get(ln, (uintptr_t)&ln_global_lock, &how), "ln_global_lock");
+	cr_expect_eq(how, CT_LN_SYMBOL);
+	cr_expect_str_eq(ct_locknames_get(ln, (uintptr_t)&ln_static_rwlock, &how), "ln_static_rwlock");
+	char want[64];
+	snprintf(want, sizeof(want), "ln_registry+0x%zx", offsetof(__typeof__(ln_registry), mu));
+	cr_expect_str_eq(ct_locknames_get(ln, (uintptr_t)&ln_registry.mu, &how), want);
+
+	const char *n = ct_locknames_get(ln, (uintptr_t)heap_init, &how);
+	cr_expect_eq(how, CT_LN_INIT);
+	cr_expect(!strncmp(n, "ln_make_thing (test_locknames.c:", 32), "%s", n);
+	cr_expect_eq(ct_locknames_kind(ln, (uintptr_t)heap_init, CT_LK_MUTEX),
+		     CT_LK_MUTEX | CT_LKF_RECURSIVE);
+
+	n = ct_locknames_get(ln, (uintptr_t)heap_none, &how);
+	cr_expect_eq(how, CT_LN_ADDRESS);
+	cr_expect(!strncmp(n, "0x", 2), "%s", n);
+	cr_expect_str_eq(ct_lockname_how_str(CT_LN_FIRST_WAIT), "first-wait");
+
+	ct_locknames__free(ln);
+	ct_symbolize__free(sym);
+	free(heap_init);
+	free(heap_none);
+}
