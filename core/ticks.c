@@ -16,7 +16,7 @@ ct_ticks_pair(uint64_t *t, int64_t *ns)
 	uint64_t best = UINT64_MAX;
 	for (int i = 0; i < 4; i++) {
 		uint64_t a = ct_ticks();
-		int64_t n = ct_now_ns();
+		int64_t n = ct_clock_ns();
 		uint64_t b = ct_ticks();
 		if (b - a < best) {
 			best = b - a;

@@ -21,23 +21,8 @@
 #include "clock.h"
 #include "compiler.h"
 
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
-
-/* The first calibration waits for this much time since start, so the
- * skew of the two clock reads (tens of ns) is a small fraction. */
-#define CT_TICKS_CAL_NS (2 * 1000 * 1000)
-
-struct ct_ticks_state {
-	bool tsc;          /* ticks are TSC cycles (else ns) */
-	uint64_t base;     /* ticks at ct_ticks_init */
-	int64_t base_ns;   /* CLOCK_MONOTONIC at the same moment */
-	uint64_t mult;     /* ns per tick, 32.32 fixed point; 0 = not yet known */
-	uint64_t cal_span; /* ticks since base at the last calibration */
-};
-
-extern struct ct_ticks_state ct_tk;
+/* struct ct_ticks_state, ct_tk and CT_TICKS_CAL_NS are in clock.h, whose
+ * ct_now_ns() reads the calibrated TSC too. */
 
 static inline uint64_t
 ct_ticks(void)
@@ -46,15 +31,15 @@ ct_ticks(void)
 	if (CT_LIKELY(ct_tk.tsc))
 		return __rdtsc();
 #endif
-	return (uint64_t)ct_now_ns();
+	return (uint64_t)ct_clock_ns();
 }
 
 /* Takes the base reading and detects the TSC. Once, at init. */
 void ct_ticks_init(void);
 
-/* Calibrates if due (see above) given a tick reading `now`, and returns
- * the multiplier in force (never 0). Slow paths only. */
-uint64_t ct_ticks_calibrate(uint64_t now);
+/* ct_ticks_calibrate (declared in clock.h): calibrates if due (see
+ * above) given a tick reading `now`, and returns the multiplier in force
+ * (never 0). Slow paths only. */
 
 /* A duration in ticks as nanoseconds (calibrating first if needed). */
 static inline int64_t
@@ -75,7 +60,7 @@ ct_ticks_to_mono(uint64_t t)
 {
 	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
 	if (CT_UNLIKELY(m == 0))
-		return ct_now_ns();
+		return ct_clock_ns();
 	uint64_t d = t > ct_tk.base ? t - ct_tk.base : 0;
 	return ct_tk.base_ns + (int64_t)(((unsigned __int128)d * m) >> 32);
 }

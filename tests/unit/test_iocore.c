@@ -140,7 +140,7 @@ tight_pair(uint64_t *t, int64_t *ns)
 	uint64_t best = UINT64_MAX;
 	for (int i = 0; i < 50; i++) {
 		uint64_t a = ct_ticks();
-		int64_t n = ct_now_ns();
+		int64_t n = ct_clock_ns();
 		uint64_t b = ct_ticks();
 		if (b - a < best) {
 			best = b - a;
@@ -178,7 +178,7 @@ Test(ticks, calibration)
 	cr_expect(got > want * 0.99 && got < want * 1.01, "%.0f ns as %.0f ns", want, got);
 	int64_t off = INT64_MAX;
 	for (int i = 0; i < 50; i++) {
-		int64_t mono = ct_ticks_to_mono(ct_ticks()), now = ct_now_ns();
+		int64_t mono = ct_ticks_to_mono(ct_ticks()), now = ct_clock_ns();
 		if (llabs(now - mono) < off)
 			off = llabs(now - mono);
 	}
