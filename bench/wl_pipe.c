@@ -1,0 +1,89 @@
+/* Workload "pipe": two threads pass a byte back and forth through two
+ * pipes, strictly alternating, both pinned to one CPU (see wl_sem.c):
+ * every read() blocks. us per round trip: what the I/O wrappers cost
+ * blocking reads of a few microseconds at the default rates. */
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+/* g_pipe[i]: thread i reads g_pipe[i][0], the other writes g_pipe[i][1]. */
+static int g_pipe[2][2];
+
+static void
+pin_here(void)
+{
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
+static void *
+pipe_thread(void *arg)
+{
+	struct wthread *w = arg;
+	int me = (int)w->idx;
+	uint64_t n = 0;
+	char c;
+	int64_t c0 = wait_go();
+	for (;;) {
+		if (me == 0) {
+			c = stopped() ? 1 : 0;
+			if (write(g_pipe[1][1], &c, 1) != 1)
+				abort();
+			if (c)
+				break;
+			if (read(g_pipe[0][0], &c, 1) != 1)
+				abort();
+			n++;
+		} else {
+			if (read(g_pipe[1][0], &c, 1) != 1)
+				abort();
+			if (c)
+				break;
+			if (write(g_pipe[0][1], &c, 1) != 1)
+				abort();
+		}
+	}
+	w->cpu_ns = thread_cpu_ns() - c0;
+	w->ops = n;
+	return NULL;
+}
+
+static void
+work_pipe(struct wres *r)
+{
+	pin_here();
+	if (pipe(g_pipe[0]) != 0 || pipe(g_pipe[1]) != 0)
+		abort();
+	r->elapsed = run_threads(pipe_thread, 2);
+	sum_threads(2, r);
+}
+
+static struct series pp[NCFG], pp_cpu[NCFG];
+
+static void
+collect(enum cfg c, int rep, const struct child *r)
+{
+	add(&pp[c], rep, (double)r->elapsed_ns / (double)r->ops / 1e3); /* us */
+	/* Both threads' CPU time: what the shim adds, without the time
+	 * the CPU went to other processes (the wall figure's noise). */
+	add(&pp_cpu[c], rep, r->par * (double)r->elapsed_ns / (double)r->ops / 1e3);
+}
+
+static void
+rows(void)
+{
+	dump_series("pipe round trip us", pp);
+	row_pair(44, "4 pipe ping-pong round trip", "us/rt", pp, false);
+	row_pair(48, "4 pipe ping-pong, CPU time per round trip", "us/rt", pp_cpu, false);
+}
+
+const struct workload wl_pipe = {
+	.group = "pipe", .workers = {{"pipe", work_pipe}},
+	.secs = 0.2, .quick_secs = 0.1, .threads = 2,
+	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL}, .ncfg = 3,
+	.collect = collect, .rows = rows,
+};

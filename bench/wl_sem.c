@@ -1,0 +1,92 @@
+/* Workload "sem": two threads pass a token back and forth through two
+ * semaphores, strictly alternating, both pinned to one CPU (as cond,
+ * wl_cond.c: every wait is then one context switch of a few
+ * microseconds, not an interrupt whose latency the hypervisor decides).
+ * us per round trip; every round trip is two waits that block, so the row
+ * shows what short recorded waits cost at the default rates. */
+#include <sched.h>
+#include <semaphore.h>
+#include <stdlib.h>
+
+#include "bench.h"
+
+static sem_t g_sem[2];
+static bool g_sem_end; /* thread 0's decision, passed with its last post */
+
+static void
+pin_here(void)
+{
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
+/* Thread 0 counts round trips and, once stopped, sends a last token with
+ * g_sem_end set, which tells thread 1 to end (the semaphore orders the
+ * store before thread 1's read). */
+static void *
+sem_thread(void *arg)
+{
+	struct wthread *w = arg;
+	int me = (int)w->idx;
+	uint64_t n = 0;
+	int64_t c0 = wait_go();
+	for (;;) {
+		if (me == 0) {
+			bool end = stopped();
+			g_sem_end = end;
+			sem_post(&g_sem[1]);
+			if (end)
+				break;
+			while (sem_wait(&g_sem[0]) != 0)
+				;
+			n++;
+		} else {
+			while (sem_wait(&g_sem[1]) != 0)
+				;
+			if (g_sem_end)
+				break;
+			sem_post(&g_sem[0]);
+		}
+	}
+	w->cpu_ns = thread_cpu_ns() - c0;
+	w->ops = n;
+	return NULL;
+}
+
+static void
+work_sem(struct wres *r)
+{
+	pin_here();
+	if (sem_init(&g_sem[0], 0, 0) != 0 || sem_init(&g_sem[1], 0, 0) != 0)
+		abort();
+	r->elapsed = run_threads(sem_thread, 2);
+	sum_threads(2, r);
+}
+
+static struct series sem[NCFG], sem_cpu[NCFG];
+
+static void
+collect(enum cfg c, int rep, const struct child *r)
+{
+	add(&sem[c], rep, (double)r->elapsed_ns / (double)r->ops / 1e3); /* us */
+	/* Both threads' CPU time: what the shim adds, without the time
+	 * the CPU went to other processes (the wall figure's noise). */
+	add(&sem_cpu[c], rep, r->par * (double)r->elapsed_ns / (double)r->ops / 1e3);
+}
+
+static void
+rows(void)
+{
+	dump_series("sem round trip us", sem);
+	row_pair(42, "4 semaphore ping-pong round trip", "us/rt", sem, false);
+	row_pair(46, "4 semaphore ping-pong, CPU time per round trip", "us/rt", sem_cpu, false);
+}
+
+const struct workload wl_sem = {
+	.group = "sem", .workers = {{"sem", work_sem}},
+	.secs = 0.2, .quick_secs = 0.1, .threads = 2,
+	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL}, .ncfg = 3,
+	.collect = collect, .rows = rows,
+};
