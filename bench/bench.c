@@ -349,7 +349,7 @@ print_note(int argc, char **argv, double total_s)
 			printf(" s per ");
 	}
 	printf(" child, %d x /bin/true per sample | %u threads, work %u | default: CONTEND_* "
-	       "unset (mutex fraction 10, block rate 10000 ns); record all: "
+	       "unset (mutex fraction 100, block rate 1000000 ns); record all: "
 	       "CONTEND_MUTEX_FRACTION=1 CONTEND_BLOCK_RATE=1 | ru_maxrss includes the "
 	       "driver's %ld KiB at fork | %.0f s\n",
 	       spawn_runs(), bench.threads, bench.work, self_ru.ru_maxrss, total_s);

@@ -14,10 +14,12 @@
 #include <stdint.h>
 
 /* Defaults, each with its reason. */
-/* 1 in 10 contended unlocks records its holder stack: an unwind costs about
- * a microsecond, and 10 keeps heavily contended servers within budget while
- * the scaled totals stay unbiased. */
-#define CT_DEFAULT_MUTEX_FRACTION 10
+/* 1 in 100 contended unlocks records its holder stack: a recorded stack
+ * costs 2-5 us on a loaded VM (README "Overhead"), so a server doing N
+ * contended unlocks a second pays N x (0.1 us for the charge + 5 us / 100)
+ * of CPU time: 1.5 % of a CPU at 100,000 a second, where 10 cost 5 %. The
+ * scaled totals stay unbiased at any fraction. */
+#define CT_DEFAULT_MUTEX_FRACTION 100
 /* Waits of 1 ms or more are always recorded; shorter ones with probability
  * wait/1ms (Go's rule), so the totals still add up right. A recorded wait
  * costs its stack (2-5 us on a loaded VM, README "Overhead"), so at rate R

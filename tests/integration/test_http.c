@@ -589,7 +589,7 @@ Test(http, index_and_thread_dump_with_curl)
 	cr_expect(strstr(r.out, "<a href='block?debug=1'>block</a>"), "%s", r.out);
 	cr_expect(strstr(r.out, "<a href=\"goroutine?debug=2\">full goroutine stack dump</a>"),
 		  "%s", r.out);
-	cr_expect(strstr(r.out, "mutex fraction 10"), "%s", r.out);
+	cr_expect(strstr(r.out, "mutex fraction 100"), "%s", r.out);
 	run_free(&r);
 
 	/* goroutine?debug=2: the threads.txt dump; the workers are there,
@@ -745,12 +745,12 @@ Test(http, runtime_sampling_control)
 	struct resp r;
 	http_post(s.port, "/debug/pprof/mutex?fraction=1", &r);
 	cr_expect_eq(r.status, 200, "%s", r.raw);
-	cr_expect_str_eq(r.body, "libcontend: mutex profile fraction set to 1 (was 10)\n");
+	cr_expect_str_eq(r.body, "libcontend: mutex profile fraction set to 1 (was 100)\n");
 	expect_header(&r, "X-Contend-Mutex-Fraction", "1");
-	expect_header(&r, "X-Contend-Mutex-Fraction-Was", "10");
+	expect_header(&r, "X-Contend-Mutex-Fraction-Was", "100");
 	resp_free(&r);
 	http_post(s.port, "/debug/pprof/block?rate=1", &r);
-	cr_expect_str_eq(r.body, "libcontend: block profile rate set to 1 ns (was 10000)\n");
+	cr_expect_str_eq(r.body, "libcontend: block profile rate set to 1 ns (was 1000000)\n");
 	expect_header(&r, "X-Contend-Block-Rate", "1");
 	resp_free(&r);
 
@@ -859,8 +859,8 @@ Test(http, web_pages_cannot_reach_the_controls)
 	cr_expect_eq(r.status, 403, "%s", r.raw);
 	resp_free(&r);
 	/* Nothing changed. */
-	cr_expect_eq(read_setting(&s, "mutex", "X-Contend-Mutex-Fraction"), 10);
-	cr_expect_eq(read_setting(&s, "block", "X-Contend-Block-Rate"), 10000);
+	cr_expect_eq(read_setting(&s, "mutex", "X-Contend-Mutex-Fraction"), 100);
+	cr_expect_eq(read_setting(&s, "block", "X-Contend-Block-Rate"), 1000000);
 
 	/* Readers as they are: Host with and without the port, localhost, no
 	 * Host (HTTP/1.0), and the server's own page as Origin. */
@@ -886,12 +886,12 @@ Test(http, web_pages_cannot_reach_the_controls)
 	snprintf(t, sizeof(t), "http://127.0.0.1:%d/debug/pprof/mutex?fraction=1", s.port);
 	run_cmd(&c, (const char *const[]){"curl", "-sS", "-X", "POST", t, NULL}, 30);
 	cr_expect_eq(run_exit_code(&c), 0, "curl failed:\n%s", c.err);
-	cr_expect_str_eq(c.out, "libcontend: mutex profile fraction set to 1 (was 10)\n");
+	cr_expect_str_eq(c.out, "libcontend: mutex profile fraction set to 1 (was 100)\n");
 	run_free(&c);
 	snprintf(t, sizeof(t), "http://localhost:%d/debug/pprof/block?rate=1", s.port);
 	run_cmd(&c, (const char *const[]){"curl", "-sS", "-X", "POST", t, NULL}, 30);
 	cr_expect_eq(run_exit_code(&c), 0, "curl failed:\n%s", c.err);
-	cr_expect_str_eq(c.out, "libcontend: block profile rate set to 1 ns (was 10000)\n");
+	cr_expect_str_eq(c.out, "libcontend: block profile rate set to 1 ns (was 1000000)\n");
 	run_free(&c);
 	cr_expect_eq(read_setting(&s, "mutex", "X-Contend-Mutex-Fraction"), 1);
 	cr_expect_eq(read_setting(&s, "block", "X-Contend-Block-Rate"), 1);

@@ -226,15 +226,18 @@ struct default_case {
 	void (*check)(const struct run *r);
 };
 
-/* CONTEND_MUTEX_FRACTION's default 10: each sampled unlock counts 10. */
+/* CONTEND_MUTEX_FRACTION's default 100: each sampled unlock counts 100.
+ * 1000 rounds with 2 waiters are 2000 contended unlocks (the holder's, then
+ * the first waiter's with the second still blocked): none sampled has
+ * probability 0.99^2000, 2e-9. */
 static void
-check_fraction_10(const struct run *r)
+check_fraction_100(const struct run *r)
 {
 	struct profile p;
 	cr_assert(run_profile(r, NULL, "mutex", &p));
-	cr_expect_gt(p.nsamples, 0, "no mutex sample from 200 contended unlocks");
+	cr_expect_gt(p.nsamples, 0, "no mutex sample from 2000 contended unlocks");
 	for (size_t i = 0; i < p.nsamples; i++)
-		cr_expect_eq(p.samples[i].count % 10, 0, "a sample counts %lld contentions",
+		cr_expect_eq(p.samples[i].count % 100, 0, "a sample counts %lld contentions",
 			     (long long)p.samples[i].count);
 	profile_free(&p);
 }
@@ -264,7 +267,7 @@ check_depth_64(const struct run *r)
 }
 
 static const struct default_case default_cases[] = {
-	{{"CONTEND_MUTEX_FRACTION=abc"}, "mutex_hold", {"2", "2000", "200"}, check_fraction_10},
+	{{"CONTEND_MUTEX_FRACTION=abc"}, "mutex_hold", {"2", "200", "1000"}, check_fraction_100},
 	{{"CONTEND_TABLE_SIZE=1", "CONTEND_BLOCK_RATE=1", "CONTEND_IO=0"}, "many_stacks",
 	 {"50", "1000"}, check_table_4096},
 	{{"CONTEND_STACK_DEPTH=0", "CONTEND_MUTEX_FRACTION=1"}, "mutex_hold",
