@@ -16,6 +16,7 @@
 #include "../core/snapshot.h"
 #include "demangle.h"
 #include "locknames.h"
+#include "locktable.h"
 #include "symbolize.h"
 
 struct ln_sym {
@@ -316,13 +317,19 @@ ct_locknames_site(struct ct_locknames *ln, uintptr_t pc, char *buf, size_t len)
 
 	if (pc && ln->sym)
 		ct_symbolize_addr(ln->sym, pc - 1, &fr, &n);
+	/* The innermost frame of the program's own code: a lock call inlined
+	 * from a system header (std::shared_mutex's __glibcxx_rwlock_rdlock)
+	 * says less than the function that made it. */
+	size_t i = 0;
+	while (i + 1 < n && fr[i].file && ct_locktable_system_file(fr[i].file))
+		i++;
 	if (n == 0)
 		snprintf(buf, len, "0x%" PRIxPTR, pc);
-	else if (fr[0].file && fr[0].line > 0)
-		snprintf(buf, len, "%s (%s:%" PRId64 ")", fr[0].name, ln_basename(fr[0].file),
-			 fr[0].line);
+	else if (fr[i].file && fr[i].line > 0)
+		snprintf(buf, len, "%s (%s:%" PRId64 ")", fr[i].name, ln_basename(fr[i].file),
+			 fr[i].line);
 	else
-		snprintf(buf, len, "%s", fr[0].name);
+		snprintf(buf, len, "%s", fr[i].name);
 	return buf;
 }
 

@@ -56,7 +56,8 @@ const char *ct_lockname_how_str(enum ct_lockname_how how);
 unsigned ct_locknames_kind(struct ct_locknames *ln, uintptr_t obj, unsigned fallback);
 
 /* "function (file.c:LINE)" for the code at return address pc (the call
- * before it), "function" without a line, or "0x..." if unknown, into buf. */
+ * before it): the innermost frame not inlined from a system header;
+ * "function" without a line, or "0x..." if unknown, into buf. */
 const char *ct_locknames_site(struct ct_locknames *ln, uintptr_t pc, char *buf, size_t len);
 
 #endif

@@ -89,6 +89,13 @@ lt_lock(struct lt *t, const char *name)
 	return l;
 }
 
+bool
+ct_locktable_system_file(const char *path)
+{
+	return !strncmp(path, "/usr/include/", 13) || !strncmp(path, "/usr/lib/gcc/", 13) ||
+	       !strncmp(path, "/usr/local/include/", 19);
+}
+
 /* "function (file.c:LINE)" of the sample's site (its one location). */
 static char *
 lt_site_name(const struct ct_psample *s)
@@ -97,7 +104,13 @@ lt_site_name(const struct ct_psample *s)
 	if (s->nlocs == 0 || s->locs[0]->nlines == 0) {
 		snprintf(buf, sizeof(buf), "0x%" PRIx64, s->nlocs ? s->locs[0]->address : 0);
 	} else {
-		const struct ct_pline *ln = &s->locs[0]->lines[0];
+		/* As report/locknames.c names sites: the innermost line not
+		 * inlined from a system header. */
+		size_t i = 0;
+		const struct ct_ploc *loc = s->locs[0];
+		while (i + 1 < loc->nlines && ct_locktable_system_file(loc->lines[i].fn->filename))
+			i++;
+		const struct ct_pline *ln = &loc->lines[i];
 		const char *f = strrchr(ln->fn->filename, '/');
 		f = f ? f + 1 : ln->fn->filename;
 		if (*f && ln->line > 0)

@@ -38,4 +38,9 @@ int ct_locktable_print(FILE *out, const struct ct_profile *p, bool json, char *e
 int ct_locktable_render_pb(const void *data, size_t len, bool json, uint8_t **out,
 			   size_t *outlen);
 
+/* Whether path is a system header (/usr/include/..., GCC's own): a site's
+ * frames inlined from there do not name it (report/locknames.c names
+ * creation sites the same way). Pure. */
+bool ct_locktable_system_file(const char *path);
+
 #endif

@@ -418,3 +418,31 @@ Test(locks, live_endpoint)
 	run_cmd(&rm, (const char *const[]){"rm", "-rf", tmpl, NULL}, 60);
 	run_free(&rm);
 }
+
+/* C++: locks named by their demangled symbols, a condvar with its
+ * mutex, and sites in the program's code, not in the libstdc++ headers
+ * that inline the pthread calls (std::shared_mutex's
+ * __glibcxx_rwlock_rdlock). */
+Test(locks, cxx_names_kinds_and_sites)
+{
+	struct run r, c;
+	run_prog(&r, &(struct run_opts){.prog = "cxx_locks",
+					.args = (const char *const[]){"2", "20000", "2", NULL}});
+	run_expect_success(&r);
+	run_locks_cli(&c, r.outdir, true);
+	char line[8192];
+	const char *l = json_line(c.out, "contend_test::mtx", true, line, sizeof(line));
+	cr_expect(l && json_has(l, "kind", "mutex"), "%s", c.out);
+	cr_expect(l && strstr(l, "\"waiters\":[{\"site\":\"contend_test::cxx_mutex_wait("), "%s", c.out);
+	l = json_line(c.out, "contend_test::smtx", true, line, sizeof(line));
+	cr_expect(l && json_has(l, "kind", "rwlock"), "%s", c.out);
+	cr_expect(l && strstr(l, "\"waiters\":[{\"site\":\"contend_test::cxx_shared_wait("), "%s",
+		  c.out);
+	l = json_line(c.out, "contend_test::cv", true, line, sizeof(line));
+	cr_expect(l && json_has(l, "kind", "condvar") && json_has(l, "mutex", "contend_test::cv_mtx"),
+		  "%s", c.out);
+	cr_expect_null(strstr(c.out, "\"site\":\"__glibcxx"), "%s", c.out);
+	cr_expect_null(strstr(c.out, "\"site\":\"std::"), "%s", c.out);
+	run_free(&c);
+	run_free(&r);
+}
