@@ -141,11 +141,41 @@ ct_host_objects(struct ct_snapshot *snap)
 	return ct_dlhist_snapshot(snap);
 }
 
+/* Adds fd to the descriptors a fork child closes; ct_owned_lock held.
+ * A full list reuses the entry of a descriptor closed since. */
+static void
+ct_owned_add_locked(int fd, dev_t dev, ino_t ino)
+{
+	int at = ct_nowned < (int)CT_ARRAY_SIZE(ct_owned) ? ct_nowned++ : -1;
+	for (int i = 0; at < 0 && i < ct_nowned; i++)
+		if (!ct_fd_is(ct_owned[i].fd, ct_owned[i].dev, ct_owned[i].ino))
+			at = i;
+	if (at >= 0)
+		ct_owned[at] = (struct ct_owned){fd, dev, ino};
+}
+
+static int
+ct_host_accept(int lfd)
+{
+	/* accept4 on the non-blocking socket and fstat wait for nothing
+	 * (fork.h, CT_LOCK_DUMPER_OWNED). */
+	ct_spin_lock(&ct_owned_lock);
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int err = errno;
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		ct_owned_add_locked(fd, st.st_dev, st.st_ino);
+	ct_spin_unlock(&ct_owned_lock);
+	errno = err;
+	return fd;
+}
+
 static const struct ct_http_host ct_host = {
 	.snapshot = ct_host_snapshot,
 	.sampling = ct_host_sampling,
 	.copy_stats = ct_dump_copy_stats,
 	.objects = ct_host_objects,
+	.accept = ct_host_accept,
 };
 
 /* CONTEND_HTTP ("host:port", validated by config.c; ":port" and
@@ -240,8 +270,8 @@ ct_http_listen(dev_t *dev, ino_t *ino)
 		err = errno;
 		if (fd >= 0)
 			close(fd);
-	} else if (ct_nowned < (int)CT_ARRAY_SIZE(ct_owned)) {
-		ct_owned[ct_nowned++] = (struct ct_owned){fd, st.st_dev, st.st_ino};
+	} else {
+		ct_owned_add_locked(fd, st.st_dev, st.st_ino);
 	}
 	ct_spin_unlock(&ct_owned_lock);
 	if (err) {

@@ -9,8 +9,9 @@
  *       parent, released in the child after the child closed what the
  *       list names: the child needs the list whole. Safe to take: its only
  *       holder is the dumper thread, which holds it for a memcpy or while
- *       it creates and lists its listening socket (socket, bind, listen:
- *       system calls that do not wait), waits for nothing meanwhile and runs with every signal blocked (so no
+ *       it creates and lists a socket (its listening socket: socket, bind,
+ *       listen; a client's: accept4 on the non-blocking listener; system
+ *       calls that do not wait), waits for nothing meanwhile and runs with every signal blocked (so no
  *       handler can fork on top of it).
  *   CT_LOCK_TABLES        core/table.c: the stripe spinlocks and ovf_lock
  *       of each profile table; core/locks.c: the statistics stripes and

@@ -84,6 +84,12 @@ struct ct_http_host {
 	 * history, without copying the tables: for /debug/pprof/symbol.
 	 * snap is zeroed first; free it with ct_snapshot_free. 0 or -ENOMEM. */
 	int (*objects)(struct ct_snapshot *snap);
+	/* accept4(lfd, SOCK_NONBLOCK | SOCK_CLOEXEC) under the lock fork()
+	 * takes, listing the connection as the dumper's own: a fork child
+	 * then closes it, so that a child forked while a request is served
+	 * never holds the client's connection open. The descriptor, or -1
+	 * with errno as accept4 sets it. NULL: plain accept4. */
+	int (*accept)(int lfd);
 };
 
 struct ct_http;

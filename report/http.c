@@ -444,7 +444,10 @@ static void
 http_accept(struct ct_http *h, int64_t now)
 {
 	for (int i = 0; i < 256; i++) {
-		int fd = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		/* Through the shim when it can: listed for fork children to
+		 * close (ct_http_host.accept). */
+		int fd = h->host.accept ? h->host.accept(h->lfd)
+				       : accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;

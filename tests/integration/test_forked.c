@@ -409,6 +409,32 @@ Test(forked, live_dump_errors, .timeout = 120)
 	run_free(&r);
 }
 
+/* The parent is single-threaded and blocked in a read() the kernel
+ * restarts after our handler: it cannot dump until the read returns, so
+ * the command gives up after --timeout with one line saying why. */
+Test(forked, live_dump_timeout, .timeout = 300)
+{
+	struct srv s;
+	srv_start(&s, "out.%p", (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL});
+	struct run r;
+	contend_threads_pid(&r, s.pid, "--timeout=3");
+	cr_expect_eq(run_exit_code(&r), 1, "%s", r.out);
+	cr_expect(strstr(r.err, "timed out after 3 s waiting for pid"), "%s", r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+	run_free(&r);
+	/* Unharmed: srv_stop expects exit status 0 from every process. */
+	srv_stop(&s);
+
+	/* Options of --pid alone are a usage error. */
+	char contend[PATH_MAX];
+	contend_path(contend, sizeof(contend));
+	run_cmd(&r, (const char *const[]){contend, "threads", "--timeout=3", s.tmp, NULL}, 60);
+	cr_expect_eq(run_exit_code(&r), 2, "%s", r.err);
+	cr_expect(strstr(r.err, "go with --pid"), "%s", r.err);
+	run_free(&r);
+	srv_free(&s);
+}
+
 /* ---- CONTEND_HTTP in a forking server --------------------------------- */
 
 static int
