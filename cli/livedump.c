@@ -393,9 +393,9 @@ ct_livedump_main(const struct ct_livedump_opts *o)
 			ret = ct_cli_error("timed out after %g s waiting for pid %d to write a thread "
 					   "dump in %s%s (a program's own handler for %s replaces "
 					   "libcontend's; a single-threaded process dumps when its "
-					   "blocking call returns)",
-					   o->timeout_s, (int)pid, dirs[0], ndirs > 1 ? " or beside it" : "",
-					   sigtxt);
+					   "blocking call returns; --dir names another directory)",
+					   o->timeout_s, (int)pid, dirs[0],
+					   ndirs > 1 ? " or the other candidate" : "", sigtxt);
 			goto out;
 		}
 		sleep_ms(50);

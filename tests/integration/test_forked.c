@@ -98,8 +98,17 @@ wait_blocked(pid_t pid, long tid, long nr, long nr2, const char *what)
 /* Starts forking_server in a new temporary directory (its cwd) with the
  * shim, CONTEND_OUT=out (a template relative to that directory) and env;
  * returns once both workers said their pids and are blocked for good. */
+static void srv_start_args(struct srv *s, const char *out, const char *const *env,
+			   const char *arg);
+
 static void
 srv_start(struct srv *s, const char *out, const char *const *env)
+{
+	srv_start_args(s, out, env, NULL);
+}
+
+static void
+srv_start_args(struct srv *s, const char *out, const char *const *env, const char *arg)
 {
 	memset(s, 0, sizeof(*s));
 	const char *tmpdir = getenv("TMPDIR");
@@ -142,7 +151,7 @@ srv_start(struct srv *s, const char *out, const char *const *env)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		char *const argv[] = {prog, NULL};
+		char *const argv[] = {prog, (char *)arg, NULL};
 		execve(prog, argv, (char *const *)envp);
 		_exit(127);
 	}
@@ -291,6 +300,34 @@ Test(forked, live_dump_in_each_worker, .timeout = 300)
 		cr_expect(path_exists(path), "no %s; stderr:\n%s", path, s.stderr_text);
 		snprintf(path, sizeof(path), "%s/out.%d/block.pb.gz", s.tmp, (int)pids[i]);
 		cr_expect(path_exists(path), "no %s", path);
+	}
+	srv_free(&s);
+}
+
+/* A server that changes directory before it forks (to "/", to its data
+ * directory): a relative CONTEND_OUT is still taken from where it
+ * started, in its children too; `contend threads --dir` finds it. */
+Test(forked, relative_out_from_the_start_directory, .timeout = 300)
+{
+	struct srv s;
+	srv_start_args(&s, "out.%p", (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL},
+		       "chdir");
+	char dir[PATH_MAX + 64], path[PATH_MAX + 96];
+	snprintf(dir, sizeof(dir), "%s/out.%d", s.tmp, (int)s.stuck);
+	char contend[PATH_MAX], p[24];
+	contend_path(contend, sizeof(contend));
+	snprintf(p, sizeof(p), "%d", (int)s.stuck);
+	struct run r;
+	run_cmd(&r, (const char *const[]){contend, "threads", "--pid", p, "--dir", dir, NULL}, 120);
+	expect_stuck_dump(&r, s.stuck);
+	run_free(&r);
+	srv_stop(&s);
+	pid_t pids[] = {s.pid, s.stuck, s.idle};
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/out.%d/threads.txt", s.tmp, (int)pids[i]);
+		cr_expect(path_exists(path), "no %s; stderr:\n%s", path, s.stderr_text);
+		snprintf(path, sizeof(path), "%s/elsewhere/out.%d", s.tmp, (int)pids[i]);
+		cr_expect(!path_exists(path), "%s", path);
 	}
 	srv_free(&s);
 }

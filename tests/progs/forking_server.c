@@ -14,12 +14,18 @@
  * "<name>_tid=<tid>" of the thread that blocks. When stdin closes, the
  * parent closes the shutdown pipe: the holder unlocks, both workers exit 0,
  * and the parent prints stuck_status=N and idle_status=N (exit statuses).
- * Every line is flushed at once: the test reads them while it runs. */
+ * Every line is flushed at once: the test reads them while it runs.
+ *
+ * With the argument "chdir", the parent first moves into a new directory
+ * "elsewhere" (as a daemon moves to "/" or its data directory) and forks
+ * from there. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,8 +123,11 @@ spawn(int (*fn)(void))
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "chdir") &&
+	    (mkdir("elsewhere", 0700) < 0 || chdir("elsewhere") < 0))
+		die("chdir", errno);
 	if (pipe(shutdown_pipe) < 0)
 		die("pipe", errno);
 	say("parent", (long)getpid());
