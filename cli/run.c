@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "summary.h"
+#include "../report/locktable.h"
 #include "threadview.h"
 
 #ifndef CT_CLI_LIBDIR
@@ -239,6 +240,22 @@ free_dirs(char **v, size_t n)
 	free(v);
 }
 
+/* The heaviest locks of a locks.pb.gz (report/locktable.h). */
+static void
+summarize_locks(const char *path)
+{
+	struct ct_profile *p = NULL;
+	char err[512];
+	if (ct_profile_load(path, &p, err, sizeof(err)) < 0) {
+		fprintf(stderr, "contend: %s: %s\n", shown(path), err);
+		return;
+	}
+	fprintf(stderr, "contend: contended locks, by total wait (%s):\n", shown(path));
+	if (ct_locktable_summary(stderr, p, 5, err, sizeof(err)) < 0)
+		fprintf(stderr, "contend: %s: %s\n", shown(path), err);
+	ct_profile_free(p);
+}
+
 /* The profiles of one output directory; false if it holds none. qual is
  * "" or ".pid<pid>", for a process that found the plain names taken by
  * another process's files (see the README's output rules). */
@@ -259,6 +276,10 @@ summarize_dir(const char *dir, const char *qual)
 	ct_summary_print(stderr, path, "lock holders that made others wait", 5);
 	snprintf(path, sizeof(path), "%s/%s", dir, block);
 	ct_summary_print(stderr, path, "where threads waited", 5);
+	snprintf(path, sizeof(path), "%s/locks%s.pb.gz", dir, qual);
+	bool have_locks = access(path, F_OK) == 0;
+	if (have_locks)
+		summarize_locks(path);
 	/* This process's own dump: the directory may hold other processes'
 	 * (pid-qualified) dumps that are newer. */
 	snprintf(path, sizeof(path), "%s/threads%s.pb.gz", dir, qual);
@@ -268,15 +289,19 @@ summarize_dir(const char *dir, const char *qual)
 		ct_threadview_summary(stderr, shown(path));
 	fprintf(stderr, "contend: profiles in %s/:", d);
 	static const char *const files[][2] = {{"mutex", ".pb.gz"}, {"block", ".pb.gz"},
-					       {"threads", ".pb.gz"}, {"threads", ".txt"}};
+					       {"locks", ".pb.gz"}, {"threads", ".pb.gz"},
+					       {"threads", ".txt"}};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s%s%s", dir, files[i][0], qual, files[i][1]);
 		if (access(path, F_OK) == 0)
 			fprintf(stderr, " %s%s%s", files[i][0], qual, files[i][1]);
 	}
 	const char *f = have_mutex ? mutex : block;
-	fprintf(stderr, "\ncontend: more with `contend top %s/%s` or `contend list FUNCTION %s/%s`\n",
-		d, f, d, f);
+	fprintf(stderr, "\ncontend: more with `contend top %s/%s` or `contend list FUNCTION %s/%s`", d,
+		f, d, f);
+	if (have_locks)
+		fprintf(stderr, ", per lock `contend locks %s`", d);
+	fputc('\n', stderr);
 	return true;
 }
 

@@ -259,7 +259,9 @@ ct_cond_release(const void *m)
 void
 ct_lock_created(const void *obj, unsigned kind, uintptr_t caller)
 {
-	if (!__atomic_load_n(&ct_ready, __ATOMIC_RELAXED) || ct_guard_held())
+	/* Not from a signal handler: it could interrupt this thread inside
+	 * the same bucket's spinlock. */
+	if (!ct_active())
 		return;
 	int saved = errno;
 	ct_guard_enter();

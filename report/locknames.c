@@ -21,7 +21,7 @@
 
 struct ln_sym {
 	uint64_t start, size;
-	char *name; /* demangled when it was mangled */
+	char *name; /* as in the symbol table (mangled for C++) */
 };
 
 struct ln_obj {
@@ -154,10 +154,11 @@ ln_load_syms(struct ct_locknames *ln, struct ln_obj *o)
 			o->syms = nv;
 			cap = ncap;
 		}
-		char *dm = ct_demangle_name(nm);
+		/* Demangled only when it names a lock (ln_data_symbol): a big
+		 * C++ program has many object symbols. */
 		o->syms[o->nsyms].start = o->bias + s.st_value;
 		o->syms[o->nsyms].size = s.st_size;
-		o->syms[o->nsyms].name = dm ? dm : strdup(nm);
+		o->syms[o->nsyms].name = strdup(nm);
 		if (!o->syms[o->nsyms].name) {
 			ln->err = -ENOMEM;
 			break;
@@ -194,11 +195,14 @@ ln_data_symbol(struct ct_locknames *ln, uintptr_t addr, char *buf, size_t len)
 		for (size_t j = lo; j-- > 0;) {
 			const struct ln_sym *s = &o->syms[j];
 			if (addr - s->start < s->size) {
+				char *dm = ct_demangle_name(s->name);
+				const char *nm = dm ? dm : s->name;
 				if (addr == s->start)
-					snprintf(buf, len, "%s", s->name);
+					snprintf(buf, len, "%s", nm);
 				else
-					snprintf(buf, len, "%s+0x%" PRIx64, s->name,
+					snprintf(buf, len, "%s+0x%" PRIx64, nm,
 						 (uint64_t)(addr - s->start));
+				free(dm);
 				return true;
 			}
 			if (lo - j >= 16)

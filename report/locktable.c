@@ -416,13 +416,13 @@ lt_print_json(FILE *out, const struct lt_lock *l)
 }
 
 static void
-lt_print_row(FILE *out, const struct lt_lock *l)
+lt_print_row(FILE *out, const struct lt_lock *l, int namew)
 {
 	const struct lt_dist *w = &l->wait, *h = &l->hold;
 	char t[7][32];
 	char kind[64];
 	snprintf(kind, sizeof(kind), "%s", l->kind[0] ? l->kind : "?");
-	fprintf(out, "%-28s %-16s %11" PRId64 " %9s %9s %9s %9s %9s %9s %9s\n", l->name, kind,
+	fprintf(out, "%-*s %-16s %11" PRId64 " %9s %9s %9s %9s %9s %9s %9s\n", namew, l->name, kind,
 		lt_i(w->count), lt_dur(t[0], 32, w->total),
 		w->count > 0 ? lt_dur(t[1], 32, w->total / w->count) : "-",
 		w->events ? lt_dur(t[2], 32, (double)lt_quantile(w, 0.5)) : "-",
@@ -461,23 +461,55 @@ ct_locktable_print(FILE *out, const struct ct_profile *p, bool json, char *err, 
 		qsort(t.v[i].waiters, t.v[i].nwaiters, sizeof(struct lt_site), lt_cmp_site);
 		qsort(t.v[i].holders, t.v[i].nholders, sizeof(struct lt_site), lt_cmp_site);
 	}
+	/* The name column fits the longest name, within reason. */
+	int namew = 28;
+	for (size_t i = 0; i < t.n; i++)
+		if ((int)strlen(t.v[i].name) > namew)
+			namew = (int)strlen(t.v[i].name) > 60 ? 60 : (int)strlen(t.v[i].name);
 	if (!json) {
 		for (size_t i = 0; i < p->ncomments; i++)
 			fprintf(out, "# %s\n", p->comments[i]);
 		if (t.n == 0)
 			fprintf(out, "no lock contention recorded\n");
 		else
-			fprintf(out, "%-28s %-16s %11s %9s %9s %9s %9s %9s %9s %9s\n", "LOCK", "KIND",
+			fprintf(out, "%-*s %-16s %11s %9s %9s %9s %9s %9s %9s %9s\n", namew, "LOCK", "KIND",
 				"CONTENTIONS", "WAIT", "AVG", "P50", "P99", "MAX", "HOLD", "HOLD MAX");
 	}
 	for (size_t i = 0; i < t.n; i++) {
 		if (json)
 			lt_print_json(out, &t.v[i]);
 		else
-			lt_print_row(out, &t.v[i]);
+			lt_print_row(out, &t.v[i], namew);
 	}
 	lt_free(&t);
 	return 0;
+}
+
+int
+ct_locktable_summary(FILE *out, const struct ct_profile *p, size_t max, char *err, size_t errlen)
+{
+	struct lt t = {0};
+	if (lt_collect(&t, p, err, errlen) < 0) {
+		lt_free(&t);
+		return -1;
+	}
+	qsort(t.v, t.n, sizeof(*t.v), lt_cmp_lock);
+	size_t shown = 0;
+	for (size_t i = 0; i < t.n && shown < max; i++) {
+		const struct lt_lock *l = &t.v[i];
+		const struct lt_dist *w = &l->wait;
+		char a[32], b[32], c[32], d[32];
+		if (!w->events)
+			continue; /* charged holders only: in the mutex lines above */
+		fprintf(out, "  %10s  %s  %s, %" PRId64 " waits, p50 %s, p99 %s, max %s\n",
+			lt_dur(a, sizeof(a), w->total), l->name, l->kind[0] ? l->kind : "?",
+			lt_i(w->count), lt_dur(b, sizeof(b), (double)lt_quantile(w, 0.5)),
+			lt_dur(c, sizeof(c), (double)lt_quantile(w, 0.99)),
+			lt_dur(d, sizeof(d), (double)w->max));
+		shown++;
+	}
+	lt_free(&t);
+	return (int)shown;
 }
 
 int

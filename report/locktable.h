@@ -33,6 +33,12 @@ struct ct_profile;
 int ct_locktable_print(FILE *out, const struct ct_profile *p, bool json, char *err,
 		       size_t errlen);
 
+/* The max heaviest locks of p, one line each (total wait, name, kind,
+ * waits, p50, p99, max), for `contend run`'s summary. Returns how many,
+ * or -1 with a one-line reason in err. */
+int ct_locktable_summary(FILE *out, const struct ct_profile *p, size_t max, char *err,
+			 size_t errlen);
+
 /* The same from an encoded (gzip'd or raw) locks profile, into a malloc'd
  * buffer. 0, -EINVAL (not a locks profile) or -ENOMEM. */
 int ct_locktable_render_pb(const void *data, size_t len, bool json, uint8_t **out,

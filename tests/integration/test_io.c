@@ -229,7 +229,7 @@ Test(io, fd_kind_splits_samples, .timeout = 60)
 }
 
 /* Lock waits carry op and class=sync in the block profile; the mutex
- * profile keeps Go's unlabelled samples. */
+ * profile's samples only the lock's name and kind. */
 Test(io, lock_samples_labels, .timeout = 60)
 {
 	struct run r;
@@ -244,8 +244,18 @@ Test(io, lock_samples_labels, .timeout = 60)
 	expect_labels(&block, &(struct stack_match){.leaf = "nanosleep", .contains = "hold_and_sleep"},
 		      (struct want_labels){"nanosleep", "sleep", NULL}, "the holder's sleep");
 	cr_expect_gt(mutex.nsamples, 0);
-	for (size_t i = 0; i < mutex.nsamples; i++)
-		cr_expect_eq(nlabels_of(&mutex, i), 0, "mutex sample %zu has labels", i);
+	/* Mutex samples carry only the lock's name and kind (issue 14): no
+	 * op or class, which say nothing at an unlock. */
+	const Perftools__Profiles__Profile *mp = mutex.pb;
+	for (size_t i = 0; i < mutex.nsamples; i++) {
+		cr_expect_eq(nlabels_of(&mutex, i), 2, "mutex sample %zu: %zu labels", i,
+			     nlabels_of(&mutex, i));
+		for (size_t j = 0; j < mp->sample[i]->n_label; j++) {
+			const char *k = mp->string_table[mp->sample[i]->label[j]->key];
+			cr_expect(!strcmp(k, "lock") || !strcmp(k, "lock_kind"),
+				  "mutex sample %zu has label %s", i, k);
+		}
+	}
 	profile_free(&mutex);
 	profile_free(&block);
 	run_free(&r);

@@ -94,7 +94,10 @@ static const struct {
 Test(locks, names_totals_and_percentiles)
 {
 	struct run r, c;
-	run_prog(&r, &(struct run_opts){.prog = "lock_names"});
+	/* Every contended unlock recorded, so the holder sites are there
+	 * (1 in 100 by default); waits keep the default block rate. */
+	run_prog(&r, &(struct run_opts){.prog = "lock_names",
+					.env = (const char *const[]){"CONTEND_MUTEX_FRACTION=1", NULL}});
 	run_expect_success(&r);
 	run_locks_cli(&c, r.outdir, true);
 	char line[8192];
