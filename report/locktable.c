@@ -223,6 +223,16 @@ lt_collect(struct lt *t, const struct ct_profile *p, char *err, size_t errlen)
 				      "contentions and delay)", p->ntypes);
 		return -1;
 	}
+	/* An empty profile is a locks profile only if it says so (an empty
+	 * mutex.pb.gz is not one). */
+	bool says = false;
+	for (size_t i = 0; i < p->ncomments; i++)
+		says |= !strncmp(p->comments[i], "libcontend locks profile", 24);
+	if (p->nsamples == 0 && !says) {
+		snprintf(err, errlen, "not a libcontend locks profile (no samples, and no comment "
+				      "saying it is one)");
+		return -1;
+	}
 	for (size_t i = 0; i < p->nsamples; i++) {
 		const struct ct_psample *s = &p->samples[i];
 		const char *name = lt_str(s, "lock"), *role = lt_str(s, "role");

@@ -309,17 +309,24 @@ Test(locks, bad_input_one_line)
 	cr_expect(strstr(c.err, "/nonexistent/dir"), "%s", c.err);
 	run_free(&c);
 
-	/* A profile that is not a locks profile. */
+	/* Profiles that are not locks profiles: the block profile (samples
+	 * without role labels) and a mutex profile without samples (1 in
+	 * 1000000 contended unlocks recorded). */
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "lock_names"});
+	run_prog(&r, &(struct run_opts){.prog = "lock_names",
+					.env = (const char *const[]){"CONTEND_MUTEX_FRACTION=1000000",
+								     NULL}});
 	run_expect_success(&r);
 	char file[PATH_MAX + 32];
-	run_path(&r, NULL, "mutex.pb.gz", file, sizeof(file));
-	run_cmd(&c, (const char *const[]){exe, "locks", file, NULL}, 60);
-	cr_expect_eq(run_exit_code(&c), 1);
-	cr_expect_eq(count_lines(c.err), 1, "%s", c.err);
-	cr_expect(strstr(c.err, "not a libcontend locks profile"), "%s", c.err);
-	run_free(&c);
+	const char *const notlocks[] = {"block.pb.gz", "mutex.pb.gz"};
+	for (size_t i = 0; i < 2; i++) {
+		run_path(&r, NULL, notlocks[i], file, sizeof(file));
+		run_cmd(&c, (const char *const[]){exe, "locks", file, NULL}, 60);
+		cr_expect_eq(run_exit_code(&c), 1, "%s: %s", notlocks[i], c.out);
+		cr_expect_eq(count_lines(c.err), 1, "%s", c.err);
+		cr_expect(strstr(c.err, "not a libcontend locks profile"), "%s", c.err);
+		run_free(&c);
+	}
 
 	/* A directory without locks.pb.gz. */
 	run_cmd(&c, (const char *const[]){exe, "locks", r.tmp, NULL}, 60);
