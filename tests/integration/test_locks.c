@@ -7,12 +7,15 @@
  * hold: the holder starts it once the waiter is blocked), upper bounds
  * loose (a loaded 2-core machine stretches sleeps). */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -352,6 +355,33 @@ Test(locks, bad_input_one_line)
 	run_free(&r);
 }
 
+/* GET path from 127.0.0.1:port: the whole response (headers and body),
+ * malloc'd, NUL-terminated. */
+static char *
+http_get_raw(int port, const char *path)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %s", strerror(errno));
+	char req[256];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	cr_assert(write(fd, req, (size_t)n) == n);
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+	while (buf && (r = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)r;
+		if (len + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	close(fd);
+	cr_assert(buf);
+	buf[len] = 0;
+	return buf;
+}
+
 /* lock_names serve under the shim with CONTEND_HTTP=127.0.0.1:0: the
  * port from the "serving" line, then `contend locks http://...` and
  * /debug/pprof/locks?debug=2 give the same locks. */
@@ -413,6 +443,15 @@ Test(locks, live_endpoint)
 		cr_expect(json_line(c.out, expected[i].prefix, expected[i].exact, line, sizeof(line)),
 			  "no %s in:\n%s", expected[i].prefix, c.out);
 	run_free(&c);
+	/* The endpoint's own table (debug=1) and JSON lines (debug=2). */
+	char *t = http_get_raw(port, "/debug/pprof/locks?debug=1");
+	cr_expect(strstr(t, "200 OK") && strstr(t, "LOCK ") && strstr(t, "mix_lock ") &&
+		  strstr(t, "P99"), "%s", t);
+	free(t);
+	t = http_get_raw(port, "/debug/pprof/locks?debug=2");
+	cr_expect(strstr(t, "200 OK") && strstr(t, "\n{\"lock\":\"mix_lock\",\"kind\":\"mutex\""),
+		  "%s", t);
+	free(t);
 	/* A path of another endpoint: the server's own error, one line. */
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/debug/pprof/locks?seconds=1", port);
 	run_cmd(&c, (const char *const[]){exe, "locks", url, NULL}, 60);
