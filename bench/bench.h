@@ -157,6 +157,8 @@ struct bench {
 	bool have_try, have_fwd;
 	char **cfg_env[NCFG];
 	int starved_reruns, starved_dropped, rerun_budget;
+	bool keep_starved; /* --keep-starved: such samples are kept (counted) */
+	int starved_kept;
 };
 extern struct bench bench;
 

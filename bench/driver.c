@@ -154,8 +154,10 @@ run_worker(enum cfg c, const char *kind, double secs, unsigned threads, unsigned
  * contending threads take turns, nothing is contended and the throughput
  * jumps by a third. The worker reports its threads' CPU time over the wall
  * time; below 85 % of what was expected the child is run once more after a
- * pause, and if it is starved again its sample is dropped. Re-runs are
- * capped (rerun_budget) so a busy machine cannot stretch the run much. */
+ * pause, and if it is starved again its sample is dropped (kept, and
+ * counted, with --keep-starved: on a machine that never leaves us the
+ * CPUs, every sample of a row would go). Re-runs are capped
+ * (rerun_budget) so a busy machine cannot stretch the run much. */
 struct child
 run_checked(enum cfg c, const char *kind, double secs, unsigned threads, unsigned work,
 	    double expect)
@@ -175,6 +177,10 @@ run_checked(enum cfg c, const char *kind, double secs, unsigned threads, unsigne
 		if (bench.verbose)
 			fprintf(stderr, "[%s/%s: %.2f of %.0f CPUs]", kind, cfg_name[c], r.par,
 				expect);
+	}
+	if (bench.keep_starved && r.ok) {
+		bench.starved_kept++;
+		return r;
 	}
 	bench.starved_dropped++;
 	r.ok = false;
