@@ -13,7 +13,7 @@ cond_thread(void *arg)
 	struct wthread *w = arg;
 	int me = (int)w->idx;
 	uint64_t n = 0;
-	wait_go();
+	int64_t c0 = wait_go();
 	pthread_mutex_lock(&g_mtx);
 	for (;;) {
 		while (g_turn != me && !g_cdone)
@@ -32,6 +32,7 @@ cond_thread(void *arg)
 		pthread_cond_signal(&g_cv[!me]);
 	}
 	pthread_mutex_unlock(&g_mtx);
+	w->cpu_ns = thread_cpu_ns() - c0;
 	w->ops = n;
 	return NULL;
 }
@@ -49,15 +50,17 @@ work_cond(struct wres *r)
 	CPU_SET(sched_getcpu(), &one);
 	sched_setaffinity(0, sizeof(one), &one);
 	r->elapsed = run_threads(cond_thread, 2);
-	r->ops = g_wt[0].ops;
+	sum_threads(2, r); /* ops: thread 0 counts the round trips */
 }
 
-static struct series cond[NCFG];
+static struct series cond[NCFG], cond_cpu[NCFG];
 
 static void
 collect(enum cfg c, int rep, const struct child *r)
 {
 	add(&cond[c], rep, (double)r->elapsed_ns / (double)r->ops / 1e3); /* us */
+	/* Both threads' CPU time (wl_sem.c). */
+	add(&cond_cpu[c], rep, r->par * (double)r->elapsed_ns / (double)r->ops / 1e3);
 }
 
 static void
@@ -65,6 +68,7 @@ rows(void)
 {
 	dump_series("cond round trip us", cond);
 	row_pair(40, "4 cond ping-pong round trip", "us/rt", cond, false);
+	row_pair(46, "4 cond ping-pong, CPU time per round trip", "us/rt", cond_cpu, false);
 }
 
 const struct workload wl_cond = {

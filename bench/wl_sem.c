@@ -81,7 +81,7 @@ rows(void)
 {
 	dump_series("sem round trip us", sem);
 	row_pair(42, "4 semaphore ping-pong round trip", "us/rt", sem, false);
-	row_pair(46, "4 semaphore ping-pong, CPU time per round trip", "us/rt", sem_cpu, false);
+	row_pair(47, "4 semaphore ping-pong, CPU time per round trip", "us/rt", sem_cpu, false);
 }
 
 const struct workload wl_sem = {

@@ -24,7 +24,7 @@
  * wait/1ms (Go's rule), so the totals still add up right. A recorded wait
  * costs its stack (2-5 us on a loaded VM, README "Overhead"), so at rate R
  * the recording costs at most about 5 us / R of the time spent waiting:
- * 0.5 % at 1 ms, where 10 us cost ping-pong programs 20-40 %. */
+ * 0.5 % at 1 ms, where 10 us cost ping-pong programs 20-90 %. */
 #define CT_DEFAULT_BLOCK_RATE 1000000
 /* Distinct stacks kept per profile; more is folded into one overflow
  * sample. About 1 KiB each, touched only when used. */
