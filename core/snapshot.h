@@ -43,6 +43,10 @@ struct ct_record {
 	 * keeps its own samples: report/ names it in the `lock` label), 0
 	 * when the event is on no lock; and its kind (core/locks.h). */
 	uint32_t lock_kind;
+	/* Table bookkeeping (core/table.c): odd while a recording thread
+	 * changes count and delay_ns, so a copy never takes half an event.
+	 * Meaningless in a snapshot. */
+	uint32_t seq;
 	uintptr_t obj;
 	/* Return addresses, innermost first, shim frames already removed:
 	 * pc[0] is the return address into the caller of the wrapped
@@ -58,6 +62,9 @@ struct ct_profile_snapshot {
 	 * into a record with op CT_OP_TABLE_FULL and depth 0, so totals stay
 	 * right; these counters say how much was lost to that. */
 	uint64_t overflow_events;
+	/* Records copied while a writer was stuck in the middle of an event
+	 * (core/table.h): each may be off by that one event. 0 normally. */
+	uint64_t unsettled;
 	/* Sampling setting in force when the snapshot was taken:
 	 * mutex: fraction N (1 in N); block: rate in ns. 0 = off. */
 	uint64_t rate;

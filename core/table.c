@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
+#include "clock.h"
 #include "dlhist.h"
+#include "sys.h"
 #include "table.h"
 
 static uint64_t
@@ -73,6 +76,20 @@ ct_table_add_fd(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr
 	ct_table_put(t, op, fd_kind, 0, 0, pcs, depth, count, delay, false);
 }
 
+/* Adds one event to r's values. The caller holds the lock that makes it
+ * r's only writer; seq is odd meanwhile, for copies (table.h). */
+static inline void
+ct_record_bump(struct ct_record *r, double count, double delay)
+{
+	uint32_t seq = r->seq;
+	__atomic_store_n(&r->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	double c = r->count + count, d = r->delay_ns + delay;
+	__atomic_store(&r->count, &c, __ATOMIC_RELAXED);
+	__atomic_store(&r->delay_ns, &d, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
 static void
 ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, uintptr_t obj, unsigned lock_kind,
 	     const uintptr_t *pcs, unsigned depth, double count, double delay, bool counts)
@@ -95,7 +112,8 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, uintptr_t obj, u
 	for (size_t i = 0; i < t->per; i++) {
 		struct ct_record *r = base + (start + i) % t->per;
 		if (r->hash == 0) {
-			r->hash = h;
+			/* A new record: key and first values complete before
+			 * a copy can see the hash (no seq needed yet). */
 			r->op = op;
 			r->fd_kind = fd_kind;
 			r->dl_gen = gen;
@@ -103,44 +121,68 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, uintptr_t obj, u
 			r->lock_kind = lock_kind;
 			r->depth = depth;
 			memcpy(r->pc, pcs, depth * sizeof(pcs[0]));
-		} else if (r->hash != h || r->op != op || r->fd_kind != fd_kind ||
-			   r->dl_gen != gen || r->obj != obj || r->depth != depth || memcmp(r->pc, pcs, depth * sizeof(pcs[0])) != 0) {
-			continue;
+			r->count = count;
+			r->delay_ns = delay;
+			__atomic_store_n(&r->hash, h, __ATOMIC_RELEASE);
+			ct_spin_unlock(&t->lock[stripe]);
+			return;
 		}
-		r->count += count;
-		r->delay_ns += delay;
+		if (r->hash != h || r->op != op || r->fd_kind != fd_kind || r->dl_gen != gen ||
+		    r->obj != obj || r->depth != depth ||
+		    memcmp(r->pc, pcs, depth * sizeof(pcs[0])) != 0)
+			continue;
+		ct_record_bump(r, count, delay);
 		ct_spin_unlock(&t->lock[stripe]);
 		return;
 	}
 	ct_spin_unlock(&t->lock[stripe]);
 
 	ct_spin_lock(&t->ovf_lock);
-	t->ovf.count += count;
-	t->ovf.delay_ns += delay;
-	t->ovf_events++;
+	uint32_t seq = t->ovf.seq;
+	__atomic_store_n(&t->ovf.seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	double c = t->ovf.count + count, d = t->ovf.delay_ns + delay;
+	__atomic_store(&t->ovf.count, &c, __ATOMIC_RELAXED);
+	__atomic_store(&t->ovf.delay_ns, &d, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->ovf_events, t->ovf_events + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->ovf.seq, seq + 2, __ATOMIC_RELEASE);
 	ct_spin_unlock(&t->ovf_lock);
 }
 
-/* Bounded so a dump never hangs on a lock whose holder cannot run. */
-#define CT_TABLE_COPY_SPINS 50000000UL
+/* Spins before the copy starts sleeping on a record whose writer is in
+ * the middle of an event (preempted there, most likely). */
+#define CT_TABLE_SETTLE_SPINS 1000
 
-/* Copies stripe s into buf (room for t->per records) under its lock;
- * returns how many, or -1 if the lock could not be had. No allocation
- * under the lock: a thread holding the allocator's lock may be waiting to
- * record into this very stripe. */
-static long
-ct_table_copy_stripe(struct ct_table *t, size_t s, struct ct_record *buf)
+/* Reads r's values (and *events, if given) as they were between two
+ * events: the reader side of ct_record_bump. False when the writer did
+ * not finish within CT_TABLE_SETTLE_NS; the values are then as read. */
+static bool
+ct_record_read(const struct ct_record *r, const uint64_t *events, double *count, double *delay,
+	       uint64_t *nevents)
 {
-	if (!ct_spin_lock_bounded(&t->lock[s], CT_TABLE_COPY_SPINS))
-		return -1;
-	long n = 0;
-	for (size_t i = 0; i < t->per; i++) {
-		const struct ct_record *r = t->recs + s * t->per + i;
-		if (r->hash != 0)
-			buf[n++] = *r;
+	int64_t give_up = 0;
+	for (unsigned long i = 0;; i++) {
+		uint32_t s1 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+		__atomic_load(&r->count, count, __ATOMIC_RELAXED);
+		__atomic_load(&r->delay_ns, delay, __ATOMIC_RELAXED);
+		if (events)
+			*nevents = __atomic_load_n(events, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if ((s1 & 1) == 0 && __atomic_load_n(&r->seq, __ATOMIC_RELAXED) == s1)
+			return true;
+		if (i < CT_TABLE_SETTLE_SPINS) {
+			ct_cpu_relax();
+			continue;
+		}
+		/* The writer is off the CPU: let it run. */
+		int64_t now = ct_now_ns();
+		if (give_up == 0)
+			give_up = now + CT_TABLE_SETTLE_NS;
+		else if (now >= give_up)
+			return false;
+		struct timespec ts = {0, 20 * 1000};
+		ct_sys_nanosleep(&ts, NULL);
 	}
-	ct_spin_unlock(&t->lock[s]);
-	return n;
 }
 
 int
@@ -148,39 +190,47 @@ ct_table_copy(struct ct_table *t, struct ct_profile_snapshot *out)
 {
 	size_t n = 0, cap = 64;
 	struct ct_record *v = malloc(cap * sizeof(*v));
-	struct ct_record *buf = t->recs ? malloc(t->per * sizeof(*buf)) : NULL;
-	if (!v || (t->recs && !buf)) {
-		free(v);
-		free(buf);
+	if (!v)
 		return -ENOMEM;
-	}
-	for (size_t s = 0; s < CT_TABLE_STRIPES && t->recs; s++) {
-		long got = ct_table_copy_stripe(t, s, buf);
-		if (got <= 0)
+	out->unsettled = 0;
+	for (size_t i = 0; t->recs && i < t->cap; i++) {
+		const struct ct_record *r = t->recs + i;
+		/* Pairs with the release store that publishes a new record:
+		 * its key is complete and never changes after. */
+		if (__atomic_load_n(&r->hash, __ATOMIC_ACQUIRE) == 0)
 			continue;
-		if (n + (size_t)got + 1 > cap) {
-			size_t ncap = cap;
-			while (n + (size_t)got + 1 > ncap)
-				ncap *= 2;
-			struct ct_record *nv = realloc(v, ncap * sizeof(*v));
+		/* Room for this one and the overflow record. */
+		if (n + 2 > cap) {
+			struct ct_record *nv = realloc(v, 2 * cap * sizeof(*v));
 			if (!nv) {
 				free(v);
-				free(buf);
 				return -ENOMEM;
 			}
 			v = nv;
-			cap = ncap;
+			cap *= 2;
 		}
-		memcpy(v + n, buf, (size_t)got * sizeof(*v));
-		n += (size_t)got;
+		struct ct_record *c = v + n;
+		c->hash = r->hash;
+		c->op = r->op;
+		c->fd_kind = r->fd_kind;
+		c->dl_gen = r->dl_gen;
+		c->obj = r->obj;
+		c->lock_kind = r->lock_kind;
+		c->depth = r->depth;
+		c->seq = 0;
+		memcpy(c->pc, r->pc, c->depth * sizeof(c->pc[0]));
+		if (!ct_record_read(r, NULL, &c->count, &c->delay_ns, NULL))
+			out->unsettled++;
+		n++;
 	}
-	free(buf);
-	/* Room for the overflow record is kept above (n + 1 <= cap). */
-	if (ct_spin_lock_bounded(&t->ovf_lock, CT_TABLE_COPY_SPINS)) {
-		out->overflow_events = t->ovf_events;
-		if (t->ovf_events)
-			v[n++] = t->ovf;
-		ct_spin_unlock(&t->ovf_lock);
+	double count, delay;
+	uint64_t events = 0;
+	if (!ct_record_read(&t->ovf, &t->ovf_events, &count, &delay, &events))
+		out->unsettled++;
+	out->overflow_events = events;
+	if (events) {
+		v[n] = (struct ct_record){.op = CT_OP_TABLE_FULL, .count = count, .delay_ns = delay};
+		n++;
 	}
 	out->records = v;
 	out->nrecords = n;

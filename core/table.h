@@ -6,7 +6,17 @@
  * threads recording different stacks rarely meet. A full stripe folds the
  * event into one overflow record: totals stay right, the loss is counted.
  * ct_table_add: thread-safe, no allocation, not async-signal-safe (a
- * handler interrupting a holder of the same stripe would spin). */
+ * handler interrupting a holder of the same stripe would spin).
+ *
+ * Copies (snapshots) take no lock a recording thread takes, so a snapshot
+ * never pauses the program, whatever the table's size: the stripe locks
+ * only order the recording threads among themselves. A record's key (op,
+ * fd_kind, dl_gen, depth, pc) is written once, before its hash is
+ * published with a release store, and never changes after; its values
+ * (count, delay_ns) change under a per-record sequence counter (seq, odd
+ * while they change), so a copy takes each record's values as they were
+ * between two events: never half an event, nothing lost or counted twice,
+ * and exactly the totals once recording has stopped. */
 #ifndef CT_TABLE_H
 #define CT_TABLE_H
 
@@ -25,7 +35,7 @@ struct ct_table {
 	size_t map_len;
 	ct_spin lock[CT_TABLE_STRIPES];
 	ct_spin ovf_lock;
-	struct ct_record ovf;     /* op CT_OP_TABLE_FULL, depth 0 */
+	struct ct_record ovf;     /* op CT_OP_TABLE_FULL, depth 0; its seq also covers ovf_events */
 	uint64_t ovf_events;
 	uint64_t nrecorded;       /* events added, for "anything to write?" */
 };
@@ -52,9 +62,16 @@ void ct_table_add_fd(struct ct_table *t, unsigned op, unsigned fd_kind, const ui
 
 /* Copies the non-empty records into a new heap array in out (which the
  * caller frees with ct_snapshot_free). Allocates: call off the hot path
- * with the guard held. A stripe whose lock cannot be had within a bounded
- * spin (its holder died in a fork, say) is skipped. 0 or -ENOMEM. */
+ * with the guard held. Takes no lock: recording threads never wait for
+ * it, and it waits for a recording thread only while that thread is
+ * between the two writes of one event. A record whose writer stays in the
+ * middle of an event for CT_TABLE_SETTLE_NS (a thread of the parent that
+ * a fork copied mid-event, which never runs in the child) is taken as it
+ * is and counted in out->unsettled. 0 or -ENOMEM. */
 int ct_table_copy(struct ct_table *t, struct ct_profile_snapshot *out);
+
+/* How long a copy waits for one record's writer to finish its event. */
+#define CT_TABLE_SETTLE_NS (100 * 1000 * 1000)
 
 /* Forgets everything and re-arms every lock: the fork child's fresh start.
  * Only safe when no other thread can use t (fork child, tests). */

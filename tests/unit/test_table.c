@@ -2,7 +2,10 @@
  * keeps the totals, and copies are consistent while others record. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "../../core/table.h"
 
@@ -100,4 +103,244 @@ Test(table, concurrent_adds_lose_nothing)
 	cr_expect_eq(total_delay(&s), 80000);
 	free(s.records);
 	ct_table_destroy(&shared);
+}
+
+/* ---- copies take no lock a recording thread takes (core/table.h) ---- */
+
+/* Fills t with n stacks {0x1000 + 16 k, 0x77}, event k carrying delay
+ * k + 1, each stack recorded k % 3 + 1 times. */
+static void
+fill_known(struct ct_table *t, unsigned n, double *total)
+{
+	*total = 0;
+	for (unsigned k = 0; k < n; k++) {
+		uintptr_t pc[2] = {0x1000 + 16 * (uintptr_t)k, 0x77};
+		for (unsigned j = 0; j <= k % 3; j++) {
+			ct_table_add(t, CT_OP_MUTEX_LOCK, pc, 2, 1, (double)(k + 1));
+			*total += (double)(k + 1);
+		}
+	}
+}
+
+static void
+hold_all(struct ct_table *t, bool hold)
+{
+	for (int s = 0; s < CT_TABLE_STRIPES; s++) {
+		if (hold)
+			cr_assert(ct_spin_trylock(&t->lock[s]));
+		else
+			ct_spin_unlock(&t->lock[s]);
+	}
+	if (hold)
+		cr_assert(ct_spin_trylock(&t->ovf_lock));
+	else
+		ct_spin_unlock(&t->ovf_lock);
+}
+
+/* The copying thread itself holds every stripe and overflow lock: a copy
+ * that took any of them would spin (the old copy gave a stripe up after a
+ * bounded spin, losing its records). */
+Test(table, copy_with_every_recording_lock_held, .timeout = 60)
+{
+	struct ct_table t;
+	cr_assert_eq(ct_table_init(&t, 64), 0); /* one record a stripe: overflow too */
+	double total;
+	fill_known(&t, 3000, &total);
+	hold_all(&t, true);
+	struct ct_profile_snapshot s = {0};
+	cr_assert_eq(ct_table_copy(&t, &s), 0);
+	hold_all(&t, false);
+	cr_expect_eq(total_delay(&s), total);
+	cr_expect_gt(s.overflow_events, 0);
+	cr_expect_eq(s.unsettled, 0);
+	double count = 0;
+	for (size_t i = 0; i < s.nrecords; i++)
+		count += s.records[i].count;
+	cr_expect_eq(count, 1000 * (1 + 2 + 3)); /* 1, 2 or 3 events each */
+	free(s.records);
+	ct_table_destroy(&t);
+}
+
+/* A copier stopped anywhere in a copy (a signal parks it there, as a
+ * preemption would) holds no recording lock: every stripe lock and the
+ * overflow lock are free, and events recorded meanwhile on every stripe go
+ * in. Checked at many points of many copies of a big table. */
+static struct ct_table big;
+static int parked, resume, copier_stop, copies;
+
+static void
+park_handler(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&parked, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&resume, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = {0, 50 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	__atomic_store_n(&parked, 0, __ATOMIC_RELEASE);
+}
+
+static void *
+copier(void *arg)
+{
+	while (!__atomic_load_n(&copier_stop, __ATOMIC_ACQUIRE)) {
+		struct ct_profile_snapshot s = {0};
+		cr_assert_eq(ct_table_copy(&big, &s), 0);
+		free(s.records);
+		__atomic_fetch_add(&copies, 1, __ATOMIC_RELAXED);
+	}
+	return arg;
+}
+
+Test(table, copier_stopped_mid_copy_holds_no_recording_lock, .timeout = 120)
+{
+	cr_assert_eq(ct_table_init(&big, 65536), 0);
+	double total;
+	fill_known(&big, 50000, &total);
+	struct sigaction sa = {.sa_handler = park_handler};
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, copier, NULL), 0);
+	double added = 0;
+	for (int stops = 0; stops < 300; stops++) {
+		struct timespec ts = {0, 200 * 1000};
+		nanosleep(&ts, NULL);
+		__atomic_store_n(&resume, 0, __ATOMIC_RELEASE);
+		cr_assert_eq(pthread_kill(th, SIGUSR1), 0);
+		while (!__atomic_load_n(&parked, __ATOMIC_ACQUIRE))
+			sched_yield();
+		for (int s = 0; s < CT_TABLE_STRIPES; s++) {
+			cr_assert(ct_spin_trylock(&big.lock[s]), "stripe %d held by a stopped copy", s);
+			ct_spin_unlock(&big.lock[s]);
+		}
+		cr_assert(ct_spin_trylock(&big.ovf_lock));
+		ct_spin_unlock(&big.ovf_lock);
+		/* Old and new stacks alike, all over the table. */
+		for (unsigned k = 0; k < 200; k++) {
+			uintptr_t pc[2] = {0x1000 + 16 * (uintptr_t)(k * 997 % 60000), 0x77};
+			ct_table_add(&big, CT_OP_MUTEX_LOCK, pc, 2, 1, 1);
+			added += 1;
+		}
+		__atomic_store_n(&resume, 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&parked, __ATOMIC_ACQUIRE))
+			sched_yield();
+	}
+	__atomic_store_n(&copier_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	cr_log_info("%d copies around 300 stops", copies);
+	struct ct_profile_snapshot s = {0};
+	cr_assert_eq(ct_table_copy(&big, &s), 0);
+	cr_expect_eq(total_delay(&s), total + added);
+	free(s.records);
+	ct_table_destroy(&big);
+}
+
+/* Copies taken while threads record: every record's values are those of
+ * whole events (delay = (k + 1) x count for stack k; the overflow record's
+ * count = its events), never fewer than in the copy before, and the copy
+ * after the threads stopped has exactly every event. */
+#define REC_STACKS 1000
+#define REC_THREADS 4
+#define REC_EVENTS 200000
+static struct ct_table rec_t;
+static int rec_running;
+
+static void *
+recorder(void *arg)
+{
+	uintptr_t id = (uintptr_t)arg;
+	for (unsigned i = 0; i < REC_EVENTS; i++) {
+		unsigned k = (unsigned)((i * 7 + id * 131) % REC_STACKS);
+		uintptr_t pc[2] = {0x1000 + 16 * (uintptr_t)k, 0x77};
+		ct_table_add(&rec_t, CT_OP_MUTEX_LOCK, pc, 2, 1, (double)(k + 1));
+	}
+	__atomic_fetch_sub(&rec_running, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void
+check_whole_events(const struct ct_profile_snapshot *s, double *prev, double *count)
+{
+	*count = 0;
+	for (size_t i = 0; i < s->nrecords; i++) {
+		const struct ct_record *r = &s->records[i];
+		*count += r->count;
+		if (r->op == CT_OP_TABLE_FULL) {
+			cr_assert_eq(r->count, (double)s->overflow_events);
+			continue;
+		}
+		unsigned k = (unsigned)((r->pc[0] - 0x1000) / 16);
+		cr_assert_lt(k, REC_STACKS);
+		cr_assert_eq(r->pc[1], 0x77);
+		cr_assert_eq(r->delay_ns, (double)(k + 1) * r->count, "stack %u: %g events, %g ns", k,
+			     r->count, r->delay_ns);
+		cr_assert_geq(r->count, prev[k]);
+		prev[k] = r->count;
+	}
+}
+
+Test(table, copies_while_recording_are_whole_events_and_exact_after, .timeout = 120)
+{
+	/* 10 records a stripe for 1000 stacks: some go to the overflow. */
+	cr_assert_eq(ct_table_init(&rec_t, 640), 0);
+	static double prev[REC_STACKS];
+	rec_running = REC_THREADS;
+	pthread_t th[REC_THREADS];
+	for (uintptr_t i = 0; i < REC_THREADS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, recorder, (void *)i), 0);
+	int copies = 0;
+	double count;
+	while (__atomic_load_n(&rec_running, __ATOMIC_ACQUIRE) > 0) {
+		struct ct_profile_snapshot s = {0};
+		cr_assert_eq(ct_table_copy(&rec_t, &s), 0);
+		check_whole_events(&s, prev, &count);
+		cr_assert_leq(count, REC_THREADS * REC_EVENTS);
+		cr_assert_eq(s.unsettled, 0);
+		free(s.records);
+		copies++;
+	}
+	for (int i = 0; i < REC_THREADS; i++)
+		pthread_join(th[i], NULL);
+	struct ct_profile_snapshot s = {0};
+	cr_assert_eq(ct_table_copy(&rec_t, &s), 0);
+	check_whole_events(&s, prev, &count);
+	cr_expect_eq(count, REC_THREADS * REC_EVENTS);
+	cr_expect_gt(s.overflow_events, 0);
+	double want = 0;
+	for (uintptr_t id = 0; id < REC_THREADS; id++)
+		for (unsigned i = 0; i < REC_EVENTS; i++)
+			want += (double)((i * 7 + id * 131) % REC_STACKS + 1);
+	cr_expect_eq(total_delay(&s), want);
+	cr_log_info("%d copies while recording", copies);
+	free(s.records);
+	ct_table_destroy(&rec_t);
+}
+
+/* A writer that stops in the middle of an event for good (a thread of the
+ * parent in a fork child) delays a copy by CT_TABLE_SETTLE_NS, no more:
+ * the record is taken as it is and counted as unsettled. */
+Test(table, writer_stuck_mid_event_delays_a_copy_boundedly, .timeout = 60)
+{
+	struct ct_table t;
+	cr_assert_eq(ct_table_init(&t, 64), 0);
+	uintptr_t pc[1] = {0x4000};
+	ct_table_add(&t, CT_OP_MUTEX_LOCK, pc, 1, 1, 5);
+	struct ct_record *r = NULL;
+	for (size_t i = 0; i < t.cap; i++)
+		if (t.recs[i].hash)
+			r = &t.recs[i];
+	cr_assert(r);
+	r->seq++; /* what ct_record_bump does first */
+	struct ct_profile_snapshot s = {0};
+	cr_assert_eq(ct_table_copy(&t, &s), 0);
+	cr_expect_eq(s.unsettled, 1);
+	cr_expect_eq(s.nrecords, 1);
+	cr_expect_eq(total_delay(&s), 5);
+	free(s.records);
+	r->seq++;
+	cr_assert_eq(ct_table_copy(&t, &s), 0);
+	cr_expect_eq(s.unsettled, 0);
+	free(s.records);
+	ct_table_destroy(&t);
 }
