@@ -13,7 +13,7 @@
  * throughput, default 2), --work N (LCG steps outside the critical
  * section, default 30, about 30 ns), --reps N, --only GROUP[,GROUP...]
  * (uncontended contended handoff timedlock cond sem pipe sysbench memcached
- * threads spawn), --keep-starved (keep the samples of children that never
+ * threads spawn pause), --keep-starved (keep the samples of children that never
  * got the CPUs they needed, instead of dropping them: for a machine so busy
  * that rows would stay empty; the checks line counts them), -v (every
  * sample).
@@ -76,6 +76,9 @@
  *   cond         two threads, one mutex, two condvars, strict alternation,
  *                both pinned to one CPU (see wl_cond.c); us per round trip.
  *   /bin/true    fork+exec+wait of a trivial process, many runs.
+ *   pause        what live snapshots of a table of 100000 stacks hold up a
+ *                thread that records meanwhile (wl_pause.c), preloaded
+ *                only, one or two children a run.
  * glibc and Linux only (reads __data.__lock and /proc).
  *
  * Files. bench.c (this file: options, the run, the report), worker.c (the

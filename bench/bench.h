@@ -137,6 +137,8 @@ int64_t run_threads(void *(*fn)(void *), unsigned n);
 /* The sums of ops, contended and cpu_ns over the first n g_wt. */
 void sum_threads(unsigned n, struct wres *r);
 int worker_main(int argc, char **argv);
+/* Where pthread_mutex_lock resolves here (the preload check). */
+const char *lock_provider(void);
 
 /* ------------------------------------------------------------------ */
 /* Driver side (driver.c, stats.c). */

@@ -88,7 +88,7 @@ vm_hwm_kib(void)
 
 /* Which object pthread_mutex_lock resolves to here, so the driver can tell
  * that the preload took effect. */
-static const char *
+const char *
 lock_provider(void)
 {
 	Dl_info di;

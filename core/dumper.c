@@ -420,7 +420,7 @@ ct_dumper_main(void *arg)
 
 /* atexit, registered after the final dump's handler so it runs first:
  * the dumper finishes what it does (bounded), closes its sockets, and
- * says what live snapshots cost the program. */
+ * says what live snapshots cost. */
 static void
 ct_dumper_stop(void)
 {
@@ -442,8 +442,8 @@ ct_dumper_stop(void)
 	struct ct_copy_stats st;
 	ct_dump_copy_stats(&st);
 	if (!ct_cfg.quiet && st.n)
-		ct_log("%lu live snapshots; copying the tables, the only time a snapshot can hold "
-		       "up a thread that records, took %.1f us on average, %.1f us at most "
+		ct_log("%lu live snapshots; copying the tables (no lock the program's threads "
+		       "take is held meanwhile) took %.1f us on average, %.1f us at most "
 		       "(CPU %.1f us on average, %.1f us at most)",
 		       (unsigned long)st.n, (double)st.total_ns / 1e3 / (double)st.n,
 		       (double)st.max_ns / 1e3, (double)st.cpu_total_ns / 1e3 / (double)st.n,

@@ -15,9 +15,14 @@
  *       handler can fork on top of it).
  *   CT_LOCK_TABLES        core/table.c: the stripe spinlocks and ovf_lock
  *       of each profile table; core/locks.c: the statistics stripes and
- *       the creation-site buckets. Not taken; re-initialised in the child
- *       with the tables emptied (a child starts its own profile), the
- *       creation sites kept (the parent's locks live on in the child).
+ *       the creation-site buckets. Taken only by recording threads:
+ *       snapshots read without them (per-record sequence counters,
+ *       core/table.h). Not taken; re-initialised in the child with the
+ *       tables emptied (a child starts its own profile), the creation
+ *       sites kept (the parent's locks live on in the child). A signal
+ *       dump's child keeps the tables: it only reads them, and a record a
+ *       parent thread was changing when the fork copied it is taken as it
+ *       is after CT_TABLE_SETTLE_NS.
  *   CT_LOCK_WAITERS       core/waiters.c: the bucket spinlocks. Not taken;
  *       re-initialised in the child with the buckets emptied (the parent's
  *       waiters do not exist there).

@@ -58,8 +58,9 @@ typedef int (*ct_report_write_fn)(const struct ct_snapshot *, const struct ct_re
  * array with this. */
 #define CT_HTTP_MAX_POLLFDS (1 + CT_HTTP_MAX_CONNS + CT_HTTP_MAX_CLOSING)
 
-/* Table copies of the snapshots taken so far: wall clock (what a thread
- * recording meanwhile can wait at most) and the copying thread's CPU. */
+/* Table copies of the snapshots taken so far: wall clock and the copying
+ * thread's CPU. What a copy costs the dumper, not the program: it takes
+ * no lock a recording thread takes (core/table.h). */
 struct ct_copy_stats {
 	uint64_t n;
 	int64_t last_ns, max_ns, total_ns; /* wall clock */

@@ -920,7 +920,7 @@ serve_index(const struct ct_http_host *host, struct ct_http_resp *resp)
 	ct_buf_printf(&b, "</ul>\n</p>\n");
 
 	/* libcontend's own part: sampling (and how to change it) and what
-	 * live snapshots cost the program. */
+	 * live snapshots cost. */
 	struct ct_copy_stats st;
 	memset(&st, 0, sizeof(st));
 	host->copy_stats(&st);
@@ -929,9 +929,10 @@ serve_index(const struct ct_http_host *host, struct ct_http_resp *resp)
 		      "<p>\nlibcontend sampling: mutex fraction %" PRIu64 " "
 		      "(POST to mutex?fraction=N changes it), "
 		      "block rate %" PRIu64 " ns (POST to block?rate=NS changes it).<br>\n"
-		      "Snapshots taken: %" PRIu64 "; copying the tables, the only time a snapshot "
-		      "can hold up a thread that records, took %.1f us the last time, %.1f us at "
-		      "most, %.1f us on average (CPU %.1f us on average, %.1f us at most).\n</p>\n",
+		      "Snapshots taken: %" PRIu64 "; copying the tables took %.1f us the last time, "
+		      "%.1f us at most, %.1f us on average (CPU %.1f us on average, %.1f us at "
+		      "most). A copy takes no lock the program's threads take: it holds none of "
+		      "them up.\n</p>\n",
 		      host->sampling(CT_PROF_MUTEX, NULL), host->sampling(CT_PROF_BLOCK, NULL), st.n,
 		      (double)st.last_ns / 1e3, (double)st.max_ns / 1e3, (double)st.total_ns / 1e3 / n,
 		      (double)st.cpu_total_ns / 1e3 / n, (double)st.cpu_max_ns / 1e3);
