@@ -11,34 +11,28 @@
  *     pthread_mutex_timedlock with a past deadline on a mutex another
  *     thread holds (no system call; one block event with its stack each),
  *     which fills the block table with 100000 records;
- *   - then it keeps walking them, timing every call (wall clock and the
- *     thread's CPU time), while the main thread asks for numbered
- *     snapshots with the dump signal (pthread_kill to itself, so the
- *     handler runs on main, not on the measured thread) and waits for
- *     block.NNNN.pb.gz to appear: each call is "during a snapshot" when a
- *     request was outstanding at its start or end (window sequence number
- *     odd, or changed), else "between snapshots"; after each snapshot it
- *     waits as long as the snapshot took, so both sets cover about the
+ *   - then three recording threads keep walking them, timing every call
+ *     (wall clock and the thread's CPU time), while the main thread asks
+ *     for numbered snapshots with the dump signal (pthread_kill to itself,
+ *     so the handler runs on main) and waits for block.NNNN.pb.gz to
+ *     appear: a call is "during a snapshot" when a request was outstanding
+ *     at its start or end, else "between snapshots"; after each snapshot
+ *     it waits as long as the snapshot took, so both sets cover about the
  *     same time. A snapshot copies the whole table, then symbolizes and
  *     writes it on the dumper thread.
- * The measured thread runs SCHED_FIFO on CPU 0 and the dumper thread on
- * CPU 1 when the bench may do that (root or CAP_SYS_NICE, 2 CPUs): on a
- * busy machine the scheduler then cannot stretch a measured call, while
- * it still preempts the dumper, which is when a copy that held a lock the
- * measured thread needs would hold it longest. The measured thread sleeps
- * 50 us between calls so that CPU 0 is not taken from everyone else.
- * Without that, wall figures include preemption (the output says which).
- * CPU time per call tells a wait that spins (CPU ~ wall) from preemption,
- * within the VM's accounting noise (about a millisecond here).
+ * Three recorders and the dumper on two CPUs is a loaded server in small:
+ * the dumper is preempted now and then, and a copy that held a lock a
+ * recorder needs would make it spin meanwhile. A spin shows in the call's
+ * time on CPU; preemption of the caller only in its wall time. (A VM's
+ * CPU accounting is itself off by a millisecond or two now and then:
+ * compare the two sets.)
  *
- * The worker prints: real-time (1/0), snapshots, mean window ms, then p99
- * / max wall ns and max CPU ns during snapshots, p99 / max wall ns between
- * them, calls counted in each, and the provider of pthread_mutex_lock (the
- * preload check). BENCH_PAUSE_TRACE=1 prints every call over 1 ms. */
-#include <dirent.h>
+ * The worker prints: snapshots, mean window ms, wall p99 / max, CPU p99 /
+ * max (ns) during snapshots, the same between them, calls counted in each,
+ * and the provider of pthread_mutex_lock (the preload check), then exits.
+ * BENCH_PAUSE_TRACE=1 prints every call over 1 ms on stderr. */
 #include <dlfcn.h>
 #include <errno.h>
-#include <sched.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -54,12 +48,15 @@
 
 #define PAUSE_LEVELS 17
 #define PAUSE_STACKS 100000
+#define PAUSE_RECORDERS 3
 #define PAUSE_NOINLINE __attribute__((noinline, noclone))
 #define PAUSE_NO_TAIL() __asm__ volatile("" ::: "memory")
 
 static pthread_mutex_t p_mtx = PTHREAD_MUTEX_INITIALIZER;
 static int p_held, p_filled, p_stop, p_holder_stop;
-static uint32_t p_window; /* odd while a snapshot is outstanding */
+static uint32_t p_window;   /* odd while a snapshot is outstanding */
+static int64_t p_window_t0; /* when the outstanding request was sent */
+static bool p_trace;        /* BENCH_PAUSE_TRACE=1: calls over 1 ms on stderr */
 
 static int64_t
 p_now(clockid_t c)
@@ -104,35 +101,35 @@ p_step(unsigned path, int level)
 	PAUSE_NO_TAIL();
 }
 
+/* One set of calls: wall and CPU ns of each. */
 struct p_lat {
-	int64_t *v;
+	int64_t *wall, *cpu;
 	size_t n, cap;
-	int64_t cpu_max;
 };
-static struct p_lat p_in, p_out;
-static int64_t p_window_t0; /* when the outstanding request was sent */
-static bool p_trace;        /* BENCH_PAUSE_TRACE=1: calls over 1 ms on stderr */
+/* [recorder][0 between, 1 during] */
+static struct p_lat p_lat[PAUSE_RECORDERS][2];
 
 static void
-p_add(struct p_lat *l, int64_t wall, int64_t cpu)
+p_add(struct p_lat *l, int64_t wall, int64_t cpu, bool during)
 {
 	if (p_trace && (wall > 1000000 || cpu > 1000000))
 		fprintf(stderr, "  slow call %s: %.1f ms wall, %.1f ms CPU, %.1f ms after the request\n",
-			l == &p_in ? "during a snapshot" : "between snapshots", wall / 1e6, cpu / 1e6,
+			during ? "during a snapshot" : "between snapshots", wall / 1e6, cpu / 1e6,
 			(p_now(CLOCK_MONOTONIC) - __atomic_load_n(&p_window_t0, __ATOMIC_RELAXED)) / 1e6);
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 1 << 20;
-		int64_t *v = realloc(l->v, cap * sizeof(*v));
-		if (!v) {
+		size_t cap = l->cap ? 2 * l->cap : 1 << 18;
+		int64_t *w = realloc(l->wall, cap * sizeof(*w));
+		int64_t *c = w ? realloc(l->cpu, cap * sizeof(*c)) : NULL;
+		if (!w || !c) {
 			perror("realloc");
 			exit(2);
 		}
-		l->v = v;
+		l->wall = w;
+		l->cpu = c;
 		l->cap = cap;
 	}
-	l->v[l->n++] = wall;
-	if (cpu > l->cpu_max)
-		l->cpu_max = cpu;
+	l->wall[l->n] = wall;
+	l->cpu[l->n++] = cpu;
 }
 
 static void *
@@ -147,59 +144,20 @@ p_holder(void *arg)
 	return arg;
 }
 
-static int p_rt; /* 1: the measured thread ran real-time, pinned */
-
-/* The measured thread on CPU 0 at real-time priority, the dumper thread
- * (comm "libcontend") on CPU 1: the measured calls are then not preempted
- * by the rest of a busy machine, and what is left of a long call is a
- * wait (on a lock whose holder was preempted, say), not the scheduler.
- * Needs CAP_SYS_NICE and 2 CPUs; without them the figures include
- * preemption (the output says which). */
-static void
-p_go_rt(void)
-{
-	cpu_set_t c0, c1;
-	CPU_ZERO(&c0);
-	CPU_SET(0, &c0);
-	CPU_ZERO(&c1);
-	CPU_SET(1, &c1);
-	DIR *d = opendir("/proc/self/task");
-	int dumper = 0;
-	for (struct dirent *e; d && (e = readdir(d));) {
-		char path[300], comm[32] = "";
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		FILE *f = fopen(path, "r");
-		if (f && fgets(comm, sizeof(comm), f) && !strncmp(comm, "libcontend", 10))
-			dumper = atoi(e->d_name);
-		if (f)
-			fclose(f);
-	}
-	if (d)
-		closedir(d);
-	struct sched_param sp = {.sched_priority = 1};
-	if (dumper > 0 && sysconf(_SC_NPROCESSORS_ONLN) >= 2 &&
-	    sched_setaffinity(dumper, sizeof(c1), &c1) == 0 &&
-	    pthread_setaffinity_np(pthread_self(), sizeof(c0), &c0) == 0 &&
-	    pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0)
-		p_rt = 1;
-}
-
-/* One call site for the fill and the measured calls: the same stacks. */
+/* One call site for the fill and the measured calls, in every recorder:
+ * the same stacks. Recorder 0 fills, the others wait for it. */
 static void *
 p_recorder(void *arg)
 {
-	unsigned path = 0;
-	for (uint64_t i = 0; !__atomic_load_n(&p_stop, __ATOMIC_ACQUIRE); i++) {
+	unsigned id = (unsigned)(uintptr_t)arg;
+	unsigned path = id * (PAUSE_STACKS / PAUSE_RECORDERS);
+	uint64_t i = id == 0 ? 0 : PAUSE_STACKS;
+	while (id != 0 && !__atomic_load_n(&p_filled, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	for (; !__atomic_load_n(&p_stop, __ATOMIC_ACQUIRE); i++) {
 		bool measure = i >= PAUSE_STACKS;
-		if (i == PAUSE_STACKS) {
-			p_go_rt();
+		if (i == PAUSE_STACKS && id == 0)
 			__atomic_store_n(&p_filled, 1, __ATOMIC_RELEASE);
-		}
-		/* Real-time: leave CPU 0 to others half the time. */
-		if (measure && p_rt) {
-			struct timespec gap = {0, 50 * 1000};
-			nanosleep(&gap, NULL);
-		}
 		uint32_t w0 = __atomic_load_n(&p_window, __ATOMIC_ACQUIRE);
 		int64_t c0 = measure ? p_now(CLOCK_THREAD_CPUTIME_ID) : 0;
 		int64_t t0 = measure ? p_now(CLOCK_MONOTONIC) : 0;
@@ -208,7 +166,8 @@ p_recorder(void *arg)
 			int64_t t1 = p_now(CLOCK_MONOTONIC);
 			int64_t c1 = p_now(CLOCK_THREAD_CPUTIME_ID);
 			uint32_t w1 = __atomic_load_n(&p_window, __ATOMIC_ACQUIRE);
-			p_add((w0 & 1) || w0 != w1 ? &p_in : &p_out, t1 - t0, c1 - c0);
+			bool during = (w0 & 1) || w0 != w1;
+			p_add(&p_lat[id][during], t1 - t0, c1 - c0, during);
 		}
 		/* Every path once during the fill, then all over the table. */
 		path = measure ? (path + 7919) % PAUSE_STACKS : path + 1;
@@ -233,15 +192,30 @@ p_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* p99 and max of one figure over every recorder's calls of one kind. */
 static void
-p_stats(struct p_lat *l, int64_t *p99, int64_t *max)
+p_stats(int during, bool cpu, int64_t *p99, int64_t *max, size_t *count)
 {
+	size_t n = 0;
+	for (int r = 0; r < PAUSE_RECORDERS; r++)
+		n += p_lat[r][during].n;
 	*p99 = *max = 0;
-	if (!l->n)
+	*count = n;
+	if (!n)
 		return;
-	qsort(l->v, l->n, sizeof(l->v[0]), p_cmp);
-	*p99 = l->v[(size_t)((double)(l->n - 1) * 0.99)];
-	*max = l->v[l->n - 1];
+	int64_t *v = malloc(n * sizeof(*v));
+	if (!v)
+		exit(2);
+	size_t k = 0;
+	for (int r = 0; r < PAUSE_RECORDERS; r++) {
+		const struct p_lat *l = &p_lat[r][during];
+		memcpy(v + k, cpu ? l->cpu : l->wall, l->n * sizeof(*v));
+		k += l->n;
+	}
+	qsort(v, n, sizeof(*v), p_cmp);
+	*p99 = v[(size_t)((double)(n - 1) * 0.99)];
+	*max = v[n - 1];
+	free(v);
 }
 
 static void
@@ -259,17 +233,18 @@ work_pause(struct wres *unused)
 		exit(2);
 	}
 	snprintf(dir, sizeof(dir), "%.*s%d%s", (int)(pct - out), out, (int)getpid(), pct + 2);
-	alarm(600); /* a snapshot of this table takes seconds to write */
+	alarm(900); /* a snapshot of this table takes seconds to write */
 	const char *tr = getenv("BENCH_PAUSE_TRACE");
 	p_trace = tr && *tr == '1';
 
-	pthread_t h, r;
+	pthread_t h, r[PAUSE_RECORDERS];
 	if (pthread_create(&h, NULL, p_holder, NULL) != 0)
 		exit(2);
 	while (!__atomic_load_n(&p_held, __ATOMIC_ACQUIRE))
 		p_sleep_ms(1);
-	if (pthread_create(&r, NULL, p_recorder, NULL) != 0)
-		exit(2);
+	for (uintptr_t i = 0; i < PAUSE_RECORDERS; i++)
+		if (pthread_create(&r[i], NULL, p_recorder, (void *)i) != 0)
+			exit(2);
 	while (!__atomic_load_n(&p_filled, __ATOMIC_ACQUIRE))
 		p_sleep_ms(5);
 
@@ -284,8 +259,8 @@ work_pause(struct wres *unused)
 		__atomic_fetch_add(&p_window, 1, __ATOMIC_RELEASE);
 		pthread_kill(pthread_self(), SIGUSR2);
 		while (access(file, F_OK) != 0) {
-			if (p_now(CLOCK_MONOTONIC) - t0 > 200 * 1000000000LL) {
-				fprintf(stderr, "contend-bench: no %s after 200 s\n", file);
+			if (p_now(CLOCK_MONOTONIC) - t0 > 400 * 1000000000LL) {
+				fprintf(stderr, "contend-bench: no %s after 400 s\n", file);
 				exit(2);
 			}
 			p_sleep_ms(2);
@@ -298,17 +273,21 @@ work_pause(struct wres *unused)
 		p_sleep_ms(took / 1000000 > 200 ? (long)(took / 1000000) : 200);
 	}
 	__atomic_store_n(&p_stop, 1, __ATOMIC_RELEASE);
-	pthread_join(r, NULL);
-	/* Only now: the recorder's timedlock must find the mutex held. */
+	for (int i = 0; i < PAUSE_RECORDERS; i++)
+		pthread_join(r[i], NULL);
+	/* Only now: the recorders' timedlock must find the mutex held. */
 	__atomic_store_n(&p_holder_stop, 1, __ATOMIC_RELEASE);
 	pthread_join(h, NULL);
-	int64_t ip99, imax, op99, omax;
-	p_stats(&p_in, &ip99, &imax);
-	p_stats(&p_out, &op99, &omax);
-	printf("%d %d %.1f %lld %lld %lld %lld %lld %zu %zu %s\n", p_rt, snaps,
-	       (double)windows / snaps / 1e6, (long long)ip99, (long long)imax,
-	       (long long)p_in.cpu_max, (long long)op99, (long long)omax, p_in.n, p_out.n,
-	       lock_provider());
+	int64_t v[8];
+	size_t n_in, n_out;
+	p_stats(1, false, &v[0], &v[1], &n_in);
+	p_stats(1, true, &v[2], &v[3], &n_in);
+	p_stats(0, false, &v[4], &v[5], &n_out);
+	p_stats(0, true, &v[6], &v[7], &n_out);
+	printf("%d %.1f", snaps, (double)windows / snaps / 1e6);
+	for (int i = 0; i < 8; i++)
+		printf(" %lld", (long long)v[i]);
+	printf(" %zu %zu %s\n", n_in, n_out, lock_provider());
 	/* Its own line, not the worker's usual one: the driver below reads it. */
 	exit(fflush(stdout) == 0 ? 0 : 1);
 }
@@ -318,9 +297,8 @@ work_pause(struct wres *unused)
 struct p_run {
 	int snaps;
 	double window_ms;
-	double in_p99, in_max, in_cpu_max, out_p99, out_max; /* us */
+	double v[8]; /* us: during wall p99, max, CPU p99, max; between the same */
 	size_t n_in, n_out;
-	int rt;
 	bool ok;
 };
 
@@ -382,30 +360,26 @@ p_run_one(double secs)
 	int st;
 	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {
 	}
-	long long ip99, imax, icpu, op99, omax;
+	long long v[8];
 	char prov[256];
 	if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
-	    sscanf(buf, "%d %d %lf %lld %lld %lld %lld %lld %zu %zu %255s", &res.rt, &res.snaps,
-		   &res.window_ms, &ip99, &imax, &icpu, &op99, &omax, &res.n_in, &res.n_out,
-		   prov) != 11 ||
+	    sscanf(buf, "%d %lf %lld %lld %lld %lld %lld %lld %lld %lld %zu %zu %255s", &res.snaps,
+		   &res.window_ms, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
+		   &res.n_in, &res.n_out, prov) != 13 ||
 	    !strstr(prov, "libcontend")) {
 		fprintf(stderr, "contend-bench: snapshot-pause worker failed\n");
 		return res;
 	}
-	res.in_p99 = (double)ip99 / 1e3;
-	res.in_max = (double)imax / 1e3;
-	res.in_cpu_max = (double)icpu / 1e3;
-	res.out_p99 = (double)op99 / 1e3;
-	res.out_max = (double)omax / 1e3;
+	for (int i = 0; i < 8; i++)
+		res.v[i] = (double)v[i] / 1e3;
 	res.ok = true;
 	return res;
 }
 
 /* Children run: the first repetition, and the second in a full run. */
 #define P_MAX_RUNS 2
-static struct series p_v[6];
-static int p_snaps, p_got, p_rt;
-enum { P_IN_P99, P_IN_MAX, P_IN_CPU, P_OUT_P99, P_OUT_MAX, P_WIN };
+static struct series p_v[9]; /* struct p_run's v, then the window */
+static int p_snaps, p_got;
 
 static void
 measure(int rep)
@@ -417,18 +391,15 @@ measure(int rep)
 		return;
 	if (bench.verbose)
 		fprintf(stderr,
-			"[snapshot-pause: %d snapshots of %.0f ms; during p99 %.1f max %.1f "
-			"cpu max %.1f us (%zu calls); between p99 %.1f max %.1f us (%zu calls)]",
-			r.snaps, r.window_ms, r.in_p99, r.in_max, r.in_cpu_max, r.n_in, r.out_p99,
-			r.out_max, r.n_out);
-	add(&p_v[P_IN_P99], rep, r.in_p99);
-	add(&p_v[P_IN_MAX], rep, r.in_max);
-	add(&p_v[P_IN_CPU], rep, r.in_cpu_max);
-	add(&p_v[P_OUT_P99], rep, r.out_p99);
-	add(&p_v[P_OUT_MAX], rep, r.out_max);
-	add(&p_v[P_WIN], rep, r.window_ms);
+			"[snapshot-pause: %d snapshots of %.0f ms; during: wall p99 %.1f max %.1f, "
+			"CPU p99 %.1f max %.1f us (%zu calls); between: wall p99 %.1f max %.1f, CPU "
+			"p99 %.1f max %.1f us (%zu calls)]",
+			r.snaps, r.window_ms, r.v[0], r.v[1], r.v[2], r.v[3], r.n_in, r.v[4], r.v[5],
+			r.v[6], r.v[7], r.n_out);
+	for (int i = 0; i < 8; i++)
+		add(&p_v[i], rep, r.v[i]);
+	add(&p_v[8], rep, r.window_ms);
 	p_snaps += r.snaps;
-	p_rt += r.rt;
 	p_got++;
 }
 
@@ -437,20 +408,19 @@ rows(void)
 {
 	if (!p_got)
 		return;
-	row_text(80, "8 snapshot pauses: one thread records a block event per call over 100000 "
+	row_text(80, "8 snapshot pauses: %d threads record a block event per call over 100000 "
 		     "distinct stacks while live snapshots of them are taken (%d in %d children, "
-		     "%.0f ms each from signal to files; %s)\n",
-		 p_snaps, p_got, median(&p_v[P_WIN]),
-		 p_rt == p_got ? "that thread real-time on CPU 0, the dumper on CPU 1"
-			       : "no real-time priority: figures include preemption");
-	row_v(81, "8 a call while a snapshot runs, p99", "us", NAN, median(&p_v[P_IN_P99]), NAN,
-	      NAN, NAN, false, NAN);
-	row_v(82, "8   max", "us", NAN, median(&p_v[P_IN_MAX]), NAN, NAN, NAN, false, NAN);
-	row_v(83, "8   max on CPU (spinning, or VM accounting)", "us", NAN,
-	      median(&p_v[P_IN_CPU]), NAN, NAN, NAN, false, NAN);
-	row_v(84, "8 a call between snapshots, p99", "us", NAN, median(&p_v[P_OUT_P99]), NAN, NAN,
-	      NAN, false, NAN);
-	row_v(85, "8   max", "us", NAN, median(&p_v[P_OUT_MAX]), NAN, NAN, NAN, false, NAN);
+		     "%.0f ms each from signal to files); a call's time on CPU shows a spin on a "
+		     "lock, its wall time preemption too\n",
+		 PAUSE_RECORDERS, p_snaps, p_got, median(&p_v[8]));
+	static const char *const what[8] = {
+		"8 a call during a snapshot, wall, p99", "8   max",
+		"8 a call during a snapshot, on CPU, p99", "8   max",
+		"8 a call between snapshots, wall, p99", "8   max",
+		"8 a call between snapshots, on CPU, p99", "8   max",
+	};
+	for (int i = 0; i < 8; i++)
+		row_v(81 + i, what[i], "us", NAN, median(&p_v[i]), NAN, NAN, NAN, false, NAN);
 }
 
 const struct workload wl_pause = {

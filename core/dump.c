@@ -4,8 +4,8 @@
  * with the guard raised on any thread but a wrapper or a signal handler
  * (they allocate, and the latter loads the report library through
  * core/plugin.c); ct_dump_copy_stats is lock-free and thread-safe. No lock
- * of its own: the profile tables' stripe spinlocks are taken one at a time
- * inside ct_profiles_snapshot. Also the process's one final dump (exit,
+ * of its own, and none of the tables' (ct_profiles_snapshot reads them under
+ * per-record sequence counters, core/table.h). Also the process's one final dump (exit,
  * fatal signal or crash: dump_exit.c, dump_fatal.c) and whose profiles a
  * forked copy writes, shared with those files through dump_int.h. */
 #include <errno.h>
@@ -77,8 +77,8 @@ ct_report_fn(void)
 	return (ct_report_write_fn)ct_plugin_sym("ct_report_write");
 }
 
-/* Table copies of live snapshots (ct_dump_snapshot): the only moments a
- * snapshot can hold up the program's threads. */
+/* Table copies of live snapshots (ct_dump_snapshot): what the copy costs
+ * the thread that takes it (it holds up none of the program's). */
 static uint64_t ct_copy_n;
 static int64_t ct_copy_last_ns, ct_copy_max_ns, ct_copy_total_ns;
 static int64_t ct_copy_cpu_max_ns, ct_copy_cpu_total_ns;

@@ -40,10 +40,10 @@ int ct_dump_write(const char *suffix, bool threads);
 struct ct_snapshot;
 
 /* Takes a snapshot of what dumps write: the profile tables and, with
- * threads, the thread registry. Times the table copy: the only step that
- * can hold up the program's threads (each stripe's spinlock is held while
- * that stripe is copied). Guard held; allocates. 0 or -ENOMEM (then snap
- * holds nothing). */
+ * threads, the thread registry. Times the table copy. Neither takes a lock
+ * the program's threads take (core/table.h, threads.h): a snapshot holds
+ * none of them up. Guard held; allocates. 0 or -ENOMEM (then snap holds
+ * nothing). */
 int ct_dump_snapshot(struct ct_snapshot *snap, bool threads);
 
 /* Table copies timed by ct_dump_snapshot so far (the struct is the one

@@ -6,8 +6,10 @@
  *
  * It is started with every signal blocked and holds the shim's guard
  * (ct_guard_enter, core/thread.h) for good, so its own locks, allocations
- * and I/O are never profiled and it never appears in a profile. Its work holds
- * up the program's threads only while a snapshot copies the tables.
+ * and I/O are never profiled and it never appears in a profile. Its work
+ * takes no lock the program's threads take (a snapshot reads the tables
+ * under per-record sequence counters, core/table.h): it costs them CPU
+ * time, never a pause.
  *
  * It exists only when needed, so that a process that never needs it stays
  * single-threaded (unshare(CLONE_NEWUSER) and the like keep working):
