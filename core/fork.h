@@ -22,7 +22,7 @@
  *       sites kept (the parent's locks live on in the child). A signal
  *       dump's child keeps the tables: it only reads them, and a record a
  *       parent thread was changing when the fork copied it is taken as it
- *       is after CT_TABLE_SETTLE_NS.
+ *       is after CT_SEQ_SETTLE_NS.
  *   CT_LOCK_WAITERS       core/waiters.c: the bucket spinlocks. Not taken;
  *       re-initialised in the child with the buckets emptied (the parent's
  *       waiters do not exist there).

@@ -10,6 +10,7 @@
 #include "dlhist.h"
 #include "locks.h"
 #include "ops.h"
+#include "seqcount.h"
 #include "snapshot.h"
 #include "spin.h"
 
@@ -54,12 +55,15 @@ ct_ls_put(uintptr_t obj, unsigned kind, uintptr_t site, uint32_t how, bool only_
 			if ((int32_t)(e[i].seq - slot->seq) < 0)
 				slot = &e[i];
 	}
-	slot->obj = obj;
-	slot->site = site;
-	slot->kind = kind;
-	slot->how = how;
-	slot->dl_gen = gen;
-	slot->seq = __atomic_fetch_add(&ct_ls_seq, 1, __ATOMIC_RELAXED);
+	uint32_t w = ct_seq_write_begin(&slot->wseq);
+	__atomic_store_n(&slot->obj, obj, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->site, site, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->kind, kind, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->how, how, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->dl_gen, gen, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->seq, __atomic_fetch_add(&ct_ls_seq, 1, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+	ct_seq_write_end(&slot->wseq, w);
 out:
 	ct_spin_unlock(&ct_ls_lock[b]);
 }
@@ -119,8 +123,9 @@ ct_locks_add(const void *obj, unsigned kind, uintptr_t site, enum ct_lock_role r
 	ct_spin_lock(&ct_lst_lock[stripe]);
 	for (size_t i = 0; i < CT_LSTAT_PER; i++) {
 		struct ct_lockstat *e = base + (start + i) % CT_LSTAT_PER;
-		if (!e->used) {
-			e->used = 1;
+		bool fresh = !e->used;
+		if (fresh) {
+			/* Invisible to snapshots until used is set below. */
 			e->obj = o;
 			e->site = site;
 			e->role = role;
@@ -128,17 +133,25 @@ ct_locks_add(const void *obj, unsigned kind, uintptr_t site, enum ct_lock_role r
 		} else if (e->obj != o || e->site != site || e->role != role) {
 			continue;
 		}
-		e->kind = kind;
+		uint32_t w = fresh ? 0 : ct_seq_write_begin(&e->wseq);
+		__atomic_store_n(&e->kind, kind, __ATOMIC_RELAXED);
 		if (assoc)
-			e->assoc = assoc;
-		e->events++;
-		e->count += weight;
-		e->total_ns += total;
+			__atomic_store_n(&e->assoc, assoc, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->events, e->events + 1, __ATOMIC_RELAXED);
+		double c = e->count + weight, t = e->total_ns + total;
+		__atomic_store(&e->count, &c, __ATOMIC_RELAXED);
+		__atomic_store(&e->total_ns, &t, __ATOMIC_RELAXED);
 		if (ns >= 0) {
 			if (ns > e->max_ns)
-				e->max_ns = ns;
-			e->hist[ct_lk_bucket(ns)] += weight;
+				__atomic_store_n(&e->max_ns, ns, __ATOMIC_RELAXED);
+			unsigned b = ct_lk_bucket(ns);
+			double h = e->hist[b] + weight;
+			__atomic_store(&e->hist[b], &h, __ATOMIC_RELAXED);
 		}
+		if (fresh)
+			__atomic_store_n(&e->used, 1, __ATOMIC_RELEASE);
+		else
+			ct_seq_write_end(&e->wseq, w);
 		ct_spin_unlock(&ct_lst_lock[stripe]);
 		return;
 	}
@@ -146,9 +159,45 @@ ct_locks_add(const void *obj, unsigned kind, uintptr_t site, enum ct_lock_role r
 	__atomic_fetch_add(&ct_locks_dropped, 1, __ATOMIC_RELAXED);
 }
 
-/* Bounded like the profile tables' copy: a holder that cannot run (a
- * fork child's) must not hang a dump. */
-#define CT_LOCKS_COPY_SPINS 50000000UL
+/* The figures of e, as between two updates, into out (whose key fields
+ * the caller filled); the reader side of ct_locks_add. */
+static void
+ct_lst_read(const struct ct_lockstat *e, struct ct_lockstat *out)
+{
+	struct ct_seq_wait wait = {0};
+	for (;;) {
+		uint32_t v = ct_seq_read_begin(&e->wseq);
+		out->kind = __atomic_load_n(&e->kind, __ATOMIC_RELAXED);
+		out->assoc = __atomic_load_n(&e->assoc, __ATOMIC_RELAXED);
+		out->events = __atomic_load_n(&e->events, __ATOMIC_RELAXED);
+		__atomic_load(&e->count, &out->count, __ATOMIC_RELAXED);
+		__atomic_load(&e->total_ns, &out->total_ns, __ATOMIC_RELAXED);
+		out->max_ns = __atomic_load_n(&e->max_ns, __ATOMIC_RELAXED);
+		for (unsigned b = 0; b < CT_LK_BUCKETS; b++)
+			__atomic_load(&e->hist[b], &out->hist[b], __ATOMIC_RELAXED);
+		if (ct_seq_read_ok(&e->wseq, v) || !ct_seq_patience(&wait))
+			return;
+	}
+}
+
+/* Slot e as between two rewrites; false if empty. */
+static bool
+ct_ls_read(const struct ct_locksite *e, struct ct_locksite *out)
+{
+	struct ct_seq_wait wait = {0};
+	for (;;) {
+		uint32_t v = ct_seq_read_begin(&e->wseq);
+		out->obj = __atomic_load_n(&e->obj, __ATOMIC_RELAXED);
+		out->site = __atomic_load_n(&e->site, __ATOMIC_RELAXED);
+		out->kind = __atomic_load_n(&e->kind, __ATOMIC_RELAXED);
+		out->how = __atomic_load_n(&e->how, __ATOMIC_RELAXED);
+		out->dl_gen = __atomic_load_n(&e->dl_gen, __ATOMIC_RELAXED);
+		out->seq = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+		out->wseq = 0;
+		if (ct_seq_read_ok(&e->wseq, v) || !ct_seq_patience(&wait))
+			return out->how != 0;
+	}
+}
 
 int
 ct_locks_snapshot(struct ct_snapshot *snap)
@@ -158,51 +207,41 @@ ct_locks_snapshot(struct ct_snapshot *snap)
 	size_t nst = 0, nls = 0;
 
 	if (ct_lst) {
-		/* Stripe by stripe through a buffer made beforehand: no
-		 * allocation while a stripe lock is held. */
-		struct ct_lockstat *buf = malloc(CT_LSTAT_PER * sizeof(*buf));
 		size_t cap = 0;
-		if (!buf)
-			return -ENOMEM;
-		for (size_t s = 0; s < CT_LSTAT_STRIPES; s++) {
-			size_t got = 0;
-			if (!ct_spin_lock_bounded(&ct_lst_lock[s], CT_LOCKS_COPY_SPINS))
+		for (size_t i = 0; i < CT_LOCKSTAT_CAP; i++) {
+			const struct ct_lockstat *e = &ct_lst[i];
+			/* Pairs with the release store of a new entry: its key
+			 * is complete and never changes after. */
+			if (!__atomic_load_n(&e->used, __ATOMIC_ACQUIRE))
 				continue;
-			for (size_t i = 0; i < CT_LSTAT_PER; i++)
-				if (ct_lst[s * CT_LSTAT_PER + i].used)
-					buf[got++] = ct_lst[s * CT_LSTAT_PER + i];
-			ct_spin_unlock(&ct_lst_lock[s]);
-			if (nst + got > cap) {
+			if (nst == cap) {
 				size_t ncap = cap ? cap * 2 : 64;
-				while (ncap < nst + got)
-					ncap *= 2;
 				struct ct_lockstat *nv = realloc(st, ncap * sizeof(*nv));
 				if (!nv) {
-					free(buf);
 					free(st);
 					return -ENOMEM;
 				}
 				st = nv;
 				cap = ncap;
 			}
-			memcpy(st + nst, buf, got * sizeof(*buf));
-			nst += got;
+			struct ct_lockstat *c = &st[nst++];
+			c->obj = e->obj;
+			c->site = e->site;
+			c->role = e->role;
+			c->dl_gen = e->dl_gen;
+			c->used = 1;
+			c->wseq = 0;
+			ct_lst_read(e, c);
 		}
-		free(buf);
 	}
 	ls = malloc(CT_LOCKSITE_CAP * sizeof(*ls));
 	if (!ls) {
 		free(st);
 		return -ENOMEM;
 	}
-	for (size_t b = 0; b < CT_LS_BUCKETS; b++) {
-		if (!ct_spin_lock_bounded(&ct_ls_lock[b], CT_LOCKS_COPY_SPINS))
-			continue;
-		for (int i = 0; i < CT_LS_WAYS; i++)
-			if (ct_ls[b * CT_LS_WAYS + i].how)
-				ls[nls++] = ct_ls[b * CT_LS_WAYS + i];
-		ct_spin_unlock(&ct_ls_lock[b]);
-	}
+	for (size_t i = 0; i < CT_LOCKSITE_CAP; i++)
+		if (ct_ls_read(&ct_ls[i], &ls[nls]))
+			nls++;
 	snap->lockstats = st;
 	snap->nlockstats = nst;
 	snap->locksites = ls;
@@ -223,5 +262,9 @@ ct_locks_fork_child(void)
 	}
 	memset(ct_lst_lock, 0, sizeof(ct_lst_lock));
 	memset(ct_ls_lock, 0, sizeof(ct_ls_lock));
+	/* A slot a thread of the parent was rewriting when the fork copied
+	 * it stays as it is (a name hint at worst), with an even counter. */
+	for (size_t i = 0; i < CT_LOCKSITE_CAP; i++)
+		ct_ls[i].wseq &= ~1u;
 	ct_locks_dropped = 0;
 }

@@ -16,7 +16,10 @@
  *     made at init with mmap (pages touched only as used); events that
  *     find their stripe full are counted, not kept.
  * Every function is thread-safe, never allocates (except
- * ct_locks_snapshot), preserves errno and takes only private spinlocks.
+ * ct_locks_snapshot), preserves errno and takes only private spinlocks,
+ * which only the recording paths take: ct_locks_snapshot reads both tables
+ * under per-entry sequence counters (core/seqcount.h), so a snapshot never
+ * makes a recording thread wait.
  * Callers hold the guard. Not async-signal-safe. Only slow paths (a wait
  * that happened, an unlock with waiters, an init call) get here. */
 #ifndef CT_LOCKS_H
@@ -90,6 +93,7 @@ struct ct_locksite {
 	uint32_t how;    /* enum ct_locksite_how; 0 = empty */
 	uint32_t dl_gen; /* core/dlhist.h generation of site */
 	uint32_t seq;    /* insertion order, for eviction */
+	uint32_t wseq;   /* core/seqcount.h: odd while the slot is rewritten */
 };
 
 struct ct_lockstat {
@@ -99,7 +103,8 @@ struct ct_lockstat {
 	uint32_t role;     /* enum ct_lock_role */
 	uint32_t kind;
 	uint32_t dl_gen;
-	uint32_t used;     /* 0 = empty slot */
+	uint32_t used;     /* 0 = empty slot; set (release) once the key is in */
+	uint32_t wseq;     /* core/seqcount.h: odd while the figures below change */
 	uint64_t events;   /* raw events recorded (what the figures rest on) */
 	double count;      /* estimated events, scaled like the profiles */
 	double total_ns;   /* estimated total duration */
@@ -130,8 +135,8 @@ void ct_locks_add(const void *obj, unsigned kind, uintptr_t site, enum ct_lock_r
 extern uint64_t ct_locks_dropped;
 
 struct ct_snapshot;
-/* Copies both tables into snap (heap arrays it owns). Guard held,
- * allocates. 0 or -ENOMEM. */
+/* Copies both tables into snap (heap arrays it owns), taking none of
+ * their locks. Guard held, allocates. 0 or -ENOMEM. */
 int ct_locks_snapshot(struct ct_snapshot *snap);
 
 /* Fork child (core/fork.h, CT_LOCK_TABLES): statistics emptied, creation

@@ -4,11 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
-#include "clock.h"
 #include "dlhist.h"
-#include "sys.h"
+#include "seqcount.h"
 #include "table.h"
 
 static uint64_t
@@ -81,13 +79,11 @@ ct_table_add_fd(struct ct_table *t, unsigned op, unsigned fd_kind, const uintptr
 static inline void
 ct_record_bump(struct ct_record *r, double count, double delay)
 {
-	uint32_t seq = r->seq;
-	__atomic_store_n(&r->seq, seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	uint32_t seq = ct_seq_write_begin(&r->seq);
 	double c = r->count + count, d = r->delay_ns + delay;
 	__atomic_store(&r->count, &c, __ATOMIC_RELAXED);
 	__atomic_store(&r->delay_ns, &d, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->seq, seq + 2, __ATOMIC_RELEASE);
+	ct_seq_write_end(&r->seq, seq);
 }
 
 static void
@@ -138,50 +134,33 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, uintptr_t obj, u
 	ct_spin_unlock(&t->lock[stripe]);
 
 	ct_spin_lock(&t->ovf_lock);
-	uint32_t seq = t->ovf.seq;
-	__atomic_store_n(&t->ovf.seq, seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	uint32_t seq = ct_seq_write_begin(&t->ovf.seq);
 	double c = t->ovf.count + count, d = t->ovf.delay_ns + delay;
 	__atomic_store(&t->ovf.count, &c, __ATOMIC_RELAXED);
 	__atomic_store(&t->ovf.delay_ns, &d, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->ovf_events, t->ovf_events + 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->ovf.seq, seq + 2, __ATOMIC_RELEASE);
+	ct_seq_write_end(&t->ovf.seq, seq);
 	ct_spin_unlock(&t->ovf_lock);
 }
 
-/* Spins before the copy starts sleeping on a record whose writer is in
- * the middle of an event (preempted there, most likely). */
-#define CT_TABLE_SETTLE_SPINS 1000
-
 /* Reads r's values (and *events, if given) as they were between two
  * events: the reader side of ct_record_bump. False when the writer did
- * not finish within CT_TABLE_SETTLE_NS; the values are then as read. */
+ * not finish within CT_SEQ_SETTLE_NS; the values are then as read. */
 static bool
 ct_record_read(const struct ct_record *r, const uint64_t *events, double *count, double *delay,
 	       uint64_t *nevents)
 {
-	int64_t give_up = 0;
-	for (unsigned long i = 0;; i++) {
-		uint32_t s1 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+	struct ct_seq_wait w = {0};
+	for (;;) {
+		uint32_t v = ct_seq_read_begin(&r->seq);
 		__atomic_load(&r->count, count, __ATOMIC_RELAXED);
 		__atomic_load(&r->delay_ns, delay, __ATOMIC_RELAXED);
 		if (events)
 			*nevents = __atomic_load_n(events, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if ((s1 & 1) == 0 && __atomic_load_n(&r->seq, __ATOMIC_RELAXED) == s1)
+		if (ct_seq_read_ok(&r->seq, v))
 			return true;
-		if (i < CT_TABLE_SETTLE_SPINS) {
-			ct_cpu_relax();
-			continue;
-		}
-		/* The writer is off the CPU: let it run. */
-		int64_t now = ct_now_ns();
-		if (give_up == 0)
-			give_up = now + CT_TABLE_SETTLE_NS;
-		else if (now >= give_up)
+		if (!ct_seq_patience(&w))
 			return false;
-		struct timespec ts = {0, 20 * 1000};
-		ct_sys_nanosleep(&ts, NULL);
 	}
 }
 

@@ -14,7 +14,7 @@
  * fd_kind, dl_gen, depth, pc) is written once, before its hash is
  * published with a release store, and never changes after; its values
  * (count, delay_ns) change under a per-record sequence counter (seq, odd
- * while they change), so a copy takes each record's values as they were
+ * while they change: core/seqcount.h), so a copy takes each record's values as they were
  * between two events: never half an event, nothing lost or counted twice,
  * and exactly the totals once recording has stopped. */
 #ifndef CT_TABLE_H
@@ -65,13 +65,10 @@ void ct_table_add_fd(struct ct_table *t, unsigned op, unsigned fd_kind, const ui
  * with the guard held. Takes no lock: recording threads never wait for
  * it, and it waits for a recording thread only while that thread is
  * between the two writes of one event. A record whose writer stays in the
- * middle of an event for CT_TABLE_SETTLE_NS (a thread of the parent that
- * a fork copied mid-event, which never runs in the child) is taken as it
- * is and counted in out->unsettled. 0 or -ENOMEM. */
+ * middle of an event for CT_SEQ_SETTLE_NS (core/seqcount.h: a thread of
+ * the parent that a fork copied mid-event, which never runs in the child)
+ * is taken as it is and counted in out->unsettled. 0 or -ENOMEM. */
 int ct_table_copy(struct ct_table *t, struct ct_profile_snapshot *out);
-
-/* How long a copy waits for one record's writer to finish its event. */
-#define CT_TABLE_SETTLE_NS (100 * 1000 * 1000)
 
 /* Forgets everything and re-arms every lock: the fork child's fresh start.
  * Only safe when no other thread can use t (fork child, tests). */

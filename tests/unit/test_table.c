@@ -318,7 +318,7 @@ Test(table, copies_while_recording_are_whole_events_and_exact_after, .timeout = 
 }
 
 /* A writer that stops in the middle of an event for good (a thread of the
- * parent in a fork child) delays a copy by CT_TABLE_SETTLE_NS, no more:
+ * parent in a fork child) delays a copy by CT_SEQ_SETTLE_NS, no more:
  * the record is taken as it is and counted as unsettled. */
 Test(table, writer_stuck_mid_event_delays_a_copy_boundedly, .timeout = 60)
 {
