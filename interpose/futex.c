@@ -1,24 +1,37 @@
 /* syscall() wrapper: locks of the program's own (InnoDB, Rust std, C++20
  * atomic wait, absl, folly) that wait and wake through syscall(SYS_futex).
  *
- * FUTEX_WAIT and FUTEX_WAIT_BITSET (private or shared, either clock) are
- * block-profile waits at the caller's stack, op futex_wait, and register
- * the thread as a waiter on the futex word like a mutex waiter; a
- * FUTEX_WAKE or FUTEX_WAKE_BITSET is then charged, Go-style, for the
- * waiting time of every waiter registered on that word since the last
- * charge, at the waker's stack in the mutex profile (op futex_wake). A
- * wait that returns EAGAIN at once (the word had already changed) or
- * another error (EINVAL, EFAULT ...) is not a wait; ETIMEDOUT and EINTR
- * ones are, of their length. Every other syscall number and futex
- * operation (requeue, PI, wake_op, futex_waitv) is forwarded untouched.
+ * FUTEX_WAIT, FUTEX_WAIT_BITSET and FUTEX_WAIT_REQUEUE_PI (private or
+ * shared, either clock) are block-profile waits at the caller's stack, op
+ * futex_wait, and register the thread as a waiter on the futex word like
+ * a mutex waiter; a FUTEX_WAKE or FUTEX_WAKE_BITSET is then charged,
+ * Go-style, for the waiting time of every waiter registered on that word
+ * since the last charge, at the waker's stack in the mutex profile (op
+ * futex_wake). So is a wake that moves waiters (FUTEX_REQUEUE,
+ * FUTEX_CMP_REQUEUE, FUTEX_CMP_REQUEUE_PI): it released every waiter of
+ * the first word, woken or moved, and is charged for their time so far.
+ * A moved waiter stays registered on the first word (waiters are counted
+ * per word, not one by one, so they cannot follow it): the time it then
+ * waits on the second word is in the block profile, and the next wake of
+ * the first word, if any, is charged for it. A wait that returns EAGAIN
+ * at once (the word had already changed) or another error (EINVAL,
+ * EFAULT ...) is not a wait; ETIMEDOUT and EINTR ones are, of their
+ * length.
+ *
+ * futex_waitv (its own system call number) is a block-profile wait too,
+ * op futex_wait, on the waiter array: the shim never reads the program's
+ * memory, so it cannot register on the words themselves, and their wakers
+ * are not charged for it. Every other syscall number and futex operation
+ * (wake_op, the PI lock operations) is forwarded untouched.
  *
  * glibc's own users of futexes (pthread locks, condvars, semaphores) make
  * the system call inline, never through syscall(), so nothing is counted
  * twice. Waiters and wakers are matched by address in this process only: a
- * shared futex woken by another process charges nobody.
+ * shared futex woken by another process charges nobody there, and nobody
+ * in the waking process (test: futex/shared_wake_from_another_process).
  *
- * Cost for the other numbers: on x86-64 syscall is a two-instruction
- * trampoline (compare, jump) that reaches libc's syscall with every
+ * Cost for the other numbers: on x86-64 syscall is a small trampoline
+ * (two compares, a jump) that reaches libc's syscall with every
  * register and the stack as the caller left them, so the six words glibc
  * reads and errno are the caller's exactly. Elsewhere a C wrapper reads
  * the six words the way glibc does and forwards them. The argument
@@ -37,9 +50,11 @@
 #include "interpose.h"
 #include "real.h"
 
-/* The futex slow path: nr is SYS_futex. Reached from the trampoline by a
- * jump, so its return address is the program's call site. */
+/* The futex slow paths: nr is SYS_futex, or SYS_futex_waitv. Reached
+ * from the trampoline by a jump, so their return address is the
+ * program's call site. */
 CT_HIDDEN long ct_futex_syscall(long nr, long a, long op, long c, long d, long e, long f);
+CT_HIDDEN long ct_futex_waitv_syscall(long nr, long a, long b, long c, long d, long e, long f);
 
 static CT_NOINLINE long
 ct_futex_wait(long nr, long a, long op, long c, long d, long e, long f, uintptr_t caller)
@@ -89,9 +104,13 @@ ct_futex(long nr, long a, long op, long c, long d, long e, long f, uintptr_t cal
 	switch ((int)op & FUTEX_CMD_MASK) {
 	case FUTEX_WAIT:
 	case FUTEX_WAIT_BITSET:
+	case FUTEX_WAIT_REQUEUE_PI:
 		return ct_futex_wait(nr, a, op, c, d, e, f, caller);
 	case FUTEX_WAKE:
 	case FUTEX_WAKE_BITSET:
+	case FUTEX_REQUEUE:
+	case FUTEX_CMP_REQUEUE:
+	case FUTEX_CMP_REQUEUE_PI:
 		return ct_futex_wake(nr, a, op, c, d, e, f);
 	default:
 		return real_syscall(nr, a, op, c, d, e, f);
@@ -102,6 +121,34 @@ CT_HIDDEN __attribute__((used)) long
 ct_futex_syscall(long nr, long a, long op, long c, long d, long e, long f)
 {
 	return ct_futex(nr, a, op, c, d, e, f, CT_CALLER());
+}
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449 /* the same number on every architecture */
+#endif
+
+/* futex_waitv(waiters, nr_futexes, flags, timeout, clockid): returns the
+ * index of the word that woke it, or -1 (ETIMEDOUT, EINTR: waits; EAGAIN
+ * and the argument errors: not). */
+static CT_NOINLINE long
+ct_futex_waitv(long nr, long a, long b, long c, long d, long e, long f, uintptr_t caller)
+{
+	if (!ct_active())
+		return real_syscall(nr, a, b, c, d, e, f);
+	struct ct_wait w;
+	ct_lock_wait_begin(&w, (const void *)a, CT_OP_FUTEX_WAIT, caller);
+	long r = real_syscall(nr, a, b, c, d, e, f);
+	if (r >= 0 || errno == ETIMEDOUT || errno == EINTR)
+		ct_lock_wait_end(&w);
+	else
+		ct_lock_wait_cancel(&w);
+	return r;
+}
+
+CT_HIDDEN __attribute__((used)) long
+ct_futex_waitv_syscall(long nr, long a, long b, long c, long d, long e, long f)
+{
+	return ct_futex_waitv(nr, a, b, c, d, e, f, CT_CALLER());
 }
 
 #if defined(__x86_64__) && !defined(CT_FUTEX_C_WRAPPER)
@@ -123,6 +170,8 @@ __asm__(".text\n"
 	CT_ENDBR
 	"\tcmpq $" CT_STR(SYS_futex) ", %rdi\n"
 	"\tje ct_futex_syscall\n"
+	"\tcmpq $" CT_STR(SYS_futex_waitv) ", %rdi\n"
+	"\tje ct_futex_waitv_syscall\n"
 	"\tjmp *real_syscall(%rip)\n"
 	".cfi_endproc\n"
 	".size syscall, .-syscall\n");
@@ -138,8 +187,10 @@ syscall(long nr, ...)
 	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
 	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
 	va_end(ap);
-	if (CT_LIKELY(nr != SYS_futex))
-		return real_syscall(nr, a, b, c, d, e, f);
-	return ct_futex(nr, a, b, c, d, e, f, CT_CALLER());
+	if (nr == SYS_futex)
+		return ct_futex(nr, a, b, c, d, e, f, CT_CALLER());
+	if (nr == SYS_futex_waitv)
+		return ct_futex_waitv(nr, a, b, c, d, e, f, CT_CALLER());
+	return real_syscall(nr, a, b, c, d, e, f);
 }
 #endif

@@ -8,8 +8,10 @@
  * asked for and, with only an upper bound, against what it measured. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "helpers.h"
 
@@ -160,4 +162,93 @@ Test(futex, same_results, .timeout = 60)
 	profile_free(&block);
 	run_free(&plain);
 	run_free(&shim);
+}
+
+/* A wake that moves waiters (FUTEX_CMP_REQUEUE) released them: its caller
+ * is charged for their time so far (about 100 ms), and the waiter's whole
+ * wait (about 200 ms, 100 of them on the second word) is one futex_wait. */
+Test(futex, requeue_charges_the_requeuer, .timeout = 60)
+{
+	struct run r;
+	struct profile mutex, block;
+	const char *const args[] = {"requeue", NULL};
+	run_prog(&r, &(struct run_opts){.prog = "futex_more", .args = args, .env = exact_env});
+	run_expect_success(&r);
+	double requeued = (double)run_value(&r, NULL, "requeued_ns");
+	double waited = (double)run_value(&r, NULL, "waited_ns");
+	cr_assert(run_profile(&r, NULL, "mutex", &mutex));
+	cr_assert(run_profile(&r, NULL, "block", &block));
+	struct psum b = profile_sum(&block, &(struct stack_match){"futex_wait", NULL,
+								   "requeue_waiter", NULL});
+	cr_expect(b.count >= 1 && b.count <= 2, "%lld futex waits", (long long)b.count);
+	expect_ratio(&block, (double)b.delay, 200e6, BAND_ASKED_LO, BAND_ASKED_HI,
+		     "requeued futex wait vs constructed");
+	expect_ratio(&block, (double)b.delay, waited, BAND_MEASURED_LO, 1.02,
+		     "requeued futex wait vs measured");
+	struct psum m = profile_sum(&mutex, &(struct stack_match){"futex_wake", NULL,
+								   "requeue_waiters", NULL});
+	cr_expect(m.count >= 1, "the requeue was not charged");
+	expect_ratio(&mutex, (double)m.delay, 100e6, BAND_ASKED_LO, BAND_ASKED_HI,
+		     "requeue charge vs constructed");
+	expect_ratio(&mutex, (double)m.delay, requeued, BAND_MEASURED_LO, 1.02,
+		     "requeue charge vs measured");
+	profile_free(&mutex);
+	profile_free(&block);
+	run_free(&r);
+}
+
+/* futex_waitv on two words, woken on the second after about 100 ms: one
+ * futex_wait of that length (skipped on kernels before 5.16). */
+Test(futex, waitv_is_a_wait, .timeout = 60)
+{
+	struct run r;
+	struct profile block;
+	const char *const args[] = {"waitv", NULL};
+	run_prog(&r, &(struct run_opts){.prog = "futex_more", .args = args, .env = exact_env});
+	run_expect_success(&r);
+	if (strstr(r.out, "waitv=unsupported")) {
+		run_free(&r);
+		cr_skip_test("no futex_waitv in this kernel");
+	}
+	cr_expect_eq(run_value(&r, NULL, "index"), 1);
+	double waited = (double)run_value(&r, NULL, "waited_ns");
+	cr_assert(run_profile(&r, NULL, "block", &block));
+	struct psum b = profile_sum(&block, &(struct stack_match){"futex_wait", NULL,
+								   "waitv_waiter", NULL});
+	cr_expect(b.count >= 1 && b.count <= 2, "%lld futex_waitv waits", (long long)b.count);
+	expect_ratio(&block, (double)b.delay, 100e6, BAND_ASKED_LO, BAND_ASKED_HI,
+		     "futex_waitv wait vs constructed");
+	expect_ratio(&block, (double)b.delay, waited, BAND_MEASURED_LO, 1.02,
+		     "futex_waitv wait vs measured");
+	profile_free(&block);
+	run_free(&r);
+}
+
+/* A shared futex: the waiter is a forked child, this process wakes it.
+ * Nobody waited here, so the wake is charged for nothing (waiters are
+ * matched within one process), and this process has no futex wait. */
+Test(futex, shared_wake_from_another_process, .timeout = 60)
+{
+	struct run r;
+	struct profile mutex, block;
+	const char *const args[] = {"shared", NULL};
+	run_prog(&r, &(struct run_opts){.prog = "futex_more", .args = args, .env = exact_env});
+	run_expect_success(&r);
+	cr_expect_geq(run_value(&r, NULL, "waited_ns"), 100000000 * BAND_ASKED_LO);
+	struct psum k = {0}, w = {0};
+	char path[PATH_MAX + 64];
+	run_path(&r, NULL, "mutex.pb.gz", path, sizeof(path));
+	/* No file at all: nothing was charged. */
+	if (path_exists(path) && run_profile(&r, NULL, "mutex", &mutex)) {
+		k = profile_sum(&mutex, &(struct stack_match){"futex_wake", NULL, NULL, NULL});
+		profile_free(&mutex);
+	}
+	run_path(&r, NULL, "block.pb.gz", path, sizeof(path));
+	if (path_exists(path) && run_profile(&r, NULL, "block", &block)) {
+		w = profile_sum(&block, &(struct stack_match){"futex_wait", NULL, NULL, NULL});
+		profile_free(&block);
+	}
+	cr_expect_eq(k.count, 0, "the waker was charged for another process's waiter");
+	cr_expect_eq(w.count, 0, "a futex wait in the waking process");
+	run_free(&r);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -33,6 +34,27 @@ mismatched_wait(void)
 			 FUTEX_BITSET_MATCH_ANY),
 		 -1);
 	CHECK_EQ(errno, EAGAIN);
+	/* A requeue-PI wait whose word changed, and futex_waitv's: the same. */
+	static int pi_word;
+	errno = 0;
+	CHECK_EQ(syscall(SYS_futex, &word, FUTEX_WAIT_REQUEUE_PI_PRIVATE, 1, NULL, &pi_word, 0),
+		 -1);
+	CHECK_EQ(errno, EAGAIN);
+	struct {
+		uint64_t val, uaddr;
+		uint32_t flags, reserved;
+	} wv = {1, (uint64_t)(uintptr_t)&word, 0x02 | 128, 0};
+	errno = 0;
+	long r = syscall(449 /* SYS_futex_waitv */, &wv, 1, 0, NULL, 0);
+	printf("futex_waitv mismatched = %ld errno %d\n", r, errno);
+	errno = 0;
+	r = syscall(449, &wv, 0, 0, NULL, 0);
+	printf("futex_waitv empty = %ld errno %d\n", r, errno);
+	/* A requeue that moves nobody returns 0 and leaves errno alone. */
+	errno = 1234;
+	CHECK_EQ(syscall(SYS_futex, &word, FUTEX_REQUEUE_PRIVATE, 1, 1, &pi_word), 0);
+	CHECK_EQ(syscall(SYS_futex, &word, FUTEX_CMP_REQUEUE_PRIVATE, 1, 1, &pi_word, 0), 0);
+	CHECK_EQ(errno, 1234);
 }
 
 static NOINLINE void
