@@ -160,7 +160,7 @@ ct_host_accept(int lfd)
 	/* accept4 on the non-blocking socket and fstat wait for nothing
 	 * (fork.h, CT_LOCK_DUMPER_OWNED). */
 	ct_spin_lock(&ct_owned_lock);
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = ct_sys_accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int err = errno;
 	struct stat st;
 	if (fd >= 0 && fstat(fd, &st) == 0)

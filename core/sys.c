@@ -13,6 +13,7 @@ struct ct_sys ct_sys = {
 	.waitpid = waitpid,
 	.pthread_create = pthread_create,
 	.pthread_timedjoin_np = pthread_timedjoin_np,
+	.accept4 = accept4,
 };
 
 void

@@ -26,6 +26,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -38,6 +39,7 @@ struct ct_sys {
 	int (*pthread_create)(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
 			      void *arg);
 	int (*pthread_timedjoin_np)(pthread_t t, void **ret, const struct timespec *abstime);
+	int (*accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 };
 
 /* One per shared object (hidden): libcontend-report.so's copy is never
@@ -87,6 +89,12 @@ static inline int
 ct_sys_pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abstime)
 {
 	return ct_sys.pthread_timedjoin_np(t, ret, abstime);
+}
+
+static inline int
+ct_sys_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return ct_sys.accept4(fd, addr, len, flags);
 }
 
 #endif

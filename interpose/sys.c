@@ -47,6 +47,12 @@ ct_fwd_pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abst
 	return real_pthread_timedjoin_np(t, ret, abstime);
 }
 
+static int
+ct_fwd_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return real_accept4(fd, addr, len, flags);
+}
+
 void
 ct_interpose_sys_init(void)
 {
@@ -58,6 +64,7 @@ ct_interpose_sys_init(void)
 		.waitpid = ct_fwd_waitpid,
 		.pthread_create = ct_fwd_pthread_create,
 		.pthread_timedjoin_np = ct_fwd_pthread_timedjoin_np,
+		.accept4 = ct_fwd_accept4,
 	};
 	ct_sys_install(&real);
 }
