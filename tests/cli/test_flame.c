@@ -48,7 +48,7 @@ frame_box(const char *svg, const char *name, double *x, double *y, double *w, in
 Test(flame, svg_and_html_are_self_contained)
 {
 	char tmp[4096], svg[4200], html[4200];
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	make_flame(tmp, "f.svg", svg, sizeof(svg));
 	make_flame(tmp, "f.html", html, sizeof(html));
 	char *s = read_file(svg, NULL), *h = read_file(html, NULL);
@@ -175,7 +175,7 @@ static void
 screenshot(const char *file, const char *png)
 {
 	char profile[4096], url[4300], shot[4300];
-	tmpdir_make(profile, sizeof(profile));
+	tmpdir_make(profile, sizeof(profile), "cli");
 	char userdir[4200];
 	snprintf(userdir, sizeof(userdir), "--user-data-dir=%s", profile);
 	snprintf(url, sizeof(url), "file://%s", file);
@@ -199,7 +199,7 @@ Test(flame, renders_in_headless_chromium, .timeout = 240)
 			     "install chromium when it can): flame graph not rendered",
 			     CHROMIUM);
 	char tmp[4096], svg[4200], html[4200], png[4300];
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	make_flame(tmp, "f.svg", svg, sizeof(svg));
 	make_flame(tmp, "f.html", html, sizeof(html));
 
@@ -260,7 +260,7 @@ Test(flame, never_writes_through_a_planted_link)
 {
 	char tmp[4096], out[4200], target[4200], link[4300], fixture[4096];
 	static const char precious[] = "precious\n";
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	source_path(fixture, sizeof(fixture), "tests/cli/fixtures/go-mutex.pb.gz");
 	snprintf(out, sizeof(out), "%s/f.svg", tmp);
 	snprintf(target, sizeof(target), "%s/victim", tmp);

@@ -45,7 +45,7 @@ ParameterizedTest(size_t *i, run, death_by_signal)
 {
 	const struct sig_case *s = &sig_cases[*i];
 	char tmp[4096], script[128];
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	snprintf(script, sizeof(script), "kill -%s $$", s->name);
 	struct cmd c;
 	cmd_run(&c, (const char *[]){contend_bin(), "run", "--", "sh", "-c", script, NULL},
@@ -81,13 +81,6 @@ Test(run, stdin_and_stdout_pass_through)
 	cr_expect_eq(c.stdout_len, sizeof(input) - 1);
 	cr_expect(!memcmp(c.stdout_text, input, sizeof(input) - 1), "stdout: %s", c.stdout_text);
 	cmd_free(&c);
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
 }
 
 /* Waits (bounded, 60 s) until the launcher's child has become `comm`
@@ -182,7 +175,7 @@ Test(run, bad_library_path)
 Test(run, options_set_the_environment)
 {
 	char tmp[4096], out[4200], want[8400];
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	snprintf(out, sizeof(out), "%s/my 100%% dir", tmp);
 	struct cmd c;
 	cmd_run(&c,
@@ -212,7 +205,7 @@ Test(run, options_set_the_environment)
 Test(run, summary_names_the_hot_spot)
 {
 	char tmp[4096], bank[4096], path[8192];
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	build_path(bank, sizeof(bank), "examples/bank");
 	struct cmd c;
 	cmd_run(&c, (const char *[]){contend_bin(), "run", bank, NULL}, &(struct cmd_opts){.cwd = tmp});
@@ -240,7 +233,7 @@ Test(run, summary_names_the_hot_spot)
 Test(run, same_out_twice_keeps_both_runs)
 {
 	char tmp[4096], bank[4096], path[8192];
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	build_path(bank, sizeof(bank), "examples/bank");
 	struct cmd c;
 	cmd_run(&c, (const char *[]){contend_bin(), "run", "--out", "out", bank, NULL},
@@ -285,7 +278,7 @@ Test(run, same_out_twice_keeps_both_runs)
 Test(run, fork_child_writes_its_own_directory)
 {
 	char tmp[4096], bank[4096], script[4200];
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	build_path(bank, sizeof(bank), "examples/bank");
 	snprintf(script, sizeof(script), "'%s' >/dev/null; exit 0", bank);
 	struct cmd c;
@@ -319,7 +312,7 @@ Test(run, deadlock_and_stuck_threads, .timeout = 60)
 	build_path(prog, sizeof(prog), "tests/progs/threads_leaks");
 	if (access(prog, X_OK) != 0)
 		cr_skip_test("%s is not built", prog);
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	struct cmd c;
 	cmd_run(&c, (const char *[]){contend_bin(), "run", "--out", dir, prog, "abba", NULL},

@@ -74,7 +74,7 @@ Test(views, go_fixtures_match_pprof, .timeout = 120)
 Test(views, bank_profiles_match_pprof, .timeout = 120)
 {
 	char tmp[4096], out[4096 + 8], bank[4096], src[4096], mutex[8192], block[8192];
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	snprintf(out, sizeof(out), "%s/out", tmp);
 	build_path(bank, sizeof(bank), "examples/bank");
 	struct cmd c;
@@ -123,7 +123,7 @@ Test(views, hand_built_profile_matches_pprof)
 {
 	char tmp[4096], file[4200];
 	size_t len;
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	snprintf(file, sizeof(file), "%s/good.pb.gz", tmp);
 	void *data = make_profile(PROFILE_GOOD, &len);
 	write_file(file, data, len);
@@ -151,7 +151,7 @@ Test(views, empty_profile_is_an_empty_table)
 {
 	char tmp[4096], file[4200];
 	size_t len;
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	snprintf(file, sizeof(file), "%s/empty.pb.gz", tmp);
 	void *data = make_profile(PROFILE_EMPTY, &len);
 	write_file(file, data, len);
@@ -223,7 +223,7 @@ ParameterizedTest(size_t *i, errors, bad_input)
 	char tmp[4096], file[4200];
 	void *data = NULL;
 	size_t len = 0;
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	snprintf(file, sizeof(file), "%s/p.pb.gz", tmp);
 	if (b->kind == -2) {
 		data = strdup("this is not a profile\n");
@@ -346,7 +346,7 @@ static const char threads_txt[] =
 Test(threads, text_dump_grouped)
 {
 	char tmp[4096], file[4200];
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	snprintf(file, sizeof(file), "%s/threads.txt", tmp);
 	write_file(file, threads_txt, strlen(threads_txt));
 	struct cmd c;
@@ -378,7 +378,7 @@ Test(threads, go_goroutine_profile)
 Test(threads, no_dump_is_an_error)
 {
 	char tmp[4096];
-	tmpdir_make(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "cli");
 	struct cmd c;
 	cmd_run(&c, (const char *[]){contend_bin(), "threads", tmp, NULL}, NULL);
 	cr_expect_eq(cmd_exit_code(&c), 1);

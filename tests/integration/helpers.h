@@ -1,7 +1,8 @@
-/* Shared helpers of the integration tests: run a tests/progs program
- * (with or without LD_PRELOAD=$CONTEND_LIB, in a fresh temporary
- * directory), decode the pprof files it wrote, and sum sample values by
- * stack.
+/* Helpers of the integration tests: run a tests/progs program (with or
+ * without LD_PRELOAD=$CONTEND_LIB, in a fresh temporary directory, its
+ * output captured in files there) and find the pprof files it wrote.
+ * Decoding and summing profiles, paths, files and temporary directories
+ * come from the shared test library (tests/common).
  *
  * The Criterion runner itself never has the shim preloaded: only the
  * exec'd program gets LD_PRELOAD. */
@@ -14,13 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* ------------------------------------------------------------------ */
-/* Environment given by tests/meson.build (test_env). */
-
-/* $name, or a Criterion failure if unset. */
-const char *env_required(const char *name);
-/* $CONTEND_BUILD_ROOT/tests/progs/<name> */
-void prog_path(char *buf, size_t len, const char *name);
+#include "testlib.h"
+#include "testprof.h"
 
 /* ------------------------------------------------------------------ */
 /* Running a program. */
@@ -47,12 +43,21 @@ struct run_opts {
 	const char *out;
 	bool raw_out;
 	int timeout_s;              /* 0 = 60 */
+	/* run_start: stdin is a pipe whose write end is run.stdin_fd (closing
+	 * it is the program's cue to finish), not /dev/null. */
+	bool stdin_pipe;
+	int nofile;                 /* RLIMIT_NOFILE, 0 = inherit */
 };
 
 struct run {
 	char tmp[1024];        /* fresh directory, also the program's cwd */
 	char outdir[PATH_MAX]; /* <tmp>/out (when opts.out was NULL) */
+	char prog[PATH_MAX];   /* the program's path (run_start) */
+	const char *path;      /* what was executed, for messages */
+	/* Its stdout and stderr, growing while it runs. */
+	char outpath[PATH_MAX + 16], errpath[PATH_MAX + 16];
 	pid_t pid;
+	int stdin_fd;          /* with stdin_pipe, until run_wait; else -1 */
 	int status;            /* as from waitpid */
 	bool timed_out;
 	char *out, *err;       /* captured stdout and stderr, NUL-terminated */
@@ -63,17 +68,18 @@ struct run {
  * LD_PRELOAD=$CONTEND_LIB (unless no_preload), CONTEND_OUT and the
  * extras. Fails the test if it cannot start. */
 void run_prog(struct run *r, const struct run_opts *o);
+/* run_prog in two halves: starts the program in the background, then
+ * (closing stdin_fd first) waits for it, killing it after the time-out
+ * (0 = 60 s), and reads its output; fails the test if it timed out or
+ * could not be executed. */
+void run_start(struct run *r, const struct run_opts *o);
+void run_wait(struct run *r, int timeout_s);
 /* Runs a tool (argv[0] looked up in PATH) without the shim, capturing
  * its output the same way; 0 = 60 s time-out. */
 void run_cmd(struct run *r, const char *const *argv, int timeout_s);
-/* True if name is an executable in PATH. */
-bool have_program(const char *name);
 /* Removes the temporary directory and frees the captured output. */
 void run_free(struct run *r);
 
-/* The whole file, NUL-terminated and malloc'd (length in *len if not
- * NULL), or NULL if it cannot be read. */
-char *read_file(const char *path, size_t *len);
 /* Exit status, or -1 if the program did not exit normally. */
 int run_exit_code(const struct run *r);
 /* Asserts a normal exit with status 0, showing stderr otherwise. */
@@ -84,100 +90,8 @@ void run_expect_success(const struct run *r);
 long long run_value(const struct run *r, const char *after, const char *key);
 /* <tmp>/<sub>/<file>, or <outdir>/<file> when sub is NULL. */
 void run_path(const struct run *r, const char *sub, const char *file, char *buf, size_t len);
-bool path_exists(const char *path);
-/* Number of lines in s. */
-int count_lines(const char *s);
-/* s with lines containing any of the NULL-terminated `skip` substrings
- * removed (malloc'd). */
-char *filter_lines(const char *s, const char *const *skip);
 
-/* ------------------------------------------------------------------ */
-/* Decoded profiles. */
-
-struct psample {
-	size_t nframes;
-	const char **frames; /* function names, leaf first, inline frames expanded */
-	int64_t count, delay;
-};
-
-struct ct_profile;
-
-struct profile {
-	void *pb; /* Perftools__Profiles__Profile, owned by reader */
-	struct ct_profile *reader; /* the one reader's view (report/pprof_read.h) */
-	size_t nsamples;
-	struct psample *samples;
-	const char *type[2], *unit[2]; /* sample_type, NULL if absent */
-	const char *period_type, *period_unit;
-	int64_t period;
-	size_t nsample_types;
-};
-
-/* Gunzips, decodes and checks path with the one pprof reader
- * (report/pprof_read.h). Returns false (with a Criterion failure message:
- * the reader's one-line reason) if it is missing, not gzip'd or not a
- * valid profile. */
-bool profile_load(struct profile *p, const char *path);
 /* run_path(r, sub, "<kind>.pb.gz") then profile_load. */
 bool run_profile(const struct run *r, const char *sub, const char *kind, struct profile *p);
-void profile_free(struct profile *p);
-/* Prints the samples on stderr (for failed expectations). */
-void profile_dump(const struct profile *p, const char *title);
-
-/* A stack selector. A function name matches want if it is equal, or
- * starts with want followed by '(' (C++ names carry their parameters).
- * NULL fields match anything. */
-struct stack_match {
-	const char *leaf;     /* frames[0] */
-	const char *next;     /* frames[1], the caller of the leaf */
-	const char *contains; /* any frame */
-	const char *excludes; /* no frame */
-};
-
-struct psum {
-	int64_t count, delay;
-	size_t samples;
-};
-
-struct psum profile_sum(const struct profile *p, const struct stack_match *m);
-/* True if a Mapping's file name ends with "/<basename>". */
-bool profile_has_mapping(const struct profile *p, const char *basename);
-bool frame_matches(const char *name, const char *want);
-
-/* Criterion expectation lo*ref <= got <= hi*ref, described by fmt, and
- * dumping p (if not NULL) when it fails.
- *
- * The bands for a recorded wait, which must hold however slowly a loaded
- * machine runs the program:
- *  - against what the program asked for (a hold, a sleep, a time-out):
- *    at least BAND_ASKED_LO of it (sleeps only overrun; the margin is the
- *    tick clock's) and at most BAND_ASKED_HI times it, which only catches
- *    unit errors: under load a 2 x 50 ms x 2 hold has taken 2.4 times
- *    that;
- *  - against what the program measured around its own call: at most a
- *    little more (the wrapper's interval lies inside the measured one;
- *    the callers' upper bounds, 1.02 to 1.05), and no lower bound
- *    (BAND_MEASURED_LO): time the program spent preempted just outside
- *    the wrapper, or in the shim's first-use set-up, is in its
- *    measurement only (0.85 seen for one 50 ms nanosleep, 0.5 for a
- *    holder under load). The lower bound is the one against what was
- *    asked, which the programs make hold by construction (a holder
- *    starts its hold once its waiters are blocked). */
-#define BAND_ASKED_LO 0.8
-#define BAND_ASKED_HI 10.0
-#define BAND_MEASURED_LO 0.0
-void expect_ratio(const struct profile *p, double got, double ref, double lo, double hi,
-		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-/* Criterion runs every test in a freshly exec'd process, where pointers
- * in parameters would dangle: a parameterized test gets an index into a
- * static table instead. Use as the body of ParameterizedTestParameters. */
-#define INDEX_PARAMS(table)                                                            \
-	do {                                                                           \
-		static size_t idx_[sizeof(table) / sizeof((table)[0])];                \
-		for (size_t i_ = 0; i_ < sizeof(idx_) / sizeof(idx_[0]); i_++)         \
-			idx_[i_] = i_;                                                 \
-		return cr_make_param_array(size_t, idx_, sizeof(idx_) / sizeof(idx_[0])); \
-	} while (0)
 
 #endif

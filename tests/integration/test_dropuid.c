@@ -116,9 +116,7 @@ drop_case(const char *mode, bool dump)
 	profile_free(&mp);
 	profile_free(&bp);
 	run_free(&r);
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	cr_expect_eq(system(cmd), 0);
+	tmpdir_remove(base);
 }
 
 Test(dropuid, setuid_before_threads) { drop_case("before", false); }

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -31,36 +30,12 @@
 #include "helpers.h"
 #include "profile.pb-c.h"
 
-extern char **environ;
-
-static double
-mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-	}
-}
-
 
 /* ---- the program under test ------------------------------------------- */
 
 struct srv {
-	pid_t pid;
-	int stdin_fd; /* closing it tells the program to finish */
+	struct run r; /* the running program: its directory, CONTEND_OUT, output */
 	int port;
-	char tmp[PATH_MAX];
-	char out[PATH_MAX + 8];
-	char outpath[PATH_MAX + 16], errpath[PATH_MAX + 16];
-	int status;
-	char *stdout_text, *stderr_text; /* after srv_stop */
 };
 
 /* RLIMIT_NOFILE for the next srv_start, 0 = inherit. */
@@ -68,106 +43,55 @@ static int srv_nofile;
 /* CONTEND_HTTP for the next srv_start, NULL = 127.0.0.1:0. */
 static const char *srv_http_addr;
 
-/* Starts live_server [args] with the shim and env; with http, waits for
- * the "serving /debug/pprof/" line and takes the port from it. */
+/* The port in the shim's "serving /debug/pprof/ on http://HOST:PORT/ (pid"
+ * line, or 0. */
+static int
+served_port(const char *err)
+{
+	const char *url = err ? strstr(err, "serving /debug/pprof/ on http://") : NULL;
+	const char *slash = url ? strstr(url + 32, "/ (pid") : NULL;
+	if (!slash)
+		return 0;
+	const char *colon = slash;
+	while (colon > url && *colon != ':')
+		colon--;
+	return atoi(colon + 1);
+}
+
+/* Starts live_server [args] with the shim and env in the background (its
+ * stdin a pipe: closing it ends the program); with http, waits for the
+ * "serving /debug/pprof/" line and takes the port from it. */
 static void
 srv_start(struct srv *s, const char *const *args, const char *const *env, bool http)
 {
 	memset(s, 0, sizeof(*s));
-	const char *tmpdir = getenv("TMPDIR");
-	snprintf(s->tmp, sizeof(s->tmp), "%s/ct-http-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	cr_assert(mkdtemp(s->tmp), "mkdtemp: %s", strerror(errno));
-	snprintf(s->out, sizeof(s->out), "%s/out", s->tmp);
-	snprintf(s->outpath, sizeof(s->outpath), "%s/.stdout", s->tmp);
-	snprintf(s->errpath, sizeof(s->errpath), "%s/.stderr", s->tmp);
-
-	char prog[PATH_MAX];
-	prog_path(prog, sizeof(prog), "live_server");
-	const char *argv[16] = {prog};
-	int argc = 1;
-	for (int i = 0; args && args[i] && argc < 15; i++)
-		argv[argc++] = args[i];
-	argv[argc] = NULL;
-
-	static char preload[PATH_MAX + 16], outenv[PATH_MAX + 32];
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
-	snprintf(outenv, sizeof(outenv), "CONTEND_OUT=%s", s->out);
-	size_t n = 0, cap = 64;
-	for (char **e = environ; *e; e++)
-		cap++;
-	const char **envp = calloc(cap, sizeof(*envp));
-	cr_assert(envp);
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "CONTEND_", 8))
-			envp[n++] = *e;
-	envp[n++] = preload;
-	envp[n++] = outenv;
 	static char httpenv[128];
 	snprintf(httpenv, sizeof(httpenv), "CONTEND_HTTP=%s",
 		 srv_http_addr ? srv_http_addr : "127.0.0.1:0");
-	if (http)
-		envp[n++] = httpenv;
-	for (int i = 0; env && env[i]; i++)
-		envp[n++] = env[i];
-	envp[n] = NULL;
-
-	int p[2];
-	cr_assert(pipe2(p, O_CLOEXEC) == 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int o = open(s->outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(s->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (o < 0 || e < 0 || dup2(p[0], 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 ||
-		    chdir(s->tmp) < 0)
-			_exit(126);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGUSR2, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		if (srv_nofile) {
-			struct rlimit rl = {(rlim_t)srv_nofile, (rlim_t)srv_nofile};
-			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-				_exit(125);
-		}
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execve(prog, (char *const *)argv, (char *const *)envp);
-		_exit(127);
-	}
-	free(envp);
-	close(p[0]);
-	s->pid = pid;
-	s->stdin_fd = p[1];
+	const char *const http_env[] = {httpenv, NULL};
+	run_start(&s->r, &(struct run_opts){.prog = "live_server", .args = args, .env = env,
+					    .env2 = http ? http_env : NULL, .stdin_pipe = true,
+					    .nofile = srv_nofile});
 
 	/* "ready=1" on stdout; with http, the port on stderr. Bounded, and
 	 * long: a loaded machine may take a while to start a program. */
 	double deadline = mono_s() + 60;
 	for (;;) {
-		char *out = read_file(s->outpath, NULL), *err = read_file(s->errpath, NULL);
+		char *out = read_file(s->r.outpath, NULL), *err = read_file(s->r.errpath, NULL);
 		bool ready = out && strstr(out, "ready=1");
-		const char *url = err ? strstr(err, "serving /debug/pprof/ on http://") : NULL;
-		const char *slash = url ? strstr(url + 32, "/ (pid") : NULL;
-		if (slash) {
-			const char *colon = slash;
-			while (colon > url && *colon != ':')
-				colon--;
-			s->port = atoi(colon + 1);
-		}
+		s->port = served_port(err);
 		free(out);
 		if (ready && (!http || s->port > 0)) {
 			free(err);
 			break;
 		}
 		int st;
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			s->pid = 0;
+		if (waitpid(s->r.pid, &st, WNOHANG) == s->r.pid) {
+			s->r.pid = 0;
 			cr_assert_fail("live_server exited early; stderr:\n%s", err ? err : "");
 		}
 		if (mono_s() > deadline) {
-			kill(pid, SIGKILL);
+			kill(s->r.pid, SIGKILL);
 			cr_assert_fail("live_server did not start serving; stderr:\n%s", err ? err : "");
 		}
 		free(err);
@@ -178,55 +102,25 @@ srv_start(struct srv *s, const char *const *args, const char *const *env, bool h
 static bool
 srv_alive(const struct srv *s)
 {
-	return s->pid > 0 && waitpid(s->pid, NULL, WNOHANG) == 0;
+	return s->r.pid > 0 && waitpid(s->r.pid, NULL, WNOHANG) == 0;
 }
 
 /* Closes its stdin and expects it to finish cleanly. */
 static void
 srv_stop(struct srv *s)
 {
-	close(s->stdin_fd);
-	double deadline = mono_s() + 60;
-	bool timed_out = false;
-	for (;;) {
-		pid_t w = waitpid(s->pid, &s->status, WNOHANG);
-		if (w == s->pid)
-			break;
-		if (mono_s() > deadline) {
-			timed_out = true;
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, &s->status, 0);
-			break;
-		}
-		sleep_ms(10);
-	}
-	s->stdout_text = read_file(s->outpath, NULL);
-	s->stderr_text = read_file(s->errpath, NULL);
-	if (!s->stdout_text)
-		s->stdout_text = strdup("");
-	if (!s->stderr_text)
-		s->stderr_text = strdup("");
-	cr_assert(!timed_out, "live_server did not finish; stderr:\n%s", s->stderr_text);
-	cr_assert(WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0,
-		  "live_server: %s %d; stderr:\n%s", WIFEXITED(s->status) ? "exit" : "signal",
-		  WIFEXITED(s->status) ? WEXITSTATUS(s->status) : WTERMSIG(s->status),
-		  s->stderr_text);
-	cr_expect(strstr(s->stdout_text, "iterations="), "no final line:\n%s", s->stdout_text);
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
+	run_wait(&s->r, 60);
+	cr_assert(WIFEXITED(s->r.status) && WEXITSTATUS(s->r.status) == 0,
+		  "live_server: %s %d; stderr:\n%s", WIFEXITED(s->r.status) ? "exit" : "signal",
+		  WIFEXITED(s->r.status) ? WEXITSTATUS(s->r.status) : WTERMSIG(s->r.status),
+		  s->r.err);
+	cr_expect(strstr(s->r.out, "iterations="), "no final line:\n%s", s->r.out);
 }
 
 static void
 srv_free(struct srv *s)
 {
-	if (s->tmp[0] && !getenv("CONTEND_KEEP_TMP"))
-		nftw(s->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(s->stdout_text);
-	free(s->stderr_text);
+	run_free(&s->r);
 }
 
 /* ---- a raw HTTP client --------------------------------------------------- */
@@ -399,7 +293,7 @@ static bool
 body_profile(const struct srv *s, const struct resp *r, const char *file, struct profile *p)
 {
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/%s", s->tmp, file);
+	snprintf(path, sizeof(path), "%s/%s", s->r.tmp, file);
 	FILE *f = fopen(path, "wb");
 	cr_assert(f);
 	fwrite(r->body, 1, r->bodylen, f);
@@ -455,7 +349,7 @@ static void
 pprof_tmpdir(const struct srv *s)
 {
 	char dir[PATH_MAX + 16];
-	snprintf(dir, sizeof(dir), "%s/pprof", s->tmp);
+	snprintf(dir, sizeof(dir), "%s/pprof", s->r.tmp);
 	setenv("PPROF_TMPDIR", dir, 1);
 }
 
@@ -908,7 +802,7 @@ Test(http, wildcard_bind_accepts_the_address_connected_to)
 	srv_http_addr = "0.0.0.0:0";
 	srv_start(&s, live_args, NULL, true);
 	srv_http_addr = NULL;
-	char *said = read_file(s.errpath, NULL);
+	char *said = read_file(s.r.errpath, NULL);
 	bool wildcard = said && strstr(said, "on http://0.0.0.0:");
 	free(said);
 	cr_assert(wildcard, "not bound to 0.0.0.0");
@@ -1222,9 +1116,9 @@ Test(http, out_of_descriptors)
 	/* A server spinning on the ready listener would use the CPU it gets:
 	 * on a loaded machine less than all of it, but far more than a tenth
 	 * of the window (it is runnable all the time). */
-	double c0 = cpu_seconds(s.pid, "libcontend"), w0 = mono_s();
+	double c0 = cpu_seconds(s.r.pid, "libcontend"), w0 = mono_s();
 	sleep_ms(2000);
-	double used = cpu_seconds(s.pid, "libcontend") - c0, window = mono_s() - w0;
+	double used = cpu_seconds(s.r.pid, "libcontend") - c0, window = mono_s() - w0;
 	cr_expect(used < 0.1 * window, "%.2f s of CPU in %.2f s while out of descriptors", used,
 		  window);
 	for (int i = 0; i < N; i++)
@@ -1288,7 +1182,7 @@ wait_snapshot(const struct srv *s, int n, double seconds)
 	double deadline = mono_s() + seconds;
 	for (int k = 0; k < 3; k++) {
 		char path[PATH_MAX + 64];
-		snprintf(path, sizeof(path), "%s/%s.%04d.pb.gz", s->out, kinds[k], n);
+		snprintf(path, sizeof(path), "%s/%s.%04d.pb.gz", s->r.outdir, kinds[k], n);
 		double left = deadline - mono_s();
 		if (!wait_file(path, left > 0 ? left : 0.001))
 			return false;
@@ -1301,7 +1195,7 @@ static int64_t
 snapshot_count(const struct srv *s, const char *kind, int n)
 {
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/%s.%04d.pb.gz", s->out, kind, n);
+	snprintf(path, sizeof(path), "%s/%s.%04d.pb.gz", s->r.outdir, kind, n);
 	struct profile p;
 	cr_assert(profile_load(&p, path), "%s", path);
 	int64_t c = total_count(&p);
@@ -1316,7 +1210,7 @@ expect_increasing(const struct srv *s, const char *kind, int count)
 	int64_t prev = -1;
 	for (int i = 1; i <= count; i++) {
 		char path[PATH_MAX + 64];
-		snprintf(path, sizeof(path), "%s/%s.%04d.pb.gz", s->out, kind, i);
+		snprintf(path, sizeof(path), "%s/%s.%04d.pb.gz", s->r.outdir, kind, i);
 		struct profile p;
 		cr_assert(profile_load(&p, path), "%s", path);
 		int64_t c = total_count(&p);
@@ -1347,14 +1241,14 @@ Test(live, interval_snapshots)
 	cr_expect(srv_alive(&s));
 	expect_increasing(&s, "mutex", n);
 	expect_increasing(&s, "block", n);
-	snprintf(path, sizeof(path), "%s/threads.0001.txt", s.out);
+	snprintf(path, sizeof(path), "%s/threads.0001.txt", s.r.outdir);
 	cr_expect(path_exists(path), "no %s", path);
 	srv_stop(&s);
-	snprintf(path, sizeof(path), "%s/mutex.pb.gz", s.out);
+	snprintf(path, sizeof(path), "%s/mutex.pb.gz", s.r.outdir);
 	cr_expect(path_exists(path), "no final profile");
-	cr_expect(strstr(s.stderr_text, "live snapshots; copying the tables (no lock the "
+	cr_expect(strstr(s.r.err, "live snapshots; copying the tables (no lock the "
 					"program's threads take is held meanwhile) took"),
-		  "%s", s.stderr_text);
+		  "%s", s.r.err);
 	srv_free(&s);
 }
 
@@ -1370,17 +1264,17 @@ Test(live, dump_signal_snapshots)
 	double deadline = mono_s() + 60;
 	while (n < 3 || snapshot_count(&s, "mutex", n) == 0) {
 		cr_assert(mono_s() < deadline, "%d snapshots in 60 s, none with contentions", n);
-		cr_assert(kill(s.pid, SIGUSR2) == 0);
+		cr_assert(kill(s.r.pid, SIGUSR2) == 0);
 		if (wait_snapshot(&s, n + 1, 2))
 			n++;
 	}
 	cr_expect(srv_alive(&s), "SIGUSR2 killed the program");
 	expect_increasing(&s, "mutex", n);
-	snprintf(path, sizeof(path), "%s/threads.%04d.pb.gz", s.out, n);
+	snprintf(path, sizeof(path), "%s/threads.%04d.pb.gz", s.r.outdir, n);
 	cr_expect(path_exists(path), "no %s", path);
 	srv_stop(&s);
 	/* The program saw SIGUSR2 at its default all along. */
-	cr_expect(strstr(s.stdout_text, "usr2_default=1"), "%s", s.stdout_text);
+	cr_expect(strstr(s.r.out, "usr2_default=1"), "%s", s.r.out);
 	srv_free(&s);
 }
 
@@ -1392,15 +1286,15 @@ Test(live, program_handler_replaces_dump_signal)
 	/* Each signal delivered before the next is sent (a standard signal
 	 * still pending absorbs another): usr2=3 by construction. */
 	for (int i = 0; i < 3; i++) {
-		cr_assert(kill(s.pid, SIGUSR2) == 0);
-		cr_assert(wait_not_pending(s.pid, SIGUSR2, 60), "SIGUSR2 #%d never delivered", i + 1);
+		cr_assert(kill(s.r.pid, SIGUSR2) == 0);
+		cr_assert(wait_not_pending(s.r.pid, SIGUSR2, 60), "SIGUSR2 #%d never delivered", i + 1);
 	}
 	sleep_ms(300);
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/mutex.0001.pb.gz", s.out);
+	snprintf(path, sizeof(path), "%s/mutex.0001.pb.gz", s.r.outdir);
 	cr_expect(!path_exists(path), "the program's own handler did not replace ours");
 	srv_stop(&s);
-	cr_expect(strstr(s.stdout_text, "usr2=3"), "%s", s.stdout_text);
+	cr_expect(strstr(s.r.out, "usr2=3"), "%s", s.r.out);
 	srv_free(&s);
 }
 
@@ -1410,10 +1304,10 @@ Test(live, fork_child_does_not_keep_the_server)
 	const char *const args[] = {"2", "200", "fork", NULL};
 	srv_start(&s, args, NULL, true);
 	/* The server's socket exists (srv_start saw its port): fork now. */
-	cr_assert(write(s.stdin_fd, "fork\n", 5) == 5);
+	cr_assert(write(s.r.stdin_fd, "fork\n", 5) == 5);
 	double deadline = mono_s() + 60;
 	for (;;) {
-		char *out = read_file(s.outpath, NULL);
+		char *out = read_file(s.r.outpath, NULL);
 		bool done = out && strstr(out, "child_sockets=");
 		free(out);
 		if (done || mono_s() > deadline)
@@ -1426,6 +1320,6 @@ Test(live, fork_child_does_not_keep_the_server)
 	cr_expect_eq(r.status, 200);
 	resp_free(&r);
 	srv_stop(&s);
-	cr_expect(strstr(s.stdout_text, "child_sockets=0"), "%s", s.stdout_text);
+	cr_expect(strstr(s.r.out, "child_sockets=0"), "%s", s.r.out);
 	srv_free(&s);
 }

@@ -524,8 +524,8 @@ Test(io, memcached_under_load, .timeout = 900)
 	if (!ensure_installed("memcaslap", "libmemcached-tools"))
 		cr_skip_test("memcaslap is not installed and `apt-get install libmemcached-tools` "
 			     "failed: the real-server test is skipped");
-	char dir[] = "/tmp/ct-itest-memcached-XXXXXX";
-	cr_assert(mkdtemp(dir));
+	char dir[1024];
+	tmpdir_make(dir, sizeof(dir), "memcached");
 	int port = free_loopback_port();
 	pid_t mc = start_memcached(dir, port);
 	for (int i = 0; i < 500 && !port_accepts(port); i++)
@@ -573,10 +573,7 @@ Test(io, memcached_under_load, .timeout = 900)
 	profile_free(&block);
 	profile_free(&mutex);
 	run_free(&load);
-	char rm[PATH_MAX + 16];
-	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);
-	if (!getenv("CONTEND_KEEP_TMP") && system(rm) != 0)
-		cr_log_warn("could not remove %s", dir);
+	tmpdir_remove(dir);
 }
 
 /* A launcher whose only wait is for its child (a shell running a

@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,31 +18,6 @@
 #include "helpers.h"
 
 static const char *const verbose_env[] = {"CONTEND_QUIET=0", NULL};
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-/* A fresh directory of the test's own (run_prog makes one per run). */
-static void
-own_tmp(char *buf, size_t len)
-{
-	snprintf(buf, len, "/tmp/ct-output-XXXXXX");
-	cr_assert_not_null(mkdtemp(buf));
-}
-
-static void
-rm_tree(const char *dir)
-{
-	if (!getenv("CONTEND_KEEP_TMP"))
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static int
 count_matching(const char *dir, const char *prefix, const char *has)
@@ -145,7 +119,7 @@ Test(output, signal_wait_without_children_is_profiled, .timeout = 60)
 Test(output, second_process_does_not_replace_the_first, .timeout = 120)
 {
 	char tmp[64], dir[PATH_MAX], path[PATH_MAX + 64];
-	own_tmp(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	struct run a, b;
 	run_prog(&a, &(struct run_opts){.prog = "mutex_hold", .out = dir, .raw_out = true,
@@ -179,7 +153,7 @@ Test(output, second_process_does_not_replace_the_first, .timeout = 120)
 	free(after);
 	run_free(&a);
 	run_free(&b);
-	rm_tree(tmp);
+	tmpdir_remove(tmp);
 }
 
 /* ---- item: one failed file does not stop the others ------------------ */
@@ -238,15 +212,6 @@ ParameterizedTest(size_t *i, output, each_file_is_tried, .timeout = 60)
 
 /* ---- item: nothing is written through a link or into a foreign dir --- */
 
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	fputs(text, f);
-	fclose(f);
-}
-
 static const char precious[] = "precious: must stay as it is\n";
 
 static void
@@ -263,11 +228,11 @@ expect_precious(const char *path)
 Test(output, link_at_temporary_name_is_not_followed, .timeout = 60)
 {
 	char tmp[64], dir[PATH_MAX], target[PATH_MAX], prog[PATH_MAX];
-	own_tmp(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	snprintf(target, sizeof(target), "%s/victim", tmp);
 	cr_assert_eq(mkdir(dir, 0700), 0);
-	write_file(target, precious);
+	write_file(target, precious, strlen(precious));
 	prog_path(prog, sizeof(prog), "threads_leaks");
 	struct run r;
 	run_prog(&r, &(struct run_opts){.prog = "supervise",
@@ -285,7 +250,7 @@ Test(output, link_at_temporary_name_is_not_followed, .timeout = 60)
 	cr_expect(t && strstr(t, "wait_for_orders"), "threads.txt: %s", t ? t : "(none)");
 	free(t);
 	run_free(&r);
-	rm_tree(tmp);
+	tmpdir_remove(tmp);
 }
 
 /* Links (to a file and to a directory) at the final names: never
@@ -293,11 +258,11 @@ Test(output, link_at_temporary_name_is_not_followed, .timeout = 60)
 Test(output, link_at_final_name_is_not_replaced, .timeout = 60)
 {
 	char tmp[64], dir[PATH_MAX], target[PATH_MAX], link[PATH_MAX + 32];
-	own_tmp(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	snprintf(target, sizeof(target), "%s/victim", tmp);
 	cr_assert_eq(mkdir(dir, 0700), 0);
-	write_file(target, precious);
+	write_file(target, precious, strlen(precious));
 	static const char *const names[] = {"mutex.pb.gz", "block.pb.gz", "threads.txt"};
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(link, sizeof(link), "%s/%s", dir, names[i]);
@@ -319,7 +284,7 @@ Test(output, link_at_final_name_is_not_replaced, .timeout = 60)
 	snprintf(link, sizeof(link), "%s/threads.pid%d.txt", dir, (int)r.pid);
 	cr_expect(path_exists(link), "no %s; stderr:\n%s", link, r.err);
 	run_free(&r);
-	rm_tree(tmp);
+	tmpdir_remove(tmp);
 }
 
 /* A crashing program: the raw dump written from the signal handler
@@ -328,11 +293,11 @@ Test(output, link_at_final_name_is_not_replaced, .timeout = 60)
 Test(output, crash_dump_never_follows_links, .timeout = 60)
 {
 	char tmp[64], dir[PATH_MAX], target[PATH_MAX], link[PATH_MAX + 32];
-	own_tmp(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	snprintf(target, sizeof(target), "%s/victim", tmp);
 	cr_assert_eq(mkdir(dir, 0700), 0);
-	write_file(target, precious);
+	write_file(target, precious, strlen(precious));
 	snprintf(link, sizeof(link), "%s/threads.txt", dir);
 	cr_assert_eq(symlink(target, link), 0);
 	snprintf(link, sizeof(link), "%s/maps.txt", dir);
@@ -353,7 +318,7 @@ Test(output, crash_dump_never_follows_links, .timeout = 60)
 	cr_expect(path_exists(path), "no %s", path);
 	cr_expect_eq(count_matching(dir, ".", ".tmp."), 0, "temporary files left behind");
 	run_free(&r);
-	rm_tree(tmp);
+	tmpdir_remove(tmp);
 }
 
 /* The same crash in a clean directory: plain names, the symbolized dump
@@ -393,24 +358,24 @@ expect_refused(const char *dir, const char *real, const char *why)
 Test(output, refuses_a_linked_directory, .timeout = 60)
 {
 	char tmp[64], dir[PATH_MAX], real[PATH_MAX];
-	own_tmp(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(real, sizeof(real), "%s/real", tmp);
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	cr_assert_eq(mkdir(real, 0700), 0);
 	cr_assert_eq(symlink(real, dir), 0);
 	expect_refused(dir, real, "is a symbolic link");
-	rm_tree(tmp);
+	tmpdir_remove(tmp);
 }
 
 Test(output, refuses_a_directory_writable_by_others, .timeout = 60)
 {
 	char tmp[64], dir[PATH_MAX];
-	own_tmp(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	cr_assert_eq(mkdir(dir, 0700), 0);
 	cr_assert_eq(chmod(dir, 0777), 0);
 	expect_refused(dir, dir, "writable by group or others");
-	rm_tree(tmp);
+	tmpdir_remove(tmp);
 }
 
 Test(output, refuses_a_directory_of_another_user, .timeout = 60)
@@ -418,12 +383,12 @@ Test(output, refuses_a_directory_of_another_user, .timeout = 60)
 	if (geteuid() != 0)
 		cr_skip_test("needs root to give a directory to another user");
 	char tmp[64], dir[PATH_MAX];
-	own_tmp(tmp, sizeof(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	cr_assert_eq(mkdir(dir, 0700), 0);
 	cr_assert_eq(chown(dir, 65534, 65534), 0); /* nobody */
 	expect_refused(dir, dir, "owned by another user");
-	rm_tree(tmp);
+	tmpdir_remove(tmp);
 }
 
 /* Directories made 0700 (parents included), files 0600: profiles hold

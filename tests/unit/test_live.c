@@ -18,6 +18,8 @@
 #include "../../report/render.h"
 #include "../../report/report.h"
 #include "../../report/symbolize.h"
+#include "testlib.h"
+#include "testprof.h"
 
 /* ---- a fake shim ------------------------------------------------------ */
 
@@ -597,12 +599,6 @@ run_pprof_raw(const char *path, char *out, size_t outlen)
 	return pclose(p);
 }
 
-static bool
-have_go(void)
-{
-	return system("command -v go >/dev/null 2>&1") == 0;
-}
-
 Test(render, legacy_text_is_not_scaled_twice)
 {
 	struct ct_snapshot s;
@@ -620,7 +616,7 @@ Test(render, legacy_text_is_not_scaled_twice)
 	snprintf(first, sizeof(first), "\n1000000 10 @ ");
 	cr_expect(strstr(t, first), "%s", t);
 	cr_expect(strstr(t, first) < strstr(t, "\n3000 3 @ "), "%s", t);
-	if (have_go()) {
+	if (have_program("go")) {
 		char path[] = "/tmp/ct-legacy-XXXXXX";
 		int fd = mkstemp(path);
 		cr_assert(fd >= 0);
@@ -700,18 +696,6 @@ Test(http_parse, random_heads)
 #include "../../report/pprof_read.h"
 #include "profile.pb-c.h"
 
-/* The raw message of a gzip'd profile, decoded and checked by the one
- * reader (report/pprof_read.h). */
-static Perftools__Profiles__Profile *
-unpack_gz(const uint8_t *gz, size_t len)
-{
-	struct ct_profile *cp;
-	char err[512];
-	cr_assert(len >= 2 && gz[0] == 0x1f && gz[1] == 0x8b, "not gzip'd");
-	cr_assert_eq(ct_profile_parse(gz, len, &cp, err, sizeof(err)), 0, "%s", err);
-	return ct_profile_release_pb(cp);
-}
-
 /* The value of the sample whose label "wait" is want, or 0 if none. */
 static int64_t
 value_for_wait(const Perftools__Profiles__Profile *p, const char *want, int *found)
@@ -770,7 +754,7 @@ Test(render, goroutine_delta_keeps_gone_threads_negative)
 	cr_assert_eq(ct_report_render(&s1, "goroutine", 0, &g1, &l1), 0);
 	cr_assert_eq(ct_render_delta_pb(g0, l0, g1, l1, 1700000002000000000LL, 2000000000LL, &gd,
 					&ld), 0);
-	Perftools__Profiles__Profile *d = unpack_gz(gd, ld);
+	Perftools__Profiles__Profile *d = pb_decode_checked(gd, ld, "the delta");
 	int found;
 	cr_expect_eq(value_for_wait(d, "pthread_cond_wait", &found), -1);
 	cr_expect_eq(found, 1, "the thread that stopped waiting is gone from the delta");
@@ -791,7 +775,7 @@ Test(render, goroutine_delta_keeps_gone_threads_negative)
 				  (unsigned long)d->sample[i]->location_id[k]);
 		}
 	perftools__profiles__profile__free_unpacked(d, NULL);
-	if (have_go()) {
+	if (have_program("go")) {
 		/* pprof reads the merged profile, negative count and all. */
 		char path[] = "/tmp/ct-gdelta-XXXXXX";
 		int fd = mkstemp(path);
@@ -852,12 +836,7 @@ many_stacks_gz(size_t n, size_t *len)
 	p.n_function = n, p.function = fs;
 	p.n_location = n, p.location = locs;
 	p.n_sample = n, p.sample = ss;
-	size_t rawlen = perftools__profiles__profile__get_packed_size(&p);
-	uint8_t *raw = malloc(rawlen + 1), *gz;
-	cr_assert(raw);
-	perftools__profiles__profile__pack(&p, raw);
-	cr_assert_eq(ct_gzout_compress(raw, rawlen, &gz, len), 0);
-	free(raw);
+	uint8_t *gz = pack_gz(&p, len);
 	for (size_t i = 0; i < n; i++)
 		free(strs[3 + i]);
 	free(strs), free(fv), free(fs), free(lv), free(ls), free(locv), free(locs), free(sv), free(ss);
@@ -880,7 +859,7 @@ Test(render, goroutine_delta_of_many_ended_threads_is_fast, .timeout = 120)
 	double dt = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	fprintf(stderr, "goroutine delta with 3,999 ended threads: %.3f s\n", dt);
 	cr_expect_lt(dt, 20.0, "the delta took %.1f s", dt);
-	Perftools__Profiles__Profile *d = unpack_gz(gd, ld);
+	Perftools__Profiles__Profile *d = pb_decode_checked(gd, ld, "the delta");
 	/* f0 is in both: 0, dropped; f1..f3999 ended: -1 each, each with its own function. */
 	cr_expect_eq(d->n_sample, 3999);
 	cr_expect_eq(d->n_function, 4000);

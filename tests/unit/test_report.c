@@ -30,6 +30,8 @@
 #include "../../report/symbolize.h"
 #include "profile.pb-c.h"
 #include "test_report.h"
+#include "testlib.h"
+#include "testprof.h"
 
 typedef Perftools__Profiles__Profile pb_profile;
 typedef Perftools__Profiles__Location pb_location;
@@ -150,17 +152,6 @@ make_snapshot(struct ct_snapshot *snap)
 
 /* ---- decoding helpers ------------------------------------------------ */
 
-/* The raw message, after the one reader (report/pprof_read.h) has
- * decoded and checked it (ids, string indices, value counts). */
-static pb_profile *
-decode_checked(const void *data, size_t len, const char *what)
-{
-	struct ct_profile *cp;
-	char err[512];
-	cr_assert_eq(ct_profile_parse(data, len, &cp, err, sizeof(err)), 0, "%s: %s", what, err);
-	return ct_profile_release_pb(cp);
-}
-
 static pb_profile *
 encode_decode(const struct ct_snapshot *snap, enum ct_profile_kind kind, bool symbolize)
 {
@@ -174,7 +165,7 @@ encode_decode(const struct ct_snapshot *snap, enum ct_profile_kind kind, bool sy
 	if (symbolize)
 		cr_assert_eq(ct_symbolize__new(&sym), 0);
 	cr_assert_eq(ct_pprof_encode(snap, kind, &maps, sym, &buf, &len), 0);
-	p = decode_checked(buf, len, "the encoded profile");
+	p = pb_decode_checked(buf, len, "the encoded profile");
 	free(buf);
 	ct_symbolize__free(sym);
 	ct_maps_free(&maps);
@@ -689,19 +680,11 @@ Test(report, maps_parse_filters_and_orders)
 static char *
 make_tmpdir(void)
 {
-	char *dir = strdup("/tmp/ct-report-XXXXXX");
+	char *dir = malloc(PATH_MAX);
 
-	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_not_null(dir);
+	tmpdir_make(dir, PATH_MAX, "report");
 	return dir;
-}
-
-static void
-rm_rf(const char *dir)
-{
-	char cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
 }
 
 static uint8_t *
@@ -736,7 +719,7 @@ read_profile(const char *dir, const char *name)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	buf = read_whole(path, &len);
 	cr_assert(len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b, "%s is not gzip", path);
-	p = decode_checked(buf, len, path);
+	p = pb_decode_checked(buf, len, path);
 	free(buf);
 	return p;
 }
@@ -778,7 +761,7 @@ Test(report, write_creates_dirs_and_both_files)
 	opts.suffix = NULL;
 	cr_assert_eq(ct_report_write(&snap, &opts), 0, "%s", err);
 	cr_assert_eq(count_entries(dir), 4);
-	rm_rf(tmp);
+	tmpdir_remove(tmp);
 	free(tmp);
 }
 
@@ -796,7 +779,7 @@ Test(report, write_from_forked_child)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	snprintf(path, sizeof(path), "%s/mutex.pb.gz", dir);
 	cr_assert_eq(access(path, R_OK), 0);
-	rm_rf(dir);
+	tmpdir_remove(dir);
 	free(dir);
 }
 
@@ -824,7 +807,7 @@ Test(report, write_error_dir_is_a_file)
 	close(fd);
 	cr_assert_eq(ct_report_write(&snap, &opts), -ENOTDIR);
 	cr_assert_not_null(strstr(err, file), "message: '%s'", err);
-	rm_rf(tmp);
+	tmpdir_remove(tmp);
 	free(tmp);
 }
 
@@ -833,7 +816,7 @@ Test(report, write_error_read_only_dir)
 	char *tmp = make_tmpdir(), err[256] = "";
 
 	if (geteuid() == 0) {
-		rm_rf(tmp);
+		tmpdir_remove(tmp);
 		free(tmp);
 		cr_skip_test("root ignores directory permissions");
 	}
@@ -843,7 +826,7 @@ Test(report, write_error_read_only_dir)
 	cr_assert_eq(ct_report_write(&snap, &opts), -EACCES);
 	cr_assert_not_null(strstr(err, tmp), "message: '%s'", err);
 	chmod(tmp, 0755);
-	rm_rf(tmp);
+	tmpdir_remove(tmp);
 	free(tmp);
 }
 
@@ -860,7 +843,7 @@ Test(report, gzout_roundtrip)
 	cr_assert_eq(len, sizeof(data));
 	cr_assert_arr_eq(back, data, len);
 	free(back);
-	rm_rf(dir);
+	tmpdir_remove(dir);
 	free(dir);
 }
 
@@ -893,7 +876,7 @@ Test(report, outfile_temporaries_are_fresh_and_private)
 	close(fa);
 	cr_expect_eq(ct_outfile_place(dfd, a, "threads.txt", true), -EEXIST);
 	close(dfd);
-	rm_rf(dir);
+	tmpdir_remove(dir);
 	free(dir);
 }
 
@@ -914,7 +897,7 @@ Test(report, outfile_refuses_a_linked_directory)
 	int fd = ct_outfile_open_dir(real, NULL, &why);
 	cr_expect_geq(fd, 0);
 	close(fd);
-	rm_rf(tmp);
+	tmpdir_remove(tmp);
 	free(tmp);
 }
 
@@ -940,7 +923,7 @@ Test(report, outfile_trusts_the_directory_it_made)
 	cr_expect_eq(ct_outfile_open_dir(dir, &other, &why), -EPERM);
 	cr_expect(why && strstr(why, "owned by another user"));
 	cr_expect_eq(ct_outfile_open_dir(dir, NULL, NULL), -EPERM);
-	rm_rf(tmp);
+	tmpdir_remove(tmp);
 	free(tmp);
 }
 
@@ -976,7 +959,7 @@ Test(report, go_tool_pprof_reads_it, .timeout = 120)
 	char *dir, file[PATH_MAX], want[128], *out;
 	struct ct_report_opts opts;
 
-	if (system("command -v go >/dev/null 2>&1") != 0)
+	if (!have_program("go"))
 		cr_skip_test("go not installed");
 	dir = make_tmpdir();
 	opts = (struct ct_report_opts){.dir = dir};
@@ -1015,6 +998,6 @@ Test(report, go_tool_pprof_reads_it, .timeout = 120)
 	assert_contains(out, "[FN][FL][LN][IN]", "-raw");
 	free(out);
 
-	rm_rf(dir);
+	tmpdir_remove(dir);
 	free(dir);
 }

@@ -1,0 +1,100 @@
+/* The helpers every test suite shares (unit, integration, cli): the
+ * environment meson gives the tests, files, temporary directories, text,
+ * the clean start of a child process, and Criterion idioms. Profiles are
+ * in testprof.h.
+ *
+ * Test-process only: these fail the current Criterion test on errors
+ * (cr_assert) and may allocate; not thread-safe. */
+#ifndef CT_TESTLIB_H
+#define CT_TESTLIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ */
+/* Environment given by tests/meson.build (test_env). */
+
+/* $name, or a Criterion failure if unset. */
+const char *env_required(const char *name);
+/* $CONTEND_SOURCE_ROOT/rel, $CONTEND_BUILD_ROOT/rel. */
+void source_path(char *buf, size_t len, const char *rel);
+void build_path(char *buf, size_t len, const char *rel);
+/* $CONTEND_BUILD_ROOT/tests/progs/<name> */
+void prog_path(char *buf, size_t len, const char *name);
+/* $CONTEND_BUILD_ROOT/contend */
+const char *contend_bin(void);
+/* True if name (a path when it has a '/', else looked up in PATH) is
+ * executable. */
+bool have_program(const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Files and directories. */
+
+/* The whole file, NUL-terminated and malloc'd (length in *len if not
+ * NULL), or NULL (errno set) if it cannot be read. */
+char *read_file(const char *path, size_t *len);
+/* Creates or truncates path with data; fails the test otherwise. */
+void write_file(const char *path, const void *data, size_t len);
+bool path_exists(const char *path);
+
+/* A fresh directory "$TMPDIR/contend-<tag>-XXXXXX" (TMPDIR unset or
+ * empty: /tmp). It is removed by tmpdir_remove or, if a failed assertion
+ * ends the test first, when the test's process exits; with
+ * CONTEND_KEEP_TMP set it is kept, to look at. */
+void tmpdir_make(char *buf, size_t len, const char *tag);
+/* Removes dir and everything below it (unless CONTEND_KEEP_TMP). */
+void tmpdir_remove(const char *dir);
+
+/* ------------------------------------------------------------------ */
+/* Text. */
+
+/* Number of lines in s (a last line without '\n' counts). */
+int count_lines(const char *s);
+/* s with the lines containing any of the NULL-terminated `skip`
+ * substrings removed (malloc'd). */
+char *filter_lines(const char *s, const char *const *skip);
+/* Appends n bytes of data to the NUL-terminated *buf of length *len. */
+void buf_append(char **buf, size_t *len, const char *data, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Child processes. */
+
+/* In a forked child before exec: default dispositions for the signals
+ * Criterion's runner may ignore, and an empty signal mask, so that the
+ * program starts as it would from a shell. Async-signal-safe. */
+void child_default_signals(void);
+
+/* A NULL-terminated list of "K=V" strings (not copied). */
+struct envlist {
+	const char **v;
+	size_t n, cap;
+};
+/* The runner's environment without LD_PRELOAD and CONTEND_*. */
+void envlist_clean(struct envlist *e);
+void envlist_push(struct envlist *e, const char *kv);
+/* Each of a NULL-terminated list (list may be NULL). */
+void envlist_push_all(struct envlist *e, const char *const *list);
+void envlist_free(struct envlist *e);
+
+/* ------------------------------------------------------------------ */
+/* Time (for time-outs and polling, never for assertions). */
+
+double mono_s(void);
+void sleep_ms(int ms);
+
+/* ------------------------------------------------------------------ */
+/* Criterion. */
+
+/* Criterion runs every test in a freshly exec'd process, where pointers
+ * in parameters would dangle: a parameterized test gets an index into a
+ * static table instead. Use as the body of ParameterizedTestParameters. */
+#define INDEX_PARAMS(table)                                                            \
+	do {                                                                           \
+		static size_t idx_[sizeof(table) / sizeof((table)[0])];                \
+		for (size_t i_ = 0; i_ < sizeof(idx_) / sizeof(idx_[0]); i_++)         \
+			idx_[i_] = i_;                                                 \
+		return cr_make_param_array(size_t, idx_, sizeof(idx_) / sizeof(idx_[0])); \
+	} while (0)
+
+#endif
