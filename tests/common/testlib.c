@@ -168,7 +168,8 @@ void
 tmpdir_make(char *buf, size_t len, const char *tag)
 {
 	const char *t = getenv("TMPDIR");
-	snprintf(buf, len, "%s/contend-%s-XXXXXX", t && *t ? t : "/tmp", tag);
+	int n = snprintf(buf, len, "%s/contend-%s-XXXXXX", t && *t ? t : "/tmp", tag);
+	cr_assert(n > 0 && (size_t)n < len, "TMPDIR too long for a %zu-byte buffer", len);
 	cr_assert(mkdtemp(buf), "mkdtemp %s: %s", buf, strerror(errno));
 	track_tmp(buf, true);
 }
@@ -194,6 +195,13 @@ count_lines(const char *s)
 	if (p > s && p[-1] != '\n')
 		n++;
 	return n;
+}
+
+bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
 }
 
 char *

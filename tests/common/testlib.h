@@ -54,6 +54,8 @@ int count_lines(const char *s);
 /* s with the lines containing any of the NULL-terminated `skip`
  * substrings removed (malloc'd). */
 char *filter_lines(const char *s, const char *const *skip);
+/* Whether s ends with suffix. */
+bool ends_with(const char *s, const char *suffix);
 /* Appends n bytes of data to the NUL-terminated *buf of length *len. */
 void buf_append(char **buf, size_t *len, const char *data, size_t n);
 

@@ -121,13 +121,21 @@ frame_matches(const char *name, const char *want)
 	return !strncmp(name, want, n) && (name[n] == 0 || name[n] == '(');
 }
 
-static bool
-stack_has(const struct psample *s, const char *want)
+bool
+sample_matches(const struct psample *s, const struct stack_match *m)
 {
-	for (size_t i = 0; i < s->nframes; i++)
-		if (frame_matches(s->frames[i], want))
-			return true;
-	return false;
+	if (m->leaf && !(s->nframes > 0 && frame_matches(s->frames[0], m->leaf)))
+		return false;
+	if (m->next && !(s->nframes > 1 && frame_matches(s->frames[1], m->next)))
+		return false;
+	bool has = !m->contains, excl = false;
+	for (size_t i = 0; i < s->nframes; i++) {
+		if (m->contains && frame_matches(s->frames[i], m->contains))
+			has = true;
+		if (m->excludes && frame_matches(s->frames[i], m->excludes))
+			excl = true;
+	}
+	return has && !excl;
 }
 
 struct psum
@@ -136,19 +144,29 @@ profile_sum(const struct profile *p, const struct stack_match *m)
 	struct psum sum = {0};
 	for (size_t i = 0; i < p->nsamples; i++) {
 		const struct psample *s = &p->samples[i];
-		if (m->leaf && !(s->nframes > 0 && frame_matches(s->frames[0], m->leaf)))
-			continue;
-		if (m->next && !(s->nframes > 1 && frame_matches(s->frames[1], m->next)))
-			continue;
-		if (m->contains && !stack_has(s, m->contains))
-			continue;
-		if (m->excludes && stack_has(s, m->excludes))
+		if (!sample_matches(s, m))
 			continue;
 		sum.count += s->count;
 		sum.delay += s->delay;
 		sum.samples++;
 	}
 	return sum;
+}
+
+const char *
+profile_label(const struct profile *p, size_t i, const char *key)
+{
+	const struct ct_psample *s = &p->reader->samples[i];
+	for (size_t j = 0; j < s->nlabels; j++)
+		if (s->labels[j].str && *s->labels[j].str && !strcmp(s->labels[j].key, key))
+			return s->labels[j].str;
+	return NULL;
+}
+
+size_t
+profile_nlabels(const struct profile *p, size_t i)
+{
+	return p->reader->samples[i].nlabels;
 }
 
 bool
@@ -179,6 +197,19 @@ expect_ratio(const struct profile *p, double got, double ref, double lo, double 
 		  ref, ref != 0 ? got / ref : 0.0);
 	if (!ok && p)
 		profile_dump(p, what);
+}
+
+void
+expect_wait_bands(const struct profile *p, double got, double asked, double measured,
+	    double hi_measured, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	expect_ratio(p, got, asked, BAND_ASKED_LO, BAND_ASKED_HI, "%s vs constructed", what);
+	expect_ratio(p, got, measured, BAND_MEASURED_LO, hi_measured, "%s vs measured", what);
 }
 
 Perftools__Profiles__Profile *

@@ -59,7 +59,13 @@ struct psum {
 	size_t samples;
 };
 
+/* Whether sample s's stack is selected by m. */
+bool sample_matches(const struct psample *s, const struct stack_match *m);
 struct psum profile_sum(const struct profile *p, const struct stack_match *m);
+/* The string label key of sample i (the reader keeps the samples' order),
+ * or NULL; and how many labels sample i has. */
+const char *profile_label(const struct profile *p, size_t i, const char *key);
+size_t profile_nlabels(const struct profile *p, size_t i);
 /* True if a Mapping's file name ends with "/<basename>". */
 bool profile_has_mapping(const struct profile *p, const char *basename);
 bool frame_matches(const char *name, const char *want);
@@ -88,6 +94,12 @@ bool frame_matches(const char *name, const char *want);
 #define BAND_MEASURED_LO 0.0
 void expect_ratio(const struct profile *p, double got, double ref, double lo, double hi,
 		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Both bands for a recorded wait total got: against what the program
+ * asked for ("<what> vs constructed": BAND_ASKED_LO..BAND_ASKED_HI x
+ * asked) and against what it measured around its calls ("<what> vs
+ * measured": at most hi_measured x measured). */
+void expect_wait_bands(const struct profile *p, double got, double asked, double measured,
+		 double hi_measured, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* The raw message of data (gzip'd or not), after the one reader has
  * decoded and checked it (ids, string indices, value counts); what names

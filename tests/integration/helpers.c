@@ -137,6 +137,55 @@ run_start(struct run *r, const struct run_opts *o)
 	envlist_free(&env);
 }
 
+int
+served_port(const char *err, pid_t pid)
+{
+	static const char head[] = "serving /debug/pprof/ on http://";
+	char tail[48];
+	if (pid > 0)
+		snprintf(tail, sizeof(tail), "/ (pid %d)", (int)pid);
+	else
+		snprintf(tail, sizeof(tail), "/ (pid");
+	for (const char *p = err ? strstr(err, head) : NULL; p; p = strstr(p + 1, head)) {
+		const char *end = strchr(p, '\n');
+		const char *t = strstr(p + sizeof(head) - 1, tail);
+		if (!t || (end && t > end))
+			continue;
+		const char *colon = t;
+		while (colon > p && *colon != ':')
+			colon--;
+		return atoi(colon + 1);
+	}
+	return 0;
+}
+
+int
+run_await_serving(struct run *r, bool http)
+{
+	double deadline = mono_s() + 60;
+	for (;;) {
+		char *out = read_file(r->outpath, NULL), *err = read_file(r->errpath, NULL);
+		bool ready = out && strstr(out, "ready=1");
+		int port = served_port(err, 0);
+		free(out);
+		if (ready && (!http || port > 0)) {
+			free(err);
+			return port;
+		}
+		int st;
+		if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
+			r->pid = 0;
+			cr_assert_fail("%s exited early; stderr:\n%s", r->path, err ? err : "");
+		}
+		if (mono_s() > deadline) {
+			kill(r->pid, SIGKILL);
+			cr_assert_fail("%s did not start serving; stderr:\n%s", r->path, err ? err : "");
+		}
+		free(err);
+		sleep_ms(20);
+	}
+}
+
 void
 run_prog(struct run *r, const struct run_opts *o)
 {
@@ -220,3 +269,23 @@ run_profile(const struct run *r, const char *sub, const char *kind, struct profi
 	return profile_load(p, path);
 }
 
+
+void
+measured_run(struct measured *m, const struct run_opts *o, const char *after, const char *what)
+{
+	memset(m, 0, sizeof(*m));
+	run_prog(&m->r, o);
+	run_expect_success(&m->r);
+	m->expected = (double)run_value(&m->r, after, "expected_ns");
+	m->waited = (double)run_value(&m->r, after, "waited_ns");
+	cr_assert(run_profile(&m->r, NULL, "mutex", &m->mutex), "%s: no mutex profile", what);
+	cr_assert(run_profile(&m->r, NULL, "block", &m->block), "%s: no block profile", what);
+}
+
+void
+measured_free(struct measured *m)
+{
+	profile_free(&m->mutex);
+	profile_free(&m->block);
+	run_free(&m->r);
+}

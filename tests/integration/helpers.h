@@ -74,6 +74,14 @@ void run_prog(struct run *r, const struct run_opts *o);
  * could not be executed. */
 void run_start(struct run *r, const struct run_opts *o);
 void run_wait(struct run *r, int timeout_s);
+/* The port of the shim's "serving /debug/pprof/ on http://HOST:PORT/ (pid
+ * PID)" line for pid (0: the first such line) in err, or 0. */
+int served_port(const char *err, pid_t pid);
+/* For a program started by run_start: waits (bounded, 60 s: a loaded
+ * machine may take a while) until it printed "ready=1" on stdout and,
+ * with http, the shim's serving line on stderr; returns the port (0
+ * without http). Fails the test if it exits or never gets there. */
+int run_await_serving(struct run *r, bool http);
 /* Runs a tool (argv[0] looked up in PATH) without the shim, capturing
  * its output the same way; 0 = 60 s time-out. */
 void run_cmd(struct run *r, const char *const *argv, int timeout_s);
@@ -90,6 +98,19 @@ void run_expect_success(const struct run *r);
 long long run_value(const struct run *r, const char *after, const char *key);
 /* <tmp>/<sub>/<file>, or <outdir>/<file> when sub is NULL. */
 void run_path(const struct run *r, const char *sub, const char *file, char *buf, size_t len);
+
+/* A scenario run with every event recorded (exact_env): the program's
+ * own expected_ns= and waited_ns= lines (the first after a line starting
+ * with `after`, if not NULL) and its mutex and block profiles. Fails the
+ * test if it did not exit 0 or wrote no profiles; what names the case. */
+struct measured {
+	struct run r;
+	struct profile mutex, block;
+	double expected, waited;
+};
+void measured_run(struct measured *m, const struct run_opts *o, const char *after,
+		  const char *what);
+void measured_free(struct measured *m);
 
 /* run_path(r, sub, "<kind>.pb.gz") then profile_load. */
 bool run_profile(const struct run *r, const char *sub, const char *kind, struct profile *p);

@@ -8,20 +8,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "profile.pb-c.h"
-
-static const char *
-str(const Perftools__Profiles__Profile *pb, int64_t i)
-{
-	return i >= 0 && (size_t)i < pb->n_string_table ? pb->string_table[i] : "";
-}
-
-static bool
-ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n >= k && !strcmp(s + n - k, suffix);
-}
+#include "pprof_read.h"
 
 struct origin {
 	int64_t count;      /* contentions of samples with the function */
@@ -36,41 +23,27 @@ static struct origin
 origin_of(const struct profile *p, const char *fn, const char *file, const char *lib,
 	  const char *other_fn)
 {
-	const Perftools__Profiles__Profile *pb = p->pb;
+	const struct ct_profile *cp = p->reader;
 	struct origin o = {0};
-	for (size_t i = 0; i < pb->n_sample; i++) {
-		const Perftools__Profiles__Sample *s = pb->sample[i];
+	for (size_t i = 0; i < cp->nsamples; i++) {
+		const struct ct_psample *s = &cp->samples[i];
 		bool has = false, other = false, bad_file = false, bad_map = false;
-		for (size_t l = 0; l < s->n_location_id; l++) {
-			const Perftools__Profiles__Location *loc = NULL;
-			for (size_t k = 0; k < pb->n_location && !loc; k++)
-				if (pb->location[k]->id == s->location_id[l])
-					loc = pb->location[k];
-			if (!loc)
-				continue;
-			for (size_t ln = 0; ln < loc->n_line; ln++) {
-				const Perftools__Profiles__Function *f = NULL;
-				for (size_t k = 0; k < pb->n_function && !f; k++)
-					if (pb->function[k]->id == loc->line[ln]->function_id)
-						f = pb->function[k];
-				if (!f)
-					continue;
-				const char *name = str(pb, f->name);
-				if (!strcmp(name, other_fn))
+		for (size_t l = 0; l < s->nlocs; l++) {
+			const struct ct_ploc *loc = s->locs[l];
+			for (size_t ln = 0; ln < loc->nlines; ln++) {
+				const struct ct_pfunc *f = loc->lines[ln].fn;
+				if (!strcmp(f->name, other_fn))
 					other = true;
-				if (strcmp(name, fn) != 0)
+				if (strcmp(f->name, fn) != 0)
 					continue;
 				has = true;
-				bad_file |= !ends_with(str(pb, f->filename), file);
-				const char *map = "";
-				if (loc->mapping_id >= 1 && loc->mapping_id <= pb->n_mapping)
-					map = str(pb, pb->mapping[loc->mapping_id - 1]->filename);
-				bad_map |= !ends_with(map, lib);
+				bad_file |= !ends_with(f->filename, file);
+				bad_map |= !ends_with(loc->map ? loc->map->file : "", lib);
 			}
 		}
 		if (!has)
 			continue;
-		int64_t c = s->n_value ? s->value[0] : 0;
+		int64_t c = cp->ntypes ? s->values[0] : 0;
 		o.count += c;
 		o.wrong_file += bad_file ? c : 0;
 		o.wrong_map += bad_map ? c : 0;

@@ -14,38 +14,22 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "profile.pb-c.h"
-
-static const char *
-str(const Perftools__Profiles__Profile *pb, int64_t i)
-{
-	return i >= 0 && (size_t)i < pb->n_string_table ? pb->string_table[i] : "";
-}
-
-static bool
-ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n >= k && !strcmp(s + n - k, suffix);
-}
+#include "pprof_read.h"
 
 /* A Line of some Location names function fn; with file, from a source
  * file ending in file and a nonzero line. */
 static bool
 has_line(const struct profile *p, const char *fn, const char *file)
 {
-	const Perftools__Profiles__Profile *pb = p->pb;
+	const struct ct_profile *cp = p->reader;
 
-	for (size_t i = 0; i < pb->n_location; i++)
-		for (size_t j = 0; j < pb->location[i]->n_line; j++) {
-			const Perftools__Profiles__Line *l = pb->location[i]->line[j];
-			for (size_t k = 0; k < pb->n_function; k++) {
-				const Perftools__Profiles__Function *f = pb->function[k];
-				if (f->id != l->function_id || strcmp(str(pb, f->name), fn))
-					continue;
-				if (!file || (l->line > 0 && ends_with(str(pb, f->filename), file)))
-					return true;
-			}
+	for (size_t i = 0; i < cp->nlocs; i++)
+		for (size_t j = 0; j < cp->locs[i].nlines; j++) {
+			const struct ct_pline *l = &cp->locs[i].lines[j];
+			if (strcmp(l->fn->name, fn))
+				continue;
+			if (!file || (l->line > 0 && ends_with(l->fn->filename, file)))
+				return true;
 		}
 	return false;
 }

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -29,31 +28,10 @@
 
 #include "helpers.h"
 
-extern char **environ;
-
-static double
-mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-	}
-}
-
 struct srv {
-	pid_t pid, stuck, idle;
+	struct run r; /* forking_server: its directory, pid and output */
+	pid_t stuck, idle;
 	long stuck_tid, idle_tid;
-	int stdin_fd;
-	char tmp[PATH_MAX];
-	char outpath[PATH_MAX + 16], errpath[PATH_MAX + 16];
-	char *stdout_text, *stderr_text; /* after srv_stop */
 };
 
 /* The integer after "key=" on a line of text, or -1. */
@@ -111,57 +89,14 @@ static void
 srv_start_args(struct srv *s, const char *out, const char *const *env, const char *arg)
 {
 	memset(s, 0, sizeof(*s));
-	const char *tmpdir = getenv("TMPDIR");
-	snprintf(s->tmp, sizeof(s->tmp), "%s/ct-forked-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	cr_assert(mkdtemp(s->tmp), "mkdtemp: %s", strerror(errno));
-	snprintf(s->outpath, sizeof(s->outpath), "%s/.stdout", s->tmp);
-	snprintf(s->errpath, sizeof(s->errpath), "%s/.stderr", s->tmp);
-	char prog[PATH_MAX];
-	prog_path(prog, sizeof(prog), "forking_server");
-	static char preload[PATH_MAX + 16], outenv[PATH_MAX + 32];
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
-	snprintf(outenv, sizeof(outenv), "CONTEND_OUT=%s", out);
-	size_t n = 0, cap = 64;
-	for (char **e = environ; *e; e++)
-		cap++;
-	const char **envp = calloc(cap, sizeof(*envp));
-	cr_assert(envp);
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "CONTEND_", 8))
-			envp[n++] = *e;
-	envp[n++] = preload;
-	envp[n++] = outenv;
-	for (int i = 0; env && env[i]; i++)
-		envp[n++] = env[i];
-	envp[n] = NULL;
-	int p[2];
-	cr_assert(pipe2(p, O_CLOEXEC) == 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int o = open(s->outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(s->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (o < 0 || e < 0 || dup2(p[0], 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 ||
-		    chdir(s->tmp) < 0)
-			_exit(126);
-		signal(SIGUSR2, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		char *const argv[] = {prog, (char *)arg, NULL};
-		execve(prog, argv, (char *const *)envp);
-		_exit(127);
-	}
-	free(envp);
-	close(p[0]);
-	s->pid = pid;
-	s->stdin_fd = p[1];
+	const char *const args[] = {arg, NULL};
+	run_start(&s->r, &(struct run_opts){.prog = "forking_server", .args = arg ? args : NULL,
+					    .env = env, .out = out, .raw_out = true,
+					    .stdin_pipe = true});
+	pid_t pid = s->r.pid;
 	double deadline = mono_s() + 60;
 	for (;;) {
-		char *o = read_file(s->outpath, NULL);
+		char *o = read_file(s->r.outpath, NULL);
 		s->stuck_tid = o ? value_of(o, "stuck_tid") : -1;
 		s->idle_tid = o ? value_of(o, "idle_tid") : -1;
 		s->stuck = o ? (pid_t)value_of(o, "stuck") : -1;
@@ -187,51 +122,17 @@ srv_start_args(struct srv *s, const char *out, const char *const *env, const cha
 static void
 srv_stop(struct srv *s)
 {
-	close(s->stdin_fd);
-	int st = 0;
-	double deadline = mono_s() + 60;
-	bool timed_out = false;
-	while (waitpid(s->pid, &st, WNOHANG) != s->pid) {
-		if (mono_s() > deadline) {
-			timed_out = true;
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, &st, 0);
-			break;
-		}
-		sleep_ms(10);
-	}
-	s->stdout_text = read_file(s->outpath, NULL);
-	s->stderr_text = read_file(s->errpath, NULL);
-	if (!s->stdout_text)
-		s->stdout_text = strdup("");
-	if (!s->stderr_text)
-		s->stderr_text = strdup("");
-	cr_assert(!timed_out, "forking_server did not finish; stderr:\n%s", s->stderr_text);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "forking_server failed; stderr:\n%s",
-		  s->stderr_text);
-	cr_expect_eq(value_of(s->stdout_text, "stuck_status"), 0, "%s", s->stdout_text);
-	cr_expect_eq(value_of(s->stdout_text, "idle_status"), 0, "%s", s->stdout_text);
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
+	run_wait(&s->r, 60);
+	cr_assert(WIFEXITED(s->r.status) && WEXITSTATUS(s->r.status) == 0,
+		  "forking_server failed; stderr:\n%s", s->r.err);
+	cr_expect_eq(value_of(s->r.out, "stuck_status"), 0, "%s", s->r.out);
+	cr_expect_eq(value_of(s->r.out, "idle_status"), 0, "%s", s->r.out);
 }
 
 static void
 srv_free(struct srv *s)
 {
-	if (s->tmp[0] && !getenv("CONTEND_KEEP_TMP"))
-		nftw(s->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(s->stdout_text);
-	free(s->stderr_text);
-}
-
-static void
-contend_path(char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/contend", env_required("CONTEND_BUILD_ROOT"));
+	run_free(&s->r);
 }
 
 /* `contend threads --pid PID [more]`, from another directory. */
@@ -239,7 +140,7 @@ static void
 contend_threads_pid(struct run *r, pid_t pid, const char *more)
 {
 	char contend[PATH_MAX], p[24];
-	contend_path(contend, sizeof(contend));
+	snprintf(contend, sizeof(contend), "%s", contend_bin());
 	snprintf(p, sizeof(p), "%d", (int)pid);
 	const char *argv[] = {contend, "threads", "--pid", p, more, NULL};
 	run_cmd(r, argv, 120);
@@ -284,21 +185,21 @@ Test(forked, live_dump_in_each_worker, .timeout = 300)
 	run_free(&r);
 
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.tmp, (int)s.stuck);
+	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.r.tmp, (int)s.stuck);
 	cr_expect(path_exists(path), "no %s", path);
-	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.tmp, (int)s.idle);
+	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.r.tmp, (int)s.idle);
 	cr_expect(path_exists(path), "no %s", path);
 	/* The parent was not asked: no snapshot of its own. */
-	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.tmp, (int)s.pid);
+	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.r.tmp, (int)s.r.pid);
 	cr_expect(!path_exists(path), "%s", path);
 	srv_stop(&s);
 	/* Every worker survived its dump (exit status 0 above) and wrote its
 	 * profiles and thread dump at exit. */
-	pid_t pids[] = {s.pid, s.stuck, s.idle};
+	pid_t pids[] = {s.r.pid, s.stuck, s.idle};
 	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/out.%d/threads.txt", s.tmp, (int)pids[i]);
-		cr_expect(path_exists(path), "no %s; stderr:\n%s", path, s.stderr_text);
-		snprintf(path, sizeof(path), "%s/out.%d/block.pb.gz", s.tmp, (int)pids[i]);
+		snprintf(path, sizeof(path), "%s/out.%d/threads.txt", s.r.tmp, (int)pids[i]);
+		cr_expect(path_exists(path), "no %s; stderr:\n%s", path, s.r.err);
+		snprintf(path, sizeof(path), "%s/out.%d/block.pb.gz", s.r.tmp, (int)pids[i]);
 		cr_expect(path_exists(path), "no %s", path);
 	}
 	srv_free(&s);
@@ -313,20 +214,20 @@ Test(forked, relative_out_from_the_start_directory, .timeout = 300)
 	srv_start_args(&s, "out.%p", (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL},
 		       "chdir");
 	char dir[PATH_MAX + 64], path[PATH_MAX + 96];
-	snprintf(dir, sizeof(dir), "%s/out.%d", s.tmp, (int)s.stuck);
+	snprintf(dir, sizeof(dir), "%s/out.%d", s.r.tmp, (int)s.stuck);
 	char contend[PATH_MAX], p[24];
-	contend_path(contend, sizeof(contend));
+	snprintf(contend, sizeof(contend), "%s", contend_bin());
 	snprintf(p, sizeof(p), "%d", (int)s.stuck);
 	struct run r;
 	run_cmd(&r, (const char *const[]){contend, "threads", "--pid", p, "--dir", dir, NULL}, 120);
 	expect_stuck_dump(&r, s.stuck);
 	run_free(&r);
 	srv_stop(&s);
-	pid_t pids[] = {s.pid, s.stuck, s.idle};
+	pid_t pids[] = {s.r.pid, s.stuck, s.idle};
 	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/out.%d/threads.txt", s.tmp, (int)pids[i]);
-		cr_expect(path_exists(path), "no %s; stderr:\n%s", path, s.stderr_text);
-		snprintf(path, sizeof(path), "%s/elsewhere/out.%d", s.tmp, (int)pids[i]);
+		snprintf(path, sizeof(path), "%s/out.%d/threads.txt", s.r.tmp, (int)pids[i]);
+		cr_expect(path_exists(path), "no %s; stderr:\n%s", path, s.r.err);
+		snprintf(path, sizeof(path), "%s/elsewhere/out.%d", s.r.tmp, (int)pids[i]);
 		cr_expect(!path_exists(path), "%s", path);
 	}
 	srv_free(&s);
@@ -348,16 +249,16 @@ Test(forked, live_dump_pid_qualified, .timeout = 300)
 	expect_idle_dump(&r, s.idle);
 	run_free(&r);
 	char path[PATH_MAX + 64], name[64];
-	snprintf(path, sizeof(path), "%s/out/threads.0001.txt", s.tmp);
+	snprintf(path, sizeof(path), "%s/out/threads.0001.txt", s.r.tmp);
 	cr_expect(path_exists(path), "no %s", path);
-	snprintf(path, sizeof(path), "%s/out/threads.pid%d.0001.txt", s.tmp, (int)s.idle);
+	snprintf(path, sizeof(path), "%s/out/threads.pid%d.0001.txt", s.r.tmp, (int)s.idle);
 	cr_expect(path_exists(path), "no %s", path);
 
 	/* The directory's newest dump is the idle worker's pid-qualified one
 	 * (its profile, placed after its text). */
 	char contend[PATH_MAX], dir[PATH_MAX + 8];
-	contend_path(contend, sizeof(contend));
-	snprintf(dir, sizeof(dir), "%s/out", s.tmp);
+	snprintf(contend, sizeof(contend), "%s", contend_bin());
+	snprintf(dir, sizeof(dir), "%s/out", s.r.tmp);
 	run_cmd(&r, (const char *const[]){contend, "threads", dir, NULL}, 60);
 	cr_expect_eq(run_exit_code(&r), 0, "%s", r.err);
 	snprintf(name, sizeof(name), "(threads.pid%d.0001.pb.gz)", (int)s.idle);
@@ -387,7 +288,7 @@ Test(forked, pid_qualified_final_dump_found, .timeout = 120)
 		cr_assert(rename(from, to) == 0, "%s: %s; stderr:\n%s", from, strerror(errno), r.err);
 	}
 	char contend[PATH_MAX];
-	contend_path(contend, sizeof(contend));
+	snprintf(contend, sizeof(contend), "%s", contend_bin());
 	struct run v;
 	run_cmd(&v, (const char *const[]){contend, "threads", tmp, NULL}, 60);
 	cr_expect_eq(run_exit_code(&v), 0, "%s", v.err);
@@ -454,7 +355,7 @@ Test(forked, live_dump_timeout, .timeout = 300)
 	struct srv s;
 	srv_start(&s, "out.%p", (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL});
 	struct run r;
-	contend_threads_pid(&r, s.pid, "--timeout=3");
+	contend_threads_pid(&r, s.r.pid, "--timeout=3");
 	cr_expect_eq(run_exit_code(&r), 1, "%s", r.out);
 	cr_expect(strstr(r.err, "timed out after 3 s waiting for pid"), "%s", r.err);
 	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
@@ -464,8 +365,8 @@ Test(forked, live_dump_timeout, .timeout = 300)
 
 	/* Options of --pid alone are a usage error. */
 	char contend[PATH_MAX];
-	contend_path(contend, sizeof(contend));
-	run_cmd(&r, (const char *const[]){contend, "threads", "--timeout=3", s.tmp, NULL}, 60);
+	snprintf(contend, sizeof(contend), "%s", contend_bin());
+	run_cmd(&r, (const char *const[]){contend, "threads", "--timeout=3", s.r.tmp, NULL}, 60);
 	cr_expect_eq(run_exit_code(&r), 2, "%s", r.err);
 	cr_expect(strstr(r.err, "go with --pid"), "%s", r.err);
 	run_free(&r);
@@ -513,26 +414,6 @@ http_get(int port, const char *path)
 	close(fd);
 	buf[len] = 0;
 	return buf;
-}
-
-/* The port of the "serving ... (pid P)" line for pid in text, or 0. */
-static int
-served_port(const char *text, pid_t pid)
-{
-	char tail[48];
-	snprintf(tail, sizeof(tail), "/ (pid %d)", (int)pid);
-	for (const char *p = strstr(text, "serving /debug/pprof/ on http://"); p;
-	     p = strstr(p + 1, "serving /debug/pprof/ on http://")) {
-		const char *end = strchr(p, '\n');
-		const char *t = strstr(p, tail);
-		if (!t || (end && t > end))
-			continue;
-		const char *colon = t;
-		while (colon > p && *colon != ':')
-			colon--;
-		return atoi(colon + 1);
-	}
-	return 0;
 }
 
 static int
@@ -588,16 +469,16 @@ Test(forked, http_fixed_port_is_the_parents, .timeout = 300)
 	cr_expect_eq(count_sockets(s.idle), 0, "the idle worker has a socket");
 	char *body = http_get(port, "/debug/pprof/goroutine?debug=2");
 	char want[64];
-	snprintf(want, sizeof(want), "libcontend thread dump: pid %d,", (int)s.pid);
+	snprintf(want, sizeof(want), "libcontend thread dump: pid %d,", (int)s.r.pid);
 	cr_expect(body && strstr(body, want), "the parent does not answer:\n%s", body ? body : "");
 	free(body);
 	srv_stop(&s);
-	snprintf(want, sizeof(want), "fork children of pid %d do not serve", (int)s.pid);
-	const char *said = strstr(s.stderr_text, want);
-	cr_expect(said && !strstr(said + 1, want), "not said exactly once:\n%s", s.stderr_text);
-	cr_expect_eq(served_port(s.stderr_text, s.pid), port, "%s", s.stderr_text);
-	cr_expect_eq(served_port(s.stderr_text, s.stuck), 0, "%s", s.stderr_text);
-	cr_expect_eq(served_port(s.stderr_text, s.idle), 0, "%s", s.stderr_text);
+	snprintf(want, sizeof(want), "fork children of pid %d do not serve", (int)s.r.pid);
+	const char *said = strstr(s.r.err, want);
+	cr_expect(said && !strstr(said + 1, want), "not said exactly once:\n%s", s.r.err);
+	cr_expect_eq(served_port(s.r.err, s.r.pid), port, "%s", s.r.err);
+	cr_expect_eq(served_port(s.r.err, s.stuck), 0, "%s", s.r.err);
+	cr_expect_eq(served_port(s.r.err, s.idle), 0, "%s", s.r.err);
 	srv_free(&s);
 }
 
@@ -608,12 +489,12 @@ Test(forked, http_port_zero_serves_in_each_process, .timeout = 300)
 {
 	struct srv s;
 	srv_start(&s, "out.%p", (const char *const[]){"CONTEND_HTTP=127.0.0.1:0", NULL});
-	pid_t pids[] = {s.pid, s.stuck, s.idle};
+	pid_t pids[] = {s.r.pid, s.stuck, s.idle};
 	int ports[3] = {0};
 	double deadline = mono_s() + 60;
 	for (int i = 0; i < 3; i++) {
 		for (;;) {
-			char *err = read_file(s.errpath, NULL);
+			char *err = read_file(s.r.errpath, NULL);
 			ports[i] = err ? served_port(err, pids[i]) : 0;
 			free(err);
 			if (ports[i] > 0)
@@ -631,6 +512,6 @@ Test(forked, http_port_zero_serves_in_each_process, .timeout = 300)
 	cr_expect(body && strstr(body, "stuck_request (forking_server.c:"), "%s", body ? body : "");
 	free(body);
 	srv_stop(&s);
-	cr_expect(!strstr(s.stderr_text, "do not serve"), "%s", s.stderr_text);
+	cr_expect(!strstr(s.r.err, "do not serve"), "%s", s.r.err);
 	srv_free(&s);
 }

@@ -47,53 +47,43 @@ ParameterizedTestParameters(futex, known_waits)
 ParameterizedTest(size_t *i, futex, known_waits, .timeout = 60)
 {
 	const struct futex_case *c = &futex_cases[*i];
-	struct run r;
-	struct profile mutex, block;
-	run_prog(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env});
-	run_expect_success(&r);
-	double expected = (double)run_value(&r, NULL, "expected_ns");
-	double waited = (double)run_value(&r, NULL, "waited_ns");
-	cr_assert(run_profile(&r, NULL, "mutex", &mutex), "%s: no mutex profile", c->name);
-	cr_assert(run_profile(&r, NULL, "block", &block), "%s: no block profile", c->name);
+	struct measured w;
+	measured_run(&w, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env},
+		     NULL, c->name);
+	struct profile *mutex = &w.mutex, *block = &w.block;
 
 	/* Every waiter sleeps at least once a round; a spurious wake-up may
 	 * add a wait, never time. */
-	struct psum b = profile_sum(&block, &(struct stack_match){"futex_wait", NULL,
+	struct psum b = profile_sum(block, &(struct stack_match){"futex_wait", NULL,
 								   c->waiter_fn, NULL});
 	int want = c->waiters * c->rounds;
 	cr_expect(b.count >= want && b.count <= 2 * want, "%s: %lld futex waits, expected %d",
 		  c->name, (long long)b.count, want);
-	expect_ratio(&block, (double)b.delay, expected, BAND_ASKED_LO, BAND_ASKED_HI,
-		     "%s: futex_wait delay vs constructed", c->name);
-	expect_ratio(&block, (double)b.delay, waited, BAND_MEASURED_LO, 1.02,
-		     "%s: futex_wait delay vs measured", c->name);
+	expect_wait_bands(block, (double)b.delay, w.expected, w.waited, 1.02, "%s: futex_wait delay",
+		    c->name);
 	/* The holder never waits, and nothing glibc does inside its own
 	 * barriers, mutexes and joins shows up as a futex wait. */
-	struct psum all = profile_sum(&block, &(struct stack_match){"futex_wait", NULL, NULL, NULL});
+	struct psum all = profile_sum(block, &(struct stack_match){"futex_wait", NULL, NULL, NULL});
 	cr_expect_eq(all.count, b.count, "%s: %lld futex waits outside %s", c->name,
 		     (long long)(all.count - b.count), c->waiter_fn);
 
 	/* The waker is charged once a round with the waiters' time. */
-	struct psum m = profile_sum(&mutex, &(struct stack_match){"futex_wake", NULL, c->waker_fn,
+	struct psum m = profile_sum(mutex, &(struct stack_match){"futex_wake", NULL, c->waker_fn,
 								   NULL});
 	cr_expect_eq(m.count, c->rounds, "%s: waker charged %lld times, expected %d", c->name,
 		     (long long)m.count, c->rounds);
-	expect_ratio(&mutex, (double)m.delay, expected, BAND_ASKED_LO, BAND_ASKED_HI,
-		     "%s: futex_wake delay vs constructed", c->name);
-	expect_ratio(&mutex, (double)m.delay, waited, BAND_MEASURED_LO, 1.02,
-		     "%s: futex_wake delay vs measured", c->name);
+	expect_wait_bands(mutex, (double)m.delay, w.expected, w.waited, 1.02, "%s: futex_wake delay",
+		    c->name);
 	if (c->waiters_wake) {
 		/* Each waiter's unlock wakes the next one, which has waited
 		 * only since the holder's charge: tiny. */
-		struct psum s = profile_sum(&mutex, &(struct stack_match){"futex_wake", NULL,
+		struct psum s = profile_sum(mutex, &(struct stack_match){"futex_wake", NULL,
 									   c->waiter_fn, NULL});
-		expect_ratio(&mutex, (double)s.delay, expected, 0, 0.5,
+		expect_ratio(mutex, (double)s.delay, w.expected, 0, 0.5,
 			     "%s: the waiters' own wakes", c->name);
 	}
 
-	profile_free(&mutex);
-	profile_free(&block);
-	run_free(&r);
+	measured_free(&w);
 }
 
 /* pthread mutex contention waits on futexes inside glibc, which never

@@ -43,21 +43,6 @@ static int srv_nofile;
 /* CONTEND_HTTP for the next srv_start, NULL = 127.0.0.1:0. */
 static const char *srv_http_addr;
 
-/* The port in the shim's "serving /debug/pprof/ on http://HOST:PORT/ (pid"
- * line, or 0. */
-static int
-served_port(const char *err)
-{
-	const char *url = err ? strstr(err, "serving /debug/pprof/ on http://") : NULL;
-	const char *slash = url ? strstr(url + 32, "/ (pid") : NULL;
-	if (!slash)
-		return 0;
-	const char *colon = slash;
-	while (colon > url && *colon != ':')
-		colon--;
-	return atoi(colon + 1);
-}
-
 /* Starts live_server [args] with the shim and env in the background (its
  * stdin a pipe: closing it ends the program); with http, waits for the
  * "serving /debug/pprof/" line and takes the port from it. */
@@ -73,30 +58,7 @@ srv_start(struct srv *s, const char *const *args, const char *const *env, bool h
 					    .env2 = http ? http_env : NULL, .stdin_pipe = true,
 					    .nofile = srv_nofile});
 
-	/* "ready=1" on stdout; with http, the port on stderr. Bounded, and
-	 * long: a loaded machine may take a while to start a program. */
-	double deadline = mono_s() + 60;
-	for (;;) {
-		char *out = read_file(s->r.outpath, NULL), *err = read_file(s->r.errpath, NULL);
-		bool ready = out && strstr(out, "ready=1");
-		s->port = served_port(err);
-		free(out);
-		if (ready && (!http || s->port > 0)) {
-			free(err);
-			break;
-		}
-		int st;
-		if (waitpid(s->r.pid, &st, WNOHANG) == s->r.pid) {
-			s->r.pid = 0;
-			cr_assert_fail("live_server exited early; stderr:\n%s", err ? err : "");
-		}
-		if (mono_s() > deadline) {
-			kill(s->r.pid, SIGKILL);
-			cr_assert_fail("live_server did not start serving; stderr:\n%s", err ? err : "");
-		}
-		free(err);
-		sleep_ms(20);
-	}
+	s->port = run_await_serving(&s->r, http);
 }
 
 static bool

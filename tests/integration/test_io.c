@@ -24,52 +24,10 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "pprof_read.h"
 #include "profile.pb-c.h"
 
 /* ------------------------------------------------------------------ */
-/* Labels (helpers.h decodes stacks and values; labels are read here from
- * the decoded protobuf, whose samples are in the same order). */
-
-/* The string label key of sample i, or NULL. */
-static const char *
-label_of(const struct profile *p, size_t i, const char *key)
-{
-	const Perftools__Profiles__Profile *pb = p->pb;
-	const Perftools__Profiles__Sample *s = pb->sample[i];
-	for (size_t j = 0; j < s->n_label; j++) {
-		const Perftools__Profiles__Label *l = s->label[j];
-		if (l->key <= 0 || (size_t)l->key >= pb->n_string_table || l->str <= 0 ||
-		    (size_t)l->str >= pb->n_string_table)
-			continue;
-		if (!strcmp(pb->string_table[l->key], key))
-			return pb->string_table[l->str];
-	}
-	return NULL;
-}
-
-static size_t
-nlabels_of(const struct profile *p, size_t i)
-{
-	return ((const Perftools__Profiles__Profile *)p->pb)->sample[i]->n_label;
-}
-
-static bool
-sample_matches(const struct psample *s, const struct stack_match *m)
-{
-	if (m->leaf && !(s->nframes > 0 && frame_matches(s->frames[0], m->leaf)))
-		return false;
-	if (m->next && !(s->nframes > 1 && frame_matches(s->frames[1], m->next)))
-		return false;
-	bool has = !m->contains, excl = false;
-	for (size_t i = 0; i < s->nframes; i++) {
-		if (m->contains && frame_matches(s->frames[i], m->contains))
-			has = true;
-		if (m->excludes && frame_matches(s->frames[i], m->excludes))
-			excl = true;
-	}
-	return has && !excl;
-}
-
 /* Expected labels of every sample matching m; NULL = must be absent. */
 struct want_labels {
 	const char *op, *class, *fd_kind;
@@ -84,8 +42,8 @@ expect_labels(const struct profile *p, const struct stack_match *m, struct want_
 		if (!sample_matches(&p->samples[i], m))
 			continue;
 		n++;
-		const char *got[3] = {label_of(p, i, "op"), label_of(p, i, "class"),
-				      label_of(p, i, "fd_kind")};
+		const char *got[3] = {profile_label(p, i, "op"), profile_label(p, i, "class"),
+				      profile_label(p, i, "fd_kind")};
 		const char *want[3] = {w.op, w.class, w.fd_kind};
 		static const char *const keys[3] = {"op", "class", "fd_kind"};
 		for (int k = 0; k < 3; k++) {
@@ -103,7 +61,7 @@ sum_fd_kind(const struct profile *p, const struct stack_match *m, const char *ki
 {
 	struct psum sum = {0};
 	for (size_t i = 0; i < p->nsamples; i++) {
-		const char *k = label_of(p, i, "fd_kind");
+		const char *k = profile_label(p, i, "fd_kind");
 		if (!sample_matches(&p->samples[i], m) || !k || strcmp(k, kind))
 			continue;
 		sum.count += p->samples[i].count;
@@ -165,8 +123,7 @@ ParameterizedTest(size_t *i, io, known_waits, .timeout = 60)
 	struct psum s = profile_sum(&block, &m);
 	cr_expect_eq(s.count, c->count, "%s: %lld waits in %s <- %s, expected %d", c->name,
 		     (long long)s.count, c->leaf, c->caller, c->count);
-	expect_ratio(&block, (double)s.delay, expected, BAND_ASKED_LO, BAND_ASKED_HI, "%s vs constructed", c->name);
-	expect_ratio(NULL, (double)s.delay, measured, BAND_MEASURED_LO, 1.05, "%s vs measured", c->name);
+	expect_wait_bands(&block, (double)s.delay, expected, measured, 1.05, "%s", c->name);
 	expect_labels(&block, &m, c->labels, c->name);
 	profile_free(&block);
 	run_free(&r);
@@ -246,12 +203,11 @@ Test(io, lock_samples_labels, .timeout = 60)
 	cr_expect_gt(mutex.nsamples, 0);
 	/* Mutex samples carry only the lock's name and kind (issue 14): no
 	 * op or class, which say nothing at an unlock. */
-	const Perftools__Profiles__Profile *mp = mutex.pb;
 	for (size_t i = 0; i < mutex.nsamples; i++) {
-		cr_expect_eq(nlabels_of(&mutex, i), 2, "mutex sample %zu: %zu labels", i,
-			     nlabels_of(&mutex, i));
-		for (size_t j = 0; j < mp->sample[i]->n_label; j++) {
-			const char *k = mp->string_table[mp->sample[i]->label[j]->key];
+		const struct ct_psample *ps = &mutex.reader->samples[i];
+		cr_expect_eq(ps->nlabels, 2, "mutex sample %zu: %zu labels", i, ps->nlabels);
+		for (size_t j = 0; j < ps->nlabels; j++) {
+			const char *k = ps->labels[j].key;
 			cr_expect(!strcmp(k, "lock") || !strcmp(k, "lock_kind"),
 				  "mutex sample %zu has label %s", i, k);
 		}
@@ -272,7 +228,7 @@ Test(io, io_off, .timeout = 60)
 	run_expect_success(&r);
 	cr_assert(run_profile(&r, NULL, "block", &block)); /* the cond/join waits */
 	for (size_t i = 0; i < block.nsamples; i++) {
-		const char *cls = label_of(&block, i, "class");
+		const char *cls = profile_label(&block, i, "class");
 		cr_expect(cls && !strcmp(cls, "sync"), "sample %zu (%s) has class %s", i,
 			  block.samples[i].frames[0], cls ? cls : "(none)");
 	}
@@ -457,8 +413,6 @@ port_accepts(int port)
 	return ok;
 }
 
-extern char **environ;
-
 /* Starts memcached under the shim in dir (its cwd), output in dir/out. */
 static pid_t
 start_memcached(const char *dir, int port)
@@ -467,15 +421,11 @@ start_memcached(const char *dir, int port)
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
 	snprintf(out, sizeof(out), "CONTEND_OUT=%s/out", dir);
 	snprintf(portarg, sizeof(portarg), "%d", port);
-	const char *envp[256];
-	size_t n = 0;
-	for (char **e = environ; *e && n < 240; e++)
-		if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "CONTEND_", 8))
-			envp[n++] = *e;
-	envp[n++] = preload;
-	envp[n++] = out;
-	envp[n++] = "CONTEND_MUTEX_FRACTION=1";
-	envp[n] = NULL;
+	struct envlist env;
+	envlist_clean(&env);
+	envlist_push(&env, preload);
+	envlist_push(&env, out);
+	envlist_push(&env, "CONTEND_MUTEX_FRACTION=1");
 	const char *argv[] = {"memcached", "-t", "4", "-l", "127.0.0.1", "-p", portarg, "-U", "0",
 			      "-u", "root", "-c", "256", NULL};
 	char errp[PATH_MAX + 16];
@@ -489,13 +439,11 @@ start_memcached(const char *dir, int port)
 		if (nul < 0 || e < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(e, 2) < 0 ||
 		    chdir(dir) < 0)
 			_exit(126);
-		signal(SIGTERM, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execvpe("memcached", (char *const *)argv, (char *const *)envp);
+		child_default_signals();
+		execvpe("memcached", (char *const *)argv, (char *const *)env.v);
 		_exit(127);
 	}
+	envlist_free(&env);
 	return pid;
 }
 

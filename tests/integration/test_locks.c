@@ -25,12 +25,6 @@
 
 #define MS 1000000LL
 
-static void
-contend_path(char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/contend", env_required("CONTEND_BUILD_ROOT"));
-}
-
 /* The JSON line of `contend locks --json` whose lock name starts with
  * prefix (exact match when exact), or NULL. */
 static const char *
@@ -72,7 +66,7 @@ static void
 run_locks_cli(struct run *c, const char *dir, bool json)
 {
 	char exe[PATH_MAX];
-	contend_path(exe, sizeof(exe));
+	snprintf(exe, sizeof(exe), "%s", contend_bin());
 	if (json)
 		run_cmd(c, (const char *const[]){exe, "locks", "--json", dir, NULL}, 60);
 	else
@@ -304,7 +298,7 @@ Test(locks, thread_dump_names_the_lock)
 Test(locks, bad_input_one_line)
 {
 	char exe[PATH_MAX];
-	contend_path(exe, sizeof(exe));
+	snprintf(exe, sizeof(exe), "%s", contend_bin());
 	struct run c;
 	run_cmd(&c, (const char *const[]){exe, "locks", "/nonexistent/dir", NULL}, 60);
 	cr_expect_eq(run_exit_code(&c), 1);
@@ -387,53 +381,14 @@ http_get_raw(int port, const char *path)
  * /debug/pprof/locks?debug=2 give the same locks. */
 Test(locks, live_endpoint)
 {
-	char tmpl[] = "/tmp/ct-locks-XXXXXX";
-	cr_assert(mkdtemp(tmpl));
-	char prog[PATH_MAX], errpath[PATH_MAX + 16], outpath[PATH_MAX + 16], outdir[PATH_MAX + 16];
-	prog_path(prog, sizeof(prog), "lock_names");
-	snprintf(errpath, sizeof(errpath), "%s/.stderr", tmpl);
-	snprintf(outpath, sizeof(outpath), "%s/.stdout", tmpl);
-	snprintf(outdir, sizeof(outdir), "CONTEND_OUT=%s/out", tmpl);
-	int p[2];
-	cr_assert(pipe(p) == 0);
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		char pre[PATH_MAX + 16];
-		snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
-		int o = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (o < 0 || e < 0 || dup2(p[0], 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(126);
-		close(p[1]);
-		char *envp[] = {pre, outdir, (char *)"CONTEND_HTTP=127.0.0.1:0", NULL};
-		execle(prog, prog, "serve", (char *)NULL, envp);
-		_exit(127);
-	}
-	close(p[0]);
-	int port = 0;
-	bool ready = false;
-	for (int i = 0; i < 600 && !(ready && port); i++) {
-		char *out = read_file(outpath, NULL), *err = read_file(errpath, NULL);
-		ready = out && strstr(out, "ready=1");
-		const char *u = err ? strstr(err, "serving /debug/pprof/ on http://") : NULL;
-		const char *slash = u ? strstr(u + 32, "/ (pid") : NULL;
-		if (slash) {
-			const char *colon = slash;
-			while (colon > u && *colon != ':')
-				colon--;
-			port = atoi(colon + 1);
-		}
-		free(out);
-		free(err);
-		if (!(ready && port)) {
-			struct timespec ts = {0, 100 * 1000 * 1000};
-			nanosleep(&ts, NULL);
-		}
-	}
-	cr_assert(ready && port > 0, "lock_names serve did not start serving");
+	struct run r;
+	static const char *const http_env[] = {"CONTEND_HTTP=127.0.0.1:0", NULL};
+	run_start(&r, &(struct run_opts){.prog = "lock_names",
+					 .args = (const char *const[]){"serve", NULL},
+					 .env = http_env, .stdin_pipe = true});
+	int port = run_await_serving(&r, true);
 	char exe[PATH_MAX], url[64];
-	contend_path(exe, sizeof(exe));
+	snprintf(exe, sizeof(exe), "%s", contend_bin());
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	struct run c;
 	run_cmd(&c, (const char *const[]){exe, "locks", "--json", url, NULL}, 60);
@@ -459,13 +414,9 @@ Test(locks, live_endpoint)
 	cr_expect_eq(count_lines(c.err), 1, "%s", c.err);
 	cr_expect(strstr(c.err, "400"), "%s", c.err);
 	run_free(&c);
-	close(p[1]);
-	int st;
-	cr_expect_eq(waitpid(pid, &st, 0), pid);
-	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
-	struct run rm;
-	run_cmd(&rm, (const char *const[]){"rm", "-rf", tmpl, NULL}, 60);
-	run_free(&rm);
+	run_wait(&r, 60);
+	cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %d", r.status);
+	run_free(&r);
 }
 
 /* C++: locks named by their demangled symbols, a condvar with its

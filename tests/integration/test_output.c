@@ -118,7 +118,7 @@ Test(output, signal_wait_without_children_is_profiled, .timeout = 60)
  * saying so once. */
 Test(output, second_process_does_not_replace_the_first, .timeout = 120)
 {
-	char tmp[64], dir[PATH_MAX], path[PATH_MAX + 64];
+	char tmp[256], dir[PATH_MAX], path[PATH_MAX + 64];
 	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	struct run a, b;
@@ -214,6 +214,19 @@ ParameterizedTest(size_t *i, output, each_file_is_tried, .timeout = 60)
 
 static const char precious[] = "precious: must stay as it is\n";
 
+/* A fresh directory tmp with an empty output directory tmp/out (dir) and
+ * a file tmp/victim (target) holding `precious`. dir and target have
+ * PATH_MAX bytes. */
+static void
+victim_setup(char *tmp, size_t len, char *dir, char *target)
+{
+	tmpdir_make(tmp, len, "output");
+	snprintf(dir, PATH_MAX, "%s/out", tmp);
+	snprintf(target, PATH_MAX, "%s/victim", tmp);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	write_file(target, precious, strlen(precious));
+}
+
 static void
 expect_precious(const char *path)
 {
@@ -227,12 +240,8 @@ expect_precious(const char *path)
  * it was and the profiles are written all the same. */
 Test(output, link_at_temporary_name_is_not_followed, .timeout = 60)
 {
-	char tmp[64], dir[PATH_MAX], target[PATH_MAX], prog[PATH_MAX];
-	tmpdir_make(tmp, sizeof(tmp), "output");
-	snprintf(dir, sizeof(dir), "%s/out", tmp);
-	snprintf(target, sizeof(target), "%s/victim", tmp);
-	cr_assert_eq(mkdir(dir, 0700), 0);
-	write_file(target, precious, strlen(precious));
+	char tmp[256], dir[PATH_MAX], target[PATH_MAX], prog[PATH_MAX];
+	victim_setup(tmp, sizeof(tmp), dir, target);
 	prog_path(prog, sizeof(prog), "threads_leaks");
 	struct run r;
 	run_prog(&r, &(struct run_opts){.prog = "supervise",
@@ -257,12 +266,8 @@ Test(output, link_at_temporary_name_is_not_followed, .timeout = 60)
  * replaced or written through; the process uses pid-qualified names. */
 Test(output, link_at_final_name_is_not_replaced, .timeout = 60)
 {
-	char tmp[64], dir[PATH_MAX], target[PATH_MAX], link[PATH_MAX + 32];
-	tmpdir_make(tmp, sizeof(tmp), "output");
-	snprintf(dir, sizeof(dir), "%s/out", tmp);
-	snprintf(target, sizeof(target), "%s/victim", tmp);
-	cr_assert_eq(mkdir(dir, 0700), 0);
-	write_file(target, precious, strlen(precious));
+	char tmp[256], dir[PATH_MAX], target[PATH_MAX], link[PATH_MAX + 32];
+	victim_setup(tmp, sizeof(tmp), dir, target);
 	static const char *const names[] = {"mutex.pb.gz", "block.pb.gz", "threads.txt"};
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(link, sizeof(link), "%s/%s", dir, names[i]);
@@ -292,12 +297,8 @@ Test(output, link_at_final_name_is_not_replaced, .timeout = 60)
  * dump is replaced by the symbolized one. */
 Test(output, crash_dump_never_follows_links, .timeout = 60)
 {
-	char tmp[64], dir[PATH_MAX], target[PATH_MAX], link[PATH_MAX + 32];
-	tmpdir_make(tmp, sizeof(tmp), "output");
-	snprintf(dir, sizeof(dir), "%s/out", tmp);
-	snprintf(target, sizeof(target), "%s/victim", tmp);
-	cr_assert_eq(mkdir(dir, 0700), 0);
-	write_file(target, precious, strlen(precious));
+	char tmp[256], dir[PATH_MAX], target[PATH_MAX], link[PATH_MAX + 32];
+	victim_setup(tmp, sizeof(tmp), dir, target);
 	snprintf(link, sizeof(link), "%s/threads.txt", dir);
 	cr_assert_eq(symlink(target, link), 0);
 	snprintf(link, sizeof(link), "%s/maps.txt", dir);
@@ -357,7 +358,7 @@ expect_refused(const char *dir, const char *real, const char *why)
 
 Test(output, refuses_a_linked_directory, .timeout = 60)
 {
-	char tmp[64], dir[PATH_MAX], real[PATH_MAX];
+	char tmp[256], dir[PATH_MAX], real[PATH_MAX];
 	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(real, sizeof(real), "%s/real", tmp);
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
@@ -369,7 +370,7 @@ Test(output, refuses_a_linked_directory, .timeout = 60)
 
 Test(output, refuses_a_directory_writable_by_others, .timeout = 60)
 {
-	char tmp[64], dir[PATH_MAX];
+	char tmp[256], dir[PATH_MAX];
 	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	cr_assert_eq(mkdir(dir, 0700), 0);
@@ -382,7 +383,7 @@ Test(output, refuses_a_directory_of_another_user, .timeout = 60)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root to give a directory to another user");
-	char tmp[64], dir[PATH_MAX];
+	char tmp[256], dir[PATH_MAX];
 	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	cr_assert_eq(mkdir(dir, 0700), 0);

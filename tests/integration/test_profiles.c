@@ -141,48 +141,38 @@ ParameterizedTestParameters(profiles, scenario)
 ParameterizedTest(size_t *i, profiles, scenario, .timeout = 60)
 {
 	const struct scenario_case *c = &scenario_cases[*i];
-	struct run r;
-	struct profile mutex, block;
-	run_prog(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env});
-	run_expect_success(&r);
-	double expected = (double)run_value(&r, c->after, "expected_ns");
-	double waited = (double)run_value(&r, c->after, "waited_ns");
-	cr_assert(run_profile(&r, NULL, "mutex", &mutex), "%s: no mutex profile", c->name);
-	cr_assert(run_profile(&r, NULL, "block", &block), "%s: no block profile", c->name);
+	struct measured w;
+	measured_run(&w, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env},
+		     c->after, c->name);
+	struct profile *mutex = &w.mutex, *block = &w.block;
+	double expected = w.expected, waited = w.waited;
 
 	if (c->mutex.leaf) {
-		struct psum s = profile_sum(&mutex, &c->mutex);
+		struct psum s = profile_sum(mutex, &c->mutex);
 		cr_expect_eq(s.count, c->mutex_count, "%s: holder contentions %lld, expected %d",
 			     c->name, (long long)s.count, c->mutex_count);
-		expect_ratio(&mutex, (double)s.delay, expected, BAND_ASKED_LO, BAND_ASKED_HI,
-			     "%s: holder delay vs constructed", c->name);
 		/* Waiters are charged from when they started waiting, so the
 		 * holder never gets more than they measured. */
-		expect_ratio(&mutex, (double)s.delay, waited, BAND_MEASURED_LO, 1.02,
-			     "%s: holder delay vs measured", c->name);
+		expect_wait_bands(mutex, (double)s.delay, expected, waited, 1.02, "%s: holder delay",
+			    c->name);
 	}
 	if (c->mutex_small.leaf) {
-		struct psum s = profile_sum(&mutex, &c->mutex_small);
-		expect_ratio(&mutex, (double)s.delay, expected, 0, 0.5, "%s: waiters' own unlocks",
+		struct psum s = profile_sum(mutex, &c->mutex_small);
+		expect_ratio(mutex, (double)s.delay, expected, 0, 0.5, "%s: waiters' own unlocks",
 			     c->name);
 	}
-	struct psum b = profile_sum(&block, &c->block);
+	struct psum b = profile_sum(block, &c->block);
 	cr_expect_eq(b.count, c->block_count, "%s: waits %lld, expected %d", c->name,
 		     (long long)b.count, c->block_count);
-	expect_ratio(&block, (double)b.delay, expected, BAND_ASKED_LO, BAND_ASKED_HI, "%s: block delay vs constructed",
-		     c->name);
-	expect_ratio(&block, (double)b.delay, waited, BAND_MEASURED_LO, 1.02, "%s: block delay vs measured",
-		     c->name);
+	expect_wait_bands(block, (double)b.delay, expected, waited, 1.02, "%s: block delay", c->name);
 	if (c->not_blocked.leaf) {
-		struct psum n = profile_sum(&block, &c->not_blocked);
+		struct psum n = profile_sum(block, &c->not_blocked);
 		cr_expect_eq(n.count, 0, "%s: %lld contentions of %s <- %s, which never blocks",
 			     c->name, (long long)n.count, c->not_blocked.leaf,
 			     c->not_blocked.next ? c->not_blocked.next : c->not_blocked.contains);
 	}
 
-	profile_free(&mutex);
-	profile_free(&block);
-	run_free(&r);
+	measured_free(&w);
 }
 
 /* Both files: Go's layout for contention profiles (pprof-format.md 2/3). */
@@ -295,32 +285,26 @@ ParameterizedTestParameters(profiles, sampled)
 ParameterizedTest(size_t *i, profiles, sampled, .timeout = 120)
 {
 	const struct sampled_case *c = &sampled_cases[*i];
-	struct run r;
-	struct profile mutex, block;
-	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .args = c->args, .env = c->env,
-					.timeout_s = 100});
-	run_expect_success(&r);
-	double waited = (double)run_value(&r, NULL, "waited_ns");
-	double expected = (double)run_value(&r, NULL, "expected_ns");
+	struct measured w;
+	measured_run(&w, &(struct run_opts){.prog = "mutex_hold", .args = c->args, .env = c->env,
+					    .timeout_s = 100},
+		     NULL, c->name);
+	double waited = w.waited, expected = w.expected;
 	double rounds = atof(c->args[2]), waiters = atof(c->args[0]);
-	cr_assert(run_profile(&r, NULL, "mutex", &mutex), "%s", c->name);
-	cr_assert(run_profile(&r, NULL, "block", &block), "%s", c->name);
 
-	struct psum m = profile_sum(&mutex, &(struct stack_match)AT("pthread_mutex_unlock", "hold_and_sleep"));
+	struct psum m = profile_sum(&w.mutex, &(struct stack_match)AT("pthread_mutex_unlock", "hold_and_sleep"));
 	cr_expect(m.delay >= SAMPLED_LO * expected && m.delay <= SAMPLED_HI * waited,
 		  "%s: holder delay %lld ns, not within %.2f x %.0f (constructed) .. %.2f x %.0f "
 		  "(measured)", c->name, (long long)m.delay, SAMPLED_LO, expected, SAMPLED_HI, waited);
 	expect_ratio(NULL, (double)m.count, rounds, SAMPLED_LO, SAMPLED_HI, "%s: holder contentions", c->name);
-	struct psum b = profile_sum(&block, &(struct stack_match)AT("pthread_mutex_lock", "waiter_lock"));
+	struct psum b = profile_sum(&w.block, &(struct stack_match)AT("pthread_mutex_lock", "waiter_lock"));
 	cr_expect(b.delay >= SAMPLED_LO * expected && b.delay <= SAMPLED_HI * waited,
 		  "%s: block delay %lld ns, not within %.2f x %.0f (constructed) .. %.2f x %.0f "
 		  "(measured)", c->name, (long long)b.delay, SAMPLED_LO, expected, SAMPLED_HI, waited);
 	expect_ratio(NULL, (double)b.count, rounds * waiters, SAMPLED_LO, SAMPLED_HI, "%s: block contentions",
 		     c->name);
 
-	profile_free(&mutex);
-	profile_free(&block);
-	run_free(&r);
+	measured_free(&w);
 }
 
 /* std::timed_mutex::try_lock_for on a held mutex: libstdc++ calls

@@ -82,12 +82,8 @@ fork_or_die(void)
 	pid_t p = fork();
 	if (p < 0)
 		die("fork", errno);
-	if (p == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		if (fd < 0 || dup2(fd, 1) < 0)
-			_exit(98);
-		close(fd);
-	}
+	if (p == 0)
+		stdout_to_devnull();
 	return p;
 }
 

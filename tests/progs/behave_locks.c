@@ -45,6 +45,25 @@ check_bg(struct bg_hold *b, int lock_want, int unlock_want)
 		CHECK_EQ(b->unlock_result, unlock_want);
 }
 
+/* errno survives a contended lock of m (a, set up to hold it, holds it
+ * first) and an unlock that wakes a waiter; then m is destroyed. */
+static void
+errno_survives_handoff(pthread_mutex_t *m, struct bg_hold *a)
+{
+	struct bg_hold w;
+	bg_hold_start(a, 1);
+	bg_release(a);
+	errno = MARK;
+	CHECK_EQ(pthread_mutex_lock(m), 0);
+	CHECK_EQ(errno, MARK);
+	start_blocked_waiter(&w, bg_mutex_lock, bg_mutex_unlock, m);
+	CHECK_EQ(pthread_mutex_unlock(m), 0);
+	CHECK_EQ(errno, MARK);
+	check_bg(a, 0, 0);
+	check_bg(&w, 0, 0);
+	pthread_mutex_destroy(m);
+}
+
 static NOINLINE void
 errorcheck_mutex(void)
 {
@@ -68,18 +87,7 @@ errorcheck_mutex(void)
 	check_bg(&a, 0, 0);
 	check_bg(&w, 0, 0);
 
-	/* errno survives a contended lock and an unlock that wakes. */
-	bg_hold_start(&a, 1);
-	bg_release(&a);
-	errno = MARK;
-	CHECK_EQ(pthread_mutex_lock(&m), 0);
-	CHECK_EQ(errno, MARK);
-	start_blocked_waiter(&w, bg_mutex_lock, bg_mutex_unlock, &m);
-	CHECK_EQ(pthread_mutex_unlock(&m), 0);
-	CHECK_EQ(errno, MARK);
-	check_bg(&a, 0, 0);
-	check_bg(&w, 0, 0);
-	pthread_mutex_destroy(&m);
+	errno_survives_handoff(&m, &a);
 }
 
 static NOINLINE void
@@ -161,20 +169,11 @@ static NOINLINE void
 pi_mutex(void)
 {
 	pthread_mutex_t m;
-	struct bg_hold a, w;
+	struct bg_hold a;
 	mutex_init_kind(&m, PTHREAD_MUTEX_NORMAL, 0, PTHREAD_PRIO_INHERIT);
 	a = (struct bg_hold){.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = &m,
 			     .hold_us = 50000, .manual = 1};
-	bg_hold_start(&a, 1);
-	bg_release(&a);
-	errno = MARK;
-	CHECK_EQ(pthread_mutex_lock(&m), 0);
-	start_blocked_waiter(&w, bg_mutex_lock, bg_mutex_unlock, &m);
-	CHECK_EQ(pthread_mutex_unlock(&m), 0);
-	CHECK_EQ(errno, MARK);
-	check_bg(&a, 0, 0);
-	check_bg(&w, 0, 0);
-	pthread_mutex_destroy(&m);
+	errno_survives_handoff(&m, &a);
 }
 
 static NOINLINE void

@@ -189,12 +189,7 @@ stop_itimer(void)
 static int
 nested(long ms)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm_sigaction;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	MUST0(sigaction(SIGALRM, &sa, NULL));
+	MUST0(set_handler(SIGALRM, on_alarm_sigaction, SA_RESTART));
 	start_itimer(50);
 	int64_t end = now_ns() + ms * 1000000LL;
 	long loops = 0, errors = 0;

@@ -19,21 +19,6 @@
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static int armed, held, waiter_tid;
 
-static char
-task_state(int tid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return '?';
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 static void *
 holder(void *arg)
 {
@@ -42,7 +27,7 @@ holder(void *arg)
 	__atomic_store_n(&held, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&armed, __ATOMIC_SEQ_CST))
 		sleep_us(500);
-	for (int64_t t0 = now_ns(); task_state(waiter_tid) != 'S';) {
+	for (int64_t t0 = now_ns(); task_state(0, waiter_tid) != 'S';) {
 		if (now_ns() - t0 > 60000000000LL)
 			die("waiter never blocked", ETIMEDOUT);
 		sleep_us(500);

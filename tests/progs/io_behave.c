@@ -37,12 +37,7 @@ on_usr1(int sig)
 static void
 handle_usr1(int flags)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = flags;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR1, &sa, NULL) != 0)
+	if (set_handler(SIGUSR1, on_usr1, flags) != 0)
 		die("sigaction", errno);
 }
 

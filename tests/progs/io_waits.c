@@ -356,11 +356,7 @@ main(int argc, char **argv)
 		long ms = arg_long(argc, argv, 2, 50);
 		pid_t pid = fork();
 		if (pid == 0) {
-			struct timespec t0, t;
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			do
-				clock_gettime(CLOCK_MONOTONIC, &t);
-			while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+			spin_ms(ms);
 			_exit(0);
 		}
 		int st;

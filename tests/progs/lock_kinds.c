@@ -112,21 +112,6 @@ st(int *p, int v)
 	__atomic_store_n(p, v, __ATOMIC_SEQ_CST);
 }
 
-static char
-task_state(int pid, int tid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return '?';
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 static int64_t
 cpu_ns(clockid_t c)
 {

@@ -35,6 +35,17 @@ int self_tid(void);
  * be read, so that callers fall back to their own settling time. Raw
  * system calls only: the shim records none of it as the caller's I/O. */
 int in_syscall(int tid, long nr);
+/* The state letter of thread tid of process pid (0: this process) in
+ * /proc/<pid>/task/<tid>/stat ('S' sleeping, 'R' running, ...), or '?'. */
+char task_state(int pid, int tid);
+/* Runs for ms milliseconds of CLOCK_MONOTONIC without a call the shim
+ * wraps (a waiter of nothing). */
+void spin_ms(long ms);
+/* Installs fn for sig with flags and an empty mask (sigaction's result). */
+int set_handler(int sig, void (*fn)(int), int flags);
+/* In a forked child: stdout to /dev/null (the parent's reader sees only
+ * the parent's lines); _exit(98) if that fails. */
+void stdout_to_devnull(void);
 /* nanosleep as a raw system call, for polling loops the shim must not
  * record as the caller's sleeps. */
 void pause_us_raw(long us);

@@ -86,9 +86,7 @@ main(void)
 	if (raw < 0)
 		die("_Fork", errno);
 	if (raw == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		if (fd < 0 || dup2(fd, 1) < 0)
-			_exit(98);
+		stdout_to_devnull();
 		contend(child_wait);
 		exit(0);
 	}

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "progs.h"
+
 static volatile sig_atomic_t got;
 
 static void
@@ -39,11 +41,7 @@ spinning_child(long ms)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
-		struct timespec t0, t;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		do
-			clock_gettime(CLOCK_MONOTONIC, &t);
-		while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+		spin_ms(ms);
 		_exit(0);
 	}
 	return pid;
@@ -55,9 +53,7 @@ wait_for_child(const char *how, long ms)
 	sigset_t chld, old;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
+	set_handler(SIGCHLD, on_signal, 0);
 	/* Blocked before the fork: the SIGCHLD cannot be missed. */
 	sigprocmask(SIG_BLOCK, &chld, &old);
 	pid_t pid = spinning_child(ms);
@@ -106,9 +102,7 @@ alone(long ms)
 	sigset_t alrm, old;
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
+	set_handler(SIGALRM, on_signal, 0);
 	sigprocmask(SIG_BLOCK, &alrm, &old);
 	struct itimerval it = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
 	setitimer(ITIMER_REAL, &it, NULL);

@@ -222,14 +222,6 @@ sample_by_delay(const pb_profile *p, int64_t delay)
 	return NULL;
 }
 
-static bool
-ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 /* Checks one line of a symbolized frame against a known site. */
 static void
 assert_frame(const pb_profile *p, const Perftools__Profiles__Line *line, const char *name,
