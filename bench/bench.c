@@ -92,13 +92,14 @@
  *     fills r (elapsed ns, ops, contended, CPU time of the measured
  *     threads); run_threads() and the shared g_mtx serve most loops;
  *   - `collect(cfg, rep, child)`: add()s each child's figures to the
- *     file's series (struct series name[NCFG]);
+ *     file's series (struct series name[NCFG]), usually one of
+ *     ns_per_op(), us_per_op(), cpu_us_per_op(), mops_per_s();
  *   - `rows(void)`: row_s()/row_event() calls, each with a key = 10 x the
  *     row's leading number + its place (the table is sorted by key), and
  *     dump_series() for -v;
  *   - `const struct workload wl_NAME = {.group, .workers = {{"NAME",
  *     work_NAME}}, .secs, .quick_secs, .cfgs = {NATIVE, CT_DEFAULT, ...},
- *     .ncfg, .threads, .expect, .collect, .rows}`: the driver runs the
+ *     .threads, .expect, .collect, .rows}`: the driver runs the
  *     worker once under each configuration per repetition (a workload
  *     that needs more sets .measure instead, as wl_threads.c does);
  * then add the line WORKLOAD(NAME) to bench/workloads.h (its place there

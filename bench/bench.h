@@ -24,21 +24,17 @@
 /* ------------------------------------------------------------------ */
 /* Both sides. */
 
+/* A clock in ns: CLOCK_MONOTONIC for the wall, CLOCK_THREAD_CPUTIME_ID
+ * for the calling thread's CPU time. */
 static inline int64_t
-now_ns(void)
+clock_ns(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
-
-static inline int64_t
-thread_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#define now_ns() clock_ns(CLOCK_MONOTONIC)
+#define thread_cpu_ns() clock_ns(CLOCK_THREAD_CPUTIME_ID)
 
 static inline void
 cpu_relax(void)
@@ -133,7 +129,16 @@ stopped(void)
 }
 
 int64_t wait_go(void);
+/* Pins the calling thread (and the threads it creates later) to the CPU
+ * it runs on: for ping-pongs, where only one side runs at a time anyway
+ * and across two vCPUs every wake-up costs an interrupt whose latency the
+ * hypervisor decides (round trips varied from 9 to 34 us between runs;
+ * on one CPU they stay within a few percent). */
+void pin_to_this_cpu(void);
 int64_t run_threads(void *(*fn)(void *), unsigned n);
+/* A "Name:   N kB" field of /proc/self/status (VmRSS, VmHWM) in KiB, or
+ * -1. */
+long status_kib(const char *field);
 /* The sums of ops, contended and cpu_ns over the first n g_wt. */
 void sum_threads(unsigned n, struct wres *r);
 int worker_main(int argc, char **argv);
@@ -197,6 +202,13 @@ enum cfg cfg_at(const enum cfg *cfgs, size_t n, size_t i, int rep);
  * hands every successful child to collect. */
 void run_cells(int rep, const enum cfg *cfgs, size_t n, const struct cell *cell,
 	       void (*collect)(enum cfg c, int rep, const struct child *r));
+/* A child's figures per operation: ns, us, and us of its measured
+ * threads' CPU time (what the shim adds without the time the CPU went to
+ * other processes); and M operations per second. */
+double ns_per_op(const struct child *r);
+double us_per_op(const struct child *r);
+double cpu_us_per_op(const struct child *r);
+double mops_per_s(const struct child *r);
 /* quick ? q : d. */
 double secs_for(double d, double q);
 
@@ -251,8 +263,10 @@ struct workload {
 	const char *group;        /* --only GROUP */
 	struct worker workers[3]; /* the kinds its children run; {NULL} ends */
 	double secs, quick_secs;  /* seconds per child (0: none; the note line) */
-	enum cfg cfgs[NCFG];      /* the configurations compared, in run order */
-	size_t ncfg;
+	/* The configurations compared, in run order: NATIVE first, then
+	 * others (the list ends where NATIVE appears again, as in the unset
+	 * rest of the array). */
+	enum cfg cfgs[NCFG];
 	unsigned threads, work;   /* the worker's; threads 0: --threads, --work */
 	double expect;            /* > 0 or EXPECT_THREADS: re-run starved children */
 	/* driver: each successful child's figures into the file's series */

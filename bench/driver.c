@@ -32,6 +32,30 @@ wl_secs(const struct workload *w)
 	return secs_for(w->secs, w->quick_secs);
 }
 
+double
+ns_per_op(const struct child *r)
+{
+	return (double)r->elapsed_ns / (double)r->ops;
+}
+
+double
+us_per_op(const struct child *r)
+{
+	return ns_per_op(r) / 1e3;
+}
+
+double
+cpu_us_per_op(const struct child *r)
+{
+	return r->par * us_per_op(r);
+}
+
+double
+mops_per_s(const struct child *r)
+{
+	return (double)r->ops * 1e3 / (double)r->elapsed_ns;
+}
+
 bool
 cfg_available(enum cfg c)
 {
@@ -224,5 +248,8 @@ wl_measure(const struct workload *w, int rep)
 	}
 	if (w->expect == EXPECT_THREADS)
 		cell.expect = bench.par_threads;
-	run_cells(rep, w->cfgs, w->ncfg, &cell, w->collect);
+	size_t n = 1;
+	while (n < NCFG && w->cfgs[n] != NATIVE)
+		n++;
+	run_cells(rep, w->cfgs, n, &cell, w->collect);
 }

@@ -1,6 +1,5 @@
 /* Workload "cond": two threads, one mutex, two condvars, strict
  * alternation, both pinned to one CPU; us per round trip. */
-#include <sched.h>
 
 #include "bench.h"
 
@@ -40,15 +39,7 @@ cond_thread(void *arg)
 static void
 work_cond(struct wres *r)
 {
-	/* Both threads on the CPU we started on: only one of them runs at a
-	 * time anyway, and across two vCPUs every wake-up costs an interrupt
-	 * whose latency the hypervisor decides (round trips then varied from
-	 * 9 to 34 us between runs; on one CPU they stay within a few
-	 * percent). */
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
-	sched_setaffinity(0, sizeof(one), &one);
+	pin_to_this_cpu();
 	r->elapsed = run_threads(cond_thread, 2);
 	sum_threads(2, r); /* ops: thread 0 counts the round trips */
 }
@@ -58,9 +49,8 @@ static struct series cond[NCFG], cond_cpu[NCFG];
 static void
 collect(enum cfg c, int rep, const struct child *r)
 {
-	add(&cond[c], rep, (double)r->elapsed_ns / (double)r->ops / 1e3); /* us */
-	/* Both threads' CPU time (wl_sem.c). */
-	add(&cond_cpu[c], rep, r->par * (double)r->elapsed_ns / (double)r->ops / 1e3);
+	add(&cond[c], rep, us_per_op(r));
+	add(&cond_cpu[c], rep, cpu_us_per_op(r));
 }
 
 static void
@@ -74,6 +64,6 @@ rows(void)
 const struct workload wl_cond = {
 	.group = "cond", .workers = {{"cond", work_cond}},
 	.secs = 0.2, .quick_secs = 0.1, .threads = 2,
-	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL}, .ncfg = 3,
+	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL},
 	.collect = collect, .rows = rows,
 };

@@ -62,7 +62,7 @@ static struct series cont[NCFG], cont_frac[NCFG], hwm_cont[NCFG], rss_cont[NCFG]
 static void
 collect(enum cfg c, int rep, const struct child *r)
 {
-	add(&cont[c], rep, (double)r->ops * 1e3 / (double)r->elapsed_ns); /* M/s */
+	add(&cont[c], rep, mops_per_s(r));
 	add(&hwm_cont[c], rep, (double)r->hwm_kib);
 	add(&rss_cont[c], rep, (double)r->maxrss_kib);
 }
@@ -98,7 +98,7 @@ rows_count(void)
 const struct workload wl_contended = {
 	.group = "contended", .workers = {{"contended", work_contended}},
 	.secs = 0.3, .quick_secs = 0.15, .expect = EXPECT_THREADS,
-	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL, TRYLOCK}, .ncfg = 4,
+	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL, TRYLOCK},
 	.collect = collect, .rows = rows,
 };
 
@@ -106,6 +106,6 @@ const struct workload wl_contended = {
 const struct workload wl_contended_count = {
 	.group = "contended", .workers = {{"contended-count", work_contended_count}},
 	.secs = 0.2, .quick_secs = 0.1, .expect = EXPECT_THREADS,
-	.cfgs = {NATIVE, CT_DEFAULT}, .ncfg = 2,
+	.cfgs = {NATIVE, CT_DEFAULT},
 	.collect = collect_count, .rows = rows_count,
 };

@@ -104,7 +104,7 @@ static struct series hand[NCFG], hand_frac[NCFG], hand_out[NCFG], hwm_hand[NCFG]
 static void
 collect(enum cfg c, int rep, const struct child *r)
 {
-	add(&hand[c], rep, (double)r->elapsed_ns / (double)r->ops / 1e3); /* us */
+	add(&hand[c], rep, us_per_op(r));
 	add(&hand_frac[c], rep, (double)r->contended / (double)r->ops);
 	add(&hand_out[c], rep, (double)(r->wall_ns - r->elapsed_ns) / 1e6); /* ms */
 	add(&hwm_hand[c], rep, (double)r->hwm_kib);
@@ -135,6 +135,6 @@ rows(void)
 const struct workload wl_handoff = {
 	.group = "handoff", .workers = {{"handoff", work_handoff}},
 	.secs = 0.3, .quick_secs = 0.15, .threads = 2,
-	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL}, .ncfg = 3,
+	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL},
 	.collect = collect, .rows = rows,
 };

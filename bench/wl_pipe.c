@@ -2,7 +2,6 @@
  * pipes, strictly alternating, both pinned to one CPU (see wl_sem.c):
  * every read() blocks. us per round trip: what the I/O wrappers cost
  * blocking reads of a few microseconds at the default rates. */
-#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -12,39 +11,43 @@
 static int g_pipe[2][2];
 
 static void
-pin_here(void)
+put(int fd, char c)
 {
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
-	sched_setaffinity(0, sizeof(one), &one);
+	if (write(fd, &c, 1) != 1)
+		abort();
 }
 
+static char
+get(int fd)
+{
+	char c;
+	if (read(fd, &c, 1) != 1)
+		abort();
+	return c;
+}
+
+/* Thread 0 counts round trips and, once stopped, sends a 1, which tells
+ * thread 1 to end. */
 static void *
 pipe_thread(void *arg)
 {
 	struct wthread *w = arg;
 	int me = (int)w->idx;
 	uint64_t n = 0;
-	char c;
 	int64_t c0 = wait_go();
 	for (;;) {
 		if (me == 0) {
-			c = stopped() ? 1 : 0;
-			if (write(g_pipe[1][1], &c, 1) != 1)
-				abort();
+			char c = stopped() ? 1 : 0;
+			put(g_pipe[1][1], c);
 			if (c)
 				break;
-			if (read(g_pipe[0][0], &c, 1) != 1)
-				abort();
+			get(g_pipe[0][0]);
 			n++;
 		} else {
-			if (read(g_pipe[1][0], &c, 1) != 1)
-				abort();
+			char c = get(g_pipe[1][0]);
 			if (c)
 				break;
-			if (write(g_pipe[0][1], &c, 1) != 1)
-				abort();
+			put(g_pipe[0][1], c);
 		}
 	}
 	w->cpu_ns = thread_cpu_ns() - c0;
@@ -55,7 +58,7 @@ pipe_thread(void *arg)
 static void
 work_pipe(struct wres *r)
 {
-	pin_here();
+	pin_to_this_cpu();
 	if (pipe(g_pipe[0]) != 0 || pipe(g_pipe[1]) != 0)
 		abort();
 	r->elapsed = run_threads(pipe_thread, 2);
@@ -67,10 +70,8 @@ static struct series pp[NCFG], pp_cpu[NCFG];
 static void
 collect(enum cfg c, int rep, const struct child *r)
 {
-	add(&pp[c], rep, (double)r->elapsed_ns / (double)r->ops / 1e3); /* us */
-	/* Both threads' CPU time: what the shim adds, without the time
-	 * the CPU went to other processes (the wall figure's noise). */
-	add(&pp_cpu[c], rep, r->par * (double)r->elapsed_ns / (double)r->ops / 1e3);
+	add(&pp[c], rep, us_per_op(r));
+	add(&pp_cpu[c], rep, cpu_us_per_op(r));
 }
 
 static void
@@ -84,6 +85,6 @@ rows(void)
 const struct workload wl_pipe = {
 	.group = "pipe", .workers = {{"pipe", work_pipe}},
 	.secs = 0.2, .quick_secs = 0.1, .threads = 2,
-	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL}, .ncfg = 3,
+	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL},
 	.collect = collect, .rows = rows,
 };

@@ -4,7 +4,6 @@
  * microseconds, not an interrupt whose latency the hypervisor decides).
  * us per round trip; every round trip is two waits that block, so the row
  * shows what short recorded waits cost at the default rates. */
-#include <sched.h>
 #include <semaphore.h>
 #include <stdlib.h>
 
@@ -12,15 +11,6 @@
 
 static sem_t g_sem[2];
 static bool g_sem_end; /* thread 0's decision, passed with its last post */
-
-static void
-pin_here(void)
-{
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
-	sched_setaffinity(0, sizeof(one), &one);
-}
 
 /* Thread 0 counts round trips and, once stopped, sends a last token with
  * g_sem_end set, which tells thread 1 to end (the semaphore orders the
@@ -58,7 +48,7 @@ sem_thread(void *arg)
 static void
 work_sem(struct wres *r)
 {
-	pin_here();
+	pin_to_this_cpu();
 	if (sem_init(&g_sem[0], 0, 0) != 0 || sem_init(&g_sem[1], 0, 0) != 0)
 		abort();
 	r->elapsed = run_threads(sem_thread, 2);
@@ -70,10 +60,8 @@ static struct series sem[NCFG], sem_cpu[NCFG];
 static void
 collect(enum cfg c, int rep, const struct child *r)
 {
-	add(&sem[c], rep, (double)r->elapsed_ns / (double)r->ops / 1e3); /* us */
-	/* Both threads' CPU time: what the shim adds, without the time
-	 * the CPU went to other processes (the wall figure's noise). */
-	add(&sem_cpu[c], rep, r->par * (double)r->elapsed_ns / (double)r->ops / 1e3);
+	add(&sem[c], rep, us_per_op(r));
+	add(&sem_cpu[c], rep, cpu_us_per_op(r));
 }
 
 static void
@@ -87,6 +75,6 @@ rows(void)
 const struct workload wl_sem = {
 	.group = "sem", .workers = {{"sem", work_sem}},
 	.secs = 0.2, .quick_secs = 0.1, .threads = 2,
-	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL}, .ncfg = 3,
+	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL},
 	.collect = collect, .rows = rows,
 };

@@ -23,20 +23,6 @@ idle_thread(void *arg)
 	return arg;
 }
 
-static long
-vm_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return v;
-}
-
 /* ops = threads; parallelism 1 (the driver does not check it). */
 static void
 work_idle(struct wres *r)
@@ -53,7 +39,7 @@ work_idle(struct wres *r)
 		sched_yield();
 	r->elapsed = now_ns() - t0;
 	r->cpu = r->elapsed;
-	r->kib = vm_rss_kib();
+	r->kib = status_kib("VmRSS");
 	for (unsigned i = 0; i < n; i++)
 		if (write(idle_gate[1], "x", 1) != 1)
 			abort();

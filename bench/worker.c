@@ -31,6 +31,15 @@ wait_go(void)
 	return thread_cpu_ns();
 }
 
+void
+pin_to_this_cpu(void)
+{
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
 /* Starts fn on n threads, lets them run for w_dur_ns, stops and joins them.
  * Returns the time between the start and the stop signal. */
 int64_t
@@ -68,21 +77,18 @@ sum_threads(unsigned n, struct wres *r)
 	}
 }
 
-/* Peak resident set so far (VmHWM), in KiB: unlike the parent's
- * ru_maxrss it excludes the exit-time profile dump and the parent's size
- * at fork. */
-static long
-vm_hwm_kib(void)
+long
+status_kib(const char *field)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
+	size_t n = strlen(field);
 	long v = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld", &v) == 1)
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':' && sscanf(line + n + 1, "%ld", &v) == 1)
 			break;
-	fclose(f);
+	if (f)
+		fclose(f);
 	return v;
 }
 
@@ -132,7 +138,9 @@ worker_main(int argc, char **argv)
 	}
 	struct wres r = {.kib = -1};
 	k->run(&r);
-	long kib = r.kib >= 0 ? r.kib : vm_hwm_kib();
+	/* Peak resident set so far: unlike the parent's ru_maxrss it
+	 * excludes the exit-time profile dump and the parent's size at fork. */
+	long kib = r.kib >= 0 ? r.kib : status_kib("VmHWM");
 	/* Parallelism: the measured threads' CPU time over the wall time. */
 	printf("%lld %llu %llu %ld %.3f %s\n", (long long)r.elapsed, (unsigned long long)r.ops,
 	       (unsigned long long)r.cont, kib,

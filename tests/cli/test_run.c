@@ -114,38 +114,39 @@ wait_child_exec(pid_t launcher, const char *comm)
 	}
 }
 
+/* `contend run sleep 30`, then sig to the launcher's group (group) or
+ * to the launcher alone: the program and then the launcher die of sig,
+ * and the launcher said so. */
+static void
+expect_killed_by(int sig, bool group)
+{
+	struct cmd c;
+	cmd_start(&c, (const char *[]){contend_bin(), "run", "sleep", "30", NULL},
+		  &(struct cmd_opts){.own_group = true});
+	wait_child_exec(c.pid, "sleep");
+	cr_assert_eq(kill(group ? -c.pid : c.pid, sig), 0);
+	cmd_finish(&c, 20);
+	cr_expect(!c.timed_out, "still running 20 s after signal %d", sig);
+	cr_expect(WIFSIGNALED(c.status) && WTERMSIG(c.status) == sig, "status %#x: %s", c.status,
+		  c.stderr_text);
+	char said[64];
+	snprintf(said, sizeof(said), "contend: sleep was killed by signal %d", sig);
+	cr_expect(strstr(c.stderr_text, said), "%s", c.stderr_text);
+	cmd_free(&c);
+}
+
 /* Ctrl-C: the terminal signals the whole foreground group. The program
  * dies of SIGINT; the launcher survives it long enough to report, then
  * dies of SIGINT too. */
 Test(run, ctrl_c_stops_the_program_first)
 {
-	struct cmd c;
-	cmd_start(&c, (const char *[]){contend_bin(), "run", "sleep", "30", NULL},
-		  &(struct cmd_opts){.own_group = true});
-	wait_child_exec(c.pid, "sleep");
-	cr_assert_eq(kill(-c.pid, SIGINT), 0);
-	cmd_finish(&c, 20);
-	cr_expect(!c.timed_out, "still running 20 s after SIGINT");
-	cr_expect(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGINT, "status %#x: %s", c.status,
-		  c.stderr_text);
-	cr_expect(strstr(c.stderr_text, "contend: sleep was killed by signal 2"), "%s", c.stderr_text);
-	cmd_free(&c);
+	expect_killed_by(SIGINT, true);
 }
 
 /* SIGTERM to the launcher alone reaches the program. */
 Test(run, sigterm_is_forwarded)
 {
-	struct cmd c;
-	cmd_start(&c, (const char *[]){contend_bin(), "run", "sleep", "30", NULL},
-		  &(struct cmd_opts){.own_group = true});
-	wait_child_exec(c.pid, "sleep");
-	cr_assert_eq(kill(c.pid, SIGTERM), 0);
-	cmd_finish(&c, 20);
-	cr_expect(!c.timed_out, "still running 20 s after SIGTERM");
-	cr_expect(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGTERM, "status %#x: %s", c.status,
-		  c.stderr_text);
-	cr_expect(strstr(c.stderr_text, "contend: sleep was killed by signal 15"), "%s", c.stderr_text);
-	cmd_free(&c);
+	expect_killed_by(SIGTERM, false);
 }
 
 Test(run, missing_program)

@@ -119,18 +119,27 @@ Test(views, bank_profiles_match_pprof, .timeout = 120)
 	tmpdir_remove(tmp);
 }
 
+/* A fresh directory tmp holding make_profile(kind) as tmp/name, and
+ * `contend top` of it in c, which must exit 0. */
+static void
+top_of_fixture(char *tmp, size_t len, enum bad_profile kind, const char *name, struct cmd *c)
+{
+	char file[4200];
+	size_t n;
+	tmpdir_make(tmp, len, "cli");
+	snprintf(file, sizeof(file), "%s/%s", tmp, name);
+	void *data = make_profile(kind, &n);
+	write_file(file, data, n);
+	free(data);
+	cmd_run(c, (const char *[]){contend_bin(), "top", file, NULL}, NULL);
+	cr_assert_eq(cmd_exit_code(c), 0, "%s", c->stderr_text);
+}
+
 Test(views, hand_built_profile_matches_pprof)
 {
-	char tmp[4096], file[4200];
-	size_t len;
-	tmpdir_make(tmp, sizeof(tmp), "cli");
-	snprintf(file, sizeof(file), "%s/good.pb.gz", tmp);
-	void *data = make_profile(PROFILE_GOOD, &len);
-	write_file(file, data, len);
-	free(data);
+	char tmp[4096];
 	struct cmd c;
-	cmd_run(&c, (const char *[]){contend_bin(), "top", file, NULL}, NULL);
-	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
+	top_of_fixture(tmp, sizeof(tmp), PROFILE_GOOD, "good.pb.gz", &c);
 	/* bump is inlined into worker: its own row, marked (inline). */
 	cr_expect(strstr(c.stdout_text, "  bump (inline)\n"), "%s", c.stdout_text);
 	cr_expect(strstr(c.stdout_text, "Showing nodes accounting for 4.50ms, 100% of 4.50ms total\n"),
@@ -149,16 +158,9 @@ Test(views, hand_built_profile_matches_pprof)
 /* No samples: pprof prints the headers and no rows; so do we. */
 Test(views, empty_profile_is_an_empty_table)
 {
-	char tmp[4096], file[4200];
-	size_t len;
-	tmpdir_make(tmp, sizeof(tmp), "cli");
-	snprintf(file, sizeof(file), "%s/empty.pb.gz", tmp);
-	void *data = make_profile(PROFILE_EMPTY, &len);
-	write_file(file, data, len);
-	free(data);
+	char tmp[4096];
 	struct cmd c;
-	cmd_run(&c, (const char *[]){contend_bin(), "top", file, NULL}, NULL);
-	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
+	top_of_fixture(tmp, sizeof(tmp), PROFILE_EMPTY, "empty.pb.gz", &c);
 	cr_expect(strstr(c.stdout_text, "Showing nodes accounting for 0, 0% of 0 total\n"
 					"      flat  flat%   sum%        cum   cum%\n"),
 		  "%s", c.stdout_text);

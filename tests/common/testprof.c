@@ -3,6 +3,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,14 @@ profile_load(struct profile *p, const char *path)
 	return true;
 }
 
+bool
+profile_load_in(struct profile *p, const char *dir, const char *kind)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s.pb.gz", dir, kind);
+	return profile_load(p, path);
+}
+
 void
 profile_free(struct profile *p)
 {
@@ -161,12 +170,6 @@ profile_label(const struct profile *p, size_t i, const char *key)
 		if (s->labels[j].str && *s->labels[j].str && !strcmp(s->labels[j].key, key))
 			return s->labels[j].str;
 	return NULL;
-}
-
-size_t
-profile_nlabels(const struct profile *p, size_t i)
-{
-	return p->reader->samples[i].nlabels;
 }
 
 bool

@@ -40,6 +40,8 @@ struct profile {
  * the reader's one-line reason) if it is missing, not gzip'd or not a
  * valid profile. */
 bool profile_load(struct profile *p, const char *path);
+/* profile_load of dir/<kind>.pb.gz. */
+bool profile_load_in(struct profile *p, const char *dir, const char *kind);
 void profile_free(struct profile *p);
 /* Prints the samples on stderr (for failed expectations). */
 void profile_dump(const struct profile *p, const char *title);
@@ -63,9 +65,8 @@ struct psum {
 bool sample_matches(const struct psample *s, const struct stack_match *m);
 struct psum profile_sum(const struct profile *p, const struct stack_match *m);
 /* The string label key of sample i (the reader keeps the samples' order),
- * or NULL; and how many labels sample i has. */
+ * or NULL. */
 const char *profile_label(const struct profile *p, size_t i, const char *key);
-size_t profile_nlabels(const struct profile *p, size_t i);
 /* True if a Mapping's file name ends with "/<basename>". */
 bool profile_has_mapping(const struct profile *p, const char *basename);
 bool frame_matches(const char *name, const char *want);

@@ -263,10 +263,12 @@ run_path(const struct run *r, const char *sub, const char *file, char *buf, size
 bool
 run_profile(const struct run *r, const char *sub, const char *kind, struct profile *p)
 {
-	char path[PATH_MAX], file[64];
-	snprintf(file, sizeof(file), "%s.pb.gz", kind);
-	run_path(r, sub, file, path, sizeof(path));
-	return profile_load(p, path);
+	char dir[PATH_MAX + 1100];
+	if (sub)
+		snprintf(dir, sizeof(dir), "%s/%s", r->tmp, sub);
+	else
+		snprintf(dir, sizeof(dir), "%s", r->outdir);
+	return profile_load_in(p, dir, kind);
 }
 
 

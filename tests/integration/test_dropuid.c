@@ -75,11 +75,8 @@ drop_case(const char *mode, bool dump)
 	cr_expect(!strstr(r.err, "cannot read"), "a file was unreadable:\n%s", r.err);
 
 	struct profile mp, bp;
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/mutex.pb.gz", out);
-	cr_assert(profile_load(&mp, path));
-	snprintf(path, sizeof(path), "%s/block.pb.gz", out);
-	cr_assert(profile_load(&bp, path));
+	cr_assert(profile_load_in(&mp, out, "mutex"));
+	cr_assert(profile_load_in(&bp, out, "block"));
 
 	struct stack_match held = {"pthread_mutex_unlock", "drop_hold", NULL, NULL};
 	struct stack_match waited = {"pthread_mutex_lock", "drop_wait", NULL, NULL};

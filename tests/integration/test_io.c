@@ -499,11 +499,10 @@ Test(io, memcached_under_load, .timeout = 900)
 		  "memcached ended with status %#x", st);
 
 	struct profile block, mutex;
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/out/block.pb.gz", dir);
-	cr_assert(profile_load(&block, path));
-	snprintf(path, sizeof(path), "%s/out/mutex.pb.gz", dir);
-	cr_assert(profile_load(&mutex, path));
+	char out[PATH_MAX];
+	snprintf(out, sizeof(out), "%s/out", dir);
+	cr_assert(profile_load_in(&block, out, "block"));
+	cr_assert(profile_load_in(&mutex, out, "mutex"));
 	/* The worker threads' event loops wait in epoll_wait (through
 	 * libevent), on threads started by pthread_create. */
 	struct stack_match workers = {.leaf = "epoll_wait", .contains = "start_thread"};

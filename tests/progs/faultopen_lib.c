@@ -51,10 +51,10 @@ openat(int dirfd, const char *path, int flags, ...)
 	return real(dirfd, path, flags, mode);
 }
 
+/* open(path, ...) is openat(AT_FDCWD, path, ...): one place decides. */
 int
 open(const char *path, int flags, ...)
 {
-	static int (*real)(const char *, int, ...);
 	mode_t mode = 0;
 	if (flags & (O_CREAT | O_TMPFILE)) {
 		va_list ap;
@@ -62,12 +62,5 @@ open(const char *path, int flags, ...)
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
 	}
-	int e = faulty(path, flags);
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	if (!real)
-		real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
-	return real(path, flags, mode);
+	return openat(AT_FDCWD, path, flags, mode);
 }

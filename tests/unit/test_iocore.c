@@ -68,22 +68,26 @@ Test(fdkind, names)
 
 Test(ops, classes)
 {
-	cr_expect_eq(ct_op_class(CT_OP_MUTEX_LOCK), CT_CLASS_SYNC);
-	cr_expect_eq(ct_op_class(CT_OP_COND_WAIT), CT_CLASS_SYNC);
-	cr_expect_eq(ct_op_class(CT_OP_JOIN), CT_CLASS_SYNC);
-	cr_expect_eq(ct_op_class(CT_OP_READ), CT_CLASS_IO);
-	cr_expect_eq(ct_op_class(CT_OP_EPOLL_WAIT), CT_CLASS_IO);
-	cr_expect_eq(ct_op_class(CT_OP_PAUSE), CT_CLASS_IO);
-	cr_expect_eq(ct_op_class(CT_OP_NANOSLEEP), CT_CLASS_SLEEP);
-	cr_expect_eq(ct_op_class(CT_OP_USLEEP), CT_CLASS_SLEEP);
-	cr_expect_eq(ct_op_class(CT_OP_WAITPID), CT_CLASS_SYNC);
-	cr_expect_eq(ct_op_class(CT_OP_FLOCK), CT_CLASS_SYNC);
-	cr_expect_eq(ct_op_class(CT_OP_TABLE_FULL), CT_CLASS_NONE);
-	cr_expect_eq(ct_op_class(CT_OP_COUNT), CT_CLASS_NONE);
-	cr_expect_str_eq(ct_op_class_name(CT_OP_READ), "io");
-	cr_expect_str_eq(ct_op_class_name(CT_OP_SLEEP), "sleep");
-	cr_expect_str_eq(ct_op_class_name(CT_OP_SEM_WAIT), "sync");
-	cr_expect_str_eq(ct_op_class_name(CT_OP_TABLE_FULL), "");
+	static const struct {
+		unsigned op, class;
+	} classes[] = {
+		{CT_OP_MUTEX_LOCK, CT_CLASS_SYNC}, {CT_OP_COND_WAIT, CT_CLASS_SYNC},
+		{CT_OP_JOIN, CT_CLASS_SYNC},       {CT_OP_READ, CT_CLASS_IO},
+		{CT_OP_EPOLL_WAIT, CT_CLASS_IO},   {CT_OP_PAUSE, CT_CLASS_IO},
+		{CT_OP_NANOSLEEP, CT_CLASS_SLEEP}, {CT_OP_USLEEP, CT_CLASS_SLEEP},
+		{CT_OP_WAITPID, CT_CLASS_SYNC},    {CT_OP_FLOCK, CT_CLASS_SYNC},
+		{CT_OP_TABLE_FULL, CT_CLASS_NONE}, {CT_OP_COUNT, CT_CLASS_NONE},
+	};
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		cr_expect_eq(ct_op_class(classes[i].op), classes[i].class, "op %u", classes[i].op);
+	static const struct {
+		unsigned op;
+		const char *name;
+	} class_names[] = {{CT_OP_READ, "io"}, {CT_OP_SLEEP, "sleep"}, {CT_OP_SEM_WAIT, "sync"},
+			   {CT_OP_TABLE_FULL, ""}};
+	for (size_t i = 0; i < sizeof(class_names) / sizeof(class_names[0]); i++)
+		cr_expect_str_eq(ct_op_class_name(class_names[i].op), class_names[i].name, "op %u",
+				 class_names[i].op);
 	/* Names are the libc functions, unique. */
 	for (unsigned i = 0; i < CT_OP_COUNT; i++)
 		for (unsigned j = i + 1; j < CT_OP_COUNT; j++)

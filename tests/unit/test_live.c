@@ -586,17 +586,27 @@ Test(render, delta_keeps_only_what_changed)
 	ct_snapshot_free(&d);
 }
 
+/* `go tool pprof -raw` of data (written to a temporary file): its exit
+ * status, its output in out. */
 static int
-run_pprof_raw(const char *path, char *out, size_t outlen)
+pprof_raw(const void *data, size_t len, char *out, size_t outlen)
 {
-	char cmd[1024];
+	char path[] = "/tmp/ct-pprof-raw-XXXXXX", cmd[1024];
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
 	snprintf(cmd, sizeof(cmd), "go tool pprof -raw %s 2>&1", path);
 	FILE *p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	size_t n = fread(out, 1, outlen - 1, p);
-	out[n] = 0;
-	return pclose(p);
+	int rc = -1;
+	out[0] = 0;
+	if (p) {
+		size_t n = fread(out, 1, outlen - 1, p);
+		out[n] = 0;
+		rc = pclose(p);
+	}
+	unlink(path);
+	return rc;
 }
 
 Test(render, legacy_text_is_not_scaled_twice)
@@ -617,14 +627,8 @@ Test(render, legacy_text_is_not_scaled_twice)
 	cr_expect(strstr(t, first), "%s", t);
 	cr_expect(strstr(t, first) < strstr(t, "\n3000 3 @ "), "%s", t);
 	if (have_program("go")) {
-		char path[] = "/tmp/ct-legacy-XXXXXX";
-		int fd = mkstemp(path);
-		cr_assert(fd >= 0);
-		cr_assert_eq(write(fd, txt, len), (ssize_t)len);
-		close(fd);
 		static char out[65536];
-		int rc = run_pprof_raw(path, out, sizeof(out));
-		unlink(path);
+		int rc = pprof_raw(txt, len, out, sizeof(out));
 		cr_expect_eq(rc, 0, "%s", out);
 		/* pprof -raw: "count delay: ..." per sample, as recorded. */
 		cr_expect(strstr(out, "   10    1000000: "), "%s", out);
@@ -777,14 +781,8 @@ Test(render, goroutine_delta_keeps_gone_threads_negative)
 	perftools__profiles__profile__free_unpacked(d, NULL);
 	if (have_program("go")) {
 		/* pprof reads the merged profile, negative count and all. */
-		char path[] = "/tmp/ct-gdelta-XXXXXX";
-		int fd = mkstemp(path);
-		cr_assert(fd >= 0);
-		cr_assert_eq(write(fd, gd, ld), (ssize_t)ld);
-		close(fd);
 		static char out[65536];
-		int rc = run_pprof_raw(path, out, sizeof(out));
-		unlink(path);
+		int rc = pprof_raw(gd, ld, out, sizeof(out));
 		cr_expect_eq(rc, 0, "%s", out);
 		cr_expect(strstr(out, "         -1: "), "%s", out);
 	}
