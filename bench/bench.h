@@ -139,6 +139,9 @@ int64_t run_threads(void *(*fn)(void *), unsigned n);
 /* A "Name:   N kB" field of /proc/self/status (VmRSS, VmHWM) in KiB, or
  * -1. */
 long status_kib(const char *field);
+/* A ping-pong's two threads, fn on each, pinned to this CPU
+ * (pin_to_this_cpu); fills r with the sums over both. */
+void run_pinned_pair(void *(*fn)(void *), struct wres *r);
 /* The sums of ops, contended and cpu_ns over the first n g_wt. */
 void sum_threads(unsigned n, struct wres *r);
 int worker_main(int argc, char **argv);
@@ -241,6 +244,17 @@ void row_s(int key, const char *what, const char *unit, const struct series *nat
  * all", keys key and key + 1, from one series per configuration. */
 void row_pair(int key, const char *label, const char *unit, const struct series s[NCFG],
 	      bool higher);
+/* A ping-pong's figures: us per round trip, by the wall and by its two
+ * threads' CPU time (what the shim adds without the time the CPU went to
+ * other processes). pingpong_rows prints "<label> round trip" rows at
+ * key and "<label>, CPU time per round trip" at cpu_key (row_pair), and
+ * for -v the wall samples as "<name> round trip us". */
+struct pingpong {
+	struct series wall[NCFG], cpu[NCFG];
+};
+void pingpong_add(struct pingpong *p, enum cfg c, int rep, const struct child *r);
+void pingpong_rows(const struct pingpong *p, int key, int cpu_key, const char *label,
+		   const char *name);
 /* A row for a per-event figure: only the value and the noise. */
 void row_event(int key, const char *what, const char *unit, double v, double noise);
 /* A line of free text among the rows. */

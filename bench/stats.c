@@ -204,6 +204,26 @@ row_pair(int key, const char *label, const char *unit, const struct series s[NCF
 }
 
 void
+pingpong_add(struct pingpong *p, enum cfg c, int rep, const struct child *r)
+{
+	add(&p->wall[c], rep, us_per_op(r));
+	add(&p->cpu[c], rep, cpu_us_per_op(r));
+}
+
+void
+pingpong_rows(const struct pingpong *p, int key, int cpu_key, const char *label,
+	      const char *name)
+{
+	char what[96];
+	snprintf(what, sizeof(what), "%s round trip us", name);
+	dump_series(what, p->wall);
+	snprintf(what, sizeof(what), "%s round trip", label);
+	row_pair(key, what, "us/rt", p->wall, false);
+	snprintf(what, sizeof(what), "%s, CPU time per round trip", label);
+	row_pair(cpu_key, what, "us/rt", p->cpu, false);
+}
+
+void
 row_event(int key, const char *what, const char *unit, double v, double noise)
 {
 	row_v(key, what, unit, NAN, v, NAN, NAN, NAN, false, noise);

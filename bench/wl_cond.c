@@ -39,26 +39,22 @@ cond_thread(void *arg)
 static void
 work_cond(struct wres *r)
 {
-	pin_to_this_cpu();
-	r->elapsed = run_threads(cond_thread, 2);
-	sum_threads(2, r); /* ops: thread 0 counts the round trips */
+	/* Thread 0 counts the round trips. */
+	run_pinned_pair(cond_thread, r);
 }
 
-static struct series cond[NCFG], cond_cpu[NCFG];
+static struct pingpong cond;
 
 static void
 collect(enum cfg c, int rep, const struct child *r)
 {
-	add(&cond[c], rep, us_per_op(r));
-	add(&cond_cpu[c], rep, cpu_us_per_op(r));
+	pingpong_add(&cond, c, rep, r);
 }
 
 static void
 rows(void)
 {
-	dump_series("cond round trip us", cond);
-	row_pair(40, "4 cond ping-pong round trip", "us/rt", cond, false);
-	row_pair(46, "4 cond ping-pong, CPU time per round trip", "us/rt", cond_cpu, false);
+	pingpong_rows(&cond, 40, 46, "4 cond ping-pong", "cond");
 }
 
 const struct workload wl_cond = {

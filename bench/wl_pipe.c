@@ -58,28 +58,23 @@ pipe_thread(void *arg)
 static void
 work_pipe(struct wres *r)
 {
-	pin_to_this_cpu();
 	if (pipe(g_pipe[0]) != 0 || pipe(g_pipe[1]) != 0)
 		abort();
-	r->elapsed = run_threads(pipe_thread, 2);
-	sum_threads(2, r);
+	run_pinned_pair(pipe_thread, r);
 }
 
-static struct series pp[NCFG], pp_cpu[NCFG];
+static struct pingpong pp;
 
 static void
 collect(enum cfg c, int rep, const struct child *r)
 {
-	add(&pp[c], rep, us_per_op(r));
-	add(&pp_cpu[c], rep, cpu_us_per_op(r));
+	pingpong_add(&pp, c, rep, r);
 }
 
 static void
 rows(void)
 {
-	dump_series("pipe round trip us", pp);
-	row_pair(44, "4 pipe ping-pong round trip", "us/rt", pp, false);
-	row_pair(48, "4 pipe ping-pong, CPU time per round trip", "us/rt", pp_cpu, false);
+	pingpong_rows(&pp, 44, 48, "4 pipe ping-pong", "pipe");
 }
 
 const struct workload wl_pipe = {

@@ -48,28 +48,23 @@ sem_thread(void *arg)
 static void
 work_sem(struct wres *r)
 {
-	pin_to_this_cpu();
 	if (sem_init(&g_sem[0], 0, 0) != 0 || sem_init(&g_sem[1], 0, 0) != 0)
 		abort();
-	r->elapsed = run_threads(sem_thread, 2);
-	sum_threads(2, r);
+	run_pinned_pair(sem_thread, r);
 }
 
-static struct series sem[NCFG], sem_cpu[NCFG];
+static struct pingpong sem;
 
 static void
 collect(enum cfg c, int rep, const struct child *r)
 {
-	add(&sem[c], rep, us_per_op(r));
-	add(&sem_cpu[c], rep, cpu_us_per_op(r));
+	pingpong_add(&sem, c, rep, r);
 }
 
 static void
 rows(void)
 {
-	dump_series("sem round trip us", sem);
-	row_pair(42, "4 semaphore ping-pong round trip", "us/rt", sem, false);
-	row_pair(47, "4 semaphore ping-pong, CPU time per round trip", "us/rt", sem_cpu, false);
+	pingpong_rows(&sem, 42, 47, "4 semaphore ping-pong", "sem");
 }
 
 const struct workload wl_sem = {

@@ -68,6 +68,14 @@ run_threads(void *(*fn)(void *), unsigned n)
 }
 
 void
+run_pinned_pair(void *(*fn)(void *), struct wres *r)
+{
+	pin_to_this_cpu();
+	r->elapsed = run_threads(fn, 2);
+	sum_threads(2, r);
+}
+
+void
 sum_threads(unsigned n, struct wres *r)
 {
 	for (unsigned i = 0; i < n; i++) {

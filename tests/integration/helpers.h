@@ -74,6 +74,8 @@ void run_prog(struct run *r, const struct run_opts *o);
  * could not be executed. */
 void run_start(struct run *r, const struct run_opts *o);
 void run_wait(struct run *r, int timeout_s);
+/* A TCP connection to 127.0.0.1:port (close-on-exec), or -1. */
+int connect_port(int port);
 /* The port of the shim's "serving /debug/pprof/ on http://HOST:PORT/ (pid
  * PID)" line for pid (0: the first such line) in err, or 0. */
 int served_port(const char *err, pid_t pid);

@@ -168,6 +168,21 @@ expect_idle_dump(const struct run *r, pid_t pid)
 		  "the idle worker's poll is not in the dump:\n%s", r->out);
 }
 
+/* Starts the forking server with CONTEND_OUT=out and asks each worker
+ * for its live thread dump with `contend threads --pid`. */
+static void
+dump_each_worker(struct srv *s, const char *out)
+{
+	srv_start(s, out, (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL});
+	struct run r;
+	contend_threads_pid(&r, s->stuck, NULL);
+	expect_stuck_dump(&r, s->stuck);
+	run_free(&r);
+	contend_threads_pid(&r, s->idle, NULL);
+	expect_idle_dump(&r, s->idle);
+	run_free(&r);
+}
+
 /* Each worker, asked by `contend threads --pid`, writes a snapshot into
  * its own directory (CONTEND_OUT=out.%p) and the command prints it; at
  * exit every process writes its thread dump, the single-threaded worker
@@ -175,14 +190,7 @@ expect_idle_dump(const struct run *r, pid_t pid)
 Test(forked, live_dump_in_each_worker, .timeout = 300)
 {
 	struct srv s;
-	srv_start(&s, "out.%p", (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL});
-	struct run r;
-	contend_threads_pid(&r, s.stuck, NULL);
-	expect_stuck_dump(&r, s.stuck);
-	run_free(&r);
-	contend_threads_pid(&r, s.idle, NULL);
-	expect_idle_dump(&r, s.idle);
-	run_free(&r);
+	dump_each_worker(&s, "out.%p");
 
 	char path[PATH_MAX + 64];
 	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.r.tmp, (int)s.stuck);
@@ -240,14 +248,7 @@ Test(forked, relative_out_from_the_start_directory, .timeout = 300)
 Test(forked, live_dump_pid_qualified, .timeout = 300)
 {
 	struct srv s;
-	srv_start(&s, "out", (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL});
-	struct run r;
-	contend_threads_pid(&r, s.stuck, NULL);
-	expect_stuck_dump(&r, s.stuck);
-	run_free(&r);
-	contend_threads_pid(&r, s.idle, NULL);
-	expect_idle_dump(&r, s.idle);
-	run_free(&r);
+	dump_each_worker(&s, "out");
 	char path[PATH_MAX + 64], name[64];
 	snprintf(path, sizeof(path), "%s/out/threads.0001.txt", s.r.tmp);
 	cr_expect(path_exists(path), "no %s", path);
@@ -259,6 +260,7 @@ Test(forked, live_dump_pid_qualified, .timeout = 300)
 	char contend[PATH_MAX], dir[PATH_MAX + 8];
 	snprintf(contend, sizeof(contend), "%s", contend_bin());
 	snprintf(dir, sizeof(dir), "%s/out", s.r.tmp);
+	struct run r;
 	run_cmd(&r, (const char *const[]){contend, "threads", dir, NULL}, 60);
 	cr_expect_eq(run_exit_code(&r), 0, "%s", r.err);
 	snprintf(name, sizeof(name), "(threads.pid%d.0001.pb.gz)", (int)s.idle);
@@ -374,20 +376,6 @@ Test(forked, live_dump_timeout, .timeout = 300)
 }
 
 /* ---- CONTEND_HTTP in a forking server --------------------------------- */
-
-static int
-connect_port(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(fd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* The body of GET path from port (NULL if it cannot connect). */
 static char *

@@ -96,20 +96,6 @@ struct resp {
 	size_t bodylen;
 };
 
-static int
-connect_port(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert(fd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Reads until EOF, error or the time-out; parses the status line. */
 static void
 read_response(int fd, struct resp *r, int timeout_ms)

@@ -15,7 +15,7 @@
 #
 # No suite includes another suite's files: what they share is in
 # tests/common. An include is resolved as the build does: relative to the
-# file, then the suite's include directories (tests/common, report/, and
+# file, then the unit's include directories (tests/common, report/, and
 # cli/ for tests/cli); one that resolves nowhere is an error too.
 #
 # Usage: check_test_layers.sh SOURCE_ROOT. One line per violation and exit
@@ -24,86 +24,79 @@ set -eu
 root=${1:?usage: check_test_layers.sh SOURCE_ROOT}
 cd "$root"
 
+# The unit a path belongs to, in $u: bench, tests/progs, tests/common, ...
+unit() {
+	case $1 in
+	tests/*) u=${1#tests/} u="tests/${u%%/*}" ;;
+	*) u=${1%%/*} ;;
+	esac
+}
+# Where a unit looks for headers besides the including file's directory.
+search() {
+	case $1 in
+	tests/common) echo report ;;
+	tests/integration | tests/unit) echo "tests/common report" ;;
+	tests/cli) echo "tests/common report cli" ;;
+	esac
+}
+# What a unit may include besides itself: whole units, or single files.
+allowed() {
+	case $1 in
+	tests/common) echo "report/pprof_read.h report/profile.pb-c.h" ;;
+	tests/integration) echo "tests/common report/pprof_read.h report/profile.pb-c.h" ;;
+	tests/cli) echo "tests/common cli report/pprof_read.h report/profile.pb-c.h" ;;
+	tests/unit) echo "tests/common core report" ;;
+	esac
+}
+
 files=$(find bench tests -type f \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) \
 	-not -path 'tests/cli/corpus/*' | sort)
 # shellcheck disable=SC2086 # one word per file name (the tree has no spaces)
-grep -H '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' $files /dev/null | awk '
-function exists(p,   line, r) {
-	r = (getline line < p)
-	close(p)
-	return r >= 0
-}
-function normalize(p,   n, parts, out, i, k) {
-	n = split(p, parts, "/")
-	k = 0
-	for (i = 1; i <= n; i++) {
-		if (parts[i] == "." || parts[i] == "")
-			continue
-		if (parts[i] == ".." && k > 0) { k--; continue }
-		out[++k] = parts[i]
-	}
-	p = out[1]
-	for (i = 2; i <= k; i++)
-		p = p "/" out[i]
-	return p
-}
-# bench, tests/progs, tests/common, ...: the unit a file belongs to.
-function unit(p) {
-	if (p ~ /^tests\//) { sub(/^tests\//, "", p); sub(/\/.*/, "", p); return "tests/" p }
-	sub(/\/.*/, "", p)
-	return p
-}
-BEGIN {
-	# Where each unit may look for headers besides its own directory.
-	path["tests/common"] = "report"
-	path["tests/integration"] = "tests/common report"
-	path["tests/cli"] = "tests/common report cli"
-	path["tests/unit"] = "tests/common report"
-	# What each unit may include besides itself ("report/pprof_read.h"
-	# names one file, "core" a whole layer).
-	may["bench"] = ""
-	may["tests/progs"] = ""
-	may["tests/common"] = " report/pprof_read.h report/profile.pb-c.h "
-	may["tests/integration"] = " tests/common report/pprof_read.h report/profile.pb-c.h "
-	may["tests/cli"] = " tests/common cli report/pprof_read.h report/profile.pb-c.h "
-	may["tests/unit"] = " tests/common core report "
-}
-{
-	f = $0; sub(/:.*/, "", f)
-	inc = $0; sub(/^[^"]*"/, "", inc); sub(/".*/, "", inc)
-	dir = f; sub(/\/[^\/]*$/, "", dir)
-	from = unit(f)
-	checked++
-	t = ""
-	if (exists(dir "/" inc))
-		t = normalize(dir "/" inc)
-	else {
-		n = split(path[from], dirs, " ")
-		for (i = 1; i <= n && t == ""; i++)
-			if (exists(dirs[i] "/" inc))
-				t = normalize(dirs[i] "/" inc)
-		if (t == "" && inc == "profile.pb-c.h" && index(path[from], "report"))
-			t = "report/" inc # generated into build/report by protoc-c
-	}
-	if (t == "") {
-		printf "%s: #include \"%s\" resolves to no file of the tree\n", f, inc > "/dev/stderr"
-		bad++
-		next
-	}
-	to = unit(t)
-	if (to == from || index(may[from], " " t " ") || index(may[from], " " to " "))
-		next
-	printf "%s: includes %s: %s must not include %s\n", f, t, from, to > "/dev/stderr"
-	bad++
-}
-END {
-	if (checked < 50) {
-		printf "only %d includes found: wrong source root?\n", checked > "/dev/stderr"
-		exit 1
-	}
-	if (bad) {
-		printf "%d include rule violation(s) in tests/ and bench/\n", bad > "/dev/stderr"
-		exit 1
-	}
-	printf "tests and bench: %d includes checked, none outside their rules\n", checked
-}'
+grep -H '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' $files /dev/null >"${TMPDIR:-/tmp}/ctl.$$" || true
+checked=0 bad=0
+while IFS= read -r line; do
+	f=${line%%:*}
+	inc=${line#*\"}
+	inc=${inc%%\"*}
+	unit "$f"
+	from=$u
+	t=""
+	for d in "${f%/*}" $(search "$from"); do
+		if [ -f "$d/$inc" ]; then
+			case $d/$inc in
+			*/../* | */./*) t=$(realpath -m --relative-to=. "$d/$inc") ;;
+			*) t=$d/$inc ;;
+			esac
+			break
+		fi
+	done
+	# profile.pb-c.h is generated into build/report by protoc-c.
+	[ -z "$t" ] && [ "$inc" = profile.pb-c.h ] && search "$from" | grep -qw report &&
+		t=report/profile.pb-c.h
+	checked=$((checked + 1))
+	if [ -z "$t" ]; then
+		echo "$f: #include \"$inc\" resolves to no file of the tree" >&2
+		bad=$((bad + 1))
+		continue
+	fi
+	unit "$t"
+	to=$u
+	[ "$to" = "$from" ] && continue
+	ok=false
+	for a in $(allowed "$from"); do
+		[ "$a" = "$t" ] || [ "$a" = "$to" ] && ok=true
+	done
+	$ok && continue
+	echo "$f: includes $t: $from must not include $to" >&2
+	bad=$((bad + 1))
+done <"${TMPDIR:-/tmp}/ctl.$$"
+rm -f "${TMPDIR:-/tmp}/ctl.$$"
+if [ "$checked" -lt 50 ]; then
+	echo "only $checked includes found: wrong source root?" >&2
+	exit 1
+fi
+if [ "$bad" -ne 0 ]; then
+	echo "$bad include rule violation(s) in tests/ and bench/" >&2
+	exit 1
+fi
+echo "tests and bench: $checked includes checked, none outside their rules"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # check_layers.sh must fail on a crossing: a copy of the layers with one
 # forbidden include added to each layer in turn, and a stale allow-list
-# entry (one planted in a copy of the script).
+# entry (one planted in a copy of the script). check_test_layers.sh
+# likewise on an include each rule of tests/ and bench/ forbids.
 set -eu
 root=${1:?usage: selftest.sh SOURCE_ROOT}
 check="$root/tests/layering/check_layers.sh"
@@ -9,7 +10,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fresh() {
 	rm -rf "$tmp/t" && mkdir "$tmp/t"
-	cp -r "$root/core" "$root/report" "$root/interpose" "$root/cli" "$tmp/t/"
+	cp -r "$root/core" "$root/report" "$root/interpose" "$root/cli" "$root/bench" "$root/tests" \
+		"$tmp/t/"
 }
 fresh
 "$check" "$tmp/t" >/dev/null || { echo "the unchanged tree fails" >&2; exit 1; }
@@ -38,4 +40,21 @@ if "$check" "$tmp/t" 2>/dev/null >&2; then
 	echo "check_layers.sh missed core calling a wrapped function by name" >&2
 	exit 1
 fi
+tcheck="$root/tests/layering/check_test_layers.sh"
+fresh
+"$tcheck" "$tmp/t" >/dev/null || { echo "the unchanged tests and bench fail" >&2; exit 1; }
+for c in "bench/stats.c ../core/clock.h" "tests/progs/progs.c ../common/testlib.h" \
+	"tests/common/testlib.c ../integration/helpers.h" \
+	"tests/integration/helpers.c ../cli/helpers.h" \
+	"tests/integration/helpers.c ../../core/clock.h" \
+	"tests/cli/helpers.c ../../interpose/real.h" \
+	"tests/unit/test_table.c ../../interpose/real.h" "tests/unit/test_table.c nowhere.h"; do
+	set -- $c
+	fresh
+	printf '#include "%s"\n' "$2" >>"$tmp/t/$1"
+	if "$tcheck" "$tmp/t" 2>/dev/null >&2; then
+		echo "check_test_layers.sh missed $1 including $2" >&2
+		exit 1
+	fi
+done
 echo "layering self-test: every planted crossing was caught"
