@@ -29,6 +29,7 @@ struct group {
 	char *headers; /* the block headers of its threads (txt) */
 	long count;
 	bool stuck, deadlock;
+	bool idle; /* parked for work (label idle, or ", idle]" in a header) */
 };
 
 struct dump {
@@ -88,6 +89,8 @@ cmp_group(const void *a, const void *b)
 		return x->deadlock ? -1 : 1;
 	if (x->stuck != y->stuck)
 		return x->stuck ? -1 : 1;
+	if (x->idle != y->idle)
+		return x->idle ? 1 : -1;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
 	int c = strcmp(x->title, y->title);
@@ -142,6 +145,8 @@ load_profile(struct ct_profile *p, struct dump *d, char *err, size_t errlen)
 				g->stuck = true;
 			if (!strcmp(l->key, "deadlock") && truthy(l->str))
 				g->deadlock = true;
+			if (!strcmp(l->key, "idle") && truthy(l->str))
+				g->idle = true;
 			if (!strcmp(l->key, "state") && strstr(l->str, "stuck"))
 				g->stuck = true;
 			if (!strcmp(l->key, "state") && strstr(l->str, "deadlock"))
@@ -340,8 +345,12 @@ load_text(char *text, struct dump *d, char *err, size_t errlen)
 			body = NULL;
 			g->count++;
 			d->threads++;
-			if (strstr(header, "stuck"))
+			/* The flags end the bracket: a thread named "stuck"
+			 * is not. */
+			if (strstr(header, ", stuck]"))
 				g->stuck = true;
+			if (strstr(header, ", idle]"))
+				g->idle = true;
 			if (strstr(header, "deadlock"))
 				g->deadlock = true;
 			if (append(&g->headers, header) < 0)
@@ -570,9 +579,10 @@ render(FILE *out, struct dump *dp)
 	struct dump d = *dp;
 	if (d.n > 1)
 		qsort(d.g, d.n, sizeof(*d.g), cmp_group);
-	size_t stuck = 0, dead = 0;
+	size_t stuck = 0, dead = 0, idle = 0;
 	for (size_t i = 0; i < d.n; i++) {
 		stuck += d.g[i].stuck ? (size_t)d.g[i].count : 0;
+		idle += d.g[i].idle ? (size_t)d.g[i].count : 0;
 		dead += d.g[i].deadlock ? (size_t)d.g[i].count : 0;
 	}
 	fprintf(out, "%ld thread%s in %zu group%s (%s)", d.threads, d.threads == 1 ? "" : "s", d.n,
@@ -581,6 +591,8 @@ render(FILE *out, struct dump *dp)
 		fprintf(out, ", %zu stuck", stuck);
 	if (dead || d.nd)
 		fprintf(out, ", %zu deadlock report%s", d.nd ? d.nd : dead, (d.nd ? d.nd : dead) == 1 ? "" : "s");
+	if (idle)
+		fprintf(out, ", %zu idle", idle);
 	fputc('\n', out);
 	for (size_t i = 0; i < d.nd; i++)
 		fprintf(out, "\n%s", d.deadlocks[i]);
@@ -588,8 +600,9 @@ render(FILE *out, struct dump *dp)
 		fprintf(out, "\n%s", d.notes);
 	for (size_t i = 0; i < d.n; i++) {
 		const struct group *g = &d.g[i];
-		fprintf(out, "\n%ld thread%s: %s%s%s%s\n", g->count, g->count == 1 ? "" : "s", g->title,
-			g->site, g->deadlock ? " [deadlock]" : "", g->stuck ? " [stuck]" : "");
+		fprintf(out, "\n%ld thread%s: %s%s%s%s%s\n", g->count, g->count == 1 ? "" : "s",
+			g->title, g->site, g->deadlock ? " [deadlock]" : "", g->stuck ? " [stuck]" : "",
+			g->idle ? " [idle]" : "");
 		if (g->labels && *g->labels)
 			fprintf(out, "  labels: %s\n", g->labels);
 		if (g->headers) {

@@ -86,9 +86,16 @@ struct ct_thread_snap {
 	uint32_t op;               /* enum ct_op */
 	uintptr_t obj;             /* lock/cond/sem address */
 	int fd;                    /* I/O waits, else -1 */
-	int64_t wait_ns;           /* how long so far */
+	int64_t wait_ns;           /* how long so far, since the first wait of a
+	                            * re-armed run (core/threads.h, ct_wait_unwoken) */
+	uint32_t rearms;           /* waits of that run before the current one */
 	int owner_tid;             /* holder of obj when known (mutex, rwlock writer), else 0 */
-	int stuck;                 /* wait_ns >= CONTEND_STUCK */
+	char owner_name[16];       /* its name, "" if unknown */
+	/* Parked for work (core/threads.c, ct_threads_classify): a wait for
+	 * input (accept, epoll, sigwait ...), or one of several threads
+	 * waiting at the same site on the same condvar, semaphore or fd. */
+	int idle;
+	int stuck;                 /* wait_ns >= CONTEND_STUCK and not idle */
 	/* Stack at the wait: pc[0] is the return address into the caller of
 	 * the wrapped function (always known for a wait); deeper frames when
 	 * they could be read. */

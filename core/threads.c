@@ -161,6 +161,9 @@ ct_threads_claim(void)
 		s->tid = 0;
 		s->wfd = -1;
 		s->wop = 0;
+		s->wlastop = 0;
+		s->wunwoken = 0;
+		s->wrearms = 0;
 		s->detached = 0;
 		s->start_routine = 0;
 		s->create_depth = 0;
@@ -324,21 +327,90 @@ ct_threads_self(void)
 	return ct_self.slot;
 }
 
+/* Whether the thread's last wait ended unwoken (ct_wait_unwoken) at the
+ * same op, site and object, and so little before `since` that the wait
+ * beginning now is that one re-armed. */
+static bool
+ct_wait_rearmed(const struct ct_thread_slot *s, unsigned op, const void *obj, int fd,
+		int64_t since, uintptr_t caller)
+{
+	int64_t ended = s->wunwoken;
+	if (!ended || s->wlastop != op + 1 || s->wobj != obj || s->wfd != fd || s->wcaller != caller)
+		return false;
+	int64_t gap = since - ended, len = ended - s->wstart;
+	return gap <= (len > CT_REARM_GAP_NS ? len : CT_REARM_GAP_NS);
+}
+
 void
 ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller)
 {
 	struct ct_thread_slot *s = ct_threads_self();
 	if (!s)
 		return;
+	bool again = ct_wait_rearmed(s, op, obj, fd, since, caller);
+	s->wunwoken = 0;
+	s->wlastop = op + 1;
+	s->wstart = since;
 	uint32_t seq = s->wseq;
 	__atomic_store_n(&s->wseq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	s->wobj = obj;
 	s->wfd = fd;
-	s->wsince = since;
+	if (!again)
+		s->wsince = since;
+	s->wrearms = again ? s->wrearms + 1 : 0;
 	s->wcaller = caller;
 	s->wop = op + 1;
 	__atomic_store_n(&s->wseq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* The results of op that mean "not woken": see ct_wait_unwoken. */
+static bool
+ct_wait_result_unwoken(unsigned op, long ret, int err)
+{
+	switch (op) {
+	case CT_OP_COND_TIMEDWAIT:
+	case CT_OP_COND_CLOCKWAIT:
+	case CT_OP_MUTEX_TIMEDLOCK:
+	case CT_OP_MUTEX_CLOCKLOCK:
+	case CT_OP_RWLOCK_TIMEDRDLOCK:
+	case CT_OP_RWLOCK_TIMEDWRLOCK:
+	case CT_OP_RWLOCK_CLOCKRDLOCK:
+	case CT_OP_RWLOCK_CLOCKWRLOCK:
+	case CT_OP_TIMEDJOIN:
+	case CT_OP_CLOCKJOIN:
+		return ret == ETIMEDOUT; /* pthreads return the error */
+	case CT_OP_POLL:
+	case CT_OP_PPOLL:
+	case CT_OP_SELECT:
+	case CT_OP_PSELECT:
+	case CT_OP_EPOLL_WAIT:
+	case CT_OP_EPOLL_PWAIT:
+	case CT_OP_EPOLL_PWAIT2:
+		return ret == 0 || (ret == -1 && err == EINTR);
+	case CT_OP_SIGTIMEDWAIT:
+		return ret == -1 && (err == EAGAIN || err == EINTR);
+	case CT_OP_NANOSLEEP:
+	case CT_OP_CLOCK_NANOSLEEP:
+	case CT_OP_SLEEP:
+	case CT_OP_USLEEP:
+		return false; /* a sleep loop is the program's own doing */
+	default:
+		/* sem_*wait, futex waits, mq_timed*, and EINTR anywhere. */
+		return ret == -1 && (err == ETIMEDOUT || err == EINTR);
+	}
+}
+
+void
+ct_wait_unwoken(unsigned op, long ret, int err)
+{
+	struct ct_thread_slot *s = ct_self.slot;
+	if (!s || s->wlastop != op + 1 || !ct_wait_result_unwoken(op, ret, err))
+		return;
+	s->wunwoken = ct_now_ns();
+	if (s->wunwoken == 0)
+		s->wunwoken = 1;
+	errno = err;
 }
 
 void
@@ -361,6 +433,7 @@ ct_wait_read(const struct ct_thread_slot *slot, struct ct_wait_view *out)
 		out->obj = slot->wobj;
 		out->fd = slot->wfd;
 		out->since = slot->wsince;
+		out->rearms = slot->wrearms;
 		out->caller = slot->wcaller;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&slot->wseq, __ATOMIC_RELAXED) != s1)
@@ -390,6 +463,7 @@ ct_threads_fork_child(void)
 	if (mine) {
 		mine->tid = ct_tid();
 		mine->wop = 0;
+		mine->wunwoken = 0;
 	}
 }
 
@@ -527,8 +601,11 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
 	t->fd = w.fd;
 	/* A wait that began after `now` was read is just starting. */
 	t->wait_ns = now > w.since ? now - w.since : 0;
-	t->stuck = t->wait_ns >= stuck_ns;
+	t->rearms = w.rearms;
+	t->stuck = t->wait_ns >= stuck_ns; /* until ct_threads_classify */
 	t->owner_tid = ct_threads_owner(w.op, t->obj);
+	if (t->owner_tid)
+		ct_threads_comm(t->owner_tid, t->owner_name);
 	t->pc[0] = w.caller;
 	t->depth = w.caller ? 1 : 0;
 	if (s == ct_self.slot)
@@ -542,6 +619,100 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
 		memcpy(t->pc, pcs, (size_t)n * sizeof(pcs[0]));
 		t->depth = n;
 	}
+}
+
+/* How a wait in op may be idle: 2 = it waits for outside work by nature
+ * (a listener, an event loop, a signal thread), 1 = when several threads
+ * wait at the same site on the same object (a pool parked on its
+ * condvar, semaphore or input fd), 0 = never (locks, whose holder may be
+ * stuck, joins, barriers, writes, sleeps, futexes: a futex word may be a
+ * lock). */
+static int
+ct_op_idle_kind(unsigned op)
+{
+	switch (op) {
+	case CT_OP_ACCEPT:
+	case CT_OP_ACCEPT4:
+	case CT_OP_EPOLL_WAIT:
+	case CT_OP_EPOLL_PWAIT:
+	case CT_OP_EPOLL_PWAIT2:
+	case CT_OP_SIGWAIT:
+	case CT_OP_SIGWAITINFO:
+	case CT_OP_SIGTIMEDWAIT:
+	case CT_OP_SIGSUSPEND:
+	case CT_OP_PAUSE:
+		return 2;
+	case CT_OP_COND_WAIT:
+	case CT_OP_COND_TIMEDWAIT:
+	case CT_OP_COND_CLOCKWAIT:
+	case CT_OP_SEM_WAIT:
+	case CT_OP_SEM_TIMEDWAIT:
+	case CT_OP_SEM_CLOCKWAIT:
+	case CT_OP_READ:
+	case CT_OP_READV:
+	case CT_OP_PREAD:
+	case CT_OP_PREADV:
+	case CT_OP_PREADV2:
+	case CT_OP_RECV:
+	case CT_OP_RECVFROM:
+	case CT_OP_RECVMSG:
+	case CT_OP_RECVMMSG:
+	case CT_OP_POLL:
+	case CT_OP_PPOLL:
+	case CT_OP_SELECT:
+	case CT_OP_PSELECT:
+	case CT_OP_MSGRCV:
+	case CT_OP_MQ_RECEIVE:
+	case CT_OP_MQ_TIMEDRECEIVE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Order of waits by (op, site, object, fd): equal keys are one group. */
+static int
+ct_cmp_wait_site(const void *a, const void *b)
+{
+	const struct ct_thread_snap *x = *(const struct ct_thread_snap *const *)a;
+	const struct ct_thread_snap *y = *(const struct ct_thread_snap *const *)b;
+	if (x->op != y->op)
+		return x->op < y->op ? -1 : 1;
+	if (x->pc[0] != y->pc[0])
+		return x->pc[0] < y->pc[0] ? -1 : 1;
+	if (x->obj != y->obj)
+		return x->obj < y->obj ? -1 : 1;
+	return x->fd < y->fd ? -1 : x->fd > y->fd;
+}
+
+/* Marks idle waits (see ct_op_idle_kind) and gives the stuck verdict to
+ * the others that waited stuck_ns. A poll or select of several fds names
+ * no object, so nothing says its threads wait for the same thing: never
+ * a group. Without memory for the sort, only the kind-2 waits are idle
+ * (the dump then errs towards "stuck"). */
+static void
+ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
+{
+	struct ct_thread_snap **w = calloc(n ? n : 1, sizeof(*w));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i].idle = v[i].waiting && ct_op_idle_kind(v[i].op) == 2;
+		if (w && v[i].waiting && ct_op_idle_kind(v[i].op) == 1 && (v[i].obj || v[i].fd >= 0))
+			w[k++] = &v[i];
+	}
+	if (w)
+		qsort(w, k, sizeof(*w), ct_cmp_wait_site);
+	for (size_t i = 0; i < k;) {
+		size_t j = i + 1;
+		while (j < k && ct_cmp_wait_site(&w[i], &w[j]) == 0)
+			j++;
+		for (size_t g = i; j - i > 1 && g < j; g++)
+			w[g]->idle = 1;
+		i = j;
+	}
+	free(w);
+	for (size_t i = 0; i < n; i++)
+		v[i].stuck = v[i].waiting && !v[i].idle && v[i].wait_ns >= stuck_ns;
 }
 
 int
@@ -566,6 +737,7 @@ ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns)
 		if (st != CT_THREAD_FREE)
 			ct_threads_fill(&v[k++], &ct_slots[i], st, now, stuck_ns);
 	}
+	ct_threads_classify(v, k, stuck_ns);
 	snap->threads = v;
 	snap->nthreads = k;
 	snap->threads_untracked = ct_threads_untracked();

@@ -47,8 +47,15 @@ struct ct_thread_slot {
 	uint32_t wop;            /* enum ct_op + 1; 0 = not in a wrapped wait */
 	const void *wobj;        /* lock, condvar, semaphore ... */
 	int wfd;                 /* for I/O waits, else -1 */
-	int64_t wsince;          /* monotonic ns */
+	int64_t wsince;          /* monotonic ns: when the wait began, or the
+	                          * first wait of its re-armed run (ct_wait_unwoken) */
+	uint32_t wrearms;        /* waits of that run before this one */
 	uintptr_t wcaller;       /* return address into the caller of the wrapper */
+	/* How the thread's last wait went, outside the sequence counter
+	 * (only its own thread reads them): its op + 1, when it began, and
+	 * when it ended unwoken (0: woken, or still waiting). */
+	uint32_t wlastop;
+	int64_t wstart, wunwoken;
 	char name[16];           /* taken at exit, for threads that are gone */
 };
 
@@ -58,6 +65,7 @@ struct ct_wait_view {
 	const void *obj;
 	int fd;
 	int64_t since;
+	uint32_t rearms;
 	uintptr_t caller;
 };
 
@@ -71,6 +79,25 @@ struct ct_thread_slot *ct_threads_self(void);
 /* Slow paths: the calling thread starts / stops waiting in op. */
 void ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller);
 void ct_wait_leave(void);
+
+/* After ct_wait_leave, when the wait's result (ret: the call's return
+ * value, err: its errno) says it ended without being woken: a timeout
+ * (ETIMEDOUT, a poll or epoll_wait returning 0, sigtimedwait's EAGAIN) or
+ * an interruption (EINTR). The thread's next wait, if it is of the same op
+ * at the same call site on the same object or fd and begins soon after
+ * (within CT_REARM_GAP_NS, or the length of the wait that ended, if
+ * longer), then continues this one in thread dumps: a condition wait
+ * re-armed every 30 ms for 5 s is a 5 s wait there, and its verdict
+ * "stuck". Any other result ends the run: a wake-up returning 0 cannot be
+ * told from a real one without a cost on the uncontended unlock path.
+ * Sleeps never continue (nanosleep's EINTR included). Off the uncontended
+ * path (after a wait that blocked); reads the clock only when the result
+ * qualifies; preserves errno; no allocation or lock. */
+void ct_wait_unwoken(unsigned op, long ret, int err);
+
+/* How long a thread may run between a wait that timed out and the next one
+ * for the two to count as one wait (if the wait itself was shorter). */
+#define CT_REARM_GAP_NS (100 * 1000 * 1000)
 
 /* Reads slot's wait record consistently; false if it is not waiting. */
 bool ct_wait_read(const struct ct_thread_slot *slot, struct ct_wait_view *out);
@@ -115,9 +142,11 @@ void ct_threads_reap_end(struct ct_thread_slot *s, bool ok, bool detach);
 uint64_t ct_threads_untracked(void);
 
 struct ct_snapshot;
-/* Adds every registered thread to snap (threads, nthreads, stuck_ns).
- * Allocates; off the hot path; the guard must be held. Returns 0 or
- * -ENOMEM. The calling thread is included. */
+/* Adds every registered thread to snap (threads, nthreads, stuck_ns),
+ * each wait marked idle (parked for work: ct_thread_snap.idle) or stuck
+ * (waiting stuck_ns or longer, not idle). Allocates; off the hot path;
+ * the guard must be held. Returns 0 or -ENOMEM. The calling thread is
+ * included. */
 int ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns);
 
 /* Reads /proc/self/task/<tid>/<file> into buf (NUL-terminated, at most

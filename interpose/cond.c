@@ -3,11 +3,13 @@
  * stack when it had waiters (mutrace misses this; multicore-locks/litl#6).
  * Waits always block, so the clock reads cost nothing noticeable. A
  * cancellation unwinds through here with nothing to undo. */
+#include <errno.h>
 #include <pthread.h>
 
 #include "../core/clock.h"
 #include "../core/event.h"
 #include "../core/ops.h"
+#include "../core/threads.h"
 #include "interpose.h"
 #include "real.h"
 
@@ -19,6 +21,8 @@
 		int64_t t0 = ct_block_begin(op, c, CT_CALLER());      \
 		int r = call;                                         \
 		ct_cond_end(op, t0, op, handover);                    \
+		if (r != 0)                                           \
+			ct_wait_unwoken(op, r, errno);                \
 		return r;                                             \
 	} while (0)
 

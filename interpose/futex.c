@@ -46,6 +46,7 @@
 
 #include "../core/event.h"
 #include "../core/ops.h"
+#include "../core/threads.h"
 #include "../core/waiters.h"
 #include "interpose.h"
 #include "real.h"
@@ -66,9 +67,11 @@ ct_futex_wait(long nr, long a, long op, long c, long d, long e, long f, uintptr_
 	long r = real_syscall(nr, a, op, c, d, e, f);
 	/* Woken (spuriously too), timed out or interrupted: it slept. EAGAIN
 	 * (the word had changed) and the argument errors return at once. */
-	if (r == 0 || errno == ETIMEDOUT || errno == EINTR)
+	if (r == 0 || errno == ETIMEDOUT || errno == EINTR) {
 		ct_lock_wait_end(&w);
-	else
+		if (r != 0)
+			ct_wait_unwoken(CT_OP_FUTEX_WAIT, r, errno);
+	} else
 		ct_lock_wait_cancel(&w);
 	return r;
 }

@@ -2,10 +2,12 @@
 #ifndef CT_INTERPOSE_H
 #define CT_INTERPOSE_H
 
+#include <errno.h>
 #include <stdbool.h>
 
 #include "../core/clock.h"
 #include "../core/event.h"
+#include "../core/threads.h"
 
 /* The value glibc stores in an unlocked pthread_spinlock_t (1 on x86-64,
  * 0 on generic ports), probed at init. */
@@ -60,6 +62,8 @@ int64_t ct_mutex_handover_begin(pthread_mutex_t *m);
 		int64_t t0_ = ct_block_begin(op, obj, CT_CALLER());\
 		int r_ = call;                                    \
 		ct_block_end(op, t0_);                            \
+		if (r_ != 0)                                      \
+			ct_wait_unwoken(op, r_, errno);           \
 		return r_;                                        \
 	} while (0)
 

@@ -20,6 +20,8 @@
 #ifndef CT_INTERPOSE_IO_H
 #define CT_INTERPOSE_IO_H
 
+#include <errno.h>
+
 #include "../core/iowait.h"
 #include "../core/ops.h"
 #include "real.h"
@@ -36,6 +38,8 @@
 		ct_iowait_begin(&w_, op, fd, CT_IO_CALLER());                              \
 		type r_ = call;                                                            \
 		ct_iowait_end(&w_);                                                        \
+		if (r_ <= 0)                                                               \
+			ct_wait_unwoken(op, (long)r_, errno);                              \
 		return r_;                                                                 \
 	} while (0)
 

@@ -29,6 +29,8 @@ int __ppoll_chk(struct pollfd *f, nfds_t n, const struct timespec *t, const sigs
 		if (r_ >= 0 && (n) == 1)                                                   \
 			w_.fd = (fds)[0].fd;                                               \
 		ct_iowait_end(&w_);                                                        \
+		if (r_ <= 0)                                                               \
+			ct_wait_unwoken(op, r_, errno);                                    \
 		return r_;                                                                 \
 	} while (0)
 

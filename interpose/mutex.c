@@ -23,10 +23,12 @@
  *   tid is free (the next lock returns EOWNERDEAD at once, no wait).
  * - priority-protect (64): the ceiling in bits 19..31 even when free,
  *   and 0/1/2 as for normal mutexes below it. */
+#include <errno.h>
 #include <pthread.h>
 
 #include "../core/event.h"
 #include "../core/locks.h"
+#include "../core/threads.h"
 #include "../core/ops.h"
 #include "interpose.h"
 #include "real.h"
@@ -169,6 +171,8 @@ pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 	int r = real_pthread_mutex_timedlock(m, t);
 	w.kind = ct_mutex_wait_kind(m, r);
 	ct_lock_wait_end(&w);
+	if (r != 0)
+		ct_wait_unwoken(CT_OP_MUTEX_TIMEDLOCK, r, errno);
 	return r;
 }
 
@@ -182,6 +186,8 @@ pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *
 	int r = real_pthread_mutex_clocklock(m, c, t);
 	w.kind = ct_mutex_wait_kind(m, r);
 	ct_lock_wait_end(&w);
+	if (r != 0)
+		ct_wait_unwoken(CT_OP_MUTEX_CLOCKLOCK, r, errno);
 	return r;
 }
 

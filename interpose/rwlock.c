@@ -5,9 +5,11 @@
  * only costs a clock read or misses one short wait; results never change.
  * __cur_writer is the write owner's tid: glibc returns EDEADLK at once to
  * that thread's rdlock or wrlock, which is no wait. */
+#include <errno.h>
 #include <pthread.h>
 
 #include "../core/event.h"
+#include "../core/threads.h"
 #include "../core/ops.h"
 #include "interpose.h"
 #include "real.h"
@@ -58,6 +60,8 @@ ct_rw_has_waiters(const pthread_rwlock_t *l)
 		ct_lock_wait_begin(&w, l, op, CT_CALLER()); \
 		int r = call;                            \
 		ct_lock_wait_end(&w);                    \
+		if (r != 0)                              \
+			ct_wait_unwoken(op, r, errno);   \
 		return r;                                \
 	} while (0)
 

@@ -156,6 +156,15 @@ td_waits_for(const struct ct_snapshot *s, const struct ct_thread_snap *t)
 	return td_by_tid(s, t->owner_tid);
 }
 
+/* ", held by thread 12 "name"" (the name when it could be read). */
+static void
+td_holder(const struct ct_thread_snap *t, FILE *f)
+{
+	fprintf(f, ", held by thread %d", t->owner_tid);
+	if (t->owner_name[0])
+		fprintf(f, " \"%.16s\"", t->owner_name);
+}
+
 static void
 td_header(struct td *d, const struct ct_thread_snap *t, FILE *f, const char *end)
 {
@@ -176,12 +185,16 @@ td_header(struct td *d, const struct ct_thread_snap *t, FILE *f, const char *end
 			fprintf(f, " %s", td_lock_name(d, t->obj, a, sizeof(a)));
 		}
 		fprintf(f, ", %s", dur);
+		if (t->rearms)
+			fprintf(f, ", re-armed %" PRIu32 " time%s", t->rearms, t->rearms > 1 ? "s" : "");
 		if (t->owner_tid)
-			fprintf(f, ", held by thread %d", t->owner_tid);
+			td_holder(t, f);
 		if (t->stuck)
 			fprintf(f, ", stuck");
+		if (t->idle)
+			fprintf(f, ", idle");
 	}
-	fprintf(f, "]%s\n", end);
+	fprintf(f, "]%s", end);
 }
 
 /* Every cycle of the wait-for graph once, printed to each of fs. Each
@@ -232,53 +245,241 @@ td_deadlocks(struct td *d, FILE **fs, int nfs)
 	return found;
 }
 
+/* Where a thread's wait comes in the dump: 0 blocked behind a lock whose
+ * holder is known, 1 other waits, 2 running, 3 idle, 4 exited. */
+static int
+td_rank(const struct ct_thread_snap *t)
+{
+	if (t->state == 2)
+		return 4;
+	if (!t->waiting)
+		return 2;
+	if (t->idle)
+		return 3;
+	return t->owner_tid && td_is_lock(t->op) ? 0 : 1;
+}
+
+/* The dump's order: by rank, then the longest wait first. */
+static int
+td_cmp_order(const void *a, const void *b)
+{
+	const struct ct_thread_snap *x = *(const struct ct_thread_snap *const *)a;
+	const struct ct_thread_snap *y = *(const struct ct_thread_snap *const *)b;
+	int rx = td_rank(x), ry = td_rank(y);
+	if (rx != ry)
+		return rx - ry;
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* The threads in the dump's order (td_cmp_order); NULL without memory. */
+static const struct ct_thread_snap **
+td_ordered(const struct ct_snapshot *s)
+{
+	const struct ct_thread_snap **v = calloc(s->nthreads ? s->nthreads : 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < s->nthreads; i++)
+		v[i] = &s->threads[i];
+	qsort(v, s->nthreads, sizeof(*v), td_cmp_order);
+	return v;
+}
+
+/* Summary lines of one kind, at most this many (then one line saying how
+ * many more): a server with thousands of waiting threads keeps a summary
+ * a person can read. */
+#define TD_SUMMARY_MAX 20
+
+/* Listed on a "blocked:" line of its own: waiting at least
+ * CT_DEADLOCK_MIN_WAIT_NS for a lock whose holder is known (shorter waits
+ * are contention, in the "waiting:" groups). */
+static bool
+td_listed_blocked(const struct ct_thread_snap *t)
+{
+	return td_rank(t) == 0 && t->wait_ns >= CT_DEADLOCK_MIN_WAIT_NS;
+}
+
+/* "blocked:" lines, the longest wait first, each with what its holder
+ * does. */
+static void
+td_blocked(struct td *d, const struct ct_thread_snap **v, FILE **fs, int nfs)
+{
+	size_t shown = 0;
+	for (size_t i = 0; i < d->snap->nthreads && td_rank(v[i]) == 0; i++) {
+		const struct ct_thread_snap *t = v[i], *h = td_by_tid(d->snap, t->owner_tid);
+		if (!td_listed_blocked(t) || shown++ >= TD_SUMMARY_MAX)
+			continue;
+		char where[256], hwhere[256] = "", dur[32] = "";
+		td_where(d, t->pc[0], where, sizeof(where));
+		if (h && h->waiting) {
+			td_where(d, h->pc[0], hwhere, sizeof(hwhere));
+			td_duration(h->wait_ns, dur, sizeof(dur));
+		}
+		for (int k = 0; k < nfs; k++) {
+			fprintf(fs[k], "blocked: ");
+			td_header(d, t, fs[k], "");
+			fprintf(fs[k], " at %s", where);
+			if (h && h->waiting)
+				fprintf(fs[k], "; the holder waits in %s at %s, %s", ct_op_name(h->op),
+					hwhere, dur);
+			else if (h)
+				fprintf(fs[k], "; the holder is running");
+			fprintf(fs[k], "\n");
+		}
+	}
+	for (int k = 0; shown > TD_SUMMARY_MAX && k < nfs; k++)
+		fprintf(fs[k], "blocked: %zu more threads behind held locks\n", shown - TD_SUMMARY_MAX);
+}
+
+/* The summary line kinds below the "blocked:" ones, in their order. */
+enum td_kind { TD_LISTED, TD_STUCK, TD_WAITING, TD_IDLE, TD_LEAK, TD_NONE };
+
+static enum td_kind
+td_kind(const struct ct_thread_snap *t)
+{
+	if (t->state == 2)
+		return TD_LEAK;
+	if (!t->waiting)
+		return TD_NONE;
+	if (td_listed_blocked(t))
+		return TD_LISTED;
+	if (t->idle)
+		return TD_IDLE;
+	return t->stuck ? TD_STUCK : TD_WAITING;
+}
+
+/* Equal for threads of one summary line: idle ones by what they wait on
+ * (op, site, object, fd: the classification's groups), other waits by
+ * their whole stack, finished ones by where they were created. */
 static int
 td_cmp_group(const void *a, const void *b)
 {
 	const struct ct_thread_snap *x = *(const struct ct_thread_snap *const *)a;
 	const struct ct_thread_snap *y = *(const struct ct_thread_snap *const *)b;
-	if (x->state != y->state)
-		return x->state - y->state;
+	enum td_kind kx = td_kind(x), ky = td_kind(y);
+	if (kx != ky)
+		return (int)kx - (int)ky;
+	if (kx == TD_LEAK)
+		return x->create_depth == y->create_depth
+			       ? memcmp(x->create_pc, y->create_pc,
+					(size_t)x->create_depth * sizeof(x->create_pc[0]))
+			       : x->create_depth - y->create_depth;
 	if (x->op != y->op)
 		return (int)x->op - (int)y->op;
+	if (kx == TD_IDLE) {
+		if (x->pc[0] != y->pc[0])
+			return x->pc[0] < y->pc[0] ? -1 : 1;
+		if (x->obj != y->obj)
+			return x->obj < y->obj ? -1 : 1;
+		return x->fd - y->fd;
+	}
 	if (x->depth != y->depth)
 		return x->depth - y->depth;
 	return memcmp(x->pc, y->pc, (size_t)x->depth * sizeof(x->pc[0]));
 }
 
-/* Blocked threads and never-joined ones, grouped by where they are. */
+struct td_group {
+	const struct ct_thread_snap *longest;
+	size_t n;
+	enum td_kind kind;
+};
+
+static int
+td_cmp_group_out(const void *a, const void *b)
+{
+	const struct td_group *x = a, *y = b;
+	if (x->kind != y->kind)
+		return (int)x->kind - (int)y->kind;
+	if (x->longest->wait_ns != y->longest->wait_ns)
+		return x->longest->wait_ns > y->longest->wait_ns ? -1 : 1;
+	return x->n > y->n ? -1 : x->n < y->n;
+}
+
+static const char *const td_kind_word[] = {"", "stuck", "waiting", "idle", "leak"};
+
+/* One summary line: a thread of its own when it is alone and stuck, else
+ * "N threads in <op> at <where>, longest <d>" (idle ones with the object
+ * or fd they wait on). */
 static void
-td_leaks(struct td *d, FILE **fs, int nfs)
+td_group_line(struct td *d, const struct td_group *g, FILE *f)
+{
+	const struct ct_thread_snap *t = g->longest;
+	char where[256], dur[32], kind[32];
+	const char *s = g->n > 1 ? "s" : "";
+	if (g->kind == TD_LEAK) {
+		td_where(d, t->create_depth ? t->create_pc[0] : 0, where, sizeof(where));
+		fprintf(f, "leak: %zu thread%s finished but never joined, created at %s\n", g->n, s,
+			where);
+		return;
+	}
+	td_where(d, t->pc[0], where, sizeof(where));
+	if (g->kind == TD_STUCK && g->n == 1) {
+		fprintf(f, "stuck: ");
+		td_header(d, t, f, "");
+		fprintf(f, " at %s\n", where);
+		return;
+	}
+	td_duration(t->wait_ns, dur, sizeof(dur));
+	fprintf(f, "%s: %zu thread%s in %s", td_kind_word[g->kind], g->n, s, ct_op_name(t->op));
+	if (g->kind == TD_IDLE && t->fd >= 0) {
+		td_fd_kind(t->fd, kind, sizeof(kind));
+		fprintf(f, " fd %d (%s)", t->fd, kind);
+	} else if (g->kind == TD_IDLE && t->obj) {
+		fprintf(f, " %#" PRIxPTR, t->obj);
+	}
+	fprintf(f, " at %s, %s %s\n", where, g->n > 1 ? "longest" : "for", dur);
+}
+
+/* The lines below the "blocked:" ones: stuck threads (alone, or grouped
+ * by stack), other waits grouped by stack ("waiting:"), idle groups and
+ * never-joined threads ("leak:"), each kind the longest wait first and
+ * at most TD_SUMMARY_MAX lines. */
+static void
+td_groups(struct td *d, FILE **fs, int nfs)
 {
 	const struct ct_snapshot *s = d->snap;
 	const struct ct_thread_snap **v = calloc(s->nthreads ? s->nthreads : 1, sizeof(*v));
-	size_t n = 0;
-	if (!v)
-		return;
+	struct td_group *g = calloc(s->nthreads ? s->nthreads : 1, sizeof(*g));
+	size_t n = 0, ng = 0;
+	if (!v || !g)
+		goto out;
 	for (size_t i = 0; i < s->nthreads; i++)
-		if (s->threads[i].waiting || s->threads[i].state == 2)
+		if (td_kind(&s->threads[i]) != TD_LISTED && td_kind(&s->threads[i]) != TD_NONE)
 			v[n++] = &s->threads[i];
 	qsort(v, n, sizeof(*v), td_cmp_group);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
-		while (j < n && td_cmp_group(&v[i], &v[j]) == 0)
-			j++;
-		char where[256];
-		const struct ct_thread_snap *t = v[i];
-		if (t->state == 2) {
-			td_where(d, t->create_depth ? t->create_pc[0] : 0, where, sizeof(where));
-			for (int k = 0; k < nfs; k++)
-				fprintf(fs[k], "leak: %zu thread%s finished but never joined, created at %s\n",
-					j - i, j - i > 1 ? "s" : "", where);
-		} else {
-			td_where(d, t->pc[0], where, sizeof(where));
-			for (int k = 0; k < nfs; k++)
-				fprintf(fs[k], "blocked: %zu thread%s in %s at %s\n", j - i,
-					j - i > 1 ? "s" : "", ct_op_name(t->op), where);
-		}
+		const struct ct_thread_snap *longest = v[i];
+		for (; j < n && td_cmp_group(&v[i], &v[j]) == 0; j++)
+			if (v[j]->wait_ns > longest->wait_ns)
+				longest = v[j];
+		g[ng++] = (struct td_group){longest, j - i, td_kind(v[i])};
 		i = j;
 	}
+	qsort(g, ng, sizeof(*g), td_cmp_group_out);
+	size_t shown = 0;
+	for (size_t i = 0; i < ng; i++) {
+		if (i && g[i].kind != g[i - 1].kind)
+			shown = 0;
+		if (shown++ < TD_SUMMARY_MAX) {
+			for (int k = 0; k < nfs; k++)
+				td_group_line(d, &g[i], fs[k]);
+			continue;
+		}
+		/* The rest of this kind in one line. */
+		size_t more = 0;
+		enum td_kind kd = g[i].kind;
+		for (; i < ng && g[i].kind == kd; i++)
+			more += g[i].n;
+		i--;
+		for (int k = 0; k < nfs; k++)
+			fprintf(fs[k], "%s: %zu more thread%s\n", td_kind_word[kd], more,
+				more > 1 ? "s" : "");
+	}
+out:
 	free(v);
+	free(g);
 }
 
 static int
@@ -290,7 +491,6 @@ td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 		return -ENOMEM;
 	FILE *fs[2] = {d->f, summary};
 	int nfs = summary ? 2 : 1;
-	size_t stuck = 0;
 	fprintf(d->f, "libcontend thread dump: pid %d, %zu threads\n", (int)s->pid, s->nthreads);
 	if (s->threads_untracked)
 		for (int k = 0; k < nfs; k++)
@@ -309,22 +509,22 @@ td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 		for (int k = 0; k < nfs; k++)
 			fprintf(fs[k], "no access to /proc/self/task/*/comm: thread names are "
 				"those known when the threads started\n");
-	td_deadlocks(d, fs, nfs);
-	for (size_t i = 0; i < s->nthreads; i++) {
-		const struct ct_thread_snap *t = &s->threads[i];
-		if (!t->stuck)
-			continue;
-		stuck++;
-		for (int k = 0; k < nfs; k++) {
-			fprintf(fs[k], "stuck: ");
-			td_header(d, t, fs[k], "");
-		}
+	/* What a person looks for first: deadlocks, threads blocked behind
+	 * a held lock, the longest waits; then the groups, idle ones last. */
+	const struct ct_thread_snap **order = td_ordered(s);
+	if (!order) {
+		fclose(d->f);
+		free(*out);
+		*out = NULL;
+		return -ENOMEM;
 	}
-	td_leaks(d, fs, nfs);
+	td_deadlocks(d, fs, nfs);
+	td_blocked(d, order, fs, nfs);
+	td_groups(d, fs, nfs);
 	fprintf(d->f, "\n");
 	for (size_t i = 0; i < s->nthreads; i++) {
-		const struct ct_thread_snap *t = &s->threads[i];
-		td_header(d, t, d->f, ":");
+		const struct ct_thread_snap *t = order[i];
+		td_header(d, t, d->f, ":\n");
 		if (t->waiting)
 			fprintf(d->f, "%s(...)\n", ct_op_name(t->op));
 		td_print_stack(d, t->pc, t->depth);
@@ -340,7 +540,7 @@ td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 		}
 		fprintf(d->f, "\n");
 	}
-	(void)stuck;
+	free(order);
 	if (fclose(d->f) != 0)
 		return -ENOMEM;
 	return 0;
@@ -354,7 +554,7 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 	const struct ct_snapshot *s = d->snap;
 	size_t n = s->nthreads ? s->nthreads : 1;
 	struct ct_record *recs = calloc(n, sizeof(*recs));
-	struct ct_pprof_label(*lab)[3] = calloc(n, sizeof(*lab));
+	struct ct_pprof_label(*lab)[4] = calloc(n, sizeof(*lab));
 	const struct ct_pprof_label **labp = calloc(n, sizeof(*labp));
 	size_t *nlab = calloc(n, sizeof(*nlab)), nrec = 0;
 	int err = 0;
@@ -365,8 +565,8 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct ct_thread_snap *t = &s->threads[i];
 		struct ct_record r = {.count = 1, .op = CT_OP_COUNT};
-		struct ct_pprof_label l[3] = {CT_PL_STR("state", td_state(t)), CT_PL_STR("wait", ""),
-					      CT_PL_STR("stuck", "")};
+		struct ct_pprof_label l[4] = {CT_PL_STR("state", td_state(t)), CT_PL_STR("wait", ""),
+					      CT_PL_STR("stuck", ""), CT_PL_STR("idle", "")};
 		if (create) {
 			r.depth = (uint32_t)t->create_depth;
 			memcpy(r.pc, t->create_pc, r.depth * sizeof(r.pc[0]));
@@ -377,6 +577,7 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 			memcpy(r.pc, t->pc, r.depth * sizeof(r.pc[0]));
 			l[1].value = ct_op_name(t->op);
 			l[2].value = t->stuck ? "yes" : "";
+			l[3].value = t->idle ? "yes" : "";
 		} else {
 			/* A running or finished thread: where it was created. */
 			r.depth = (uint32_t)t->create_depth;
@@ -388,7 +589,8 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 			    !memcmp(recs[j].pc, r.pc, r.depth * sizeof(r.pc[0])) &&
 			    !strcmp(lab[j][0].value, l[0].value) &&
 			    !strcmp(lab[j][1].value, l[1].value) &&
-			    !strcmp(lab[j][2].value, l[2].value))
+			    !strcmp(lab[j][2].value, l[2].value) &&
+			    !strcmp(lab[j][3].value, l[3].value))
 				break;
 		if (j < nrec) {
 			recs[j].count += 1;
@@ -397,7 +599,7 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 		recs[nrec] = r;
 		memcpy(lab[nrec], l, sizeof(l));
 		labp[nrec] = lab[nrec];
-		nlab[nrec] = 3;
+		nlab[nrec] = 4;
 		nrec++;
 	}
 	char full[160] = "";
