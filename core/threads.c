@@ -624,9 +624,9 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
 /* How a wait in op may be idle: 2 = it waits for outside work by nature
  * (a listener, an event loop, a signal thread), 1 = when several threads
  * wait at the same site on the same object (a pool parked on its
- * condvar, semaphore or input fd), 0 = never (locks, whose holder may be
- * stuck, joins, barriers, writes, sleeps, futexes: a futex word may be a
- * lock). */
+ * condvar, semaphore or message queue), 0 = never (locks, whose holder
+ * may be stuck; joins, barriers, sleeps; reads and writes, which wait for
+ * a peer that may be stuck; futexes: a futex word may be a lock). */
 static int
 ct_op_idle_kind(unsigned op)
 {
@@ -648,15 +648,6 @@ ct_op_idle_kind(unsigned op)
 	case CT_OP_SEM_WAIT:
 	case CT_OP_SEM_TIMEDWAIT:
 	case CT_OP_SEM_CLOCKWAIT:
-	case CT_OP_READ:
-	case CT_OP_READV:
-	case CT_OP_PREAD:
-	case CT_OP_PREADV:
-	case CT_OP_PREADV2:
-	case CT_OP_RECV:
-	case CT_OP_RECVFROM:
-	case CT_OP_RECVMSG:
-	case CT_OP_RECVMMSG:
 	case CT_OP_POLL:
 	case CT_OP_PPOLL:
 	case CT_OP_SELECT:

@@ -34,6 +34,23 @@ shim_wraps(const char *fn)
 	return system(cmd) == 0;
 }
 
+/* Whether a line of txt holds both a and b. */
+static bool
+line_with_both(const char *txt, const char *a, const char *b)
+{
+	for (const char *l = txt; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+		char *line = strndup(l, n);
+		bool both = line && strstr(line, a) && strstr(line, b);
+		free(line);
+		if (both)
+			return true;
+		l = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
 Test(threads, stuck_and_leaked_groups_at_exit)
 {
 	static const char *const env[] = {"CONTEND_STUCK=100ms", NULL};
@@ -41,16 +58,22 @@ Test(threads, stuck_and_leaked_groups_at_exit)
 	char *txt = run_leaks(&r, NULL, env);
 	run_expect_success(&r);
 	cr_assert(txt, "no threads.txt; stderr:\n%s", r.err);
-	cr_expect(strstr(txt, "blocked: 40 threads in pthread_cond_wait at wait_for_orders"),
-		  "threads.txt:\n%s", txt);
+	/* The 40 cond waiters are a pool parked for work: idle, not stuck. */
+	cr_expect(strstr(txt, "idle: 40 threads in pthread_cond_wait 0x"), "threads.txt:\n%s", txt);
+	cr_expect(strstr(txt, " at wait_for_orders (threads_leaks.c:"), "threads.txt:\n%s", txt);
 	cr_expect(strstr(txt, "leak: 5 threads finished but never joined, created at "
 			      "spawn_forgotten"), "threads.txt:\n%s", txt);
-	cr_expect(strstr(r.err, "blocked: 40 threads in pthread_cond_wait"),
+	cr_expect(strstr(r.err, "idle: 40 threads in pthread_cond_wait"),
 		  "stderr summary:\n%s", r.err);
-	cr_expect(strstr(txt, "stuck: thread "), "stuck threads not marked:\n%s", txt);
-	if (shim_wraps("read"))
-		cr_expect(strstr(txt, "blocked: 10 threads in read at wait_for_input"),
+	cr_expect(!line_with_both(txt, "[pthread_cond_wait 0x", "stuck]"),
+		  "an idle waiter called stuck:\n%s", txt);
+	if (shim_wraps("read")) {
+		/* Readers of a pipe nobody writes wait for a peer: stuck. */
+		cr_expect(strstr(txt, "stuck: 10 threads in read at wait_for_input"),
 			  "threads.txt:\n%s", txt);
+		cr_expect(strstr(r.err, "stuck: 10 threads in read at wait_for_input"),
+			  "stderr summary:\n%s", r.err);
+	}
 	/* Each blocked thread's block shows the real stack at the wait. */
 	cr_expect(strstr(txt, "pthread_cond_wait(...)\nwait_for_orders(...)\n"),
 		  "no stack at the wait:\n%s", txt);
@@ -293,4 +316,122 @@ Test(threads, memory_per_thread_is_a_few_kib, .timeout = 300)
 		      (double)rec / N);
 	cr_expect_leq(base + rec, 32 * 1024, "shim memory %ld KiB above the 32 MiB bound",
 		      base + rec);
+}
+
+/* The wait's length in a dump header "[op 0x.., 1.3s, ...", in ms
+ * (to the precision printed: 1 ms below 1 s, 100 ms above), or -1. */
+static long
+header_wait_ms(const char *h)
+{
+	const char *b = strchr(h, '[');
+	const char *c = b ? strstr(b, ", ") : NULL;
+	if (!c)
+		return -1;
+	char *end;
+	double v = strtod(c + 2, &end);
+	if (end == c + 2)
+		return -1;
+	if (!strncmp(end, "ms", 2))
+		return (long)v;
+	if (*end == 's')
+		return (long)(v * 1000);
+	if (!strncmp(end, " minute", 7))
+		return (long)(v * 60000);
+	return -1;
+}
+
+/* A copy of the line of txt that starts at p. */
+static char *
+line_at(const char *p)
+{
+	return p ? strndup(p, strcspn(p, "\n")) : NULL;
+}
+
+/* Issue 11, "stuck means stuck": a live dump of stuck_mix (an idle pool of
+ * 6 on one condvar, a thread blocked behind a mutex another holds, a
+ * timed wait re-armed every 20 ms for at least 1 s) puts the blocked
+ * thread first with its holder named, shows the re-armed wait as one wait
+ * at least as long as the program counted (and stuck), and summarizes the
+ * pool as idle, never stuck. */
+Test(threads, live_dump_blocked_first_rearmed_whole_pool_idle, .timeout = 120)
+{
+	static const char *const env[] = {"CONTEND_DUMP_SIGNAL=SIGUSR2", "CONTEND_STUCK=200ms", NULL};
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "stuck_mix", .env = env, .timeout_s = 100});
+	run_expect_success(&r);
+	long holder = run_value(&r, NULL, "holder_tid"), blocked = run_value(&r, NULL, "blocked_tid");
+	long rearm = run_value(&r, NULL, "rearm_tid"), min_ms = run_value(&r, NULL, "rearm_min_ms");
+	cr_assert(holder > 0 && blocked > 0 && rearm > 0 && min_ms >= 1000, "%s", r.out);
+	char path[PATH_MAX];
+	run_path(&r, NULL, "threads.0001.txt", path, sizeof(path));
+	char *txt = read_file(path, NULL);
+	cr_assert(txt, "no %s; stderr:\n%s", path, r.err);
+	char *blocks = strstr(txt, "\n\n");
+	cr_assert(blocks, "no thread blocks:\n%s", txt);
+	*blocks = 0; /* txt is the summary now, blocks + 2 the threads */
+	blocks += 2;
+
+	/* First line under the title: the blocked thread, its holder named. */
+	char want[256];
+	const char *first = strchr(txt, '\n') + 1;
+	snprintf(want, sizeof(want), "blocked: thread %ld \"blocked\" [pthread_mutex_lock 0x", blocked);
+	cr_expect(!strncmp(first, want, strlen(want)), "not first:\n%s", txt);
+	char *line = line_at(first);
+	snprintf(want, sizeof(want), ", held by thread %ld \"holder\", stuck] at take_table (stuck_mix.c:",
+		 holder);
+	cr_expect(strstr(line, want), "holder not named: %s", line);
+	cr_expect(strstr(line, "; the holder waits in nanosleep at "), "%s", line);
+	free(line);
+
+	/* Then the re-armed wait: one wait since its run began, stuck. */
+	snprintf(want, sizeof(want), "stuck: thread %ld \"rearm\" [pthread_cond_timedwait 0x", rearm);
+	const char *st = strstr(txt, want);
+	cr_assert(st, "re-armed wait not stuck:\n%s", txt);
+	line = line_at(st);
+	long ms = header_wait_ms(line);
+	/* Printed to 0.1 s, rounded: 50 ms of slack. */
+	cr_expect_geq(ms + 50, min_ms, "re-armed wait shown as %ld ms, ran %ld ms: %s", ms, min_ms,
+		      line);
+	cr_expect(strstr(line, ", re-armed ") && strstr(line, " at rearm_loop (stuck_mix.c:"), "%s",
+		  line);
+	free(line);
+
+	/* Last, the pool: idle, in one line, and no pool thread stuck. */
+	const char *idle = strstr(txt, "idle: 6 threads in pthread_cond_wait 0x");
+	cr_assert(idle, "pool not idle:\n%s", txt);
+	cr_expect(first < st && st < idle, "wrong order:\n%s", txt);
+	line = line_at(idle);
+	cr_expect(strstr(line, " at pool_worker (stuck_mix.c:"), "%s", line);
+	free(line);
+	cr_expect(!strstr(txt, "\"pool\""), "a pool thread in the summary:\n%s", txt);
+	cr_expect(!line_with_both(blocks, "\"pool\" [", "stuck"), "a pool thread stuck:\n%s", blocks);
+	int pool = 0;
+	for (const char *p = blocks; (p = strstr(p, "\"pool\" [pthread_cond_wait 0x")); p++) {
+		size_t n = strcspn(p, "\n");
+		pool += n > 8 && !strncmp(p + n - 8, ", idle]:", 8);
+	}
+	cr_expect_eq(pool, 6, "pool threads marked idle:\n%s", blocks);
+
+	/* The thread blocks in the same order: blocked, re-armed, ..., pool. */
+	snprintf(want, sizeof(want), "thread %ld \"blocked\" [", blocked);
+	cr_expect(!strncmp(blocks, want, strlen(want)), "first block:\n%s", blocks);
+	snprintf(want, sizeof(want), "\nthread %ld \"rearm\" [", rearm);
+	const char *rb = strstr(blocks, want), *pb = strstr(blocks, "\"pool\" [");
+	cr_expect(rb && pb && rb < pb, "blocks out of order:\n%s", blocks);
+	free(txt);
+
+	/* contend threads: the pool's group is idle and comes last. */
+	run_path(&r, NULL, "threads.0001.pb.gz", path, sizeof(path));
+	char cli[PATH_MAX];
+	snprintf(cli, sizeof(cli), "%s/contend", env_required("CONTEND_BUILD_ROOT"));
+	const char *argv[] = {cli, "threads", path, NULL};
+	struct run c;
+	run_cmd(&c, argv, 60);
+	cr_expect_eq(run_exit_code(&c), 0, "%s", c.err);
+	const char *pg = strstr(c.out, "6 threads: pthread_cond_wait in pool_worker (stuck_mix.c:");
+	cr_expect(pg && strstr(c.out, ", 6 idle"), "contend threads:\n%s", c.out);
+	cr_expect(pg && strstr(pg, "[idle]\n") && !strstr(pg, "[stuck]"), "idle group not last:\n%s",
+		  c.out);
+	run_free(&c);
+	run_free(&r);
 }

@@ -13,7 +13,7 @@
  * Once every pool thread and the blocked thread is seen by the kernel in
  * futex() and the re-armed wait has run at least 1 s without a pause, main
  * prints
- *   holder_tid=T blocked_tid=T rearm_tid=T
+ *   holder_tid=T, blocked_tid=T, rearm_tid=T (a line each)
  *   rearm_min_ms=N     (20 ms x the timeouts since the wait began or
  *                       since its last pause of 50 ms or more between two
  *                       waits, which a thread dump must not undercut)
@@ -173,7 +173,7 @@ main(int argc, char **argv)
 		}
 		pause_us_raw(5000);
 	}
-	printf("holder_tid=%d blocked_tid=%d rearm_tid=%d\n", holder_tid, blocked_tid, rearm_tid);
+	printf("holder_tid=%d\nblocked_tid=%d\nrearm_tid=%d\n", holder_tid, blocked_tid, rearm_tid);
 	printf("rearm_min_ms=%ld\n", run * REARM_MS);
 	fflush(stdout);
 
