@@ -30,6 +30,7 @@ struct group {
 	long count;
 	bool stuck, deadlock;
 	bool idle; /* parked for work (label idle, or ", idle]" in a header) */
+	bool held; /* blocked behind a lock whose holder is known (label held_by) */
 };
 
 struct dump {
@@ -87,6 +88,8 @@ cmp_group(const void *a, const void *b)
 	const struct group *x = a, *y = b;
 	if (x->deadlock != y->deadlock)
 		return x->deadlock ? -1 : 1;
+	if (x->held != y->held)
+		return x->held ? -1 : 1;
 	if (x->stuck != y->stuck)
 		return x->stuck ? -1 : 1;
 	if (x->idle != y->idle)
@@ -147,6 +150,8 @@ load_profile(struct ct_profile *p, struct dump *d, char *err, size_t errlen)
 				g->deadlock = true;
 			if (!strcmp(l->key, "idle") && truthy(l->str))
 				g->idle = true;
+			if (!strcmp(l->key, "held_by") && *l->str)
+				g->held = true;
 			if (!strcmp(l->key, "state") && strstr(l->str, "stuck"))
 				g->stuck = true;
 			if (!strcmp(l->key, "state") && strstr(l->str, "deadlock"))
@@ -351,6 +356,8 @@ load_text(char *text, struct dump *d, char *err, size_t errlen)
 				g->stuck = true;
 			if (strstr(header, ", idle]"))
 				g->idle = true;
+			if (strstr(header, ", held by thread "))
+				g->held = true;
 			if (strstr(header, "deadlock"))
 				g->deadlock = true;
 			if (append(&g->headers, header) < 0)

@@ -3,8 +3,10 @@
  * per distinct stack and labels such as state and wait; Go goroutine
  * profiles read the same way) or threads.txt (goroutine?debug=2-style
  * text blocks, "deadlock:" reports). Threads are grouped by stack;
- * deadlocks and stuck threads come first, then the largest groups, and
- * idle ones (parked for work: label idle=yes, or ", idle]") last.
+ * deadlocks come first, then threads blocked behind a held lock (label
+ * held_by, or "held by thread" in the header), stuck ones, the largest
+ * groups, and idle ones (parked for work: label idle=yes, or ", idle]")
+ * last.
  * Not thread-safe; allocates. */
 #ifndef CT_CLI_THREADVIEW_H
 #define CT_CLI_THREADVIEW_H

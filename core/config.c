@@ -35,7 +35,8 @@
 	X(io, "CONTEND_IO", BOOL, 1, 0, 1, NULL,                                                         \
 	  "0 = do not wrap blocking I/O and sleeps (lock profiling unchanged)")                           \
 	X(stuck_ns, "CONTEND_STUCK", DURATION, CT_DEFAULT_STUCK_NS, 1000000, CT_DAY_NS, "5s",             \
-	  "a wait longer than this is reported as stuck (units ms, s, m, h; a bare number is seconds)")   \
+	  "a wait longer than this is reported as stuck, unless idle; a re-armed wait counts from "    \
+	  "its first (units ms, s, m, h; a bare number is seconds)")                                   \
 	X(interval_ns, "CONTEND_INTERVAL", DURATION, 0, 0, CT_DAY_NS, "0",                                \
 	  "write numbered snapshots of every profile this often (e.g. 60s); 0 = off")                     \
 	X(dump_signal, "CONTEND_DUMP_SIGNAL", SIGNAL, 0, 0, 64, "none",                                  \

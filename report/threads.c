@@ -1,8 +1,11 @@
 /* Thread dumps; see threads.h. Turns the thread part of a snapshot into
  * the three views: threads.txt (one block per thread, Go's debug=2 style,
- * after a summary of deadlocks, stuck threads and leaks), threads.pb.gz
- * (a count profile whose samples group threads by stack and labels) and
- * threadcreate.pb.gz (where threads were created). */
+ * after a summary with what a person looks for first: deadlocks, threads
+ * blocked behind a held lock, stuck ones, the other waits, idle groups,
+ * leaks; the blocks in the same order), threads.pb.gz (a count profile
+ * whose samples group threads by stack and labels) and threadcreate.pb.gz
+ * (where threads were created). Which waits are idle or stuck, and how
+ * long a re-armed wait is, core decided (core/threads.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -554,19 +557,21 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 	const struct ct_snapshot *s = d->snap;
 	size_t n = s->nthreads ? s->nthreads : 1;
 	struct ct_record *recs = calloc(n, sizeof(*recs));
-	struct ct_pprof_label(*lab)[4] = calloc(n, sizeof(*lab));
+	struct ct_pprof_label(*lab)[5] = calloc(n, sizeof(*lab));
+	char(*held)[16] = calloc(n, sizeof(*held));
 	const struct ct_pprof_label **labp = calloc(n, sizeof(*labp));
 	size_t *nlab = calloc(n, sizeof(*nlab)), nrec = 0;
 	int err = 0;
-	if (!recs || !lab || !labp || !nlab) {
+	if (!recs || !lab || !labp || !nlab || !held) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct ct_thread_snap *t = &s->threads[i];
 		struct ct_record r = {.count = 1, .op = CT_OP_COUNT};
-		struct ct_pprof_label l[4] = {CT_PL_STR("state", td_state(t)), CT_PL_STR("wait", ""),
-					      CT_PL_STR("stuck", ""), CT_PL_STR("idle", "")};
+		struct ct_pprof_label l[5] = {CT_PL_STR("state", td_state(t)), CT_PL_STR("wait", ""),
+					      CT_PL_STR("stuck", ""), CT_PL_STR("idle", ""),
+					      CT_PL_STR("held_by", "")};
 		if (create) {
 			r.depth = (uint32_t)t->create_depth;
 			memcpy(r.pc, t->create_pc, r.depth * sizeof(r.pc[0]));
@@ -578,6 +583,11 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 			l[1].value = ct_op_name(t->op);
 			l[2].value = t->stuck ? "yes" : "";
 			l[3].value = t->idle ? "yes" : "";
+			/* The holder's tid: blocked behind a held lock. */
+			if (td_rank(t) == 0) {
+				snprintf(held[i], sizeof(held[i]), "%d", t->owner_tid);
+				l[4].value = held[i];
+			}
 		} else {
 			/* A running or finished thread: where it was created. */
 			r.depth = (uint32_t)t->create_depth;
@@ -590,7 +600,8 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 			    !strcmp(lab[j][0].value, l[0].value) &&
 			    !strcmp(lab[j][1].value, l[1].value) &&
 			    !strcmp(lab[j][2].value, l[2].value) &&
-			    !strcmp(lab[j][3].value, l[3].value))
+			    !strcmp(lab[j][3].value, l[3].value) &&
+			    !strcmp(lab[j][4].value, l[4].value))
 				break;
 		if (j < nrec) {
 			recs[j].count += 1;
@@ -599,7 +610,7 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 		recs[nrec] = r;
 		memcpy(lab[nrec], l, sizeof(l));
 		labp[nrec] = lab[nrec];
-		nlab[nrec] = 4;
+		nlab[nrec] = 5;
 		nrec++;
 	}
 	char full[160] = "";
@@ -625,6 +636,7 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 	err = ct_pprof_encode_spec(s, &spec, maps, d->sym, out, outlen);
 out:
 	free(recs);
+	free(held);
 	free(lab);
 	free(labp);
 	free(nlab);

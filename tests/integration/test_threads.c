@@ -420,7 +420,8 @@ Test(threads, live_dump_blocked_first_rearmed_whole_pool_idle, .timeout = 120)
 	cr_expect(rb && pb && rb < pb, "blocks out of order:\n%s", blocks);
 	free(txt);
 
-	/* contend threads: the pool's group is idle and comes last. */
+	/* contend threads on the profile: the blocked thread first (label
+	 * held_by), then the re-armed wait, the pool's idle group last. */
 	run_path(&r, NULL, "threads.0001.pb.gz", path, sizeof(path));
 	char cli[PATH_MAX];
 	snprintf(cli, sizeof(cli), "%s/contend", env_required("CONTEND_BUILD_ROOT"));
@@ -432,6 +433,10 @@ Test(threads, live_dump_blocked_first_rearmed_whole_pool_idle, .timeout = 120)
 	cr_expect(pg && strstr(c.out, ", 6 idle"), "contend threads:\n%s", c.out);
 	cr_expect(pg && strstr(pg, "[idle]\n") && !strstr(pg, "[stuck]"), "idle group not last:\n%s",
 		  c.out);
+	const char *tg = strstr(c.out, "1 thread: pthread_mutex_lock in take_table (stuck_mix.c:");
+	const char *rg = strstr(c.out, "1 thread: pthread_cond_timedwait in rearm_loop (stuck_mix.c:");
+	cr_expect(tg && rg && pg && tg < rg && rg < pg, "blocked, re-armed, pool:\n%s", c.out);
+	cr_expect(tg && strstr(tg, "held_by="), "no holder label:\n%s", c.out);
 	run_free(&c);
 	run_free(&r);
 }

@@ -18,13 +18,15 @@
  *                       since its last pause of 50 ms or more between two
  *                       waits, which a thread dump must not undercut)
  * sends itself SIGUSR2 (run with CONTEND_DUMP_SIGNAL=SIGUSR2) and waits
- * for $CONTEND_OUT/threads.0001.txt (at most 60 s; exit 4 when it never
- * comes), then lets everything go, joins every thread and exits 0. */
+ * for threads.0001.txt in $CONTEND_OUT (default contend.%p; at most 60 s,
+ * exit 4 when it never comes), then lets everything go, joins every
+ * thread and exits 0. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -150,6 +152,20 @@ in_place(int workers)
 	return b && in_syscall(b, SYS_futex);
 }
 
+/* CONTEND_OUT/file, with %p in CONTEND_OUT (default contend.%p) as the
+ * shim expands it. */
+static void
+out_path(char *buf, size_t len, const char *file)
+{
+	const char *out = getenv("CONTEND_OUT"), *p;
+	if (!out || !*out)
+		out = "contend.%p";
+	if ((p = strstr(out, "%p")))
+		snprintf(buf, len, "%.*s%d%s/%s", (int)(p - out), out, (int)getpid(), p + 2, file);
+	else
+		snprintf(buf, len, "%s/%s", out, file);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -178,8 +194,7 @@ main(int argc, char **argv)
 	fflush(stdout);
 
 	char path[4096];
-	const char *out = getenv("CONTEND_OUT");
-	snprintf(path, sizeof(path), "%s/threads.0001.txt", out ? out : ".");
+	out_path(path, sizeof(path), "threads.0001.txt");
 	raise(SIGUSR2);
 	int written = 0;
 	for (int i = 0; i < 60000 && !(written = access(path, F_OK) == 0); i++)
