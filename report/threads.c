@@ -429,7 +429,8 @@ td_group_line(struct td *d, const struct td_group *g, FILE *f)
 		td_fd_kind(t->fd, kind, sizeof(kind));
 		fprintf(f, " fd %d (%s)", t->fd, kind);
 	} else if (g->kind == TD_IDLE && t->obj) {
-		fprintf(f, " %#" PRIxPTR, t->obj);
+		char a[32];
+		fprintf(f, " %s", td_lock_name(d, t->obj, a, sizeof(a)));
 	}
 	fprintf(f, " at %s, %s %s\n", where, g->n > 1 ? "longest" : "for", dur);
 }
