@@ -31,12 +31,13 @@ ct_table_init(struct ct_table *t, size_t cap)
 		per = 1;
 	t->per = per;
 	t->cap = per * CT_TABLE_STRIPES;
-	t->map_len = t->cap * sizeof(struct ct_record);
+	t->map_len = t->cap * sizeof(struct ct_record) + (t->cap + 63) / 64 * sizeof(uint64_t);
 	void *p = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	t->recs = p;
+	t->inuse = (uint64_t *)(t->recs + t->cap);
 	t->ovf.op = CT_OP_TABLE_FULL;
 	return 0;
 }
@@ -106,7 +107,8 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, uintptr_t obj, u
 
 	ct_spin_lock(&t->lock[stripe]);
 	for (size_t i = 0; i < t->per; i++) {
-		struct ct_record *r = base + (start + i) % t->per;
+		size_t slot = (start + i) % t->per, bit = stripe * t->per + slot;
+		struct ct_record *r = base + slot;
 		if (r->hash == 0) {
 			/* A new record: key and first values complete before
 			 * a copy can see the hash (no seq needed yet). */
@@ -120,6 +122,8 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, uintptr_t obj, u
 			r->count = count;
 			r->delay_ns = delay;
 			__atomic_store_n(&r->hash, h, __ATOMIC_RELEASE);
+			/* After the hash: a copy that sees the bit sees the key. */
+			__atomic_fetch_or(&t->inuse[bit / 64], 1ULL << (bit % 64), __ATOMIC_RELEASE);
 			ct_spin_unlock(&t->lock[stripe]);
 			return;
 		}
@@ -173,6 +177,14 @@ ct_table_copy(struct ct_table *t, struct ct_profile_snapshot *out)
 		return -ENOMEM;
 	out->unsettled = 0;
 	for (size_t i = 0; t->recs && i < t->cap; i++) {
+		uint64_t w = __atomic_load_n(&t->inuse[i / 64], __ATOMIC_ACQUIRE) >> (i % 64);
+		if (w == 0) {
+			i = (i / 64 + 1) * 64 - 1; /* nothing more in this word */
+			continue;
+		}
+		i += (size_t)__builtin_ctzll(w);
+		if (i >= t->cap)
+			break;
 		const struct ct_record *r = t->recs + i;
 		/* Pairs with the release store that publishes a new record:
 		 * its key is complete and never changes after. */

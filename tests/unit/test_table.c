@@ -5,6 +5,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "../../core/table.h"
@@ -341,6 +343,49 @@ Test(table, writer_stuck_mid_event_delays_a_copy_boundedly, .timeout = 60)
 	r->seq++;
 	cr_assert_eq(ct_table_copy(&t, &s), 0);
 	cr_expect_eq(s.unsettled, 0);
+	free(s.records);
+	ct_table_destroy(&t);
+}
+
+/* Pages of the table's mapping that are mapped in (the zero page counts:
+ * reading an untouched page maps it). */
+static size_t
+resident_pages(const struct ct_table *t)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = (t->map_len + pg - 1) / pg, in = 0;
+	unsigned char *v = malloc(n);
+	cr_assert(v && mincore(t->recs, t->map_len, v) == 0);
+	for (size_t i = 0; i < n; i++)
+		in += v[i] & 1;
+	free(v);
+	return in;
+}
+
+/* A process that recorded a few stacks (a fork-per-connection child)
+ * copies its table at exit: the copy reads the records in use, not the
+ * whole mapping (4096 records of about 1 KiB each by default). */
+Test(table, copy_reads_only_records_in_use)
+{
+	struct ct_table t;
+	cr_assert_eq(ct_table_init(&t, 4096), 0);
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), all = (t.map_len + pg - 1) / pg;
+	uintptr_t a[] = {0x1000, 0x2000}, b[] = {0x1000, 0x2008};
+	ct_table_add(&t, CT_OP_MUTEX_UNLOCK, a, 2, 1, 100);
+	ct_table_add(&t, CT_OP_MUTEX_UNLOCK, b, 2, 1, 50);
+	struct ct_profile_snapshot s = {0};
+	cr_assert_eq(ct_table_copy(&t, &s), 0);
+	cr_expect_eq(s.nrecords, 2);
+	cr_expect_eq(s.records[0].delay_ns + s.records[1].delay_ns, 150);
+	/* Two records of ~1 KiB (each may straddle two pages) and the bitmap
+	 * of records in use (512 bytes, maybe straddling two pages). */
+	cr_expect_leq(resident_pages(&t), 2 * 2 + 2, "%zu of %zu pages read",
+		      resident_pages(&t), all);
+	free(s.records);
+	/* After a reset (the fork child's fresh start) only the bitmap. */
+	ct_table_reset(&t);
+	cr_assert_eq(ct_table_copy(&t, &s), 0);
+	cr_expect_eq(s.nrecords, 0);
+	cr_expect_leq(resident_pages(&t), 2);
 	free(s.records);
 	ct_table_destroy(&t);
 }
