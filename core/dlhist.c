@@ -96,10 +96,45 @@ ct_dlhist_build_id(const struct dl_phdr_info *info, char *out, size_t outlen)
 	}
 }
 
+/* Build-ids already read, by load bias: reading a note from an object's
+ * pages maps them in, a page fault each, which a fork child writing at
+ * exit would pay for every object again. Valid while no object was
+ * unloaded (dlpi_subs unchanged): only an unload frees an address for
+ * another object. Touched only inside dl_iterate_phdr callbacks, which
+ * glibc runs under its loader lock, one thread at a time; inherited by
+ * fork children. */
+#define CT_DLHIST_IDS 64
+static struct {
+	uint64_t base;
+	char build_id[72];
+} ct_ids[CT_DLHIST_IDS];
+static size_t ct_nids;
+static unsigned long long ct_ids_subs;
+
+static void
+ct_dlhist_build_id_cached(const struct dl_phdr_info *info, size_t size, char *out, size_t outlen)
+{
+	bool counted = size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs);
+	if (!counted || info->dlpi_subs != ct_ids_subs) {
+		ct_nids = 0;
+		ct_ids_subs = counted ? info->dlpi_subs : 0;
+	}
+	for (size_t i = 0; counted && i < ct_nids; i++)
+		if (ct_ids[i].base == info->dlpi_addr) {
+			snprintf(out, outlen, "%s", ct_ids[i].build_id);
+			return;
+		}
+	ct_dlhist_build_id(info, out, outlen);
+	if (counted && ct_nids < CT_DLHIST_IDS) {
+		ct_ids[ct_nids].base = info->dlpi_addr;
+		snprintf(ct_ids[ct_nids].build_id, sizeof(ct_ids[ct_nids].build_id), "%s", out);
+		ct_nids++;
+	}
+}
+
 static int
 ct_dlhist_add(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	(void)size;
 	struct ct_dlhist_list *l = arg;
 	const char *path = info->dlpi_name;
 	/* The main program and the vDSO are never unloaded; the vDSO has no
@@ -129,7 +164,7 @@ ct_dlhist_add(struct dl_phdr_info *info, size_t size, void *arg)
 	if (!have)
 		return 0;
 	snprintf(g.path, sizeof(g.path), "%.*s", (int)sizeof(g.path) - 1, path);
-	ct_dlhist_build_id(info, g.build_id, sizeof(g.build_id));
+	ct_dlhist_build_id_cached(info, size, g.build_id, sizeof(g.build_id));
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 32;
 		struct ct_dl_gone *v = realloc(l->v, cap * sizeof(*v));

@@ -26,6 +26,7 @@ static int ct_fork_heap_bad;
 void
 ct_fork_prepare(void)
 {
+	ct_dump_prefork(); /* not a lock: work done for the children, first */
 	ct_dumper_prefork(); /* CT_LOCK_DUMPER_OWNED */
 	__atomic_store_n(&ct_fork_prepared, 1, __ATOMIC_RELAXED);
 }

@@ -58,8 +58,10 @@
  * state; the child keeps only its own slot), the tick clock and the
  * configuration (single words, atomics).
  *
- * Order: prepare takes the taken locks in the order above (there is one
- * today); the parent releases them in reverse; the child resets, in this
+ * Order: prepare first warms the symbols the children will inherit
+ * (ct_dump_prefork, core/dump.h: not a lock; only once children are
+ * known to write profiles, never from a signal handler), then takes the
+ * taken locks in the order above (there is one today); the parent releases them in reverse; the child resets, in this
  * order: its identity (cached tid, random state), the loading states, the
  * interpose hook, the tables and waiters, the thread registry, the dumper,
  * the final dump's state and the output directory (contend.<childpid>:

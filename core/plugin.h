@@ -4,9 +4,11 @@
  *
  * The shim links none of report/: it dlopen()s libcontend-report.so only
  * when there is something to write or serve, so a process that recorded
- * nothing never loads libdw, zlib or protobuf-c, and looks up two exported
+ * nothing never loads libdw, zlib or protobuf-c, and looks up three exported
  * symbols in it:
  *   - ct_report_write (ct_report_write_fn): the files of a dump;
+ *   - ct_report_warm (ct_report_warm_fn): symbols resolved before a fork,
+ *     for the children (core/dump.h, ct_dump_prefork);
  *   - ct_http_ops (struct ct_http_ops): the /debug/pprof server, which
  *     calls back into the shim through struct ct_http_host.
  * Everything both sides must agree on is declared here and only here;
@@ -46,6 +48,13 @@ struct ct_report_opts {
 
 /* The type of ct_report_write (contract in report/report.h). */
 typedef int (*ct_report_write_fn)(const struct ct_snapshot *, const struct ct_report_opts *);
+
+/* The type of ct_report_warm (contract in report/report.h): before a
+ * fork, resolves the addresses of snap's records and pcs[0..npcs) (return
+ * addresses: the fork's own stack) with the process's kept symbolizer, so
+ * fork children inherit it filled. */
+typedef void (*ct_report_warm_fn)(const struct ct_snapshot *snap, const uintptr_t *pcs,
+				  size_t npcs);
 
 /* ---- the HTTP server: ct_http_ops ---- */
 

@@ -20,14 +20,21 @@ ct_gzout_compress(const void *data, size_t len, uint8_t **out, size_t *outlen)
 {
 	z_stream zs = {0};
 	uLong cap;
-	int rc;
+	int rc, wbits = 9;
 
 	*out = NULL;
 	*outlen = 0;
 	if (len > UINT32_MAX) /* uInt avail_in; profiles are far smaller */
 		return -EFBIG;
-	/* windowBits 15 + 16 asks zlib for a gzip header and trailer. */
-	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	/* A window no larger than the input compresses it the same, and
+	 * zlib's state (window, hash chains, pending buffer: 256 KiB at
+	 * windowBits 15, memLevel 8) shrinks with it: a fork child writing
+	 * a profile of a few KiB at exit touches 8 pages instead of 64. */
+	while (wbits < 15 && ((size_t)1 << wbits) < len)
+		wbits++;
+	/* windowBits + 16 asks zlib for a gzip header and trailer. */
+	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, wbits + 16, wbits - 7,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
 		return -ENOMEM;
 	cap = deflateBound(&zs, (uLong)len);
 	*out = malloc(cap);

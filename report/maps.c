@@ -97,10 +97,22 @@ maps_parse_line(char *line, struct ct_mapping *m, char **path, bool *deleted)
 	return 1;
 }
 
-/* A mapping of the same file earlier in v already knows the build-id. */
+/* The objects the snapshot listed (dl_iterate_phdr, build-ids from their
+ * notes in memory), or NULL: what ct_maps_read_snap knows without
+ * opening a file. */
+struct maps_known {
+	const struct ct_dl_gone *v;
+	size_t n;
+};
+
+/* A mapping of the same file earlier in v already knows the build-id, or
+ * the loaded object of that path whose executable range holds the
+ * mapping does (no file is opened: a fork child writing at exit would
+ * otherwise open and map every object of the process again); else the
+ * file's own note. */
 static char *
 maps_build_id_for(const struct ct_maps *maps, const struct ct_mapping *m, bool deleted,
-		  bool self)
+		  bool self, const struct maps_known *known)
 {
 	char buf[64];
 
@@ -109,6 +121,17 @@ maps_build_id_for(const struct ct_maps *maps, const struct ct_mapping *m, bool d
 			return strdup(maps->v[i].build_id);
 	if (m->path[0] == '\0' || m->path[0] == '[')
 		return strdup("");
+	for (size_t i = 0; known && !deleted && i < known->n; i++) {
+		const struct ct_dl_gone *g = &known->v[i];
+
+		/* By address and file offset, not by name: the loader names
+		 * a file as it was asked for (/lib/x86_64-linux-gnu/
+		 * libstdc++.so.6), the kernel by its real path
+		 * (/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30). */
+		if (g->build_id[0] && m->start >= g->start && m->start < g->limit &&
+		    m->offset - g->offset == m->start - g->start)
+			return strdup(g->build_id);
+	}
 	if (!deleted)
 		return ct_maps_build_id(m->path);
 	if (!self)
@@ -122,7 +145,7 @@ maps_build_id_for(const struct ct_maps *maps, const struct ct_mapping *m, bool d
 
 static int
 maps_add(struct ct_maps *maps, size_t *cap, struct ct_mapping *m, const char *path,
-	 bool deleted, bool self)
+	 bool deleted, bool self, const struct maps_known *known)
 {
 	int err = ct_vec_reserve(&maps->v, cap, maps->n + 1, sizeof(*maps->v));
 
@@ -131,7 +154,7 @@ maps_add(struct ct_maps *maps, size_t *cap, struct ct_mapping *m, const char *pa
 	m->path = strdup(path);
 	if (!m->path)
 		return -ENOMEM;
-	m->build_id = maps_build_id_for(maps, m, deleted, self);
+	m->build_id = maps_build_id_for(maps, m, deleted, self, known);
 	if (!m->build_id) {
 		free(m->path);
 		return -ENOMEM;
@@ -178,7 +201,8 @@ maps_index(struct ct_maps *maps)
 }
 
 static int
-maps_parse(struct ct_maps *maps, FILE *f, const char *exe, bool self)
+maps_parse(struct ct_maps *maps, FILE *f, const char *exe, bool self,
+	   const struct maps_known *known)
 {
 	char *line = NULL, *path;
 	size_t linecap = 0, cap = 0;
@@ -195,7 +219,7 @@ maps_parse(struct ct_maps *maps, FILE *f, const char *exe, bool self)
 		}
 		if (keep == 0)
 			continue;
-		err = maps_add(maps, &cap, &m, path, deleted, self);
+		err = maps_add(maps, &cap, &m, path, deleted, self, known);
 		if (err)
 			goto out;
 	}
@@ -215,11 +239,11 @@ out:
 int
 ct_maps_parse(struct ct_maps *maps, FILE *f, const char *exe)
 {
-	return maps_parse(maps, f, exe, false);
+	return maps_parse(maps, f, exe, false, NULL);
 }
 
-int
-ct_maps_read(struct ct_maps *maps)
+static int
+maps_read_self(struct ct_maps *maps, const struct maps_known *known)
 {
 	char exe[PATH_MAX];
 	ssize_t n;
@@ -235,16 +259,23 @@ ct_maps_read(struct ct_maps *maps)
 	f = fopen("/proc/self/maps", "re");
 	if (!f)
 		return -errno;
-	err = maps_parse(maps, f, n >= 0 ? exe : NULL, true);
+	err = maps_parse(maps, f, n >= 0 ? exe : NULL, true, known);
 	fclose(f);
 	return err;
 }
 
 int
+ct_maps_read(struct ct_maps *maps)
+{
+	return maps_read_self(maps, NULL);
+}
+
+int
 ct_maps_read_snap(struct ct_maps *maps, const struct ct_snapshot *snap)
 {
+	struct maps_known known = {snap ? snap->dl_live : NULL, snap ? snap->ndl_live : 0};
 	size_t cap = 0;
-	int err = ct_maps_read(maps);
+	int err = maps_read_self(maps, &known);
 
 	if (err == 0 || err == -ENOMEM || !snap || !snap->ndl_live)
 		return err;

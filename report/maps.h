@@ -35,7 +35,8 @@ int ct_maps_read(struct ct_maps *maps);
 
 struct ct_snapshot;
 
-/* ct_maps_read and, when /proc/self/maps is closed to the process (after
+/* ct_maps_read, taking the build-id of each object snap->dl_live lists
+ * from there rather than from its file, and, when /proc/self/maps is closed to the process (after
  * a uid/gid change or PR_SET_DUMPABLE 0 on some kernels), the objects the
  * snapshot listed with dl_iterate_phdr (snap->dl_live: executable range,
  * path and the build-id from the note in memory). Returns as

@@ -31,7 +31,7 @@ render_proto(const struct ct_snapshot *snap, enum ct_profile_kind kind, uint8_t 
 	int err = ct_maps_read_snap(&maps, snap);
 	if (err == -ENOMEM)
 		goto out;
-	err = ct_symbolize__new_snap(snap, &sym);
+	err = ct_symbolize_acquire(snap, &sym);
 	if (err == -ENOMEM)
 		goto out;
 	if (kind == CT_PROF_COUNT)
@@ -43,7 +43,7 @@ render_proto(const struct ct_snapshot *snap, enum ct_profile_kind kind, uint8_t 
 	err = ct_gzout_compress(pb, pblen, out, outlen);
 out:
 	free(pb);
-	ct_symbolize__free(sym);
+	ct_symbolize_release(sym);
 	ct_maps_free(&maps);
 	return err;
 }
@@ -98,10 +98,10 @@ ct_report_render(const struct ct_snapshot *snap, const char *name, int debug, ui
 	if (debug != 1)
 		return -EINVAL;
 	struct ct_symbolizer *sym = NULL;
-	int err = ct_symbolize__new_snap(snap, &sym);
+	int err = ct_symbolize_acquire(snap, &sym);
 	if (err == -ENOMEM)
 		return err;
 	err = ct_render_legacy(snap, kind, sym, out, outlen);
-	ct_symbolize__free(sym);
+	ct_symbolize_release(sym);
 	return err;
 }

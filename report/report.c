@@ -54,6 +54,35 @@ report_locks(const struct ct_snapshot *snap, struct ct_gzout *w, const struct ct
 	return err;
 }
 
+void
+ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *pcs, size_t npcs)
+{
+	struct ct_symbolizer *sym = NULL;
+	const struct ct_frame *fr;
+	size_t n;
+
+	if (!snap)
+		return;
+	ct_symbolize_acquire(snap, &sym);
+	if (!sym)
+		return;
+	/* A private one (the kept one is busy) would be thrown away. */
+	if (ct_symbolize_is_kept(sym)) {
+		for (int k = 0; k < CT_PROF_COUNT; k++)
+			for (size_t i = 0; i < snap->prof[k].nrecords; i++) {
+				const struct ct_record *r = &snap->prof[k].records[i];
+
+				for (uint32_t j = 0; j < r->depth && j < CT_STACK_MAX; j++)
+					if (r->pc[j])
+						ct_symbolize_addr(sym, r->pc[j] - 1, &fr, &n);
+			}
+		for (size_t i = 0; i < npcs; i++)
+			if (pcs[i])
+				ct_symbolize_addr(sym, pcs[i] - 1, &fr, &n);
+	}
+	ct_symbolize_release(sym);
+}
+
 int
 ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opts)
 {
@@ -83,7 +112,7 @@ ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opt
 		ct_gzout_fail(&w, err, "out of memory writing profiles");
 		goto out;
 	}
-	err = ct_symbolize__new_snap(snap, &sym);
+	err = ct_symbolize_acquire(snap, &sym);
 	if (err == -ENOMEM) {
 		ct_gzout_fail(&w, err, "out of memory writing profiles");
 		goto out;
@@ -100,7 +129,7 @@ out:
 	if (opts->wrote && opts->wrotelen)
 		ct_gzout_wrote(&w, opts->wrote, opts->wrotelen);
 	err = ct_gzout_close(&w);
-	ct_symbolize__free(sym);
+	ct_symbolize_release(sym);
 	ct_maps_free(&maps);
 	return err;
 }

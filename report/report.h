@@ -38,6 +38,18 @@
  * Locations without lines, never a failure. The snapshot is not modified. */
 CT_EXPORT int ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opts);
 
+/* Before a fork in a process whose fork children write profiles (the
+ * postmaster of a process-per-connection server): takes the process's
+ * kept symbolizer (symbolize.h, ct_symbolize_acquire) for snap and
+ * resolves, as the writer would, every return address of snap's records
+ * and pcs[0..npcs) (the stack of the fork call, which every child's
+ * stacks share at their base). That opens the debug information of the
+ * objects involved (the program, libc) once, in the parent: the children
+ * inherit it and resolve their own addresses without reading or
+ * decompressing those files again. Does nothing when the kept symbolizer
+ * is in use. Same context rules as ct_report_write. */
+CT_EXPORT void ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *pcs, size_t npcs);
+
 /* Renders one profile of snap into memory, for the HTTP endpoint and
  * snapshots. name: "mutex", "block", "threads" (alias "goroutine") or
  * "threadcreate"; debug 0 = gzip'd protobuf, 1 = legacy text that pprof

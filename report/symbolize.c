@@ -86,6 +86,10 @@ struct ct_symbolizer {
 	struct sym_elfsyms *syms;
 	size_t capsyms;
 	char note[480]; /* files that could not be read; see ct_symbolize_note */
+	/* The objects a kept symbolizer describes (ct_symbolize_acquire):
+	 * snap->dl_live as it was when it was made. */
+	struct ct_dl_gone *objs;
+	size_t nobjs;
 };
 
 /* A source position while walking an inline chain; file may be relative. */
@@ -783,6 +787,75 @@ ct_symbolize__new_snap(const struct ct_snapshot *snap, struct ct_symbolizer **ou
 	return err;
 }
 
+/* The kept symbolizer and whether it is in use. A plain flag, not a
+ * mutex: a fork child of a process whose other thread was writing
+ * inherits the flag set and simply never uses the kept one (its state may
+ * be half-updated), instead of waiting for a thread that does not exist. */
+static struct ct_symbolizer *sym_kept;
+static int sym_kept_busy;
+
+/* Whether s describes exactly the objects snap lists. */
+static bool
+sym_objs_same(const struct ct_symbolizer *s, const struct ct_snapshot *snap)
+{
+	if (s->nobjs != snap->ndl_live)
+		return false;
+	for (size_t i = 0; i < s->nobjs; i++) {
+		const struct ct_dl_gone *a = &s->objs[i], *b = &snap->dl_live[i];
+
+		if (a->base != b->base || a->start != b->start || a->limit != b->limit ||
+		    strcmp(a->path, b->path) != 0 || strcmp(a->build_id, b->build_id) != 0)
+			return false;
+	}
+	return true;
+}
+
+int
+ct_symbolize_acquire(const struct ct_snapshot *snap, struct ct_symbolizer **out)
+{
+	struct ct_symbolizer *s;
+	int err;
+
+	*out = NULL;
+	/* Without the list of objects a kept one cannot be checked. */
+	if (!snap || !snap->ndl_live || __atomic_exchange_n(&sym_kept_busy, 1, __ATOMIC_ACQUIRE))
+		return ct_symbolize__new_snap(snap, out);
+	if (sym_kept && sym_objs_same(sym_kept, snap)) {
+		*out = sym_kept;
+		return 0;
+	}
+	ct_symbolize__free(sym_kept);
+	sym_kept = NULL;
+	err = ct_symbolize__new_snap(snap, &s);
+	if (s) {
+		s->objs = malloc(snap->ndl_live * sizeof(*s->objs));
+		if (s->objs) {
+			memcpy(s->objs, snap->dl_live, snap->ndl_live * sizeof(*s->objs));
+			s->nobjs = snap->ndl_live;
+			sym_kept = s;
+		}
+	}
+	if (!sym_kept)
+		__atomic_store_n(&sym_kept_busy, 0, __ATOMIC_RELEASE);
+	*out = s;
+	return err;
+}
+
+bool
+ct_symbolize_is_kept(const struct ct_symbolizer *s)
+{
+	return s && s == sym_kept;
+}
+
+void
+ct_symbolize_release(struct ct_symbolizer *s)
+{
+	if (s && s == sym_kept)
+		__atomic_store_n(&sym_kept_busy, 0, __ATOMIC_RELEASE);
+	else
+		ct_symbolize__free(s);
+}
+
 const char *
 ct_symbolize_note(const struct ct_symbolizer *sym)
 {
@@ -810,5 +883,6 @@ ct_symbolize__free(struct ct_symbolizer *s)
 	free(s->res);
 	free(s->frames);
 	free(s->fns);
+	free(s->objs);
 	free(s);
 }

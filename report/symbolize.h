@@ -21,6 +21,7 @@
 #ifndef CT_SYMBOLIZE_H
 #define CT_SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,29 @@ int ct_symbolize__new_objs(const struct ct_dl_gone *v, size_t n, struct ct_symbo
  * once on stderr when a file cannot be read). Returns as those do. */
 struct ct_snapshot;
 int ct_symbolize__new_snap(const struct ct_snapshot *snap, struct ct_symbolizer **out);
+
+/* The process's kept symbolizer for a snapshot of this process: the one
+ * kept from an earlier write when the objects it was made for are still
+ * the ones snap->dl_live lists (same paths, load biases and build IDs),
+ * else a new one (ct_symbolize__new_snap), kept in its place. Kept means
+ * kept across writes and across fork(): a fork child inherits its open
+ * libdw sessions (debug information already read and decompressed) and
+ * every address resolved so far, so a child that writes at exit resolves
+ * only what its parent never did, and never opens a file again for
+ * objects its parent already read (see ct_report_warm). When the kept one
+ * is in use (another thread writing, or was when this process was forked
+ * from its parent) *out is a new, private one instead. Pair every success
+ * with ct_symbolize_release. Thread-safe (an atomic flag; no lock, so a
+ * fork at any moment leaves nothing that can deadlock). Returns as
+ * ct_symbolize__new_snap. */
+int ct_symbolize_acquire(const struct ct_snapshot *snap, struct ct_symbolizer **out);
+
+/* Whether sym is the kept one (not a private one). */
+bool ct_symbolize_is_kept(const struct ct_symbolizer *sym);
+
+/* Gives back what ct_symbolize_acquire gave: the kept one stays (and is
+ * free again), a private one is freed. NULL is allowed. */
+void ct_symbolize_release(struct ct_symbolizer *sym);
 
 /* "" or one line naming the files that could not be read (for the
  * profile's comments). Owned by sym. */

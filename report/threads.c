@@ -687,9 +687,9 @@ ct_threads_render(const struct ct_snapshot *snap, const char *name, int debug, u
 	struct ct_symbolizer *sym = NULL;
 	struct ct_maps maps = {0};
 	ct_maps_read_snap(&maps, snap);
-	ct_symbolize__new_snap(snap, &sym);
+	ct_symbolize_acquire(snap, &sym);
 	int err = td_render(snap, name, debug, NULL, &maps, sym, out, outlen);
-	ct_symbolize__free(sym);
+	ct_symbolize_release(sym);
 	ct_maps_free(&maps);
 	return err;
 }
