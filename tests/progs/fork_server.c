@@ -48,6 +48,10 @@ proc_in_syscall(pid_t pid, const long *nr, int n)
 	if (len <= 0)
 		return 1;
 	buf[len] = '\0';
+	/* "running" (or "-1 ..." outside any call) is not a wait: note that
+	 * strtol would read "running" as 0, which is read(). */
+	if (buf[0] < '0' || buf[0] > '9')
+		return 0;
 	long cur = strtol(buf, NULL, 10);
 	for (int i = 0; i < n; i++)
 		if (cur == nr[i])
@@ -98,8 +102,8 @@ serve_one(int fd, int use_read)
 static void
 client(const struct sockaddr_un *addr, socklen_t alen, int n, long wait_us)
 {
-	/* epoll_wait, epoll_pwait (glibc may use either), read */
-	static const long waits[] = {SYS_epoll_wait, SYS_epoll_pwait, SYS_read};
+	/* epoll_wait or epoll_pwait (glibc may use either), then read */
+	static const long epolls[] = {SYS_epoll_wait, SYS_epoll_pwait}, reads[] = {SYS_read};
 	for (int i = 0; i < n; i++) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		pid_t child;
@@ -108,7 +112,7 @@ client(const struct sockaddr_un *addr, socklen_t alen, int n, long wait_us)
 			_exit(2);
 		if (read(fd, &child, sizeof(child)) != (ssize_t)sizeof(child))
 			_exit(3);
-		while (!proc_in_syscall(child, waits, 3))
+		while (i % 2 ? !proc_in_syscall(child, reads, 1) : !proc_in_syscall(child, epolls, 2))
 			pause_us_raw(200);
 		pause_us_raw(wait_us);
 		if (write(fd, "q", 1) != 1 || read(fd, &c, 1) != 1 || c != 'k')

@@ -1,0 +1,147 @@
+/* Process-per-connection servers (tests/progs/fork_server, a postmaster
+ * in miniature): every child that served a connection writes its own
+ * profiles, fully named, and a child whose parent already resolved the
+ * same objects does not read them again.
+ *
+ * Nothing here depends on timing: each child's wait lasts at least the
+ * time the client pauses after the kernel shows the child blocked, and
+ * the server reaps each child before it forks the next one, so every
+ * child but the first is forked after an earlier one wrote its profiles. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#define FS_CHILDREN 8
+#define FS_WAIT_US 3000
+
+struct fs_child {
+	int pid;
+	char op[16]; /* "epoll_wait" or "read" */
+};
+
+/* The children the server reported (child=<pid> op=<op>), in order. */
+static int
+fs_children(const struct run *r, struct fs_child *v, int max)
+{
+	int n = 0;
+	for (const char *p = r->out; p && *p && n < max; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		struct fs_child c;
+		if (sscanf(p, "child=%d op=%15s", &c.pid, c.op) == 2)
+			v[n++] = c;
+	}
+	return n;
+}
+
+static void
+fs_run(struct run *r, const char *openlog)
+{
+	static const char *const args[] = {"8", "3000", NULL};
+	char lib[PATH_MAX];
+	prog_path(lib, sizeof(lib), "libopenlog.so");
+	/* Relative: the program and its children run in the run's directory. */
+	const char *const env[] = {"CONTEND_QUIET=1", openlog, NULL};
+	run_prog(r, &(struct run_opts){.prog = "fork_server", .args = args, .env = env,
+				       .out = "c.%p", .also_preload = lib, .timeout_s = 240});
+	cr_assert(!r->timed_out, "fork_server did not finish; stderr:\n%s", r->err);
+	run_expect_success(r);
+	cr_assert_eq(run_value(r, NULL, "children"), FS_CHILDREN);
+	cr_assert_eq(run_value(r, NULL, "failed"), 0);
+}
+
+/* Each child's block profile: its wait for the client, at least the
+ * pause by construction, under the function that waited and its callers,
+ * by name; and a mutex profile beside it. */
+Test(forkserver, every_child_writes_named_profiles, .timeout = 300)
+{
+	struct run r;
+	fs_run(&r, "OPENLOG_FILE=");
+	struct fs_child kids[FS_CHILDREN];
+	int n = fs_children(&r, kids, FS_CHILDREN);
+	cr_assert_eq(n, FS_CHILDREN, "stdout:\n%s", r.out);
+	for (int i = 0; i < n; i++) {
+		char sub[32], path[PATH_MAX];
+		snprintf(sub, sizeof(sub), "c.%d", kids[i].pid);
+		run_path(&r, sub, "mutex.pb.gz", path, sizeof(path));
+		cr_expect(path_exists(path), "child %d (%s) wrote no mutex profile", kids[i].pid,
+			  kids[i].op);
+		struct profile p;
+		if (!run_profile(&r, sub, "block", &p))
+			continue;
+		const char *fn = strcmp(kids[i].op, "read") == 0 ? "wait_request_read"
+								  : "wait_request_epoll";
+		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = kids[i].op,
+								       .next = fn});
+		cr_expect_eq(s.samples, 1, "child %d: one %s wait under %s", kids[i].pid,
+			     kids[i].op, fn);
+		expect_ratio(&p, (double)s.delay, FS_WAIT_US * 1e3, BAND_ASKED_LO, 1e6,
+			     "child %d: its %s wait", kids[i].pid, kids[i].op);
+		struct psum named = profile_sum(&p, &(struct stack_match){.leaf = kids[i].op,
+									   .contains = "serve_one"});
+		struct psum main_ = profile_sum(&p, &(struct stack_match){.leaf = kids[i].op,
+									   .contains = "main"});
+		cr_expect(named.samples == 1 && main_.samples == 1,
+			  "child %d: the wait's callers are not all named", kids[i].pid);
+		if (named.samples != 1 || s.samples != 1)
+			profile_dump(&p, kids[i].op);
+		profile_free(&p);
+	}
+	run_free(&r);
+}
+
+/* The lines of the open log naming pid and containing what. */
+static int
+fs_opened(const char *log, int pid, const char *what)
+{
+	int n = 0;
+	for (const char *p = log; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		int who;
+		char path[4096];
+		if (sscanf(p, "%d %4095s", &who, path) == 2 && who == pid && strstr(path, what))
+			n++;
+	}
+	return n;
+}
+
+/* The first child finds no symbols to inherit and reads the program's
+ * ELF file itself; it then tells its parent (a page they share) that
+ * children write profiles, and the parent resolves its own stacks before
+ * its next fork. Every later child inherits that: it reads neither the
+ * program's file nor libc's, nor any separate debug information, yet
+ * names its frames. */
+Test(forkserver, children_inherit_resolved_symbols, .timeout = 300)
+{
+	struct run r;
+	fs_run(&r, "OPENLOG_FILE=opens.txt");
+	struct fs_child kids[FS_CHILDREN];
+	int n = fs_children(&r, kids, FS_CHILDREN);
+	cr_assert_eq(n, FS_CHILDREN, "stdout:\n%s", r.out);
+	char path[PATH_MAX];
+	run_path(&r, ".", "opens.txt", path, sizeof(path));
+	char *log = read_file(path, NULL);
+	cr_assert(log, "no open log at %s", path);
+	/* The detector works: the first child read the program. */
+	cr_expect_geq(fs_opened(log, kids[0].pid, "/fork_server"), 1,
+		      "the first child did not read its program; opens:\n%s", log);
+	for (int i = 1; i < n; i++) {
+		cr_expect_eq(fs_opened(log, kids[i].pid, "/fork_server"), 0,
+			     "child %d read the program's file again", kids[i].pid);
+		cr_expect_eq(fs_opened(log, kids[i].pid, "/libc.so"), 0,
+			     "child %d read libc's file again", kids[i].pid);
+		cr_expect_eq(fs_opened(log, kids[i].pid, ".debug"), 0,
+			     "child %d read debug information again", kids[i].pid);
+		char sub[32];
+		snprintf(sub, sizeof(sub), "c.%d", kids[i].pid);
+		struct profile p;
+		if (!run_profile(&r, sub, "block", &p))
+			continue;
+		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = kids[i].op,
+								       .contains = "serve_one"});
+		cr_expect_eq(s.samples, 1, "child %d: its wait is not named", kids[i].pid);
+		profile_free(&p);
+	}
+	free(log);
+	run_free(&r);
+}
