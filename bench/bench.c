@@ -13,7 +13,7 @@
  * throughput, default 2), --work N (LCG steps outside the critical
  * section, default 30, about 30 ns), --reps N, --only GROUP[,GROUP...]
  * (uncontended contended handoff timedlock cond sem pipe sysbench memcached
- * threads spawn pause), --keep-starved (keep the samples of children that never
+ * threads spawn pause forkconn), --keep-starved (keep the samples of children that never
  * got the CPUs they needed, instead of dropping them: for a machine so busy
  * that rows would stay empty; the checks line counts them), -v (every
  * sample).
@@ -79,6 +79,9 @@
  *   pause        what live snapshots of a table of 100000 stacks hold up a
  *                thread that records meanwhile (wl_pause.c), preloaded
  *                only, one or two children a run.
+ *   forkconn     a process-per-connection server (wl_forkconn.c): a fork
+ *                per connection, the child waits 2 ms in epoll_wait for its
+ *                request, answers and exits; children per second.
  * glibc and Linux only (reads __data.__lock and /proc).
  *
  * Files. bench.c (this file: options, the run, the report), worker.c (the
