@@ -296,20 +296,26 @@ ct_dump_prefork(void)
 {
 	uint64_t *page = __atomic_load_n(&ct_kids_wrote, __ATOMIC_ACQUIRE);
 	if (!page) {
-		/* The first fork: nothing to warm yet, only somewhere for the
-		 * children to say they wrote. */
+		/* The first fork: somewhere for the children to say they
+		 * wrote. */
 		void *p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (p != MAP_FAILED &&
-		    !__atomic_compare_exchange_n(&ct_kids_wrote, &page, (uint64_t *)p, false,
+		if (p == MAP_FAILED)
+			return;
+		if (!__atomic_compare_exchange_n(&ct_kids_wrote, &page, (uint64_t *)p, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			munmap(p, sizeof(uint64_t));
-		return;
+		page = __atomic_load_n(&ct_kids_wrote, __ATOMIC_ACQUIRE);
 	}
-	/* Children that exec or _exit write nothing, and their parent then
-	 * never pays for symbols it does not need. */
-	if (__atomic_load_n(page, __ATOMIC_RELAXED) == 0 || !ct_active() ||
-	    ct_fork_heap_unsafe() || !ct_prepare_may_load())
+	/* Worth it once a child wrote profiles (children that exec or _exit
+	 * write nothing, and a shell never pays for symbols it does not
+	 * need), or when this process recorded enough to write its own at
+	 * exit: it reads the same debug information then anyway, so reading
+	 * it now costs nothing more, and children forked before any of them
+	 * wrote (a postmaster's checkpointer, writer and launcher, which all
+	 * write at shutdown) inherit it too. */
+	if ((__atomic_load_n(page, __ATOMIC_RELAXED) == 0 && !ct_profiles_have_data()) ||
+	    !ct_active() || ct_fork_heap_unsafe() || !ct_prepare_may_load())
 		return;
 	uint64_t sig = ct_dl_signature();
 	if (sig == __atomic_load_n(&ct_warm_sig, __ATOMIC_RELAXED))

@@ -85,15 +85,15 @@ void ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
  * must keep the tables then. */
 bool ct_dump_in_signal_fork(void);
 
-/* Fork prepare (core/fork.h), before the locks are taken: when this
- * process has recorded and earlier fork children of it wrote profiles
- * (they say so in a page shared with them), loads the report library and
- * has it resolve this process's recorded stacks and the fork's own stack
- * with the kept symbolizer (ct_report_warm), so the child, and every
- * later one, inherits the debug information already read. Once per set
- * of loaded objects; nothing from a signal handler, with the guard held,
- * or on glibc < 2.35 (whose prepare handlers run under its atfork lock).
- * The first fork only maps the shared page. Keeps errno. */
+/* Fork prepare (core/fork.h), before the locks are taken: when earlier
+ * fork children of this process wrote profiles (they say so in a page
+ * shared with them) or this process recorded enough to write its own,
+ * loads the report library and has it resolve this process's recorded
+ * stacks and the fork's own stack with the kept symbolizer
+ * (ct_report_warm), so the child, and every later one, inherits the
+ * debug information already read. Once per set of loaded objects;
+ * nothing from a signal handler, with the guard held, or on glibc < 2.35
+ * (whose prepare handlers run under its atfork lock). Keeps errno. */
 void ct_dump_prefork(void);
 
 /* Fork child (core/fork.h), async-signal-safe, except in a signal

@@ -14,7 +14,8 @@
  * wait_us with a raw nanosleep. The client ends with _exit, so it writes
  * no profile of its own.
  *
- * Prints child=<pid> op=<epoll_wait|read> per connection, client=<pid>,
+ * Prints server=<pid>, client=<pid>, child=<pid> op=<epoll_wait|read> per
+ * connection,
  * then children=N and failed=N (children that did not exit 0). Exits 0
  * when every child and the client exited 0. */
 #include <errno.h>
@@ -143,7 +144,7 @@ main(int argc, char **argv)
 		close(lfd);
 		client(&addr, alen, n, wait_us);
 	}
-	printf("client=%d\n", (int)cl);
+	printf("server=%d\nclient=%d\n", (int)getpid(), (int)cl);
 	pid_t *kids = calloc((size_t)n, sizeof(*kids));
 	int failed = 0, st;
 	for (int i = 0; i < n; i++) {
