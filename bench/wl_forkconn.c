@@ -113,6 +113,6 @@ rows(void)
 const struct workload wl_forkconn = {
 	.group = "forkconn", .workers = {{"forkconn", work_forkconn}},
 	.secs = 1.0, .quick_secs = 0.4, .threads = 1,
-	.cfgs = {NATIVE, CT_DEFAULT}, .ncfg = 2,
+	.cfgs = {NATIVE, CT_DEFAULT},
 	.collect = collect, .rows = rows,
 };
