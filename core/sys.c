@@ -1,19 +1,11 @@
 /* The table of core/sys.h, holding libc's own functions until the shim
  * installs the real ones. */
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "sys.h"
 
 struct ct_sys ct_sys = {
-	.read = read,
-	.write = write,
-	.poll = poll,
-	.nanosleep = nanosleep,
-	.waitpid = waitpid,
-	.pthread_create = pthread_create,
-	.pthread_timedjoin_np = pthread_timedjoin_np,
-	.accept4 = accept4,
+#define CT_SYS_LIBC(name) .name = name,
+	CT_SYS_FUNCS(CT_SYS_LIBC)
+#undef CT_SYS_LIBC
 };
 
 void

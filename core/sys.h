@@ -28,18 +28,29 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+/* The wrapped functions core calls, by name: each must be one of
+ * interpose/wrapped.def (interpose/sys.c fills the table from it, and a
+ * name it does not wrap does not compile), and each slot has the type of
+ * libc's own declaration (so a signature in wrapped.def that differs does
+ * not compile either). */
+#define CT_SYS_FUNCS(X)                                                                          \
+	X(read)                                                                                  \
+	X(write)                                                                                 \
+	X(poll)                                                                                  \
+	X(nanosleep)                                                                             \
+	X(waitpid)                                                                               \
+	X(pthread_create)                                                                        \
+	X(pthread_timedjoin_np)                                                                  \
+	X(accept4)
 
 struct ct_sys {
-	ssize_t (*read)(int fd, void *buf, size_t n);
-	ssize_t (*write)(int fd, const void *buf, size_t n);
-	int (*poll)(struct pollfd *fds, nfds_t n, int timeout_ms);
-	int (*nanosleep)(const struct timespec *req, struct timespec *rem);
-	pid_t (*waitpid)(pid_t pid, int *status, int options);
-	int (*pthread_create)(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
-			      void *arg);
-	int (*pthread_timedjoin_np)(pthread_t t, void **ret, const struct timespec *abstime);
-	int (*accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+#define CT_SYS_SLOT(name) __typeof__(name) *name;
+	CT_SYS_FUNCS(CT_SYS_SLOT)
+#undef CT_SYS_SLOT
 };
 
 /* One per shared object (hidden): libcontend-report.so's copy is never
@@ -49,52 +60,14 @@ extern struct ct_sys ct_sys;
 /* From the shim's constructor only, before it starts any thread. */
 void ct_sys_install(const struct ct_sys *real);
 
-static inline ssize_t
-ct_sys_read(int fd, void *buf, size_t n)
-{
-	return ct_sys.read(fd, buf, n);
-}
-
-static inline ssize_t
-ct_sys_write(int fd, const void *buf, size_t n)
-{
-	return ct_sys.write(fd, buf, n);
-}
-
-static inline int
-ct_sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
-{
-	return ct_sys.poll(fds, n, timeout_ms);
-}
-
-static inline int
-ct_sys_nanosleep(const struct timespec *req, struct timespec *rem)
-{
-	return ct_sys.nanosleep(req, rem);
-}
-
-static inline pid_t
-ct_sys_waitpid(pid_t pid, int *status, int options)
-{
-	return ct_sys.waitpid(pid, status, options);
-}
-
-static inline int
-ct_sys_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
-{
-	return ct_sys.pthread_create(t, attr, fn, arg);
-}
-
-static inline int
-ct_sys_pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abstime)
-{
-	return ct_sys.pthread_timedjoin_np(t, ret, abstime);
-}
-
-static inline int
-ct_sys_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
-{
-	return ct_sys.accept4(fd, addr, len, flags);
-}
+/* The calls, with the arguments and result of the libc function. */
+#define ct_sys_read(...) ct_sys.read(__VA_ARGS__)
+#define ct_sys_write(...) ct_sys.write(__VA_ARGS__)
+#define ct_sys_poll(...) ct_sys.poll(__VA_ARGS__)
+#define ct_sys_nanosleep(...) ct_sys.nanosleep(__VA_ARGS__)
+#define ct_sys_waitpid(...) ct_sys.waitpid(__VA_ARGS__)
+#define ct_sys_pthread_create(...) ct_sys.pthread_create(__VA_ARGS__)
+#define ct_sys_pthread_timedjoin_np(...) ct_sys.pthread_timedjoin_np(__VA_ARGS__)
+#define ct_sys_accept4(...) ct_sys.accept4(__VA_ARGS__)
 
 #endif
