@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../report/names.h"
+
 int
 ct_cli_bad_usage(const char *cmd, const char *fmt, ...)
 {
@@ -57,7 +59,8 @@ ct_cli_load(const char *path, struct ct_profile **p)
 	char err[512];
 	struct stat st;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return ct_cli_error("%s: is a directory (expected a profile such as %s/mutex.pb.gz)",
+		return ct_cli_error("%s: is a directory (expected a profile such as %s/" CT_NAME_MUTEX
+				    CT_EXT_PB ")",
 				    path, path);
 	if (ct_profile_load(path, p, err, sizeof(err)) < 0)
 		return ct_cli_error("%s: %s", path, err);

@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "../report/names.h"
 #include "cli.h"
 #include "../report/locktable.h"
 #include "../report/pprof_read.h"
@@ -175,9 +176,10 @@ ct_cli_locks_main(int argc, char **argv)
 			return 1;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			snprintf(file, sizeof(file), "%s/locks.pb.gz", path);
+			snprintf(file, sizeof(file), "%s/" CT_NAME_LOCKS CT_EXT_PB, path);
 			if (access(file, F_OK) != 0) {
-				fprintf(stderr, "contend locks: %s: no locks.pb.gz (no lock contention "
+				fprintf(stderr, "contend locks: %s: no " CT_NAME_LOCKS CT_EXT_PB
+						" (no lock contention "
 						"was recorded, or not a libcontend profile directory)\n",
 					path);
 				return 1;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../report/names.h"
 #include "cli.h"
 #include "summary.h"
 #include "../report/locktable.h"
@@ -264,8 +265,8 @@ summarize_dir(const char *dir, const char *qual)
 {
 	char path[3 * PATH_MAX + 64], mutex[64], block[64];
 	const char *d = shown(dir);
-	snprintf(mutex, sizeof(mutex), "mutex%s.pb.gz", qual);
-	snprintf(block, sizeof(block), "block%s.pb.gz", qual);
+	snprintf(mutex, sizeof(mutex), CT_NAME_MUTEX "%s" CT_EXT_PB, qual);
+	snprintf(block, sizeof(block), CT_NAME_BLOCK "%s" CT_EXT_PB, qual);
 	snprintf(path, sizeof(path), "%s/%s", dir, mutex);
 	bool have_mutex = access(path, F_OK) == 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, block);
@@ -276,21 +277,23 @@ summarize_dir(const char *dir, const char *qual)
 	ct_summary_print(stderr, path, "lock holders that made others wait", 5);
 	snprintf(path, sizeof(path), "%s/%s", dir, block);
 	ct_summary_print(stderr, path, "where threads waited", 5);
-	snprintf(path, sizeof(path), "%s/locks%s.pb.gz", dir, qual);
+	snprintf(path, sizeof(path), "%s/" CT_NAME_LOCKS "%s" CT_EXT_PB, dir, qual);
 	bool have_locks = access(path, F_OK) == 0;
 	if (have_locks)
 		summarize_locks(path);
 	/* This process's own dump: the directory may hold other processes'
 	 * (pid-qualified) dumps that are newer. */
-	snprintf(path, sizeof(path), "%s/threads%s.pb.gz", dir, qual);
+	snprintf(path, sizeof(path), "%s/" CT_NAME_THREADS "%s" CT_EXT_PB, dir, qual);
 	if (access(path, F_OK) != 0)
-		snprintf(path, sizeof(path), "%s/threads%s.txt", dir, qual);
+		snprintf(path, sizeof(path), "%s/" CT_NAME_THREADS "%s" CT_EXT_TXT, dir, qual);
 	if (access(path, F_OK) == 0)
 		ct_threadview_summary(stderr, shown(path));
 	fprintf(stderr, "contend: profiles in %s/:", d);
-	static const char *const files[][2] = {{"mutex", ".pb.gz"}, {"block", ".pb.gz"},
-					       {"locks", ".pb.gz"}, {"threads", ".pb.gz"},
-					       {"threads", ".txt"}};
+	static const char *const files[][2] = {{CT_NAME_MUTEX, CT_EXT_PB},
+					       {CT_NAME_BLOCK, CT_EXT_PB},
+					       {CT_NAME_LOCKS, CT_EXT_PB},
+					       {CT_NAME_THREADS, CT_EXT_PB},
+					       {CT_NAME_THREADS, CT_EXT_TXT}};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s%s%s", dir, files[i][0], qual, files[i][1]);
 		if (access(path, F_OK) == 0)
@@ -311,10 +314,10 @@ static bool
 has_plain_profiles(const char *dir)
 {
 	char path[3 * PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/mutex.pb.gz", dir);
+	snprintf(path, sizeof(path), "%s/" CT_NAME_MUTEX CT_EXT_PB, dir);
 	if (access(path, F_OK) == 0)
 		return true;
-	snprintf(path, sizeof(path), "%s/block.pb.gz", dir);
+	snprintf(path, sizeof(path), "%s/" CT_NAME_BLOCK CT_EXT_PB, dir);
 	return access(path, F_OK) == 0;
 }
 

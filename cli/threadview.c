@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "graph.h"
+#include "../report/names.h"
 #include "../report/pprof_read.h"
 #include "summary.h"
 
@@ -443,10 +444,10 @@ load_stem(const char *dir, const char *stem, struct dump *d, char *err, size_t e
 {
 	static char source[NAME_MAX + 8];
 	char pb[PATH_MAX + 2 * NAME_MAX], txt[PATH_MAX + 2 * NAME_MAX];
-	snprintf(pb, sizeof(pb), "%s/%s.pb.gz", dir, stem);
-	snprintf(txt, sizeof(txt), "%s/%s.txt", dir, stem);
+	snprintf(pb, sizeof(pb), "%s/%s" CT_EXT_PB, dir, stem);
+	snprintf(txt, sizeof(txt), "%s/%s" CT_EXT_TXT, dir, stem);
 	if (access(pb, F_OK) == 0) {
-		snprintf(source, sizeof(source), "%s.pb.gz", stem);
+		snprintf(source, sizeof(source), "%s" CT_EXT_PB, stem);
 		d->source = source;
 		if (load_pb(pb, d, err, errlen) < 0)
 			return -1;
@@ -466,28 +467,34 @@ load_stem(const char *dir, const char *stem, struct dump *d, char *err, size_t e
 		return 0;
 	}
 	if (access(txt, F_OK) == 0) {
-		snprintf(source, sizeof(source), "%s.txt", stem);
+		snprintf(source, sizeof(source), "%s" CT_EXT_TXT, stem);
 		d->source = source;
 		return load_txt(txt, d, err, errlen);
 	}
-	snprintf(err, errlen, "no thread dump %s.pb.gz or %s.txt in %s", stem, stem, dir);
+	snprintf(err, errlen, "no thread dump %s" CT_EXT_PB " or %s" CT_EXT_TXT " in %s", stem, stem,
+		 dir);
 	return -1;
+}
+
+/* The length of ext if name (n bytes) ends with it after something, else 0. */
+static size_t
+ends_with(const char *name, size_t n, const char *ext)
+{
+	size_t e = strlen(ext);
+	return n > e && !strcmp(name + n - e, ext) ? e : 0;
 }
 
 int
 ct_threadview_stem(const char *name, char *stem, size_t len)
 {
 	/* threads[.pid<N>][.<seq>](.txt|.pb.gz) */
-	size_t n = strlen(name), ext;
-	if (n > 4 && !strcmp(name + n - 4, ".txt"))
-		ext = 4;
-	else if (n > 6 && !strcmp(name + n - 6, ".pb.gz"))
-		ext = 6;
-	else
+	size_t n = strlen(name), ext = ends_with(name, n, CT_EXT_TXT);
+	size_t base = strlen(CT_NAME_THREADS);
+	if (!ext)
+		ext = ends_with(name, n, CT_EXT_PB);
+	if (!ext || strncmp(name, CT_NAME_THREADS, base) != 0 || n - ext >= len)
 		return -1;
-	if (strncmp(name, "threads", 7) != 0 || n - ext >= len)
-		return -1;
-	const char *p = name + 7, *end = name + n - ext;
+	const char *p = name + base, *end = name + n - ext;
 	if (p < end && !strncmp(p, ".pid", 4)) {
 		size_t k = strspn(p + 4, "0123456789");
 		if (k == 0 || p + 4 + k > end)
@@ -562,9 +569,8 @@ load(const char *path, struct dump *d, char *err, size_t errlen)
 		}
 		return load_stem(path, stem, d, err, errlen);
 	}
-	size_t n = strlen(path);
 	d->source = path;
-	if (n > 4 && !strcmp(path + n - 4, ".txt"))
+	if (ends_with(path, strlen(path), CT_EXT_TXT))
 		return load_txt(path, d, err, errlen);
 	/* A thread dump's profile brings the reports of its text beside it. */
 	const char *base = strrchr(path, '/');

@@ -22,6 +22,7 @@
 #include "dump.h"
 #include "dump_int.h"
 #include "log.h"
+#include "names.h"
 #include "outfile.h"
 #include "profiles.h"
 #include "sys.h"
@@ -124,7 +125,7 @@ ct_dump_crash_file(int dirfd, const char *base, void (*fill)(int fd, int sig), i
 	char tmp[256];
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int naming = __atomic_load_n(&out->naming, __ATOMIC_ACQUIRE);
-		if (ct_outfile_name(name, namelen, base, naming, out->pid, "", ".txt") < 0)
+		if (ct_outfile_name(name, namelen, base, naming, out->pid, "", CT_EXT_TXT) < 0)
 			return -ENAMETOOLONG;
 		int fd = ct_outfile_create_tmp(dirfd, name, tmp, sizeof(tmp));
 		if (fd < 0)
@@ -171,12 +172,12 @@ ct_dump_crash(int sig, int timeout_ms)
 	int dirfd = ct_outfile_open_dir(dir, output, &why);
 	if (dirfd >= 0) {
 		char name[128], maps[128];
-		int err = ct_dump_crash_file(dirfd, "threads", ct_threads_write_raw, sig, name,
+		int err = ct_dump_crash_file(dirfd, CT_NAME_THREADS, ct_threads_write_raw, sig, name,
 					     sizeof(name));
 		if (err == 0) {
 			/* The symbolized dump below replaces it: the same process. */
 			memcpy(output->own, name, strlen(name) + 1);
-			err = ct_dump_crash_file(dirfd, "maps", ct_dump_copy_maps, sig, maps,
+			err = ct_dump_crash_file(dirfd, CT_NAME_MAPS, ct_dump_copy_maps, sig, maps,
 						 sizeof(maps));
 			if (err < 0)
 				ct_log("cannot write '%s/%s': %s", dir, maps, strerrorname_np(-err));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "../core/names.h"
 #include "../core/outfile.h"
 #include "gzout.h"
 
@@ -107,8 +108,9 @@ gz_dirlen(const char *dir)
 static const struct {
 	const char *base, *ext;
 } gz_dump_names[] = {
-	{"mutex", ".pb.gz"},   {"block", ".pb.gz"},		  {"threads", ".txt"},
-	{"threads", ".pb.gz"}, {"threadcreate", ".pb.gz"},
+	{CT_NAME_MUTEX, CT_EXT_PB},   {CT_NAME_BLOCK, CT_EXT_PB},
+	{CT_NAME_THREADS, CT_EXT_TXT}, {CT_NAME_THREADS, CT_EXT_PB},
+	{CT_NAME_THREADCREATE, CT_EXT_PB},
 };
 
 /* From now on this process names its files mutex.pid<pid>.pb.gz...: a

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/names.h"
 #include "http.h"
 #include "render.h"
 #include "report.h"
@@ -466,8 +467,7 @@ parse_u64(const char *s, uint64_t max, uint64_t *out)
 static bool
 is_thread_profile(const char *name)
 {
-	return !strcmp(name, "threads") || !strcmp(name, "goroutine") ||
-	       !strcmp(name, "threadcreate");
+	return ct_names_is_threads(name) || !strcmp(name, CT_NAME_THREADCREATE);
 }
 
 /* Whether the thread dump renders at all in this build (it answers
@@ -481,7 +481,7 @@ threads_available(void)
 		memset(&empty, 0, sizeof(empty));
 		uint8_t *out = NULL;
 		size_t len = 0;
-		known = ct_threads_render(&empty, "threads", 2, &out, &len) != -ENOENT;
+		known = ct_threads_render(&empty, CT_NAME_THREADS, 2, &out, &len) != -ENOENT;
 		free(out);
 	}
 	return known;
@@ -490,7 +490,8 @@ threads_available(void)
 static bool
 known_profile(const char *name)
 {
-	if (!strcmp(name, "mutex") || !strcmp(name, "block") || !strcmp(name, "locks"))
+	enum ct_profile_kind kind;
+	if (ct_names_kind_of(name, &kind) == 0 || !strcmp(name, CT_NAME_LOCKS))
 		return true;
 	return is_thread_profile(name) && threads_available();
 }
@@ -503,7 +504,7 @@ effective_debug(const char *name, long long debug)
 	if (debug <= 0)
 		return 0;
 	/* locks: 1 the per-lock table, 2 its JSON lines (report/locktable.h) */
-	if (!strcmp(name, "threads") || !strcmp(name, "goroutine") || !strcmp(name, "locks"))
+	if (ct_names_is_threads(name) || !strcmp(name, CT_NAME_LOCKS))
 		return debug >= 2 ? 2 : 1;
 	return 1;
 }
@@ -648,7 +649,7 @@ parse_control(const char *name, const char *query, struct control *ctl, struct c
 {
 	char v[64];
 	memset(ctl, 0, sizeof(*ctl));
-	bool mutex = !strcmp(name, "mutex"), block = !strcmp(name, "block");
+	bool mutex = !strcmp(name, CT_NAME_MUTEX), block = !strcmp(name, CT_NAME_BLOCK);
 	if (ct_http_query(query, "fraction", v, sizeof(v))) {
 		if (!mutex) {
 			ct_http_error(resp, 400, "\"fraction\" applies to the mutex profile only");
@@ -726,7 +727,8 @@ serve_profile(const struct ct_http_host *host, const char *name, const struct ct
 		debug = 0;
 	long long sec = 0;
 	bool has_seconds = ct_http_query(req->query, "seconds", v, sizeof(v)) && v[0];
-	bool is_mutex_block = !strcmp(name, "mutex") || !strcmp(name, "block");
+	enum ct_profile_kind kind = CT_PROF_MUTEX;
+	bool is_mutex_block = ct_names_kind_of(name, &kind) == 0;
 	if (has_seconds) {
 		/* serveDeltaProfile's checks, in its order, with its texts. */
 		if (!go_atoi(v, &sec) || sec <= 0) {
@@ -735,7 +737,7 @@ serve_profile(const struct ct_http_host *host, const char *name, const struct ct
 			return 0;
 		}
 		/* A difference of maxima and percentiles means nothing. */
-		if (!strcmp(name, "locks")) {
+		if (!strcmp(name, CT_NAME_LOCKS)) {
 			ct_http_error(resp, 400, "\"seconds\" is not offered for the locks profile");
 			return 0;
 		}
@@ -757,7 +759,6 @@ serve_profile(const struct ct_http_host *host, const char *name, const struct ct
 
 	/* Runtime control, and the current setting in a header. */
 	if (is_mutex_block) {
-		enum ct_profile_kind kind = !strcmp(name, "mutex") ? CT_PROF_MUTEX : CT_PROF_BLOCK;
 		const char *hdr = kind == CT_PROF_MUTEX ? "X-Contend-Mutex-Fraction"
 							: "X-Contend-Block-Rate";
 		if (ctl.set) {
@@ -811,7 +812,7 @@ serve_profile(const struct ct_http_host *host, const char *name, const struct ct
 			return 0;
 		}
 		snprintf(d->name, sizeof(d->name), "%s", name);
-		d->kind = !strcmp(name, "mutex") ? CT_PROF_MUTEX : CT_PROF_BLOCK;
+		d->kind = kind;
 		d->p0 = snap;
 		/* Keep only what the delta needs: one table's records. */
 		enum ct_profile_kind other = d->kind == CT_PROF_MUTEX ? CT_PROF_BLOCK : CT_PROF_MUTEX;
@@ -874,19 +875,19 @@ serve_index(const struct ct_http_host *host, struct ct_http_resp *resp)
 	/* Go's Index: every profile with its count, sorted by name; libcontend
 	 * has no CPU profile or trace, so "profile" and "trace" are absent. */
 	struct index_entry e[] = {
-		{"block", "Stack traces that led to blocking on synchronization primitives",
+		{CT_NAME_BLOCK, "Stack traces that led to blocking on synchronization primitives",
 		 (long long)snap.prof[CT_PROF_BLOCK].nrecords},
 		{"cmdline", "The command line invocation of the current program", 0},
-		{"goroutine", "Stack traces of all current threads (the threads profile, under "
+		{CT_NAME_GOROUTINE, "Stack traces of all current threads (the threads profile, under "
 			      "the name Go tools ask for)", (long long)snap.nthreads},
-		{"locks", "Per lock: contentions, wait distribution (p50, p99, max), hold "
-			  "times, holder and waiter sites (debug=1 table, debug=2 JSON lines)",
+		{CT_NAME_LOCKS, "Per lock: contentions, wait distribution (p50, p99, max), hold "
+				"times, holder and waiter sites (debug=1 table, debug=2 JSON lines)",
 		 (long long)snap.nlockstats},
-		{"mutex", "Stack traces of holders of contended mutexes",
+		{CT_NAME_MUTEX, "Stack traces of holders of contended mutexes",
 		 (long long)snap.prof[CT_PROF_MUTEX].nrecords},
-		{"threadcreate", "Stack traces that led to the creation of new OS threads",
+		{CT_NAME_THREADCREATE, "Stack traces that led to the creation of new OS threads",
 		 (long long)snap.nthreads},
-		{"threads", "Stack traces of all current threads, with what each one waits for, "
+		{CT_NAME_THREADS, "Stack traces of all current threads, with what each one waits for, "
 			    "since when and held by whom", (long long)snap.nthreads},
 	};
 	ct_snapshot_free(&snap);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/names.h"
 #include "gzout.h"
 #include "locks.h"
 #include "locktable.h"
@@ -56,7 +57,7 @@ ct_report_render(const struct ct_snapshot *snap, const char *name, int debug, ui
 	*outlen = 0;
 	if (!snap || !name)
 		return -EINVAL;
-	if (!strcmp(name, "threads") || !strcmp(name, "goroutine") || !strcmp(name, "threadcreate")) {
+	if (ct_names_is_threads(name) || !strcmp(name, CT_NAME_THREADCREATE)) {
 		int err = ct_threads_render(snap, name, debug, out, outlen);
 		if (err != -EINVAL || debug != 1)
 			return err;
@@ -70,7 +71,7 @@ ct_report_render(const struct ct_snapshot *snap, const char *name, int debug, ui
 		free(pb);
 		return err;
 	}
-	if (!strcmp(name, "locks")) {
+	if (!strcmp(name, CT_NAME_LOCKS)) {
 		/* debug=0 the profile, 1 the per-lock table `contend locks`
 		 * prints, 2 its JSON lines (report/locktable.h). */
 		int err = render_proto(snap, CT_PROF_COUNT, out, outlen);
@@ -87,11 +88,7 @@ ct_report_render(const struct ct_snapshot *snap, const char *name, int debug, ui
 		return err;
 	}
 	enum ct_profile_kind kind;
-	if (!strcmp(name, "mutex"))
-		kind = CT_PROF_MUTEX;
-	else if (!strcmp(name, "block"))
-		kind = CT_PROF_BLOCK;
-	else
+	if (ct_names_kind_of(name, &kind) < 0)
 		return -ENOENT;
 	if (debug == 0)
 		return render_proto(snap, kind, out, outlen);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/names.h"
 #include "pprof.h"
 #include "pprof_read.h"
 #include "profile.pb-c.h"
@@ -58,8 +59,7 @@ ct_render_legacy(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 	if (kind == CT_PROF_MUTEX)
 		ct_buf_printf(&b, "sampling period=1\n");
 	ct_buf_printf(&b, "# libcontend %s profile: %s=%" PRIu64 "%s, values already scaled\n",
-		      kind == CT_PROF_MUTEX ? "mutex" : "block",
-		      kind == CT_PROF_MUTEX ? "fraction" : "rate", ps->rate,
+		      ct_names_kind(kind), kind == CT_PROF_MUTEX ? "fraction" : "rate", ps->rate,
 		      kind == CT_PROF_MUTEX ? "" : " ns");
 	if (ps->overflow_events)
 		ct_buf_printf(&b, "# libcontend: %" PRIu64 " events found the table full\n",

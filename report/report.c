@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/names.h"
 #include "gzout.h"
 #include "locks.h"
 #include "maps.h"
@@ -14,11 +15,6 @@
 #include "report.h"
 #include "symbolize.h"
 #include "threads.h"
-
-static const char *const report_names[CT_PROF_COUNT] = {
-	[CT_PROF_MUTEX] = "mutex",
-	[CT_PROF_BLOCK] = "block",
-};
 
 static int
 report_one(const struct ct_snapshot *snap, enum ct_profile_kind kind, struct ct_gzout *w,
@@ -29,10 +25,10 @@ report_one(const struct ct_snapshot *snap, enum ct_profile_kind kind, struct ct_
 	int err = ct_pprof_encode(snap, kind, maps, sym, &pb, &pblen);
 
 	if (err)
-		ct_gzout_fail(w, err, "cannot encode %s%s.pb.gz: %s", report_names[kind], w->suffix,
-			      strerror(-err));
+		ct_gzout_fail(w, err, "cannot encode %s%s" CT_EXT_PB ": %s", ct_names_kind(kind),
+			      w->suffix, strerror(-err));
 	else /* "<kind><suffix>.pb.gz", e.g. "mutex.pb.gz", "block.0001.pb.gz" */
-		err = ct_gzout_put(w, report_names[kind], ".pb.gz", pb, pblen, 1, 1);
+		err = ct_gzout_put(w, ct_names_kind(kind), CT_EXT_PB, pb, pblen, 1, 1);
 	free(pb);
 	return err;
 }
@@ -47,9 +43,10 @@ report_locks(const struct ct_snapshot *snap, struct ct_gzout *w, const struct ct
 	int err = ct_locks_encode(snap, maps, sym, &pb, &pblen);
 
 	if (err)
-		ct_gzout_fail(w, err, "cannot encode locks%s.pb.gz: %s", w->suffix, strerror(-err));
+		ct_gzout_fail(w, err, "cannot encode " CT_NAME_LOCKS "%s" CT_EXT_PB ": %s", w->suffix,
+			      strerror(-err));
 	else /* "locks<suffix>.pb.gz" */
-		err = ct_gzout_put(w, "locks", ".pb.gz", pb, pblen, 1, 1);
+		err = ct_gzout_put(w, CT_NAME_LOCKS, CT_EXT_PB, pb, pblen, 1, 1);
 	free(pb);
 	return err;
 }

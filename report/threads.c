@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/names.h"
 #include "../core/threads.h"
 #include "gzout.h"
 #include "maps.h"
@@ -620,10 +621,10 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 			 "registry full: %" PRIu64 " threads not tracked (more alive at once than "
 			 "%d); missing here", s->threads_untracked, CT_THREADS_MAX);
 	struct ct_pprof_spec spec = {
-		.type = {create ? "threadcreate" : "threads", NULL},
+		.type = {create ? CT_NAME_THREADCREATE : CT_NAME_THREADS, NULL},
 		.unit = {"count", NULL},
 		.nvalues = 1,
-		.period_type = create ? "threadcreate" : "threads",
+		.period_type = create ? CT_NAME_THREADCREATE : CT_NAME_THREADS,
 		.period_unit = "count",
 		.comments = {create ? "libcontend: where threads were created"
 				    : "libcontend thread dump: one sample per stack and state; "
@@ -661,10 +662,10 @@ td_render(const struct ct_snapshot *snap, const char *name, int debug, FILE *sum
 	  struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out, size_t *outlen)
 {
 	struct td d = {.snap = snap, .sym = sym};
-	bool create = !strcmp(name, "threadcreate");
+	bool create = !strcmp(name, CT_NAME_THREADCREATE);
 	*out = NULL;
 	*outlen = 0;
-	if (!create && strcmp(name, "threads") && strcmp(name, "goroutine"))
+	if (!create && !ct_names_is_threads(name))
 		return -ENOENT;
 	int err;
 	if (debug == 2 && !create) {
@@ -702,9 +703,9 @@ ct_threads_write(const struct ct_snapshot *snap, struct ct_gzout *w, FILE *summa
 		const char *what, *file, *ext;
 		int debug;
 	} views[] = {
-		{"threads", "threads", ".txt", 2},
-		{"threads", "threads", ".pb.gz", 0},
-		{"threadcreate", "threadcreate", ".pb.gz", 0},
+		{CT_NAME_THREADS, CT_NAME_THREADS, CT_EXT_TXT, 2},
+		{CT_NAME_THREADS, CT_NAME_THREADS, CT_EXT_PB, 0},
+		{CT_NAME_THREADCREATE, CT_NAME_THREADCREATE, CT_EXT_PB, 0},
 	};
 	int err = 0;
 	/* Each view on its own: one that fails (ENOSPC ...) does not keep

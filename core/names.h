@@ -1,0 +1,59 @@
+/* The names of what libcontend writes and serves, stated once. A profile's
+ * name is its file's base (mutex.pb.gz, threads.txt), its /debug/pprof/
+ * endpoint and, for the thread dumps, their pprof sample type. Pure
+ * constants and string compares: thread-safe, async-signal-safe, no
+ * allocation. Included by core/ and report/; cli/, which includes no
+ * core/ header, gets it through report/names.h. */
+#ifndef CT_NAMES_H
+#define CT_NAMES_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "snapshot.h"
+
+#define CT_NAME_MUTEX "mutex"
+#define CT_NAME_BLOCK "block"
+#define CT_NAME_THREADS "threads"
+/* The thread dump under the name Go tools ask for. */
+#define CT_NAME_GOROUTINE "goroutine"
+#define CT_NAME_THREADCREATE "threadcreate"
+/* Per-lock statistics (report/locktable.h). */
+#define CT_NAME_LOCKS "locks"
+/* The crash dump's copy of /proc/self/maps. */
+#define CT_NAME_MAPS "maps"
+
+/* A file is <name>[.pid<pid>][<suffix>]<ext> (core/outfile.h). */
+#define CT_EXT_PB ".pb.gz"
+#define CT_EXT_TXT ".txt"
+
+/* The name of a profile table. */
+static inline const char *
+ct_names_kind(enum ct_profile_kind kind)
+{
+	return kind == CT_PROF_MUTEX ? CT_NAME_MUTEX : CT_NAME_BLOCK;
+}
+
+/* The table a profile name stands for: 0 with *kind set for "mutex" and
+ * "block", -ENOENT for any other name. */
+static inline int
+ct_names_kind_of(const char *name, enum ct_profile_kind *kind)
+{
+	if (!strcmp(name, CT_NAME_MUTEX))
+		*kind = CT_PROF_MUTEX;
+	else if (!strcmp(name, CT_NAME_BLOCK))
+		*kind = CT_PROF_BLOCK;
+	else
+		return -ENOENT;
+	return 0;
+}
+
+/* The thread dump: "threads" or its alias "goroutine". */
+static inline bool
+ct_names_is_threads(const char *name)
+{
+	return !strcmp(name, CT_NAME_THREADS) || !strcmp(name, CT_NAME_GOROUTINE);
+}
+
+#endif
