@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../report/names.h"
 #include "cli.h"
 #include "threadview.h"
 
@@ -221,8 +222,8 @@ dump_of(const char *dir, const char *name, pid_t pid)
 static bool
 is_snapshot_txt(const char *name, char *stem, size_t len)
 {
-	size_t n = strlen(name);
-	if (n < 5 || strcmp(name + n - 4, ".txt") || ct_threadview_stem(name, stem, len) < 0)
+	size_t n = strlen(name), ext = strlen(CT_EXT_TXT);
+	if (n <= ext || strcmp(name + n - ext, CT_EXT_TXT) || ct_threadview_stem(name, stem, len) < 0)
 		return false;
 	const char *dot = strrchr(stem, '.');
 	return dot && dot[1] >= '0' && dot[1] <= '9';
@@ -403,10 +404,11 @@ ct_livedump_main(const struct ct_livedump_opts *o)
 	/* The text comes first; the profile of the same snapshot follows at
 	 * once (both are placed whole, by rename). */
 	char pb[PATH_MAX + NAME_MAX + 8];
-	snprintf(pb, sizeof(pb), "%.*s/%s.pb.gz", PATH_MAX, dirs[found], stem);
+	snprintf(pb, sizeof(pb), "%.*s/%s" CT_EXT_PB, PATH_MAX, dirs[found], stem);
 	for (double until = mono_s() + 5; access(pb, F_OK) != 0 && mono_s() < until;)
 		sleep_ms(20);
-	fprintf(stderr, "contend: thread dump of pid %d: %s/%s.txt\n", (int)pid, dirs[found], stem);
+	fprintf(stderr, "contend: thread dump of pid %d: %s/%s" CT_EXT_TXT "\n", (int)pid, dirs[found],
+		stem);
 	char *buf = NULL;
 	size_t len = 0;
 	char err[PATH_MAX + 256];
