@@ -152,30 +152,17 @@ cmp_fnode(const void *a, const void *b)
 static void
 xml_escape(FILE *out, const char *s, size_t max)
 {
+	static const char *const entity[128] = {
+		['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
+	};
 	for (size_t i = 0; s[i] && i < max; i++) {
-		switch (s[i]) {
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\'':
-			fputs("&#39;", out);
-			break;
-		default:
-			/* Control characters are not allowed in XML 1.0. */
-			if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
-				fputc('?', out);
-			else
-				fputc(s[i], out);
-		}
+		unsigned char c = (unsigned char)s[i];
+		if (c < 128 && entity[c])
+			fputs(entity[c], out);
+		else if (c < 0x20 && c != '\t') /* not allowed in XML 1.0 */
+			fputc('?', out);
+		else
+			fputc(s[i], out);
 	}
 }
 
@@ -271,26 +258,13 @@ add_stacks(struct fnode *root, struct kids_index *kids, const struct ct_profile 
 	return 0;
 }
 
-int
-ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, const char *title,
-	       char *err, size_t errlen)
+/* The document up to the first box: the HTML page's head (html), the
+ * SVG's opening, the title and the legend line (total: the sum of type's
+ * values, a label). */
+static void
+write_head(FILE *out, const char *title, const char *type, const char *total, double height,
+	   bool html, bool empty)
 {
-	struct ct_nodes *u = NULL;
-	struct fnode *root = NULL;
-	struct pending *stack = NULL;
-	struct kids_index kids = {0};
-	size_t cap = 0, n = 0;
-	int ret = -1, max_depth = 0;
-
-	if (!(u = ct_graph_nodes(p, CT_GRAN_FUNCTIONS)) || !(root = fnode_new("all")) ||
-	    add_stacks(root, &kids, p, u, vidx, &max_depth) < 0)
-		goto oom;
-
-	char total[64], pct[16];
-	const char *unit = vidx < p->ntypes ? p->units[vidx] : "";
-	const char *type = vidx < p->ntypes ? p->types[vidx] : "";
-	ct_units_label(total, sizeof(total), root->value, unit, "auto");
-	double height = TOP + (max_depth + 1) * FRAME_H + PAD;
 	if (html) {
 		fputs(html_head, out);
 		xml_escape(out, title, 4096);
@@ -311,54 +285,71 @@ ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, co
 	xml_escape(out, type, 256);
 	fprintf(out, ": %s in all; width = share of %s, callers below callees%s</text>\n", total,
 		*type ? type : "the samples", html ? "; click a box to zoom" : "");
-	if (root->value == 0) {
+	if (empty) {
 		fprintf(out, "<text x=\"%.0f\" y=\"%.0f\">no samples with a positive %s</text>\n", PAD,
 			TOP + FRAME_H, *type ? type : "value");
 	}
+}
 
-	/* Depth-first, iterative; children in name order. */
-	cap = 64;
-	if (!(stack = malloc(cap * sizeof(*stack))))
-		goto oom;
-	if (root->value > 0)
-		stack[n++] = (struct pending){root, 0.0, 0};
+/* The box of cur, as wide as its share of total (a positive sum), with
+ * its name cut to what fits. False if it is too narrow to draw (its
+ * children are then narrower still). */
+static bool
+write_box(FILE *out, const struct pending *cur, int64_t total, double height, const char *unit)
+{
+	const struct fnode *f = cur->n;
 	double span = W - 2 * PAD;
+	double frac = (double)f->value / (double)total;
+	double x = PAD + cur->x * span, w = frac * span;
+	if (w < 0.1)
+		return false;
+	double y = height - PAD - (cur->depth + 1) * FRAME_H;
+	int r, g, b;
+	if (cur->depth == 0) {
+		r = 160, g = 160, b = 160;
+	} else {
+		color_of(f->name, &r, &g, &b);
+	}
+	char val[64], pct[16];
+	ct_units_label(val, sizeof(val), f->value, unit, "auto");
+	ct_units_percent(pct, sizeof(pct), f->value, total);
+	fprintf(out, "<g class=\"fr\" data-x=\"%.9f\" data-w=\"%.9f\" data-d=\"%d\" data-v=\"%" PRId64
+		     "\" data-n=\"",
+		cur->x, frac, cur->depth, f->value);
+	xml_escape(out, f->name, 4096);
+	fputs("\"><title>", out);
+	xml_escape(out, f->name, 4096);
+	fprintf(out, " (%s, %s)</title><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.0f\" "
+		     "rx=\"2\" fill=\"rgb(%d,%d,%d)\"/><text x=\"%.2f\" y=\"%.2f\">",
+		val, pct + strspn(pct, " "), x, y, w, FRAME_H - 1, r, g, b, x + 3, y + 12);
+	size_t fits = w > 6 ? (size_t)((w - 6) / CHAR_W) : 0, len = strlen(f->name);
+	if (fits >= 3) {
+		if (len <= fits) {
+			xml_escape(out, f->name, len);
+		} else {
+			xml_escape(out, f->name, fits - 2);
+			fputs("..", out);
+		}
+	}
+	fputs("</text></g>\n", out);
+	return true;
+}
+
+/* Every box under root (a positive value), depth-first and iterative,
+ * children in name order. 0, or -1 when out of memory. */
+static int
+write_boxes(FILE *out, struct fnode *root, double height, const char *unit)
+{
+	size_t cap = 64, n = 0;
+	struct pending *stack = malloc(cap * sizeof(*stack));
+	if (!stack)
+		return -1;
+	stack[n++] = (struct pending){root, 0.0, 0};
 	while (n) {
 		struct pending cur = stack[--n];
 		struct fnode *f = cur.n;
-		double frac = (double)f->value / (double)root->value;
-		double x = PAD + cur.x * span, w = frac * span;
-		if (w < 0.1)
+		if (!write_box(out, &cur, root->value, height, unit))
 			continue;
-		double y = height - PAD - (cur.depth + 1) * FRAME_H;
-		int r, g, b;
-		if (cur.depth == 0) {
-			r = 160, g = 160, b = 160;
-		} else {
-			color_of(f->name, &r, &g, &b);
-		}
-		char val[64];
-		ct_units_label(val, sizeof(val), f->value, unit, "auto");
-		ct_units_percent(pct, sizeof(pct), f->value, root->value);
-		fprintf(out, "<g class=\"fr\" data-x=\"%.9f\" data-w=\"%.9f\" data-d=\"%d\" data-v=\"%" PRId64
-			     "\" data-n=\"",
-			cur.x, frac, cur.depth, f->value);
-		xml_escape(out, f->name, 4096);
-		fputs("\"><title>", out);
-		xml_escape(out, f->name, 4096);
-		fprintf(out, " (%s, %s)</title><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.0f\" "
-			     "rx=\"2\" fill=\"rgb(%d,%d,%d)\"/><text x=\"%.2f\" y=\"%.2f\">",
-			val, pct + strspn(pct, " "), x, y, w, FRAME_H - 1, r, g, b, x + 3, y + 12);
-		size_t fits = w > 6 ? (size_t)((w - 6) / CHAR_W) : 0, len = strlen(f->name);
-		if (fits >= 3) {
-			if (len <= fits) {
-				xml_escape(out, f->name, len);
-			} else {
-				xml_escape(out, f->name, fits - 2);
-				fputs("..", out);
-			}
-		}
-		fputs("</text></g>\n", out);
 		if (f->nkids > 1)
 			qsort(f->kids, f->nkids, sizeof(*f->kids), cmp_fnode);
 		/* Push in reverse so the first child is drawn first. */
@@ -367,8 +358,10 @@ ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, co
 		for (size_t i = 0; i < f->nkids; i++) {
 			if (n == cap) {
 				struct pending *ns = realloc(stack, 2 * cap * sizeof(*ns));
-				if (!ns)
-					goto oom;
+				if (!ns) {
+					free(stack);
+					return -1;
+				}
 				stack = ns;
 				cap *= 2;
 			}
@@ -381,6 +374,31 @@ ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, co
 			stack[j] = t;
 		}
 	}
+	free(stack);
+	return 0;
+}
+
+int
+ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, const char *title,
+	       char *err, size_t errlen)
+{
+	struct ct_nodes *u = NULL;
+	struct fnode *root = NULL;
+	struct kids_index kids = {0};
+	int ret = -1, max_depth = 0;
+
+	if (!(u = ct_graph_nodes(p, CT_GRAN_FUNCTIONS)) || !(root = fnode_new("all")) ||
+	    add_stacks(root, &kids, p, u, vidx, &max_depth) < 0)
+		goto oom;
+
+	char total[64];
+	const char *unit = vidx < p->ntypes ? p->units[vidx] : "";
+	const char *type = vidx < p->ntypes ? p->types[vidx] : "";
+	ct_units_label(total, sizeof(total), root->value, unit, "auto");
+	double height = TOP + (max_depth + 1) * FRAME_H + PAD;
+	write_head(out, title, type, total, height, html, root->value == 0);
+	if (root->value > 0 && write_boxes(out, root, height, unit) < 0)
+		goto oom;
 	fputs("</svg>\n", out);
 	if (html)
 		fputs(html_tail, out);
@@ -393,7 +411,6 @@ ct_flame_write(FILE *out, const struct ct_profile *p, size_t vidx, bool html, co
 oom:
 	snprintf(err, errlen, "out of memory");
 out:
-	free(stack);
 	free(kids.slot);
 	fnode_free(root);
 	ct_graph_nodes_free(u);

@@ -513,14 +513,83 @@ set_env(const struct run_opts *o, const char *lib, char *tmpl, size_t tlen, bool
 	return 0;
 }
 
+/* contend's signals while the program runs, as system() has them. */
+struct run_signals {
+	struct sigaction old_int, old_quit, old_term, old_hup;
+	sigset_t old_mask;
+};
+
+/* Before the fork: SIGINT and SIGQUIT from the terminal go to the whole
+ * foreground group, so the program gets them; we must outlive it to
+ * report. SIGTERM/SIGHUP (sent to us alone, e.g. by kill) are passed on;
+ * they stay blocked until the child's pid is known. */
+static void
+signals_hold(struct run_signals *s)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &s->old_mask);
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGINT, &ign, &s->old_int);
+	sigaction(SIGQUIT, &ign, &s->old_quit);
+}
+
+/* What signals_hold changed, undone: in the child (the program starts
+ * with the dispositions and mask we had) or when the fork failed. */
+static void
+signals_unhold(const struct run_signals *s)
+{
+	sigaction(SIGINT, &s->old_int, NULL);
+	sigaction(SIGQUIT, &s->old_quit, NULL);
+	sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
+}
+
+static void
+term_hup(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+/* The child is pid: SIGTERM and SIGHUP go to it from now on. */
+static void
+signals_forward(struct run_signals *s, pid_t pid)
+{
+	struct sigaction fwd = {.sa_handler = forward_signal};
+	sigset_t unblock;
+	child_pid = pid;
+	sigemptyset(&fwd.sa_mask);
+	sigaction(SIGTERM, &fwd, &s->old_term);
+	sigaction(SIGHUP, &fwd, &s->old_hup);
+	term_hup(&unblock);
+	sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+}
+
+/* The child is gone: signals act on us again (a SIGTERM during the
+ * summary ends it). */
+static void
+signals_restore(const struct run_signals *s)
+{
+	sigset_t block;
+	term_hup(&block);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	child_pid = 0;
+	sigaction(SIGTERM, &s->old_term, NULL);
+	sigaction(SIGHUP, &s->old_hup, NULL);
+	signals_unhold(s);
+}
+
 int
 ct_run_main(int argc, char **argv)
 {
 	struct run_opts o = {0};
 	char lib[PATH_MAX], tmpl[3 * PATH_MAX], dir[3 * PATH_MAX];
-	struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
-	struct sigaction old_int, old_quit, old_term, old_hup;
-	sigset_t block, old_mask;
+	struct run_signals sigs;
 	bool default_dir = false;
 	int first = 0, ret, pipefd[2], status = 0;
 	struct timespec t0, t1;
@@ -534,18 +603,7 @@ ct_run_main(int argc, char **argv)
 	if (pipe2(pipefd, O_CLOEXEC) != 0)
 		return ct_cli_error("cannot create a pipe: %s", strerror(errno));
 
-	/* As system(): SIGINT and SIGQUIT from the terminal go to the whole
-	 * foreground group, so the program gets them; we must outlive it to
-	 * report. SIGTERM/SIGHUP (sent to us alone, e.g. by kill) are passed
-	 * on; they stay blocked until the child's pid is known. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, &old_mask);
-	sigemptyset(&ign.sa_mask);
-	sigaction(SIGINT, &ign, &old_int);
-	sigaction(SIGQUIT, &ign, &old_quit);
+	signals_hold(&sigs);
 	fflush(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	size_t nbefore = 0;
@@ -560,19 +618,14 @@ ct_run_main(int argc, char **argv)
 	pid_t pid = fork();
 	if (pid < 0) {
 		ret = ct_cli_error("cannot fork: %s", strerror(errno));
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGQUIT, &old_quit, NULL);
-		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		signals_unhold(&sigs);
 		close(pipefd[0]);
 		close(pipefd[1]);
 		free_dirs(before, nbefore);
 		return ret;
 	}
 	if (pid == 0) {
-		/* The program starts with the dispositions and mask we had. */
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGQUIT, &old_quit, NULL);
-		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		signals_unhold(&sigs);
 		close(pipefd[0]);
 		execvp(argv[first], argv + first);
 		int e = errno;
@@ -581,15 +634,7 @@ ct_run_main(int argc, char **argv)
 		}
 		_exit(e == ENOENT ? 127 : 126);
 	}
-	child_pid = pid;
-	sigemptyset(&fwd.sa_mask);
-	sigaction(SIGTERM, &fwd, &old_term);
-	sigaction(SIGHUP, &fwd, &old_hup);
-	sigset_t unblock;
-	sigemptyset(&unblock);
-	sigaddset(&unblock, SIGTERM);
-	sigaddset(&unblock, SIGHUP);
-	sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+	signals_forward(&sigs, pid);
 
 	close(pipefd[1]);
 	int exec_errno = 0;
@@ -605,15 +650,7 @@ ct_run_main(int argc, char **argv)
 	while (w < 0 && errno == EINTR);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
-	/* The child is gone: signals act on us again (a SIGTERM during the
-	 * summary ends it). */
-	sigprocmask(SIG_BLOCK, &unblock, NULL);
-	child_pid = 0;
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	signals_restore(&sigs);
 
 	if (w < 0) {
 		free_dirs(before, nbefore);

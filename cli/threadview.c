@@ -278,20 +278,18 @@ header_title(const char *h)
 	return strndup(b, n ? n : 1);
 }
 
-/* Groups from the text of a threads.txt; takes ownership of text. */
-static int
-load_text(char *text, struct dump *d, char *err, size_t errlen)
+/* The lines of text, cut in place (a "\r" before the "\n" too), empty
+ * ones kept, and one extra blank line at the end that closes the last
+ * block; *n gets their number. NULL when out of memory. */
+static char **
+split_lines(char *text, size_t *n)
 {
-	char *header = NULL, *body = NULL, *report = NULL;
-	int ret = -1;
-	/* Split into lines, keeping empty ones; one extra blank line at the
-	 * end closes the last block. */
 	size_t nlines = 1;
 	for (const char *c = text; *c; c++)
 		nlines += *c == '\n';
 	char **lines = calloc(nlines + 1, sizeof(*lines));
 	if (!lines)
-		goto oom;
+		return NULL;
 	size_t k = 0;
 	for (char *line = text; line && k < nlines;) {
 		char *nl = strchr(line, '\n');
@@ -305,6 +303,72 @@ load_text(char *text, struct dump *d, char *err, size_t errlen)
 	}
 	static char empty[] = "";
 	lines[k++] = empty;
+	*n = k;
+	return lines;
+}
+
+/* Closes a thread's block, its header line and its stack (body, taken
+ * over; may be NULL): joins the group with the same wait and the same
+ * stack (up to "created by"), or starts one. 0, or -1 when out of memory. */
+static int
+close_block(struct dump *d, const char *header, char *body)
+{
+	char *title = header_title(header);
+	if (!title) {
+		free(body);
+		return -1;
+	}
+	const char *created = body ? strstr(body, "\n    created by ") : NULL;
+	size_t keylen = body ? (created ? (size_t)(created - body) + 1 : strlen(body)) : 0;
+	struct group *g = NULL;
+	for (size_t i = 0; i < d->n && !g; i++) {
+		const char *gs = d->g[i].stack;
+		const char *gc = strstr(gs, "\n    created by ");
+		size_t gl = gc ? (size_t)(gc - gs) + 1 : strlen(gs);
+		if (!strcmp(d->g[i].title, title) && gl == keylen &&
+		    !memcmp(gs, body ? body : "", keylen))
+			g = &d->g[i];
+	}
+	if (g) {
+		free(title);
+		free(body);
+	} else {
+		if (!(g = group_add(d))) {
+			free(title);
+			free(body);
+			return -1;
+		}
+		g->title = title;
+		g->stack = body ? body : strdup("");
+		g->labels = strdup("");
+		g->site = strdup("");
+		if (!g->stack || !g->labels || !g->site)
+			return -1;
+	}
+	g->count++;
+	d->threads++;
+	/* The flags end the bracket: a thread named "stuck" is not. */
+	if (strstr(header, ", stuck]"))
+		g->stuck = true;
+	if (strstr(header, ", idle]"))
+		g->idle = true;
+	if (strstr(header, ", held by thread "))
+		g->held = true;
+	if (strstr(header, "deadlock"))
+		g->deadlock = true;
+	return append(&g->headers, header);
+}
+
+/* Groups from the text of a threads.txt; takes ownership of text. */
+static int
+load_text(char *text, struct dump *d, char *err, size_t errlen)
+{
+	char *header = NULL, *body = NULL, *report = NULL;
+	int ret = -1;
+	size_t k = 0;
+	char **lines = split_lines(text, &k);
+	if (!lines)
+		goto oom;
 	for (size_t li = 0; li < k; li++) {
 		char *line = lines[li];
 		bool blank = line[strspn(line, " \t")] == 0;
@@ -316,55 +380,12 @@ load_text(char *text, struct dump *d, char *err, size_t errlen)
 		bool note = !header && !opens && !reports && word > 0 && line[word] == ':' &&
 			    line[word + 1] == ' ';
 		if ((blank || opens || reports) && header) {
-			/* Close the block: join the group with the same wait and
-			 * the same stack (up to "created by"), or start one. */
-			char *title = header_title(header);
-			if (!title)
-				goto oom_lines;
-			const char *created = body ? strstr(body, "\n    created by ") : NULL;
-			size_t keylen = body ? (created ? (size_t)(created - body) + 1 : strlen(body)) : 0;
-			struct group *g = NULL;
-			for (size_t i = 0; i < d->n && !g; i++) {
-				const char *gs = d->g[i].stack;
-				const char *gc = strstr(gs, "\n    created by ");
-				size_t gl = gc ? (size_t)(gc - gs) + 1 : strlen(gs);
-				if (!strcmp(d->g[i].title, title) && gl == keylen &&
-				    !memcmp(gs, body ? body : "", keylen))
-					g = &d->g[i];
-			}
-			if (g) {
-				free(title);
-			} else {
-				if (!(g = group_add(d))) {
-					free(title);
-					goto oom_lines;
-				}
-				g->title = title;
-				g->stack = body ? body : strdup("");
-				g->labels = strdup("");
-				g->site = strdup("");
-				body = NULL;
-				if (!g->stack || !g->labels || !g->site)
-					goto oom_lines;
-			}
-			free(body);
+			int r = close_block(d, header, body);
 			body = NULL;
-			g->count++;
-			d->threads++;
-			/* The flags end the bracket: a thread named "stuck"
-			 * is not. */
-			if (strstr(header, ", stuck]"))
-				g->stuck = true;
-			if (strstr(header, ", idle]"))
-				g->idle = true;
-			if (strstr(header, ", held by thread "))
-				g->held = true;
-			if (strstr(header, "deadlock"))
-				g->deadlock = true;
-			if (append(&g->headers, header) < 0)
-				goto oom_lines;
 			free(header);
 			header = NULL;
+			if (r < 0)
+				goto oom_lines;
 		}
 		if (report && !indented) {
 			char **nd = realloc(d->deadlocks, (d->nd + 1) * sizeof(*nd));

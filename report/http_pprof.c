@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/clock.h"
 #include "../core/names.h"
 #include "http.h"
 #include "render.h"
@@ -92,23 +93,12 @@ keep_header(char *dst, size_t cap, bool *seen, const char *v, size_t vlen)
 		return (status);      \
 	} while (0)
 
-int
-ct_http_parse_head(const char *head, size_t len, struct ct_http_req *req, size_t *content_length,
-		   bool *expect_continue, const char **why)
+/* The request line "METHOD SP request-target SP HTTP-version" (ll bytes,
+ * no line end): the method into req, the target left at *tgt, *tl. */
+static int
+parse_request_line(const char *head, size_t ll, struct ct_http_req *req, const char **tgtp,
+		   size_t *tlp, const char **why)
 {
-	memset(req, 0, sizeof(*req));
-	*content_length = 0;
-	*expect_continue = false;
-	bool have_length = false;
-
-	const char *end = head + len;
-	const char *eol = memchr(head, '\n', len);
-	if (!eol)
-		REFUSE(400, "malformed request line");
-	size_t ll = (size_t)(eol - head);
-	if (ll && head[ll - 1] == '\r')
-		ll--;
-	/* METHOD SP request-target SP HTTP-version */
 	const char *sp1 = memchr(head, ' ', ll);
 	if (!sp1)
 		REFUSE(400, "malformed request line");
@@ -138,6 +128,15 @@ ct_http_parse_head(const char *head, size_t len, struct ct_http_req *req, size_t
 		strcpy(req->method, "POST");
 	else
 		REFUSE(405, "only GET and POST are served");
+	*tgtp = tgt;
+	*tlp = tl;
+	return 0;
+}
+
+/* The request target (tl bytes): its decoded path and its query into req. */
+static int
+parse_target(const char *tgt, size_t tl, struct ct_http_req *req, const char **why)
+{
 	/* Origin form only: no proxies, no "*". */
 	if (tgt[0] != '/')
 		REFUSE(400, "the request target must be a path");
@@ -167,6 +166,89 @@ ct_http_parse_head(const char *head, size_t len, struct ct_http_req *req, size_t
 			break;
 		s = next;
 	}
+	return 0;
+}
+
+/* One header field line (n bytes, no line end): the fields ct_http_req
+ * keeps, the body's length (*have_length once one was given) and
+ * "Expect: 100-continue". */
+static int
+parse_field(const char *line, size_t n, struct ct_http_req *req, size_t *content_length,
+	    bool *have_length, bool *expect_continue, const char **why)
+{
+	/* Also refuses obsolete line folding (a leading space). */
+	const char *colon = memchr(line, ':', n);
+	if (!colon || colon == line)
+		REFUSE(400, "malformed header field");
+	size_t nl = (size_t)(colon - line);
+	for (size_t i = 0; i < nl; i++)
+		if (!is_token_char((unsigned char)line[i]))
+			REFUSE(400, "malformed header field");
+	const char *v = colon + 1, *ve = line + n;
+	while (v < ve && (*v == ' ' || *v == '\t'))
+		v++;
+	while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+		ve--;
+	size_t vlen = (size_t)(ve - v);
+	if (memchr(v, 0, vlen))
+		REFUSE(400, "malformed header field");
+	if (nl == 14 && !strncasecmp(line, "Content-Length", 14)) {
+		if (vlen > 18)
+			REFUSE(413, "request body too large");
+		size_t cl = 0;
+		for (size_t i = 0; i < vlen; i++) {
+			if (!isdigit((unsigned char)v[i]))
+				REFUSE(400, "invalid Content-Length");
+			cl = cl * 10 + (size_t)(v[i] - '0');
+		}
+		if (vlen == 0 || (*have_length && cl != *content_length))
+			REFUSE(400, "invalid Content-Length");
+		if (cl > CT_HTTP_MAX_BODY)
+			REFUSE(413, "request body too large");
+		*content_length = cl;
+		*have_length = true;
+	} else if (nl == 17 && !strncasecmp(line, "Transfer-Encoding", 17)) {
+		REFUSE(501, "transfer encodings are not supported; send a Content-Length");
+	} else if (nl == 6 && !strncasecmp(line, "Expect", 6)) {
+		if (vlen == 12 && !strncasecmp(v, "100-continue", 12))
+			*expect_continue = true;
+	} else if (nl == 4 && !strncasecmp(line, "Host", 4)) {
+		if (keep_header(req->host, sizeof(req->host), &req->has_host, v, vlen) < 0)
+			REFUSE(400, "invalid Host header (sent twice or too long)");
+	} else if (nl == 6 && !strncasecmp(line, "Origin", 6)) {
+		if (keep_header(req->origin, sizeof(req->origin), &req->has_origin, v, vlen) < 0)
+			REFUSE(400, "invalid Origin header (sent twice or too long)");
+	} else if (nl == 14 && !strncasecmp(line, "Sec-Fetch-Site", 14)) {
+		if (keep_header(req->fetch_site, sizeof(req->fetch_site), &req->has_fetch_site, v,
+				vlen) < 0)
+			REFUSE(400, "invalid Sec-Fetch-Site header (sent twice or too long)");
+	}
+	return 0;
+}
+
+int
+ct_http_parse_head(const char *head, size_t len, struct ct_http_req *req, size_t *content_length,
+		   bool *expect_continue, const char **why)
+{
+	memset(req, 0, sizeof(*req));
+	*content_length = 0;
+	*expect_continue = false;
+	bool have_length = false;
+
+	const char *end = head + len;
+	const char *eol = memchr(head, '\n', len);
+	if (!eol)
+		REFUSE(400, "malformed request line");
+	size_t ll = (size_t)(eol - head);
+	if (ll && head[ll - 1] == '\r')
+		ll--;
+	const char *tgt = NULL;
+	size_t tl = 0;
+	int status = parse_request_line(head, ll, req, &tgt, &tl, why);
+	if (status == 0)
+		status = parse_target(tgt, tl, req, why);
+	if (status != 0)
+		return status;
 
 	/* Header fields. */
 	for (const char *line = eol + 1; line < end;) {
@@ -178,53 +260,10 @@ ct_http_parse_head(const char *head, size_t len, struct ct_http_req *req, size_t
 			n--;
 		if (n == 0)
 			break; /* the blank line */
-		/* Also refuses obsolete line folding (a leading space). */
-		const char *colon = memchr(line, ':', n);
-		if (!colon || colon == line)
-			REFUSE(400, "malformed header field");
-		size_t nl = (size_t)(colon - line);
-		for (size_t i = 0; i < nl; i++)
-			if (!is_token_char((unsigned char)line[i]))
-				REFUSE(400, "malformed header field");
-		const char *v = colon + 1, *ve = line + n;
-		while (v < ve && (*v == ' ' || *v == '\t'))
-			v++;
-		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-			ve--;
-		size_t vlen = (size_t)(ve - v);
-		if (memchr(v, 0, vlen))
-			REFUSE(400, "malformed header field");
-		if (nl == 14 && !strncasecmp(line, "Content-Length", 14)) {
-			if (vlen > 18)
-				REFUSE(413, "request body too large");
-			size_t cl = 0;
-			for (size_t i = 0; i < vlen; i++) {
-				if (!isdigit((unsigned char)v[i]))
-					REFUSE(400, "invalid Content-Length");
-				cl = cl * 10 + (size_t)(v[i] - '0');
-			}
-			if (vlen == 0 || (have_length && cl != *content_length))
-				REFUSE(400, "invalid Content-Length");
-			if (cl > CT_HTTP_MAX_BODY)
-				REFUSE(413, "request body too large");
-			*content_length = cl;
-			have_length = true;
-		} else if (nl == 17 && !strncasecmp(line, "Transfer-Encoding", 17)) {
-			REFUSE(501, "transfer encodings are not supported; send a Content-Length");
-		} else if (nl == 6 && !strncasecmp(line, "Expect", 6)) {
-			if (vlen == 12 && !strncasecmp(v, "100-continue", 12))
-				*expect_continue = true;
-		} else if (nl == 4 && !strncasecmp(line, "Host", 4)) {
-			if (keep_header(req->host, sizeof(req->host), &req->has_host, v, vlen) < 0)
-				REFUSE(400, "invalid Host header (sent twice or too long)");
-		} else if (nl == 6 && !strncasecmp(line, "Origin", 6)) {
-			if (keep_header(req->origin, sizeof(req->origin), &req->has_origin, v, vlen) < 0)
-				REFUSE(400, "invalid Origin header (sent twice or too long)");
-		} else if (nl == 14 && !strncasecmp(line, "Sec-Fetch-Site", 14)) {
-			if (keep_header(req->fetch_site, sizeof(req->fetch_site), &req->has_fetch_site,
-					v, vlen) < 0)
-				REFUSE(400, "invalid Sec-Fetch-Site header (sent twice or too long)");
-		}
+		status = parse_field(line, n, req, content_length, &have_length, expect_continue,
+				     why);
+		if (status != 0)
+			return status;
 		line = le + 1;
 	}
 	return 0;
@@ -552,14 +591,6 @@ struct delta_state {
 	char extra[512]; /* headers of the request's sampling change */
 };
 
-static int64_t
-wall_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void
 ct_http_state_free(void *state)
 {
@@ -584,7 +615,7 @@ finish_threads(const struct ct_http_host *host, struct delta_state *d,
 		ct_http_error(resp, 500, "failed to collect profile");
 		return;
 	}
-	int64_t wall1 = wall_ns();
+	int64_t wall1 = ct_wall_ns();
 	err = ct_report_render(&p1, d->name, 0, &pb1, &pb1len);
 	ct_snapshot_free(&p1);
 	if (err < 0) {
@@ -707,6 +738,113 @@ refuse_change(const struct ct_http_req *req, enum ct_profile_kind kind, struct c
 	return false;
 }
 
+/* serveDeltaProfile's checks of ?seconds=v, in its order, with its
+ * texts: 0 with *sec set, or -1 with the refusal in resp. */
+static int
+check_seconds(const char *name, const char *v, long long debug, bool may_defer, long long *sec,
+	      struct ct_http_resp *resp)
+{
+	if (!go_atoi(v, sec) || *sec <= 0) {
+		ct_http_error(resp, 400, "invalid value for \"seconds\" - must be a positive integer");
+		return -1;
+	}
+	/* A difference of maxima and percentiles means nothing. */
+	if (!strcmp(name, CT_NAME_LOCKS)) {
+		ct_http_error(resp, 400, "\"seconds\" is not offered for the locks profile");
+		return -1;
+	}
+	/* Every profile served here supports a delta (Go's list:
+	 * block, goroutine, mutex, threadcreate, and threads). */
+	if (*sec >= CT_HTTP_MAX_SECONDS) {
+		ct_http_error(resp, 400, "profile duration exceeds server's WriteTimeout");
+		return -1;
+	}
+	if (debug != 0) {
+		ct_http_error(resp, 400, "seconds and debug params are incompatible");
+		return -1;
+	}
+	if (!may_defer) {
+		ct_http_error(resp, 503, "too many ?seconds= profiles in progress");
+		return -1;
+	}
+	return 0;
+}
+
+/* Runtime control of a table's sampling, and the current setting in a
+ * header. True when that is the whole answer: a change asked without a
+ * profile (no debug or seconds parameter). */
+static bool
+apply_control(const struct ct_http_host *host, enum ct_profile_kind kind, const struct control *ctl,
+	      bool profile_asked, struct ct_http_resp *resp)
+{
+	const char *hdr = kind == CT_PROF_MUTEX ? "X-Contend-Mutex-Fraction" : "X-Contend-Block-Rate";
+	if (!ctl->set) {
+		add_header(resp, "%s: %" PRIu64 "\r\n", hdr, host->sampling(kind, NULL));
+		return false;
+	}
+	uint64_t was = host->sampling(kind, &ctl->value);
+	add_header(resp, "%s: %" PRIu64 "\r\n%s-Was: %" PRIu64 "\r\n", hdr, ctl->value, hdr, was);
+	if (profile_asked)
+		return false;
+	char msg[160];
+	snprintf(msg, sizeof(msg), "libcontend: %s set to %" PRIu64 "%s (was %" PRIu64 ")\n",
+		 kind == CT_PROF_MUTEX ? "mutex profile fraction" : "block profile rate", ctl->value,
+		 kind == CT_PROF_MUTEX ? "" : " ns", was);
+	resp->status = 200;
+	resp->ctype = text_plain;
+	set_body(resp, msg);
+	return true;
+}
+
+/* A ?seconds= profile: its first half from snap (taken over), the delta
+ * after sec seconds. A table's delta keeps that table's records; a thread
+ * profile's keeps its rendering. CT_HTTP_DEFER, or 0 with an error in
+ * resp. */
+static int
+defer_delta(struct ct_snapshot *snap, const char *name, bool table, enum ct_profile_kind kind,
+	    long long sec, struct ct_http_resp *resp, void **state, int64_t *wait_ns)
+{
+	if (!table) {
+		struct delta_state *d = calloc(1, sizeof(*d));
+		if (d) {
+			d->threads = true;
+			d->wall0 = ct_wall_ns();
+		}
+		int err = d ? ct_report_render(snap, name, 0, &d->pb0, &d->pb0len) : -ENOMEM;
+		ct_snapshot_free(snap);
+		if (err < 0) {
+			ct_http_state_free(d);
+			render_error(resp, err);
+			return 0;
+		}
+		snprintf(d->name, sizeof(d->name), "%s", name);
+		*state = d;
+		*wait_ns = sec * 1000000000LL;
+		return CT_HTTP_DEFER;
+	}
+	struct delta_state *d = calloc(1, sizeof(*d));
+	if (!d) {
+		ct_snapshot_free(snap);
+		ct_http_error(resp, 500, "failed to collect profile");
+		return 0;
+	}
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->kind = kind;
+	d->p0 = *snap;
+	/* Keep only what the delta needs: one table's records. */
+	enum ct_profile_kind other = d->kind == CT_PROF_MUTEX ? CT_PROF_BLOCK : CT_PROF_MUTEX;
+	free(d->p0.prof[other].records);
+	d->p0.prof[other].records = NULL;
+	d->p0.prof[other].nrecords = 0;
+	free(d->p0.threads);
+	d->p0.threads = NULL;
+	d->p0.nthreads = 0;
+	snprintf(d->extra, sizeof(d->extra), "%s", resp->extra);
+	*state = d;
+	*wait_ns = sec * 1000000000LL;
+	return CT_HTTP_DEFER;
+}
+
 static int
 serve_profile(const struct ct_http_host *host, const char *name, const struct ct_http_req *req,
 	      struct ct_http_resp *resp, bool may_defer, void **state, int64_t *wait_ns)
@@ -729,56 +867,10 @@ serve_profile(const struct ct_http_host *host, const char *name, const struct ct
 	bool has_seconds = ct_http_query(req->query, "seconds", v, sizeof(v)) && v[0];
 	enum ct_profile_kind kind = CT_PROF_MUTEX;
 	bool is_mutex_block = ct_names_kind_of(name, &kind) == 0;
-	if (has_seconds) {
-		/* serveDeltaProfile's checks, in its order, with its texts. */
-		if (!go_atoi(v, &sec) || sec <= 0) {
-			ct_http_error(resp, 400,
-				      "invalid value for \"seconds\" - must be a positive integer");
-			return 0;
-		}
-		/* A difference of maxima and percentiles means nothing. */
-		if (!strcmp(name, CT_NAME_LOCKS)) {
-			ct_http_error(resp, 400, "\"seconds\" is not offered for the locks profile");
-			return 0;
-		}
-		/* Every profile served here supports a delta (Go's list:
-		 * block, goroutine, mutex, threadcreate, and threads). */
-		if (sec >= CT_HTTP_MAX_SECONDS) {
-			ct_http_error(resp, 400, "profile duration exceeds server's WriteTimeout");
-			return 0;
-		}
-		if (debug != 0) {
-			ct_http_error(resp, 400, "seconds and debug params are incompatible");
-			return 0;
-		}
-		if (!may_defer) {
-			ct_http_error(resp, 503, "too many ?seconds= profiles in progress");
-			return 0;
-		}
-	}
-
-	/* Runtime control, and the current setting in a header. */
-	if (is_mutex_block) {
-		const char *hdr = kind == CT_PROF_MUTEX ? "X-Contend-Mutex-Fraction"
-							: "X-Contend-Block-Rate";
-		if (ctl.set) {
-			uint64_t was = host->sampling(kind, &ctl.value);
-			add_header(resp, "%s: %" PRIu64 "\r\n%s-Was: %" PRIu64 "\r\n", hdr, ctl.value,
-				   hdr, was);
-			if (!has_debug && !has_seconds) {
-				char msg[160];
-				snprintf(msg, sizeof(msg), "libcontend: %s set to %" PRIu64 "%s (was %" PRIu64 ")\n",
-					 kind == CT_PROF_MUTEX ? "mutex profile fraction" : "block profile rate",
-					 ctl.value, kind == CT_PROF_MUTEX ? "" : " ns", was);
-				resp->status = 200;
-				resp->ctype = text_plain;
-				set_body(resp, msg);
-				return 0;
-			}
-		} else {
-			add_header(resp, "%s: %" PRIu64 "\r\n", hdr, host->sampling(kind, NULL));
-		}
-	}
+	if (has_seconds && check_seconds(name, v, debug, may_defer, &sec, resp) < 0)
+		return 0;
+	if (is_mutex_block && apply_control(host, kind, &ctl, has_debug || has_seconds, resp))
+		return 0;
 
 	struct ct_snapshot snap;
 	int err = host->snapshot(&snap, is_thread_profile(name));
@@ -786,47 +878,8 @@ serve_profile(const struct ct_http_host *host, const char *name, const struct ct
 		ct_http_error(resp, 500, "failed to collect profile");
 		return 0;
 	}
-	if (has_seconds && !is_mutex_block) {
-		struct delta_state *d = calloc(1, sizeof(*d));
-		if (d) {
-			d->threads = true;
-			d->wall0 = wall_ns();
-		}
-		err = d ? ct_report_render(&snap, name, 0, &d->pb0, &d->pb0len) : -ENOMEM;
-		ct_snapshot_free(&snap);
-		if (err < 0) {
-			ct_http_state_free(d);
-			render_error(resp, err);
-			return 0;
-		}
-		snprintf(d->name, sizeof(d->name), "%s", name);
-		*state = d;
-		*wait_ns = sec * 1000000000LL;
-		return CT_HTTP_DEFER;
-	}
-	if (has_seconds) {
-		struct delta_state *d = calloc(1, sizeof(*d));
-		if (!d) {
-			ct_snapshot_free(&snap);
-			ct_http_error(resp, 500, "failed to collect profile");
-			return 0;
-		}
-		snprintf(d->name, sizeof(d->name), "%s", name);
-		d->kind = kind;
-		d->p0 = snap;
-		/* Keep only what the delta needs: one table's records. */
-		enum ct_profile_kind other = d->kind == CT_PROF_MUTEX ? CT_PROF_BLOCK : CT_PROF_MUTEX;
-		free(d->p0.prof[other].records);
-		d->p0.prof[other].records = NULL;
-		d->p0.prof[other].nrecords = 0;
-		free(d->p0.threads);
-		d->p0.threads = NULL;
-		d->p0.nthreads = 0;
-		snprintf(d->extra, sizeof(d->extra), "%s", resp->extra);
-		*state = d;
-		*wait_ns = sec * 1000000000LL;
-		return CT_HTTP_DEFER;
-	}
+	if (has_seconds)
+		return defer_delta(&snap, name, is_mutex_block, kind, sec, resp, state, wait_ns);
 	int dbg = effective_debug(name, debug);
 	uint8_t *out = NULL;
 	size_t len = 0;
