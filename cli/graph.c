@@ -398,28 +398,32 @@ cmp_sprint(const struct ct_node *l, const struct ct_node *r)
 			return a_ > b_ ? -1 : 1;                                                   \
 	} while (0)
 
+/* pprof's flat and cum orders: by |first| descending, then name, then
+ * |second| descending (l1, l2 are l's values; r1, r2 r's). */
+static int
+cmp_values(const struct ct_node *l, const struct ct_node *r, int64_t l1, int64_t r1, int64_t l2,
+	   int64_t r2)
+{
+	CMP_DESC(abs64(l1), abs64(r1));
+	int c = strcmp(l->pname, r->pname);
+	if (c)
+		return c;
+	CMP_DESC(abs64(l2), abs64(r2));
+	return cmp_sprint(l, r);
+}
+
 static int
 cmp_flat(const void *a, const void *b)
 {
 	const struct ct_node *l = *(struct ct_node *const *)a, *r = *(struct ct_node *const *)b;
-	CMP_DESC(abs64(l->flat), abs64(r->flat));
-	int c = strcmp(l->pname, r->pname);
-	if (c)
-		return c;
-	CMP_DESC(abs64(l->cum), abs64(r->cum));
-	return cmp_sprint(l, r);
+	return cmp_values(l, r, l->flat, r->flat, l->cum, r->cum);
 }
 
 static int
 cmp_cum(const void *a, const void *b)
 {
 	const struct ct_node *l = *(struct ct_node *const *)a, *r = *(struct ct_node *const *)b;
-	CMP_DESC(abs64(l->cum), abs64(r->cum));
-	int c = strcmp(l->pname, r->pname);
-	if (c)
-		return c;
-	CMP_DESC(abs64(l->flat), abs64(r->flat));
-	return cmp_sprint(l, r);
+	return cmp_values(l, r, l->cum, r->cum, l->flat, r->flat);
 }
 
 static int

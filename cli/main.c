@@ -24,14 +24,11 @@
 
 struct cmd {
 	const char *name;
-	int (*main)(int argc, char **argv);
-	const char *usage; /* first line: synopsis */
+	int (*main)(int argc, char **argv); /* NULL: a pprof view (run_view) */
+	const char *usage;                  /* first line: synopsis */
+	int npos; /* a view's positional arguments: FILE, or REGEX FILE */
 };
 
-static int cmd_top(int argc, char **argv);
-static int cmd_list(int argc, char **argv);
-static int cmd_traces(int argc, char **argv);
-static int cmd_peek(int argc, char **argv);
 static int cmd_flame(int argc, char **argv);
 static int cmd_threads(int argc, char **argv);
 static int cmd_run(int argc, char **argv);
@@ -59,8 +56,9 @@ static const struct cmd cmds[] = {
 	 "                        in any case unless CONTEND_QUIET is set)\n"
 	 "\n"
 	 "The library is found next to contend (build tree), in ../<libdir>/ or in the\n"
-	 "installed libdir; CONTEND_LIB=/path/to/libcontend.so overrides.\n"},
-	{"top", cmd_top,
+	 "installed libdir; CONTEND_LIB=/path/to/libcontend.so overrides.\n",
+	 0},
+	{"top", NULL,
 	 "contend top [-n N] [--cum] [--sample contentions|delay] FILE\n"
 	 "\n"
 	 "The functions with the most samples, as `go tool pprof -top FILE` prints\n"
@@ -70,23 +68,27 @@ static const struct cmd cmds[] = {
 	 "  -n, --nodecount N     show the first N functions only (0 = all)\n"
 	 "  --cum                 sort by cumulative value (default: flat)\n"
 	 "  --sample TYPE         the sample value shown (default: the profile's\n"
-	 "                        default, delay for mutex and block profiles)\n"},
-	{"list", cmd_list,
+	 "                        default, delay for mutex and block profiles)\n",
+	 1},
+	{"list", NULL,
 	 "contend list [--sample TYPE] REGEX FILE\n"
 	 "\n"
 	 "The source of every function whose name matches REGEX (a POSIX extended\n"
 	 "regular expression), each line with its flat and cum values, like\n"
 	 "`go tool pprof -list REGEX FILE`. Source files are read from the paths in\n"
-	 "the profile (relative ones from the current directory upwards).\n"},
-	{"traces", cmd_traces,
+	 "the profile (relative ones from the current directory upwards).\n",
+	 2},
+	{"traces", NULL,
 	 "contend traces [--sample TYPE] FILE\n"
 	 "\n"
-	 "Every sample: its labels, value and stack, like `go tool pprof -traces`.\n"},
-	{"peek", cmd_peek,
+	 "Every sample: its labels, value and stack, like `go tool pprof -traces`.\n",
+	 1},
+	{"peek", NULL,
 	 "contend peek [--sample TYPE] REGEX FILE\n"
 	 "\n"
 	 "Callers and callees of the functions matching REGEX, with the share of\n"
-	 "each, like `go tool pprof -peek REGEX FILE`.\n"},
+	 "each, like `go tool pprof -peek REGEX FILE`.\n",
+	 2},
 	{"threads", cmd_threads,
 	 "contend threads DIR|FILE\n"
 	 "contend threads --pid PID [--signal SIG] [--dir DIR] [--timeout SECONDS]\n"
@@ -100,7 +102,8 @@ static const struct cmd cmds[] = {
 	 "run with LD_PRELOAD=libcontend.so and CONTEND_DUMP_SIGNAL) for a dump now:\n"
 	 "sends its CONTEND_DUMP_SIGNAL (or SIG), waits for the new snapshot in its\n"
 	 "output directory (its CONTEND_OUT, or DIR) at most SECONDS (default 30), and\n"
-	 "prints it.\n"},
+	 "prints it.\n",
+	 0},
 	{"locks", ct_cli_locks_main,
 	 "contend locks [--json] DIR|FILE|http://HOST:PORT\n"
 	 "\n"
@@ -115,14 +118,16 @@ static const struct cmd cmds[] = {
 	 "\n"
 	 "  --json                one JSON object per lock and line: lock, kind,\n"
 	 "                        contentions, wait_ns, avg_ns, p50_ns, p99_ns, max_ns,\n"
-	 "                        events, hold_* when known, waiters, holders\n"},
+	 "                        events, hold_* when known, waiters, holders\n",
+	 0},
 	{"flame", cmd_flame,
 	 "contend flame [--sample TYPE] [--title TEXT] FILE -o OUT.svg|OUT.html\n"
 	 "\n"
 	 "A flame graph of FILE: each box a function, as wide as its share of the\n"
 	 "samples (delay by default), callers below callees, colours stable by\n"
 	 "name. OUT.svg is a self-contained SVG with a tooltip per box; OUT.html\n"
-	 "adds click-to-zoom and search. No network access.\n"},
+	 "adds click-to-zoom and search. No network access.\n",
+	 0},
 };
 
 static const struct cmd *
@@ -316,30 +321,6 @@ out:
 }
 
 static int
-cmd_top(int argc, char **argv)
-{
-	return run_view(argc, argv, "top", 1);
-}
-
-static int
-cmd_list(int argc, char **argv)
-{
-	return run_view(argc, argv, "list", 2);
-}
-
-static int
-cmd_traces(int argc, char **argv)
-{
-	return run_view(argc, argv, "traces", 1);
-}
-
-static int
-cmd_peek(int argc, char **argv)
-{
-	return run_view(argc, argv, "peek", 2);
-}
-
-static int
 cmd_flame(int argc, char **argv)
 {
 	struct view_args a = {.cmd = "flame", .npos = 1};
@@ -511,5 +492,7 @@ main(int argc, char **argv)
 			argv[1]);
 		return 2;
 	}
+	if (!c->main)
+		return run_view(argc - 1, argv + 1, c->name, c->npos);
 	return c->main(argc - 1, argv + 1);
 }

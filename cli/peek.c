@@ -57,14 +57,10 @@ ct_peek_print(FILE *out, const struct ct_profile *p, size_t vidx, const regex_t 
 		matched++;
 		fprintf(out, "%s\n", sep);
 		print_edges(out, &v, n->in, n->nin, n->cum, true);
-		char f[64], c[64], fp[16], sp[16], cp[16];
-		flat_sum += n->flat;
-		ct_view_format(&v, n->flat, f, sizeof(f));
-		ct_view_format(&v, n->cum, c, sizeof(c));
-		ct_units_percent(fp, sizeof(fp), n->flat, v.total);
-		ct_units_percent(sp, sizeof(sp), flat_sum, v.total);
-		ct_units_percent(cp, sizeof(cp), n->cum, v.total);
-		fprintf(out, "%10s %s %s %10s %s                | %s\n", f, fp, sp, c, cp, n->pname);
+		struct ct_view_cols c;
+		ct_view_cols(&v, n, &flat_sum, &c);
+		fprintf(out, "%10s %s %s %10s %s                | %s\n", c.flat, c.flat_pct, c.sum_pct,
+			c.cum, c.cum_pct, n->pname);
 		print_edges(out, &v, n->out, n->nout, n->cum, false);
 	}
 	if (t.g->n > 0)

@@ -28,16 +28,11 @@ ct_top_print(FILE *out, const struct ct_profile *p, size_t vidx, size_t node_cou
 	int64_t flat_sum = 0;
 	for (size_t i = 0; i < t.g->n; i++) {
 		const struct ct_node *n = t.g->nodes[i];
-		char f[64], c[64], fp[16], sp[16], cp[16];
 		const char *inl = ct_view_inline_label(n);
-		flat_sum += n->flat;
-		ct_view_format(&v, n->flat, f, sizeof(f));
-		ct_view_format(&v, n->cum, c, sizeof(c));
-		ct_units_percent(fp, sizeof(fp), n->flat, v.total);
-		ct_units_percent(sp, sizeof(sp), flat_sum, v.total);
-		ct_units_percent(cp, sizeof(cp), n->cum, v.total);
-		fprintf(out, "%10s %s %s %10s %s  %s%s%s\n", f, fp, sp, c, cp, n->pname, *inl ? " " : "",
-			inl);
+		struct ct_view_cols c;
+		ct_view_cols(&v, n, &flat_sum, &c);
+		fprintf(out, "%10s %s %s %10s %s  %s%s%s\n", c.flat, c.flat_pct, c.sum_pct, c.cum,
+			c.cum_pct, n->pname, *inl ? " " : "", inl);
 	}
 	ct_graph_free(t.g);
 	ret = 0;

@@ -202,3 +202,15 @@ ct_view_inline_label(const struct ct_node *n)
 	}
 	return !inl ? "" : noinl ? "(partial-inline)" : "(inline)";
 }
+
+void
+ct_view_cols(const struct ct_view *v, const struct ct_node *n, int64_t *flat_sum,
+	     struct ct_view_cols *c)
+{
+	*flat_sum += n->flat;
+	ct_view_format(v, n->flat, c->flat, sizeof(c->flat));
+	ct_view_format(v, n->cum, c->cum, sizeof(c->cum));
+	ct_units_percent(c->flat_pct, sizeof(c->flat_pct), n->flat, v->total);
+	ct_units_percent(c->sum_pct, sizeof(c->sum_pct), *flat_sum, v->total);
+	ct_units_percent(c->cum_pct, sizeof(c->cum_pct), n->cum, v->total);
+}

@@ -56,6 +56,17 @@ void ct_view_select_unit(struct ct_view *v, const struct ct_graph *g);
  * the "Dropped"/"Showing top" lines. */
 void ct_view_print_report_labels(const struct ct_view *v, const struct ct_trimmed *t, FILE *out);
 
+/* The flat and cumulative columns of a node in top and peek: values in
+ * the output unit, percentages of the total, the flat sum so far. */
+struct ct_view_cols {
+	char flat[64], cum[64];
+	char flat_pct[16], sum_pct[16], cum_pct[16];
+};
+
+/* Fills c for n, adding n's flat value to *flat_sum first. */
+void ct_view_cols(const struct ct_view *v, const struct ct_node *n, int64_t *flat_sum,
+		  struct ct_view_cols *c);
+
 /* The inline label of a node for top: "", "(inline)" or
  * "(partial-inline)". */
 const char *ct_view_inline_label(const struct ct_node *n);

@@ -66,6 +66,25 @@ ct_dump_watchdog(int sig, int timeout_ms)
 	return id;
 }
 
+/* Waits at most timeout_ms for the forked copy to end, polling: a
+ * handler has no waitpid with a deadline. When time is up, says so and
+ * kills it (not reaped). True if it ended in time. */
+static bool
+ct_dump_wait_copy(pid_t child, int timeout_ms)
+{
+	struct timespec tick = {0, 5 * 1000 * 1000};
+	for (int waited = 0; waited < timeout_ms; waited += 5) {
+		int st;
+		pid_t r = ct_sys_waitpid(child, &st, WNOHANG | __WALL);
+		if (r == child || (r < 0 && errno != EINTR))
+			return true;
+		ct_sys_nanosleep(&tick, NULL);
+	}
+	ct_log("writing the profiles took longer than %d ms; given up", timeout_ms);
+	kill(child, SIGKILL);
+	return false;
+}
+
 static void
 ct_dump_from_signal_(int sig, int timeout_ms)
 {
@@ -88,21 +107,8 @@ ct_dump_from_signal_(int sig, int timeout_ms)
 		_exit(0);
 	}
 	__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
-	struct timespec tick = {0, 5 * 1000 * 1000};
-	for (int waited = 0; child > 0 && waited < timeout_ms; waited += 5) {
-		int st;
-		pid_t r = ct_sys_waitpid(child, &st, WNOHANG | __WALL);
-		if (r == child || (r < 0 && errno != EINTR)) {
-			child = 0;
-			break;
-		}
-		ct_sys_nanosleep(&tick, NULL);
-	}
-	if (child > 0) {
-		ct_log("writing the profiles took longer than %d ms; given up", timeout_ms);
-		kill(child, SIGKILL);
+	if (child > 0 && !ct_dump_wait_copy(child, timeout_ms))
 		ct_sys_waitpid(child, NULL, __WALL);
-	}
 	if (timer >= 0)
 		syscall(SYS_timer_delete, timer);
 }
@@ -364,20 +370,7 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 				.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L}};
 			syscall(SYS_timer_settime, watchdog, 0, &its, NULL);
 		}
-		struct timespec tick = {0, 5 * 1000 * 1000};
-		for (int waited = 0; waited < timeout_ms; waited += 5) {
-			int st;
-			pid_t r = ct_sys_waitpid(child, &st, WNOHANG | __WALL);
-			if (r == child || (r < 0 && errno != EINTR)) {
-				child = 0;
-				break;
-			}
-			ct_sys_nanosleep(&tick, NULL);
-		}
-		if (child > 0) {
-			ct_log("writing the profiles took longer than %d ms; given up", timeout_ms);
-			kill(child, SIGKILL);
-		}
+		ct_dump_wait_copy(child, timeout_ms);
 	} else if (write) {
 		ct_log("signal %d: cannot fork to write the profiles (%s); none written", sig,
 		       strerror(errno));

@@ -55,6 +55,31 @@ int64_t ct_mutex_handover_begin(pthread_mutex_t *m);
  * wrapper (only valid in the wrapper itself, not in helpers it calls). */
 #define CT_CALLER() ((uintptr_t)__builtin_return_address(0))
 
+/* A wait for lock obj (its holder is charged when it releases): timed as
+ * op only when hint says it may wait and this thread records. */
+#define CT_LOCK_WAIT(hint, op, obj, call)                                  \
+	do {                                                               \
+		if (CT_LIKELY(!(hint)) || !ct_active())                    \
+			return call;                                       \
+		struct ct_wait w_;                                         \
+		ct_lock_wait_begin(&w_, obj, op, CT_CALLER());             \
+		int r_ = call;                                             \
+		ct_lock_wait_end(&w_);                                     \
+		return r_;                                                 \
+	} while (0)
+
+/* An unlock of obj that may hand it to waiters: the delay they have
+ * waited so far is charged to this caller as op once the unlock
+ * succeeded (core/event.h). */
+#define CT_RELEASE(op, obj, call)                                          \
+	do {                                                               \
+		int64_t delay_ = ct_release_begin(obj);                    \
+		int r_ = call;                                             \
+		if (r_ == 0)                                               \
+			ct_release_end(op, delay_);                        \
+		return r_;                                                 \
+	} while (0)
+
 #define CT_TIMED_WAIT(may_wait, op, obj, call)                    \
 	do {                                                      \
 		if (CT_LIKELY(!(may_wait)) || !ct_active())       \

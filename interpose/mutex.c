@@ -207,11 +207,7 @@ ct_mutex_unlock_slow(pthread_mutex_t *m)
 {
 	if (!ct_active() || !ct_mutex_releases_to_waiter(m))
 		return real_pthread_mutex_unlock(m);
-	int64_t delay = ct_release_begin(m);
-	int r = real_pthread_mutex_unlock(m);
-	if (r == 0)
-		ct_release_end(CT_OP_MUTEX_UNLOCK, delay);
-	return r;
+	CT_RELEASE(CT_OP_MUTEX_UNLOCK, m, real_pthread_mutex_unlock(m));
 }
 
 CT_EXPORT int

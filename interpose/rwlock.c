@@ -122,11 +122,7 @@ ct_rw_unlock_slow(pthread_rwlock_t *l)
 {
 	if (!ct_active())
 		return real_pthread_rwlock_unlock(l);
-	int64_t delay = ct_release_begin(l);
-	int r = real_pthread_rwlock_unlock(l);
-	if (r == 0)
-		ct_release_end(CT_OP_RWLOCK_UNLOCK, delay);
-	return r;
+	CT_RELEASE(CT_OP_RWLOCK_UNLOCK, l, real_pthread_rwlock_unlock(l));
 }
 
 CT_EXPORT int

@@ -332,16 +332,23 @@ ct_default_kills(int sig)
 	}
 }
 
+/* Sets sig's action to the default, straight in the kernel. */
+static void
+ct_signal_default(int sig)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	real_sigaction(sig, &dfl, NULL);
+}
+
 /* Does exactly what the default action would: sig, at its default action
  * and unblocked in this thread only, is sent to this thread. Returns only
  * where that default does not end the process. */
 static void
 ct_die_by_default(int sig)
 {
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	real_sigaction(sig, &dfl, NULL);
+	ct_signal_default(sig);
 	sigset_t one;
 	sigemptyset(&one);
 	sigaddset(&one, sig);
@@ -368,10 +375,7 @@ ct_on_fatal(int sig)
 static void
 ct_on_crash(int sig)
 {
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	real_sigaction(sig, &dfl, NULL);
+	ct_signal_default(sig);
 	ct_dump_crash(sig, CT_CRASH_DUMP_TIMEOUT_MS);
 	ct_die_by_default(sig);
 }

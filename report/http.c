@@ -297,6 +297,24 @@ conn_send_continue(struct conn *c)
 		(void)send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/* What one recv or send on c came to (n, errno): 1 to try it again
+ * (EINTR), 0 when n bytes moved, -1 when the connection must wait for
+ * poll (EAGAIN) or is gone (then freed: the client went away, or a
+ * reset, and nobody is left to answer). */
+static int
+conn_io_result(struct ct_http *h, struct conn *c, ssize_t n)
+{
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -1;
+	if (n <= 0) {
+		conn_free(h, c);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 conn_read(struct ct_http *h, struct conn *c, int64_t now)
 {
@@ -313,15 +331,11 @@ conn_read(struct ct_http *h, struct conn *c, int64_t now)
 			break; /* cannot happen: incap == need once the head is known */
 		}
 		ssize_t n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
+		int r = conn_io_result(h, c, n);
+		if (r > 0)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (r < 0)
 			return;
-		if (n <= 0) {
-			/* The client went away (or a reset): nobody to answer. */
-			conn_free(h, c);
-			return;
-		}
 		c->inlen += (size_t)n;
 		if (!c->headlen) {
 			size_t end = head_end(c->in, c->inlen);
@@ -368,14 +382,11 @@ conn_write(struct ct_http *h, struct conn *c, int64_t now)
 	while (c->outoff < c->outlen) {
 		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
+		int r = conn_io_result(h, c, n);
+		if (r > 0)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (r < 0)
 			return;
-		if (n <= 0) {
-			conn_free(h, c);
-			return;
-		}
 		c->outoff += (size_t)n;
 		c->deadline = now + ms_ns(CT_HTTP_WRITE_TIMEOUT_MS);
 	}

@@ -684,6 +684,19 @@ sym_begin(void)
 	return s;
 }
 
+/* Ends the reporting of s's modules: 0 with *out = s, or -ENOENT with s
+ * freed if libdwfl could not end it or no module was reported (any). */
+static int
+sym_end(struct ct_symbolizer *s, bool any, struct ct_symbolizer **out)
+{
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 || !any) {
+		ct_symbolize__free(s);
+		return -ENOENT;
+	}
+	*out = s;
+	return 0;
+}
+
 int
 ct_symbolize__new(struct ct_symbolizer **out)
 {
@@ -712,22 +725,13 @@ int
 ct_symbolize__new_elf(const char *path, uint64_t bias, struct ct_symbolizer **out)
 {
 	struct ct_symbolizer *s = sym_begin();
-	int err = 0;
 
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
 	/* add_p_vaddr: bias is the load bias, as dlpi_addr */
 	Dwfl_Module *mod = dwfl_report_elf(s->dwfl, path, path, -1, bias, true);
-	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 || !mod) {
-		err = -ENOENT;
-		goto out;
-	}
-	*out = s;
-out:
-	if (err)
-		ct_symbolize__free(s);
-	return err;
+	return sym_end(s, mod != NULL, out);
 }
 
 int
@@ -735,7 +739,6 @@ ct_symbolize__new_objs(const struct ct_dl_gone *v, size_t n, struct ct_symbolize
 {
 	struct ct_symbolizer *s = sym_begin();
 	size_t reported = 0, used = 0;
-	int err = 0;
 
 	*out = NULL;
 	if (!s)
@@ -760,15 +763,7 @@ ct_symbolize__new_objs(const struct ct_dl_gone *v, size_t n, struct ct_symbolize
 		else
 			close(fd);
 	}
-	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 || reported == 0) {
-		err = -ENOENT;
-		goto out;
-	}
-	*out = s;
-out:
-	if (err)
-		ct_symbolize__free(s);
-	return err;
+	return sym_end(s, reported > 0, out);
 }
 
 int
