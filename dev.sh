@@ -88,7 +88,8 @@ sanitize() {
 	# shellcheck disable=SC2086 # lists of names
 	meson compile -C build-asan $SANITIZED_TARGETS >/dev/null
 	# shellcheck disable=SC2086
-	ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
+	ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:fast_unwind_on_malloc=0 \
+		LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0" \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C build-asan --no-rebuild --print-errorlogs --num-processes 2 $SANITIZED_TESTS
 }
