@@ -99,6 +99,7 @@ ct_report_fn(void)
 static uint64_t ct_copy_n;
 static int64_t ct_copy_last_ns, ct_copy_max_ns, ct_copy_total_ns;
 static int64_t ct_copy_cpu_max_ns, ct_copy_cpu_total_ns;
+static uint64_t ct_copy_unsettled;
 
 static int64_t
 ct_thread_cpu_ns(void)
@@ -126,6 +127,8 @@ ct_dump_snapshot(struct ct_snapshot *snap, bool threads)
 	__atomic_fetch_add(&ct_copy_total_ns, dt, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&ct_copy_cpu_total_ns, dc, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&ct_copy_n, 1, __ATOMIC_RELAXED);
+	for (int k = 0; k < CT_PROF_COUNT; k++)
+		__atomic_fetch_add(&ct_copy_unsettled, snap->prof[k].unsettled, __ATOMIC_RELAXED);
 	/* The registry is read with sequence counters: no thread waits. */
 	if (threads)
 		err = ct_threads_snapshot(snap, (int64_t)ct_cfg.stuck_ns);
@@ -143,6 +146,7 @@ ct_dump_copy_stats(struct ct_copy_stats *st)
 	st->total_ns = __atomic_load_n(&ct_copy_total_ns, __ATOMIC_RELAXED);
 	st->cpu_max_ns = __atomic_load_n(&ct_copy_cpu_max_ns, __ATOMIC_RELAXED);
 	st->cpu_total_ns = __atomic_load_n(&ct_copy_cpu_total_ns, __ATOMIC_RELAXED);
+	st->unsettled = __atomic_load_n(&ct_copy_unsettled, __ATOMIC_RELAXED);
 }
 
 int

@@ -441,13 +441,19 @@ ct_dumper_stop(void)
 	}
 	struct ct_copy_stats st;
 	ct_dump_copy_stats(&st);
-	if (!ct_cfg.quiet && st.n)
+	if (!ct_cfg.quiet && st.n) {
+		char unsettled[96] = "";
+		if (st.unsettled)
+			snprintf(unsettled, sizeof(unsettled),
+				 "; %lu records copied in the middle of an event",
+				 (unsigned long)st.unsettled);
 		ct_log("%lu live snapshots; copying the tables (no lock the program's threads "
 		       "take is held meanwhile) took %.1f us on average, %.1f us at most "
-		       "(CPU %.1f us on average, %.1f us at most)",
+		       "(CPU %.1f us on average, %.1f us at most)%s",
 		       (unsigned long)st.n, (double)st.total_ns / 1e3 / (double)st.n,
 		       (double)st.max_ns / 1e3, (double)st.cpu_total_ns / 1e3 / (double)st.n,
-		       (double)st.cpu_max_ns / 1e3);
+		       (double)st.cpu_max_ns / 1e3, unsettled);
+	}
 	ct_guard_leave();
 }
 

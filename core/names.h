@@ -28,6 +28,21 @@
 #define CT_EXT_PB ".pb.gz"
 #define CT_EXT_TXT ".txt"
 
+/* The files one dump writes, as X(base, ext): the profiles (report/report.c)
+ * and the thread dump's views (report/threads.c). report/gzout.c looks
+ * for each of them before a dump's first file, so that one dump never
+ * mixes plain and pid-qualified names: a file added to a dump is added
+ * here. The crash dump's maps.txt is not listed: it is written only
+ * beside the crash dump's own threads.txt, by the same process, which
+ * the check must not take for another process's file. */
+#define CT_DUMP_FILES(X)                  \
+	X(CT_NAME_MUTEX, CT_EXT_PB)       \
+	X(CT_NAME_BLOCK, CT_EXT_PB)       \
+	X(CT_NAME_LOCKS, CT_EXT_PB)       \
+	X(CT_NAME_THREADS, CT_EXT_TXT)    \
+	X(CT_NAME_THREADS, CT_EXT_PB)     \
+	X(CT_NAME_THREADCREATE, CT_EXT_PB)
+
 /* The name of a profile table. */
 static inline const char *
 ct_names_kind(enum ct_profile_kind kind)

@@ -74,6 +74,10 @@ struct ct_copy_stats {
 	uint64_t n;
 	int64_t last_ns, max_ns, total_ns; /* wall clock */
 	int64_t cpu_max_ns, cpu_total_ns;  /* the copying thread's CPU time */
+	/* Records taken while their writer was stopped in the middle of an
+	 * event (core/table.h), over all copies: each may be off by that one
+	 * event. 0 normally. */
+	uint64_t unsettled;
 };
 
 /* What the server needs from the shim, which owns the tables and the

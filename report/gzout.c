@@ -102,15 +102,15 @@ gz_dirlen(const char *dir)
 	return (int)n;
 }
 
-/* The names a dump with this suffix may write: if another process wrote
- * any of them, this one uses pid-qualified names for all of its own, so
- * one dump's files never mix the two. */
+/* The names a dump with this suffix may write (core/names.h): if another
+ * process wrote any of them, this one uses pid-qualified names for all of
+ * its own, so one dump's files never mix the two. */
 static const struct {
 	const char *base, *ext;
 } gz_dump_names[] = {
-	{CT_NAME_MUTEX, CT_EXT_PB},   {CT_NAME_BLOCK, CT_EXT_PB},
-	{CT_NAME_THREADS, CT_EXT_TXT}, {CT_NAME_THREADS, CT_EXT_PB},
-	{CT_NAME_THREADCREATE, CT_EXT_PB},
+#define GZ_DUMP_NAME(base, ext) {base, ext},
+	CT_DUMP_FILES(GZ_DUMP_NAME)
+#undef GZ_DUMP_NAME
 };
 
 /* From now on this process names its files mutex.pid<pid>.pb.gz...: a

@@ -986,10 +986,11 @@ serve_index(const struct ct_http_host *host, struct ct_http_resp *resp)
 		      "Snapshots taken: %" PRIu64 "; copying the tables took %.1f us the last time, "
 		      "%.1f us at most, %.1f us on average (CPU %.1f us on average, %.1f us at "
 		      "most). A copy takes no lock the program's threads take: it holds none of "
-		      "them up.\n</p>\n",
+		      "them up. Records copied while their writer was stopped in the middle of an "
+		      "event (each may be off by that event): %" PRIu64 ".\n</p>\n",
 		      host->sampling(CT_PROF_MUTEX, NULL), host->sampling(CT_PROF_BLOCK, NULL), st.n,
 		      (double)st.last_ns / 1e3, (double)st.max_ns / 1e3, (double)st.total_ns / 1e3 / n,
-		      (double)st.cpu_total_ns / 1e3 / n, (double)st.cpu_max_ns / 1e3);
+		      (double)st.cpu_total_ns / 1e3 / n, (double)st.cpu_max_ns / 1e3, st.unsettled);
 	ct_buf_printf(&b, "</body>\n</html>");
 	ct_http_reply(resp, &b, "text/html; charset=utf-8");
 }

@@ -414,10 +414,11 @@ pp_comments(struct pp *p)
 }
 
 /* The comments of a mutex or block profile: its sampling setting and, if
- * any, how much found the table full. */
+ * any, how much found the table full, how many unloaded objects were not
+ * kept and how many records were copied in the middle of an event. */
 static void
 pp_profile_comments(const struct ct_snapshot *snap, const struct ct_profile_snapshot *ps,
-		    char buf[3][160])
+		    char buf[4][160])
 {
 	/* "libcontend mutex profile: fraction=N": 1 in N contended unlocks
 	 * sampled; "libcontend block profile: rate=N ns": Go's block rate. */
@@ -435,6 +436,13 @@ pp_profile_comments(const struct ct_snapshot *snap, const struct ct_profile_snap
 		snprintf(buf[2], 160, "libcontend: dlclose history full, %" PRIu64
 			 " unloaded objects not kept; their addresses may show what is mapped "
 			 "there now", snap->dl_gone_dropped);
+	/* A fork child's copy of a table whose writer the fork stopped
+	 * inside an update (core/table.h): rare, and worth knowing. */
+	buf[3][0] = 0;
+	if (ps->unsettled)
+		snprintf(buf[3], 160, "libcontend: %" PRIu64 " records copied while their writer "
+			 "was stopped in the middle of an event; each may be off by that event",
+			 ps->unsettled);
 }
 
 /* protobuf-c wants arrays of pointers; they can only be made once the
@@ -657,7 +665,7 @@ ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,
 		size_t *outlen)
 {
-	char comments[3][160];
+	char comments[4][160];
 
 	*out = NULL;
 	*outlen = 0;
@@ -673,7 +681,7 @@ ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		.nvalues = 2,
 		.period_type = "contentions",
 		.period_unit = "count",
-		.comments = {comments[0], comments[1], comments[2]},
+		.comments = {comments[0], comments[1], comments[2], comments[3]},
 		.records = ps->records,
 		.nrecords = ps->nrecords,
 	};

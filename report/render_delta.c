@@ -107,6 +107,8 @@ ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *lat
 	out->prof[kind].nrecords = n;
 	out->prof[kind].overflow_events =
 		p1->overflow_events >= p0->overflow_events ? p1->overflow_events - p0->overflow_events : 0;
+	/* A difference may be off wherever either side was. */
+	out->prof[kind].unsettled = p0->unsettled + p1->unsettled;
 	return 0;
 }
 

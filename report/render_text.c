@@ -64,6 +64,9 @@ ct_render_legacy(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 	if (ps->overflow_events)
 		ct_buf_printf(&b, "# libcontend: %" PRIu64 " events found the table full\n",
 			      ps->overflow_events);
+	if (ps->unsettled)
+		ct_buf_printf(&b, "# libcontend: %" PRIu64 " records copied in the middle of an "
+			      "event\n", ps->unsettled);
 
 	for (size_t i = 0; i < ps->nrecords && !b.err; i++) {
 		const struct ct_record *r = &ps->records[order[i]];

@@ -95,7 +95,7 @@ static void
 fake_copy_stats(struct ct_copy_stats *st)
 {
 	*st = (struct ct_copy_stats){.n = 2, .last_ns = 1000, .max_ns = 3000, .total_ns = 4000,
-					  .cpu_max_ns = 2000, .cpu_total_ns = 3000};
+					  .cpu_max_ns = 2000, .cpu_total_ns = 3000, .unsettled = 7};
 }
 
 static const struct ct_http_host fake_host = {
@@ -401,6 +401,9 @@ Test(http_handlers, index_page)
 	cr_expect(strstr(b, "'block?") < strstr(b, "'cmdline?") && strstr(b, "'cmdline?") < strstr(b, "'mutex?"));
 	cr_expect(strstr(b, "took 1.0 us the last time, 3.0 us at most, 2.0 us on average (CPU 1.5 "
 			    "us on average, 2.0 us at most)"), "%s", b);
+	/* Records a copy took in the middle of an event (core/table.h). */
+	cr_expect(strstr(b, "Records copied while their writer was stopped in the middle of an "
+			    "event (each may be off by that event): 7."), "%s", b);
 	resp_free(&r);
 }
 
@@ -533,6 +536,9 @@ Test(render, delta_keeps_only_what_changed)
 	fake_growth = 4;
 	fake_snapshot(&a, false);
 	fake_snapshot(&b, false);
+	/* A difference may be off wherever either side was. */
+	a.prof[CT_PROF_MUTEX].unsettled = 1;
+	b.prof[CT_PROF_MUTEX].unsettled = 2;
 	cr_assert_eq(ct_render_delta(&a, &b, CT_PROF_MUTEX, &d), 0);
 	cr_assert_eq(d.prof[CT_PROF_MUTEX].nrecords, 1, "the unchanged record was kept");
 	cr_expect_eq(d.prof[CT_PROF_BLOCK].nrecords, 0);
@@ -541,6 +547,7 @@ Test(render, delta_keeps_only_what_changed)
 	cr_expect_float_eq(r->delay_ns, 4000.0, 1e-9);
 	cr_expect_eq(d.duration_nanos, 1000000000LL);
 	cr_expect_eq(d.time_nanos, b.time_nanos + b.duration_nanos);
+	cr_expect_eq(d.prof[CT_PROF_MUTEX].unsettled, 3);
 	ct_snapshot_free(&a);
 	ct_snapshot_free(&b);
 	ct_snapshot_free(&d);

@@ -299,6 +299,22 @@ Test(report, block_profile_header_and_comment)
 	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
+/* Records a fork child copied while their writer was stopped in the
+ * middle of an event (core/table.h) are said in the profile's comments;
+ * none, no comment (the block profile above has one comment). */
+Test(report, unsettled_records_are_in_the_comments)
+{
+	struct ct_snapshot s = snap;
+	s.prof[CT_PROF_BLOCK].unsettled = 2;
+	pb_profile *p = encode_decode(&s, CT_PROF_BLOCK, false);
+
+	cr_assert_eq(p->n_comment, 2);
+	cr_expect_str_eq(str(p, p->comment[1]),
+			 "libcontend: 2 records copied while their writer was stopped in the "
+			 "middle of an event; each may be off by that event");
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
 Test(report, values_rounded_and_sorted_by_delay)
 {
 	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
@@ -820,6 +836,47 @@ Test(report, write_error_read_only_dir)
 	chmod(tmp, 0755);
 	tmpdir_remove(tmp);
 	free(tmp);
+}
+
+/* Another process's file under any name a dump writes (core/names.h
+ * CT_DUMP_FILES, spelled out here) makes this process's whole dump
+ * pid-qualified, before its first file: one dump never mixes the two. A
+ * file under no such name changes nothing. */
+Test(report, any_dump_file_of_another_process_qualifies_all)
+{
+	static const struct {
+		const char *name;
+		bool dump;
+	} cases[] = {
+		{"mutex.pb.gz", true},   {"block.pb.gz", true},   {"locks.pb.gz", true},
+		{"threads.txt", true},   {"threads.pb.gz", true}, {"threadcreate.pb.gz", true},
+		{"maps.txt", false},     {"other.pb.gz", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *dir = make_tmpdir(), path[PATH_MAX + 32], err[512];
+		snprintf(path, sizeof(path), "%s/%s", dir, cases[i].name);
+		write_file(path, "x", 1);
+		struct ct_gzout w;
+		cr_assert_eq(ct_gzout_open(&w, dir, "", NULL, 0, err, sizeof(err)), 0, "%s", err);
+		cr_expect_eq(w.out->naming == CT_OUT_NAMES_PID, cases[i].dump,
+			     "%s: naming %d (%s)", cases[i].name, w.out->naming, err);
+		ct_gzout_close(&w);
+		tmpdir_remove(dir);
+		free(dir);
+	}
+
+	/* The whole dump: no plain mutex.pb.gz beside another's locks.pb.gz. */
+	char *dir = make_tmpdir(), path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/locks.pb.gz", dir);
+	write_file(path, "x", 1);
+	struct ct_report_opts opts = {.dir = dir, .quiet = 1};
+	cr_assert_eq(ct_report_write(&snap, &opts), 0);
+	snprintf(path, sizeof(path), "%s/mutex.pid%d.pb.gz", dir, (int)getpid());
+	cr_expect_eq(access(path, F_OK), 0, "no %s", path);
+	snprintf(path, sizeof(path), "%s/mutex.pb.gz", dir);
+	cr_expect_neq(access(path, F_OK), 0, "%s is plain", path);
+	tmpdir_remove(dir);
+	free(dir);
 }
 
 Test(report, gzout_roundtrip)
