@@ -94,10 +94,15 @@ ct_threads_exit_cb(void *p)
 {
 	struct ct_thread_slot *s = p;
 	__atomic_store_n(&s->wop, 0, __ATOMIC_RELAXED);
-	prctl(PR_GET_NAME, s->name, 0, 0, 0);
 	ct_self.slot = NULL;
 	ct_self.no_slot = 1;
 	int old = ct_slot_load(s);
+	/* The name is for dumps of exited threads not yet joined: a detached
+	 * thread's slot is freed below, so it is never read (one system call
+	 * less per exit of a detached thread). A detach racing with this
+	 * load only makes the call useless. */
+	if (!(old & CT_SLOT_DETACHED) || (old & CT_SLOT_BASE) == CT_SLOT_CLAIMING)
+		prctl(PR_GET_NAME, s->name, 0, 0, 0);
 	for (;;) {
 		int base = old & CT_SLOT_BASE, new;
 		if (base == CT_SLOT_FREE)

@@ -26,9 +26,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/compiler.h"
 #include "wrapped.def"
 
-#define CT_REAL_DECL(ret, name, params, args, versioned) extern ret(*real_##name) params;
+/* Hidden: the shim defines them, so a wrapper jumps through the pointer
+ * itself (one instruction) rather than first loading its address from the
+ * GOT (the linker relaxes that load to a lea, still one more instruction
+ * on every forwarded call). */
+#define CT_REAL_DECL(ret, name, params, args, versioned)                   \
+	extern CT_HIDDEN ret(*real_##name) params;
 CT_REAL_FUNCS(CT_REAL_DECL)
 #undef CT_REAL_DECL
 
