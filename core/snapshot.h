@@ -91,9 +91,19 @@ struct ct_thread_snap {
 	uint32_t rearms;           /* waits of that run before the current one */
 	int owner_tid;             /* holder of obj when known (mutex, rwlock writer), else 0 */
 	char owner_name[16];       /* its name, "" if unknown */
+	/* What else the wait is on: a condition wait's mutex; a poll's
+	 * pollfd array (address in the program) and its length. */
+	uintptr_t aux;
+	uint32_t naux;
+	/* The thread has waited nowhere else since it started (locks aside):
+	 * a service thread parked where it always parks. */
+	int home;
 	/* Parked for work (core/threads.c, ct_threads_classify): a wait for
-	 * input (accept, epoll, sigwait ...), or one of several threads
-	 * waiting at the same site on the same condvar, semaphore or fd. */
+	 * input (accept, epoll, sigwait ..., a poll of listening sockets, a
+	 * wait for a client on a connection the process accepted), one of
+	 * several threads waiting at the same site on the same condvar,
+	 * semaphore or fd (or condvars under one mutex), or a service
+	 * thread's only wait (home). */
 	int idle;
 	int stuck;                 /* wait_ns >= CONTEND_STUCK and not idle */
 	/* Stack at the wait: pc[0] is the return address into the caller of

@@ -4,16 +4,22 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "locks.h"
 #include "sys.h"
 #include "thread.h"
 #include "snapshot.h"
@@ -169,6 +175,10 @@ ct_threads_claim(void)
 		s->wlastop = 0;
 		s->wunwoken = 0;
 		s->wrearms = 0;
+		s->waux = 0;
+		s->wnaux = 0;
+		memset(s->hsite, 0, sizeof(s->hsite));
+		s->hevicted = 0;
 		s->detached = 0;
 		s->start_routine = 0;
 		s->create_depth = 0;
@@ -346,6 +356,75 @@ ct_wait_rearmed(const struct ct_thread_slot *s, unsigned op, const void *obj, in
 	return gap <= (len > CT_REARM_GAP_NS ? len : CT_REARM_GAP_NS);
 }
 
+/* Whether a wait (op + 1, ...) is at site h: on the same condvar or
+ * semaphore, whatever the call and the call site (a timed wait while
+ * there is work, an untimed one when there is none); else the same call
+ * at the same site on the same object or fd. */
+static bool
+ct_site_is(const struct ct_wait_site *h, uint32_t op1, const void *obj, int fd, uintptr_t caller)
+{
+	if (!h->op)
+		return false;
+	unsigned kind = CT_LK_BASE(ct_lock_kind_of_op(op1 - 1));
+	if ((kind == CT_LK_COND || kind == CT_LK_SEM) && obj)
+		return h->obj == obj && CT_LK_BASE(ct_lock_kind_of_op(h->op - 1)) == kind;
+	return h->op == op1 && h->caller == caller && h->obj == obj && h->fd == fd;
+}
+
+/* Counts a wait beginning at a site (ct_thread_slot.hsite): a few
+ * compares on a slow path. Lock waits (futex words included, which may
+ * be locks) are a service thread's work, not a place it parks in. The
+ * first site stays; a new one replaces the least used of the others. */
+static void
+ct_wait_home(struct ct_thread_slot *s, unsigned op, const void *obj, int fd, uintptr_t caller)
+{
+	switch (CT_LK_BASE(ct_lock_kind_of_op(op))) {
+	case CT_LK_MUTEX:
+	case CT_LK_RWLOCK:
+	case CT_LK_SPIN:
+	case CT_LK_FUTEX:
+		return;
+	}
+	struct ct_wait_site *h = s->hsite, *least = NULL;
+	for (int i = 0; i < CT_HOME_SITES; i++) {
+		if (ct_site_is(&h[i], op + 1, obj, fd, caller)) {
+			h[i].n++;
+			return;
+		}
+		if (!h[i].op) {
+			least = &h[i];
+			break;
+		}
+		if (i && (!least || h[i].n < least->n))
+			least = &h[i];
+	}
+	if (least->op)
+		s->hevicted++;
+	*least = (struct ct_wait_site){op + 1, 1, fd, caller, obj};
+}
+
+/* Whether the wait (op + 1 ...) is where the thread parks: at the first
+ * site it ever waited at (not on a lock), or at the one it waited at
+ * most, and more than once. */
+static bool
+ct_wait_at_home(const struct ct_thread_slot *s, uint32_t op1, const void *obj, int fd,
+		uintptr_t caller)
+{
+	const struct ct_wait_site *h = s->hsite, *at = NULL;
+	uint32_t others = 0;
+	if (!s->start_routine)
+		return false; /* its earlier waits are unknown */
+	for (int i = 0; i < CT_HOME_SITES; i++) {
+		if (ct_site_is(&h[i], op1, obj, fd, caller))
+			at = &h[i];
+		else if (h[i].n > others)
+			others = h[i].n;
+	}
+	if (!at)
+		return false;
+	return at == &h[0] || (at->n >= 2 && at->n > others);
+}
+
 void
 ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller)
 {
@@ -353,6 +432,8 @@ ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t cal
 	if (!s)
 		return;
 	bool again = ct_wait_rearmed(s, op, obj, fd, since, caller);
+	if (!again)
+		ct_wait_home(s, op, obj, fd, caller);
 	s->wunwoken = 0;
 	s->wlastop = op + 1;
 	s->wstart = since;
@@ -365,7 +446,23 @@ ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t cal
 		s->wsince = since;
 	s->wrearms = again ? s->wrearms + 1 : 0;
 	s->wcaller = caller;
+	s->waux = 0;
+	s->wnaux = 0;
 	s->wop = op + 1;
+	__atomic_store_n(&s->wseq, seq + 2, __ATOMIC_RELEASE);
+}
+
+void
+ct_wait_aux(uintptr_t aux, uint32_t naux)
+{
+	struct ct_thread_slot *s = ct_self.slot;
+	if (!s)
+		return;
+	uint32_t seq = s->wseq;
+	__atomic_store_n(&s->wseq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	s->waux = aux;
+	s->wnaux = naux;
 	__atomic_store_n(&s->wseq, seq + 2, __ATOMIC_RELEASE);
 }
 
@@ -440,6 +537,10 @@ ct_wait_read(const struct ct_thread_slot *slot, struct ct_wait_view *out)
 		out->since = slot->wsince;
 		out->rearms = slot->wrearms;
 		out->caller = slot->wcaller;
+		out->aux = slot->waux;
+		out->naux = slot->wnaux;
+		/* Written by the thread itself before its wait record. */
+		out->home = ct_wait_at_home(slot, op, out->obj, out->fd, out->caller);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&slot->wseq, __ATOMIC_RELAXED) != s1)
 			continue;
@@ -607,6 +708,9 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
 	/* A wait that began after `now` was read is just starting. */
 	t->wait_ns = now > w.since ? now - w.since : 0;
 	t->rearms = w.rearms;
+	t->aux = w.aux;
+	t->naux = w.naux;
+	t->home = w.home;
 	t->stuck = t->wait_ns >= stuck_ns; /* until ct_threads_classify */
 	t->owner_tid = ct_threads_owner(w.op, t->obj);
 	if (t->owner_tid)
@@ -629,9 +733,11 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
 /* How a wait in op may be idle: 2 = it waits for outside work by nature
  * (a listener, an event loop, a signal thread), 1 = when several threads
  * wait at the same site on the same object (a pool parked on its
- * condvar, semaphore or message queue), 0 = never (locks, whose holder
+ * condvar, semaphore or message queue), or when it is a service thread's
+ * only wait (ct_thread_snap.home), 0 = never (locks, whose holder
  * may be stuck; joins, barriers, sleeps; reads and writes, which wait for
- * a peer that may be stuck; futexes: a futex word may be a lock). */
+ * a peer that may be stuck, unless the peer is a client (ct_client_wait);
+ * futexes: a futex word may be a lock). */
 static int
 ct_op_idle_kind(unsigned op)
 {
@@ -666,6 +772,132 @@ ct_op_idle_kind(unsigned op)
 	}
 }
 
+/* Waits for input on one fd: on a connection the process accepted, the
+ * server waits for its client (ct_client_wait). */
+static bool
+ct_op_input(unsigned op)
+{
+	switch (op) {
+	case CT_OP_POLL:
+	case CT_OP_PPOLL:
+	case CT_OP_READ:
+	case CT_OP_READV:
+	case CT_OP_RECV:
+	case CT_OP_RECVFROM:
+	case CT_OP_RECVMSG:
+	case CT_OP_RECVMMSG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Listening sockets seen in the dump's waits (accept, or a poll of
+ * nothing but listeners), by local address. */
+#define CT_LISTENERS_MAX 16
+struct ct_listeners {
+	int n;
+	struct sockaddr_storage a[CT_LISTENERS_MAX];
+	socklen_t len[CT_LISTENERS_MAX];
+};
+
+static bool
+ct_fd_listening(int fd)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+	return fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) == 0 && v;
+}
+
+static void
+ct_listeners_add(struct ct_listeners *ls, int fd)
+{
+	if (ls->n == CT_LISTENERS_MAX)
+		return;
+	socklen_t l = sizeof(ls->a[0]);
+	if (getsockname(fd, (struct sockaddr *)&ls->a[ls->n], &l) == 0 && l <= sizeof(ls->a[0]))
+		ls->len[ls->n++] = l;
+}
+
+/* Whether a connected socket with local address c came from listener i:
+ * same Unix path, or same port and address (or a wildcard listener). */
+static bool
+ct_accepted_from(const struct sockaddr_storage *c, socklen_t cl, const struct ct_listeners *ls,
+		 int i)
+{
+	const struct sockaddr_storage *l = &ls->a[i];
+	if (c->ss_family != l->ss_family)
+		return false;
+	if (c->ss_family == AF_UNIX)
+		return cl > offsetof(struct sockaddr_un, sun_path) + 1 && cl == ls->len[i] &&
+		       memcmp(c, l, cl) == 0;
+	if (c->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)c, *b = (const void *)l;
+		return a->sin_port == b->sin_port &&
+		       (b->sin_addr.s_addr == htonl(INADDR_ANY) ||
+			a->sin_addr.s_addr == b->sin_addr.s_addr);
+	}
+	if (c->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)c, *b = (const void *)l;
+		return a->sin6_port == b->sin6_port &&
+		       (IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr) ||
+			IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &b->sin6_addr));
+	}
+	return false;
+}
+
+/* A wait for input from a client: on a connected socket that one of the
+ * listening sockets seen in the dump accepted. A server's thread waiting
+ * for its client's next request waits for outside work, like accept. */
+static bool
+ct_client_wait(const struct ct_thread_snap *t, const struct ct_listeners *ls)
+{
+	if (!ls->n || t->fd < 0 || !ct_op_input(t->op) || ct_fd_listening(t->fd))
+		return false;
+	struct sockaddr_storage c;
+	socklen_t cl = sizeof(c);
+	if (getsockname(t->fd, (struct sockaddr *)&c, &cl) != 0 || cl > sizeof(c))
+		return false;
+	for (int i = 0; i < ls->n; i++)
+		if (ct_accepted_from(&c, cl, ls, i))
+			return true;
+	return false;
+}
+
+/* The fds of a poll in progress, read from the program's array without
+ * risk (it may be gone already: then nothing). At most max. */
+static int
+ct_poll_fds(const struct ct_thread_snap *t, struct pollfd *pf, int max)
+{
+	if ((t->op != CT_OP_POLL && t->op != CT_OP_PPOLL) || !t->aux || t->naux == 0)
+		return 0;
+	int n = t->naux < (uint32_t)max ? (int)t->naux : max;
+	struct iovec local = {pf, (size_t)n * sizeof(*pf)};
+	struct iovec remote = {(void *)t->aux, (size_t)n * sizeof(*pf)};
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)local.iov_len)
+		return 0;
+	return n;
+}
+
+/* A poll that waits on a listening socket waits for connections, like
+ * accept (whatever else it waits on: a wake-up pipe or eventfd, other
+ * clients); its listening sockets join ls. A poll of one other fd shows
+ * that fd, as the other single-fd waits do. */
+static bool
+ct_poll_listening(struct ct_thread_snap *t, struct ct_listeners *ls)
+{
+	struct pollfd pf[64];
+	int n = ct_poll_fds(t, pf, 64), listening = 0;
+	if (n == 1 && pf[0].fd >= 0)
+		t->fd = pf[0].fd;
+	for (int i = 0; i < n; i++)
+		if (pf[i].fd >= 0 && ct_fd_listening(pf[i].fd)) {
+			listening++;
+			ct_listeners_add(ls, pf[i].fd);
+		}
+	return listening > 0;
+}
+
 /* Order of waits by (op, site, object, fd): equal keys are one group. */
 static int
 ct_cmp_wait_site(const void *a, const void *b)
@@ -681,30 +913,77 @@ ct_cmp_wait_site(const void *a, const void *b)
 	return x->fd < y->fd ? -1 : x->fd > y->fd;
 }
 
-/* Marks idle waits (see ct_op_idle_kind) and gives the stuck verdict to
- * the others that waited stuck_ns. A poll or select of several fds names
- * no object, so nothing says its threads wait for the same thing: never
- * a group. Without memory for the sort, only the kind-2 waits are idle
- * (the dump then errs towards "stuck"). */
-static void
-ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
+/* Order of condition waits by (op, site, mutex): a pool whose workers
+ * each wait on a condvar of their own, all under the pool's one mutex. */
+static int
+ct_cmp_wait_mutex(const void *a, const void *b)
 {
-	struct ct_thread_snap **w = calloc(n ? n : 1, sizeof(*w));
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		v[i].idle = v[i].waiting && ct_op_idle_kind(v[i].op) == 2;
-		if (w && v[i].waiting && ct_op_idle_kind(v[i].op) == 1 && (v[i].obj || v[i].fd >= 0))
-			w[k++] = &v[i];
-	}
-	if (w)
-		qsort(w, k, sizeof(*w), ct_cmp_wait_site);
+	const struct ct_thread_snap *x = *(const struct ct_thread_snap *const *)a;
+	const struct ct_thread_snap *y = *(const struct ct_thread_snap *const *)b;
+	if (x->op != y->op)
+		return x->op < y->op ? -1 : 1;
+	if (x->pc[0] != y->pc[0])
+		return x->pc[0] < y->pc[0] ? -1 : 1;
+	return x->aux < y->aux ? -1 : x->aux > y->aux;
+}
+
+/* Marks as idle the groups of two or more equal waits under cmp. */
+static void
+ct_idle_groups(struct ct_thread_snap **w, size_t k, int (*cmp)(const void *, const void *))
+{
+	qsort(w, k, sizeof(*w), cmp);
 	for (size_t i = 0; i < k;) {
 		size_t j = i + 1;
-		while (j < k && ct_cmp_wait_site(&w[i], &w[j]) == 0)
+		while (j < k && cmp(&w[i], &w[j]) == 0)
 			j++;
 		for (size_t g = i; j - i > 1 && g < j; g++)
 			w[g]->idle = 1;
 		i = j;
+	}
+}
+
+/* Marks idle waits (see ct_op_idle_kind) and gives the stuck verdict to
+ * the others that waited stuck_ns. Idle are: the kind-2 waits and polls
+ * that include a listening socket; waits for a client on a connection accepted from
+ * one of those (or from a socket a thread accepts on); kind-1 waits of
+ * two or more threads at the same site on the same object, or condition
+ * waits at the same site under the same mutex; and a kind-1 wait at the
+ * site where its thread usually parks (ct_thread_slot.hsite: a timer, a
+ * manager, a purge coordinator parked on its own condvar). A poll or
+ * select of several fds, none listening, names no object, so nothing says its threads wait for the same thing: never a group.
+ * Without memory for the sort, the groups are not formed (the dump then
+ * errs towards "stuck"). */
+static void
+ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
+{
+	struct ct_thread_snap **w = calloc(n ? n : 1, sizeof(*w));
+	struct ct_listeners ls = {0};
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct ct_thread_snap *t = &v[i];
+		if (!t->waiting)
+			continue;
+		int kind = ct_op_idle_kind(t->op);
+		t->idle = kind == 2 || ct_poll_listening(t, &ls) || (kind == 1 && t->home);
+		if ((t->op == CT_OP_ACCEPT || t->op == CT_OP_ACCEPT4) && ct_fd_listening(t->fd))
+			ct_listeners_add(&ls, t->fd);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ct_thread_snap *t = &v[i];
+		if (!t->waiting || t->idle)
+			continue;
+		if (ct_client_wait(t, &ls))
+			t->idle = 1;
+		else if (w && ct_op_idle_kind(t->op) == 1 && (t->obj || t->fd >= 0))
+			w[k++] = t;
+	}
+	if (w) {
+		ct_idle_groups(w, k, ct_cmp_wait_site);
+		size_t m = 0;
+		for (size_t i = 0; i < k; i++)
+			if (ct_lock_kind_of_op(w[i]->op) == CT_LK_COND && w[i]->aux)
+				w[m++] = w[i];
+		ct_idle_groups(w, m, ct_cmp_wait_mutex);
 	}
 	free(w);
 	for (size_t i = 0; i < n; i++)

@@ -23,6 +23,7 @@
 
 #define CT_THREADS_MAX 4096
 #define CT_CREATE_DEPTH 32
+#define CT_HOME_SITES 4
 
 /* A thread as dumps see it (ct_thread_snap.state). */
 enum ct_thread_state {
@@ -51,6 +52,26 @@ struct ct_thread_slot {
 	                          * first wait of its re-armed run (ct_wait_unwoken) */
 	uint32_t wrearms;        /* waits of that run before this one */
 	uintptr_t wcaller;       /* return address into the caller of the wrapper */
+	/* What else the wait is on (ct_wait_aux): a condition wait's mutex,
+	 * a poll's pollfd array and its length; 0 otherwise. */
+	uintptr_t waux;
+	uint32_t wnaux;
+	/* Where the thread parks: the non-lock sites it began waits at (a
+	 * re-armed wait counts once; a condvar or semaphore is one site
+	 * whatever the call), with how many waits began there. The first
+	 * stays; when full, a new one replaces the least used of the others
+	 * (hevicted counts that). A thread created through pthread_create
+	 * that waits at its first site, or at its most used one, is parked
+	 * for work (a timer, a manager, a client connection between
+	 * requests), not held up. Only its own thread writes them. */
+	struct ct_wait_site {
+		uint32_t op; /* + 1; 0 = unused */
+		uint32_t n;
+		int fd;
+		uintptr_t caller;
+		const void *obj;
+	} hsite[CT_HOME_SITES];
+	uint32_t hevicted;
 	/* How the thread's last wait went, outside the sequence counter
 	 * (only its own thread reads them): its op + 1, when it began, and
 	 * when it ended unwoken (0: woken, or still waiting). */
@@ -67,6 +88,10 @@ struct ct_wait_view {
 	int64_t since;
 	uint32_t rearms;
 	uintptr_t caller;
+	uintptr_t aux;   /* ct_wait_aux's */
+	uint32_t naux;
+	bool home;       /* the wait is where the thread usually parks: see
+	                  * ct_thread_slot.hsite */
 };
 
 /* Maps the slots. 0 or -errno. Called once from init. */
@@ -79,6 +104,11 @@ struct ct_thread_slot *ct_threads_self(void);
 /* Slow paths: the calling thread starts / stops waiting in op. */
 void ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller);
 void ct_wait_leave(void);
+/* Right after ct_wait_enter, what else the wait is on: aux = a condition
+ * wait's mutex (naux 0), or a poll's pollfd array and naux its length
+ * (never read here: the array may be bad, and the call must fail with
+ * EFAULT as without us). Same costs and guarantees as ct_wait_enter. */
+void ct_wait_aux(uintptr_t aux, uint32_t naux);
 
 /* After ct_wait_leave, when the wait's result (ret: the call's return
  * value, err: its errno) says it ended without being woken: a timeout

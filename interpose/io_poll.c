@@ -8,6 +8,7 @@
 #undef _FILE_OFFSET_BITS /* meson sets it: our pread must stay pread, not pread64 */
 #include <poll.h>
 #include <sys/epoll.h>
+#include <stdint.h>
 #include <sys/select.h>
 
 #include "io.h"
@@ -18,13 +19,15 @@ int __ppoll_chk(struct pollfd *f, nfds_t n, const struct timespec *t, const sigs
 		size_t fl);
 
 /* Like CT_IO_WAIT; the one fd of a single-fd poll is read once the call
- * has returned without EFAULT. */
+ * has returned without EFAULT. The array is noted for thread dumps, which
+ * read it without risk (a poll of listening sockets is idle). */
 #define CT_IO_POLL(op, may_block, fds, n, call)                                           \
 	do {                                                                               \
 		if (!(may_block) || !ct_iowait_active())                                   \
 			return call;                                                       \
 		struct ct_iowait w_;                                                       \
 		ct_iowait_begin(&w_, op, -1, CT_IO_CALLER());                              \
+		ct_wait_aux((uintptr_t)(fds), (n) > UINT32_MAX ? UINT32_MAX : (uint32_t)(n)); \
 		int r_ = call;                                                             \
 		if (r_ >= 0 && (n) == 1)                                                   \
 			w_.fd = (fds)[0].fd;                                               \

@@ -353,8 +353,23 @@ td_kind(const struct ct_thread_snap *t)
 	return t->stuck ? TD_STUCK : TD_WAITING;
 }
 
+/* The mutex of a condition wait, 0 for other waits. */
+static uintptr_t
+td_pool_mutex(const struct ct_thread_snap *t)
+{
+	switch (t->op) {
+	case CT_OP_COND_WAIT:
+	case CT_OP_COND_TIMEDWAIT:
+	case CT_OP_COND_CLOCKWAIT:
+		return t->aux;
+	default:
+		return 0;
+	}
+}
+
 /* Equal for threads of one summary line: idle ones by what they wait on
- * (op, site, object, fd: the classification's groups), other waits by
+ * (op, site, object or, for condition waits, mutex, fd: the
+ * classification's groups), other waits by
  * their whole stack, finished ones by where they were created. */
 static int
 td_cmp_group(const void *a, const void *b)
@@ -374,6 +389,11 @@ td_cmp_group(const void *a, const void *b)
 	if (kx == TD_IDLE) {
 		if (x->pc[0] != y->pc[0])
 			return x->pc[0] < y->pc[0] ? -1 : 1;
+		/* A pool's condvars of its own under the pool's one mutex. */
+		if (td_pool_mutex(x) != td_pool_mutex(y))
+			return td_pool_mutex(x) < td_pool_mutex(y) ? -1 : 1;
+		if (td_pool_mutex(x))
+			return 0;
 		if (x->obj != y->obj)
 			return x->obj < y->obj ? -1 : 1;
 		return x->fd - y->fd;
@@ -387,6 +407,7 @@ struct td_group {
 	const struct ct_thread_snap *longest;
 	size_t n;
 	enum td_kind kind;
+	int objects; /* 1, or 2 when its threads wait on different objects */
 };
 
 static int
@@ -429,6 +450,10 @@ td_group_line(struct td *d, const struct td_group *g, FILE *f)
 	if (g->kind == TD_IDLE && t->fd >= 0) {
 		td_fd_kind(t->fd, kind, sizeof(kind));
 		fprintf(f, " fd %d (%s)", t->fd, kind);
+	} else if (g->kind == TD_IDLE && g->objects > 1) {
+		char a[32];
+		fprintf(f, " condvars of their own under %s",
+			td_lock_name(d, td_pool_mutex(t), a, sizeof(a)));
 	} else if (g->kind == TD_IDLE && t->obj) {
 		char a[32];
 		fprintf(f, " %s", td_lock_name(d, t->obj, a, sizeof(a)));
@@ -456,10 +481,14 @@ td_groups(struct td *d, FILE **fs, int nfs)
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 		const struct ct_thread_snap *longest = v[i];
-		for (; j < n && td_cmp_group(&v[i], &v[j]) == 0; j++)
+		int objects = 1;
+		for (; j < n && td_cmp_group(&v[i], &v[j]) == 0; j++) {
 			if (v[j]->wait_ns > longest->wait_ns)
 				longest = v[j];
-		g[ng++] = (struct td_group){longest, j - i, td_kind(v[i])};
+			if (v[j]->obj != v[i]->obj)
+				objects = 2;
+		}
+		g[ng++] = (struct td_group){longest, j - i, td_kind(v[i]), objects};
 		i = j;
 	}
 	qsort(g, ng, sizeof(*g), td_cmp_group_out);
