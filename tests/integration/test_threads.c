@@ -441,3 +441,60 @@ Test(threads, live_dump_blocked_first_rearmed_whole_pool_idle, .timeout = 120)
 	run_free(&c);
 	run_free(&r);
 }
+
+/* Issue 11, "stuck means stuck", on a server shaped like MariaDB
+ * (server_idle): the one request held up behind the server's own lock (a
+ * re-armed timed wait on a condvar of its own, after reading its request)
+ * is the only stuck thread and comes first; every service thread is idle,
+ * each by a rule that knows no names: a timer and a cleaner parked on
+ * their own condvar where they always wait, a manager back at its first
+ * site after a callback that waited elsewhere, a pool's workers on
+ * condvars of their own under the pool's one mutex, an acceptor polling
+ * a listening socket and a wake-up pipe, a connection waiting for its
+ * client's next request on the socket the acceptor accepted. */
+Test(threads, live_dump_service_threads_idle_request_first, .timeout = 120)
+{
+	static const char *const env[] = {"CONTEND_DUMP_SIGNAL=SIGUSR2", "CONTEND_STUCK=200ms", NULL};
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "server_idle", .env = env, .timeout_s = 100});
+	run_expect_success(&r);
+	long query = run_value(&r, NULL, "query_tid"), fd = run_value(&r, NULL, "conn_fd");
+	long min_ms = run_value(&r, NULL, "query_min_ms");
+	cr_assert(query > 0 && fd >= 0 && min_ms >= 1000, "%s", r.out);
+	char path[PATH_MAX];
+	run_path(&r, NULL, "threads.0001.txt", path, sizeof(path));
+	char *txt = read_file(path, NULL);
+	cr_assert(txt, "no %s; stderr:\n%s", path, r.err);
+	char *blocks = strstr(txt, "\n\n");
+	cr_assert(blocks, "no thread blocks:\n%s", txt);
+	*blocks = 0;
+
+	char want[256];
+	const char *first = strchr(txt, '\n') + 1;
+	snprintf(want, sizeof(want), "stuck: thread %ld \"query\" [pthread_cond_timedwait query_c, ",
+		 query);
+	cr_expect(!strncmp(first, want, strlen(want)), "held-up request not first:\n%s", txt);
+	char *line = line_at(first);
+	cr_expect(header_wait_ms(line) + 50 >= min_ms, "wait shorter than its run (%ld ms): %s",
+		  min_ms, line);
+	cr_expect(strstr(line, ", re-armed ") && strstr(line, " at query_wait (server_idle.c:"), "%s",
+		  line);
+	free(line);
+	cr_expect(!strstr(first + 1, "stuck:") && !strstr(txt, "waiting:"),
+		  "another thread not idle:\n%s", txt);
+
+	snprintf(want, sizeof(want), "idle: 1 thread in poll fd %ld (socket) at conn_loop (", fd);
+	const char *const idle[] = {
+		"idle: 1 thread in pthread_cond_timedwait timer_c at timer_loop (server_idle.c:",
+		"idle: 1 thread in pthread_cond_wait clean_c at cleaner_loop (server_idle.c:",
+		"idle: 1 thread in pthread_cond_wait mgr_c at manager_loop (server_idle.c:",
+		"idle: 3 threads in pthread_cond_wait condvars of their own under pool_m at "
+		"pool_worker (server_idle.c:",
+		"idle: 1 thread in poll at acceptor_loop (server_idle.c:",
+		want,
+	};
+	for (size_t i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
+		cr_expect(strstr(txt, idle[i]), "no \"%s\" in:\n%s", idle[i], txt);
+	free(txt);
+	run_free(&r);
+}

@@ -4,9 +4,12 @@
  *     condvar at one site (pool_worker), nobody holding a lock they need;
  *   - a thread "blocked" in pthread_mutex_lock (take_table) behind a mutex
  *     that thread "holder" holds (hold_table) until the dump is written;
- *   - a thread "rearm" in a loop of pthread_cond_timedwait with 20 ms
- *     timeouts on a condvar nobody signals (rearm_loop), as a server's
- *     waiter re-arms a short timeout to check for a kill flag.
+ *   - a thread "rearm" that reads its request from a pipe, then loops in
+ *     pthread_cond_timedwait with 20 ms timeouts on a condvar nobody
+ *     signals (rearm_loop), as a server's request thread blocked behind a
+ *     lock of the server's own re-arms a short timeout to check for a kill
+ *     flag (having read its request first, it is not a service thread
+ *     parked where it always waits).
  *
  *   stuck_mix [W]      (W pool threads, default 6)
  *
@@ -46,6 +49,7 @@ static pthread_mutex_t rearm_m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rearm_c = PTHREAD_COND_INITIALIZER;
 static int stop, table_held, holder_tid, blocked_tid, rearm_tid;
 static long rearm_run; /* timeouts in the current unpaused run */
+static int request[2];  /* the rearm thread's request, written before it starts */
 
 static NOINLINE void
 pool_worker(void)
@@ -109,6 +113,9 @@ blocked_main(void *arg)
 static NOINLINE void
 rearm_loop(void)
 {
+	char req;
+	if (read(request[0], &req, 1) != 1)
+		die("read request", errno);
 	pthread_mutex_lock(&rearm_m);
 	__atomic_store_n(&rearm_tid, self_tid(), __ATOMIC_RELEASE);
 	int64_t returned = 0;
@@ -177,6 +184,8 @@ main(int argc, char **argv)
 		XPT(pthread_create(&pool[i], NULL, pool_main, NULL));
 	XPT(pthread_create(&holder, NULL, holder_main, NULL));
 	XPT(pthread_create(&blocked, NULL, blocked_main, NULL));
+	if (pipe(request) != 0 || write(request[1], "q", 1) != 1)
+		die("request pipe", errno);
 	XPT(pthread_create(&rearm, NULL, rearm_main, NULL));
 	/* Bounded (60 s), and long: a loaded machine runs threads late. */
 	int64_t give_up = now_ns() + 60 * 1000000000LL;

@@ -4,6 +4,7 @@
  * one. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <string.h>
 
 #include "../../core/clock.h"
 #include "../../core/ops.h"
@@ -94,4 +95,67 @@ Test(waitrun, which_results_are_unwoken)
 			     c[i].same ? "not continued" : "continued");
 		ct_wait_leave();
 	}
+}
+
+/* Where a thread parks (core/threads.h, ct_thread_slot.hsite): at the
+ * first site it ever waited at (not on a lock), or at its most used one
+ * when used more than once; a condvar is one site whatever the call; a
+ * re-arm or a lock wait counts nothing. Threads not created through
+ * pthread_create are never parked by this rule (their start is unknown). */
+Test(waitrun, parked_where_the_thread_usually_waits)
+{
+	static int pipe_fd_site, mutex_a;
+	cr_assert_eq(ct_threads_init(), 0);
+	struct ct_thread_slot *s = ct_threads_self();
+	struct ct_wait_view w;
+	ct_wait_enter(CT_OP_COND_WAIT, &cond_a, -1, ct_now_ns(), SITE);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(!w.home, "a thread of unknown start parked");
+	ct_wait_leave();
+
+	s->start_routine = SITE; /* as pthread_create's wrapper sets it */
+	memset(s->hsite, 0, sizeof(s->hsite));
+	s->hevicted = 0;
+	/* A lock wait first: not a site. */
+	ct_wait_enter(CT_OP_MUTEX_LOCK, &mutex_a, -1, ct_now_ns(), SITE + 64);
+	ct_wait_leave();
+	/* The first site: timed, re-armed, then untimed elsewhere in the code
+	 * on the same condvar: one site, parked. */
+	ct_wait_enter(CT_OP_COND_TIMEDWAIT, &cond_a, -1, ct_now_ns(), SITE);
+	w = again(CT_OP_COND_TIMEDWAIT, ETIMEDOUT, 0, &cond_a, -1, SITE, ct_now_ns());
+	cr_expect(w.home && w.rearms == 1);
+	w = again(CT_OP_COND_WAIT, 0, 0, &cond_a, -1, SITE + 16, ct_now_ns());
+	cr_expect(w.home, "the same condvar from another call is another site");
+	cr_expect_eq(s->hsite[0].n, 2, "a re-arm counted");
+	ct_wait_leave();
+
+	/* A request: a read, then a wait on another condvar, once: held up. */
+	ct_wait_enter(CT_OP_READ, NULL, 5, ct_now_ns(), (uintptr_t)&pipe_fd_site);
+	ct_wait_leave();
+	ct_wait_enter(CT_OP_COND_TIMEDWAIT, &cond_b, -1, ct_now_ns(), SITE + 32);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(!w.home, "a wait begun once at a new site parked");
+	ct_wait_leave();
+	/* Back at the first site: parked, whatever happened in between. */
+	ct_wait_enter(CT_OP_COND_WAIT, &cond_a, -1, ct_now_ns(), SITE);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(w.home);
+	ct_wait_leave();
+	/* cond_b waited at more than anything else: parked there too. */
+	for (int i = 0; i < 4; i++) {
+		ct_wait_enter(CT_OP_COND_TIMEDWAIT, &cond_b, -1, ct_now_ns(), SITE + 32);
+		ct_wait_leave();
+	}
+	ct_wait_enter(CT_OP_COND_TIMEDWAIT, &cond_b, -1, ct_now_ns(), SITE + 32);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(w.home, "the most used site (%u waits) not parked", s->hsite[2].n);
+	ct_wait_leave();
+	/* The read, used less than the other sites: not parked. */
+	ct_wait_enter(CT_OP_READ, NULL, 5, ct_now_ns(), (uintptr_t)&pipe_fd_site);
+	ct_wait_leave();
+	ct_wait_enter(CT_OP_READ, NULL, 5, ct_now_ns(), (uintptr_t)&pipe_fd_site);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(!w.home, "a read used less than another site parked");
+	ct_wait_leave();
+	s->start_routine = 0;
 }
