@@ -43,16 +43,33 @@ ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *lat
 	const struct ct_profile_snapshot *p0 = &earlier->prof[kind], *p1 = &later->prof[kind];
 	size_t *idx = malloc((p0->nrecords ? p0->nrecords : 1) * sizeof(*idx));
 	struct ct_record *v = malloc((p1->nrecords ? p1->nrecords : 1) * sizeof(*v));
-	/* The unloaded objects the later records may need (core/dlhist.h). */
+	/* The unloaded objects the later records may need (core/dlhist.h);
+	 * the objects mapped, which a process that changed its credentials
+	 * symbolizes against (no /proc/self/maps); where its locks were
+	 * made and their kinds, which name them. */
 	struct ct_dl_gone *gone = malloc((later->ndl_gone ? later->ndl_gone : 1) * sizeof(*gone));
-	if (!idx || !v || !gone) {
+	struct ct_dl_gone *live = malloc((later->ndl_live ? later->ndl_live : 1) * sizeof(*live));
+	struct ct_locksite *sites =
+		malloc((later->nlocksites ? later->nlocksites : 1) * sizeof(*sites));
+	struct ct_lockstat *stats =
+		malloc((later->nlockstats ? later->nlockstats : 1) * sizeof(*stats));
+	if (!idx || !v || !gone || !live || !sites || !stats) {
 		free(idx);
 		free(v);
 		free(gone);
+		free(live);
+		free(sites);
+		free(stats);
 		return -ENOMEM;
 	}
 	if (later->ndl_gone)
 		memcpy(gone, later->dl_gone, later->ndl_gone * sizeof(*gone));
+	if (later->ndl_live)
+		memcpy(live, later->dl_live, later->ndl_live * sizeof(*live));
+	if (later->nlocksites)
+		memcpy(sites, later->locksites, later->nlocksites * sizeof(*sites));
+	if (later->nlockstats)
+		memcpy(stats, later->lockstats, later->nlockstats * sizeof(*stats));
 	for (size_t i = 0; i < p0->nrecords; i++)
 		idx[i] = i;
 	qsort_r(idx, p0->nrecords, sizeof(*idx), cmp_by_hash, p0->records);
@@ -99,6 +116,13 @@ ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *lat
 	out->dl_gone = gone;
 	out->ndl_gone = later->ndl_gone;
 	out->dl_gone_dropped = later->dl_gone_dropped;
+	out->dl_live = live;
+	out->ndl_live = later->ndl_live;
+	out->locksites = sites;
+	out->nlocksites = later->nlocksites;
+	out->lockstats = stats;
+	out->nlockstats = later->nlockstats;
+	out->lockstats_dropped = later->lockstats_dropped;
 	for (int k = 0; k < CT_PROF_COUNT; k++) {
 		out->prof[k].kind = (enum ct_profile_kind)k;
 		out->prof[k].rate = later->prof[k].rate;

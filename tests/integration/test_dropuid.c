@@ -131,3 +131,45 @@ symbol_case(const char *mode)
 
 Test(dropuid, symbol_endpoint_after_setuid) { symbol_case("before"); }
 Test(dropuid, symbol_endpoint_nodump) { symbol_case("nodump"); }
+
+/* A ?seconds=N profile (the delta of two snapshots) after the drop: named
+ * from the objects the loader lists, as the cumulative profiles are (the
+ * delta once lost them, and a MariaDB started as root showed nothing but
+ * [mariadbd] and [libc.so.6] under `go tool pprof -seconds`). */
+static void
+delta_case(const char *mode)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to drop it");
+	struct passwd *pw = getpwnam("nobody");
+	cr_assert(pw, "no user nobody");
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
+	cr_assert(mkdtemp(base));
+	cr_assert_eq(chmod(base, 0711), 0);
+	snprintf(out, sizeof(out), "%s/out", base);
+	cr_assert_eq(mkdir(out, 0700), 0);
+	cr_assert_eq(chown(out, pw->pw_uid, pw->pw_gid), 0);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)pw->pw_uid);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)pw->pw_gid);
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "drop_root",
+					.args = (const char *[]){mode, uid, gid, "delta", NULL},
+					.env = (const char *[]){"CONTEND_HTTP=127.0.0.1:0",
+								"CONTEND_QUIET=1", NULL},
+					.out = out, .raw_out = true});
+	run_expect_success(&r);
+	struct profile dp;
+	cr_assert(profile_load_in(&dp, out, "delta"), "no delta profile: %s", r.err);
+	cr_expect(has_line(&dp, "delta_nap", "drop_root.c"), "%s: delta_nap at drop_root.c:N",
+		  mode);
+	cr_expect(has_line(&dp, "usleep", NULL), "%s: libc's usleep", mode);
+	cr_expect(profile_has_mapping(&dp, "drop_root"), "%s: the program's Mapping", mode);
+	if (!has_line(&dp, "delta_nap", "drop_root.c"))
+		profile_dump(&dp, "delta");
+	profile_free(&dp);
+	run_free(&r);
+	tmpdir_remove(base);
+}
+
+Test(dropuid, seconds_profile_after_setuid) { delta_case("before"); }
+Test(dropuid, seconds_profile_nodump) { delta_case("nodump"); }

@@ -14,7 +14,11 @@
  * "symbol" instead (run with CONTEND_HTTP=127.0.0.1:0), once its
  * credentials are dropped it asks the shim's own /debug/pprof/symbol for
  * the name of drop_wait's address and prints the answer's lines as
- * "symbol: <line>".
+ * "symbol: <line>". With "delta" instead (CONTEND_HTTP=127.0.0.1:0 too),
+ * once its credentials are dropped it asks for /debug/pprof/block?seconds=1
+ * and naps 20 ms at a time in delta_nap until the answer is there (so some
+ * naps end inside the second), then writes the answer's body to
+ * $CONTEND_OUT/delta.pb.gz (CONTEND_OUT: a directory, no %p).
  * Exit 0, or a message and 1. */
 #include <errno.h>
 #include <linux/capability.h>
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -168,21 +173,67 @@ ask_symbol(void)
 	fflush(stdout);
 }
 
+static NOINLINE void
+delta_nap(void)
+{
+	usleep(20 * 1000);
+}
+
+/* A ?seconds=1 profile, fetched while naps end inside its second. */
+static void
+ask_delta(void)
+{
+	int port = shim_port();
+	if (!port)
+		fail("no /debug/pprof/ socket");
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		fail("connect");
+	static const char req[] = "GET /debug/pprof/block?seconds=1 HTTP/1.0\r\n"
+				  "Host: 127.0.0.1\r\n\r\n";
+	if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1)
+		fail("write");
+	struct pollfd p = {fd, POLLIN, 0};
+	for (int i = 0; i < 3000 && poll(&p, 1, 0) == 0; i++)
+		delta_nap();
+	static char resp[1 << 20];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(resp) && (r = read(fd, resp + n, sizeof(resp) - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	const char *b = memmem(resp, n, "\r\n\r\n", 4), *out = getenv("CONTEND_OUT");
+	if (!b || !out || strncmp(resp, "HTTP/1.", 7) != 0 || strncmp(resp + 8, " 200 ", 5) != 0) {
+		fprintf(stderr, "drop_root: delta answer: %.*s\n", (int)(n < 200 ? n : 200), resp);
+		exit(1);
+	}
+	b += 4;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/delta.pb.gz", out);
+	FILE *f = fopen(path, "w");
+	if (!f || fwrite(b, 1, (size_t)(resp + n - b), f) != (size_t)(resp + n - b) || fclose(f))
+		fail("write delta.pb.gz");
+}
+
 int
 main(int argc, char **argv)
 {
 	pthread_t t;
 
 	if (argc != 4 && !(argc == 5 && (strcmp(argv[4], "dump") == 0 ||
-					  strcmp(argv[4], "symbol") == 0))) {
-		fprintf(stderr, "usage: drop_root before|after|nodump UID GID [dump|symbol]\n");
+					  strcmp(argv[4], "symbol") == 0 ||
+					  strcmp(argv[4], "delta") == 0))) {
+		fprintf(stderr, "usage: drop_root before|after|nodump UID GID [dump|symbol|delta]\n");
 		return 1;
 	}
 	uid_t uid = (uid_t)atol(argv[2]);
 	gid_t gid = (gid_t)atol(argv[3]);
 	int after = strcmp(argv[1], "after") == 0;
 	dump = argc == 5 && strcmp(argv[4], "dump") == 0;
-	int symbol = argc == 5 && !dump;
+	int symbol = argc == 5 && strcmp(argv[4], "symbol") == 0;
+	int delta = argc == 5 && strcmp(argv[4], "delta") == 0;
 
 	if (!after)
 		drop(argv[1], uid, gid);
@@ -196,6 +247,8 @@ main(int argc, char **argv)
 	}
 	if (symbol)
 		ask_symbol();
+	if (delta)
+		ask_delta();
 	drop_hold();
 	pthread_join(t, NULL);
 	return 0;
