@@ -22,6 +22,12 @@
 static struct ct_locksite ct_ls[CT_LOCKSITE_CAP];
 static ct_spin ct_ls_lock[CT_LS_BUCKETS];
 static uint32_t ct_ls_seq;
+/* One bit per slot ever filled (a slot stays filled: eviction rewrites
+ * it), set after its first write: a snapshot and the fork child touch
+ * only those slots, not the 320 KiB of the table (untouched pages are
+ * mapped in by a mere read, and a child writing to the parent's pages
+ * copies each one). */
+static uint64_t ct_ls_inuse[CT_LOCKSITE_CAP / 64];
 
 static size_t
 ct_ls_bucket(uintptr_t obj)
@@ -55,6 +61,7 @@ ct_ls_put(uintptr_t obj, unsigned kind, uintptr_t site, uint32_t how, bool only_
 			if ((int32_t)(e[i].seq - slot->seq) < 0)
 				slot = &e[i];
 	}
+	bool first = slot->how == 0;
 	uint32_t w = ct_seq_write_begin(&slot->wseq);
 	__atomic_store_n(&slot->obj, obj, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->site, site, __ATOMIC_RELAXED);
@@ -64,6 +71,10 @@ ct_ls_put(uintptr_t obj, unsigned kind, uintptr_t site, uint32_t how, bool only_
 	__atomic_store_n(&slot->seq, __atomic_fetch_add(&ct_ls_seq, 1, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
 	ct_seq_write_end(&slot->wseq, w);
+	if (first) {
+		size_t bit = (size_t)(slot - ct_ls);
+		__atomic_fetch_or(&ct_ls_inuse[bit / 64], 1ULL << (bit % 64), __ATOMIC_RELEASE);
+	}
 out:
 	ct_spin_unlock(&ct_ls_lock[b]);
 }
@@ -82,6 +93,11 @@ ct_locks_created(const void *obj, unsigned kind, uintptr_t site)
 
 static struct ct_lockstat *ct_lst;
 static ct_spin ct_lst_lock[CT_LSTAT_STRIPES];
+/* One bit per entry in use, set after its used flag: a snapshot reads
+ * these 512 bytes instead of a word of every entry, so it maps in only
+ * the pages entries were written to (a fork child that recorded one wait
+ * used to map in the whole 4 MiB table at exit, a thousand page faults). */
+static uint64_t ct_lst_inuse[CT_LOCKSTAT_CAP / 64];
 uint64_t ct_locks_dropped;
 
 int
@@ -148,9 +164,12 @@ ct_locks_add(const void *obj, unsigned kind, uintptr_t site, enum ct_lock_role r
 			double h = e->hist[b] + weight;
 			__atomic_store(&e->hist[b], &h, __ATOMIC_RELAXED);
 		}
-		if (fresh)
+		if (fresh) {
 			__atomic_store_n(&e->used, 1, __ATOMIC_RELEASE);
-		else
+			size_t bit = (size_t)(e - ct_lst);
+			__atomic_fetch_or(&ct_lst_inuse[bit / 64], 1ULL << (bit % 64),
+					  __ATOMIC_RELEASE);
+		} else
 			ct_seq_write_end(&e->wseq, w);
 		ct_spin_unlock(&ct_lst_lock[stripe]);
 		return;
@@ -199,47 +218,66 @@ ct_ls_read(const struct ct_locksite *e, struct ct_locksite *out)
 	}
 }
 
+/* A copy of bitmap words[0..n) (entries published later are left for the
+ * next snapshot) and how many bits it has set. */
+static size_t
+ct_bits_copy(const uint64_t *words, uint64_t *out, size_t n)
+{
+	size_t set = 0;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = __atomic_load_n(&words[i], __ATOMIC_ACQUIRE);
+		set += (size_t)__builtin_popcountll(out[i]);
+	}
+	return set;
+}
+
+/* The next set bit of bits at or after i, or end. */
+static size_t
+ct_bits_next(const uint64_t *bits, size_t i, size_t end)
+{
+	while (i < end) {
+		uint64_t w = bits[i / 64] >> (i % 64);
+		if (w)
+			return i + (size_t)__builtin_ctzll(w);
+		i = (i / 64 + 1) * 64;
+	}
+	return end;
+}
+
 int
 ct_locks_snapshot(struct ct_snapshot *snap)
 {
+	uint64_t lst_bits[CT_LOCKSTAT_CAP / 64], ls_bits[CT_LOCKSITE_CAP / 64];
 	struct ct_lockstat *st = NULL;
 	struct ct_locksite *ls = NULL;
 	size_t nst = 0, nls = 0;
+	size_t cst = ct_lst ? ct_bits_copy(ct_lst_inuse, lst_bits, CT_LOCKSTAT_CAP / 64) : 0;
+	size_t cls = ct_bits_copy(ct_ls_inuse, ls_bits, CT_LOCKSITE_CAP / 64);
 
-	if (ct_lst) {
-		size_t cap = 0;
-		for (size_t i = 0; i < CT_LOCKSTAT_CAP; i++) {
-			const struct ct_lockstat *e = &ct_lst[i];
-			/* Pairs with the release store of a new entry: its key
-			 * is complete and never changes after. */
-			if (!__atomic_load_n(&e->used, __ATOMIC_ACQUIRE))
-				continue;
-			if (nst == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				struct ct_lockstat *nv = realloc(st, ncap * sizeof(*nv));
-				if (!nv) {
-					free(st);
-					return -ENOMEM;
-				}
-				st = nv;
-				cap = ncap;
-			}
-			struct ct_lockstat *c = &st[nst++];
-			c->obj = e->obj;
-			c->site = e->site;
-			c->role = e->role;
-			c->dl_gen = e->dl_gen;
-			c->used = 1;
-			c->wseq = 0;
-			ct_lst_read(e, c);
-		}
-	}
-	ls = malloc(CT_LOCKSITE_CAP * sizeof(*ls));
-	if (!ls) {
+	if (cst && !(st = malloc(cst * sizeof(*st))))
+		return -ENOMEM;
+	if (cls && !(ls = malloc(cls * sizeof(*ls)))) {
 		free(st);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < CT_LOCKSITE_CAP; i++)
+	for (size_t i = 0; cst && (i = ct_bits_next(lst_bits, i, CT_LOCKSTAT_CAP)) < CT_LOCKSTAT_CAP;
+	     i++) {
+		const struct ct_lockstat *e = &ct_lst[i];
+		/* Pairs with the release store of a new entry: its key is
+		 * complete and never changes after. */
+		if (!__atomic_load_n(&e->used, __ATOMIC_ACQUIRE))
+			continue;
+		struct ct_lockstat *c = &st[nst++];
+		c->obj = e->obj;
+		c->site = e->site;
+		c->role = e->role;
+		c->dl_gen = e->dl_gen;
+		c->used = 1;
+		c->wseq = 0;
+		ct_lst_read(e, c);
+	}
+	for (size_t i = 0; cls && (i = ct_bits_next(ls_bits, i, CT_LOCKSITE_CAP)) < CT_LOCKSITE_CAP;
+	     i++)
 		if (ct_ls_read(&ct_ls[i], &ls[nls]))
 			nls++;
 	snap->lockstats = st;
@@ -260,11 +298,20 @@ ct_locks_fork_child(void)
 		if (p == MAP_FAILED)
 			memset(ct_lst, 0, CT_LOCKSTAT_CAP * sizeof(struct ct_lockstat));
 	}
+	memset(ct_lst_inuse, 0, sizeof(ct_lst_inuse));
 	memset(ct_lst_lock, 0, sizeof(ct_lst_lock));
-	memset(ct_ls_lock, 0, sizeof(ct_ls_lock));
 	/* A slot a thread of the parent was rewriting when the fork copied
-	 * it stays as it is (a name hint at worst), with an even counter. */
-	for (size_t i = 0; i < CT_LOCKSITE_CAP; i++)
-		ct_ls[i].wseq &= ~1u;
+	 * it stays as it is (a name hint at worst), with an even counter.
+	 * Only a bucket whose lock was held can hold one: the other slots
+	 * stay shared with the parent, untouched (a child that reads or
+	 * writes a page pays for it, and the table is 80 pages). */
+	for (size_t b = 0; b < CT_LS_BUCKETS; b++) {
+		if (!ct_ls_lock[b].v)
+			continue;
+		for (size_t i = b * CT_LS_WAYS; i < (b + 1) * CT_LS_WAYS; i++)
+			if (ct_ls[i].wseq & 1u)
+				ct_ls[i].wseq &= ~1u;
+		ct_ls_lock[b].v = 0;
+	}
 	ct_locks_dropped = 0;
 }
