@@ -16,6 +16,44 @@
 #include "../core/outfile.h"
 #include "gzout.h"
 
+/* Inputs up to this size are stored, not deflated (see gzout.h): one
+ * stored deflate block, which holds at most 65535 bytes. */
+#define CT_GZ_STORE_MAX (32 * 1024)
+_Static_assert(CT_GZ_STORE_MAX <= 65535, "one stored block");
+
+static uint8_t *
+gz_le(uint8_t *p, uint32_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		*p++ = (uint8_t)(v >> (8 * i));
+	return p;
+}
+
+/* One gzip member holding one final stored deflate block (RFC 1951
+ * 3.2.4, RFC 1952): what deflate writes at level 0, without zlib's
+ * state. */
+static int
+gz_store(const uint8_t *data, size_t len, uint8_t **out, size_t *outlen)
+{
+	static const uint8_t head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 /* Unix */};
+	uint8_t *p = malloc(sizeof(head) + 5 + len + 8);
+
+	if (!(*out = p))
+		return -ENOMEM;
+	memcpy(p, head, sizeof(head));
+	p += sizeof(head);
+	*p++ = 1; /* BFINAL, BTYPE 00: stored */
+	p = gz_le(p, (uint32_t)len, 2);
+	p = gz_le(p, ~(uint32_t)len & 0xffff, 2);
+	if (len)
+		memcpy(p, data, len);
+	p += len;
+	p = gz_le(p, (uint32_t)crc32(0, data, (uInt)len), 4);
+	p = gz_le(p, (uint32_t)len, 4);
+	*outlen = (size_t)(p - *out);
+	return 0;
+}
+
 int
 ct_gzout_compress(const void *data, size_t len, uint8_t **out, size_t *outlen)
 {
@@ -27,10 +65,11 @@ ct_gzout_compress(const void *data, size_t len, uint8_t **out, size_t *outlen)
 	*outlen = 0;
 	if (len > UINT32_MAX) /* uInt avail_in; profiles are far smaller */
 		return -EFBIG;
+	if (len <= CT_GZ_STORE_MAX)
+		return gz_store(data, len, out, outlen);
 	/* A window no larger than the input compresses it the same, and
 	 * zlib's state (window, hash chains, pending buffer: 256 KiB at
-	 * windowBits 15, memLevel 8) shrinks with it: a fork child writing
-	 * a profile of a few KiB at exit touches 8 pages instead of 64. */
+	 * windowBits 15, memLevel 8) shrinks with it. */
 	while (wbits < 15 && ((size_t)1 << wbits) < len)
 		wbits++;
 	/* windowBits + 16 asks zlib for a gzip header and trailer. */

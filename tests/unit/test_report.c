@@ -896,6 +896,35 @@ Test(report, gzout_roundtrip)
 	free(dir);
 }
 
+/* Small inputs (a fork child's profiles) are stored, larger ones
+ * deflated; both round-trip through zlib's inflate, at every size around
+ * the switch, the empty input included. */
+Test(report, gzout_compress_stores_small_inputs)
+{
+	static const size_t sizes[] = {0, 1, 4096, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 200000};
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k], gzlen, backlen;
+		uint8_t *data = malloc(n + 1), *gz, *back;
+		char err[256];
+		cr_assert(data);
+		/* compressible: a pprof-like mix of repeated strings */
+		for (size_t i = 0; i < n; i++)
+			data[i] = (uint8_t)("/usr/lib/x86_64-linux-gnu/libc.so.6"[i % 35] + (i / 4096));
+		cr_assert_eq(ct_gzout_compress(data, n, &gz, &gzlen), 0, "size %zu", n);
+		if (n <= 32 * 1024)
+			cr_expect_eq(gzlen, n + 23, "size %zu: stored in one block", n);
+		else
+			cr_expect_lt(gzlen, n / 2, "size %zu: deflated", n);
+		cr_assert_eq(ct_gunzip(gz, gzlen, &back, &backlen, err, sizeof(err)), 0,
+			     "size %zu: %s", n, err);
+		cr_expect_eq(backlen, n);
+		cr_expect(n == 0 || memcmp(back, data, n) == 0, "size %zu: other bytes back", n);
+		free(back);
+		free(gz);
+		free(data);
+	}
+}
+
 /* The output rules of core/outfile.h, one by one. */
 Test(report, outfile_temporaries_are_fresh_and_private)
 {
