@@ -43,6 +43,18 @@ bool ct_stack_unwinder_loaded(void);
 int ct_stack_of_blocked_thread(int tid, uintptr_t self_lo, uintptr_t self_hi, uintptr_t *pcs,
 			       int max);
 
+/* The same stack, found without the kernel's view (closed to a process
+ * that changed its credentials): the wrapper's return address `caller`
+ * is looked for in the thread's stack from `below` (an address under the
+ * wrapper's frame, recorded when the wait began) up to 16 KiB higher,
+ * and the program's frames unwound from there: through the wrapper's own
+ * frame when its call into libc is found just below (so the registers it
+ * saved, a frame pointer among them, are restored), else from caller
+ * with only the stack pointer known. pcs[0] is caller. 0 when not
+ * found. Memory is read with process_vm_readv, so a stack that
+ * changes meanwhile gives a short stack, never a fault. Dump time only. */
+int ct_stack_above(uintptr_t caller, uintptr_t below, uintptr_t *pcs, int max);
+
 /* The shim's own code range, as set by ct_stack_set_self_range. */
 void ct_stack_self_range(uintptr_t *lo, uintptr_t *hi);
 

@@ -8,6 +8,7 @@
  *
  * Dump time only (allocates, dlopen()s libunwind-<arch>.so). */
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -148,4 +149,127 @@ ct_stack_of_blocked_thread(int tid, uintptr_t self_lo, uintptr_t self_hi, uintpt
 			break;
 	}
 	return out;
+}
+
+/* Unwinds the program's stack from caller with the stack pointer just
+ * above slot. Returns the frames, and in *clean whether the walk ended
+ * where the unwinder says the stack ends (or filled pcs). */
+static int
+ct_unwind_from(struct ct_unw *u, uintptr_t caller, uintptr_t slot, uintptr_t *pcs, int max,
+	       bool *clean)
+{
+	/* At the caller, just after its call returned: the stack pointer is
+	 * above the return address. */
+	struct ct_regs regs = {.sp = slot + sizeof(uintptr_t), .pc = caller};
+	unw_cursor_t c;
+	*clean = false;
+	if (u->init_remote(&c, u->as, &regs) < 0)
+		return 0;
+	int out = 0;
+	while (out < max) {
+		unw_word_t ip;
+		if (u->get_reg(&c, UNW_REG_IP, &ip) < 0)
+			break;
+		if (ip == 0) {
+			*clean = true;
+			break;
+		}
+		pcs[out++] = (uintptr_t)ip;
+		int r = u->step(&c);
+		if (r <= 0) {
+			*clean = r == 0;
+			break;
+		}
+	}
+	if (out == max)
+		*clean = true;
+	return out;
+}
+
+/* The wrapper's call into libc, below the slot S holding its return
+ * address: the nearest word under S pointing into the shim's own code
+ * [lo, hi) (the return address of that call; the wrapper's frame holds
+ * no other). A walk from there passes through the wrapper's frame, so
+ * the unwinder restores the registers it saved (the program's frame
+ * pointer among them: a program built with frame pointers needs it),
+ * then goes on into the program. The shim's frames are dropped; the
+ * walk must reach `caller`. 0 when any of that fails. */
+static int
+ct_unwind_through_wrapper(struct ct_unw *u, uintptr_t caller, uintptr_t slot, uintptr_t lo,
+			  uintptr_t hi, uintptr_t *pcs, int max)
+{
+	uintptr_t buf[64];
+	uintptr_t from = slot - sizeof(buf);
+	struct iovec local = {buf, sizeof(buf)}, remote = {(void *)from, sizeof(buf)};
+	if (!lo || process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)sizeof(buf))
+		return 0;
+	for (int i = 63; i >= 0; i--) {
+		if (buf[i] < lo || buf[i] >= hi)
+			continue;
+		struct ct_regs regs = {.sp = from + (uintptr_t)i * sizeof(buf[0]) + sizeof(buf[0]),
+				       .pc = buf[i]};
+		unw_cursor_t c;
+		if (u->init_remote(&c, u->as, &regs) < 0)
+			return 0;
+		int out = 0;
+		for (int k = 0; k < CT_STACK_MAX + 8 && out < max; k++) {
+			unw_word_t ip;
+			if (u->get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
+				break;
+			if (out || ip == caller)
+				pcs[out++] = (uintptr_t)ip;
+			else if (ip < lo || ip >= hi)
+				return 0; /* left the shim elsewhere than at caller */
+			if (u->step(&c) <= 0)
+				break;
+		}
+		return out;
+	}
+	return 0;
+}
+
+/* The wrapper's return address is the slot holding `caller` that the
+ * longest walk starts from: the wrapper's own copies of the value (its
+ * wait record's caller) lie below the slot, and a walk from one of them
+ * meets garbage or a zero soon. Candidates are looked for in the 16 KiB
+ * above `below`; the lowest of the longest walks wins. */
+int
+ct_stack_above(uintptr_t caller, uintptr_t below, uintptr_t *pcs, int max)
+{
+	struct ct_unw *u;
+	if (!caller || !below || max <= 0 || !(u = ct_unw_load()))
+		return 0;
+	uintptr_t buf[512], best[CT_STACK_MAX];
+	int nbest = 0;
+	if (max > CT_STACK_MAX)
+		max = CT_STACK_MAX;
+	uintptr_t a = below & ~(uintptr_t)(sizeof(buf[0]) - 1);
+	for (uintptr_t end = a + 16384; a < end; a += sizeof(buf)) {
+		struct iovec local = {buf, sizeof(buf)}, remote = {(void *)a, sizeof(buf)};
+		ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		if (got <= 0)
+			break;
+		for (size_t i = 0; i < (size_t)got / sizeof(buf[0]); i++) {
+			if (buf[i] != caller)
+				continue;
+			bool clean;
+			uintptr_t lo, hi;
+			ct_stack_self_range(&lo, &hi);
+			int n = ct_unwind_through_wrapper(u, caller, a + i * sizeof(buf[0]), lo, hi,
+							  pcs, max);
+			if (n > 1)
+				return n;
+			n = ct_unwind_from(u, caller, a + i * sizeof(buf[0]), pcs, max, &clean);
+			if (n == max)
+				return n;
+			if (n > nbest) {
+				memcpy(best, pcs, (size_t)n * sizeof(pcs[0]));
+				nbest = n;
+			}
+		}
+		if ((size_t)got < sizeof(buf))
+			break; /* the top of the stack */
+	}
+	memcpy(pcs, best, (size_t)nbest * sizeof(pcs[0]));
+	return nbest;
 }

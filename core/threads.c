@@ -446,6 +446,7 @@ ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t cal
 		s->wsince = since;
 	s->wrearms = again ? s->wrearms + 1 : 0;
 	s->wcaller = caller;
+	s->wsp = (uintptr_t)__builtin_frame_address(0);
 	s->waux = 0;
 	s->wnaux = 0;
 	s->wop = op + 1;
@@ -537,6 +538,7 @@ ct_wait_read(const struct ct_thread_slot *slot, struct ct_wait_view *out)
 		out->since = slot->wsince;
 		out->rearms = slot->wrearms;
 		out->caller = slot->wcaller;
+		out->sp = slot->wsp;
 		out->aux = slot->waux;
 		out->naux = slot->wnaux;
 		/* Written by the thread itself before its wait record. */
@@ -724,6 +726,8 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
 	uintptr_t lo, hi, pcs[CT_STACK_MAX];
 	ct_stack_self_range(&lo, &hi);
 	int n = ct_stack_of_blocked_thread(s->tid, lo, hi, pcs, CT_STACK_MAX);
+	if (n <= 0 || pcs[0] != w.caller)
+		n = ct_stack_above(w.caller, w.sp, pcs, CT_STACK_MAX);
 	if (n > 0 && pcs[0] == w.caller) {
 		memcpy(t->pc, pcs, (size_t)n * sizeof(pcs[0]));
 		t->depth = n;

@@ -52,6 +52,11 @@ struct ct_thread_slot {
 	                          * first wait of its re-armed run (ct_wait_unwoken) */
 	uint32_t wrearms;        /* waits of that run before this one */
 	uintptr_t wcaller;       /* return address into the caller of the wrapper */
+	/* An address in the waiting thread's stack below its wrapper's frame
+	 * (ct_wait_enter's own): a dump that may not read where the kernel
+	 * shows the thread finds the wrapper's return address above it and
+	 * unwinds the program's stack from there. */
+	uintptr_t wsp;
 	/* What else the wait is on (ct_wait_aux): a condition wait's mutex,
 	 * a poll's pollfd array and its length; 0 otherwise. */
 	uintptr_t waux;
@@ -88,6 +93,7 @@ struct ct_wait_view {
 	int64_t since;
 	uint32_t rearms;
 	uintptr_t caller;
+	uintptr_t sp;    /* ct_thread_slot.wsp */
 	uintptr_t aux;   /* ct_wait_aux's */
 	uint32_t naux;
 	bool home;       /* the wait is where the thread usually parks: see

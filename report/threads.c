@@ -537,8 +537,8 @@ td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 	if (s->task_denied & 1)
 		for (int k = 0; k < nfs; k++)
 			fprintf(fs[k], "no access to /proc/self/task/*/syscall (the process changed "
-				"its uid/gid or is not dumpable): blocked threads' stacks show "
-				"only the call that waits\n");
+				"its uid/gid or is not dumpable): blocked threads' stacks are "
+				"unwound from the call that waits\n");
 	if (s->task_denied & 2)
 		for (int k = 0; k < nfs; k++)
 			fprintf(fs[k], "no access to /proc/self/task/*/comm: thread names are "

@@ -35,7 +35,7 @@ has_line(const struct profile *p, const char *fn, const char *file)
 }
 
 static void
-drop_case(const char *mode, bool dump)
+drop_case_of(const char *prog, const char *mode, bool dump)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root to drop it");
@@ -52,16 +52,18 @@ drop_case(const char *mode, bool dump)
 	snprintf(gid, sizeof(gid), "%u", (unsigned)pw->pw_gid);
 
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "drop_root",
+	run_prog(&r, &(struct run_opts){.prog = prog,
 					.args = (const char *[]){mode, uid, gid,
 								 dump ? "dump" : NULL, NULL},
 					.env = (const char *[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL},
 					.env2 = exact_env, .out = out, .raw_out = true});
 	run_expect_success(&r);
 	if (dump) {
-		/* The live dump while drop_wait blocks: no stack beyond the
-		 * wrapper's caller without /proc/self/task/<tid>/syscall, and
-		 * the dump says so once; names and lines are still there. */
+		/* The live dump while drop_wait blocks: without
+		 * /proc/self/task/<tid>/syscall (the dump says so once) the
+		 * blocked thread's stack is unwound from the wrapper's return
+		 * address in its stack: the frames above drop_wait, with names
+		 * and lines, down to libc's thread start. */
 		char tpath[512];
 		snprintf(tpath, sizeof(tpath), "%s/threads.0001.txt", out);
 		char *txt = read_file(tpath, NULL);
@@ -70,6 +72,12 @@ drop_case(const char *mode, bool dump)
 		const char *at = strstr(txt, say);
 		cr_expect(at && !strstr(at + 1, say), "said once:\n%s", txt);
 		cr_expect(strstr(txt, "drop_wait (drop_root.c:"), "the waiter by name:\n%s", txt);
+		const char *blk = strstr(txt, "\ndrop_wait(...)\n");
+		const char *up = blk ? strstr(blk, "\nwaiter(...)\n\t") : NULL;
+		const char *start = up ? strstr(up, "\nstart_thread(...)\n") : NULL;
+		const char *created = blk ? strstr(blk, "\ncreated by ") : NULL;
+		cr_expect(up && start && created && start < created,
+			  "the blocked thread's stack stops at the wait:\n%s", txt);
 		free(txt);
 	}
 	cr_expect(!strstr(r.err, "cannot read"), "a file was unreadable:\n%s", r.err);
@@ -88,7 +96,7 @@ drop_case(const char *mode, bool dump)
 	cr_expect(has_line(&bp, "drop_wait", "drop_root.c"), "%s: drop_wait at drop_root.c:N", mode);
 	/* libc's by name: the waiter thread's start. */
 	cr_expect(has_line(&bp, "start_thread", NULL), "%s: libc's start_thread", mode);
-	cr_expect(profile_has_mapping(&mp, "drop_root"), "%s: the program's Mapping", mode);
+	cr_expect(profile_has_mapping(&mp, prog), "%s: the program's Mapping", mode);
 	cr_expect(profile_has_mapping(&mp, "libc.so.6"), "%s: libc's Mapping", mode);
 	if (profile_sum(&mp, &held).count != 1 || !has_line(&mp, "drop_hold", "drop_root.c")) {
 		profile_dump(&mp, "mutex");
@@ -100,10 +108,23 @@ drop_case(const char *mode, bool dump)
 	tmpdir_remove(base);
 }
 
+static void
+drop_case(const char *mode, bool dump)
+{
+	drop_case_of("drop_root", mode, dump);
+}
+
 Test(dropuid, setuid_before_threads) { drop_case("before", false); }
 Test(dropuid, setuid_after_threads) { drop_case("after", false); }
 Test(dropuid, nondumpable_no_caps) { drop_case("nodump", false); }
 Test(dropuid, thread_dump_after_setuid) { drop_case("after", true); }
+/* The same with frame pointers (as MariaDB's binary): the stack of the
+ * blocked thread goes on past drop_wait only if the unwinder gets the
+ * frame pointer back from the wrapper's frame. */
+Test(dropuid, thread_dump_after_setuid_frame_pointers)
+{
+	drop_case_of("drop_root_fp", "after", true);
+}
 
 /* /debug/pprof/symbol after the drop: the shim symbolizes from the
  * objects the loader lists, as its profiles do, not from /proc/self. */
