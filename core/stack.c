@@ -1,8 +1,10 @@
 /* Stack capture for recorded events; see stack.h. Owns the shim's own
  * address range so that wrapper and core frames never reach a profile.
  *
- * The unwinder is glibc's backtrace(), that is libgcc's _Unwind_Backtrace
- * over .eh_frame. Chosen over libunwind (which the thread dumps still use
+ * The unwinder is core/unwind.c's, which keeps each return address's
+ * rule and gives the frames glibc's backtrace() (libgcc's
+ * _Unwind_Backtrace over .eh_frame) would, or leaves the stack to
+ * backtrace() itself. Chosen over libunwind (which the thread dumps still use
  * for other threads' stacks, stack_remote.c) because it keeps nothing per
  * thread: libunwind's fast unw_backtrace gives every thread that records a
  * 256 KiB trace cache, reached through dynamic thread-local storage that
@@ -28,6 +30,7 @@
 #include "snapshot.h"
 #include "stack.h"
 #include "thread.h"
+#include "unwind.h"
 
 static uintptr_t ct_self_lo, ct_self_hi;
 static int ct_unwinder_state; /* 0 not loaded, 1 loaded, -1 unavailable */
@@ -155,7 +158,11 @@ ct_stack_capture_unwind(uintptr_t *pcs, int max)
 	int want = max + 16;
 	if (want > (int)(sizeof(buf) / sizeof(buf[0])))
 		want = (int)(sizeof(buf) / sizeof(buf[0]));
-	int n = backtrace(buf, want);
+	/* The caching unwinder gives backtrace()'s frames at a fraction of
+	 * its cost (unwind.h), or leaves the stack to it. */
+	int n = ct_unwind_backtrace(buf, want);
+	if (n < 0)
+		n = backtrace(buf, want);
 	int out = 0;
 	for (int i = 0; i < n && out < max; i++) {
 		uintptr_t pc = (uintptr_t)buf[i];

@@ -1,5 +1,5 @@
-/* Stack capture for sampled events (glibc's backtrace(), libgcc's
- * unwinder; see stack.c).
+/* Stack capture for sampled events (core/unwind.h's caching unwinder,
+ * else glibc's backtrace(), libgcc's unwinder; see stack.c).
  *
  * Thread-safe. Once the unwinder is loaded, a capture allocates nothing,
  * makes no system call, takes no lock (glibc >= 2.35) and keeps no state

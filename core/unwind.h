@@ -1,0 +1,44 @@
+/* A caching unwinder for the stacks the shim records, on x86-64 (glibc >=
+ * 2.35); elsewhere it always declines.
+ *
+ * backtrace() (libgcc's _Unwind_Backtrace) looks up and interprets every
+ * frame's call frame information afresh at each capture: 2,500-3,000
+ * instructions a frame (callgrind), so that the creation stack of each
+ * pthread_create cost some 15,000 instructions and a sampled wait's stack
+ * as much. The rule that recovers a caller's frame depends only on the
+ * return address, so this unwinder finds it once (the object's
+ * .eh_frame_hdr and .eh_frame, through _dl_find_object), keeps it in a
+ * table by return address, and then steps a frame in a few dozen
+ * instructions.
+ *
+ * Exactness: it returns the frames backtrace() returns from the same place,
+ * or declines (-1) and the caller calls backtrace(). It declines a stack
+ * with any frame it does not model exactly: a CFA computed from a register
+ * other than rsp or rbp or by an expression (stack realignment), rbp,
+ * rsp or the return address saved other than at an offset from the CFA,
+ * signal frames, code outside the objects the dynamic loader knows (JIT
+ * code: libgcc also consults frames registered at run time), a pointer
+ * encoding or CFI operation it does not know, a frame that does not move
+ * up the stack.
+ *
+ * Thread-safe, no allocation, no lock, no system call. Not
+ * async-signal-safe (it reads stack memory where the rules point, as
+ * libgcc does). */
+#ifndef CT_UNWIND_H
+#define CT_UNWIND_H
+
+/* Fills buf with up to max return addresses, innermost first, starting
+ * with the one into the caller of this function: what backtrace(buf, max)
+ * called at the same place stores. Returns the number stored, or -1 when
+ * this stack must be left to backtrace(). */
+int ct_unwind_backtrace(void **buf, int max);
+
+/* Drops every cached rule: called after each dlclose (an object loaded
+ * later at the same address has other rules). Objects glibc unloads by
+ * itself, without dlclose (iconv modules unused for a while), are not
+ * seen: a rule of theirs could only be used wrongly if another object
+ * were later mapped at their very addresses and a recorded stack ran
+ * through it there. Thread-safe. */
+void ct_unwind_invalidate(void);
+
+#endif
