@@ -7,6 +7,8 @@
 #                    under ASan and UBSan in build-asan/ (what CI runs)
 #   ./dev.sh sanitize  only the ASan/UBSan run of the unit tests
 #   ./dev.sh bench   build and run the native-vs-preloaded benchmark
+#   ./dev.sh icount  build, then count instructions per operation, native vs
+#                    preloaded, with valgrind (bench/icount.sh; load-independent)
 #   ./dev.sh build   install dependencies and build only
 #
 # demo, test and build take meson options after the command
@@ -137,8 +139,13 @@ bench)
 	build
 	build/bench/contend-bench "$@"
 	;;
+icount)
+	build
+	optional valgrind
+	sh bench/icount.sh build
+	;;
 *)
-	echo "usage: $0 demo|test|sanitize|bench|build" >&2
+	echo "usage: $0 demo|test|sanitize|bench|icount|build" >&2
 	exit 2
 	;;
 esac
