@@ -30,7 +30,21 @@ uw_compare(int max)
 		uw_res->declined++;
 		return;
 	}
-	if (n != m || n < 1 || memcmp(a + 1, b + 1, (size_t)(n - 1) * sizeof(a[0])) != 0)
+	if (n < 1 || m < 1) {
+		uw_res->mismatches++;
+		return;
+	}
+	if (n == 1)
+		return;
+	/* backtrace() may be intercepted (AddressSanitizer's interceptor
+	 * calls the real one, whose first frame is then the interceptor's):
+	 * align on the first frame beyond this function. */
+	int j = 1;
+	while (j < m && j <= 2 && b[j] != a[1])
+		j++;
+	int k = n - 1 < m - j ? n - 1 : m - j;
+	if (j > 2 || k < 1 || memcmp(a + 1, b + j, (size_t)k * sizeof(a[0])) != 0 ||
+	    (n < max && m < max && n - 1 != m - j))
 		uw_res->mismatches++;
 }
 
