@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dlhist.h"
+#include "spin.h"
 
 uint32_t ct_dl_gen = 1;
 
@@ -28,7 +29,27 @@ struct ct_dlhist_list {
 	struct ct_dl_gone *v;
 	bool all;      /* the main program too (under ct_dl_exe) */
 	size_t seen;   /* objects visited: the first is the main program */
+	bool counted;  /* the loader's counters below were read */
+	unsigned long long adds, subs;
 };
+
+/* The last list of everything loaded (ct_dlhist_snapshot) and the
+ * loader's counters it was made at: while no object was loaded or
+ * unloaded since (dlpi_adds and dlpi_subs unchanged), a snapshot copies
+ * it instead of listing the objects again. Inherited by fork children,
+ * whose parent made it when it warmed their symbols before the fork (a
+ * fork-per-connection child used to list 40-60 objects at exit, growing
+ * its array through the heap it shares with its parent). Taken with a
+ * trylock: a snapshot that finds it in use (another thread's snapshot,
+ * or in a fork child a parent's thread caught holding it) lists the
+ * objects itself. */
+static struct {
+	ct_spin lock;
+	bool ok;
+	unsigned long long adds, subs;
+	size_t n;
+	struct ct_dl_gone *v;
+} ct_live;
 
 static char ct_dl_exe[PATH_MAX];
 
@@ -137,6 +158,11 @@ ct_dlhist_add(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct ct_dlhist_list *l = arg;
 	const char *path = info->dlpi_name;
+	if (l->seen == 0 && size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+		l->counted = true;
+		l->adds = info->dlpi_adds;
+		l->subs = info->dlpi_subs;
+	}
 	/* The main program and the vDSO are never unloaded; the vDSO has no
 	 * file to symbolize from. */
 	if (l->seen++ == 0 && l->all && (!path || !path[0]))
@@ -231,18 +257,55 @@ ct_dlhist_after(struct ct_dlhist_list *before)
 	free(before);
 }
 
+/* The loader's counters, from the first object (the same in every one). */
+static int
+ct_dlhist_counters(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct ct_dlhist_list *l = arg;
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+		l->counted = true;
+		l->adds = info->dlpi_adds;
+		l->subs = info->dlpi_subs;
+	}
+	return 1;
+}
+
 int
 ct_dlhist_snapshot(struct ct_snapshot *snap)
 {
-	struct ct_dlhist_list live = {.all = true};
+	struct ct_dlhist_list live = {.all = true}, now = {0};
 	snap->dl_live = NULL;
 	snap->ndl_live = 0;
-	if (dl_iterate_phdr(ct_dlhist_add, &live) == 0) {
+	bool mine = ct_spin_trylock(&ct_live.lock);
+	if (mine && ct_live.ok)
+		dl_iterate_phdr(ct_dlhist_counters, &now);
+	if (mine && ct_live.ok && now.counted && now.adds == ct_live.adds &&
+	    now.subs == ct_live.subs) {
+		snap->dl_live = malloc(ct_live.n * sizeof(*snap->dl_live));
+		if (snap->dl_live) {
+			memcpy(snap->dl_live, ct_live.v, ct_live.n * sizeof(*snap->dl_live));
+			snap->ndl_live = ct_live.n;
+		}
+	} else if (dl_iterate_phdr(ct_dlhist_add, &live) == 0) {
 		snap->dl_live = live.v;
 		snap->ndl_live = live.n;
+		if (mine && live.counted) {
+			struct ct_dl_gone *keep = malloc(live.n * sizeof(*keep));
+			free(ct_live.v);
+			ct_live.v = keep;
+			ct_live.ok = keep != NULL;
+			if (keep) {
+				memcpy(keep, live.v, live.n * sizeof(*keep));
+				ct_live.n = live.n;
+				ct_live.adds = live.adds;
+				ct_live.subs = live.subs;
+			}
+		}
 	} else {
 		free(live.v);
 	}
+	if (mine)
+		ct_spin_unlock(&ct_live.lock);
 	snap->dl_gen = ct_dlhist_gen();
 	snap->dl_gone_dropped = __atomic_load_n(&ct_gone_dropped, __ATOMIC_RELAXED);
 	uint32_t n = __atomic_load_n(&ct_gone_claimed, __ATOMIC_ACQUIRE);

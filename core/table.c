@@ -171,7 +171,15 @@ ct_record_read(const struct ct_record *r, const uint64_t *events, double *count,
 int
 ct_table_copy(struct ct_table *t, struct ct_profile_snapshot *out)
 {
-	size_t n = 0, cap = 64;
+	/* Sized by the records in use now (and the overflow record), so a
+	 * process that recorded a stack or two (a fork child at exit)
+	 * allocates a few KiB, not 64 records of about 1 KiB each: a large
+	 * request is a search of the heap's bins, and in a fork child every
+	 * free chunk it touches is a page of its parent's. Records published
+	 * meanwhile grow the array below. */
+	size_t n = 0, cap = 2;
+	for (size_t i = 0; t->recs && i < (t->cap + 63) / 64; i++)
+		cap += (size_t)__builtin_popcountll(__atomic_load_n(&t->inuse[i], __ATOMIC_ACQUIRE));
 	struct ct_record *v = malloc(cap * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
