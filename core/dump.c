@@ -213,6 +213,12 @@ ct_dump_final_claim(void)
 }
 
 bool
+ct_dump_is_fork_child(void)
+{
+	return ct_parent_kids_wrote != NULL;
+}
+
+bool
 ct_dump_final_claimed(void)
 {
 	return __atomic_load_n(&ct_final_done, __ATOMIC_ACQUIRE);

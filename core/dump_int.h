@@ -16,6 +16,11 @@ bool ct_dump_final_claim(void);
 /* True once some caller claimed the final dump. */
 bool ct_dump_final_claimed(void);
 
+/* Whether this process is a fork child made through fork() (the shim's
+ * prepare handler gave it a page shared with its parent, where it counts
+ * itself once it wrote). */
+bool ct_dump_is_fork_child(void);
+
 /* The profiled process whose profiles a forked copy writes (its files and
  * pid carry that one); 0 when this process writes its own. Set before the
  * fork of a signal dump. */
