@@ -525,6 +525,27 @@ ct_wait_leave(void)
 	__atomic_store_n(&s->wop, 0, __ATOMIC_RELEASE);
 }
 
+uint32_t
+ct_wait_suspend(void)
+{
+	struct ct_thread_slot *s = ct_self.slot;
+	if (!s || (__atomic_load_n(&s->wseq, __ATOMIC_RELAXED) & 1))
+		return 0;
+	uint32_t op = __atomic_load_n(&s->wop, __ATOMIC_RELAXED);
+	if (op)
+		__atomic_store_n(&s->wop, 0, __ATOMIC_RELEASE);
+	return op;
+}
+
+void
+ct_wait_resume(uint32_t saved)
+{
+	/* The handler's own wrapped calls never write the record (they do
+	 * not record: ct_active), so the rest of it is still this wait's. */
+	if (saved && ct_self.slot)
+		__atomic_store_n(&ct_self.slot->wop, saved, __ATOMIC_RELEASE);
+}
+
 bool
 ct_wait_read(const struct ct_thread_slot *slot, struct ct_wait_view *out)
 {

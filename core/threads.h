@@ -116,6 +116,19 @@ void ct_wait_leave(void);
  * EFAULT as without us). Same costs and guarantees as ct_wait_enter. */
 void ct_wait_aux(uintptr_t aux, uint32_t naux);
 
+/* Around a program signal handler (interpose/signal.c's trampoline): the
+ * thread runs the handler, not the wait it was in, and a handler that
+ * leaves with siglongjmp never returns to the wrapper that would end the
+ * wait record: without this, the thread showed as waiting in that call
+ * (and "stuck") for as long as it lived. ct_wait_suspend clears the
+ * calling thread's wait record and returns what ct_wait_resume needs to
+ * put it back, unchanged, when the handler returns; 0 when there was none
+ * (or the handler interrupted the record being written, which is left
+ * alone). Nested handlers suspend nothing more. Async-signal-safe: one
+ * TLS load and atomic stores to the thread's own slot. */
+uint32_t ct_wait_suspend(void);
+void ct_wait_resume(uint32_t saved);
+
 /* After ct_wait_leave, when the wait's result (ret: the call's return
  * value, err: its errno) says it ended without being woken: a timeout
  * (ETIMEDOUT, a poll or epoll_wait returning 0, sigtimedwait's EAGAIN) or

@@ -171,6 +171,9 @@ ct_dispatch(int k, int sig, siginfo_t *si, void *uc)
 	int d = ct_self.sig_depth;
 	if (d < CT_SIG_FRAMES)
 		ct_self.sig_frame[d] = (uintptr_t)__builtin_frame_address(0);
+	/* A wait the handler interrupted is not what the thread does while
+	 * the handler runs, nor after a siglongjmp out of the wrapper. */
+	uint32_t wait = ct_wait_suspend();
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ct_self.sig_depth = d + 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -180,6 +183,8 @@ ct_dispatch(int k, int sig, siginfo_t *si, void *uc)
 		((void (*)(int))fn)(sig);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ct_self.sig_depth = d;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ct_wait_resume(wait);
 }
 
 /* The kernel action standing for the default of a tracked signal: all

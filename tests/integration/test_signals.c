@@ -195,3 +195,53 @@ Test(signals, storm, .timeout = 180)
 {
 	same_under_storm((const char *[]){"storm", "1000", NULL}, false, 150, NULL);
 }
+
+/* The header line of thread tid in a thread dump ("thread 123 ..."),
+ * malloc'd, or NULL. */
+static char *
+dump_thread_line(const char *txt, int tid)
+{
+	char want[32];
+	snprintf(want, sizeof(want), "\nthread %d ", tid);
+	const char *l = txt ? strstr(txt, want) : NULL;
+	if (!l)
+		return NULL;
+	l++;
+	const char *e = strchr(l, '\n');
+	return strndup(l, e ? (size_t)(e - l) : strlen(l));
+}
+
+/* A handler that interrupts a wait: while it runs and once it returns,
+ * the wait is the thread's again (snapshot 1 shows main in read); a
+ * handler that leaves the wait with siglongjmp ends it (the final dump,
+ * written while main runs on, used to show it blocked in read, stuck). */
+Test(signals, wait_left_by_siglongjmp_is_over, .timeout = 120)
+{
+	static const char *const env[] = {"CONTEND_DUMP_SIGNAL=SIGUSR2", "CONTEND_QUIET=1",
+					  "CONTEND_STUCK=1ms", NULL};
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "longjmp_wait", .env = env, .env2 = exact_env,
+					.timeout_s = 90});
+	run_expect_success(&r);
+	cr_expect(strstr(r.out, "jumped out of read\n"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+	int tid = (int)run_value(&r, NULL, "main_tid");
+	char path[PATH_MAX];
+	run_path(&r, NULL, "threads.0001.txt", path, sizeof(path));
+	char *snap = read_file(path, NULL);
+	char *line = dump_thread_line(snap, tid);
+	cr_expect(line && strstr(line, "[read fd "),
+		  "snapshot: main is not shown in its read after a handler returned:\n%s",
+		  snap ? snap : "(no threads.0001.txt)");
+	free(line);
+	run_path(&r, NULL, "threads.txt", path, sizeof(path));
+	char *fin = read_file(path, NULL);
+	line = dump_thread_line(fin, tid);
+	cr_expect(line && strstr(line, "[running]"),
+		  "final dump: main still shown waiting after siglongjmp out of read:\n%s",
+		  fin ? fin : "(no threads.txt)");
+	cr_expect(fin && !strstr(fin, "stuck"), "a false stuck report:\n%s", fin ? fin : "");
+	free(line);
+	free(snap);
+	free(fin);
+	run_free(&r);
+}
