@@ -14,6 +14,7 @@
 
 int ct_ready;
 CT_TLS struct ct_thread ct_self;
+void (*ct_guard_run_deferred)(void);
 
 bool
 ct_in_handler_slow(void)

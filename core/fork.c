@@ -53,6 +53,8 @@ ct_fork_child(void)
 	/* Identity: the cached tid and the sampling state are the parent's. */
 	ct_self.tid = 0;
 	ct_self.rng = 0;
+	/* The signals behind them were the parent's. */
+	ct_self.sig_deferred = 0;
 	/* CT_LOCK_REPORT_LOAD; and the unwinder may be loaded again */
 	ct_stack_fork_child();
 	ct_plugin_fork_child();

@@ -30,7 +30,15 @@ struct ct_thread {
 	 * runs above their frame again. */
 	int sig_depth;
 	uintptr_t sig_frame[CT_SIG_FRAMES];
+	/* Program signal handlers that arrived while this thread held the
+	 * guard, queued by interpose/signal.c and run when it leaves the
+	 * guard (ct_guard_leave). */
+	int sig_deferred;
 };
+
+/* Runs this thread's deferred program signal handlers (set by
+ * interpose/signal.c at init; only called when sig_deferred > 0). */
+extern void (*ct_guard_run_deferred)(void);
 
 
 extern CT_TLS struct ct_thread ct_self;
@@ -41,8 +49,14 @@ extern CT_TLS struct ct_thread ct_self;
  * through to the real function, unrecorded. Nests: each enter is paired
  * with a leave, except on paths that never return to the program (_exit,
  * a dying signal handler, the dumper thread, which holds it for good).
- * One TLS increment, no call: safe on the lock fast path, in signal
- * handlers and in a fork child. Touches only the calling thread. */
+ * A program signal handler never runs while its thread holds the guard:
+ * one that left with siglongjmp would leave the shim's locks held (every
+ * later recording thread spinning on them) and the guard raised; the
+ * trampoline queues it instead (interpose/signal.c), and the leave that
+ * drops the depth to 0 runs it, as if the signal had arrived then.
+ * Enter is one TLS increment; leave also one test: safe on the lock fast
+ * path, in signal handlers and in a fork child. Touches only the calling
+ * thread. */
 static inline void
 ct_guard_enter(void)
 {
@@ -52,7 +66,8 @@ ct_guard_enter(void)
 static inline void
 ct_guard_leave(void)
 {
-	ct_self.busy--;
+	if (--ct_self.busy == 0 && CT_UNLIKELY(ct_self.sig_deferred))
+		ct_guard_run_deferred();
 }
 
 /* True while the calling thread holds the guard. */

@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "../core/dump.h"
@@ -100,6 +101,21 @@ static uint64_t ct_sigintr;
 
 static void ct_dispatch(int k, int sig, siginfo_t *si, void *uc);
 
+/* A program handler whose signal arrived while its thread held the guard
+ * (core/thread.h), to run when the thread leaves it: what the kernel
+ * delivered, and the mask it gave the handler. Few: a signal beyond them
+ * runs at once, as before (the queue only fills if signals keep coming
+ * within one short stretch of the shim's work). */
+#define CT_DEFER_MAX 4
+struct ct_deferred {
+	void *fn;
+	int flags;
+	int sig;
+	uint64_t mask;
+	siginfo_t si;
+};
+static CT_TLS struct ct_deferred ct_defq[CT_DEFER_MAX];
+
 #define CT_TRAMP(k)                                                  \
 	static void ct_tramp_##k(int sig, siginfo_t *si, void *uc) \
 	{                                                            \
@@ -148,6 +164,80 @@ ct_slot_free(int sig, int k)
 	__atomic_store_n(&ct_slot_used[sig][k], 0, __ATOMIC_RELEASE);
 }
 
+/* A fault in the code the thread runs: the handler must run now, since
+ * returning would fault again. Sent ones (kill, sigqueue) are not. */
+static bool
+ct_sig_is_fault(int sig, const siginfo_t *si)
+{
+	switch (sig) {
+	case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
+		return si->si_code > 0;
+	default:
+		return false;
+	}
+}
+
+/* Queues the program's handler for ct_run_deferred; false when the queue
+ * is full. All signals blocked while the queue changes, so a nested
+ * handler cannot take the same entry; the mask the kernel gave this
+ * handler (its sa_mask and, without SA_NODEFER, sig) is the one it will
+ * run with. */
+static bool
+ct_defer(void *fn, int flags, int sig, const siginfo_t *si)
+{
+	if (!ct_guard_run_deferred)
+		return false; /* ct_signals_init never ran: nothing would run it */
+	int saved = errno;
+	uint64_t all = ~(uint64_t)0, cur;
+	if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &cur, CT_KSIGSET_BYTES) != 0) {
+		errno = saved;
+		return false;
+	}
+	int n = ct_self.sig_deferred;
+	bool queued = n < CT_DEFER_MAX;
+	if (queued) {
+		struct ct_deferred *e = &ct_defq[n];
+		e->fn = fn;
+		e->flags = flags;
+		e->sig = sig;
+		e->mask = cur;
+		e->si = *si;
+		ct_self.sig_deferred = n + 1;
+	}
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &cur, NULL, CT_KSIGSET_BYTES);
+	errno = saved;
+	return queued;
+}
+
+static void ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc);
+
+/* ct_guard_run_deferred: the queued handlers in the order their signals
+ * came, each with the mask the kernel gave it and a context whose mask
+ * is the one the thread goes back to. A handler that leaves with
+ * siglongjmp leaves the rest for the thread's next guard leave. */
+static void
+ct_run_deferred(void)
+{
+	int saved = errno;
+	while (ct_self.sig_deferred > 0) {
+		uint64_t all = ~(uint64_t)0, old;
+		syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, CT_KSIGSET_BYTES);
+		struct ct_deferred e = ct_defq[0];
+		int n = ct_self.sig_deferred - 1;
+		for (int i = 0; i < n; i++)
+			ct_defq[i] = ct_defq[i + 1];
+		ct_self.sig_deferred = n;
+		ucontext_t uc;
+		getcontext(&uc);
+		sigemptyset(&uc.uc_sigmask);
+		memcpy(&uc.uc_sigmask, &old, CT_KSIGSET_BYTES);
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &e.mask, NULL, CT_KSIGSET_BYTES);
+		ct_call_handler(e.fn, e.flags, e.sig, &e.si, &uc);
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, CT_KSIGSET_BYTES);
+	}
+	errno = saved;
+}
+
 static void
 ct_dispatch(int k, int sig, siginfo_t *si, void *uc)
 {
@@ -168,6 +258,17 @@ ct_dispatch(int k, int sig, siginfo_t *si, void *uc)
 	 * nobody else will see this trampoline again to free its slot. */
 	if (flags & SA_RESETHAND)
 		ct_slot_free(sig, k);
+	if (CT_UNLIKELY(ct_guard_held()) && !ct_sig_is_fault(sig, si) &&
+	    ct_defer(fn, flags, sig, si))
+		return;
+	ct_call_handler(fn, flags, sig, si, uc);
+}
+
+/* Runs the program's handler fn as the kernel would have: counted in
+ * sig_depth, the thread's wait suspended meanwhile (core/threads.h). */
+static void
+ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc)
+{
 	int d = ct_self.sig_depth;
 	if (d < CT_SIG_FRAMES)
 		ct_self.sig_frame[d] = (uintptr_t)__builtin_frame_address(0);
@@ -416,6 +517,7 @@ ct_signal_arm(int sig, void (*fn)(int))
 void
 ct_signals_init(void)
 {
+	ct_guard_run_deferred = ct_run_deferred;
 	ct_signals_fork_child();
 	static const int fatal[] = {SIGINT, SIGTERM};
 	static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};

@@ -245,3 +245,31 @@ Test(signals, wait_left_by_siglongjmp_is_over, .timeout = 120)
 	free(fin);
 	run_free(&r);
 }
+
+/* A handler that siglongjmps, for a signal that arrives while the shim
+ * works for its thread (every profile-table lock held, as while an event
+ * is recorded): it runs once the shim is done, with what was sent, and
+ * the program runs on. It used to run inside the shim: the jump left
+ * the locks held and the guard raised, and the next recorded event
+ * (its own thread's join) spun for ever. */
+Test(signals, handler_jump_never_leaves_shim_locks_held, .timeout = 120)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "longjmp_guard", .env2 = exact_env,
+					.lib_env = "CONTEND_SEAMS_LIB", .timeout_s = 60});
+	cr_assert(!r.timed_out, "the program hung after the jump; stdout:\n%s\nstderr:\n%s", r.out,
+		  r.err);
+	run_expect_success(&r);
+	cr_expect_eq(run_value(&r, NULL, "handler_runs"), 1, "stdout:\n%s", r.out);
+	cr_expect_eq(run_value(&r, NULL, "info_ok"), 1, "the handler's siginfo:\n%s", r.out);
+	struct profile p;
+	cr_assert(run_profile(&r, NULL, "block", &p), "no block profile; stderr:\n%s", r.err);
+	/* The thread that jumped records again: its guard was left. */
+	struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "nanosleep",
+							      .next = "after_jump"});
+	cr_expect_eq(s.samples, 1, "the sleep after the jump was not recorded");
+	if (s.samples != 1)
+		profile_dump(&p, "block");
+	profile_free(&p);
+	run_free(&r);
+}
