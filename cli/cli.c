@@ -3,10 +3,13 @@
  * that names the file. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../report/names.h"
 
@@ -67,3 +70,33 @@ ct_cli_load(const char *path, struct ct_profile **p)
 	return 0;
 }
 
+int
+ct_cli_read_all(int fd, size_t max, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r = 0;
+
+	*out = NULL;
+	*len = 0;
+	while (buf && (r = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)r;
+		if (n >= max) {
+			free(buf);
+			return -EFBIG;
+		}
+		if (cap - n - 1 == 0) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				free(buf);
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (!buf)
+		return -ENOMEM;
+	buf[n] = 0;
+	*out = buf;
+	*len = n;
+	return r < 0 ? -errno : 0;
+}

@@ -24,6 +24,12 @@ int ct_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A decimal integer 0..max, digits only. 0 or -1. */
 int ct_cli_parse_count(const char *s, uint64_t max, uint64_t *out);
 
+/* Reads fd to its end into a malloc'd buffer with a NUL after the *len
+ * bytes read. 0; -EFBIG once max bytes were read, or -ENOMEM (then *out
+ * is NULL); or, when a read fails, its -errno, with what was read before
+ * in *out (the caller frees it either way). */
+int ct_cli_read_all(int fd, size_t max, char **out, size_t *len);
+
 /* Loads a profile; on failure prints "contend: PATH: reason" and returns 1. */
 int ct_cli_load(const char *path, struct ct_profile **p);
 

@@ -8,9 +8,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,39 +34,18 @@ proc_read(pid_t pid, const char *file, size_t *len)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-		if (cap - n - 1 == 0) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	int err = ferror(f) ? errno : 0;
-	fclose(f);
-	if (buf && err) {
+	char *buf;
+	size_t n;
+	int err = ct_cli_read_all(fd, SIZE_MAX, &buf, &n);
+	close(fd);
+	if (err) {
 		free(buf);
-		errno = err;
+		errno = -err;
 		return NULL;
 	}
-	if (!buf) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	buf[n] = 0;
 	if (len)
 		*len = n;
 	return buf;
@@ -269,10 +250,11 @@ mono_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int
-ct_livedump_main(const struct ct_livedump_opts *o)
+/* The process exists, is ours to signal and has not exited. 0, or the
+ * exit status of the error said. */
+static int
+check_alive(pid_t pid)
 {
-	pid_t pid = o->pid;
 	if (kill(pid, 0) < 0) {
 		if (errno == ESRCH)
 			return ct_cli_error("no process with pid %d", (int)pid);
@@ -284,149 +266,188 @@ ct_livedump_main(const struct ct_livedump_opts *o)
 	if (proc_state(pid) == 'Z')
 		return ct_cli_error("pid %d has exited (a zombie its parent has not reaped)",
 				    (int)pid);
-	size_t envlen = 0;
-	char *env = proc_read(pid, "environ", &envlen);
-	if (!env) {
-		if (errno == ENOENT || errno == ESRCH)
-			return ct_cli_error("no process with pid %d", (int)pid);
-		if (errno == EACCES || errno == EPERM)
-			return ct_cli_error("pid %d: permission denied reading /proc/%d/environ "
-					    "(run as the process's user or root)", (int)pid, (int)pid);
-		return ct_cli_error("cannot read /proc/%d/environ: %s", (int)pid, strerror(errno));
-	}
-	int ret = 1;
-	struct seen before = {0};
+	return 0;
+}
+
+/* The process's environment block into *env (malloc'd). 0, or the exit
+ * status of the error said. */
+static int
+read_environ(pid_t pid, char **env, size_t *envlen)
+{
+	*env = proc_read(pid, "environ", envlen);
+	if (*env)
+		return 0;
+	if (errno == ENOENT || errno == ESRCH)
+		return ct_cli_error("no process with pid %d", (int)pid);
+	if (errno == EACCES || errno == EPERM)
+		return ct_cli_error("pid %d: permission denied reading /proc/%d/environ "
+				    "(run as the process's user or root)", (int)pid, (int)pid);
+	return ct_cli_error("cannot read /proc/%d/environ: %s", (int)pid, strerror(errno));
+}
+
+/* libcontend.so is mapped in the process. 0, or the exit status of the
+ * error said. */
+static int
+check_preloaded(pid_t pid)
+{
 	char *maps = proc_read(pid, "maps", NULL);
-	if (!maps) {
-		ret = ct_cli_error("pid %d: cannot read /proc/%d/maps: %s", (int)pid, (int)pid,
-				   strerror(errno));
-		goto out;
-	}
+	if (!maps)
+		return ct_cli_error("pid %d: cannot read /proc/%d/maps: %s", (int)pid, (int)pid,
+				    strerror(errno));
 	bool preloaded = strstr(maps, "/libcontend.so\n") != NULL;
 	free(maps);
-	if (!preloaded) {
-		ret = ct_cli_error("pid %d is not running with libcontend.so (start it with "
-				   "LD_PRELOAD=.../libcontend.so CONTEND_DUMP_SIGNAL=SIGUSR2)",
-				   (int)pid);
-		goto out;
-	}
+	if (!preloaded)
+		return ct_cli_error("pid %d is not running with libcontend.so (start it with "
+				    "LD_PRELOAD=.../libcontend.so CONTEND_DUMP_SIGNAL=SIGUSR2)",
+				    (int)pid);
+	return 0;
+}
 
-	int sig = 0;
-	const char *signame = o->signal ? o->signal : env_get(env, envlen, "CONTEND_DUMP_SIGNAL");
-	if (!signame || !*signame || !strcasecmp(signame, "none") || !strcmp(signame, "0")) {
-		ret = ct_cli_error("pid %d has no CONTEND_DUMP_SIGNAL in its environment, so it "
-				   "cannot be asked for a dump (start it with "
-				   "CONTEND_DUMP_SIGNAL=SIGUSR2)", (int)pid);
-		goto out;
-	}
-	if (!(sig = parse_signal(signame))) {
-		ret = ct_cli_error("pid %d: '%s' is not a signal", (int)pid, signame);
-		goto out;
-	}
-	const char *abbrev = sigabbrev_np(sig);
-	char sigtxt[32];
-	snprintf(sigtxt, sizeof(sigtxt), "SIG%s", abbrev ? abbrev : "?");
-	if (catches(pid, sig) == 0) {
-		ret = ct_cli_error("pid %d does not catch %s (libcontend is not set up for it "
-				   "there, or the program reset it); not sending it, since its "
-				   "default action could end the process", (int)pid, sigtxt);
-		goto out;
-	}
+/* The dump signal (--signal, else the process's CONTEND_DUMP_SIGNAL) into
+ * *sig and its name into sigtxt, once it is known the process catches it.
+ * 0, or the exit status of the error said. */
+static int
+dump_signal(pid_t pid, const char *given, const char *env, size_t envlen, int *sig,
+	    char *sigtxt, size_t len)
+{
+	const char *signame = given ? given : env_get(env, envlen, "CONTEND_DUMP_SIGNAL");
+	if (!signame || !*signame || !strcasecmp(signame, "none") || !strcmp(signame, "0"))
+		return ct_cli_error("pid %d has no CONTEND_DUMP_SIGNAL in its environment, so it "
+				    "cannot be asked for a dump (start it with "
+				    "CONTEND_DUMP_SIGNAL=SIGUSR2)", (int)pid);
+	if (!(*sig = parse_signal(signame)))
+		return ct_cli_error("pid %d: '%s' is not a signal", (int)pid, signame);
+	const char *abbrev = sigabbrev_np(*sig);
+	snprintf(sigtxt, len, "SIG%s", abbrev ? abbrev : "?");
+	if (catches(pid, *sig) == 0)
+		return ct_cli_error("pid %d does not catch %s (libcontend is not set up for it "
+				    "there, or the program reset it); not sending it, since its "
+				    "default action could end the process", (int)pid, sigtxt);
+	return 0;
+}
 
-	/* Where its snapshots go: --dir, or CONTEND_OUT for its pid, taken
-	 * from where it started (PWD of its environment) and from where it
-	 * is now; the dump's own first line says whose it is. */
-	char dirs[CT_LIVE_MAX_DIRS][PATH_MAX];
+/* Where its snapshots go: --dir, or CONTEND_OUT for its pid, taken from
+ * where it started (PWD of its environment) and from where it is now;
+ * the dump's own first line says whose it is. Returns how many of
+ * dirs it filled (1 or 2). */
+static int
+out_dirs(pid_t pid, const char *given, const char *env, size_t envlen,
+	 char dirs[CT_LIVE_MAX_DIRS][PATH_MAX])
+{
 	int ndirs = 0;
-	if (o->dir) {
-		snprintf(dirs[ndirs++], PATH_MAX, "%s", o->dir);
-	} else {
-		const char *tmpl = env_get(env, envlen, "CONTEND_OUT");
-		char rel[PATH_MAX];
-		if (!tmpl || !*tmpl || expand_out(tmpl, pid, rel, sizeof(rel)) < 0)
-			expand_out("contend.%p", pid, rel, sizeof(rel));
-		if (rel[0] == '/') {
-			snprintf(dirs[ndirs++], PATH_MAX, "%s", rel);
-		} else {
-			const char *pwd = env_get(env, envlen, "PWD");
-			char cwd[PATH_MAX], link[64];
-			snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
-			ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
-			if (n > 0) {
-				cwd[n] = 0;
-				snprintf(dirs[ndirs++], PATH_MAX, "%.*s/%.*s", PATH_MAX / 2, cwd,
-					 PATH_MAX / 2 - 2, rel);
-			}
-			if (pwd && pwd[0] == '/' && (n <= 0 || strcmp(pwd, cwd)))
-				snprintf(dirs[ndirs++], PATH_MAX, "%.*s/%.*s", PATH_MAX / 2, pwd,
-					 PATH_MAX / 2 - 2, rel);
-			if (ndirs == 0)
-				snprintf(dirs[ndirs++], PATH_MAX, "%s", rel);
-		}
+	if (given) {
+		snprintf(dirs[ndirs++], PATH_MAX, "%s", given);
+		return ndirs;
 	}
-	for (int i = 0; i < ndirs; i++)
-		scan(dirs[i], &before, true, pid, NULL, 0);
+	const char *tmpl = env_get(env, envlen, "CONTEND_OUT");
+	char rel[PATH_MAX];
+	if (!tmpl || !*tmpl || expand_out(tmpl, pid, rel, sizeof(rel)) < 0)
+		expand_out("contend.%p", pid, rel, sizeof(rel));
+	if (rel[0] == '/') {
+		snprintf(dirs[ndirs++], PATH_MAX, "%s", rel);
+		return ndirs;
+	}
+	const char *pwd = env_get(env, envlen, "PWD");
+	char cwd[PATH_MAX], link[64];
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+	ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
+	if (n > 0) {
+		cwd[n] = 0;
+		snprintf(dirs[ndirs++], PATH_MAX, "%.*s/%.*s", PATH_MAX / 2, cwd, PATH_MAX / 2 - 2,
+			 rel);
+	}
+	if (pwd && pwd[0] == '/' && (n <= 0 || strcmp(pwd, cwd)))
+		snprintf(dirs[ndirs++], PATH_MAX, "%.*s/%.*s", PATH_MAX / 2, pwd, PATH_MAX / 2 - 2,
+			 rel);
+	if (ndirs == 0)
+		snprintf(dirs[ndirs++], PATH_MAX, "%s", rel);
+	return ndirs;
+}
 
-	if (kill(pid, sig) < 0) {
-		ret = errno == ESRCH ? ct_cli_error("no process with pid %d", (int)pid)
-		      : errno == EPERM ? ct_cli_error("pid %d: permission denied sending %s (run "
-						     "as the process's user or root)", (int)pid, sigtxt)
-				       : ct_cli_error("pid %d: cannot send %s: %s", (int)pid, sigtxt,
-						      strerror(errno));
-		goto out;
-	}
-	char stem[NAME_MAX + 1] = "";
-	int found = -1;
+/* Sends sig. 0, or the exit status of the error said. */
+static int
+send_signal(pid_t pid, int sig, const char *sigtxt)
+{
+	if (kill(pid, sig) == 0)
+		return 0;
+	if (errno == ESRCH)
+		return ct_cli_error("no process with pid %d", (int)pid);
+	if (errno == EPERM)
+		return ct_cli_error("pid %d: permission denied sending %s (run as the process's "
+				    "user or root)", (int)pid, sigtxt);
+	return ct_cli_error("pid %d: cannot send %s: %s", (int)pid, sigtxt, strerror(errno));
+}
+
+/* Waits (o->timeout_s at most) for a text dump of pid in one of dirs that
+ * was not there before: its stem into stem, the index of its directory
+ * into *found. 0, or the exit status of the error said. */
+static int
+wait_dump(pid_t pid, const struct ct_livedump_opts *o, char dirs[][PATH_MAX], int ndirs,
+	  struct seen *before, const char *sigtxt, char *stem, size_t len, int *found)
+{
 	double deadline = mono_s() + o->timeout_s;
-	while (found < 0) {
-		for (int i = 0; i < ndirs && found < 0; i++) {
-			scan(dirs[i], &before, false, pid, stem, sizeof(stem));
-			if (stem[0])
-				found = i;
+	for (;;) {
+		for (int i = 0; i < ndirs; i++) {
+			scan(dirs[i], before, false, pid, stem, len);
+			if (stem[0]) {
+				*found = i;
+				return 0;
+			}
 		}
-		if (found >= 0)
-			break;
-		if (kill(pid, 0) < 0 || proc_state(pid) == 'Z') {
-			ret = ct_cli_error("pid %d ended before it wrote a thread dump", (int)pid);
-			goto out;
-		}
-		if (mono_s() > deadline) {
-			ret = ct_cli_error("timed out after %g s waiting for pid %d to write a thread "
-					   "dump in %s%s (a program's own handler for %s replaces "
-					   "libcontend's; a single-threaded process dumps when its "
-					   "blocking call returns; --dir names another directory)",
-					   o->timeout_s, (int)pid, dirs[0],
-					   ndirs > 1 ? " or the other candidate" : "", sigtxt);
-			goto out;
-		}
+		if (kill(pid, 0) < 0 || proc_state(pid) == 'Z')
+			return ct_cli_error("pid %d ended before it wrote a thread dump", (int)pid);
+		if (mono_s() > deadline)
+			return ct_cli_error("timed out after %g s waiting for pid %d to write a thread "
+					    "dump in %s%s (a program's own handler for %s replaces "
+					    "libcontend's; a single-threaded process dumps when its "
+					    "blocking call returns; --dir names another directory)",
+					    o->timeout_s, (int)pid, dirs[0],
+					    ndirs > 1 ? " or the other candidate" : "", sigtxt);
 		sleep_ms(50);
 	}
+}
+
+/* Prints the dump <dir>/<stem> on stdout, once its profile is there too.
+ * 0, or the exit status of the error said. */
+static int
+print_dump(pid_t pid, const char *dir, const char *stem)
+{
 	/* The text comes first; the profile of the same snapshot follows at
 	 * once (both are placed whole, by rename). */
 	char pb[PATH_MAX + NAME_MAX + 8];
-	snprintf(pb, sizeof(pb), "%.*s/%s" CT_EXT_PB, PATH_MAX, dirs[found], stem);
+	snprintf(pb, sizeof(pb), "%.*s/%s" CT_EXT_PB, PATH_MAX, dir, stem);
 	for (double until = mono_s() + 5; access(pb, F_OK) != 0 && mono_s() < until;)
 		sleep_ms(20);
-	fprintf(stderr, "contend: thread dump of pid %d: %s/%s" CT_EXT_TXT "\n", (int)pid, dirs[found],
-		stem);
-	char *buf = NULL;
-	size_t len = 0;
-	char err[PATH_MAX + 256];
-	FILE *m = open_memstream(&buf, &len);
-	if (!m) {
-		ret = ct_cli_error("out of memory");
+	fprintf(stderr, "contend: thread dump of pid %d: %s/%s" CT_EXT_TXT "\n", (int)pid, dir, stem);
+	return ct_threadview_show(dir, stem);
+}
+
+int
+ct_livedump_main(const struct ct_livedump_opts *o)
+{
+	pid_t pid = o->pid;
+	int ret = check_alive(pid);
+	if (ret)
+		return ret;
+	size_t envlen = 0;
+	char *env = NULL;
+	if ((ret = read_environ(pid, &env, &envlen)))
+		return ret;
+	struct seen before = {0};
+	int sig = 0;
+	char sigtxt[32];
+	if ((ret = check_preloaded(pid)) ||
+	    (ret = dump_signal(pid, o->signal, env, envlen, &sig, sigtxt, sizeof(sigtxt))))
 		goto out;
-	}
-	int r = ct_threadview_print_stem(m, dirs[found], stem, err, sizeof(err));
-	fclose(m);
-	if (r < 0) {
-		free(buf);
-		ret = ct_cli_error("%s", err);
-		goto out;
-	}
-	fwrite(buf, 1, len, stdout);
-	free(buf);
-	ret = fflush(stdout) == 0 ? 0 : ct_cli_error("cannot write the output: %s", strerror(errno));
+	char dirs[CT_LIVE_MAX_DIRS][PATH_MAX];
+	int ndirs = out_dirs(pid, o->dir, env, envlen, dirs);
+	for (int i = 0; i < ndirs; i++)
+		scan(dirs[i], &before, true, pid, NULL, 0);
+	char stem[NAME_MAX + 1] = "";
+	int found = -1;
+	if (!(ret = send_signal(pid, sig, sigtxt)) &&
+	    !(ret = wait_dump(pid, o, dirs, ndirs, &before, sigtxt, stem, sizeof(stem), &found)))
+		ret = print_dump(pid, dirs[found], stem);
 out:
 	seen_free(&before);
 	free(env);

@@ -86,25 +86,15 @@ lk_http_get(const char *url, uint8_t **body, size_t *bodylen, char *err, size_t 
 		close(fd);
 		return -1;
 	}
-	size_t cap = 65536, len = 0;
-	uint8_t *buf = malloc(cap);
-	ssize_t r;
-	while (buf && (r = read(fd, buf + len, cap - len)) > 0) {
-		len += (size_t)r;
-		if (len == cap) {
-			uint8_t *nb = cap < LK_HTTP_MAX ? realloc(buf, cap * 2) : NULL;
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
+	char *resp;
+	size_t len;
+	/* A failed read ends the response (a reset after it, a timeout):
+	 * what came is used, and its error said if nothing came. */
+	int rr = ct_cli_read_all(fd, LK_HTTP_MAX, &resp, &len);
 	int saved = errno;
+	uint8_t *buf = (uint8_t *)resp;
 	close(fd);
-	if (!buf) {
+	if (rr == -EFBIG || rr == -ENOMEM) {
 		snprintf(err, errlen, "response from %s:%s too large", host, port);
 		return -1;
 	}

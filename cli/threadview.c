@@ -20,6 +20,7 @@
 #include "graph.h"
 #include "../report/names.h"
 #include "../report/pprof_read.h"
+#include "../report/vec.h"
 #include "summary.h"
 
 struct group {
@@ -64,14 +65,8 @@ dump_free(struct dump *d)
 static struct group *
 group_add(struct dump *d)
 {
-	if (d->n == d->cap) {
-		size_t ncap = d->cap ? d->cap * 2 : 16;
-		struct group *ng = realloc(d->g, ncap * sizeof(*ng));
-		if (!ng)
-			return NULL;
-		d->g = ng;
-		d->cap = ncap;
-	}
+	if (ct_vec_reserve(&d->g, &d->cap, d->n + 1, sizeof(*d->g)) < 0)
+		return NULL;
 	struct group *g = &d->g[d->n++];
 	memset(g, 0, sizeof(*g));
 	return g;
@@ -737,7 +732,7 @@ ct_threadview_summary(FILE *out, const char *dir)
 }
 
 int
-ct_threadview_main(const char *path)
+ct_threadview_show(const char *path, const char *stem)
 {
 	char err[PATH_MAX + 256];
 	char *buf = NULL;
@@ -745,7 +740,8 @@ ct_threadview_main(const char *path)
 	FILE *m = open_memstream(&buf, &len);
 	if (!m)
 		return ct_cli_error("out of memory");
-	int r = ct_threadview_print(m, path, err, sizeof(err));
+	int r = stem ? ct_threadview_print_stem(m, path, stem, err, sizeof(err))
+		     : ct_threadview_print(m, path, err, sizeof(err));
 	fclose(m);
 	if (r < 0) {
 		free(buf);
@@ -754,4 +750,10 @@ ct_threadview_main(const char *path)
 	fwrite(buf, 1, len, stdout);
 	free(buf);
 	return fflush(stdout) == 0 ? 0 : ct_cli_error("cannot write the output: %s", strerror(errno));
+}
+
+int
+ct_threadview_main(const char *path)
+{
+	return ct_threadview_show(path, NULL);
 }

@@ -25,6 +25,11 @@ int ct_threadview_print(FILE *out, const char *path, char *err, size_t errlen);
 int ct_threadview_print_stem(FILE *out, const char *dir, const char *stem, char *err,
 			     size_t errlen);
 
+/* Prints on stdout, whole or not at all, the dump at path (stem NULL:
+ * as ct_threadview_print) or <path>/<stem> (as ct_threadview_print_stem).
+ * The exit status: 0, or 1 with the error said on stderr. */
+int ct_threadview_show(const char *path, const char *stem);
+
 /* The stem of a thread dump's file name ("threads.pid42.0001" for
  * "threads.pid42.0001.txt"): threads[.pid<N>][.<seq>] and .txt or .pb.gz.
  * 0, or -1 if name is not one (or longer than len - 1). */

@@ -41,24 +41,36 @@ ct_dump_configure(pid_t (*fork_fn)(void))
 	ct_fork_fn = fork_fn;
 }
 
-/* Whatever happens below (a fork that waits forever on a lock this very
- * thread held when the signal came, a child that hangs), sig, now at its
- * default action and unblocked here, kills the process when the time is
- * up: the program dies of the signal it got, at most timeout_ms late.
- * Raw system calls: glibc's timer_create may allocate. */
-
+/* A one-shot timer that sends sig after ms: to thread tid (a
+ * thread-directed signal, so it reaches exactly the thread that waits),
+ * or to the process when tid is 0. Its id, or -1 if none. Raw system
+ * calls: glibc's timer_create may allocate. */
 static int
-ct_dump_watchdog(int sig, int timeout_ms)
+ct_timer(int sig, int tid, int ms)
 {
 	struct sigevent sev;
 	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_notify = tid ? SIGEV_THREAD_ID : SIGEV_SIGNAL;
 	sev.sigev_signo = sig;
+	sev._sigev_un._tid = tid;
 	int id = -1;
 	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
 		return -1;
-	struct itimerspec its = {.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L}};
+	struct itimerspec its = {.it_value = {ms / 1000, (ms % 1000) * 1000000L}};
 	syscall(SYS_timer_settime, id, 0, &its, NULL);
+	return id;
+}
+
+/* Whatever happens below (a fork that waits forever on a lock this very
+ * thread held when the signal came, a child that hangs), sig, now at its
+ * default action and unblocked here, kills the process when the time is
+ * up: the program dies of the signal it got, at most timeout_ms late. */
+static int
+ct_dump_watchdog(int sig, int timeout_ms)
+{
+	int id = ct_timer(sig, 0, timeout_ms);
+	if (id < 0)
+		return -1;
 	sigset_t one;
 	sigemptyset(&one);
 	sigaddset(&one, sig);
@@ -261,24 +273,6 @@ ct_park_others(int me, int sig)
 	syscall(SYS_close, fd);
 }
 
-/* A timer that sends sig to thread tid after ms (a thread-directed
- * signal, so it reaches exactly the thread that waits); -1 if none. */
-static int
-ct_thread_timer(int sig, int tid, int ms)
-{
-	struct sigevent sev;
-	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = sig;
-	sev._sigev_un._tid = tid;
-	int id = -1;
-	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
-		return -1;
-	struct itimerspec its = {.it_value = {ms / 1000, (ms % 1000) * 1000000L}};
-	syscall(SYS_timer_settime, id, 0, &its, NULL);
-	return id;
-}
-
 void
 ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 {
@@ -315,8 +309,8 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 	 * it. Last resort if sig cannot (the program made it SIG_IGN): a
 	 * SIGKILL. */
 	__atomic_store_n(&ct_fatal_stage, 0, __ATOMIC_RELAXED);
-	int watchdog = ct_thread_timer(sig, me, fork_ms);
-	int last = ct_thread_timer(SIGKILL, me, timeout_ms + 2000);
+	int watchdog = ct_timer(sig, me, fork_ms);
+	int last = ct_timer(SIGKILL, me, timeout_ms + 2000);
 	(void)last;
 	sigset_t one;
 	sigemptyset(&one);

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "dlhist.h"
 #include "locks.h"
 #include "ops.h"
+#include "pages.h"
 #include "seqcount.h"
 #include "snapshot.h"
 #include "spin.h"
@@ -105,9 +105,8 @@ ct_locks_init(void)
 {
 	if (ct_lst)
 		return 0;
-	void *p = mmap(NULL, CT_LOCKSTAT_CAP * sizeof(struct ct_lockstat), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = ct_pages_map(CT_LOCKSTAT_CAP * sizeof(struct ct_lockstat));
+	if (!p)
 		return -errno;
 	ct_lst = p;
 	return 0;
@@ -291,13 +290,8 @@ ct_locks_snapshot(struct ct_snapshot *snap)
 void
 ct_locks_fork_child(void)
 {
-	if (ct_lst) {
-		void *p = mmap(ct_lst, CT_LOCKSTAT_CAP * sizeof(struct ct_lockstat),
-			       PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-		if (p == MAP_FAILED)
-			memset(ct_lst, 0, CT_LOCKSTAT_CAP * sizeof(struct ct_lockstat));
-	}
+	if (ct_lst)
+		ct_pages_zero(ct_lst, CT_LOCKSTAT_CAP * sizeof(struct ct_lockstat));
 	memset(ct_lst_inuse, 0, sizeof(ct_lst_inuse));
 	memset(ct_lst_lock, 0, sizeof(ct_lst_lock));
 	/* A slot a thread of the parent was rewriting when the fork copied

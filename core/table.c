@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "dlhist.h"
+#include "pages.h"
 #include "seqcount.h"
 #include "table.h"
 
@@ -32,9 +33,8 @@ ct_table_init(struct ct_table *t, size_t cap)
 	t->per = per;
 	t->cap = per * CT_TABLE_STRIPES;
 	t->map_len = t->cap * sizeof(struct ct_record) + (t->cap + 63) / 64 * sizeof(uint64_t);
-	void *p = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = ct_pages_map(t->map_len);
+	if (!p)
 		return -errno;
 	t->recs = p;
 	t->inuse = (uint64_t *)(t->recs + t->cap);
@@ -239,14 +239,8 @@ ct_table_copy(struct ct_table *t, struct ct_profile_snapshot *out)
 void
 ct_table_reset(struct ct_table *t)
 {
-	if (t->recs) {
-		/* Fresh zero pages instead of writing over the parent's
-		 * copy-on-write pages. */
-		void *p = mmap(t->recs, t->map_len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-		if (p == MAP_FAILED)
-			memset(t->recs, 0, t->map_len);
-	}
+	if (t->recs)
+		ct_pages_zero(t->recs, t->map_len);
 	memset(t->lock, 0, sizeof(t->lock));
 	memset(&t->ovf_lock, 0, sizeof(t->ovf_lock));
 	memset(&t->ovf, 0, sizeof(t->ovf));

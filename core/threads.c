@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -20,6 +19,7 @@
 
 #include "clock.h"
 #include "locks.h"
+#include "pages.h"
 #include "sys.h"
 #include "thread.h"
 #include "snapshot.h"
@@ -75,6 +75,19 @@ ct_slot_free(struct ct_thread_slot *s)
 	__atomic_store_n(&s->state, CT_SLOT_FREE, __ATOMIC_RELEASE);
 }
 
+/* Moves s from *old to new; false, with *old reloaded, if it changed
+ * meanwhile. A slot moved to CLAIMING is this thread's alone and done
+ * with: freed. */
+static bool
+ct_slot_move(struct ct_thread_slot *s, int *old, int new)
+{
+	if (!ct_slot_cas(s, old, new))
+		return false;
+	if (new == CT_SLOT_CLAIMING)
+		ct_slot_free(s);
+	return true;
+}
+
 enum ct_thread_state
 ct_threads_state(const struct ct_thread_slot *s)
 {
@@ -119,11 +132,8 @@ ct_threads_exit_cb(void *p)
 			new = CT_SLOT_CLAIMING; /* ours alone, then freed */
 		else
 			new = CT_SLOT_EXITED | (old & CT_SLOT_REAPING);
-		if (!ct_slot_cas(s, &old, new))
-			continue;
-		if (new == CT_SLOT_CLAIMING)
-			ct_slot_free(s);
-		return;
+		if (ct_slot_move(s, &old, new))
+			return;
 	}
 }
 
@@ -132,9 +142,8 @@ ct_threads_init(void)
 {
 	if (ct_slots)
 		return 0;
-	void *p = mmap(NULL, CT_THREADS_MAX * sizeof(struct ct_thread_slot), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = ct_pages_map(CT_THREADS_MAX * sizeof(struct ct_thread_slot));
+	if (!p)
 		return -errno;
 	ct_slots = p;
 	ct_have_key = pthread_key_create(&ct_exit_key, ct_threads_exit_cb) == 0;
@@ -261,11 +270,8 @@ ct_threads_created(struct ct_thread_slot *s, bool created, uint64_t handle)
 			new = CT_SLOT_CLAIMING;
 		else
 			new = CT_SLOT_EXITED | flags;
-		if (!ct_slot_cas(s, &old, new))
-			continue;
-		if (new == CT_SLOT_CLAIMING)
-			ct_slot_free(s);
-		return;
+		if (ct_slot_move(s, &old, new))
+			return;
 	}
 }
 
@@ -326,11 +332,8 @@ ct_threads_reap_end(struct ct_thread_slot *s, bool ok, bool detach)
 			new = (old & ~CT_SLOT_REAPING) | CT_SLOT_GONE | CT_SLOT_DETACHED;
 		else
 			new = (old & ~CT_SLOT_REAPING) | CT_SLOT_DETACHED;
-		if (!ct_slot_cas(s, &old, new))
-			continue;
-		if (new == CT_SLOT_CLAIMING)
-			ct_slot_free(s);
-		return;
+		if (ct_slot_move(s, &old, new))
+			return;
 	}
 }
 
@@ -637,17 +640,11 @@ ct_threads_owner(unsigned op, uintptr_t obj)
 {
 	pthread_mutex_t m;
 	pthread_rwlock_t l;
-	switch (op) {
-	case CT_OP_MUTEX_LOCK:
-	case CT_OP_MUTEX_TIMEDLOCK:
-	case CT_OP_MUTEX_CLOCKLOCK:
+	/* A thread's wait is never an unlock: the lock ops are the waits. */
+	switch (ct_lock_kind_of_op(op)) {
+	case CT_LK_MUTEX:
 		return ct_safe_read(obj, &m, sizeof(m)) ? m.__data.__owner : 0;
-	case CT_OP_RWLOCK_RDLOCK:
-	case CT_OP_RWLOCK_WRLOCK:
-	case CT_OP_RWLOCK_TIMEDRDLOCK:
-	case CT_OP_RWLOCK_TIMEDWRLOCK:
-	case CT_OP_RWLOCK_CLOCKRDLOCK:
-	case CT_OP_RWLOCK_CLOCKWRLOCK:
+	case CT_LK_RWLOCK:
 		return ct_safe_read(obj, &l, sizeof(l)) ? l.__data.__cur_writer : 0;
 	default:
 		return 0;

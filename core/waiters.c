@@ -1,10 +1,10 @@
 /* The waiter side table; see waiters.h. */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "clock.h"
 #include "fork.h"
+#include "pages.h"
 #include "spin.h"
 #include "waiters.h"
 
@@ -38,9 +38,8 @@ ct_waiters_init(size_t objects)
 	while (n * CT_WAYS < objects)
 		n <<= 1;
 	ct_wb_len = n * sizeof(struct ct_wbucket);
-	void *p = mmap(NULL, ct_wb_len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = ct_pages_map(ct_wb_len);
+	if (!p)
 		return -errno;
 	ct_wb = p;
 	ct_nwb = n;
@@ -51,11 +50,9 @@ ct_waiters_init(size_t objects)
 void
 ct_waiters_reset(void)
 {
-	/* Fresh zero pages (locks released, entries empty) rather than
-	 * writing over every bucket, which would touch each page. */
-	if (ct_wb && mmap(ct_wb, ct_wb_len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
-		memset(ct_wb, 0, ct_wb_len);
+	/* Locks released, entries empty. */
+	if (ct_wb)
+		ct_pages_zero(ct_wb, ct_wb_len);
 	ct_waiters_active = 0;
 	ct_waiters_overflow = 0;
 }

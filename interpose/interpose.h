@@ -56,7 +56,8 @@ int64_t ct_mutex_handover_begin(pthread_mutex_t *m);
 #define CT_CALLER() ((uintptr_t)__builtin_return_address(0))
 
 /* A wait for lock obj (its holder is charged when it releases): timed as
- * op only when hint says it may wait and this thread records. */
+ * op only when hint says it may wait and this thread records. A failed
+ * wait may be a timeout that the caller re-arms (core/threads.h). */
 #define CT_LOCK_WAIT(hint, op, obj, call)                                  \
 	do {                                                               \
 		if (CT_LIKELY(!(hint)) || !ct_active())                    \
@@ -65,6 +66,8 @@ int64_t ct_mutex_handover_begin(pthread_mutex_t *m);
 		ct_lock_wait_begin(&w_, obj, op, CT_CALLER());             \
 		int r_ = call;                                             \
 		ct_lock_wait_end(&w_);                                     \
+		if (r_ != 0)                                               \
+			ct_wait_unwoken(op, r_, errno);                    \
 		return r_;                                                 \
 	} while (0)
 

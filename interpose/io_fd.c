@@ -23,6 +23,29 @@ ssize_t __recv_chk(int fd, void *b, size_t n, size_t bl, int f);
 ssize_t __recvfrom_chk(int fd, void *b, size_t n, size_t bl, int f, __SOCKADDR_ARG a,
 		       socklen_t *l);
 
+/* The four positioned vector calls of one direction, preadv, preadv64,
+ * preadv2 and preadv64v2 (likewise pwritev): the same arguments with an
+ * off_t or off64_t offset; the v2 forms take flags, and RWF_NOWAIT makes
+ * them return at once (op2 tells them apart in profiles). */
+#define CT_IO_VEC_AT(name, op, op2)                                                        \
+	CT_EXPORT ssize_t name(int fd, const struct iovec *v, int c, off_t o)              \
+	{                                                                                  \
+		CT_IO_CALL(ssize_t, op, fd, real_##name(fd, v, c, o));                     \
+	}                                                                                  \
+	CT_EXPORT ssize_t name##64(int fd, const struct iovec *v, int c, off64_t o)        \
+	{                                                                                  \
+		CT_IO_CALL(ssize_t, op, fd, real_##name##64(fd, v, c, o));                 \
+	}                                                                                  \
+	CT_EXPORT ssize_t name##2(int fd, const struct iovec *v, int c, off_t o, int f)    \
+	{                                                                                  \
+		CT_IO_WAIT(ssize_t, op2, fd, !(f & RWF_NOWAIT), real_##name##2(fd, v, c, o, f)); \
+	}                                                                                  \
+	CT_EXPORT ssize_t name##64v2(int fd, const struct iovec *v, int c, off64_t o, int f) \
+	{                                                                                  \
+		CT_IO_WAIT(ssize_t, op2, fd, !(f & RWF_NOWAIT),                            \
+			   real_##name##64v2(fd, v, c, o, f));                             \
+	}
+
 CT_EXPORT ssize_t
 read(int fd, void *b, size_t n)
 {
@@ -65,29 +88,7 @@ __pread64_chk(int fd, void *b, size_t n, off64_t o, size_t bl)
 	CT_IO_CALL(ssize_t, CT_OP_PREAD, fd, real___pread64_chk(fd, b, n, o, bl));
 }
 
-CT_EXPORT ssize_t
-preadv(int fd, const struct iovec *v, int c, off_t o)
-{
-	CT_IO_CALL(ssize_t, CT_OP_PREADV, fd, real_preadv(fd, v, c, o));
-}
-
-CT_EXPORT ssize_t
-preadv64(int fd, const struct iovec *v, int c, off64_t o)
-{
-	CT_IO_CALL(ssize_t, CT_OP_PREADV, fd, real_preadv64(fd, v, c, o));
-}
-
-CT_EXPORT ssize_t
-preadv2(int fd, const struct iovec *v, int c, off_t o, int f)
-{
-	CT_IO_WAIT(ssize_t, CT_OP_PREADV2, fd, !(f & RWF_NOWAIT), real_preadv2(fd, v, c, o, f));
-}
-
-CT_EXPORT ssize_t
-preadv64v2(int fd, const struct iovec *v, int c, off64_t o, int f)
-{
-	CT_IO_WAIT(ssize_t, CT_OP_PREADV2, fd, !(f & RWF_NOWAIT), real_preadv64v2(fd, v, c, o, f));
-}
+CT_IO_VEC_AT(preadv, CT_OP_PREADV, CT_OP_PREADV2)
 
 CT_EXPORT ssize_t
 write(int fd, const void *b, size_t n)
@@ -113,30 +114,7 @@ pwrite64(int fd, const void *b, size_t n, off64_t o)
 	CT_IO_CALL(ssize_t, CT_OP_PWRITE, fd, real_pwrite64(fd, b, n, o));
 }
 
-CT_EXPORT ssize_t
-pwritev(int fd, const struct iovec *v, int c, off_t o)
-{
-	CT_IO_CALL(ssize_t, CT_OP_PWRITEV, fd, real_pwritev(fd, v, c, o));
-}
-
-CT_EXPORT ssize_t
-pwritev64(int fd, const struct iovec *v, int c, off64_t o)
-{
-	CT_IO_CALL(ssize_t, CT_OP_PWRITEV, fd, real_pwritev64(fd, v, c, o));
-}
-
-CT_EXPORT ssize_t
-pwritev2(int fd, const struct iovec *v, int c, off_t o, int f)
-{
-	CT_IO_WAIT(ssize_t, CT_OP_PWRITEV2, fd, !(f & RWF_NOWAIT), real_pwritev2(fd, v, c, o, f));
-}
-
-CT_EXPORT ssize_t
-pwritev64v2(int fd, const struct iovec *v, int c, off64_t o, int f)
-{
-	CT_IO_WAIT(ssize_t, CT_OP_PWRITEV2, fd, !(f & RWF_NOWAIT),
-		   real_pwritev64v2(fd, v, c, o, f));
-}
+CT_IO_VEC_AT(pwritev, CT_OP_PWRITEV, CT_OP_PWRITEV2)
 
 CT_EXPORT ssize_t
 recv(int fd, void *b, size_t n, int f)

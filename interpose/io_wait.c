@@ -133,26 +133,28 @@ ct_fcntl_waits(int cmd)
 	return cmd == F_SETLKW || cmd == F_OFD_SETLKW;
 }
 
-/* glibc reads the optional argument as one pointer-sized word whatever
- * the command (io/fcntl64.c); so do we. */
+/* The body of fcntl and fcntl64 (fd, cmd, ...). glibc reads the optional
+ * argument as one pointer-sized word whatever the command
+ * (io/fcntl64.c); so do we. */
+#define CT_FCNTL(real)                                                                     \
+	do {                                                                               \
+		va_list ap;                                                                \
+		va_start(ap, cmd);                                                         \
+		void *arg = va_arg(ap, void *);                                            \
+		va_end(ap);                                                                \
+		CT_IO_WAIT(int, CT_OP_FCNTL, fd, ct_fcntl_waits(cmd), real(fd, cmd, arg)); \
+	} while (0)
+
 CT_EXPORT int
 fcntl(int fd, int cmd, ...)
 {
-	va_list ap;
-	va_start(ap, cmd);
-	void *arg = va_arg(ap, void *);
-	va_end(ap);
-	CT_IO_WAIT(int, CT_OP_FCNTL, fd, ct_fcntl_waits(cmd), real_fcntl(fd, cmd, arg));
+	CT_FCNTL(real_fcntl);
 }
 
 CT_EXPORT int
 fcntl64(int fd, int cmd, ...)
 {
-	va_list ap;
-	va_start(ap, cmd);
-	void *arg = va_arg(ap, void *);
-	va_end(ap);
-	CT_IO_WAIT(int, CT_OP_FCNTL, fd, ct_fcntl_waits(cmd), real_fcntl64(fd, cmd, arg));
+	CT_FCNTL(real_fcntl64);
 }
 
 CT_EXPORT int

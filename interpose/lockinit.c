@@ -36,56 +36,27 @@ ct_mutex_lock_kind(const pthread_mutex_t *m)
 	return k;
 }
 
-CT_EXPORT int
-pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
-{
-	int r = real_pthread_mutex_init(m, a);
-	if (r == 0)
-		ct_lock_created(m, ct_mutex_lock_kind(m), CT_CALLER());
-	return r;
-}
+/* An init wrapper: forwarded, then on success the caller is the lock's
+ * creation site, of kind (an expression of the initialised lock). */
+#define CT_LOCK_INIT(name, params, args, lock, kind)            \
+	CT_EXPORT int name params                               \
+	{                                                       \
+		int r = real_##name args;                       \
+		if (r == 0)                                     \
+			ct_lock_created(lock, kind, CT_CALLER()); \
+		return r;                                       \
+	}
 
-CT_EXPORT int
-pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a)
-{
-	int r = real_pthread_rwlock_init(l, a);
-	if (r == 0)
-		ct_lock_created(l, CT_LK_RWLOCK, CT_CALLER());
-	return r;
-}
-
-CT_EXPORT int
-pthread_spin_init(pthread_spinlock_t *s, int pshared)
-{
-	int r = real_pthread_spin_init(s, pshared);
-	if (r == 0)
-		ct_lock_created((const void *)s, CT_LK_SPIN, CT_CALLER());
-	return r;
-}
-
-CT_EXPORT int
-pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
-{
-	int r = real_pthread_cond_init(c, a);
-	if (r == 0)
-		ct_lock_created(c, CT_LK_COND, CT_CALLER());
-	return r;
-}
-
-CT_EXPORT int
-sem_init(sem_t *s, int pshared, unsigned value)
-{
-	int r = real_sem_init(s, pshared, value);
-	if (r == 0)
-		ct_lock_created(s, CT_LK_SEM, CT_CALLER());
-	return r;
-}
-
-CT_EXPORT int
-pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *a, unsigned n)
-{
-	int r = real_pthread_barrier_init(b, a, n);
-	if (r == 0)
-		ct_lock_created(b, CT_LK_BARRIER, CT_CALLER());
-	return r;
-}
+CT_LOCK_INIT(pthread_mutex_init, (pthread_mutex_t *m, const pthread_mutexattr_t *a), (m, a),
+	     m, ct_mutex_lock_kind(m))
+CT_LOCK_INIT(pthread_rwlock_init, (pthread_rwlock_t *l, const pthread_rwlockattr_t *a),
+	     (l, a), l, CT_LK_RWLOCK)
+CT_LOCK_INIT(pthread_spin_init, (pthread_spinlock_t *s, int pshared), (s, pshared),
+	     (const void *)s, CT_LK_SPIN)
+CT_LOCK_INIT(pthread_cond_init, (pthread_cond_t *c, const pthread_condattr_t *a), (c, a), c,
+	     CT_LK_COND)
+CT_LOCK_INIT(sem_init, (sem_t *s, int pshared, unsigned value), (s, pshared, value), s,
+	     CT_LK_SEM)
+CT_LOCK_INIT(pthread_barrier_init,
+	     (pthread_barrier_t *b, const pthread_barrierattr_t *a, unsigned n), (b, a, n), b,
+	     CT_LK_BARRIER)

@@ -52,57 +52,44 @@ ct_rw_has_waiters(const pthread_rwlock_t *l)
 	return (f & CT_RW_FUTEX_USED) || (ct_rw_readers(l) & CT_RW_RWAITING);
 }
 
-#define CT_RW_WAIT(hint, op, call)                       \
-	do {                                             \
-		if (CT_LIKELY(!(hint)) || !ct_active())  \
-			return call;                     \
-		struct ct_wait w;                        \
-		ct_lock_wait_begin(&w, l, op, CT_CALLER()); \
-		int r = call;                            \
-		ct_lock_wait_end(&w);                    \
-		if (r != 0)                              \
-			ct_wait_unwoken(op, r, errno);   \
-		return r;                                \
-	} while (0)
-
 CT_EXPORT int
 pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
-	CT_RW_WAIT(ct_rw_rd_may_wait(l), CT_OP_RWLOCK_RDLOCK, real_pthread_rwlock_rdlock(l));
+	CT_LOCK_WAIT(ct_rw_rd_may_wait(l), CT_OP_RWLOCK_RDLOCK, l, real_pthread_rwlock_rdlock(l));
 }
 
 CT_EXPORT int
 pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
-	CT_RW_WAIT(ct_rw_wr_may_wait(l), CT_OP_RWLOCK_WRLOCK, real_pthread_rwlock_wrlock(l));
+	CT_LOCK_WAIT(ct_rw_wr_may_wait(l), CT_OP_RWLOCK_WRLOCK, l, real_pthread_rwlock_wrlock(l));
 }
 
 CT_EXPORT int
 pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *t)
 {
-	CT_RW_WAIT(ct_rw_rd_may_wait(l), CT_OP_RWLOCK_TIMEDRDLOCK,
-		   real_pthread_rwlock_timedrdlock(l, t));
+	CT_LOCK_WAIT(ct_rw_rd_may_wait(l), CT_OP_RWLOCK_TIMEDRDLOCK, l,
+		     real_pthread_rwlock_timedrdlock(l, t));
 }
 
 CT_EXPORT int
 pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *t)
 {
-	CT_RW_WAIT(ct_rw_wr_may_wait(l), CT_OP_RWLOCK_TIMEDWRLOCK,
-		   real_pthread_rwlock_timedwrlock(l, t));
+	CT_LOCK_WAIT(ct_rw_wr_may_wait(l), CT_OP_RWLOCK_TIMEDWRLOCK, l,
+		     real_pthread_rwlock_timedwrlock(l, t));
 }
 
 CT_EXPORT int
 pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *t)
 {
-	CT_RW_WAIT(ct_rw_rd_may_wait(l), CT_OP_RWLOCK_CLOCKRDLOCK,
-		   real_pthread_rwlock_clockrdlock(l, c, t));
+	CT_LOCK_WAIT(ct_rw_rd_may_wait(l), CT_OP_RWLOCK_CLOCKRDLOCK, l,
+		     real_pthread_rwlock_clockrdlock(l, c, t));
 }
 
 CT_EXPORT int
 pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *t)
 {
-	CT_RW_WAIT(ct_rw_wr_may_wait(l), CT_OP_RWLOCK_CLOCKWRLOCK,
-		   real_pthread_rwlock_clockwrlock(l, c, t));
+	CT_LOCK_WAIT(ct_rw_wr_may_wait(l), CT_OP_RWLOCK_CLOCKWRLOCK, l,
+		     real_pthread_rwlock_clockwrlock(l, c, t));
 }
 
 CT_EXPORT int

@@ -64,38 +64,12 @@ static const char *const lk_roles[CT_LR_COUNT] = {
 
 #define LK_NLABELS 10
 
-int
-ct_locks_encode(const struct ct_snapshot *snap, const struct ct_maps *maps,
-		struct ct_symbolizer *sym, uint8_t **out, size_t *outlen)
+/* Folds the sorted ents[0..n) into one aggregate per (name, role, site);
+ * returns how many. */
+static size_t
+lk_merge(struct ct_locknames *ln, const struct lk_ent *ents, size_t n, struct lk_agg *aggs)
 {
-	struct ct_locknames *ln = NULL;
-	struct lk_ent *ents = NULL;
-	struct lk_agg *aggs = NULL;
-	struct ct_record *recs = NULL;
-	struct ct_pprof_label *labels = NULL;
-	const struct ct_pprof_label **per = NULL;
-	size_t *nper = NULL, nagg = 0, nrec = 0, cap = 0;
-	char (*kinds)[48] = NULL, (*assocs)[512] = NULL;
-	char comment[2][200];
-	int err;
-
-	*out = NULL;
-	*outlen = 0;
-	err = ct_locknames__new(snap, sym, &ln);
-	if (err)
-		return err;
-	size_t n = snap->nlockstats;
-	ents = calloc(n ? n : 1, sizeof(*ents));
-	aggs = calloc(n ? n : 1, sizeof(*aggs));
-	if (!ents || !aggs) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		ents[i].st = &snap->lockstats[i];
-		ents[i].name = ct_locknames_get(ln, ents[i].st->obj, &ents[i].how);
-	}
-	qsort(ents, n, sizeof(*ents), lk_cmp);
+	size_t nagg = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_lockstat *st = ents[i].st;
 		struct lk_agg *a = nagg ? &aggs[nagg - 1] : NULL;
@@ -119,12 +93,17 @@ ct_locks_encode(const struct ct_snapshot *snap, const struct ct_maps *maps,
 		for (unsigned b = 0; b < CT_LK_BUCKETS; b++)
 			a->hist[b] += st->hist[b];
 	}
-	/* Objects per name: the distinct obj among the name's entries. */
+	return nagg;
+}
+
+/* Objects per name: the distinct obj among the name's entries, set in
+ * each of the name's aggregates. 0 or -ENOMEM. */
+static int
+lk_count_objects(const struct lk_ent *ents, size_t n, struct lk_agg *aggs, size_t nagg)
+{
 	uintptr_t *objs = malloc((n ? n : 1) * sizeof(*objs));
-	if (!objs) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (!objs)
+		return -ENOMEM;
 	for (size_t i = 0, j = 0; i < nagg;) {
 		size_t k = j, m = 0, distinct = 0;
 		while (j < n && strcmp(ents[j].name, aggs[i].name) < 0)
@@ -139,92 +118,150 @@ ct_locks_encode(const struct ct_snapshot *snap, const struct ct_maps *maps,
 		j = k;
 	}
 	free(objs);
+	return 0;
+}
+
+/* The records of the file and their labels: per aggregate, one record
+ * of its totals and, but for holders, one per non-empty histogram
+ * bucket. The label strings of aggregate i live in kinds[i], assocs[i]. */
+struct lk_out {
+	struct ct_record *recs;
+	size_t nrec;
+	struct ct_pprof_labels lb; /* LK_NLABELS per record */
+	char (*kinds)[48], (*assocs)[512];
+};
+
+static int
+lk_out_alloc(struct lk_out *o, const struct lk_agg *aggs, size_t nagg)
+{
+	size_t cap = 0;
 	for (size_t i = 0; i < nagg; i++) {
 		cap++;
 		if (aggs[i].role != CT_LR_HOLDER)
 			for (unsigned b = 0; b < CT_LK_BUCKETS; b++)
 				cap += aggs[i].hist[b] > 0;
 	}
-	recs = calloc(cap ? cap : 1, sizeof(*recs));
-	labels = calloc((cap ? cap : 1) * LK_NLABELS, sizeof(*labels));
-	per = calloc(cap ? cap : 1, sizeof(*per));
-	nper = calloc(cap ? cap : 1, sizeof(*nper));
-	kinds = calloc(nagg ? nagg : 1, sizeof(*kinds));
-	assocs = calloc(nagg ? nagg : 1, sizeof(*assocs));
-	if (!recs || !labels || !per || !nper || !kinds || !assocs) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < nagg; i++) {
-		const struct lk_agg *a = &aggs[i];
-		bool holder = a->role == CT_LR_HOLDER;
-		ct_lock_kind_name(a->kind, kinds[i], sizeof(kinds[i]));
+	o->recs = calloc(cap ? cap : 1, sizeof(*o->recs));
+	o->kinds = calloc(nagg ? nagg : 1, sizeof(*o->kinds));
+	o->assocs = calloc(nagg ? nagg : 1, sizeof(*o->assocs));
+	if (ct_pprof_labels_alloc(&o->lb, cap, LK_NLABELS) < 0)
+		return -ENOMEM;
+	return o->recs && o->kinds && o->assocs ? 0 : -ENOMEM;
+}
+
+static void
+lk_out_free(struct lk_out *o)
+{
+	free(o->recs);
+	ct_pprof_labels_free(&o->lb);
+	free(o->kinds);
+	free(o->assocs);
+}
+
+/* Appends aggregate i's records: its totals (b < 0), then its buckets. */
+static void
+lk_out_add(struct lk_out *o, struct ct_locknames *ln, const struct lk_agg *a, size_t i)
+{
+	bool holder = a->role == CT_LR_HOLDER;
+	ct_lock_kind_name(a->kind, o->kinds[i], sizeof(o->kinds[i]));
+	if (a->assoc)
+		snprintf(o->assocs[i], sizeof(o->assocs[i]), "%s", ct_locknames_get(ln, a->assoc, NULL));
+	for (int b = -1; b < (int)CT_LK_BUCKETS; b++) {
+		if (b >= 0 && (holder || !(a->hist[b] > 0)))
+			continue;
+		struct ct_record *r = &o->recs[o->nrec];
+		struct ct_pprof_label *l = o->lb.v + LK_NLABELS * o->nrec;
+		size_t k = 0;
+		r->op = CT_OP_COUNT; /* no wrapped call at the leaf: the site is */
+		r->depth = a->site ? 1 : 0;
+		r->pc[0] = a->site;
+		r->dl_gen = a->dl_gen;
+		l[k++] = CT_PL_STR("lock", a->name);
+		l[k++] = CT_PL_STR("lock_kind", o->kinds[i]);
+		l[k++] = CT_PL_STR("role", lk_roles[a->role]);
 		if (a->assoc)
-			snprintf(assocs[i], sizeof(assocs[i]), "%s",
-				 ct_locknames_get(ln, a->assoc, NULL));
-		for (int b = -1; b < (int)CT_LK_BUCKETS; b++) {
-			if (b >= 0 && (holder || !(a->hist[b] > 0)))
-				continue;
-			struct ct_record *r = &recs[nrec];
-			struct ct_pprof_label *l = labels + LK_NLABELS * nrec;
-			size_t k = 0;
-			r->op = CT_OP_COUNT; /* no wrapped call at the leaf: the site is */
-			r->depth = a->site ? 1 : 0;
-			r->pc[0] = a->site;
-			r->dl_gen = a->dl_gen;
-			l[k++] = CT_PL_STR("lock", a->name);
-			l[k++] = CT_PL_STR("lock_kind", kinds[i]);
-			l[k++] = CT_PL_STR("role", lk_roles[a->role]);
-			if (a->assoc)
-				l[k++] = CT_PL_STR("mutex", assocs[i]);
-			if (b < 0) {
-				r->count = holder ? a->count : 0;
-				r->delay_ns = a->total_ns;
-				l[k++] = CT_PL_STR("named_by", ct_lockname_how_str(a->how));
-				l[k++] = CT_PL_NUM("events", (int64_t)a->events, "count");
-				l[k++] = CT_PL_NUM("objects", (int64_t)a->objects, "count");
-				if (!holder)
-					l[k++] = CT_PL_NUM("max", a->max_ns, "nanoseconds");
-			} else {
-				r->count = a->hist[b];
-				l[k++] = CT_PL_NUM(a->role == CT_LR_HOLD ? "hold_bucket" : "wait_bucket",
-						   ct_lk_bucket_lo((unsigned)b), "nanoseconds");
-			}
-			per[nrec] = l;
-			nper[nrec] = k;
-			nrec++;
+			l[k++] = CT_PL_STR("mutex", o->assocs[i]);
+		if (b < 0) {
+			r->count = holder ? a->count : 0;
+			r->delay_ns = a->total_ns;
+			l[k++] = CT_PL_STR("named_by", ct_lockname_how_str(a->how));
+			l[k++] = CT_PL_NUM("events", (int64_t)a->events, "count");
+			l[k++] = CT_PL_NUM("objects", (int64_t)a->objects, "count");
+			if (!holder)
+				l[k++] = CT_PL_NUM("max", a->max_ns, "nanoseconds");
+		} else {
+			r->count = a->hist[b];
+			l[k++] = CT_PL_NUM(a->role == CT_LR_HOLD ? "hold_bucket" : "wait_bucket",
+					   ct_lk_bucket_lo((unsigned)b), "nanoseconds");
 		}
+		o->lb.n[o->nrec] = k;
+		o->nrec++;
 	}
-	snprintf(comment[0], sizeof(comment[0]),
+}
+
+/* The file's comments: the sampling settings and, if any, the events the
+ * full lock table did not count. */
+static void
+lk_comments(const struct ct_snapshot *snap, char comment[2][200])
+{
+	snprintf(comment[0], 200,
 		 "libcontend locks profile: block rate=%" PRIu64 " ns, mutex fraction=%" PRIu64,
 		 snap->prof[CT_PROF_BLOCK].rate, snap->prof[CT_PROF_MUTEX].rate);
 	comment[1][0] = 0;
 	if (snap->lockstats_dropped)
-		snprintf(comment[1], sizeof(comment[1]),
+		snprintf(comment[1], 200,
 			 "libcontend: %" PRIu64 " lock events found the lock table full; not counted",
 			 snap->lockstats_dropped);
+}
+
+int
+ct_locks_encode(const struct ct_snapshot *snap, const struct ct_maps *maps,
+		struct ct_symbolizer *sym, uint8_t **out, size_t *outlen)
+{
+	struct ct_locknames *ln = NULL;
+	struct lk_out o = {0};
+	char comment[2][200];
+	int err;
+
+	*out = NULL;
+	*outlen = 0;
+	err = ct_locknames__new(snap, sym, &ln);
+	if (err)
+		return err;
+	size_t n = snap->nlockstats, nagg = 0;
+	struct lk_ent *ents = calloc(n ? n : 1, sizeof(*ents));
+	struct lk_agg *aggs = calloc(n ? n : 1, sizeof(*aggs));
+	if (!ents || !aggs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ents[i].st = &snap->lockstats[i];
+		ents[i].name = ct_locknames_get(ln, ents[i].st->obj, &ents[i].how);
+	}
+	qsort(ents, n, sizeof(*ents), lk_cmp);
+	nagg = lk_merge(ln, ents, n, aggs);
+	err = lk_count_objects(ents, n, aggs, nagg);
+	if (!err)
+		err = lk_out_alloc(&o, aggs, nagg);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < nagg; i++)
+		lk_out_add(&o, ln, &aggs[i], i);
+	lk_comments(snap, comment);
 	struct ct_pprof_spec spec = {
-		.type = {"contentions", "delay"},
-		.unit = {"count", "nanoseconds"},
-		.nvalues = 2,
-		.period_type = "contentions",
-		.period_unit = "count",
+		CT_PPROF_CONTENTIONS,
 		.comments = {comment[0], comment[1]},
-		.records = recs,
-		.nrecords = nrec,
-		.labels = per,
-		.nlabels = nper,
+		.records = o.recs,
+		.nrecords = o.nrec,
+		.labels = o.lb.per,
+		.nlabels = o.lb.n,
 	};
 	err = ct_pprof_encode_spec(snap, &spec, maps, sym, out, outlen);
 out:
 	free(ents);
 	free(aggs);
-	free(recs);
-	free(labels);
-	free(per);
-	free(nper);
-	free(kinds);
-	free(assocs);
+	lk_out_free(&o);
 	ct_locknames__free(ln);
 	return err;
 }

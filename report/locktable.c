@@ -9,6 +9,7 @@
 
 #include "locktable.h"
 #include "pprof_read.h"
+#include "vec.h"
 
 #define LT_TOP_SITES 3
 
@@ -73,14 +74,8 @@ lt_lock(struct lt *t, const char *name)
 	for (size_t i = 0; i < t->n; i++)
 		if (!strcmp(t->v[i].name, name))
 			return &t->v[i];
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 16;
-		struct lt_lock *nv = realloc(t->v, ncap * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		t->v = nv;
-		t->cap = ncap;
-	}
+	if (ct_vec_reserve(&t->v, &t->cap, t->n + 1, sizeof(*t->v)) < 0)
+		return NULL;
 	struct lt_lock *l = &t->v[t->n++];
 	memset(l, 0, sizeof(*l));
 	l->name = name;
@@ -458,15 +453,25 @@ lt_print_row(FILE *out, const struct lt_lock *l, int namew)
 			lt_dur(t[0], 32, l->waiters[i].total));
 }
 
+/* p's locks into t, sorted as shown. 0, or -1 with t freed and a reason
+ * in err. */
+static int
+lt_collect_sorted(struct lt *t, const struct ct_profile *p, char *err, size_t errlen)
+{
+	if (lt_collect(t, p, err, errlen) < 0) {
+		lt_free(t);
+		return -1;
+	}
+	qsort(t->v, t->n, sizeof(*t->v), lt_cmp_lock);
+	return 0;
+}
+
 int
 ct_locktable_print(FILE *out, const struct ct_profile *p, bool json, char *err, size_t errlen)
 {
 	struct lt t = {0};
-	if (lt_collect(&t, p, err, errlen) < 0) {
-		lt_free(&t);
+	if (lt_collect_sorted(&t, p, err, errlen) < 0)
 		return -1;
-	}
-	qsort(t.v, t.n, sizeof(*t.v), lt_cmp_lock);
 	for (size_t i = 0; i < t.n; i++) {
 		qsort(t.v[i].waiters, t.v[i].nwaiters, sizeof(struct lt_site), lt_cmp_site);
 		qsort(t.v[i].holders, t.v[i].nholders, sizeof(struct lt_site), lt_cmp_site);
@@ -499,11 +504,8 @@ int
 ct_locktable_summary(FILE *out, const struct ct_profile *p, size_t max, char *err, size_t errlen)
 {
 	struct lt t = {0};
-	if (lt_collect(&t, p, err, errlen) < 0) {
-		lt_free(&t);
+	if (lt_collect_sorted(&t, p, err, errlen) < 0)
 		return -1;
-	}
-	qsort(t.v, t.n, sizeof(*t.v), lt_cmp_lock);
 	size_t shown = 0;
 	for (size_t i = 0; i < t.n && shown < max; i++) {
 		const struct lt_lock *l = &t.v[i];

@@ -248,6 +248,29 @@ pp_push_id(struct pp *p, uint64_t id)
 	return err;
 }
 
+int
+ct_pprof_labels_alloc(struct ct_pprof_labels *l, size_t nrec, size_t max)
+{
+	size_t n = nrec ? nrec : 1;
+
+	l->v = calloc(n * max, sizeof(*l->v));
+	l->per = calloc(n, sizeof(*l->per));
+	l->n = calloc(n, sizeof(*l->n));
+	if (!l->v || !l->per || !l->n)
+		return -ENOMEM;
+	for (size_t i = 0; i < nrec; i++)
+		l->per[i] = l->v + max * i;
+	return 0;
+}
+
+void
+ct_pprof_labels_free(struct ct_pprof_labels *l)
+{
+	free(l->v);
+	free(l->per);
+	free(l->n);
+}
+
 int64_t
 ct_pprof_round(double v)
 {
@@ -606,30 +629,22 @@ out:
  * goroutine labels the same way (pprof-format.md 1.8). */
 #define PP_NLABELS 5
 struct pp_rec_labels {
-	struct ct_pprof_label *v;             /* PP_NLABELS per record */
-	const struct ct_pprof_label **per;    /* v + PP_NLABELS * i */
-	size_t *n;
-	char (*kind)[48];                     /* lock_kind of each record */
+	struct ct_pprof_labels lb; /* PP_NLABELS per record */
+	char (*kind)[48];          /* lock_kind of each record */
 };
 
 static int
 pp_rec_labels(struct pp_rec_labels *bl, struct ct_pprof_spec *spec, enum ct_profile_kind pk,
 	      struct ct_locknames *ln)
 {
-	size_t n = spec->nrecords ? spec->nrecords : 1;
-
-	bl->v = calloc(n * PP_NLABELS, sizeof(*bl->v));
-	bl->per = calloc(n, sizeof(*bl->per));
-	bl->n = calloc(n, sizeof(*bl->n));
-	bl->kind = calloc(n, sizeof(*bl->kind));
-	if (!bl->v || !bl->per || !bl->n || !bl->kind)
+	bl->kind = calloc(spec->nrecords ? spec->nrecords : 1, sizeof(*bl->kind));
+	if (ct_pprof_labels_alloc(&bl->lb, spec->nrecords, PP_NLABELS) < 0 || !bl->kind)
 		return -ENOMEM;
 	for (size_t i = 0; i < spec->nrecords; i++) {
 		const struct ct_record *r = &spec->records[i];
-		struct ct_pprof_label *l = bl->v + PP_NLABELS * i;
+		struct ct_pprof_label *l = bl->lb.v + PP_NLABELS * i;
 		size_t k = 0;
 
-		bl->per[i] = l;
 		if (ct_op_class(r->op) == CT_CLASS_NONE)
 			continue; /* the table-full record: no wrapped call */
 		if (pk == CT_PROF_BLOCK) {
@@ -644,19 +659,17 @@ pp_rec_labels(struct pp_rec_labels *bl, struct ct_pprof_spec *spec, enum ct_prof
 					  sizeof(bl->kind[i]));
 			l[k++] = CT_PL_STR("lock_kind", bl->kind[i]);
 		}
-		bl->n[i] = k;
+		bl->lb.n[i] = k;
 	}
-	spec->labels = bl->per;
-	spec->nlabels = bl->n;
+	spec->labels = bl->lb.per;
+	spec->nlabels = bl->lb.n;
 	return 0;
 }
 
 static void
 pp_rec_labels_free(struct pp_rec_labels *bl)
 {
-	free(bl->v);
-	free(bl->per);
-	free(bl->n);
+	ct_pprof_labels_free(&bl->lb);
 	free(bl->kind);
 }
 
@@ -673,14 +686,8 @@ ct_pprof_encode(const struct ct_snapshot *snap, enum ct_profile_kind kind,
 		return -EINVAL;
 	const struct ct_profile_snapshot *ps = &snap->prof[kind];
 	pp_profile_comments(snap, ps, comments);
-	/* Count first, delay last: pprof shows the last type by default
-	 * (delay, as Go's) and -mean divides by value[0]. */
 	struct ct_pprof_spec spec = {
-		.type = {"contentions", "delay"},
-		.unit = {"count", "nanoseconds"},
-		.nvalues = 2,
-		.period_type = "contentions",
-		.period_unit = "count",
+		CT_PPROF_CONTENTIONS,
 		.comments = {comments[0], comments[1], comments[2], comments[3]},
 		.records = ps->records,
 		.nrecords = ps->nrecords,

@@ -43,6 +43,19 @@ struct ct_pprof_label {
 #define CT_PL_STR(k, v) ((struct ct_pprof_label){.key = (k), .value = (v)})
 #define CT_PL_NUM(k, n, u) ((struct ct_pprof_label){.key = (k), .num = (n), .unit = (u)})
 
+/* Room for up to max labels for each of nrec records, and the views a
+ * spec takes: spec.labels = per (per[i] = v + max * i), spec.nlabels = n
+ * (each record's count, 0 until set). */
+struct ct_pprof_labels {
+	struct ct_pprof_label *v;
+	const struct ct_pprof_label **per;
+	size_t *n;
+};
+
+/* 0 or -ENOMEM (free with ct_pprof_labels_free either way). */
+int ct_pprof_labels_alloc(struct ct_pprof_labels *l, size_t nrec, size_t max);
+void ct_pprof_labels_free(struct ct_pprof_labels *l);
+
 /* Any profile made of records (leaf op + stack): the sample and period
  * types, comments, and optional labels per record. value[0] is
  * llround(count) (at least 1 if count > 0), value[1] llround(delay_ns).
@@ -64,6 +77,14 @@ int64_t ct_pprof_round(double v);
 /* Fills order[0..n) with record indexes in Go's sample order: delay, then
  * count, descending; ties keep table order, so output is deterministic. */
 void ct_pprof_order(const struct ct_record *recs, size_t n, size_t *order);
+
+/* The value and period types of a contention profile (mutex, block,
+ * locks), as Go writes them: count first, delay last, since pprof shows
+ * the last type by default (delay, as Go's) and -mean divides by
+ * value[0]. For a struct ct_pprof_spec initialiser. */
+#define CT_PPROF_CONTENTIONS                                           \
+	.type = {"contentions", "delay"}, .unit = {"count", "nanoseconds"}, \
+	.nvalues = 2, .period_type = "contentions", .period_unit = "count"
 
 int ct_pprof_encode_spec(const struct ct_snapshot *snap, const struct ct_pprof_spec *spec,
 			 const struct ct_maps *maps, struct ct_symbolizer *sym, uint8_t **out,

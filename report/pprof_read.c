@@ -267,6 +267,39 @@ oom(struct resolver *r)
 	return -1;
 }
 
+/* The n items of one of pb's tables (what: "mapping" ...): their id index
+ * into *index, and p's table of as many elsz-byte entries (one spare: no
+ * zero-sized calloc) into *table, n into *count. 0, or -1 with the reason
+ * in r->err. */
+static int
+resolve_table(struct resolver *r, const char *what, size_t n,
+	      uint64_t (*id_of)(const void *, size_t), const void *items, struct idref **index,
+	      void *table, size_t *count, size_t elsz)
+{
+	void **t = table;
+
+	if (!(*index = index_ids(what, n, id_of, items, r->err, r->errlen)))
+		return -1;
+	*count = n;
+	*t = calloc(n + 1, elsz);
+	return *t ? 0 : oom(r);
+}
+
+/* The index of the item with id among the n of index, which the from_n-th
+ * (or id from_n) `from` refers to as a `to`; -1, with the reason in
+ * r->err, if there is none. */
+static long
+find_ref(struct resolver *r, const struct idref *index, size_t n, uint64_t id, const char *from,
+	 unsigned long long from_n, const char *to)
+{
+	long at = find_id(index, n, id);
+
+	if (at < 0)
+		seterr(r->err, r->errlen, "dangling id: %s %llu refers to %s %llu, which does not exist",
+		       from, from_n, to, (unsigned long long)id);
+	return at;
+}
+
 /* Sample types, period, header fields. */
 static int
 resolve_header(struct resolver *r)
@@ -323,12 +356,9 @@ resolve_maps_funcs(struct resolver *r)
 	const pb_profile *pb = r->pb;
 	struct ct_profile *p = r->p;
 
-	if (!(r->maps = index_ids("mapping", pb->n_mapping, map_id, pb->mapping, r->err, r->errlen)))
+	if (resolve_table(r, "mapping", pb->n_mapping, map_id, pb->mapping, &r->maps, &p->maps,
+			  &p->nmaps, sizeof(*p->maps)) < 0)
 		return -1;
-	p->nmaps = pb->n_mapping;
-	p->maps = calloc(p->nmaps + 1, sizeof(*p->maps));
-	if (!p->maps)
-		return oom(r);
 	for (size_t i = 0; i < p->nmaps; i++) {
 		const Perftools__Profiles__Mapping *m = pb->mapping[i];
 		p->maps[i] = (struct ct_pmap){.id = m->id, .start = m->memory_start,
@@ -336,12 +366,9 @@ resolve_maps_funcs(struct resolver *r)
 					      .file = str_at(&r->st, m->filename, "a mapping file name"),
 					      .build_id = str_at(&r->st, m->build_id, "a mapping build id")};
 	}
-	if (!(r->fns = index_ids("function", pb->n_function, fn_id, pb->function, r->err, r->errlen)))
+	if (resolve_table(r, "function", pb->n_function, fn_id, pb->function, &r->fns, &p->funcs,
+			  &p->nfuncs, sizeof(*p->funcs)) < 0)
 		return -1;
-	p->nfuncs = pb->n_function;
-	p->funcs = calloc(p->nfuncs + 1, sizeof(*p->funcs));
-	if (!p->funcs)
-		return oom(r);
 	for (size_t i = 0; i < p->nfuncs; i++) {
 		const Perftools__Profiles__Function *f = pb->function[i];
 		p->funcs[i] = (struct ct_pfunc){.id = f->id,
@@ -360,12 +387,9 @@ resolve_locs(struct resolver *r)
 	const pb_profile *pb = r->pb;
 	struct ct_profile *p = r->p;
 
-	if (!(r->locs = index_ids("location", pb->n_location, loc_id, pb->location, r->err, r->errlen)))
+	if (resolve_table(r, "location", pb->n_location, loc_id, pb->location, &r->locs, &p->locs,
+			  &p->nlocs, sizeof(*p->locs)) < 0)
 		return -1;
-	p->nlocs = pb->n_location;
-	p->locs = calloc(p->nlocs + 1, sizeof(*p->locs));
-	if (!p->locs)
-		return oom(r);
 	for (size_t i = 0; i < p->nlocs; i++) {
 		const Perftools__Profiles__Location *l = pb->location[i];
 		struct ct_ploc *dl = &p->locs[i];
@@ -373,13 +397,10 @@ resolve_locs(struct resolver *r)
 		dl->index = i;
 		dl->address = l->address;
 		if (l->mapping_id) {
-			long mi = find_id(r->maps, p->nmaps, l->mapping_id);
-			if (mi < 0) {
-				seterr(r->err, r->errlen,
-				       "dangling id: location %llu refers to mapping %llu, which does not exist",
-				       (unsigned long long)l->id, (unsigned long long)l->mapping_id);
+			long mi = find_ref(r, r->maps, p->nmaps, l->mapping_id, "location", l->id,
+					   "mapping");
+			if (mi < 0)
 				return -1;
-			}
 			dl->map = &p->maps[mi];
 		}
 		dl->nlines = l->n_line;
@@ -387,14 +408,10 @@ resolve_locs(struct resolver *r)
 		if (!dl->lines)
 			return oom(r);
 		for (size_t j = 0; j < l->n_line; j++) {
-			long fi = find_id(r->fns, p->nfuncs, l->line[j]->function_id);
-			if (fi < 0) {
-				seterr(r->err, r->errlen,
-				       "dangling id: location %llu refers to function %llu, which does not exist",
-				       (unsigned long long)l->id,
-				       (unsigned long long)l->line[j]->function_id);
+			long fi = find_ref(r, r->fns, p->nfuncs, l->line[j]->function_id, "location",
+					   l->id, "function");
+			if (fi < 0)
 				return -1;
-			}
 			dl->lines[j] = (struct ct_pline){.fn = &p->funcs[fi], .line = l->line[j]->line};
 		}
 	}
@@ -420,13 +437,9 @@ resolve_sample(struct resolver *r, size_t i)
 	if (!ds->locs)
 		return oom(r);
 	for (size_t j = 0; j < s->n_location_id; j++) {
-		long li = find_id(r->locs, p->nlocs, s->location_id[j]);
-		if (li < 0) {
-			seterr(r->err, r->errlen,
-			       "dangling id: sample %zu refers to location %llu, which does not exist", i,
-			       (unsigned long long)s->location_id[j]);
+		long li = find_ref(r, r->locs, p->nlocs, s->location_id[j], "sample", i, "location");
+		if (li < 0)
 			return -1;
-		}
 		ds->locs[j] = &p->locs[li];
 	}
 	ds->labels = calloc(s->n_label + 1, sizeof(*ds->labels));

@@ -353,6 +353,20 @@ sym_cmp_range(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+/* A new entry of one of the symbolizer's caches (keys in keys, entries
+ * in arr, of elsz bytes): room for it in arr, then key added. Its index
+ * into *idx; 0 or -ENOMEM (the cache unchanged). */
+static int
+sym_cache_add(struct ct_intern *keys, void *arr, size_t *cap, size_t elsz,
+	      const struct sym_key *key, uint32_t *idx)
+{
+	int err = ct_vec_reserve(arr, cap, keys->n + 1, elsz);
+
+	if (!err)
+		err = ct_intern_add(keys, key, sizeof(*key), idx);
+	return err < 0 ? err : 0;
+}
+
 /* The function index of cu, built on first use. */
 static int
 sym_cu_index(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Die *cu, const struct sym_cu **out)
@@ -371,9 +385,7 @@ sym_cu_index(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Die *cu, const str
 	dwarf_getfuncs(cu, sym_funcs_cb, &arg, 0);
 	err = arg.err;
 	if (!err)
-		err = ct_vec_reserve(&s->cus, &s->capcus, s->cukeys.n + 1, sizeof(*s->cus));
-	if (!err)
-		err = ct_intern_add(&s->cukeys, &key, sizeof(key), &idx);
+		err = sym_cache_add(&s->cukeys, &s->cus, &s->capcus, sizeof(*s->cus), &key, &idx);
 	if (err < 0) {
 		free(c.r);
 		return err;
@@ -384,28 +396,36 @@ sym_cu_index(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Die *cu, const str
 	return 0;
 }
 
-/* The function whose code contains pc. Ranges do not overlap except for
- * nested functions, so look back a little for the one that holds pc. */
+/* The index + 1 of the entry of v[0..n) (sorted by .lo; each ends
+ * before its .hi) that holds addr, or 0: the last one starting at or
+ * below addr, or one of the few before it, since spans may nest (nested
+ * functions; a big symbol around smaller ones, aliases). */
+#define SYM_SPAN_FIND(v, n, addr)                                                        \
+	({                                                                               \
+		size_t lo_ = 0, hi_ = (n), at_ = 0;                                      \
+		while (lo_ < hi_) {                                                      \
+			size_t mid_ = lo_ + (hi_ - lo_) / 2;                             \
+			if ((v)[mid_].lo <= (addr))                                      \
+				lo_ = mid_ + 1;                                          \
+			else                                                             \
+				hi_ = mid_;                                              \
+		}                                                                        \
+		for (size_t i_ = lo_, tries_ = 0; !at_ && i_ > 0 && tries_ < 8; i_--, tries_++) \
+			if ((addr) < (v)[i_ - 1].hi)                                     \
+				at_ = i_;                                                \
+		at_;                                                                     \
+	})
+
+/* The function whose code contains pc. */
 static int
 sym_cu_func(const struct sym_cu *c, Dwarf_Addr pc, Dwarf_Off *die)
 {
-	size_t lo = 0, hi = c->n;
+	size_t at = SYM_SPAN_FIND(c->r, c->n, pc);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->r[mid].lo <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo, tries = 0; i > 0 && tries < 8; i--, tries++) {
-		if (pc < c->r[i - 1].hi) {
-			*die = c->r[i - 1].die;
-			return 1;
-		}
-	}
-	return 0;
+	if (!at)
+		return 0;
+	*die = c->r[at - 1].die;
+	return 1;
 }
 
 /* DIE chain from the scope innermost at pc out to fn (a subprogram), in
@@ -562,9 +582,7 @@ sym_elfsyms(struct ct_symbolizer *s, Dwfl_Module *mod, const struct sym_elfsyms 
 	}
 	err = sym_elfsyms_build(mod, &t);
 	if (!err)
-		err = ct_vec_reserve(&s->syms, &s->capsyms, s->modkeys.n + 1, sizeof(*s->syms));
-	if (!err)
-		err = ct_intern_add(&s->modkeys, &key, sizeof(key), &idx);
+		err = sym_cache_add(&s->modkeys, &s->syms, &s->capsyms, sizeof(*s->syms), &key, &idx);
 	if (err < 0) {
 		free(t.v);
 		return err;
@@ -579,20 +597,9 @@ sym_elfsyms(struct ct_symbolizer *s, Dwfl_Module *mod, const struct sym_elfsyms 
 static const struct sym_elfsym *
 sym_elfsym_find(const struct sym_elfsyms *t, GElf_Addr addr)
 {
-	size_t lo = 0, hi = t->n;
+	size_t at = SYM_SPAN_FIND(t->v, t->n, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->v[mid].lo <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo, tries = 0; i > 0 && tries < 8; i--, tries++)
-		if (addr < t->v[i - 1].hi)
-			return &t->v[i - 1];
-	return NULL;
+	return at ? &t->v[at - 1] : NULL;
 }
 
 /* No usable DWARF: the ELF symbol (.symtab, .dynsym or .gnu_debugdata). */

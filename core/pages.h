@@ -1,0 +1,32 @@
+/* Zero-filled anonymous memory for core's fixed tables (the recording
+ * tables, the lock statistics, the thread slots, the waiter buckets).
+ * Plain system calls: thread-safe, async-signal-safe, no malloc. */
+#ifndef CT_PAGES_H
+#define CT_PAGES_H
+
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* len bytes of zeroes, reserved but not committed (MAP_NORESERVE): a
+ * table costs only the pages it touches. NULL with errno on failure. */
+static inline void *
+ct_pages_map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Zeroes the len bytes mapped at p with fresh zero pages rather than by
+ * writing over every page (a fork child's copy-on-write ones would each
+ * be copied first); by memset if that fails. */
+static inline void
+ct_pages_zero(void *p, size_t len)
+{
+	if (mmap(p, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+		memset(p, 0, len);
+}
+
+#endif
