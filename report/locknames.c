@@ -14,6 +14,7 @@
 
 #include "../core/locks.h"
 #include "../core/snapshot.h"
+#include "cmp.h"
 #include "demangle.h"
 #include "locknames.h"
 #include "locktable.h"
@@ -103,12 +104,7 @@ ln_phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static int
-ln_cmp_sym(const void *a, const void *b)
-{
-	const struct ln_sym *x = a, *y = b;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
+CT_CMP_BY_FIELD(ln_cmp_sym, struct ln_sym, start)
 
 /* The data symbols of o (its .symtab, else .dynsym). A file that cannot
  * be read leaves none: its locks are named by site instead. */
@@ -213,12 +209,7 @@ ln_data_symbol(struct ct_locknames *ln, uintptr_t addr, char *buf, size_t len)
 	return false;
 }
 
-static int
-ln_cmp_site(const void *a, const void *b)
-{
-	const struct ct_locksite *x = a, *y = b;
-	return x->obj < y->obj ? -1 : x->obj > y->obj;
-}
+CT_CMP_BY_FIELD(ln_cmp_site, struct ct_locksite, obj)
 
 int
 ct_locknames__new(const struct ct_snapshot *snap, struct ct_symbolizer *sym,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmp.h"
 #include "locktable.h"
 #include "pprof_read.h"
 #include "vec.h"
@@ -167,12 +168,7 @@ lt_add_bucket(struct lt_dist *d, int64_t lo, double w)
 	return 0;
 }
 
-static int
-lt_cmp_bucket(const void *a, const void *b)
-{
-	const struct lt_bucket *x = a, *y = b;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
+CT_CMP_BY_FIELD(lt_cmp_bucket, struct lt_bucket, lo)
 
 /* The upper bound of the bucket starting at lo (4 per power of two from
  * 1024 ns; below that one bucket). */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "cmp.h"
 #include "profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile pb_profile;
@@ -128,12 +129,7 @@ struct idref {
 	size_t index;
 };
 
-static int
-cmp_idref(const void *a, const void *b)
-{
-	const struct idref *x = a, *y = b;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
+CT_CMP_BY_FIELD(cmp_idref, struct idref, id)
 
 static long
 find_id(const struct idref *v, size_t n, uint64_t id)

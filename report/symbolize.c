@@ -18,6 +18,7 @@
 
 #include "../core/snapshot.h"
 #include "debuginfo.h"
+#include "cmp.h"
 #include "demangle.h"
 #include "intern.h"
 #include "symbolize.h"
@@ -345,13 +346,7 @@ sym_funcs_cb(Dwarf_Die *fn, void *argp)
 	return DWARF_CB_OK;
 }
 
-static int
-sym_cmp_range(const void *a, const void *b)
-{
-	const struct sym_range *x = a, *y = b;
-
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
+CT_CMP_BY_FIELD(sym_cmp_range, struct sym_range, lo)
 
 /* A new entry of one of the symbolizer's caches (keys in keys, entries
  * in arr, of elsz bytes): room for it in arr, then key added. Its index
