@@ -920,9 +920,12 @@ ct_poll_listening(struct ct_thread_snap *t, struct ct_listeners *ls)
 	return listening > 0;
 }
 
-/* Order of waits by (op, site, object, fd): equal keys are one group. */
+/* The order of waits (pointers to thread snapshots) that groups them:
+ * by (op, site), then by (object, fd) or, when *by_mutex, by the mutex of
+ * a condition wait (a pool whose workers each wait on a condvar of their
+ * own, all under the pool's one mutex). Equal keys are one group. */
 static int
-ct_cmp_wait_site(const void *a, const void *b)
+ct_cmp_wait(const void *a, const void *b, void *by_mutex)
 {
 	const struct ct_thread_snap *x = *(const struct ct_thread_snap *const *)a;
 	const struct ct_thread_snap *y = *(const struct ct_thread_snap *const *)b;
@@ -930,33 +933,21 @@ ct_cmp_wait_site(const void *a, const void *b)
 		return x->op < y->op ? -1 : 1;
 	if (x->pc[0] != y->pc[0])
 		return x->pc[0] < y->pc[0] ? -1 : 1;
+	if (*(const bool *)by_mutex)
+		return x->aux < y->aux ? -1 : x->aux > y->aux;
 	if (x->obj != y->obj)
 		return x->obj < y->obj ? -1 : 1;
 	return x->fd < y->fd ? -1 : x->fd > y->fd;
 }
 
-/* Order of condition waits by (op, site, mutex): a pool whose workers
- * each wait on a condvar of their own, all under the pool's one mutex. */
-static int
-ct_cmp_wait_mutex(const void *a, const void *b)
-{
-	const struct ct_thread_snap *x = *(const struct ct_thread_snap *const *)a;
-	const struct ct_thread_snap *y = *(const struct ct_thread_snap *const *)b;
-	if (x->op != y->op)
-		return x->op < y->op ? -1 : 1;
-	if (x->pc[0] != y->pc[0])
-		return x->pc[0] < y->pc[0] ? -1 : 1;
-	return x->aux < y->aux ? -1 : x->aux > y->aux;
-}
-
-/* Marks as idle the groups of two or more equal waits under cmp. */
+/* Marks as idle the groups of two or more equal waits (ct_cmp_wait). */
 static void
-ct_idle_groups(struct ct_thread_snap **w, size_t k, int (*cmp)(const void *, const void *))
+ct_idle_groups(struct ct_thread_snap **w, size_t k, bool by_mutex)
 {
-	qsort(w, k, sizeof(*w), cmp);
+	qsort_r(w, k, sizeof(*w), ct_cmp_wait, &by_mutex);
 	for (size_t i = 0; i < k;) {
 		size_t j = i + 1;
-		while (j < k && cmp(&w[i], &w[j]) == 0)
+		while (j < k && ct_cmp_wait(&w[i], &w[j], &by_mutex) == 0)
 			j++;
 		for (size_t g = i; j - i > 1 && g < j; g++)
 			w[g]->idle = 1;
@@ -1000,12 +991,12 @@ ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
 			w[k++] = t;
 	}
 	if (w) {
-		ct_idle_groups(w, k, ct_cmp_wait_site);
+		ct_idle_groups(w, k, false);
 		size_t m = 0;
 		for (size_t i = 0; i < k; i++)
 			if (ct_lock_kind_of_op(w[i]->op) == CT_LK_COND && w[i]->aux)
 				w[m++] = w[i];
-		ct_idle_groups(w, m, ct_cmp_wait_mutex);
+		ct_idle_groups(w, m, true);
 	}
 	free(w);
 	for (size_t i = 0; i < n; i++)
