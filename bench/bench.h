@@ -142,6 +142,26 @@ long status_kib(const char *field);
 /* A ping-pong's two threads, fn on each, pinned to this CPU
  * (pin_to_this_cpu); fills r with the sums over both. */
 void run_pinned_pair(void *(*fn)(void *), struct wres *r);
+/* A ping-pong thread (the fn of run_pinned_pair): its wthread, its side
+ * (0 or 1) and its CPU clock at the start. pp_begin waits for the start;
+ * pp_end records the thread's CPU time and its n round trips. */
+struct pp_side {
+	struct wthread *w;
+	int me;
+	int64_t c0;
+};
+static inline struct pp_side
+pp_begin(void *arg)
+{
+	struct wthread *w = arg;
+	return (struct pp_side){w, (int)w->idx, wait_go()};
+}
+static inline void
+pp_end(const struct pp_side *s, uint64_t n)
+{
+	s->w->cpu_ns = thread_cpu_ns() - s->c0;
+	s->w->ops = n;
+}
 /* The sums of ops, contended and cpu_ns over the first n g_wt. */
 void sum_threads(unsigned n, struct wres *r);
 int worker_main(int argc, char **argv);
@@ -196,6 +216,9 @@ struct child run_worker(enum cfg c, const char *kind, double secs, unsigned thre
 struct child run_checked(enum cfg c, const char *kind, double secs, unsigned threads,
 			 unsigned work, double expect);
 struct child run_cell(enum cfg c, const struct cell *cell);
+/* Reads fd until EOF (or until out, of size bytes, is full), restarting
+ * after signals; out ends with a NUL either way: a child's line. */
+void read_all(int fd, char *out, size_t size);
 /* Whether configuration c can run (its shim was found). */
 bool cfg_available(enum cfg c);
 /* The i-th of n configurations in repetition rep: odd repetitions run them
@@ -288,6 +311,27 @@ struct workload {
 	void (*measure)(int rep); /* driver: this repetition, if not the above */
 	void (*rows)(void);       /* driver: its rows (and -v samples) */
 };
+
+/* Defines `const struct workload wl_NAME` for a ping-pong: group and
+ * worker NAME running WORK (which calls run_pinned_pair) on 2 threads,
+ * 0.2 s a child (0.1 with --quick), native, default and record-all, and
+ * its rows pingpong_rows(KEY, CPU_KEY, LABEL, "NAME"). */
+#define PINGPONG_WORKLOAD(NAME, WORK, KEY, CPU_KEY, LABEL)                             \
+	static struct pingpong pingpong_##NAME;                                        \
+	static void collect_##NAME(enum cfg c, int rep, const struct child *r)         \
+	{                                                                              \
+		pingpong_add(&pingpong_##NAME, c, rep, r);                             \
+	}                                                                              \
+	static void rows_##NAME(void)                                                  \
+	{                                                                              \
+		pingpong_rows(&pingpong_##NAME, KEY, CPU_KEY, LABEL, #NAME);           \
+	}                                                                              \
+	const struct workload wl_##NAME = {                                            \
+		.group = #NAME, .workers = {{#NAME, WORK}},                            \
+		.secs = 0.2, .quick_secs = 0.1, .threads = 2,                          \
+		.cfgs = {NATIVE, CT_DEFAULT, CT_ALL},                                  \
+		.collect = collect_##NAME, .rows = rows_##NAME,                        \
+	}
 
 /* One repetition of w: measure, or workers[0] under each of cfgs. */
 void wl_measure(const struct workload *w, int rep);

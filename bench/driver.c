@@ -68,8 +68,7 @@ cfg_at(const enum cfg *cfgs, size_t n, size_t i, int rep)
 	return cfgs[rep % 2 ? n - 1 - i : i];
 }
 
-/* Reads the child's line until EOF (or a full buffer). */
-static void
+void
 read_all(int fd, char *out, size_t size)
 {
 	size_t len = 0;

@@ -4,37 +4,27 @@
  * the wrapper and on into libc. Measured beside libcontend's uncontended
  * fast path it tells that hop apart from libcontend's own work. Not a
  * profiler; built only for the benchmark. */
-#include <dlfcn.h>
-#include <pthread.h>
+#include "shim.h"
 
-static int (*real_lock)(pthread_mutex_t *);
-static int (*real_unlock)(pthread_mutex_t *);
+static mutex_fn real_lock, real_unlock;
 
 static void
 resolve(void)
 {
-	real_lock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
-	real_unlock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_unlock");
+	real_lock = next_fn("pthread_mutex_lock");
+	real_unlock = next_fn("pthread_mutex_unlock");
 }
 
-__attribute__((constructor)) static void
-forward_shim_init(void)
-{
-	resolve();
-}
-
-__attribute__((visibility("default"))) int
+SHIM_EXPORT int
 pthread_mutex_lock(pthread_mutex_t *m)
 {
-	if (__builtin_expect(real_lock == NULL, 0))
-		resolve();
+	ENSURE_RESOLVED(real_lock);
 	return real_lock(m);
 }
 
-__attribute__((visibility("default"))) int
+SHIM_EXPORT int
 pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	if (__builtin_expect(real_unlock == NULL, 0))
-		resolve();
+	ENSURE_RESOLVED(real_unlock);
 	return real_unlock(m);
 }

@@ -52,6 +52,24 @@ now_s(void)
 /* Median of n doubles (sorts v). */
 static double median(double *v, int n);
 
+/* BATCH calls of row's function, read as rd(fd, c, 1) or poll as pl(pf)
+ * with the row's timeout; exit(6) if one is not ready. A macro, so
+ * that both halves of a pair keep their own kind of call: `read` through
+ * the PLT, `libc_read` through its pointer. */
+#define BATCH_OF(row, rd, pl, fd, c, pf)                                   \
+	do {                                                               \
+		if ((row) == ROW_READ) {                                   \
+			for (int i_ = 0; i_ < BATCH; i_++)                 \
+				if (rd((fd), (c), 1) != 1)                 \
+					exit(6);                           \
+		} else {                                                   \
+			int tmo_ = (row) == ROW_POLL ? 0 : 1000;           \
+			for (int i_ = 0; i_ < BATCH; i_++)                 \
+				if (pl((pf), 1, tmo_) != 1)                \
+					exit(6);                           \
+		}                                                          \
+	} while (0)
+
 /* Worker: ns per call for row through the PLT (the wrapper when
  * preloaded) and through a pointer to libc's own function, in alternating
  * batches of BATCH calls so both see the same machine; prints the median
@@ -92,27 +110,9 @@ work(int row, double seconds, const char *want_lib)
 			left = cap;
 		}
 		double t0 = now_s();
-		if (row == ROW_READ) {
-			for (int i = 0; i < BATCH; i++)
-				if (read(p[0], &c, 1) != 1)
-					exit(6);
-		} else {
-			int tmo = row == ROW_POLL ? 0 : 1000;
-			for (int i = 0; i < BATCH; i++)
-				if (poll(&pf, 1, tmo) != 1)
-					exit(6);
-		}
+		BATCH_OF(row, read, poll, p[0], &c, &pf);
 		double t1 = now_s();
-		if (row == ROW_READ) {
-			for (int i = 0; i < BATCH; i++)
-				if (libc_read(p[0], &c, 1) != 1)
-					exit(6);
-		} else {
-			int tmo = row == ROW_POLL ? 0 : 1000;
-			for (int i = 0; i < BATCH; i++)
-				if (libc_poll(&pf, 1, tmo) != 1)
-					exit(6);
-		}
+		BATCH_OF(row, libc_read, libc_poll, p[0], &c, &pf);
 		double t2 = now_s();
 		left -= row == ROW_READ ? 2 * BATCH : 0;
 		plt[n] = (t1 - t0) / BATCH * 1e9;

@@ -9,10 +9,9 @@ static int g_turn, g_cdone;
 static void *
 cond_thread(void *arg)
 {
-	struct wthread *w = arg;
-	int me = (int)w->idx;
+	struct pp_side pp = pp_begin(arg);
+	int me = pp.me;
 	uint64_t n = 0;
-	int64_t c0 = wait_go();
 	pthread_mutex_lock(&g_mtx);
 	for (;;) {
 		while (g_turn != me && !g_cdone)
@@ -31,8 +30,7 @@ cond_thread(void *arg)
 		pthread_cond_signal(&g_cv[!me]);
 	}
 	pthread_mutex_unlock(&g_mtx);
-	w->cpu_ns = thread_cpu_ns() - c0;
-	w->ops = n;
+	pp_end(&pp, n);
 	return NULL;
 }
 
@@ -43,23 +41,4 @@ work_cond(struct wres *r)
 	run_pinned_pair(cond_thread, r);
 }
 
-static struct pingpong cond;
-
-static void
-collect(enum cfg c, int rep, const struct child *r)
-{
-	pingpong_add(&cond, c, rep, r);
-}
-
-static void
-rows(void)
-{
-	pingpong_rows(&cond, 40, 46, "4 cond ping-pong", "cond");
-}
-
-const struct workload wl_cond = {
-	.group = "cond", .workers = {{"cond", work_cond}},
-	.secs = 0.2, .quick_secs = 0.1, .threads = 2,
-	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL},
-	.collect = collect, .rows = rows,
-};
+PINGPONG_WORKLOAD(cond, work_cond, 40, 46, "4 cond ping-pong");

@@ -372,17 +372,7 @@ p_run_one(double secs)
 	close(p[1]);
 	free(e);
 	char buf[512];
-	size_t len = 0;
-	ssize_t m;
-	while (len < sizeof(buf) - 1 && (m = read(p[0], buf + len, sizeof(buf) - 1 - len)) != 0) {
-		if (m < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		len += (size_t)m;
-	}
-	buf[len] = 0;
+	read_all(p[0], buf, sizeof(buf));
 	close(p[0]);
 	int st;
 	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {

@@ -31,10 +31,9 @@ get(int fd)
 static void *
 pipe_thread(void *arg)
 {
-	struct wthread *w = arg;
-	int me = (int)w->idx;
+	struct pp_side pp = pp_begin(arg);
+	int me = pp.me;
 	uint64_t n = 0;
-	int64_t c0 = wait_go();
 	for (;;) {
 		if (me == 0) {
 			char c = stopped() ? 1 : 0;
@@ -50,8 +49,7 @@ pipe_thread(void *arg)
 			put(g_pipe[0][1], c);
 		}
 	}
-	w->cpu_ns = thread_cpu_ns() - c0;
-	w->ops = n;
+	pp_end(&pp, n);
 	return NULL;
 }
 
@@ -63,23 +61,4 @@ work_pipe(struct wres *r)
 	run_pinned_pair(pipe_thread, r);
 }
 
-static struct pingpong pp;
-
-static void
-collect(enum cfg c, int rep, const struct child *r)
-{
-	pingpong_add(&pp, c, rep, r);
-}
-
-static void
-rows(void)
-{
-	pingpong_rows(&pp, 44, 48, "4 pipe ping-pong", "pipe");
-}
-
-const struct workload wl_pipe = {
-	.group = "pipe", .workers = {{"pipe", work_pipe}},
-	.secs = 0.2, .quick_secs = 0.1, .threads = 2,
-	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL},
-	.collect = collect, .rows = rows,
-};
+PINGPONG_WORKLOAD(pipe, work_pipe, 44, 48, "4 pipe ping-pong");

@@ -18,10 +18,9 @@ static bool g_sem_end; /* thread 0's decision, passed with its last post */
 static void *
 sem_thread(void *arg)
 {
-	struct wthread *w = arg;
-	int me = (int)w->idx;
+	struct pp_side pp = pp_begin(arg);
+	int me = pp.me;
 	uint64_t n = 0;
-	int64_t c0 = wait_go();
 	for (;;) {
 		if (me == 0) {
 			bool end = stopped();
@@ -40,8 +39,7 @@ sem_thread(void *arg)
 			sem_post(&g_sem[0]);
 		}
 	}
-	w->cpu_ns = thread_cpu_ns() - c0;
-	w->ops = n;
+	pp_end(&pp, n);
 	return NULL;
 }
 
@@ -53,23 +51,4 @@ work_sem(struct wres *r)
 	run_pinned_pair(sem_thread, r);
 }
 
-static struct pingpong sem;
-
-static void
-collect(enum cfg c, int rep, const struct child *r)
-{
-	pingpong_add(&sem, c, rep, r);
-}
-
-static void
-rows(void)
-{
-	pingpong_rows(&sem, 42, 47, "4 semaphore ping-pong", "sem");
-}
-
-const struct workload wl_sem = {
-	.group = "sem", .workers = {{"sem", work_sem}},
-	.secs = 0.2, .quick_secs = 0.1, .threads = 2,
-	.cfgs = {NATIVE, CT_DEFAULT, CT_ALL},
-	.collect = collect, .rows = rows,
-};
+PINGPONG_WORKLOAD(sem, work_sem, 42, 47, "4 semaphore ping-pong");

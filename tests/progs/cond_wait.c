@@ -10,8 +10,6 @@
  *     pthread_cond_wait, which hands m over inside glibc; the last waiter
  *     to get m signals it. Mutex profile: pthread_cond_wait <- wait_holder,
  *     about rounds*waiters*hold_us. */
-#include <stdio.h>
-#include <string.h>
 
 #include "progs.h"
 
@@ -36,15 +34,9 @@ cond_signaller(struct scenario *s)
 static NOINLINE void
 cond_waiter(struct scenario *s)
 {
-	struct timespec ts = flavour_deadline(s->flavour);
 	pthread_mutex_lock(&m);
 	while (!ready)
-		if (s->flavour == FLAVOUR_TIMED)
-			MUST0(pthread_cond_timedwait(&c, &m, &ts));
-		else if (s->flavour == FLAVOUR_CLOCK)
-			MUST0(pthread_cond_clockwait(&c, &m, CLOCK_MONOTONIC, &ts));
-		else
-			MUST0(pthread_cond_wait(&c, &m));
+		WAIT_FLAVOURED(s, pthread_cond, wait, &c, &m);
 	pthread_mutex_unlock(&m);
 }
 
@@ -71,16 +63,9 @@ handover_locker(struct scenario *s)
 int
 main(int argc, char **argv)
 {
-	struct scenario s;
-	if (argc > 1 && !strcmp(argv[1], "signal"))
-		s = (struct scenario){.hold = cond_signaller, .wait = cond_waiter};
-	else if (argc > 1 && !strcmp(argv[1], "handover"))
-		s = (struct scenario){.hold = wait_holder, .wait = handover_locker};
-	else {
-		fprintf(stderr, "usage: cond_wait signal|handover [waiters] [hold_us] [rounds] [plain|timed|clock]\n");
-		return 2;
-	}
-	scenario_args(&s, argc, argv, 2);
-	scenario_run(&s);
-	return 0;
+	static const struct scenario_mode modes[] = {
+		{"signal", cond_signaller, cond_waiter},
+		{"handover", wait_holder, handover_locker},
+	};
+	return scenario_main(argc, argv, "cond_wait", modes, 2);
 }

@@ -5,9 +5,10 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "open_mode.h"
 
 int openat(int dirfd, const char *path, int flags, ...);
 int open(const char *path, int flags, ...);
@@ -34,13 +35,7 @@ int
 openat(int dirfd, const char *path, int flags, ...)
 {
 	static int (*real)(int, const char *, int, ...);
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	mode_t mode = OPEN_MODE(flags);
 	int e = faulty(path, flags);
 	if (e) {
 		errno = e;
@@ -55,12 +50,6 @@ openat(int dirfd, const char *path, int flags, ...)
 int
 open(const char *path, int flags, ...)
 {
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	mode_t mode = OPEN_MODE(flags);
 	return openat(AT_FDCWD, path, flags, mode);
 }

@@ -39,21 +39,11 @@
 static int
 proc_in_syscall(pid_t pid, const long *nr, int n)
 {
-	char path[64], buf[64];
+	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	long cur = proc_syscall(path);
+	if (cur == -2)
 		return 1;
-	long len = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-	syscall(SYS_close, fd);
-	if (len <= 0)
-		return 1;
-	buf[len] = '\0';
-	/* "running" (or "-1 ..." outside any call) is not a wait: note that
-	 * strtol would read "running" as 0, which is read(). */
-	if (buf[0] < '0' || buf[0] > '9')
-		return 0;
-	long cur = strtol(buf, NULL, 10);
 	for (int i = 0; i < n; i++)
 		if (cur == nr[i])
 			return 1;

@@ -20,13 +20,7 @@ hold_and_sleep(struct scenario *s)
 static NOINLINE void
 waiter_lock(struct scenario *s)
 {
-	struct timespec ts = flavour_deadline(s->flavour);
-	if (s->flavour == FLAVOUR_TIMED)
-		MUST0(pthread_mutex_timedlock(&m, &ts));
-	else if (s->flavour == FLAVOUR_CLOCK)
-		MUST0(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts));
-	else
-		MUST0(pthread_mutex_lock(&m));
+	WAIT_FLAVOURED(s, pthread_mutex, lock, &m);
 	pthread_mutex_unlock(&m);
 }
 

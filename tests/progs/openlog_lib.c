@@ -8,12 +8,13 @@
 #undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "open_mode.h"
 
 int open(const char *path, int flags, ...);
 int open64(const char *path, int flags, ...);
@@ -44,13 +45,7 @@ note(const char *path, int flags)
 	int name(int dirfd, const char *path, int flags, ...)                        \
 	{                                                                            \
 		static int (*real)(int, const char *, int, ...);                     \
-		mode_t mode = 0;                                                     \
-		if (flags & (O_CREAT | O_TMPFILE)) {                                 \
-			va_list ap;                                                  \
-			va_start(ap, flags);                                         \
-			mode = va_arg(ap, mode_t);                                   \
-			va_end(ap);                                                  \
-		}                                                                    \
+		mode_t mode = OPEN_MODE(flags);                                      \
 		note(path, flags);                                                   \
 		if (!real)                                                           \
 			real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, #name); \
@@ -60,13 +55,7 @@ note(const char *path, int flags)
 	int name(const char *path, int flags, ...)                                   \
 	{                                                                            \
 		static int (*real)(const char *, int, ...);                          \
-		mode_t mode = 0;                                                     \
-		if (flags & (O_CREAT | O_TMPFILE)) {                                 \
-			va_list ap;                                                  \
-			va_start(ap, flags);                                         \
-			mode = va_arg(ap, mode_t);                                   \
-			va_end(ap);                                                  \
-		}                                                                    \
+		mode_t mode = OPEN_MODE(flags);                                      \
 		note(path, flags);                                                   \
 		if (!real)                                                           \
 			real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, #name); \

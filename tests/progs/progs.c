@@ -171,20 +171,32 @@ self_tid(void)
 	return (int)syscall(SYS_gettid);
 }
 
-int
-in_syscall(int tid, long nr)
+long
+proc_syscall(const char *path)
 {
-	char path[64], buf[32];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	char buf[64];
 	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 1;
+		return -2;
 	long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
 	syscall(SYS_close, fd);
 	if (n <= 0)
-		return 1;
+		return -2;
 	buf[n] = 0;
-	return strtol(buf, NULL, 10) == nr;
+	/* "running" is no call (strtol would read it as 0, which is read()),
+	 * and neither is "-1 ...". */
+	if (buf[0] < '0' || buf[0] > '9')
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+int
+in_syscall(int tid, long nr)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	long cur = proc_syscall(path);
+	return cur == -2 || cur == nr;
 }
 
 char
@@ -317,4 +329,21 @@ scenario_run(struct scenario *s)
 	printf("expected_ns=%lld\n", (long long)s->rounds * s->waiters * s->hold_us * 1000);
 	printf("waited_ns=%lld\n", (long long)s->waited_ns);
 	fflush(stdout);
+}
+
+int
+scenario_main(int argc, char **argv, const char *prog, const struct scenario_mode *modes, int n)
+{
+	for (int i = 0; i < n && argc > 1; i++)
+		if (!strcmp(argv[1], modes[i].name)) {
+			struct scenario s = {.hold = modes[i].hold, .wait = modes[i].wait};
+			scenario_args(&s, argc, argv, 2);
+			scenario_run(&s);
+			return 0;
+		}
+	fprintf(stderr, "usage: %s ", prog);
+	for (int i = 0; i < n; i++)
+		fprintf(stderr, "%s%s", i ? "|" : "", modes[i].name);
+	fprintf(stderr, " [waiters] [hold_us] [rounds] [plain|timed|clock]\n");
+	return 2;
 }

@@ -35,6 +35,10 @@ int self_tid(void);
  * be read, so that callers fall back to their own settling time. Raw
  * system calls only: the shim records none of it as the caller's I/O. */
 int in_syscall(int tid, long nr);
+/* The system call a thread or process is in as its /proc/.../syscall file
+ * at path says: its number, -1 outside any call ("running", "-1 ..."), -2
+ * when the file cannot be read. Raw system calls only. */
+long proc_syscall(const char *path);
 /* The state letter of thread tid of process pid (0: this process) in
  * /proc/<pid>/task/<tid>/stat ('S' sleeping, 'R' running, ...), or '?'. */
 char task_state(int pid, int tid);
@@ -165,6 +169,37 @@ enum flavour arg_flavour(int argc, char **argv, int i);
 struct timespec flavour_deadline(enum flavour f);
 void scenario_go(struct scenario *s);
 void scenario_run(struct scenario *s);
+
+/* The waiters' one wait, in the flavour asked: WAIT_FLAVOURED(s,
+ * pthread_mutex, lock, &m) is pthread_mutex_timedlock(&m, deadline),
+ * pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, deadline) or
+ * pthread_mutex_lock(&m) (likewise pthread_rwlock rdlock/wrlock,
+ * pthread_cond wait), which must return 0 (MUST0); the deadline is
+ * flavour_deadline's. A macro, so that the call stays in the caller's
+ * frame: the function the profiles name. */
+#define WAIT_FLAVOURED(s, prefix, op, ...)                                                 \
+	do {                                                                               \
+		struct timespec wf_ts_ = flavour_deadline((s)->flavour);                   \
+		if ((s)->flavour == FLAVOUR_TIMED)                                         \
+			MUST0(prefix##_timed##op(__VA_ARGS__, &wf_ts_));                   \
+		else if ((s)->flavour == FLAVOUR_CLOCK)                                    \
+			MUST0(prefix##_clock##op(__VA_ARGS__, CLOCK_MONOTONIC, &wf_ts_));  \
+		else                                                                       \
+			MUST0(prefix##_##op(__VA_ARGS__));                                 \
+	} while (0)
+
+/* A program of several scenarios, chosen by argv[1]: NAME's holder and
+ * waiter. */
+struct scenario_mode {
+	const char *name;
+	void (*hold)(struct scenario *s);
+	void (*wait)(struct scenario *s);
+};
+/* main() of such a program: runs the mode argv[1] names among the n
+ * modes, with scenario_args from argv[2]; returns main's status (2 and
+ * "usage: PROG MODE|MODE [waiters] ..." on stderr for an unknown mode). */
+int scenario_main(int argc, char **argv, const char *prog, const struct scenario_mode *modes,
+		  int n);
 
 #ifdef __cplusplus
 }

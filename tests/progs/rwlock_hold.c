@@ -7,8 +7,6 @@
  *     pthread_rwlock_wrlock (writer_wrlock).
  * Mutex profile: pthread_rwlock_unlock <- *_hold_and_sleep; block profile:
  * the lock call <- the waiter function; both about rounds*waiters*hold_us. */
-#include <stdio.h>
-#include <string.h>
 
 #include "progs.h"
 
@@ -25,13 +23,7 @@ writer_hold_and_sleep(struct scenario *s)
 static NOINLINE void
 reader_rdlock(struct scenario *s)
 {
-	struct timespec ts = flavour_deadline(s->flavour);
-	if (s->flavour == FLAVOUR_TIMED)
-		MUST0(pthread_rwlock_timedrdlock(&l, &ts));
-	else if (s->flavour == FLAVOUR_CLOCK)
-		MUST0(pthread_rwlock_clockrdlock(&l, CLOCK_MONOTONIC, &ts));
-	else
-		MUST0(pthread_rwlock_rdlock(&l));
+	WAIT_FLAVOURED(s, pthread_rwlock, rdlock, &l);
 	pthread_rwlock_unlock(&l);
 }
 
@@ -46,29 +38,16 @@ reader_hold_and_sleep(struct scenario *s)
 static NOINLINE void
 writer_wrlock(struct scenario *s)
 {
-	struct timespec ts = flavour_deadline(s->flavour);
-	if (s->flavour == FLAVOUR_TIMED)
-		MUST0(pthread_rwlock_timedwrlock(&l, &ts));
-	else if (s->flavour == FLAVOUR_CLOCK)
-		MUST0(pthread_rwlock_clockwrlock(&l, CLOCK_MONOTONIC, &ts));
-	else
-		MUST0(pthread_rwlock_wrlock(&l));
+	WAIT_FLAVOURED(s, pthread_rwlock, wrlock, &l);
 	pthread_rwlock_unlock(&l);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct scenario s;
-	if (argc > 1 && !strcmp(argv[1], "wr"))
-		s = (struct scenario){.hold = writer_hold_and_sleep, .wait = reader_rdlock};
-	else if (argc > 1 && !strcmp(argv[1], "rd"))
-		s = (struct scenario){.hold = reader_hold_and_sleep, .wait = writer_wrlock};
-	else {
-		fprintf(stderr, "usage: rwlock_hold wr|rd [waiters] [hold_us] [rounds] [plain|timed|clock]\n");
-		return 2;
-	}
-	scenario_args(&s, argc, argv, 2);
-	scenario_run(&s);
-	return 0;
+	static const struct scenario_mode modes[] = {
+		{"wr", writer_hold_and_sleep, reader_rdlock},
+		{"rd", reader_hold_and_sleep, writer_wrlock},
+	};
+	return scenario_main(argc, argv, "rwlock_hold", modes, 2);
 }
