@@ -143,24 +143,26 @@ long status_kib(const char *field);
  * (pin_to_this_cpu); fills r with the sums over both. */
 void run_pinned_pair(void *(*fn)(void *), struct wres *r);
 /* A ping-pong thread (the fn of run_pinned_pair): its wthread, its side
- * (0 or 1) and its CPU clock at the start. pp_begin waits for the start;
- * pp_end records the thread's CPU time and its n round trips. */
+ * (0 or 1), its CPU clock at the start and the round trips it counts (n,
+ * side 0). pp_begin waits for the start; pp_end records the thread's CPU
+ * time and its round trips. */
 struct pp_side {
 	struct wthread *w;
 	int me;
 	int64_t c0;
+	uint64_t n;
 };
 static inline struct pp_side
 pp_begin(void *arg)
 {
 	struct wthread *w = arg;
-	return (struct pp_side){w, (int)w->idx, wait_go()};
+	return (struct pp_side){w, (int)w->idx, wait_go(), 0};
 }
 static inline void
-pp_end(const struct pp_side *s, uint64_t n)
+pp_end(const struct pp_side *s)
 {
 	s->w->cpu_ns = thread_cpu_ns() - s->c0;
-	s->w->ops = n;
+	s->w->ops = s->n;
 }
 /* The sums of ops, contended and cpu_ns over the first n g_wt. */
 void sum_threads(unsigned n, struct wres *r);

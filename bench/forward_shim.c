@@ -6,14 +6,7 @@
  * profiler; built only for the benchmark. */
 #include "shim.h"
 
-static mutex_fn real_lock, real_unlock;
-
-static void
-resolve(void)
-{
-	real_lock = next_fn("pthread_mutex_lock");
-	real_unlock = next_fn("pthread_mutex_unlock");
-}
+SHIM_REAL(lock, unlock)
 
 SHIM_EXPORT int
 pthread_mutex_lock(pthread_mutex_t *m)

@@ -12,17 +12,20 @@
 
 typedef int (*mutex_fn)(pthread_mutex_t *);
 
-/* Defined by the shim: sets the mutex_fn pointers it reads, with next_fn
- * (every result stored in a pointer that is read: a dlsym whose result
- * went unused could become the constructor's tail call, and then see
- * ld.so as its caller and search RTLD_NEXT from there). */
 static void resolve(void);
 
-static inline mutex_fn
-next_fn(const char *name)
-{
-	return (mutex_fn)dlsym(RTLD_NEXT, name);
-}
+/* The shim's two pointers to libc's functions, real_A and real_B
+ * (pthread_mutex_A, pthread_mutex_B), and resolve(), which sets them in
+ * that order. Both must be read by the shim: a dlsym whose result went
+ * unused could become the constructor's tail call, and then see ld.so as
+ * its caller and search RTLD_NEXT from there. */
+#define SHIM_REAL(A, B)                                                              \
+	static mutex_fn real_##A, real_##B;                                          \
+	static void resolve(void)                                                    \
+	{                                                                            \
+		real_##A = (mutex_fn)dlsym(RTLD_NEXT, "pthread_mutex_" #A);          \
+		real_##B = (mutex_fn)dlsym(RTLD_NEXT, "pthread_mutex_" #B);          \
+	}
 
 __attribute__((constructor)) static void
 shim_init(void)

@@ -8,14 +8,7 @@
 
 #include "shim.h"
 
-static mutex_fn real_lock, real_trylock;
-
-static void
-resolve(void)
-{
-	real_trylock = next_fn("pthread_mutex_trylock");
-	real_lock = next_fn("pthread_mutex_lock");
-}
+SHIM_REAL(trylock, lock)
 
 SHIM_EXPORT int
 pthread_mutex_lock(pthread_mutex_t *m)

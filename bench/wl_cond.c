@@ -10,27 +10,25 @@ static void *
 cond_thread(void *arg)
 {
 	struct pp_side pp = pp_begin(arg);
-	int me = pp.me;
-	uint64_t n = 0;
 	pthread_mutex_lock(&g_mtx);
 	for (;;) {
-		while (g_turn != me && !g_cdone)
-			pthread_cond_wait(&g_cv[me], &g_mtx);
+		while (g_turn != pp.me && !g_cdone)
+			pthread_cond_wait(&g_cv[pp.me], &g_mtx);
 		if (g_cdone)
 			break;
-		if (me == 0) {
+		if (pp.me == 0) {
 			if (stopped()) {
 				g_cdone = 1;
 				pthread_cond_signal(&g_cv[1]);
 				break;
 			}
-			n++; /* one round trip: 0 -> 1 -> 0 */
+			pp.n++; /* one round trip: 0 -> 1 -> 0 */
 		}
-		g_turn = !me;
-		pthread_cond_signal(&g_cv[!me]);
+		g_turn = !pp.me;
+		pthread_cond_signal(&g_cv[!pp.me]);
 	}
 	pthread_mutex_unlock(&g_mtx);
-	pp_end(&pp, n);
+	pp_end(&pp);
 	return NULL;
 }
 

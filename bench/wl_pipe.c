@@ -32,16 +32,14 @@ static void *
 pipe_thread(void *arg)
 {
 	struct pp_side pp = pp_begin(arg);
-	int me = pp.me;
-	uint64_t n = 0;
 	for (;;) {
-		if (me == 0) {
+		if (pp.me == 0) {
 			char c = stopped() ? 1 : 0;
 			put(g_pipe[1][1], c);
 			if (c)
 				break;
 			get(g_pipe[0][0]);
-			n++;
+			pp.n++;
 		} else {
 			char c = get(g_pipe[1][0]);
 			if (c)
@@ -49,7 +47,7 @@ pipe_thread(void *arg)
 			put(g_pipe[0][1], c);
 		}
 	}
-	pp_end(&pp, n);
+	pp_end(&pp);
 	return NULL;
 }
 

@@ -19,10 +19,8 @@ static void *
 sem_thread(void *arg)
 {
 	struct pp_side pp = pp_begin(arg);
-	int me = pp.me;
-	uint64_t n = 0;
 	for (;;) {
-		if (me == 0) {
+		if (pp.me == 0) {
 			bool end = stopped();
 			g_sem_end = end;
 			sem_post(&g_sem[1]);
@@ -30,7 +28,7 @@ sem_thread(void *arg)
 				break;
 			while (sem_wait(&g_sem[0]) != 0)
 				;
-			n++;
+			pp.n++;
 		} else {
 			while (sem_wait(&g_sem[1]) != 0)
 				;
@@ -39,7 +37,7 @@ sem_thread(void *arg)
 			sem_post(&g_sem[0]);
 		}
 	}
-	pp_end(&pp, n);
+	pp_end(&pp);
 	return NULL;
 }
 

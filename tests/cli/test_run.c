@@ -202,15 +202,36 @@ Test(run, options_set_the_environment)
 	tmpdir_remove(tmp);
 }
 
+/* A fresh temporary directory in tmp and the path of examples/bank in
+ * bank (both of 4096 bytes). */
+static void
+bank_and_tmp(char *tmp, char *bank)
+{
+	tmpdir_make(tmp, 4096, "cli");
+	build_path(bank, 4096, "examples/bank");
+}
+
+/* `contend run ARGS...` (a NULL-terminated list) in directory cwd, which
+ * must exit 0. */
+static void
+run_in(struct cmd *c, const char *cwd, const char *const *args)
+{
+	const char *argv[16] = {contend_bin(), "run"};
+	size_t n = 2;
+	while (*args && n < 15)
+		argv[n++] = *args++;
+	cr_assert_null(*args, "too many arguments");
+	cmd_run(c, argv, &(struct cmd_opts){.cwd = cwd});
+	cr_assert_eq(cmd_exit_code(c), 0, "%s", c->stderr_text);
+}
+
 /* The summary after a real run: the hot spot of examples/bank. */
 Test(run, summary_names_the_hot_spot)
 {
 	char tmp[4096], bank[4096], path[8192];
-	tmpdir_make(tmp, sizeof(tmp), "cli");
-	build_path(bank, sizeof(bank), "examples/bank");
+	bank_and_tmp(tmp, bank);
 	struct cmd c;
-	cmd_run(&c, (const char *[]){contend_bin(), "run", bank, NULL}, &(struct cmd_opts){.cwd = tmp});
-	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
+	run_in(&c, tmp, (const char *[]){bank, NULL});
 	cr_expect(strstr(c.stdout_text, "bank: 800 transfers done"), "%s", c.stdout_text);
 	const char *e = c.stderr_text;
 	const char *holders = strstr(e, "contend: lock holders that made others wait (mutex.pb.gz, ");
@@ -234,12 +255,9 @@ Test(run, summary_names_the_hot_spot)
 Test(run, same_out_twice_keeps_both_runs)
 {
 	char tmp[4096], bank[4096], path[8192];
-	tmpdir_make(tmp, sizeof(tmp), "cli");
-	build_path(bank, sizeof(bank), "examples/bank");
+	bank_and_tmp(tmp, bank);
 	struct cmd c;
-	cmd_run(&c, (const char *[]){contend_bin(), "run", "--out", "out", bank, NULL},
-		&(struct cmd_opts){.cwd = tmp});
-	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
+	run_in(&c, tmp, (const char *[]){"--out", "out", bank, NULL});
 	cr_expect(strstr(c.stderr_text, "contend: profiles in out/: mutex.pb.gz block.pb.gz"), "%s",
 		  c.stderr_text);
 	cmd_free(&c);
@@ -248,9 +266,7 @@ Test(run, same_out_twice_keeps_both_runs)
 	char *first = read_file(path, &len1);
 	cr_assert_not_null(first);
 
-	cmd_run(&c, (const char *[]){contend_bin(), "run", "--out", "out", bank, NULL},
-		&(struct cmd_opts){.cwd = tmp});
-	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
+	run_in(&c, tmp, (const char *[]){"--out", "out", bank, NULL});
 	const char *files = strstr(c.stderr_text, "contend: profiles in out/: mutex.pid");
 	cr_assert(files, "%s", c.stderr_text);
 	long pid = strtol(files + strlen("contend: profiles in out/: mutex.pid"), NULL, 10);
@@ -265,10 +281,7 @@ Test(run, same_out_twice_keeps_both_runs)
 	free(after);
 	cmd_free(&c);
 
-	cmd_run(&c, (const char *[]){contend_bin(), "run", "--out", "out", "--", "sh", "-c", "exit 0",
-				     NULL},
-		&(struct cmd_opts){.cwd = tmp});
-	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
+	run_in(&c, tmp, (const char *[]){"--out", "out", "--", "sh", "-c", "exit 0", NULL});
 	cr_expect(strstr(c.stderr_text, "contend: no profiles in out/"), "%s", c.stderr_text);
 	cmd_free(&c);
 	tmpdir_remove(tmp);
@@ -279,13 +292,10 @@ Test(run, same_out_twice_keeps_both_runs)
 Test(run, fork_child_writes_its_own_directory)
 {
 	char tmp[4096], bank[4096], script[4200];
-	tmpdir_make(tmp, sizeof(tmp), "cli");
-	build_path(bank, sizeof(bank), "examples/bank");
+	bank_and_tmp(tmp, bank);
 	snprintf(script, sizeof(script), "'%s' >/dev/null; exit 0", bank);
 	struct cmd c;
-	cmd_run(&c, (const char *[]){contend_bin(), "run", "sh", "-c", script, NULL},
-		&(struct cmd_opts){.cwd = tmp});
-	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
+	run_in(&c, tmp, (const char *[]){"sh", "-c", script, NULL});
 	/* The shell may or may not record waits of its own (waitpid is a
 	 * blocking call); either way the bank's directory is reported. */
 	const char *e = c.stderr_text;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,4 +296,43 @@ sleep_ms(int ms)
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
 	}
+}
+
+static int park_parked, park_resume;
+
+static void
+park_handler(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&park_parked, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&park_resume, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = {0, 50 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	__atomic_store_n(&park_parked, 0, __ATOMIC_RELEASE);
+}
+
+void
+park_install(int sig)
+{
+	struct sigaction sa = {.sa_handler = park_handler};
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(sig, &sa, NULL), 0);
+}
+
+void
+park_thread(pthread_t th, int sig)
+{
+	__atomic_store_n(&park_resume, 0, __ATOMIC_RELEASE);
+	cr_assert_eq(pthread_kill(th, sig), 0);
+	while (!__atomic_load_n(&park_parked, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+void
+unpark_thread(void)
+{
+	__atomic_store_n(&park_resume, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&park_parked, __ATOMIC_ACQUIRE))
+		sched_yield();
 }

@@ -8,6 +8,7 @@
 #ifndef CT_TESTLIB_H
 #define CT_TESTLIB_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,18 @@ double mono_s(void);
 void sleep_ms(int ms);
 
 /* ------------------------------------------------------------------ */
+/* Stopping a thread anywhere, as a preemption would: it is parked in a
+ * signal handler (atomics and nanosleep only) until let go. One parked
+ * thread at a time. */
+
+/* Installs the parking handler for sig. */
+void park_install(int sig);
+/* Sends sig to th; returns once th is parked in the handler. */
+void park_thread(pthread_t th, int sig);
+/* Lets the parked thread go on; returns once it has left the handler. */
+void unpark_thread(void);
+
+/* ------------------------------------------------------------------ */
 /* Criterion. */
 
 /* Criterion runs every test in a freshly exec'd process, where pointers
@@ -98,5 +111,26 @@ void sleep_ms(int ms);
 			idx_[i_] = i_;                                                 \
 		return cr_make_param_array(size_t, idx_, sizeof(idx_) / sizeof(idx_[0])); \
 	} while (0)
+
+/* A test run once for each row of the static array table (INDEX_PARAMS),
+ * the body that follows it seeing that row as `const T *row` (T: the
+ * table's element type); the arguments after row are the test's options
+ * (.timeout = 60, ...):
+ *     TABLE_TEST(io, known_waits, wait_cases, c, .timeout = 60)
+ *     {
+ *             ... c->prog ...
+ *     }
+ */
+#define TABLE_TEST(suite, name, table, row, ...)                                       \
+	ParameterizedTestParameters(suite, name)                                       \
+	{                                                                              \
+		INDEX_PARAMS(table);                                                   \
+	}                                                                              \
+	static void suite##_##name##_row(const __typeof__((table)[0]) *row);          \
+	ParameterizedTest(size_t *i_, suite, name, __VA_ARGS__)                        \
+	{                                                                              \
+		suite##_##name##_row(&(table)[*i_]);                                   \
+	}                                                                              \
+	static void suite##_##name##_row(const __typeof__((table)[0]) *row)
 
 #endif

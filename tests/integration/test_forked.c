@@ -168,6 +168,20 @@ expect_idle_dump(const struct run *r, pid_t pid)
 		  "the idle worker's poll is not in the dump:\n%s", r->out);
 }
 
+/* For the server and both workers: <tmp>/<pre><pid><post> exists (want)
+ * or not. */
+static void
+expect_each_process(const struct srv *s, const char *pre, const char *post, bool want)
+{
+	pid_t pids[] = {s->r.pid, s->stuck, s->idle};
+	for (int i = 0; i < 3; i++) {
+		char path[PATH_MAX + 96];
+		snprintf(path, sizeof(path), "%s/%s%d%s", s->r.tmp, pre, (int)pids[i], post);
+		cr_expect(path_exists(path) == want, "%s %s; stderr:\n%s", want ? "no" : "unwanted",
+			  path, s->r.err);
+	}
+}
+
 /* Starts the forking server with CONTEND_OUT=out and asks each worker
  * for its live thread dump with `contend threads --pid`. */
 static void
@@ -203,13 +217,8 @@ Test(forked, live_dump_in_each_worker, .timeout = 300)
 	srv_stop(&s);
 	/* Every worker survived its dump (exit status 0 above) and wrote its
 	 * profiles and thread dump at exit. */
-	pid_t pids[] = {s.r.pid, s.stuck, s.idle};
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/out.%d/threads.txt", s.r.tmp, (int)pids[i]);
-		cr_expect(path_exists(path), "no %s; stderr:\n%s", path, s.r.err);
-		snprintf(path, sizeof(path), "%s/out.%d/block.pb.gz", s.r.tmp, (int)pids[i]);
-		cr_expect(path_exists(path), "no %s", path);
-	}
+	expect_each_process(&s, "out.", "/threads.txt", true);
+	expect_each_process(&s, "out.", "/block.pb.gz", true);
 	srv_free(&s);
 }
 
@@ -221,7 +230,7 @@ Test(forked, relative_out_from_the_start_directory, .timeout = 300)
 	struct srv s;
 	srv_start_args(&s, "out.%p", (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL},
 		       "chdir");
-	char dir[PATH_MAX + 64], path[PATH_MAX + 96];
+	char dir[PATH_MAX + 64];
 	snprintf(dir, sizeof(dir), "%s/out.%d", s.r.tmp, (int)s.stuck);
 	char contend[PATH_MAX], p[24];
 	snprintf(contend, sizeof(contend), "%s", contend_bin());
@@ -231,13 +240,8 @@ Test(forked, relative_out_from_the_start_directory, .timeout = 300)
 	expect_stuck_dump(&r, s.stuck);
 	run_free(&r);
 	srv_stop(&s);
-	pid_t pids[] = {s.r.pid, s.stuck, s.idle};
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/out.%d/threads.txt", s.r.tmp, (int)pids[i]);
-		cr_expect(path_exists(path), "no %s; stderr:\n%s", path, s.r.err);
-		snprintf(path, sizeof(path), "%s/elsewhere/out.%d", s.r.tmp, (int)pids[i]);
-		cr_expect(!path_exists(path), "%s", path);
-	}
+	expect_each_process(&s, "out.", "/threads.txt", true);
+	expect_each_process(&s, "elsewhere/out.", "", false);
 	srv_free(&s);
 }
 

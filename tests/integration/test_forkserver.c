@@ -35,8 +35,11 @@ fs_children(const struct run *r, struct fs_child *v, int max)
 	return n;
 }
 
+/* fork_server under the shim and libopenlog.so (openlog: its
+ * OPENLOG_FILE= setting); it must succeed and report its FS_CHILDREN
+ * children, read into kids. */
 static void
-fs_run(struct run *r, const char *openlog)
+fs_run(struct run *r, const char *openlog, struct fs_child kids[FS_CHILDREN])
 {
 	static const char *const args[] = {"8", "3000", NULL};
 	char lib[PATH_MAX];
@@ -49,6 +52,7 @@ fs_run(struct run *r, const char *openlog)
 	run_expect_success(r);
 	cr_assert_eq(run_value(r, NULL, "children"), FS_CHILDREN);
 	cr_assert_eq(run_value(r, NULL, "failed"), 0);
+	cr_assert_eq(fs_children(r, kids, FS_CHILDREN), FS_CHILDREN, "stdout:\n%s", r->out);
 }
 
 /* Each child's block profile: its wait for the client, at least the
@@ -57,11 +61,9 @@ fs_run(struct run *r, const char *openlog)
 Test(forkserver, every_child_writes_named_profiles, .timeout = 300)
 {
 	struct run r;
-	fs_run(&r, "OPENLOG_FILE=");
 	struct fs_child kids[FS_CHILDREN];
-	int n = fs_children(&r, kids, FS_CHILDREN);
-	cr_assert_eq(n, FS_CHILDREN, "stdout:\n%s", r.out);
-	for (int i = 0; i < n; i++) {
+	fs_run(&r, "OPENLOG_FILE=", kids);
+	for (int i = 0; i < FS_CHILDREN; i++) {
 		char sub[32], path[PATH_MAX];
 		snprintf(sub, sizeof(sub), "c.%d", kids[i].pid);
 		run_path(&r, sub, "mutex.pb.gz", path, sizeof(path));
@@ -116,10 +118,8 @@ fs_opened(const char *log, int pid, const char *what)
 Test(forkserver, children_inherit_resolved_symbols, .timeout = 300)
 {
 	struct run r;
-	fs_run(&r, "OPENLOG_FILE=opens.txt");
 	struct fs_child kids[FS_CHILDREN];
-	int n = fs_children(&r, kids, FS_CHILDREN);
-	cr_assert_eq(n, FS_CHILDREN, "stdout:\n%s", r.out);
+	fs_run(&r, "OPENLOG_FILE=opens.txt", kids);
 	char path[PATH_MAX];
 	run_path(&r, ".", "opens.txt", path, sizeof(path));
 	char *log = read_file(path, NULL);
@@ -128,7 +128,7 @@ Test(forkserver, children_inherit_resolved_symbols, .timeout = 300)
 	 * and its own profiles). */
 	cr_expect_geq(fs_opened(log, (int)run_value(&r, NULL, "server"), "/fork_server"), 1,
 		      "the server did not read its program; opens:\n%s", log);
-	for (int i = 1; i < n; i++) {
+	for (int i = 1; i < FS_CHILDREN; i++) {
 		cr_expect_eq(fs_opened(log, kids[i].pid, "/fork_server"), 0,
 			     "child %d read the program's file again", kids[i].pid);
 		cr_expect_eq(fs_opened(log, kids[i].pid, "/libc.so"), 0,

@@ -39,14 +39,8 @@ static const struct futex_case futex_cases[] = {
 	 "contend_test::atomic_waiter", "contend_test::atomic_notifier", false},
 };
 
-ParameterizedTestParameters(futex, known_waits)
+TABLE_TEST(futex, known_waits, futex_cases, c, .timeout = 60)
 {
-	INDEX_PARAMS(futex_cases);
-}
-
-ParameterizedTest(size_t *i, futex, known_waits, .timeout = 60)
-{
-	const struct futex_case *c = &futex_cases[*i];
 	struct measured w;
 	measured_run(&w, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env},
 		     NULL, c->name);
@@ -132,10 +126,8 @@ Test(futex, same_results, .timeout = 60)
 	struct psum t = profile_sum(&block, &(struct stack_match){"futex_wait", "timed_out_wait",
 								   NULL, NULL});
 	cr_expect_eq(t.count, 1, "timed-out waits: %lld", (long long)t.count);
-	expect_ratio(&block, (double)t.delay, 50e6, BAND_ASKED_LO, BAND_ASKED_HI,
-		     "timed-out futex wait vs its time-out");
-	expect_ratio(&block, (double)t.delay, (double)run_value(&shim, NULL, "timed_ns"),
-		     BAND_MEASURED_LO, 1.02, "timed-out futex wait vs measured");
+	expect_wait_bands(&block, (double)t.delay, 50e6, (double)run_value(&shim, NULL, "timed_ns"),
+			  1.02, "timed-out futex wait");
 	struct psum n = profile_sum(&block, &(struct stack_match){"futex_wait", "interrupted_wait",
 								   NULL, NULL});
 	cr_expect_eq(n.count, 1, "interrupted waits: %lld", (long long)n.count);
@@ -154,6 +146,15 @@ Test(futex, same_results, .timeout = 60)
 	run_free(&shim);
 }
 
+/* futex_more MODE under the shim, exact rates; it must succeed. */
+static void
+futex_more(struct run *r, const char *mode)
+{
+	const char *const args[] = {mode, NULL};
+	run_prog(r, &(struct run_opts){.prog = "futex_more", .args = args, .env = exact_env});
+	run_expect_success(r);
+}
+
 /* A wake that moves waiters (FUTEX_CMP_REQUEUE) released them: its caller
  * is charged for their time so far (about 100 ms), and the waiter's whole
  * wait (about 200 ms, 100 of them on the second word) is one futex_wait. */
@@ -161,9 +162,7 @@ Test(futex, requeue_charges_the_requeuer, .timeout = 60)
 {
 	struct run r;
 	struct profile mutex, block;
-	const char *const args[] = {"requeue", NULL};
-	run_prog(&r, &(struct run_opts){.prog = "futex_more", .args = args, .env = exact_env});
-	run_expect_success(&r);
+	futex_more(&r, "requeue");
 	double requeued = (double)run_value(&r, NULL, "requeued_ns");
 	double waited = (double)run_value(&r, NULL, "waited_ns");
 	cr_assert(run_profile(&r, NULL, "mutex", &mutex));
@@ -171,17 +170,11 @@ Test(futex, requeue_charges_the_requeuer, .timeout = 60)
 	struct psum b = profile_sum(&block, &(struct stack_match){"futex_wait", NULL,
 								   "requeue_waiter", NULL});
 	cr_expect(b.count >= 1 && b.count <= 2, "%lld futex waits", (long long)b.count);
-	expect_ratio(&block, (double)b.delay, 200e6, BAND_ASKED_LO, BAND_ASKED_HI,
-		     "requeued futex wait vs constructed");
-	expect_ratio(&block, (double)b.delay, waited, BAND_MEASURED_LO, 1.02,
-		     "requeued futex wait vs measured");
+	expect_wait_bands(&block, (double)b.delay, 200e6, waited, 1.02, "requeued futex wait");
 	struct psum m = profile_sum(&mutex, &(struct stack_match){"futex_wake", NULL,
 								   "requeue_waiters", NULL});
 	cr_expect(m.count >= 1, "the requeue was not charged");
-	expect_ratio(&mutex, (double)m.delay, 100e6, BAND_ASKED_LO, BAND_ASKED_HI,
-		     "requeue charge vs constructed");
-	expect_ratio(&mutex, (double)m.delay, requeued, BAND_MEASURED_LO, 1.02,
-		     "requeue charge vs measured");
+	expect_wait_bands(&mutex, (double)m.delay, 100e6, requeued, 1.02, "requeue charge");
 	profile_free(&mutex);
 	profile_free(&block);
 	run_free(&r);
@@ -193,9 +186,7 @@ Test(futex, waitv_is_a_wait, .timeout = 60)
 {
 	struct run r;
 	struct profile block;
-	const char *const args[] = {"waitv", NULL};
-	run_prog(&r, &(struct run_opts){.prog = "futex_more", .args = args, .env = exact_env});
-	run_expect_success(&r);
+	futex_more(&r, "waitv");
 	if (strstr(r.out, "waitv=unsupported")) {
 		run_free(&r);
 		cr_skip_test("no futex_waitv in this kernel");
@@ -206,10 +197,7 @@ Test(futex, waitv_is_a_wait, .timeout = 60)
 	struct psum b = profile_sum(&block, &(struct stack_match){"futex_wait", NULL,
 								   "waitv_waiter", NULL});
 	cr_expect(b.count >= 1 && b.count <= 2, "%lld futex_waitv waits", (long long)b.count);
-	expect_ratio(&block, (double)b.delay, 100e6, BAND_ASKED_LO, BAND_ASKED_HI,
-		     "futex_waitv wait vs constructed");
-	expect_ratio(&block, (double)b.delay, waited, BAND_MEASURED_LO, 1.02,
-		     "futex_waitv wait vs measured");
+	expect_wait_bands(&block, (double)b.delay, 100e6, waited, 1.02, "futex_waitv wait");
 	profile_free(&block);
 	run_free(&r);
 }
@@ -221,9 +209,7 @@ Test(futex, shared_wake_from_another_process, .timeout = 60)
 {
 	struct run r;
 	struct profile mutex, block;
-	const char *const args[] = {"shared", NULL};
-	run_prog(&r, &(struct run_opts){.prog = "futex_more", .args = args, .env = exact_env});
-	run_expect_success(&r);
+	futex_more(&r, "shared");
 	cr_expect_geq(run_value(&r, NULL, "waited_ns"), 100000000 * BAND_ASKED_LO);
 	struct psum k = {0}, w = {0};
 	char path[PATH_MAX + 64];

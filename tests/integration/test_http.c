@@ -85,6 +85,14 @@ srv_free(struct srv *s)
 	run_free(&s->r);
 }
 
+/* srv_stop, then srv_free: the end of a test that is done with it. */
+static void
+srv_end(struct srv *s)
+{
+	srv_stop(s);
+	srv_free(s);
+}
+
 /* ---- a raw HTTP client --------------------------------------------------- */
 
 struct resp {
@@ -235,6 +243,20 @@ expect_go_error(const struct resp *r, int status, const char *text)
 	cr_expect(!strcmp(r->body, want), "body '%s', want '%s'", r->body, want);
 }
 
+/* A GET (or with post, a POST) of target answered with a Go serveError
+ * (expect_go_error). */
+static void
+expect_error_on(int port, bool post, const char *target, int status, const char *text)
+{
+	struct resp r;
+	if (post)
+		http_post(port, target, &r);
+	else
+		http_get(port, target, &r);
+	expect_go_error(&r, status, text);
+	resp_free(&r);
+}
+
 /* The body of a successful profile response, saved to <tmp>/<file> and
  * decoded. */
 static bool
@@ -334,8 +356,7 @@ Test(http, go_tool_pprof_top)
 	cr_expect(strstr(r.out, "pthread_mutex_lock"), "%s", r.out);
 	cr_expect(strstr(r.out, "hot_path"), "%s", r.out);
 	run_free(&r);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 Test(http, go_tool_pprof_seconds_delta)
@@ -362,8 +383,7 @@ Test(http, go_tool_pprof_seconds_delta)
 	/* The server holds the request 2 s from its arrival, after t0. */
 	cr_expect(took >= 2.0, "the delta came back after %.2f s", took);
 	run_free(&r);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 Test(http, delta_is_later_minus_earlier)
@@ -409,8 +429,7 @@ Test(http, delta_is_later_minus_earlier)
 	expect_header(&d, "Content-Disposition", "attachment; filename=\"goroutine-delta\"");
 	cr_expect(d.bodylen > 2 && (uint8_t)d.body[0] == 0x1f && (uint8_t)d.body[1] == 0x8b);
 	resp_free(&d);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 Test(http, index_and_thread_dump_with_curl)
@@ -467,8 +486,7 @@ Test(http, index_and_thread_dump_with_curl)
 	cr_expect(!strncmp(t.body, "goroutine profile: total ", 25), "%s", t.body);
 	cr_expect(strstr(t.body, "\thot_path\t"), "%s", t.body);
 	resp_free(&t);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 Test(http, symbol_get_and_post_with_curl)
@@ -514,8 +532,7 @@ Test(http, symbol_get_and_post_with_curl)
 	cr_expect_eq(t.status, 200);
 	cr_expect(strstr(t.body, " hot_path\n"), "%s", t.body);
 	resp_free(&t);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 /* ---- formats and parameters ------------------------------------------- */
@@ -576,8 +593,7 @@ Test(http, profile_formats)
 	http_raw(s.port, old, strlen(old), &r, 10000);
 	cr_expect_eq(r.status, 200, "%s", r.raw);
 	resp_free(&r);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 Test(http, runtime_sampling_control)
@@ -609,22 +625,18 @@ Test(http, runtime_sampling_control)
 	expect_header(&r, "X-Contend-Mutex-Fraction-Was", "1");
 	resp_free(&r);
 
-	http_post(s.port, "/debug/pprof/mutex?fraction=-1", &r);
-	expect_go_error(&r, 400, "invalid value for \"fraction\" - must be an integer 0..1000000000 "
-				 "(1 in N contentions sampled, 0 = off)");
-	resp_free(&r);
-	http_post(s.port, "/debug/pprof/block?fraction=5", &r);
-	expect_go_error(&r, 400, "\"fraction\" applies to the mutex profile only");
-	resp_free(&r);
-	http_post(s.port, "/debug/pprof/mutex?rate=5", &r);
-	expect_go_error(&r, 400, "\"rate\" applies to the block profile only");
-	resp_free(&r);
+	expect_error_on(s.port, true, "/debug/pprof/mutex?fraction=-1", 400,
+			"invalid value for \"fraction\" - must be an integer 0..1000000000 "
+			"(1 in N contentions sampled, 0 = off)");
+	expect_error_on(s.port, true, "/debug/pprof/block?fraction=5", 400,
+			"\"fraction\" applies to the mutex profile only");
+	expect_error_on(s.port, true, "/debug/pprof/mutex?rate=5", 400,
+			"\"rate\" applies to the block profile only");
 	/* A refused value changed nothing. */
 	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
 	expect_header(&r, "X-Contend-Mutex-Fraction", "0");
 	resp_free(&r);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 /* The sampling setting of kind as the server reports it on a read. */
@@ -737,8 +749,7 @@ Test(http, web_pages_cannot_reach_the_controls)
 	run_free(&c);
 	cr_expect_eq(read_setting(&s, "mutex", "X-Contend-Mutex-Fraction"), 1);
 	cr_expect_eq(read_setting(&s, "block", "X-Contend-Block-Rate"), 1);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 /* Bound to 0.0.0.0, the Host may name the address the client connected
@@ -788,8 +799,7 @@ Test(http, wildcard_bind_accepts_the_address_connected_to)
 	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
 	cr_expect_eq(r.status, 200, "%s", r.raw);
 	resp_free(&r);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 Test(http, go_errors_and_unknown_paths)
@@ -802,19 +812,15 @@ Test(http, go_errors_and_unknown_paths)
 	for (size_t i = 0; i < sizeof(bad_seconds) / sizeof(bad_seconds[0]); i++) {
 		char t[128];
 		snprintf(t, sizeof(t), "/debug/pprof/mutex?seconds=%s", bad_seconds[i]);
-		http_get(s.port, t, &r);
-		expect_go_error(&r, 400, "invalid value for \"seconds\" - must be a positive integer");
-		resp_free(&r);
+		expect_error_on(s.port, false, t, 400,
+				"invalid value for \"seconds\" - must be a positive integer");
 	}
-	http_get(s.port, "/debug/pprof/block?seconds=1&debug=1", &r);
-	expect_go_error(&r, 400, "seconds and debug params are incompatible");
-	resp_free(&r);
-	http_get(s.port, "/debug/pprof/mutex?seconds=86400", &r);
-	expect_go_error(&r, 400, "profile duration exceeds server's WriteTimeout");
-	resp_free(&r);
-	http_get(s.port, "/debug/pprof/goroutine?seconds=1&debug=2", &r);
-	expect_go_error(&r, 400, "seconds and debug params are incompatible");
-	resp_free(&r);
+	expect_error_on(s.port, false, "/debug/pprof/block?seconds=1&debug=1", 400,
+			"seconds and debug params are incompatible");
+	expect_error_on(s.port, false, "/debug/pprof/mutex?seconds=86400", 400,
+			"profile duration exceeds server's WriteTimeout");
+	expect_error_on(s.port, false, "/debug/pprof/goroutine?seconds=1&debug=2", 400,
+			"seconds and debug params are incompatible");
 
 	static const char *const unknown[] = {"/debug/pprof/heap", "/debug/pprof/profile",
 					      "/debug/pprof/mutex/x", "/debug/pprof/MUTEX",
@@ -869,8 +875,7 @@ Test(http, go_errors_and_unknown_paths)
 	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
 	cr_expect_eq(r.status, 200, "the server stopped answering");
 	resp_free(&r);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 Test(http, path_traversal_refused)
@@ -892,8 +897,7 @@ Test(http, path_traversal_refused)
 		cr_expect(!strstr(r.raw, "root:"), "%s leaked a file", paths[i]);
 		resp_free(&r);
 	}
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 /* ---- hostile clients ---------------------------------------------------- */
@@ -925,8 +929,7 @@ Test(http, huge_request_line)
 	cr_expect_eq(r.status, 200, "the server stopped answering");
 	resp_free(&r);
 	cr_expect(srv_alive(&s));
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 Test(http, request_that_never_finishes)
@@ -968,8 +971,7 @@ Test(http, request_that_never_finishes)
 	http_get(s.port, "/debug/pprof/block?debug=1", &r);
 	cr_expect_eq(r.status, 200);
 	resp_free(&r);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 Test(http, two_hundred_concurrent_connections)
@@ -1005,8 +1007,7 @@ Test(http, two_hundred_concurrent_connections)
 	http_get(s.port, "/debug/pprof/mutex?debug=1", &r);
 	cr_expect_eq(r.status, 200, "the server stopped answering");
 	resp_free(&r);
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 /* utime + stime of the thread of pid named comm (the shim's own thread
@@ -1082,8 +1083,7 @@ Test(http, out_of_descriptors)
 			sleep_ms(200);
 	}
 	cr_expect_eq(status, 200, "the server did not recover");
-	srv_stop(&s);
-	srv_free(&s);
+	srv_end(&s);
 }
 
 /* ---- numbered snapshots ------------------------------------------------ */
@@ -1151,6 +1151,31 @@ snapshot_count(const struct srv *s, const char *kind, int n)
 	return c;
 }
 
+/* Snapshots 1, 2, ...: at least min, and as many more as it takes for
+ * one to have contentions (a loaded machine may run the workers late:
+ * the program records all the while, so one eventually does); 60 s at
+ * most. With sig, one signal, one snapshot: sig is sent for each (a
+ * signal that finds nothing recorded yet writes nothing, and is sent
+ * again). Returns how many there are. */
+static int
+contended_snapshots(const struct srv *s, int min, int sig)
+{
+	int n = 0;
+	double deadline = mono_s() + 60;
+	while (n < min || snapshot_count(s, "mutex", n) == 0) {
+		cr_assert(mono_s() < deadline, "%d snapshots in 60 s, none with contentions", n);
+		if (sig) {
+			cr_assert(kill(s->r.pid, sig) == 0);
+			if (wait_snapshot(s, n + 1, 2))
+				n++;
+		} else {
+			cr_assert(wait_snapshot(s, n + 1, deadline - mono_s()), "no snapshot %d", n + 1);
+			n++;
+		}
+	}
+	return n;
+}
+
 /* <out>/<kind>.<NNNN>.pb.gz for n = 1..count: valid and growing. */
 static void
 expect_increasing(const struct srv *s, const char *kind, int count)
@@ -1176,16 +1201,7 @@ Test(live, interval_snapshots)
 	struct srv s;
 	srv_start(&s, live_args, (const char *const[]){"CONTEND_INTERVAL=300ms", NULL}, false);
 	char path[PATH_MAX + 64];
-	/* At least 4 snapshots, and as many more as it takes for one to have
-	 * contentions (a loaded machine may run the workers late): the
-	 * program records all the while, so one eventually does. */
-	int n = 0;
-	double deadline = mono_s() + 60;
-	while (n < 4 || snapshot_count(&s, "mutex", n) == 0) {
-		cr_assert(mono_s() < deadline, "%d snapshots in 60 s, none with contentions", n);
-		cr_assert(wait_snapshot(&s, n + 1, deadline - mono_s()), "no snapshot %d", n + 1);
-		n++;
-	}
+	int n = contended_snapshots(&s, 4, 0);
 	cr_expect(srv_alive(&s));
 	expect_increasing(&s, "mutex", n);
 	expect_increasing(&s, "block", n);
@@ -1205,17 +1221,7 @@ Test(live, dump_signal_snapshots)
 	struct srv s;
 	srv_start(&s, live_args, (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL}, false);
 	char path[PATH_MAX + 64];
-	/* One signal, one snapshot (none while nothing is recorded yet: a
-	 * signal that finds nothing writes nothing, and is sent again). At
-	 * least 3, and until one has contentions. */
-	int n = 0;
-	double deadline = mono_s() + 60;
-	while (n < 3 || snapshot_count(&s, "mutex", n) == 0) {
-		cr_assert(mono_s() < deadline, "%d snapshots in 60 s, none with contentions", n);
-		cr_assert(kill(s.r.pid, SIGUSR2) == 0);
-		if (wait_snapshot(&s, n + 1, 2))
-			n++;
-	}
+	int n = contended_snapshots(&s, 3, SIGUSR2);
 	cr_expect(srv_alive(&s), "SIGUSR2 killed the program");
 	expect_increasing(&s, "mutex", n);
 	snprintf(path, sizeof(path), "%s/threads.%04d.pb.gz", s.r.outdir, n);

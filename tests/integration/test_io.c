@@ -100,14 +100,8 @@ static const struct wait_case wait_cases[] = {
 	 {"accept", "io", "socket"}},
 };
 
-ParameterizedTestParameters(io, known_waits)
+TABLE_TEST(io, known_waits, wait_cases, c, .timeout = 60)
 {
-	INDEX_PARAMS(wait_cases);
-}
-
-ParameterizedTest(size_t *i, io, known_waits, .timeout = 60)
-{
-	const struct wait_case *c = &wait_cases[*i];
 	struct run r;
 	struct profile block;
 	run_prog(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env});

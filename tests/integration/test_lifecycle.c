@@ -86,14 +86,8 @@ static const struct bad_config bad_configs[] = {
 	{"CONTEND_OUT=out%z", {"%p"}},
 };
 
-ParameterizedTestParameters(lifecycle, bad_config)
+TABLE_TEST(lifecycle, bad_config, bad_configs, c, .timeout = 60)
 {
-	INDEX_PARAMS(bad_configs);
-}
-
-ParameterizedTest(size_t *i, lifecycle, bad_config, .timeout = 60)
-{
-	const struct bad_config *c = &bad_configs[*i];
 	const char *env[] = {c->env, NULL};
 	char name[64];
 	snprintf(name, sizeof(name), "%.*s", (int)(strchr(c->env, '=') - c->env), c->env);
@@ -180,14 +174,8 @@ static const struct off_case off_cases[] = {
 	{{"CONTEND_MUTEX_FRACTION=0", "CONTEND_BLOCK_RATE=0"}, false, false},
 };
 
-ParameterizedTestParameters(lifecycle, profile_off)
+TABLE_TEST(lifecycle, profile_off, off_cases, c, .timeout = 60)
 {
-	INDEX_PARAMS(off_cases);
-}
-
-ParameterizedTest(size_t *i, lifecycle, profile_off, .timeout = 60)
-{
-	const struct off_case *c = &off_cases[*i];
 	struct run r;
 	run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
 					.args = (const char *[]){"2", "50000", "1", NULL},
@@ -274,14 +262,8 @@ static const struct default_case default_cases[] = {
 	 {"2", "20000", "1"}, check_depth_64},
 };
 
-ParameterizedTestParameters(lifecycle, bad_value_keeps_default)
+TABLE_TEST(lifecycle, bad_value_keeps_default, default_cases, c, .timeout = 60)
 {
-	INDEX_PARAMS(default_cases);
-}
-
-ParameterizedTest(size_t *i, lifecycle, bad_value_keeps_default, .timeout = 60)
-{
-	const struct default_case *c = &default_cases[*i];
 	struct run r;
 	run_prog(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = c->env});
 	run_expect_success(&r);
@@ -338,14 +320,8 @@ static const struct signal_case signal_cases[] = {
 	{"malloc-self", "TERM", SIGTERM, false},
 };
 
-ParameterizedTestParameters(lifecycle, fatal_signal)
+TABLE_TEST(lifecycle, fatal_signal, signal_cases, c, .timeout = 60)
 {
-	INDEX_PARAMS(signal_cases);
-}
-
-ParameterizedTest(size_t *i, lifecycle, fatal_signal, .timeout = 60)
-{
-	const struct signal_case *c = &signal_cases[*i];
 	struct run r;
 	run_prog(&r, &(struct run_opts){.prog = "behave_signal",
 					.args = (const char *[]){c->mode, c->sig, NULL},
@@ -478,14 +454,8 @@ static const struct allocator_case allocator_cases[] = {
 	{true, {NULL}}, /* default sampling */
 };
 
-ParameterizedTestParameters(lifecycle, locking_allocator)
+TABLE_TEST(lifecycle, locking_allocator, allocator_cases, c, .timeout = 60)
 {
-	INDEX_PARAMS(allocator_cases);
-}
-
-ParameterizedTest(size_t *i, lifecycle, locking_allocator, .timeout = 60)
-{
-	const struct allocator_case *c = &allocator_cases[*i];
 	char lib[PATH_MAX];
 	prog_path(lib, sizeof(lib), "liblockmalloc.so");
 	struct run r;
@@ -537,14 +507,8 @@ static const struct same_case same_cases[] = {
 	{"strict_signal", {NULL}},
 };
 
-ParameterizedTestParameters(lifecycle, same_results)
+TABLE_TEST(lifecycle, same_results, same_cases, c, .timeout = 120)
 {
-	INDEX_PARAMS(same_cases);
-}
-
-ParameterizedTest(size_t *i, lifecycle, same_results, .timeout = 120)
-{
-	const struct same_case *c = &same_cases[*i];
 	static const char *const varying[] = {"_ns=", "_pid=", NULL};
 	struct run plain, shim;
 	run_prog(&plain, &(struct run_opts){.prog = c->prog, .args = c->args, .no_preload = true});

@@ -170,16 +170,10 @@ static const struct fault_case fault_cases[] = {
 	{"mutex,threads.txt", {"mutex.pb.gz", "threads.txt"}, {"block.pb.gz", "threads.pb.gz"}},
 };
 
-ParameterizedTestParameters(output, each_file_is_tried)
-{
-	INDEX_PARAMS(fault_cases);
-}
-
 /* ENOSPC on one file: the next ones are still written, and each failure
  * is one line on stderr naming the file and the error. */
-ParameterizedTest(size_t *i, output, each_file_is_tried, .timeout = 60)
+TABLE_TEST(output, each_file_is_tried, fault_cases, c, .timeout = 60)
 {
-	const struct fault_case *c = &fault_cases[*i];
 	char lib[PATH_MAX], match[128];
 	prog_path(lib, sizeof(lib), "libfaultopen.so");
 	snprintf(match, sizeof(match), "FAULTOPEN_MATCH=%s", c->match);

@@ -133,14 +133,8 @@ static const struct scenario_case scenario_cases[] = {
 	 ANY("pthread_mutex_lock", "contend_test::cxx_cv_notify")},
 };
 
-ParameterizedTestParameters(profiles, scenario)
+TABLE_TEST(profiles, scenario, scenario_cases, c, .timeout = 60)
 {
-	INDEX_PARAMS(scenario_cases);
-}
-
-ParameterizedTest(size_t *i, profiles, scenario, .timeout = 60)
-{
-	const struct scenario_case *c = &scenario_cases[*i];
 	struct measured w;
 	measured_run(&w, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env},
 		     c->after, c->name);
@@ -277,14 +271,8 @@ static const struct sampled_case sampled_cases[] = {
 	 {"2", "2000", "1000"}},
 };
 
-ParameterizedTestParameters(profiles, sampled)
+TABLE_TEST(profiles, sampled, sampled_cases, c, .timeout = 120)
 {
-	INDEX_PARAMS(sampled_cases);
-}
-
-ParameterizedTest(size_t *i, profiles, sampled, .timeout = 120)
-{
-	const struct sampled_case *c = &sampled_cases[*i];
 	struct measured w;
 	measured_run(&w, &(struct run_opts){.prog = "mutex_hold", .args = c->args, .env = c->env,
 					    .timeout_s = 100},

@@ -43,17 +43,11 @@ static const struct fatal_case fatal_cases[] = {
 	{"cond_wait", "3", "worker", "INT", SIGINT},
 };
 
-ParameterizedTestParameters(signals, fatal_ends_program)
-{
-	INDEX_PARAMS(fatal_cases);
-}
-
 /* The signal comes 200 ms into a call of 5 s (or forever): the process
  * dies of it with no line after "before", and its profiles hold the wait
  * it made before (and, with threads, the mutex contention). */
-ParameterizedTest(size_t *i, signals, fatal_ends_program, .timeout = 60)
+TABLE_TEST(signals, fatal_ends_program, fatal_cases, c, .timeout = 60)
 {
-	const struct fatal_case *c = &fatal_cases[*i];
 	char what[128];
 	snprintf(what, sizeof(what), "%s, %s threads, signal %s to %s", c->call, c->threads,
 		 c->sig, c->target);

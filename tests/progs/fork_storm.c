@@ -72,16 +72,9 @@ holder(void *arg)
 static void *
 child_holder(void *arg)
 {
-	(void)arg;
-	pthread_mutex_lock(&cm);
-	__atomic_store_n(&cm_held, 1, __ATOMIC_RELEASE);
-	/* Until main sleeps on it (glibc's lock word 2: locked, waiters),
-	 * so its wait happens however late it runs. */
-	while (__atomic_load_n(&cm.__data.__lock, __ATOMIC_ACQUIRE) != 2)
-		sleep_us(200);
-	sleep_us(1000);
-	pthread_mutex_unlock(&cm);
-	return NULL;
+	/* Until main sleeps on it, so its wait happens however late it runs. */
+	hold_until_waiter(&cm, &cm_held, 1000);
+	return arg;
 }
 
 static NOINLINE void

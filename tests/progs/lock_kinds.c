@@ -275,18 +275,6 @@ lock_ok(const struct mkind *k)
 	return is_pp(k) && !pp_fifo ? EINVAL : 0;
 }
 
-static int
-m_lock(void *m)
-{
-	return pthread_mutex_lock(m);
-}
-
-static int
-m_unlock(void *m)
-{
-	return pthread_mutex_unlock(m);
-}
-
 struct mshared {
 	pthread_mutex_t m;
 	pthread_cond_t c;
@@ -374,7 +362,7 @@ uncontended_body(const struct mkind *k)
 		/* The owner dies holding it (a thread, or the holder process
 		 * for a process-shared mutex): EOWNERDEAD at once, no wait. */
 		for (int round = 0; round < 2; round++) {
-			s->ctl = (struct ctl){.lock = m_lock, .unlock = m_unlock, .obj = m,
+			s->ctl = (struct ctl){.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = m,
 					      .mode = HOLD_EXIT, .holding = hold_body};
 			struct holder h = holder_start(&s->ctl, k->pshared);
 			holder_join(&h);
@@ -427,7 +415,7 @@ contended_body(const struct mkind *k, void (*holding)(struct ctl *))
 {
 	struct mshared *s = mshared_new(k);
 	for (int flavour = 0; flavour < 3; flavour++) {
-		s->ctl = (struct ctl){.lock = m_lock, .unlock = m_unlock, .obj = &s->m,
+		s->ctl = (struct ctl){.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = &s->m,
 				      .mode = HOLD_UNTIL_BLOCKED, .fifo = is_pp(k),
 				      .holding = holding};
 		struct holder h = holder_start(&s->ctl, k->pshared);
@@ -460,7 +448,7 @@ static NOINLINE void
 timeout_body(const struct mkind *k)
 {
 	struct mshared *s = mshared_new(k);
-	s->ctl = (struct ctl){.lock = m_lock, .unlock = m_unlock, .obj = &s->m,
+	s->ctl = (struct ctl){.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = &s->m,
 			      .mode = HOLD_UNTIL_DONE, .fifo = is_pp(k), .holding = hold_body};
 	struct holder h = holder_start(&s->ctl, k->pshared);
 	errno = MARK;
@@ -547,24 +535,6 @@ struct rkind {
 	int pref, pshared;
 };
 
-static int
-rw_rd(void *l)
-{
-	return pthread_rwlock_rdlock(l);
-}
-
-static int
-rw_wr(void *l)
-{
-	return pthread_rwlock_wrlock(l);
-}
-
-static int
-rw_un(void *l)
-{
-	return pthread_rwlock_unlock(l);
-}
-
 struct rshared {
 	pthread_rwlock_t l;
 	struct ctl ctl;
@@ -649,8 +619,8 @@ rw_contended_body(const struct rkind *k, void (*holding)(struct ctl *))
 		{1, "timedrdlock"}, {0, "timedwrlock"}, {1, "clockrdlock"}, {0, "clockwrlock"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		s->ctl = (struct ctl){.lock = cases[i].writer_holds ? rw_wr : rw_rd,
-				      .unlock = rw_un, .obj = &s->l, .mode = HOLD_UNTIL_BLOCKED,
+		s->ctl = (struct ctl){.lock = cases[i].writer_holds ? bg_rwlock_wrlock : bg_rwlock_rdlock,
+				      .unlock = bg_rwlock_unlock, .obj = &s->l, .mode = HOLD_UNTIL_BLOCKED,
 				      .holding = holding};
 		struct holder h = holder_start(&s->ctl, k->pshared);
 		errno = MARK;
@@ -689,7 +659,7 @@ static NOINLINE void
 rw_timeout_body(const struct rkind *k)
 {
 	struct rshared *s = rshared_new(k);
-	s->ctl = (struct ctl){.lock = rw_wr, .unlock = rw_un, .obj = &s->l,
+	s->ctl = (struct ctl){.lock = bg_rwlock_wrlock, .unlock = bg_rwlock_unlock, .obj = &s->l,
 			      .mode = HOLD_UNTIL_DONE, .holding = hold_body};
 	struct holder h = holder_start(&s->ctl, k->pshared);
 	errno = MARK;
@@ -737,18 +707,6 @@ RWLOCK_KINDS(RWLOCK_FUNCS)
 /* Spinlocks (in-process only: a spinning waiter's CPU time is what shows
  * it is inside the call). */
 
-static int
-sp_lock(void *s)
-{
-	return pthread_spin_lock(s);
-}
-
-static int
-sp_unlock(void *s)
-{
-	return pthread_spin_unlock(s);
-}
-
 struct sshared {
 	pthread_spinlock_t s;
 	struct ctl ctl;
@@ -779,7 +737,7 @@ spin_contended_body(const char *name, int pshared, void (*holding)(struct ctl *)
 {
 	struct sshared *x = shared_alloc(sizeof(*x));
 	XPT(pthread_spin_init(&x->s, pshared));
-	x->ctl = (struct ctl){.lock = sp_lock, .unlock = sp_unlock, .obj = (void *)&x->s,
+	x->ctl = (struct ctl){.lock = bg_spin_lock, .unlock = bg_spin_unlock, .obj = (void *)&x->s,
 			      .mode = HOLD_UNTIL_BLOCKED, .spin = 1, .holding = holding};
 	struct holder h = holder_start(&x->ctl, 0);
 	expect(name, "trylock held", pthread_spin_trylock(&x->s), EBUSY);

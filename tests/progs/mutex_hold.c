@@ -17,10 +17,19 @@ hold_and_sleep(struct scenario *s)
 	pthread_mutex_unlock(&m);
 }
 
+/* Spelled out rather than WAIT_FLAVOURED (progs.h): `go tool pprof -list`
+ * must show the wait on this program's MUST0(pthread_mutex_lock(&m)); line
+ * (tests/integration/test_tools.c). */
 static NOINLINE void
 waiter_lock(struct scenario *s)
 {
-	WAIT_FLAVOURED(s, pthread_mutex, lock, &m);
+	struct timespec ts = flavour_deadline(s->flavour);
+	if (s->flavour == FLAVOUR_TIMED)
+		MUST0(pthread_mutex_timedlock(&m, &ts));
+	else if (s->flavour == FLAVOUR_CLOCK)
+		MUST0(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts));
+	else
+		MUST0(pthread_mutex_lock(&m));
 	pthread_mutex_unlock(&m);
 }
 

@@ -129,6 +129,42 @@ bg_hold_join(struct bg_hold *b)
 	XPT(pthread_join(b->thread, NULL));
 }
 
+struct named {
+	const char *name;
+	void (*fn)(void);
+};
+
+static void *
+named_main(void *arg)
+{
+	struct named n = *(struct named *)arg;
+	free(arg);
+	pthread_setname_np(pthread_self(), n.name);
+	n.fn();
+	return NULL;
+}
+
+void
+start_named(pthread_t *t, const char *name, void (*fn)(void))
+{
+	struct named *n = malloc(sizeof(*n));
+	if (!n)
+		die("malloc", ENOMEM);
+	*n = (struct named){name, fn};
+	XPT(pthread_create(t, NULL, named_main, n));
+}
+
+void
+hold_until_waiter(pthread_mutex_t *m, int *held, long us)
+{
+	pthread_mutex_lock(m);
+	__atomic_store_n(held, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&m->__data.__lock, __ATOMIC_ACQUIRE) != 2)
+		sleep_us(200);
+	sleep_us(us);
+	pthread_mutex_unlock(m);
+}
+
 int bg_mutex_lock(void *m) { return pthread_mutex_lock(m); }
 int bg_mutex_unlock(void *m) { return pthread_mutex_unlock(m); }
 int bg_rwlock_rdlock(void *l) { return pthread_rwlock_rdlock(l); }

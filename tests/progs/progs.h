@@ -54,6 +54,9 @@ void stdout_to_devnull(void);
  * record as the caller's sleeps. */
 void pause_us_raw(long us);
 
+/* Starts *t, a thread named name (pthread_setname_np) that runs fn. */
+void start_named(pthread_t *t, const char *name, void (*fn)(void));
+
 /* Exits with status 99 and a message when a setup call (not the behaviour
  * under test) fails: pthread_create, mmap, ... */
 void die(const char *what, int err);
@@ -115,6 +118,11 @@ int bg_rwlock_wrlock(void *l);
 int bg_rwlock_unlock(void *l);
 int bg_spin_lock(void *s);
 int bg_spin_unlock(void *s);
+
+/* Locks m, sets *held, keeps m until a thread sleeps on it (glibc's lock
+ * word 2: locked, waiters) and then for us microseconds more, unlocks
+ * it: that thread's wait lasts at least us however late it comes. */
+void hold_until_waiter(pthread_mutex_t *m, int *held, long us);
 
 /* The holder/waiters harness shared by the mutex, rwlock, spinlock,
  * condvar, semaphore and barrier programs.

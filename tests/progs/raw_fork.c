@@ -28,16 +28,10 @@ static int held;
 static void *
 hold(void *arg)
 {
-	(void)arg;
-	pthread_mutex_lock(&m);
-	__atomic_store_n(&held, 1, __ATOMIC_RELEASE);
-	/* Until the waiter sleeps on m (glibc's lock word 2), then 30 ms:
-	 * it waits at least that long however late it runs. */
-	while (__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE) != 2)
-		sleep_us(200);
-	sleep_us(30000);
-	pthread_mutex_unlock(&m);
-	return NULL;
+	/* Until the waiter sleeps on m, then 30 ms: it waits at least that
+	 * long however late it runs. */
+	hold_until_waiter(&m, &held, 30000);
+	return arg;
 }
 
 /* A wait of at least 30 ms on m, recorded under the caller's frame. */

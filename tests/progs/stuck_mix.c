@@ -61,14 +61,6 @@ pool_worker(void)
 	pthread_mutex_unlock(&pool_m);
 }
 
-static void *
-pool_main(void *arg)
-{
-	pthread_setname_np(pthread_self(), "pool");
-	pool_worker();
-	return arg;
-}
-
 /* Holds the table, sleeping in 2 ms steps, until told to stop. */
 static NOINLINE void
 hold_table(void)
@@ -79,14 +71,6 @@ hold_table(void)
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
 		sleep_us(2000);
 	pthread_mutex_unlock(&table);
-}
-
-static void *
-holder_main(void *arg)
-{
-	pthread_setname_np(pthread_self(), "holder");
-	hold_table();
-	return arg;
 }
 
 static NOINLINE void
@@ -134,14 +118,6 @@ rearm_loop(void)
 	pthread_mutex_unlock(&rearm_m);
 }
 
-static void *
-rearm_main(void *arg)
-{
-	pthread_setname_np(pthread_self(), "rearm");
-	rearm_loop();
-	return arg;
-}
-
 /* Every pool thread counted under pool_m (so inside its wait) and, like
  * the blocked thread, asleep in futex() as the kernel sees it. */
 static int
@@ -181,12 +157,12 @@ main(int argc, char **argv)
 		workers = 64;
 	pthread_t pool[64], holder, blocked, rearm;
 	for (int i = 0; i < workers; i++)
-		XPT(pthread_create(&pool[i], NULL, pool_main, NULL));
-	XPT(pthread_create(&holder, NULL, holder_main, NULL));
+		start_named(&pool[i], "pool", pool_worker);
+	start_named(&holder, "holder", hold_table);
 	XPT(pthread_create(&blocked, NULL, blocked_main, NULL));
 	if (pipe(request) != 0 || write(request[1], "q", 1) != 1)
 		die("request pipe", errno);
-	XPT(pthread_create(&rearm, NULL, rearm_main, NULL));
+	start_named(&rearm, "rearm", rearm_loop);
 	/* Bounded (60 s), and long: a loaded machine runs threads late. */
 	int64_t give_up = now_ns() + 60 * 1000000000LL;
 	long run;

@@ -198,6 +198,22 @@ Test(ticks, calibration)
 	cr_expect(got > want * 0.995 && got < want * 1.005, "%.0f ns as %.0f ns", want, got);
 }
 
+/* How far a ct_now_ns reading falls outside the two kernel clock reads
+ * around it (0: between them), in the tightest bracket of 200 tries. */
+static int64_t
+now_ns_offset(void)
+{
+	int64_t best = INT64_MAX, off = 0;
+	for (int i = 0; i < 200; i++) {
+		int64_t a = ct_clock_ns(), n = ct_now_ns(), b = ct_clock_ns();
+		if (b - a < best) {
+			best = b - a;
+			off = n < a ? a - n : n > b ? n - b : 0;
+		}
+	}
+	return off;
+}
+
 /* ct_now_ns (clock.h) calibrates the TSC by itself once CT_TICKS_CAL_NS
  * have passed since init, and then reads it instead of the kernel's
  * clock, staying CLOCK_MONOTONIC: readings bracketed by two kernel reads
@@ -211,26 +227,12 @@ Test(ticks, now_ns_is_monotonic_clock_from_the_tsc)
 	if (ct_tk.tsc)
 		cr_expect_neq(__atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED), 0,
 			      "an invariant TSC left uncalibrated: every read is a clock_gettime()");
-	int64_t best = INT64_MAX, off = 0;
-	for (int i = 0; i < 200; i++) {
-		int64_t a = ct_clock_ns(), n = ct_now_ns(), b = ct_clock_ns();
-		if (b - a < best) {
-			best = b - a;
-			off = n < a ? a - n : n > b ? n - b : 0;
-		}
-	}
+	int64_t off = now_ns_offset();
 	cr_expect(off < 200000, "ct_now_ns off CLOCK_MONOTONIC by %lld ns", (long long)off);
 	cr_expect(ct_now_ns() >= first, "ct_now_ns went back");
 	/* Still right over a longer span (recalibrated when the span since
 	 * init has doubled). */
 	sleep_ms(30);
-	best = INT64_MAX;
-	for (int i = 0; i < 200; i++) {
-		int64_t a = ct_clock_ns(), n = ct_now_ns(), b = ct_clock_ns();
-		if (b - a < best) {
-			best = b - a;
-			off = n < a ? a - n : n > b ? n - b : 0;
-		}
-	}
+	off = now_ns_offset();
 	cr_expect(off < 200000, "after 30 ms, off by %lld ns", (long long)off);
 }

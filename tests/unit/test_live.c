@@ -149,6 +149,16 @@ body(const struct ct_http_resp *r)
 	return buf;
 }
 
+/* serve(raw), whose answer must have status want. */
+static void
+serve_status(const char *raw, int want)
+{
+	struct ct_http_resp r;
+	serve(raw, &r);
+	cr_expect_eq(r.status, want, "%s", body(&r));
+	resp_free(&r);
+}
+
 /* ---- request parsing ---------------------------------------------------- */
 
 Test(http_parse, good_requests)
@@ -464,22 +474,14 @@ Test(http_handlers, sampling_change_needs_post)
 
 	/* A POST from another site's page (browsers say so) is refused; from
 	 * the server's own page or from no page (curl, typed) it is not. */
-	serve("POST /debug/pprof/mutex?fraction=1 HTTP/1.1\r\nSec-Fetch-Site: cross-site\r\n\r\n",
-	      &r);
-	cr_expect_eq(r.status, 403, "%s", body(&r));
-	resp_free(&r);
-	serve("POST /debug/pprof/block?rate=5 HTTP/1.1\r\nSec-Fetch-Site: same-site\r\n\r\n", &r);
-	cr_expect_eq(r.status, 403, "%s", body(&r));
-	resp_free(&r);
+	serve_status("POST /debug/pprof/mutex?fraction=1 HTTP/1.1\r\nSec-Fetch-Site: cross-site\r\n\r\n",
+		     403);
+	serve_status("POST /debug/pprof/block?rate=5 HTTP/1.1\r\nSec-Fetch-Site: same-site\r\n\r\n", 403);
 	cr_expect_eq(fake_rate[CT_PROF_MUTEX], 10);
 	cr_expect_eq(fake_rate[CT_PROF_BLOCK], 10000);
-	serve("POST /debug/pprof/mutex?fraction=1 HTTP/1.1\r\nSec-Fetch-Site: same-origin\r\n\r\n",
-	      &r);
-	cr_expect_eq(r.status, 200, "%s", body(&r));
-	resp_free(&r);
-	serve("POST /debug/pprof/block?rate=5 HTTP/1.1\r\nSec-Fetch-Site: none\r\n\r\n", &r);
-	cr_expect_eq(r.status, 200, "%s", body(&r));
-	resp_free(&r);
+	serve_status("POST /debug/pprof/mutex?fraction=1 HTTP/1.1\r\nSec-Fetch-Site: same-origin\r\n\r\n",
+		     200);
+	serve_status("POST /debug/pprof/block?rate=5 HTTP/1.1\r\nSec-Fetch-Site: none\r\n\r\n", 200);
 	cr_expect_eq(fake_rate[CT_PROF_MUTEX], 1);
 	cr_expect_eq(fake_rate[CT_PROF_BLOCK], 5);
 	fake_rate[CT_PROF_MUTEX] = 10;

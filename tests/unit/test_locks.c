@@ -3,7 +3,6 @@
  * directly, as the wrappers' slow paths use them. */
 #include <criterion/criterion.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "../../core/locks.h"
 #include "../../core/ops.h"
 #include "../../core/snapshot.h"
+#include "testlib.h"
 
 Test(locks, buckets_cover_every_duration_in_order)
 {
@@ -177,22 +177,10 @@ Test(locks, fork_child_snapshot_maps_only_entries_in_use)
 
 /* ---- snapshots take no lock a recording thread takes (core/seqcount.h) ---- */
 
-static int lk_parked, lk_resume, lk_stop, lk_torn, lk_copies;
+static int lk_stop, lk_torn, lk_copies;
 /* Eight bytes apart, so each has a bucket of its own in the site table. */
 #define LK_N 1000
 static uint64_t lk_objs[LK_N];
-
-static void
-lk_park(int sig)
-{
-	(void)sig;
-	__atomic_store_n(&lk_parked, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&lk_resume, __ATOMIC_ACQUIRE)) {
-		struct timespec ts = {0, 50 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	__atomic_store_n(&lk_parked, 0, __ATOMIC_RELEASE);
-}
 
 /* Copies over and over; every entry it sees is whole: weight-1 events,
  * so count = events = the histogram's sum. */
@@ -232,27 +220,20 @@ Test(locks, snapshot_stopped_anywhere_holds_no_recording_lock, .timeout = 120)
 			     5000, 0);
 	}
 	uint64_t added = LK_N;
-	struct sigaction sa = {.sa_handler = lk_park};
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	park_install(SIGUSR1);
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, lk_copier, NULL), 0);
 	for (int stop = 0; stop < 300; stop++) {
 		struct timespec ts = {0, 100 * 1000};
 		nanosleep(&ts, NULL);
-		__atomic_store_n(&lk_resume, 0, __ATOMIC_RELEASE);
-		cr_assert_eq(pthread_kill(th, SIGUSR1), 0);
-		while (!__atomic_load_n(&lk_parked, __ATOMIC_ACQUIRE))
-			sched_yield();
+		park_thread(th, SIGUSR1);
 		for (size_t i = stop % 10; i < LK_N; i += 10) {
 			ct_locks_add(&lk_objs[i], CT_LK_MUTEX, 0x1000 + 16 * (i % 7), CT_LR_WAIT, 1,
 				     5000, 5000, 0);
 			ct_locks_created(&lk_objs[i], CT_LK_MUTEX, 0x5000 + i);
 			added++;
 		}
-		__atomic_store_n(&lk_resume, 1, __ATOMIC_RELEASE);
-		while (__atomic_load_n(&lk_parked, __ATOMIC_ACQUIRE))
-			sched_yield();
+		unpark_thread();
 	}
 	__atomic_store_n(&lk_stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);

@@ -179,24 +179,28 @@ str(const pb_profile *p, int64_t i)
 	return p->string_table[i];
 }
 
+/* The entry of p's KIND array (location, function) whose id is id; the
+ * test fails without one. */
+#define BY_ID(p, KIND, id)                                                          \
+	__extension__({                                                             \
+		__typeof__((p)->KIND[0]) found_ = NULL;                             \
+		for (size_t i_ = 0; i_ < (p)->n_##KIND && !found_; i_++)            \
+			if ((p)->KIND[i_]->id == (id))                              \
+				found_ = (p)->KIND[i_];                             \
+		cr_assert(found_, "no " #KIND " %lu", (unsigned long)(id));         \
+		found_;                                                             \
+	})
+
 static const pb_location *
 loc(const pb_profile *p, uint64_t id)
 {
-	for (size_t i = 0; i < p->n_location; i++)
-		if (p->location[i]->id == id)
-			return p->location[i];
-	cr_assert_fail("no location %lu", (unsigned long)id);
-	return NULL;
+	return BY_ID(p, location, id);
 }
 
 static const pb_function *
 fn(const pb_profile *p, uint64_t id)
 {
-	for (size_t i = 0; i < p->n_function; i++)
-		if (p->function[i]->id == id)
-			return p->function[i];
-	cr_assert_fail("no function %lu", (unsigned long)id);
-	return NULL;
+	return BY_ID(p, function, id);
 }
 
 /* Name of the function of line li of the location at depth d of s. */
@@ -220,6 +224,23 @@ sample_by_delay(const pb_profile *p, int64_t delay)
 			return p->sample[i];
 	cr_assert_fail("no sample with delay %ld", (long)delay);
 	return NULL;
+}
+
+/* The location at depth d of the sample whose delay is delay. */
+static const pb_location *
+loc_at(const pb_profile *p, int64_t delay, size_t d)
+{
+	const pb_sample *s = sample_by_delay(p, delay);
+	cr_assert_lt(d, s->n_location_id);
+	return loc(p, s->location_id[d]);
+}
+
+/* The function of l, which must have one line (no inline frames). */
+static const pb_function *
+only_fn(const pb_profile *p, const pb_location *l)
+{
+	cr_assert_eq(l->n_line, 1);
+	return fn(p, l->line[0]->function_id);
 }
 
 /* Checks one line of a symbolized frame against a known site. */
@@ -335,12 +356,8 @@ Test(report, values_rounded_and_sorted_by_delay)
 Test(report, leaf_is_the_wrapped_libc_function)
 {
 	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
-	const pb_sample *s = sample_by_delay(p, 5000000);
-	const pb_location *l = loc(p, s->location_id[0]);
-	const pb_function *f;
-
-	cr_assert_eq(l->n_line, 1);
-	f = fn(p, l->line[0]->function_id);
+	const pb_location *l = loc_at(p, 5000000, 0);
+	const pb_function *f = only_fn(p, l);
 	cr_assert_str_eq(str(p, f->name), "pthread_mutex_unlock");
 	cr_assert_str_eq(str(p, f->system_name), "pthread_mutex_unlock");
 	cr_assert_str_eq(str(p, f->filename), "");
@@ -371,8 +388,7 @@ Test(report, callers_have_function_file_and_line)
 Test(report, inline_frames_innermost_first)
 {
 	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
-	const pb_sample *s = sample_by_delay(p, 2000000);
-	const pb_location *l = loc(p, s->location_id[1]);
+	const pb_location *l = loc_at(p, 2000000, 1);
 
 	cr_assert_eq(l->n_line, 2, "inlined callee + physical function, got %zu", l->n_line);
 	assert_frame(p, l->line[0], "inl_bump", bump.line, bump.start);
@@ -383,14 +399,10 @@ Test(report, inline_frames_innermost_first)
 Test(report, cxx_names_demangled_mangled_in_system_name)
 {
 	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
-	const pb_sample *s = sample_by_delay(p, 3000000);
-	const pb_location *l = loc(p, s->location_id[1]);
-	const pb_function *f;
-
-	cr_assert_eq(l->n_line, 1);
+	const pb_location *l = loc_at(p, 3000000, 1);
+	const pb_function *f = only_fn(p, l);
 	assert_frame(p, l->line[0], "ctt::Account::transfer(ct_test_site*, int)", cxx.line,
 		     cxx.start);
-	f = fn(p, l->line[0]->function_id);
 	cr_assert_str_eq(str(p, f->system_name), "_ZN3ctt7Account8transferEP12ct_test_sitei");
 	perftools__profiles__profile__free_unpacked(p, NULL);
 }

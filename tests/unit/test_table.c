@@ -2,7 +2,6 @@
  * keeps the totals, and copies are consistent while others record. */
 #include <criterion/criterion.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -10,6 +9,7 @@
 #include <time.h>
 
 #include "../../core/table.h"
+#include "testlib.h"
 
 static double
 total_delay(const struct ct_profile_snapshot *s)
@@ -168,19 +168,7 @@ Test(table, copy_with_every_recording_lock_held, .timeout = 60)
  * overflow lock are free, and events recorded meanwhile on every stripe go
  * in. Checked at many points of many copies of a big table. */
 static struct ct_table big;
-static int parked, resume, copier_stop, copies;
-
-static void
-park_handler(int sig)
-{
-	(void)sig;
-	__atomic_store_n(&parked, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&resume, __ATOMIC_ACQUIRE)) {
-		struct timespec ts = {0, 50 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	__atomic_store_n(&parked, 0, __ATOMIC_RELEASE);
-}
+static int copier_stop, copies;
 
 static void *
 copier(void *arg)
@@ -199,19 +187,14 @@ Test(table, copier_stopped_mid_copy_holds_no_recording_lock, .timeout = 120)
 	cr_assert_eq(ct_table_init(&big, 65536), 0);
 	double total;
 	fill_known(&big, 50000, &total);
-	struct sigaction sa = {.sa_handler = park_handler};
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	park_install(SIGUSR1);
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, copier, NULL), 0);
 	double added = 0;
 	for (int stops = 0; stops < 300; stops++) {
 		struct timespec ts = {0, 200 * 1000};
 		nanosleep(&ts, NULL);
-		__atomic_store_n(&resume, 0, __ATOMIC_RELEASE);
-		cr_assert_eq(pthread_kill(th, SIGUSR1), 0);
-		while (!__atomic_load_n(&parked, __ATOMIC_ACQUIRE))
-			sched_yield();
+		park_thread(th, SIGUSR1);
 		for (int s = 0; s < CT_TABLE_STRIPES; s++) {
 			cr_assert(ct_spin_trylock(&big.lock[s]), "stripe %d held by a stopped copy", s);
 			ct_spin_unlock(&big.lock[s]);
@@ -224,9 +207,7 @@ Test(table, copier_stopped_mid_copy_holds_no_recording_lock, .timeout = 120)
 			ct_table_add(&big, CT_OP_MUTEX_LOCK, pc, 2, 1, 1);
 			added += 1;
 		}
-		__atomic_store_n(&resume, 1, __ATOMIC_RELEASE);
-		while (__atomic_load_n(&parked, __ATOMIC_ACQUIRE))
-			sched_yield();
+		unpark_thread();
 	}
 	__atomic_store_n(&copier_stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
