@@ -34,22 +34,33 @@ has_line(const struct profile *p, const char *fn, const char *file)
 	return false;
 }
 
+/* Skips the test unless it runs as root. nobody's uid and gid into uid
+ * and gid (16 bytes each); with base (a mkdtemp template), that
+ * directory made and out (256 bytes) = base/out, which nobody must reach
+ * and own (README "Output"). */
 static void
-drop_case_of(const char *prog, const char *mode, bool dump)
+as_nobody(char *uid, char *gid, char *base, char *out)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root to drop it");
 	struct passwd *pw = getpwnam("nobody");
 	cr_assert(pw, "no user nobody");
-	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
+	snprintf(uid, 16, "%u", (unsigned)pw->pw_uid);
+	snprintf(gid, 16, "%u", (unsigned)pw->pw_gid);
+	if (!base)
+		return;
 	cr_assert(mkdtemp(base));
-	/* nobody must reach and own the output directory (README "Output"). */
 	cr_assert_eq(chmod(base, 0711), 0);
-	snprintf(out, sizeof(out), "%s/out", base);
+	snprintf(out, 256, "%s/out", base);
 	cr_assert_eq(mkdir(out, 0700), 0);
 	cr_assert_eq(chown(out, pw->pw_uid, pw->pw_gid), 0);
-	snprintf(uid, sizeof(uid), "%u", (unsigned)pw->pw_uid);
-	snprintf(gid, sizeof(gid), "%u", (unsigned)pw->pw_gid);
+}
+
+static void
+drop_case_of(const char *prog, const char *mode, bool dump)
+{
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
+	as_nobody(uid, gid, base, out);
 
 	struct run r;
 	run_prog(&r, &(struct run_opts){.prog = prog,
@@ -131,13 +142,8 @@ Test(dropuid, thread_dump_after_setuid_frame_pointers)
 static void
 symbol_case(const char *mode)
 {
-	if (geteuid() != 0)
-		cr_skip_test("needs root to drop it");
-	struct passwd *pw = getpwnam("nobody");
-	cr_assert(pw, "no user nobody");
 	char uid[16], gid[16];
-	snprintf(uid, sizeof(uid), "%u", (unsigned)pw->pw_uid);
-	snprintf(gid, sizeof(gid), "%u", (unsigned)pw->pw_gid);
+	as_nobody(uid, gid, NULL, NULL);
 	struct run r;
 	run_prog(&r, &(struct run_opts){.prog = "drop_root",
 					.args = (const char *[]){mode, uid, gid, "symbol", NULL},
@@ -160,18 +166,8 @@ Test(dropuid, symbol_endpoint_nodump) { symbol_case("nodump"); }
 static void
 delta_case(const char *mode)
 {
-	if (geteuid() != 0)
-		cr_skip_test("needs root to drop it");
-	struct passwd *pw = getpwnam("nobody");
-	cr_assert(pw, "no user nobody");
 	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
-	cr_assert(mkdtemp(base));
-	cr_assert_eq(chmod(base, 0711), 0);
-	snprintf(out, sizeof(out), "%s/out", base);
-	cr_assert_eq(mkdir(out, 0700), 0);
-	cr_assert_eq(chown(out, pw->pw_uid, pw->pw_gid), 0);
-	snprintf(uid, sizeof(uid), "%u", (unsigned)pw->pw_uid);
-	snprintf(gid, sizeof(gid), "%u", (unsigned)pw->pw_gid);
+	as_nobody(uid, gid, base, out);
 	struct run r;
 	run_prog(&r, &(struct run_opts){.prog = "drop_root",
 					.args = (const char *[]){mode, uid, gid, "delta", NULL},

@@ -347,6 +347,22 @@ line_at(const char *p)
 	return p ? strndup(p, strcspn(p, "\n")) : NULL;
 }
 
+/* prog under the shim, CONTEND_DUMP_SIGNAL=SIGUSR2 (it raises it once its
+ * threads are in place) and CONTEND_STUCK=200ms; it must succeed. Its
+ * live dump, threads.0001.txt (to free). */
+static char *
+live_dump_run(struct run *r, const char *prog)
+{
+	static const char *const env[] = {"CONTEND_DUMP_SIGNAL=SIGUSR2", "CONTEND_STUCK=200ms", NULL};
+	run_prog(r, &(struct run_opts){.prog = prog, .env = env, .timeout_s = 100});
+	run_expect_success(r);
+	char path[PATH_MAX];
+	run_path(r, NULL, "threads.0001.txt", path, sizeof(path));
+	char *txt = read_file(path, NULL);
+	cr_assert(txt, "no %s; stderr:\n%s", path, r->err);
+	return txt;
+}
+
 /* Issue 11, "stuck means stuck": a live dump of stuck_mix (an idle pool of
  * 6 on one condvar, a thread blocked behind a mutex another holds, a
  * timed wait re-armed every 20 ms for at least 1 s) puts the blocked
@@ -355,17 +371,11 @@ line_at(const char *p)
  * pool as idle, never stuck. */
 Test(threads, live_dump_blocked_first_rearmed_whole_pool_idle, .timeout = 120)
 {
-	static const char *const env[] = {"CONTEND_DUMP_SIGNAL=SIGUSR2", "CONTEND_STUCK=200ms", NULL};
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "stuck_mix", .env = env, .timeout_s = 100});
-	run_expect_success(&r);
+	char *txt = live_dump_run(&r, "stuck_mix");
 	long holder = run_value(&r, NULL, "holder_tid"), blocked = run_value(&r, NULL, "blocked_tid");
 	long rearm = run_value(&r, NULL, "rearm_tid"), min_ms = run_value(&r, NULL, "rearm_min_ms");
 	cr_assert(holder > 0 && blocked > 0 && rearm > 0 && min_ms >= 1000, "%s", r.out);
-	char path[PATH_MAX];
-	run_path(&r, NULL, "threads.0001.txt", path, sizeof(path));
-	char *txt = read_file(path, NULL);
-	cr_assert(txt, "no %s; stderr:\n%s", path, r.err);
 	char *blocks = strstr(txt, "\n\n");
 	cr_assert(blocks, "no thread blocks:\n%s", txt);
 	*blocks = 0; /* txt is the summary now, blocks + 2 the threads */
@@ -423,6 +433,7 @@ Test(threads, live_dump_blocked_first_rearmed_whole_pool_idle, .timeout = 120)
 
 	/* contend threads on the profile: the blocked thread first (label
 	 * held_by), then the re-armed wait, the pool's idle group last. */
+	char path[PATH_MAX];
 	run_path(&r, NULL, "threads.0001.pb.gz", path, sizeof(path));
 	char cli[PATH_MAX];
 	snprintf(cli, sizeof(cli), "%s/contend", env_required("CONTEND_BUILD_ROOT"));
@@ -454,17 +465,11 @@ Test(threads, live_dump_blocked_first_rearmed_whole_pool_idle, .timeout = 120)
  * client's next request on the socket the acceptor accepted. */
 Test(threads, live_dump_service_threads_idle_request_first, .timeout = 120)
 {
-	static const char *const env[] = {"CONTEND_DUMP_SIGNAL=SIGUSR2", "CONTEND_STUCK=200ms", NULL};
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "server_idle", .env = env, .timeout_s = 100});
-	run_expect_success(&r);
+	char *txt = live_dump_run(&r, "server_idle");
 	long query = run_value(&r, NULL, "query_tid"), fd = run_value(&r, NULL, "conn_fd");
 	long min_ms = run_value(&r, NULL, "query_min_ms");
 	cr_assert(query > 0 && fd >= 0 && min_ms >= 1000, "%s", r.out);
-	char path[PATH_MAX];
-	run_path(&r, NULL, "threads.0001.txt", path, sizeof(path));
-	char *txt = read_file(path, NULL);
-	cr_assert(txt, "no %s; stderr:\n%s", path, r.err);
 	char *blocks = strstr(txt, "\n\n");
 	cr_assert(blocks, "no thread blocks:\n%s", txt);
 	*blocks = 0;

@@ -138,8 +138,9 @@ shim_port(void)
 	return 0;
 }
 
-static void
-ask_symbol(void)
+/* A connection to the shim's /debug/pprof/ server. */
+static int
+shim_connect(void)
 {
 	int port = shim_port();
 	if (!port)
@@ -149,6 +150,13 @@ ask_symbol(void)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
 		fail("connect");
+	return fd;
+}
+
+static void
+ask_symbol(void)
+{
+	int fd = shim_connect();
 	char body[64], req[256];
 	int bl = snprintf(body, sizeof(body), "%#lx", (unsigned long)(uintptr_t)drop_wait);
 	int rl = snprintf(req, sizeof(req),
@@ -183,14 +191,7 @@ delta_nap(void)
 static void
 ask_delta(void)
 {
-	int port = shim_port();
-	if (!port)
-		fail("no /debug/pprof/ socket");
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-		fail("connect");
+	int fd = shim_connect();
 	static const char req[] = "GET /debug/pprof/block?seconds=1 HTTP/1.0\r\n"
 				  "Host: 127.0.0.1\r\n\r\n";
 	if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1)

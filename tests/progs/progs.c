@@ -383,3 +383,21 @@ scenario_main(int argc, char **argv, const char *prog, const struct scenario_mod
 	fprintf(stderr, " [waiters] [hold_us] [rounds] [plain|timed|clock]\n");
 	return 2;
 }
+
+int
+dump_threads_and_wait(char *path, size_t len)
+{
+	const char *out = getenv("CONTEND_OUT"), *p;
+	if (!out || !*out)
+		out = "contend.%p";
+	if ((p = strstr(out, "%p")))
+		snprintf(path, len, "%.*s%d%s/threads.0001.txt", (int)(p - out), out, (int)getpid(),
+			 p + 2);
+	else
+		snprintf(path, len, "%s/threads.0001.txt", out);
+	raise(SIGUSR2);
+	int written = 0;
+	for (int i = 0; i < 60000 && !(written = access(path, F_OK) == 0); i++)
+		pause_us_raw(1000);
+	return written;
+}

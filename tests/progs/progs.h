@@ -57,6 +57,12 @@ void pause_us_raw(long us);
 /* Starts *t, a thread named name (pthread_setname_np) that runs fn. */
 void start_named(pthread_t *t, const char *name, void (*fn)(void));
 
+/* Raises SIGUSR2 (the tests' CONTEND_DUMP_SIGNAL) and waits up to 60 s
+ * for the live thread dump it asks for, CONTEND_OUT/threads.0001.txt (%p
+ * in CONTEND_OUT, default contend.%p, expanded as the shim does), whose
+ * path it writes into path; returns whether the file appeared. */
+int dump_threads_and_wait(char *path, size_t len);
+
 /* Exits with status 99 and a message when a setup call (not the behaviour
  * under test) fails: pthread_create, mmap, ... */
 void die(const char *what, int err);

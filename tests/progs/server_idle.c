@@ -295,20 +295,6 @@ in_place(int pool)
 	return 1;
 }
 
-/* CONTEND_OUT/file, with %p in CONTEND_OUT (default contend.%p) as the
- * shim expands it. */
-static void
-out_path(char *buf, size_t len, const char *file)
-{
-	const char *out = getenv("CONTEND_OUT"), *p;
-	if (!out || !*out)
-		out = "contend.%p";
-	if ((p = strstr(out, "%p")))
-		snprintf(buf, len, "%.*s%d%s/%s", (int)(p - out), out, (int)getpid(), p + 2, file);
-	else
-		snprintf(buf, len, "%s/%s", out, file);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -369,11 +355,7 @@ main(int argc, char **argv)
 	fflush(stdout);
 
 	char path[4096];
-	out_path(path, sizeof(path), "threads.0001.txt");
-	raise(SIGUSR2);
-	int written = 0;
-	for (int i = 0; i < 60000 && !(written = access(path, F_OK) == 0); i++)
-		pause_us_raw(1000);
+	int written = dump_threads_and_wait(path, sizeof(path));
 
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	if (write(wake[1], "x", 1) != 1)
