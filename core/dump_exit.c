@@ -23,7 +23,11 @@ static void *
 ct_exit_dump_main(void *exiting_slot)
 {
 	ct_guard_enter();
-	/* Stand for the exiting thread in the dump, not as a thread of ours. */
+	/* Stand for the exiting thread in the dump, not as a thread of ours:
+	 * with no slot to stand for (the exiting thread's own slot was freed
+	 * by its exit, main having called pthread_exit), claim none either,
+	 * or the dump would list this helper as a running program thread. */
+	ct_self.no_slot = 1;
 	ct_self.slot = exiting_slot;
 	ct_dump_write("", false);
 	return NULL;

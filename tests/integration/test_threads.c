@@ -98,6 +98,27 @@ Test(threads, stuck_and_leaked_groups_at_exit)
 	run_free(&r);
 }
 
+/* main leaves with pthread_exit and a program thread ends the process:
+ * its two unjoined threads are leaks, and the shim's exit helper (which
+ * stands for the exiting thread) is no thread of the program's. */
+Test(threads, main_leaving_first_shows_no_thread_of_ours)
+{
+	struct run_opts o = {.prog = "main_exits_first", .timeout_s = 60};
+	struct run r;
+	run_prog(&r, &o);
+	run_expect_success(&r);
+	char path[PATH_MAX];
+	run_path(&r, NULL, "threads.txt", path, sizeof(path));
+	char *txt = read_file(path, NULL);
+	cr_assert(txt, "no threads.txt; stderr:\n%s", r.err);
+	cr_expect(strstr(txt, "leak: 1 thread finished but never joined, created at main"),
+		  "threads.txt:\n%s", txt);
+	cr_expect(!strstr(txt, "[running]"), "a running thread after every thread ended:\n%s",
+		  txt);
+	free(txt);
+	run_free(&r);
+}
+
 Test(threads, go_pprof_groups_threads)
 {
 	if (!have_program("go"))
