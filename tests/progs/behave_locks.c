@@ -236,6 +236,7 @@ static pthread_mutex_t wake_m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake_c = PTHREAD_COND_INITIALIZER;
 static int wake_flag;
 static pthread_barrier_t wake_b;
+static sem_t exit_sem; /* posted by main once its timed join timed out */
 
 static void *
 waker(void *arg)
@@ -249,7 +250,10 @@ waker(void *arg)
 	pthread_mutex_unlock(&wake_m);
 	sleep_us(30000);
 	pthread_barrier_wait(&wake_b);
-	sleep_us(30000);
+	/* Alive until main's timed join has timed out: by construction, not
+	 * by a sleep that a loaded machine may outlast. */
+	while (sem_wait(&exit_sem) != 0)
+		;
 	return (void *)(long)MARK;
 }
 
@@ -258,7 +262,7 @@ wait_results(void)
 {
 	pthread_t t;
 	void *ret = NULL;
-	if (sem_init(&wake_sem, 0, 0) != 0)
+	if (sem_init(&wake_sem, 0, 0) != 0 || sem_init(&exit_sem, 0, 0) != 0)
 		die("sem_init", errno);
 	XPT(pthread_barrier_init(&wake_b, NULL, 2));
 	XPT(pthread_create(&t, NULL, waker, NULL));
@@ -286,6 +290,7 @@ wait_results(void)
 	CHECK_EQ(r == 0 || r == PTHREAD_BARRIER_SERIAL_THREAD, 1);
 	ts = deadline_us(CLOCK_REALTIME, 1000);
 	CHECK_EQ(pthread_timedjoin_np(t, &ret, &ts), ETIMEDOUT);
+	sem_post(&exit_sem);
 	CHECK_EQ(pthread_join(t, &ret), 0);
 	CHECK_EQ((long)ret, MARK);
 	CHECK_EQ(errno, MARK);
