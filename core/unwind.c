@@ -282,28 +282,16 @@ uw_run(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_t target, ui
 			loc = l;
 			break;
 		}
-		case 0x02:
-			if (p + 1 > end)
-				return false;
-			loc += p[0] * code_align;
-			p += 1;
-			break;
-		case 0x03: {
-			uint16_t d;
-			if (p + 2 > end)
-				return false;
-			memcpy(&d, p, 2);
-			loc += d * code_align;
-			p += 2;
-			break;
-		}
+		case 0x02: /* advance_loc1, 2, 4: a little-endian delta of 1, 2, 4 bytes */
+		case 0x03:
 		case 0x04: {
-			uint32_t d;
-			if (p + 4 > end)
+			size_t len = (size_t)1 << (op - 0x02);
+			uint64_t d = 0;
+			if (p + len > end)
 				return false;
-			memcpy(&d, p, 4);
+			memcpy(&d, p, len);
 			loc += d * code_align;
-			p += 4;
+			p += len;
 			break;
 		}
 		case 0x05: /* offset_extended */
