@@ -110,6 +110,17 @@ profile_free(struct profile *p)
 	memset(p, 0, sizeof(*p));
 }
 
+long long
+profile_comment_num(const struct profile *p, const char *key)
+{
+	size_t klen = strlen(key);
+	for (size_t i = 0; p->reader && i < p->reader->ncomments; i++)
+		for (const char *c = p->reader->comments[i]; (c = strstr(c, key)); c += klen)
+			if ((c == p->reader->comments[i] || c[-1] == ' ') && c[klen] == '=')
+				return strtoll(c + klen + 1, NULL, 10);
+	return -1;
+}
+
 void
 profile_dump(const struct profile *p, const char *title)
 {

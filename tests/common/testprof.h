@@ -43,6 +43,9 @@ bool profile_load(struct profile *p, const char *path);
 /* profile_load of dir/<kind>.pb.gz. */
 bool profile_load_in(struct profile *p, const char *dir, const char *kind);
 void profile_free(struct profile *p);
+/* The number N of the first "<key>=N" in p's comments (libcontend writes
+ * "fraction=100", "rate=..."), or -1 if none says it. */
+long long profile_comment_num(const struct profile *p, const char *key);
 /* Prints the samples on stderr (for failed expectations). */
 void profile_dump(const struct profile *p, const char *title);
 

@@ -224,6 +224,8 @@ check_fraction_100(const struct run *r)
 	struct profile p;
 	cr_assert(run_profile(r, NULL, "mutex", &p));
 	cr_expect_gt(p.nsamples, 0, "no mutex sample from 2000 contended unlocks");
+	cr_expect_eq(profile_comment_num(&p, "fraction"), 100, "the profile states fraction %lld, not the default 100",
+		     profile_comment_num(&p, "fraction"));
 	for (size_t i = 0; i < p.nsamples; i++)
 		cr_expect_eq(p.samples[i].count % 100, 0, "a sample counts %lld contentions",
 			     (long long)p.samples[i].count);
