@@ -7,16 +7,22 @@
  * mode "usr2": installs its own SIGUSR2 handler (which must replace the
  * shim's dump handler) and prints usr2=N at the end; mode "fork": once a
  * first line arrives on stdin (the caller knows the server is up), forks
- * a child that reports how many sockets it inherited (child_sockets=N).
+ * a child that reports how many sockets it inherited (child_sockets=N);
+ * mode "parked": one more thread blocks in pthread_mutex_lock
+ * (parked_waiter) on a lock main holds until the end, and is in its
+ * futex wait before ready=1, so every dump taken after it shows a thread
+ * in pthread_mutex_lock, whatever the workers happen to be doing.
  * Prints usr2_default=1 when SIGUSR2 looks untouched (SIG_DFL) at start,
  * then ready=1; at the end iterations=N. */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +33,25 @@ static volatile int stop;
 static volatile sig_atomic_t usr2_count;
 static long hold_us = 200;
 static long iterations[64];
+
+static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile int parked_tid;
+
+static NOINLINE void
+parked_waiter(void)
+{
+	parked_tid = self_tid();
+	pthread_mutex_lock(&parked_lock);
+	pthread_mutex_unlock(&parked_lock);
+}
+
+static void *
+parked_main(void *arg)
+{
+	(void)arg;
+	parked_waiter();
+	return NULL;
+}
 
 static NOINLINE void
 hot_path(long *counter)
@@ -92,7 +117,14 @@ main(int argc, char **argv)
 		sigaction(SIGUSR2, &sa, NULL);
 	}
 
-	pthread_t t[64];
+	pthread_t t[64], parked;
+	bool park = !strcmp(mode, "parked");
+	if (park) {
+		pthread_mutex_lock(&parked_lock);
+		XPT(pthread_create(&parked, NULL, parked_main, NULL));
+		while (!parked_tid || !in_syscall(parked_tid, SYS_futex))
+			pause_us_raw(1000);
+	}
 	for (int i = 0; i < workers; i++)
 		XPT(pthread_create(&t[i], NULL, worker, &iterations[i]));
 	printf("ready=1\n");
@@ -126,6 +158,10 @@ main(int argc, char **argv)
 	for (int i = 0; i < workers; i++) {
 		XPT(pthread_join(t[i], NULL));
 		total += iterations[i];
+	}
+	if (park) {
+		pthread_mutex_unlock(&parked_lock);
+		XPT(pthread_join(parked, NULL));
 	}
 	printf("iterations=%ld\n", total);
 	if (!strcmp(mode, "usr2"))
