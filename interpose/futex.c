@@ -141,9 +141,11 @@ ct_futex_waitv(long nr, long a, long b, long c, long d, long e, long f, uintptr_
 	struct ct_wait w;
 	ct_lock_wait_begin(&w, (const void *)a, CT_OP_FUTEX_WAIT, caller);
 	long r = real_syscall(nr, a, b, c, d, e, f);
-	if (r >= 0 || errno == ETIMEDOUT || errno == EINTR)
+	if (r >= 0 || errno == ETIMEDOUT || errno == EINTR) {
 		ct_lock_wait_end(&w);
-	else
+		if (r < 0)
+			ct_wait_unwoken(CT_OP_FUTEX_WAIT, r, errno);
+	} else
 		ct_lock_wait_cancel(&w);
 	return r;
 }
