@@ -25,7 +25,9 @@
 	  "one block sample per N ns blocked (like runtime.SetBlockProfileRate); 1 = every wait, 0 = off")  \
 	X(out, "CONTEND_OUT", STRING, 0, 0, 0, "contend.%p",                                             \
 	  "output directory, created if missing; %p = pid, %h = hostname, %% = %")                       \
-	X(quiet, "CONTEND_QUIET", BOOL, 0, 0, 1, NULL, "1 = do not print where the profiles went")        \
+	X(quiet, "CONTEND_QUIET", AUTOBOOL, -1, 0, 1, "auto",                                          \
+	  "notices on stderr (where the profiles went, stuck and leaked threads): 1 = never, "          \
+	  "0 = always, auto = only when stderr is a terminal (errors are always said)")                  \
 	X(table_size, "CONTEND_TABLE_SIZE", UINT, CT_DEFAULT_TABLE_SIZE, 64, 1048576, NULL,               \
 	  "distinct stacks kept per profile (about 1 KiB each); overflow is folded into one sample")      \
 	X(objects, "CONTEND_OBJECTS", UINT, CT_DEFAULT_OBJECTS, 64, 1048576, NULL,                         \
@@ -48,6 +50,7 @@
 /* A field's initial value by its option's type. */
 #define CT_INIT_UINT(def, sdef) def
 #define CT_INIT_BOOL(def, sdef) def
+#define CT_INIT_AUTOBOOL(def, sdef) def
 #define CT_INIT_DURATION(def, sdef) def
 #define CT_INIT_SIGNAL(def, sdef) def
 #define CT_INIT_STRING(def, sdef) sdef
@@ -218,6 +221,20 @@ ct_opt_set(const struct ct_opt *o, const char *val)
 			return -1;
 		}
 		*(bool *)slot = b;
+		return 0;
+	}
+	case CT_OPT_AUTOBOOL: {
+		bool b;
+		if (!strcasecmp(val, "auto")) {
+			*(int *)slot = -1;
+			return 0;
+		}
+		if (ct_parse_bool(val, &b) < 0) {
+			ct_log("invalid %s='%s' (expected 0/1, true/false, yes/no, on/off or auto); "
+			       "using %s", o->name, val, o->sdef);
+			return -1;
+		}
+		*(int *)slot = b;
 		return 0;
 	}
 	case CT_OPT_DURATION: {

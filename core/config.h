@@ -41,6 +41,7 @@
 enum ct_opt_type {
 	CT_OPT_UINT,
 	CT_OPT_BOOL,
+	CT_OPT_AUTOBOOL, /* a BOOL, or "auto" (stored as -1) */
 	CT_OPT_STRING,   /* the output directory template */
 	CT_OPT_DURATION, /* "1500ms", "60s", "2m", "1h"; a bare number is seconds; stored in ns */
 	CT_OPT_SIGNAL,   /* "SIGUSR2", "USR2" or a number; 0 = none */
@@ -62,7 +63,7 @@ struct ct_config {
 	uint64_t table_size;
 	uint64_t objects;
 	uint64_t stack_depth;
-	bool quiet;
+	int quiet;             /* 1 never, 0 always, -1 auto: see ct_notices_off() */
 	bool help;
 	bool io;               /* wrap blocking I/O and sleeps */
 	uint64_t stuck_ns;     /* a wait longer than this is "stuck" */

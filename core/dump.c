@@ -159,7 +159,7 @@ ct_dump_write(const char *suffix, bool threads)
 	if (!data && !threads)
 		return 0;
 	if (ct_fork_heap_unsafe()) {
-		if (!ct_cfg.quiet)
+		if (!ct_notices_off())
 			ct_log("this process was made by _Fork() while other threads ran (its heap "
 			       "may be inconsistent); no profiles written (pid %d)", (int)getpid());
 		return -EAGAIN;
@@ -183,9 +183,10 @@ ct_dump_write(const char *suffix, bool threads)
 	long pid = (long)(ct_dump_pid ? ct_dump_pid : getpid());
 	__atomic_store_n(&ct_out.pid, pid, __ATOMIC_RELAXED);
 	/* Final dumps also say on stderr what is stuck, leaked or deadlocked. */
+	bool quiet = ct_notices_off();
 	struct ct_report_opts o = {.dir = ct_dir, .suffix = suffix, .errbuf = msg,
-				   .errlen = sizeof(msg), .summary = !suffix[0] && !ct_cfg.quiet,
-				   .out = &ct_out, .quiet = ct_cfg.quiet, .wrote = wrote,
+				   .errlen = sizeof(msg), .summary = !suffix[0] && !quiet,
+				   .out = &ct_out, .quiet = quiet, .wrote = wrote,
 				   .wrotelen = sizeof(wrote)};
 	err = fn(&snap, &o);
 	ct_snapshot_free(&snap);
@@ -197,7 +198,7 @@ ct_dump_write(const char *suffix, bool threads)
 	}
 	if (err < 0 && !msg[0])
 		ct_log("writing the profiles failed");
-	if (wrote[0] && !ct_cfg.quiet)
+	if (wrote[0] && !quiet)
 		ct_log("wrote %s to %s/ (pid %ld)", wrote, ct_dir, pid);
 	if (wrote[0] && ct_parent_kids_wrote)
 		__atomic_fetch_add(ct_parent_kids_wrote, 1, __ATOMIC_RELAXED);

@@ -199,7 +199,7 @@ ct_dump_crash(int sig, int timeout_ms)
 						 sizeof(maps));
 			if (err < 0)
 				ct_log("cannot write '%s/%s': %s", dir, maps, strerrorname_np(-err));
-			if (!ct_cfg.quiet)
+			if (!ct_notices_off())
 				ct_log("signal %d: crash dump of the threads in %s/%s", sig, dir,
 				       name);
 		} else {

@@ -291,7 +291,9 @@ ct_http_listen(dev_t *dev, ino_t *ino)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
 		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	}
-	if (!ct_cfg.quiet)
+	/* Said unless CONTEND_QUIET=1, terminal or not: whoever set
+	 * CONTEND_HTTP (port 0 above all) needs the address. */
+	if (ct_cfg.quiet != 1)
 		ct_log("serving /debug/pprof/ on http://%s%s%s:%u/ (pid %d)", v6 ? "[" : "", host,
 		       v6 ? "]" : "", port, (int)getpid());
 	return fd;
@@ -441,7 +443,7 @@ ct_dumper_stop(void)
 	}
 	struct ct_copy_stats st;
 	ct_dump_copy_stats(&st);
-	if (!ct_cfg.quiet && st.n) {
+	if (st.n && !ct_notices_off()) {
 		char unsettled[96] = "";
 		if (st.unsettled)
 			snprintf(unsettled, sizeof(unsettled),
@@ -483,9 +485,9 @@ ct_dumper_postfork_parent(void)
 	ct_fork_locked = 0;
 	/* Once, in the process that serves: its children (a prefork
 	 * server's workers) would each fight for the port. */
-	if (ct_port > 0 && !ct_cfg.quiet && !__atomic_load_n(&ct_forked, __ATOMIC_RELAXED) &&
+	if (ct_port > 0 && !__atomic_load_n(&ct_forked, __ATOMIC_RELAXED) &&
 	    __atomic_load_n(&ct_configured, __ATOMIC_RELAXED) &&
-	    !__atomic_exchange_n(&ct_said_children, 1, __ATOMIC_RELAXED))
+	    !__atomic_exchange_n(&ct_said_children, 1, __ATOMIC_RELAXED) && !ct_notices_off())
 		ct_log("fork children of pid %d do not serve /debug/pprof/ (port %d is this "
 		       "process's; CONTEND_HTTP=host:0 gives each process a port of its own); "
 		       "`contend threads --pid PID` dumps a child's threads",

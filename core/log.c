@@ -6,8 +6,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "sys.h"
+
+bool
+ct_notices_off(void)
+{
+	if (ct_cfg.quiet >= 0)
+		return ct_cfg.quiet != 0;
+	int saved = errno;
+	bool tty = isatty(STDERR_FILENO);
+	errno = saved;
+	return !tty;
+}
 
 void
 ct_log(const char *fmt, ...)

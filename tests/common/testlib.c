@@ -245,6 +245,14 @@ child_default_signals(void)
 void
 envlist_push(struct envlist *e, const char *kv)
 {
+	/* A later NAME=value replaces an earlier one: getenv() would find
+	 * the first. */
+	size_t klen = strcspn(kv, "=");
+	for (size_t i = 0; i < e->n; i++)
+		if (!strncmp(e->v[i], kv, klen) && e->v[i][klen] == '=') {
+			e->v[i] = kv;
+			return;
+		}
 	if (e->n + 1 >= e->cap) {
 		size_t cap = e->cap ? 2 * e->cap : 64;
 		const char **v = realloc(e->v, cap * sizeof(*v));

@@ -75,6 +75,7 @@ struct envlist {
 };
 /* The runner's environment without LD_PRELOAD and CONTEND_*. */
 void envlist_clean(struct envlist *e);
+/* Adds NAME=value, replacing an earlier NAME= (later wins). */
 void envlist_push(struct envlist *e, const char *kv);
 /* Each of a NULL-terminated list (list may be NULL). */
 void envlist_push_all(struct envlist *e, const char *const *list);

@@ -134,6 +134,10 @@ run_start(struct run *r, const struct run_opts *o)
 	if (!o->no_preload)
 		envlist_push(&env, preload);
 	envlist_push(&env, out);
+	/* The notices a person at a terminal sees (stderr is a pipe here,
+	 * where the default says nothing); a test of the default sets
+	 * CONTEND_QUIET=auto. */
+	envlist_push(&env, "CONTEND_QUIET=0");
 	envlist_push_all(&env, o->env);
 	envlist_push_all(&env, o->env2);
 	run_spawn(r, r->prog, argv, env.v, o);

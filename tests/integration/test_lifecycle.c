@@ -5,6 +5,9 @@
  * giving the same results with and without the shim. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,27 +45,85 @@ Test(lifecycle, nothing_recorded_writes_nothing, .timeout = 60)
 	run_free(&r);
 }
 
-/* One stderr line saying where the files went, unless CONTEND_QUIET=1. */
-Test(lifecycle, quiet, .timeout = 60)
+/* CONTEND_QUIET: 1 says nothing, 0 one stderr line saying where the files
+ * went, and auto (the default) the line only when stderr is a terminal:
+ * a program whose stderr is a pipe (a test suite comparing it) gets
+ * nothing of ours mixed in. The files are written in every case. */
+static const struct {
+	const char *env;
+	bool line;
+} quiet_cases[] = {
+	{"CONTEND_QUIET=1", false},
+	{"CONTEND_QUIET=0", true},
+	{"CONTEND_QUIET=auto", false},
+};
+
+TABLE_TEST(lifecycle, quiet, quiet_cases, c, .timeout = 60)
 {
-	for (int quiet = 0; quiet < 2; quiet++) {
-		struct run r;
-		run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
-						.args = (const char *[]){"2", "20000", "1", NULL},
-						.env = quiet ? quiet_env : NULL});
-		run_expect_success(&r);
-		char path[PATH_MAX];
-		run_path(&r, NULL, "mutex.pb.gz", path, sizeof(path));
-		cr_expect(path_exists(path), "no %s (quiet=%d)", path, quiet);
-		if (quiet) {
-			cr_expect_str_eq(r.err, "", "CONTEND_QUIET=1 but stderr has: %s", r.err);
-		} else {
-			cr_expect_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
-			cr_expect(strstr(r.err, "libcontend") && strstr(r.err, r.outdir),
-				  "the stderr line should name libcontend and %s: %s", r.outdir, r.err);
-		}
-		run_free(&r);
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
+					.args = (const char *[]){"2", "20000", "1", NULL},
+					.env = (const char *[]){c->env, NULL}});
+	run_expect_success(&r);
+	char path[PATH_MAX];
+	run_path(&r, NULL, "mutex.pb.gz", path, sizeof(path));
+	cr_expect(path_exists(path), "no %s (%s)", path, c->env);
+	if (!c->line) {
+		cr_expect_str_eq(r.err, "", "%s but stderr has: %s", c->env, r.err);
+	} else {
+		cr_expect_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
+		cr_expect(strstr(r.err, "libcontend") && strstr(r.err, r.outdir),
+			  "the stderr line should name libcontend and %s: %s", r.outdir, r.err);
 	}
+	run_free(&r);
+}
+
+/* The default on a terminal: the program's stderr is a pseudo-terminal
+ * (as for a person running it by hand), so the line is there. */
+Test(lifecycle, quiet_auto_on_a_terminal, .timeout = 60)
+{
+	char dir[PATH_MAX], out[PATH_MAX + 16], prog[PATH_MAX], preload[PATH_MAX + 16];
+	tmpdir_make(dir, sizeof(dir), "quiet-tty");
+	snprintf(out, sizeof(out), "CONTEND_OUT=%s/out", dir);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+	prog_path(prog, sizeof(prog), "mutex_hold");
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	cr_assert(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
+	int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	cr_assert(slave >= 0);
+	struct envlist env;
+	envlist_clean(&env);
+	envlist_push(&env, preload);
+	envlist_push(&env, out);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(slave, 2);
+		execve(prog, (char *[]){prog, "2", "20000", "1", NULL}, (char **)env.v);
+		_exit(127);
+	}
+	envlist_free(&env);
+	close(slave);
+	char buf[4096];
+	size_t n = 0;
+	for (;;) { /* EIO once the program has exited and closed its end */
+		ssize_t k = read(master, buf + n, sizeof(buf) - 1 - n);
+		if (k > 0 && (n += (size_t)k) < sizeof(buf) - 1)
+			continue;
+		if (k < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	buf[n] = 0;
+	close(master);
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+	cr_expect(strstr(buf, "libcontend: wrote ") && strstr(buf, dir),
+		  "no \"wrote\" line on the terminal:\n%s", buf);
+	tmpdir_remove(dir);
 }
 
 /* A bad value: one stderr line naming the variable and what it accepts;

@@ -80,8 +80,35 @@ Test(config, load_keeps_defaults_on_bad_values)
 	cr_expect_eq(ct_cfg.block_rate, CT_DEFAULT_BLOCK_RATE);
 	cr_expect_eq(ct_cfg.stack_depth, CT_DEFAULT_STACK_DEPTH);
 	cr_expect_eq(ct_cfg.table_size, CT_DEFAULT_TABLE_SIZE);
-	cr_expect(ct_cfg.quiet);
+	cr_expect_eq(ct_cfg.quiet, 1);
 	cr_expect_str_eq(ct_cfg.out, "/tmp/x.%p");
+}
+
+static const char *quiet_value;
+
+static char *
+quiet_getenv(const char *name)
+{
+	return !strcmp(name, "CONTEND_QUIET") ? (char *)quiet_value : NULL;
+}
+
+/* CONTEND_QUIET: a boolean or "auto" (any case); anything else is
+ * refused and the default (auto) kept. */
+Test(config, quiet_is_a_boolean_or_auto)
+{
+	static const struct {
+		const char *val;
+		int want, bad;
+	} cases[] = {
+		{"auto", -1, 0}, {"AUTO", -1, 0}, {"0", 0, 0}, {"off", 0, 0},
+		{"1", 1, 0},     {"yes", 1, 0},   {"2", -1, 1}, {"", -1, 1}, {"autom", -1, 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ct_cfg.quiet = -1;
+		quiet_value = cases[i].val;
+		cr_expect_eq(ct_config_load(quiet_getenv), cases[i].bad, "'%s'", cases[i].val);
+		cr_expect_eq(ct_cfg.quiet, cases[i].want, "'%s': %d", cases[i].val, ct_cfg.quiet);
+	}
 }
 
 static char *
@@ -121,6 +148,10 @@ Test(config, initial_values_are_the_table_defaults)
 			break;
 		case CT_OPT_BOOL:
 			cr_expect_eq(*(const bool *)slot, o->def != 0, "%s", o->name);
+			break;
+		case CT_OPT_AUTOBOOL:
+			cr_expect_eq(*(const int *)slot, (int)o->def, "%s", o->name);
+			cr_expect_str_eq(o->sdef, (int)o->def < 0 ? "auto" : o->def ? "1" : "0", "%s", o->name);
 			break;
 		default:
 			cr_expect_eq(*(const uint64_t *)slot, o->def, "%s", o->name);
