@@ -101,8 +101,10 @@ uw_store(uint64_t key, uint64_t rule)
 }
 
 /* Readers of the records. Each returns false on what it does not know. */
+
+/* An unsigned or (sign) a signed LEB128 number, as its 64 bits. */
 static uint64_t
-uw_uleb(const uint8_t **p, const uint8_t *end, bool *ok)
+uw_leb(const uint8_t **p, const uint8_t *end, bool *ok, bool sign)
 {
 	uint64_t v = 0;
 	unsigned shift = 0;
@@ -111,31 +113,26 @@ uw_uleb(const uint8_t **p, const uint8_t *end, bool *ok)
 		if (shift < 64)
 			v |= (uint64_t)(b & 0x7f) << shift;
 		shift += 7;
-		if (!(b & 0x80))
-			return v;
-	}
-	*ok = false;
-	return 0;
-}
-
-static int64_t
-uw_sleb(const uint8_t **p, const uint8_t *end, bool *ok)
-{
-	int64_t v = 0;
-	unsigned shift = 0;
-	while (*p < end) {
-		uint8_t b = *(*p)++;
-		if (shift < 64)
-			v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
-		shift += 7;
 		if (!(b & 0x80)) {
-			if (shift < 64 && (b & 0x40))
-				v |= (int64_t)(~(uint64_t)0 << shift);
+			if (sign && shift < 64 && (b & 0x40))
+				v |= ~(uint64_t)0 << shift;
 			return v;
 		}
 	}
 	*ok = false;
 	return 0;
+}
+
+static uint64_t
+uw_uleb(const uint8_t **p, const uint8_t *end, bool *ok)
+{
+	return uw_leb(p, end, ok, false);
+}
+
+static int64_t
+uw_sleb(const uint8_t **p, const uint8_t *end, bool *ok)
+{
+	return (int64_t)uw_leb(p, end, ok, true);
 }
 
 /* A DW_EH_PE-encoded pointer at *p: absolute, pc-relative or relative to
@@ -241,10 +238,104 @@ uw_set(struct uw_regs *r, uint64_t reg, int how, int64_t off)
 
 #define UW_STATES 8
 
+/* A call frame instruction that sets one register's rule or the CFA's,
+ * with its operands at *p: true if op is one, read (a short read clears
+ * *ok); false if it is not (the caller's) or is malformed (*ok cleared). */
+static bool
+uw_rule_op(uint8_t op, const uint8_t **p, const uint8_t *end, int64_t data_align,
+	   struct uw_regs *r, bool *ok)
+{
+	uint64_t reg, u;
+	switch (op) {
+	case 0x05: /* offset_extended */
+		reg = uw_uleb(p, end, ok);
+		u = uw_uleb(p, end, ok);
+		uw_set(r, reg, HOW_OFFSET, (int64_t)u * data_align);
+		return true;
+	case 0x07: /* undefined */
+		uw_set(r, uw_uleb(p, end, ok), HOW_UNDEF, 0);
+		return true;
+	case 0x08: /* same_value */
+		uw_set(r, uw_uleb(p, end, ok), HOW_SAME, 0);
+		return true;
+	case 0x09: /* register */
+	case 0x14: /* val_offset */
+	case 0x15: /* val_offset_sf: signed or not, a LEB128 is as long */
+		reg = uw_uleb(p, end, ok);
+		uw_uleb(p, end, ok);
+		uw_set(r, reg, HOW_OTHER, 0);
+		return true;
+	case 0x0c: /* def_cfa */
+		r->cfa_reg = (uint8_t)uw_uleb(p, end, ok);
+		r->cfa_off = (int64_t)uw_uleb(p, end, ok);
+		r->cfa_expr = false;
+		return true;
+	case 0x0d: /* def_cfa_register */
+		r->cfa_reg = (uint8_t)uw_uleb(p, end, ok);
+		r->cfa_expr = false;
+		return true;
+	case 0x0e: /* def_cfa_offset */
+		r->cfa_off = (int64_t)uw_uleb(p, end, ok);
+		return true;
+	case 0x0f: /* def_cfa_expression */
+		u = uw_uleb(p, end, ok);
+		if (u > (uint64_t)(end - *p))
+			return *ok = false;
+		*p += u;
+		r->cfa_expr = true;
+		return true;
+	case 0x10: /* expression */
+	case 0x16: /* val_expression */
+		reg = uw_uleb(p, end, ok);
+		u = uw_uleb(p, end, ok);
+		if (u > (uint64_t)(end - *p))
+			return *ok = false;
+		*p += u;
+		uw_set(r, reg, HOW_OTHER, 0);
+		return true;
+	case 0x11: /* offset_extended_sf */
+		reg = uw_uleb(p, end, ok);
+		uw_set(r, reg, HOW_OFFSET, uw_sleb(p, end, ok) * data_align);
+		return true;
+	case 0x12: /* def_cfa_sf */
+		r->cfa_reg = (uint8_t)uw_uleb(p, end, ok);
+		r->cfa_off = uw_sleb(p, end, ok) * data_align;
+		r->cfa_expr = false;
+		return true;
+	case 0x13: /* def_cfa_offset_sf */
+		r->cfa_off = uw_sleb(p, end, ok) * data_align;
+		return true;
+	case 0x2e: /* GNU_args_size */
+		uw_uleb(p, end, ok);
+		return true;
+	case 0x2f: /* GNU_negative_offset_extended */
+		reg = uw_uleb(p, end, ok);
+		u = uw_uleb(p, end, ok);
+		uw_set(r, reg, HOW_OFFSET, -(int64_t)u * data_align);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* DW_CFA_restore(_extended) of reg: its rule after the CIE's instructions;
+ * false while running those (init NULL: nothing to restore to). */
+static bool
+uw_restore(struct uw_regs *r, const struct uw_regs *init, uint64_t reg)
+{
+	if (!init)
+		return false;
+	if (uw_col(reg) >= 0)
+		uw_set(r, reg, init->how[uw_col(reg)], init->off[uw_col(reg)]);
+	return true;
+}
+
 /* Runs call frame instructions [p, end) from location loc while the row
  * location is at most target (rows apply to a return address minus one,
  * as in libgcc). init: the rules after the CIE's instructions (for
- * DW_CFA_restore), NULL while running those. */
+ * DW_CFA_restore), NULL while running those. The instructions that move
+ * the location or the state are here, those that set a rule in
+ * uw_rule_op. */
 static bool
 uw_run(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_t target, uint64_t code_align,
        int64_t data_align, uint8_t fde_enc, struct uw_regs *r, const struct uw_regs *init)
@@ -254,22 +345,16 @@ uw_run(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_t target, ui
 	bool ok = true;
 	while (p < end && loc <= target) {
 		uint8_t op = *p++;
-		uint64_t reg, u;
-		int64_t s;
 		switch (op & 0xc0) {
 		case 0x40: /* advance_loc */
 			loc += (op & 0x3f) * code_align;
 			continue;
 		case 0x80: /* offset */
-			u = uw_uleb(&p, end, &ok);
-			uw_set(r, op & 0x3f, HOW_OFFSET, (int64_t)u * data_align);
+			uw_set(r, op & 0x3f, HOW_OFFSET, (int64_t)uw_uleb(&p, end, &ok) * data_align);
 			continue;
 		case 0xc0: /* restore */
-			if (!init)
+			if (!uw_restore(r, init, op & 0x3f))
 				return false;
-			reg = op & 0x3f;
-			if (uw_col(reg) >= 0)
-				uw_set(r, reg, init->how[uw_col(reg)], init->off[uw_col(reg)]);
 			continue;
 		}
 		switch (op) {
@@ -294,28 +379,9 @@ uw_run(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_t target, ui
 			p += len;
 			break;
 		}
-		case 0x05: /* offset_extended */
-			reg = uw_uleb(&p, end, &ok);
-			u = uw_uleb(&p, end, &ok);
-			uw_set(r, reg, HOW_OFFSET, (int64_t)u * data_align);
-			break;
 		case 0x06: /* restore_extended */
-			reg = uw_uleb(&p, end, &ok);
-			if (!init)
+			if (!uw_restore(r, init, uw_uleb(&p, end, &ok)))
 				return false;
-			if (uw_col(reg) >= 0)
-				uw_set(r, reg, init->how[uw_col(reg)], init->off[uw_col(reg)]);
-			break;
-		case 0x07: /* undefined */
-			uw_set(r, uw_uleb(&p, end, &ok), HOW_UNDEF, 0);
-			break;
-		case 0x08: /* same_value */
-			uw_set(r, uw_uleb(&p, end, &ok), HOW_SAME, 0);
-			break;
-		case 0x09: /* register */
-			reg = uw_uleb(&p, end, &ok);
-			uw_uleb(&p, end, &ok);
-			uw_set(r, reg, HOW_OTHER, 0);
 			break;
 		case 0x0a: /* remember_state */
 			if (depth == UW_STATES)
@@ -327,72 +393,75 @@ uw_run(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_t target, ui
 				return false;
 			*r = saved[--depth];
 			break;
-		case 0x0c: /* def_cfa */
-			r->cfa_reg = (uint8_t)uw_uleb(&p, end, &ok);
-			r->cfa_off = (int64_t)uw_uleb(&p, end, &ok);
-			r->cfa_expr = false;
-			break;
-		case 0x0d: /* def_cfa_register */
-			r->cfa_reg = (uint8_t)uw_uleb(&p, end, &ok);
-			r->cfa_expr = false;
-			break;
-		case 0x0e: /* def_cfa_offset */
-			r->cfa_off = (int64_t)uw_uleb(&p, end, &ok);
-			break;
-		case 0x0f: /* def_cfa_expression */
-			u = uw_uleb(&p, end, &ok);
-			if (u > (uint64_t)(end - p))
-				return false;
-			p += u;
-			r->cfa_expr = true;
-			break;
-		case 0x10: /* expression */
-		case 0x16: /* val_expression */
-			reg = uw_uleb(&p, end, &ok);
-			u = uw_uleb(&p, end, &ok);
-			if (u > (uint64_t)(end - p))
-				return false;
-			p += u;
-			uw_set(r, reg, HOW_OTHER, 0);
-			break;
-		case 0x11: /* offset_extended_sf */
-			reg = uw_uleb(&p, end, &ok);
-			s = uw_sleb(&p, end, &ok);
-			uw_set(r, reg, HOW_OFFSET, s * data_align);
-			break;
-		case 0x12: /* def_cfa_sf */
-			r->cfa_reg = (uint8_t)uw_uleb(&p, end, &ok);
-			r->cfa_off = uw_sleb(&p, end, &ok) * data_align;
-			r->cfa_expr = false;
-			break;
-		case 0x13: /* def_cfa_offset_sf */
-			r->cfa_off = uw_sleb(&p, end, &ok) * data_align;
-			break;
-		case 0x14: /* val_offset */
-			reg = uw_uleb(&p, end, &ok);
-			uw_uleb(&p, end, &ok);
-			uw_set(r, reg, HOW_OTHER, 0);
-			break;
-		case 0x15: /* val_offset_sf */
-			reg = uw_uleb(&p, end, &ok);
-			uw_sleb(&p, end, &ok);
-			uw_set(r, reg, HOW_OTHER, 0);
-			break;
-		case 0x2e: /* GNU_args_size */
-			uw_uleb(&p, end, &ok);
-			break;
-		case 0x2f: /* GNU_negative_offset_extended */
-			reg = uw_uleb(&p, end, &ok);
-			u = uw_uleb(&p, end, &ok);
-			uw_set(r, reg, HOW_OFFSET, -(int64_t)u * data_align);
-			break;
 		default:
-			return false;
+			if (!uw_rule_op(op, &p, end, data_align, r, &ok))
+				return false;
 		}
 		if (!ok)
 			return false;
 	}
 	return ok;
+}
+
+/* What a CIE says for its FDEs: its initial instructions [insns, end),
+ * the alignment factors, the FDEs' pointer encoding and whether they
+ * carry augmentation data ('z'). */
+struct uw_cie {
+	const uint8_t *insns, *end;
+	uint64_t code_align;
+	int64_t data_align;
+	uint8_t fde_enc;
+	bool aug_z;
+};
+
+/* Reads the CIE at cie; false on what the unwinder does not take (another
+ * return address column, 'S' signal frames, unknown augmentations). */
+static bool
+uw_cie_read(const uint8_t *cie, struct uw_cie *c)
+{
+	uint32_t clen;
+	memcpy(&clen, cie, 4);
+	if (clen == 0 || clen == 0xffffffffu)
+		return false;
+	const uint8_t *q = cie + 8;
+	bool ok = true;
+	c->end = cie + 4 + clen;
+	uint8_t version = *q++;
+	if (version != 1 && version != 3)
+		return false;
+	const char *aug = (const char *)q;
+	q += strlen(aug) + 1;
+	c->code_align = uw_uleb(&q, c->end, &ok);
+	c->data_align = uw_sleb(&q, c->end, &ok);
+	uint64_t ra_reg = version == 1 ? *q++ : uw_uleb(&q, c->end, &ok);
+	if (!ok || ra_reg != UW_RA)
+		return false;
+	c->fde_enc = 0; /* absptr */
+	c->aug_z = aug[0] == 'z';
+	if (aug[0] && !c->aug_z)
+		return false;
+	if (c->aug_z) {
+		uint64_t alen = uw_uleb(&q, c->end, &ok);
+		if (!ok || alen > (uint64_t)(c->end - q))
+			return false;
+		const uint8_t *aend = q + alen;
+		for (const char *a = aug + 1; *a; a++) {
+			uintptr_t ignored;
+			if (*a == 'R' && q < aend)
+				c->fde_enc = *q++;
+			else if (*a == 'L' && q < aend)
+				q++;
+			else if (*a == 'P' && q < aend) {
+				uint8_t penc = *q++;
+				if (!uw_encoded(penc, &q, aend, 0, true, &ignored))
+					return false;
+			} else
+				return false; /* 'S' (signal frame) or unknown */
+		}
+		q = aend;
+	}
+	c->insns = q;
+	return true;
 }
 
 /* The rule for return address pc, from its object's unwind tables. */
@@ -412,65 +481,31 @@ uw_rule_for(uintptr_t pc)
 	memcpy(&cie_off, fde + 4, 4);
 	if (len == 0 || len == 0xffffffffu || cie_off == 0)
 		return UW_GIVE_UP;
-	const uint8_t *fde_end = fde + 4 + len, *cie = fde + 4 - cie_off;
-	uint32_t clen;
-	memcpy(&clen, cie, 4);
-	if (clen == 0 || clen == 0xffffffffu)
+	const uint8_t *fde_end = fde + 4 + len;
+	struct uw_cie c;
+	if (!uw_cie_read(fde + 4 - cie_off, &c))
 		return UW_GIVE_UP;
-	const uint8_t *cie_end = cie + 4 + clen, *q = cie + 8;
-	bool ok = true;
-	uint8_t version = *q++;
-	if (version != 1 && version != 3)
-		return UW_GIVE_UP;
-	const char *aug = (const char *)q;
-	q += strlen(aug) + 1;
-	uint64_t code_align = uw_uleb(&q, cie_end, &ok);
-	int64_t data_align = uw_sleb(&q, cie_end, &ok);
-	uint64_t ra_reg = version == 1 ? *q++ : uw_uleb(&q, cie_end, &ok);
-	if (!ok || ra_reg != UW_RA)
-		return UW_GIVE_UP;
-	uint8_t fde_enc = 0; /* absptr */
-	if (aug[0] == 'z') {
-		uint64_t alen = uw_uleb(&q, cie_end, &ok);
-		if (!ok || alen > (uint64_t)(cie_end - q))
-			return UW_GIVE_UP;
-		const uint8_t *aend = q + alen;
-		for (const char *a = aug + 1; *a; a++) {
-			uintptr_t ignored;
-			if (*a == 'R' && q < aend)
-				fde_enc = *q++;
-			else if (*a == 'L' && q < aend)
-				q++;
-			else if (*a == 'P' && q < aend) {
-				uint8_t penc = *q++;
-				if (!uw_encoded(penc, &q, aend, 0, true, &ignored))
-					return UW_GIVE_UP;
-			} else
-				return UW_GIVE_UP; /* 'S' (signal frame) or unknown */
-		}
-		q = aend;
-	} else if (aug[0]) {
-		return UW_GIVE_UP;
-	}
 	const uint8_t *p = fde + 8;
 	uintptr_t begin, range;
-	if (fde_enc & 0x80 ||
-	    !uw_encoded(fde_enc, &p, fde_end, 0, false, &begin) ||
-	    !uw_encoded(fde_enc & 0x0f, &p, fde_end, 0, false, &range))
+	bool ok = true;
+	if (c.fde_enc & 0x80 ||
+	    !uw_encoded(c.fde_enc, &p, fde_end, 0, false, &begin) ||
+	    !uw_encoded(c.fde_enc & 0x0f, &p, fde_end, 0, false, &range))
 		return UW_GIVE_UP;
 	if (target < begin || target - begin >= range)
 		return UW_GIVE_UP; /* no FDE: libgcc's fallbacks apply */
-	if (aug[0] == 'z') {
+	if (c.aug_z) {
 		uint64_t alen = uw_uleb(&p, fde_end, &ok);
 		if (!ok || alen > (uint64_t)(fde_end - p))
 			return UW_GIVE_UP;
 		p += alen;
 	}
 	struct uw_regs r = {.cfa_reg = UW_RSP}, init;
-	if (!uw_run(q, cie_end, begin, UINTPTR_MAX, code_align, data_align, fde_enc, &r, NULL))
+	if (!uw_run(c.insns, c.end, begin, UINTPTR_MAX, c.code_align, c.data_align, c.fde_enc, &r,
+		    NULL))
 		return UW_GIVE_UP;
 	init = r;
-	if (!uw_run(p, fde_end, begin, target, code_align, data_align, fde_enc, &r, &init))
+	if (!uw_run(p, fde_end, begin, target, c.code_align, c.data_align, c.fde_enc, &r, &init))
 		return UW_GIVE_UP;
 	if (r.how[2] == HOW_UNDEF)
 		return UW_END; /* the outermost frame (_start, a thread's clone) */
