@@ -7,14 +7,15 @@
 
 struct ct_ticks_state ct_tk;
 
-/* A (ticks, ns) pair read close together: the ticks are the midpoint of
- * two readings around the clock read, retried if something (preemption,
- * an interrupt) came between them. */
-static void
-ct_ticks_pair(uint64_t *t, int64_t *ns)
+/* The library's own pairs: a few tries, any bracket under 2000 ticks
+ * (about a microsecond) being close enough for calibration. */
+enum { CT_PAIR_TRIES = 4, CT_PAIR_ENOUGH = 2000 };
+
+void
+ct_ticks_pair(uint64_t *t, int64_t *ns, int tries, uint64_t enough)
 {
 	uint64_t best = UINT64_MAX;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < tries; i++) {
 		uint64_t a = ct_ticks();
 		int64_t n = ct_clock_ns();
 		uint64_t b = ct_ticks();
@@ -23,7 +24,7 @@ ct_ticks_pair(uint64_t *t, int64_t *ns)
 			*t = a + (b - a) / 2;
 			*ns = n;
 		}
-		if (best < 2000)
+		if (best < enough)
 			break;
 	}
 }
@@ -39,7 +40,7 @@ ct_ticks_init(void)
 		tsc = (d >> 8) & 1;
 #endif
 	ct_tk.tsc = tsc;
-	ct_ticks_pair(&ct_tk.base, &ct_tk.base_ns);
+	ct_ticks_pair(&ct_tk.base, &ct_tk.base_ns, CT_PAIR_TRIES, CT_PAIR_ENOUGH);
 	ct_tk.cal_span = 0;
 	/* Without a TSC ticks are nanoseconds: nothing to calibrate. */
 	__atomic_store_n(&ct_tk.mult, tsc ? 0 : (uint64_t)1 << 32, __ATOMIC_RELAXED);
@@ -56,7 +57,7 @@ ct_ticks_calibrate(uint64_t now)
 		return m; /* not due */
 	uint64_t t;
 	int64_t ns;
-	ct_ticks_pair(&t, &ns);
+	ct_ticks_pair(&t, &ns, CT_PAIR_TRIES, CT_PAIR_ENOUGH);
 	if (t <= ct_tk.base || ns <= ct_tk.base_ns)
 		return m ? m : (uint64_t)1 << 32;
 	uint64_t dt = t - ct_tk.base;

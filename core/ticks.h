@@ -37,6 +37,13 @@ ct_ticks(void)
 /* Takes the base reading and detects the TSC. Once, at init. */
 void ct_ticks_init(void);
 
+/* A (ticks, ns) pair read close together: the ticks are the midpoint of
+ * two readings around the clock read, the narrowest of up to `tries`
+ * brackets, stopping at one narrower than `enough` ticks (0: all tries),
+ * so that something coming between the reads (preemption, an interrupt)
+ * is tried again. Thread-safe, no allocation, async-signal-safe. */
+void ct_ticks_pair(uint64_t *t, int64_t *ns, int tries, uint64_t enough);
+
 /* ct_ticks_calibrate (declared in clock.h): calibrates if due (see
  * above) given a tick reading `now`, and returns the multiplier in force
  * (never 0). Slow paths only. */

@@ -141,17 +141,7 @@ sleep_ms(long ms)
 static void
 tight_pair(uint64_t *t, int64_t *ns)
 {
-	uint64_t best = UINT64_MAX;
-	for (int i = 0; i < 50; i++) {
-		uint64_t a = ct_ticks();
-		int64_t n = ct_clock_ns();
-		uint64_t b = ct_ticks();
-		if (b - a < best) {
-			best = b - a;
-			*t = a + (b - a) / 2;
-			*ns = n;
-		}
-	}
+	ct_ticks_pair(t, ns, 50, 0);
 }
 
 /* Ticks convert to nanoseconds within a fraction of a percent once
