@@ -273,12 +273,14 @@ ct_park_others(int me, int sig)
 	syscall(SYS_close, fd);
 }
 
-void
-ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
+/* Makes this thread the one that writes the fatal dump of this process,
+ * or does not return: the owner's own re-entry (its watchdog, or the
+ * signal again: a second Ctrl-C) gives up the dump and dies now; any other
+ * thread parks, to wait for the end with the owner, running no more
+ * program code. */
+static void
+ct_fatal_claim(int sig, int me, void (*die)(int))
 {
-	int saved = errno;
-	ct_guard_enter();
-	int me = (int)syscall(SYS_gettid);
 	uint64_t pid = (uint64_t)(uint32_t)getpid();
 	uint64_t mine = pid << 32 | (uint32_t)me;
 	uint64_t expect = __atomic_load_n(&ct_fatal_owner, __ATOMIC_ACQUIRE);
@@ -286,24 +288,49 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 	       !__atomic_compare_exchange_n(&ct_fatal_owner, &expect, mine, false, __ATOMIC_ACQ_REL,
 					    __ATOMIC_ACQUIRE))
 		;
-	if (expect != 0 && expect >> 32 == pid) {
-		/* Our own watchdog, or the signal again (a second Ctrl-C):
-		 * give up the dump and die now. */
-		if (expect == mine) {
-			int stage = __atomic_load_n(&ct_fatal_stage, __ATOMIC_RELAXED);
-			if (stage == 1)
-				ct_log("signal %d: no profiles written: the dump could not fork within "
-				       "%d ms (the signal came while this thread held a lock the "
-				       "fork needs, such as malloc's)",
-				       sig, ct_fatal_fork_ms);
-			else if (stage == 2)
-				ct_log("signal %d: writing the profiles was cut short", sig);
-			die(sig);
-		}
-		/* Another thread writes the dump; this one waits for the end
-		 * with it, running no more program code. */
-		ct_park();
+	if (expect == 0 || expect >> 32 != pid)
+		return;
+	if (expect == mine) {
+		int stage = __atomic_load_n(&ct_fatal_stage, __ATOMIC_RELAXED);
+		if (stage == 1)
+			ct_log("signal %d: no profiles written: the dump could not fork within "
+			       "%d ms (the signal came while this thread held a lock the "
+			       "fork needs, such as malloc's)",
+			       sig, ct_fatal_fork_ms);
+		else if (stage == 2)
+			ct_log("signal %d: writing the profiles was cut short", sig);
+		die(sig);
 	}
+	ct_park();
+}
+
+/* The forked copy that writes the profiles; never returns. */
+static void
+ct_fatal_child(int sig)
+{
+	/* Dies with this thread if the watchdog ends it, and dies at once
+	 * of a second Ctrl-C, like the rest. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	syscall(SYS_rt_sigaction, SIGINT, &dfl, NULL, CT_KSIGSET_BYTES);
+	syscall(SYS_rt_sigaction, SIGTERM, &dfl, NULL, CT_KSIGSET_BYTES);
+	syscall(SYS_rt_sigaction, sig, &dfl, NULL, CT_KSIGSET_BYTES);
+	if (getppid() != ct_dump_profiled_pid())
+		_exit(1);
+	ct_guard_enter();
+	ct_dump_write("", false);
+	_exit(0);
+}
+
+void
+ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
+{
+	int saved = errno;
+	ct_guard_enter();
+	int me = (int)syscall(SYS_gettid);
+	ct_fatal_claim(sig, me, die);
 	/* sig is blocked in this handler; from now on it ends the dump
 	 * early (re-entering above), whether the watchdog or the user sends
 	 * it. Last resort if sig cannot (the program made it SIG_IGN): a
@@ -335,22 +362,8 @@ ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 		__atomic_store_n(&ct_fatal_stage, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&ct_signal_forking, 1, __ATOMIC_RELEASE);
 		child = ct_fork_fn ? ct_fork_fn() : -1;
-		if (child == 0) {
-			/* Dies with this thread if the watchdog ends it, and
-			 * dies at once of a second Ctrl-C, like the rest. */
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			struct sigaction dfl;
-			memset(&dfl, 0, sizeof(dfl));
-			dfl.sa_handler = SIG_DFL;
-			syscall(SYS_rt_sigaction, SIGINT, &dfl, NULL, CT_KSIGSET_BYTES);
-			syscall(SYS_rt_sigaction, SIGTERM, &dfl, NULL, CT_KSIGSET_BYTES);
-			syscall(SYS_rt_sigaction, sig, &dfl, NULL, CT_KSIGSET_BYTES);
-			if (getppid() != ct_dump_profiled_pid())
-				_exit(1);
-			ct_guard_enter();
-			ct_dump_write("", false);
-			_exit(0);
-		}
+		if (child == 0)
+			ct_fatal_child(sig);
 		__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
 	}
 	/* The other threads must not run program code the signal would have

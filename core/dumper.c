@@ -336,6 +336,33 @@ ct_dumper_publish_fds(const struct pollfd *pfd, int n)
 	ct_spin_unlock(&ct_owned_lock);
 }
 
+/* poll's time-out in ms until deadline (INT64_MAX: none, -1), rounded up
+ * so that the wake-up is never early. */
+static int
+ct_poll_timeout(int64_t deadline, int64_t now)
+{
+	if (deadline == INT64_MAX)
+		return -1;
+	int64_t ms = deadline <= now ? 0 : (deadline - now + 999999) / 1000000;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* The numbered snapshots due at now: one a signal asked for, and the
+ * interval's if next has come; returns the next interval time. */
+static int64_t
+ct_dumper_snapshots(int64_t next, int64_t now, int64_t interval)
+{
+	if (__atomic_exchange_n(&ct_pending, 0, __ATOMIC_ACQ_REL))
+		ct_dumper_write_numbered(true);
+	if (now >= next) {
+		ct_dumper_write_numbered(false);
+		next += interval;
+		if (next <= now) /* fell behind (a slow dump): no catching up */
+			next = now + interval;
+	}
+	return next;
+}
+
 static void *
 ct_dumper_main(void *arg)
 {
@@ -376,12 +403,7 @@ ct_dumper_main(void *arg)
 		else if (lfd >= 0)
 			pfd[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
 		ct_dumper_publish_fds(pfd, n);
-		int timeout = -1;
-		if (deadline != INT64_MAX) {
-			int64_t ms = deadline <= now ? 0 : (deadline - now + 999999) / 1000000;
-			timeout = ms > INT_MAX ? INT_MAX : (int)ms;
-		}
-		if (ct_sys_poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+		if (ct_sys_poll(pfd, (nfds_t)n, ct_poll_timeout(deadline, now)) < 0 && errno != EINTR) {
 			struct timespec pause = {0, 10 * 1000 * 1000};
 			ct_sys_nanosleep(&pause, NULL);
 			continue;
@@ -394,14 +416,7 @@ ct_dumper_main(void *arg)
 		}
 		if (__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE))
 			break;
-		if (__atomic_exchange_n(&ct_pending, 0, __ATOMIC_ACQ_REL))
-			ct_dumper_write_numbered(true);
-		if (now >= next) {
-			ct_dumper_write_numbered(false);
-			next += interval;
-			if (next <= now) /* fell behind (a slow dump): no catching up */
-				next = now + interval;
-		}
+		next = ct_dumper_snapshots(next, now, interval);
 		if (ops) {
 			ops->step(http, pfd + 1, n - 1, now);
 		} else if (lfd >= 0 && n > 1 && pfd[1].revents) {
