@@ -122,6 +122,70 @@ ct_graph_nodes_free(struct ct_nodes *u)
 	free(u);
 }
 
+/* NodeInfo of line j of location l (newGraph's nodeInfo), its cleaned
+ * file name written to clean. */
+static struct ct_ninfo
+line_info(const struct ct_ploc *l, size_t j, enum ct_gran gran, char *clean, size_t cleanlen)
+{
+	struct ct_ninfo ni = {.name = "", .file = "", .objfile = ""};
+	const char *objfile = l->map ? l->map->file : "";
+	if (l->nlines == 0) {
+		ni.objfile = objfile;
+		return ni;
+	}
+	const struct ct_pfunc *f = l->lines[j].fn;
+	ni.name = f->name;
+	if (gran == CT_GRAN_LINES) {
+		ni.lineno = l->lines[j].line;
+		if (*f->filename) {
+			/* pprof's trimPath with no -trim_path. */
+			const char *fn = f->filename;
+			if (!strncmp(fn, "/proc/self/cwd/./", 17))
+				fn += 17;
+			else if (!strncmp(fn, "/proc/self/cwd/", 15))
+				fn += 15;
+			ct_graph_clean_path(fn, clean, cleanlen);
+			ni.file = clean;
+		}
+	}
+	if (gran == CT_GRAN_LINES || !*ni.name) {
+		ni.objfile = objfile;
+		ni.start_line = f->start_line;
+	}
+	return ni;
+}
+
+/* Appends node ni to u (its file name copied); -1 when out of memory. */
+static int
+add_node(struct ct_nodes *u, size_t *cap, struct ct_ninfo ni)
+{
+	if (u->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct ct_ninfo *ninfo = realloc(u->info, ncap * sizeof(*ninfo));
+		if (!ninfo)
+			return -1;
+		u->info = ninfo;
+		char **np = realloc(u->pname, ncap * sizeof(*np));
+		if (!np)
+			return -1;
+		u->pname = np;
+		*cap = ncap;
+	}
+	if (*ni.file) {
+		char *own = strdup(ni.file);
+		if (!own)
+			return -1;
+		u->owned[u->nowned++] = own;
+		ni.file = own;
+	}
+	u->info[u->n] = ni;
+	u->pname[u->n] = printable_name(&ni);
+	if (!u->pname[u->n])
+		return -1;
+	u->n++;
+	return 0;
+}
+
 struct ct_nodes *
 ct_graph_nodes(const struct ct_profile *p, enum ct_gran gran)
 {
@@ -145,36 +209,12 @@ ct_graph_nodes(const struct ct_profile *p, enum ct_gran gran)
 	size_t k = 0;
 	for (size_t li = 0; li < p->nlocs; li++) {
 		const struct ct_ploc *l = &p->locs[li];
-		const char *objfile = l->map ? l->map->file : "";
 		size_t nl = l->nlines ? l->nlines : 1;
 		u->loc_first[li] = k;
 		u->loc_count[li] = nl;
 		for (size_t j = 0; j < nl; j++, k++) {
-			struct ct_ninfo ni = {.name = "", .file = "", .objfile = ""};
 			char clean[4096];
-			if (l->nlines == 0) {
-				ni.objfile = objfile;
-			} else {
-				const struct ct_pfunc *f = l->lines[j].fn;
-				ni.name = f->name;
-				if (gran == CT_GRAN_LINES) {
-					ni.lineno = l->lines[j].line;
-					if (*f->filename) {
-						/* pprof's trimPath with no -trim_path. */
-						const char *fn = f->filename;
-						if (!strncmp(fn, "/proc/self/cwd/./", 17))
-							fn += 17;
-						else if (!strncmp(fn, "/proc/self/cwd/", 15))
-							fn += 15;
-						ct_graph_clean_path(fn, clean, sizeof(clean));
-						ni.file = clean;
-					}
-				}
-				if (gran == CT_GRAN_LINES || !*ni.name) {
-					ni.objfile = objfile;
-					ni.start_line = f->start_line;
-				}
-			}
+			struct ct_ninfo ni = line_info(l, j, gran, clean, sizeof(clean));
 			size_t need = strlen(ni.name) + strlen(ni.file) + strlen(ni.objfile) + 64;
 			if (need > keycap) {
 				char *nk = realloc(key, need);
@@ -189,32 +229,8 @@ ct_graph_nodes(const struct ct_profile *p, enum ct_gran gran)
 			int r = ct_strmap_get(&m, key, u->n, &id);
 			if (r < 0)
 				goto fail;
-			if (r == 0) {
-				if (u->n == cap) {
-					size_t ncap = cap ? cap * 2 : 64;
-					struct ct_ninfo *ninfo = realloc(u->info, ncap * sizeof(*ninfo));
-					if (!ninfo)
-						goto fail;
-					u->info = ninfo;
-					char **np = realloc(u->pname, ncap * sizeof(*np));
-					if (!np)
-						goto fail;
-					u->pname = np;
-					cap = ncap;
-				}
-				if (*ni.file) {
-					char *own = strdup(ni.file);
-					if (!own)
-						goto fail;
-					u->owned[u->nowned++] = own;
-					ni.file = own;
-				}
-				u->info[u->n] = ni;
-				u->pname[u->n] = printable_name(&ni);
-				if (!u->pname[u->n])
-					goto fail;
-				u->n++;
-			}
+			if (r == 0 && add_node(u, &cap, ni) < 0)
+				goto fail;
 			u->loc_node[k] = id;
 		}
 	}

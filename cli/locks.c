@@ -23,27 +23,29 @@
 #define LK_HTTP_MAX (64u << 20)
 #define LK_HTTP_TIMEOUT_S 30
 
-/* GET http://host:port[/path] (path defaults to /debug/pprof/locks): the
- * body of a 200 response. 0, or -1 with a reason in err. */
+/* host, port and path of http://host:port[/path] (path defaults to
+ * /debug/pprof/locks, port to 80); 0, or -1 with a reason in err. */
 static int
-lk_http_get(const char *url, uint8_t **body, size_t *bodylen, char *err, size_t errlen)
+lk_url_parse(const char *url, char host[256], char port[16], char path[1024], char *err,
+	     size_t errlen)
 {
-	char host[256], port[16] = "80", path[1024] = "/debug/pprof/locks";
 	const char *p = url + strlen("http://"), *slash = strchr(p, '/');
 	size_t hl = slash ? (size_t)(slash - p) : strlen(p);
-	if (hl == 0 || hl >= sizeof(host)) {
+	snprintf(port, 16, "80");
+	snprintf(path, 1024, "/debug/pprof/locks");
+	if (hl == 0 || hl >= 256) {
 		snprintf(err, errlen, "invalid URL '%s' (expected http://host:port)", url);
 		return -1;
 	}
 	memcpy(host, p, hl);
 	host[hl] = 0;
 	if (slash && slash[1])
-		snprintf(path, sizeof(path), "%s", slash);
+		snprintf(path, 1024, "%s", slash);
 	char *colon = host[0] == '[' ? strstr(host, "]:") : strrchr(host, ':');
 	if (colon) {
 		if (host[0] == '[')
 			colon++;
-		snprintf(port, sizeof(port), "%s", colon + 1);
+		snprintf(port, 16, "%s", colon + 1);
 		*colon = 0;
 	}
 	if (host[0] == '[') { /* [::1] */
@@ -52,6 +54,14 @@ lk_http_get(const char *url, uint8_t **body, size_t *bodylen, char *err, size_t 
 		if (e)
 			*e = 0;
 	}
+	return 0;
+}
+
+/* A socket connected to host:port, with LK_HTTP_TIMEOUT_S on its reads
+ * and writes; -1 with a reason in err. */
+static int
+lk_connect(const char *host, const char *port, char *err, size_t errlen)
+{
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
 	int gai = getaddrinfo(host, port, &hints, &ai);
 	if (gai != 0) {
@@ -72,10 +82,22 @@ lk_http_get(const char *url, uint8_t **body, size_t *bodylen, char *err, size_t 
 		fd = -1;
 	}
 	freeaddrinfo(ai);
-	if (fd < 0) {
+	if (fd < 0)
 		snprintf(err, errlen, "cannot connect to %s:%s: %s", host, port, strerror(errno));
+	return fd;
+}
+
+/* GET http://host:port[/path] (path defaults to /debug/pprof/locks): the
+ * body of a 200 response. 0, or -1 with a reason in err. */
+static int
+lk_http_get(const char *url, uint8_t **body, size_t *bodylen, char *err, size_t errlen)
+{
+	char host[256], port[16], path[1024];
+	if (lk_url_parse(url, host, port, path, err, errlen) < 0)
 		return -1;
-	}
+	int fd = lk_connect(host, port, err, errlen);
+	if (fd < 0)
+		return -1;
 	char req[1400];
 	int n = snprintf(req, sizeof(req),
 			 "GET %s HTTP/1.0\r\nHost: %s:%s\r\nUser-Agent: contend\r\n\r\n", path, host,
@@ -122,6 +144,27 @@ lk_http_get(const char *url, uint8_t **body, size_t *bodylen, char *err, size_t 
 	*body = buf;
 	*bodylen = blen;
 	return 0;
+}
+
+/* Prints p's lock table on stdout, rendered into memory first: nothing
+ * half-printed on failure. 0, or -1 with a reason in err. */
+static int
+lk_print(const struct ct_profile *p, bool json, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *f = open_memstream(&buf, &blen);
+	int r = f ? ct_locktable_print(f, p, json, err, errlen) : -1;
+	if (!f)
+		snprintf(err, errlen, "out of memory");
+	if (f && fclose(f) != 0 && r == 0) {
+		r = -1;
+		snprintf(err, errlen, "out of memory");
+	}
+	if (r == 0)
+		fwrite(buf, 1, blen, stdout);
+	free(buf);
+	return r;
 }
 
 int
@@ -180,22 +223,8 @@ ct_cli_locks_main(int argc, char **argv)
 	}
 	if (r == 0)
 		r = ct_profile_parse(data, len, &p, err, sizeof(err));
-	if (r == 0) {
-		/* Rendered into memory first: nothing half-printed on failure. */
-		char *buf = NULL;
-		size_t blen = 0;
-		FILE *f = open_memstream(&buf, &blen);
-		r = f ? ct_locktable_print(f, p, json, err, sizeof(err)) : -1;
-		if (!f)
-			snprintf(err, sizeof(err), "out of memory");
-		if (f && fclose(f) != 0 && r == 0) {
-			r = -1;
-			snprintf(err, sizeof(err), "out of memory");
-		}
-		if (r == 0)
-			fwrite(buf, 1, blen, stdout);
-		free(buf);
-	}
+	if (r == 0)
+		r = lk_print(p, json, err, sizeof(err));
 	ct_profile_free(p);
 	free(data);
 	if (r != 0) {

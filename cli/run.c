@@ -584,6 +584,30 @@ signals_restore(const struct run_signals *s)
 	signals_unhold(s);
 }
 
+/* In the forked child: runs the program, or writes execvp's errno to
+ * the pipe and exits as a shell would (127 not found, 126 not runnable). */
+static void
+exec_child(char **argv, struct run_signals *sigs, int pipefd[2])
+{
+	signals_unhold(sigs);
+	close(pipefd[0]);
+	execvp(argv[0], argv);
+	int e = errno;
+	if (write(pipefd[1], &e, sizeof(e)) < 0) {
+		/* nothing more we can do */
+	}
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* Removes dir's trailing slashes (not a lone "/"). */
+static void
+trim_slashes(char *dir)
+{
+	size_t dl = strlen(dir);
+	while (dl > 1 && dir[dl - 1] == '/')
+		dir[--dl] = 0;
+}
+
 int
 ct_run_main(int argc, char **argv)
 {
@@ -624,16 +648,8 @@ ct_run_main(int argc, char **argv)
 		free_dirs(before, nbefore);
 		return ret;
 	}
-	if (pid == 0) {
-		signals_unhold(&sigs);
-		close(pipefd[0]);
-		execvp(argv[first], argv + first);
-		int e = errno;
-		if (write(pipefd[1], &e, sizeof(e)) < 0) {
-			/* nothing more we can do */
-		}
-		_exit(e == ENOENT ? 127 : 126);
-	}
+	if (pid == 0)
+		exec_child(argv + first, &sigs, pipefd);
 	signals_forward(&sigs, pid);
 
 	close(pipefd[1]);
@@ -664,9 +680,7 @@ ct_run_main(int argc, char **argv)
 	if (!o.quiet) {
 		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		expand_template(tmpl, pid, dir, sizeof(dir));
-		size_t dl = strlen(dir);
-		while (dl > 1 && dir[dl - 1] == '/')
-			dir[--dl] = 0;
+		trim_slashes(dir);
 		summarize(dir, pid, stale, argv[first], status, secs, default_dir, before, nbefore);
 	}
 	free_dirs(before, nbefore);

@@ -101,6 +101,95 @@ cmp_group(const void *a, const void *b)
 /* ------------------------------------------------------------------ */
 /* threads.pb.gz */
 
+/* Sample s's labels as "k=v k=v", setting g's flags from them. */
+static void
+print_labels(FILE *m, struct group *g, const struct ct_psample *s)
+{
+	for (size_t i = 0; i < s->nlabels; i++) {
+		const struct ct_plabel *l = &s->labels[i];
+		if (l->str)
+			fprintf(m, "%s%s=%s", i ? " " : "", l->key, l->str);
+		else
+			fprintf(m, "%s%s=%lld%s", i ? " " : "", l->key, (long long)l->num, l->unit);
+		if (!l->str)
+			continue;
+		if (!strcmp(l->key, "stuck") && truthy(l->str))
+			g->stuck = true;
+		if (!strcmp(l->key, "deadlock") && truthy(l->str))
+			g->deadlock = true;
+		if (!strcmp(l->key, "idle") && truthy(l->str))
+			g->idle = true;
+		if (!strcmp(l->key, "held_by") && *l->str)
+			g->held = true;
+		if (!strcmp(l->key, "state") && strstr(l->str, "stuck"))
+			g->stuck = true;
+		if (!strcmp(l->key, "state") && strstr(l->str, "deadlock"))
+			g->deadlock = true;
+	}
+}
+
+/* Sample s's stack, a frame a line. */
+static void
+print_stack(FILE *m, struct group *g, const struct ct_psample *s)
+{
+	(void)g;
+	for (size_t i = 0; i < s->nlocs; i++) {
+		const struct ct_ploc *l = s->locs[i];
+		if (l->nlines == 0)
+			fprintf(m, "    %#llx\n", (unsigned long long)l->address);
+		for (size_t j = 0; j < l->nlines; j++) {
+			const struct ct_pfunc *f = l->lines[j].fn;
+			fprintf(m, "    %s", *f->name ? f->name : "?");
+			if (*f->filename)
+				fprintf(m, "  %s:%lld", f->filename, (long long)l->lines[j].line);
+			fprintf(m, "%s\n", j + 1 < l->nlines ? " (inline)" : "");
+		}
+	}
+}
+
+/* What print writes, as a malloc'd string; NULL when out of memory. */
+static char *
+group_text(void (*print)(FILE *, struct group *, const struct ct_psample *), struct group *g,
+	   const struct ct_psample *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m)
+		return NULL;
+	print(m, g, s);
+	fclose(m);
+	return buf;
+}
+
+/* The value of s's last string label key, or NULL. */
+static const char *
+last_label(const struct ct_psample *s, const char *key)
+{
+	const char *v = NULL;
+	for (size_t i = 0; i < s->nlabels; i++)
+		if (s->labels[i].str && !strcmp(s->labels[i].key, key))
+			v = s->labels[i].str;
+	return v;
+}
+
+/* " in fn (file:line)" for the frame that sums up s, "" for a lone frame
+ * (malloc'd; NULL when out of memory). */
+static char *
+group_site(const struct ct_psample *s)
+{
+	const char *fn, *file;
+	int64_t line;
+	char *site;
+	if (!ct_summary_frame(s, &fn, &file, &line) || s->nlocs <= 1)
+		return strdup("");
+	char base[PATH_MAX];
+	int r = *file ? asprintf(&site, " in %s (%s:%lld)", fn, ct_graph_base(file, base, sizeof(base)),
+				 (long long)line)
+		      : asprintf(&site, " in %s", fn);
+	return r < 0 ? NULL : site;
+}
+
 /* Groups from a decoded count profile; takes ownership of p. */
 static int
 load_profile(struct ct_profile *p, struct dump *d, char *err, size_t errlen)
@@ -118,44 +207,13 @@ load_profile(struct ct_profile *p, struct dump *d, char *err, size_t errlen)
 	for (size_t k = 0; k < norder; k++) {
 		const struct ct_psample *s = &p->samples[order[k]];
 		struct group *g = group_add(d);
-		char *buf = NULL;
-		size_t len = 0;
 		if (!g)
 			goto oom;
 		g->count = (long)values[k * p->ntypes + p->default_type];
 		d->threads += g->count;
-		const char *state = NULL, *wait = NULL;
-		FILE *m = open_memstream(&buf, &len);
-		if (!m)
+		const char *state = last_label(s, "state"), *wait = last_label(s, "wait");
+		if (!(g->labels = group_text(print_labels, g, s)))
 			goto oom;
-		for (size_t i = 0; i < s->nlabels; i++) {
-			const struct ct_plabel *l = &s->labels[i];
-			if (l->str)
-				fprintf(m, "%s%s=%s", i ? " " : "", l->key, l->str);
-			else
-				fprintf(m, "%s%s=%lld%s", i ? " " : "", l->key, (long long)l->num, l->unit);
-			if (!l->str)
-				continue;
-			if (!strcmp(l->key, "state"))
-				state = l->str;
-			else if (!strcmp(l->key, "wait"))
-				wait = l->str;
-			if (!strcmp(l->key, "stuck") && truthy(l->str))
-				g->stuck = true;
-			if (!strcmp(l->key, "deadlock") && truthy(l->str))
-				g->deadlock = true;
-			if (!strcmp(l->key, "idle") && truthy(l->str))
-				g->idle = true;
-			if (!strcmp(l->key, "held_by") && *l->str)
-				g->held = true;
-			if (!strcmp(l->key, "state") && strstr(l->str, "stuck"))
-				g->stuck = true;
-			if (!strcmp(l->key, "state") && strstr(l->str, "deadlock"))
-				g->deadlock = true;
-		}
-		fclose(m);
-		g->labels = buf;
-		buf = NULL;
 		if (wait && *wait)
 			g->title = strdup(wait);
 		else if (state && *state)
@@ -164,35 +222,9 @@ load_profile(struct ct_profile *p, struct dump *d, char *err, size_t errlen)
 			g->title = strdup(s->locs[0]->lines[0].fn->name);
 		else
 			g->title = strdup("?");
-		const char *fn, *file;
-		int64_t line;
-		if (ct_summary_frame(s, &fn, &file, &line) && s->nlocs > 1) {
-			char base[PATH_MAX];
-			int r = *file ? asprintf(&g->site, " in %s (%s:%lld)", fn,
-						 ct_graph_base(file, base, sizeof(base)), (long long)line)
-				      : asprintf(&g->site, " in %s", fn);
-			if (r < 0)
-				g->site = NULL;
-		} else {
-			g->site = strdup("");
-		}
-		if (!(m = open_memstream(&buf, &len)))
-			goto oom;
-		for (size_t i = 0; i < s->nlocs; i++) {
-			const struct ct_ploc *l = s->locs[i];
-			if (l->nlines == 0)
-				fprintf(m, "    %#llx\n", (unsigned long long)l->address);
-			for (size_t j = 0; j < l->nlines; j++) {
-				const struct ct_pfunc *f = l->lines[j].fn;
-				fprintf(m, "    %s", *f->name ? f->name : "?");
-				if (*f->filename)
-					fprintf(m, "  %s:%lld", f->filename, (long long)l->lines[j].line);
-				fprintf(m, "%s\n", j + 1 < l->nlines ? " (inline)" : "");
-			}
-		}
-		fclose(m);
-		g->stack = buf;
-		if (!g->title || !g->stack || !g->labels || !g->site)
+		g->site = group_site(s);
+		g->stack = group_text(print_stack, g, s);
+		if (!g->title || !g->stack || !g->site)
 			goto oom;
 	}
 	ret = 0;

@@ -206,6 +206,60 @@ lt_quantile(const struct lt_dist *d, double q)
 	return d->max;
 }
 
+/* Adds sample s, of the given role, to lock l; -1 when out of memory. */
+static int
+lt_add_sample(struct lt_lock *l, const struct ct_psample *s, const char *role)
+{
+	const char *v;
+	int64_t num, bucket;
+	if ((v = lt_str(s, "lock_kind")))
+		l->kind = v;
+	if ((v = lt_str(s, "named_by")))
+		l->named_by = v;
+	if ((v = lt_str(s, "mutex")))
+		l->mutex = v;
+	if (lt_num(s, "objects", &num) && num > l->objects)
+		l->objects = num;
+	double c = (double)s->values[0], d = (double)s->values[1];
+	bool is_bucket = lt_num(s, "wait_bucket", &bucket) || lt_num(s, "hold_bucket", &bucket);
+	if (!strcmp(role, "holder")) {
+		l->held_count += c;
+		l->held_delay += d;
+		if (lt_num(s, "events", &num))
+			l->holder_events += (uint64_t)num;
+		if (lt_add_site(&l->holders, &l->nholders, &l->capholders, s, c, d, 0) < 0)
+			return -1;
+		return 0;
+	}
+	struct lt_dist *dist;
+	if (!strcmp(role, "wait"))
+		dist = &l->wait;
+	else if (!strcmp(role, "hold"))
+		dist = &l->hold;
+	else
+		return 0; /* a role of a later version */
+	dist->count += c;
+	dist->total += d;
+	if (is_bucket) {
+		if (lt_add_bucket(dist, bucket, c) < 0)
+			return -1;
+	} else {
+		int64_t mx = 0;
+		if (lt_num(s, "events", &num))
+			dist->events += (uint64_t)num;
+		if (lt_num(s, "max", &mx) && mx > dist->max)
+			dist->max = mx;
+		if (dist == &l->wait &&
+		    lt_add_site(&l->waiters, &l->nwaiters, &l->capwaiters, s, 0, d, mx) < 0)
+			return -1;
+	}
+	/* A bucket sample's count belongs to its site too. */
+	if (is_bucket && dist == &l->wait &&
+	    lt_add_site(&l->waiters, &l->nwaiters, &l->capwaiters, s, c, 0, 0) < 0)
+		return -1;
+	return 0;
+}
+
 static int
 lt_collect(struct lt *t, const struct ct_profile *p, char *err, size_t errlen)
 {
@@ -235,52 +289,7 @@ lt_collect(struct lt *t, const struct ct_profile *p, char *err, size_t errlen)
 		struct lt_lock *l = lt_lock(t, name);
 		if (!l)
 			goto nomem;
-		const char *v;
-		int64_t num, bucket;
-		if ((v = lt_str(s, "lock_kind")))
-			l->kind = v;
-		if ((v = lt_str(s, "named_by")))
-			l->named_by = v;
-		if ((v = lt_str(s, "mutex")))
-			l->mutex = v;
-		if (lt_num(s, "objects", &num) && num > l->objects)
-			l->objects = num;
-		double c = (double)s->values[0], d = (double)s->values[1];
-		bool is_bucket = lt_num(s, "wait_bucket", &bucket) || lt_num(s, "hold_bucket", &bucket);
-		if (!strcmp(role, "holder")) {
-			l->held_count += c;
-			l->held_delay += d;
-			if (lt_num(s, "events", &num))
-				l->holder_events += (uint64_t)num;
-			if (lt_add_site(&l->holders, &l->nholders, &l->capholders, s, c, d, 0) < 0)
-				goto nomem;
-			continue;
-		}
-		struct lt_dist *dist;
-		if (!strcmp(role, "wait"))
-			dist = &l->wait;
-		else if (!strcmp(role, "hold"))
-			dist = &l->hold;
-		else
-			continue; /* a role of a later version */
-		dist->count += c;
-		dist->total += d;
-		if (is_bucket) {
-			if (lt_add_bucket(dist, bucket, c) < 0)
-				goto nomem;
-		} else {
-			int64_t mx = 0;
-			if (lt_num(s, "events", &num))
-				dist->events += (uint64_t)num;
-			if (lt_num(s, "max", &mx) && mx > dist->max)
-				dist->max = mx;
-			if (dist == &l->wait &&
-			    lt_add_site(&l->waiters, &l->nwaiters, &l->capwaiters, s, 0, d, mx) < 0)
-				goto nomem;
-		}
-		/* A bucket sample's count belongs to its site too. */
-		if (is_bucket && dist == &l->wait &&
-		    lt_add_site(&l->waiters, &l->nwaiters, &l->capwaiters, s, c, 0, 0) < 0)
+		if (lt_add_sample(l, s, role) < 0)
 			goto nomem;
 	}
 	for (size_t i = 0; i < t->n; i++) {

@@ -36,6 +36,28 @@ is_gzip(const uint8_t *d, size_t len)
 	return len >= 2 && d[0] == 0x1f && d[1] == 0x8b;
 }
 
+/* Doubles the output buffer *buf of *cap bytes, up to
+ * CT_PROFILE_MAX_BYTES; -1 with a reason in err at that limit or when out
+ * of memory. */
+static int
+gunzip_grow(uint8_t **buf, size_t *cap, char *err, size_t errlen)
+{
+	if (*cap >= CT_PROFILE_MAX_BYTES) {
+		seterr(err, errlen, "decompresses to more than %u MiB; not a profile",
+		       CT_PROFILE_MAX_BYTES >> 20);
+		return -1;
+	}
+	size_t ncap = *cap * 2 > CT_PROFILE_MAX_BYTES ? CT_PROFILE_MAX_BYTES : *cap * 2;
+	uint8_t *nb = realloc(*buf, ncap);
+	if (!nb) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	*buf = nb;
+	*cap = ncap;
+	return 0;
+}
+
 int
 ct_gunzip(const void *inp, size_t len, uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
@@ -64,21 +86,8 @@ ct_gunzip(const void *inp, size_t len, uint8_t **out, size_t *outlen, char *err,
 	z.next_in = (Bytef *)in;
 	z.avail_in = len > UINT32_MAX ? UINT32_MAX : (uInt)len;
 	for (;;) {
-		if (n == cap) {
-			if (cap >= CT_PROFILE_MAX_BYTES) {
-				seterr(err, errlen, "decompresses to more than %u MiB; not a profile",
-				       CT_PROFILE_MAX_BYTES >> 20);
-				goto out;
-			}
-			size_t ncap = cap * 2 > CT_PROFILE_MAX_BYTES ? CT_PROFILE_MAX_BYTES : cap * 2;
-			uint8_t *nb = realloc(buf, ncap);
-			if (!nb) {
-				seterr(err, errlen, "out of memory");
-				goto out;
-			}
-			buf = nb;
-			cap = ncap;
-		}
+		if (n == cap && gunzip_grow(&buf, &cap, err, errlen) < 0)
+			goto out;
 		size_t room = cap - n;
 		z.next_out = buf + n;
 		z.avail_out = room > UINT32_MAX ? UINT32_MAX : (uInt)room;

@@ -33,6 +33,36 @@ cmp_by_hash(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
+/* A copy of n elements of size sz at src (room for one when n is 0, so
+ * that NULL means only out of memory). */
+static void *
+dup_array(const void *src, size_t n, size_t sz)
+{
+	void *d = malloc((n ? n : 1) * sz);
+	if (d && n)
+		memcpy(d, src, n * sz);
+	return d;
+}
+
+/* p0's record with r1's stack, or NULL; idx orders p0's records by hash. */
+static const struct ct_record *
+find_earlier(const struct ct_profile_snapshot *p0, const size_t *idx, const struct ct_record *r1)
+{
+	/* First index whose hash is >= r1's, then every equal hash. */
+	size_t lo = 0, hi = p0->nrecords;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p0->records[idx[mid]].hash < r1->hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t k = lo; k < p0->nrecords && p0->records[idx[k]].hash == r1->hash; k++)
+		if (same_stack(&p0->records[idx[k]], r1))
+			return &p0->records[idx[k]];
+	return NULL;
+}
+
 int
 ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *later,
 		enum ct_profile_kind kind, struct ct_snapshot *out)
@@ -47,12 +77,10 @@ ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *lat
 	 * the objects mapped, which a process that changed its credentials
 	 * symbolizes against (no /proc/self/maps); where its locks were
 	 * made and their kinds, which name them. */
-	struct ct_dl_gone *gone = malloc((later->ndl_gone ? later->ndl_gone : 1) * sizeof(*gone));
-	struct ct_dl_gone *live = malloc((later->ndl_live ? later->ndl_live : 1) * sizeof(*live));
-	struct ct_locksite *sites =
-		malloc((later->nlocksites ? later->nlocksites : 1) * sizeof(*sites));
-	struct ct_lockstat *stats =
-		malloc((later->nlockstats ? later->nlockstats : 1) * sizeof(*stats));
+	struct ct_dl_gone *gone = dup_array(later->dl_gone, later->ndl_gone, sizeof(*gone));
+	struct ct_dl_gone *live = dup_array(later->dl_live, later->ndl_live, sizeof(*live));
+	struct ct_locksite *sites = dup_array(later->locksites, later->nlocksites, sizeof(*sites));
+	struct ct_lockstat *stats = dup_array(later->lockstats, later->nlockstats, sizeof(*stats));
 	if (!idx || !v || !gone || !live || !sites || !stats) {
 		free(idx);
 		free(v);
@@ -62,14 +90,6 @@ ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *lat
 		free(stats);
 		return -ENOMEM;
 	}
-	if (later->ndl_gone)
-		memcpy(gone, later->dl_gone, later->ndl_gone * sizeof(*gone));
-	if (later->ndl_live)
-		memcpy(live, later->dl_live, later->ndl_live * sizeof(*live));
-	if (later->nlocksites)
-		memcpy(sites, later->locksites, later->nlocksites * sizeof(*sites));
-	if (later->nlockstats)
-		memcpy(stats, later->lockstats, later->nlockstats * sizeof(*stats));
 	for (size_t i = 0; i < p0->nrecords; i++)
 		idx[i] = i;
 	qsort_r(idx, p0->nrecords, sizeof(*idx), cmp_by_hash, p0->records);
@@ -77,25 +97,8 @@ ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *lat
 	size_t n = 0;
 	for (size_t j = 0; j < p1->nrecords; j++) {
 		const struct ct_record *r1 = &p1->records[j];
-		double c0 = 0, d0 = 0;
-		/* First index whose hash is >= r1's, then every equal hash. */
-		size_t lo = 0, hi = p0->nrecords;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (p0->records[idx[mid]].hash < r1->hash)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (size_t k = lo; k < p0->nrecords && p0->records[idx[k]].hash == r1->hash; k++) {
-			const struct ct_record *r0 = &p0->records[idx[k]];
-			if (same_stack(r0, r1)) {
-				c0 = r0->count;
-				d0 = r0->delay_ns;
-				break;
-			}
-		}
-		double dc = r1->count - c0, dd = r1->delay_ns - d0;
+		const struct ct_record *r0 = find_earlier(p0, idx, r1);
+		double dc = r1->count - (r0 ? r0->count : 0), dd = r1->delay_ns - (r0 ? r0->delay_ns : 0);
 		/* Values only grow, so "unchanged" is exact equality; rounding
 		 * to what the encoder writes catches float noise too. */
 		if (llround(dc) == 0 && llround(dd) == 0)

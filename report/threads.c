@@ -580,6 +580,59 @@ td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 	return 0;
 }
 
+/* The labels of a thread dump's samples: state, wait, stuck, idle,
+ * held_by. */
+enum { TD_NLABELS = 5 };
+
+/* Thread t's record (a count of 1) and labels: where it waits, or where it
+ * was created (create, or a thread that is not waiting); held (16 bytes,
+ * as long as the labels) receives the holder's tid. */
+static void
+td_thread_record(const struct ct_thread_snap *t, bool create, char held[16], struct ct_record *r,
+		 struct ct_pprof_label l[TD_NLABELS])
+{
+	*r = (struct ct_record){.count = 1, .op = CT_OP_COUNT};
+	l[0] = CT_PL_STR("state", td_state(t));
+	l[1] = CT_PL_STR("wait", "");
+	l[2] = CT_PL_STR("stuck", "");
+	l[3] = CT_PL_STR("idle", "");
+	l[4] = CT_PL_STR("held_by", "");
+	if (create) {
+		r->depth = (uint32_t)t->create_depth;
+		memcpy(r->pc, t->create_pc, r->depth * sizeof(r->pc[0]));
+		l[0].value = "";
+	} else if (t->waiting) {
+		r->op = t->op;
+		r->depth = (uint32_t)t->depth;
+		memcpy(r->pc, t->pc, r->depth * sizeof(r->pc[0]));
+		l[1].value = ct_op_name(t->op);
+		l[2].value = t->stuck ? "yes" : "";
+		l[3].value = t->idle ? "yes" : "";
+		/* The holder's tid: blocked behind a held lock. */
+		if (td_rank(t) == 0) {
+			snprintf(held, 16, "%d", t->owner_tid);
+			l[4].value = held;
+		}
+	} else {
+		/* A running or finished thread: where it was created. */
+		r->depth = (uint32_t)t->create_depth;
+		memcpy(r->pc, t->create_pc, r->depth * sizeof(r->pc[0]));
+	}
+}
+
+/* Whether two threads' records and labels make one sample. */
+static bool
+td_same(const struct ct_record *a, const struct ct_pprof_label *la, const struct ct_record *b,
+	const struct ct_pprof_label *lb)
+{
+	if (a->op != b->op || a->depth != b->depth || memcmp(a->pc, b->pc, a->depth * sizeof(a->pc[0])))
+		return false;
+	for (int k = 0; k < TD_NLABELS; k++)
+		if (strcmp(la[k].value, lb[k].value))
+			return false;
+	return true;
+}
+
 /* One record per thread, labelled; the encoder merges nothing, so equal
  * stacks are merged here by counting into the first record. */
 static int
@@ -588,7 +641,7 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 	const struct ct_snapshot *s = d->snap;
 	size_t n = s->nthreads ? s->nthreads : 1;
 	struct ct_record *recs = calloc(n, sizeof(*recs));
-	struct ct_pprof_label(*lab)[5] = calloc(n, sizeof(*lab));
+	struct ct_pprof_label(*lab)[TD_NLABELS] = calloc(n, sizeof(*lab));
 	char(*held)[16] = calloc(n, sizeof(*held));
 	const struct ct_pprof_label **labp = calloc(n, sizeof(*labp));
 	size_t *nlab = calloc(n, sizeof(*nlab)), nrec = 0;
@@ -598,41 +651,12 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 		goto out;
 	}
 	for (size_t i = 0; i < s->nthreads; i++) {
-		const struct ct_thread_snap *t = &s->threads[i];
-		struct ct_record r = {.count = 1, .op = CT_OP_COUNT};
-		struct ct_pprof_label l[5] = {CT_PL_STR("state", td_state(t)), CT_PL_STR("wait", ""),
-					      CT_PL_STR("stuck", ""), CT_PL_STR("idle", ""),
-					      CT_PL_STR("held_by", "")};
-		if (create) {
-			r.depth = (uint32_t)t->create_depth;
-			memcpy(r.pc, t->create_pc, r.depth * sizeof(r.pc[0]));
-			l[0].value = "";
-		} else if (t->waiting) {
-			r.op = t->op;
-			r.depth = (uint32_t)t->depth;
-			memcpy(r.pc, t->pc, r.depth * sizeof(r.pc[0]));
-			l[1].value = ct_op_name(t->op);
-			l[2].value = t->stuck ? "yes" : "";
-			l[3].value = t->idle ? "yes" : "";
-			/* The holder's tid: blocked behind a held lock. */
-			if (td_rank(t) == 0) {
-				snprintf(held[i], sizeof(held[i]), "%d", t->owner_tid);
-				l[4].value = held[i];
-			}
-		} else {
-			/* A running or finished thread: where it was created. */
-			r.depth = (uint32_t)t->create_depth;
-			memcpy(r.pc, t->create_pc, r.depth * sizeof(r.pc[0]));
-		}
+		struct ct_record r;
+		struct ct_pprof_label l[TD_NLABELS];
+		td_thread_record(&s->threads[i], create, held[i], &r, l);
 		size_t j;
 		for (j = 0; j < nrec; j++)
-			if (recs[j].op == r.op && recs[j].depth == r.depth &&
-			    !memcmp(recs[j].pc, r.pc, r.depth * sizeof(r.pc[0])) &&
-			    !strcmp(lab[j][0].value, l[0].value) &&
-			    !strcmp(lab[j][1].value, l[1].value) &&
-			    !strcmp(lab[j][2].value, l[2].value) &&
-			    !strcmp(lab[j][3].value, l[3].value) &&
-			    !strcmp(lab[j][4].value, l[4].value))
+			if (td_same(&recs[j], lab[j], &r, l))
 				break;
 		if (j < nrec) {
 			recs[j].count += 1;
@@ -641,7 +665,7 @@ td_profile(struct td *d, struct ct_maps *maps, bool create, uint8_t **out, size_
 		recs[nrec] = r;
 		memcpy(lab[nrec], l, sizeof(l));
 		labp[nrec] = lab[nrec];
-		nlab[nrec] = 5;
+		nlab[nrec] = TD_NLABELS;
 		nrec++;
 	}
 	char full[160] = "";
