@@ -185,11 +185,13 @@ Test(run, options_set_the_environment)
 		&(struct cmd_opts){.env = (const char *[]){"LD_PRELOAD=libm.so.6", NULL}});
 	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
 	const char *o = c.stdout_text;
-	cr_expect(strstr(o, "\nCONTEND_MUTEX_FRACTION=1\n"), "%s", o);
-	cr_expect(strstr(o, "\nCONTEND_BLOCK_RATE=1\n"), "%s", o);
-	cr_expect(strstr(o, "\nCONTEND_IO=0\n"), "%s", o);
-	cr_expect(strstr(o, "\nCONTEND_HTTP=:0\n"), "%s", o);
-	cr_expect(strstr(o, "\nCONTEND_QUIET=1\n"), "%s", o);
+	expect_contains(o, (const char *const[]){
+				"\nCONTEND_MUTEX_FRACTION=1\n",
+				"\nCONTEND_BLOCK_RATE=1\n",
+				"\nCONTEND_IO=0\n",
+				"\nCONTEND_HTTP=:0\n",
+				"\nCONTEND_QUIET=1\n",
+				NULL});
 	snprintf(want, sizeof(want), "\nCONTEND_OUT=%s/my 100%%%% dir\n", tmp); /* % doubled */
 	cr_expect(strstr(o, want), "want %s in %s", want, o);
 	const char *pre = strstr(o, "\nLD_PRELOAD=");
@@ -330,10 +332,12 @@ Test(run, deadlock_and_stuck_threads, .timeout = 60)
 		&(struct cmd_opts){.cwd = tmp, .env = (const char *[]){"CONTEND_STUCK=200ms", NULL}});
 	cr_assert_eq(cmd_exit_code(&c), 0, "%s", c.stderr_text);
 	const char *e = c.stderr_text;
-	cr_expect(strstr(e, "\ncontend: deadlock: thread "), "%s", e);
-	cr_expect(strstr(e, "contend: 2 stuck threads"), "%s", e);
-	cr_expect(strstr(e, "pthread_mutex_lock in lock_a_then_b (threads_leaks.c:"), "%s", e);
-	cr_expect(strstr(e, "pthread_mutex_lock in lock_b_then_a (threads_leaks.c:"), "%s", e);
+	expect_contains(e, (const char *const[]){
+				"\ncontend: deadlock: thread ",
+				"contend: 2 stuck threads",
+				"pthread_mutex_lock in lock_a_then_b (threads_leaks.c:",
+				"pthread_mutex_lock in lock_b_then_a (threads_leaks.c:",
+				NULL});
 	cmd_free(&c);
 
 	cmd_run(&c, (const char *[]){contend_bin(), "threads", dir, NULL}, NULL);

@@ -198,6 +198,13 @@ count_lines(const char *s)
 	return n;
 }
 
+void
+expect_contains(const char *text, const char *const *want)
+{
+	for (size_t i = 0; want[i]; i++)
+		cr_expect(strstr(text, want[i]), "no \"%s\" in:\n%s", want[i], text);
+}
+
 bool
 ends_with(const char *s, const char *suffix)
 {

@@ -55,6 +55,10 @@ int count_lines(const char *s);
 /* s with the lines containing any of the NULL-terminated `skip`
  * substrings removed (malloc'd). */
 char *filter_lines(const char *s, const char *const *skip);
+/* A Criterion expectation that text contains each of the NULL-terminated
+ * want strings (a failure names the missing one and shows text). */
+void expect_contains(const char *text, const char *const *want);
+
 /* Whether s ends with suffix. */
 bool ends_with(const char *s, const char *suffix);
 /* Appends n bytes of data to the NUL-terminated *buf of length *len. */
