@@ -57,19 +57,22 @@
 CT_HIDDEN long ct_futex_syscall(long nr, long a, long op, long c, long d, long e, long f);
 CT_HIDDEN long ct_futex_waitv_syscall(long nr, long a, long b, long c, long d, long e, long f);
 
+/* A futex wait on the word at a: FUTEX_WAIT and its variants (0 when
+ * woken) and futex_waitv(waiters, nr_futexes, flags, timeout, clockid)
+ * (the index of the word that woke it); -1 otherwise. */
 static CT_NOINLINE long
-ct_futex_wait(long nr, long a, long op, long c, long d, long e, long f, uintptr_t caller)
+ct_futex_wait(long nr, long a, long b, long c, long d, long e, long f, uintptr_t caller)
 {
 	if (!ct_active())
-		return real_syscall(nr, a, op, c, d, e, f);
+		return real_syscall(nr, a, b, c, d, e, f);
 	struct ct_wait w;
 	ct_lock_wait_begin(&w, (const void *)a, CT_OP_FUTEX_WAIT, caller);
-	long r = real_syscall(nr, a, op, c, d, e, f);
+	long r = real_syscall(nr, a, b, c, d, e, f);
 	/* Woken (spuriously too), timed out or interrupted: it slept. EAGAIN
 	 * (the word had changed) and the argument errors return at once. */
-	if (r == 0 || errno == ETIMEDOUT || errno == EINTR) {
+	if (r >= 0 || errno == ETIMEDOUT || errno == EINTR) {
 		ct_lock_wait_end(&w);
-		if (r != 0)
+		if (r < 0)
 			ct_wait_unwoken(CT_OP_FUTEX_WAIT, r, errno);
 	} else
 		ct_lock_wait_cancel(&w);
@@ -130,30 +133,10 @@ ct_futex_syscall(long nr, long a, long op, long c, long d, long e, long f)
 #define SYS_futex_waitv 449 /* the same number on every architecture */
 #endif
 
-/* futex_waitv(waiters, nr_futexes, flags, timeout, clockid): returns the
- * index of the word that woke it, or -1 (ETIMEDOUT, EINTR: waits; EAGAIN
- * and the argument errors: not). */
-static CT_NOINLINE long
-ct_futex_waitv(long nr, long a, long b, long c, long d, long e, long f, uintptr_t caller)
-{
-	if (!ct_active())
-		return real_syscall(nr, a, b, c, d, e, f);
-	struct ct_wait w;
-	ct_lock_wait_begin(&w, (const void *)a, CT_OP_FUTEX_WAIT, caller);
-	long r = real_syscall(nr, a, b, c, d, e, f);
-	if (r >= 0 || errno == ETIMEDOUT || errno == EINTR) {
-		ct_lock_wait_end(&w);
-		if (r < 0)
-			ct_wait_unwoken(CT_OP_FUTEX_WAIT, r, errno);
-	} else
-		ct_lock_wait_cancel(&w);
-	return r;
-}
-
 CT_HIDDEN __attribute__((used)) long
 ct_futex_waitv_syscall(long nr, long a, long b, long c, long d, long e, long f)
 {
-	return ct_futex_waitv(nr, a, b, c, d, e, f, CT_CALLER());
+	return ct_futex_wait(nr, a, b, c, d, e, f, CT_CALLER());
 }
 
 #if defined(__x86_64__) && !defined(CT_FUTEX_C_WRAPPER)
@@ -195,7 +178,7 @@ syscall(long nr, ...)
 	if (nr == SYS_futex)
 		return ct_futex(nr, a, b, c, d, e, f, CT_CALLER());
 	if (nr == SYS_futex_waitv)
-		return ct_futex_waitv(nr, a, b, c, d, e, f, CT_CALLER());
+		return ct_futex_wait(nr, a, b, c, d, e, f, CT_CALLER());
 	return real_syscall(nr, a, b, c, d, e, f);
 }
 #endif
