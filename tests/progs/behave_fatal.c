@@ -136,11 +136,9 @@ in_call(const char *call)
 int
 main(int argc, char **argv)
 {
-	if (argc < 3) {
-		fprintf(stderr, "usage: behave_fatal sleep|nanosleep|poll|read|sem_wait|cond_wait|busy "
-				"THREADS [main|worker] [TERM|INT]\n");
-		return 2;
-	}
+	need_args(argc, 3,
+		  "behave_fatal sleep|nanosleep|poll|read|sem_wait|cond_wait|busy "
+		  "THREADS [main|worker] [TERM|INT]");
 	const char *call = argv[1];
 	long threads = atol(argv[2]);
 	int to_worker = argc > 3 && !strcmp(argv[3], "worker");

@@ -10,10 +10,7 @@
 int
 main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: dlopen_prog <libdl_hold.so> [waiters] [hold_us] [rounds]\n");
-		return 2;
-	}
+	need_args(argc, 2, "dlopen_prog <libdl_hold.so> [waiters] [hold_us] [rounds]");
 	void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		fprintf(stderr, "SETUP: dlopen: %s\n", dlerror());

@@ -70,10 +70,7 @@ run_lib(const char *path, int rounds, int unload)
 int
 main(int argc, char **argv)
 {
-	if (argc < 3) {
-		fprintf(stderr, "usage: dlswap_prog <libdlswap_a.so> <libdlswap_b.so> [rounds]\n");
-		return 2;
-	}
+	need_args(argc, 3, "dlswap_prog <libdlswap_a.so> <libdlswap_b.so> [rounds]");
 	int rounds = (int)arg_long(argc, argv, 3, 3);
 	waiter_tid = (int)syscall(SYS_gettid);
 	uintptr_t a = run_lib(argv[1], rounds, 1);

@@ -131,10 +131,7 @@ raw_fork_child(void)
 int
 main(int argc, char **argv)
 {
-	if (argc < 4) {
-		fprintf(stderr, "usage: fork_storm <lock|none> <forks> <fork|_Fork> [dump_every]\n");
-		return 2;
-	}
+	need_args(argc, 4, "fork_storm <lock|none> <forks> <fork|_Fork> [dump_every]");
 	hold_fn = (int (*)(int, long, int *))dlsym(RTLD_DEFAULT, "ct_fork_test_hold");
 	const char *(*name_fn)(int) = (const char *(*)(int))dlsym(RTLD_DEFAULT, "ct_fork_lock_name");
 	if (!hold_fn || !name_fn) {

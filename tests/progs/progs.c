@@ -77,6 +77,15 @@ check_status(void)
 	return check_failures ? 1 : 0;
 }
 
+void
+need_args(int argc, int n, const char *usage)
+{
+	if (argc >= n)
+		return;
+	fprintf(stderr, "usage: %s\n", usage);
+	exit(2);
+}
+
 long
 arg_long(int argc, char **argv, int i, long def)
 {

@@ -93,6 +93,8 @@ int check_status(void);
 
 /* argv[i] as a positive long, or def when absent. */
 long arg_long(int argc, char **argv, int i, long def);
+/* Exits 2 with "usage: <usage>" on stderr unless argc is at least n. */
+void need_args(int argc, int n, const char *usage);
 
 /* A background thread that takes obj with lock(), sets `held`, keeps it
  * hold_us (with `manual`: hold_us after bg_release(), so checks that need

@@ -70,6 +70,22 @@ stopping(void)
 	return __atomic_load_n(&stop, __ATOMIC_ACQUIRE);
 }
 
+/* A service thread that notes its tid under its name, then runs its
+ * loop. */
+struct service {
+	const char *name;
+	void (*loop)(void);
+};
+
+static void *
+service_main(void *arg)
+{
+	const struct service *sv = arg;
+	note_tid(sv->name);
+	sv->loop();
+	return NULL;
+}
+
 static NOINLINE void
 conn_loop(int fd)
 {
@@ -131,14 +147,6 @@ timer_loop(void)
 	pthread_mutex_unlock(&timer_m);
 }
 
-static void *
-timer_main(void *arg)
-{
-	note_tid("timer");
-	timer_loop();
-	return arg;
-}
-
 static pthread_mutex_t clean_m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t clean_c = PTHREAD_COND_INITIALIZER;
 static int cleaner_resting;
@@ -155,14 +163,6 @@ cleaner_loop(void)
 	while (!stopping())
 		pthread_cond_wait(&clean_c, &clean_m);
 	pthread_mutex_unlock(&clean_m);
-}
-
-static void *
-cleaner_main(void *arg)
-{
-	note_tid("cleaner");
-	cleaner_loop();
-	return arg;
 }
 
 static pthread_mutex_t mgr_m = PTHREAD_MUTEX_INITIALIZER;
@@ -196,14 +196,6 @@ manager_loop(void)
 		pthread_cond_wait(&mgr_c, &mgr_m);
 	}
 	pthread_mutex_unlock(&mgr_m);
-}
-
-static void *
-manager_main(void *arg)
-{
-	note_tid("manager");
-	manager_loop();
-	return arg;
 }
 
 static pthread_mutex_t pool_m = PTHREAD_MUTEX_INITIALIZER;
@@ -313,9 +305,12 @@ main(int argc, char **argv)
 
 	pthread_t acceptor, conn, timer, cleaner, manager, workers[POOL_MAX], query;
 	XPT(pthread_create(&acceptor, NULL, acceptor_main, &conn));
-	XPT(pthread_create(&timer, NULL, timer_main, NULL));
-	XPT(pthread_create(&cleaner, NULL, cleaner_main, NULL));
-	XPT(pthread_create(&manager, NULL, manager_main, NULL));
+	static const struct service timer_sv = {"timer", timer_loop},
+				    cleaner_sv = {"cleaner", cleaner_loop},
+				    manager_sv = {"manager", manager_loop};
+	XPT(pthread_create(&timer, NULL, service_main, (void *)&timer_sv));
+	XPT(pthread_create(&cleaner, NULL, service_main, (void *)&cleaner_sv));
+	XPT(pthread_create(&manager, NULL, service_main, (void *)&manager_sv));
 	for (int i = 0; i < pool; i++) {
 		XPT(pthread_cond_init(&pool_c[i], NULL));
 		XPT(pthread_create(&workers[i], NULL, pool_main, &pool_c[i]));

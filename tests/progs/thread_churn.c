@@ -286,10 +286,7 @@ sentinel(void *arg)
 int
 main(int argc, char **argv)
 {
-	if (argc < 3) {
-		fprintf(stderr, "usage: thread_churn churn|live <threads> [leak]\n");
-		return 2;
-	}
+	need_args(argc, 3, "thread_churn churn|live <threads> [leak]");
 	long n = arg_long(argc, argv, 2, 1000);
 	if (!strcmp(argv[1], "live")) {
 		live(n);
