@@ -137,19 +137,28 @@ Test(dropuid, thread_dump_after_setuid_frame_pointers)
 	drop_case_of("drop_root_fp", "after", true);
 }
 
+/* drop_root MODE (as nobody) serving CONTEND_HTTP, asked for what
+ * ("symbol", "delta"); its output in out, made under base (mkdtemp
+ * template) when base is given. */
+static void
+run_served(struct run *r, const char *mode, const char *what, char *base, char *out)
+{
+	char uid[16], gid[16];
+	as_nobody(uid, gid, base, base ? out : NULL);
+	run_prog(r, &(struct run_opts){.prog = "drop_root",
+				       .args = (const char *[]){mode, uid, gid, what, NULL},
+				       .env = (const char *[]){"CONTEND_HTTP=127.0.0.1:0",
+							       "CONTEND_QUIET=1", NULL},
+				       .out = out, .raw_out = true});
+}
+
 /* /debug/pprof/symbol after the drop: the shim symbolizes from the
  * objects the loader lists, as its profiles do, not from /proc/self. */
 static void
 symbol_case(const char *mode)
 {
-	char uid[16], gid[16];
-	as_nobody(uid, gid, NULL, NULL);
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "drop_root",
-					.args = (const char *[]){mode, uid, gid, "symbol", NULL},
-					.env = (const char *[]){"CONTEND_HTTP=127.0.0.1:0",
-								"CONTEND_QUIET=1", NULL},
-					.out = "/nonexistent-ct-dropuid", .raw_out = true});
+	run_served(&r, mode, "symbol", NULL, "/nonexistent-ct-dropuid");
 	cr_expect(strstr(r.out, "symbol: num_symbols: 1"), "%s\n%s", r.out, r.err);
 	cr_expect(strstr(r.out, " drop_wait\n"), "%s: drop_wait not named:\n%s\n%s", mode, r.out,
 		  r.err);
@@ -166,14 +175,9 @@ Test(dropuid, symbol_endpoint_nodump) { symbol_case("nodump"); }
 static void
 delta_case(const char *mode)
 {
-	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
-	as_nobody(uid, gid, base, out);
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256];
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "drop_root",
-					.args = (const char *[]){mode, uid, gid, "delta", NULL},
-					.env = (const char *[]){"CONTEND_HTTP=127.0.0.1:0",
-								"CONTEND_QUIET=1", NULL},
-					.out = out, .raw_out = true});
+	run_served(&r, mode, "delta", base, out);
 	run_expect_success(&r);
 	struct profile dp;
 	cr_assert(profile_load_in(&dp, out, "delta"), "no delta profile: %s", r.err);

@@ -168,18 +168,23 @@ expect_idle_dump(const struct run *r, pid_t pid)
 		  "the idle worker's poll is not in the dump:\n%s", r->out);
 }
 
-/* For the server and both workers: <tmp>/<pre><pid><post> exists (want)
- * or not. */
+/* <tmp>/<pre><pid><post> exists (want) or not. */
+static void
+expect_process_file(const struct srv *s, pid_t pid, const char *pre, const char *post, bool want)
+{
+	char path[PATH_MAX + 96];
+	snprintf(path, sizeof(path), "%s/%s%d%s", s->r.tmp, pre, (int)pid, post);
+	cr_expect(path_exists(path) == want, "%s %s; stderr:\n%s", want ? "no" : "unwanted", path,
+		  s->r.err);
+}
+
+/* The same for the server and both workers. */
 static void
 expect_each_process(const struct srv *s, const char *pre, const char *post, bool want)
 {
 	pid_t pids[] = {s->r.pid, s->stuck, s->idle};
-	for (int i = 0; i < 3; i++) {
-		char path[PATH_MAX + 96];
-		snprintf(path, sizeof(path), "%s/%s%d%s", s->r.tmp, pre, (int)pids[i], post);
-		cr_expect(path_exists(path) == want, "%s %s; stderr:\n%s", want ? "no" : "unwanted",
-			  path, s->r.err);
-	}
+	for (int i = 0; i < 3; i++)
+		expect_process_file(s, pids[i], pre, post, want);
 }
 
 /* Starts the forking server with CONTEND_OUT=out and asks each worker
@@ -205,15 +210,10 @@ Test(forked, live_dump_in_each_worker, .timeout = 300)
 {
 	struct srv s;
 	dump_each_worker(&s, "out.%p");
-
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.r.tmp, (int)s.stuck);
-	cr_expect(path_exists(path), "no %s", path);
-	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.r.tmp, (int)s.idle);
-	cr_expect(path_exists(path), "no %s", path);
+	expect_process_file(&s, s.stuck, "out.", "/threads.0001.txt", true);
+	expect_process_file(&s, s.idle, "out.", "/threads.0001.txt", true);
 	/* The parent was not asked: no snapshot of its own. */
-	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", s.r.tmp, (int)s.r.pid);
-	cr_expect(!path_exists(path), "%s", path);
+	expect_process_file(&s, s.r.pid, "out.", "/threads.0001.txt", false);
 	srv_stop(&s);
 	/* Every worker survived its dump (exit status 0 above) and wrote its
 	 * profiles and thread dump at exit. */

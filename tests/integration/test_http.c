@@ -323,18 +323,60 @@ pprof_tmpdir(const struct srv *s)
 	setenv("PPROF_TMPDIR", dir, 1);
 }
 
+/* The live server (args: live_server's, NULL for live_args) for a test
+ * of a real client, skipped when tool is not installed; hot: once
+ * hot_path has contentions (wait_hot). */
+static void
+srv_for(struct srv *s, const char *tool, const char *const *args, bool hot)
+{
+	if (!have_program(tool))
+		cr_skip_test("%s is not installed", tool);
+	srv_start(s, args ? args : live_args, NULL, true);
+	if (hot)
+		wait_hot(s);
+	if (!strcmp(tool, "go"))
+		pprof_tmpdir(s);
+}
+
+/* `<argv...> URL` of path on s (argv's NULL entries left out), with a
+ * time-out of timeout_s. */
+static void
+fetch_cmd(struct run *r, const struct srv *s, const char *const argv[5], const char *path,
+	  int timeout_s)
+{
+	char u[256];
+	const char *v[7];
+	size_t n = 0;
+	url(u, sizeof(u), s, path);
+	for (size_t i = 0; i < 5; i++)
+		if (argv[i])
+			v[n++] = argv[i];
+	v[n++] = u;
+	v[n] = NULL;
+	run_cmd(r, v, timeout_s);
+}
+
+/* go tool pprof <flag> [flag2] URL */
+static void
+pprof_cmd(struct run *r, const struct srv *s, const char *flag, const char *flag2, const char *path)
+{
+	fetch_cmd(r, s, (const char *const[5]){"go", "tool", "pprof", flag, flag2}, path, 60);
+}
+
+/* curl -sS [opt [arg]] URL */
+static void
+curl_cmd(struct run *r, const struct srv *s, const char *opt, const char *arg,
+	 const char *path)
+{
+	fetch_cmd(r, s, (const char *const[5]){"curl", "-sS", opt, arg, NULL}, path, 30);
+}
+
 Test(http, go_tool_pprof_top)
 {
-	if (!have_program("go"))
-		cr_skip_test("go is not installed");
 	struct srv s;
-	srv_start(&s, (const char *const[]){"4", "200", "parked", NULL}, NULL, true);
-	wait_hot(&s);
-	pprof_tmpdir(&s);
-	char u[256];
-	url(u, sizeof(u), &s, "/debug/pprof/mutex");
+	srv_for(&s, "go", (const char *const[]){"4", "200", "parked", NULL}, true);
 	struct run r;
-	run_cmd(&r, (const char *const[]){"go", "tool", "pprof", "-top", u, NULL}, 60);
+	pprof_cmd(&r, &s, "-top", NULL, "/debug/pprof/mutex");
 	cr_expect_eq(run_exit_code(&r), 0, "go tool pprof failed:\n%s", r.err);
 	cr_expect(strstr(r.out, "pthread_mutex_unlock"), "no unlock in:\n%s", r.out);
 	cr_expect(strstr(r.out, "hot_path"), "no hot_path in:\n%s", r.out);
@@ -343,8 +385,7 @@ Test(http, go_tool_pprof_top)
 
 	/* The legacy text (debug=1) parses too, and pprof resolves its bare
 	 * addresses through POST /debug/pprof/symbol. */
-	url(u, sizeof(u), &s, "/debug/pprof/mutex?debug=1");
-	run_cmd(&r, (const char *const[]){"go", "tool", "pprof", "-top", u, NULL}, 60);
+	pprof_cmd(&r, &s, "-top", NULL, "/debug/pprof/mutex?debug=1");
 	cr_expect_eq(run_exit_code(&r), 0, "go tool pprof (debug=1) failed:\n%s", r.err);
 	cr_expect(strstr(r.out, "hot_path"), "no hot_path in:\n%s\n%s", r.out, r.err);
 	run_free(&r);
@@ -352,8 +393,7 @@ Test(http, go_tool_pprof_top)
 	/* The thread dump as pprof's goroutine profile: the parked thread is
 	 * in pthread_mutex_lock for the whole run (the workers only now and
 	 * then, by luck of the moment). */
-	url(u, sizeof(u), &s, "/debug/pprof/goroutine");
-	run_cmd(&r, (const char *const[]){"go", "tool", "pprof", "-traces", u, NULL}, 60);
+	pprof_cmd(&r, &s, "-traces", NULL, "/debug/pprof/goroutine");
 	cr_expect_eq(run_exit_code(&r), 0, "go tool pprof (goroutine) failed:\n%s", r.err);
 	const char *lock = strstr(r.out, "pthread_mutex_lock");
 	cr_expect(lock && strstr(lock, "parked_waiter"), "no pthread_mutex_lock <- parked_waiter in:\n%s", r.out);
@@ -364,16 +404,11 @@ Test(http, go_tool_pprof_top)
 
 Test(http, go_tool_pprof_seconds_delta)
 {
-	if (!have_program("go"))
-		cr_skip_test("go is not installed");
 	struct srv s;
-	srv_start(&s, live_args, NULL, true);
-	pprof_tmpdir(&s);
-	char u[256];
-	url(u, sizeof(u), &s, "/debug/pprof/mutex");
+	srv_for(&s, "go", NULL, false);
 	struct run r;
 	double t0 = mono_s();
-	run_cmd(&r, (const char *const[]){"go", "tool", "pprof", "-top", "-seconds=2", u, NULL}, 60);
+	pprof_cmd(&r, &s, "-top", "-seconds=2", "/debug/pprof/mutex");
 	double took = mono_s() - t0;
 	cr_expect_eq(run_exit_code(&r), 0, "go tool pprof -seconds=2 failed:\n%s", r.err);
 	/* pprof prints the profile's duration ("2s", "1.99s", "2.03s"):
@@ -437,15 +472,10 @@ Test(http, delta_is_later_minus_earlier)
 
 Test(http, index_and_thread_dump_with_curl)
 {
-	if (!have_program("curl"))
-		cr_skip_test("curl is not installed");
 	struct srv s;
-	srv_start(&s, live_args, NULL, true);
-	wait_hot(&s); /* the workers are running: hot_path is on their stacks */
-	char u[256];
+	srv_for(&s, "curl", NULL, true); /* the workers are running: hot_path is on their stacks */
 	struct run r;
-	url(u, sizeof(u), &s, "/debug/pprof/");
-	run_cmd(&r, (const char *const[]){"curl", "-sS", "-i", u, NULL}, 30);
+	curl_cmd(&r, &s, "-i", NULL, "/debug/pprof/");
 	cr_expect_eq(run_exit_code(&r), 0, "curl failed:\n%s", r.err);
 	expect_contains(r.out, (const char *const[]){
 				"HTTP/1.1 200 OK",
@@ -460,8 +490,7 @@ Test(http, index_and_thread_dump_with_curl)
 
 	/* goroutine?debug=2: the threads.txt dump; the workers are there,
 	 * blocked on the lock or inside hot_path. */
-	url(u, sizeof(u), &s, "/debug/pprof/goroutine?debug=2");
-	run_cmd(&r, (const char *const[]){"curl", "-sS", "-i", u, NULL}, 30);
+	curl_cmd(&r, &s, "-i", NULL, "/debug/pprof/goroutine?debug=2");
 	cr_expect_eq(run_exit_code(&r), 0, "curl failed:\n%s", r.err);
 	expect_contains(r.out, (const char *const[]){
 				"HTTP/1.1 200 OK",
@@ -498,15 +527,10 @@ Test(http, index_and_thread_dump_with_curl)
 
 Test(http, symbol_get_and_post_with_curl)
 {
-	if (!have_program("curl"))
-		cr_skip_test("curl is not installed");
 	struct srv s;
-	srv_start(&s, live_args, NULL, true);
-	wait_hot(&s);
-	char u[256];
+	srv_for(&s, "curl", NULL, true);
 	struct run r;
-	url(u, sizeof(u), &s, "/debug/pprof/symbol");
-	run_cmd(&r, (const char *const[]){"curl", "-sS", u, NULL}, 30);
+	curl_cmd(&r, &s, NULL, NULL, "/debug/pprof/symbol");
 	cr_expect_eq(run_exit_code(&r), 0, "curl failed:\n%s", r.err);
 	cr_expect_str_eq(r.out, "num_symbols: 1\n");
 	run_free(&r);
@@ -525,7 +549,7 @@ Test(http, symbol_get_and_post_with_curl)
 		if (*p == ' ')
 			*p = '+';
 	resp_free(&t);
-	run_cmd(&r, (const char *const[]){"curl", "-sS", "--data-binary", body, u, NULL}, 30);
+	curl_cmd(&r, &s, "--data-binary", body, "/debug/pprof/symbol");
 	cr_expect_eq(run_exit_code(&r), 0, "curl failed:\n%s", r.err);
 	cr_expect(!strncmp(r.out, "num_symbols: 1\n0x", 17), "%s", r.out);
 	cr_expect(strstr(r.out, " hot_path\n"), "posted %s, got:\n%s", body, r.out);
@@ -669,10 +693,8 @@ read_setting(const struct srv *s, const char *profile, const char *hdr)
  * curl -X POST still work. */
 Test(http, web_pages_cannot_reach_the_controls)
 {
-	if (!have_program("curl"))
-		cr_skip_test("curl is not installed");
 	struct srv s;
-	srv_start(&s, live_args, NULL, true);
+	srv_for(&s, "curl", NULL, false);
 	struct resp r;
 	char hdrs[512], t[256];
 
