@@ -61,6 +61,20 @@ uint64_t ct_ticks_calibrate(uint64_t now);
  * skew of the two clock reads (tens of ns) is a small fraction. */
 #define CT_TICKS_CAL_NS (2 * 1000 * 1000)
 
+/* The multiplier for a tick reading t (TSC): the one in force, or a
+ * calibration's when one is due (or none was made yet). Inline: the
+ * usual case is two loads and two compares. */
+static inline uint64_t
+ct_ticks_mult(uint64_t t)
+{
+	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
+	if (CT_UNLIKELY(m == 0 || (ct_tk.tsc && (t < ct_tk.base ||
+						 t - ct_tk.base >= 2 * __atomic_load_n(&ct_tk.cal_span,
+										       __ATOMIC_RELAXED)))))
+		m = ct_ticks_calibrate(t);
+	return m;
+}
+
 static inline int64_t
 ct_now_ns(void)
 {

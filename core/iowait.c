@@ -18,6 +18,7 @@
 
 int ct_iowait_on;
 uint64_t ct_iowait_min_ticks;
+static uint64_t ct_iowait_min_mult; /* the multiplier ct_iowait_min_ticks is for */
 static uint64_t ct_iowait_recorded_ns; /* scaled delay of the recorded waits */
 
 void
@@ -25,6 +26,7 @@ ct_iowait_init(void)
 {
 	ct_ticks_init();
 	__atomic_store_n(&ct_iowait_min_ticks, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_iowait_min_mult, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&ct_iowait_on, ct_cfg.io ? 1 : 0, __ATOMIC_RELAXED);
 }
 
@@ -81,11 +83,18 @@ void
 ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 {
 	int saved = errno;
-	uint64_t m = ct_ticks_calibrate(t1);
-	uint64_t min_ticks = ((uint64_t)CT_IOWAIT_MIN_NS << 32) / m;
-	if (__atomic_load_n(&ct_iowait_min_ticks, __ATOMIC_RELAXED) != min_ticks &&
-	    __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED) == m)
-		__atomic_store_n(&ct_iowait_min_ticks, min_ticks, __ATOMIC_RELAXED);
+	uint64_t m = ct_ticks_mult(t1);
+	/* The threshold in ticks follows the multiplier in force; the
+	 * division only when that changed (a calibration). Racing threads
+	 * store equal values, and a stale threshold only lets a few more
+	 * calls get here, where the wait in ns is checked again below. */
+	if (CT_UNLIKELY(__atomic_load_n(&ct_iowait_min_mult, __ATOMIC_RELAXED) != m)) {
+		uint64_t min_ticks = ((uint64_t)CT_IOWAIT_MIN_NS << 32) / m;
+		if (__atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED) == m) {
+			__atomic_store_n(&ct_iowait_min_ticks, min_ticks, __ATOMIC_RELAXED);
+			__atomic_store_n(&ct_iowait_min_mult, m, __ATOMIC_RELAXED);
+		}
+	}
 	int64_t wait = (int64_t)(((unsigned __int128)(t1 - w->t0) * m) >> 32);
 	double count, delay;
 	if (wait >= CT_IOWAIT_MIN_NS &&

@@ -6,21 +6,60 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A per-thread pseudo-random 64-bit value (xorshift64*). */
-uint64_t ct_rand(void);
+#include "compiler.h"
+#include "thread.h"
 
-/* Mutex profile (runtime.SetMutexProfileFraction): true for on average 1
- * in fraction events; fraction 0 means off. A sampled event is scaled by
- * fraction (count += fraction, delay += fraction * delay). */
-bool ct_sample_mutex(uint64_t fraction);
+/* The first state of the calling thread's generator (never 0). */
+uint64_t ct_rand_seed(void);
 
-/* Block profile (runtime.SetBlockProfileRate): decides whether a wait of
- * wait_ns is sampled under rate (0 off, 1 all) and, if so, sets the
- * de-biased count and delay to add, exactly as Go >= 1.17 does. */
-bool ct_sample_block(uint64_t rate, int64_t wait_ns, double *count, double *delay);
+/* A per-thread pseudo-random 64-bit value (xorshift64*). Inline: every
+ * wait that is not sampled still draws one. */
+static inline uint64_t
+ct_rand(void)
+{
+	uint64_t x = ct_self.rng;
+	if (CT_UNLIKELY(x == 0))
+		x = ct_rand_seed();
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	ct_self.rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
 
 /* Pure versions taking the random value, for tests. */
 bool ct_sample_mutex_r(uint64_t fraction, uint64_t r);
 bool ct_sample_block_r(uint64_t rate, int64_t wait_ns, uint64_t r, double *count, double *delay);
+
+/* Mutex profile (runtime.SetMutexProfileFraction): true for on average 1
+ * in fraction events; fraction 0 means off. A sampled event is scaled by
+ * fraction (count += fraction, delay += fraction * delay). */
+static inline bool
+ct_sample_mutex(uint64_t fraction)
+{
+	if (fraction <= 1)
+		return fraction == 1;
+	return ct_rand() % fraction == 0;
+}
+
+/* Block profile (runtime.SetBlockProfileRate): decides whether a wait of
+ * wait_ns is sampled under rate (0 off, 1 all) and, if so, sets the
+ * de-biased count and delay to add, exactly as Go >= 1.17 does. The
+ * decision is inline (most waits are not sampled at the default rate);
+ * the scaling of a sampled one is ct_sample_block_r's. */
+static inline bool
+ct_sample_block(uint64_t rate, int64_t wait_ns, double *count, double *delay)
+{
+	if (rate == 0)
+		return false;
+	uint64_t d = wait_ns <= 0 ? 1 : (uint64_t)wait_ns;
+	uint64_t r = 0;
+	if (rate > 1 && d < rate) {
+		r = ct_rand();
+		if (r % rate > d)
+			return false;
+	}
+	return ct_sample_block_r(rate, wait_ns, r, count, delay);
+}
 
 #endif

@@ -359,44 +359,82 @@ ct_wait_rearmed(const struct ct_thread_slot *s, unsigned op, const void *obj, in
 	return gap <= (len > CT_REARM_GAP_NS ? len : CT_REARM_GAP_NS);
 }
 
-/* Whether a wait (op + 1, ...) is at site h: on the same condvar or
- * semaphore, whatever the call and the call site (a timed wait while
- * there is work, an untimed one when there is none); else the same call
- * at the same site on the same object or fd. */
-static bool
-ct_site_is(const struct ct_wait_site *h, uint32_t op1, const void *obj, int fd, uintptr_t caller)
+/* How waits of an op are told apart as sites (ct_thread_slot.hsite):
+ * not at all for lock waits (futex words included, which may be locks:
+ * a service thread's work, not a place it parks in); by the object for
+ * a condvar or semaphore, whatever the call and the call site (a timed
+ * wait while there is work, an untimed one when there is none); else by
+ * the call, its site and its object or fd. A switch over the op's
+ * number, inline: the ops of a kind are consecutive (ops.h), so this is
+ * two or three compares, where ct_lock_kind_of_op was a call per site
+ * compared. */
+enum ct_site_rule { CT_SITE_NONE, CT_SITE_OBJ, CT_SITE_CALL };
+
+static inline enum ct_site_rule
+ct_site_rule(unsigned op)
 {
-	if (!h->op)
+	switch (op) {
+	case CT_OP_MUTEX_LOCK:
+	case CT_OP_MUTEX_TIMEDLOCK:
+	case CT_OP_MUTEX_CLOCKLOCK:
+	case CT_OP_MUTEX_UNLOCK:
+	case CT_OP_RWLOCK_RDLOCK:
+	case CT_OP_RWLOCK_WRLOCK:
+	case CT_OP_RWLOCK_TIMEDRDLOCK:
+	case CT_OP_RWLOCK_TIMEDWRLOCK:
+	case CT_OP_RWLOCK_CLOCKRDLOCK:
+	case CT_OP_RWLOCK_CLOCKWRLOCK:
+	case CT_OP_RWLOCK_UNLOCK:
+	case CT_OP_SPIN_LOCK:
+	case CT_OP_SPIN_UNLOCK:
+	case CT_OP_FUTEX_WAIT:
+	case CT_OP_FUTEX_WAKE:
+		return CT_SITE_NONE;
+	case CT_OP_COND_WAIT:
+	case CT_OP_COND_TIMEDWAIT:
+	case CT_OP_COND_CLOCKWAIT:
+	case CT_OP_SEM_WAIT:
+	case CT_OP_SEM_TIMEDWAIT:
+	case CT_OP_SEM_CLOCKWAIT:
+		return CT_SITE_OBJ;
+	default:
+		return CT_SITE_CALL;
+	}
+}
+
+/* Whether a wait (op + 1, ...) with rule ct_site_rule(op) is at site h
+ * (in use). The object is compared first: it differs between most sites
+ * of a thread, and the kind is looked at only when it is the same. */
+static inline bool
+ct_site_is(const struct ct_wait_site *h, enum ct_site_rule rule, uint32_t op1, const void *obj,
+	   int fd, uintptr_t caller)
+{
+	if (h->obj != obj)
 		return false;
-	unsigned kind = CT_LK_BASE(ct_lock_kind_of_op(op1 - 1));
-	if ((kind == CT_LK_COND || kind == CT_LK_SEM) && obj)
-		return h->obj == obj && CT_LK_BASE(ct_lock_kind_of_op(h->op - 1)) == kind;
-	return h->op == op1 && h->caller == caller && h->obj == obj && h->fd == fd;
+	if (rule == CT_SITE_OBJ && obj)
+		return CT_LK_BASE(ct_lock_kind_of_op(h->op - 1)) ==
+		       CT_LK_BASE(ct_lock_kind_of_op(op1 - 1));
+	return h->op == op1 && h->caller == caller && h->fd == fd;
 }
 
 /* Counts a wait beginning at a site (ct_thread_slot.hsite): a few
- * compares on a slow path. Lock waits (futex words included, which may
- * be locks) are a service thread's work, not a place it parks in. The
- * first site stays; a new one replaces the least used of the others. */
-static void
+ * compares on a slow path. The first site stays; a new one replaces the
+ * least used of the others. */
+static inline void
 ct_wait_home(struct ct_thread_slot *s, unsigned op, const void *obj, int fd, uintptr_t caller)
 {
-	switch (CT_LK_BASE(ct_lock_kind_of_op(op))) {
-	case CT_LK_MUTEX:
-	case CT_LK_RWLOCK:
-	case CT_LK_SPIN:
-	case CT_LK_FUTEX:
+	enum ct_site_rule rule = ct_site_rule(op);
+	if (rule == CT_SITE_NONE)
 		return;
-	}
 	struct ct_wait_site *h = s->hsite, *least = NULL;
 	for (int i = 0; i < CT_HOME_SITES; i++) {
-		if (ct_site_is(&h[i], op + 1, obj, fd, caller)) {
-			h[i].n++;
-			return;
-		}
 		if (!h[i].op) {
 			least = &h[i];
 			break;
+		}
+		if (ct_site_is(&h[i], rule, op + 1, obj, fd, caller)) {
+			h[i].n++;
+			return;
 		}
 		if (i && (!least || h[i].n < least->n))
 			least = &h[i];
@@ -417,8 +455,9 @@ ct_wait_at_home(const struct ct_thread_slot *s, uint32_t op1, const void *obj, i
 	uint32_t others = 0;
 	if (!s->start_routine)
 		return false; /* its earlier waits are unknown */
+	enum ct_site_rule rule = ct_site_rule(op1 - 1);
 	for (int i = 0; i < CT_HOME_SITES; i++) {
-		if (ct_site_is(&h[i], op1, obj, fd, caller))
+		if (h[i].op && ct_site_is(&h[i], rule, op1, obj, fd, caller))
 			at = &h[i];
 		else if (h[i].n > others)
 			others = h[i].n;
