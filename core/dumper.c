@@ -481,8 +481,12 @@ ct_dumper_running(void)
 }
 
 /* Only the dumper takes ct_owned_lock, for a memcpy, with every signal
- * blocked: waiting for it here cannot wait on this thread (fork.h). */
-static int ct_fork_locked; /* prefork took ct_owned_lock */
+ * blocked: waiting for it here cannot wait on this thread (fork.h).
+ * Per thread: glibc (2.36) runs the atfork handlers without a lock of its
+ * own, so two threads fork at once, and a shared flag cleared by the
+ * first one's parent handler made the second leave the lock held (every
+ * later fork and the dumper then spun for ever). */
+static CT_TLS int ct_fork_locked; /* this thread's prefork took ct_owned_lock */
 
 void
 ct_dumper_prefork(void)

@@ -19,8 +19,10 @@ static int ct_fork_installed;
 static void (*ct_fork_interpose_child)(void);
 static void (*ct_fork_interpose_hold)(long);
 /* Set by prepare, cleared after: a child that finds it clear was made
- * without the prepare handlers (_Fork). */
-static int ct_fork_prepared;
+ * without the prepare handlers (_Fork). Per thread: threads fork at the
+ * same time (glibc runs the handlers without a lock), and one's parent
+ * handler must not clear what another's prepare set. */
+static CT_TLS int ct_fork_prepared;
 static int ct_fork_heap_bad;
 
 void

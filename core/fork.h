@@ -69,6 +69,13 @@
  * The child of our own signal dump (core/dump_fatal.c) keeps the parent's tables,
  * registry and output directory: it writes the parent's profiles.
  *
+ * Threads may fork at the same moment: glibc (2.36) takes no lock of its
+ * own around the handlers, so two threads' prepare, parent and child
+ * handlers interleave. Whatever a prepare hands to its own parent or
+ * child handler (which locks it took; that prepare ran at all) is kept
+ * per thread (CT_TLS), never in a variable another fork could reset;
+ * test fork/threads_forking_at_once.
+ *
  * The child part is async-signal-safe (system calls, stores, mmap): it runs
  * after _Fork, which may be called from a signal handler. */
 #ifndef CT_FORK_H

@@ -188,3 +188,42 @@ Test(fork, dumper_not_started_in_handler, .timeout = 60)
 		     "main's blocking call after the handler did not start the shim's thread");
 	run_free(&r);
 }
+
+/* Threads forking at the same time while the dumper thread runs: glibc
+ * runs their atfork handlers side by side, and a flag of the shim shared
+ * by all threads left ct_owned_lock held (800 forks of 8 threads hung
+ * every time), or made a child look made by _Fork and write nothing. Each
+ * child of the second run records a wait and must write it. */
+Test(fork, threads_forking_at_once, .timeout = 300)
+{
+	const char *const env[] = {"CONTEND_INTERVAL=50ms", NULL};
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "fork_race",
+					.args = (const char *const[]){"8", "100", "exit", NULL},
+					.env = env, .timeout_s = 120});
+	cr_assert(!r.timed_out, "8 threads forking 100 times each hung");
+	run_expect_success(&r);
+	cr_expect_eq(run_value(&r, NULL, "forks"), 800);
+	run_free(&r);
+
+	run_prog(&r, &(struct run_opts){.prog = "fork_race",
+					.args = (const char *const[]){"4", "10", "record", NULL},
+					.env = env, .env2 = exact_env, .out = "c.%p", .timeout_s = 120});
+	cr_assert(!r.timed_out, "4 threads forking 10 recording children each hung");
+	run_expect_success(&r);
+	cr_expect(!strstr(r.err, "_Fork"), "a child took itself for a _Fork() child:\n%s", r.err);
+	int children = 0;
+	for (const char *p = r.out; (p = strstr(p, "child=")); p++) {
+		char sub[64];
+		snprintf(sub, sizeof(sub), "c.%d", atoi(p + strlen("child=")));
+		struct profile prof;
+		children++;
+		if (!run_profile(&r, sub, "block", &prof))
+			continue;
+		struct psum s = profile_sum(&prof, &(struct stack_match){.contains = "forker"});
+		cr_expect_gt(s.samples, 0, "%s has no wait under forker", sub);
+		profile_free(&prof);
+	}
+	cr_expect_eq(children, 40, "%d children said child=", children);
+	run_free(&r);
+}
