@@ -30,7 +30,10 @@
 #include "threads.h"
 
 static pid_t (*ct_fork_fn)(void);
-static int ct_signal_forking; /* set across the fork of a signal dump */
+/* Set across the fork of a signal dump, by the thread that forks: per
+ * thread, so that a program thread forking at the same moment makes an
+ * ordinary child (fork.h: handlers of concurrent forks interleave). */
+static CT_TLS int ct_signal_forking;
 
 /* The kernel's sigset: the first 64 bits of glibc's. */
 #define CT_KSIGSET_BYTES 8
