@@ -803,54 +803,6 @@ Test(render, goroutine_delta_keeps_gone_threads_negative)
 	cr_expect_neq(ct_render_delta_pb(junk, sizeof(junk), junk, sizeof(junk), 0, 0, &gd, &ld), 0);
 }
 
-/* A goroutine profile of n samples, each its own stack of one location
- * and function ("f<i>"), gzip'd. */
-static uint8_t *
-many_stacks_gz(size_t n, size_t *len)
-{
-	Perftools__Profiles__Profile p = PERFTOOLS__PROFILES__PROFILE__INIT;
-	Perftools__Profiles__ValueType st = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-	Perftools__Profiles__ValueType *sts[] = {&st};
-	char **strs = calloc(n + 3, sizeof(*strs));
-	Perftools__Profiles__Function *fv = calloc(n, sizeof(*fv)), **fs = calloc(n, sizeof(*fs));
-	Perftools__Profiles__Line *lv = calloc(n, sizeof(*lv)), **ls = calloc(n, sizeof(*ls));
-	Perftools__Profiles__Location *locv = calloc(n, sizeof(*locv)), **locs = calloc(n, sizeof(*locs));
-	Perftools__Profiles__Sample *sv = calloc(n, sizeof(*sv)), **ss = calloc(n, sizeof(*ss));
-	uint64_t *ids = calloc(n, sizeof(*ids));
-	int64_t one = 1;
-	cr_assert(strs && fv && fs && lv && ls && locv && locs && sv && ss && ids);
-	strs[0] = "", strs[1] = "goroutine", strs[2] = "count";
-	st.type = 1, st.unit = 2;
-	for (size_t i = 0; i < n; i++) {
-		cr_assert(asprintf(&strs[3 + i], "f%zu", i) > 0);
-		perftools__profiles__function__init(&fv[i]);
-		fv[i].id = i + 1, fv[i].name = fv[i].system_name = (int64_t)(3 + i);
-		fs[i] = &fv[i];
-		perftools__profiles__line__init(&lv[i]);
-		lv[i].function_id = i + 1;
-		ls[i] = &lv[i];
-		perftools__profiles__location__init(&locv[i]);
-		locv[i].id = i + 1, locv[i].address = 0x1000 + 16 * i, locv[i].n_line = 1;
-		locv[i].line = &ls[i];
-		locs[i] = &locv[i];
-		ids[i] = i + 1;
-		perftools__profiles__sample__init(&sv[i]);
-		sv[i].n_value = 1, sv[i].value = &one, sv[i].n_location_id = 1, sv[i].location_id = &ids[i];
-		ss[i] = &sv[i];
-	}
-	p.n_sample_type = 1, p.sample_type = sts;
-	p.n_string_table = n + 3, p.string_table = strs;
-	p.n_function = n, p.function = fs;
-	p.n_location = n, p.location = locs;
-	p.n_sample = n, p.sample = ss;
-	uint8_t *gz = pack_gz(&p, len);
-	for (size_t i = 0; i < n; i++)
-		free(strs[3 + i]);
-	free(strs), free(fv), free(fs), free(lv), free(ls), free(locv), free(locs), free(sv), free(ss);
-	free(ids);
-	return gz;
-}
-
 /* Every thread of the earlier profile ended: each of its samples is
  * copied into the delta with its location and function. Finding those
  * by scanning the tables made this cubic (2,000 threads: 9 s; 4,000:
@@ -858,7 +810,10 @@ many_stacks_gz(size_t n, size_t *len)
 Test(render, goroutine_delta_of_many_ended_threads_is_fast, .timeout = 120)
 {
 	size_t l0, l1, ld;
-	uint8_t *g0 = many_stacks_gz(4000, &l0), *g1 = many_stacks_gz(1, &l1), *gd;
+	/* n samples, each its own stack of one location and function
+	 * ("s<i>"): g1's one sample is g0's first. */
+	uint8_t *g0 = make_shape_profile(SHAPE_SAMPLES, 4000, &l0),
+		*g1 = make_shape_profile(SHAPE_SAMPLES, 1, &l1), *gd;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cr_assert_eq(ct_render_delta_pb(g0, l0, g1, l1, 1, 1, &gd, &ld), 0);
@@ -867,7 +822,7 @@ Test(render, goroutine_delta_of_many_ended_threads_is_fast, .timeout = 120)
 	fprintf(stderr, "goroutine delta with 3,999 ended threads: %.3f s\n", dt);
 	cr_expect_lt(dt, 20.0, "the delta took %.1f s", dt);
 	Perftools__Profiles__Profile *d = pb_decode_checked(gd, ld, "the delta");
-	/* f0 is in both: 0, dropped; f1..f3999 ended: -1 each, each with its own function. */
+	/* s0 is in both: 0, dropped; s1..s3999 ended: -1 each, each with its own function. */
 	cr_expect_eq(d->n_sample, 3999);
 	cr_expect_eq(d->n_function, 4000);
 	for (size_t i = 0; i < d->n_sample; i++)
