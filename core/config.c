@@ -198,95 +198,99 @@ ct_parse_addr(const char *s)
 	return -EINVAL;
 }
 
+/* What each type accepts, as the warning about an invalid value says
+ * it (CT_OPT_UINT's says its range). */
+static const char *const ct_opt_expected[] = {
+	[CT_OPT_BOOL] = "0/1, true/false, yes/no, on/off",
+	[CT_OPT_AUTOBOOL] = "0/1, true/false, yes/no, on/off or auto",
+	[CT_OPT_STRING] = "a non-empty path under 4096 bytes; %p, %h and %% are the only % "
+			  "sequences",
+	[CT_OPT_DURATION] = "a duration such as 500ms, 60s, 2m; a bare number is seconds",
+	[CT_OPT_SIGNAL] = "a signal name such as SIGUSR2 or a number 1..64, not one the program "
+			  "or libcontend already uses",
+	[CT_OPT_ADDR] = "host:port, e.g. 127.0.0.1:6060 or :0; host an IPv4 or [IPv6] literal or "
+			"localhost",
+};
+
+/* val into slot, the field of option o; -1 (slot untouched) if invalid. */
 static int
-ct_opt_set(const struct ct_opt *o, const char *val)
+ct_opt_parse(const struct ct_opt *o, const char *val, void *slot)
 {
-	void *slot = (char *)&ct_cfg + o->off;
+	uint64_t v;
+	bool b;
+	size_t n = strlen(val);
 	switch (o->type) {
-	case CT_OPT_UINT: {
-		uint64_t v;
-		if (ct_parse_uint(val, o->min, o->max, &v) < 0) {
-			ct_log("invalid %s='%s' (expected an integer %lu..%lu); using %lu", o->name, val,
-			       (unsigned long)o->min, (unsigned long)o->max, (unsigned long)o->def);
+	case CT_OPT_UINT:
+		if (ct_parse_uint(val, o->min, o->max, &v) < 0)
 			return -1;
-		}
 		*(uint64_t *)slot = v;
 		return 0;
-	}
-	case CT_OPT_BOOL: {
-		bool b;
-		if (ct_parse_bool(val, &b) < 0) {
-			ct_log("invalid %s='%s' (expected 0/1, true/false, yes/no, on/off); using %lu",
-			       o->name, val, (unsigned long)o->def);
+	case CT_OPT_BOOL:
+		if (ct_parse_bool(val, &b) < 0)
 			return -1;
-		}
 		*(bool *)slot = b;
 		return 0;
-	}
-	case CT_OPT_AUTOBOOL: {
-		bool b;
+	case CT_OPT_AUTOBOOL:
 		if (!strcasecmp(val, "auto")) {
 			*(int *)slot = -1;
 			return 0;
 		}
-		if (ct_parse_bool(val, &b) < 0) {
-			ct_log("invalid %s='%s' (expected 0/1, true/false, yes/no, on/off or auto); "
-			       "using %s", o->name, val, o->sdef);
+		if (ct_parse_bool(val, &b) < 0)
 			return -1;
-		}
 		*(int *)slot = b;
 		return 0;
-	}
-	case CT_OPT_DURATION: {
-		uint64_t v;
-		if (ct_parse_duration(val, &v) < 0 || v < o->min || v > o->max) {
-			ct_log("invalid %s='%s' (expected a duration such as 500ms, 60s, 2m; "
-			       "a bare number is seconds); using %s", o->name, val, o->sdef);
+	case CT_OPT_DURATION:
+		if (ct_parse_duration(val, &v) < 0 || v < o->min || v > o->max)
 			return -1;
-		}
 		*(uint64_t *)slot = v;
 		return 0;
-	}
-	case CT_OPT_SIGNAL: {
-		uint64_t v;
-		if (ct_parse_signal(val, &v) < 0) {
-			ct_log("invalid %s='%s' (expected a signal name such as SIGUSR2 or a number "
-			       "1..64, not one the program or libcontend already uses); using %s",
-			       o->name, val, o->sdef);
+	case CT_OPT_SIGNAL:
+		if (ct_parse_signal(val, &v) < 0)
 			return -1;
-		}
 		*(uint64_t *)slot = v;
 		return 0;
-	}
-	case CT_OPT_ADDR: {
-		size_t n = strlen(val);
-		if (n == 0) {
-			*(char *)slot = 0;
-			return 0;
-		}
-		if (n >= sizeof(ct_cfg.http) || ct_parse_addr(val) < 0) {
-			ct_log("invalid %s='%s' (expected host:port, e.g. 127.0.0.1:6060 or :0; "
-			       "host an IPv4 or [IPv6] literal or localhost); HTTP server off",
-			       o->name, val);
+	case CT_OPT_ADDR:
+		if (n > 0 && (n >= sizeof(ct_cfg.http) || ct_parse_addr(val) < 0))
 			return -1;
-		}
 		memcpy(slot, val, n + 1);
 		return 0;
-	}
 	case CT_OPT_STRING: {
 		char probe[4096];
-		size_t n = strlen(val);
 		if (n == 0 || n >= sizeof(ct_cfg.out) ||
-		    ct_config_expand_out(val, 1, probe, sizeof(probe)) < 0) {
-			ct_log("invalid %s='%s' (expected a non-empty path under 4096 bytes; "
-			       "%%p, %%h and %%%% are the only %% sequences); using %s",
-			       o->name, val, o->sdef);
+		    ct_config_expand_out(val, 1, probe, sizeof(probe)) < 0)
 			return -1;
-		}
 		memcpy(slot, val, n + 1);
 		return 0;
 	}
 	}
+	return -1;
+}
+
+/* The one-line warning about an invalid value of o: what it accepts, and
+ * what is used instead. */
+static void
+ct_opt_warn(const struct ct_opt *o, const char *val)
+{
+	if (o->type == CT_OPT_UINT)
+		ct_log("invalid %s='%s' (expected an integer %lu..%lu); using %lu", o->name, val,
+		       (unsigned long)o->min, (unsigned long)o->max, (unsigned long)o->def);
+	else if (o->type == CT_OPT_BOOL)
+		ct_log("invalid %s='%s' (expected %s); using %lu", o->name, val,
+		       ct_opt_expected[o->type], (unsigned long)o->def);
+	else if (o->type == CT_OPT_ADDR)
+		ct_log("invalid %s='%s' (expected %s); HTTP server off", o->name, val,
+		       ct_opt_expected[o->type]);
+	else
+		ct_log("invalid %s='%s' (expected %s); using %s", o->name, val,
+		       ct_opt_expected[o->type], o->sdef);
+}
+
+static int
+ct_opt_set(const struct ct_opt *o, const char *val)
+{
+	if (ct_opt_parse(o, val, (char *)&ct_cfg + o->off) == 0)
+		return 0;
+	ct_opt_warn(o, val);
 	return -1;
 }
 
