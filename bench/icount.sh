@@ -51,7 +51,8 @@ for w in "unc 20000 120000 lock+unlock pair, uncontended" \
 	 "churn 100 600 thread create+join" \
 	 "sem 200 1200 semaphore ping-pong round trip" \
 	 "pipe 200 1200 pipe ping-pong round trip" \
-	 "cond 200 1200 condvar ping-pong round trip"; do
+	 "cond 200 1200 condvar ping-pong round trip" \
+	 "mutex 200 1200 mutex handoff round trip"; do
 	set -- $w
 	name=$1 n1=$2 n2=$3
 	shift 3

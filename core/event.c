@@ -42,6 +42,7 @@ struct ct_lk_thread {
 	const void *rel_obj;
 	unsigned rel_kind;
 	unsigned next_hold;
+	unsigned nholds; /* slots in use: 0 spares the release paths their loops */
 	struct {
 		const void *obj;
 		int64_t t0;
@@ -79,6 +80,8 @@ ct_hold_begin(const void *obj, unsigned kind, uintptr_t site, int64_t t0, double
 			break;
 	if (i == CT_HOLD_SLOTS)
 		i = ct_lk.next_hold++ % CT_HOLD_SLOTS;
+	if (!ct_lk.hold[i].obj)
+		ct_lk.nholds++;
 	ct_lk.hold[i].obj = obj;
 	ct_lk.hold[i].t0 = t0;
 	ct_lk.hold[i].site = site;
@@ -95,6 +98,7 @@ ct_hold_close(const void *obj, int64_t now)
 		if (ct_lk.hold[i].obj != obj)
 			continue;
 		ct_lk.hold[i].obj = NULL;
+		ct_lk.nholds--;
 		if (!now)
 			now = ct_now_ns();
 		int64_t held = now - ct_lk.hold[i].t0;
@@ -104,6 +108,13 @@ ct_hold_close(const void *obj, int64_t now)
 		ct_guard_leave();
 		return;
 	}
+}
+
+/* Waits on objects whose release asks ct_waiters_active (waiters.h). */
+static inline bool
+ct_waiters_counted(unsigned kind)
+{
+	return CT_LK_BASE(kind) == CT_LK_SPIN || CT_LK_BASE(kind) == CT_LK_FUTEX;
 }
 
 void
@@ -118,7 +129,7 @@ ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr_t ca
 	/* The guard also covers the bucket spinlock: a signal handler that
 	 * contends on a lock of the same bucket must pass straight through. */
 	ct_guard_enter();
-	w->handle = ct_waiters_arrive(obj, w->t0);
+	w->handle = ct_waiters_arrive(obj, w->t0, ct_waiters_counted(w->kind));
 	ct_guard_leave();
 }
 
@@ -129,7 +140,7 @@ ct_lock_wait_end(struct ct_wait *w)
 	unsigned op = w->op;
 	ct_wait_leave();
 	ct_guard_enter();
-	ct_waiters_leave(w->handle, w->t0);
+	ct_waiters_leave(w->handle, w->t0, ct_waiters_counted(w->kind));
 	ct_guard_leave();
 	int64_t now = ct_now_ns(), wait = now - w->t0;
 	double count, delay;
@@ -152,7 +163,7 @@ ct_lock_wait_cancel(struct ct_wait *w)
 	int saved = errno;
 	ct_wait_leave();
 	ct_guard_enter();
-	ct_waiters_leave(w->handle, w->t0);
+	ct_waiters_leave(w->handle, w->t0, ct_waiters_counted(w->kind));
 	ct_guard_leave();
 	errno = saved;
 }
@@ -206,18 +217,19 @@ ct_release_begin(const void *obj)
 	ct_lk.rel_obj = obj;
 	/* A hold that began after a sampled wait: its unlock is sure to
 	 * get here (the wrapper said so when the wait ended). */
-	for (unsigned i = 0; i < CT_HOLD_SLOTS; i++) {
+	for (unsigned i = 0; CT_UNLIKELY(ct_lk.nholds) && i < CT_HOLD_SLOTS; i++) {
 		if (CT_UNLIKELY(ct_lk.hold[i].obj == obj)) {
 			now = ct_now_ns();
 			ct_hold_close(obj, now);
 			break;
 		}
 	}
-	if (__atomic_load_n(&ct_waiters_active, __ATOMIC_RELAXED) == 0)
-		return 0;
+	/* No test of ct_waiters_active here: mutex and rwlock waiters are
+	 * not counted there, and the spinlock and futex wrappers test it
+	 * before they get here. The charge probes the bucket unlocked. */
 	unsigned n;
 	ct_guard_enter();
-	int64_t delay = ct_waiters_charge(obj, now ? now : ct_now_ns(), &n);
+	int64_t delay = ct_waiters_charge(obj, now, &n);
 	ct_guard_leave();
 	return delay;
 }
@@ -252,7 +264,7 @@ void
 ct_cond_release(const void *m)
 {
 	ct_lk.cond_mutex = m;
-	for (unsigned i = 0; i < CT_HOLD_SLOTS; i++)
+	for (unsigned i = 0; CT_UNLIKELY(ct_lk.nholds) && i < CT_HOLD_SLOTS; i++)
 		if (CT_UNLIKELY(ct_lk.hold[i].obj == m))
 			ct_hold_close(m, 0);
 }

@@ -402,6 +402,24 @@ ct_site_rule(unsigned op)
 	}
 }
 
+/* For the ops of rule CT_SITE_OBJ: which kind of object they wait on. */
+static inline unsigned
+ct_site_obj_kind(unsigned op)
+{
+	switch (op) {
+	case CT_OP_COND_WAIT:
+	case CT_OP_COND_TIMEDWAIT:
+	case CT_OP_COND_CLOCKWAIT:
+		return CT_LK_COND;
+	case CT_OP_SEM_WAIT:
+	case CT_OP_SEM_TIMEDWAIT:
+	case CT_OP_SEM_CLOCKWAIT:
+		return CT_LK_SEM;
+	default:
+		return CT_LK_NONE;
+	}
+}
+
 /* Whether a wait (op + 1, ...) with rule ct_site_rule(op) is at site h
  * (in use). The object is compared first: it differs between most sites
  * of a thread, and the kind is looked at only when it is the same. */
@@ -412,8 +430,7 @@ ct_site_is(const struct ct_wait_site *h, enum ct_site_rule rule, uint32_t op1, c
 	if (h->obj != obj)
 		return false;
 	if (rule == CT_SITE_OBJ && obj)
-		return CT_LK_BASE(ct_lock_kind_of_op(h->op - 1)) ==
-		       CT_LK_BASE(ct_lock_kind_of_op(op1 - 1));
+		return ct_site_obj_kind(h->op - 1) == ct_site_obj_kind(op1 - 1);
 	return h->op == op1 && h->caller == caller && h->fd == fd;
 }
 

@@ -19,6 +19,10 @@ struct ct_wentry {
 
 struct ct_wbucket {
 	ct_spin lock;
+	/* Waiters in all the entries, written under the lock and read
+	 * without it: a release that finds 0 (a condvar's mutex after its
+	 * re-acquire, say) looks at no entry, on the line it reads anyway. */
+	uint32_t nw;
 	struct ct_wentry e[CT_WAYS];
 } __attribute__((aligned(64)));
 
@@ -65,7 +69,7 @@ ct_bucket_of(const void *obj)
 }
 
 int
-ct_waiters_arrive(const void *obj, int64_t t0)
+ct_waiters_arrive(const void *obj, int64_t t0, bool counted)
 {
 	if (!ct_wb)
 		return -1;
@@ -95,8 +99,10 @@ ct_waiters_arrive(const void *obj, int64_t t0)
 		struct ct_wentry *e = &bk->e[hit];
 		int64_t eff = t0 > e->last ? t0 : e->last;
 		__atomic_store_n(&e->n, e->n + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&bk->nw, bk->nw + 1, __ATOMIC_RELAXED);
 		e->sum += eff;
-		__atomic_fetch_add(&ct_waiters_active, 1, __ATOMIC_RELAXED);
+		if (counted)
+			__atomic_fetch_add(&ct_waiters_active, 1, __ATOMIC_RELAXED);
 	}
 	ct_spin_unlock(&bk->lock);
 	if (hit < 0) {
@@ -107,7 +113,7 @@ ct_waiters_arrive(const void *obj, int64_t t0)
 }
 
 void
-ct_waiters_leave(int h, int64_t t0)
+ct_waiters_leave(int h, int64_t t0, bool counted)
 {
 	if (h < 0 || !ct_wb)
 		return;
@@ -119,9 +125,11 @@ ct_waiters_leave(int h, int64_t t0)
 		/* A charge since our arrival moved our start to e->last. */
 		e->sum -= t0 > e->last ? t0 : e->last;
 		__atomic_store_n(&e->n, e->n - 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&bk->nw, bk->nw - 1, __ATOMIC_RELAXED);
 		if (e->n == 0)
 			e->sum = 0;
-		__atomic_fetch_sub(&ct_waiters_active, 1, __ATOMIC_RELAXED);
+		if (counted)
+			__atomic_fetch_sub(&ct_waiters_active, 1, __ATOMIC_RELAXED);
 	}
 	ct_spin_unlock(&bk->lock);
 }
@@ -137,6 +145,8 @@ ct_waiters_charge(const void *obj, int64_t now, unsigned *nwaiters)
 	int i;
 	/* Look without the lock first: most releases that get here (lock
 	 * word says "waiters" after a condvar re-acquire, say) find none. */
+	if (__atomic_load_n(&bk->nw, __ATOMIC_RELAXED) == 0)
+		return 0;
 	for (i = 0; i < CT_WAYS; i++) {
 		if (__atomic_load_n(&bk->e[i].obj, __ATOMIC_RELAXED) == key &&
 		    __atomic_load_n(&bk->e[i].n, __ATOMIC_RELAXED) > 0)
@@ -145,6 +155,8 @@ ct_waiters_charge(const void *obj, int64_t now, unsigned *nwaiters)
 	if (i == CT_WAYS)
 		return 0;
 	int64_t delay = 0;
+	if (!now)
+		now = ct_now_ns();
 	now -= ct_wbase;
 	ct_spin_lock(&bk->lock);
 	struct ct_wentry *e = &bk->e[i];

@@ -14,12 +14,18 @@
 #ifndef CT_WAITERS_H
 #define CT_WAITERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* Waiters registered right now in the whole process. Release paths read it
- * first (a load of a line that only contention writes) and skip the table
- * when it is 0. */
+/* Waiters registered right now, in the whole process, on objects whose
+ * release cannot tell from the object itself whether anybody waits
+ * (spinlocks, futex words: arrive with counted true). Their release
+ * paths read it first (a load of a line that only such waits write) and
+ * skip the table when it is 0. Mutex and rwlock waiters are not counted:
+ * their lock word says "waiters", and two atomic operations on one
+ * process-wide line per contended wait cost a 2-thread lock more than
+ * the probe of the bucket their release does instead. */
 extern unsigned ct_waiters_active;
 /* Waits that found their bucket full and were not tracked. */
 extern uint64_t ct_waiters_overflow;
@@ -35,15 +41,18 @@ void ct_waiters_reset(void);
 void ct_waiters_test_hold(long hold_us);
 #endif
 
-/* Registers a waiter on obj that started at t0. Returns a handle for
- * ct_waiters_leave, or -1 if not tracked (table full or not initialised). */
-int ct_waiters_arrive(const void *obj, int64_t t0);
+/* Registers a waiter on obj that started at t0, counted in
+ * ct_waiters_active when counted. Returns a handle for ct_waiters_leave,
+ * or -1 if not tracked (table full or not initialised). */
+int ct_waiters_arrive(const void *obj, int64_t t0, bool counted);
 
-/* The waiter with handle h (from arrive with the same t0) stops waiting. */
-void ct_waiters_leave(int h, int64_t t0);
+/* The waiter with handle h (from arrive with the same t0 and counted)
+ * stops waiting. */
+void ct_waiters_leave(int h, int64_t t0, bool counted);
 
-/* Charges obj's waiters up to now: returns their total wait since the
- * last charge (0 if none) and stores how many there are in *nwaiters. */
+/* Charges obj's waiters up to now (0: read the clock, only when obj has
+ * waiters): returns their total wait since the last charge (0 if none)
+ * and stores how many there are in *nwaiters. */
 int64_t ct_waiters_charge(const void *obj, int64_t now, unsigned *nwaiters);
 
 #endif

@@ -13,31 +13,31 @@ Test(waiters, charge_sums_all_waiters_once)
 	int64_t base = 1000000000;
 	unsigned n;
 	cr_expect_eq(ct_waiters_charge(&dummy_lock, base, &n), 0);
-	int h1 = ct_waiters_arrive(&dummy_lock, base);
-	int h2 = ct_waiters_arrive(&dummy_lock, base + 100);
-	int h3 = ct_waiters_arrive(&dummy_lock, base + 300);
+	int h1 = ct_waiters_arrive(&dummy_lock, base, true);
+	int h2 = ct_waiters_arrive(&dummy_lock, base + 100, true);
+	int h3 = ct_waiters_arrive(&dummy_lock, base + 300, true);
 	cr_assert(h1 >= 0 && h2 >= 0 && h3 >= 0);
 	cr_expect_eq(ct_waiters_active, 3);
 	/* Holder releases at base+1000: 1000 + 900 + 700. */
 	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 1000, &n), 2600);
 	cr_expect_eq(n, 3);
 	/* h1 acquires; the other two keep waiting until the next release. */
-	ct_waiters_leave(h1, base);
+	ct_waiters_leave(h1, base, true);
 	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 1500, &n), 1000);
 	cr_expect_eq(n, 2);
-	ct_waiters_leave(h2, base + 100);
-	ct_waiters_leave(h3, base + 300);
+	ct_waiters_leave(h2, base + 100, true);
+	ct_waiters_leave(h3, base + 300, true);
 	cr_expect_eq(ct_waiters_active, 0);
 	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 9999, &n), 0);
 	/* Another object is independent. */
-	int h4 = ct_waiters_arrive(&other_lock, base + 10000);
-	int h5 = ct_waiters_arrive(&dummy_lock, base + 10000);
+	int h4 = ct_waiters_arrive(&other_lock, base + 10000, true);
+	int h5 = ct_waiters_arrive(&dummy_lock, base + 10000, true);
 	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 10500, &n), 500);
-	ct_waiters_leave(h4, base + 10000);
-	ct_waiters_leave(h5, base + 10000);
+	ct_waiters_leave(h4, base + 10000, true);
+	ct_waiters_leave(h5, base + 10000, true);
 	/* A waiter that leaves without a charge (timed out) leaves no trace. */
-	int h6 = ct_waiters_arrive(&dummy_lock, base + 20000);
-	ct_waiters_leave(h6, base + 20000);
+	int h6 = ct_waiters_arrive(&dummy_lock, base + 20000, true);
+	ct_waiters_leave(h6, base + 20000, true);
 	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 30000, &n), 0);
 }
 
@@ -48,20 +48,41 @@ Test(waiters, bounded_and_reused)
 	int tracked = 0;
 	int handles[1000];
 	for (int i = 0; i < 1000; i++) {
-		handles[i] = ct_waiters_arrive(&objs[i * 64], 5);
+		handles[i] = ct_waiters_arrive(&objs[i * 64], 5, true);
 		tracked += handles[i] >= 0;
 	}
 	cr_expect_lt(tracked, 1000);
 	cr_expect_gt(ct_waiters_overflow, 0);
 	for (int i = 0; i < 1000; i++)
-		ct_waiters_leave(handles[i], 5);
+		ct_waiters_leave(handles[i], 5, true);
 	cr_expect_eq(ct_waiters_active, 0);
 	/* Idle entries are reused by new objects. */
 	int reused = 0;
 	for (int i = 0; i < 1000; i++) {
-		int h = ct_waiters_arrive(&objs[50000 + i * 8], 5);
+		int h = ct_waiters_arrive(&objs[50000 + i * 8], 5, true);
 		reused += h >= 0;
-		ct_waiters_leave(h, 5);
+		ct_waiters_leave(h, 5, true);
 	}
 	cr_expect_eq(reused, 1000);
+}
+
+/* Mutex and rwlock waiters (counted false) leave the process-wide count
+ * alone, which only the spinlock and futex release paths read, and are
+ * charged all the same. */
+Test(waiters, uncounted_waiters_are_charged)
+{
+	cr_assert_eq(ct_waiters_init(256), 0);
+	int64_t base = 2000000000;
+	unsigned n;
+	int h1 = ct_waiters_arrive(&dummy_lock, base, false);
+	int h2 = ct_waiters_arrive(&dummy_lock, base + 200, true);
+	cr_assert(h1 >= 0 && h2 >= 0);
+	cr_expect_eq(ct_waiters_active, 1);
+	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 1000, &n), 1800);
+	cr_expect_eq(n, 2);
+	ct_waiters_leave(h1, base, false);
+	cr_expect_eq(ct_waiters_active, 1);
+	ct_waiters_leave(h2, base + 200, true);
+	cr_expect_eq(ct_waiters_active, 0);
+	cr_expect_eq(ct_waiters_charge(&dummy_lock, base + 2000, &n), 0);
 }
