@@ -107,7 +107,8 @@ ct_threads_state(const struct ct_thread_slot *s)
 /* Thread exit (return, pthread_exit, cancellation): a detached thread's
  * slot is free again; a joinable one stays as a leak until joined. The
  * thread never claims another slot (destructors that run after this one
- * may still wait in our wrappers). */
+ * may still wait in our wrappers). The exit key's destructor for threads
+ * that claimed their slot themselves; ct_threads_exit for those adopted. */
 static void
 ct_threads_exit_cb(void *p)
 {
@@ -200,15 +201,34 @@ ct_threads_claim(void)
 	return NULL;
 }
 
-/* The calling thread takes s as its own: exit callback, tid, handle. */
+/* The calling thread takes s as its own: tid, handle, and the exit key
+ * when key (else the caller sees to ct_threads_exit). */
 static void
-ct_threads_own(struct ct_thread_slot *s)
+ct_threads_own(struct ct_thread_slot *s, bool key)
 {
 	s->tid = ct_tid();
 	__atomic_store_n(&s->handle, (uint64_t)pthread_self(), __ATOMIC_RELAXED);
 	ct_self.slot = s;
-	if (ct_have_key)
+	if (key && ct_have_key)
 		pthread_setspecific(ct_exit_key, s);
+}
+
+/* The calling thread's tid read from its glibc descriptor, without a
+ * system call: pthread_getcpuclockid builds the thread's CPU clock id
+ * from it by the kernel's ABI for such ids (~tid << 3 | CPUCLOCK_SCHED
+ * | CPUCLOCK_PERTHREAD_MASK, linux/posix-timers.h). The descriptor holds
+ * the right tid in a thread that pthread_create started (the kernel
+ * stores it before the thread runs: CLONE_PARENT_SETTID), not always
+ * elsewhere (a raw clone's child keeps its parent's): so only from
+ * ct_threads_adopt. 0 when the id is not of that form. */
+static int
+ct_tid_from_clock(void)
+{
+	clockid_t c;
+	if (pthread_getcpuclockid(pthread_self(), &c) != 0 || (c & 7) != 6)
+		return 0;
+	unsigned tid = ~(unsigned)c >> 3;
+	return tid > 0 && tid <= 0x3fffffff ? (int)tid : 0;
 }
 
 /* A thread that was not created through our wrapper: registered as a
@@ -223,7 +243,7 @@ ct_threads_claim_self(void)
 		ct_self.no_slot = 1;
 		return NULL;
 	}
-	ct_threads_own(s);
+	ct_threads_own(s, true);
 	__atomic_store_n(&s->state, CT_SLOT_RUNNING, __ATOMIC_RELEASE);
 	return s;
 }
@@ -278,7 +298,15 @@ ct_threads_created(struct ct_thread_slot *s, bool created, uint64_t handle)
 void
 ct_threads_adopt(struct ct_thread_slot *s)
 {
-	ct_threads_own(s);
+	if (!ct_self.tid)
+		ct_self.tid = ct_tid_from_clock();
+	ct_threads_own(s, false);
+}
+
+void
+ct_threads_exit(void *s)
+{
+	ct_threads_exit_cb(s);
 }
 
 struct ct_thread_slot *

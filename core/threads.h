@@ -171,10 +171,18 @@ struct ct_thread_slot *ct_threads_prepare(uintptr_t start_routine, void *arg,
  * (the slot is freed). */
 void ct_threads_created(struct ct_thread_slot *s, bool created, uint64_t handle);
 /* In the new thread, before its start routine: takes s (from
- * ct_threads_prepare) as its own. No allocation unless the program made
- * more than 31 thread-specific keys before the shim's (glibc keeps the
- * first 32 values in the thread descriptor). */
+ * ct_threads_prepare) as its own. No system call, no allocation, and no
+ * thread-specific value: the caller must call ct_threads_exit(s) when
+ * the thread ends, by any way (a pthread_cleanup_push handler around the
+ * start routine: return, pthread_exit and cancellation). A value of the
+ * shim's exit key would make glibc pass over every key's destructor at
+ * the exit of a thread that has no value of its own (about 700
+ * instructions). */
 void ct_threads_adopt(struct ct_thread_slot *s);
+/* The end of a thread that ct_threads_adopt took in: its slot is freed
+ * (detached) or kept as exited until joined; the thread claims no slot
+ * after this. Takes the slot as void * for pthread_cleanup_push. */
+void ct_threads_exit(void *s);
 
 /* Around a call that may reap the thread handle: a join of any flavour
  * (detach false) or pthread_detach (detach true). _begin marks the

@@ -89,15 +89,22 @@ pthread_tryjoin_np(pthread_t t, void **ret)
 
 /* The new thread's registry slot carries its start routine and argument:
  * no allocation (a free() in the new thread would give it a malloc arena
- * and tcache that a thread of the plain program may never have). */
+ * and tcache that a thread of the plain program may never have). The
+ * thread's end, whichever way, goes through the cleanup handler:
+ * pthread_exit and cancellation unwind to it (glibc's own cancellation
+ * buffers, no -fexceptions needed), a return pops it. */
 static void *
 ct_thread_start(void *p)
 {
 	struct ct_thread_slot *s = p;
 	void *(*fn)(void *) = (void *(*)(void *))s->start_routine;
 	void *arg = s->start_arg;
+	void *r;
 	ct_threads_adopt(s);
-	return fn(arg);
+	pthread_cleanup_push(ct_threads_exit, s);
+	r = fn(arg);
+	pthread_cleanup_pop(1);
+	return r;
 }
 
 /* Registry full: the thread runs unregistered, already counted, and must

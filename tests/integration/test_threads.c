@@ -279,6 +279,24 @@ Test(threads, failed_np_joins_keep_the_thread_registered, .timeout = 120)
 	run_free(&r);
 }
 
+/* A thread cancelled in a wait, or leaving by pthread_exit, and never
+ * joined is a leak like one that returned: the shim sees every way a
+ * thread ends (its slot says "exited"), not only a return. */
+Test(threads, cancelled_and_exited_threads_are_leaks, .timeout = 120)
+{
+	struct run r;
+	char *txt = run_churn(&r, (const char *[]){"ends", "5", NULL}, 100);
+	cr_expect_eq(run_value(&r, NULL, "ended"), 10);
+	cr_expect(strstr(txt, "leak: 5 threads finished but never joined, created at "
+			      "cancelled_ends"), "%.4000s", txt);
+	cr_expect(strstr(txt, "leak: 5 threads finished but never joined, created at "
+			      "exited_ends"), "%.4000s", txt);
+	cr_expect_eq(dump_threads_from(&r, "cancelled_ends"), 5);
+	cr_expect_eq(dump_threads_from(&r, "exited_ends"), 5);
+	free(txt);
+	run_free(&r);
+}
+
 /* The registry has 4096 slots: with 4000 threads alive at once it holds
  * them all; with 4300, the dump says how many it could not track, and
  * once they are all joined there is still no leak. */

@@ -11,6 +11,12 @@
  *     unjoined once they have exited (exactly 6 leaks, created in
  *     spawn_blocked). Last, one thread is left blocked for good in read()
  *     in `sentinel`, so that there is a thread dump at exit.
+ *   thread_churn ends <threads>
+ *     <threads> threads cancelled in read() of a pipe nobody writes, and
+ *     <threads> threads that call pthread_exit, none of them joined: once
+ *     the kernel has let each go, the dump at exit must show exactly those
+ *     as leaks (created in cancelled_ends and exited_ends), which it can
+ *     only if the shim saw each thread end whichever way it ended.
  *   thread_churn live <threads>
  *     <threads> threads alive at once (small stacks), all waiting on one
  *     condition variable, then released and joined.
@@ -228,6 +234,65 @@ failed_joins(int leak)
 		printf("leaked=%d\n", BLOCKED);
 }
 
+static int never[2];
+static pid_t end_tid[2][64];
+
+static void *
+cancelled_in_read(void *arg)
+{
+	long i = (long)arg;
+	__atomic_store_n(&end_tid[0][i], (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	char c;
+	if (read(never[0], &c, 1) >= 0)
+		must_failed("read(never) returned", -1);
+	return arg;
+}
+
+static void *
+exiting(void *arg)
+{
+	long i = (long)arg;
+	__atomic_store_n(&end_tid[1][i], (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	pthread_exit(arg);
+}
+
+/* Until thread i of kind k has published its tid and the kernel has let
+ * it go. */
+static void
+wait_ended(int k, long i)
+{
+	while (!__atomic_load_n(&end_tid[k][i], __ATOMIC_ACQUIRE))
+		sched_yield();
+	wait_gone(end_tid[k][i]);
+}
+
+static NOINLINE void
+cancelled_ends(long n)
+{
+	if (pipe(never) != 0)
+		die("pipe", errno);
+	for (long i = 0; i < n; i++) {
+		pthread_t t;
+		XPT(pthread_create(&t, NULL, cancelled_in_read, (void *)i));
+		while (!__atomic_load_n(&end_tid[0][i], __ATOMIC_ACQUIRE))
+			sched_yield();
+		/* Cancelled wherever it is: in read(), or before it, when
+		 * read() acts on the pending request at once. */
+		XPT(pthread_cancel(t));
+		wait_ended(0, i);
+	}
+}
+
+static NOINLINE void
+exited_ends(long n)
+{
+	for (long i = 0; i < n; i++) {
+		pthread_t t;
+		XPT(pthread_create(&t, NULL, exiting, (void *)i));
+		wait_ended(1, i);
+	}
+}
+
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
 static long live_waiting;
@@ -286,10 +351,21 @@ sentinel(void *arg)
 int
 main(int argc, char **argv)
 {
-	need_args(argc, 3, "thread_churn churn|live <threads> [leak]");
+	need_args(argc, 3, "thread_churn churn|ends|live <threads> [leak]");
 	long n = arg_long(argc, argv, 2, 1000);
 	if (!strcmp(argv[1], "live")) {
 		live(n);
+	} else if (!strcmp(argv[1], "ends")) {
+		if (n > 64)
+			n = 64;
+		cancelled_ends(n);
+		exited_ends(n);
+		pthread_t t;
+		if (pipe(sentinel_pipe) != 0)
+			die("pipe", errno);
+		XPT(pthread_create(&t, NULL, sentinel, NULL));
+		printf("ended=%ld\n", 2 * n);
+		return check_status();
 	} else {
 		churn(n);
 		failed_joins(argc > 3 && !strcmp(argv[3], "leak"));
