@@ -43,6 +43,14 @@ struct ct_lk_thread {
 	unsigned rel_kind;
 	unsigned next_hold;
 	unsigned nholds; /* slots in use: 0 spares the release paths their loops */
+	/* The waiter-table registration of the lock wait in progress
+	 * (ct_lock_wait_begin..end): handle -1 when none. Here rather than
+	 * in struct ct_wait so that ct_handler_enter can take it out and
+	 * ct_handler_leave put it back under a new handle. */
+	int wait_h;
+	int64_t wait_t0;
+	const void *wait_obj;
+	bool wait_counted;
 	struct {
 		const void *obj;
 		int64_t t0;
@@ -51,7 +59,7 @@ struct ct_lk_thread {
 		unsigned kind;
 	} hold[CT_HOLD_SLOTS];
 };
-static CT_TLS struct ct_lk_thread ct_lk;
+static CT_TLS struct ct_lk_thread ct_lk = {.wait_h = -1};
 
 /* Records an event on lock obj (0: none) of kind with the stack captured
  * now; returns the frame the event is charged to (pcs[0], the caller of
@@ -127,10 +135,27 @@ ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr_t ca
 	w->t0 = ct_now_ns();
 	ct_wait_enter(op, obj, -1, w->t0, caller);
 	/* The guard also covers the bucket spinlock: a signal handler that
-	 * contends on a lock of the same bucket must pass straight through. */
+	 * contends on a lock of the same bucket must pass straight through;
+	 * and the registration is whole before a handler deferred meanwhile
+	 * runs (at the leave) and may take it out. */
 	ct_guard_enter();
-	w->handle = ct_waiters_arrive(obj, w->t0, ct_waiters_counted(w->kind));
+	bool counted = ct_waiters_counted(w->kind);
+	ct_lk.wait_obj = obj;
+	ct_lk.wait_counted = counted;
+	ct_lk.wait_t0 = w->t0;
+	ct_lk.wait_h = ct_waiters_arrive(obj, w->t0, counted);
 	ct_guard_leave();
+}
+
+/* Ends the calling thread's registration, if it still has one. Under the
+ * guard. */
+static void
+ct_lock_wait_deregister(void)
+{
+	int h = ct_lk.wait_h;
+	ct_lk.wait_h = -1;
+	if (h >= 0)
+		ct_waiters_leave(h, ct_lk.wait_t0, ct_lk.wait_counted);
 }
 
 void
@@ -140,7 +165,7 @@ ct_lock_wait_end(struct ct_wait *w)
 	unsigned op = w->op;
 	ct_wait_leave();
 	ct_guard_enter();
-	ct_waiters_leave(w->handle, w->t0, ct_waiters_counted(w->kind));
+	ct_lock_wait_deregister();
 	ct_guard_leave();
 	int64_t now = ct_now_ns(), wait = now - w->t0;
 	double count, delay;
@@ -161,11 +186,43 @@ void
 ct_lock_wait_cancel(struct ct_wait *w)
 {
 	int saved = errno;
+	(void)w;
 	ct_wait_leave();
 	ct_guard_enter();
-	ct_waiters_leave(w->handle, w->t0, ct_waiters_counted(w->kind));
+	ct_lock_wait_deregister();
 	ct_guard_leave();
 	errno = saved;
+}
+
+void
+ct_handler_enter(struct ct_handler_saved *s)
+{
+	s->wait_op = ct_wait_suspend();
+	s->lock_obj = NULL;
+	if (ct_lk.wait_h < 0 || ct_guard_held())
+		return;
+	s->lock_obj = ct_lk.wait_obj;
+	s->lock_counted = ct_lk.wait_counted;
+	ct_guard_enter();
+	ct_lock_wait_deregister();
+	ct_guard_leave();
+}
+
+void
+ct_handler_leave(const struct ct_handler_saved *s)
+{
+	if (s->lock_obj) {
+		int saved = errno;
+		int64_t now = ct_now_ns();
+		ct_guard_enter();
+		ct_lk.wait_obj = s->lock_obj;
+		ct_lk.wait_counted = s->lock_counted;
+		ct_lk.wait_t0 = now;
+		ct_lk.wait_h = ct_waiters_arrive(s->lock_obj, now, s->lock_counted);
+		ct_guard_leave();
+		errno = saved;
+	}
+	ct_wait_resume(s->wait_op);
 }
 
 int64_t

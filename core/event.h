@@ -42,7 +42,6 @@ ct_active(void)
 struct ct_wait {
 	const void *obj;
 	int64_t t0;
-	int handle; /* waiter registration, -1 if none */
 	unsigned op;
 	uintptr_t caller;
 	/* What obj is (core/locks.h), from op at begin; a mutex wrapper adds
@@ -68,6 +67,25 @@ void ct_lock_wait_end(struct ct_wait *w);
  * futex whose word had already changed): ends the registration and the
  * wait record, records nothing. */
 void ct_lock_wait_cancel(struct ct_wait *w);
+
+/* Around a program signal handler (interpose/signal.c's trampoline): the
+ * handler, not the wait it interrupted, is what the thread runs, and a
+ * handler left with siglongjmp never returns to the wrapper that would end
+ * that wait. ct_handler_enter takes the interrupted wait out of the thread
+ * dump's record (core/threads.h ct_wait_suspend) and out of the waiter
+ * table (else the lock's later releases were charged for a waiter that was
+ * gone, for as long as the process lived); ct_handler_leave, when the
+ * handler returns, puts both back, the table's from now (the time in the
+ * handler is no waiting its holder caused). Nested handlers find nothing
+ * to take. Async-signal-safe (the waiter table's spinlock under the guard:
+ * a handler that interrupts it is deferred); no allocation. */
+struct ct_handler_saved {
+	uint32_t wait_op;     /* ct_wait_suspend's token */
+	const void *lock_obj; /* the waiter registration taken out, NULL if none */
+	bool lock_counted;
+};
+void ct_handler_enter(struct ct_handler_saved *s);
+void ct_handler_leave(const struct ct_handler_saved *s);
 
 /* A wait without a holder (condvar, semaphore, barrier, join): publishes
  * the wait record and returns the start time for ct_block_end. */

@@ -274,7 +274,8 @@ ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc)
 		ct_self.sig_frame[d] = (uintptr_t)__builtin_frame_address(0);
 	/* A wait the handler interrupted is not what the thread does while
 	 * the handler runs, nor after a siglongjmp out of the wrapper. */
-	uint32_t wait = ct_wait_suspend();
+	struct ct_handler_saved saved;
+	ct_handler_enter(&saved);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ct_self.sig_depth = d + 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -285,7 +286,7 @@ ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ct_self.sig_depth = d;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	ct_wait_resume(wait);
+	ct_handler_leave(&saved);
 }
 
 /* The kernel action standing for the default of a tracked signal: all
