@@ -444,3 +444,30 @@ Test(profiles, stress_invariants, .timeout = 120)
 	profile_free(&block);
 	run_free(&r);
 }
+
+/* Function names are plain: a name from a .dynsym (glibc's when its
+ * debug information is not installed, or not read: the C runtime is named
+ * from its symbol tables) drops its symbol version, so that
+ * "__libc_start_main@GLIBC_2.2.5" is "__libc_start_main", the name the
+ * DWARF has and the one -focus and -ignore are written with. */
+Test(profiles, names_carry_no_symbol_version, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .args = (const char *[]){"2", "20000", "1", NULL},
+					.env = exact_env});
+	run_expect_success(&r);
+	struct profile p;
+	cr_assert(run_profile(&r, NULL, "block", &p));
+	bool start_main = false;
+	for (size_t i = 0; i < p.nsamples; i++)
+		for (size_t j = 0; j < p.samples[i].nframes; j++) {
+			const char *f = p.samples[i].frames[j];
+			cr_expect(!strchr(f, '@'), "a frame named with its symbol version: %s", f);
+			start_main |= !strcmp(f, "__libc_start_main");
+		}
+	cr_expect(start_main, "no __libc_start_main frame");
+	if (!start_main)
+		profile_dump(&p, "block");
+	profile_free(&p);
+	run_free(&r);
+}
