@@ -1,9 +1,12 @@
 /* ct_log: see log.h. Never uses stdio (the program's buffers and locks are
  * not ours to touch). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -21,11 +24,32 @@ ct_notices_off(void)
 	return !tty;
 }
 
+/* Whether fd 2 may take our line. A program that closed its stderr may
+ * have got descriptor 2 back for a file of its own (SQLite refuses to
+ * open a database there for this reason): a regular file open for
+ * reading and writing is taken for such a file, not a log, and left
+ * alone. Not a pipe, a terminal or a file opened for writing only
+ * (`2>log`, `2>>log`). */
+static bool
+ct_log_fd_ok(void)
+{
+	/* syscall(): fcntl is one of the wrapped functions (sys.h). */
+	int fl = (int)syscall(SYS_fcntl, STDERR_FILENO, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+		return false;
+	struct stat st;
+	return (fl & O_ACCMODE) != O_RDWR || fstat(STDERR_FILENO, &st) != 0 || !S_ISREG(st.st_mode);
+}
+
 void
 ct_log(const char *fmt, ...)
 {
 	char buf[512];
 	int saved = errno;
+	if (!ct_log_fd_ok()) {
+		errno = saved;
+		return;
+	}
 	size_t pre = strlen("libcontend: ");
 	memcpy(buf, "libcontend: ", pre);
 	va_list ap;

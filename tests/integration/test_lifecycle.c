@@ -587,3 +587,28 @@ TABLE_TEST(lifecycle, same_results, same_cases, c, .timeout = 120)
 	run_free(&plain);
 	run_free(&shim);
 }
+
+/* A program whose descriptor 2 is a file of its own (stderr closed, then
+ * a read-write open): the shim's lines, notices (CONTEND_QUIET=0) and
+ * errors alike, must not land in it. The output directory lies under
+ * that file, so it cannot be made: an error line is due (it used to go
+ * into the file). */
+Test(lifecycle, stderr_taken_by_a_program_file_gets_nothing, .timeout = 60)
+{
+	char dir[PATH_MAX], data[PATH_MAX + 16], out[PATH_MAX + 32];
+	tmpdir_make(dir, sizeof(dir), "fd2");
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(out, sizeof(out), "%s/data/out", dir); /* under a file: cannot be made */
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "stderr_reused", .args = (const char *[]){data, NULL},
+					.out = out, .raw_out = true});
+	run_expect_success(&r);
+	cr_expect_eq(run_value(&r, NULL, "fd"), 2);
+	size_t n = 0;
+	char *got = read_file(data, &n);
+	cr_expect(got && n == 4 && !memcmp(got, "DATA", 4), "the program's file has: %.*s",
+		  (int)(got ? n : 0), got ? got : "");
+	free(got);
+	tmpdir_remove(dir);
+	run_free(&r);
+}
