@@ -87,15 +87,13 @@ intern_probe(const struct ct_intern *t, const void *key, size_t len, uint64_t h)
 	}
 }
 
-/* Keeps the load factor at or below 1/2 so probes stay short. */
+/* Moves every entry to a table of nslots (a power of two, more than twice
+ * the entries). */
 static int
-intern_grow(struct ct_intern *t)
+intern_rehash(struct ct_intern *t, size_t nslots)
 {
-	size_t nslots = t->nslots ? t->nslots * 2 : 64;
 	uint32_t *slots;
 
-	if (t->n + 1 <= t->nslots / 2)
-		return 0;
 	if (nslots > UINT32_MAX)
 		return -ENOMEM;
 	slots = calloc(nslots, sizeof(*slots));
@@ -112,6 +110,33 @@ intern_grow(struct ct_intern *t)
 	t->slots = slots;
 	t->nslots = nslots;
 	return 0;
+}
+
+/* Keeps the load factor at or below 1/2 so probes stay short. */
+static int
+intern_grow(struct ct_intern *t)
+{
+	if (t->n + 1 <= t->nslots / 2)
+		return 0;
+	return intern_rehash(t, t->nslots ? t->nslots * 2 : 64);
+}
+
+int
+ct_intern_reserve(struct ct_intern *t, size_t extra)
+{
+	size_t need = t->n + extra, nslots = t->nslots ? t->nslots : 64;
+	int err;
+
+	if (need < t->n)
+		return -ENOMEM;
+	while (need > nslots / 2) {
+		if (nslots > UINT32_MAX / 2)
+			return -ENOMEM;
+		nslots *= 2;
+	}
+	if (nslots > t->nslots && (err = intern_rehash(t, nslots)) != 0)
+		return err;
+	return ct_vec_reserve(&t->ents, &t->cap, need, sizeof(*t->ents));
 }
 
 int

@@ -38,6 +38,11 @@ void ct_intern_init(struct ct_intern *t);
  * added, 0 if it was already there, or -ENOMEM (table unchanged). */
 int ct_intern_add(struct ct_intern *t, const void *key, size_t len, uint32_t *idx);
 
+/* Makes room for extra more keys, so that adding them allocates nothing
+ * but the copies of the keys themselves. 0 or -ENOMEM (the table is
+ * unchanged then, or only bigger). */
+int ct_intern_reserve(struct ct_intern *t, size_t extra);
+
 /* Looks key[0..len) up without adding it: 0 and *idx set if present,
  * else -ENOENT. */
 int ct_intern_find(const struct ct_intern *t, const void *key, size_t len, uint32_t *idx);

@@ -52,6 +52,8 @@ struct ct_locknames {
 	size_t nkinds;
 	struct ln_name *names;     /* open addressing, capnames a power of 2 */
 	size_t nnames, capnames;
+	bool ready;                /* objs, sites and kinds built (ln_ready) */
+	int ready_err;             /* what building them returned */
 	int err;
 };
 
@@ -211,6 +213,50 @@ ln_data_symbol(struct ct_locknames *ln, uintptr_t addr, char *buf, size_t len)
 
 CT_CMP_BY_FIELD(ln_cmp_site, struct ct_locksite, obj)
 
+/* The objects, the creation sites and the kinds, built on the first
+ * question asked: most profiles a fork child writes at exit (an idle
+ * wait, a read) name no lock, and building them meant a pass over the
+ * loaded objects and sorting every creation site the process inherited
+ * (hundreds in a PostgreSQL backend), for each profile. 0 or -ENOMEM
+ * (then every name is an address: nothing half-built is used). */
+static int
+ln_ready(struct ct_locknames *ln)
+{
+	const struct ct_snapshot *snap = ln->snap;
+
+	if (ln->ready)
+		return ln->ready_err;
+	ln->ready = true;
+	dl_iterate_phdr(ln_phdr_cb, ln);
+	if (!ln->err && snap->nlocksites) {
+		ln->sites = malloc(snap->nlocksites * sizeof(*ln->sites));
+		if (!ln->sites) {
+			ln->err = -ENOMEM;
+		} else {
+			memcpy(ln->sites, snap->locksites, snap->nlocksites * sizeof(*ln->sites));
+			ln->nsites = snap->nlocksites;
+			qsort(ln->sites, ln->nsites, sizeof(*ln->sites), ln_cmp_site);
+		}
+	}
+	if (!ln->err && snap->nlockstats) {
+		ln->kinds = calloc(snap->nlockstats, sizeof(*ln->kinds));
+		if (!ln->kinds) {
+			ln->err = -ENOMEM;
+		} else {
+			for (size_t i = 0; i < snap->nlockstats; i++) {
+				const struct ct_lockstat *st = &snap->lockstats[i];
+				if (st->role == CT_LR_WAIT) {
+					ln->kinds[ln->nkinds].obj = st->obj;
+					ln->kinds[ln->nkinds++].kind = st->kind;
+				}
+			}
+			qsort(ln->kinds, ln->nkinds, sizeof(*ln->kinds), ln_cmp_site);
+		}
+	}
+	ln->ready_err = ln->err;
+	return ln->ready_err;
+}
+
 int
 ct_locknames__new(const struct ct_snapshot *snap, struct ct_symbolizer *sym,
 		  struct ct_locknames **out)
@@ -223,36 +269,6 @@ ct_locknames__new(const struct ct_snapshot *snap, struct ct_symbolizer *sym,
 	ln->sym = sym;
 	ln->main_path = snap->ndl_live && snap->dl_live[0].path[0] ? snap->dl_live[0].path :
 			"/proc/self/exe";
-	dl_iterate_phdr(ln_phdr_cb, ln);
-	if (snap->nlocksites) {
-		ln->sites = malloc(snap->nlocksites * sizeof(*ln->sites));
-		if (!ln->sites) {
-			ct_locknames__free(ln);
-			return -ENOMEM;
-		}
-		memcpy(ln->sites, snap->locksites, snap->nlocksites * sizeof(*ln->sites));
-		ln->nsites = snap->nlocksites;
-		qsort(ln->sites, ln->nsites, sizeof(*ln->sites), ln_cmp_site);
-	}
-	if (snap->nlockstats) {
-		ln->kinds = calloc(snap->nlockstats, sizeof(*ln->kinds));
-		if (!ln->kinds) {
-			ct_locknames__free(ln);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < snap->nlockstats; i++) {
-			const struct ct_lockstat *st = &snap->lockstats[i];
-			if (st->role == CT_LR_WAIT) {
-				ln->kinds[ln->nkinds].obj = st->obj;
-				ln->kinds[ln->nkinds++].kind = st->kind;
-			}
-		}
-		qsort(ln->kinds, ln->nkinds, sizeof(*ln->kinds), ln_cmp_site);
-	}
-	if (ln->err) {
-		ct_locknames__free(ln);
-		return -ENOMEM;
-	}
 	*out = ln;
 	return 0;
 }
@@ -287,6 +303,8 @@ ln_site_of(struct ct_locknames *ln, uintptr_t obj)
 unsigned
 ct_locknames_kind(struct ct_locknames *ln, uintptr_t obj, unsigned fallback)
 {
+	if (ln_ready(ln) < 0)
+		return fallback;
 	const struct ct_locksite *s = ln_site_of(ln, obj);
 	if (s && s->how == CT_LS_INIT && (!fallback || CT_LK_BASE(s->kind) == CT_LK_BASE(fallback)))
 		return s->kind;
@@ -370,7 +388,11 @@ ct_locknames_get(struct ct_locknames *ln, uintptr_t obj, enum ct_lockname_how *h
 		return ln->names[i].name;
 	}
 	const struct ct_locksite *s;
-	if (ln_data_symbol(ln, obj, buf, sizeof(buf))) {
+	/* Out of memory building the tables: the lock is its address. */
+	if (ln_ready(ln) < 0) {
+		snprintf(buf, sizeof(buf), "0x%" PRIxPTR, obj);
+		h = CT_LN_ADDRESS;
+	} else if (ln_data_symbol(ln, obj, buf, sizeof(buf))) {
 		h = CT_LN_SYMBOL;
 	} else if ((s = ln_site_of(ln, obj))) {
 		ct_locknames_site(ln, s->site, buf, sizeof(buf));

@@ -37,7 +37,10 @@ enum ct_lockname_how {
 };
 
 /* For the locks of snap; sym (may be NULL) symbolizes creation sites.
- * 0 or -ENOMEM. */
+ * 0 or -ENOMEM. Cheap: the tables behind the names (the loaded objects,
+ * the creation sites and kinds of snap) are built on the first
+ * ct_locknames_get or ct_locknames_kind; if that runs out of memory,
+ * locks are named by address and kinds are the callers' fallbacks. */
 int ct_locknames__new(const struct ct_snapshot *snap, struct ct_symbolizer *sym,
 		      struct ct_locknames **out);
 void ct_locknames__free(struct ct_locknames *ln);

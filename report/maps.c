@@ -299,6 +299,9 @@ ct_maps_parse(struct ct_maps *maps, FILE *f, const char *exe)
 	return maps_parse(maps, f, exe, false, NULL);
 }
 
+/* Enough for the maps of most processes in one or two reads. */
+#define CT_MAPS_READ_BUF (64 * 1024)
+
 static int
 maps_read_self(struct ct_maps *maps, const struct maps_known *known)
 {
@@ -316,8 +319,14 @@ maps_read_self(struct ct_maps *maps, const struct maps_known *known)
 	f = fopen("/proc/self/maps", "re");
 	if (!f)
 		return -errno;
+	/* stdio would read it 1 KiB at a time (the st_blksize of /proc), a
+	 * system call per 10 lines: a server with libraries has hundreds. */
+	char *buf = malloc(CT_MAPS_READ_BUF);
+	if (buf)
+		setvbuf(f, buf, _IOFBF, CT_MAPS_READ_BUF);
 	err = maps_parse(maps, f, n >= 0 ? exe : NULL, true, known);
 	fclose(f);
+	free(buf);
 	return err;
 }
 

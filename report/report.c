@@ -16,6 +16,11 @@
 #include "symbolize.h"
 #include "threads.h"
 
+/* Addresses a fork child is expected to resolve beyond its parent's:
+ * its own stacks at exit (a PostgreSQL backend: 30-60). More only costs
+ * the child a realloc in its parent's heap (ct_symbolize_reserve). */
+#define CT_REPORT_CHILD_ADDRS 1024
+
 static int
 report_one(const struct ct_snapshot *snap, enum ct_profile_kind kind, struct ct_gzout *w,
 	   const struct ct_maps *maps, struct ct_symbolizer *sym)
@@ -76,6 +81,8 @@ ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *pcs, size_t npcs
 		for (size_t i = 0; i < npcs; i++)
 			if (pcs[i])
 				ct_symbolize_addr(sym, pcs[i] - 1, &fr, &n);
+		/* Room for the addresses a child resolves itself. */
+		ct_symbolize_reserve(sym, CT_REPORT_CHILD_ADDRS);
 	}
 	ct_symbolize_release(sym);
 }

@@ -875,6 +875,36 @@ ct_symbolize_acquire(const struct ct_snapshot *snap, struct ct_symbolizer **out)
 	return err;
 }
 
+int
+ct_symbolize_reserve(struct ct_symbolizer *s, size_t addrs)
+{
+	/* A frame or two per address (inlines), a new function for most,
+	 * and a name and a file for each; CUs and modules are few. */
+	size_t fns = addrs, cus = addrs / 4 + 16, mods = 64;
+	int err = ct_intern_reserve(&s->addrs, addrs);
+
+	if (!err)
+		err = ct_vec_reserve(&s->res, &s->capres, s->addrs.n + addrs, sizeof(*s->res));
+	if (!err)
+		err = ct_vec_reserve(&s->frames, &s->capframes, s->nframes + 4 * addrs,
+				     sizeof(*s->frames));
+	if (!err)
+		err = ct_intern_reserve(&s->strs, 2 * addrs);
+	if (!err)
+		err = ct_intern_reserve(&s->fnkeys, fns);
+	if (!err)
+		err = ct_vec_reserve(&s->fns, &s->capfns, s->fnkeys.n + fns, sizeof(*s->fns));
+	if (!err)
+		err = ct_intern_reserve(&s->cukeys, cus);
+	if (!err)
+		err = ct_vec_reserve(&s->cus, &s->capcus, s->cukeys.n + cus, sizeof(*s->cus));
+	if (!err)
+		err = ct_intern_reserve(&s->modkeys, mods);
+	if (!err)
+		err = ct_vec_reserve(&s->syms, &s->capsyms, s->modkeys.n + mods, sizeof(*s->syms));
+	return err;
+}
+
 bool
 ct_symbolize_is_kept(const struct ct_symbolizer *s)
 {

@@ -80,6 +80,19 @@ int ct_symbolize__new_snap(const struct ct_snapshot *snap, struct ct_symbolizer 
  * ct_symbolize__new_snap. */
 int ct_symbolize_acquire(const struct ct_snapshot *snap, struct ct_symbolizer **out);
 
+/* Makes room in sym's caches for about addrs more addresses (their
+ * frames, functions, strings, CUs), so that resolving them grows none of
+ * the caches' arrays. The kept symbolizer gets it before a fork
+ * (ct_report_warm): a fork child's dump runs on a thread of its own, and
+ * growing an array it inherited would be a realloc in its parent's heap
+ * (the main malloc arena), which first consolidates the parent's free
+ * chunks: writes all over pages the child shares copy-on-write with its
+ * parent (measured in a PostgreSQL backend: 0.3 M instructions for the
+ * one realloc, and the page copies). The room is address space the
+ * parent does not touch. 0 or -ENOMEM (then sym is unchanged or only has
+ * more room). */
+int ct_symbolize_reserve(struct ct_symbolizer *sym, size_t addrs);
+
 /* Whether sym is the kept one (not a private one). */
 bool ct_symbolize_is_kept(const struct ct_symbolizer *sym);
 

@@ -73,3 +73,37 @@ Test(locknames, static_member_init_site_and_address)
 	free(heap_init);
 	free(heap_none);
 }
+
+/* The tables behind the names are built on the first question, whichever
+ * it is: a kind asked before any name, then names, then a lookup of an
+ * object nobody knows. */
+Test(locknames, built_on_first_use_whatever_is_asked_first)
+{
+	pthread_mutex_t *heap = malloc(sizeof(*heap));
+	cr_assert(heap);
+	struct ct_locksite sites[1] = {{.obj = (uintptr_t)heap, .site = ln_make_thing(),
+					.kind = CT_LK_MUTEX | CT_LKF_RECURSIVE, .how = CT_LS_INIT}};
+	struct ct_snapshot snap;
+	memset(&snap, 0, sizeof(snap));
+	snap.locksites = sites;
+	snap.nlocksites = 1;
+	struct ct_locknames *ln = NULL;
+	cr_assert_eq(ct_locknames__new(&snap, NULL, &ln), 0);
+	cr_expect_eq(ct_locknames_kind(ln, (uintptr_t)heap, CT_LK_MUTEX),
+		     CT_LK_MUTEX | CT_LKF_RECURSIVE);
+	cr_expect_eq(ct_locknames_kind(ln, (uintptr_t)heap + 64, CT_LK_MUTEX), CT_LK_MUTEX);
+	enum ct_lockname_how how;
+	cr_expect_str_eq(ct_locknames_get(ln, (uintptr_t)&ln_global_lock, &how), "ln_global_lock");
+	cr_expect_eq(how, CT_LN_SYMBOL);
+	ct_locknames_get(ln, (uintptr_t)heap, &how);
+	cr_expect_eq(how, CT_LN_INIT);
+	ct_locknames__free(ln);
+
+	/* A name first, on a fresh one. */
+	cr_assert_eq(ct_locknames__new(&snap, NULL, &ln), 0);
+	ct_locknames_get(ln, (uintptr_t)heap, &how);
+	cr_expect_eq(how, CT_LN_INIT);
+	cr_expect_eq(ct_locknames_kind(ln, (uintptr_t)heap, 0), CT_LK_MUTEX | CT_LKF_RECURSIVE);
+	ct_locknames__free(ln);
+	free(heap);
+}

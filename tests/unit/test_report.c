@@ -23,6 +23,7 @@
 #include "../../core/outfile.h"
 #include "../../core/snapshot.h"
 #include "../../report/gzout.h"
+#include "../../report/intern.h"
 #include "../../report/maps.h"
 #include "../../report/pprof.h"
 #include "../../report/pprof_read.h"
@@ -613,6 +614,70 @@ Test(report, symbolizer_unknown_addresses_have_no_frames)
 	cr_assert_eq(n, 1);
 	cr_assert_eq(f[0].line, hold.line);
 	ct_symbolize__free(sym);
+}
+
+/* What a fork child finds after its parent's warm-up (ct_report_warm):
+ * room reserved for its own addresses, so that resolving them grows none
+ * of the arrays it inherited (growing one is a realloc in the parent's
+ * heap: ct_symbolize_reserve). Seen from outside: the frames an address
+ * resolved to stay where they are while other addresses are resolved. */
+Test(report, symbolizer_reserve_keeps_resolving_in_place)
+{
+	struct ct_symbolizer *sym;
+	const struct ct_frame *f, *first;
+	size_t n, n0;
+
+	cr_assert_eq(ct_symbolize__new(&sym), 0);
+	cr_assert_eq(ct_symbolize_addr(sym, hold.pc - 1, &f, &n0), 0);
+	cr_assert_eq(ct_symbolize_reserve(sym, 256), 0);
+	cr_assert_eq(ct_symbolize_addr(sym, hold.pc - 1, &first, &n), 0);
+	cr_assert_eq(n, n0);
+	cr_assert_str_eq(first[0].name, "worker_hold");
+	/* Addresses never seen: every byte of worker_main and of the
+	 * inline test's caller, and libc's lock functions. */
+	const uint64_t starts[] = {main_site.pc - 64, bump.pc - 64, libc_entry("pthread_mutex_lock"),
+				   libc_entry("pthread_mutex_unlock")};
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		for (uint64_t a = starts[i]; a < starts[i] + 48; a++)
+			cr_assert_eq(ct_symbolize_addr(sym, a, &f, &n), 0);
+	cr_assert_eq(ct_symbolize_addr(sym, hold.pc - 1, &f, &n), 0);
+	cr_expect_eq(f, first, "the frames moved: the reserve was not used");
+	cr_assert_eq(n, n0);
+	cr_expect_str_eq(f[0].name, "worker_hold");
+	ct_symbolize__free(sym);
+}
+
+Test(report, intern_reserve_then_add_moves_nothing)
+{
+	struct ct_intern t;
+	uint32_t idx;
+	char key[32];
+
+	ct_intern_init(&t);
+	cr_assert_eq(ct_intern_str(&t, "first", &idx), 1);
+	cr_assert_eq(ct_intern_reserve(&t, 1000), 0);
+	const uint32_t *slots = t.slots;
+	const struct ct_intern_ent *ents = t.ents;
+	cr_assert_geq(t.cap, 1001);
+	cr_assert_geq(t.nslots, 2002);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "key%d", i);
+		cr_assert_eq(ct_intern_str(&t, key, &idx), 1);
+		cr_assert_eq(idx, (uint32_t)i + 1);
+	}
+	cr_expect_eq(t.slots, slots);
+	cr_expect_eq(t.ents, ents);
+	/* Everything is still found, the first key included. */
+	cr_assert_eq(ct_intern_find(&t, "first", 5, &idx), 0);
+	cr_expect_eq(idx, 0);
+	cr_assert_eq(ct_intern_find(&t, "key999", 6, &idx), 0);
+	cr_expect_eq(idx, 1000);
+	cr_expect_str_eq(ct_intern_key(&t, 500), "key499");
+	/* Past the reserve it grows as before. */
+	cr_assert_eq(ct_intern_str(&t, "one more", &idx), 1);
+	cr_assert_eq(ct_intern_str(&t, "first", &idx), 0);
+	cr_expect_eq(idx, 0);
+	ct_intern_free(&t);
 }
 
 Test(report, symbolizer_falls_back_to_elf_symbols)
