@@ -54,6 +54,7 @@ struct pp {
 	Perftools__Profiles__Line *lines;
 	size_t nlines, caplines;
 	Perftools__Profiles__Mapping *mappings;
+	size_t nmappings; /* all of them, then the ones pp_keep_mappings kept */
 	Perftools__Profiles__Sample *samples;
 	size_t *sample_first; /* first location id of each sample in ids[] */
 	uint64_t *ids;
@@ -380,19 +381,19 @@ out:
 	return err;
 }
 
-/* The current mappings, then one per unloaded object (ids after them). */
+/* The current mappings, then one per unloaded object (ids after them);
+ * their names are added by pp_keep_mappings, for the ones kept. */
 static int
 pp_mappings(struct pp *p)
 {
 	size_t nlive = pp_nmaps(p), ngone = p->snap->ndl_gone, n = nlive + ngone;
-	int err = 0;
 
 	p->mappings = calloc(n ? n : 1, sizeof(*p->mappings));
 	p->gone_sym = calloc(ngone ? ngone : 1, sizeof(*p->gone_sym));
 	p->gone_tried = calloc(ngone ? ngone : 1, sizeof(*p->gone_tried));
 	if (!p->mappings || !p->gone_sym || !p->gone_tried)
 		return -ENOMEM;
-	for (size_t i = 0; i < n && !err; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct ct_mapping *m = i < nlive ? &p->maps->v[i] : NULL;
 		const struct ct_dl_gone *g = i < nlive ? NULL : &p->snap->dl_gone[i - nlive];
 		Perftools__Profiles__Mapping *pm = &p->mappings[i];
@@ -402,13 +403,54 @@ pp_mappings(struct pp *p)
 		pm->memory_start = m ? m->start : g->start;
 		pm->memory_limit = m ? m->limit : g->limit;
 		pm->file_offset = m ? m->offset : g->offset;
-		err = pp_str(p, m ? m->path : g->path, &pm->filename);
-		if (!err)
-			err = pp_str(p, m ? m->build_id : g->build_id, &pm->build_id);
 		/* Fully symbolized here: pprof must not try (and fail) to. */
 		pm->has_functions = pm->has_filenames = 1;
 		pm->has_line_numbers = pm->has_inline_frames = 1;
 	}
+	p->nmappings = n;
+	return 0;
+}
+
+/* Keeps the mappings a location points into, and the first one (the
+ * program's own: pprof names the profile's binary and build ID after
+ * it), in their order, renumbered. A process maps a hundred objects or
+ * more (a PostgreSQL backend: 95 executable mappings) and a small profile
+ * uses a few: writing every one into each profile was most of the work of
+ * a fork child's exit dump (names interned, then packed, four times). */
+static int
+pp_keep_mappings(struct pp *p)
+{
+	size_t nlive = pp_nmaps(p), n = p->nmappings, k = 0;
+	uint64_t *newid = calloc(n ? n : 1, sizeof(*newid)); /* 0: dropped */
+	int err = 0;
+
+	if (!newid)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->lockeys.n; i++)
+		if (p->locs[i].mapping_id && p->locs[i].mapping_id <= n)
+			newid[p->locs[i].mapping_id - 1] = 1;
+	if (n)
+		newid[0] = 1;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (!newid[i])
+			continue;
+		const struct ct_mapping *m = i < nlive ? &p->maps->v[i] : NULL;
+		const struct ct_dl_gone *g = i < nlive ? NULL : &p->snap->dl_gone[i - nlive];
+		Perftools__Profiles__Mapping *pm = &p->mappings[k];
+
+		if (k != i)
+			*pm = p->mappings[i];
+		newid[i] = pm->id = ++k;
+		err = pp_str(p, m ? m->path : g->path, &pm->filename);
+		if (!err)
+			err = pp_str(p, m ? m->build_id : g->build_id, &pm->build_id);
+	}
+	for (size_t i = 0; i < p->lockeys.n && !err; i++)
+		if (p->locs[i].mapping_id)
+			p->locs[i].mapping_id = p->locs[i].mapping_id <= n ?
+							newid[p->locs[i].mapping_id - 1] : 0;
+	p->nmappings = k;
+	free(newid);
 	return err;
 }
 
@@ -500,7 +542,7 @@ pp_pack(struct pp *p, Perftools__Profiles__Profile *prof, uint8_t **out, size_t 
 	Perftools__Profiles__Line **lines = (void *)pp_ptrs(p->lines, p->nlines, sizeof(*p->lines));
 	Perftools__Profiles__Location **locs = (void *)pp_ptrs(p->locs, p->lockeys.n, sizeof(*p->locs));
 	Perftools__Profiles__Function **fns = (void *)pp_ptrs(p->fns, p->fnkeys.n, sizeof(*p->fns));
-	size_t nmappings = pp_nmaps(p) + p->snap->ndl_gone;
+	size_t nmappings = p->nmappings;
 	Perftools__Profiles__Mapping **maps = (void *)pp_ptrs(p->mappings, nmappings,
 							      sizeof(*p->mappings));
 	Perftools__Profiles__Sample **smps = (void *)pp_ptrs(p->samples, p->spec->nrecords,
@@ -607,6 +649,8 @@ ct_pprof_encode_spec(const struct ct_snapshot *snap, const struct ct_pprof_spec 
 		err = pp_mappings(&p);
 	if (!err)
 		err = pp_samples(&p);
+	if (!err)
+		err = pp_keep_mappings(&p);
 	if (err)
 		goto out;
 	prof.n_sample_type = (size_t)spec->nvalues;

@@ -486,6 +486,45 @@ Test(report, mappings_flagged_and_exe_first)
 	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
+/* Only the mappings a location points into, and the program's own first:
+ * a process maps many more objects than a small profile touches. Every
+ * location's mapping holds its address; every mapping but the first is
+ * some location's. */
+Test(report, mappings_are_the_ones_used_and_the_program)
+{
+	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	struct ct_maps maps;
+
+	cr_assert_eq(ct_maps_read(&maps), 0);
+	cr_expect_lt(p->n_mapping, maps.n, "%zu mappings of %zu", p->n_mapping, maps.n);
+	ct_maps_free(&maps);
+	bool *used = calloc(p->n_mapping + 1, sizeof(*used));
+	cr_assert_not_null(used);
+	for (size_t i = 0; i < p->n_location; i++) {
+		const Perftools__Profiles__Location *l = p->location[i];
+
+		if (!l->mapping_id)
+			continue;
+		cr_assert_leq(l->mapping_id, p->n_mapping);
+		const Perftools__Profiles__Mapping *m = p->mapping[l->mapping_id - 1];
+		cr_assert_eq(m->id, l->mapping_id);
+		cr_expect(l->address >= m->memory_start && l->address < m->memory_limit,
+			  "location 0x%lx outside its mapping %s", (unsigned long)l->address,
+			  str(p, m->filename));
+		used[l->mapping_id] = true;
+	}
+	for (size_t i = 1; i < p->n_mapping; i++)
+		cr_expect(used[i + 1], "mapping %zu (%s) is no location's", i + 1,
+			  str(p, p->mapping[i]->filename));
+	/* The leaf pthread_mutex_unlock and the callers in this binary. */
+	bool libc = false;
+	for (size_t i = 0; i < p->n_mapping; i++)
+		libc = libc || strstr(str(p, p->mapping[i]->filename), "libc.so");
+	cr_expect(libc, "no mapping for libc");
+	free(used);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
 Test(report, unsymbolized_still_valid)
 {
 	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, false);
