@@ -36,7 +36,7 @@ count() {
 	default) CONTEND_OUT="$tmp/out.%p" LD_PRELOAD="$lib" "$vg" --tool=callgrind --callgrind-out-file="$out" "$prog" "$2" "$3" ;;
 	nostacks) CONTEND_OUT="$tmp/out.%p" CONTEND_BLOCK_RATE=1000000000000 LD_PRELOAD="$lib" "$vg" --tool=callgrind --callgrind-out-file="$out" "$prog" "$2" "$3" ;;
 	all) CONTEND_OUT="$tmp/out.%p" CONTEND_BLOCK_RATE=1 CONTEND_MUTEX_FRACTION=1 LD_PRELOAD="$lib" "$vg" --tool=callgrind --callgrind-out-file="$out" "$prog" "$2" "$3" ;;
-	esac >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+	esac </dev/null >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
 	if [ "${SHIM:-}" ]; then
 		# The shim's own instructions: the self cost of the lines of
 		# its sources (core/, interpose/; inlined code included).
@@ -61,32 +61,25 @@ per() {
 # scheduling; the mutex handoff also counts the yields of its ordering
 # loop); this count does not, except the semaphore's (its wrapper times
 # a wait only when the count is 0, which depends on the same scheduling).
+# The workloads: name, the two sizes, the label.
+workloads="unc 20000 120000 lock+unlock pair, uncontended
+churn 100 600 thread create+join
+sem 200 1200 semaphore ping-pong round trip
+pipe 200 1200 pipe ping-pong round trip
+cond 200 1200 condvar ping-pong round trip
+mutex 200 1200 mutex handoff round trip"
+
 if [ "${SHIM:-}" ]; then
 	printf '%-34s %10s\n' "shim instructions per operation" "no stacks"
-	for w in "churn 100 600 thread create+join" \
-		 "sem 200 1200 semaphore ping-pong round trip" \
-		 "pipe 200 1200 pipe ping-pong round trip" \
-		 "cond 200 1200 condvar ping-pong round trip" \
-		 "mutex 200 1200 mutex handoff round trip"; do
-		set -- $w
-		name=$1 n1=$2 n2=$3
-		shift 3
-		printf '%-34s %10s\n' "$*" "$(per nostacks "$name" "$n1" "$n2")"
+	echo "$workloads" | while read -r name n1 n2 label; do
+		[ "$name" = unc ] && continue
+		printf '%-34s %10s\n' "$label" "$(per nostacks "$name" "$n1" "$n2")"
 	done
 	exit 0
 fi
 
 printf '%-34s %8s %10s %8s %10s %10s\n' "instructions per operation" native libcontend ratio "no stacks" "record all"
-for w in "unc 20000 120000 lock+unlock pair, uncontended" \
-	 "churn 100 600 thread create+join" \
-	 "sem 200 1200 semaphore ping-pong round trip" \
-	 "pipe 200 1200 pipe ping-pong round trip" \
-	 "cond 200 1200 condvar ping-pong round trip" \
-	 "mutex 200 1200 mutex handoff round trip"; do
-	set -- $w
-	name=$1 n1=$2 n2=$3
-	shift 3
-	label="$*"
+echo "$workloads" | while read -r name n1 n2 label; do
 	nat=$(per native "$name" "$n1" "$n2")
 	def=$(per default "$name" "$n1" "$n2")
 	if [ "$name" = unc ]; then
