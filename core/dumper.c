@@ -292,11 +292,15 @@ ct_http_listen(dev_t *dev, ino_t *ino)
 		ct_owned_add_locked(fd, st.st_dev, st.st_ino);
 	}
 	ct_spin_unlock(&ct_owned_lock);
-	if (err) {
+	/* A port in use is, most of the time, the server's own, taken by
+	 * a program it exec'd with the same environment (a shell of
+	 * system(), a CGI): that is said as a notice, not into the stderr
+	 * of every such child (which its parent may be reading). */
+	if (err && (err != EADDRINUSE || !ct_notices_off()))
 		ct_log("cannot serve /debug/pprof/ on %s (%s); HTTP server off", ct_cfg.http,
 		       strerror(err));
+	if (err)
 		return -1;
-	}
 	*dev = st.st_dev;
 	*ino = st.st_ino;
 	char host[INET6_ADDRSTRLEN] = "?";

@@ -1306,3 +1306,29 @@ Test(live, fork_child_does_not_keep_the_server)
 	cr_expect(strstr(s.r.out, "child_sockets=0"), "%s", s.r.out);
 	srv_free(&s);
 }
+
+/* A fixed port already served (here by another process; usually by the
+ * server whose environment an exec'd child inherited): the child does
+ * not serve, and says so only as a notice (CONTEND_QUIET=0 or a
+ * terminal), not into a stderr its parent may be reading. */
+Test(http, port_in_use_is_a_notice, .timeout = 60)
+{
+	struct srv s;
+	srv_start(&s, live_args, NULL, true);
+	static char httpenv[64];
+	snprintf(httpenv, sizeof(httpenv), "CONTEND_HTTP=127.0.0.1:%d", s.port);
+	for (int quiet = 0; quiet < 2; quiet++) {
+		struct run r;
+		run_prog(&r, &(struct run_opts){.prog = "idle",
+						.env = (const char *[]){httpenv,
+									quiet ? "CONTEND_QUIET=auto" : "CONTEND_QUIET=0",
+									NULL}});
+		run_expect_success(&r);
+		cr_expect_str_eq(r.out, "idle: hello\n");
+		bool said = strstr(r.err, "cannot serve /debug/pprof/") && strstr(r.err, "in use");
+		cr_expect(quiet ? !said : said, "CONTEND_QUIET=%s, stderr:\n%s", quiet ? "auto" : "0",
+			  r.err);
+		run_free(&r);
+	}
+	srv_end(&s);
+}
