@@ -34,16 +34,25 @@ ln_make_thing(void)
 	return pc;
 }
 
+/* snap describing one recursive mutex obj initialised in ln_make_thing
+ * (site, the one entry of its table). */
+static void
+ln_snap_one(struct ct_snapshot *snap, struct ct_locksite *site, const void *obj)
+{
+	*site = (struct ct_locksite){.obj = (uintptr_t)obj, .site = ln_make_thing(),
+				     .kind = CT_LK_MUTEX | CT_LKF_RECURSIVE, .how = CT_LS_INIT};
+	memset(snap, 0, sizeof(*snap));
+	snap->locksites = site;
+	snap->nlocksites = 1;
+}
+
 Test(locknames, static_member_init_site_and_address)
 {
 	pthread_mutex_t *heap_init = malloc(sizeof(*heap_init)), *heap_none = malloc(sizeof(*heap_none));
 	cr_assert(heap_init && heap_none);
-	struct ct_locksite sites[1] = {{.obj = (uintptr_t)heap_init, .site = ln_make_thing(),
-					.kind = CT_LK_MUTEX | CT_LKF_RECURSIVE, .how = CT_LS_INIT}};
+	struct ct_locksite site;
 	struct ct_snapshot snap;
-	memset(&snap, 0, sizeof(snap));
-	snap.locksites = sites;
-	snap.nlocksites = 1;
+	ln_snap_one(&snap, &site, heap_init);
 	struct ct_symbolizer *sym = NULL;
 	cr_assert_eq(ct_symbolize__new(&sym), 0);
 	struct ct_locknames *ln = NULL;
@@ -81,12 +90,9 @@ Test(locknames, built_on_first_use_whatever_is_asked_first)
 {
 	pthread_mutex_t *heap = malloc(sizeof(*heap));
 	cr_assert(heap);
-	struct ct_locksite sites[1] = {{.obj = (uintptr_t)heap, .site = ln_make_thing(),
-					.kind = CT_LK_MUTEX | CT_LKF_RECURSIVE, .how = CT_LS_INIT}};
+	struct ct_locksite site;
 	struct ct_snapshot snap;
-	memset(&snap, 0, sizeof(snap));
-	snap.locksites = sites;
-	snap.nlocksites = 1;
+	ln_snap_one(&snap, &site, heap);
 	struct ct_locknames *ln = NULL;
 	cr_assert_eq(ct_locknames__new(&snap, NULL, &ln), 0);
 	cr_expect_eq(ct_locknames_kind(ln, (uintptr_t)heap, CT_LK_MUTEX),
