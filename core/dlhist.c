@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 
+#include "compiler.h"
 #include "dlhist.h"
 #include "spin.h"
+#include "sys.h"
 
 uint32_t ct_dl_gen = 1;
 
@@ -209,7 +212,7 @@ ct_dlhist_before(void)
 	struct ct_dlhist_list *l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
-	if (dl_iterate_phdr(ct_dlhist_add, l) != 0) {
+	if (ct_dl_iterate(ct_dlhist_add, l) != 0) {
 		free(l->v);
 		free(l);
 		return NULL;
@@ -236,7 +239,7 @@ ct_dlhist_after(struct ct_dlhist_list *before)
 	bool kept_any = false;
 	for (size_t i = 0; i < before->n; i++) {
 		struct ct_dl_gone *g = &before->v[i];
-		if (dl_iterate_phdr(ct_dlhist_still, g) != 0)
+		if (ct_dl_iterate(ct_dlhist_still, g) != 0)
 			continue;
 		uint32_t slot = __atomic_fetch_add(&ct_gone_claimed, 1, __ATOMIC_RELAXED);
 		if (slot >= CT_DLHIST_MAX) {
@@ -278,7 +281,7 @@ ct_dlhist_snapshot(struct ct_snapshot *snap)
 	snap->ndl_live = 0;
 	bool mine = ct_spin_trylock(&ct_live.lock);
 	if (mine && ct_live.ok)
-		dl_iterate_phdr(ct_dlhist_counters, &now);
+		ct_dl_iterate(ct_dlhist_counters, &now);
 	if (mine && ct_live.ok && now.counted && now.adds == ct_live.adds &&
 	    now.subs == ct_live.subs) {
 		snap->dl_live = malloc(ct_live.n * sizeof(*snap->dl_live));
@@ -286,7 +289,7 @@ ct_dlhist_snapshot(struct ct_snapshot *snap)
 			memcpy(snap->dl_live, ct_live.v, ct_live.n * sizeof(*snap->dl_live));
 			snap->ndl_live = ct_live.n;
 		}
-	} else if (dl_iterate_phdr(ct_dlhist_add, &live) == 0) {
+	} else if (ct_dl_iterate(ct_dlhist_add, &live) == 0) {
 		snap->dl_live = live.v;
 		snap->ndl_live = live.n;
 		if (mine && live.counted) {
@@ -322,4 +325,71 @@ ct_dlhist_snapshot(struct ct_snapshot *snap)
 		if (__atomic_load_n(&ct_gone[i].ready, __ATOMIC_ACQUIRE))
 			snap->dl_gone[snap->ndl_gone++] = ct_gone[i].g;
 	return 0;
+}
+
+/* Passes under way (each holds it for its dl_iterate_phdr) and forks
+ * (from prepare to the parent's or child's handler) exclude each other.
+ * ct_dl_depth counts the calling thread's holds (passes and its fork's),
+ * so that a signal handler that interrupts one of them and makes a pass
+ * or a fork of its own does not wait for its own thread; ct_dl_fork_held
+ * is the forking thread's own too (fork.h: handlers of two forks
+ * interleave). The depth goes up before the lock is taken and down after
+ * it is released, for the same reason. */
+static ct_spin ct_dl_lock;
+static CT_TLS int ct_dl_depth;
+static CT_TLS int ct_dl_fork_held;
+
+/* Spins briefly, then sleeps 20 us a try, for at most tries tries. */
+static bool
+ct_dl_lock_take(unsigned long tries)
+{
+	for (unsigned long i = 0; !ct_spin_trylock(&ct_dl_lock); i++) {
+		if (i >= tries)
+			return false;
+		if (i < 100) {
+			ct_cpu_relax();
+		} else {
+			struct timespec ts = {0, 20 * 1000};
+			ct_sys_nanosleep(&ts, NULL);
+		}
+	}
+	return true;
+}
+
+int
+ct_dl_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+{
+	/* A pass waits out another thread's fork, whose hold ends. */
+	bool mine = ct_dl_depth++ == 0 && ct_dl_lock_take((unsigned long)-1);
+	int r = dl_iterate_phdr(cb, data);
+	if (mine)
+		ct_spin_unlock(&ct_dl_lock);
+	ct_dl_depth--;
+	return r;
+}
+
+void
+ct_dl_fork_hold(void)
+{
+	/* About a second (50000 sleeps of 20 us), then the fork goes on. */
+	ct_dl_fork_held = ct_dl_depth++ == 0 && ct_dl_lock_take(50100);
+}
+
+void
+ct_dl_fork_release(void)
+{
+	if (ct_dl_fork_held)
+		ct_spin_unlock(&ct_dl_lock);
+	ct_dl_fork_held = 0;
+	if (ct_dl_depth > 0)
+		ct_dl_depth--;
+}
+
+void
+ct_dl_fork_child_unprepared(void)
+{
+	/* _Fork ran no prepare: a thread of the parent may have held the
+	 * lock, and none but this one exists here. */
+	ct_spin_unlock(&ct_dl_lock);
+	ct_dl_fork_held = 0;
 }

@@ -23,6 +23,8 @@
 #ifndef CT_DLHIST_H
 #define CT_DLHIST_H
 
+#include <link.h>
+
 #include <stdint.h>
 
 #include "snapshot.h"
@@ -66,5 +68,23 @@ const char *ct_dlhist_exe(void);
  * -ENOMEM (dl_live alone failing leaves it empty: report/ then reads
  * /proc/self/maps). Takes the loader's lock (dl_iterate_phdr). */
 int ct_dlhist_snapshot(struct ct_snapshot *snap);
+
+/* dl_iterate_phdr for the shim's own passes over the loaded objects
+ * (here and core/dump.c). glibc holds its loader write lock while it
+ * calls back, and a fork that copies the process meanwhile (another
+ * thread forking while the dumper thread took a snapshot) leaves that
+ * lock held in the child for good: the child's exit dump, which walks
+ * the objects too, hung until its 10 s deadline and wrote nothing. So
+ * these passes and the fork exclude each other: ct_dl_fork_hold, from
+ * fork's prepare handler, waits for a pass under way to end (at most
+ * about a second: a prepare that interrupted its own thread's pass, from
+ * a signal handler, must not wait for itself) and holds further passes
+ * off until ct_dl_fork_release, from the parent and child handlers.
+ * Not async-signal-safe (the callback's own contract). */
+int ct_dl_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);
+void ct_dl_fork_hold(void);
+void ct_dl_fork_release(void);
+/* The child of a _Fork (no prepare ran): frees the lock whoever held it. */
+void ct_dl_fork_child_unprepared(void);
 
 #endif

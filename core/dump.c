@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "dlhist.h"
 #include "dump.h"
 #include "dump_int.h"
 #include "event.h"
@@ -272,7 +273,7 @@ static uint64_t
 ct_dl_signature(void)
 {
 	uint64_t sig = 0;
-	dl_iterate_phdr(ct_dl_signature_cb, &sig);
+	ct_dl_iterate(ct_dl_signature_cb, &sig);
 	return sig ? sig : 1;
 }
 

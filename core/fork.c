@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "dlhist.h"
 #include "dump.h"
 #include "dumper.h"
 #include "fork.h"
@@ -29,6 +30,7 @@ void
 ct_fork_prepare(void)
 {
 	ct_dump_prefork(); /* not a lock: work done for the children, first */
+	ct_dl_fork_hold(); /* (CT_LOCK_DL_PASS): our dl_iterate_phdr passes */
 	ct_dumper_prefork(); /* CT_LOCK_DUMPER_OWNED */
 	__atomic_store_n(&ct_fork_prepared, 1, __ATOMIC_RELAXED);
 }
@@ -38,6 +40,7 @@ ct_fork_parent(void)
 {
 	__atomic_store_n(&ct_fork_prepared, 0, __ATOMIC_RELAXED);
 	ct_dumper_postfork_parent();
+	ct_dl_fork_release();
 }
 
 void
@@ -52,6 +55,12 @@ ct_fork_child(void)
 		ct_fork_heap_bad = 1;
 	bool signal_copy = ct_dump_in_signal_fork();
 
+	/* (CT_LOCK_DL_PASS, fork.h): no pass of ours was inside dl_iterate_phdr (its
+	 * lock is free here), unless the prepare gave up waiting. */
+	if (prepared)
+		ct_dl_fork_release();
+	else
+		ct_dl_fork_child_unprepared();
 	/* Identity: the cached tid and the sampling state are the parent's. */
 	ct_self.tid = 0;
 	ct_self.rng = 0;
