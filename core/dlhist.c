@@ -356,23 +356,38 @@ ct_dl_lock_take(unsigned long tries)
 	return true;
 }
 
-int
-ct_dl_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+/* About a second (50000 sleeps of 20 us): then whoever waits goes on
+ * without the lock, so that no chain of the loader's own locks through
+ * a library constructor or destructor can make a wait endless. */
+#define CT_DL_TRIES 50100
+
+bool
+ct_dl_forks_off(void)
 {
-	/* A pass waits out another thread's fork, whose hold ends. */
-	bool mine = ct_dl_depth++ == 0 && ct_dl_lock_take((unsigned long)-1);
-	int r = dl_iterate_phdr(cb, data);
+	return ct_dl_depth++ == 0 && ct_dl_lock_take(CT_DL_TRIES);
+}
+
+void
+ct_dl_forks_on(bool mine)
+{
 	if (mine)
 		ct_spin_unlock(&ct_dl_lock);
 	ct_dl_depth--;
+}
+
+int
+ct_dl_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+{
+	bool mine = ct_dl_forks_off();
+	int r = dl_iterate_phdr(cb, data);
+	ct_dl_forks_on(mine);
 	return r;
 }
 
 void
 ct_dl_fork_hold(void)
 {
-	/* About a second (50000 sleeps of 20 us), then the fork goes on. */
-	ct_dl_fork_held = ct_dl_depth++ == 0 && ct_dl_lock_take(50100);
+	ct_dl_fork_held = ct_dl_forks_off();
 }
 
 void

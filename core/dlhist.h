@@ -24,6 +24,7 @@
 #define CT_DLHIST_H
 
 #include <link.h>
+#include <stdbool.h>
 
 #include <stdint.h>
 
@@ -76,12 +77,19 @@ int ct_dlhist_snapshot(struct ct_snapshot *snap);
  * lock held in the child for good: the child's exit dump, which walks
  * the objects too, hung until its 10 s deadline and wrote nothing. So
  * these passes and the fork exclude each other: ct_dl_fork_hold, from
- * fork's prepare handler, waits for a pass under way to end (at most
- * about a second: a prepare that interrupted its own thread's pass, from
- * a signal handler, must not wait for itself) and holds further passes
- * off until ct_dl_fork_release, from the parent and child handlers.
+ * fork's prepare handler, waits for a pass under way to end and holds
+ * further passes off until ct_dl_fork_release, from the parent and child
+ * handlers. A thread never waits for itself (a signal handler that
+ * interrupted its pass), and no wait is longer than about a second.
  * Not async-signal-safe (the callback's own contract). */
 int ct_dl_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);
+/* The same exclusion around the shim's other calls into the loader
+ * (dlopen of the report library, of libunwind, of libgcc_s through the
+ * first backtrace()), which also hold its locks for a while: true if this
+ * call took the lock, to be given back to ct_dl_forks_on. Waits at most
+ * about a second. */
+bool ct_dl_forks_off(void);
+void ct_dl_forks_on(bool mine);
 void ct_dl_fork_hold(void);
 void ct_dl_fork_release(void);
 /* The child of a _Fork (no prepare ran): frees the lock whoever held it. */

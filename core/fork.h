@@ -29,15 +29,17 @@
  *   CT_LOCK_REPORT_LOAD   core/plugin.c: the report library's "loading" state
  *       (a dlopen under way on another thread). Not waited for; set back
  *       to "not tried" in the child, which loads it itself if it dumps.
- *   (CT_LOCK_DL_PASS)     core/dlhist.c ct_dl_lock: the shim's own passes
- *       over the loaded objects (ct_dl_iterate: dl_iterate_phdr, which
- *       holds glibc's loader write lock while it calls back). Taken in
- *       prepare after the warm-up (waiting at most about a second for a
- *       pass under way), released in the parent and the child: a child
- *       copied during a pass inherited glibc's lock held and its exit dump
- *       hung. A _Fork child frees it. Passes of the report library (lock
- *       names) and of the program itself are not covered. Not in the
- *       enum below (no test seam holds it yet).
+ *   (CT_LOCK_DL_PASS)     core/dlhist.c ct_dl_lock: the shim's own calls
+ *       into the dynamic loader (ct_dl_iterate's dl_iterate_phdr, which
+ *       holds glibc's loader write lock while it calls back; the dlopen of
+ *       the report library and of libunwind; the first backtrace(), which
+ *       loads libgcc_s). Taken in prepare after the warm-up (waiting at
+ *       most about a second for a call under way), released in the parent
+ *       and the child: a child copied during such a call inherited
+ *       glibc's lock held and its exit dump hung. A _Fork child frees it.
+ *       The report library's own pass (lock names) and the program's
+ *       calls are not covered. Not in the enum below (no test seam holds
+ *       it yet).
  *   CT_LOCK_REAL_RESOLVE  interpose/real.c: "resolving" the real functions
  *       (only before init finished). Set back to "unresolved" in the child
  *       (through the interpose hook given to ct_fork_install).

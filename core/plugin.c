@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dlhist.h"
 #include "fork.h"
 #include "log.h"
 #include "plugin.h"
@@ -34,7 +35,9 @@ ct_plugin_sym(const char *name)
 	int expect = 0;
 	if (__atomic_compare_exchange_n(&ct_report_state, &expect, 1, false, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE)) {
+		bool mine = ct_dl_forks_off();
 		void *h = dlopen(ct_report_lib, RTLD_NOW | RTLD_LOCAL);
+		ct_dl_forks_on(mine);
 		if (!h) {
 			const char *e = dlerror();
 			ct_log("cannot load the report library %s (%s); no profiles written",

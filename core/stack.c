@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "dlhist.h"
 #include "fork.h"
 
 #include "snapshot.h"
@@ -62,7 +63,9 @@ ct_stack_load_unwinder(void)
 	 * works. */
 	void *one[2];
 	ct_guard_enter();
+	bool mine = ct_dl_forks_off();
 	int n = backtrace(one, 2);
+	ct_dl_forks_on(mine);
 	ct_guard_leave();
 	__atomic_store_n(&ct_unwinder_state, n > 0 ? 1 : -1, __ATOMIC_RELEASE);
 	return n > 0;

@@ -17,6 +17,7 @@
 
 #include <libunwind.h>
 
+#include "dlhist.h"
 #include "snapshot.h"
 #include "stack.h"
 #include "threads.h"
@@ -80,7 +81,9 @@ ct_unw_load(void)
 	state = -1;
 	char soname[64];
 	snprintf(soname, sizeof(soname), "libunwind-%s.so.8", CT_STR(UNW_TARGET));
+	bool mine = ct_dl_forks_off();
 	void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	ct_dl_forks_on(mine);
 	if (!h)
 		return NULL;
 	u.create = (void *)dlsym(h, CT_STR(unw_create_addr_space));
