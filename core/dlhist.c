@@ -9,12 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <time.h>
 
 #include "compiler.h"
 #include "dlhist.h"
 #include "spin.h"
-#include "sys.h"
 
 uint32_t ct_dl_gen = 1;
 
@@ -339,23 +337,6 @@ static ct_spin ct_dl_lock;
 static CT_TLS int ct_dl_depth;
 static CT_TLS int ct_dl_fork_held;
 
-/* Spins briefly, then sleeps 20 us a try, for at most tries tries. */
-static bool
-ct_dl_lock_take(unsigned long tries)
-{
-	for (unsigned long i = 0; !ct_spin_trylock(&ct_dl_lock); i++) {
-		if (i >= tries)
-			return false;
-		if (i < 100) {
-			ct_cpu_relax();
-		} else {
-			struct timespec ts = {0, 20 * 1000};
-			ct_sys_nanosleep(&ts, NULL);
-		}
-	}
-	return true;
-}
-
 /* About a second (50000 sleeps of 20 us): then whoever waits goes on
  * without the lock, so that no chain of the loader's own locks through
  * a library constructor or destructor can make a wait endless. */
@@ -364,7 +345,7 @@ ct_dl_lock_take(unsigned long tries)
 bool
 ct_dl_forks_off(void)
 {
-	return ct_dl_depth++ == 0 && ct_dl_lock_take(CT_DL_TRIES);
+	return ct_dl_depth++ == 0 && ct_spin_lock_sleepy(&ct_dl_lock, CT_DL_TRIES);
 }
 
 void

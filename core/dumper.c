@@ -75,14 +75,7 @@ static ct_spin ct_owned_lock;
 static void
 ct_owned_lock_patient(void)
 {
-	for (unsigned i = 0; !ct_spin_trylock(&ct_owned_lock); i++) {
-		if (i < 100) {
-			ct_cpu_relax();
-		} else {
-			struct timespec ts = {0, 20 * 1000};
-			ct_sys_nanosleep(&ts, NULL);
-		}
-	}
+	ct_spin_lock_sleepy(&ct_owned_lock, (unsigned long)-1);
 }
 
 static bool

@@ -6,6 +6,9 @@
 #define CT_SPIN_H
 
 #include <stdbool.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 static inline void
 ct_cpu_relax(void)
@@ -46,6 +49,26 @@ ct_spin_lock_bounded(ct_spin *s, unsigned long max_tries)
 		ct_cpu_relax();
 	}
 	return false;
+}
+
+/* For locks whose holder may be in a long system call (inside fork(),
+ * say): spins briefly, then sleeps 20 us a try (a raw nanosleep: no
+ * wrapper, no cancellation point), and gives up after max_tries tries
+ * ((unsigned long)-1: never). Async-signal-safe. */
+static inline bool
+ct_spin_lock_sleepy(ct_spin *s, unsigned long max_tries)
+{
+	for (unsigned long i = 0; !ct_spin_trylock(s); i++) {
+		if (i >= max_tries)
+			return false;
+		if (i < 100) {
+			ct_cpu_relax();
+		} else {
+			struct timespec ts = {0, 20 * 1000};
+			syscall(SYS_nanosleep, &ts, NULL);
+		}
+	}
+	return true;
 }
 
 static inline void
