@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #ifndef __GLIBC__
@@ -218,6 +219,12 @@ struct child run_worker(enum cfg c, const char *kind, double secs, unsigned thre
 struct child run_checked(enum cfg c, const char *kind, double secs, unsigned threads,
 			 unsigned work, double expect);
 struct child run_cell(enum cfg c, const struct cell *cell);
+/* perror(what), then exit(status): a step the benchmark cannot do
+ * without. */
+void die_errno(const char *what, int status);
+/* fork(), or die_errno("fork", status) when it fails. The caller flushes
+ * stdio first where the child could write the parent's buffer again. */
+pid_t fork_or_die(int status);
 /* Reads fd until EOF (or until out, of size bytes, is full), restarting
  * after signals; out ends with a NUL either way: a child's line. */
 void read_all(int fd, char *out, size_t size);

@@ -69,6 +69,22 @@ cfg_at(const enum cfg *cfgs, size_t n, size_t i, int rep)
 }
 
 void
+die_errno(const char *what, int status)
+{
+	perror(what);
+	exit(status);
+}
+
+pid_t
+fork_or_die(int status)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		die_errno("fork", status);
+	return pid;
+}
+
+void
 read_all(int fd, char *out, size_t size)
 {
 	size_t len = 0;
@@ -111,17 +127,11 @@ start_worker(enum cfg c, const char *kind, double secs, unsigned threads, unsign
 	snprintf(a_work, sizeof(a_work), "%u", work);
 	char *argv[] = {"contend-bench", "--worker", (char *)kind, a_secs, a_thr, a_work, NULL};
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		perror("pipe");
-		exit(1);
-	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die_errno("pipe", 1);
 	fflush(NULL);
 	*t0 = now_ns();
-	pid_t pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		exit(1);
-	}
+	pid_t pid = fork_or_die(1);
 	if (pid == 0) {
 		dup2(p[1], 1);
 		execve(bench.self_exe, argv, bench.cfg_env[c]);

@@ -47,16 +47,10 @@ forkconn_one(void)
 {
 	int sv[2];
 	char c = 'q';
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		perror("socketpair");
-		exit(2);
-	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		die_errno("socketpair", 2);
 	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		exit(2);
-	}
+	pid_t pid = fork_or_die(2);
 	if (pid == 0) {
 		close(sv[0]);
 		forkconn_child(sv[1]);

@@ -26,11 +26,7 @@ spawn_true(enum cfg c, int runs)
 	fflush(NULL);
 	int64_t t0 = now_ns();
 	for (int i = 0; i < runs; i++) {
-		pid_t pid = fork();
-		if (pid < 0) {
-			perror("fork");
-			exit(1);
-		}
+		pid_t pid = fork_or_die(1);
 		if (pid == 0) {
 			execve(prog, argv, bench.cfg_env[c]);
 			_exit(127);

@@ -4,6 +4,7 @@
 #include "graph.h"
 
 #include "../report/strmap.h"
+#include "../report/vec.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -113,13 +114,7 @@ ct_graph_nodes_free(struct ct_nodes *u)
 		free(u->pname[i]);
 	for (size_t i = 0; i < u->nowned; i++)
 		free(u->owned[i]);
-	free(u->owned);
-	free(u->pname);
-	free(u->info);
-	free(u->loc_first);
-	free(u->loc_count);
-	free(u->loc_node);
-	free(u);
+	CT_FREE_ALL(u->owned, u->pname, u->info, u->loc_first, u->loc_count, u->loc_node, u);
 }
 
 /* NodeInfo of line j of location l (newGraph's nodeInfo), its cleaned

@@ -10,4 +10,15 @@
 #define CT_TLS __thread __attribute__((tls_model("initial-exec")))
 #define CT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Defines `const char *fn(unsigned i)`: the name of entry i of an X-macro
+ * list, or dflt past its count entries. The names are the remaining
+ * arguments, usually the list expanded with a one-name X
+ * (`CT_FD_KINDS(NAME)`, each `name,`). Pure; safe from any context. */
+#define CT_NAME_LOOKUP(fn, count, dflt, ...)                                                     \
+	const char *fn(unsigned i)                                                               \
+	{                                                                                        \
+		static const char *const names[count] = {__VA_ARGS__};                          \
+		return i < (count) ? names[i] : (dflt);                                          \
+	}
+
 #endif

@@ -6,19 +6,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "fdkind.h"
 
-static const char *const ct_fd_names[CT_FD_KIND_COUNT] = {
 #define CT_FD_NAME(id, name) name,
-	CT_FD_KINDS(CT_FD_NAME)
+CT_NAME_LOOKUP(ct_fdkind_name, CT_FD_KIND_COUNT, "", CT_FD_KINDS(CT_FD_NAME))
 #undef CT_FD_NAME
-};
-
-const char *
-ct_fdkind_name(unsigned kind)
-{
-	return kind < CT_FD_KIND_COUNT ? ct_fd_names[kind] : "";
-}
 
 /* Terminals by major number (Documentation/admin-guide/devices.txt): 3 old
  * BSD pty slaves, 4 virtual consoles and serial ports, 5 /dev/tty,

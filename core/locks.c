@@ -103,13 +103,7 @@ uint64_t ct_locks_dropped;
 int
 ct_locks_init(void)
 {
-	if (ct_lst)
-		return 0;
-	void *p = ct_pages_map(CT_LOCKSTAT_CAP * sizeof(struct ct_lockstat));
-	if (!p)
-		return -errno;
-	ct_lst = p;
-	return 0;
+	return ct_lst ? 0 : CT_PAGES_MAP_TABLE(ct_lst, CT_LOCKSTAT_CAP);
 }
 
 static uint64_t

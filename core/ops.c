@@ -1,19 +1,12 @@
 /* Names and classes of the wrapped operations (see ops.h). */
+#include "compiler.h"
 #include "ops.h"
 
-static const char *const ct_op_names[CT_OP_COUNT] = {
 #define CT_OP_LEAF_NAME(id, fn) #fn,
 #define CT_OP_NAME(id, name) name,
-	CT_OPS(CT_OP_LEAF_NAME, CT_OP_NAME)
+CT_NAME_LOOKUP(ct_op_name, CT_OP_COUNT, "[unknown]", CT_OPS(CT_OP_LEAF_NAME, CT_OP_NAME))
 #undef CT_OP_NAME
 #undef CT_OP_LEAF_NAME
-};
-
-const char *
-ct_op_name(unsigned op)
-{
-	return op < CT_OP_COUNT ? ct_op_names[op] : "[unknown]";
-}
 
 enum ct_op_class
 ct_op_class(unsigned op)

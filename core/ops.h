@@ -122,6 +122,38 @@ enum ct_op {
 	CT_OP_COUNT
 };
 
+/* The ops of each kind of lock, as the case labels of a switch
+ * (`CT_OP_CASES_COND: return ...;`), stated once for the switches that
+ * must stay inline on the wait path (core/threads.c) and the one that
+ * names an op's kind (core/lockkind.c). */
+#define CT_OP_CASES_MUTEX                                                                        \
+	case CT_OP_MUTEX_LOCK:                                                                   \
+	case CT_OP_MUTEX_TIMEDLOCK:                                                              \
+	case CT_OP_MUTEX_CLOCKLOCK:                                                              \
+	case CT_OP_MUTEX_UNLOCK
+#define CT_OP_CASES_RWLOCK                                                                       \
+	case CT_OP_RWLOCK_RDLOCK:                                                                \
+	case CT_OP_RWLOCK_WRLOCK:                                                                \
+	case CT_OP_RWLOCK_TIMEDRDLOCK:                                                           \
+	case CT_OP_RWLOCK_TIMEDWRLOCK:                                                           \
+	case CT_OP_RWLOCK_CLOCKRDLOCK:                                                           \
+	case CT_OP_RWLOCK_CLOCKWRLOCK:                                                           \
+	case CT_OP_RWLOCK_UNLOCK
+#define CT_OP_CASES_SPIN                                                                         \
+	case CT_OP_SPIN_LOCK:                                                                    \
+	case CT_OP_SPIN_UNLOCK
+#define CT_OP_CASES_COND                                                                         \
+	case CT_OP_COND_WAIT:                                                                    \
+	case CT_OP_COND_TIMEDWAIT:                                                               \
+	case CT_OP_COND_CLOCKWAIT
+#define CT_OP_CASES_SEM                                                                          \
+	case CT_OP_SEM_WAIT:                                                                     \
+	case CT_OP_SEM_TIMEDWAIT:                                                                \
+	case CT_OP_SEM_CLOCKWAIT
+#define CT_OP_CASES_FUTEX                                                                        \
+	case CT_OP_FUTEX_WAIT:                                                                   \
+	case CT_OP_FUTEX_WAKE
+
 /* Name of the libc function for op ("pthread_mutex_lock"); never NULL. */
 const char *ct_op_name(unsigned op);
 

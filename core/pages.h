@@ -4,6 +4,7 @@
 #ifndef CT_PAGES_H
 #define CT_PAGES_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,6 +18,17 @@ ct_pages_map(size_t len)
 		       -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
+
+/* Points table (a pointer variable) at n zeroed elements of its type
+ * from ct_pages_map: 0, or -errno with table unchanged. For the tables
+ * set up once at init, before any thread of ours. */
+#define CT_PAGES_MAP_TABLE(table, n)                                                             \
+	__extension__({                                                                          \
+		__typeof__(table) ct_p_ = ct_pages_map((size_t)(n) * sizeof(*(table)));         \
+		if (ct_p_)                                                                       \
+			(table) = ct_p_;                                                         \
+		ct_p_ ? 0 : -errno;                                                              \
+	})
 
 /* Zeroes the len bytes mapped at p with fresh zero pages rather than by
  * writing over every page (a fork child's copy-on-write ones would each

@@ -143,10 +143,9 @@ ct_threads_init(void)
 {
 	if (ct_slots)
 		return 0;
-	void *p = ct_pages_map(CT_THREADS_MAX * sizeof(struct ct_thread_slot));
-	if (!p)
-		return -errno;
-	ct_slots = p;
+	int err = CT_PAGES_MAP_TABLE(ct_slots, CT_THREADS_MAX);
+	if (err)
+		return err;
 	ct_have_key = pthread_key_create(&ct_exit_key, ct_threads_exit_cb) == 0;
 	return 0;
 }
@@ -402,28 +401,13 @@ static inline enum ct_site_rule
 ct_site_rule(unsigned op)
 {
 	switch (op) {
-	case CT_OP_MUTEX_LOCK:
-	case CT_OP_MUTEX_TIMEDLOCK:
-	case CT_OP_MUTEX_CLOCKLOCK:
-	case CT_OP_MUTEX_UNLOCK:
-	case CT_OP_RWLOCK_RDLOCK:
-	case CT_OP_RWLOCK_WRLOCK:
-	case CT_OP_RWLOCK_TIMEDRDLOCK:
-	case CT_OP_RWLOCK_TIMEDWRLOCK:
-	case CT_OP_RWLOCK_CLOCKRDLOCK:
-	case CT_OP_RWLOCK_CLOCKWRLOCK:
-	case CT_OP_RWLOCK_UNLOCK:
-	case CT_OP_SPIN_LOCK:
-	case CT_OP_SPIN_UNLOCK:
-	case CT_OP_FUTEX_WAIT:
-	case CT_OP_FUTEX_WAKE:
+	CT_OP_CASES_MUTEX:
+	CT_OP_CASES_RWLOCK:
+	CT_OP_CASES_SPIN:
+	CT_OP_CASES_FUTEX:
 		return CT_SITE_NONE;
-	case CT_OP_COND_WAIT:
-	case CT_OP_COND_TIMEDWAIT:
-	case CT_OP_COND_CLOCKWAIT:
-	case CT_OP_SEM_WAIT:
-	case CT_OP_SEM_TIMEDWAIT:
-	case CT_OP_SEM_CLOCKWAIT:
+	CT_OP_CASES_COND:
+	CT_OP_CASES_SEM:
 		return CT_SITE_OBJ;
 	default:
 		return CT_SITE_CALL;
@@ -435,13 +419,9 @@ static inline unsigned
 ct_site_obj_kind(unsigned op)
 {
 	switch (op) {
-	case CT_OP_COND_WAIT:
-	case CT_OP_COND_TIMEDWAIT:
-	case CT_OP_COND_CLOCKWAIT:
+	CT_OP_CASES_COND:
 		return CT_LK_COND;
-	case CT_OP_SEM_WAIT:
-	case CT_OP_SEM_TIMEDWAIT:
-	case CT_OP_SEM_CLOCKWAIT:
+	CT_OP_CASES_SEM:
 		return CT_LK_SEM;
 	default:
 		return CT_LK_NONE;
@@ -859,12 +839,8 @@ ct_op_idle_kind(unsigned op)
 	case CT_OP_SIGSUSPEND:
 	case CT_OP_PAUSE:
 		return 2;
-	case CT_OP_COND_WAIT:
-	case CT_OP_COND_TIMEDWAIT:
-	case CT_OP_COND_CLOCKWAIT:
-	case CT_OP_SEM_WAIT:
-	case CT_OP_SEM_TIMEDWAIT:
-	case CT_OP_SEM_CLOCKWAIT:
+	CT_OP_CASES_COND:
+	CT_OP_CASES_SEM:
 	case CT_OP_POLL:
 	case CT_OP_PPOLL:
 	case CT_OP_SELECT:

@@ -41,11 +41,10 @@ ct_waiters_init(size_t objects)
 	size_t n = 1;
 	while (n * CT_WAYS < objects)
 		n <<= 1;
+	int err = CT_PAGES_MAP_TABLE(ct_wb, n);
+	if (err)
+		return err;
 	ct_wb_len = n * sizeof(struct ct_wbucket);
-	void *p = ct_pages_map(ct_wb_len);
-	if (!p)
-		return -errno;
-	ct_wb = p;
 	ct_nwb = n;
 	ct_wbase = ct_now_ns();
 	return 0;

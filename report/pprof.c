@@ -605,21 +605,11 @@ pp_free(struct pp *p)
 	ct_intern_free(&p->strs);
 	ct_intern_free(&p->fnkeys);
 	ct_intern_free(&p->lockeys);
-	free(p->fns);
-	free(p->locs);
-	free(p->loc_first);
-	free(p->lines);
-	free(p->mappings);
 	for (size_t j = 0; p->gone_sym && j < p->snap->ndl_gone; j++)
 		ct_symbolize__free(p->gone_sym[j]);
-	free(p->gone_sym);
-	free(p->gone_tried);
-	free(p->samples);
-	free(p->sample_first);
-	free(p->ids);
-	free(p->values);
-	free(p->labels);
-	free(p->label_first);
+	CT_FREE_ALL(p->fns, p->locs, p->loc_first, p->lines, p->mappings, p->gone_sym,
+		    p->gone_tried, p->samples, p->sample_first, p->ids, p->values, p->labels,
+		    p->label_first);
 }
 
 int

@@ -13,6 +13,7 @@
 
 #include "cmp.h"
 #include "profile.pb-c.h"
+#include "vec.h"
 
 typedef Perftools__Profiles__Profile pb_profile;
 
@@ -241,13 +242,7 @@ ct_profile_free(struct ct_profile *p)
 	}
 	for (size_t i = 0; i < p->nlocs; i++)
 		free(p->locs[i].lines);
-	free(p->samples);
-	free(p->locs);
-	free(p->funcs);
-	free(p->maps);
-	free(p->types);
-	free(p->units);
-	free(p->comments);
+	CT_FREE_ALL(p->samples, p->locs, p->funcs, p->maps, p->types, p->units, p->comments);
 	if (p->pb)
 		perftools__profiles__profile__free_unpacked(p->pb, NULL);
 	free(p);

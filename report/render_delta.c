@@ -15,6 +15,7 @@
 #include "profile.pb-c.h"
 #include "render.h"
 #include "strmap.h"
+#include "vec.h"
 
 static bool
 same_stack(const struct ct_record *a, const struct ct_record *b)
@@ -549,13 +550,7 @@ delta_free(struct delta *d)
 {
 	for (size_t c = 0; c < d->ncopied; c++)
 		free(d->extra[d->which[c]].label);
-	free(d->first);
-	free(d->which);
-	free(d->smp);
-	free(d->extra);
-	free(d->vals);
-	free(d->ids);
-	free(d->used0);
+	CT_FREE_ALL(d->first, d->which, d->smp, d->extra, d->vals, d->ids, d->used0);
 	for (size_t i = d->p1 ? d->p1->n_function : 0; i < d->nfns; i++)
 		free(d->fns[i]);
 	for (size_t i = d->p1 ? d->p1->n_location : 0; i < d->nlocs; i++) {

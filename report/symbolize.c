@@ -991,9 +991,5 @@ ct_symbolize__free(struct ct_symbolizer *s)
 		free(s->syms[i].v);
 	free(s->syms);
 	ct_intern_free(&s->modkeys);
-	free(s->res);
-	free(s->frames);
-	free(s->fns);
-	free(s->objs);
-	free(s);
+	CT_FREE_ALL(s->res, s->frames, s->fns, s->objs, s);
 }

@@ -358,9 +358,7 @@ static uintptr_t
 td_pool_mutex(const struct ct_thread_snap *t)
 {
 	switch (t->op) {
-	case CT_OP_COND_WAIT:
-	case CT_OP_COND_TIMEDWAIT:
-	case CT_OP_COND_CLOCKWAIT:
+	CT_OP_CASES_COND:
 		return t->aux;
 	default:
 		return 0;

@@ -1,5 +1,6 @@
 /* Growable arrays for report/: one helper instead of a realloc dance in
- * every builder. Header-only; no state. */
+ * every builder, and one to free a builder's arrays. Header-only; no
+ * state. */
 #ifndef CT_VEC_H
 #define CT_VEC_H
 
@@ -33,5 +34,19 @@ ct_vec_reserve(void *arr, size_t *cap, size_t need, size_t elsz)
 	*cap = ncap;
 	return 0;
 }
+
+/* Frees each of the n pointers (NULL ones included, as free does). */
+static inline void
+ct_free_each(void *const *ptrs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ptrs[i]);
+}
+
+/* CT_FREE_ALL(p->a, p->b, ...): free() of each argument, in order: a
+ * struct's arrays released in one statement rather than a line each. */
+#define CT_FREE_ALL(...)                                                     \
+	ct_free_each((void *const[]){__VA_ARGS__},                           \
+		     sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
 
 #endif

@@ -85,20 +85,7 @@ cancel_in_wait(enum wait_kind k)
 
 static pthread_mutex_t after = PTHREAD_MUTEX_INITIALIZER;
 
-static NOINLINE void
-after_cancel_hold(struct scenario *s)
-{
-	pthread_mutex_lock(&after);
-	scenario_go(s);
-	pthread_mutex_unlock(&after);
-}
-
-static NOINLINE void
-after_cancel_wait(struct scenario *s)
-{
-	pthread_mutex_lock(&after);
-	pthread_mutex_unlock(&after);
-}
+SCENARIO_MUTEX(after_cancel_hold, after_cancel_wait, after)
 
 int
 main(void)

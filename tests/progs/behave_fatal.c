@@ -42,21 +42,7 @@ fatal_warm_up(void)
 	poll(NULL, 0, 30);
 }
 
-static NOINLINE void
-fatal_hold(struct scenario *s)
-{
-	pthread_mutex_lock(&m);
-	scenario_go(s);
-	pthread_mutex_unlock(&m);
-}
-
-static NOINLINE void
-fatal_wait(struct scenario *s)
-{
-	(void)s;
-	pthread_mutex_lock(&m);
-	pthread_mutex_unlock(&m);
-}
+SCENARIO_MUTEX(fatal_hold, fatal_wait, m)
 
 static void *
 blocked_worker(void *arg)

@@ -26,35 +26,9 @@
 static pthread_mutex_t pm = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t cm = PTHREAD_MUTEX_INITIALIZER;
 
-static NOINLINE void
-parent_hold(struct scenario *s)
-{
-	pthread_mutex_lock(&pm);
-	scenario_go(s);
-	pthread_mutex_unlock(&pm);
-}
+SCENARIO_MUTEX(parent_hold, parent_wait, pm)
 
-static NOINLINE void
-parent_wait(struct scenario *s)
-{
-	pthread_mutex_lock(&pm);
-	pthread_mutex_unlock(&pm);
-}
-
-static NOINLINE void
-child_hold(struct scenario *s)
-{
-	pthread_mutex_lock(&cm);
-	scenario_go(s);
-	pthread_mutex_unlock(&cm);
-}
-
-static NOINLINE void
-child_wait(struct scenario *s)
-{
-	pthread_mutex_lock(&cm);
-	pthread_mutex_unlock(&cm);
-}
+SCENARIO_MUTEX(child_hold, child_wait, cm)
 
 struct shared {
 	pthread_mutex_t m;

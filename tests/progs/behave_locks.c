@@ -10,8 +10,6 @@
 
 #include "progs.h"
 
-#define MARK 4242 /* an errno value no call here sets */
-
 static void
 mutex_init_kind(pthread_mutex_t *m, int type, int robust, int protocol)
 {
@@ -53,12 +51,10 @@ errno_survives_handoff(pthread_mutex_t *m, struct bg_hold *a)
 	struct bg_hold w;
 	bg_hold_start(a, 1);
 	bg_release(a);
-	errno = MARK;
-	CHECK_EQ(pthread_mutex_lock(m), 0);
-	CHECK_EQ(errno, MARK);
+	CHECK_ERRNO(pthread_mutex_lock(m), 0, ERRNO_MARK);
 	start_blocked_waiter(&w, bg_mutex_lock, bg_mutex_unlock, m);
 	CHECK_EQ(pthread_mutex_unlock(m), 0);
-	CHECK_EQ(errno, MARK);
+	CHECK_EQ(errno, ERRNO_MARK);
 	check_bg(a, 0, 0);
 	check_bg(&w, 0, 0);
 	pthread_mutex_destroy(m);
@@ -132,9 +128,7 @@ normal_mutex_timeouts(void)
 	CHECK_EQ(pthread_mutex_timedlock(&m, &ts), EINVAL);
 	bg_release(&a);
 	ts = deadline_us(CLOCK_REALTIME, 5000000);
-	errno = MARK;
-	CHECK_EQ(pthread_mutex_timedlock(&m, &ts), 0);
-	CHECK_EQ(errno, MARK);
+	CHECK_ERRNO(pthread_mutex_timedlock(&m, &ts), 0, ERRNO_MARK);
 	CHECK_EQ(pthread_mutex_unlock(&m), 0);
 	check_bg(&a, 0, 0);
 }
@@ -194,9 +188,7 @@ rwlock_results(void)
 	struct timespec ts = deadline_us(CLOCK_REALTIME, 20000);
 	CHECK_EQ(pthread_rwlock_timedrdlock(&l, &ts), ETIMEDOUT);
 	bg_release(&a);
-	errno = MARK;
-	CHECK_EQ(pthread_rwlock_rdlock(&l), 0);
-	CHECK_EQ(errno, MARK);
+	CHECK_ERRNO(pthread_rwlock_rdlock(&l), 0, ERRNO_MARK);
 	CHECK_EQ(pthread_rwlock_unlock(&l), 0);
 	check_bg(&a, 0, 0);
 
@@ -207,7 +199,7 @@ rwlock_results(void)
 	CHECK_EQ(pthread_rwlock_unlock(&l), 0);
 	bg_release(&a);
 	CHECK_EQ(pthread_rwlock_wrlock(&l), 0);
-	CHECK_EQ(errno, MARK);
+	CHECK_EQ(errno, ERRNO_MARK);
 	CHECK_EQ(pthread_rwlock_unlock(&l), 0);
 	check_bg(&a, 0, 0);
 }
@@ -222,10 +214,10 @@ spinlock_results(void)
 	bg_hold_start(&a, 1);
 	CHECK_EQ(pthread_spin_trylock(&s), EBUSY);
 	bg_release(&a);
-	errno = MARK;
+	errno = ERRNO_MARK;
 	CHECK_EQ(pthread_spin_lock(&s), 0);
 	CHECK_EQ(pthread_spin_unlock(&s), 0);
-	CHECK_EQ(errno, MARK);
+	CHECK_EQ(errno, ERRNO_MARK);
 	check_bg(&a, 0, 0);
 	pthread_spin_destroy(&s);
 }
@@ -254,7 +246,7 @@ waker(void *arg)
 	 * by a sleep that a loaded machine may outlast. */
 	while (sem_wait(&exit_sem) != 0)
 		;
-	return (void *)(long)MARK;
+	return (void *)(long)ERRNO_MARK;
 }
 
 static NOINLINE void
@@ -267,9 +259,7 @@ wait_results(void)
 	XPT(pthread_barrier_init(&wake_b, NULL, 2));
 	XPT(pthread_create(&t, NULL, waker, NULL));
 
-	errno = MARK;
-	CHECK_EQ(sem_wait(&wake_sem), 0);
-	CHECK_EQ(errno, MARK);
+	CHECK_ERRNO(sem_wait(&wake_sem), 0, ERRNO_MARK);
 	CHECK_EQ(sem_trywait(&wake_sem), -1);
 	CHECK_EQ(errno, EAGAIN);
 	struct timespec ts = deadline_us(CLOCK_REALTIME, 10000);
@@ -277,14 +267,14 @@ wait_results(void)
 	CHECK_EQ(sem_timedwait(&wake_sem, &ts), -1);
 	CHECK_EQ(errno, ETIMEDOUT);
 
-	errno = MARK;
+	errno = ERRNO_MARK;
 	pthread_mutex_lock(&wake_m);
 	while (!wake_flag)
 		CHECK_EQ(pthread_cond_wait(&wake_c, &wake_m), 0);
 	ts = deadline_us(CLOCK_REALTIME, 10000);
 	CHECK_EQ(pthread_cond_timedwait(&wake_c, &wake_m, &ts), ETIMEDOUT);
 	pthread_mutex_unlock(&wake_m);
-	CHECK_EQ(errno, MARK);
+	CHECK_EQ(errno, ERRNO_MARK);
 
 	int r = pthread_barrier_wait(&wake_b);
 	CHECK_EQ(r == 0 || r == PTHREAD_BARRIER_SERIAL_THREAD, 1);
@@ -292,8 +282,8 @@ wait_results(void)
 	CHECK_EQ(pthread_timedjoin_np(t, &ret, &ts), ETIMEDOUT);
 	sem_post(&exit_sem);
 	CHECK_EQ(pthread_join(t, &ret), 0);
-	CHECK_EQ((long)ret, MARK);
-	CHECK_EQ(errno, MARK);
+	CHECK_EQ((long)ret, ERRNO_MARK);
+	CHECK_EQ(errno, ERRNO_MARK);
 	CHECK_EQ(pthread_join(pthread_self(), NULL), EDEADLK);
 }
 

@@ -34,20 +34,7 @@
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
 
-static NOINLINE void
-signal_hold(struct scenario *s)
-{
-	pthread_mutex_lock(&m);
-	scenario_go(s);
-	pthread_mutex_unlock(&m);
-}
-
-static NOINLINE void
-signal_wait(struct scenario *s)
-{
-	pthread_mutex_lock(&m);
-	pthread_mutex_unlock(&m);
-}
+SCENARIO_MUTEX(signal_hold, signal_wait, m)
 
 static volatile sig_atomic_t got_plain, got_info, info_signo;
 

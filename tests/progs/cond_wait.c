@@ -60,12 +60,5 @@ handover_locker(struct scenario *s)
 	pthread_mutex_unlock(&m);
 }
 
-int
-main(int argc, char **argv)
-{
-	static const struct scenario_mode modes[] = {
-		{"signal", cond_signaller, cond_waiter},
-		{"handover", wait_holder, handover_locker},
-	};
-	return scenario_main(argc, argv, "cond_wait", modes, 2);
-}
+SCENARIO_MODES_MAIN("cond_wait", {"signal", cond_signaller, cond_waiter},
+		    {"handover", wait_holder, handover_locker})

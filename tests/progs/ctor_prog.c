@@ -10,20 +10,7 @@ int ctor_lock_status(void);
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 
-static NOINLINE void
-ctor_prog_hold(struct scenario *s)
-{
-	pthread_mutex_lock(&m);
-	scenario_go(s);
-	pthread_mutex_unlock(&m);
-}
-
-static NOINLINE void
-ctor_prog_wait(struct scenario *s)
-{
-	pthread_mutex_lock(&m);
-	pthread_mutex_unlock(&m);
-}
+SCENARIO_MUTEX(ctor_prog_hold, ctor_prog_wait, m)
 
 int
 main(int argc, char **argv)

@@ -28,31 +28,23 @@ static std::mutex cv_mtx;
 static std::condition_variable cv;
 static int cv_round;
 
-NOINLINE void
-cxx_mutex_hold(scenario *s)
-{
-	std::lock_guard<std::mutex> g(mtx);
-	scenario_go(s);
-}
-
-NOINLINE void
-cxx_mutex_wait(scenario *)
-{
-	std::lock_guard<std::mutex> g(mtx);
-}
-
-NOINLINE void
-cxx_shared_hold(scenario *s)
-{
-	std::unique_lock<std::shared_mutex> g(smtx);
-	scenario_go(s);
-}
-
-NOINLINE void
-cxx_shared_wait(scenario *)
-{
-	std::shared_lock<std::shared_mutex> g(smtx);
-}
+// The holder and the waiters of lock m: hold owns it through a HoldGuard
+// for the scenario's round, wait blocks in a WaitGuard's constructor.
+// Functions of their own (not a template), since the tests name them.
+#define HOLD_AND_WAIT(hold, wait, m, HoldGuard, WaitGuard)                                       \
+	NOINLINE void hold(scenario *s)                                                          \
+	{                                                                                        \
+		HoldGuard g(m);                                                                  \
+		scenario_go(s);                                                                  \
+	}                                                                                        \
+	NOINLINE void wait(scenario *)                                                           \
+	{                                                                                        \
+		WaitGuard g(m);                                                                  \
+	}
+HOLD_AND_WAIT(cxx_mutex_hold, cxx_mutex_wait, mtx, std::lock_guard<std::mutex>,
+	      std::lock_guard<std::mutex>)
+HOLD_AND_WAIT(cxx_shared_hold, cxx_shared_wait, smtx, std::unique_lock<std::shared_mutex>,
+	      std::shared_lock<std::shared_mutex>)
 
 NOINLINE void
 cxx_cv_notify(scenario *s)

@@ -24,8 +24,6 @@
 
 #include "progs.h"
 
-#define MARK 4242 /* an errno value no call here sets */
-
 static volatile sig_atomic_t got_signal;
 
 static void
@@ -105,27 +103,21 @@ eintr(void)
 	handle_usr1(0);
 	got_signal = 0;
 	poke_start(&k, 30000, -1, 0);
-	errno = MARK;
-	CHECK_EQ(read(p[0], buf, sizeof(buf)), -1);
-	CHECK_EQ(errno, EINTR);
+	CHECK_ERRNO(read(p[0], buf, sizeof(buf)), -1, EINTR);
 	CHECK_EQ(got_signal >= 1, 1);
 	poke_join(&k);
 
 	handle_usr1(SA_RESTART);
 	got_signal = 0;
 	poke_start(&k, 30000, p[1], 5);
-	errno = MARK;
-	CHECK_EQ(read(p[0], buf, sizeof(buf)), 5);
-	CHECK_EQ(errno, MARK); /* untouched by a successful call */
+	CHECK_ERRNO(read(p[0], buf, sizeof(buf)), 5, ERRNO_MARK); /* untouched by a successful call */
 	CHECK_EQ(got_signal >= 1, 1);
 	poke_join(&k);
 
 	/* poll is never restarted (signal(7)): EINTR even with SA_RESTART. */
 	struct pollfd pf = {.fd = p[0], .events = POLLIN};
 	poke_start(&k, 30000, -1, 0);
-	errno = MARK;
-	CHECK_EQ(poll(&pf, 1, 5000), -1);
-	CHECK_EQ(errno, EINTR);
+	CHECK_ERRNO(poll(&pf, 1, 5000), -1, EINTR);
 	poke_join(&k);
 
 	/* nanosleep: EINTR and the time left. */
@@ -143,9 +135,7 @@ eintr(void)
 	size_t big = (size_t)cap * 2;
 	char *junk = calloc(1, big);
 	poke_start(&k, 30000, -1, 0);
-	errno = MARK;
-	CHECK_EQ(write(p[1], junk, big), cap);
-	CHECK_EQ(errno, MARK);
+	CHECK_ERRNO(write(p[1], junk, big), cap, ERRNO_MARK);
 	poke_join(&k);
 	free(junk);
 	close(p[0]);
@@ -172,9 +162,7 @@ partial(void)
 	char *junk = calloc(1, (size_t)cap + 1000);
 	CHECK_EQ(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
 	CHECK_EQ(write(p[1], junk, (size_t)cap + 1000), cap);
-	errno = MARK;
-	CHECK_EQ(write(p[1], junk, 10), -1);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_ERRNO(write(p[1], junk, 10), -1, EAGAIN);
 	free(junk);
 
 	close(p[1]);
@@ -190,9 +178,7 @@ partial(void)
 	make_pipe(p);
 	close(p[0]);
 	signal(SIGPIPE, SIG_IGN);
-	errno = MARK;
-	CHECK_EQ(write(p[1], "x", 1), -1);
-	CHECK_EQ(errno, EPIPE);
+	CHECK_ERRNO(write(p[1], "x", 1), -1, EPIPE);
 	close(p[1]);
 }
 
@@ -204,17 +190,11 @@ nonblocking(void)
 	char buf[8];
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
 		die("socketpair", errno);
-	errno = MARK;
-	CHECK_EQ(recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT), -1);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_ERRNO(recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT), -1, EAGAIN);
 	CHECK_EQ(fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK), 0);
 	CHECK_EQ((fcntl(sv[0], F_GETFL) & O_NONBLOCK) != 0, 1);
-	errno = MARK;
-	CHECK_EQ(read(sv[0], buf, sizeof(buf)), -1);
-	CHECK_EQ(errno, EAGAIN);
-	errno = MARK;
-	CHECK_EQ(recvfrom(sv[0], buf, sizeof(buf), 0, NULL, NULL), -1);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_ERRNO(read(sv[0], buf, sizeof(buf)), -1, EAGAIN);
+	CHECK_ERRNO(recvfrom(sv[0], buf, sizeof(buf), 0, NULL, NULL), -1, EAGAIN);
 	CHECK_EQ(send(sv[1], "hello", 5, 0), 5);
 	CHECK_EQ(recv(sv[0], buf, sizeof(buf), 0), 5);
 
@@ -222,12 +202,8 @@ nonblocking(void)
 	struct sockaddr sa = {.sa_family = AF_UNIX}; /* autobind: abstract name */
 	CHECK_EQ(bind(l, &sa, sizeof(sa_family_t)), 0);
 	CHECK_EQ(listen(l, 1), 0);
-	errno = MARK;
-	CHECK_EQ(accept(l, NULL, NULL), -1);
-	CHECK_EQ(errno, EAGAIN);
-	errno = MARK;
-	CHECK_EQ(accept4(l, NULL, NULL, SOCK_CLOEXEC), -1);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_ERRNO(accept(l, NULL, NULL), -1, EAGAIN);
+	CHECK_ERRNO(accept4(l, NULL, NULL, SOCK_CLOEXEC), -1, EAGAIN);
 	close(l);
 	close(sv[0]);
 	close(sv[1]);
@@ -290,7 +266,7 @@ timeouts(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	errno = MARK;
+	errno = ERRNO_MARK;
 	t0 = now_ns();
 	CHECK_EQ(sigtimedwait(&set, NULL, &ts), -1);
 	CHECK_EQ(errno, EAGAIN);
@@ -314,9 +290,7 @@ vectored(void)
 	CHECK_EQ(memcmp(a, "abcd", 4), 0);
 	CHECK_EQ(memcmp(b, "efghij", 6), 0);
 	volatile int negative = -1; /* hidden from -Wstringop-overflow */
-	errno = MARK;
-	CHECK_EQ(readv(p[0], r, negative), -1);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_ERRNO(readv(p[0], r, negative), -1, EINVAL);
 	close(p[0]);
 	close(p[1]);
 
@@ -383,9 +357,7 @@ vectored(void)
 	CHECK_EQ(got[1].msg_len, 5);
 	CHECK_EQ(got[2].msg_len, 5);
 	CHECK_EQ(memcmp(in[1], "three", 5), 0);
-	errno = MARK;
-	CHECK_EQ(recvmmsg(sv[0], got, 5, MSG_DONTWAIT, NULL), -1);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_ERRNO(recvmmsg(sv[0], got, 5, MSG_DONTWAIT, NULL), -1, EAGAIN);
 	struct msghdr mh = {.msg_iov = v, .msg_iovlen = 1};
 	CHECK_EQ(sendmsg(sv[1], &mh, 0), 3);
 	mh.msg_iov = iv;
@@ -400,42 +372,22 @@ static NOINLINE void
 errors(void)
 {
 	char buf[4];
-	errno = MARK;
-	CHECK_EQ(read(-1, buf, 1), -1);
-	CHECK_EQ(errno, EBADF);
-	errno = MARK;
-	CHECK_EQ(write(12345, buf, 1), -1);
-	CHECK_EQ(errno, EBADF);
-	errno = MARK;
+	CHECK_ERRNO(read(-1, buf, 1), -1, EBADF);
+	CHECK_ERRNO(write(12345, buf, 1), -1, EBADF);
+	errno = ERRNO_MARK;
 	CHECK_EQ(accept(0, NULL, NULL), -1);
 	CHECK_EQ(errno == ENOTSOCK || errno == EBADF, 1);
 	void *volatile unmapped = (void *)16; /* an unmapped address */
-	errno = MARK;
-	CHECK_EQ(poll(unmapped, 1, 10), -1);
-	CHECK_EQ(errno, EFAULT);
-	errno = MARK;
-	CHECK_EQ(select(1, unmapped, NULL, NULL, NULL), -1);
-	CHECK_EQ(errno, EFAULT);
-	errno = MARK;
-	CHECK_EQ(nanosleep(unmapped, NULL), -1);
-	CHECK_EQ(errno, EFAULT);
+	CHECK_ERRNO(poll(unmapped, 1, 10), -1, EFAULT);
+	CHECK_ERRNO(select(1, unmapped, NULL, NULL, NULL), -1, EFAULT);
+	CHECK_ERRNO(nanosleep(unmapped, NULL), -1, EFAULT);
 	struct timespec bad = {0, 2000000000};
-	errno = MARK;
-	CHECK_EQ(nanosleep(&bad, NULL), -1);
-	CHECK_EQ(errno, EINVAL);
-	errno = MARK;
-	CHECK_EQ(clock_nanosleep(CLOCK_MONOTONIC, 0, &bad, NULL), EINVAL);
-	CHECK_EQ(errno, MARK); /* reports in its return value */
-	errno = MARK;
-	CHECK_EQ(waitpid(-1, NULL, 0), -1);
-	CHECK_EQ(errno, ECHILD);
+	CHECK_ERRNO(nanosleep(&bad, NULL), -1, EINVAL);
+	CHECK_ERRNO(clock_nanosleep(CLOCK_MONOTONIC, 0, &bad, NULL), EINVAL, ERRNO_MARK); /* reports in its return value */
+	CHECK_ERRNO(waitpid(-1, NULL, 0), -1, ECHILD);
 	struct epoll_event ev;
-	errno = MARK;
-	CHECK_EQ(epoll_wait(-1, &ev, 1, 10), -1);
-	CHECK_EQ(errno, EBADF);
-	errno = MARK;
-	CHECK_EQ(fcntl(-1, F_GETFL), -1);
-	CHECK_EQ(errno, EBADF);
+	CHECK_ERRNO(epoll_wait(-1, &ev, 1, 10), -1, EBADF);
+	CHECK_ERRNO(fcntl(-1, F_GETFL), -1, EBADF);
 	CHECK_EQ(sleep(0), 0);
 	CHECK_EQ(usleep(0), 0);
 }

@@ -47,8 +47,6 @@
 
 #include "progs.h"
 
-#define MARK 4242 /* an errno value no call here sets */
-
 static long iters = 20000;
 static int pp_fifo; /* PP mutexes can be locked (SCHED_FIFO allowed) */
 
@@ -310,7 +308,7 @@ uncontended_body(const struct mkind *k)
 	struct mshared *s = mshared_new(k);
 	pthread_mutex_t *m = &s->m;
 	int want = lock_ok(k), bad = 0;
-	errno = MARK;
+	errno = ERRNO_MARK;
 	for (long i = 0; i < iters; i++) {
 		bad += pthread_mutex_lock(m) != want;
 		bad += pthread_mutex_unlock(m) != 0;
@@ -324,7 +322,7 @@ uncontended_body(const struct mkind *k)
 		bad += pthread_mutex_unlock(m) != 0;
 	}
 	expect(k->name, "uncontended bad results", bad, 0);
-	expect(k->name, "uncontended errno", errno, MARK);
+	expect(k->name, "uncontended errno", errno, ERRNO_MARK);
 	if (want) { /* PP without SCHED_FIFO: nothing more can be locked */
 		mshared_free(s);
 		return;
@@ -404,7 +402,7 @@ uncontended_body(const struct mkind *k)
 		expect(k->name, "lock after setprioceiling", pthread_mutex_lock(m), 0);
 		expect(k->name, "unlock after setprioceiling", pthread_mutex_unlock(m), 0);
 	}
-	expect(k->name, "errno", errno, MARK);
+	expect(k->name, "errno", errno, ERRNO_MARK);
 	mshared_free(s);
 }
 
@@ -419,7 +417,7 @@ contended_body(const struct mkind *k, void (*holding)(struct ctl *))
 				      .mode = HOLD_UNTIL_BLOCKED, .fifo = is_pp(k),
 				      .holding = holding};
 		struct holder h = holder_start(&s->ctl, k->pshared);
-		errno = MARK;
+		errno = ERRNO_MARK;
 		st(&s->ctl.armed, 1);
 		int r;
 		if (flavour == 0) {
@@ -434,7 +432,7 @@ contended_body(const struct mkind *k, void (*holding)(struct ctl *))
 		static const char *const what[] = {"contended lock", "contended timedlock",
 						   "contended clocklock"};
 		expect(k->name, what[flavour], r, 0);
-		expect(k->name, "contended errno", errno, MARK);
+		expect(k->name, "contended errno", errno, ERRNO_MARK);
 		expect(k->name, "contended unlock", pthread_mutex_unlock(&s->m), 0);
 		holder_join(&h);
 		expect(k->name, "holder lock", s->ctl.lock_rc, 0);
@@ -451,7 +449,7 @@ timeout_body(const struct mkind *k)
 	s->ctl = (struct ctl){.lock = bg_mutex_lock, .unlock = bg_mutex_unlock, .obj = &s->m,
 			      .mode = HOLD_UNTIL_DONE, .fifo = is_pp(k), .holding = hold_body};
 	struct holder h = holder_start(&s->ctl, k->pshared);
-	errno = MARK;
+	errno = ERRNO_MARK;
 	struct timespec rt = deadline_us(CLOCK_REALTIME, 20000);
 	expect(k->name, "timedlock held", pthread_mutex_timedlock(&s->m, &rt), ETIMEDOUT);
 	struct timespec mt = deadline_us(CLOCK_MONOTONIC, 20000);
@@ -461,7 +459,7 @@ timeout_body(const struct mkind *k)
 	if (k->type == PTHREAD_MUTEX_ERRORCHECK || k->type == PTHREAD_MUTEX_RECURSIVE ||
 	    k->robust || k->protocol == PTHREAD_PRIO_INHERIT)
 		expect(k->name, "unlock by non-owner", pthread_mutex_unlock(&s->m), EPERM);
-	expect(k->name, "timeout errno", errno, MARK);
+	expect(k->name, "timeout errno", errno, ERRNO_MARK);
 	st(&s->ctl.done, 1);
 	holder_join(&h);
 	expect(k->name, "holder unlock", s->ctl.unlock_rc, 0);
@@ -493,11 +491,11 @@ handover_body(const struct mkind *k)
 	pthread_t t;
 	XPT(pthread_create(&t, NULL, handover_locker, &s->ctl));
 	wait_for_waiter(&s->ctl);
-	errno = MARK;
+	errno = ERRNO_MARK;
 	struct timespec rt = deadline_us(CLOCK_REALTIME, 20000);
 	expect(k->name, "handover timedwait", pthread_cond_timedwait(&s->c, &s->m, &rt),
 	       ETIMEDOUT);
-	expect(k->name, "handover errno", errno, MARK);
+	expect(k->name, "handover errno", errno, ERRNO_MARK);
 	expect(k->name, "handover unlock", pthread_mutex_unlock(&s->m), 0);
 	XPT(pthread_join(t, NULL));
 	expect(k->name, "handover locker lock", s->ctl.lock_rc, 0);
@@ -560,7 +558,7 @@ rw_uncontended_body(const struct rkind *k)
 	struct rshared *s = rshared_new(k);
 	pthread_rwlock_t *l = &s->l;
 	int bad = 0;
-	errno = MARK;
+	errno = ERRNO_MARK;
 	for (long i = 0; i < iters; i++) {
 		struct timespec rt = deadline_us(CLOCK_REALTIME, 60000000);
 		struct timespec mt = deadline_us(CLOCK_MONOTONIC, 60000000);
@@ -601,7 +599,7 @@ rw_uncontended_body(const struct rkind *k)
 	       pthread_rwlock_clockrdlock(l, CLOCK_MONOTONIC, &mt), EDEADLK);
 	expect(k->name, "tryrdlock by writer", pthread_rwlock_tryrdlock(l), EBUSY);
 	expect(k->name, "unlock", pthread_rwlock_unlock(l), 0);
-	expect(k->name, "errno", errno, MARK);
+	expect(k->name, "errno", errno, ERRNO_MARK);
 	pthread_rwlock_destroy(l);
 	munmap(s, sizeof(*s));
 }
@@ -623,7 +621,7 @@ rw_contended_body(const struct rkind *k, void (*holding)(struct ctl *))
 				      .unlock = bg_rwlock_unlock, .obj = &s->l, .mode = HOLD_UNTIL_BLOCKED,
 				      .holding = holding};
 		struct holder h = holder_start(&s->ctl, k->pshared);
-		errno = MARK;
+		errno = ERRNO_MARK;
 		st(&s->ctl.armed, 1);
 		struct timespec rt = deadline_us(CLOCK_REALTIME, 60000000);
 		struct timespec mt = deadline_us(CLOCK_MONOTONIC, 60000000);
@@ -645,7 +643,7 @@ rw_contended_body(const struct rkind *k, void (*holding)(struct ctl *))
 		snprintf(buf, sizeof(buf), "contended %s (writer holds %d)", w,
 			 cases[i].writer_holds);
 		expect(k->name, buf, r, 0);
-		expect(k->name, "contended errno", errno, MARK);
+		expect(k->name, "contended errno", errno, ERRNO_MARK);
 		expect(k->name, "contended unlock", pthread_rwlock_unlock(&s->l), 0);
 		holder_join(&h);
 		expect(k->name, "holder lock", s->ctl.lock_rc, 0);
@@ -662,7 +660,7 @@ rw_timeout_body(const struct rkind *k)
 	s->ctl = (struct ctl){.lock = bg_rwlock_wrlock, .unlock = bg_rwlock_unlock, .obj = &s->l,
 			      .mode = HOLD_UNTIL_DONE, .holding = hold_body};
 	struct holder h = holder_start(&s->ctl, k->pshared);
-	errno = MARK;
+	errno = ERRNO_MARK;
 	struct timespec rt = deadline_us(CLOCK_REALTIME, 20000);
 	expect(k->name, "timedrdlock held", pthread_rwlock_timedrdlock(&s->l, &rt), ETIMEDOUT);
 	rt = deadline_us(CLOCK_REALTIME, 20000);
@@ -672,7 +670,7 @@ rw_timeout_body(const struct rkind *k)
 	       pthread_rwlock_clockrdlock(&s->l, CLOCK_MONOTONIC, &mt), ETIMEDOUT);
 	expect(k->name, "tryrdlock held", pthread_rwlock_tryrdlock(&s->l), EBUSY);
 	expect(k->name, "trywrlock held", pthread_rwlock_trywrlock(&s->l), EBUSY);
-	expect(k->name, "timeout errno", errno, MARK);
+	expect(k->name, "timeout errno", errno, ERRNO_MARK);
 	st(&s->ctl.done, 1);
 	holder_join(&h);
 	expect(k->name, "holder unlock", s->ctl.unlock_rc, 0);
@@ -718,7 +716,7 @@ spin_uncontended_body(const char *name, int pshared)
 	struct sshared *x = shared_alloc(sizeof(*x));
 	XPT(pthread_spin_init(&x->s, pshared));
 	int bad = 0;
-	errno = MARK;
+	errno = ERRNO_MARK;
 	for (long i = 0; i < iters; i++) {
 		bad += pthread_spin_lock(&x->s) != 0;
 		bad += pthread_spin_unlock(&x->s) != 0;
@@ -727,7 +725,7 @@ spin_uncontended_body(const char *name, int pshared)
 		bad += pthread_spin_unlock(&x->s) != 0;
 	}
 	expect(name, "uncontended bad results", bad, 0);
-	expect(name, "errno", errno, MARK);
+	expect(name, "errno", errno, ERRNO_MARK);
 	pthread_spin_destroy(&x->s);
 	munmap(x, sizeof(*x));
 }
@@ -741,10 +739,10 @@ spin_contended_body(const char *name, int pshared, void (*holding)(struct ctl *)
 			      .mode = HOLD_UNTIL_BLOCKED, .spin = 1, .holding = holding};
 	struct holder h = holder_start(&x->ctl, 0);
 	expect(name, "trylock held", pthread_spin_trylock(&x->s), EBUSY);
-	errno = MARK;
+	errno = ERRNO_MARK;
 	st(&x->ctl.armed, 1);
 	expect(name, "contended lock", pthread_spin_lock(&x->s), 0);
-	expect(name, "contended errno", errno, MARK);
+	expect(name, "contended errno", errno, ERRNO_MARK);
 	expect(name, "contended unlock", pthread_spin_unlock(&x->s), 0);
 	holder_join(&h);
 	expect(name, "holder lock", x->ctl.lock_rc, 0);

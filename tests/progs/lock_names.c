@@ -137,18 +137,26 @@ waiter(void *arg)
 
 static int round_no;
 
+/* The mutex of lock w; NULL for TABLE, the rwlock. */
+static pthread_mutex_t *
+mutex_of(enum which w)
+{
+	switch (w) {
+	case LEDGER: return &ledger_lock;
+	case ACCOUNT: return &the_account->mu;
+	case CACHE: return &cache->mu;
+	case MIX: return &mix_lock;
+	default: return NULL;
+	}
+}
+
 /* Makes the waiter wait about hold_us on lock w, by construction. */
 static void
 one_wait(enum which w, long hold_us)
 {
-	switch (w) {
-	case LEDGER: MUST0(pthread_mutex_lock(&ledger_lock)); break;
-	case TABLE: MUST0(pthread_rwlock_wrlock(&table_lock)); break;
-	case ACCOUNT: MUST0(pthread_mutex_lock(&the_account->mu)); break;
-	case CACHE: MUST0(pthread_mutex_lock(&cache->mu)); break;
-	case MIX: MUST0(pthread_mutex_lock(&mix_lock)); break;
-	default: break;
-	}
+	/* Taken and released here: one_wait is the holders' site. */
+	pthread_mutex_t *m = mutex_of(w);
+	MUST0(m ? pthread_mutex_lock(m) : pthread_rwlock_wrlock(&table_lock));
 	round_no++;
 	__atomic_store_n(&order, (int)w, __ATOMIC_RELEASE);
 	__atomic_store_n(&go_round, round_no, __ATOMIC_RELEASE);
@@ -160,14 +168,7 @@ one_wait(enum which w, long hold_us)
 		pause_us_raw(100);
 	pause_us_raw(200); /* when in_syscall cannot tell */
 	sleep_us(hold_us);
-	switch (w) {
-	case LEDGER: MUST0(pthread_mutex_unlock(&ledger_lock)); break;
-	case TABLE: MUST0(pthread_rwlock_unlock(&table_lock)); break;
-	case ACCOUNT: MUST0(pthread_mutex_unlock(&the_account->mu)); break;
-	case CACHE: MUST0(pthread_mutex_unlock(&cache->mu)); break;
-	case MIX: MUST0(pthread_mutex_unlock(&mix_lock)); break;
-	default: break;
-	}
+	MUST0(m ? pthread_mutex_unlock(m) : pthread_rwlock_unlock(&table_lock));
 	while (__atomic_load_n(&done_round, __ATOMIC_ACQUIRE) < round_no)
 		pause_us_raw(50);
 }

@@ -28,27 +28,20 @@ join_one(void)
 	waited += now_ns() - t0;
 }
 
-static NOINLINE void descend_b(int depth);
-
-static NOINLINE void
-descend_a(int depth)
-{
-	if (depth > 0)
-		descend_a(depth - 1);
-	else
-		join_one();
-	__asm__ volatile("" ::: "memory"); /* not a tail call */
-}
-
-static NOINLINE void
-descend_b(int depth)
-{
-	if (depth > 0)
-		descend_b(depth - 1);
-	else
-		join_one();
-	__asm__ volatile("" ::: "memory");
-}
+/* A function fn that recurses depth times, then joins: each depth of
+ * each such function is a stack of its own. One body, two functions
+ * (their frames are what makes the stacks differ). */
+#define DESCEND(fn)                                                                              \
+	static NOINLINE void fn(int depth)                                                       \
+	{                                                                                        \
+		if (depth > 0)                                                                   \
+			fn(depth - 1);                                                           \
+		else                                                                             \
+			join_one();                                                              \
+		__asm__ volatile("" ::: "memory"); /* not a tail call */                         \
+	}
+DESCEND(descend_a)
+DESCEND(descend_b)
 
 int
 main(int argc, char **argv)

@@ -79,6 +79,16 @@ void die(const char *what, int err);
 extern int check_failures;
 void check_eq_(long got, long want, const char *expr, const char *file, int line);
 #define CHECK_EQ(got, want) check_eq_((long)(got), (long)(want), #got, __FILE__, __LINE__)
+/* CHECK_EQ(call, want) with errno set to ERRNO_MARK before the call, then
+ * CHECK_EQ(errno, err): a call that succeeds must leave errno as it was
+ * (err = ERRNO_MARK), one that fails must set it to err. */
+#define ERRNO_MARK 4242 /* an errno value no call here sets */
+#define CHECK_ERRNO(call, want, err)                                                       \
+	do {                                                                               \
+		errno = ERRNO_MARK;                                                        \
+		check_eq_((long)(call), (long)(want), #call, __FILE__, __LINE__);          \
+		CHECK_EQ(errno, err);                                                      \
+	} while (0)
 /* A call under test that must return 0 where printing every result would
  * be noise (waiter loops): "FAIL: ..." and exit 1 otherwise. */
 #define MUST0(call)                                         \
@@ -186,6 +196,50 @@ struct timespec flavour_deadline(enum flavour f);
 void scenario_go(struct scenario *s);
 void scenario_run(struct scenario *s);
 
+/* A request held up in a timed condition wait re-armed every REARM_MS
+ * (20 ms, under a second: the shim's re-armed-wait rule) until stop
+ * (an expression) is true: pthread_cond_timedwait(c, m, ...), m held.
+ * *run counts the timeouts of the current run, which a pause of
+ * REARM_PAUSE_NS between two waits (the thread preempted on a loaded
+ * machine; the shim's limit, CT_REARM_GAP_NS, is twice this) starts
+ * again. A macro, so that the wait stays in the caller's frame. */
+#define REARM_MS 20
+#define REARM_RUN_MS 1000
+#define REARM_PAUSE_NS (50 * 1000 * 1000LL)
+#define REARMED_WAIT(c, m, run, stop)                                                      \
+	do {                                                                               \
+		int64_t rw_returned_ = 0;                                                  \
+		while (!(stop)) {                                                          \
+			struct timespec rw_dl_ = deadline_us(CLOCK_REALTIME, REARM_MS * 1000); \
+			int64_t rw_call_ = now_ns();                                       \
+			if (rw_returned_ && rw_call_ - rw_returned_ >= REARM_PAUSE_NS)     \
+				__atomic_store_n(run, 0, __ATOMIC_RELEASE);                \
+			int rw_r_ = pthread_cond_timedwait(c, m, &rw_dl_);                 \
+			rw_returned_ = now_ns();                                           \
+			if (rw_r_ == ETIMEDOUT)                                            \
+				__atomic_fetch_add(run, 1, __ATOMIC_ACQ_REL);              \
+			else if (rw_r_ != 0)                                               \
+				die("pthread_cond_timedwait", rw_r_);                      \
+		}                                                                          \
+	} while (0)
+
+/* The commonest scenario: hold owns mutex m (a pthread_mutex_t) for the
+ * round, each waiter blocks in pthread_mutex_lock(&m) in wait. Defines
+ * both as functions of their own, since the profiles name them. */
+#define SCENARIO_MUTEX(hold, wait, m)                                                      \
+	static NOINLINE void hold(struct scenario *s)                                      \
+	{                                                                                  \
+		pthread_mutex_lock(&m);                                                    \
+		scenario_go(s);                                                            \
+		pthread_mutex_unlock(&m);                                                  \
+	}                                                                                  \
+	static NOINLINE void wait(struct scenario *s)                                      \
+	{                                                                                  \
+		(void)s;                                                                   \
+		pthread_mutex_lock(&m);                                                    \
+		pthread_mutex_unlock(&m);                                                  \
+	}
+
 /* The waiters' one wait, in the flavour asked: WAIT_FLAVOURED(s,
  * pthread_mutex, lock, &m) is pthread_mutex_timedlock(&m, deadline),
  * pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, deadline) or
@@ -216,6 +270,15 @@ struct scenario_mode {
  * "usage: PROG MODE|MODE [waiters] ..." on stderr for an unknown mode). */
 int scenario_main(int argc, char **argv, const char *prog, const struct scenario_mode *modes,
 		  int n);
+/* Defines main() as scenario_main over the modes given, each
+ * {"name", hold, wait}. */
+#define SCENARIO_MODES_MAIN(prog, ...)                                                     \
+	int main(int argc, char **argv)                                                    \
+	{                                                                                  \
+		static const struct scenario_mode modes[] = {__VA_ARGS__};                 \
+		return scenario_main(argc, argv, prog, modes,                              \
+				     (int)(sizeof(modes) / sizeof(modes[0])));             \
+	}
 
 #ifdef __cplusplus
 }

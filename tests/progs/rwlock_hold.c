@@ -42,12 +42,5 @@ writer_wrlock(struct scenario *s)
 	pthread_rwlock_unlock(&l);
 }
 
-int
-main(int argc, char **argv)
-{
-	static const struct scenario_mode modes[] = {
-		{"wr", writer_hold_and_sleep, reader_rdlock},
-		{"rd", reader_hold_and_sleep, writer_wrlock},
-	};
-	return scenario_main(argc, argv, "rwlock_hold", modes, 2);
-}
+SCENARIO_MODES_MAIN("rwlock_hold", {"wr", writer_hold_and_sleep, reader_rdlock},
+		    {"rd", reader_hold_and_sleep, writer_wrlock})

@@ -43,9 +43,6 @@
 
 #include "progs.h"
 
-#define REARM_MS 20
-#define REARM_RUN_MS 1000
-#define REARM_PAUSE_NS (50 * 1000 * 1000LL)
 #define POOL_MAX 16
 
 static int stop;
@@ -228,26 +225,12 @@ static pthread_cond_t query_c = PTHREAD_COND_INITIALIZER;
 static int query_tid, query_req[2];
 static long query_run; /* timeouts in the current unpaused run */
 
-/* The held-up request: re-armed every REARM_MS; counts the timeouts of
- * the current run, which a pause of REARM_PAUSE_NS between two waits
- * (the thread preempted on a loaded machine) starts again. */
+/* The held-up request (REARMED_WAIT). */
 static NOINLINE void
 query_wait(void)
 {
 	pthread_mutex_lock(&query_m);
-	int64_t returned = 0;
-	while (!stopping()) {
-		struct timespec dl = deadline_us(CLOCK_REALTIME, REARM_MS * 1000);
-		int64_t call = now_ns();
-		if (returned && call - returned >= REARM_PAUSE_NS)
-			__atomic_store_n(&query_run, 0, __ATOMIC_RELEASE);
-		int r = pthread_cond_timedwait(&query_c, &query_m, &dl);
-		returned = now_ns();
-		if (r == ETIMEDOUT)
-			__atomic_fetch_add(&query_run, 1, __ATOMIC_ACQ_REL);
-		else if (r != 0)
-			die("pthread_cond_timedwait", r);
-	}
+	REARMED_WAIT(&query_c, &query_m, &query_run, stopping());
 	pthread_mutex_unlock(&query_m);
 }
 

@@ -35,11 +35,6 @@
 
 #include "progs.h"
 
-#define REARM_MS 20
-#define REARM_RUN_MS 1000
-/* A pause between two waits that a dump may take for the end of the run
- * (the shim's limit, CT_REARM_GAP_NS, is twice this). */
-#define REARM_PAUSE_NS (50 * 1000 * 1000LL)
 
 static pthread_mutex_t pool_m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_c = PTHREAD_COND_INITIALIZER;
@@ -91,9 +86,7 @@ blocked_main(void *arg)
 	return arg;
 }
 
-/* The timed wait re-armed every REARM_MS; counts the timeouts of the
- * current run, which a pause of REARM_PAUSE_NS between two waits (the
- * thread preempted on a loaded machine) starts again. */
+/* The timed wait re-armed every REARM_MS (REARMED_WAIT). */
 static NOINLINE void
 rearm_loop(void)
 {
@@ -102,19 +95,7 @@ rearm_loop(void)
 		die("read request", errno);
 	pthread_mutex_lock(&rearm_m);
 	__atomic_store_n(&rearm_tid, self_tid(), __ATOMIC_RELEASE);
-	int64_t returned = 0;
-	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
-		struct timespec dl = deadline_us(CLOCK_REALTIME, REARM_MS * 1000);
-		int64_t call = now_ns();
-		if (returned && call - returned >= REARM_PAUSE_NS)
-			__atomic_store_n(&rearm_run, 0, __ATOMIC_RELEASE);
-		int r = pthread_cond_timedwait(&rearm_c, &rearm_m, &dl);
-		returned = now_ns();
-		if (r == ETIMEDOUT)
-			__atomic_fetch_add(&rearm_run, 1, __ATOMIC_ACQ_REL);
-		else if (r != 0)
-			die("pthread_cond_timedwait", r);
-	}
+	REARMED_WAIT(&rearm_c, &rearm_m, &rearm_run, __atomic_load_n(&stop, __ATOMIC_ACQUIRE));
 	pthread_mutex_unlock(&rearm_m);
 }
 

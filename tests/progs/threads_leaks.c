@@ -84,25 +84,20 @@ spawn_forgotten(void)
 	}
 }
 
-__attribute__((noinline)) static void *
-lock_a_then_b(void *arg)
-{
-	pthread_mutex_lock(&lock_a);
-	pthread_barrier_wait(&both_hold);
-	announce(lockers, &nlockers);
-	pthread_mutex_lock(&lock_b);
-	return arg;
-}
-
-__attribute__((noinline)) static void *
-lock_b_then_a(void *arg)
-{
-	pthread_mutex_lock(&lock_b);
-	pthread_barrier_wait(&both_hold);
-	announce(lockers, &nlockers);
-	pthread_mutex_lock(&lock_a);
-	return arg;
-}
+/* A thread fn that takes first, waits until the other one holds its
+ * lock, then takes second: the two make a deadlock. One body, two
+ * functions, since the dump names each by its frame. */
+#define LOCK_BOTH(fn, first, second)                                                             \
+	__attribute__((noinline)) static void *fn(void *arg)                                     \
+	{                                                                                        \
+		pthread_mutex_lock(&first);                                                      \
+		pthread_barrier_wait(&both_hold);                                                \
+		announce(lockers, &nlockers);                                                    \
+		pthread_mutex_lock(&second);                                                     \
+		return arg;                                                                      \
+	}
+LOCK_BOTH(lock_a_then_b, lock_a, lock_b)
+LOCK_BOTH(lock_b_then_a, lock_b, lock_a)
 
 /* Whether thread tid (of this process) is inside system call nr, as the
  * kernel sees it; also true when that cannot be read (then the caller's
