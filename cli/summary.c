@@ -11,6 +11,7 @@
 
 #include "graph.h"
 #include "units.h"
+#include "../report/cmp.h"
 
 /* Frames that are the machinery rather than the program: libc and the
  * loader, the C++ runtime, libcontend itself, and Go's runtime and sync
@@ -67,10 +68,8 @@ ct_summary_frame(const struct ct_psample *smp, const char **fn, const char **fil
 	return false;
 }
 
-static int
-cmp_site_key(const void *a, const void *b)
+CT_CMP(cmp_site_key, struct ct_site)
 {
-	const struct ct_site *x = a, *y = b;
 	int c = strcmp(x->function, y->function);
 	if (c)
 		return c;
@@ -81,13 +80,11 @@ cmp_site_key(const void *a, const void *b)
 	return strcmp(x->leaf, y->leaf);
 }
 
-static int
-cmp_site_value(const void *a, const void *b)
+CT_CMP(cmp_site_value, struct ct_site)
 {
-	const struct ct_site *x = a, *y = b;
 	if (x->value != y->value)
 		return x->value > y->value ? -1 : 1;
-	return cmp_site_key(a, b);
+	return cmp_site_key(x, y);
 }
 
 long

@@ -22,6 +22,7 @@
 #include "../report/pprof_read.h"
 #include "../report/vec.h"
 #include "summary.h"
+#include "../report/cmp.h"
 
 struct group {
 	char *title;   /* "pthread_cond_wait", "running", ... */
@@ -78,10 +79,8 @@ truthy(const char *v)
 	return v && *v && strcasecmp(v, "0") && strcasecmp(v, "false") && strcasecmp(v, "no");
 }
 
-static int
-cmp_group(const void *a, const void *b)
+CT_CMP(cmp_group, struct group)
 {
-	const struct group *x = a, *y = b;
 	if (x->deadlock != y->deadlock)
 		return x->deadlock ? -1 : 1;
 	if (x->held != y->held)

@@ -212,6 +212,21 @@ static const char *const ct_opt_expected[] = {
 			"localhost",
 };
 
+/* The value of option o of type UINT, DURATION or SIGNAL: 0, or -1 if
+ * val is not one. */
+static int
+ct_opt_parse_u64(const struct ct_opt *o, const char *val, uint64_t *v)
+{
+	switch (o->type) {
+	case CT_OPT_UINT:
+		return ct_parse_uint(val, o->min, o->max, v) < 0 ? -1 : 0;
+	case CT_OPT_DURATION:
+		return ct_parse_duration(val, v) < 0 || *v < o->min || *v > o->max ? -1 : 0;
+	default:
+		return ct_parse_signal(val, v) < 0 ? -1 : 0;
+	}
+}
+
 /* val into slot, the field of option o; -1 (slot untouched) if invalid. */
 static int
 ct_opt_parse(const struct ct_opt *o, const char *val, void *slot)
@@ -221,7 +236,9 @@ ct_opt_parse(const struct ct_opt *o, const char *val, void *slot)
 	size_t n = strlen(val);
 	switch (o->type) {
 	case CT_OPT_UINT:
-		if (ct_parse_uint(val, o->min, o->max, &v) < 0)
+	case CT_OPT_DURATION:
+	case CT_OPT_SIGNAL:
+		if (ct_opt_parse_u64(o, val, &v) < 0)
 			return -1;
 		*(uint64_t *)slot = v;
 		return 0;
@@ -238,16 +255,6 @@ ct_opt_parse(const struct ct_opt *o, const char *val, void *slot)
 		if (ct_parse_bool(val, &b) < 0)
 			return -1;
 		*(int *)slot = b;
-		return 0;
-	case CT_OPT_DURATION:
-		if (ct_parse_duration(val, &v) < 0 || v < o->min || v > o->max)
-			return -1;
-		*(uint64_t *)slot = v;
-		return 0;
-	case CT_OPT_SIGNAL:
-		if (ct_parse_signal(val, &v) < 0)
-			return -1;
-		*(uint64_t *)slot = v;
 		return 0;
 	case CT_OPT_ADDR:
 		if (n > 0 && (n >= sizeof(ct_cfg.http) || ct_parse_addr(val) < 0))

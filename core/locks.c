@@ -176,9 +176,7 @@ ct_locks_add(const void *obj, unsigned kind, uintptr_t site, enum ct_lock_role r
 static void
 ct_lst_read(const struct ct_lockstat *e, struct ct_lockstat *out)
 {
-	struct ct_seq_wait wait = {0};
-	for (;;) {
-		uint32_t v = ct_seq_read_begin(&e->wseq);
+	CT_SEQ_READ(&e->wseq, {
 		out->kind = __atomic_load_n(&e->kind, __ATOMIC_RELAXED);
 		out->assoc = __atomic_load_n(&e->assoc, __ATOMIC_RELAXED);
 		out->events = __atomic_load_n(&e->events, __ATOMIC_RELAXED);
@@ -187,28 +185,23 @@ ct_lst_read(const struct ct_lockstat *e, struct ct_lockstat *out)
 		out->max_ns = __atomic_load_n(&e->max_ns, __ATOMIC_RELAXED);
 		for (unsigned b = 0; b < CT_LK_BUCKETS; b++)
 			__atomic_load(&e->hist[b], &out->hist[b], __ATOMIC_RELAXED);
-		if (ct_seq_read_ok(&e->wseq, v) || !ct_seq_patience(&wait))
-			return;
-	}
+	});
 }
 
 /* Slot e as between two rewrites; false if empty. */
 static bool
 ct_ls_read(const struct ct_locksite *e, struct ct_locksite *out)
 {
-	struct ct_seq_wait wait = {0};
-	for (;;) {
-		uint32_t v = ct_seq_read_begin(&e->wseq);
+	CT_SEQ_READ(&e->wseq, {
 		out->obj = __atomic_load_n(&e->obj, __ATOMIC_RELAXED);
 		out->site = __atomic_load_n(&e->site, __ATOMIC_RELAXED);
 		out->kind = __atomic_load_n(&e->kind, __ATOMIC_RELAXED);
 		out->how = __atomic_load_n(&e->how, __ATOMIC_RELAXED);
 		out->dl_gen = __atomic_load_n(&e->dl_gen, __ATOMIC_RELAXED);
 		out->seq = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
-		out->wseq = 0;
-		if (ct_seq_read_ok(&e->wseq, v) || !ct_seq_patience(&wait))
-			return out->how != 0;
-	}
+	});
+	out->wseq = 0;
+	return out->how != 0;
 }
 
 /* A copy of bitmap words[0..n) (entries published later are left for the

@@ -87,4 +87,23 @@ ct_seq_patience(struct ct_seq_wait *w)
 	return true;
 }
 
+/* The whole reader side, stated once: runs the statements given (the
+ * relaxed atomic loads of an entry's values) until they saw the entry
+ * between two updates of the counter at seq, or until ct_seq_patience
+ * gives up (the values are then as last read). Evaluates to true in the
+ * first case, false in the second. */
+#define CT_SEQ_READ(seq, ...)                                                                    \
+	__extension__({                                                                          \
+		struct ct_seq_wait ct_sw_ = {0};                                                 \
+		bool ct_settled_;                                                                \
+		for (;;) {                                                                       \
+			uint32_t ct_sv_ = ct_seq_read_begin(seq);                                \
+			__VA_ARGS__                                                              \
+			if ((ct_settled_ = ct_seq_read_ok(seq, ct_sv_)) ||                       \
+			    !ct_seq_patience(&ct_sw_))                                           \
+				break;                                                           \
+		}                                                                                \
+		ct_settled_;                                                                     \
+	})
+
 #endif

@@ -154,18 +154,12 @@ static bool
 ct_record_read(const struct ct_record *r, const uint64_t *events, double *count, double *delay,
 	       uint64_t *nevents)
 {
-	struct ct_seq_wait w = {0};
-	for (;;) {
-		uint32_t v = ct_seq_read_begin(&r->seq);
+	return CT_SEQ_READ(&r->seq, {
 		__atomic_load(&r->count, count, __ATOMIC_RELAXED);
 		__atomic_load(&r->delay_ns, delay, __ATOMIC_RELAXED);
 		if (events)
 			*nevents = __atomic_load_n(events, __ATOMIC_RELAXED);
-		if (ct_seq_read_ok(&r->seq, v))
-			return true;
-		if (!ct_seq_patience(&w))
-			return false;
-	}
+	});
 }
 
 int

@@ -297,22 +297,25 @@ conn_send_continue(struct conn *c)
 		(void)send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* What one recv or send on c came to (n, errno): 1 to try it again
- * (EINTR), 0 when n bytes moved, -1 when the connection must wait for
+/* One recv (send false) or send of up to len bytes at buf on c, again
+ * after EINTR: the bytes moved, or -1 when the connection must wait for
  * poll (EAGAIN) or is gone (then freed: the client went away, or a
  * reset, and nobody is left to answer). */
-static int
-conn_io_result(struct ct_http *h, struct conn *c, ssize_t n)
+static ssize_t
+conn_io(struct ct_http *h, struct conn *c, bool send_, void *buf, size_t len)
 {
-	if (n < 0 && errno == EINTR)
-		return 1;
+	ssize_t n;
+	do
+		n = send_ ? send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+			  : recv(c->fd, buf, len, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return -1;
 	if (n <= 0) {
 		conn_free(h, c);
 		return -1;
 	}
-	return 0;
+	return n;
 }
 
 static void
@@ -330,11 +333,8 @@ conn_read(struct ct_http *h, struct conn *c, int64_t now)
 			}
 			break; /* cannot happen: incap == need once the head is known */
 		}
-		ssize_t n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, MSG_DONTWAIT);
-		int r = conn_io_result(h, c, n);
-		if (r > 0)
-			continue;
-		if (r < 0)
+		ssize_t n = conn_io(h, c, false, c->in + c->inlen, c->incap - c->inlen);
+		if (n < 0)
 			return;
 		c->inlen += (size_t)n;
 		if (!c->headlen) {
@@ -380,12 +380,8 @@ static void
 conn_write(struct ct_http *h, struct conn *c, int64_t now)
 {
 	while (c->outoff < c->outlen) {
-		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		int r = conn_io_result(h, c, n);
-		if (r > 0)
-			continue;
-		if (r < 0)
+		ssize_t n = conn_io(h, c, true, c->out + c->outoff, c->outlen - c->outoff);
+		if (n < 0)
 			return;
 		c->outoff += (size_t)n;
 		c->deadline = now + ms_ns(CT_HTTP_WRITE_TIMEOUT_MS);

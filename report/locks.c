@@ -13,6 +13,7 @@
 #include "locknames.h"
 #include "locks.h"
 #include "pprof.h"
+#include "cmp.h"
 
 /* One (name, role, site) after merging. */
 struct lk_agg {
@@ -35,10 +36,8 @@ struct lk_ent {
 	const struct ct_lockstat *st;
 };
 
-static int
-lk_cmp(const void *a, const void *b)
+CT_CMP(lk_cmp, struct lk_ent)
 {
-	const struct lk_ent *x = a, *y = b;
 	int c = strcmp(x->name, y->name);
 	if (c)
 		return c;

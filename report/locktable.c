@@ -302,10 +302,8 @@ nomem:
 	return -1;
 }
 
-static int
-lt_cmp_lock(const void *a, const void *b)
+CT_CMP(lt_cmp_lock, struct lt_lock)
 {
-	const struct lt_lock *x = a, *y = b;
 	if (x->wait.total != y->wait.total)
 		return x->wait.total > y->wait.total ? -1 : 1;
 	if (x->held_delay != y->held_delay)
@@ -313,10 +311,8 @@ lt_cmp_lock(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static int
-lt_cmp_site(const void *a, const void *b)
+CT_CMP(lt_cmp_site, struct lt_site)
 {
-	const struct lt_site *x = a, *y = b;
 	if (x->total != y->total)
 		return x->total > y->total ? -1 : 1;
 	return strcmp(x->name, y->name);

@@ -756,10 +756,8 @@ struct skey {
 	size_t index;
 };
 
-static int
-cmp_skey(const void *a, const void *b)
+CT_CMP(cmp_skey, struct skey)
 {
-	const struct skey *x = a, *y = b;
 	int c = strcmp(x->key, y->key);
 	return c ? c : (x->index < y->index ? -1 : x->index > y->index);
 }

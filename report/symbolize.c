@@ -525,11 +525,8 @@ sym_rank(const GElf_Sym *sym, const char *name)
 	return rank + (name[0] != '_');
 }
 
-static int
-sym_cmp_elfsym(const void *a, const void *b)
+CT_CMP(sym_cmp_elfsym, struct sym_elfsym)
 {
-	const struct sym_elfsym *x = a, *y = b;
-
 	if (x->lo != y->lo)
 		return x->lo < y->lo ? -1 : 1;
 	return (x->rank > y->rank) - (x->rank < y->rank); /* best alias last */

@@ -22,6 +22,7 @@
 #include "symbolize.h"
 #include "threads.h"
 #include "locknames.h"
+#include "cmp.h"
 
 /* Threads of a deadlock must all have been waiting at least this long:
  * a cycle read from records that were changing is then impossible in
@@ -408,10 +409,8 @@ struct td_group {
 	int objects; /* 1, or 2 when its threads wait on different objects */
 };
 
-static int
-td_cmp_group_out(const void *a, const void *b)
+CT_CMP(td_cmp_group_out, struct td_group)
 {
-	const struct td_group *x = a, *y = b;
 	if (x->kind != y->kind)
 		return (int)x->kind - (int)y->kind;
 	if (x->longest->wait_ns != y->longest->wait_ns)

@@ -251,6 +251,13 @@ run_expect_success(const struct run *r)
 		  WIFEXITED(r->status) ? WEXITSTATUS(r->status) : WTERMSIG(r->status), r->err);
 }
 
+void
+run_ok(struct run *r, const struct run_opts *o)
+{
+	run_prog(r, o);
+	run_expect_success(r);
+}
+
 long long
 run_value(const struct run *r, const char *after, const char *key)
 {

@@ -94,6 +94,8 @@ void run_free(struct run *r);
 int run_exit_code(const struct run *r);
 /* Asserts a normal exit with status 0, showing stderr otherwise. */
 void run_expect_success(const struct run *r);
+/* run_prog, then run_expect_success: a run that must succeed. */
+void run_ok(struct run *r, const struct run_opts *o);
 /* The integer after "key=" at the start of a stdout line (the first one
  * after the first line starting with `after`, if not NULL); fails the test
  * if absent. */

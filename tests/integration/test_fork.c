@@ -93,8 +93,7 @@ ParameterizedTest(size_t *i, fork, storm, .timeout = 600)
 Test(fork, raw_fork_vfork_spawn, .timeout = 120)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "raw_fork", .env = exact_env, .out = "c.%p"});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "raw_fork", .env = exact_env, .out = "c.%p"});
 	char parent[64], child[64];
 	snprintf(parent, sizeof(parent), "c.%d", (int)r.pid);
 	snprintf(child, sizeof(child), "c.%lld", run_value(&r, NULL, "raw_child_pid"));
@@ -116,8 +115,7 @@ Test(fork, raw_fork_vfork_spawn, .timeout = 120)
 		profile_free(&p);
 	}
 	struct run plain;
-	run_prog(&plain, &(struct run_opts){.prog = "raw_fork", .no_preload = true});
-	run_expect_success(&plain);
+	run_ok(&plain, &(struct run_opts){.prog = "raw_fork", .no_preload = true});
 	run_free(&plain);
 	run_free(&r);
 }
@@ -131,10 +129,9 @@ static void
 check_lazy(const char *const *env, const char *const *args, const char *what)
 {
 	struct run plain;
-	run_prog(&plain, &(struct run_opts){.prog = "lazy_dumper",
+	run_ok(&plain, &(struct run_opts){.prog = "lazy_dumper",
 					    .args = (const char *const[]){"10", NULL},
 					    .no_preload = true});
-	run_expect_success(&plain);
 	long long plain_unshare = run_value(&plain, NULL, "unshare");
 	run_free(&plain);
 	if (plain_unshare != 0)
@@ -142,9 +139,8 @@ check_lazy(const char *const *env, const char *const *args, const char *what)
 			     plain_unshare);
 
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "lazy_dumper", .args = args, .env = env,
+	run_ok(&r, &(struct run_opts){.prog = "lazy_dumper", .args = args, .env = env,
 					.env2 = exact_env});
-	run_expect_success(&r);
 	cr_expect_eq(run_value(&r, NULL, "tasks_at_main"), 1, "%s: threads at main", what);
 	cr_expect_eq(run_value(&r, NULL, "unshare"), 0, "%s: unshare(CLONE_NEWUSER) failed", what);
 	struct profile p;
@@ -178,10 +174,9 @@ Test(fork, dumper_not_started_in_handler, .timeout = 60)
 {
 	const char *const env[] = {"CONTEND_INTERVAL=100ms", "CONTEND_QUIET=1", NULL};
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "lazy_dumper",
+	run_ok(&r, &(struct run_opts){.prog = "lazy_dumper",
 					.args = (const char *const[]){"handler", NULL}, .env = env,
 					.env2 = exact_env});
-	run_expect_success(&r);
 	cr_expect_eq(run_value(&r, NULL, "tasks_in_handler"), 1,
 		     "the shim's thread was started inside a signal handler");
 	cr_expect_eq(run_value(&r, NULL, "tasks_after"), 2,

@@ -87,8 +87,7 @@ Test(futex, glibc_locks_not_counted_twice, .timeout = 60)
 	struct run r;
 	struct profile mutex, block;
 	const char *const args[] = {"2", "50000", "2", NULL};
-	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .args = args, .env = exact_env});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "mutex_hold", .args = args, .env = exact_env});
 	cr_assert(run_profile(&r, NULL, "mutex", &mutex));
 	cr_assert(run_profile(&r, NULL, "block", &block));
 	struct psum lock = profile_sum(&block, &(struct stack_match){"pthread_mutex_lock", NULL,
@@ -111,11 +110,9 @@ Test(futex, same_results, .timeout = 60)
 	static const char *const quiet[] = {"CONTEND_QUIET=1", NULL};
 	struct run plain, shim;
 	struct profile block;
-	run_prog(&plain, &(struct run_opts){.prog = "futex_behave", .no_preload = true});
-	run_expect_success(&plain);
-	run_prog(&shim, &(struct run_opts){.prog = "futex_behave", .env = exact_env,
+	run_ok(&plain, &(struct run_opts){.prog = "futex_behave", .no_preload = true});
+	run_ok(&shim, &(struct run_opts){.prog = "futex_behave", .env = exact_env,
 					   .env2 = quiet});
-	run_expect_success(&shim);
 	char *a = filter_lines(plain.out, varying), *b = filter_lines(shim.out, varying);
 	cr_expect_str_eq(b, a, "futex_behave: output differs under the shim");
 	cr_expect_str_eq(shim.err, "", "futex_behave: stderr under the shim: %s", shim.err);

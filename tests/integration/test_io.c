@@ -104,8 +104,7 @@ TABLE_TEST(io, known_waits, wait_cases, c, .timeout = 60)
 {
 	struct run r;
 	struct profile block;
-	run_prog(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env});
 	double expected = (double)run_value(&r, NULL, "expected_ns");
 	double measured = (double)run_value(&r, NULL, "waited_ns");
 	cr_assert(run_profile(&r, NULL, "block", &block));
@@ -133,9 +132,8 @@ Test(io, sleeps, .timeout = 60)
 					     {"sleep", "do_sleep"}};
 	struct run r;
 	struct profile block;
-	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"sleep", "50", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"sleep", "50", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	cr_assert(run_profile(&r, NULL, "block", &block));
 	for (size_t i = 0; i < 4; i++) {
 		char key[64];
@@ -163,9 +161,8 @@ Test(io, fd_kind_splits_samples, .timeout = 60)
 {
 	struct run r;
 	struct profile block;
-	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"kinds", "2", "30000", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"kinds", "2", "30000", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	cr_assert(run_profile(&r, NULL, "block", &block));
 	struct stack_match m = {.leaf = "read", .next = "read_from"};
 	struct psum pipe = sum_fd_kind(&block, &m, "pipe"), sock = sum_fd_kind(&block, &m, "socket");
@@ -185,9 +182,8 @@ Test(io, lock_samples_labels, .timeout = 60)
 {
 	struct run r;
 	struct profile mutex, block;
-	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .args = (const char *[]){"2", "30000", "2", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "mutex_hold", .args = (const char *[]){"2", "30000", "2", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	cr_assert(run_profile(&r, NULL, "block", &block));
 	cr_assert(run_profile(&r, NULL, "mutex", &mutex));
 	expect_labels(&block, &(struct stack_match){.leaf = "pthread_mutex_lock", .next = "waiter_lock"},
@@ -217,9 +213,8 @@ Test(io, io_off, .timeout = 60)
 	static const char *const off[] = {"CONTEND_IO=0", NULL};
 	struct run r;
 	struct profile block;
-	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"pipe", "3", "30000", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"pipe", "3", "30000", NULL},
 					.env = exact_env, .env2 = off});
-	run_expect_success(&r);
 	cr_assert(run_profile(&r, NULL, "block", &block)); /* the cond/join waits */
 	for (size_t i = 0; i < block.nsamples; i++) {
 		const char *cls = profile_label(&block, i, "class");
@@ -238,8 +233,7 @@ Test(io, default_rate, .timeout = 60)
 {
 	struct run r;
 	struct profile block;
-	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"pipe", "4", "50000", NULL}});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"pipe", "4", "50000", NULL}});
 	cr_assert(run_profile(&r, NULL, "block", &block));
 	struct psum s = profile_sum(&block, &(struct stack_match){.leaf = "read", .next = "pipe_reader"});
 	cr_expect_eq(s.count, 4);
@@ -258,9 +252,8 @@ Test(io, default_rate, .timeout = 60)
 Test(io, short_helpers_write_nothing, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"short", "2", "100", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"short", "2", "100", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	/* A loaded machine may stretch the sleeps past the 1 ms. */
 	long long waited = run_value(&r, NULL, "waited_ns");
 	if (waited < 800000) {
@@ -271,9 +264,8 @@ Test(io, short_helpers_write_nothing, .timeout = 60)
 	run_free(&r);
 
 	struct profile block;
-	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"short", "10", "300", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"short", "10", "300", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	cr_assert(run_profile(&r, NULL, "block", &block));
 	struct psum s = profile_sum(&block, &(struct stack_match){.leaf = "usleep", .next = "do_short_sleeps"});
 	cr_expect_eq(s.count, 10);
@@ -288,10 +280,8 @@ Test(io, same_results, .timeout = 120)
 {
 	static const char *const quiet[] = {"CONTEND_QUIET=1", NULL};
 	struct run plain, shim;
-	run_prog(&plain, &(struct run_opts){.prog = "io_behave", .no_preload = true});
-	run_expect_success(&plain);
-	run_prog(&shim, &(struct run_opts){.prog = "io_behave", .env = exact_env, .env2 = quiet});
-	run_expect_success(&shim);
+	run_ok(&plain, &(struct run_opts){.prog = "io_behave", .no_preload = true});
+	run_ok(&shim, &(struct run_opts){.prog = "io_behave", .env = exact_env, .env2 = quiet});
 	cr_expect_str_eq(shim.out, plain.out, "io_behave: output differs under the shim");
 	cr_expect_str_eq(shim.err, "", "io_behave: stderr under the shim: %s", shim.err);
 	/* The waits it made were recorded, including the cancelled thread's
@@ -323,9 +313,8 @@ Test(io, pprof_tag_filters, .timeout = 180)
 		cr_skip_test("go is not installed: the go tool pprof checks are skipped");
 	struct run r, t;
 	char file[PATH_MAX];
-	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"pipe", "3", "30000", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"pipe", "3", "30000", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	run_path(&r, NULL, "block.pb.gz", file, sizeof(file));
 
 	/* pprof's tag filters are unanchored regular expressions: op=read
@@ -525,9 +514,8 @@ Test(io, memcached_under_load, .timeout = 900)
 Test(io, waiting_for_children_alone_writes_nothing, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"child", "60", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "io_waits", .args = (const char *[]){"child", "60", NULL},
 					.env = exact_env, .out = "c.%p"});
-	run_expect_success(&r);
 	long long parent = run_value(&r, NULL, "parent");
 	char dir[64];
 	snprintf(dir, sizeof(dir), "c.%lld", parent);

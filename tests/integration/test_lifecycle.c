@@ -36,8 +36,7 @@ expect_holder_charged(const struct run *r, const char *sub, const char *leaf, co
 Test(lifecycle, nothing_recorded_writes_nothing, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "idle"});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "idle"});
 	cr_expect_str_eq(r.out, "idle: hello\n");
 	cr_expect_str_eq(r.err, "");
 	cr_expect(!path_exists(r.outdir), "%s was created by a process that recorded nothing",
@@ -61,10 +60,9 @@ static const struct {
 TABLE_TEST(lifecycle, quiet, quiet_cases, c, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
+	run_ok(&r, &(struct run_opts){.prog = "mutex_hold",
 					.args = (const char *[]){"2", "20000", "1", NULL},
 					.env = (const char *[]){c->env, NULL}});
-	run_expect_success(&r);
 	char path[PATH_MAX];
 	run_path(&r, NULL, "mutex.pb.gz", path, sizeof(path));
 	cr_expect(path_exists(path), "no %s (%s)", path, c->env);
@@ -195,10 +193,9 @@ Test(lifecycle, out_template, .timeout = 60)
 	char host[256] = "", sub[512];
 	cr_assert(gethostname(host, sizeof(host) - 1) == 0);
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
+	run_ok(&r, &(struct run_opts){.prog = "mutex_hold",
 					.args = (const char *[]){"2", "50000", "2", NULL},
 					.env = exact_env, .env2 = quiet_env, .out = "o.%h.%p.%%"});
-	run_expect_success(&r);
 	snprintf(sub, sizeof(sub), "o.%s.%d.%%", host, (int)r.pid);
 	expect_holder_charged(&r, sub, "pthread_mutex_unlock", "hold_and_sleep");
 	run_free(&r);
@@ -211,10 +208,9 @@ Test(lifecycle, unwritable_out, .timeout = 60)
 	static const char *const bad[] = {"/proc/self/no/such/dir", "/dev/null"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct run r;
-		run_prog(&r, &(struct run_opts){.prog = "barrier_wait",
+		run_ok(&r, &(struct run_opts){.prog = "barrier_wait",
 						.args = (const char *[]){"2", "20000", "2", NULL},
 						.out = bad[i], .raw_out = true});
-		run_expect_success(&r);
 		cr_expect(strstr(r.out, "waited_ns="), "stdout: %s", r.out);
 		cr_expect_eq(count_lines(r.err), 1, "%s: stderr:\n%s", bad[i], r.err);
 		cr_expect(strstr(r.err, bad[i]), "the error does not name %s: %s", bad[i], r.err);
@@ -238,10 +234,9 @@ static const struct off_case off_cases[] = {
 TABLE_TEST(lifecycle, profile_off, off_cases, c, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
+	run_ok(&r, &(struct run_opts){.prog = "mutex_hold",
 					.args = (const char *[]){"2", "50000", "1", NULL},
 					.env = c->env, .env2 = quiet_env});
-	run_expect_success(&r);
 	if (!c->mutex_on && !c->block_on) {
 		cr_expect(!path_exists(r.outdir), "%s written with both profiles off", r.outdir);
 	} else {
@@ -328,8 +323,7 @@ static const struct default_case default_cases[] = {
 TABLE_TEST(lifecycle, bad_value_keeps_default, default_cases, c, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = c->env});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = c->prog, .args = c->args, .env = c->env});
 	c->check(&r);
 	run_free(&r);
 }
@@ -339,11 +333,10 @@ TABLE_TEST(lifecycle, bad_value_keeps_default, default_cases, c, .timeout = 60)
 Test(lifecycle, bad_out_uses_default, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "mutex_hold",
+	run_ok(&r, &(struct run_opts){.prog = "mutex_hold",
 					.args = (const char *[]){"2", "50000", "2", NULL},
 					.env = quiet_env, .env2 = exact_env,
 					.out = "bad%z", .raw_out = true});
-	run_expect_success(&r);
 	cr_expect_eq(count_lines(r.err), 1, "stderr:\n%s", r.err);
 	cr_expect(strstr(r.err, "CONTEND_OUT"), "stderr: %s", r.err);
 	char sub[64];
@@ -416,9 +409,8 @@ TABLE_TEST(lifecycle, fatal_signal, signal_cases, c, .timeout = 60)
 Test(lifecycle, own_signal_handlers, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "behave_signal",
+	run_ok(&r, &(struct run_opts){.prog = "behave_signal",
 					.args = (const char *[]){"handlers", NULL}});
-	run_expect_success(&r);
 	run_free(&r);
 }
 
@@ -429,8 +421,7 @@ Test(lifecycle, own_signal_handlers, .timeout = 60)
 Test(lifecycle, strict_c_signal_view, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "strict_signal"});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "strict_signal"});
 	run_free(&r);
 }
 
@@ -440,8 +431,7 @@ Test(lifecycle, strict_c_signal_view, .timeout = 60)
 Test(lifecycle, fork_children, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "behave_fork", .env = exact_env, .out = "c.%p"});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "behave_fork", .env = exact_env, .out = "c.%p"});
 	char parent[64], child[64], idle[64], quick[64], pshared[64];
 	snprintf(parent, sizeof(parent), "c.%d", (int)r.pid);
 	snprintf(child, sizeof(child), "c.%lld", run_value(&r, NULL, "child_pid"));
@@ -492,10 +482,9 @@ Test(lifecycle, fork_children, .timeout = 60)
 Test(lifecycle, foreign_constructor, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "ctor_prog",
+	run_ok(&r, &(struct run_opts){.prog = "ctor_prog",
 					.args = (const char *[]){"2", "100000", "2", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	expect_holder_charged(&r, NULL, "pthread_mutex_unlock", "ctor_prog_hold");
 	run_free(&r);
 }
@@ -522,11 +511,10 @@ TABLE_TEST(lifecycle, locking_allocator, allocator_cases, c, .timeout = 60)
 	char lib[PATH_MAX];
 	prog_path(lib, sizeof(lib), "liblockmalloc.so");
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "malloc_threads",
+	run_ok(&r, &(struct run_opts){.prog = "malloc_threads",
 					.args = (const char *[]){"4", "20000", NULL},
 					.env = c->env, .env2 = quiet_env, .also_preload = lib,
 					.also_first = c->allocator_first, .timeout_s = 10});
-	run_expect_success(&r);
 	cr_expect(strstr(r.err, "lockmalloc: nested=0\n"),
 		  "the shim allocated while recording inside malloc:\n%s", r.err);
 	struct profile p;
@@ -543,8 +531,7 @@ TABLE_TEST(lifecycle, locking_allocator, allocator_cases, c, .timeout = 60)
 Test(lifecycle, cancellation, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "behave_cancel", .env = exact_env});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "behave_cancel", .env = exact_env});
 	expect_holder_charged(&r, NULL, "pthread_mutex_unlock", "after_cancel_hold");
 	run_free(&r);
 }
@@ -574,11 +561,9 @@ TABLE_TEST(lifecycle, same_results, same_cases, c, .timeout = 120)
 {
 	static const char *const varying[] = {"_ns=", "_pid=", NULL};
 	struct run plain, shim;
-	run_prog(&plain, &(struct run_opts){.prog = c->prog, .args = c->args, .no_preload = true});
-	run_expect_success(&plain);
-	run_prog(&shim, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env,
+	run_ok(&plain, &(struct run_opts){.prog = c->prog, .args = c->args, .no_preload = true});
+	run_ok(&shim, &(struct run_opts){.prog = c->prog, .args = c->args, .env = exact_env,
 					   .env2 = quiet_env});
-	run_expect_success(&shim);
 	char *a = filter_lines(plain.out, varying), *b = filter_lines(shim.out, varying);
 	cr_expect_str_eq(b, a, "%s: output differs under the shim", c->prog);
 	cr_expect_str_eq(shim.err, "", "%s: stderr under the shim: %s", c->prog, shim.err);
@@ -600,9 +585,8 @@ Test(lifecycle, stderr_taken_by_a_program_file_gets_nothing, .timeout = 60)
 	snprintf(data, sizeof(data), "%s/data", dir);
 	snprintf(out, sizeof(out), "%s/data/out", dir); /* under a file: cannot be made */
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "stderr_reused", .args = (const char *[]){data, NULL},
+	run_ok(&r, &(struct run_opts){.prog = "stderr_reused", .args = (const char *[]){data, NULL},
 					.out = out, .raw_out = true});
-	run_expect_success(&r);
 	cr_expect_eq(run_value(&r, NULL, "fd"), 2);
 	size_t n = 0;
 	char *got = read_file(data, &n);

@@ -93,9 +93,8 @@ Test(locks, names_totals_and_percentiles)
 	struct run r, c;
 	/* Every contended unlock recorded, so the holder sites are there
 	 * (1 in 100 by default); waits keep the default block rate. */
-	run_prog(&r, &(struct run_opts){.prog = "lock_names",
+	run_ok(&r, &(struct run_opts){.prog = "lock_names",
 					.env = (const char *const[]){"CONTEND_MUTEX_FRACTION=1", NULL}});
-	run_expect_success(&r);
 	run_locks_cli(&c, r.outdir, true);
 	char line[8192];
 	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
@@ -149,8 +148,7 @@ Test(locks, names_totals_and_percentiles)
 Test(locks, every_lock_sample_is_labelled)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "lock_names", .env2 = exact_env});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "lock_names", .env2 = exact_env});
 	const char *kinds[] = {"block", "mutex"};
 	for (int k = 0; k < 2; k++) {
 		struct profile p;
@@ -181,8 +179,7 @@ Test(locks, tagfocus_isolates_each_lock)
 	if (!have_program("go"))
 		cr_skip_test("go is not installed");
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "lock_names"});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "lock_names"});
 	char file[PATH_MAX + 32], tmp[PATH_MAX + 16];
 	run_path(&r, NULL, "block.pb.gz", file, sizeof(file));
 	snprintf(tmp, sizeof(tmp), "%s/pprof", r.tmp);
@@ -227,8 +224,7 @@ static char *
 names_of_run(void)
 {
 	struct run r, c;
-	run_prog(&r, &(struct run_opts){.prog = "lock_names"});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "lock_names"});
 	run_locks_cli(&c, r.outdir, true);
 	char *names = calloc(1, strlen(c.out) + 1);
 	cr_assert(names);
@@ -278,10 +274,9 @@ Test(locks, two_runs_same_names)
 Test(locks, thread_dump_names_the_lock)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "lock_names", .args = (const char *const[]){"stuck",
+	run_ok(&r, &(struct run_opts){.prog = "lock_names", .args = (const char *const[]){"stuck",
 											 NULL},
 					.env = (const char *const[]){"CONTEND_STUCK=1s", NULL}});
-	run_expect_success(&r);
 	char file[PATH_MAX + 32];
 	run_path(&r, NULL, "threads.txt", file, sizeof(file));
 	char *t = read_file(file, NULL);
@@ -310,10 +305,9 @@ Test(locks, bad_input_one_line)
 	 * without role labels) and a mutex profile without samples (1 in
 	 * 1000000 contended unlocks recorded). */
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "lock_names",
+	run_ok(&r, &(struct run_opts){.prog = "lock_names",
 					.env = (const char *const[]){"CONTEND_MUTEX_FRACTION=1000000",
 								     NULL}});
-	run_expect_success(&r);
 	char file[PATH_MAX + 32];
 	const char *const notlocks[] = {"block.pb.gz", "mutex.pb.gz"};
 	for (size_t i = 0; i < 2; i++) {
@@ -426,9 +420,8 @@ Test(locks, live_endpoint)
 Test(locks, cxx_names_kinds_and_sites)
 {
 	struct run r, c;
-	run_prog(&r, &(struct run_opts){.prog = "cxx_locks",
+	run_ok(&r, &(struct run_opts){.prog = "cxx_locks",
 					.args = (const char *const[]){"2", "20000", "2", NULL}});
-	run_expect_success(&r);
 	run_locks_cli(&c, r.outdir, true);
 	char line[8192];
 	const char *l = json_line(c.out, "contend_test::mtx", true, line, sizeof(line));

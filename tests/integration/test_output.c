@@ -54,11 +54,10 @@ Test(output, timeout_leaves_the_childs_profile, .timeout = 120)
 	char io[PATH_MAX];
 	prog_path(io, sizeof(io), "io_waits");
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "supervise",
+	run_ok(&r, &(struct run_opts){.prog = "supervise",
 					.args = (const char *[]){"exec", "timeout", "60", io, "sleep",
 								 "100", NULL},
 					.env = exact_env, .env2 = verbose_env});
-	run_expect_success(&r);
 	struct profile p;
 	if (run_profile(&r, NULL, "block", &p)) {
 		struct psum s = profile_sum(&p, &(struct stack_match){.contains = "do_nanosleep"});
@@ -86,10 +85,9 @@ ParameterizedTestParameters(output, signal_wait_for_child_writes_nothing)
 ParameterizedTest(size_t *i, output, signal_wait_for_child_writes_nothing, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "supervise",
+	run_ok(&r, &(struct run_opts){.prog = "supervise",
 					.args = (const char *[]){child_waits[*i], "300", NULL},
 					.env = exact_env, .out = "c.%p"});
-	run_expect_success(&r);
 	char dir[64], path[PATH_MAX];
 	snprintf(dir, sizeof(dir), "c.%lld", run_value(&r, NULL, "parent"));
 	run_path(&r, dir, "", path, sizeof(path));
@@ -101,9 +99,8 @@ ParameterizedTest(size_t *i, output, signal_wait_for_child_writes_nothing, .time
 Test(output, signal_wait_without_children_is_profiled, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "supervise", .args = (const char *[]){"alone", "300", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "supervise", .args = (const char *[]){"alone", "300", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	struct profile p;
 	if (run_profile(&r, NULL, "block", &p)) {
 		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "sigsuspend"});
@@ -122,16 +119,14 @@ Test(output, second_process_does_not_replace_the_first, .timeout = 120)
 	tmpdir_make(tmp, sizeof(tmp), "output");
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	struct run a, b;
-	run_prog(&a, &(struct run_opts){.prog = "mutex_hold", .out = dir, .raw_out = true,
+	run_ok(&a, &(struct run_opts){.prog = "mutex_hold", .out = dir, .raw_out = true,
 					.env = exact_env, .env2 = verbose_env});
-	run_expect_success(&a);
 	snprintf(path, sizeof(path), "%s/mutex.pb.gz", dir);
 	size_t len1 = 0, len2 = 0;
 	char *first = read_file(path, &len1);
 	cr_assert_not_null(first, "the first run wrote no %s", path);
-	run_prog(&b, &(struct run_opts){.prog = "mutex_hold", .out = dir, .raw_out = true,
+	run_ok(&b, &(struct run_opts){.prog = "mutex_hold", .out = dir, .raw_out = true,
 					.env = exact_env, .env2 = verbose_env});
-	run_expect_success(&b);
 	char *after = read_file(path, &len2);
 	cr_expect(after && len1 == len2 && !memcmp(first, after, len1),
 		  "the second run replaced %s", path);
@@ -181,8 +176,7 @@ TABLE_TEST(output, each_file_is_tried, fault_cases, c, .timeout = 60)
 	struct run r;
 	/* threads_leaks leaves threads blocked at exit: a thread dump is
 	 * due too, so all five files are. */
-	run_prog(&r, &(struct run_opts){.prog = "threads_leaks", .env = env, .also_preload = lib});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "threads_leaks", .env = env, .also_preload = lib});
 	char path[PATH_MAX];
 	for (int k = 0; k < 3 && c->failed[k]; k++) {
 		run_path(&r, NULL, c->failed[k], path, sizeof(path));
@@ -238,10 +232,9 @@ Test(output, link_at_temporary_name_is_not_followed, .timeout = 60)
 	victim_setup(tmp, sizeof(tmp), dir, target);
 	prog_path(prog, sizeof(prog), "threads_leaks");
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "supervise",
+	run_ok(&r, &(struct run_opts){.prog = "supervise",
 					.args = (const char *[]){"plant", dir, target, prog, NULL},
 					.out = dir, .raw_out = true, .env = exact_env});
-	run_expect_success(&r);
 	expect_precious(target);
 	char path[PATH_MAX + 32];
 	struct profile p;
@@ -268,9 +261,8 @@ Test(output, link_at_final_name_is_not_replaced, .timeout = 60)
 		cr_assert_eq(symlink(i == 2 ? tmp : target, link), 0);
 	}
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "threads_leaks", .out = dir, .raw_out = true,
+	run_ok(&r, &(struct run_opts){.prog = "threads_leaks", .out = dir, .raw_out = true,
 					.env = exact_env, .env2 = verbose_env});
-	run_expect_success(&r);
 	expect_precious(target);
 	struct stat st;
 	for (size_t i = 0; i < 3; i++) {
@@ -342,9 +334,8 @@ static void
 expect_refused(const char *dir, const char *real, const char *why)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .out = dir, .raw_out = true,
+	run_ok(&r, &(struct run_opts){.prog = "mutex_hold", .out = dir, .raw_out = true,
 					.env = exact_env});
-	run_expect_success(&r);
 	cr_expect_eq(count_matching(real, "", ".pb.gz"), 0, "profiles written into %s", real);
 	cr_expect(strstr(r.err, why), "want '%s' on stderr:\n%s", why, r.err);
 	run_free(&r);

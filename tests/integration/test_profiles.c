@@ -174,9 +174,8 @@ TABLE_TEST(profiles, scenario, scenario_cases, c, .timeout = 60)
 Test(profiles, format, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .args = (const char *[]){"2", "20000", "1", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "mutex_hold", .args = (const char *[]){"2", "20000", "1", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	static const char *const kinds[] = {"mutex", "block"};
 	for (int k = 0; k < 2; k++) {
 		struct profile p;
@@ -221,8 +220,7 @@ Test(profiles, timed_waits, .timeout = 60)
 	};
 	struct run r;
 	struct profile block;
-	run_prog(&r, &(struct run_opts){.prog = "timed_waits", .env = exact_env});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "timed_waits", .env = exact_env});
 	double timeout = (double)run_value(&r, NULL, "timeout_ns");
 	cr_assert(run_profile(&r, NULL, "block", &block));
 	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
@@ -338,10 +336,9 @@ Test(profiles, cxx_timed_mutex, .timeout = 60)
 {
 	struct run r;
 	struct profile block;
-	run_prog(&r, &(struct run_opts){.prog = "cxx_locks",
+	run_ok(&r, &(struct run_opts){.prog = "cxx_locks",
 					.args = (const char *[]){"1", "10000", "1", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	double measured = (double)run_value(&r, NULL, "try_for_ns");
 	cr_assert(run_profile(&r, NULL, "block", &block));
 	struct psum s = profile_sum(&block, &(struct stack_match){.leaf = "pthread_mutex_clocklock",
@@ -362,9 +359,8 @@ Test(profiles, table_overflow, .timeout = 60)
 					  "CONTEND_IO=0", NULL};
 	struct run r;
 	struct profile block;
-	run_prog(&r, &(struct run_opts){.prog = "many_stacks",
+	run_ok(&r, &(struct run_opts){.prog = "many_stacks",
 					.args = (const char *[]){"50", "2000", NULL}, .env = env});
-	run_expect_success(&r);
 	double waited = (double)run_value(&r, NULL, "waited_ns");
 	long long stacks = run_value(&r, NULL, "stacks");
 	cr_assert(run_profile(&r, NULL, "block", &block));
@@ -388,10 +384,9 @@ Test(profiles, dlopened_library, .timeout = 60)
 	prog_path(lib, sizeof(lib), "libdl_hold.so");
 	struct run r;
 	struct profile mutex, block;
-	run_prog(&r, &(struct run_opts){.prog = "dlopen_prog",
+	run_ok(&r, &(struct run_opts){.prog = "dlopen_prog",
 					.args = (const char *[]){lib, "2", "100000", "2", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	double expected = (double)run_value(&r, NULL, "expected_ns");
 	cr_assert(run_profile(&r, NULL, "mutex", &mutex));
 	cr_assert(run_profile(&r, NULL, "block", &block));
@@ -420,8 +415,7 @@ Test(profiles, stress_invariants, .timeout = 120)
 					    "pthread_rwlock_wrlock", "pthread_spin_lock"};
 	struct run r;
 	struct profile mutex, block;
-	run_prog(&r, &(struct run_opts){.prog = "stress", .env = exact_env, .timeout_s = 100});
-	run_expect_success(&r);
+	run_ok(&r, &(struct run_opts){.prog = "stress", .env = exact_env, .timeout_s = 100});
 	cr_assert(run_profile(&r, NULL, "mutex", &mutex));
 	cr_assert(run_profile(&r, NULL, "block", &block));
 	const struct profile *both[] = {&mutex, &block};
@@ -453,9 +447,8 @@ Test(profiles, stress_invariants, .timeout = 120)
 Test(profiles, names_carry_no_symbol_version, .timeout = 60)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .args = (const char *[]){"2", "20000", "1", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "mutex_hold", .args = (const char *[]){"2", "20000", "1", NULL},
 					.env = exact_env});
-	run_expect_success(&r);
 	struct profile p;
 	cr_assert(run_profile(&r, NULL, "block", &p));
 	bool start_main = false;

@@ -105,9 +105,8 @@ same_under_storm(const char *const *args, bool count_malloc, int timeout_s, stru
 	char lib[PATH_MAX];
 	prog_path(lib, sizeof(lib), "libcountmalloc.so");
 	struct run plain, shim;
-	run_prog(&plain, &(struct run_opts){.prog = "behave_sigstorm", .args = args,
+	run_ok(&plain, &(struct run_opts){.prog = "behave_sigstorm", .args = args,
 					    .no_preload = true, .timeout_s = timeout_s});
-	run_expect_success(&plain);
 	run_prog(&shim, &(struct run_opts){.prog = "behave_sigstorm", .args = args,
 					   .env = exact_env,
 					   .also_preload = count_malloc ? lib : NULL,
@@ -214,9 +213,8 @@ Test(signals, wait_left_by_siglongjmp_is_over, .timeout = 120)
 	static const char *const env[] = {"CONTEND_DUMP_SIGNAL=SIGUSR2", "CONTEND_QUIET=1",
 					  "CONTEND_STUCK=1ms", NULL};
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "longjmp_wait", .env = env, .env2 = exact_env,
+	run_ok(&r, &(struct run_opts){.prog = "longjmp_wait", .env = env, .env2 = exact_env,
 					.timeout_s = 90});
-	run_expect_success(&r);
 	cr_expect(strstr(r.out, "jumped out of read\n"), "stdout:\n%s\nstderr:\n%s", r.out, r.err);
 	int tid = (int)run_value(&r, NULL, "main_tid");
 	char path[PATH_MAX];
@@ -275,9 +273,8 @@ Test(signals, handler_jump_never_leaves_shim_locks_held, .timeout = 120)
 Test(signals, lock_wait_left_by_siglongjmp_charges_nothing_more, .timeout = 120)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "longjmp_lock", .args = (const char *[]){"10", "20000", NULL},
+	run_ok(&r, &(struct run_opts){.prog = "longjmp_lock", .args = (const char *[]){"10", "20000", NULL},
 					.env = exact_env, .timeout_s = 90});
-	run_expect_success(&r);
 	cr_expect_eq(run_value(&r, NULL, "jumped"), 1, "%s", r.err);
 	double expected = (double)run_value(&r, NULL, "expected_ns");
 	double waited = (double)run_value(&r, NULL, "waited_ns");

@@ -105,8 +105,7 @@ Test(threads, main_leaving_first_shows_no_thread_of_ours)
 {
 	struct run_opts o = {.prog = "main_exits_first", .timeout_s = 60};
 	struct run r;
-	run_prog(&r, &o);
-	run_expect_success(&r);
+	run_ok(&r, &o);
 	char path[PATH_MAX];
 	run_path(&r, NULL, "threads.txt", path, sizeof(path));
 	char *txt = read_file(path, NULL);
@@ -242,6 +241,18 @@ dump_threads_from(struct run *r, const char *fn)
 	return n;
 }
 
+/* n threads created at fn finished and were never joined: the text dump
+ * says so and threads.pb.gz has them. */
+static void
+expect_leak(struct run *r, const char *txt, const char *fn, int n)
+{
+	char want[256];
+	snprintf(want, sizeof(want), "leak: %d threads finished but never joined, created at %s", n,
+		 fn);
+	cr_expect(strstr(txt, want), "no '%s' in:\n%.4000s", want, txt);
+	cr_expect_eq(dump_threads_from(r, fn), n, "%s", fn);
+}
+
 /* 16,000 threads in rounds of 8, each reaped by one join flavour (join,
  * tryjoin_np until it succeeds, timedjoin_np, clockjoin_np, join after
  * pthread_exit) or detached (by main, by itself, or from its creation):
@@ -270,10 +281,8 @@ Test(threads, failed_np_joins_keep_the_thread_registered, .timeout = 120)
 	struct run r;
 	char *txt = run_churn(&r, (const char *[]){"churn", "400", "leak", NULL}, 100);
 	cr_expect_eq(run_value(&r, NULL, "leaked"), 6);
-	cr_expect(strstr(txt, "leak: 6 threads finished but never joined, created at "
-			      "spawn_blocked"), "%.4000s", txt);
+	expect_leak(&r, txt, "spawn_blocked", 6);
 	cr_expect_null(strstr(strstr(txt, "leak:") + 1, "leak:"), "other leaks:\n%.4000s", txt);
-	cr_expect_eq(dump_threads_from(&r, "spawn_blocked"), 6);
 	cr_expect_eq(dump_threads_from(&r, "churn"), 0);
 	free(txt);
 	run_free(&r);
@@ -287,12 +296,8 @@ Test(threads, cancelled_and_exited_threads_are_leaks, .timeout = 120)
 	struct run r;
 	char *txt = run_churn(&r, (const char *[]){"ends", "5", NULL}, 100);
 	cr_expect_eq(run_value(&r, NULL, "ended"), 10);
-	cr_expect(strstr(txt, "leak: 5 threads finished but never joined, created at "
-			      "cancelled_ends"), "%.4000s", txt);
-	cr_expect(strstr(txt, "leak: 5 threads finished but never joined, created at "
-			      "exited_ends"), "%.4000s", txt);
-	cr_expect_eq(dump_threads_from(&r, "cancelled_ends"), 5);
-	cr_expect_eq(dump_threads_from(&r, "exited_ends"), 5);
+	expect_leak(&r, txt, "cancelled_ends", 5);
+	expect_leak(&r, txt, "exited_ends", 5);
 	free(txt);
 	run_free(&r);
 }
@@ -303,10 +308,9 @@ Test(threads, cancelled_and_exited_threads_are_leaks, .timeout = 120)
 Test(threads, registry_overflow_said_in_the_dump, .timeout = 240)
 {
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "thread_churn",
+	run_ok(&r, &(struct run_opts){.prog = "thread_churn",
 					.args = (const char *[]){"live", "4000", NULL},
 					.timeout_s = 200});
-	run_expect_success(&r);
 	char path[PATH_MAX];
 	run_path(&r, NULL, "threads.txt", path, sizeof(path));
 	char *txt = read_file(path, NULL);
@@ -336,12 +340,11 @@ idle_rss(bool preload, long n, bool record)
 	static const char *const rec_env[] = {"CONTEND_BLOCK_RATE=1", "CONTEND_QUIET=1", NULL};
 	static const char *const quiet[] = {"CONTEND_QUIET=1", NULL};
 	struct run r;
-	run_prog(&r, &(struct run_opts){.prog = "idle_threads",
+	run_ok(&r, &(struct run_opts){.prog = "idle_threads",
 					.args = (const char *[]){arg, record ? "record" : NULL,
 								 NULL},
 					.env = record ? rec_env : quiet, .no_preload = !preload,
 					.timeout_s = 120});
-	run_expect_success(&r);
 	long kib = (long)run_value(&r, NULL, "rss_kib");
 	run_free(&r);
 	return kib;

@@ -271,9 +271,24 @@ setup(void)
 	make_snapshot(&snap);
 }
 
+/* snap's mutex profile, encoded (symbolized) and decoded on first use,
+ * freed by teardown: most tests below read it. */
+static pb_profile *snap_mutex;
+
+static pb_profile *
+mutex_profile(void)
+{
+	if (!snap_mutex)
+		snap_mutex = encode_decode(&snap, CT_PROF_MUTEX, true);
+	return snap_mutex;
+}
+
 static void
 teardown(void)
 {
+	if (snap_mutex)
+		perftools__profiles__profile__free_unpacked(snap_mutex, NULL);
+	snap_mutex = NULL;
 	ct_snapshot_free(&snap);
 }
 
@@ -283,7 +298,7 @@ TestSuite(report, .init = setup, .fini = teardown);
 
 Test(report, header_is_go_mutex_layout)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 
 	cr_assert_geq(p->n_string_table, 1);
 	cr_assert_str_eq(p->string_table[0], "");
@@ -305,7 +320,6 @@ Test(report, header_is_go_mutex_layout)
 	cr_assert_geq(p->n_comment, 2);
 	cr_assert_str_eq(str(p, p->comment[0]), "libcontend mutex profile: fraction=10");
 	cr_assert_not_null(strstr(str(p, p->comment[1]), "5 events found the table full"));
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 Test(report, block_profile_header_and_comment)
@@ -339,7 +353,7 @@ Test(report, unsettled_records_are_in_the_comments)
 
 Test(report, values_rounded_and_sorted_by_delay)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 	const pb_sample *s;
 
 	for (size_t i = 1; i < p->n_sample; i++)
@@ -351,12 +365,11 @@ Test(report, values_rounded_and_sorted_by_delay)
 	cr_assert_eq(s->value[0], 1, "0.3 contentions still count as one");
 	s = sample_by_delay(p, 4000000);
 	cr_assert_eq(s->value[0], 7);
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 Test(report, leaf_is_the_wrapped_libc_function)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 	const pb_location *l = loc_at(p, 5000000, 0);
 	const pb_function *f = only_fn(p, l);
 	cr_assert_str_eq(str(p, f->name), "pthread_mutex_unlock");
@@ -365,12 +378,11 @@ Test(report, leaf_is_the_wrapped_libc_function)
 	cr_assert_eq(l->address, snap.leaf_addr[CT_OP_MUTEX_UNLOCK]);
 	cr_assert_neq(l->mapping_id, 0, "libc's entry address lies in a mapping");
 	cr_assert_not_null(strstr(str(p, p->mapping[l->mapping_id - 1]->filename), "libc"));
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 Test(report, callers_have_function_file_and_line)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 	const pb_sample *s = sample_by_delay(p, 5000000);
 	const pb_location *l;
 
@@ -383,34 +395,31 @@ Test(report, callers_have_function_file_and_line)
 	l = loc(p, s->location_id[2]);
 	cr_assert_eq(l->n_line, 1);
 	assert_frame(p, l->line[0], "worker_main", main_site.line, main_site.start);
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 Test(report, inline_frames_innermost_first)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 	const pb_location *l = loc_at(p, 2000000, 1);
 
 	cr_assert_eq(l->n_line, 2, "inlined callee + physical function, got %zu", l->n_line);
 	assert_frame(p, l->line[0], "inl_bump", bump.line, bump.start);
 	assert_frame(p, l->line[1], "inl_caller", bump_at.line, bump_at.start);
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 Test(report, cxx_names_demangled_mangled_in_system_name)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 	const pb_location *l = loc_at(p, 3000000, 1);
 	const pb_function *f = only_fn(p, l);
 	assert_frame(p, l->line[0], "ctt::Account::transfer(ct_test_site*, int)", cxx.line,
 		     cxx.start);
 	cr_assert_str_eq(str(p, f->system_name), "_ZN3ctt7Account8transferEP12ct_test_sitei");
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 Test(report, table_full_is_one_synthetic_frame)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 	const pb_sample *s = sample_by_delay(p, 10);
 	const pb_location *l;
 
@@ -420,12 +429,11 @@ Test(report, table_full_is_one_synthetic_frame)
 	cr_assert_eq(l->mapping_id, 0);
 	cr_assert_eq(l->address, 0);
 	cr_assert_str_eq(frame_name(p, s, 0, 0), "[libcontend: table full]");
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 Test(report, odd_pcs_give_lineless_locations)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 	const pb_sample *s = sample_by_delay(p, 100);
 	const pb_location *l;
 
@@ -438,12 +446,11 @@ Test(report, odd_pcs_give_lineless_locations)
 	cr_assert_eq(loc(p, s->location_id[3])->mapping_id, 0, "unmapped");
 	l = loc(p, s->location_id[4]);
 	cr_assert_eq(l->address, anon_addr() - 1);
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 Test(report, strings_functions_locations_deduplicated)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 	const pb_sample *a = sample_by_delay(p, 5000000), *b = sample_by_delay(p, 4000000);
 
 	cr_assert_eq(a->location_id[1], b->location_id[1], "same pc, same location");
@@ -458,12 +465,11 @@ Test(report, strings_functions_locations_deduplicated)
 	}
 	for (size_t i = 0; i < p->n_location; i++)
 		cr_assert_eq(p->location[i]->id, i + 1);
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 Test(report, mappings_flagged_and_exe_first)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	const char *id;
@@ -483,7 +489,6 @@ Test(report, mappings_flagged_and_exe_first)
 		cr_assert(m->has_functions && m->has_filenames && m->has_line_numbers &&
 			  m->has_inline_frames);
 	}
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 /* Only the mappings a location points into, and the program's own first:
@@ -492,7 +497,7 @@ Test(report, mappings_flagged_and_exe_first)
  * some location's. */
 Test(report, mappings_are_the_ones_used_and_the_program)
 {
-	pb_profile *p = encode_decode(&snap, CT_PROF_MUTEX, true);
+	pb_profile *p = mutex_profile();
 	struct ct_maps maps;
 
 	cr_assert_eq(ct_maps_read(&maps), 0);
@@ -522,7 +527,6 @@ Test(report, mappings_are_the_ones_used_and_the_program)
 		libc = libc || strstr(str(p, p->mapping[i]->filename), "libc.so");
 	cr_expect(libc, "no mapping for libc");
 	free(used);
-	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
 Test(report, unsymbolized_still_valid)
