@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "helpers.h"
+#include "testcmd.h"
 #include "pprof_read.h"
 #include "threadview.h"
 

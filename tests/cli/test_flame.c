@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "helpers.h"
+#include "testcmd.h"
 
 #define CHROMIUM "/usr/bin/chromium"
 #define HOT "main.holdLedger" /* 96% of the Go mutex fixture */

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "testcmd.h"
 
 Test(run, exit_code_passes_through)
 {

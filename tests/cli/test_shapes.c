@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "commands.h"
-#include "helpers.h"
+#include "testcmd.h"
 #include "pprof_read.h"
 #include "threadview.h"
 

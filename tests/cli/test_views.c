@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "helpers.h"
+#include "testcmd.h"
 
 static const char *const go_fixtures[] = {"go-mutex.pb.gz", "go-block.pb.gz", "go-goroutine.pb.gz"};
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "helpers.h"
+#include "testrun.h"
 #include "pprof_read.h"
 
 struct origin {

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "testrun.h"
 #include "pprof_read.h"
 
 /* A Line of some Location names function fn; with file, from a source

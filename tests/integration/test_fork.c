@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 /* Every lock named in core/fork.h (enum ct_fork_lock), and none. */
 static const char *const storm_locks[] = {

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 struct srv {
 	struct run r; /* forking_server: its directory, pid and output */

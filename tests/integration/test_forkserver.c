@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 #define FS_CHILDREN 8
 #define FS_WAIT_US 3000

@@ -4,7 +4,7 @@
  * counted a second time, and syscall() returning and setting errno as
  * without the shim.
  *
- * Bands as in test_profiles.c (see helpers.h): against what the program
+ * Bands as in test_profiles.c (see testprof.h): against what the program
  * asked for and, with only an upper bound, against what it measured. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 struct futex_case {
 	const char *name;

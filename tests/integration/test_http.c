@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "testrun.h"
 #include "profile.pb-c.h"
 
 

@@ -4,7 +4,7 @@
  * results untouched (tests/progs/io_behave.c with and without the shim),
  * and a real server (memcached) under load.
  *
- * Timing tolerances as in test_profiles.c (helpers.h: BAND_*): sleeps
+ * Timing tolerances as in test_profiles.c (testprof.h: BAND_*): sleeps
  * only overrun, so a delay is checked against the constructed value from
  * below (and loosely from above), and against what the program measured
  * around its calls with a tight upper bound. */
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "testrun.h"
 #include "pprof_read.h"
 #include "profile.pb-c.h"
 

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 static const char *const quiet_env[] = {"CONTEND_QUIET=1", NULL};
 

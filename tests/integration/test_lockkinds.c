@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 static const char *const quiet_env[] = {"CONTEND_QUIET=1", NULL};
 

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "testrun.h"
 #include "pprof_read.h"
 
 #define MS 1000000LL

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 static const char *const verbose_env[] = {"CONTEND_QUIET=0", NULL};
 

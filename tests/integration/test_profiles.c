@@ -5,14 +5,14 @@
  * Tolerances hold on a loaded 2-core machine: sleeps only overrun, so a
  * delay is checked against the constructed value from below and, loosely,
  * from above, and against the waits the program measured itself with a
- * tight upper bound (helpers.h: BAND_*). */
+ * tight upper bound (testprof.h: BAND_*). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 /* One scenario program and what each profile must show. */
 struct scenario_case {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 /* Program code ran after the signal if a line after "before" was printed. */
 static void

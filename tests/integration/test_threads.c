@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 
 /* Runs threads_leaks with mode (NULL, "abba", "crash", "own") and returns

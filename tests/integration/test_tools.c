@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helpers.h"
+#include "testrun.h"
 
 /* ------------------------------------------------------------------ */
 /* go tool pprof */

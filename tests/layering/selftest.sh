@@ -44,10 +44,11 @@ tcheck="$root/tests/layering/check_test_layers.sh"
 fresh
 "$tcheck" "$tmp/t" >/dev/null || { echo "the unchanged tests and bench fail" >&2; exit 1; }
 for c in "bench/stats.c ../core/clock.h" "tests/progs/progs.c ../common/testlib.h" \
-	"tests/common/testlib.c ../integration/helpers.h" \
-	"tests/integration/helpers.c ../cli/helpers.h" \
-	"tests/integration/helpers.c ../../core/clock.h" \
-	"tests/cli/helpers.c ../../interpose/real.h" \
+	"tests/common/testlib.c ../integration/test_io.c" \
+	"tests/common/testrun.c ../../core/clock.h" \
+	"tests/integration/test_io.c ../cli/test_run.c" \
+	"tests/integration/test_io.c ../../core/clock.h" \
+	"tests/cli/test_run.c ../../interpose/real.h" \
 	"tests/unit/test_table.c ../../interpose/real.h" "tests/unit/test_table.c nowhere.h"; do
 	set -- $c
 	fresh

@@ -1154,7 +1154,7 @@ assert_contains(const char *out, const char *what, const char *view)
 
 Test(report, go_tool_pprof_reads_it, .timeout = 120)
 {
-	char *dir, file[PATH_MAX], want[128], *out;
+	char *dir, file[PATH_MAX], *out;
 	struct ct_report_opts opts;
 
 	if (!have_program("go"))
@@ -1165,36 +1165,28 @@ Test(report, go_tool_pprof_reads_it, .timeout = 120)
 	snprintf(file, sizeof(file), "%s/mutex.pb.gz", dir);
 	setenv("PPROF_TMPDIR", dir, 1);
 
-	out = pprof_run("-top", file);
-	assert_contains(out, "Type: delay", "-top");
-	assert_contains(out, "pthread_mutex_unlock", "-top");
-	assert_contains(out, "worker_hold", "-top");
-	assert_contains(out, "libcontend mutex profile: fraction=10", "-top");
-	free(out);
-
-	out = pprof_run("-top -sample_index=contentions", file);
-	assert_contains(out, "Type: contentions", "-top contentions");
-	free(out);
-
-	out = pprof_run("-traces", file);
-	assert_contains(out, "inl_bump", "-traces");
-	assert_contains(out, "(inline)", "-traces");
-	assert_contains(out, "ctt::Account::transfer", "-traces");
-	assert_contains(out, "[libcontend: table full]", "-traces");
-	free(out);
-
-	out = pprof_run("-list 'worker_hold'", file);
-	assert_contains(out, "ROUTINE", "-list");
-	assert_contains(out, "s->pc = ct_test_capture(); s->line = __LINE__;", "-list");
-	free(out);
-
-	out = pprof_run("-raw", file);
-	assert_contains(out, "PeriodType: contentions count", "-raw");
-	snprintf(want, sizeof(want), "3    5000000:");
-	assert_contains(out, want, "-raw");
-	assert_contains(out, "worker_main", "-raw");
-	assert_contains(out, "[FN][FL][LN][IN]", "-raw");
-	free(out);
+	/* Each view of the profile and what it must show. */
+	static const struct {
+		const char *args, *view;
+		const char *want[5];
+	} views[] = {
+		{"-top", "-top",
+		 {"Type: delay", "pthread_mutex_unlock", "worker_hold",
+		  "libcontend mutex profile: fraction=10"}},
+		{"-top -sample_index=contentions", "-top contentions", {"Type: contentions"}},
+		{"-traces", "-traces",
+		 {"inl_bump", "(inline)", "ctt::Account::transfer", "[libcontend: table full]"}},
+		{"-list 'worker_hold'", "-list",
+		 {"ROUTINE", "s->pc = ct_test_capture(); s->line = __LINE__;"}},
+		{"-raw", "-raw",
+		 {"PeriodType: contentions count", "3    5000000:", "worker_main", "[FN][FL][LN][IN]"}},
+	};
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+		out = pprof_run(views[i].args, file);
+		for (size_t j = 0; j < 5 && views[i].want[j]; j++)
+			assert_contains(out, views[i].want[j], views[i].view);
+		free(out);
+	}
 
 	tmpdir_remove(dir);
 	free(dir);

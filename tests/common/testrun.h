@@ -1,13 +1,14 @@
-/* Helpers of the integration tests: run a tests/progs program (with or
- * without LD_PRELOAD=$CONTEND_LIB, in a fresh temporary directory, its
- * output captured in files there) and find the pprof files it wrote.
- * Decoding and summing profiles, paths, files and temporary directories
- * come from the shared test library (tests/common).
+/* Running a tests/progs program the way the integration tests
+ * (tests/integration) do: with or without LD_PRELOAD=$CONTEND_LIB, in a
+ * fresh temporary directory, its output captured in files there (readable
+ * while it runs), and finding the pprof files it wrote. Decoding and
+ * summing profiles, paths, files and temporary directories: testprof.h,
+ * testlib.h.
  *
  * The Criterion runner itself never has the shim preloaded: only the
  * exec'd program gets LD_PRELOAD. */
-#ifndef CT_ITEST_HELPERS_H
-#define CT_ITEST_HELPERS_H
+#ifndef CT_TESTRUN_H
+#define CT_TESTRUN_H
 
 #include <limits.h>
 #include <stdbool.h>

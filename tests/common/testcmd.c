@@ -1,5 +1,5 @@
-/* contend CLI test helpers; see helpers.h. */
-#include "helpers.h"
+/* Running a command with its stdio on pipes; see testcmd.h. */
+#include "testcmd.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,12 +1,12 @@
-/* Helpers of the contend CLI tests: run a command (contend, go, chromium)
- * with its stdin, stdout and stderr captured through pipes and a time-out.
- * Paths, files, temporary directories and hand-built profiles come from
- * the shared test library (tests/common).
+/* Running a command (contend, go, chromium) with its stdin, stdout and
+ * stderr on pipes and a time-out: what the CLI tests (tests/cli) check a
+ * command's output with. Paths, files, temporary directories and
+ * hand-built profiles: testlib.h, testprof.h.
  *
  * The Criterion runner never has libcontend preloaded; `contend run`
  * preloads it into the programs it starts (CONTEND_LIB from meson). */
-#ifndef CT_TCLI_HELPERS_H
-#define CT_TCLI_HELPERS_H
+#ifndef CT_TESTCMD_H
+#define CT_TESTCMD_H
 
 #include <stdbool.h>
 #include <stddef.h>

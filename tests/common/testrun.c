@@ -1,5 +1,5 @@
-/* Integration test helpers; see helpers.h. */
-#include "helpers.h"
+/* Running a tests/progs program under the shim; see testrun.h. */
+#include "testrun.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
