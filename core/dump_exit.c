@@ -5,7 +5,6 @@
  * for with a deadline. Holds no lock (the guard is raised throughout). */
 #include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <time.h>
 
 #include "dump.h"
@@ -33,25 +32,6 @@ ct_exit_dump_main(void *exiting_slot)
 	return NULL;
 }
 
-/* Whether a single-threaded process writes its exit dump on a helper
- * thread all the same: a fork child (a fork-per-connection server's
- * worker) with profiles to write. A new thread gets a new malloc arena, so the dump's
- * allocations (the snapshot, the report's tables, libdw's, the encoded
- * files) come from fresh pages of its own instead of the free chunks of
- * the heap the child shares with its parent: on that heap each one
- * searched the parent's bins and copied the pages of the chunks it
- * unlinked (a PostgreSQL backend, whose postmaster's heap holds about
- * 2000 free chunks, spent more in malloc at exit than in the rest of the
- * dump). Measured on tests/progs/fork_server: 10 ms of CPU per child
- * instead of 16-21. Not under a seccomp filter, which may forbid the
- * clone. */
-static bool
-ct_exit_dump_own_arena(void)
-{
-	return ct_dump_is_fork_child() && ct_profiles_have_data() &&
-	       prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 0;
-}
-
 /* With other threads alive, the exit dump runs on a helper thread that the
  * exiting thread waits for at most CT_EXIT_DUMP_TIMEOUT_S: a lock the dump
  * needs (the loader's, taken by dlopen) may be held by a thread that will
@@ -63,7 +43,17 @@ ct_dump_at_exit(void)
 {
 	if (!ct_dump_final_claim())
 		return;
-	if (!ct_threads_worth_dumping() && !ct_exit_dump_own_arena()) {
+	/* A single-threaded process writes on its own thread, fork children
+	 * (a process-per-connection server's backends) included: a helper
+	 * thread of their own, for a malloc arena of fresh pages instead of
+	 * the heap shared with the parent (f997708), now costs more than it
+	 * saves, since the dump allocates little there (d23213b): its stack,
+	 * its arena's pages and its start and exit cost a PostgreSQL backend
+	 * about 25 page faults more than the few chunks the dump takes from
+	 * the inherited heap (889-912 faults from fork to exit against
+	 * 866-880, plain 765), and a thread makes the process multi-threaded
+	 * for glibc and the kernel for the rest of its exit. */
+	if (!ct_threads_worth_dumping()) {
 		ct_dump_write("", false);
 		return;
 	}
