@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +92,7 @@ struct ct_symbolizer {
 	 * snap->dl_live as it was when it was made. */
 	struct ct_dl_gone *objs;
 	size_t nobjs;
+	pid_t pid; /* the process a kept one was last used in */
 };
 
 /* A source position while walking an inline chain; file may be relative. */
@@ -546,10 +548,39 @@ sym_elfsym_digit(const struct sym_elfsym *e, int p)
  * at the exit of every exec'd process that wrote profiles; this takes a
  * few hundred thousand. Passes whose digit is the same for every symbol
  * move nothing. qsort if the scratch copy cannot be had. */
+/* The sort's scratch copy: from mmap when malloc would have mapped it.
+ * Freeing a chunk malloc had mapped raises glibc's mmap threshold to its
+ * size for the rest of the process (M_MMAP_THRESHOLD's dynamic
+ * adjustment), and the program's own allocations up to that size would
+ * then come from its heap instead: a PostgreSQL postmaster's threshold
+ * went from 128 KiB to 300 KiB at the warm-up before its first fork (the
+ * scratch for the postgres binary's 9552 symbols), and its backends took
+ * their big allocations from the heap they share with it. */
+#define SYM_SCRATCH_MMAP (64 * 1024)
+
+static void *
+sym_scratch_alloc(size_t bytes)
+{
+	if (bytes < SYM_SCRATCH_MMAP)
+		return malloc(bytes);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+sym_scratch_free(void *p, size_t bytes)
+{
+	if (bytes < SYM_SCRATCH_MMAP)
+		free(p);
+	else if (p)
+		munmap(p, bytes);
+}
+
 static void
 sym_elfsyms_sort(struct sym_elfsym *v, size_t n)
 {
-	struct sym_elfsym *tmp = n > 1 ? malloc(n * sizeof(*v)) : NULL, *src = v, *dst = tmp;
+	struct sym_elfsym *tmp = n > 1 ? sym_scratch_alloc(n * sizeof(*v)) : NULL, *src = v,
+			  *dst = tmp;
 	size_t count[2048];
 
 	if (!tmp) {
@@ -576,7 +607,7 @@ sym_elfsyms_sort(struct sym_elfsym *v, size_t n)
 	}
 	if (src != v)
 		memcpy(v, src, n * sizeof(*v));
-	free(tmp);
+	sym_scratch_free(tmp, n * sizeof(*v));
 }
 
 static int
@@ -899,7 +930,17 @@ ct_symbolize_acquire(const struct ct_snapshot *snap, struct ct_symbolizer **out)
 	if (!snap || !snap->ndl_live || __atomic_exchange_n(&sym_kept_busy, 1, __ATOMIC_ACQUIRE))
 		return ct_symbolize__new_snap(snap, out);
 	if (sym_kept && sym_objs_same(sym_kept, snap)) {
-		*out = sym_kept;
+		s = sym_kept;
+		/* Inherited from the parent: add to indexes of its own. */
+		if (s->pid != getpid()) {
+			ct_intern_freeze(&s->strs);
+			ct_intern_freeze(&s->addrs);
+			ct_intern_freeze(&s->fnkeys);
+			ct_intern_freeze(&s->cukeys);
+			ct_intern_freeze(&s->modkeys);
+			s->pid = getpid();
+		}
+		*out = s;
 		return 0;
 	}
 	ct_symbolize__free(sym_kept);
@@ -910,6 +951,7 @@ ct_symbolize_acquire(const struct ct_snapshot *snap, struct ct_symbolizer **out)
 		if (s->objs) {
 			memcpy(s->objs, snap->dl_live, snap->ndl_live * sizeof(*s->objs));
 			s->nobjs = snap->ndl_live;
+			s->pid = getpid();
 			sym_kept = s;
 		}
 	}

@@ -16,10 +16,14 @@
  *
  * Prints server=<pid>, client=<pid>, child=<pid> op=<epoll_wait|read> per
  * connection,
- * then children=N and failed=N (children that did not exit 0). Exits 0
+ * then children=N and failed=N (children that did not exit 0), and
+ * big_malloc_mapped=0|1: whether a 130 KiB malloc() of the server after
+ * its last child came from mmap, as it does with glibc's default mmap
+ * threshold (128 KiB) until a free of a mapped chunk raises it. Exits 0
  * when every child and the client exited 0. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +165,11 @@ main(int argc, char **argv)
 		failed++;
 	}
 	printf("children=%d\nfailed=%d\n", n, failed);
+	/* No free() in between: a chunk glibc mapped adds one to hblks. */
+	size_t mapped = mallinfo2().hblks;
+	void *big = malloc(130 * 1024);
+	printf("big_malloc_mapped=%d\n", big && mallinfo2().hblks == mapped + 1);
+	free(big);
 	free(kids);
 	return failed ? 1 : 0;
 }
