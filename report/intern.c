@@ -67,15 +67,17 @@ intern_copy(struct ct_intern *t, const void *key, size_t len)
 	return p;
 }
 
-/* Slot where key lives, or the empty slot where it would go. */
+/* Slot of slots[0..nslots) where key lives, or the empty slot where it
+ * would go. */
 static size_t
-intern_probe(const struct ct_intern *t, const void *key, size_t len, uint64_t h)
+intern_probe(const struct ct_intern *t, const uint32_t *slots, size_t nslots, const void *key,
+	     size_t len, uint64_t h)
 {
-	size_t mask = t->nslots - 1;
+	size_t mask = nslots - 1;
 	size_t i = h & mask;
 
 	for (;;) {
-		uint32_t s = t->slots[i];
+		uint32_t s = slots[i];
 		const struct ct_intern_ent *e;
 
 		if (s == 0)
@@ -87,28 +89,38 @@ intern_probe(const struct ct_intern *t, const void *key, size_t len, uint64_t h)
 	}
 }
 
-/* Moves every entry to a table of nslots (a power of two, more than twice
- * the entries). */
+/* The index keys are added to now: slots, or lslots once frozen. */
+static uint32_t **
+intern_live(struct ct_intern *t, size_t **nslots, size_t *first)
+{
+	*nslots = t->frozen ? &t->nlslots : &t->nslots;
+	*first = t->frozen ? t->nfrozen : 0;
+	return t->frozen ? &t->lslots : &t->slots;
+}
+
+/* Moves the entries of the live index (from *first on) to one of nslots
+ * (a power of two, more than twice those entries). */
 static int
 intern_rehash(struct ct_intern *t, size_t nslots)
 {
-	uint32_t *slots;
+	size_t *nlive, first;
+	uint32_t **live = intern_live(t, &nlive, &first), *slots;
 
 	if (nslots > UINT32_MAX)
 		return -ENOMEM;
 	slots = calloc(nslots, sizeof(*slots));
 	if (!slots)
 		return -ENOMEM;
-	for (size_t i = 0; i < t->n; i++) {
+	for (size_t i = first; i < t->n; i++) {
 		size_t j = t->ents[i].hash & (nslots - 1);
 
 		while (slots[j])
 			j = (j + 1) & (nslots - 1);
 		slots[j] = (uint32_t)(i + 1);
 	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = nslots;
+	free(*live);
+	*live = slots;
+	*nlive = nslots;
 	return 0;
 }
 
@@ -116,27 +128,54 @@ intern_rehash(struct ct_intern *t, size_t nslots)
 static int
 intern_grow(struct ct_intern *t)
 {
-	if (t->n + 1 <= t->nslots / 2)
+	size_t *nlive, first;
+
+	intern_live(t, &nlive, &first);
+	if (t->n - first + 1 <= *nlive / 2)
 		return 0;
-	return intern_rehash(t, t->nslots ? t->nslots * 2 : 64);
+	return intern_rehash(t, *nlive ? *nlive * 2 : 64);
 }
 
 int
 ct_intern_reserve(struct ct_intern *t, size_t extra)
 {
-	size_t need = t->n + extra, nslots = t->nslots ? t->nslots : 64;
+	size_t *nlive, first;
+	intern_live(t, &nlive, &first);
+	size_t need = t->n + extra, nslots = *nlive ? *nlive : 64;
 	int err;
 
 	if (need < t->n)
 		return -ENOMEM;
-	while (need > nslots / 2) {
+	while (need - first > nslots / 2) {
 		if (nslots > UINT32_MAX / 2)
 			return -ENOMEM;
 		nslots *= 2;
 	}
-	if (nslots > t->nslots && (err = intern_rehash(t, nslots)) != 0)
+	if (nslots > *nlive && (err = intern_rehash(t, nslots)) != 0)
 		return err;
 	return ct_vec_reserve(&t->ents, &t->cap, need, sizeof(*t->ents));
+}
+
+void
+ct_intern_freeze(struct ct_intern *t)
+{
+	if (t->frozen)
+		return;
+	t->frozen = 1;
+	t->nfrozen = t->n;
+}
+
+/* Index + 1 of key in either index, or 0. */
+static uint32_t
+intern_lookup(const struct ct_intern *t, const void *key, size_t len, uint64_t h)
+{
+	uint32_t s = 0;
+
+	if (t->nslots)
+		s = t->slots[intern_probe(t, t->slots, t->nslots, key, len, h)];
+	if (!s && t->nlslots)
+		s = t->lslots[intern_probe(t, t->lslots, t->nlslots, key, len, h)];
+	return s;
 }
 
 int
@@ -144,15 +183,12 @@ ct_intern_add(struct ct_intern *t, const void *key, size_t len, uint32_t *idx)
 {
 	uint64_t h = intern_hash(key, len);
 	struct ct_intern_ent *e;
-	size_t slot;
+	uint32_t found = intern_lookup(t, key, len, h);
 	int err;
 
-	if (t->nslots) {
-		slot = intern_probe(t, key, len, h);
-		if (t->slots[slot]) {
-			*idx = t->slots[slot] - 1;
-			return 0;
-		}
+	if (found) {
+		*idx = found - 1;
+		return 0;
 	}
 	err = intern_grow(t);
 	if (err)
@@ -166,8 +202,9 @@ ct_intern_add(struct ct_intern *t, const void *key, size_t len, uint32_t *idx)
 		return -ENOMEM;
 	e->len = len;
 	e->hash = h;
-	slot = intern_probe(t, key, len, h);
-	t->slots[slot] = (uint32_t)(t->n + 1);
+	size_t *nlive, first;
+	uint32_t *live = *intern_live(t, &nlive, &first);
+	live[intern_probe(t, live, *nlive, key, len, h)] = (uint32_t)(t->n + 1);
 	*idx = (uint32_t)t->n++;
 	return 1;
 }
@@ -175,14 +212,11 @@ ct_intern_add(struct ct_intern *t, const void *key, size_t len, uint32_t *idx)
 int
 ct_intern_find(const struct ct_intern *t, const void *key, size_t len, uint32_t *idx)
 {
-	size_t slot;
+	uint32_t found = intern_lookup(t, key, len, intern_hash(key, len));
 
-	if (t->nslots == 0)
+	if (!found)
 		return -ENOENT;
-	slot = intern_probe(t, key, len, intern_hash(key, len));
-	if (t->slots[slot] == 0)
-		return -ENOENT;
-	*idx = t->slots[slot] - 1;
+	*idx = found - 1;
 	return 0;
 }
 
@@ -204,6 +238,7 @@ ct_intern_free(struct ct_intern *t)
 		c = next;
 	}
 	free(t->slots);
+	free(t->lslots);
 	free(t->ents);
 	ct_intern_init(t);
 }

@@ -28,6 +28,12 @@ struct ct_intern {
 	struct ct_intern_ent *ents;
 	size_t n, cap;
 	struct ct_intern_chunk *chunks;
+	/* After ct_intern_freeze: slots index only the first nfrozen keys
+	 * and is never written again; later keys are in lslots. */
+	int frozen;
+	size_t nfrozen;
+	uint32_t *lslots;
+	size_t nlslots;
 };
 
 /* A zeroed struct ct_intern is an empty table; this just zeroes it. */
@@ -42,6 +48,16 @@ int ct_intern_add(struct ct_intern *t, const void *key, size_t len, uint32_t *id
  * but the copies of the keys themselves. 0 or -ENOMEM (the table is
  * unchanged then, or only bigger). */
 int ct_intern_reserve(struct ct_intern *t, size_t extra);
+
+/* From now on keys are added to a second, private index; the index of
+ * the keys already there is only read. For a fork child's copy of a
+ * table its parent filled: each key the child added wrote a slot at a
+ * random place of the inherited index, and each such page had to be
+ * copied (the kept symbolizer's five tables cost a PostgreSQL backend
+ * about 10 copy-on-write page faults at exit). Indexes, keys and lookups
+ * are unchanged. Once per table; later calls do nothing. Allocates
+ * nothing. */
+void ct_intern_freeze(struct ct_intern *t);
 
 /* Looks key[0..len) up without adding it: 0 and *idx set if present,
  * else -ENOENT. */

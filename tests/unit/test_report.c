@@ -723,6 +723,50 @@ Test(report, intern_reserve_then_add_moves_nothing)
 	ct_intern_free(&t);
 }
 
+/* A fork child's copy of its parent's table: keys added after the
+ * freeze never write the inherited index (each write there copied a page
+ * in the child), and every key, old and new, keeps its index. */
+Test(report, intern_freeze_leaves_the_index_alone)
+{
+	struct ct_intern t;
+	uint32_t idx;
+	char key[32];
+
+	ct_intern_init(&t);
+	for (int i = 0; i < 300; i++) {
+		snprintf(key, sizeof(key), "old%d", i);
+		cr_assert_eq(ct_intern_str(&t, key, &idx), 1);
+	}
+	size_t nslots = t.nslots;
+	uint32_t *before = malloc(nslots * sizeof(*before));
+	cr_assert(before);
+	memcpy(before, t.slots, nslots * sizeof(*before));
+	ct_intern_freeze(&t);
+	ct_intern_freeze(&t); /* once per table */
+	cr_assert_eq(ct_intern_reserve(&t, 50), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "new%d", i);
+		cr_assert_eq(ct_intern_str(&t, key, &idx), 1);
+		cr_assert_eq(idx, 300u + (uint32_t)i);
+		/* an old key is found, not added again */
+		snprintf(key, sizeof(key), "old%d", i % 300);
+		cr_assert_eq(ct_intern_str(&t, key, &idx), 0);
+		cr_assert_eq(idx, (uint32_t)(i % 300));
+	}
+	cr_expect_eq(t.nslots, nslots);
+	cr_expect_eq(memcmp(before, t.slots, nslots * sizeof(*before)), 0,
+		     "a key added after the freeze wrote the frozen index");
+	cr_assert_eq(ct_intern_find(&t, "old0", 4, &idx), 0);
+	cr_expect_eq(idx, 0);
+	cr_assert_eq(ct_intern_find(&t, "new999", 6, &idx), 0);
+	cr_expect_eq(idx, 1299);
+	cr_expect_eq(ct_intern_find(&t, "never", 5, &idx), -ENOENT);
+	cr_expect_str_eq(ct_intern_key(&t, 1299), "new999");
+	cr_expect_str_eq(ct_intern_key(&t, 299), "old299");
+	free(before);
+	ct_intern_free(&t);
+}
+
 Test(report, symbolizer_falls_back_to_elf_symbols)
 {
 	struct ct_symbolizer *sym;
