@@ -31,13 +31,36 @@
 #include "stack.h"
 #include "thread.h"
 #include "threads.h"
+#include "unwind.h"
 
 static char ct_dir[4096];
-/* Fork children of this process that wrote profiles, counted in a page
- * it shares with them (MAP_SHARED, made at its first fork), and the page
- * of its own parent, which this process counts itself in. */
-static uint64_t *ct_kids_wrote;
-static uint64_t *ct_parent_kids_wrote;
+/* A page a process shares with its fork children (MAP_SHARED, made at
+ * its first fork): how many of them wrote profiles, and the return
+ * addresses of their recorded stacks that they had to resolve themselves
+ * (symbols and unwind rules), because this process had not before their
+ * fork. Its next fork resolves those too, so that later children, which
+ * mostly record the same stacks (every backend of a PostgreSQL server
+ * waits for its client at the same place), inherit them instead of
+ * resolving them again, each into copies of the pages it writes. */
+#define CT_KIDS_PCS ((4096 - 16) / sizeof(uintptr_t))
+struct ct_kids_page {
+	uint64_t wrote;
+	uint32_t npcs; /* slots claimed; may pass CT_KIDS_PCS (then full) */
+	uint32_t unused;
+	uintptr_t pcs[CT_KIDS_PCS]; /* 0 = claimed, not written yet */
+};
+_Static_assert(sizeof(struct ct_kids_page) <= 4096, "one page");
+/* This process's page, and its parent's (which it reports into). */
+static struct ct_kids_page *ct_kids;
+static struct ct_kids_page *ct_parent_kids;
+/* Slots of ct_kids this process has resolved. */
+static uint32_t ct_kids_taken;
+/* The return addresses this process resolved before a fork (its own
+ * stacks, its children's): an open-addressing set its children read (and
+ * never write) to tell what they inherit. */
+#define CT_WARMED_SLOTS 4096
+static uintptr_t ct_warmed[CT_WARMED_SLOTS];
+static unsigned ct_nwarmed;
 /* The loaded objects (ct_dl_signature) when the kept symbols were last
  * warmed for children; 0 = never. */
 static uint64_t ct_warm_sig;
@@ -150,6 +173,79 @@ ct_dump_copy_stats(struct ct_copy_stats *st)
 	st->unsettled = __atomic_load_n(&ct_copy_unsettled, __ATOMIC_RELAXED);
 }
 
+static size_t
+ct_warmed_slot(uintptr_t pc)
+{
+	return (size_t)((pc * 0x9e3779b97f4a7c15ULL) >> 52) & (CT_WARMED_SLOTS - 1);
+}
+
+static bool
+ct_warmed_has(uintptr_t pc)
+{
+	for (size_t i = ct_warmed_slot(pc);; i = (i + 1) & (CT_WARMED_SLOTS - 1)) {
+		if (ct_warmed[i] == pc)
+			return true;
+		if (ct_warmed[i] == 0)
+			return false;
+	}
+}
+
+/* Kept at most 3/4 full; past that, children report again what is lost. */
+static void
+ct_warmed_add(uintptr_t pc)
+{
+	if (!pc || ct_nwarmed >= CT_WARMED_SLOTS / 4 * 3)
+		return;
+	size_t i = ct_warmed_slot(pc);
+	while (ct_warmed[i] && ct_warmed[i] != pc)
+		i = (i + 1) & (CT_WARMED_SLOTS - 1);
+	if (!ct_warmed[i]) {
+		ct_warmed[i] = pc;
+		ct_nwarmed++;
+	}
+}
+
+/* Adds pc to v[0..*n) (at most max) unless the parent resolved it or it
+ * is there already. */
+static void
+ct_tell_one(uintptr_t *v, size_t *n, size_t max, uintptr_t pc)
+{
+	if (!pc || *n >= max || ct_warmed_has(pc))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (v[i] == pc)
+			return;
+	v[(*n)++] = pc;
+}
+
+/* A fork child that wrote profiles: the return addresses of its stacks
+ * that its parent had not resolved go into the parent's page. Only
+ * reads the inherited set, so no page of it is copied. */
+static void
+ct_dump_tell_parent(const struct ct_snapshot *snap)
+{
+	uintptr_t v[CT_KIDS_PCS];
+	size_t n = 0;
+	for (int k = 0; k < CT_PROF_COUNT; k++)
+		for (size_t i = 0; i < snap->prof[k].nrecords; i++) {
+			const struct ct_record *r = &snap->prof[k].records[i];
+			for (uint32_t j = 0; j < r->depth && j < CT_STACK_MAX; j++)
+				ct_tell_one(v, &n, CT_KIDS_PCS, r->pc[j]);
+		}
+	for (size_t t = 0; snap->threads && t < snap->nthreads; t++) {
+		const struct ct_thread_snap *th = &snap->threads[t];
+		for (int j = 0; j < th->depth && j < CT_STACK_MAX; j++)
+			ct_tell_one(v, &n, CT_KIDS_PCS, th->pc[j]);
+		for (int j = 0; j < th->create_depth && j < 32; j++)
+			ct_tell_one(v, &n, CT_KIDS_PCS, th->create_pc[j]);
+	}
+	if (!n)
+		return;
+	uint32_t at = __atomic_fetch_add(&ct_parent_kids->npcs, (uint32_t)n, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < n && at + i < CT_KIDS_PCS; i++)
+		__atomic_store_n(&ct_parent_kids->pcs[at + i], v[i], __ATOMIC_RELEASE);
+}
+
 int
 ct_dump_write(const char *suffix, bool threads)
 {
@@ -190,6 +286,8 @@ ct_dump_write(const char *suffix, bool threads)
 				   .out = &ct_out, .quiet = quiet, .wrote = wrote,
 				   .wrotelen = sizeof(wrote)};
 	err = fn(&snap, &o);
+	if (o.wrote[0] && ct_parent_kids)
+		ct_dump_tell_parent(&snap);
 	ct_snapshot_free(&snap);
 	/* One line per failed file (and the notice when this process had to
 	 * take pid-qualified names). */
@@ -201,12 +299,26 @@ ct_dump_write(const char *suffix, bool threads)
 		ct_log("writing the profiles failed");
 	if (wrote[0] && !quiet)
 		ct_log("wrote %s to %s/ (pid %ld)", wrote, ct_dir, pid);
-	if (wrote[0] && ct_parent_kids_wrote)
-		__atomic_fetch_add(ct_parent_kids_wrote, 1, __ATOMIC_RELAXED);
+	if (wrote[0] && ct_parent_kids)
+		__atomic_fetch_add(&ct_parent_kids->wrote, 1, __ATOMIC_RELAXED);
 out:
 	ct_guard_leave();
 	return err;
 }
+
+#ifdef CT_TEST_SEAMS
+CT_EXPORT size_t
+ct_dump_test_kids_pcs(uintptr_t *out, size_t max)
+{
+	struct ct_kids_page *page = __atomic_load_n(&ct_kids, __ATOMIC_ACQUIRE);
+	size_t n = page ? __atomic_load_n(&page->npcs, __ATOMIC_RELAXED) : 0;
+	if (n > CT_KIDS_PCS)
+		n = CT_KIDS_PCS;
+	for (size_t i = 0; i < n && i < max; i++)
+		out[i] = __atomic_load_n(&page->pcs[i], __ATOMIC_ACQUIRE);
+	return n;
+}
+#endif
 
 bool
 ct_dump_final_claim(void)
@@ -217,7 +329,7 @@ ct_dump_final_claim(void)
 bool
 ct_dump_is_fork_child(void)
 {
-	return ct_parent_kids_wrote != NULL;
+	return ct_parent_kids != NULL;
 }
 
 bool
@@ -249,13 +361,16 @@ ct_dump_fork_child(void)
 {
 	/* This process's own final dump has not run, whatever the parent's
 	 * threads were doing. */
-	__atomic_store_n(&ct_final_done, 0, __ATOMIC_RELAXED);
-	ct_dump_pid = 0;
+	if (__atomic_load_n(&ct_final_done, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_final_done, 0, __ATOMIC_RELAXED);
+	if (ct_dump_pid)
+		ct_dump_pid = 0;
 	/* This process's writes count for its parent; its own children get a
 	 * page of their own at its first fork. The kept symbols (and so
 	 * ct_warm_sig) are inherited. */
-	ct_parent_kids_wrote = ct_kids_wrote;
-	ct_kids_wrote = NULL;
+	ct_parent_kids = ct_kids;
+	ct_kids = NULL;
+	ct_kids_taken = 0;
 	ct_dump_set_dir();
 }
 
@@ -291,33 +406,69 @@ ct_prepare_may_load(void)
 	return may;
 }
 
-/* Has the report library resolve what the children will need. */
+/* The children's return addresses not resolved yet (slots taken in
+ * order; one claimed but not written yet waits for the next fork). */
+static size_t
+ct_kids_news(uintptr_t *v, size_t max)
+{
+	uint32_t end = __atomic_load_n(&ct_kids->npcs, __ATOMIC_RELAXED), n = 0;
+	if (end > CT_KIDS_PCS)
+		end = CT_KIDS_PCS;
+	for (uint32_t i = ct_kids_taken; i < end && n < max; i++) {
+		uintptr_t pc = __atomic_load_n(&ct_kids->pcs[i], __ATOMIC_ACQUIRE);
+		if (!pc)
+			break;
+		v[n++] = pc;
+	}
+	return n;
+}
+
+/* Has the report library resolve what the children will need: this
+ * process's recorded stacks, the fork's own stack and what its earlier
+ * children reported (ct_dump_tell_parent); the unwind rules of the
+ * latter too (its own it found when it recorded them). */
 static void
 ct_dump_warm(void)
 {
+	static uintptr_t pcs[CT_STACK_MAX + CT_KIDS_PCS];
+	size_t n = ct_warm_npcs;
+	memcpy(pcs, ct_warm_pcs, n * sizeof(pcs[0]));
+	size_t news = ct_kids_news(pcs + n, CT_KIDS_PCS);
+	for (size_t i = n; i < n + news; i++)
+		ct_unwind_warm(pcs[i]);
+	n += news;
 	ct_report_warm_fn fn = (ct_report_warm_fn)ct_plugin_sym("ct_report_warm");
 	struct ct_snapshot snap;
 	if (fn && ct_profiles_snapshot(&snap) == 0) {
-		fn(&snap, ct_warm_pcs, ct_warm_npcs);
+		fn(&snap, pcs, n);
+		for (int k = 0; k < CT_PROF_COUNT; k++)
+			for (size_t i = 0; i < snap.prof[k].nrecords; i++) {
+				const struct ct_record *r = &snap.prof[k].records[i];
+				for (uint32_t j = 0; j < r->depth && j < CT_STACK_MAX; j++)
+					ct_warmed_add(r->pc[j]);
+			}
+		for (size_t i = 0; i < n; i++)
+			ct_warmed_add(pcs[i]);
 		ct_snapshot_free(&snap);
 	}
+	ct_kids_taken += (uint32_t)news;
 }
 
 void
 ct_dump_prefork(void)
 {
-	uint64_t *page = __atomic_load_n(&ct_kids_wrote, __ATOMIC_ACQUIRE);
+	struct ct_kids_page *page = __atomic_load_n(&ct_kids, __ATOMIC_ACQUIRE);
 	if (!page) {
 		/* The first fork: somewhere for the children to say they
-		 * wrote. */
-		void *p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		 * wrote, and what they resolved. */
+		void *p = mmap(NULL, sizeof(*page), PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return;
-		if (!__atomic_compare_exchange_n(&ct_kids_wrote, &page, (uint64_t *)p, false,
+		if (!__atomic_compare_exchange_n(&ct_kids, &page, (struct ct_kids_page *)p, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			munmap(p, sizeof(uint64_t));
-		page = __atomic_load_n(&ct_kids_wrote, __ATOMIC_ACQUIRE);
+			munmap(p, sizeof(*page));
+		page = __atomic_load_n(&ct_kids, __ATOMIC_ACQUIRE);
 	}
 	/* Worth it once a child wrote profiles (children that exec or _exit
 	 * write nothing, and a shell never pays for symbols it does not
@@ -326,11 +477,14 @@ ct_dump_prefork(void)
 	 * it now costs nothing more, and children forked before any of them
 	 * wrote (a postmaster's checkpointer, writer and launcher, which all
 	 * write at shutdown) inherit it too. */
-	if ((__atomic_load_n(page, __ATOMIC_RELAXED) == 0 && !ct_profiles_have_data()) ||
+	if ((__atomic_load_n(&page->wrote, __ATOMIC_RELAXED) == 0 && !ct_profiles_have_data()) ||
 	    !ct_active() || ct_fork_heap_unsafe() || !ct_prepare_may_load())
 		return;
+	/* Again when children reported addresses (at most CT_KIDS_PCS in
+	 * all, and only new ones: a few forks in a server's life). */
 	uint64_t sig = ct_dl_signature();
-	if (sig == __atomic_load_n(&ct_warm_sig, __ATOMIC_RELAXED))
+	uintptr_t first;
+	if (sig == __atomic_load_n(&ct_warm_sig, __ATOMIC_RELAXED) && !ct_kids_news(&first, 1))
 		return;
 	/* Loading and symbolizing allocate: not from a signal handler. */
 	if ((ct_self.sig_depth && ct_in_handler_slow()) || !ct_stack_outside_signal_handler())

@@ -14,6 +14,8 @@
 #define CT_DUMP_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -95,6 +97,13 @@ bool ct_dump_in_signal_fork(void);
  * nothing from a signal handler, with the guard held, or on glibc < 2.35
  * (whose prepare handlers run under its atfork lock). Keeps errno. */
 void ct_dump_prefork(void);
+
+#ifdef CT_TEST_SEAMS
+/* Test builds only (libcontend-seams.so): the return addresses this
+ * process's fork children reported having resolved themselves (at most
+ * max into out); returns how many there are. */
+size_t ct_dump_test_kids_pcs(uintptr_t *out, size_t max);
+#endif
 
 /* Fork child (core/fork.h), async-signal-safe, except in a signal
  * dump's copy: no fatal dump is under way in this process. */

@@ -517,6 +517,16 @@ uw_rule_for(uintptr_t pc)
 		       (int16_t)r.off[0]);
 }
 
+void
+ct_unwind_warm(uintptr_t ret)
+{
+	if (!ret || ret >> 47)
+		return;
+	uint64_t key = ret | __atomic_load_n(&uw_gen, __ATOMIC_ACQUIRE) << 48, rule;
+	if (!uw_lookup(key, &rule))
+		uw_store(key, uw_rule_for(ret));
+}
+
 /* The walk, from the state at the return address pc of the caller of
  * ct_unwind_backtrace: its stack pointer sp (just above that return
  * address) and rbp. Called only from the entry below. */
@@ -575,6 +585,12 @@ __asm__(".text\n"
 	".size ct_unwind_backtrace, .-ct_unwind_backtrace\n");
 
 #else
+
+void
+ct_unwind_warm(uintptr_t ret)
+{
+	(void)ret;
+}
 
 int
 ct_unwind_backtrace(void **buf, int max)

@@ -27,11 +27,20 @@
 #ifndef CT_UNWIND_H
 #define CT_UNWIND_H
 
+#include <stdint.h>
+
 /* Fills buf with up to max return addresses, innermost first, starting
  * with the one into the caller of this function: what backtrace(buf, max)
  * called at the same place stores. Returns the number stored, or -1 when
  * this stack must be left to backtrace(). */
 int ct_unwind_backtrace(void **buf, int max);
+
+/* Finds and caches the rule for the return address ret, as a walk that
+ * reached it would: for a fork-per-connection server, whose children
+ * inherit the table, before the fork (core/dump.c: the return addresses
+ * earlier children had to look up themselves). Thread-safe, no
+ * allocation, no lock, no system call. */
+void ct_unwind_warm(uintptr_t ret);
 
 /* Drops every cached rule: called after each dlclose (an object loaded
  * later at the same address has other rules). Objects glibc unloads by

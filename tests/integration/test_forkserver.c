@@ -167,3 +167,47 @@ Test(forkserver, resolving_leaves_the_programs_malloc_threshold, .timeout = 300)
 		     "glibc's mmap threshold; stdout:\n%s", r.out);
 	run_free(&r);
 }
+
+/* How many lines of r's stdout are key=<hex> with that value (or, with
+ * value 0, the first such value, in *first). */
+static int
+fs_hex_lines(const struct run *r, const char *key, unsigned long value, unsigned long *first)
+{
+	int n = 0;
+	size_t klen = strlen(key);
+	for (const char *p = r->out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		unsigned long v;
+		if (strncmp(p, key, klen) == 0 && p[klen] == '=' && sscanf(p + klen + 1, "%lx", &v) == 1) {
+			if (first && n == 0)
+				*first = v;
+			n += value == 0 || v == value;
+		}
+	}
+	return n;
+}
+
+/* Children tell their parent the return addresses they had to resolve
+ * themselves (symbols, unwind rules), and its next fork resolves them, so
+ * a later child that records the same stack inherits all of it and
+ * resolves, and reports, nothing of it: of the four children that wait
+ * in epoll_wait at the same place, only the first reports that place
+ * (the return address into serve_one, which every one of them records). */
+Test(forkserver, later_children_inherit_what_earlier_ones_resolved, .timeout = 300)
+{
+	static const char *const args[] = {"8", "3000", NULL};
+	const char *const env[] = {"CONTEND_QUIET=1", NULL};
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "fork_server", .args = args, .env = env,
+				       .out = "c.%p", .lib_env = "CONTEND_SEAMS_LIB",
+				       .timeout_s = 240});
+	cr_assert(!r.timed_out, "fork_server did not finish; stderr:\n%s", r.err);
+	run_expect_success(&r);
+	unsigned long site = 0;
+	cr_assert_eq(fs_hex_lines(&r, "site", 0, &site), FS_CHILDREN / 2, "stdout:\n%s", r.out);
+	cr_assert_gt(fs_hex_lines(&r, "kidpc", 0, NULL), 0,
+		     "no kidpc= lines (libcontend-seams.so not preloaded?); stdout:\n%s", r.out);
+	cr_expect_eq(fs_hex_lines(&r, "kidpc", site, NULL), 1,
+		     "the epoll_wait children's return address into serve_one (%lx) was reported "
+		     "by more than one child, or none; stdout:\n%s", site, r.out);
+	run_free(&r);
+}

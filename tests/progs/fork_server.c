@@ -15,16 +15,21 @@
  * no profile of its own.
  *
  * Prints server=<pid>, client=<pid>, child=<pid> op=<epoll_wait|read> per
- * connection,
- * then children=N and failed=N (children that did not exit 0), and
+ * connection, site=<hex> from each epoll_wait child (the return address
+ * into serve_one of its wait's stack: the same in every child),
+ * then children=N and failed=N (children that did not exit 0), under
+ * libcontend-seams.so kidpc=<hex> for each return address its children
+ * reported having resolved themselves (core/dump.c), and
  * big_malloc_mapped=0|1: whether a 130 KiB malloc() of the server after
  * its last child came from mmap, as it does with glibc's default mmap
  * threshold (128 KiB) until a free of a mapped chunk raises it. Exits 0
  * when every child and the client exited 0. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +63,8 @@ static NOINLINE int
 wait_request_epoll(int fd)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd}, got;
+	printf("site=%lx\n", (unsigned long)(uintptr_t)__builtin_return_address(0));
+	fflush(stdout);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 		return -1;
@@ -140,6 +147,7 @@ main(int argc, char **argv)
 	}
 	printf("server=%d\nclient=%d\n", (int)getpid(), (int)cl);
 	pid_t *kids = calloc((size_t)n, sizeof(*kids));
+
 	int failed = 0, st;
 	for (int i = 0; i < n; i++) {
 		int fd;
@@ -159,12 +167,19 @@ main(int argc, char **argv)
 		printf("child=%d op=%s\n", (int)kids[i], i % 2 ? "read" : "epoll_wait");
 		if (waitpid(kids[i], &st, 0) != kids[i] || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			failed++;
+
 	}
 	if (waitpid(cl, &st, 0) != cl || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "FAIL: client status %#x\n", st);
 		failed++;
 	}
 	printf("children=%d\nfailed=%d\n", n, failed);
+	size_t (*reported)(uintptr_t *, size_t) =
+		(size_t (*)(uintptr_t *, size_t))dlsym(RTLD_DEFAULT, "ct_dump_test_kids_pcs");
+	uintptr_t pcs[512];
+	size_t npcs = reported ? reported(pcs, 512) : 0;
+	for (size_t i = 0; i < npcs && i < 512; i++)
+		printf("kidpc=%lx\n", (unsigned long)pcs[i]);
 	/* No free() in between: a chunk glibc mapped adds one to hblks. */
 	size_t mapped = mallinfo2().hblks;
 	void *big = malloc(130 * 1024);
