@@ -395,6 +395,8 @@ ct_dump_fatal_fork_child(void)
 {
 	/* The parent's fatal dump is not this process's (POSIX timers, its
 	 * watchdogs, are not inherited). */
-	__atomic_store_n(&ct_fatal_owner, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&ct_fatal_stage, 0, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&ct_fatal_owner, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_fatal_owner, 0, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&ct_fatal_stage, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_fatal_stage, 0, __ATOMIC_RELAXED);
 }

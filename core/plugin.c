@@ -64,8 +64,11 @@ void
 ct_plugin_fork_child(void)
 {
 	int loading = 1;
-	__atomic_compare_exchange_n(&ct_report_state, &loading, 0, false, __ATOMIC_RELAXED,
-				    __ATOMIC_RELAXED);
+	/* Read first: a compare-and-swap writes its page even when it fails,
+	 * and the child would copy it from its parent for nothing. */
+	if (__atomic_load_n(&ct_report_state, __ATOMIC_RELAXED) == loading)
+		__atomic_compare_exchange_n(&ct_report_state, &loading, 0, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 #ifdef CT_TEST_SEAMS

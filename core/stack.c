@@ -77,7 +77,7 @@ ct_stack_fork_child(void)
 	/* The child has one thread: loading at a capture is safe again,
 	 * unless _Fork left the heap or the loader in another thread's
 	 * hands. */
-	if (!ct_fork_heap_unsafe())
+	if (!ct_fork_heap_unsafe() && __atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED))
 		__atomic_store_n(&ct_threads_created, 0, __ATOMIC_RELAXED);
 }
 

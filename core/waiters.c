@@ -56,8 +56,11 @@ ct_waiters_reset(void)
 	/* Locks released, entries empty. */
 	if (ct_wb)
 		ct_pages_zero(ct_wb, ct_wb_len);
-	ct_waiters_active = 0;
-	ct_waiters_overflow = 0;
+	/* Only if set: a write copies the page from the parent. */
+	if (ct_waiters_active)
+		ct_waiters_active = 0;
+	if (ct_waiters_overflow)
+		ct_waiters_overflow = 0;
 }
 
 static size_t

@@ -169,8 +169,11 @@ ct_real_fork_child(void)
 	if (ct_resolving_here)
 		return;
 	int resolving = CT_RESOLVING;
-	__atomic_compare_exchange_n(&ct_real_state, &resolving, CT_UNRESOLVED, false,
-				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	/* Read first: a compare-and-swap writes its page even when it fails
+	 * (the child would copy it from its parent). */
+	if (__atomic_load_n(&ct_real_state, __ATOMIC_RELAXED) == resolving)
+		__atomic_compare_exchange_n(&ct_real_state, &resolving, CT_UNRESOLVED, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 #ifdef CT_TEST_SEAMS
