@@ -689,7 +689,8 @@ ct_dumper_start_if_due(void)
 	/* pthread_create allocates: not where this thread may have
 	 * interrupted malloc, or anything else, to run a signal handler: one
 	 * the trampoline counts, or (x86-64) any other found on the stack. */
-	if ((ct_self.sig_depth && ct_in_handler_slow()) || !ct_stack_outside_signal_handler())
-		return;
-	ct_dumper_spawn();
+	int saved = errno;
+	if ((!ct_self.sig_depth || !ct_in_handler_slow()) && ct_stack_outside_signal_handler())
+		ct_dumper_spawn();
+	errno = saved;
 }

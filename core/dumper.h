@@ -48,7 +48,7 @@ void ct_dumper_before_thread_create(void);
 
 /* From the end of a recorded blocking wait, guard not held: starts an
  * armed dumper if a snapshot is due or requested and the caller is not in
- * a signal handler. One load when nothing is armed. */
+ * a signal handler. One load when nothing is armed. Preserves errno. */
 void ct_dumper_start_if_due(void);
 
 /* The signal whose handler should call ct_dumper_request: the configured

@@ -158,10 +158,12 @@ ct_lock_wait_deregister(void)
 		ct_waiters_leave(h, ct_lk.wait_t0, ct_lk.wait_counted);
 }
 
+/* errno: nothing before the sampled part touches it (the clock, the
+ * waiter table's spinlock; a signal handler deferred by the guard runs
+ * with its own save), so only that part saves it. */
 void
 ct_lock_wait_end(struct ct_wait *w)
 {
-	int saved = errno;
 	unsigned op = w->op;
 	ct_wait_leave();
 	ct_guard_enter();
@@ -171,6 +173,7 @@ ct_lock_wait_end(struct ct_wait *w)
 	double count, delay;
 	if (ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait, &count,
 			    &delay)) {
+		int saved = errno;
 		unsigned kind = w->kind & ~CT_LKF_HOLD_TRACKABLE;
 		ct_record(CT_PROF_BLOCK, op, w->obj, kind, count, delay);
 		ct_guard_enter();
@@ -178,8 +181,8 @@ ct_lock_wait_end(struct ct_wait *w)
 		ct_guard_leave();
 		if (w->kind & CT_LKF_HOLD_TRACKABLE)
 			ct_hold_begin(w->obj, kind, w->caller, now, count);
+		errno = saved;
 	}
-	errno = saved;
 }
 
 void
@@ -226,10 +229,13 @@ ct_handler_leave(const struct ct_handler_saved *s)
 }
 
 int64_t
-ct_block_begin(unsigned op, const void *obj, uintptr_t caller)
+ct_block_begin_aux(unsigned op, const void *obj, uintptr_t caller, uintptr_t aux)
 {
 	int64_t t0 = ct_now_ns();
-	ct_wait_enter(op, obj, -1, t0, caller);
+	if (aux)
+		ct_wait_enter_aux(op, obj, -1, t0, caller, aux, 0);
+	else
+		ct_wait_enter(op, obj, -1, t0, caller);
 	ct_lk.block_obj = obj;
 	ct_lk.block_caller = caller;
 	return t0;
@@ -250,21 +256,22 @@ ct_block_record(unsigned op, int64_t wait, double count, double delay, uintptr_t
 	ct_guard_leave();
 }
 
+/* errno saved by the sampled part only, as in ct_lock_wait_end. */
 void
 ct_block_end(unsigned op, int64_t t0)
 {
-	int saved = errno;
 	ct_wait_leave();
 	double count, delay;
 	int64_t wait = ct_now_ns() - t0;
 	if (ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait, &count,
 			    &delay)) {
+		int saved = errno;
 		unsigned kind = ct_lock_kind_of_op(op);
 		const void *obj = kind != CT_LK_NONE ? ct_lk.block_obj : NULL;
 		uintptr_t pc0 = ct_record(CT_PROF_BLOCK, op, obj, kind, count, delay);
 		ct_block_record(op, wait, count, delay, pc0);
+		errno = saved;
 	}
-	errno = saved;
 }
 
 int64_t
@@ -340,10 +347,10 @@ ct_lock_created(const void *obj, unsigned kind, uintptr_t caller)
 	errno = saved;
 }
 
+/* errno saved by the sampled part only, as in ct_lock_wait_end. */
 void
 ct_cond_end(unsigned op, int64_t t0, unsigned handover_op, int64_t handover_delay)
 {
-	int saved = errno;
 	ct_wait_leave();
 	double count = 0, delay = 0;
 	uint64_t frac = __atomic_load_n(&ct_cfg.mutex_fraction, __ATOMIC_RELAXED);
@@ -352,6 +359,7 @@ ct_cond_end(unsigned op, int64_t t0, unsigned handover_op, int64_t handover_dela
 				   &count, &delay);
 	bool mtx = handover_delay > 0 && ct_sample_mutex(frac);
 	if (blk || mtx) {
+		int saved = errno;
 		uintptr_t pcs[CT_STACK_MAX];
 		int depth = (int)__atomic_load_n(&ct_cfg.stack_depth, __ATOMIC_RELAXED);
 		ct_guard_enter();
@@ -369,6 +377,6 @@ ct_cond_end(unsigned op, int64_t t0, unsigned handover_op, int64_t handover_dela
 		if (mtx)
 			ct_holder_record(ct_lk.rel_obj, CT_OP_MUTEX_UNLOCK, n > 0 ? pcs[0] : 0,
 					 (double)frac, (double)frac * (double)handover_delay);
+		errno = saved;
 	}
-	errno = saved;
 }

@@ -88,8 +88,16 @@ void ct_handler_enter(struct ct_handler_saved *s);
 void ct_handler_leave(const struct ct_handler_saved *s);
 
 /* A wait without a holder (condvar, semaphore, barrier, join): publishes
- * the wait record and returns the start time for ct_block_end. */
-int64_t ct_block_begin(unsigned op, const void *obj, uintptr_t caller);
+ * the wait record and returns the start time for ct_block_end. _aux
+ * also notes what else the wait is on (a condition wait's mutex:
+ * threads.h ct_wait_enter_aux). */
+int64_t ct_block_begin_aux(unsigned op, const void *obj, uintptr_t caller, uintptr_t aux);
+
+static inline int64_t
+ct_block_begin(unsigned op, const void *obj, uintptr_t caller)
+{
+	return ct_block_begin_aux(op, obj, caller, 0);
+}
 
 /* Ends the wait record and records a block event for a wait that ran from
  * t0 to now. */

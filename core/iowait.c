@@ -79,10 +79,45 @@ ct_iowait_is_child_wait(unsigned op)
 	}
 }
 
+/* A sampled I/O wait: classifies the fd, captures the stack, adds it to
+ * the block profile. Out of line, with the errno it may change: the wait
+ * that is not sampled stays a leaf with a small frame. */
+static CT_NOINLINE void
+ct_iowait_sampled(const struct ct_iowait *w, double count, double delay)
+{
+	int saved = errno;
+	uintptr_t pcs[CT_STACK_MAX];
+	int depth = (int)__atomic_load_n(&ct_cfg.stack_depth, __ATOMIC_RELAXED);
+	ct_guard_enter();
+	unsigned kind = ct_iowait_fd_kind(w);
+	int n = 1;
+	pcs[0] = w->caller;
+	/* Loading the unwinder costs a single-threaded process (one
+	 * that created no thread yet) about 0.6 ms: not for a helper
+	 * like cat whose short waits will not be written anyway. Until
+	 * the waits reach CT_IOWAIT_DUMP_MIN_NS such a process keeps
+	 * only the caller of the wrapped function. */
+	if (ct_stack_unwinder_loaded() ||
+	    __atomic_load_n(&ct_iowait_recorded_ns, __ATOMIC_RELAXED) + (uint64_t)delay >=
+		    CT_IOWAIT_DUMP_MIN_NS) {
+		n = ct_stack_capture(pcs, depth);
+		if (n <= 0) { /* no unwinder: the caller is still known */
+			pcs[0] = w->caller;
+			n = 1;
+		}
+	}
+	ct_table_add_fd(&ct_profiles[CT_PROF_BLOCK], w->op, kind, pcs, (unsigned)n, count, delay);
+	/* Waiting for children alone never makes a process worth a
+	 * profile: every shell running a pipeline would write one. */
+	if (!ct_iowait_is_child_wait(w->op))
+		__atomic_fetch_add(&ct_iowait_recorded_ns, (uint64_t)delay, __ATOMIC_RELAXED);
+	ct_guard_leave();
+	errno = saved;
+}
+
 void
 ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 {
-	int saved = errno;
 	uint64_t m = ct_ticks_mult(t1);
 	/* The threshold in ticks follows the multiplier in force; the
 	 * division only when that changed (a calibration). Racing threads
@@ -97,41 +132,14 @@ ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 	}
 	int64_t wait = (int64_t)(((unsigned __int128)(t1 - w->t0) * m) >> 32);
 	double count, delay;
+	/* Neither the clock nor the draw touches errno (the calibration's
+	 * clock_gettime cannot fail), nor does the dumper's check. */
 	if (wait >= CT_IOWAIT_MIN_NS &&
 	    ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait, &count,
-			    &delay)) {
-		uintptr_t pcs[CT_STACK_MAX];
-		int depth = (int)__atomic_load_n(&ct_cfg.stack_depth, __ATOMIC_RELAXED);
-		ct_guard_enter();
-		unsigned kind = ct_iowait_fd_kind(w);
-		int n = 1;
-		pcs[0] = w->caller;
-		/* Loading the unwinder costs a single-threaded process (one
-		 * that created no thread yet) about 0.6 ms: not for a helper
-		 * like cat whose short waits will not be written anyway. Until
-		 * the waits reach CT_IOWAIT_DUMP_MIN_NS such a process keeps
-		 * only the caller of the wrapped function. */
-		if (ct_stack_unwinder_loaded() ||
-		    __atomic_load_n(&ct_iowait_recorded_ns, __ATOMIC_RELAXED) + (uint64_t)delay >=
-			    CT_IOWAIT_DUMP_MIN_NS) {
-			n = ct_stack_capture(pcs, depth);
-			if (n <= 0) { /* no unwinder: the caller is still known */
-				pcs[0] = w->caller;
-				n = 1;
-			}
-		}
-		ct_table_add_fd(&ct_profiles[CT_PROF_BLOCK], w->op, kind, pcs, (unsigned)n, count,
-				delay);
-		/* Waiting for children alone never makes a process worth a
-		 * profile: every shell running a pipeline would write one. */
-		if (!ct_iowait_is_child_wait(w->op))
-			__atomic_fetch_add(&ct_iowait_recorded_ns, (uint64_t)delay,
-					   __ATOMIC_RELAXED);
-		ct_guard_leave();
-	}
+			    &delay))
+		ct_iowait_sampled(w, count, delay);
 	/* A single-threaded program's live snapshots start here (dumper.h). */
 	ct_dumper_start_if_due();
-	errno = saved;
 }
 
 bool

@@ -52,7 +52,20 @@ ct_iowait_active(void)
 	return __atomic_load_n(&ct_iowait_on, __ATOMIC_RELAXED) && ct_active();
 }
 
-/* Before the real call. caller = the wrapper's return address. */
+/* Before the real call. caller = the wrapper's return address. _aux
+ * also notes what else the wait is on (a poll's array: threads.h
+ * ct_wait_enter_aux). */
+static inline void
+ct_iowait_begin_aux(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller, uintptr_t aux,
+		    uint32_t naux)
+{
+	w->t0 = ct_ticks();
+	w->caller = caller;
+	w->op = op;
+	w->fd = fd;
+	ct_wait_enter_aux(op, NULL, fd, ct_ticks_to_mono(w->t0), caller, aux, naux);
+}
+
 static inline void
 ct_iowait_begin(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller)
 {

@@ -18,7 +18,7 @@ ct_rand_seed(void)
 bool
 ct_sample_mutex_r(uint64_t fraction, uint64_t r)
 {
-	return fraction > 0 && (fraction == 1 || r % fraction == 0);
+	return fraction > 0 && (fraction == 1 || ct_rand_below(r, fraction) == 0);
 }
 
 bool
@@ -27,7 +27,7 @@ ct_sample_block_r(uint64_t rate, int64_t wait_ns, uint64_t r, double *count, dou
 	if (rate == 0)
 		return false;
 	uint64_t d = wait_ns <= 0 ? 1 : (uint64_t)wait_ns;
-	if (rate > d && r % rate > d)
+	if (rate > d && ct_rand_below(r, rate) > d)
 		return false;
 	if (d < rate) {
 		*count = (double)rate / (double)d;

@@ -442,24 +442,18 @@ ct_site_is(const struct ct_wait_site *h, enum ct_site_rule rule, uint32_t op1, c
 	return h->op == op1 && h->caller == caller && h->fd == fd;
 }
 
-/* Counts a wait beginning at a site (ct_thread_slot.hsite): a few
- * compares on a slow path. The first site stays; a new one replaces the
- * least used of the others. */
-static inline void
-ct_wait_home(struct ct_thread_slot *s, unsigned op, const void *obj, int fd, uintptr_t caller)
+/* A wait beginning at a site the thread has not counted yet (or a full
+ * table): the first site stays; a new one replaces the least used of the
+ * others. Out of line: the usual wait finds its site, and this kept
+ * ct_wait_enter's registers busy. */
+static CT_NOINLINE void
+ct_wait_home_add(struct ct_thread_slot *s, unsigned op, const void *obj, int fd, uintptr_t caller)
 {
-	enum ct_site_rule rule = ct_site_rule(op);
-	if (rule == CT_SITE_NONE)
-		return;
 	struct ct_wait_site *h = s->hsite, *least = NULL;
 	for (int i = 0; i < CT_HOME_SITES; i++) {
 		if (!h[i].op) {
 			least = &h[i];
 			break;
-		}
-		if (ct_site_is(&h[i], rule, op + 1, obj, fd, caller)) {
-			h[i].n++;
-			return;
 		}
 		if (i && (!least || h[i].n < least->n))
 			least = &h[i];
@@ -467,6 +461,38 @@ ct_wait_home(struct ct_thread_slot *s, unsigned op, const void *obj, int fd, uin
 	if (least->op)
 		s->hevicted++;
 	*least = (struct ct_wait_site){op + 1, 1, fd, caller, obj};
+}
+
+/* Counts a wait beginning at a site (ct_thread_slot.hsite): a few
+ * compares on a slow path. Sites fill in order and are never emptied
+ * (until the slot is), so the first unused one ends the search. The
+ * calls of rule CT_SITE_CALL (every I/O wait, whose obj is NULL) are
+ * told apart by their call site first. */
+static inline __attribute__((always_inline)) void
+ct_wait_home(struct ct_thread_slot *s, unsigned op, const void *obj, int fd, uintptr_t caller)
+{
+	enum ct_site_rule rule = ct_site_rule(op);
+	if (rule == CT_SITE_NONE)
+		return;
+	struct ct_wait_site *h = s->hsite;
+	uint32_t op1 = op + 1;
+	if (rule == CT_SITE_CALL) {
+		for (int i = 0; i < CT_HOME_SITES && h[i].op; i++) {
+			if (h[i].caller == caller && h[i].op == op1 && h[i].fd == fd &&
+			    h[i].obj == obj) {
+				h[i].n++;
+				return;
+			}
+		}
+	} else {
+		for (int i = 0; i < CT_HOME_SITES && h[i].op; i++) {
+			if (ct_site_is(&h[i], rule, op1, obj, fd, caller)) {
+				h[i].n++;
+				return;
+			}
+		}
+	}
+	ct_wait_home_add(s, op, obj, fd, caller);
 }
 
 /* Whether the wait (op + 1 ...) is where the thread parks: at the first
@@ -492,8 +518,27 @@ ct_wait_at_home(const struct ct_thread_slot *s, uint32_t op1, const void *obj, i
 	return at == &h[0] || (at->n >= 2 && at->n > others);
 }
 
-void
-ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller)
+/* ct_thread_slot.wsp: the stack pointer where a register is enough
+ * (__builtin_frame_address made ct_wait_enter set up a frame pointer
+ * and save one more register on every wait). */
+static inline uintptr_t
+ct_wait_sp(void)
+{
+#if defined(__x86_64__)
+	uintptr_t sp;
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	return sp;
+#else
+	return (uintptr_t)__builtin_frame_address(0);
+#endif
+}
+
+/* The body of ct_wait_enter and ct_wait_enter_aux: two entry points, so
+ * that the waits without aux (every read and write) pass no more
+ * arguments than registers hold. */
+static inline __attribute__((always_inline)) void
+ct_wait_enter_body(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller,
+		   uintptr_t aux, uint32_t naux)
 {
 	struct ct_thread_slot *s = ct_threads_self();
 	if (!s)
@@ -513,26 +558,26 @@ ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t cal
 		s->wsince = since;
 	s->wrearms = again ? s->wrearms + 1 : 0;
 	s->wcaller = caller;
-	s->wsp = (uintptr_t)__builtin_frame_address(0);
-	s->waux = 0;
-	s->wnaux = 0;
+	s->wsp = ct_wait_sp();
+	s->waux = aux;
+	s->wnaux = naux;
 	s->wop = op + 1;
 	__atomic_store_n(&s->wseq, seq + 2, __ATOMIC_RELEASE);
 }
 
 void
-ct_wait_aux(uintptr_t aux, uint32_t naux)
+ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller)
 {
-	struct ct_thread_slot *s = ct_self.slot;
-	if (!s)
-		return;
-	uint32_t seq = s->wseq;
-	__atomic_store_n(&s->wseq, seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	s->waux = aux;
-	s->wnaux = naux;
-	__atomic_store_n(&s->wseq, seq + 2, __ATOMIC_RELEASE);
+	ct_wait_enter_body(op, obj, fd, since, caller, 0, 0);
 }
+
+void
+ct_wait_enter_aux(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller,
+		  uintptr_t aux, uint32_t naux)
+{
+	ct_wait_enter_body(op, obj, fd, since, caller, aux, naux);
+}
+
 
 /* The results of op that mean "not woken": see ct_wait_unwoken. */
 static bool
@@ -583,14 +628,6 @@ ct_wait_unwoken(unsigned op, long ret, int err)
 	errno = err;
 }
 
-void
-ct_wait_leave(void)
-{
-	struct ct_thread_slot *s = ct_self.slot;
-	if (!s)
-		return;
-	__atomic_store_n(&s->wop, 0, __ATOMIC_RELEASE);
-}
 
 uint32_t
 ct_wait_suspend(void)

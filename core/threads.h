@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "thread.h"
+
 #define CT_THREADS_MAX 4096
 #define CT_CREATE_DEPTH 32
 #define CT_HOME_SITES 4
@@ -57,7 +59,7 @@ struct ct_thread_slot {
 	 * shows the thread finds the wrapper's return address above it and
 	 * unwinds the program's stack from there. */
 	uintptr_t wsp;
-	/* What else the wait is on (ct_wait_aux): a condition wait's mutex,
+	/* What else the wait is on (ct_wait_enter_aux): a condition wait's mutex,
 	 * a poll's pollfd array and its length; 0 otherwise. */
 	uintptr_t waux;
 	uint32_t wnaux;
@@ -94,7 +96,7 @@ struct ct_wait_view {
 	uint32_t rearms;
 	uintptr_t caller;
 	uintptr_t sp;    /* ct_thread_slot.wsp */
-	uintptr_t aux;   /* ct_wait_aux's */
+	uintptr_t aux;   /* ct_wait_enter_aux's */
 	uint32_t naux;
 	bool home;       /* the wait is where the thread usually parks: see
 	                  * ct_thread_slot.hsite */
@@ -107,14 +109,23 @@ int ct_threads_init(void);
  * full or not set up). No allocation. */
 struct ct_thread_slot *ct_threads_self(void);
 
-/* Slow paths: the calling thread starts / stops waiting in op. */
+/* Slow paths: the calling thread starts / stops waiting in op. _aux
+ * also says what else the wait is on: aux = a condition wait's mutex
+ * (naux 0), or a poll's pollfd array and naux its length (never read
+ * here: the array may be bad, and the call must fail with EFAULT as
+ * without us); 0 and 0 for any other wait. */
 void ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller);
-void ct_wait_leave(void);
-/* Right after ct_wait_enter, what else the wait is on: aux = a condition
- * wait's mutex (naux 0), or a poll's pollfd array and naux its length
- * (never read here: the array may be bad, and the call must fail with
- * EFAULT as without us). Same costs and guarantees as ct_wait_enter. */
-void ct_wait_aux(uintptr_t aux, uint32_t naux);
+void ct_wait_enter_aux(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller,
+		       uintptr_t aux, uint32_t naux);
+/* Inline: one TLS load and one store, after every timed call. */
+static inline void
+ct_wait_leave(void)
+{
+	struct ct_thread_slot *s = ct_self.slot;
+	if (s)
+		__atomic_store_n(&s->wop, 0, __ATOMIC_RELEASE);
+}
+
 
 /* Around a program signal handler (interpose/signal.c's trampoline): the
  * thread runs the handler, not the wait it was in, and a handler that

@@ -18,8 +18,8 @@
 		if (!ct_active())                                     \
 			return call;                                  \
 		int64_t handover = ct_mutex_handover_begin(m);        \
-		int64_t t0 = ct_block_begin(op, c, CT_CALLER());      \
-		ct_wait_aux((uintptr_t)m, 0);                         \
+		int64_t t0 = ct_block_begin_aux(op, c, CT_CALLER(),   \
+						(uintptr_t)m);        \
 		int r = call;                                         \
 		ct_cond_end(op, t0, op, handover);                    \
 		if (r != 0)                                           \

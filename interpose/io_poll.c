@@ -26,8 +26,8 @@ int __ppoll_chk(struct pollfd *f, nfds_t n, const struct timespec *t, const sigs
 		if (!(may_block) || !ct_iowait_active())                                   \
 			return call;                                                       \
 		struct ct_iowait w_;                                                       \
-		ct_iowait_begin(&w_, op, -1, CT_IO_CALLER());                              \
-		ct_wait_aux((uintptr_t)(fds), (n) > UINT32_MAX ? UINT32_MAX : (uint32_t)(n)); \
+		ct_iowait_begin_aux(&w_, op, -1, CT_IO_CALLER(), (uintptr_t)(fds),         \
+				    (n) > UINT32_MAX ? UINT32_MAX : (uint32_t)(n));            \
 		int r_ = call;                                                             \
 		if (r_ >= 0 && (n) == 1)                                                   \
 			w_.fd = (fds)[0].fd;                                               \

@@ -9,8 +9,11 @@ Test(sample, mutex_fraction_edges)
 {
 	cr_expect(!ct_sample_mutex(0));
 	cr_expect(ct_sample_mutex(1));
+	/* r is reduced to [0, fraction) by its high bits (ct_rand_below). */
 	cr_expect(ct_sample_mutex_r(10, 20));
-	cr_expect(!ct_sample_mutex_r(10, 21));
+	cr_expect(ct_sample_mutex_r(10, UINT64_MAX / 10));
+	cr_expect(!ct_sample_mutex_r(10, UINT64_MAX / 10 + 2));
+	cr_expect(!ct_sample_mutex_r(10, UINT64_MAX));
 }
 
 Test(sample, mutex_unbiased)
@@ -39,7 +42,11 @@ Test(sample, block_rate_edges)
 	cr_assert(ct_sample_block_r(1000, 100, 50, &c, &d));
 	cr_expect_eq(c, 10);
 	cr_expect_eq(d, 1000);
-	cr_expect(!ct_sample_block_r(1000, 100, 500, &c, &d));
+	/* 2^63 is 500 of 1000: above the wait of 100, not taken; 101 of
+	 * 1000 (just above) neither, 100 of 1000 is. */
+	cr_expect(!ct_sample_block_r(1000, 100, 1ULL << 63, &c, &d));
+	cr_expect(!ct_sample_block_r(1000, 100, UINT64_MAX / 1000 * 101 + 101, &c, &d));
+	cr_expect(ct_sample_block_r(1000, 100, UINT64_MAX / 1000 * 100, &c, &d));
 	/* Zero or negative waits count as 1 ns, as Go does. */
 	cr_assert(ct_sample_block_r(1000, -5, 1, &c, &d));
 	cr_expect_eq(c, 1000);
