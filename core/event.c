@@ -51,6 +51,10 @@ struct ct_lk_thread {
 	int64_t wait_t0;
 	const void *wait_obj;
 	bool wait_counted;
+	/* Which of the slot's wdefer entries this thread may have filled
+	 * (bit i: wdefer[i]); a hint that spares the release paths their
+	 * loop: an entry another thread ended reads NULL. */
+	unsigned defer_mask;
 	struct {
 		const void *obj;
 		int64_t t0;
@@ -125,6 +129,108 @@ ct_waiters_counted(unsigned kind)
 	return CT_LK_BASE(kind) == CT_LK_SPIN || CT_LK_BASE(kind) == CT_LK_FUTEX;
 }
 
+/* Deferred leave. A mutex waiter that got the lock keeps its waiter-table
+ * registration (the entry counts it as one of the mutex's waiters) until
+ * it releases the mutex, where the release's own charge ends it in the
+ * same hold of the bucket lock (ct_waiters_leave_charge): its leave was
+ * a bucket lock, and the transfer of a line the releasing thread had just
+ * written, inside the critical section it had just entered. The charge
+ * stays exact: nobody else charges a mutex while its owner holds it, and
+ * the owner's release takes its own part out before charging the rest,
+ * exactly as a leave when it got the lock would have. Only where the
+ * release is sure to be seen: a wait whose mutex word still says
+ * "waiters" (CT_LKF_HOLD_TRACKABLE: its final unlock takes the slow
+ * path, or a condition wait's handover), by a thread whose exit is seen
+ * (a registry slot). The rest of the ways a held mutex stops being held
+ * end it too: an unlock by a thread that does not own it (glibc allows
+ * it for normal mutexes; ct_lock_defer_end_foreign), an unlock the shim
+ * does not record (a signal handler), the thread's exit, a fork child.
+ * When the thread's CT_WAIT_DEFERS entries are taken, the wait leaves at
+ * once as before. */
+
+/* Moves the registration of the lock wait that just ended to the slot's
+ * deferred entries. False when it cannot (no slot, none free). Under the
+ * guard, so a signal handler's ct_handler_enter never sees it in both. */
+static bool
+ct_lock_defer(void)
+{
+	struct ct_thread_slot *s = ct_self.slot;
+	if (!s || ct_lk.wait_counted)
+		return false;
+	for (unsigned i = 0; i < CT_WAIT_DEFERS; i++) {
+		struct ct_wait_defer *d = &s->wdefer[i];
+		if (__atomic_load_n(&d->obj, __ATOMIC_RELAXED))
+			continue;
+		d->h = ct_lk.wait_h;
+		d->t0 = ct_lk.wait_t0;
+		__atomic_store_n(&d->obj, ct_lk.wait_obj, __ATOMIC_RELEASE);
+		ct_lk.defer_mask |= 1u << i;
+		ct_lk.wait_h = -1;
+		return true;
+	}
+	return false;
+}
+
+/* This thread's deferred registration on obj, claimed for it to end (its
+ * handle and start in *h, *t0), or false if it has none. Under the
+ * guard. */
+static bool
+ct_lock_defer_take(const void *obj, int *h, int64_t *t0)
+{
+	struct ct_thread_slot *s = ct_self.slot;
+	unsigned mask = ct_lk.defer_mask;
+	if (!s) {
+		ct_lk.defer_mask = 0;
+		return false;
+	}
+	while (mask) {
+		unsigned i = (unsigned)__builtin_ctz(mask);
+		mask &= mask - 1;
+		struct ct_wait_defer *d = &s->wdefer[i];
+		const void *o = __atomic_load_n(&d->obj, __ATOMIC_ACQUIRE);
+		if (o != obj) {
+			if (!o) /* ended by another thread */
+				ct_lk.defer_mask &= ~(1u << i);
+			continue;
+		}
+		/* Only this thread writes h and t0; another may claim obj. */
+		*h = d->h;
+		*t0 = d->t0;
+		ct_lk.defer_mask &= ~(1u << i);
+		return __atomic_compare_exchange_n(&d->obj, &o, NULL, false, __ATOMIC_ACQ_REL,
+						   __ATOMIC_RELAXED);
+	}
+	return false;
+}
+
+void
+ct_lock_defer_end(const void *obj)
+{
+	if (CT_LIKELY(!ct_lk.defer_mask))
+		return;
+	int h;
+	int64_t t0;
+	ct_guard_enter();
+	if (ct_lock_defer_take(obj, &h, &t0))
+		ct_waiters_leave(h, t0, false);
+	ct_guard_leave();
+}
+
+void
+ct_lock_defer_end_foreign(const void *obj, int owner)
+{
+	if (owner == ct_tid()) {
+		ct_lock_defer_end(obj);
+		return;
+	}
+	ct_guard_enter();
+	struct ct_thread_slot *s = ct_threads_find_tid(owner);
+	for (unsigned i = 0; s && i < CT_WAIT_DEFERS; i++)
+		if (__atomic_load_n(&s->wdefer[i].obj, __ATOMIC_ACQUIRE) == obj)
+			ct_waiters_defer_end(&s->wdefer[i]);
+	ct_guard_leave();
+}
+
 void
 ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr_t caller)
 {
@@ -139,6 +245,14 @@ ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr_t ca
 	 * and the registration is whole before a handler deferred meanwhile
 	 * runs (at the leave) and may take it out. */
 	ct_guard_enter();
+	/* A registration of obj still kept from an earlier wait (its release
+	 * went unseen) ends first: one waiter, one registration. */
+	if (CT_UNLIKELY(ct_lk.defer_mask)) {
+		int h;
+		int64_t t0;
+		if (ct_lock_defer_take(obj, &h, &t0))
+			ct_waiters_leave(h, t0, false);
+	}
 	bool counted = ct_waiters_counted(w->kind);
 	ct_lk.wait_obj = obj;
 	ct_lk.wait_counted = counted;
@@ -167,7 +281,10 @@ ct_lock_wait_end(struct ct_wait *w)
 	unsigned op = w->op;
 	ct_wait_leave();
 	ct_guard_enter();
-	ct_lock_wait_deregister();
+	/* Got a mutex whose release will be seen: leave at that release
+	 * (see "Deferred leave" above). */
+	if (!(w->kind & CT_LKF_HOLD_TRACKABLE) || ct_lk.wait_h < 0 || !ct_lock_defer())
+		ct_lock_wait_deregister();
 	ct_guard_leave();
 	int64_t now = ct_now_ns(), wait = now - w->t0;
 	double count, delay;
@@ -292,8 +409,15 @@ ct_release_begin(const void *obj)
 	 * not counted there, and the spinlock and futex wrappers test it
 	 * before they get here. The charge probes the bucket unlocked. */
 	unsigned n;
+	int h;
+	int64_t t0, delay;
 	ct_guard_enter();
-	int64_t delay = ct_waiters_charge(obj, now, &n);
+	/* This thread's own registration, kept since it got obj, ends in
+	 * the same hold of the bucket lock as the charge of the others. */
+	if (ct_lk.defer_mask && ct_lock_defer_take(obj, &h, &t0))
+		delay = ct_waiters_leave_charge(h, t0, obj, now, &n);
+	else
+		delay = ct_waiters_charge(obj, now, &n);
 	ct_guard_leave();
 	return delay;
 }

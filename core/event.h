@@ -109,6 +109,20 @@ void ct_block_end(unsigned op, int64_t t0);
  * Ends this thread's open hold of obj, if any (ct_lock_wait_end). */
 int64_t ct_release_begin(const void *obj);
 
+/* Ends the calling thread's registration on mutex obj kept since it got
+ * obj after a wait (event.c "Deferred leave"), at a release of obj that
+ * ct_release_begin does not see: an unlock the shim does not record (in a
+ * signal handler), a condition wait's handover with no waiter to charge.
+ * One TLS test when the thread keeps none. Async-signal-safe like
+ * ct_handler_enter. */
+void ct_lock_defer_end(const void *obj);
+
+/* An unlock of mutex obj by a thread other than its owner (tid owner,
+ * from the mutex): ends the owner's kept registration on obj, if any.
+ * Rare (undefined for POSIX; glibc allows it for normal mutexes): scans
+ * the thread registry. */
+void ct_lock_defer_end_foreign(const void *obj, int owner);
+
 /* After the real unlock succeeded: records a mutex-profile event of delay
  * ns for op, sampled by CONTEND_MUTEX_FRACTION, with the releasing thread's
  * stack captured now that the critical section is over. */

@@ -21,6 +21,7 @@
 #include "locks.h"
 #include "pages.h"
 #include "sys.h"
+#include "waiters.h"
 #include "thread.h"
 #include "snapshot.h"
 #include "stack.h"
@@ -114,6 +115,12 @@ ct_threads_exit_cb(void *p)
 {
 	struct ct_thread_slot *s = p;
 	__atomic_store_n(&s->wop, 0, __ATOMIC_RELAXED);
+	/* A thread that ends holding a mutex it waited for (a bug, but the
+	 * table must not count it as a waiter for ever). */
+	ct_guard_enter();
+	for (int i = 0; i < CT_WAIT_DEFERS; i++)
+		ct_waiters_defer_end(&s->wdefer[i]);
+	ct_guard_leave();
 	ct_self.slot = NULL;
 	ct_self.no_slot = 1;
 	int old = ct_slot_load(s);
@@ -188,6 +195,7 @@ ct_threads_claim(void)
 		s->wnaux = 0;
 		memset(s->hsite, 0, sizeof(s->hsite));
 		s->hevicted = 0;
+		memset(s->wdefer, 0, sizeof(s->wdefer));
 		s->detached = 0;
 		s->start_routine = 0;
 		s->create_depth = 0;
@@ -697,7 +705,20 @@ ct_threads_fork_child(void)
 		mine->tid = ct_tid();
 		mine->wop = 0;
 		mine->wunwoken = 0;
+		/* The waiter table starts empty here (ct_waiters_reset). */
+		memset(mine->wdefer, 0, sizeof(mine->wdefer));
 	}
+}
+
+struct ct_thread_slot *
+ct_threads_find_tid(int tid)
+{
+	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
+	for (int i = 0; ct_slots && tid > 0 && i < n; i++)
+		if (__atomic_load_n(&ct_slots[i].tid, __ATOMIC_RELAXED) == tid &&
+		    ct_threads_state(&ct_slots[i]) == CT_THREAD_RUNNING)
+			return &ct_slots[i];
+	return NULL;
 }
 
 bool

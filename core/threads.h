@@ -26,6 +26,9 @@
 #define CT_THREADS_MAX 4096
 #define CT_CREATE_DEPTH 32
 #define CT_HOME_SITES 4
+#define CT_WAIT_DEFERS 2
+/* ct_wait_defer.obj while a thread other than its owner ends it. */
+#define CT_DEFER_CLAIMED ((const void *)1)
 
 /* A thread as dumps see it (ct_thread_snap.state). */
 enum ct_thread_state {
@@ -85,6 +88,19 @@ struct ct_thread_slot {
 	uint32_t wlastop;
 	int64_t wstart, wunwoken;
 	char name[16];           /* taken at exit, for threads that are gone */
+	/* Mutexes the thread holds after a wait whose waiter-table
+	 * registration (waiters.h) it has not ended yet: core/event.c ends
+	 * it at the thread's release of the mutex, under the one bucket
+	 * lock that release's charge takes anyway, instead of inside the
+	 * critical section. obj NULL = unused, CT_DEFER_CLAIMED while
+	 * somebody ends it (ct_waiters_defer_end). Written by the thread;
+	 * another thread may end one (a release by a thread that does not
+	 * own the mutex, the thread's exit). */
+	struct ct_wait_defer {
+		const void *obj;
+		int h;
+		int64_t t0;
+	} wdefer[CT_WAIT_DEFERS];
 };
 
 /* A consistent copy of one slot's wait record. */
@@ -161,6 +177,10 @@ void ct_wait_unwoken(unsigned op, long ret, int err);
 
 /* Reads slot's wait record consistently; false if it is not waiting. */
 bool ct_wait_read(const struct ct_thread_slot *slot, struct ct_wait_view *out);
+
+/* The slot of the registered, running thread whose tid is tid, or NULL.
+ * A scan of the slots used: for rare paths only. */
+struct ct_thread_slot *ct_threads_find_tid(int tid);
 
 /* All slots (CT_THREADS_MAX of them, FREE ones included) for dumps. */
 struct ct_thread_slot *ct_threads_all(void);

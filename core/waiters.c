@@ -6,6 +6,7 @@
 #include "fork.h"
 #include "pages.h"
 #include "spin.h"
+#include "threads.h"
 #include "waiters.h"
 
 #define CT_WAYS 7
@@ -174,6 +175,64 @@ ct_waiters_charge(const void *obj, int64_t now, unsigned *nwaiters)
 	}
 	ct_spin_unlock(&bk->lock);
 	return delay;
+}
+
+int64_t
+ct_waiters_leave_charge(int h, int64_t t0, const void *obj, int64_t now, unsigned *nwaiters)
+{
+	*nwaiters = 0;
+	if (h < 0 || !ct_wb)
+		return ct_waiters_charge(obj, now, nwaiters);
+	uintptr_t key = (uintptr_t)obj;
+	struct ct_wbucket *bk = &ct_wb[(size_t)h / CT_WAYS];
+	struct ct_wentry *e = &bk->e[(size_t)h % CT_WAYS];
+	/* The clock before the lock when somebody else waits (the entry
+	 * counts the caller too); inside it only if one arrived since. */
+	if (!now && __atomic_load_n(&e->n, __ATOMIC_RELAXED) > 1)
+		now = ct_now_ns();
+	t0 -= ct_wbase;
+	int64_t delay = 0;
+	bool mine;
+	ct_spin_lock(&bk->lock);
+	mine = e->obj == key && e->n > 0;
+	if (mine) {
+		e->sum -= t0 > e->last ? t0 : e->last;
+		__atomic_store_n(&e->n, e->n - 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&bk->nw, bk->nw - 1, __ATOMIC_RELAXED);
+		if (e->n == 0) {
+			e->sum = 0;
+		} else {
+			if (!now)
+				now = ct_now_ns();
+			int64_t t = now - ct_wbase;
+			if (t < e->last)
+				t = e->last;
+			delay = (int64_t)e->n * t - e->sum;
+			if (delay < 0)
+				delay = 0;
+			e->sum = (int64_t)e->n * t;
+			e->last = t;
+			*nwaiters = e->n;
+		}
+	}
+	ct_spin_unlock(&bk->lock);
+	if (!mine) /* not where it was left (cannot happen): charge as usual */
+		return ct_waiters_charge(obj, now, nwaiters);
+	return delay;
+}
+
+void
+ct_waiters_defer_end(struct ct_wait_defer *d)
+{
+	const void *obj = __atomic_load_n(&d->obj, __ATOMIC_ACQUIRE);
+	if (!obj || obj == CT_DEFER_CLAIMED ||
+	    !__atomic_compare_exchange_n(&d->obj, &obj, CT_DEFER_CLAIMED, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return;
+	int h = d->h;
+	int64_t t0 = d->t0;
+	__atomic_store_n(&d->obj, NULL, __ATOMIC_RELEASE);
+	ct_waiters_leave(h, t0, false);
 }
 
 #ifdef CT_TEST_SEAMS

@@ -50,6 +50,22 @@ int ct_waiters_arrive(const void *obj, int64_t t0, bool counted);
  * stops waiting. */
 void ct_waiters_leave(int h, int64_t t0, bool counted);
 
+/* The waiter with handle h, who started at t0 and has since got obj (a
+ * mutex it now holds: a deferred leave), stops waiting, and obj's other
+ * waiters are charged up to now (0: read the clock, only when there are
+ * others), in one hold of the bucket lock. Returns their total wait
+ * since the last charge and stores how many there are in *nwaiters, as
+ * ct_waiters_charge. */
+int64_t ct_waiters_leave_charge(int h, int64_t t0, const void *obj, int64_t now,
+				unsigned *nwaiters);
+
+/* Ends the registration a thread kept past its wait (threads.h
+ * ct_thread_slot.wdefer), if the caller is first to claim it (its own
+ * thread at a release, or another thread: a release by a non-owner, the
+ * thread's exit). Under the guard. */
+struct ct_wait_defer;
+void ct_waiters_defer_end(struct ct_wait_defer *d);
+
 /* Charges obj's waiters up to now (0: read the clock, only when obj has
  * waiters): returns their total wait since the last charge (0 if none)
  * and stores how many there are in *nwaiters. */

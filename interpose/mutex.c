@@ -207,11 +207,29 @@ ct_mutex_releases_to_waiter(const pthread_mutex_t *m)
 	       ct_mutex_owner_is_me(m, kind, word);
 }
 
+/* An unlock of a word with waiters by a thread that does not own m (a
+ * normal or adaptive mutex: glibc lets it through): the owner's thread
+ * may keep its waiter registration on m (core/event.h). */
+static inline void
+ct_mutex_foreign_unlock(const pthread_mutex_t *m)
+{
+	int kind = ct_mutex_kind(m), word = ct_mutex_word(m);
+	if (!(kind & (CT_MX_ROBUST | CT_MX_PRIO_INHERIT)) && ct_mutex_waiters(kind, word) &&
+	    m->__data.__count <= 1 && !ct_mutex_owner_is_me(m, kind, word))
+		ct_lock_defer_end_foreign(m, __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED));
+}
+
 static CT_NOINLINE int
 ct_mutex_unlock_slow(pthread_mutex_t *m)
 {
-	if (!ct_active() || !ct_mutex_releases_to_waiter(m))
+	if (!ct_active()) {
+		ct_lock_defer_end(m);
 		return real_pthread_mutex_unlock(m);
+	}
+	if (!ct_mutex_releases_to_waiter(m)) {
+		ct_mutex_foreign_unlock(m);
+		return real_pthread_mutex_unlock(m);
+	}
 	CT_RELEASE(CT_OP_MUTEX_UNLOCK, m, real_pthread_mutex_unlock(m));
 }
 
@@ -230,7 +248,9 @@ int64_t
 ct_mutex_handover_begin(pthread_mutex_t *m)
 {
 	ct_cond_release(m);
-	if (!ct_mutex_releases_to_waiter(m))
+	if (!ct_mutex_releases_to_waiter(m)) {
+		ct_lock_defer_end(m);
 		return 0;
+	}
 	return ct_release_begin(m);
 }
