@@ -706,7 +706,9 @@ ct_threads_fork_child(void)
 		mine->wop = 0;
 		mine->wunwoken = 0;
 		/* The waiter table starts empty here (ct_waiters_reset). */
-		memset(mine->wdefer, 0, sizeof(mine->wdefer));
+		for (int i = 0; i < CT_WAIT_DEFERS; i++)
+			if (mine->wdefer[i].obj)
+				mine->wdefer[i].obj = NULL;
 	}
 }
 
