@@ -55,6 +55,8 @@ static struct ct_kids_page *ct_kids;
 static struct ct_kids_page *ct_parent_kids;
 /* Slots of ct_kids this process has resolved. */
 static uint32_t ct_kids_taken;
+/* The unwinder's lookup count at this process's fork (ct_unwind_misses). */
+static unsigned ct_uw_since;
 /* The return addresses this process resolved before a fork (its own
  * stacks, its children's): an open-addressing set its children read (and
  * never write) to tell what they inherit. */
@@ -232,6 +234,11 @@ ct_dump_tell_parent(const struct ct_snapshot *snap)
 			for (uint32_t j = 0; j < r->depth && j < CT_STACK_MAX; j++)
 				ct_tell_one(v, &n, CT_KIDS_PCS, r->pc[j]);
 		}
+	/* The rules it looked up itself (the shim's own frames, too). */
+	uintptr_t missed[64];
+	size_t nm = ct_unwind_missed(ct_uw_since, missed, 64);
+	for (size_t i = 0; i < nm; i++)
+		ct_tell_one(v, &n, CT_KIDS_PCS, missed[i]);
 	for (size_t t = 0; snap->threads && t < snap->nthreads; t++) {
 		const struct ct_thread_snap *th = &snap->threads[t];
 		for (int j = 0; j < th->depth && j < CT_STACK_MAX; j++)
@@ -370,6 +377,7 @@ ct_dump_fork_child(void)
 	 * ct_warm_sig) are inherited. */
 	ct_parent_kids = ct_kids;
 	ct_kids = NULL;
+	ct_uw_since = ct_unwind_misses();
 	ct_kids_taken = 0;
 	ct_dump_set_dir();
 }

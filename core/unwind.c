@@ -50,6 +50,13 @@ struct uw_entry {
 };
 static struct uw_entry uw_cache[UW_SLOTS];
 static uint64_t uw_gen = 1;
+/* The return addresses whose rules were looked up last (a ring; uw_nmissed
+ * counts every lookup): with the addresses of its recorded stacks, what
+ * a fork child tells its parent it resolved itself (core/dump.c), the
+ * shim's own frames among them, which no recorded stack holds. */
+#define UW_MISSED 64
+static uintptr_t uw_missed[UW_MISSED];
+static unsigned uw_nmissed;
 
 void
 ct_unwind_invalidate(void)
@@ -517,6 +524,24 @@ uw_rule_for(uintptr_t pc)
 		       (int16_t)r.off[0]);
 }
 
+unsigned
+ct_unwind_misses(void)
+{
+	return __atomic_load_n(&uw_nmissed, __ATOMIC_RELAXED);
+}
+
+size_t
+ct_unwind_missed(unsigned since, uintptr_t *out, size_t max)
+{
+	unsigned now = __atomic_load_n(&uw_nmissed, __ATOMIC_RELAXED);
+	size_t n = 0;
+	if (now - since > UW_MISSED)
+		since = now - UW_MISSED;
+	for (unsigned i = since; i != now && n < max; i++)
+		out[n++] = __atomic_load_n(&uw_missed[i % UW_MISSED], __ATOMIC_RELAXED);
+	return n;
+}
+
 void
 ct_unwind_warm(uintptr_t ret)
 {
@@ -545,6 +570,8 @@ ct_unwind_walk(void **buf, int max, uintptr_t pc, uintptr_t sp, uintptr_t bp)
 		if (!uw_lookup(key, &rule)) {
 			rule = uw_rule_for(pc);
 			uw_store(key, rule);
+			unsigned m = __atomic_fetch_add(&uw_nmissed, 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&uw_missed[m % UW_MISSED], pc, __ATOMIC_RELAXED);
 		}
 		if ((rule & 3) == UW_END)
 			return n;
@@ -590,6 +617,21 @@ void
 ct_unwind_warm(uintptr_t ret)
 {
 	(void)ret;
+}
+
+unsigned
+ct_unwind_misses(void)
+{
+	return 0;
+}
+
+size_t
+ct_unwind_missed(unsigned since, uintptr_t *out, size_t max)
+{
+	(void)since;
+	(void)out;
+	(void)max;
+	return 0;
 }
 
 int

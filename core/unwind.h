@@ -27,6 +27,7 @@
 #ifndef CT_UNWIND_H
 #define CT_UNWIND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Fills buf with up to max return addresses, innermost first, starting
@@ -41,6 +42,13 @@ int ct_unwind_backtrace(void **buf, int max);
  * earlier children had to look up themselves). Thread-safe, no
  * allocation, no lock, no system call. */
 void ct_unwind_warm(uintptr_t ret);
+
+/* How many rules were looked up so far (a counter), and the return
+ * addresses of those looked up since the count was `since` (at most the
+ * last 64, at most max into out; returns how many). Thread-safe, no
+ * allocation. */
+unsigned ct_unwind_misses(void);
+size_t ct_unwind_missed(unsigned since, uintptr_t *out, size_t max);
 
 /* Drops every cached rule: called after each dlclose (an object loaded
  * later at the same address has other rules). Objects glibc unloads by

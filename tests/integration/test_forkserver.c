@@ -209,5 +209,15 @@ Test(forkserver, later_children_inherit_what_earlier_ones_resolved, .timeout = 3
 	cr_expect_eq(fs_hex_lines(&r, "kidpc", site, NULL), 1,
 		     "the epoll_wait children's return address into serve_one (%lx) was reported "
 		     "by more than one child, or none; stdout:\n%s", site, r.out);
+	/* The shim's own frames (the epoll_wait wrapper's, which the server
+	 * never walked through), whose rules a child looks up too, are
+	 * reported as well; and nothing is reported twice. */
+	cr_expect(strstr(r.out, " in_shim=1\n"),
+		  "no return address in the shim was reported; stdout:\n%s", r.out);
+	for (const char *p = strstr(r.out, "kidpc="); p; p = strstr(p + 1, "kidpc=")) {
+		unsigned long v;
+		if (sscanf(p, "kidpc=%lx", &v) == 1)
+			cr_expect_eq(fs_hex_lines(&r, "kidpc", v, NULL), 1, "%lx reported twice", v);
+	}
 	run_free(&r);
 }

@@ -18,8 +18,9 @@
  * connection, site=<hex> from each epoll_wait child (the return address
  * into serve_one of its wait's stack: the same in every child),
  * then children=N and failed=N (children that did not exit 0), under
- * libcontend-seams.so kidpc=<hex> for each return address its children
- * reported having resolved themselves (core/dump.c), and
+ * libcontend-seams.so kidpc=<hex> in_shim=0|1 for each return address its
+ * children reported having resolved themselves (core/dump.c; in_shim: in
+ * the shim's own code), and
  * big_malloc_mapped=0|1: whether a 130 KiB malloc() of the server after
  * its last child came from mmap, as it does with glibc's default mmap
  * threshold (128 KiB) until a free of a mapped chunk raises it. Exits 0
@@ -178,8 +179,12 @@ main(int argc, char **argv)
 		(size_t (*)(uintptr_t *, size_t))dlsym(RTLD_DEFAULT, "ct_dump_test_kids_pcs");
 	uintptr_t pcs[512];
 	size_t npcs = reported ? reported(pcs, 512) : 0;
+	Dl_info shim, at;
+	if (reported && !dladdr((void *)reported, &shim))
+		shim.dli_fbase = NULL;
 	for (size_t i = 0; i < npcs && i < 512; i++)
-		printf("kidpc=%lx\n", (unsigned long)pcs[i]);
+		printf("kidpc=%lx in_shim=%d\n", (unsigned long)pcs[i],
+		       dladdr((void *)pcs[i], &at) && shim.dli_fbase && at.dli_fbase == shim.dli_fbase);
 	/* No free() in between: a chunk glibc mapped adds one to hblks. */
 	size_t mapped = mallinfo2().hblks;
 	void *big = malloc(130 * 1024);
