@@ -16,6 +16,48 @@
 #include "symbolize.h"
 #include "threads.h"
 
+/* The mappings read at the warm-up before a fork (ct_report_warm), with
+ * the kept symbolizer of the same objects (its ct_symbolize_kept_gen): a
+ * fork child whose objects are still those, and whose addresses all fall
+ * in them, takes its profiles' Mappings from here instead of reading and
+ * parsing /proc/self/maps again (hundreds of lines in a server such as
+ * PostgreSQL, a 64 KiB buffer and a string per mapping from the heap it
+ * shares with its parent, whose pages it then copies). The same Mappings
+ * either way: the objects are the same, at the same addresses. */
+static struct ct_maps rp_maps;
+static uint64_t rp_maps_gen; /* 0: none */
+
+/* Whether every address the report will look up (the stacks, the leaf
+ * functions, the threads' stacks) falls in one of m's mappings. */
+static bool
+rp_maps_cover(const struct ct_maps *m, const struct ct_snapshot *snap)
+{
+	for (int k = 0; k < CT_PROF_COUNT; k++)
+		for (size_t i = 0; i < snap->prof[k].nrecords; i++) {
+			const struct ct_record *r = &snap->prof[k].records[i];
+
+			if (r->op < CT_OP_COUNT && snap->leaf_addr[r->op] &&
+			    !ct_maps_find(m, snap->leaf_addr[r->op], NULL))
+				return false;
+			for (uint32_t j = 0; j < r->depth && j < CT_STACK_MAX; j++)
+				if (r->pc[j] && !ct_maps_find(m, r->pc[j] - 1, NULL))
+					return false;
+		}
+	for (size_t t = 0; snap->threads && t < snap->nthreads; t++) {
+		const struct ct_thread_snap *th = &snap->threads[t];
+
+		if (th->start_routine && !ct_maps_find(m, th->start_routine, NULL))
+			return false;
+		for (int j = 0; j < th->depth && j < CT_STACK_MAX; j++)
+			if (th->pc[j] && !ct_maps_find(m, th->pc[j] - 1, NULL))
+				return false;
+		for (int j = 0; j < th->create_depth && j < 32; j++)
+			if (th->create_pc[j] && !ct_maps_find(m, th->create_pc[j] - 1, NULL))
+				return false;
+	}
+	return true;
+}
+
 /* Addresses a fork child is expected to resolve beyond its parent's:
  * its own stacks at exit (a PostgreSQL backend: 30-60). More only costs
  * the child a realloc in its parent's heap (ct_symbolize_reserve). */
@@ -83,6 +125,13 @@ ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *pcs, size_t npcs
 				ct_symbolize_addr(sym, pcs[i] - 1, &fr, &n);
 		/* Room for the addresses a child resolves itself. */
 		ct_symbolize_reserve(sym, CT_REPORT_CHILD_ADDRS);
+		/* Once per kept symbolizer: the same objects. */
+		if (rp_maps_gen != ct_symbolize_kept_gen()) {
+			ct_maps_free(&rp_maps);
+			rp_maps_gen = 0;
+			if (ct_maps_read_snap(&rp_maps, snap) == 0)
+				rp_maps_gen = ct_symbolize_kept_gen();
+		}
 	}
 	ct_symbolize_release(sym);
 }
@@ -91,7 +140,7 @@ int
 ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opts)
 {
 	struct ct_symbolizer *sym = NULL;
-	struct ct_maps maps = {0};
+	struct ct_maps maps = {0}, *mp = &maps;
 	struct ct_gzout w;
 	int err;
 
@@ -111,24 +160,29 @@ ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opt
 		goto out;
 	/* Without maps or debug info a profile is still worth writing (pprof
 	 * shows addresses); only running out of memory is fatal. */
-	err = ct_maps_read_snap(&maps, snap);
-	if (err == -ENOMEM) {
-		ct_gzout_fail(&w, err, "out of memory writing profiles");
-		goto out;
-	}
 	err = ct_symbolize_acquire(snap, &sym);
 	if (err == -ENOMEM) {
 		ct_gzout_fail(&w, err, "out of memory writing profiles");
 		goto out;
 	}
+	if (rp_maps_gen && ct_symbolize_is_kept(sym) && rp_maps_gen == ct_symbolize_kept_gen() &&
+	    rp_maps_cover(&rp_maps, snap)) {
+		mp = &rp_maps;
+	} else {
+		err = ct_maps_read_snap(&maps, snap);
+		if (err == -ENOMEM) {
+			ct_gzout_fail(&w, err, "out of memory writing profiles");
+			goto out;
+		}
+	}
 	/* Every file is tried: one that cannot be written (ENOSPC, say)
 	 * does not cost the others. */
 	for (int k = 0; k < CT_PROF_COUNT; k++)
-		report_one(snap, (enum ct_profile_kind)k, &w, &maps, sym);
+		report_one(snap, (enum ct_profile_kind)k, &w, mp, sym);
 	if (snap->nlockstats)
-		report_locks(snap, &w, &maps, sym);
+		report_locks(snap, &w, mp, sym);
 	if (snap->threads)
-		ct_threads_write(snap, &w, opts->summary ? stderr : NULL, &maps, sym);
+		ct_threads_write(snap, &w, opts->summary ? stderr : NULL, mp, sym);
 out:
 	if (opts->wrote && opts->wrotelen)
 		ct_gzout_wrote(&w, opts->wrote, opts->wrotelen);

@@ -46,8 +46,11 @@ CT_EXPORT int ct_report_write(const struct ct_snapshot *snap, const struct ct_re
  * stacks share at their base). That opens the debug information of the
  * objects involved (the program, libc) once, in the parent: the children
  * inherit it and resolve their own addresses without reading or
- * decompressing those files again. Does nothing when the kept symbolizer
- * is in use. Same context rules as ct_report_write. */
+ * decompressing those files again. With a new kept symbolizer it also
+ * reads the process's mappings, which a child whose objects and addresses
+ * they cover uses for its profiles instead of /proc/self/maps. Does
+ * nothing when the kept symbolizer is in use. Same context rules as
+ * ct_report_write. */
 CT_EXPORT void ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *pcs, size_t npcs);
 
 /* Renders one profile of snap into memory, for the HTTP endpoint and

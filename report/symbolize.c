@@ -902,6 +902,8 @@ ct_symbolize__new_snap(const struct ct_snapshot *snap, struct ct_symbolizer **ou
  * be half-updated), instead of waiting for a thread that does not exist. */
 static struct ct_symbolizer *sym_kept;
 static int sym_kept_busy;
+/* Counts the kept symbolizers made (ct_symbolize_kept_gen). */
+static uint64_t sym_kept_gen;
 
 /* Whether s describes exactly the objects snap lists. */
 static bool
@@ -953,6 +955,7 @@ ct_symbolize_acquire(const struct ct_snapshot *snap, struct ct_symbolizer **out)
 			s->nobjs = snap->ndl_live;
 			s->pid = getpid();
 			sym_kept = s;
+			sym_kept_gen++;
 		}
 	}
 	if (!sym_kept)
@@ -989,6 +992,12 @@ ct_symbolize_reserve(struct ct_symbolizer *s, size_t addrs)
 	if (!err)
 		err = ct_vec_reserve(&s->syms, &s->capsyms, s->modkeys.n + mods, sizeof(*s->syms));
 	return err;
+}
+
+uint64_t
+ct_symbolize_kept_gen(void)
+{
+	return sym_kept_gen;
 }
 
 bool

@@ -96,6 +96,11 @@ int ct_symbolize_reserve(struct ct_symbolizer *sym, size_t addrs);
 /* Whether sym is the kept one (not a private one). */
 bool ct_symbolize_is_kept(const struct ct_symbolizer *sym);
 
+/* Changes whenever a new kept symbolizer is made (for the same objects as
+ * long as it stays the same). Not thread-safe: under the kept one's use
+ * (between ct_symbolize_acquire and ct_symbolize_release). */
+uint64_t ct_symbolize_kept_gen(void);
+
 /* Gives back what ct_symbolize_acquire gave: the kept one stays (and is
  * free again), a private one is freed. NULL is allowed. */
 void ct_symbolize_release(struct ct_symbolizer *sym);

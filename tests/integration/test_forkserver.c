@@ -128,6 +128,8 @@ Test(forkserver, children_inherit_resolved_symbols, .timeout = 300)
 	 * and its own profiles). */
 	cr_expect_geq(fs_opened(log, (int)run_value(&r, NULL, "server"), "/fork_server"), 1,
 		      "the server did not read its program; opens:\n%s", log);
+	cr_expect_geq(fs_opened(log, (int)run_value(&r, NULL, "server"), "/proc/self/maps"), 1,
+		      "the server did not read its mappings; opens:\n%s", log);
 	for (int i = 1; i < FS_CHILDREN; i++) {
 		cr_expect_eq(fs_opened(log, kids[i].pid, "/fork_server"), 0,
 			     "child %d read the program's file again", kids[i].pid);
@@ -135,6 +137,9 @@ Test(forkserver, children_inherit_resolved_symbols, .timeout = 300)
 			     "child %d read libc's file again", kids[i].pid);
 		cr_expect_eq(fs_opened(log, kids[i].pid, ".debug"), 0,
 			     "child %d read debug information again", kids[i].pid);
+		/* Nor the mappings: the server read them when it resolved. */
+		cr_expect_eq(fs_opened(log, kids[i].pid, "/proc/self/maps"), 0,
+			     "child %d read /proc/self/maps again", kids[i].pid);
 		char sub[32];
 		snprintf(sub, sizeof(sub), "c.%d", kids[i].pid);
 		struct profile p;
