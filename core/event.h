@@ -58,8 +58,10 @@ void ct_lock_wait_begin(struct ct_wait *w, const void *obj, unsigned op, uintptr
 /* After the real call returned (acquired, timed out or failed): ends the
  * registration and the wait record and records a block event (sampled by
  * CONTEND_BLOCK_RATE, stack captured here) and the wait in obj's
- * distribution (core/locks.h). A sampled wait whose kind says
- * CT_LKF_HOLD_TRACKABLE opens a hold, closed by ct_release_begin or
+ * distribution (core/locks.h). A wait whose kind says
+ * CT_LKF_HOLD_TRACKABLE keeps its registration until the thread releases
+ * obj (event.c "Deferred leave": ct_release_begin, ct_lock_defer_end*),
+ * and when sampled opens a hold, closed by ct_release_begin or
  * ct_cond_release on the same obj. */
 void ct_lock_wait_end(struct ct_wait *w);
 
@@ -106,7 +108,8 @@ void ct_block_end(unsigned op, int64_t t0);
 /* Before the real unlock of obj: the waiters' time since the last charge,
  * to be passed to ct_release_end, or 0 when nobody waited. Computed before
  * the unlock so a woken waiter cannot deregister first; cheap (no stack).
- * Ends this thread's open hold of obj, if any (ct_lock_wait_end). */
+ * Ends this thread's open hold of obj, if any, and the registration it
+ * kept since it got obj (ct_lock_wait_end), with the same bucket lock. */
 int64_t ct_release_begin(const void *obj);
 
 /* Ends the calling thread's registration on mutex obj kept since it got
