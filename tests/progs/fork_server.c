@@ -21,7 +21,7 @@
  * libcontend-seams.so kidpc=<hex> in_shim=0|1 for each return address its
  * children reported having resolved themselves (core/dump.c; in_shim: in
  * the shim's own code), and
- * big_malloc_mapped=0|1: whether a 130 KiB malloc() of the server after
+ * big_malloc_mapped=0|1: whether a 200 KiB malloc() of the server after
  * its last child came from mmap, as it does with glibc's default mmap
  * threshold (128 KiB) until a free of a mapped chunk raises it. Exits 0
  * when every child and the client exited 0. */
@@ -187,7 +187,7 @@ main(int argc, char **argv)
 		       dladdr((void *)pcs[i], &at) && shim.dli_fbase && at.dli_fbase == shim.dli_fbase);
 	/* No free() in between: a chunk glibc mapped adds one to hblks. */
 	size_t mapped = mallinfo2().hblks;
-	void *big = malloc(130 * 1024);
+	void *big = malloc(200 * 1024);
 	printf("big_malloc_mapped=%d\n", big && mallinfo2().hblks == mapped + 1);
 	free(big);
 	free(kids);
