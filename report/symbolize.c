@@ -70,6 +70,12 @@ struct sym_elfsyms {
 	size_t n, cap;
 };
 
+struct sym_fd {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+};
+
 struct ct_symbolizer {
 	Dwfl *dwfl;
 	struct ct_intern strs;  /* every string in a ct_frame */
@@ -93,6 +99,12 @@ struct ct_symbolizer {
 	struct ct_dl_gone *objs;
 	size_t nobjs;
 	pid_t pid; /* the process a kept one was last used in */
+	/* The descriptors libdwfl holds for this session (and closes at
+	 * dwfl_end), each with its file's identity; fds_lost when one could
+	 * not be recorded. See sym_fds_ours. */
+	struct sym_fd *fds;
+	size_t nfds, capfds;
+	bool fds_lost;
 };
 
 /* A source position while walking an inline chain; file may be relative. */
@@ -101,10 +113,92 @@ struct sym_pos {
 	int line, col;
 };
 
+/* ---- the descriptors libdwfl holds ------------------------------------ */
+
+/* Records fd as held by s's session (fd < 0: nothing was opened). */
+static void
+sym_fd_held(struct ct_symbolizer *s, int fd)
+{
+	struct stat st;
+
+	if (fd < 0)
+		return;
+	if (!s || fstat(fd, &st) != 0 ||
+	    ct_vec_reserve(&s->fds, &s->capfds, s->nfds + 1, sizeof(*s->fds)) != 0) {
+		if (s)
+			s->fds_lost = true;
+		return;
+	}
+	s->fds[s->nfds++] = (struct sym_fd){fd, st.st_dev, st.st_ino};
+}
+
+static bool
+sym_fd_still(const struct sym_fd *f)
+{
+	struct stat st;
+
+	return fstat(f->fd, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino;
+}
+
+/* Whether every descriptor s's session holds is still the file it
+ * opened. A program may close every descriptor it did not open itself (a
+ * daemon's sweep, close_range) and get the numbers back for files and
+ * sockets of its own, or dup2 onto one: dwfl_end would then close the
+ * program's descriptor under it. */
+static bool
+sym_fds_ours(const struct ct_symbolizer *s)
+{
+	if (s->fds_lost)
+		return false;
+	for (size_t i = 0; i < s->nfds; i++)
+		if (!sym_fd_still(&s->fds[i]))
+			return false;
+	return true;
+}
+
+/* libdwfl calls these with the module's userdata, which sym_adopt set
+ * to the module's symbolizer; they open the files libdwfl keeps. */
+static int
+sym_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+	     char **file_name, Elf **elfp)
+{
+	int fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+
+	sym_fd_held(*userdata, fd);
+	return fd;
+}
+
+static int
+sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		   const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+		   char **debuginfo_file_name)
+{
+	int fd = ct_debuginfo_find(mod, userdata, modname, base, file_name, debuglink_file,
+				   debuglink_crc, debuginfo_file_name);
+
+	sym_fd_held(*userdata, fd);
+	return fd;
+}
+
 static const Dwfl_Callbacks sym_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = ct_debuginfo_find,
+	.find_elf = sym_find_elf,
+	.find_debuginfo = sym_find_debuginfo,
 };
+
+static int
+sym_adopt_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)mod, (void)name, (void)start;
+	*userdata = arg;
+	return DWARF_CB_OK;
+}
+
+/* Points every module reported into s at s, for the callbacks above. */
+static void
+sym_adopt(struct ct_symbolizer *s)
+{
+	dwfl_getmodules(s->dwfl, sym_adopt_cb, s, 0);
+}
 
 /* ---- strings and paths ---------------------------------------------- */
 
@@ -807,6 +901,7 @@ sym_end(struct ct_symbolizer *s, bool any, struct ct_symbolizer **out)
 		ct_symbolize__free(s);
 		return -ENOENT;
 	}
+	sym_adopt(s);
 	*out = s;
 	return 0;
 }
@@ -828,6 +923,7 @@ ct_symbolize__new(struct ct_symbolizer **out)
 		err = rc > 0 ? -rc : -EIO;
 		goto out;
 	}
+	sym_adopt(s);
 	*out = s;
 out:
 	if (err)
@@ -843,8 +939,14 @@ ct_symbolize__new_elf(const char *path, uint64_t bias, struct ct_symbolizer **ou
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
-	/* add_p_vaddr: bias is the load bias, as dlpi_addr */
-	Dwfl_Module *mod = dwfl_report_elf(s->dwfl, path, path, -1, bias, true);
+	/* Opened here, not by libdwfl, so the descriptor it keeps is known;
+	 * add_p_vaddr: bias is the load bias, as dlpi_addr. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Dwfl_Module *mod = fd < 0 ? NULL : dwfl_report_elf(s->dwfl, path, path, fd, bias, true);
+	if (mod)
+		sym_fd_held(s, fd);
+	else if (fd >= 0)
+		close(fd);
 	return sym_end(s, mod != NULL, out);
 }
 
@@ -872,9 +974,10 @@ ct_symbolize__new_objs(const struct ct_dl_gone *v, size_t n, struct ct_symbolize
 		}
 		/* dwfl_report_elf keeps fd (and closes it at dwfl_end) on
 		 * success; add_p_vaddr: base is the load bias, as dlpi_addr. */
-		if (dwfl_report_elf(s->dwfl, v[i].path, v[i].path, fd, v[i].base, true))
+		if (dwfl_report_elf(s->dwfl, v[i].path, v[i].path, fd, v[i].base, true)) {
+			sym_fd_held(s, fd);
 			reported++;
-		else
+		} else
 			close(fd);
 	}
 	return sym_end(s, reported > 0, out);
@@ -1026,8 +1129,16 @@ ct_symbolize__free(struct ct_symbolizer *s)
 {
 	if (!s)
 		return;
-	if (s->dwfl)
+	if (s->dwfl && sym_fds_ours(s)) {
 		dwfl_end(s->dwfl);
+	} else if (s->dwfl) {
+		/* The session is left as it is (its memory is lost once):
+		 * ending it would close the program's descriptors. */
+		for (size_t i = 0; i < s->nfds; i++)
+			if (sym_fd_still(&s->fds[i]))
+				close(s->fds[i].fd);
+	}
+	free(s->fds);
 	ct_intern_free(&s->strs);
 	ct_intern_free(&s->addrs);
 	ct_intern_free(&s->fnkeys);

@@ -573,6 +573,33 @@ TABLE_TEST(lifecycle, same_results, same_cases, c, .timeout = 120)
 	run_free(&shim);
 }
 
+/* A program that takes over every descriptor it did not open (dup2 of
+ * a file of its own onto each, as a daemon's sweep and reuse or a shell's
+ * `exec N>FILE` do) after the shim kept symbol files open for its fork
+ * children, then loads a library and forks again: the shim drops what it
+ * kept and must not close what are now the program's descriptors (it did:
+ * every one it took was closed under it). */
+Test(lifecycle, descriptors_taken_over_by_the_program_stay_open, .timeout = 60)
+{
+	char dir[PATH_MAX], data[PATH_MAX + 16], lib[PATH_MAX];
+	tmpdir_make(dir, sizeof(dir), "fdtake");
+	snprintf(data, sizeof(data), "%s/data", dir);
+	prog_path(lib, sizeof(lib), "libdl_hold.so");
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "fds_taken", .args = (const char *[]){lib, data, NULL}});
+	run_expect_success(&r);
+	long long taken = run_value(&r, NULL, "taken");
+	cr_expect_gt(taken, 0, "the shim kept no file open for children: nothing was tested");
+	cr_expect_eq(run_value(&r, NULL, "lost"), 0, "%lld of %lld descriptors closed under the program",
+		     run_value(&r, NULL, "lost"), taken);
+	size_t n = 0;
+	char *got = read_file(data, &n);
+	cr_expect_eq((long long)n, taken, "the program's file has %zu bytes", n);
+	free(got);
+	tmpdir_remove(dir);
+	run_free(&r);
+}
+
 /* A program whose descriptor 2 is a file of its own (stderr closed, then
  * a read-write open): the shim's lines, notices (CONTEND_QUIET=0) and
  * errors alike, must not land in it. The output directory lies under
