@@ -170,13 +170,19 @@ ct_dlhist_add(struct dl_phdr_info *info, size_t size, void *arg)
 		path = ct_dl_exe;
 	if (!path || path[0] != '/')
 		return 0;
-	struct ct_dl_gone g = {.base = info->dlpi_addr};
+	struct ct_dl_gone g = {.base = info->dlpi_addr, .lo = UINT64_MAX};
 	bool have = false;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+		if (ph->p_type != PT_LOAD)
 			continue;
 		uint64_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		if (lo < g.lo)
+			g.lo = lo;
+		if (hi > g.hi)
+			g.hi = hi;
+		if (!(ph->p_flags & PF_X))
+			continue;
 		if (!have || lo < g.start) {
 			/* as /proc/self/maps shows it: page-aligned, with the
 			 * file offset of that page */

@@ -84,8 +84,11 @@ int ct_dlhist_snapshot(struct ct_snapshot *snap);
  * Not async-signal-safe (the callback's own contract). */
 int ct_dl_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);
 /* The same exclusion around the shim's other calls into the loader
- * (dlopen of the report library, of libunwind, of libgcc_s through the
- * first backtrace()), which also hold its locks for a while: true if this
+ * (dlopen and dlsym of the report library and of libunwind, libgcc_s
+ * loaded by the first backtrace(), libunwind's walks of another thread's
+ * stack, which look up each frame with dl_iterate_phdr), which also hold
+ * its locks for a while. report/ makes no such call: its lock names use
+ * the snapshot's list of objects (tests/layering checks both). True if this
  * call took the lock, to be given back to ct_dl_forks_on. Waits at most
  * about a second. */
 bool ct_dl_forks_off(void);

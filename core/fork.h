@@ -31,15 +31,18 @@
  *       to "not tried" in the child, which loads it itself if it dumps.
  *   (CT_LOCK_DL_PASS)     core/dlhist.c ct_dl_lock: the shim's own calls
  *       into the dynamic loader (ct_dl_iterate's dl_iterate_phdr, which
- *       holds glibc's loader write lock while it calls back; the dlopen of
- *       the report library and of libunwind; the first backtrace(), which
- *       loads libgcc_s). Taken in prepare after the warm-up (waiting at
- *       most about a second for a call under way), released in the parent
- *       and the child: a child copied during such a call inherited
- *       glibc's lock held and its exit dump hung. A _Fork child frees it.
- *       The report library's own pass (lock names) and the program's
- *       calls are not covered. Not in the enum below (no test seam holds
- *       it yet).
+ *       holds glibc's loader write lock while it calls back; the dlopen and
+ *       dlsym of the report library and of libunwind; the first
+ *       backtrace(), which loads libgcc_s; libunwind's walks of blocked
+ *       threads' stacks, which call dl_iterate_phdr per frame). Taken in
+ *       prepare after the warm-up (waiting at most about a second for a
+ *       call under way), released in the parent and the child: a child
+ *       copied during such a call inherited glibc's lock held and its exit
+ *       dump hung. A _Fork child frees it. report/ makes no loader call
+ *       (tests/layering). The program's own calls are not covered (a
+ *       child copied in the middle of one is in the same state natively,
+ *       but its exit dump then waits for the lock: bounded by the dump's
+ *       deadline). Not in the enum below (no test seam holds it yet).
  *   CT_LOCK_REAL_RESOLVE  interpose/real.c: "resolving" the real functions
  *       (only before init finished). Set back to "unresolved" in the child
  *       (through the interpose hook given to ct_fork_install).

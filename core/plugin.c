@@ -54,7 +54,10 @@ ct_plugin_sym(const char *name)
 	}
 	if (!ct_report_handle)
 		return NULL;
+	/* dlsym holds the loader's lock like dlopen (core/dlhist.h). */
+	bool mine = ct_dl_forks_off();
 	void *sym = dlsym(ct_report_handle, name);
+	ct_dl_forks_on(mine);
 	if (!sym)
 		ct_log("%s has no %s", ct_report_lib, name);
 	return sym;

@@ -120,6 +120,7 @@ struct ct_dl_gone {
 	uint64_t base;            /* load bias */
 	uint64_t start, limit;    /* executable range, start page-aligned */
 	uint64_t offset;          /* file offset of start */
+	uint64_t lo, hi;          /* every PT_LOAD (memory size): where its data lies too */
 	char path[512];
 	char build_id[72];        /* lowercase hex, "" when unknown */
 };

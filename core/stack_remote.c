@@ -81,17 +81,20 @@ ct_unw_load(void)
 	state = -1;
 	char soname[64];
 	snprintf(soname, sizeof(soname), "libunwind-%s.so.8", CT_STR(UNW_TARGET));
+	/* dlsym takes the loader's lock too. */
 	bool mine = ct_dl_forks_off();
 	void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	if (h) {
+		u.create = (void *)dlsym(h, CT_STR(unw_create_addr_space));
+		u.get_accessors = (void *)dlsym(h, CT_STR(unw_get_accessors));
+		u.init_remote = (void *)dlsym(h, CT_STR(unw_init_remote));
+		u.step = (void *)dlsym(h, CT_STR(unw_step));
+		u.get_reg = (void *)dlsym(h, CT_STR(unw_get_reg));
+		u.local = (void *)dlsym(h, CT_STR(unw_local_addr_space));
+	}
 	ct_dl_forks_on(mine);
 	if (!h)
 		return NULL;
-	u.create = (void *)dlsym(h, CT_STR(unw_create_addr_space));
-	u.get_accessors = (void *)dlsym(h, CT_STR(unw_get_accessors));
-	u.init_remote = (void *)dlsym(h, CT_STR(unw_init_remote));
-	u.step = (void *)dlsym(h, CT_STR(unw_step));
-	u.get_reg = (void *)dlsym(h, CT_STR(unw_get_reg));
-	u.local = (void *)dlsym(h, CT_STR(unw_local_addr_space));
 	if (!u.create || !u.get_accessors || !u.init_remote || !u.step || !u.get_reg || !u.local)
 		return NULL;
 	/* The local address space's unwind-info lookup (dl_iterate_phdr)
@@ -126,14 +129,10 @@ ct_syscall_regs(int tid, struct ct_regs *r)
 	return true;
 }
 
-int
-ct_stack_of_blocked_thread(int tid, uintptr_t self_lo, uintptr_t self_hi, uintptr_t *pcs,
-			   int max)
+static int
+ct_blocked_walk(struct ct_unw *u, struct ct_regs regs, uintptr_t self_lo, uintptr_t self_hi,
+		uintptr_t *pcs, int max)
 {
-	struct ct_regs regs;
-	struct ct_unw *u = ct_unw_load();
-	if (!u || !ct_syscall_regs(tid, &regs))
-		return 0;
 	unw_cursor_t c;
 	if (u->init_remote(&c, u->as, &regs) < 0)
 		return 0;
@@ -152,6 +151,22 @@ ct_stack_of_blocked_thread(int tid, uintptr_t self_lo, uintptr_t self_hi, uintpt
 			break;
 	}
 	return out;
+}
+
+int
+ct_stack_of_blocked_thread(int tid, uintptr_t self_lo, uintptr_t self_hi, uintptr_t *pcs,
+			   int max)
+{
+	struct ct_regs regs;
+	struct ct_unw *u = ct_unw_load();
+	if (!u || !ct_syscall_regs(tid, &regs))
+		return 0;
+	/* libunwind finds each frame's unwind information with
+	 * dl_iterate_phdr, which a fork must not copy half-done (core/dlhist.h). */
+	bool mine = ct_dl_forks_off();
+	int n = ct_blocked_walk(u, regs, self_lo, self_hi, pcs, max);
+	ct_dl_forks_on(mine);
+	return n;
 }
 
 /* Unwinds the program's stack from caller with the stack pointer just
@@ -236,12 +251,9 @@ ct_unwind_through_wrapper(struct ct_unw *u, uintptr_t caller, uintptr_t slot, ui
  * wait record's caller) lie below the slot, and a walk from one of them
  * meets garbage or a zero soon. Candidates are looked for in the 16 KiB
  * above `below`; the lowest of the longest walks wins. */
-int
-ct_stack_above(uintptr_t caller, uintptr_t below, uintptr_t *pcs, int max)
+static int
+ct_above_walk(struct ct_unw *u, uintptr_t caller, uintptr_t below, uintptr_t *pcs, int max)
 {
-	struct ct_unw *u;
-	if (!caller || !below || max <= 0 || !(u = ct_unw_load()))
-		return 0;
 	uintptr_t buf[512], best[CT_STACK_MAX];
 	int nbest = 0;
 	if (max > CT_STACK_MAX)
@@ -275,4 +287,16 @@ ct_stack_above(uintptr_t caller, uintptr_t below, uintptr_t *pcs, int max)
 	}
 	memcpy(pcs, best, (size_t)nbest * sizeof(pcs[0]));
 	return nbest;
+}
+
+int
+ct_stack_above(uintptr_t caller, uintptr_t below, uintptr_t *pcs, int max)
+{
+	struct ct_unw *u;
+	if (!caller || !below || max <= 0 || !(u = ct_unw_load()))
+		return 0;
+	bool mine = ct_dl_forks_off(); /* as in ct_stack_of_blocked_thread */
+	int n = ct_above_walk(u, caller, below, pcs, max);
+	ct_dl_forks_on(mine);
+	return n;
 }

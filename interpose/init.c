@@ -61,7 +61,7 @@ ct_locate_self(void)
 	if (!dladdr((void *)ct_init_once, &di) || !di.dli_fname)
 		return;
 	struct ct_range r = {.base = (uintptr_t)di.dli_fbase};
-	dl_iterate_phdr(ct_find_exec_range, &r);
+	ct_dl_iterate(ct_find_exec_range, &r);
 	ct_stack_set_self_range(r.lo, r.hi);
 
 	char path[PATH_MAX];

@@ -1,11 +1,10 @@
 /* Lock names; see locknames.h. Owns per-call caches only: the objects
- * mapped (dl_iterate_phdr), their data symbols (libelf, read on first
+ * mapped (the snapshot's list), their data symbols (libelf, read on first
  * use) and the names given so far. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
-#include <link.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +43,7 @@ struct ct_locknames {
 	const struct ct_snapshot *snap;
 	struct ct_symbolizer *sym;
 	struct ln_obj *objs;
-	size_t nobjs, capobjs;
-	const char *main_path;
+	size_t nobjs;
 	struct ct_locksite *sites; /* sorted by obj */
 	size_t nsites;
 	struct ct_locksite *kinds; /* obj -> kind seen at a wait (attributes), sorted */
@@ -57,52 +55,34 @@ struct ct_locknames {
 	int err;
 };
 
+/* The objects of the snapshot (core/dlhist.c lists them with the
+ * shim's own pass over the loaded objects, which forks wait for: a pass
+ * of ours here, on the dumper thread, could leave a fork child glibc's
+ * loader lock held and its exit dump hung). The vDSO is not listed. */
 static int
-ln_phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
+ln_objs(struct ct_locknames *ln)
 {
-	struct ct_locknames *ln = arg;
-	uint64_t lo = UINT64_MAX, hi = 0;
-	(void)size;
+	const struct ct_snapshot *snap = ln->snap;
 
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
+	if (!snap->ndl_live)
+		return 0;
+	ln->objs = calloc(snap->ndl_live, sizeof(*ln->objs));
+	if (!ln->objs)
+		return -ENOMEM;
+	for (size_t i = 0; i < snap->ndl_live; i++) {
+		const struct ct_dl_gone *g = &snap->dl_live[i];
+		struct ln_obj *o = &ln->objs[ln->nobjs];
+
+		if (g->hi <= g->lo || !g->path[0])
 			continue;
-		uint64_t s = info->dlpi_addr + ph->p_vaddr;
-		if (s < lo)
-			lo = s;
-		if (s + ph->p_memsz > hi)
-			hi = s + ph->p_memsz;
+		o->path = strdup(g->path);
+		if (!o->path)
+			return -ENOMEM;
+		o->bias = g->base;
+		o->lo = g->lo;
+		o->hi = g->hi;
+		ln->nobjs++;
 	}
-	if (hi <= lo)
-		return 0;
-	/* The main program comes first and without a name; the vDSO has
-	 * no file worth reading. */
-	const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name :
-			   ln->nobjs == 0 ? ln->main_path : NULL;
-	if (!path || !path[0] || strstr(path, "linux-vdso"))
-		return 0;
-	if (ln->nobjs == ln->capobjs) {
-		size_t ncap = ln->capobjs ? ln->capobjs * 2 : 16;
-		struct ln_obj *nv = realloc(ln->objs, ncap * sizeof(*nv));
-		if (!nv) {
-			ln->err = -ENOMEM;
-			return 1;
-		}
-		ln->objs = nv;
-		ln->capobjs = ncap;
-	}
-	struct ln_obj *o = &ln->objs[ln->nobjs];
-	memset(o, 0, sizeof(*o));
-	o->path = strdup(path);
-	if (!o->path) {
-		ln->err = -ENOMEM;
-		return 1;
-	}
-	o->bias = info->dlpi_addr;
-	o->lo = lo;
-	o->hi = hi;
-	ln->nobjs++;
 	return 0;
 }
 
@@ -227,7 +207,7 @@ ln_ready(struct ct_locknames *ln)
 	if (ln->ready)
 		return ln->ready_err;
 	ln->ready = true;
-	dl_iterate_phdr(ln_phdr_cb, ln);
+	ln->err = ln_objs(ln);
 	if (!ln->err && snap->nlocksites) {
 		ln->sites = malloc(snap->nlocksites * sizeof(*ln->sites));
 		if (!ln->sites) {
@@ -267,8 +247,6 @@ ct_locknames__new(const struct ct_snapshot *snap, struct ct_symbolizer *sym,
 		return -ENOMEM;
 	ln->snap = snap;
 	ln->sym = sym;
-	ln->main_path = snap->ndl_live && snap->dl_live[0].path[0] ? snap->dl_live[0].path :
-			"/proc/self/exe";
 	*out = ln;
 	return 0;
 }

@@ -17,8 +17,8 @@
  * same program gives the same names run after run. Many heap locks made
  * at one site share that site's name: they are one lock class.
  *
- * Runs in the profiled process (the symbol lookup reads its mappings with
- * dl_iterate_phdr). Not thread-safe: one owner. Allocates. */
+ * Runs in the profiled process (the symbol lookup reads the files of the
+ * objects the snapshot lists as loaded). Not thread-safe: one owner. Allocates. */
 #ifndef CT_REPORT_LOCKNAMES_H
 #define CT_REPORT_LOCKNAMES_H
 

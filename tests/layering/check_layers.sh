@@ -121,3 +121,29 @@ if [ "$calls" -ne 0 ]; then
 	exit 1
 fi
 echo "core: no call by name to any of the $nwrapped wrapped functions"
+
+# Loader calls: dl_iterate_phdr and dlopen hold glibc's loader lock, which
+# a fork copies held, and a child whose exit dump then walks the loaded
+# objects hangs. Forks and our loader calls exclude each other in
+# core/dlhist.c (ct_dl_iterate, ct_dl_forks_off/on): every pass over the
+# objects goes through ct_dl_iterate, and a file of core/ or report/ that
+# calls dlopen or dlsym must hold forks off around it. Comments and string literals are skipped.
+loader=0
+for f in $(find core report interpose cli -type f \( -name '*.c' -o -name '*.cc' -o -name '*.h' \) | sort); do
+	code=$(sed -e 's/\\.//g' -e 's/"[^"]*"/""/g' -e 's|/\*.*\*/||g' -e 's|^[[:space:]]*/\{0,1\}\*.*||' "$f")
+	if [ "$f" != core/dlhist.c ] && printf '%s\n' "$code" | grep -qE '(^|[^A-Za-z_0-9])dl_iterate_phdr[[:space:]]*\('; then
+		echo "$f: calls dl_iterate_phdr: use ct_dl_iterate (core/dlhist.h)" >&2
+		loader=$((loader + 1))
+	fi
+	case $f in interpose/*) continue ;; esac # dlsym(RTLD_NEXT) before init, on the program's thread
+	if printf '%s\n' "$code" | grep -qE '(^|[^A-Za-z_0-9])(dlopen|dlsym)[[:space:]]*\(' &&
+		! printf '%s\n' "$code" | grep -q 'ct_dl_forks_off[[:space:]]*('; then
+		echo "$f: calls dlopen or dlsym without holding forks off (ct_dl_forks_off, core/dlhist.h)" >&2
+		loader=$((loader + 1))
+	fi
+done
+if [ "$loader" -ne 0 ]; then
+	echo "$loader file(s) make loader calls that a fork may copy half-done" >&2
+	exit 1
+fi
+echo "loader calls: every pass goes through ct_dl_iterate, every dlopen and dlsym holds forks off"

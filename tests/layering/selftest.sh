@@ -40,6 +40,16 @@ if "$check" "$tmp/t" 2>/dev/null >&2; then
 	echo "check_layers.sh missed core calling a wrapped function by name" >&2
 	exit 1
 fi
+for c in "report/locknames.c dl_iterate_phdr(0, 0);" "interpose/init.c dl_iterate_phdr(0, 0);" \
+	"report/maps.c dlopen(0, 0);" "core/log.c dlsym(0, 0);"; do
+	fresh
+	f=${c%% *}
+	printf 'static void g(void) { %s }\n' "${c#* }" >>"$tmp/t/$f"
+	if "$check" "$tmp/t" 2>/dev/null >&2; then
+		echo "check_layers.sh missed $f making a loader call without holding forks off: ${c#* }" >&2
+		exit 1
+	fi
+done
 tcheck="$root/tests/layering/check_test_layers.sh"
 fresh
 "$tcheck" "$tmp/t" >/dev/null || { echo "the unchanged tests and bench fail" >&2; exit 1; }

@@ -2,11 +2,13 @@
  * (static locks, members of static objects), from its creation or
  * first-wait site, else its address (issue 14). */
 #include <criterion/criterion.h>
+#include <link.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../core/locks.h"
 #include "../../core/snapshot.h"
@@ -34,8 +36,30 @@ ln_make_thing(void)
 	return pc;
 }
 
+/* This test binary as the snapshot's one loaded object, as core/dlhist.c
+ * lists the main program: its path, load bias and every PT_LOAD. */
+static int
+ln_main_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct ct_dl_gone *g = arg;
+	(void)size;
+	g->base = info->dlpi_addr;
+	g->lo = UINT64_MAX;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type != PT_LOAD)
+			continue;
+		g->lo = lo < g->lo ? lo : g->lo;
+		g->hi = lo + ph->p_memsz > g->hi ? lo + ph->p_memsz : g->hi;
+	}
+	return 1; /* the main program comes first */
+}
+
+static struct ct_dl_gone ln_main;
+
 /* snap describing one recursive mutex obj initialised in ln_make_thing
- * (site, the one entry of its table). */
+ * (site, the one entry of its table), with this binary loaded. */
 static void
 ln_snap_one(struct ct_snapshot *snap, struct ct_locksite *site, const void *obj)
 {
@@ -44,6 +68,11 @@ ln_snap_one(struct ct_snapshot *snap, struct ct_locksite *site, const void *obj)
 	memset(snap, 0, sizeof(*snap));
 	snap->locksites = site;
 	snap->nlocksites = 1;
+	memset(&ln_main, 0, sizeof(ln_main));
+	dl_iterate_phdr(ln_main_cb, &ln_main);
+	cr_assert_gt(readlink("/proc/self/exe", ln_main.path, sizeof(ln_main.path) - 1), 0);
+	snap->dl_live = &ln_main;
+	snap->ndl_live = 1;
 }
 
 Test(locknames, static_member_init_site_and_address)
