@@ -59,8 +59,21 @@ void ct_dump_fork_child(void);
 
 /* ---- core/dump_exit.c ---- */
 
-/* The atexit handler: the final dump, once. */
+/* The atexit handler: the final dump, once. Called by exit() in a
+ * signal handler that interrupted the heap's or the loader's code on this
+ * thread (ct_dump_set_locking_code), it writes nothing and says so: that
+ * code may hold a lock only the interrupted frame would release, and the
+ * dump allocates and loads (it hung such a process for good, where exit
+ * alone is fine: a SIGTERM handler that calls exit() while the main
+ * thread frees memory). */
 void ct_dump_at_exit(void);
+
+/* Code in which a thread may hold the heap's or the dynamic loader's
+ * lock (libc, the loader, the object that defines malloc): executable
+ * range i of CT_DUMP_LOCKING_CODE, [lo, hi); 0, 0 when unknown. Set once
+ * at init, before any handler runs. */
+#define CT_DUMP_LOCKING_CODE 3
+void ct_dump_set_locking_code(int i, uintptr_t lo, uintptr_t hi);
 
 /* ---- core/dump_fatal.c ---- */
 

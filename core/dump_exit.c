@@ -9,6 +9,7 @@
 
 #include "dump.h"
 #include "dump_int.h"
+#include "event.h"
 #include "log.h"
 #include "profiles.h"
 #include "sys.h"
@@ -32,6 +33,45 @@ ct_exit_dump_main(void *exiting_slot)
 	return NULL;
 }
 
+static struct {
+	uintptr_t lo, hi;
+} ct_locking_code[CT_DUMP_LOCKING_CODE];
+
+void
+ct_dump_set_locking_code(int i, uintptr_t lo, uintptr_t hi)
+{
+	if (i >= 0 && i < CT_DUMP_LOCKING_CODE) {
+		ct_locking_code[i].lo = lo;
+		ct_locking_code[i].hi = hi;
+	}
+}
+
+/* Whether this thread runs a signal handler that interrupted code which
+ * may hold the heap's or the loader's lock, with the address interrupted
+ * in *pc (0 when unknown). Handlers left with siglongjmp are not counted
+ * (ct_in_handler_slow). */
+static bool
+ct_exit_interrupted_locking_code(uintptr_t *pc)
+{
+	*pc = 0;
+	if (ct_self.sig_depth == 0 || !ct_in_handler_slow())
+		return false;
+	if (ct_self.sig_depth > CT_SIG_FRAMES)
+		return true;
+	for (int d = 0; d < ct_self.sig_depth; d++) {
+		uintptr_t at = ct_self.sig_pc[d];
+		if (at == CT_SIG_PC_WAITING)
+			continue;
+		*pc = at;
+		if (!at)
+			return true;
+		for (int i = 0; i < CT_DUMP_LOCKING_CODE; i++)
+			if (at >= ct_locking_code[i].lo && at < ct_locking_code[i].hi)
+				return true;
+	}
+	return false;
+}
+
 /* With other threads alive, the exit dump runs on a helper thread that the
  * exiting thread waits for at most CT_EXIT_DUMP_TIMEOUT_S: a lock the dump
  * needs (the loader's, taken by dlopen) may be held by a thread that will
@@ -43,6 +83,14 @@ ct_dump_at_exit(void)
 {
 	if (!ct_dump_final_claim())
 		return;
+	uintptr_t pc;
+	if (ct_exit_interrupted_locking_code(&pc)) {
+		ct_log("exit() was called from a signal handler that interrupted the C library, "
+		       "the dynamic loader or the allocator (at %#lx), which may hold a lock "
+		       "writing needs: no profiles written at exit (CONTEND_INTERVAL keeps "
+		       "numbered snapshots)", (unsigned long)pc);
+		return;
+	}
 	/* A single-threaded process writes on its own thread, fork children
 	 * (a process-per-connection server's backends) included: a helper
 	 * thread of their own, for a malloc arena of fresh pages instead of

@@ -15,6 +15,7 @@
 struct ct_thread_slot;
 
 #define CT_SIG_FRAMES 4
+#define CT_SIG_PC_WAITING ((uintptr_t)1)
 
 struct ct_thread {
 	int busy;     /* the guard's depth: touched only by ct_guard_* below */
@@ -30,6 +31,11 @@ struct ct_thread {
 	 * runs above their frame again. */
 	int sig_depth;
 	uintptr_t sig_frame[CT_SIG_FRAMES];
+	/* Where each of them interrupted the thread: the program counter,
+	 * CT_SIG_PC_WAITING inside a wrapper's wait (a blocking call holds
+	 * none of libc's locks), 0 when unknown (a handler the guard
+	 * deferred). For an exit() from the handler (core/dump.h). */
+	uintptr_t sig_pc[CT_SIG_FRAMES];
 	/* Program signal handlers that arrived while this thread held the
 	 * guard, queued by interpose/signal.c and run when it leaves the
 	 * guard (ct_guard_leave). */

@@ -3,6 +3,7 @@
  * another library's constructor takes a lock first. Never takes a pthread
  * lock of its own. */
 #include <dlfcn.h>
+#include <gnu/libc-version.h>
 #include <limits.h>
 #include <link.h>
 #include <stdlib.h>
@@ -28,28 +29,44 @@ int ct_spin_unlocked_value;
 
 static int ct_init_state; /* 0 none, 1 running, 2 done */
 
+/* The executable range of the object that holds addr. */
 struct ct_range {
-	uintptr_t base, lo, hi;
+	uintptr_t addr, lo, hi;
 };
 
-static int
-ct_find_exec_range(struct dl_phdr_info *info, size_t size, void *data)
+static bool
+ct_object_holds(const struct dl_phdr_info *info, uintptr_t addr)
 {
-	struct ct_range *r = data;
-	if (info->dlpi_addr != r->base)
-		return 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
-			continue;
 		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-		uintptr_t hi = lo + ph->p_memsz;
-		if (!r->lo || lo < r->lo)
-			r->lo = lo;
-		if (hi > r->hi)
-			r->hi = hi;
+		if (ph->p_type == PT_LOAD && addr >= lo && addr < lo + ph->p_memsz)
+			return true;
 	}
-	return 1;
+	return false;
+}
+
+static int
+ct_find_exec_ranges(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct ct_range *r = data;
+	(void)size;
+	for (; r->addr; r++) {
+		if (!ct_object_holds(info, r->addr))
+			continue;
+		for (int i = 0; i < info->dlpi_phnum; i++) {
+			const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+			if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+				continue;
+			uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+			uintptr_t hi = lo + ph->p_memsz;
+			if (!r->lo || lo < r->lo)
+				r->lo = lo;
+			if (hi > r->hi)
+				r->hi = hi;
+		}
+	}
+	return 0;
 }
 
 /* Our own code range (dropped from stacks) and the report library, which
@@ -57,12 +74,24 @@ ct_find_exec_range(struct dl_phdr_info *info, size_t size, void *data)
 static void
 ct_locate_self(void)
 {
+	/* Ours, then where a thread a signal interrupted may hold the heap's
+	 * or the loader's lock (core/dump.h): libc, the object that defines
+	 * the malloc everyone calls, the dynamic loader. */
+	struct ct_range r[] = {
+		{.addr = (uintptr_t)ct_init_once},
+		{.addr = (uintptr_t)gnu_get_libc_version},
+		{.addr = (uintptr_t)malloc},
+		{.addr = (uintptr_t)&_r_debug},
+		{0},
+	};
+	ct_dl_iterate(ct_find_exec_ranges, r);
+	ct_stack_set_self_range(r[0].lo, r[0].hi);
+	for (int i = 1; r[i].addr; i++)
+		ct_dump_set_locking_code(i - 1, r[i].lo, r[i].hi);
+
 	Dl_info di;
 	if (!dladdr((void *)ct_init_once, &di) || !di.dli_fname)
 		return;
-	struct ct_range r = {.base = (uintptr_t)di.dli_fbase};
-	ct_dl_iterate(ct_find_exec_range, &r);
-	ct_stack_set_self_range(r.lo, r.hi);
 
 	char path[PATH_MAX];
 	if (!realpath(di.dli_fname, path))

@@ -213,7 +213,7 @@ ct_defer(void *fn, int flags, int sig, const siginfo_t *si)
 	return queued;
 }
 
-static void ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc);
+static void ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc, bool deferred);
 
 /* ct_guard_run_deferred: the queued handlers in the order their signals
  * came, each with the mask the kernel gave it and a context whose mask
@@ -236,7 +236,7 @@ ct_run_deferred(void)
 		sigemptyset(&uc.uc_sigmask);
 		memcpy(&uc.uc_sigmask, &old, CT_KSIGSET_BYTES);
 		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &e.mask, NULL, CT_KSIGSET_BYTES);
-		ct_call_handler(e.fn, e.flags, e.sig, &e.si, &uc);
+		ct_call_handler(e.fn, e.flags, e.sig, &e.si, &uc, true);
 		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, CT_KSIGSET_BYTES);
 	}
 	errno = saved;
@@ -265,13 +265,29 @@ ct_dispatch(int k, int sig, siginfo_t *si, void *uc)
 	if (CT_UNLIKELY(ct_guard_held()) && !ct_sig_is_fault(sig, si) &&
 	    ct_defer(fn, flags, sig, si))
 		return;
-	ct_call_handler(fn, flags, sig, si, uc);
+	ct_call_handler(fn, flags, sig, si, uc, false);
+}
+
+/* The program counter the kernel saved in uc; CT_SIG_PC_WAITING where
+ * it cannot be read (then exit() from the handler dumps as before). */
+static uintptr_t
+ct_uc_pc(const void *uc)
+{
+#if defined(__x86_64__)
+	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.pc;
+#else
+	(void)uc;
+	return CT_SIG_PC_WAITING;
+#endif
 }
 
 /* Runs the program's handler fn as the kernel would have: counted in
- * sig_depth, the thread's wait suspended meanwhile (core/threads.h). */
+ * sig_depth, the thread's wait suspended meanwhile (core/threads.h), where
+ * it interrupted the thread noted (core/thread.h sig_pc). */
 static void
-ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc)
+ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc, bool deferred)
 {
 	int d = ct_self.sig_depth;
 	if (d < CT_SIG_FRAMES)
@@ -280,6 +296,10 @@ ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc)
 	 * the handler runs, nor after a siglongjmp out of the wrapper. */
 	struct ct_handler_saved saved;
 	ct_handler_enter(&saved);
+	if (d < CT_SIG_FRAMES)
+		ct_self.sig_pc[d] = deferred			      ? 0 :
+				    saved.wait_op || saved.lock_obj ? CT_SIG_PC_WAITING :
+								      ct_uc_pc(uc);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ct_self.sig_depth = d + 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "testrun.h"
 
@@ -286,4 +287,59 @@ Test(signals, lock_wait_left_by_siglongjmp_charges_nothing_more, .timeout = 120)
 	cr_expect_eq(s.count, 10, "round_hold charged %lld times", (long long)s.count);
 	profile_free(&p);
 	run_free(&r);
+}
+
+/* exit() from a SIGTERM handler (tests/progs/exit_in_handler): the
+ * process exits 3 in every case. The final dump allocates and loads, so
+ * where the handler interrupted the C library, the loader or the
+ * allocator (which may hold the heap's lock only the interrupted frame
+ * would release: it hung the process for good), it writes nothing and
+ * says so; where it interrupted the program's own code or a wrapped
+ * blocking call, the profiles are written as at any exit. */
+struct exit_case {
+	const char *mode;
+	bool dumps;
+};
+
+static const struct exit_case exit_cases[] = {
+	{"libc", false}, {"program", true}, {"wait", true},
+};
+
+TABLE_TEST(signals, exit_from_handler_dumps_only_where_safe, exit_cases, c, .timeout = 120)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "exit_in_handler",
+					.args = (const char *[]){c->mode, NULL},
+					.env = exact_env, .timeout_s = 40});
+	cr_assert(!r.timed_out, "%s: still running 40 s after SIGTERM; stderr:\n%s", c->mode, r.err);
+	cr_expect_eq(run_exit_code(&r), 3, "%s: exit code; stderr:\n%s", c->mode, r.err);
+	bool said = strstr(r.err, "no profiles written at exit") != NULL;
+	cr_expect_eq(said, !c->dumps, "%s: stderr:\n%s", c->mode, r.err);
+	char path[PATH_MAX + 64];
+	run_path(&r, NULL, "mutex.pb.gz", path, sizeof(path));
+	bool wrote = access(path, F_OK) == 0;
+	cr_expect_eq(wrote, c->dumps, "%s: mutex.pb.gz %s", c->mode, wrote ? "written" : "missing");
+	struct profile p;
+	if (wrote && run_profile(&r, NULL, "mutex", &p)) {
+		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_unlock",
+								      .next = "holder"});
+		cr_expect_eq(s.count, 1, "%s: the one contention before the signal", c->mode);
+		profile_free(&p);
+	}
+	run_free(&r);
+}
+
+/* The signal that comes in the middle of malloc() or free() (about 1 in 5
+ * runs hung before): every run exits 3. */
+Test(signals, exit_from_handler_in_malloc_never_hangs, .timeout = 400)
+{
+	for (int i = 0; i < 10; i++) {
+		struct run r;
+		run_prog(&r, &(struct run_opts){.prog = "exit_in_handler",
+						.args = (const char *[]){"malloc", NULL},
+						.timeout_s = 30});
+		cr_assert(!r.timed_out, "run %d: hung after SIGTERM; stderr:\n%s", i, r.err);
+		cr_expect_eq(run_exit_code(&r), 3, "run %d; stderr:\n%s", i, r.err);
+		run_free(&r);
+	}
 }
