@@ -68,6 +68,14 @@ void ct_dump_fork_child(void);
  * thread frees memory). */
 void ct_dump_at_exit(void);
 
+/* Before the program confines itself with seccomp (interpose/sandbox.c),
+ * after which a system call its filter does not allow kills it: stops the
+ * dumper thread (waiting for it as at exit), writes what was recorded, as
+ * the final dump at exit would (it then writes nothing), and sets
+ * ct_sandboxed and clears ct_ready (core/event.h). Once; program thread;
+ * allocates; keeps errno. */
+void ct_dump_before_sandbox(void);
+
 /* Code in which a thread may hold the heap's or the dynamic loader's
  * lock (libc, the loader, the object that defines malloc): executable
  * range i of CT_DUMP_LOCKING_CODE, [lo, hi); 0, 0 when unknown. Set once

@@ -3,12 +3,14 @@
  * exit() was called. Not async-signal-safe: allocates, loads the report
  * library and may create a helper thread, which the exiting thread waits
  * for with a deadline. Holds no lock (the guard is raised throughout). */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
 
 #include "dump.h"
 #include "dump_int.h"
+#include "dumper.h"
 #include "event.h"
 #include "log.h"
 #include "profiles.h"
@@ -81,7 +83,7 @@ ct_exit_interrupted_locking_code(uintptr_t *pc)
 void
 ct_dump_at_exit(void)
 {
-	if (!ct_dump_final_claim())
+	if (__atomic_load_n(&ct_sandboxed, __ATOMIC_ACQUIRE) || !ct_dump_final_claim())
 		return;
 	uintptr_t pc;
 	if (ct_exit_interrupted_locking_code(&pc)) {
@@ -124,4 +126,17 @@ ct_dump_at_exit(void)
 			       CT_EXIT_DUMP_TIMEOUT_S);
 	}
 	ct_guard_leave();
+}
+
+void
+ct_dump_before_sandbox(void)
+{
+	if (__atomic_load_n(&ct_sandboxed, __ATOMIC_ACQUIRE))
+		return;
+	int saved = errno;
+	ct_dumper_stop();
+	ct_dump_at_exit();
+	__atomic_store_n(&ct_ready, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&ct_sandboxed, 1, __ATOMIC_RELEASE);
+	errno = saved;
 }

@@ -313,7 +313,7 @@ ct_fatal_child(int sig)
 {
 	/* Dies with this thread if the watchdog ends it, and dies at once
 	 * of a second Ctrl-C, like the rest. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -390,7 +391,7 @@ ct_dumper_main(void *arg)
 	 * then do not list the dumper among the program's threads. */
 	static struct ct_thread_slot outside;
 	ct_self.slot = &outside;
-	prctl(PR_SET_NAME, "libcontend", 0, 0, 0);
+	syscall(SYS_prctl, PR_SET_NAME, "libcontend", 0, 0, 0);
 
 	struct ct_http *http = NULL;
 	const struct ct_http_ops *ops = NULL;
@@ -453,7 +454,7 @@ ct_dumper_main(void *arg)
 /* atexit, registered after the final dump's handler so it runs first:
  * the dumper finishes what it does (bounded), closes its sockets, and
  * says what live snapshots cost. */
-static void
+void
 ct_dumper_stop(void)
 {
 	if (!__atomic_load_n(&ct_running, __ATOMIC_ACQUIRE))

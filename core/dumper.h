@@ -66,6 +66,12 @@ bool ct_dumper_request(void);
 /* True while the thread runs in this process. Async-signal-safe. */
 bool ct_dumper_running(void);
 
+/* Stops the dumper thread (waits for it, bounded) and says what the live
+ * snapshots cost; registered with atexit when the thread starts, and
+ * before a seccomp filter (core/dump.h ct_dump_before_sandbox). Nothing
+ * when it is not running. Program thread. */
+void ct_dumper_stop(void);
+
 /* The fork protocol's part for CT_LOCK_DUMPER_OWNED (core/fork.h). The
  * child part closes the parent's dumper descriptors (wake-up pipe, HTTP
  * sockets) and, with rearm, arms a dumper of the child's own, not started:

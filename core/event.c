@@ -13,6 +13,7 @@
 #include "waiters.h"
 
 int ct_ready;
+int ct_sandboxed;
 CT_TLS struct ct_thread ct_self;
 void (*ct_guard_run_deferred)(void);
 

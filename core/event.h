@@ -16,8 +16,15 @@
 #include "compiler.h"
 #include "thread.h"
 
-/* Nonzero once the tables exist; cleared while a fork child rebuilds. */
+/* Nonzero once the tables exist; cleared while a fork child rebuilds,
+ * and for good once the program confined itself with seccomp. */
 extern int ct_ready;
+
+/* Set for good, in this process and its children, once the program
+ * confined itself with seccomp (core/dump.h ct_dump_before_sandbox): the
+ * shim records, writes and starts nothing more, and its fork, exit and
+ * thread-exit paths make no system call of their own. */
+extern int ct_sandboxed;
 
 /* True while this thread runs a program signal handler (ct_self.sig_depth,
  * kept by interpose/signal.c's trampoline). Out of line: only reached when

@@ -6,6 +6,7 @@
 #include "dlhist.h"
 #include "dump.h"
 #include "dumper.h"
+#include "event.h"
 #include "fork.h"
 #include "plugin.h"
 #include "profiles.h"
@@ -72,6 +73,12 @@ ct_fork_child(void)
 	/* CT_LOCK_REAL_RESOLVE */
 	if (ct_fork_interpose_child)
 		ct_fork_interpose_child();
+	/* A sandboxed process records and writes nothing (core/event.h):
+	 * none of its children's state is used, and the system calls the rest
+	 * makes (closing the dumper's descriptors, naming the output
+	 * directory) may be what its filter forbids. */
+	if (__atomic_load_n(&ct_sandboxed, __ATOMIC_RELAXED))
+		return;
 	if (!signal_copy) {
 		/* CT_LOCK_TABLES, CT_LOCK_WAITERS */
 		ct_profiles_fork_child();

@@ -13,11 +13,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "event.h"
 #include "locks.h"
 #include "pages.h"
 #include "sys.h"
@@ -128,8 +130,9 @@ ct_threads_exit_cb(void *p)
 	 * thread's slot is freed below, so it is never read (one system call
 	 * less per exit of a detached thread). A detach racing with this
 	 * load only makes the call useless. */
-	if (!(old & CT_SLOT_DETACHED) || (old & CT_SLOT_BASE) == CT_SLOT_CLAIMING)
-		prctl(PR_GET_NAME, s->name, 0, 0, 0);
+	if ((!(old & CT_SLOT_DETACHED) || (old & CT_SLOT_BASE) == CT_SLOT_CLAIMING) &&
+	    !__atomic_load_n(&ct_sandboxed, __ATOMIC_RELAXED))
+		syscall(SYS_prctl, PR_GET_NAME, s->name, 0, 0, 0);
 	for (;;) {
 		int base = old & CT_SLOT_BASE, new;
 		if (base == CT_SLOT_FREE)

@@ -21,8 +21,9 @@
  * futex_waitv (its own system call number) is a block-profile wait too,
  * op futex_wait, on the waiter array: the shim never reads the program's
  * memory, so it cannot register on the words themselves, and their wakers
- * are not charged for it. Every other syscall number and futex operation
- * (wake_op, the PI lock operations) is forwarded untouched.
+ * are not charged for it. SYS_seccomp and SYS_prctl go to sandbox.c
+ * (the program confining itself). Every other syscall number and futex
+ * operation (wake_op, the PI lock operations) is forwarded untouched.
  *
  * glibc's own users of futexes (pthread locks, condvars, semaphores) make
  * the system call inline, never through syscall(), so nothing is counted
@@ -31,7 +32,7 @@
  * in the waking process (test: futex/shared_wake_from_another_process).
  *
  * Cost for the other numbers: on x86-64 syscall is a small trampoline
- * (two compares, a jump) that reaches libc's syscall with every
+ * (four compares, a jump) that reaches libc's syscall with every
  * register and the stack as the caller left them, so the six words glibc
  * reads and errno are the caller's exactly. Elsewhere a C wrapper reads
  * the six words the way glibc does and forwards them. The argument
@@ -160,6 +161,10 @@ __asm__(".text\n"
 	"\tje ct_futex_syscall\n"
 	"\tcmpq $" CT_STR(SYS_futex_waitv) ", %rdi\n"
 	"\tje ct_futex_waitv_syscall\n"
+	"\tcmpq $" CT_STR(SYS_seccomp) ", %rdi\n"
+	"\tje ct_sandbox_syscall\n"
+	"\tcmpq $" CT_STR(SYS_prctl) ", %rdi\n"
+	"\tje ct_sandbox_syscall\n"
 	"\tjmp *real_syscall(%rip)\n"
 	".cfi_endproc\n"
 	".size syscall, .-syscall\n");
@@ -179,6 +184,8 @@ syscall(long nr, ...)
 		return ct_futex(nr, a, b, c, d, e, f, CT_CALLER());
 	if (nr == SYS_futex_waitv)
 		return ct_futex_wait(nr, a, b, c, d, e, f, CT_CALLER());
+	if (nr == SYS_seccomp || nr == SYS_prctl)
+		return ct_sandbox_syscall(nr, a, b, c, d, e, f);
 	return real_syscall(nr, a, b, c, d, e, f);
 }
 #endif

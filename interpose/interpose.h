@@ -28,6 +28,18 @@ void ct_signals_fork_child(void);
  * init only. 0, or -1 if sig is already tracked or the table is full. */
 int ct_signals_track(int sig, void (*handler)(int));
 
+/* Gives the kernel back the default action of every signal the shim
+ * stood for (ct_signals_track), so that the kernel alone acts on them from
+ * now on, and tracks none again: before the program confines itself with
+ * seccomp (sandbox.c), whose filter may forbid the system calls our
+ * handlers make. Program thread, no lock of ours held. */
+void ct_signals_untrack(void);
+
+/* syscall(SYS_seccomp, ...) and syscall(SYS_prctl, ...), which the
+ * syscall() wrapper (futex.c) hands to sandbox.c with its seven words:
+ * the result and errno of the system call. */
+long ct_sandbox_syscall(long nr, long a, long b, long c, long d, long e, long f);
+
 /* Live profiles: starts the dumper thread (core/dumper.h) when
  * CONTEND_HTTP, CONTEND_INTERVAL or CONTEND_DUMP_SIGNAL asks for it, and
  * tracks the dump signal as above. From init, after ct_signals_init. */

@@ -571,6 +571,31 @@ ct_signals_track(int sig, void (*handler)(int))
 	return 0;
 }
 
+void
+ct_signals_untrack(void)
+{
+	for (int sig = 1; sig < CT_NSIG; sig++) {
+		struct sigaction cur, dfl;
+		if (!ct_track_fn[sig] || real_sigaction(sig, NULL, &cur) != 0)
+			continue;
+		int k = ct_slot_of((const void *)cur.sa_handler);
+		if (k >= 0 && ct_acts[sig][k].fn == (void *)SIG_DFL) {
+			/* The default with the flags and mask the program
+			 * sees (ct_translate_old). */
+			const struct ct_act *a = &ct_acts[sig][k];
+			memset(&dfl, 0, sizeof(dfl));
+			dfl.sa_handler = SIG_DFL;
+			dfl.sa_flags = a->kflags & ~SA_SIGINFO;
+			ct_kmask_give(&dfl.sa_mask, &a->kmask);
+			if (real_sigaction(sig, &dfl, NULL) == 0)
+				ct_slot_free(sig, k);
+		}
+		/* After the kernel's action changed: a signal that came in
+		 * between still found what to do. */
+		ct_track_fn[sig] = NULL;
+	}
+}
+
 /* CONTEND_DUMP_SIGNAL: the dumper thread writes numbered snapshots; the
  * handler only pokes it. Where no dumper runs (a fork child), the signal
  * does what it would have done without us. */

@@ -623,3 +623,43 @@ Test(lifecycle, stderr_taken_by_a_program_file_gets_nothing, .timeout = 60)
 	tmpdir_remove(dir);
 	run_free(&r);
 }
+
+/* A program that confines itself with seccomp (tests/progs/sandboxed):
+ * afterwards any system call its filter does not list kills it, and the
+ * shim's exit dump (mkdir, openat ...) did, with SIGSYS. Under the shim,
+ * with live snapshots on, it ends exactly as natively (exit 0, or death
+ * by SIGTERM at its default action), and the profiles hold the wait it
+ * made before confining itself (written just before the filter). */
+struct sandbox_case {
+	const char *mode, *term;
+};
+
+static const struct sandbox_case sandbox_cases[] = {
+	{"prctl", NULL}, {"seccomp", NULL}, {"strict", NULL}, {"prctl", "term"},
+};
+
+TABLE_TEST(lifecycle, sandboxed_program_ends_as_natively, sandbox_cases, c, .timeout = 120)
+{
+	const char *const args[] = {c->mode, c->term, NULL};
+	const char *const env[] = {"CONTEND_INTERVAL=30ms", NULL};
+	struct run plain, shim;
+	run_prog(&plain, &(struct run_opts){.prog = "sandboxed", .args = args, .no_preload = true});
+	run_prog(&shim, &(struct run_opts){.prog = "sandboxed", .args = args, .env = env,
+					   .env2 = exact_env});
+	cr_expect(strstr(plain.out, "sandboxed=1") != NULL, "%s: natively: %s", c->mode, plain.err);
+	cr_expect(strstr(shim.out, "sandboxed=1") != NULL, "%s: %s", c->mode, shim.err);
+	cr_expect_eq(shim.status, plain.status, "%s %s: status %#x under the shim, %#x natively; stderr:\n%s",
+		     c->mode, c->term ? c->term : "", shim.status, plain.status, shim.err);
+	cr_expect(c->term ? WIFSIGNALED(plain.status) && WTERMSIG(plain.status) == SIGTERM :
+			    WIFEXITED(plain.status) && WEXITSTATUS(plain.status) == 0,
+		  "%s: natively status %#x", c->mode, plain.status);
+	struct profile p;
+	if (run_profile(&shim, NULL, "mutex", &p)) {
+		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_unlock",
+								      .next = "hold_until_waiter"});
+		cr_expect_eq(s.count, 1, "%s: the contention before the filter", c->mode);
+		profile_free(&p);
+	}
+	run_free(&plain);
+	run_free(&shim);
+}

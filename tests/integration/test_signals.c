@@ -322,7 +322,7 @@ TABLE_TEST(signals, exit_from_handler_dumps_only_where_safe, exit_cases, c, .tim
 	struct profile p;
 	if (wrote && run_profile(&r, NULL, "mutex", &p)) {
 		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_unlock",
-								      .next = "holder"});
+								      .next = "hold_until_waiter"});
 		cr_expect_eq(s.count, 1, "%s: the one contention before the signal", c->mode);
 		profile_free(&p);
 	}

@@ -21,14 +21,6 @@
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t main_thread;
 
-static void *
-holder(void *arg)
-{
-	MUST0(pthread_mutex_lock(&m));
-	sleep_us(20000);
-	pthread_mutex_unlock(&m);
-	return arg;
-}
 
 static void *
 terminator(void *arg)
@@ -91,13 +83,8 @@ int
 main(int argc, char **argv)
 {
 	need_args(argc, 2, "exit_in_handler <libc|program|wait|malloc>");
+	contended_wait(&m, 20000);
 	pthread_t t;
-	XPT(pthread_create(&t, NULL, holder, NULL));
-	sleep_us(5000);
-	MUST0(pthread_mutex_lock(&m));
-	pthread_mutex_unlock(&m);
-	XPT(pthread_join(t, NULL));
-
 	if (set_handler(SIGTERM, on_term, 0) != 0)
 		die("sigaction", 0);
 	main_thread = pthread_self();

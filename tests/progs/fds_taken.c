@@ -18,14 +18,6 @@
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 
-static void *
-holder(void *arg)
-{
-	MUST0(pthread_mutex_lock(&m));
-	sleep_us(20000);
-	pthread_mutex_unlock(&m);
-	return arg;
-}
 
 static void
 fork_one(void)
@@ -41,12 +33,7 @@ int
 main(int argc, char **argv)
 {
 	need_args(argc, 3, "fds_taken <libdl_hold.so> FILE");
-	pthread_t t;
-	XPT(pthread_create(&t, NULL, holder, NULL));
-	sleep_us(5000);
-	MUST0(pthread_mutex_lock(&m));
-	pthread_mutex_unlock(&m);
-	XPT(pthread_join(t, NULL));
+	contended_wait(&m, 20000);
 	fork_one();
 
 	int file = open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

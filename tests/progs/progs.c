@@ -174,6 +174,33 @@ hold_until_waiter(pthread_mutex_t *m, int *held, long us)
 	pthread_mutex_unlock(m);
 }
 
+struct contended {
+	pthread_mutex_t *m;
+	long us;
+	int held;
+};
+
+static void *
+contended_holder(void *arg)
+{
+	struct contended *c = arg;
+	hold_until_waiter(c->m, &c->held, c->us);
+	return NULL;
+}
+
+void
+contended_wait(pthread_mutex_t *m, long hold_us)
+{
+	struct contended c = {m, hold_us, 0};
+	pthread_t t;
+	XPT(pthread_create(&t, NULL, contended_holder, &c));
+	while (!__atomic_load_n(&c.held, __ATOMIC_ACQUIRE))
+		sleep_us(100);
+	MUST0(pthread_mutex_lock(m));
+	pthread_mutex_unlock(m);
+	XPT(pthread_join(t, NULL));
+}
+
 int bg_mutex_lock(void *m) { return pthread_mutex_lock(m); }
 int bg_mutex_unlock(void *m) { return pthread_mutex_unlock(m); }
 int bg_rwlock_rdlock(void *l) { return pthread_rwlock_rdlock(l); }

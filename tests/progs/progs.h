@@ -142,6 +142,11 @@ int bg_spin_unlock(void *s);
  * it: that thread's wait lasts at least us however late it comes. */
 void hold_until_waiter(pthread_mutex_t *m, int *held, long us);
 
+/* One contended wait of the calling thread on m, whatever the scheduling:
+ * a thread locks m and keeps it (hold_until_waiter) until the caller
+ * sleeps on it, then hold_us more; joined before this returns. */
+void contended_wait(pthread_mutex_t *m, long hold_us);
+
 /* The holder/waiters harness shared by the mutex, rwlock, spinlock,
  * condvar, semaphore and barrier programs.
  *

@@ -13,14 +13,6 @@
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 
-static void *
-holder(void *arg)
-{
-	MUST0(pthread_mutex_lock(&m));
-	sleep_us(20000);
-	pthread_mutex_unlock(&m);
-	return arg;
-}
 
 int
 main(int argc, char **argv)
@@ -31,12 +23,7 @@ main(int argc, char **argv)
 	int fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, "DATA", 4) != 4)
 		return 1;
-	pthread_t t;
-	XPT(pthread_create(&t, NULL, holder, NULL));
-	sleep_us(5000);
-	MUST0(pthread_mutex_lock(&m));
-	pthread_mutex_unlock(&m);
-	XPT(pthread_join(t, NULL));
+	contended_wait(&m, 20000);
 	printf("fd=%d\n", fd);
 	return 0;
 }
