@@ -108,14 +108,27 @@ wrapped=$(sed -n -e 's/^[[:space:]]*X([^,]*,[[:space:]]*\([A-Za-z_0-9]*\),.*/\1/
 nwrapped=$(printf '%s\n' "$wrapped" | wc -l)
 [ "$nwrapped" -ge 50 ] || { echo "only $nwrapped wrapped functions read from interpose/wrapped.def" >&2; exit 1; }
 pat=$(printf '%s\n' "$wrapped" | paste -sd '|' -)
-calls=0
-for f in $(find core -type f \( -name '*.c' -o -name '*.h' \) | sort); do
-	hits=$(sed -e 's/\\.//g' -e 's/"[^"]*"/""/g' -e 's|/\*.*\*/||g' -e 's|^[[:space:]]*/\{0,1\}\*.*||' "$f" |
-		grep -nE "(^|[^A-Za-z_0-9.>])($pat)[[:space:]]*\(" || true)
-	[ -z "$hits" ] && continue
-	printf '%s\n' "$hits" | sed "s|^|$f:|" >&2
-	calls=$((calls + $(printf '%s\n' "$hits" | wc -l)))
-done
+# strip(line): the line without escapes, string contents, one-line
+# comments and comment lines, for the checks below (one awk pass over
+# all files each: a process per file made the self-test, which runs this
+# script a dozen times, take minutes on a loaded machine).
+strip_awk='
+function strip(line) {
+	gsub(/\\./, "", line)
+	gsub(/"[^"]*"/, "\"\"", line)
+	gsub(/\/\*.*\*\//, "", line)
+	return line ~ /^[ \t]*\/?\*/ ? "" : line
+}'
+# shellcheck disable=SC2046 # one word per file name (the tree has no spaces)
+calls=$(awk -v pat="$pat" "$strip_awk"'
+{
+	line = strip($0)
+	if (line ~ ("(^|[^A-Za-z_0-9.>])(" pat ")[ \t]*\\(")) {
+		printf "%s:%d:%s\n", FILENAME, FNR, line > "/dev/stderr"
+		n++
+	}
+}
+END { print n + 0 }' $(find core -type f \( -name '*.c' -o -name '*.h' \) | sort))
 if [ "$calls" -ne 0 ]; then
 	echo "$calls call(s) from core/ to a wrapped function by name: use core/sys.h" >&2
 	exit 1
@@ -127,23 +140,33 @@ echo "core: no call by name to any of the $nwrapped wrapped functions"
 # objects hangs. Forks and our loader calls exclude each other in
 # core/dlhist.c (ct_dl_iterate, ct_dl_forks_off/on): every pass over the
 # objects goes through ct_dl_iterate, and a file of core/ or report/ that
-# calls dlopen or dlsym must hold forks off around it. Comments and string literals are skipped.
-loader=0
-for f in $(find core report interpose cli -type f \( -name '*.c' -o -name '*.cc' -o -name '*.h' \) | sort); do
-	code=$(sed -e 's/\\.//g' -e 's/"[^"]*"/""/g' -e 's|/\*.*\*/||g' -e 's|^[[:space:]]*/\{0,1\}\*.*||' "$f")
-	if [ "$f" != core/dlhist.c ] && printf '%s\n' "$code" | grep -qE '(^|[^A-Za-z_0-9])dl_iterate_phdr[[:space:]]*\('; then
-		echo "$f: calls dl_iterate_phdr: use ct_dl_iterate (core/dlhist.h)" >&2
-		loader=$((loader + 1))
-	fi
-	case $f in interpose/*) continue ;; esac # dlsym(RTLD_NEXT) before init, on the program's thread
-	if printf '%s\n' "$code" | grep -qE '(^|[^A-Za-z_0-9])(dlopen|dlsym)[[:space:]]*\(' &&
-		! printf '%s\n' "$code" | grep -q 'ct_dl_forks_off[[:space:]]*('; then
-		echo "$f: calls dlopen or dlsym without holding forks off (ct_dl_forks_off, core/dlhist.h)" >&2
-		loader=$((loader + 1))
-	fi
-done
-if [ "$loader" -ne 0 ]; then
-	echo "$loader file(s) make loader calls that a fork may copy half-done" >&2
+# calls dlopen or dlsym must hold forks off around it. Comments and
+# string literals are skipped.
+# shellcheck disable=SC2046 # one word per file name (the tree has no spaces)
+if ! awk "$strip_awk"'
+function flush() {
+	if (f == "")
+		return
+	if (iter && f != "core/dlhist.c") {
+		printf "%s: calls dl_iterate_phdr: use ct_dl_iterate (core/dlhist.h)\n", f > "/dev/stderr"
+		bad++
+	}
+	# interpose/ may: dlsym(RTLD_NEXT) before init, on the program thread
+	if (dl && !off && f !~ /^interpose\//) {
+		printf "%s: calls dlopen or dlsym without holding forks off (ct_dl_forks_off, core/dlhist.h)\n", f > "/dev/stderr"
+		bad++
+	}
+}
+FNR == 1 { flush(); f = FILENAME; iter = dl = off = 0 }
+{
+	line = strip($0)
+	if (line ~ /(^|[^A-Za-z_0-9])dl_iterate_phdr[ \t]*\(/) iter = 1
+	if (line ~ /(^|[^A-Za-z_0-9])(dlopen|dlsym)[ \t]*\(/) dl = 1
+	if (line ~ /ct_dl_forks_off[ \t]*\(/) off = 1
+}
+END { flush(); exit bad ? 1 : 0 }
+' $(find core report interpose cli -type f \( -name '*.c' -o -name '*.cc' -o -name '*.h' \) | sort); then
+	echo "loader calls that a fork may copy half-done (above)" >&2
 	exit 1
 fi
 echo "loader calls: every pass goes through ct_dl_iterate, every dlopen and dlsym holds forks off"
