@@ -12,6 +12,7 @@
 
 #include "compiler.h"
 #include "dlhist.h"
+#include "fork.h"
 #include "spin.h"
 
 uint32_t ct_dl_gen = 1;
@@ -395,3 +396,19 @@ ct_dl_fork_child_unprepared(void)
 	ct_spin_unlock(&ct_dl_lock);
 	ct_dl_fork_held = 0;
 }
+
+#ifdef CT_TEST_SEAMS
+static int
+ct_dl_test_hold_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)info, (void)size;
+	ct_test_sleep_us(*(const long *)arg);
+	return 1;
+}
+
+void
+ct_dl_test_hold(long hold_us)
+{
+	ct_dl_iterate(ct_dl_test_hold_cb, &hold_us);
+}
+#endif

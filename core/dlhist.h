@@ -94,6 +94,11 @@ int ct_dl_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);
 bool ct_dl_forks_off(void);
 void ct_dl_forks_on(bool mine);
 void ct_dl_fork_hold(void);
+#ifdef CT_TEST_SEAMS
+/* Holds the lock for hold_us inside a pass (glibc's loader lock held
+ * too), the way a snapshot's pass does (fork test seam, core/fork.h). */
+void ct_dl_test_hold(long hold_us);
+#endif
 void ct_dl_fork_release(void);
 /* The child of a _Fork (no prepare ran): frees the lock whoever held it. */
 void ct_dl_fork_child_unprepared(void);

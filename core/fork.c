@@ -117,6 +117,7 @@ static const char *const ct_fork_lock_names[CT_LOCK_COUNT] = {
 	[CT_LOCK_WAITERS] = "waiters",
 	[CT_LOCK_REPORT_LOAD] = "report_load",
 	[CT_LOCK_REAL_RESOLVE] = "real_resolve",
+	[CT_LOCK_DL_PASS] = "dl_pass",
 };
 
 CT_EXPORT const char *
@@ -149,6 +150,9 @@ ct_fork_test_hold(int which, long hold_us, int *held)
 	case CT_LOCK_REAL_RESOLVE:
 		if (ct_fork_interpose_hold)
 			ct_fork_interpose_hold(hold_us);
+		break;
+	case CT_LOCK_DL_PASS:
+		ct_dl_test_hold(hold_us);
 		break;
 	default:
 		r = -1;

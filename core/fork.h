@@ -29,7 +29,7 @@
  *   CT_LOCK_REPORT_LOAD   core/plugin.c: the report library's "loading" state
  *       (a dlopen under way on another thread). Not waited for; set back
  *       to "not tried" in the child, which loads it itself if it dumps.
- *   (CT_LOCK_DL_PASS)     core/dlhist.c ct_dl_lock: the shim's own calls
+ *   CT_LOCK_DL_PASS       core/dlhist.c ct_dl_lock: the shim's own calls
  *       into the dynamic loader (ct_dl_iterate's dl_iterate_phdr, which
  *       holds glibc's loader write lock while it calls back; the dlopen and
  *       dlsym of the report library and of libunwind; the first
@@ -42,7 +42,8 @@
  *       (tests/layering). The program's own calls are not covered (a
  *       child copied in the middle of one is in the same state natively,
  *       but its exit dump then waits for the lock: bounded by the dump's
- *       deadline). Not in the enum below (no test seam holds it yet).
+ *       deadline). Its test seam holds it inside a real pass, glibc's
+ *       loader lock held as well.
  *   CT_LOCK_REAL_RESOLVE  interpose/real.c: "resolving" the real functions
  *       (only before init finished). Set back to "unresolved" in the child
  *       (through the interpose hook given to ct_fork_install).
@@ -103,6 +104,7 @@ enum ct_fork_lock {
 	CT_LOCK_WAITERS,
 	CT_LOCK_REPORT_LOAD,
 	CT_LOCK_REAL_RESOLVE,
+	CT_LOCK_DL_PASS,
 	CT_LOCK_COUNT
 };
 

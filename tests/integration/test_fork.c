@@ -18,7 +18,7 @@
 
 /* Every lock named in core/fork.h (enum ct_fork_lock), and none. */
 static const char *const storm_locks[] = {
-	"none", "dumper_owned", "tables", "waiters", "report_load", "real_resolve",
+	"none", "dumper_owned", "tables", "waiters", "report_load", "real_resolve", "dl_pass",
 };
 
 static const struct {
@@ -30,6 +30,7 @@ static const struct {
 	{"waiters", "fork"},        {"waiters", "_Fork"},
 	{"report_load", "fork"},    {"report_load", "_Fork"},
 	{"real_resolve", "fork"},   {"real_resolve", "_Fork"},
+	{"dl_pass", "fork"},        {"dl_pass", "_Fork"},
 };
 
 #define STORM_FORKS "40"
