@@ -370,7 +370,7 @@ ct_dumper_snapshots(int64_t next, int64_t now, int64_t interval)
 {
 	if (__atomic_exchange_n(&ct_pending, 0, __ATOMIC_ACQ_REL))
 		ct_dumper_write_numbered(true);
-	if (now >= next) {
+	if (interval > 0 && now >= next) {
 		ct_dumper_write_numbered(false);
 		next += interval;
 		if (next <= now) /* fell behind (a slow dump): no catching up */
@@ -399,8 +399,11 @@ ct_dumper_main(void *arg)
 	ino_t lino = 0;
 	int lfd = ct_cfg.http[0] && ct_http_serves_here() ? ct_http_listen(&ldev, &lino) : -1;
 	int64_t interval = (int64_t)ct_cfg.interval_ns;
-	/* Due since init, however late the thread started. */
-	int64_t next = ct_first_due;
+	/* Due since init, however late the thread started. ct_first_due is
+	 * also when the thread itself is due (a fork child's server on port
+	 * 0 at once), which without an interval is no snapshot time: taken
+	 * as one, every pass of the loop wrote a numbered snapshot. */
+	int64_t next = interval ? ct_first_due : INT64_MAX;
 	static struct pollfd pfd[1 + CT_HTTP_MAX_POLLFDS];
 
 	while (!__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE)) {

@@ -474,13 +474,34 @@ Test(forked, http_fixed_port_is_the_parents, .timeout = 300)
 	srv_free(&s);
 }
 
+/* How many numbered snapshots (name.NNNN.ext) dir holds. */
+static int
+numbered_files(const char *dir)
+{
+	int n = 0;
+	DIR *d = opendir(dir);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		const char *dot = strchr(e->d_name, '.');
+		n += dot && dot[1] >= '0' && dot[1] <= '9';
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* Port 0: every process serves on a free port of its own, each answering
  * for itself (the threaded worker from its first thread, the
- * single-threaded one from its first blocking call that returned). */
+ * single-threaded one from its first blocking call that returned). And
+ * without CONTEND_INTERVAL none writes numbered snapshots: a worker's
+ * server, due at once, was taken for a snapshot due at once and again at
+ * every pass of its loop, once the worker had recorded a wait (its
+ * start-up sleep here, every event recorded): dozens a second, and a
+ * daemonized memcached four times slower to stop. */
 Test(forked, http_port_zero_serves_in_each_process, .timeout = 300)
 {
 	struct srv s;
-	srv_start(&s, "out.%p", (const char *const[]){"CONTEND_HTTP=127.0.0.1:0", NULL});
+	srv_start(&s, "out.%p",
+		  (const char *const[]){"CONTEND_HTTP=127.0.0.1:0", "CONTEND_BLOCK_RATE=1", NULL});
 	pid_t pids[] = {s.r.pid, s.stuck, s.idle};
 	int ports[3] = {0};
 	double deadline = mono_s() + 60;
@@ -505,5 +526,10 @@ Test(forked, http_port_zero_serves_in_each_process, .timeout = 300)
 	free(body);
 	srv_stop(&s);
 	cr_expect(!strstr(s.r.err, "do not serve"), "%s", s.r.err);
+	for (int i = 0; i < 3; i++) {
+		char dir[PATH_MAX + 32];
+		snprintf(dir, sizeof(dir), "%s/out.%d", s.r.tmp, (int)pids[i]);
+		cr_expect_eq(numbered_files(dir), 0, "%s: numbered snapshots without an interval", dir);
+	}
 	srv_free(&s);
 }
