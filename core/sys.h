@@ -14,7 +14,9 @@
  * core/ to a function of interpose/wrapped.def.
  *
  * Not in the table: syscall(), whose wrapper passes every number but
- * SYS_futex straight through (core makes no futex calls), and the
+ * SYS_futex straight through (core makes no futex calls; a SYS_prctl
+ * PR_SET_NAME is only noted as a rename, which is right for core's too),
+ * and the
  * functions no wrapper exists for (open, close, socket ...). Code in
  * libcontend-report.so keeps plain calls: it runs with the guard held
  * (core/plugin.h), so they pass through the wrappers unrecorded.

@@ -131,7 +131,7 @@ ct_threads_exit_cb(void *p)
 	 * less per exit of a detached thread). A detach racing with this
 	 * load only makes the call useless. */
 	if ((!(old & CT_SLOT_DETACHED) || (old & CT_SLOT_BASE) == CT_SLOT_CLAIMING) &&
-	    !__atomic_load_n(&ct_sandboxed, __ATOMIC_RELAXED))
+	    !__atomic_load_n(&ct_sandboxed, __ATOMIC_RELAXED) && !s->name_known)
 		syscall(SYS_prctl, PR_GET_NAME, s->name, 0, 0, 0);
 	for (;;) {
 		int base = old & CT_SLOT_BASE, new;
@@ -205,6 +205,7 @@ ct_threads_claim(void)
 		s->creator_tid = 0;
 		s->created_ns = -1;
 		s->name[0] = 0;
+		s->name_known = false;
 		return s;
 	}
 	__atomic_fetch_add(&ct_untracked, 1, __ATOMIC_RELAXED);
@@ -274,6 +275,20 @@ ct_threads_prepare(uintptr_t start_routine, void *arg, const uintptr_t *pcs, int
 		depth = CT_CREATE_DEPTH;
 	memcpy(s->create_pc, pcs, (size_t)depth * sizeof(pcs[0]));
 	s->create_depth = depth;
+	/* The kernel gives the new thread its creator's name: known from
+	 * here on when the creator's is (its first creation asks the kernel
+	 * once, instead of each thread at its exit). */
+	struct ct_thread_slot *me = ct_self.slot;
+	if (me) {
+		/* Not once the program confined itself (seccomp may kill
+		 * the process for it). */
+		if (!me->name_known && !__atomic_load_n(&ct_sandboxed, __ATOMIC_RELAXED))
+			me->name_known = syscall(SYS_prctl, PR_GET_NAME, me->name, 0, 0, 0) == 0;
+		if (me->name_known) {
+			memcpy(s->name, me->name, sizeof(s->name));
+			s->name_known = true;
+		}
+	}
 	if (detached)
 		__atomic_fetch_or(&s->state, CT_SLOT_DETACHED, __ATOMIC_RELEASE);
 	return s;
@@ -713,6 +728,28 @@ ct_threads_fork_child(void)
 			if (mine->wdefer[i].obj)
 				mine->wdefer[i].obj = NULL;
 	}
+}
+
+void
+ct_threads_renamed(uint64_t handle, const char *name)
+{
+	struct ct_thread_slot *s = ct_self.slot;
+	if (handle) {
+		s = NULL;
+		int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
+		for (int i = 0; ct_slots && i < n; i++)
+			if (__atomic_load_n(&ct_slots[i].handle, __ATOMIC_RELAXED) == handle &&
+			    ct_threads_state(&ct_slots[i]) == CT_THREAD_RUNNING) {
+				s = &ct_slots[i];
+				break;
+			}
+	}
+	if (!s || !name)
+		return;
+	size_t len = strnlen(name, sizeof(s->name) - 1);
+	memcpy(s->name, name, len);
+	s->name[len] = 0;
+	s->name_known = true;
 }
 
 struct ct_thread_slot *

@@ -87,7 +87,13 @@ struct ct_thread_slot {
 	 * when it ended unwoken (0: woken, or still waiting). */
 	uint32_t wlastop;
 	int64_t wstart, wunwoken;
-	char name[16];           /* taken at exit, for threads that are gone */
+	/* The thread's name (comm). name_known: it is kept here as the
+	 * thread changes it (inherited from its creator's at creation, then
+	 * each rename through pthread_setname_np or prctl/syscall
+	 * PR_SET_NAME: ct_threads_renamed), so its exit need not ask the
+	 * kernel; otherwise it is taken at exit, for threads that are gone. */
+	char name[16];
+	bool name_known;
 	/* Mutexes the thread holds after a wait whose waiter-table
 	 * registration (waiters.h) it has not ended yet: core/event.c ends
 	 * it at the thread's release of the mutex, under the one bucket
@@ -225,6 +231,12 @@ void ct_threads_exit(void *s);
  * the thread stays registered as it was. No allocation, no lock. */
 struct ct_thread_slot *ct_threads_reap_begin(uint64_t handle);
 void ct_threads_reap_end(struct ct_thread_slot *s, bool ok, bool detach);
+
+/* A rename the shim saw succeed: the thread whose pthread_t is handle (0:
+ * the caller) is now called name (truncated to 15 bytes, as the kernel
+ * does). Plain stores to the thread's slot; async-signal-safe; no
+ * allocation. */
+void ct_threads_renamed(uint64_t handle, const char *name);
 
 /* Threads that found the registry full (so are in no thread dump). */
 uint64_t ct_threads_untracked(void);

@@ -22,7 +22,7 @@
  * op futex_wait, on the waiter array: the shim never reads the program's
  * memory, so it cannot register on the words themselves, and their wakers
  * are not charged for it. SYS_seccomp and SYS_prctl go to sandbox.c
- * (the program confining itself). Every other syscall number and futex
+ * (the program confining itself, or renaming a thread). Every other syscall number and futex
  * operation (wake_op, the PI lock operations) is forwarded untouched.
  *
  * glibc's own users of futexes (pthread locks, condvars, semaphores) make

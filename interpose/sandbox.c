@@ -14,7 +14,9 @@
  * the program is about to confine itself, and a second attempt (libseccomp
  * falls back from the system call to prctl) must find nothing of ours
  * running. Other prctl options and system call numbers pass untouched,
- * errno included. Thread-safe. */
+ * errno included, but for a PR_SET_NAME that succeeds, which the thread
+ * registry notes (the thread's name, for dumps after it exits).
+ * Thread-safe. */
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <stdarg.h>
@@ -40,6 +42,17 @@ ct_sandbox_enter(void)
 	errno = saved;
 }
 
+/* A PR_SET_NAME that succeeded (through prctl or syscall): the thread
+ * registry keeps the calling thread's name as it changes, so that its
+ * exit need not ask the kernel (core/threads.h ct_threads_renamed). */
+static void
+ct_sandbox_renamed(const char *name)
+{
+	int saved = errno;
+	ct_threads_renamed(0, name);
+	errno = saved;
+}
+
 /* Reads four words whatever the caller passed, as glibc's prctl does. */
 CT_EXPORT int
 prctl(int option, ...)
@@ -52,7 +65,10 @@ prctl(int option, ...)
 	if (CT_UNLIKELY(option == PR_SET_SECCOMP) &&
 	    (a == SECCOMP_MODE_STRICT || a == SECCOMP_MODE_FILTER))
 		ct_sandbox_enter();
-	return real_prctl(option, a, b, c, d);
+	int r = real_prctl(option, a, b, c, d);
+	if (option == PR_SET_NAME && r == 0)
+		ct_sandbox_renamed((const char *)a);
+	return r;
 }
 
 /* syscall(SYS_seccomp, ...) and syscall(SYS_prctl, PR_SET_SECCOMP, ...),
@@ -65,5 +81,8 @@ ct_sandbox_syscall(long nr, long a, long b, long c, long d, long e, long f)
 				a == PR_SET_SECCOMP && (b == SECCOMP_MODE_STRICT || b == SECCOMP_MODE_FILTER);
 	if (confines)
 		ct_sandbox_enter();
-	return real_syscall(nr, a, b, c, d, e, f);
+	long r = real_syscall(nr, a, b, c, d, e, f);
+	if (nr == SYS_prctl && a == PR_SET_NAME && r == 0)
+		ct_sandbox_renamed((const char *)b);
+	return r;
 }

@@ -1,5 +1,6 @@
 /* Waits on other threads: barriers and joins. They block as a rule, so
  * they are always timed. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +169,18 @@ CT_EXPORT int
 pthread_detach(pthread_t t)
 {
 	CT_REAPING((uint64_t)t, true, real_pthread_detach(t));
+}
+
+/* Renames, so that a thread's name is known without asking the kernel
+ * when it exits (core/threads.h ct_thread_slot.name_known). A rename the
+ * shim does not see (a write to /proc/self/task/TID/comm) leaves the
+ * name of an exited thread in dumps at the one it knew. prctl and
+ * syscall(SYS_prctl) PR_SET_NAME: interpose/sandbox.c. */
+CT_EXPORT int
+pthread_setname_np(pthread_t t, const char *name)
+{
+	int r = real_pthread_setname_np(t, name);
+	if (r == 0)
+		ct_threads_renamed(pthread_equal(t, pthread_self()) ? 0 : (uint64_t)t, name);
+	return r;
 }

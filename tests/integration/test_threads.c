@@ -556,3 +556,26 @@ Test(threads, live_dump_service_threads_idle_request_first, .timeout = 120)
 	free(txt);
 	run_free(&r);
 }
+
+/* The name of a thread that ended without being joined is the one it had
+ * at its end, however it was set: the shim keeps a thread's name as it
+ * changes (inherited from its creator, then each rename it sees) instead
+ * of asking the kernel at every exit. */
+Test(threads, exited_threads_keep_their_names, .timeout = 120)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "thread_names", .timeout_s = 60});
+	run_expect_success(&r);
+	char path[PATH_MAX];
+	run_path(&r, NULL, "threads.txt", path, sizeof(path));
+	char *txt = read_file(path, NULL);
+	cr_assert(txt, "no threads.txt; stderr:\n%s", r.err);
+	const char *names[] = {"viaprctl", "viasetname", "viasyscall", "byother", "creator"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "\"%s\" [exited, not joined]", names[i]);
+		cr_expect(strstr(txt, want), "no %s in threads.txt:\n%s", want, txt);
+	}
+	free(txt);
+	run_free(&r);
+}
