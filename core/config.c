@@ -378,3 +378,14 @@ ct_config_print_help(void)
 			ct_log("  %-24s default %-10lu %s", o->name, (unsigned long)o->def, o->help);
 	}
 }
+
+bool
+ct_notices_off(void)
+{
+	if (ct_cfg.quiet >= 0)
+		return ct_cfg.quiet != 0;
+	int saved = errno;
+	bool tty = isatty(STDERR_FILENO);
+	errno = saved;
+	return !tty;
+}

@@ -99,4 +99,15 @@ int ct_config_expand_out(const char *tmpl, int pid, char *buf, size_t len);
 /* Prints the table on stderr (CONTEND_HELP=1). */
 void ct_config_print_help(void);
 
+/* True when notices (where the profiles went, the exit summary of stuck
+ * and leaked threads, other "for your information" lines) must not be
+ * printed: CONTEND_QUIET=1, or CONTEND_QUIET=auto (the default) and
+ * stderr is not a terminal now. A program whose stderr is captured (a
+ * test suite comparing it, a server's log file) then gets nothing of
+ * ours mixed in; a person at a terminal still sees where the files went.
+ * Errors (a file that could not be written, a bad variable) are printed
+ * whatever this says. One ioctl at most; errno preserved;
+ * async-signal-safe. */
+bool ct_notices_off(void);
+
 #endif

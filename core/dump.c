@@ -23,7 +23,7 @@
 #include "dump.h"
 #include "dump_int.h"
 #include "event.h"
-#include "fork.h"
+#include "forkstate.h"
 #include "log.h"
 #include "outfile.h"
 #include "plugin.h"
@@ -262,7 +262,7 @@ ct_dump_write(const char *suffix, bool threads)
 	threads = threads || data || ct_threads_worth_dumping();
 	if (!data && !threads)
 		return 0;
-	if (ct_fork_heap_unsafe()) {
+	if (ct_forkstate_heap_unsafe()) {
 		if (!ct_notices_off())
 			ct_log("this process was made by _Fork() while other threads ran (its heap "
 			       "may be inconsistent); no profiles written (pid %d)", (int)getpid());
@@ -486,7 +486,7 @@ ct_dump_prefork(void)
 	 * wrote (a postmaster's checkpointer, writer and launcher, which all
 	 * write at shutdown) inherit it too. */
 	if ((__atomic_load_n(&page->wrote, __ATOMIC_RELAXED) == 0 && !ct_profiles_have_data()) ||
-	    !ct_active() || ct_fork_heap_unsafe() || !ct_prepare_may_load())
+	    !ct_active() || ct_forkstate_heap_unsafe() || !ct_prepare_may_load())
 		return;
 	/* Again when children reported addresses (at most CT_KIDS_PCS in
 	 * all, and only new ones: a few forks in a server's life). */

@@ -24,7 +24,7 @@
 #include "dump.h"
 #include "dumper.h"
 #include "event.h"
-#include "fork.h"
+#include "forkstate.h"
 #include "log.h"
 #include "plugin.h"
 #include "profiles.h"
@@ -600,7 +600,7 @@ void
 ct_dumper_test_hold(long hold_us)
 {
 	ct_spin_lock(&ct_owned_lock);
-	ct_test_sleep_us(hold_us);
+	ct_forkstate_test_sleep_us(hold_us);
 	ct_spin_unlock(&ct_owned_lock);
 }
 #endif

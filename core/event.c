@@ -12,10 +12,7 @@
 #include "threads.h"
 #include "waiters.h"
 
-int ct_ready;
 int ct_sandboxed;
-CT_TLS struct ct_thread ct_self;
-void (*ct_guard_run_deferred)(void);
 
 bool
 ct_in_handler_slow(void)

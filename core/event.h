@@ -14,11 +14,8 @@
 #include <stdint.h>
 
 #include "compiler.h"
+#include "profiles.h"
 #include "thread.h"
-
-/* Nonzero once the tables exist; cleared while a fork child rebuilds,
- * and for good once the program confined itself with seccomp. */
-extern int ct_ready;
 
 /* Set for good, in this process and its children, once the program
  * confined itself with seccomp (core/dump.h ct_dump_before_sandbox): the

@@ -8,6 +8,7 @@
 #include "dumper.h"
 #include "event.h"
 #include "fork.h"
+#include "forkstate.h"
 #include "plugin.h"
 #include "profiles.h"
 #include "compiler.h"
@@ -25,7 +26,6 @@ static void (*ct_fork_interpose_hold)(long);
  * same time (glibc runs the handlers without a lock), and one's parent
  * handler must not clear what another's prepare set. */
 static CT_TLS int ct_fork_prepared;
-static int ct_fork_heap_bad;
 
 void
 ct_fork_prepare(void)
@@ -53,7 +53,7 @@ ct_fork_child(void)
 	 * inside malloc or dlopen when a _Fork copied the process: the child
 	 * may not trust the heap or the loader then. */
 	if (!prepared && (ct_dumper_running() || ct_threads_others_running()))
-		ct_fork_heap_bad = 1;
+		ct_forkstate_set_heap_unsafe();
 	bool signal_copy = ct_dump_in_signal_fork();
 
 	/* (CT_LOCK_DL_PASS, fork.h): no pass of ours was inside dl_iterate_phdr (its
@@ -87,17 +87,11 @@ ct_fork_child(void)
 	/* CT_LOCK_DUMPER_OWNED: closes the dumper's descriptors, releases,
 	 * and arms the child's own (not in the copy a signal dump writes
 	 * from, nor where the heap cannot be trusted). */
-	ct_dumper_postfork_child(!signal_copy && !ct_fork_heap_bad);
+	ct_dumper_postfork_child(!signal_copy && !ct_forkstate_heap_unsafe());
 	if (!signal_copy) {
 		ct_dump_fork_child();
 		ct_dump_fatal_fork_child();
 	}
-}
-
-bool
-ct_fork_heap_unsafe(void)
-{
-	return ct_fork_heap_bad;
 }
 
 void
@@ -126,13 +120,11 @@ ct_fork_lock_name(int which)
 	return which >= 0 && which < CT_LOCK_COUNT ? ct_fork_lock_names[which] : NULL;
 }
 
-static int *ct_test_held;
-
 CT_EXPORT int
 ct_fork_test_hold(int which, long hold_us, int *held)
 {
 	ct_guard_enter();
-	ct_test_held = held;
+	ct_forkstate_test_held(held);
 	int r = 0;
 	switch (which) {
 	case CT_LOCK_DUMPER_OWNED:
@@ -159,17 +151,5 @@ ct_fork_test_hold(int which, long hold_us, int *held)
 	}
 	ct_guard_leave();
 	return r;
-}
-
-void
-ct_test_sleep_us(long us)
-{
-	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-	if (ct_test_held)
-		__atomic_store_n(ct_test_held, 1, __ATOMIC_RELEASE);
-	while (ct_sys_nanosleep(&ts, &ts) != 0) {
-	}
-	if (ct_test_held)
-		__atomic_store_n(ct_test_held, 0, __ATOMIC_RELEASE);
 }
 #endif

@@ -122,13 +122,6 @@ void ct_fork_prepare(void);
 void ct_fork_parent(void);
 void ct_fork_child(void);
 
-/* True in a child made by _Fork (no prepare handlers ran) from a parent
- * where another thread was running (the dumper, or a thread of the program
- * the registry knew): the heap and the loader may be inconsistent there,
- * as POSIX warns, so the child records with leaf-only stacks, loads
- * nothing and writes no profile. Async-signal-safe. */
-bool ct_fork_heap_unsafe(void);
-
 #ifdef CT_TEST_SEAMS
 /* Test builds only (libcontend-seams.so): the name of lock i, and holds
  * lock `which` on the calling thread for hold_us microseconds, the way
@@ -136,9 +129,6 @@ bool ct_fork_heap_unsafe(void);
  * held. 0, or -1 for an unknown lock. */
 const char *ct_fork_lock_name(int which);
 int ct_fork_test_hold(int which, long hold_us, int *held);
-/* For the modules' hold seams: while the lock is held, sets the flag the
- * caller gave, sleeps us microseconds and clears it. */
-void ct_test_sleep_us(long us);
 #endif
 
 #endif

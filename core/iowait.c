@@ -19,7 +19,6 @@
 int ct_iowait_on;
 uint64_t ct_iowait_min_ticks;
 static uint64_t ct_iowait_min_mult; /* the multiplier ct_iowait_min_ticks is for */
-static uint64_t ct_iowait_recorded_ns; /* scaled delay of the recorded waits */
 
 void
 ct_iowait_init(void)
@@ -95,11 +94,11 @@ ct_iowait_sampled(const struct ct_iowait *w, double count, double delay)
 	/* Loading the unwinder costs a single-threaded process (one
 	 * that created no thread yet) about 0.6 ms: not for a helper
 	 * like cat whose short waits will not be written anyway. Until
-	 * the waits reach CT_IOWAIT_DUMP_MIN_NS such a process keeps
+	 * the waits reach CT_PROFILES_IO_DUMP_MIN_NS such a process keeps
 	 * only the caller of the wrapped function. */
 	if (ct_stack_unwinder_loaded() ||
-	    __atomic_load_n(&ct_iowait_recorded_ns, __ATOMIC_RELAXED) + (uint64_t)delay >=
-		    CT_IOWAIT_DUMP_MIN_NS) {
+	    __atomic_load_n(&ct_profiles_io_ns, __ATOMIC_RELAXED) + (uint64_t)delay >=
+		    CT_PROFILES_IO_DUMP_MIN_NS) {
 		n = ct_stack_capture(pcs, depth);
 		if (n <= 0) { /* no unwinder: the caller is still known */
 			pcs[0] = w->caller;
@@ -110,7 +109,7 @@ ct_iowait_sampled(const struct ct_iowait *w, double count, double delay)
 	/* Waiting for children alone never makes a process worth a
 	 * profile: every shell running a pipeline would write one. */
 	if (!ct_iowait_is_child_wait(w->op))
-		__atomic_fetch_add(&ct_iowait_recorded_ns, (uint64_t)delay, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&ct_profiles_io_ns, (uint64_t)delay, __ATOMIC_RELAXED);
 	ct_guard_leave();
 	errno = saved;
 }
@@ -140,16 +139,4 @@ ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 		ct_iowait_sampled(w, count, delay);
 	/* A single-threaded program's live snapshots start here (dumper.h). */
 	ct_dumper_start_if_due();
-}
-
-bool
-ct_iowait_worth_dumping(void)
-{
-	return __atomic_load_n(&ct_iowait_recorded_ns, __ATOMIC_RELAXED) >= CT_IOWAIT_DUMP_MIN_NS;
-}
-
-void
-ct_iowait_fork_child(void)
-{
-	__atomic_store_n(&ct_iowait_recorded_ns, 0, __ATOMIC_RELAXED);
 }

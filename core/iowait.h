@@ -26,12 +26,6 @@
  * put a stack walk on a fraction of all ready calls. */
 #define CT_IOWAIT_MIN_NS 5000
 
-/* A process whose only records are I/O, sleep and process waits adding
- * up to less than this writes no profiles: cat, grep or sh -c that
- * inherited LD_PRELOAD from a profiled server leave no directories and
- * do not pay for symbolization at exit. */
-#define CT_IOWAIT_DUMP_MIN_NS (1000 * 1000)
-
 /* ct_cfg.io at init: 0 turns every I/O wrapper into a plain forward. */
 extern int ct_iowait_on;
 /* CT_IOWAIT_MIN_NS in ticks; 0 until the tick length is known. */
@@ -92,11 +86,5 @@ ct_iowait_end(struct ct_iowait *w)
 
 /* At init, after the configuration is read and before ct_ready is set. */
 void ct_iowait_init(void);
-
-/* True once the recorded waits add up to CT_IOWAIT_DUMP_MIN_NS. */
-bool ct_iowait_worth_dumping(void);
-
-/* Fork child: its profiles start empty. */
-void ct_iowait_fork_child(void);
 
 #endif

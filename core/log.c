@@ -9,20 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "log.h"
 #include "sys.h"
-
-bool
-ct_notices_off(void)
-{
-	if (ct_cfg.quiet >= 0)
-		return ct_cfg.quiet != 0;
-	int saved = errno;
-	bool tty = isatty(STDERR_FILENO);
-	errno = saved;
-	return !tty;
-}
 
 /* Whether fd 2 may take our line. A program that closed its stderr may
  * have got descriptor 2 back for a file of its own (SQLite refuses to

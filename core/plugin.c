@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "dlhist.h"
-#include "fork.h"
+#include "forkstate.h"
 #include "log.h"
 #include "plugin.h"
 #include "sys.h"
@@ -79,7 +79,7 @@ void
 ct_plugin_test_hold_load(long hold_us)
 {
 	int was = __atomic_exchange_n(&ct_report_state, 1, __ATOMIC_ACQ_REL);
-	ct_test_sleep_us(hold_us);
+	ct_forkstate_test_sleep_us(hold_us);
 	__atomic_store_n(&ct_report_state, was, __ATOMIC_RELEASE);
 }
 #endif

@@ -6,14 +6,14 @@
 #include "clock.h"
 #include "config.h"
 #include "dlhist.h"
-#include "event.h"
-#include "fork.h"
-#include "iowait.h"
+#include "forkstate.h"
 #include "locks.h"
 #include "profiles.h"
 #include "waiters.h"
 
 struct ct_table ct_profiles[CT_PROF_COUNT];
+int ct_ready;
+uint64_t ct_profiles_io_ns;
 
 static int64_t ct_start_mono, ct_start_wall;
 static uintptr_t ct_leaf_addr[CT_OP_COUNT];
@@ -50,7 +50,7 @@ ct_profiles_fork_child(void)
 		ct_table_reset(&ct_profiles[k]);
 	ct_waiters_reset();
 	ct_locks_fork_child();
-	ct_iowait_fork_child();
+	__atomic_store_n(&ct_profiles_io_ns, 0, __ATOMIC_RELAXED);
 	ct_start_mono = ct_now_ns();
 	ct_start_wall = ct_wall_ns();
 }
@@ -68,7 +68,7 @@ ct_profiles_have_data(void)
 	for (int k = 0; k < CT_PROF_COUNT; k++)
 		if (!ct_table_empty(&ct_profiles[k]))
 			return true;
-	return ct_iowait_worth_dumping();
+	return __atomic_load_n(&ct_profiles_io_ns, __ATOMIC_RELAXED) >= CT_PROFILES_IO_DUMP_MIN_NS;
 }
 
 int
@@ -107,7 +107,7 @@ ct_profiles_test_hold(long hold_us)
 			ct_spin_lock(&ct_profiles[k].lock[s]);
 		ct_spin_lock(&ct_profiles[k].ovf_lock);
 	}
-	ct_test_sleep_us(hold_us);
+	ct_forkstate_test_sleep_us(hold_us);
 	for (int k = 0; k < CT_PROF_COUNT; k++) {
 		for (int s = 0; s < CT_TABLE_STRIPES; s++)
 			ct_spin_unlock(&ct_profiles[k].lock[s]);

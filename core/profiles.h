@@ -15,6 +15,20 @@
 
 extern struct ct_table ct_profiles[CT_PROF_COUNT];
 
+/* Nonzero once the tables exist; cleared while a fork child rebuilds. */
+extern int ct_ready;
+
+/* A process whose only records are I/O, sleep and process waits adding
+ * up to less than this writes no profiles: cat, grep or sh -c that
+ * inherited LD_PRELOAD from a profiled server leave no directories and
+ * do not pay for symbolization at exit. */
+#define CT_PROFILES_IO_DUMP_MIN_NS (1000 * 1000)
+
+/* The scaled delay of the recorded I/O, sleep and process waits but the
+ * waits for children (core/iowait.c adds to it), against
+ * CT_PROFILES_IO_DUMP_MIN_NS. */
+extern uint64_t ct_profiles_io_ns;
+
 /* Allocates the tables and the waiter table from ct_cfg, stamps the start
  * time and sets ct_ready. 0 or -errno (then nothing is recorded). */
 int ct_profiles_init(void);

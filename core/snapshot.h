@@ -11,8 +11,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "locks.h"
 #include "ops.h"
+
+/* Their entries, defined by core/locks.h (which readers of them include):
+ * the snapshot only holds the arrays. */
+struct ct_lockstat;
+struct ct_locksite;
 
 /* Deepest stack kept, like Go 1.23's default of 128 frames. */
 #define CT_STACK_MAX 128

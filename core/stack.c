@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "dlhist.h"
-#include "fork.h"
+#include "forkstate.h"
 
 #include "snapshot.h"
 #include "stack.h"
@@ -77,7 +77,7 @@ ct_stack_fork_child(void)
 	/* The child has one thread: loading at a capture is safe again,
 	 * unless _Fork left the heap or the loader in another thread's
 	 * hands. */
-	if (!ct_fork_heap_unsafe() && __atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED))
+	if (!ct_forkstate_heap_unsafe() && __atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED))
 		__atomic_store_n(&ct_threads_created, 0, __ATOMIC_RELAXED);
 }
 
@@ -152,7 +152,7 @@ ct_stack_capture_unwind(uintptr_t *pcs, int max)
 	 * thread we did not see created (the program's first threads came
 	 * before us) finds it not loaded: leaf only. */
 	if (st == 0 && !__atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED) &&
-	    !ct_fork_heap_unsafe() && ct_stack_load_unwinder())
+	    !ct_forkstate_heap_unsafe() && ct_stack_load_unwinder())
 		st = 1;
 	if (st <= 0)
 		return 0;

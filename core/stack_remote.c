@@ -20,7 +20,7 @@
 #include "dlhist.h"
 #include "snapshot.h"
 #include "stack.h"
-#include "threads.h"
+#include "task.h"
 
 #define CT_STR_(x) #x
 #define CT_STR(x) CT_STR_(x)

@@ -249,14 +249,6 @@ struct ct_snapshot;
  * included. */
 int ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns);
 
-/* Reads /proc/self/task/<tid>/<file> into buf (NUL-terminated, at most
- * len - 1 bytes). Returns the length or -1. Async-signal-safe. A file
- * closed to the process (EACCES, EPERM: after a uid/gid change or
- * PR_SET_DUMPABLE 0) is remembered for ct_task_denied. */
-ssize_t ct_task_read(int tid, const char *file, char *buf, size_t len);
-
-/* Which task files were refused so far (struct ct_snapshot.task_denied). */
-unsigned ct_task_denied(void);
 
 /* Reads every live thread's name into its slot, so that a forked copy of
  * the process (where the threads do not exist) can still name them.

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "fork.h"
+#include "forkstate.h"
 #include "pages.h"
 #include "spin.h"
 #include "threads.h"
@@ -241,7 +241,7 @@ ct_waiters_test_hold(long hold_us)
 {
 	for (size_t b = 0; b < ct_nwb; b++)
 		ct_spin_lock(&ct_wb[b].lock);
-	ct_test_sleep_us(hold_us);
+	ct_forkstate_test_sleep_us(hold_us);
 	for (size_t b = 0; b < ct_nwb; b++)
 		ct_spin_unlock(&ct_wb[b].lock);
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "../core/compiler.h"
-#include "../core/fork.h"
+#include "../core/forkstate.h"
 #include "../core/log.h"
 #include "../core/spin.h"
 #include "real.h"
@@ -181,7 +181,7 @@ void
 ct_real_test_hold(long hold_us)
 {
 	int was = __atomic_exchange_n(&ct_real_state, CT_RESOLVING, __ATOMIC_ACQ_REL);
-	ct_test_sleep_us(hold_us);
+	ct_forkstate_test_sleep_us(hold_us);
 	__atomic_store_n(&ct_real_state, was, __ATOMIC_RELEASE);
 }
 #endif

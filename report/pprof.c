@@ -11,6 +11,7 @@
 
 #include "../core/compiler.h"
 #include "../core/fdkind.h"
+#include "../core/locks.h"
 #include "intern.h"
 #include "locknames.h"
 #include "maps.h"

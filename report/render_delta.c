@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/locks.h"
 #include "gzout.h"
 #include "pprof_read.h"
 #include "profile.pb-c.h"

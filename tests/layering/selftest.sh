@@ -2,7 +2,8 @@
 # check_layers.sh must fail on a crossing: a copy of the layers with one
 # forbidden include added to each layer in turn, and a stale allow-list
 # entry (one planted in a copy of the script). check_test_layers.sh
-# likewise on an include each rule of tests/ and bench/ forbids.
+# likewise on an include each rule of tests/ and bench/ forbids, and
+# check_cycles.sh on an include that closes a circle.
 set -eu
 root=${1:?usage: selftest.sh SOURCE_ROOT}
 check="$root/tests/layering/check_layers.sh"
@@ -68,4 +69,12 @@ for c in "bench/stats.c ../core/clock.h" "tests/progs/progs.c ../common/testlib.
 		exit 1
 	fi
 done
-echo "layering self-test: every planted crossing was caught"
+ccheck="$root/tests/layering/check_cycles.sh"
+fresh
+sh "$ccheck" "$tmp/t" >/dev/null || { echo "check_cycles.sh fails on the unchanged tree" >&2; exit 1; }
+printf '#include "dump.h"\n' >>"$tmp/t/core/log.c" # dump.c includes log.h
+if sh "$ccheck" "$tmp/t" 2>/dev/null >&2; then
+	echo "check_cycles.sh missed core/log importing core/dump" >&2
+	exit 1
+fi
+echo "layering self-test: every planted crossing and circle was caught"
