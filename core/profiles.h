@@ -10,13 +10,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "compiler.h"
 #include "snapshot.h"
 #include "table.h"
 
 extern struct ct_table ct_profiles[CT_PROF_COUNT];
 
-/* Nonzero once the tables exist; cleared while a fork child rebuilds. */
-extern int ct_ready;
+/* Nonzero once the tables exist; cleared while a fork child rebuilds.
+ * Hidden, as everything of core: read on every wait, from this file's
+ * neighbours and interpose/ alike, with a direct load. */
+extern CT_HIDDEN int ct_ready;
 
 /* A process whose only records are I/O, sleep and process waits adding
  * up to less than this writes no profiles: cat, grep or sh -c that
@@ -27,7 +30,7 @@ extern int ct_ready;
 /* The scaled delay of the recorded I/O, sleep and process waits but the
  * waits for children (core/iowait.c adds to it), against
  * CT_PROFILES_IO_DUMP_MIN_NS. */
-extern uint64_t ct_profiles_io_ns;
+extern CT_HIDDEN uint64_t ct_profiles_io_ns;
 
 /* Allocates the tables and the waiter table from ct_cfg, stamps the start
  * time and sets ct_ready. 0 or -errno (then nothing is recorded). */

@@ -44,7 +44,7 @@ struct ct_thread {
 
 /* Runs this thread's deferred program signal handlers (set by
  * interpose/signal.c at init; only called when sig_deferred > 0). */
-extern void (*ct_guard_run_deferred)(void);
+extern CT_HIDDEN void (*ct_guard_run_deferred)(void);
 
 
 extern CT_TLS struct ct_thread ct_self;
