@@ -22,13 +22,12 @@
 #include <sys/types.h>
 
 #include "thread.h"
+#include "waiters.h"
 
 #define CT_THREADS_MAX 4096
 #define CT_CREATE_DEPTH 32
 #define CT_HOME_SITES 4
 #define CT_WAIT_DEFERS 2
-/* ct_wait_defer.obj while a thread other than its owner ends it. */
-#define CT_DEFER_CLAIMED ((const void *)1)
 
 /* A thread as dumps see it (ct_thread_snap.state). */
 enum ct_thread_state {
@@ -102,11 +101,7 @@ struct ct_thread_slot {
 	 * somebody ends it (ct_waiters_defer_end). Written by the thread;
 	 * another thread may end one (a release by a thread that does not
 	 * own the mutex, the thread's exit). */
-	struct ct_wait_defer {
-		const void *obj;
-		int h;
-		int64_t t0;
-	} wdefer[CT_WAIT_DEFERS];
+	struct ct_wait_defer wdefer[CT_WAIT_DEFERS];
 };
 
 /* A consistent copy of one slot's wait record. */

@@ -6,7 +6,6 @@
 #include "forkstate.h"
 #include "pages.h"
 #include "spin.h"
-#include "threads.h"
 #include "waiters.h"
 
 #define CT_WAYS 7

@@ -59,11 +59,20 @@ void ct_waiters_leave(int h, int64_t t0, bool counted);
 int64_t ct_waiters_leave_charge(int h, int64_t t0, const void *obj, int64_t now,
 				unsigned *nwaiters);
 
-/* Ends the registration a thread kept past its wait (threads.h
- * ct_thread_slot.wdefer), if the caller is first to claim it (its own
+/* A registration a thread kept past its wait, to end at its release of
+ * the mutex (threads.h ct_thread_slot.wdefer). obj NULL = unused,
+ * CT_DEFER_CLAIMED while somebody ends it. */
+struct ct_wait_defer {
+	const void *obj;
+	int h;
+	int64_t t0;
+};
+/* ct_wait_defer.obj while a thread other than its owner ends it. */
+#define CT_DEFER_CLAIMED ((const void *)1)
+
+/* Ends the registration d, if the caller is first to claim it (its own
  * thread at a release, or another thread: a release by a non-owner, the
  * thread's exit). Under the guard. */
-struct ct_wait_defer;
 void ct_waiters_defer_end(struct ct_wait_defer *d);
 
 /* Charges obj's waiters up to now (0: read the clock, only when obj has
