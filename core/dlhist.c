@@ -12,7 +12,7 @@
 
 #include "compiler.h"
 #include "dlhist.h"
-#include "fork.h"
+#include "forkstate.h"
 #include "spin.h"
 
 uint32_t ct_dl_gen = 1;
@@ -402,7 +402,7 @@ static int
 ct_dl_test_hold_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)info, (void)size;
-	ct_test_sleep_us(*(const long *)arg);
+	ct_forkstate_test_sleep_us(*(const long *)arg);
 	return 1;
 }
 

@@ -12,7 +12,6 @@
 #include "threads.h"
 #include "waiters.h"
 
-int ct_sandboxed;
 
 bool
 ct_in_handler_slow(void)

@@ -17,12 +17,6 @@
 #include "profiles.h"
 #include "thread.h"
 
-/* Set for good, in this process and its children, once the program
- * confined itself with seccomp (core/dump.h ct_dump_before_sandbox): the
- * shim records, writes and starts nothing more, and its fork, exit and
- * thread-exit paths make no system call of their own. */
-extern int ct_sandboxed;
-
 /* True while this thread runs a program signal handler (ct_self.sig_depth,
  * kept by interpose/signal.c's trampoline). Out of line: only reached when
  * the depth is nonzero, and pops entries that a siglongjmp left behind.

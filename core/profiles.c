@@ -13,6 +13,7 @@
 
 struct ct_table ct_profiles[CT_PROF_COUNT];
 int ct_ready;
+int ct_sandboxed;
 uint64_t ct_profiles_io_ns;
 
 static int64_t ct_start_mono, ct_start_wall;

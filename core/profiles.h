@@ -16,10 +16,17 @@
 
 extern struct ct_table ct_profiles[CT_PROF_COUNT];
 
-/* Nonzero once the tables exist; cleared while a fork child rebuilds.
- * Hidden, as everything of core: read on every wait, from this file's
- * neighbours and interpose/ alike, with a direct load. */
+/* Nonzero once the tables exist; cleared while a fork child rebuilds,
+ * and for good once the program confined itself with seccomp. Hidden, as
+ * everything of core: read on every wait, from this file's neighbours and
+ * interpose/ alike, with a direct load. */
 extern CT_HIDDEN int ct_ready;
+
+/* Set for good, in this process and its children, once the program
+ * confined itself with seccomp (core/dump.h ct_dump_before_sandbox): the
+ * shim records, writes and starts nothing more, and its fork, exit and
+ * thread-exit paths make no system call of their own. */
+extern CT_HIDDEN int ct_sandboxed;
 
 /* A process whose only records are I/O, sleep and process waits adding
  * up to less than this writes no profiles: cat, grep or sh -c that

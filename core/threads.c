@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "event.h"
+#include "profiles.h"
 #include "locks.h"
 #include "pages.h"
 #include "sys.h"
