@@ -114,6 +114,21 @@ ct_waiters_arrive(const void *obj, int64_t t0, bool counted)
 	return (int)(b * CT_WAYS + (size_t)hit);
 }
 
+/* Charges e's waiters for their time since its last charge, up to t
+ * (ns since ct_wbase; never before that charge): the delay, with their
+ * number in *nwaiters. e->n > 0; its bucket's lock held. */
+static inline int64_t
+ct_went_charge(struct ct_wentry *e, int64_t t, unsigned *nwaiters)
+{
+	if (t < e->last)
+		t = e->last;
+	int64_t delay = (int64_t)e->n * t - e->sum;
+	e->sum = (int64_t)e->n * t;
+	e->last = t;
+	*nwaiters = e->n;
+	return delay < 0 ? 0 : delay;
+}
+
 void
 ct_waiters_leave(int h, int64_t t0, bool counted)
 {
@@ -162,16 +177,8 @@ ct_waiters_charge(const void *obj, int64_t now, unsigned *nwaiters)
 	now -= ct_wbase;
 	ct_spin_lock(&bk->lock);
 	struct ct_wentry *e = &bk->e[i];
-	if (e->obj == key && e->n > 0) {
-		if (now < e->last)
-			now = e->last;
-		delay = (int64_t)e->n * now - e->sum;
-		if (delay < 0)
-			delay = 0;
-		e->sum = (int64_t)e->n * now;
-		e->last = now;
-		*nwaiters = e->n;
-	}
+	if (e->obj == key && e->n > 0)
+		delay = ct_went_charge(e, now, nwaiters);
 	ct_spin_unlock(&bk->lock);
 	return delay;
 }
@@ -203,15 +210,7 @@ ct_waiters_leave_charge(int h, int64_t t0, const void *obj, int64_t now, unsigne
 		} else {
 			if (!now)
 				now = ct_now_ns();
-			int64_t t = now - ct_wbase;
-			if (t < e->last)
-				t = e->last;
-			delay = (int64_t)e->n * t - e->sum;
-			if (delay < 0)
-				delay = 0;
-			e->sum = (int64_t)e->n * t;
-			e->last = t;
-			*nwaiters = e->n;
+			delay = ct_went_charge(e, now - ct_wbase, nwaiters);
 		}
 	}
 	ct_spin_unlock(&bk->lock);
