@@ -307,7 +307,10 @@ ct_config_load(char *(*getenv_fn)(const char *))
 	int bad = 0;
 	for (size_t i = 0; i < ct_nopts; i++) {
 		const char *val = getenv_fn(ct_opts[i].name);
-		if (val && ct_opt_set(&ct_opts[i], val) < 0)
+		/* An empty value is how environments unset a variable
+		 * (`VAR= prog`, systemd's Environment=VAR=, docker -e VAR=):
+		 * the default, silently, as if it were absent. */
+		if (val && *val && ct_opt_set(&ct_opts[i], val) < 0)
 			bad++;
 	}
 	return bad;

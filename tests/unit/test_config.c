@@ -84,6 +84,29 @@ Test(config, load_keeps_defaults_on_bad_values)
 	cr_expect_str_eq(ct_cfg.out, "/tmp/x.%p");
 }
 
+static char *
+empty_getenv(const char *name)
+{
+	return !strncmp(name, "CONTEND_", 8) ? (char *)"" : NULL;
+}
+
+/* VAR= (empty) unsets: every option keeps its default and nothing is
+ * said, as if the variable were absent. */
+Test(config, empty_values_are_unset)
+{
+	cr_expect_eq(ct_config_load(empty_getenv), 0);
+	for (size_t i = 0; i < ct_nopts; i++) {
+		const struct ct_opt *o = &ct_opts[i];
+		const char *slot = (const char *)&ct_cfg + o->off;
+		if (o->type == CT_OPT_UINT || o->type == CT_OPT_DURATION ||
+		    o->type == CT_OPT_SIGNAL)
+			cr_expect_eq(*(const uint64_t *)slot, o->def, "%s", o->name);
+	}
+	cr_expect_str_eq(ct_cfg.out, "contend.%p");
+	cr_expect_eq(ct_cfg.quiet, -1);
+	cr_expect_str_eq(ct_cfg.http, "");
+}
+
 static const char *quiet_value;
 
 static char *
@@ -92,7 +115,7 @@ quiet_getenv(const char *name)
 	return !strcmp(name, "CONTEND_QUIET") ? (char *)quiet_value : NULL;
 }
 
-/* CONTEND_QUIET: a boolean or "auto" (any case); anything else is
+/* CONTEND_QUIET: a boolean or "auto" (any case), empty = unset; anything else is
  * refused and the default (auto) kept. */
 Test(config, quiet_is_a_boolean_or_auto)
 {
@@ -101,7 +124,7 @@ Test(config, quiet_is_a_boolean_or_auto)
 		int want, bad;
 	} cases[] = {
 		{"auto", -1, 0}, {"AUTO", -1, 0}, {"0", 0, 0}, {"off", 0, 0},
-		{"1", 1, 0},     {"yes", 1, 0},   {"2", -1, 1}, {"", -1, 1}, {"autom", -1, 1},
+		{"1", 1, 0},     {"yes", 1, 0},   {"2", -1, 1}, {"", -1, 0}, {"autom", -1, 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ct_cfg.quiet = -1;
