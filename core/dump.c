@@ -114,6 +114,34 @@ ct_dump_dir(void)
 	return ct_dir;
 }
 
+/* 1 while a uid drop's directory made by ct_dump_before_uid_drop waits for
+ * the drop's outcome. setuid applies to the whole process, and a program
+ * that calls it from two threads at once is racing with itself. */
+static int ct_uid_drop_made;
+
+void
+ct_dump_before_uid_drop(uid_t uid)
+{
+	if (!__atomic_load_n(&ct_ready, __ATOMIC_ACQUIRE) || ct_sandboxed || !ct_dir[0])
+		return;
+	gid_t groups[256];
+	int n = getgroups(CT_ARRAY_SIZE(groups), groups);
+	int made = ct_outfile_make_dir_for(ct_dir, uid, getegid(), groups, n < 0 ? 0 : n);
+	__atomic_store_n(&ct_uid_drop_made, made > 0, __ATOMIC_RELAXED);
+}
+
+void
+ct_dump_after_uid_drop(bool dropped)
+{
+	if (!__atomic_exchange_n(&ct_uid_drop_made, 0, __ATOMIC_RELAXED) || dropped)
+		return;
+	/* Should this fail too, the directory stays uid's, and dumps say
+	 * that it is owned by another user. */
+	int saved = errno, r = lchown(ct_dir, geteuid(), getegid());
+	(void)r;
+	errno = saved;
+}
+
 static ct_report_write_fn
 ct_report_fn(void)
 {

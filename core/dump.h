@@ -31,6 +31,16 @@ void ct_dump_set_dir(void);
 /* The directory the next dump goes to. */
 const char *ct_dump_dir(void);
 
+/* The program running as root is about to give up root for good, to
+ * uid (interpose/creds.c): makes the output directory now, owned by uid
+ * and the group the process has, if uid itself could not make it later
+ * (core/outfile.h ct_outfile_make_dir_for). After the call, with its
+ * result: a call that failed leaves the process root, and the directory
+ * made for uid is given back to it. Thread-safe; async-signal-safe (as
+ * setuid is); keeps errno. */
+void ct_dump_before_uid_drop(uid_t uid);
+void ct_dump_after_uid_drop(bool dropped);
+
 /* Writes mutex<suffix>.pb.gz and block<suffix>.pb.gz if anything was
  * recorded, with the thread dump (threads<suffix>.txt ...) beside them,
  * and says where on stderr unless CONTEND_QUIET. With threads, the thread

@@ -23,15 +23,28 @@
 #define CT_OUT_DIR_MODE 0700
 #define CT_OUT_FILE_MODE 0600
 
+/* A directory just made, to the user it is made for ((uid_t)-1: the
+ * caller's own, nothing to do). */
+static int
+ct_outfile_give(const char *path, uid_t uid, gid_t gid)
+{
+	if (uid == (uid_t)-1 || lchown(path, uid, gid) == 0)
+		return 0;
+	int err = -errno;
+	rmdir(path);
+	return err;
+}
+
 /* mkdir -p with mode 0700 on a writable copy of the path; path is cut
  * and restored in place. 0 when the leaf exists (as anything: the open
- * that follows judges it) and whether this call made it in *made. */
+ * that follows judges it) and whether this call made it in *made. Each
+ * directory made is given to uid:gid unless uid is (uid_t)-1. */
 static int
-ct_outfile_mkdirs(char *path, size_t n, bool *made)
+ct_outfile_mkdirs(char *path, size_t n, bool *made, uid_t uid, gid_t gid)
 {
 	if (mkdir(path, CT_OUT_DIR_MODE) == 0) {
 		*made = true;
-		return 0;
+		return ct_outfile_give(path, uid, gid);
 	}
 	if (errno == EEXIST)
 		return 0;
@@ -47,13 +60,13 @@ ct_outfile_mkdirs(char *path, size_t n, bool *made)
 	char keep = path[cut - 1];
 	path[cut - 1] = '\0';
 	bool parent_made = false;
-	int err = ct_outfile_mkdirs(path, cut - 1, &parent_made);
+	int err = ct_outfile_mkdirs(path, cut - 1, &parent_made, uid, gid);
 	path[cut - 1] = keep;
 	if (err)
 		return err;
 	if (mkdir(path, CT_OUT_DIR_MODE) == 0) {
 		*made = true;
-		return 0;
+		return ct_outfile_give(path, uid, gid);
 	}
 	return errno == EEXIST ? 0 : -errno;
 }
@@ -80,7 +93,7 @@ ct_outfile_open_leaf(const char *path)
  * exists) keeps its 4 KiB off the stack: the crash dump may run on a
  * small alternate signal stack. */
 static __attribute__((noinline)) int
-ct_outfile_make_dir(const char *dir, size_t n, bool *made)
+ct_outfile_make_dir(const char *dir, size_t n, bool *made, uid_t uid, gid_t gid)
 {
 	char path[4096];
 	if (n >= sizeof(path))
@@ -88,8 +101,63 @@ ct_outfile_make_dir(const char *dir, size_t n, bool *made)
 	memcpy(path, dir, n + 1);
 	while (n > 1 && path[n - 1] == '/')
 		path[--n] = '\0'; /* "out/" */
-	int err = ct_outfile_mkdirs(path, n, made);
+	int err = ct_outfile_mkdirs(path, n, made, uid, gid);
 	return err ? err : ct_outfile_open_leaf(path);
+}
+
+/* Whether uid (with gid and groups) may create entries in a directory
+ * of this owner and mode, by the kernel's rule: the owner's bits if it
+ * is the owner, else the group's if a group matches, else the others'.
+ * ACLs are not read: a wrong "yes" only leaves the directory to be made
+ * later, where its failure is said as before. */
+static bool
+ct_outfile_may_create(const struct stat *st, uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
+{
+	mode_t need = S_IWOTH | S_IXOTH;
+	if (st->st_uid == uid)
+		need <<= 6;
+	else {
+		bool member = st->st_gid == gid;
+		for (int i = 0; i < ngroups && !member; i++)
+			member = groups[i] == st->st_gid;
+		if (member)
+			need <<= 3;
+	}
+	return (st->st_mode & need) == need;
+}
+
+int
+ct_outfile_make_dir_for(const char *dir, uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
+{
+	int saved = errno;
+	char path[4096];
+	size_t n = strlen(dir);
+	struct stat st;
+	if (n == 0 || n >= sizeof(path) || lstat(dir, &st) == 0)
+		return 0;
+	/* The deepest directory that exists: where uid would make the rest. */
+	memcpy(path, dir, n + 1);
+	do {
+		while (n > 0 && path[n - 1] == '/')
+			n--;
+		while (n > 0 && path[n - 1] != '/')
+			n--;
+		path[n] = '\0';
+	} while (n > 0 && lstat(path, &st) != 0);
+	if (n == 0 && (dir[0] == '/' ? lstat("/", &st) : lstat(".", &st)) != 0) {
+		errno = saved;
+		return 0;
+	}
+	int ret = 0;
+	if (!ct_outfile_may_create(&st, uid, gid, groups, ngroups)) {
+		bool made = false;
+		int fd = ct_outfile_make_dir(dir, strlen(dir), &made, uid, gid);
+		if (fd >= 0)
+			close(fd);
+		ret = fd < 0 ? fd : made;
+	}
+	errno = saved;
+	return ret;
 }
 
 int
@@ -110,7 +178,7 @@ ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why)
 	if (dir[n - 1] != '/')
 		fd = ct_outfile_open_leaf(dir);
 	if (fd == -ENOENT)
-		fd = ct_outfile_make_dir(dir, n, &made);
+		fd = ct_outfile_make_dir(dir, n, &made, (uid_t)-1, (gid_t)-1);
 	if (fd < 0) {
 		err = fd;
 		fd = -1;

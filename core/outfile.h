@@ -55,6 +55,15 @@ enum {
  * records the one made now. */
 int ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why);
 
+/* Before a process gives up root for good (to uid, whose group gid and
+ * supplementary groups it has by then): makes dir and its missing
+ * parents as ct_outfile_open_dir would, but owned by uid:gid, if uid
+ * itself could not make them (the deepest existing directory on the way
+ * is not writable for it: a server started as root in "/" that drops to
+ * www-data); leaves dir alone if it exists or uid can make it later.
+ * Returns 1 if it made dir, 0 if it left it, or a negative errno. */
+int ct_outfile_make_dir_for(const char *dir, uid_t uid, gid_t gid, const gid_t *groups,
+			    int ngroups);
 /* Creates a new empty file in dirfd for the final name `name`, under a
  * hidden temporary name ".<name>.tmp.<pid>.<random>" written to tmp
  * (tmplen >= 128 + strlen(name)). Mode 0600 (less the umask). Returns a

@@ -136,6 +136,66 @@ Test(dropuid, thread_dump_after_setuid_frame_pointers)
 	drop_case_of("drop_root_fp", "after", true);
 }
 
+/* A server started as root where only root may write (systemd starts
+ * them in "/") that gives up root for good: its output directory, made
+ * at its first dump, could not be made by its new user any more, and its
+ * profiles were lost. The shim makes it just before the drop, for the new
+ * user, with any missing parents. */
+static void
+unwritable_case(const char *mode)
+{
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
+	as_nobody(uid, gid, NULL, NULL);
+	cr_assert(mkdtemp(base));
+	cr_assert_eq(chmod(base, 0711), 0); /* nobody may pass, not write */
+	snprintf(out, sizeof(out), "%s/new/out", base);
+
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "drop_root",
+					.args = (const char *[]){mode, uid, gid, NULL},
+					.env2 = exact_env, .out = out, .raw_out = true});
+	struct stat st;
+	cr_assert_eq(stat(out, &st), 0, "%s: no %s; stderr:\n%s", mode, out, r.err);
+	cr_expect_eq(st.st_uid, (uid_t)atoi(uid), "%s: %s is uid %u's", mode, out,
+		     (unsigned)st.st_uid);
+	cr_expect_eq(st.st_mode & 07777, 0700);
+	struct profile mp;
+	cr_assert(profile_load_in(&mp, out, "mutex"), "%s: stderr:\n%s", mode, r.err);
+	struct stack_match held = {"pthread_mutex_unlock", "drop_hold", NULL, NULL};
+	cr_expect_eq(profile_sum(&mp, &held).count, 1, "%s: the holder's unlock", mode);
+	profile_free(&mp);
+	run_free(&r);
+	tmpdir_remove(base);
+}
+
+Test(dropuid, unwritable_directory_setuid) { unwritable_case("before"); }
+Test(dropuid, unwritable_directory_setuid_after_threads) { unwritable_case("after"); }
+Test(dropuid, unwritable_directory_setresuid) { unwritable_case("resuid"); }
+Test(dropuid, unwritable_directory_setreuid) { unwritable_case("reuid"); }
+
+/* A temporary drop (seteuid, root kept in the saved id) makes nothing:
+ * a directory of the temporary user would refuse root's own dumps once
+ * it takes root back. Here the program ends as nobody in its effective
+ * id, where nobody cannot write: nothing is written, one line says so,
+ * and the program's status is its own. */
+Test(dropuid, temporary_drop_makes_no_directory)
+{
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
+	as_nobody(uid, gid, NULL, NULL);
+	cr_assert(mkdtemp(base));
+	cr_assert_eq(chmod(base, 0711), 0);
+	snprintf(out, sizeof(out), "%s/out", base);
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "drop_root",
+					.args = (const char *[]){"nodump", uid, gid, NULL},
+					.env2 = exact_env, .out = out, .raw_out = true});
+	struct stat st;
+	cr_expect_neq(stat(out, &st), 0, "a directory for a temporary drop");
+	cr_expect(strstr(r.err, "Permission denied"), "not said:\n%s", r.err);
+	run_free(&r);
+	tmpdir_remove(base);
+}
+
 /* drop_root MODE (as nobody) serving CONTEND_HTTP, asked for what
  * ("symbol", "delta"); its output in out, made under base (mkdtemp
  * template) when base is given. */

@@ -1,9 +1,10 @@
 /* A server that drops root, for tests/integration/test_dropuid.c: as
  * root, contends a mutex in named functions (drop_hold: the holder;
  * drop_wait: the waiter) after giving up its credentials
- *   drop_root before|after|nodump UID GID
+ *   drop_root before|after|resuid|reuid|nodump UID GID
  * before: setgid/setuid before the waiter thread starts; after: once it
- * runs (glibc applies the change to every thread); nodump:
+ * runs (glibc applies the change to every thread); resuid, reuid: as
+ * before, with setresgid/setresuid and setregid/setreuid; nodump:
  * PR_SET_DUMPABLE 0, all capabilities dropped, then only the effective
  * ids (seteuid), as a server that may take root back.
  * Each of these closes /proc/self/auxv (and more) to the process, which
@@ -105,6 +106,16 @@ drop(const char *mode, uid_t uid, gid_t gid)
 		memset(d, 0, sizeof(d));
 		if (syscall(SYS_capset, &h, d) != 0)
 			fail("capset");
+		return;
+	}
+	if (strcmp(mode, "resuid") == 0) {
+		if (setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
+			fail("setresuid");
+		return;
+	}
+	if (strcmp(mode, "reuid") == 0) {
+		if (setregid(gid, gid) != 0 || setreuid(uid, uid) != 0)
+			fail("setreuid");
 		return;
 	}
 	if (setgid(gid) != 0 || setuid(uid) != 0)
