@@ -115,7 +115,10 @@ struct sym_pos {
 
 /* ---- the descriptors libdwfl holds ------------------------------------ */
 
-/* Records fd as held by s's session (fd < 0: nothing was opened). */
+/* Records fd as held by s's session (fd < 0: nothing was opened), and
+ * closes it on exec: libdwfl opens files without O_CLOEXEC, and a kept
+ * session's descriptors would pass to whatever the program execs (nginx
+ * re-executing itself for a binary upgrade got its ELF file and libc's). */
 static void
 sym_fd_held(struct ct_symbolizer *s, int fd)
 {
@@ -123,6 +126,9 @@ sym_fd_held(struct ct_symbolizer *s, int fd)
 
 	if (fd < 0)
 		return;
+	int fl = fcntl(fd, F_GETFD);
+	if (fl >= 0 && !(fl & FD_CLOEXEC))
+		fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 	if (!s || fstat(fd, &st) != 0 ||
 	    ct_vec_reserve(&s->fds, &s->capfds, s->nfds + 1, sizeof(*s->fds)) != 0) {
 		if (s)

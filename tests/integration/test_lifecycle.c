@@ -617,6 +617,18 @@ Test(lifecycle, descriptors_taken_over_by_the_program_stay_open, .timeout = 60)
 	run_free(&r);
 }
 
+/* The files the shim keeps open between dumps (the symbolizer kept for
+ * fork children holds the program's ELF file and libc's) are closed on
+ * exec: libdwfl opens them without O_CLOEXEC, and nginx's binary upgrade
+ * (SIGUSR2: the master execs itself) handed them to the new image. */
+Test(lifecycle, exec_inherits_no_descriptor_of_ours, .timeout = 60)
+{
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "fds_exec"});
+	cr_expect_eq(run_value(&r, NULL, "inherited"), 0, "the new image found open:\n%s", r.out);
+	run_free(&r);
+}
+
 /* A program whose descriptor 2 is a file of its own (stderr closed, then
  * a read-write open): the shim's lines, notices (CONTEND_QUIET=0) and
  * errors alike, must not land in it. The output directory lies under
