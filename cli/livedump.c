@@ -312,9 +312,11 @@ dump_signal(pid_t pid, const char *given, const char *env, size_t envlen, int *s
 {
 	const char *signame = given ? given : env_get(env, envlen, "CONTEND_DUMP_SIGNAL");
 	if (!signame || !*signame || !strcasecmp(signame, "none") || !strcmp(signame, "0"))
-		return ct_cli_error("pid %d has no CONTEND_DUMP_SIGNAL in its environment, so it "
-				    "cannot be asked for a dump (start it with "
-				    "CONTEND_DUMP_SIGNAL=SIGUSR2)", (int)pid);
+		return ct_cli_error("pid %d has no CONTEND_DUMP_SIGNAL in its environment "
+				    "(/proc/%d/environ, which a program that writes its process "
+				    "title there hides, as nginx's workers do): give --signal SIG, "
+				    "or start it with CONTEND_DUMP_SIGNAL=SIGUSR2",
+				    (int)pid, (int)pid);
 	if (!(*sig = parse_signal(signame)))
 		return ct_cli_error("pid %d: '%s' is not a signal", (int)pid, signame);
 	const char *abbrev = sigabbrev_np(*sig);
