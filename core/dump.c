@@ -34,6 +34,9 @@
 #include "unwind.h"
 
 static char ct_dir[4096];
+/* The process ct_dir was expanded for: a vfork() child (which shares our
+ * memory and runs no fork handler) sees its parent's. */
+static pid_t ct_dir_pid;
 /* A page a process shares with its fork children (MAP_SHARED, made at
  * its first fork): how many of them wrote profiles, and the return
  * addresses of their recorded stacks that they had to resolve themselves
@@ -88,6 +91,7 @@ ct_dump_set_dir(void)
 	 * directory its parent made (if the same) stays trusted. */
 	__atomic_store_n(&ct_out.naming, CT_OUT_NAMES_UNDECIDED, __ATOMIC_RELAXED);
 	ct_out.own[0] = '\0';
+	ct_dir_pid = getpid();
 	char rel[4096];
 	if (ct_config_expand_out(ct_cfg.out, (int)getpid(), rel, sizeof(rel)) < 0 &&
 	    ct_config_expand_out("contend.%p", (int)getpid(), rel, sizeof(rel)) < 0)
@@ -122,7 +126,11 @@ static int ct_uid_drop_made;
 void
 ct_dump_before_uid_drop(uid_t uid)
 {
-	if (!__atomic_load_n(&ct_ready, __ATOMIC_ACQUIRE) || ct_sandboxed || !ct_dir[0])
+	/* A vfork() child dropping root before its exec (su-like programs)
+	 * would give its parent's directory away, and the parent's own
+	 * dumps would then refuse it. */
+	if (!__atomic_load_n(&ct_ready, __ATOMIC_ACQUIRE) || ct_sandboxed || !ct_dir[0] ||
+	    getpid() != ct_dir_pid)
 		return;
 	gid_t groups[256];
 	int n = getgroups(CT_ARRAY_SIZE(groups), groups);

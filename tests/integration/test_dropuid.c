@@ -173,6 +173,30 @@ Test(dropuid, unwritable_directory_setuid_after_threads) { unwritable_case("afte
 Test(dropuid, unwritable_directory_setresuid) { unwritable_case("resuid"); }
 Test(dropuid, unwritable_directory_setreuid) { unwritable_case("reuid"); }
 
+/* A vfork() child that drops root before its exec shares the parent's
+ * memory and runs no fork handler: it must not make the parent's
+ * directory for its user, or the parent (still root) would refuse it. */
+Test(dropuid, vfork_child_drop_leaves_the_parents_directory)
+{
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
+	as_nobody(uid, gid, NULL, NULL);
+	cr_assert(mkdtemp(base));
+	cr_assert_eq(chmod(base, 0711), 0);
+	snprintf(out, sizeof(out), "%s/out", base);
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "drop_root",
+					.args = (const char *[]){"vfork", uid, gid, NULL},
+					.env2 = exact_env, .out = out, .raw_out = true});
+	struct stat st;
+	cr_assert_eq(stat(out, &st), 0, "no %s; stderr:\n%s", out, r.err);
+	cr_expect_eq(st.st_uid, 0, "%s is uid %u's", out, (unsigned)st.st_uid);
+	struct profile mp;
+	cr_assert(profile_load_in(&mp, out, "mutex"), "stderr:\n%s", r.err);
+	profile_free(&mp);
+	run_free(&r);
+	tmpdir_remove(base);
+}
+
 /* A temporary drop (seteuid, root kept in the saved id) makes nothing:
  * a directory of the temporary user would refuse root's own dumps once
  * it takes root back. Here the program ends as nobody in its effective

@@ -4,7 +4,8 @@
  *   drop_root before|after|resuid|reuid|nodump UID GID
  * before: setgid/setuid before the waiter thread starts; after: once it
  * runs (glibc applies the change to every thread); resuid, reuid: as
- * before, with setresgid/setresuid and setregid/setreuid; nodump:
+ * before, with setresgid/setresuid and setregid/setreuid; vfork: stays
+ * root, a vfork() child drops root and execs /bin/true; nodump:
  * PR_SET_DUMPABLE 0, all capabilities dropped, then only the effective
  * ids (seteuid), as a server that may take root back.
  * Each of these closes /proc/self/auxv (and more) to the process, which
@@ -35,6 +36,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,6 +108,20 @@ drop(const char *mode, uid_t uid, gid_t gid)
 		memset(d, 0, sizeof(d));
 		if (syscall(SYS_capset, &h, d) != 0)
 			fail("capset");
+		return;
+	}
+	if (strcmp(mode, "vfork") == 0) {
+		/* su-like: only the child drops root, then execs. */
+		pid_t p = vfork();
+		if (p == 0) {
+			if (setgid(gid) != 0 || setuid(uid) != 0)
+				_exit(1);
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(1);
+		}
+		int st;
+		if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail("vfork child");
 		return;
 	}
 	if (strcmp(mode, "resuid") == 0) {
