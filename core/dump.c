@@ -118,6 +118,12 @@ ct_dump_dir(void)
 	return ct_dir;
 }
 
+bool
+ct_dump_borrowed(void)
+{
+	return getpid() != ct_dir_pid;
+}
+
 /* 1 while a uid drop's directory made by ct_dump_before_uid_drop waits for
  * the drop's outcome. setuid applies to the whole process, and a program
  * that calls it from two threads at once is racing with itself. */
@@ -130,7 +136,7 @@ ct_dump_before_uid_drop(uid_t uid)
 	 * would give its parent's directory away, and the parent's own
 	 * dumps would then refuse it. */
 	if (!__atomic_load_n(&ct_ready, __ATOMIC_ACQUIRE) || ct_sandboxed || !ct_dir[0] ||
-	    getpid() != ct_dir_pid)
+	    ct_dump_borrowed())
 		return;
 	gid_t groups[256];
 	int n = getgroups(CT_ARRAY_SIZE(groups), groups);

@@ -31,6 +31,13 @@ void ct_dump_set_dir(void);
 /* The directory the next dump goes to. */
 const char *ct_dump_dir(void);
 
+/* Whether this process only borrows the shim's memory: a vfork() child
+ * (or a clone() without fork handlers) sharing it with the process the
+ * shim's state belongs to, until it execs or exits. What such a child
+ * does to itself (dropping root, confining itself with seccomp) must not
+ * change that state. Async-signal-safe (one getpid). */
+bool ct_dump_borrowed(void);
+
 /* The program running as root is about to give up root for good, to
  * uid (interpose/creds.c): makes the output directory now, owned by uid
  * and the group the process has, if uid itself could not make it later

@@ -15,8 +15,9 @@
  * falls back from the system call to prctl) must find nothing of ours
  * running. Other prctl options and system call numbers pass untouched,
  * errno included, but for a PR_SET_NAME that succeeds, which the thread
- * registry notes (the thread's name, for dumps after it exits).
- * Thread-safe. */
+ * registry notes (the thread's name, for dumps after it exits). A
+ * vfork() child confining itself before its exec changes nothing of its
+ * parent's (core/dump.h ct_dump_borrowed). Thread-safe. */
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <stdarg.h>
@@ -36,6 +37,10 @@
 static void
 ct_sandbox_enter(void)
 {
+	/* A vfork() child confining itself before its exec: the state and
+	 * the thread are its parent's, which goes on unconfined. */
+	if (ct_dump_borrowed())
+		return;
 	int saved = errno;
 	ct_dump_before_sandbox();
 	ct_signals_untrack();

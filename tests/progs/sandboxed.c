@@ -1,6 +1,6 @@
 /* A program that confines itself with seccomp, as OpenSSH's
  * pre-authentication child, Chrome and libseccomp users do:
- *   sandboxed <prctl|seccomp|strict> [term]
+ *   sandboxed <prctl|seccomp|strict|vfork> [term]
  * waits on a mutex a thread holds for 20 ms (a recorded wait), then
  * installs a filter that allows only the system calls it makes itself
  * (read, write, futex, memory, signals to itself, exit; anything else
@@ -9,7 +9,9 @@
  * sigreturn only). Then it locks and unlocks a mutex, prints sandboxed=1
  * and exits 0 with exit() (strict: the exit system call, which is all strict mode
  * allows), or with `term` raises SIGTERM, whose default action must end
- * it. Natively it does exactly that. */
+ * it. Natively it does exactly that. vfork: only a vfork() child enters
+ * strict mode and ends; the parent then makes a second contended wait,
+ * prints sandboxed=1 and exits 0. */
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "progs.h"
@@ -43,11 +46,28 @@ static struct sock_filter filter[] = {
 int
 main(int argc, char **argv)
 {
-	need_args(argc, 2, "sandboxed <prctl|seccomp|strict> [term]");
+	need_args(argc, 2, "sandboxed <prctl|seccomp|strict|vfork> [term]");
 	bool term = argc > 2 && !strcmp(argv[2], "term");
 	contended_wait(&m, 20000);
 	fflush(stdout);
 
+	if (!strcmp(argv[1], "vfork")) {
+		/* Only a vfork() child confines itself (strict mode), then
+		 * ends; the parent goes on unconfined and waits again. */
+		pid_t p = vfork();
+		if (p == 0) {
+			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+			    prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0) != 0)
+				syscall(SYS_exit, 1);
+			syscall(SYS_exit, 0);
+		}
+		int st;
+		if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			die("vfork child", 0);
+		contended_wait(&m, 20000);
+		printf("sandboxed=1\n");
+		exit(0);
+	}
 	struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
 	int r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
