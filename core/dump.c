@@ -9,6 +9,7 @@
  * fatal signal or crash: dump_exit.c, dump_fatal.c) and whose profiles a
  * forked copy writes, shared with those files through dump_int.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <link.h>
 #include <stdio.h>
@@ -140,7 +141,7 @@ ct_dump_before_uid_drop(uid_t uid)
 		return;
 	gid_t groups[256];
 	int n = getgroups(CT_ARRAY_SIZE(groups), groups);
-	int made = ct_outfile_make_dir_for(ct_dir, uid, getegid(), groups, n < 0 ? 0 : n);
+	int made = ct_outfile_make_dir_for(ct_dir, &ct_out, uid, getegid(), groups, n < 0 ? 0 : n);
 	__atomic_store_n(&ct_uid_drop_made, made > 0, __ATOMIC_RELAXED);
 }
 
@@ -151,9 +152,7 @@ ct_dump_after_uid_drop(bool dropped)
 		return;
 	/* Should this fail too, the directory stays uid's, and dumps say
 	 * that it is owned by another user. */
-	int saved = errno, r = lchown(ct_dir, geteuid(), getegid());
-	(void)r;
-	errno = saved;
+	ct_outfile_give_dir(ct_dir, &ct_out, geteuid(), getegid());
 }
 
 static ct_report_write_fn
@@ -461,11 +460,14 @@ ct_prepare_may_load(void)
 static size_t
 ct_kids_news(uintptr_t *v, size_t max)
 {
-	uint32_t end = __atomic_load_n(&ct_kids->npcs, __ATOMIC_RELAXED), n = 0;
+	struct ct_kids_page *page = __atomic_load_n(&ct_kids, __ATOMIC_ACQUIRE);
+	if (!page) /* never forked (a warm-up before chroot) */
+		return 0;
+	uint32_t end = __atomic_load_n(&page->npcs, __ATOMIC_RELAXED), n = 0;
 	if (end > CT_KIDS_PCS)
 		end = CT_KIDS_PCS;
 	for (uint32_t i = ct_kids_taken; i < end && n < max; i++) {
-		uintptr_t pc = __atomic_load_n(&ct_kids->pcs[i], __ATOMIC_ACQUIRE);
+		uintptr_t pc = __atomic_load_n(&page->pcs[i], __ATOMIC_ACQUIRE);
 		if (!pc)
 			break;
 		v[n++] = pc;
@@ -502,6 +504,63 @@ ct_dump_warm(void)
 		ct_snapshot_free(&snap);
 	}
 	ct_kids_taken += (uint32_t)news;
+}
+
+/* The root taken by ct_dump_before_chroot, until the call's outcome. */
+static int ct_chroot_fd = -1;
+
+void
+ct_dump_before_chroot(void)
+{
+	if (!ct_active() || ct_dump_borrowed() || __atomic_load_n(&ct_out.root, __ATOMIC_ACQUIRE))
+		return;
+	int saved = errno;
+	ct_chroot_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* What writing needs from outside the new root: the report library
+	 * and its dependencies, the loaded objects' files, kept open for
+	 * later dumps, and (when there is something to write, so that it is
+	 * read at exit anyway) the debug information of the recorded stacks
+	 * and of this call's. All allocate: not from a signal handler, nor in
+	 * a child whose heap may be inconsistent. */
+	if (ct_forkstate_heap_unsafe() || (ct_self.sig_depth && ct_in_handler_slow()) ||
+	    !ct_stack_load_unwinder() || !ct_stack_outside_signal_handler()) {
+		errno = saved;
+		return;
+	}
+	ct_guard_enter();
+	/* Without data, only the objects' files are opened and kept (their
+	 * symbol tables name what is recorded later); their debug
+	 * information, which costs tens of ms for libc's, only for stacks
+	 * there are. */
+	if (ct_profiles_have_data()) {
+		int n = ct_stack_capture(ct_warm_pcs, CT_STACK_MAX);
+		ct_warm_npcs = n > 0 ? (size_t)n : 0;
+		ct_dump_warm();
+	} else {
+		ct_report_open_objects_fn fn =
+			(ct_report_open_objects_fn)ct_plugin_sym("ct_report_open_objects");
+		struct ct_snapshot snap;
+		if (fn && ct_profiles_snapshot(&snap) == 0) {
+			fn(&snap);
+			ct_snapshot_free(&snap);
+		}
+	}
+	ct_guard_leave();
+	errno = saved;
+}
+
+void
+ct_dump_after_chroot(bool changed)
+{
+	int fd = ct_chroot_fd;
+	ct_chroot_fd = -1;
+	if (fd < 0)
+		return;
+	if (changed && ct_outfile_set_root(&ct_out, fd) == 0)
+		return;
+	int saved = errno;
+	close(fd);
+	errno = saved;
 }
 
 void

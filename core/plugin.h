@@ -4,11 +4,14 @@
  *
  * The shim links none of report/: it dlopen()s libcontend-report.so only
  * when there is something to write or serve, so a process that recorded
- * nothing never loads libdw, zlib or protobuf-c, and looks up three exported
+ * nothing never loads libdw, zlib or protobuf-c, and looks up four exported
  * symbols in it:
  *   - ct_report_write (ct_report_write_fn): the files of a dump;
  *   - ct_report_warm (ct_report_warm_fn): symbols resolved before a fork,
- *     for the children (core/dump.h, ct_dump_prefork);
+ *     for the children (core/dump.h, ct_dump_prefork), and before a
+ *     chroot (ct_dump_before_chroot);
+ *   - ct_report_open_objects (ct_report_open_objects_fn): the loaded
+ *     objects' files opened and kept, before a chroot;
  *   - ct_http_ops (struct ct_http_ops): the /debug/pprof server, which
  *     calls back into the shim through struct ct_http_host.
  * Everything both sides must agree on is declared here and only here;
@@ -55,6 +58,11 @@ typedef int (*ct_report_write_fn)(const struct ct_snapshot *, const struct ct_re
  * fork children inherit it filled. */
 typedef void (*ct_report_warm_fn)(const struct ct_snapshot *snap, const uintptr_t *pcs,
 				  size_t npcs);
+
+/* The type of ct_report_open_objects (contract in report/report.h): opens
+ * the file of every object snap lists into the kept symbolizer, so that
+ * their symbol tables name addresses once the files are out of reach. */
+typedef void (*ct_report_open_objects_fn)(const struct ct_snapshot *snap);
 
 /* ---- the HTTP server: ct_http_ops ---- */
 

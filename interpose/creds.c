@@ -1,5 +1,6 @@
-/* The program giving up root for good: setuid, setreuid and setresuid
- * from euid 0 to ids that are all another user's.
+/* The program giving up what it may reach: root for good (setuid,
+ * setreuid and setresuid from euid 0 to ids that are all another user's),
+ * and the file system outside a directory (chroot).
  *
  * Servers started as root drop to their own user in their workers
  * (nginx's and Apache's www-data, MariaDB's mysql), often in a directory
@@ -11,6 +12,12 @@
  * of the three ids (seteuid, a saved set-user-ID of 0: a temporary drop
  * the program will undo) changes nothing here: a directory given to the
  * temporary user would refuse root's own dumps later.
+ *
+ * A process that chroot()s (bind, postfix, vsftpd, sshd's privilege
+ * separation) would find neither its output directory nor the report
+ * library nor the files names come from afterwards: the shim takes the
+ * root it leaves and what it needs from it first (core/dump.h
+ * ct_dump_before_chroot).
  *
  * The calls themselves pass through untouched, errno included.
  * Thread-safe; async-signal-safe, as the calls are. */
@@ -77,4 +84,17 @@ setresuid(uid_t ruid, uid_t euid, uid_t suid)
 {
 	bool d = ct_creds_dropping(ruid, euid, suid);
 	return ct_creds_done(d, real_setresuid(ruid, euid, suid));
+}
+
+/* What the shim writes later is found from the root before this call
+ * (core/dump.h ct_dump_before_chroot). */
+CT_EXPORT int
+chroot(const char *path)
+{
+	ct_dump_before_chroot();
+	int ret = real_chroot(path);
+	int saved = errno;
+	ct_dump_after_chroot(ret == 0);
+	errno = saved;
+	return ret;
 }

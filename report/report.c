@@ -136,6 +136,19 @@ ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *pcs, size_t npcs
 	ct_symbolize_release(sym);
 }
 
+void
+ct_report_open_objects(const struct ct_snapshot *snap)
+{
+	struct ct_symbolizer *sym = NULL;
+
+	if (!snap)
+		return;
+	ct_symbolize_acquire(snap, &sym);
+	if (sym && ct_symbolize_is_kept(sym))
+		ct_symbolize_open_all(sym);
+	ct_symbolize_release(sym);
+}
+
 int
 ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opts)
 {

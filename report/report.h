@@ -53,6 +53,14 @@ CT_EXPORT int ct_report_write(const struct ct_snapshot *snap, const struct ct_re
  * ct_report_write. */
 CT_EXPORT void ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *pcs, size_t npcs);
 
+/* Before a chroot (core/dump.h ct_dump_before_chroot) with nothing
+ * recorded yet: opens the file of every object snap lists into the kept
+ * symbolizer (no debug information: that costs tens of ms for libc's, and
+ * most such processes record nothing), so that addresses recorded later
+ * are named from the objects' symbol tables when their files are out of
+ * the new root's reach. Same context rules as ct_report_write. */
+CT_EXPORT void ct_report_open_objects(const struct ct_snapshot *snap);
+
 /* Renders one profile of snap into memory, for the HTTP endpoint and
  * snapshots. name: "mutex", "block", "threads" (alias "goroutine") or
  * "threadcreate"; debug 0 = gzip'd protobuf, 1 = legacy text that pprof

@@ -1073,6 +1073,22 @@ ct_symbolize_acquire(const struct ct_snapshot *snap, struct ct_symbolizer **out)
 	return err;
 }
 
+static int
+sym_open_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	Dwarf_Addr bias;
+
+	(void)userdata, (void)name, (void)start, (void)arg;
+	(void)dwfl_module_getelf(mod, &bias);
+	return DWARF_CB_OK;
+}
+
+void
+ct_symbolize_open_all(struct ct_symbolizer *s)
+{
+	dwfl_getmodules(s->dwfl, sym_open_cb, NULL, 0);
+}
+
 int
 ct_symbolize_reserve(struct ct_symbolizer *s, size_t addrs)
 {

@@ -93,6 +93,10 @@ int ct_symbolize_acquire(const struct ct_snapshot *snap, struct ct_symbolizer **
  * more room). */
 int ct_symbolize_reserve(struct ct_symbolizer *sym, size_t addrs);
 
+/* Opens the ELF file of every module of sym now (libdwfl opens them at
+ * their first lookup), for a process about to lose sight of them. */
+void ct_symbolize_open_all(struct ct_symbolizer *sym);
+
 /* Whether sym is the kept one (not a private one). */
 bool ct_symbolize_is_kept(const struct ct_symbolizer *sym);
 

@@ -220,6 +220,55 @@ Test(dropuid, temporary_drop_makes_no_directory)
 	tmpdir_remove(base);
 }
 
+/* A server that chroot()s (tests/progs/chrooted): its profiles are
+ * written where they would be without the chroot, outside the jail,
+ * nothing is made inside it, and its functions are named, whether it
+ * waited before the chroot or only inside (then from the symbol tables of
+ * the files the shim opened before: the program's own is not stripped).
+ * With drop, it also gives up root once inside: its directory is made for
+ * its new user, outside the jail too. */
+static void
+chroot_case(const char *when, bool drop)
+{
+	char base[] = "/tmp/ct_chroot.XXXXXX", jail[300], out[300], uid[16], gid[16];
+	as_nobody(uid, gid, NULL, NULL);
+	cr_assert(mkdtemp(base));
+	cr_assert_eq(chmod(base, 0711), 0);
+	snprintf(jail, sizeof(jail), "%s/jail", base);
+	snprintf(out, sizeof(out), "%s/out", base);
+	cr_assert_eq(mkdir(jail, 0755), 0);
+
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "chrooted",
+					.args = (const char *[]){jail, when, drop ? uid : NULL,
+								 gid, NULL},
+					.env2 = exact_env, .out = out, .raw_out = true});
+	cr_expect(strstr(r.out, "jailed=1"), "%s", r.out);
+	cr_expect(!strstr(r.err, "cannot"), "%s: stderr:\n%s", when, r.err);
+	struct stat st;
+	cr_assert_eq(stat(out, &st), 0, "%s: no %s; stderr:\n%s", when, out, r.err);
+	cr_expect_eq(st.st_uid, drop ? (uid_t)atoi(uid) : 0, "%s: %s is uid %u's", when, out,
+		     (unsigned)st.st_uid);
+	char inside[640];
+	snprintf(inside, sizeof(inside), "%s%s", jail, out);
+	cr_expect_neq(stat(inside, &st), 0, "%s: %s made inside the jail", when, inside);
+	struct profile bp;
+	cr_assert(profile_load_in(&bp, out, "block"), "%s: stderr:\n%s", when, r.err);
+	const char *fn = strcmp(when, "after") ? "main" : "jail_wait";
+	struct stack_match waited = {"pthread_mutex_lock", NULL, NULL, NULL};
+	cr_expect_eq(profile_sum(&bp, &waited).count, 1, "%s: the wait", when);
+	cr_expect(has_line(&bp, fn, NULL), "%s: %s not named", when, fn);
+	if (!has_line(&bp, fn, NULL))
+		profile_dump(&bp, "block");
+	profile_free(&bp);
+	run_free(&r);
+	tmpdir_remove(base);
+}
+
+Test(dropuid, chroot_after_a_wait) { chroot_case("before", false); }
+Test(dropuid, chroot_then_a_wait) { chroot_case("after", false); }
+Test(dropuid, chroot_then_setuid_then_a_wait) { chroot_case("after", true); }
+
 /* drop_root MODE (as nobody) serving CONTEND_HTTP, asked for what
  * ("symbol", "delta"); its output in out, made under base (mkdtemp
  * template) when base is given. */
