@@ -9,7 +9,6 @@
  * fatal signal or crash: dump_exit.c, dump_fatal.c) and whose profiles a
  * forked copy writes, shared with those files through dump_int.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <link.h>
 #include <stdio.h>
@@ -141,7 +140,7 @@ ct_dump_before_uid_drop(uid_t uid)
 		return;
 	gid_t groups[256];
 	int n = getgroups(CT_ARRAY_SIZE(groups), groups);
-	int made = ct_outfile_make_dir_for(ct_dir, &ct_out, uid, getegid(), groups, n < 0 ? 0 : n);
+	int made = ct_outfile_make_dir_for(ct_dir, uid, getegid(), groups, n < 0 ? 0 : n);
 	__atomic_store_n(&ct_uid_drop_made, made > 0, __ATOMIC_RELAXED);
 }
 
@@ -152,7 +151,9 @@ ct_dump_after_uid_drop(bool dropped)
 		return;
 	/* Should this fail too, the directory stays uid's, and dumps say
 	 * that it is owned by another user. */
-	ct_outfile_give_dir(ct_dir, &ct_out, geteuid(), getegid());
+	int saved = errno, r = lchown(ct_dir, geteuid(), getegid());
+	(void)r;
+	errno = saved;
 }
 
 static ct_report_write_fn
@@ -506,16 +507,12 @@ ct_dump_warm(void)
 	ct_kids_taken += (uint32_t)news;
 }
 
-/* The root taken by ct_dump_before_chroot, until the call's outcome. */
-static int ct_chroot_fd = -1;
-
 void
 ct_dump_before_chroot(void)
 {
-	if (!ct_active() || ct_dump_borrowed() || __atomic_load_n(&ct_out.root, __ATOMIC_ACQUIRE))
+	if (!ct_active() || ct_dump_borrowed())
 		return;
 	int saved = errno;
-	ct_chroot_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* What writing needs from outside the new root: the report library
 	 * and its dependencies, the loaded objects' files, kept open for
 	 * later dumps, and (when there is something to write, so that it is
@@ -546,20 +543,6 @@ ct_dump_before_chroot(void)
 		}
 	}
 	ct_guard_leave();
-	errno = saved;
-}
-
-void
-ct_dump_after_chroot(bool changed)
-{
-	int fd = ct_chroot_fd;
-	ct_chroot_fd = -1;
-	if (fd < 0)
-		return;
-	if (changed && ct_outfile_set_root(&ct_out, fd) == 0)
-		return;
-	int saved = errno;
-	close(fd);
 	errno = saved;
 }
 

@@ -49,18 +49,15 @@ void ct_dump_before_uid_drop(uid_t uid);
 void ct_dump_after_uid_drop(bool dropped);
 
 /* The program is about to change its root (interpose/creds.c): then the
- * output directory's path, the report library and the files names come
- * from resolve in the new root, if at all (bind, postfix, vsftpd, sshd's
- * privilege separation). Takes a descriptor of the current root, loads
+ * report library and the files names come from resolve in the new root,
+ * if at all (bind, postfix, vsftpd, sshd's privilege separation). Loads
  * the report library and opens the loaded objects' files and, when
  * something was recorded, resolves the recorded stacks and this call's,
- * keeping their files open. After the call, with its outcome: the root
- * taken is where absolute output paths are found from then on (the first
- * chroot only; the outer root is the one that matters). Program thread;
- * the loading part not from a signal handler (skipped there); keeps
- * errno. */
+ * keeping the files open (regular files: a jailed process may hold them
+ * without a way out, which a directory would give it; so the output
+ * directory is the one its path names inside the new root). Program
+ * thread; nothing from a signal handler; keeps errno. */
 void ct_dump_before_chroot(void);
-void ct_dump_after_chroot(bool changed);
 
 /* Writes mutex<suffix>.pb.gz and block<suffix>.pb.gz if anything was
  * recorded, with the thread dump (threads<suffix>.txt ...) beside them,

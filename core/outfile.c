@@ -26,12 +26,12 @@
 /* A directory just made, to the user it is made for ((uid_t)-1: the
  * caller's own, nothing to do). */
 static int
-ct_outfile_give(int at, const char *path, uid_t uid, gid_t gid)
+ct_outfile_give(const char *path, uid_t uid, gid_t gid)
 {
-	if (uid == (uid_t)-1 || fchownat(at, path, uid, gid, AT_SYMLINK_NOFOLLOW) == 0)
+	if (uid == (uid_t)-1 || lchown(path, uid, gid) == 0)
 		return 0;
 	int err = -errno;
-	unlinkat(at, path, AT_REMOVEDIR);
+	rmdir(path);
 	return err;
 }
 
@@ -40,11 +40,11 @@ ct_outfile_give(int at, const char *path, uid_t uid, gid_t gid)
  * that follows judges it) and whether this call made it in *made. Each
  * directory made is given to uid:gid unless uid is (uid_t)-1. */
 static int
-ct_outfile_mkdirs(int at, char *path, size_t n, bool *made, uid_t uid, gid_t gid)
+ct_outfile_mkdirs(char *path, size_t n, bool *made, uid_t uid, gid_t gid)
 {
-	if (mkdirat(at, path, CT_OUT_DIR_MODE) == 0) {
+	if (mkdir(path, CT_OUT_DIR_MODE) == 0) {
 		*made = true;
-		return ct_outfile_give(at, path, uid, gid);
+		return ct_outfile_give(path, uid, gid);
 	}
 	if (errno == EEXIST)
 		return 0;
@@ -60,13 +60,13 @@ ct_outfile_mkdirs(int at, char *path, size_t n, bool *made, uid_t uid, gid_t gid
 	char keep = path[cut - 1];
 	path[cut - 1] = '\0';
 	bool parent_made = false;
-	int err = ct_outfile_mkdirs(at, path, cut - 1, &parent_made, uid, gid);
+	int err = ct_outfile_mkdirs(path, cut - 1, &parent_made, uid, gid);
 	path[cut - 1] = keep;
 	if (err)
 		return err;
-	if (mkdirat(at, path, CT_OUT_DIR_MODE) == 0) {
+	if (mkdir(path, CT_OUT_DIR_MODE) == 0) {
 		*made = true;
-		return ct_outfile_give(at, path, uid, gid);
+		return ct_outfile_give(path, uid, gid);
 	}
 	return errno == EEXIST ? 0 : -errno;
 }
@@ -74,17 +74,16 @@ ct_outfile_mkdirs(int at, char *path, size_t n, bool *made, uid_t uid, gid_t gid
 /* Opens path (no trailing slash) as a directory without following a
  * link at its end: the descriptor, or -errno (-ELOOP for a link). */
 static int
-ct_outfile_open_leaf(int at, const char *path)
+ct_outfile_open_leaf(const char *path)
 {
 	struct stat st;
-	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
 	int err = -errno;
 	/* O_NOFOLLOW on a link gives ELOOP, or ENOTDIR together with
 	 * O_DIRECTORY: tell the two apart for the message. */
-	if ((err == -ENOTDIR || err == -ELOOP) && fstatat(at, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISLNK(st.st_mode))
+	if ((err == -ENOTDIR || err == -ELOOP) && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
 		err = -ELOOP;
 	return err;
 }
@@ -94,7 +93,7 @@ ct_outfile_open_leaf(int at, const char *path)
  * exists) keeps its 4 KiB off the stack: the crash dump may run on a
  * small alternate signal stack. */
 static __attribute__((noinline)) int
-ct_outfile_make_dir(int at, const char *dir, size_t n, bool *made, uid_t uid, gid_t gid)
+ct_outfile_make_dir(const char *dir, size_t n, bool *made, uid_t uid, gid_t gid)
 {
 	char path[4096];
 	if (n >= sizeof(path))
@@ -102,49 +101,8 @@ ct_outfile_make_dir(int at, const char *dir, size_t n, bool *made, uid_t uid, gi
 	memcpy(path, dir, n + 1);
 	while (n > 1 && path[n - 1] == '/')
 		path[--n] = '\0'; /* "out/" */
-	int err = ct_outfile_mkdirs(at, path, n, made, uid, gid);
-	return err ? err : ct_outfile_open_leaf(at, path);
-}
-
-/* Where an absolute path is looked up from: the file system's root as it
- * was before the process changed it (out->root, whose descriptor the shim
- * took just before), with *path made relative to it; else as any path. */
-static int
-ct_outfile_at(const struct ct_output *out, const char **path)
-{
-	int root = out ? __atomic_load_n(&out->root, __ATOMIC_ACQUIRE) : 0;
-	struct stat st;
-	if (root <= 0 || (*path)[0] != '/' || fstat(root - 1, &st) != 0 ||
-	    st.st_dev != out->root_dev || st.st_ino != out->root_ino)
-		return AT_FDCWD;
-	while ((*path)[0] == '/')
-		(*path)++;
-	if (!(*path)[0])
-		*path = ".";
-	return root - 1;
-}
-
-int
-ct_outfile_set_root(struct ct_output *out, int fd)
-{
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	out->root_dev = st.st_dev;
-	out->root_ino = st.st_ino;
-	int none = 0;
-	return __atomic_compare_exchange_n(&out->root, &none, fd + 1, false, __ATOMIC_RELEASE,
-					   __ATOMIC_RELAXED) ? 0 : -EEXIST;
-}
-
-void
-ct_outfile_give_dir(const char *dir, const struct ct_output *out, uid_t uid, gid_t gid)
-{
-	int saved = errno, at = ct_outfile_at(out, &dir);
-	(void)fchownat(at, dir, uid, gid, AT_SYMLINK_NOFOLLOW);
-	errno = saved;
+	int err = ct_outfile_mkdirs(path, n, made, uid, gid);
+	return err ? err : ct_outfile_open_leaf(path);
 }
 
 /* Whether uid (with gid and groups) may create entries in a directory
@@ -169,14 +127,13 @@ ct_outfile_may_create(const struct stat *st, uid_t uid, gid_t gid, const gid_t *
 }
 
 int
-ct_outfile_make_dir_for(const char *dir, const struct ct_output *out, uid_t uid, gid_t gid,
-			const gid_t *groups, int ngroups)
+ct_outfile_make_dir_for(const char *dir, uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
 {
-	int saved = errno, at = ct_outfile_at(out, &dir);
+	int saved = errno;
 	char path[4096];
 	size_t n = strlen(dir);
 	struct stat st;
-	if (n == 0 || n >= sizeof(path) || fstatat(at, dir, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (n == 0 || n >= sizeof(path) || lstat(dir, &st) == 0)
 		return 0;
 	/* The deepest directory that exists: where uid would make the rest. */
 	memcpy(path, dir, n + 1);
@@ -186,15 +143,15 @@ ct_outfile_make_dir_for(const char *dir, const struct ct_output *out, uid_t uid,
 		while (n > 0 && path[n - 1] != '/')
 			n--;
 		path[n] = '\0';
-	} while (n > 0 && fstatat(at, path, &st, AT_SYMLINK_NOFOLLOW) != 0);
-	if (n == 0 && fstatat(at, dir[0] == '/' ? "/" : ".", &st, 0) != 0) {
+	} while (n > 0 && lstat(path, &st) != 0);
+	if (n == 0 && (dir[0] == '/' ? lstat("/", &st) : lstat(".", &st)) != 0) {
 		errno = saved;
 		return 0;
 	}
 	int ret = 0;
 	if (!ct_outfile_may_create(&st, uid, gid, groups, ngroups)) {
 		bool made = false;
-		int fd = ct_outfile_make_dir(at, dir, strlen(dir), &made, uid, gid);
+		int fd = ct_outfile_make_dir(dir, strlen(dir), &made, uid, gid);
 		if (fd >= 0)
 			close(fd);
 		ret = fd < 0 ? fd : made;
@@ -208,7 +165,6 @@ ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why)
 {
 	int saved = errno, err = 0, fd = -ENOENT;
 	const char *reason = NULL;
-	int at = ct_outfile_at(out, &dir);
 	size_t n = strlen(dir);
 	struct stat st;
 	bool made = false;
@@ -220,9 +176,9 @@ ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why)
 	/* A trailing slash would make open() follow a link: such paths take
 	 * the long way, which cuts it. */
 	if (dir[n - 1] != '/')
-		fd = ct_outfile_open_leaf(at, dir);
+		fd = ct_outfile_open_leaf(dir);
 	if (fd == -ENOENT)
-		fd = ct_outfile_make_dir(at, dir, n, &made, (uid_t)-1, (gid_t)-1);
+		fd = ct_outfile_make_dir(dir, n, &made, (uid_t)-1, (gid_t)-1);
 	if (fd < 0) {
 		err = fd;
 		fd = -1;

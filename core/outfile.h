@@ -37,11 +37,6 @@ struct ct_output {
 	ino_t dir_ino;
 	char own[64];     /* a file this process placed and may replace (the
 			     crash dump's raw threads.txt), or "" */
-	int root;         /* 1 + a descriptor of the file system's root as it
-			     was before the process changed it, which absolute
-			     paths are then taken from; 0 = none */
-	dev_t root_dev;   /* its identity (ct_outfile_set_root) */
-	ino_t root_ino;
 };
 
 enum {
@@ -51,8 +46,7 @@ enum {
 };
 
 /* Opens dir (an absolute or relative path; trailing slashes allowed) for
- * writing, creating it and its missing parents mode 0700; an absolute one
- * from out->root when the process changed its root. Returns a
+ * writing, creating it and its missing parents mode 0700. Returns a
  * directory descriptor (O_CLOEXEC) or a negative errno: -ELOOP when dir
  * is a symbolic link, -ENOTDIR, -EPERM when it is owned by another user
  * or writable by group or others without the sticky bit; *why (may be
@@ -68,16 +62,8 @@ int ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why
  * is not writable for it: a server started as root in "/" that drops to
  * www-data); leaves dir alone if it exists or uid can make it later.
  * Returns 1 if it made dir, 0 if it left it, or a negative errno. */
-int ct_outfile_make_dir_for(const char *dir, const struct ct_output *out, uid_t uid, gid_t gid,
-			    const gid_t *groups, int ngroups);
-/* Gives dir (made by ct_outfile_make_dir_for) to uid:gid, as found from
- * out's root. Errors are ignored; errno is kept. */
-void ct_outfile_give_dir(const char *dir, const struct ct_output *out, uid_t uid, gid_t gid);
-/* Makes fd (a directory: the root before a chroot) the one absolute paths
- * are found from, with its identity: should the program close it and
- * get the number back for something else, paths are taken as they are
- * again. 0, or -errno (fd unusable, or a root already set). */
-int ct_outfile_set_root(struct ct_output *out, int fd);
+int ct_outfile_make_dir_for(const char *dir, uid_t uid, gid_t gid, const gid_t *groups,
+			    int ngroups);
 /* Creates a new empty file in dirfd for the final name `name`, under a
  * hidden temporary name ".<name>.tmp.<pid>.<random>" written to tmp
  * (tmplen >= 128 + strlen(name)). Mode 0600 (less the umask). Returns a

@@ -14,9 +14,8 @@
  * temporary user would refuse root's own dumps later.
  *
  * A process that chroot()s (bind, postfix, vsftpd, sshd's privilege
- * separation) would find neither its output directory nor the report
- * library nor the files names come from afterwards: the shim takes the
- * root it leaves and what it needs from it first (core/dump.h
+ * separation) would find neither the report library nor the files names
+ * come from afterwards: the shim takes what it needs first (core/dump.h
  * ct_dump_before_chroot).
  *
  * The calls themselves pass through untouched, errno included.
@@ -86,15 +85,11 @@ setresuid(uid_t ruid, uid_t euid, uid_t suid)
 	return ct_creds_done(d, real_setresuid(ruid, euid, suid));
 }
 
-/* What the shim writes later is found from the root before this call
+/* What the shim needs later from outside the new root is readied first
  * (core/dump.h ct_dump_before_chroot). */
 CT_EXPORT int
 chroot(const char *path)
 {
 	ct_dump_before_chroot();
-	int ret = real_chroot(path);
-	int saved = errno;
-	ct_dump_after_chroot(ret == 0);
-	errno = saved;
-	return ret;
+	return real_chroot(path);
 }
