@@ -124,6 +124,17 @@ ct_dump_borrowed(void)
 	return getpid() != ct_dir_pid;
 }
 
+/* 1 once the process changed its root (ct_dump_after_chroot). A jail
+ * (sshd's /run/sshd) must stay unwritable for the user its process drops
+ * to: no directory is made for that user there. */
+static int ct_chrooted;
+
+void
+ct_dump_after_chroot(void)
+{
+	__atomic_store_n(&ct_chrooted, 1, __ATOMIC_RELAXED);
+}
+
 /* 1 while a uid drop's directory made by ct_dump_before_uid_drop waits for
  * the drop's outcome. setuid applies to the whole process, and a program
  * that calls it from two threads at once is racing with itself. */
@@ -136,7 +147,7 @@ ct_dump_before_uid_drop(uid_t uid)
 	 * would give its parent's directory away, and the parent's own
 	 * dumps would then refuse it. */
 	if (!__atomic_load_n(&ct_ready, __ATOMIC_ACQUIRE) || ct_sandboxed || !ct_dir[0] ||
-	    ct_dump_borrowed())
+	    ct_dump_borrowed() || __atomic_load_n(&ct_chrooted, __ATOMIC_RELAXED))
 		return;
 	gid_t groups[256];
 	int n = getgroups(CT_ARRAY_SIZE(groups), groups);

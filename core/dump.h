@@ -41,7 +41,8 @@ bool ct_dump_borrowed(void);
 /* The program running as root is about to give up root for good, to
  * uid (interpose/creds.c): makes the output directory now, owned by uid
  * and the group the process has, if uid itself could not make it later
- * (core/outfile.h ct_outfile_make_dir_for). After the call, with its
+ * (core/outfile.h ct_outfile_make_dir_for), unless the process changed
+ * its root (ct_dump_after_chroot). After the call, with its
  * result: a call that failed leaves the process root, and the directory
  * made for uid is given back to it. Thread-safe; async-signal-safe (as
  * setuid is); keeps errno. */
@@ -58,6 +59,10 @@ void ct_dump_after_uid_drop(bool dropped);
  * directory is the one its path names inside the new root). Program
  * thread; nothing from a signal handler; keeps errno. */
 void ct_dump_before_chroot(void);
+/* After a chroot that succeeded: a later uid drop makes no directory for
+ * the new user (ct_dump_before_uid_drop), since a jail must stay
+ * unwritable for it. Async-signal-safe. */
+void ct_dump_after_chroot(void);
 
 /* Writes mutex<suffix>.pb.gz and block<suffix>.pb.gz if anything was
  * recorded, with the thread dump (threads<suffix>.txt ...) beside them,

@@ -91,5 +91,8 @@ CT_EXPORT int
 chroot(const char *path)
 {
 	ct_dump_before_chroot();
-	return real_chroot(path);
+	int ret = real_chroot(path);
+	if (ret == 0)
+		ct_dump_after_chroot();
+	return ret;
 }
