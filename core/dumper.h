@@ -32,6 +32,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "compiler.h"
+
 typedef int (*ct_thread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 /* From the shim's constructor, after the tables exist: arms the dumper
@@ -50,6 +52,22 @@ void ct_dumper_before_thread_create(void);
  * armed dumper if a snapshot is due or requested and the caller is not in
  * a signal handler. One load when nothing is armed. Preserves errno. */
 void ct_dumper_start_if_due(void);
+
+/* Nonzero while an armed dumper without a thread has work now: a fork
+ * child's CONTEND_HTTP port 0 server (due at once), or a dump request
+ * taken by the signal's handler. */
+extern CT_HIDDEN int ct_dumper_wanted;
+
+/* From the start of a blocking call, guard not held: a child that blocks
+ * from its start and never returns (a pre-forked worker parked in accept()
+ * or epoll_wait(), a stuck request) would otherwise never serve its port,
+ * since ct_dumper_start_if_due runs when a wait ends. One load. */
+static inline void
+ct_dumper_start_if_wanted(void)
+{
+	if (CT_UNLIKELY(__atomic_load_n(&ct_dumper_wanted, __ATOMIC_RELAXED)))
+		ct_dumper_start_if_due();
+}
 
 /* The signal whose handler should call ct_dumper_request: the configured
  * CONTEND_DUMP_SIGNAL once the dumper is armed, else 0. */

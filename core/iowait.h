@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "compiler.h"
+#include "dumper.h"
 #include "event.h"
 #include "threads.h"
 #include "ticks.h"
@@ -53,6 +54,7 @@ static inline void
 ct_iowait_begin_aux(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller, uintptr_t aux,
 		    uint32_t naux)
 {
+	ct_dumper_start_if_wanted();
 	w->t0 = ct_ticks();
 	w->caller = caller;
 	w->op = op;
@@ -63,6 +65,7 @@ ct_iowait_begin_aux(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller, 
 static inline void
 ct_iowait_begin(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller)
 {
+	ct_dumper_start_if_wanted();
 	w->t0 = ct_ticks();
 	w->caller = caller;
 	w->op = op;

@@ -105,10 +105,22 @@ ct_signal_restorer(void)
 }
 
 bool
+ct_stack_unwinder_alone(void)
+{
+	int st = __atomic_load_n(&ct_unwinder_state, __ATOMIC_ACQUIRE);
+	/* Single-threaded (a select() loop, a fork child): nobody can hold
+	 * the loader's lock while waiting for us, so loading here is safe. */
+	if (st == 0 && !__atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED) &&
+	    !ct_forkstate_heap_unsafe() && ct_stack_load_unwinder())
+		st = 1;
+	return st > 0;
+}
+
+bool
 ct_stack_outside_signal_handler(void)
 {
 #if defined(__x86_64__)
-	if (!ct_stack_unwinder_loaded())
+	if (!ct_stack_unwinder_alone())
 		return false;
 	uintptr_t rt = ct_signal_restorer();
 	if (!rt)
@@ -146,15 +158,9 @@ ct_stack_before_thread_create(void)
 int
 ct_stack_capture_unwind(uintptr_t *pcs, int max)
 {
-	int st = __atomic_load_n(&ct_unwinder_state, __ATOMIC_ACQUIRE);
-	/* Single-threaded (a select() loop, say): nobody can hold the
-	 * loader's lock while waiting for us, so loading here is safe. A
-	 * thread we did not see created (the program's first threads came
+	/* A thread we did not see created (the program's first threads came
 	 * before us) finds it not loaded: leaf only. */
-	if (st == 0 && !__atomic_load_n(&ct_threads_created, __ATOMIC_RELAXED) &&
-	    !ct_forkstate_heap_unsafe() && ct_stack_load_unwinder())
-		st = 1;
-	if (st <= 0)
+	if (!ct_stack_unwinder_alone())
 		return 0;
 	/* Room for our own frames (capture, record, wrapper) on top. */
 	void *buf[CT_STACK_MAX + 16];

@@ -32,6 +32,12 @@ int ct_stack_capture_unwind(uintptr_t *pcs, int max);
  * holding that lock (the first pthread_create, a dump). Thread-safe; later
  * calls are a load. Returns whether the unwinder is available. */
 bool ct_stack_load_unwinder(void);
+
+/* Whether the unwinder is loaded, loading it first where that is safe
+ * without knowing more: in a process that created no thread (nobody can
+ * hold the loader's lock while waiting for us: a select() loop, a fork
+ * child) and whose heap is consistent. Thread-safe. */
+bool ct_stack_unwinder_alone(void);
 bool ct_stack_unwinder_loaded(void);
 
 /* The stack of another thread of this process that is blocked in a system
@@ -66,7 +72,8 @@ void ct_stack_before_thread_create(void);
 /* On x86-64, true when no frame of the calling thread's stack returns to
  * glibc's signal trampoline, so no handler runs on it, not even one
  * installed behind interpose/signal.c's back; false when it cannot tell
- * (no unwinder yet, a stack too deep). Elsewhere always true: callers
+ * (no unwinder, and none may be loaded here (ct_stack_unwinder_alone); a
+ * stack too deep). Elsewhere always true: callers
  * also check ct_self.sig_depth. Unwinds: slow paths only; guard not
  * held. */
 bool ct_stack_outside_signal_handler(void);

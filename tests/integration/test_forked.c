@@ -474,6 +474,32 @@ Test(forked, http_fixed_port_is_the_parents, .timeout = 300)
 	srv_free(&s);
 }
 
+/* Port 0 in a worker whose first blocking call never returns (parked in
+ * poll() from its start, as a pre-forked worker in accept() or
+ * epoll_wait()): its server starts as that call begins. It used to start
+ * only when a blocking call ended, so such a worker never served. */
+Test(forked, http_port_zero_serves_a_worker_parked_from_its_start, .timeout = 300)
+{
+	struct srv s;
+	srv_start_args(&s, "out.%p",
+		       (const char *const[]){"CONTEND_HTTP=127.0.0.1:0", NULL}, "parked");
+	int port = 0;
+	double deadline = mono_s() + 60;
+	while (port <= 0) {
+		char *err = read_file(s.r.errpath, NULL);
+		port = err ? served_port(err, s.idle) : 0;
+		free(err);
+		cr_assert(port > 0 || mono_s() < deadline, "the parked worker never served");
+		if (port <= 0)
+			sleep_ms(20);
+	}
+	char *body = http_get(port, "/debug/pprof/goroutine?debug=2");
+	cr_expect(body && strstr(body, "idle_worker (forking_server.c:"), "%s", body ? body : "");
+	free(body);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
 /* How many numbered snapshots (name.NNNN.ext) dir holds. */
 static int
 numbered_files(const char *dir)
@@ -491,7 +517,7 @@ numbered_files(const char *dir)
 
 /* Port 0: every process serves on a free port of its own, each answering
  * for itself (the threaded worker from its first thread, the
- * single-threaded one from its first blocking call that returned). And
+ * single-threaded one from its first blocking call). And
  * without CONTEND_INTERVAL none writes numbered snapshots: a worker's
  * server, due at once, was taken for a snapshot due at once and again at
  * every pass of its loop, once the worker had recorded a wait (its

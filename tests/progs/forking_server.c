@@ -18,7 +18,9 @@
  *
  * With the argument "chdir", the parent first moves into a new directory
  * "elsewhere" (as a daemon moves to "/" or its data directory) and forks
- * from there. */
+ * from there. With "parked", the idle worker skips its start-up sleep: its
+ * first blocking call is the poll() it stays in (a pre-forked worker
+ * parked in accept() or epoll_wait() from its start). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -100,11 +102,14 @@ idle_worker(void)
 	}
 }
 
+static int parked; /* the idle worker blocks from its start */
+
 static int
 idle_main(void)
 {
 	/* A worker's start-up: a blocking call that returns. */
-	sleep_us(20 * 1000);
+	if (!parked)
+		sleep_us(20 * 1000);
 	idle_worker();
 	return 0;
 }
@@ -128,6 +133,7 @@ main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "chdir") &&
 	    (mkdir("elsewhere", 0700) < 0 || chdir("elsewhere") < 0))
 		die("chdir", errno);
+	parked = argc > 1 && !strcmp(argv[1], "parked");
 	if (pipe(shutdown_pipe) < 0)
 		die("pipe", errno);
 	say("parent", (long)getpid());
