@@ -149,6 +149,15 @@ ct_dump_before_uid_drop(uid_t uid)
 	if (!__atomic_load_n(&ct_ready, __ATOMIC_ACQUIRE) || ct_sandboxed || !ct_dir[0] ||
 	    ct_dump_borrowed() || __atomic_load_n(&ct_chrooted, __ATOMIC_RELAXED))
 		return;
+	/* Only a directory of this process's own (a CONTEND_OUT with %p): one
+	 * shared by every process (no %p) given to the new user would be
+	 * refused by the processes that stay root. */
+	bool own = false;
+	for (const char *t = ct_cfg.out; *t && !own; t++)
+		if (t[0] == '%' && t[1]) /* "%%" is one character, skipped whole */
+			own = *++t == 'p';
+	if (!own)
+		return;
 	gid_t groups[256];
 	int n = getgroups(CT_ARRAY_SIZE(groups), groups);
 	int made = ct_outfile_make_dir_for(ct_dir, uid, getegid(), groups, n < 0 ? 0 : n);

@@ -144,16 +144,17 @@ Test(dropuid, thread_dump_after_setuid_frame_pointers)
 static void
 unwritable_case(const char *mode)
 {
-	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
+	char base[] = "/tmp/ct_dropuid.XXXXXX", tmpl[256], out[300], uid[16], gid[16];
 	as_nobody(uid, gid, NULL, NULL);
 	cr_assert(mkdtemp(base));
 	cr_assert_eq(chmod(base, 0711), 0); /* nobody may pass, not write */
-	snprintf(out, sizeof(out), "%s/new/out", base);
+	snprintf(tmpl, sizeof(tmpl), "%s/new/out.%%p", base);
 
 	struct run r;
 	run_ok(&r, &(struct run_opts){.prog = "drop_root",
 					.args = (const char *[]){mode, uid, gid, NULL},
-					.env2 = exact_env, .out = out, .raw_out = true});
+					.env2 = exact_env, .out = tmpl, .raw_out = true});
+	snprintf(out, sizeof(out), "%s/new/out.%d", base, (int)r.pid);
 	struct stat st;
 	cr_assert_eq(stat(out, &st), 0, "%s: no %s; stderr:\n%s", mode, out, r.err);
 	cr_expect_eq(st.st_uid, (uid_t)atoi(uid), "%s: %s is uid %u's", mode, out,
@@ -178,21 +179,44 @@ Test(dropuid, unwritable_directory_setreuid) { unwritable_case("reuid"); }
  * directory for its user, or the parent (still root) would refuse it. */
 Test(dropuid, vfork_child_drop_leaves_the_parents_directory)
 {
-	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
+	char base[] = "/tmp/ct_dropuid.XXXXXX", tmpl[256], out[300], uid[16], gid[16];
 	as_nobody(uid, gid, NULL, NULL);
 	cr_assert(mkdtemp(base));
 	cr_assert_eq(chmod(base, 0711), 0);
-	snprintf(out, sizeof(out), "%s/out", base);
+	snprintf(tmpl, sizeof(tmpl), "%s/out.%%p", base);
 	struct run r;
 	run_ok(&r, &(struct run_opts){.prog = "drop_root",
 					.args = (const char *[]){"vfork", uid, gid, NULL},
-					.env2 = exact_env, .out = out, .raw_out = true});
+					.env2 = exact_env, .out = tmpl, .raw_out = true});
+	snprintf(out, sizeof(out), "%s/out.%d", base, (int)r.pid);
 	struct stat st;
 	cr_assert_eq(stat(out, &st), 0, "no %s; stderr:\n%s", out, r.err);
 	cr_expect_eq(st.st_uid, 0, "%s is uid %u's", out, (unsigned)st.st_uid);
 	struct profile mp;
 	cr_assert(profile_load_in(&mp, out, "mutex"), "stderr:\n%s", r.err);
 	profile_free(&mp);
+	run_free(&r);
+	tmpdir_remove(base);
+}
+
+/* A CONTEND_OUT without %p is one directory for every process: made for
+ * the user one of them drops to, it would be refused by those that stay
+ * root (a server's master). Nothing is made at the drop; the process that
+ * dropped cannot write there, and says so. */
+Test(dropuid, shared_directory_is_not_made_for_the_new_user)
+{
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
+	as_nobody(uid, gid, NULL, NULL);
+	cr_assert(mkdtemp(base));
+	cr_assert_eq(chmod(base, 0711), 0);
+	snprintf(out, sizeof(out), "%s/shared", base);
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "drop_root",
+					.args = (const char *[]){"before", uid, gid, NULL},
+					.env2 = exact_env, .out = out, .raw_out = true});
+	struct stat st;
+	cr_expect_neq(stat(out, &st), 0, "%s made for uid %u", out, (unsigned)st.st_uid);
+	cr_expect(strstr(r.err, "Permission denied"), "not said:\n%s", r.err);
 	run_free(&r);
 	tmpdir_remove(base);
 }
@@ -232,21 +256,21 @@ Test(dropuid, temporary_drop_makes_no_directory)
 static void
 chroot_case(const char *when, bool drop)
 {
-	char base[] = "/tmp/ct_chroot.XXXXXX", jail[300], out[300], uid[16], gid[16];
+	char base[] = "/tmp/ct_chroot.XXXXXX", jail[300], tmpl[300], uid[16], gid[16];
 	char inside[640];
 	as_nobody(uid, gid, NULL, NULL);
 	cr_assert(mkdtemp(base));
 	cr_assert_eq(chmod(base, 0711), 0);
 	snprintf(jail, sizeof(jail), "%s/jail", base);
-	snprintf(out, sizeof(out), "%s/out", base);
-	snprintf(inside, sizeof(inside), "%s%s", jail, out);
+	snprintf(tmpl, sizeof(tmpl), "%s/out.%%p", base);
 	cr_assert_eq(mkdir(jail, 0755), 0);
 
 	struct run r;
 	run_ok(&r, &(struct run_opts){.prog = "chrooted",
 					.args = (const char *[]){jail, when, drop ? uid : NULL,
 								 gid, NULL},
-					.env2 = exact_env, .out = out, .raw_out = true});
+					.env2 = exact_env, .out = tmpl, .raw_out = true});
+	snprintf(inside, sizeof(inside), "%s%s/out.%d", jail, base, (int)r.pid);
 	cr_expect(strstr(r.out, "jailed=1"), "%s", r.out);
 	struct stat st;
 	if (drop) {
