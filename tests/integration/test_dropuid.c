@@ -141,24 +141,40 @@ Test(dropuid, thread_dump_after_setuid_frame_pointers)
  * at its first dump, could not be made by its new user any more, and its
  * profiles were lost. The shim makes it just before the drop, for the new
  * user, with any missing parents. */
+/* drop_root MODE, run as root with CONTEND_OUT base/LEAF, base being a
+ * new directory (a mkdtemp template) that nobody may pass but not write;
+ * out (outlen bytes) = the directory that names, LEAF's "%p" its pid.
+ * nobody's uid into *uid. */
+static void
+run_unwritable(struct run *r, const char *mode, const char *leaf, char *base, char *out,
+	       size_t outlen, uid_t *uid)
+{
+	char u[16], g[16], tmpl[256];
+	as_nobody(u, g, NULL, NULL);
+	*uid = (uid_t)atoi(u);
+	cr_assert(mkdtemp(base));
+	cr_assert_eq(chmod(base, 0711), 0);
+	snprintf(tmpl, sizeof(tmpl), "%s/%s", base, leaf);
+	run_ok(r, &(struct run_opts){.prog = "drop_root",
+				       .args = (const char *[]){mode, u, g, NULL},
+				       .env2 = exact_env, .out = tmpl, .raw_out = true});
+	const char *p = strstr(leaf, "%p");
+	if (p)
+		snprintf(out, outlen, "%s/%.*s%d%s", base, (int)(p - leaf), leaf, (int)r->pid, p + 2);
+	else
+		snprintf(out, outlen, "%s/%s", base, leaf);
+}
+
 static void
 unwritable_case(const char *mode)
 {
-	char base[] = "/tmp/ct_dropuid.XXXXXX", tmpl[256], out[300], uid[16], gid[16];
-	as_nobody(uid, gid, NULL, NULL);
-	cr_assert(mkdtemp(base));
-	cr_assert_eq(chmod(base, 0711), 0); /* nobody may pass, not write */
-	snprintf(tmpl, sizeof(tmpl), "%s/new/out.%%p", base);
-
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[300];
+	uid_t nobody;
 	struct run r;
-	run_ok(&r, &(struct run_opts){.prog = "drop_root",
-					.args = (const char *[]){mode, uid, gid, NULL},
-					.env2 = exact_env, .out = tmpl, .raw_out = true});
-	snprintf(out, sizeof(out), "%s/new/out.%d", base, (int)r.pid);
+	run_unwritable(&r, mode, "new/out.%p", base, out, sizeof(out), &nobody);
 	struct stat st;
 	cr_assert_eq(stat(out, &st), 0, "%s: no %s; stderr:\n%s", mode, out, r.err);
-	cr_expect_eq(st.st_uid, (uid_t)atoi(uid), "%s: %s is uid %u's", mode, out,
-		     (unsigned)st.st_uid);
+	cr_expect_eq(st.st_uid, nobody, "%s: %s is uid %u's", mode, out, (unsigned)st.st_uid);
 	cr_expect_eq(st.st_mode & 07777, 0700);
 	struct profile mp;
 	cr_assert(profile_load_in(&mp, out, "mutex"), "%s: stderr:\n%s", mode, r.err);
@@ -179,16 +195,10 @@ Test(dropuid, unwritable_directory_setreuid) { unwritable_case("reuid"); }
  * directory for its user, or the parent (still root) would refuse it. */
 Test(dropuid, vfork_child_drop_leaves_the_parents_directory)
 {
-	char base[] = "/tmp/ct_dropuid.XXXXXX", tmpl[256], out[300], uid[16], gid[16];
-	as_nobody(uid, gid, NULL, NULL);
-	cr_assert(mkdtemp(base));
-	cr_assert_eq(chmod(base, 0711), 0);
-	snprintf(tmpl, sizeof(tmpl), "%s/out.%%p", base);
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[300];
+	uid_t nobody;
 	struct run r;
-	run_ok(&r, &(struct run_opts){.prog = "drop_root",
-					.args = (const char *[]){"vfork", uid, gid, NULL},
-					.env2 = exact_env, .out = tmpl, .raw_out = true});
-	snprintf(out, sizeof(out), "%s/out.%d", base, (int)r.pid);
+	run_unwritable(&r, "vfork", "out.%p", base, out, sizeof(out), &nobody);
 	struct stat st;
 	cr_assert_eq(stat(out, &st), 0, "no %s; stderr:\n%s", out, r.err);
 	cr_expect_eq(st.st_uid, 0, "%s is uid %u's", out, (unsigned)st.st_uid);
@@ -199,49 +209,37 @@ Test(dropuid, vfork_child_drop_leaves_the_parents_directory)
 	tmpdir_remove(base);
 }
 
-/* A CONTEND_OUT without %p is one directory for every process: made for
- * the user one of them drops to, it would be refused by those that stay
- * root (a server's master). Nothing is made at the drop; the process that
- * dropped cannot write there, and says so. */
-Test(dropuid, shared_directory_is_not_made_for_the_new_user)
+/* Where nothing is made at the drop, the process that dropped cannot
+ * write there, and says so; its status is its own (run_ok). */
+static void
+nothing_made_case(const char *mode, const char *leaf)
 {
-	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
-	as_nobody(uid, gid, NULL, NULL);
-	cr_assert(mkdtemp(base));
-	cr_assert_eq(chmod(base, 0711), 0);
-	snprintf(out, sizeof(out), "%s/shared", base);
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[300];
+	uid_t nobody;
 	struct run r;
-	run_ok(&r, &(struct run_opts){.prog = "drop_root",
-					.args = (const char *[]){"before", uid, gid, NULL},
-					.env2 = exact_env, .out = out, .raw_out = true});
+	run_unwritable(&r, mode, leaf, base, out, sizeof(out), &nobody);
 	struct stat st;
-	cr_expect_neq(stat(out, &st), 0, "%s made for uid %u", out, (unsigned)st.st_uid);
-	cr_expect(strstr(r.err, "Permission denied"), "not said:\n%s", r.err);
+	cr_expect_neq(stat(out, &st), 0, "%s: %s made for uid %u", mode, out, (unsigned)st.st_uid);
+	cr_expect(strstr(r.err, "Permission denied"), "%s: not said:\n%s", mode, r.err);
 	run_free(&r);
 	tmpdir_remove(base);
+}
+
+/* A CONTEND_OUT without %p is one directory for every process: made for
+ * the user one of them drops to, it would be refused by those that stay
+ * root (a server's master). */
+Test(dropuid, shared_directory_is_not_made_for_the_new_user)
+{
+	nothing_made_case("before", "shared");
 }
 
 /* A temporary drop (seteuid, root kept in the saved id) makes nothing:
  * a directory of the temporary user would refuse root's own dumps once
  * it takes root back. Here the program ends as nobody in its effective
- * id, where nobody cannot write: nothing is written, one line says so,
- * and the program's status is its own. */
+ * id, where nobody cannot write. */
 Test(dropuid, temporary_drop_makes_no_directory)
 {
-	char base[] = "/tmp/ct_dropuid.XXXXXX", out[256], uid[16], gid[16];
-	as_nobody(uid, gid, NULL, NULL);
-	cr_assert(mkdtemp(base));
-	cr_assert_eq(chmod(base, 0711), 0);
-	snprintf(out, sizeof(out), "%s/out", base);
-	struct run r;
-	run_ok(&r, &(struct run_opts){.prog = "drop_root",
-					.args = (const char *[]){"nodump", uid, gid, NULL},
-					.env2 = exact_env, .out = out, .raw_out = true});
-	struct stat st;
-	cr_expect_neq(stat(out, &st), 0, "a directory for a temporary drop");
-	cr_expect(strstr(r.err, "Permission denied"), "not said:\n%s", r.err);
-	run_free(&r);
-	tmpdir_remove(base);
+	nothing_made_case("nodump", "out.%p");
 }
 
 /* A server that chroot()s (tests/progs/chrooted): its profiles are
