@@ -166,7 +166,9 @@ void ct_dump_fatal_fork_child(void);
 /* From the handler of a crash signal (SIGSEGV ...): writes threads.txt
  * with raw addresses and /proc/self/maps beside it (async-signal-safe),
  * then tries a symbolized dump from a forked copy, waiting at most
- * timeout_ms. Never returns to the fault itself: the caller re-raises. */
+ * timeout_ms. Never returns to the fault itself: the caller re-raises.
+ * Call it on a stack of our own (core/ownstack.h): the copy writes on the
+ * stack this runs on. */
 void ct_dump_crash(int sig, int timeout_ms);
 
 #endif

@@ -13,6 +13,7 @@
 #include "dumper.h"
 #include "event.h"
 #include "log.h"
+#include "ownstack.h"
 #include "profiles.h"
 #include "sys.h"
 #include "thread.h"
@@ -33,6 +34,25 @@ ct_exit_dump_main(void *exiting_slot)
 	ct_self.slot = exiting_slot;
 	ct_dump_write("", false);
 	return NULL;
+}
+
+static void
+ct_exit_write(void *unused)
+{
+	(void)unused;
+	ct_dump_write("", false);
+}
+
+/* The final dump on this thread: on a stack of our own when exit() was
+ * called from a handler running on the program's alternate signal stack,
+ * which is too small for it (ownstack.h). */
+static void
+ct_exit_write_here(void)
+{
+	if (ct_self.sig_depth && ct_ownstack_on_altstack())
+		ct_ownstack_run(ct_exit_write, NULL);
+	else
+		ct_dump_write("", false);
 }
 
 static struct {
@@ -104,7 +124,7 @@ ct_dump_at_exit(void)
 	 * 866-880, plain 765), and a thread makes the process multi-threaded
 	 * for glibc and the kernel for the rest of its exit. */
 	if (!ct_threads_worth_dumping()) {
-		ct_dump_write("", false);
+		ct_exit_write_here();
 		return;
 	}
 	ct_guard_enter();
@@ -116,7 +136,7 @@ ct_dump_at_exit(void)
 	int r = ct_sys_pthread_create(&t, NULL, ct_exit_dump_main, me);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0) {
-		ct_dump_write("", false);
+		ct_exit_write_here();
 	} else {
 		struct timespec deadline;
 		clock_gettime(CLOCK_REALTIME, &deadline);

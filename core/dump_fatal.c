@@ -4,7 +4,10 @@
  * compare-and-swap word, parks the other threads and ends the process) or
  * of a crash signal (ct_dump_crash, which writes the raw crash files
  * first). Async-signal-safe up to the fork: raw system calls, no
- * allocation, no lock taken; POSIX timers are the watchdogs. The forked
+ * allocation, no lock taken; POSIX timers are the watchdogs. Both need a
+ * stack of their own (ownstack.h), not the one the handler was given,
+ * which may be the program's small alternate signal stack: ct_dump_fatal
+ * switches to one, ct_dump_crash's caller does. The forked
  * copy writes through the common path (dump.c), where it may allocate. The
  * fork-child state below is reset by ct_dump_fatal_fork_child
  * (core/fork.c). */
@@ -24,6 +27,7 @@
 #include "log.h"
 #include "names.h"
 #include "outfile.h"
+#include "ownstack.h"
 #include "profiles.h"
 #include "sys.h"
 #include "thread.h"
@@ -327,13 +331,34 @@ ct_fatal_child(int sig)
 	_exit(0);
 }
 
+struct ct_fatal_args {
+	int sig, timeout_ms, fork_ms;
+	void (*die)(int);
+};
+
+static void ct_dump_fatal_(void *arg);
+
 void
 ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
 {
-	int saved = errno;
 	ct_guard_enter();
+	ct_fatal_claim(sig, (int)syscall(SYS_gettid), die);
+	/* The owner only: the parked threads need no stack of their own. */
+	struct ct_fatal_args a = {.sig = sig, .timeout_ms = timeout_ms, .fork_ms = fork_ms,
+				  .die = die};
+	ct_ownstack_run(ct_dump_fatal_, &a);
+	ct_park(); /* not reached: the owner ends the process */
+}
+
+/* ct_dump_fatal's owner, from the claim to the end of the process. */
+static void
+ct_dump_fatal_(void *arg)
+{
+	const struct ct_fatal_args *a = arg;
+	int sig = a->sig, fork_ms = a->fork_ms, timeout_ms = a->timeout_ms;
+	void (*die)(int) = a->die;
+	int saved = errno;
 	int me = (int)syscall(SYS_gettid);
-	ct_fatal_claim(sig, me, die);
 	/* sig is blocked in this handler; from now on it ends the dump
 	 * early (re-entering above), whether the watchdog or the user sends
 	 * it. Last resort if sig cannot (the program made it SIG_IGN): a

@@ -49,6 +49,7 @@
 
 #include "../core/dump.h"
 #include "../core/dumper.h"
+#include "../core/ownstack.h"
 #include "interpose.h"
 #include "real.h"
 
@@ -514,11 +515,22 @@ ct_on_fatal(int sig)
  * left pending: re-raised at its default action, it kills when the
  * handler returns to the faulting instruction (or at once, via raise). */
 static void
-ct_on_crash(int sig)
+ct_on_crash_(void *sigp)
 {
+	int sig = *(const int *)sigp;
 	ct_signal_default(sig);
 	ct_dump_crash(sig, CT_CRASH_DUMP_TIMEOUT_MS);
 	ct_die_by_default(sig);
+}
+
+/* All of it on a stack of our own: this may run on the program's
+ * alternate signal stack with little of it left (a Rust program's stack
+ * overflow aborts from its SIGSEGV handler there: about 1.4 KiB left for
+ * us below the SIGABRT's signal frame), so nothing here but the switch. */
+static void
+ct_on_crash(int sig)
+{
+	ct_ownstack_run(ct_on_crash_, &sig);
 }
 
 /* Puts ours in place for sig if it is at its default action now. */

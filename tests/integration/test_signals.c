@@ -343,3 +343,61 @@ Test(signals, exit_from_handler_in_malloc_never_hangs, .timeout = 400)
 		run_free(&r);
 	}
 }
+
+/* Handlers that run on a small alternate signal stack (16 KiB, an unmapped
+ * page below: tests/progs/altstack_handler), as under Python's
+ * faulthandler, Go's runtime or Rust's std: our default-action handler
+ * for SIGSEGV and SIGTERM runs there too (SA_ONSTACK), and exit() called
+ * from such a handler runs the final dump there. Writing needs some 200
+ * KiB of stack, so the forked copy ran off the alternate stack half-way
+ * (no profiles; under faulthandler, whose stack sits in the heap, "Fatal
+ * glibc error: malloc assertion failure" on the program's stderr), and
+ * exit(3) from the handler became death by SIGSEGV. abort() from a handler
+ * on Rust's 8 KiB stack (a Rust program's stack overflow) left our SIGABRT
+ * handler about 1.4 KiB below its signal frame, and the first call of a
+ * libc function through a lazily bound PLT slot takes 2.7 KiB there
+ * (_dl_runtime_resolve_xsavec): death by SIGSEGV, not SIGABRT. Each ends
+ * as natively, with nothing on stderr (notices off) and the one contention
+ * in its profile. */
+struct altstack_case {
+	const char *mode;
+	int signo; /* the death, or 0 for exit status 3 */
+};
+
+static const struct altstack_case altstack_cases[] = {
+	{"crash", SIGSEGV}, {"term", SIGTERM}, {"exit", 0}, {"abort", SIGABRT},
+};
+
+TABLE_TEST(signals, handler_on_small_alternate_stack_ends_as_natively, altstack_cases, c,
+	   .timeout = 120)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "altstack_handler",
+					.args = (const char *[]){c->mode, NULL},
+					.env = exact_env,
+					.env2 = (const char *[]){"CONTEND_QUIET=1", NULL},
+					.timeout_s = 40});
+	cr_assert(!r.timed_out, "%s: still running after 40 s; stderr:\n%s", c->mode, r.err);
+	if (c->signo)
+		cr_expect(WIFSIGNALED(r.status) && WTERMSIG(r.status) == c->signo,
+			  "%s: expected death by signal %d, status %#x; stderr:\n%s", c->mode,
+			  c->signo, r.status, r.err);
+	else
+		cr_expect_eq(run_exit_code(&r), 3, "%s: status %#x; stderr:\n%s", c->mode, r.status,
+			     r.err);
+	cr_expect(!r.err[0], "%s: stderr:\n%s", c->mode, r.err);
+	struct profile p;
+	bool have = run_profile(&r, NULL, "mutex", &p);
+	cr_expect(have, "%s: no mutex profile", c->mode);
+	if (have) {
+		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_unlock",
+								      .next = "hold_until_waiter"});
+		cr_expect_eq(s.count, 1, "%s: the one contention", c->mode);
+		profile_free(&p);
+	}
+	/* The thread dump is written last. */
+	char path[PATH_MAX + 64];
+	run_path(&r, NULL, "threads.pb.gz", path, sizeof(path));
+	cr_expect(access(path, F_OK) == 0, "%s: no %s", c->mode, path);
+	run_free(&r);
+}
