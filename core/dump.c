@@ -84,6 +84,14 @@ static struct ct_output ct_out;
  * its workers still has them write beside its own directory. */
 static char ct_base[4096];
 
+/* The process whose directory was made at its uid drop for the user it
+ * dropped to (ct_dump_after_uid_drop), and that user: its descendants
+ * still of that user write there, since they could make no directory of
+ * their own beside it (memcached -d -u: the drop comes before the fork
+ * that daemonizes). 0 = none. */
+static pid_t ct_drop_dir_pid;
+static uid_t ct_drop_dir_uid;
+
 void
 ct_dump_set_dir(void)
 {
@@ -92,9 +100,14 @@ ct_dump_set_dir(void)
 	__atomic_store_n(&ct_out.naming, CT_OUT_NAMES_UNDECIDED, __ATOMIC_RELAXED);
 	ct_out.own[0] = '\0';
 	ct_dir_pid = getpid();
+	int pid = (int)getpid();
+	if (CT_UNLIKELY(ct_drop_dir_pid) && geteuid() == ct_drop_dir_uid) {
+		pid = (int)ct_drop_dir_pid;
+		__atomic_store_n(&ct_out.naming, CT_OUT_NAMES_PID, __ATOMIC_RELAXED);
+	}
 	char rel[4096];
-	if (ct_config_expand_out(ct_cfg.out, (int)getpid(), rel, sizeof(rel)) < 0 &&
-	    ct_config_expand_out("contend.%p", (int)getpid(), rel, sizeof(rel)) < 0)
+	if (ct_config_expand_out(ct_cfg.out, pid, rel, sizeof(rel)) < 0 &&
+	    ct_config_expand_out("contend.%p", pid, rel, sizeof(rel)) < 0)
 		return;
 	if (!ct_base[0] && !getcwd(ct_base, sizeof(ct_base) - 2))
 		ct_base[0] = '\0';
@@ -167,8 +180,13 @@ ct_dump_before_uid_drop(uid_t uid)
 void
 ct_dump_after_uid_drop(bool dropped)
 {
-	if (!__atomic_exchange_n(&ct_uid_drop_made, 0, __ATOMIC_RELAXED) || dropped)
+	if (!__atomic_exchange_n(&ct_uid_drop_made, 0, __ATOMIC_RELAXED))
 		return;
+	if (dropped) {
+		ct_drop_dir_uid = geteuid();
+		ct_drop_dir_pid = ct_dir_pid;
+		return;
+	}
 	/* Should this fail too, the directory stays uid's, and dumps say
 	 * that it is owned by another user. */
 	int saved = errno, r = lchown(ct_dir, geteuid(), getegid());

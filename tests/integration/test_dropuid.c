@@ -190,6 +190,31 @@ Test(dropuid, unwritable_directory_setuid_after_threads) { unwritable_case("afte
 Test(dropuid, unwritable_directory_setresuid) { unwritable_case("resuid"); }
 Test(dropuid, unwritable_directory_setreuid) { unwritable_case("reuid"); }
 
+/* Drop, then fork (memcached -d -u daemonizes after its drop): the child,
+ * of the same user, cannot make a directory of its own beside its
+ * parent's, so it writes into the one made for its parent at the drop,
+ * under names with its pid. */
+Test(dropuid, child_forked_after_the_drop_writes_beside_its_parent)
+{
+	char base[] = "/tmp/ct_dropuid.XXXXXX", out[300];
+	uid_t nobody;
+	struct run r;
+	run_unwritable(&r, "daemon", "out.%p", base, out, sizeof(out), &nobody);
+	long child = run_value(&r, NULL, "child");
+	struct stat st;
+	cr_assert_eq(stat(out, &st), 0, "no %s; stderr:\n%s", out, r.err);
+	cr_expect_eq(st.st_uid, nobody, "%s is uid %u's", out, (unsigned)st.st_uid);
+	char name[64];
+	snprintf(name, sizeof(name), "mutex.pid%ld", child);
+	struct profile mp;
+	cr_assert(profile_load_in(&mp, out, name), "no %s in %s; stderr:\n%s", name, out, r.err);
+	struct stack_match held = {"pthread_mutex_unlock", "drop_hold", NULL, NULL};
+	cr_expect_eq(profile_sum(&mp, &held).count, 1, "the child's holder");
+	profile_free(&mp);
+	run_free(&r);
+	tmpdir_remove(base);
+}
+
 /* A vfork() child that drops root before its exec shares the parent's
  * memory and runs no fork handler: it must not make the parent's
  * directory for its user, or the parent (still root) would refuse it. */

@@ -4,7 +4,9 @@
  *   drop_root before|after|resuid|reuid|nodump UID GID
  * before: setgid/setuid before the waiter thread starts; after: once it
  * runs (glibc applies the change to every thread); resuid, reuid: as
- * before, with setresgid/setresuid and setregid/setreuid; vfork: stays
+ * before, with setresgid/setresuid and setregid/setreuid; daemon: as
+ * before, then forks, and the child does the rest while the parent waits
+ * for it, prints child=PID and _exit()s with its status; vfork: stays
  * root, a vfork() child drops root and execs /bin/true; nodump:
  * PR_SET_DUMPABLE 0, all capabilities dropped, then only the effective
  * ids (seteuid), as a server that may take root back.
@@ -253,7 +255,8 @@ main(int argc, char **argv)
 	if (argc != 4 && !(argc == 5 && (strcmp(argv[4], "dump") == 0 ||
 					  strcmp(argv[4], "symbol") == 0 ||
 					  strcmp(argv[4], "delta") == 0))) {
-		fprintf(stderr, "usage: drop_root before|after|nodump UID GID [dump|symbol|delta]\n");
+		fprintf(stderr, "usage: drop_root before|after|resuid|reuid|daemon|vfork|nodump UID GID "
+				"[dump|symbol|delta]\n");
 		return 1;
 	}
 	uid_t uid = (uid_t)atol(argv[2]);
@@ -265,6 +268,22 @@ main(int argc, char **argv)
 
 	if (!after)
 		drop(argv[1], uid, gid);
+	if (strcmp(argv[1], "daemon") == 0) {
+		/* memcached -d -u: the drop, then the fork that daemonizes;
+		 * the child does the rest, the parent only waits for it. */
+		fflush(stdout);
+		pid_t p = fork();
+		if (p < 0)
+			fail("fork");
+		if (p > 0) {
+			int st;
+			if (waitpid(p, &st, 0) != p || !WIFEXITED(st))
+				fail("waitpid");
+			printf("child=%d\n", (int)p);
+			fflush(stdout);
+			_exit(WEXITSTATUS(st));
+		}
+	}
 	if ((errno = pthread_create(&t, NULL, waiter, NULL)) != 0)
 		fail("pthread_create");
 	if (after)
