@@ -700,8 +700,11 @@ ct_dumper_start_if_due(void)
 	/* pthread_create allocates: not where this thread may have
 	 * interrupted malloc, or anything else, to run a signal handler: one
 	 * the trampoline counts, or (x86-64) any other found on the stack. */
+	/* Nor in a vfork() child: the thread would be its, gone at its exec,
+	 * and the parent, sharing our memory, would take it for its own. */
 	int saved = errno;
-	if ((!ct_self.sig_depth || !ct_in_handler_slow()) && ct_stack_outside_signal_handler())
+	if ((!ct_self.sig_depth || !ct_in_handler_slow()) && !ct_dump_borrowed() &&
+	    ct_stack_outside_signal_handler())
 		ct_dumper_spawn();
 	errno = saved;
 }

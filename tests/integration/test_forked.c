@@ -478,11 +478,12 @@ Test(forked, http_fixed_port_is_the_parents, .timeout = 300)
  * poll() from its start, as a pre-forked worker in accept() or
  * epoll_wait()): its server starts as that call begins. It used to start
  * only when a blocking call ended, so such a worker never served. */
-Test(forked, http_port_zero_serves_a_worker_parked_from_its_start, .timeout = 300)
+static void
+parked_case(const char *how)
 {
 	struct srv s;
 	srv_start_args(&s, "out.%p",
-		       (const char *const[]){"CONTEND_HTTP=127.0.0.1:0", NULL}, "parked");
+		       (const char *const[]){"CONTEND_HTTP=127.0.0.1:0", NULL}, how);
 	int port = 0;
 	double deadline = mono_s() + 60;
 	while (port <= 0) {
@@ -498,6 +499,19 @@ Test(forked, http_port_zero_serves_a_worker_parked_from_its_start, .timeout = 30
 	free(body);
 	srv_stop(&s);
 	srv_free(&s);
+}
+
+Test(forked, http_port_zero_serves_a_worker_parked_from_its_start, .timeout = 300)
+{
+	parked_case("parked");
+}
+
+/* The same after a vfork() child of the worker made blocking calls: the
+ * server's thread would have been started in that child (gone at its
+ * _exit), and the worker, sharing its memory, took it for its own. */
+Test(forked, http_port_zero_serves_a_worker_whose_vfork_child_blocked, .timeout = 300)
+{
+	parked_case("vfork");
 }
 
 /* How many numbered snapshots (name.NNNN.ext) dir holds. */

@@ -20,7 +20,9 @@
  * "elsewhere" (as a daemon moves to "/" or its data directory) and forks
  * from there. With "parked", the idle worker skips its start-up sleep: its
  * first blocking call is the poll() it stays in (a pre-forked worker
- * parked in accept() or epoll_wait() from its start). */
+ * parked in accept() or epoll_wait() from its start). With "vfork", its
+ * only blocking calls before that poll() are a vfork() child's (a pipe
+ * write and read, then _exit). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -103,12 +105,35 @@ idle_worker(void)
 }
 
 static int parked; /* the idle worker blocks from its start */
+static int vforks;  /* ... after a vfork() child's blocking calls */
+
+/* A vfork() child that makes blocking calls (a write and a read on a
+ * pipe) and _exit()s, as a spawn that fails before its exec does. */
+static void
+vfork_blocking(void)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		die("pipe", errno);
+	pid_t pid = vfork();
+	if (pid == 0) {
+		char c = 'x';
+		_exit(write(p[1], &c, 1) == 1 && read(p[0], &c, 1) == 1 ? 0 : 1);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		die("vfork", errno);
+	close(p[0]);
+	close(p[1]);
+}
 
 static int
 idle_main(void)
 {
 	/* A worker's start-up: a blocking call that returns. */
-	if (!parked)
+	if (vforks)
+		vfork_blocking();
+	else if (!parked)
 		sleep_us(20 * 1000);
 	idle_worker();
 	return 0;
@@ -133,7 +158,8 @@ main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "chdir") &&
 	    (mkdir("elsewhere", 0700) < 0 || chdir("elsewhere") < 0))
 		die("chdir", errno);
-	parked = argc > 1 && !strcmp(argv[1], "parked");
+	vforks = argc > 1 && !strcmp(argv[1], "vfork");
+	parked = vforks || (argc > 1 && !strcmp(argv[1], "parked"));
 	if (pipe(shutdown_pipe) < 0)
 		die("pipe", errno);
 	say("parent", (long)getpid());
