@@ -103,6 +103,10 @@ ct_exit_interrupted_locking_code(uintptr_t *pc)
 void
 ct_dump_at_exit(void)
 {
+	/* A vfork() child that calls exit() (after a failed exec, say) runs
+	 * the atexit handlers in its parent's memory, and uses them up: the
+	 * parent's exit will run none, natively as here. So the child writes
+	 * what was recorded (its parent's) as the final dump, then. */
 	if (__atomic_load_n(&ct_sandboxed, __ATOMIC_ACQUIRE) || !ct_dump_final_claim())
 		return;
 	uintptr_t pc;

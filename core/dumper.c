@@ -463,7 +463,9 @@ ct_dumper_main(void *arg)
 void
 ct_dumper_stop(void)
 {
-	if (!__atomic_load_n(&ct_running, __ATOMIC_ACQUIRE))
+	/* Not from a vfork() child's exit(): the thread is its parent's,
+	 * which goes on (its live snapshots and server with it). */
+	if (!__atomic_load_n(&ct_running, __ATOMIC_ACQUIRE) || ct_dump_borrowed())
 		return;
 	ct_guard_enter();
 	__atomic_store_n(&ct_stop, 1, __ATOMIC_RELEASE);

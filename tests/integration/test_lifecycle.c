@@ -617,6 +617,21 @@ Test(lifecycle, descriptors_taken_over_by_the_program_stay_open, .timeout = 60)
 	run_free(&r);
 }
 
+/* A vfork() child's exit() runs the atexit handlers in its parent's
+ * memory (and uses them up, natively too): it wrote the final dump, and
+ * it also stopped the parent's thread, whose live snapshots (and HTTP
+ * server) ended there. */
+Test(lifecycle, vfork_child_exit_leaves_the_parents_thread, .timeout = 120)
+{
+	const char *const env[] = {"CONTEND_INTERVAL=50ms", NULL};
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "vfork_exit", .env = env});
+	cr_expect_eq(run_value(&r, NULL, "child_status"), 127, "%s", r.out);
+	cr_expect_eq(run_value(&r, NULL, "later_snapshot"), 1,
+		     "no snapshot after the vfork child's exit:\n%s", r.err);
+	run_free(&r);
+}
+
 /* The files the shim keeps open between dumps (the symbolizer kept for
  * fork children holds the program's ELF file and libc's) are closed on
  * exec: libdwfl opens them without O_CLOEXEC, and nginx's binary upgrade

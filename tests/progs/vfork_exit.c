@@ -1,0 +1,60 @@
+/* A vfork() child that calls exit() instead of _exit() after a failed
+ * exec (undefined, yet common): it runs the atexit handlers in its
+ * parent's memory.
+ *   vfork_exit          (run with CONTEND_INTERVAL and CONTEND_OUT=DIR)
+ * makes a recorded wait, vforks such a child, then waits (at most 60 s)
+ * for a numbered snapshot written after the child's exit to appear in
+ * $CONTEND_OUT, and prints child_status=N and later_snapshot=0|1. The
+ * shim's thread is the parent's: the child's exit must not stop it. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "progs.h"
+
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+
+/* The highest snapshot number among dir's threads.NNNN.txt. */
+static int
+last_snapshot(const char *dir)
+{
+	int last = 0;
+	DIR *d = opendir(dir);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		int n;
+		if (sscanf(e->d_name, "threads.%d.txt", &n) == 1 && n > last)
+			last = n;
+	}
+	if (d)
+		closedir(d);
+	return last;
+}
+
+int
+main(void)
+{
+	const char *dir = getenv("CONTEND_OUT");
+	if (!dir)
+		die("CONTEND_OUT unset", 0);
+	contended_wait(&m, 20000);
+	pid_t p = vfork();
+	if (p == 0) {
+		execl("/nonexistent/vfork_exit", "x", (char *)NULL);
+		exit(127);
+	}
+	int st;
+	if (p < 0 || waitpid(p, &st, 0) != p)
+		die("vfork", 0);
+	printf("child_status=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	int before = last_snapshot(dir), later = 0;
+	for (int i = 0; i < 6000 && !later; i++) {
+		usleep(10000);
+		later = last_snapshot(dir) > before + 1;
+	}
+	printf("later_snapshot=%d\n", later);
+	fflush(stdout);
+	_exit(0); /* the child used up the atexit handlers, as natively */
+}
