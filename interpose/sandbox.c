@@ -54,7 +54,10 @@ static void
 ct_sandbox_renamed(const char *name)
 {
 	int saved = errno;
-	ct_threads_renamed(0, name);
+	/* A vfork() child names itself, not its parent's thread, whose
+	 * registry slot it would otherwise rename. */
+	if (!ct_dump_borrowed())
+		ct_threads_renamed(0, name);
 	errno = saved;
 }
 

@@ -632,6 +632,21 @@ Test(lifecycle, vfork_child_exit_leaves_the_parents_thread, .timeout = 120)
 	run_free(&r);
 }
 
+/* A vfork() child's PR_SET_NAME names the child, not the parent's thread
+ * (whose registry slot the child would rename, sharing its memory). */
+Test(lifecycle, vfork_child_name_is_not_the_parents, .timeout = 60)
+{
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "vfork_exit", .args = (const char *[]){"name", NULL}});
+	char path[PATH_MAX + 32];
+	run_path(&r, NULL, "threads.txt", path, sizeof(path));
+	char *txt = read_file(path, NULL);
+	cr_assert(txt, "no %s: %s", path, r.err);
+	cr_expect(strstr(txt, "\"parentname\"") && !strstr(txt, "childname"), "%s", txt);
+	free(txt);
+	run_free(&r);
+}
+
 /* The files the shim keeps open between dumps (the symbolizer kept for
  * fork children holds the program's ELF file and libc's) are closed on
  * exec: libdwfl opens them without O_CLOEXEC, and nginx's binary upgrade
