@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/dump.h"
 #include "../core/dumper.h"
 #include "../core/event.h"
 #include "../core/ops.h"
@@ -180,7 +181,8 @@ CT_EXPORT int
 pthread_setname_np(pthread_t t, const char *name)
 {
 	int r = real_pthread_setname_np(t, name);
-	if (r == 0)
+	/* A vfork() child's own name is not its parent thread's. */
+	if (r == 0 && !ct_dump_borrowed())
 		ct_threads_renamed(pthread_equal(t, pthread_self()) ? 0 : (uint64_t)t, name);
 	return r;
 }

@@ -8,7 +8,8 @@
  * shim's thread is the parent's: the child's exit must not stop it.
  *   vfork_exit name
  * starts a thread that names itself "parentname", vforks a child that
- * names itself "childname" and _exit()s, and ends unjoined; main makes a
+ * names itself "childname" (prctl), then "childname2"
+ * (pthread_setname_np) and _exit()s, and the thread ends unjoined; main makes a
  * recorded wait and exits 0: the thread dump lists the ended thread by
  * the parent's name. */
 #include <dirent.h>
@@ -52,6 +53,7 @@ named(void *arg)
 	pid_t p = vfork();
 	if (p == 0) {
 		prctl(PR_SET_NAME, "childname");
+		pthread_setname_np(pthread_self(), "childname2");
 		_exit(0);
 	}
 	if (p < 0 || waitpid(p, NULL, 0) != p)
