@@ -100,7 +100,7 @@ ct_dump_set_dir(void)
 	__atomic_store_n(&ct_out.naming, CT_OUT_NAMES_UNDECIDED, __ATOMIC_RELAXED);
 	ct_out.own[0] = '\0';
 	ct_dir_pid = getpid();
-	int pid = (int)getpid();
+	int pid = (int)ct_dir_pid;
 	if (CT_UNLIKELY(ct_drop_dir_pid) && geteuid() == ct_drop_dir_uid) {
 		pid = (int)ct_drop_dir_pid;
 		__atomic_store_n(&ct_out.naming, CT_OUT_NAMES_PID, __ATOMIC_RELAXED);
