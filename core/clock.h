@@ -68,10 +68,16 @@ static inline uint64_t
 ct_ticks_mult(uint64_t t)
 {
 	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
-	if (CT_UNLIKELY(m == 0 || (ct_tk.tsc && (t < ct_tk.base ||
-						 t - ct_tk.base >= 2 * __atomic_load_n(&ct_tk.cal_span,
-										       __ATOMIC_RELAXED)))))
-		m = ct_ticks_calibrate(t);
+	/* Two tests, so that the usual path (a TSC, no calibration due) is
+	 * laid out straight. */
+	if (CT_UNLIKELY(m == 0))
+		return ct_ticks_calibrate(t);
+	if (CT_LIKELY(ct_tk.tsc)) {
+		if (CT_UNLIKELY(t < ct_tk.base ||
+				t - ct_tk.base >= 2 * __atomic_load_n(&ct_tk.cal_span,
+								       __ATOMIC_RELAXED)))
+			m = ct_ticks_calibrate(t);
+	}
 	return m;
 }
 

@@ -690,7 +690,7 @@ ct_dumper_before_thread_create(void)
 		ct_dumper_spawn();
 }
 
-void
+CT_HOT_TEXT void
 ct_dumper_start_if_due(void)
 {
 	if (!__atomic_load_n(&ct_armed, __ATOMIC_RELAXED) ||

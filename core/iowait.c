@@ -114,29 +114,73 @@ ct_iowait_sampled(const struct ct_iowait *w, double count, double delay)
 	errno = saved;
 }
 
-void
+static CT_NOINLINE void
+ct_iowait_begin_call_slow(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller)
+{
+	ct_dumper_start_if_wanted();
+	w->t0 = ct_ticks();
+	w->caller = caller;
+	w->op = op;
+	w->fd = fd;
+	ct_wait_enter_call(op, fd, ct_ticks_to_mono(w->t0), caller);
+}
+
+/* The usual case (a calibrated TSC, no dumper to start: dumper.h
+ * ct_dumper_start_if_wanted) calls nothing but the wait record, so it
+ * needs no stack frame; the others are the function above. */
+CT_HOT_TEXT void
+ct_iowait_begin_call(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller)
+{
+	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
+	if (CT_UNLIKELY(!ct_tk.tsc || m == 0 ||
+			__atomic_load_n(&ct_dumper_wanted, __ATOMIC_RELAXED))) {
+		ct_iowait_begin_call_slow(w, op, fd, caller);
+		return;
+	}
+	w->t0 = ct_ticks();
+	w->caller = caller;
+	w->op = op;
+	w->fd = fd;
+	ct_wait_enter_call(op, fd, ct_ticks_to_mono_m(w->t0, m), caller);
+}
+
+/* The threshold in ticks follows the multiplier in force; the division
+ * only when that changed (a calibration), out of the way of the usual
+ * record. Racing threads store equal values, and a stale threshold only
+ * lets a few more calls get to ct_iowait_record, where the wait in ns is
+ * checked again. */
+static CT_NOINLINE void
+ct_iowait_rethreshold(uint64_t m)
+{
+	uint64_t min_ticks = ((uint64_t)CT_IOWAIT_MIN_NS << 32) / m;
+	if (__atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED) == m) {
+		__atomic_store_n(&ct_iowait_min_ticks, min_ticks, __ATOMIC_RELAXED);
+		__atomic_store_n(&ct_iowait_min_mult, m, __ATOMIC_RELAXED);
+	}
+}
+
+/* A wait the draw r kept: its scaling and the sampled part, out of line
+ * (their doubles gave the usual record a stack frame). */
+static CT_NOINLINE void
+ct_iowait_keep(const struct ct_iowait *w, uint64_t rate, int64_t wait, uint64_t r)
+{
+	double count, delay;
+	if (ct_sample_block_r(rate, wait, r, &count, &delay))
+		ct_iowait_sampled(w, count, delay);
+}
+
+CT_HOT_TEXT void
 ct_iowait_record(const struct ct_iowait *w, uint64_t t1)
 {
 	uint64_t m = ct_ticks_mult(t1);
-	/* The threshold in ticks follows the multiplier in force; the
-	 * division only when that changed (a calibration). Racing threads
-	 * store equal values, and a stale threshold only lets a few more
-	 * calls get here, where the wait in ns is checked again below. */
-	if (CT_UNLIKELY(__atomic_load_n(&ct_iowait_min_mult, __ATOMIC_RELAXED) != m)) {
-		uint64_t min_ticks = ((uint64_t)CT_IOWAIT_MIN_NS << 32) / m;
-		if (__atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED) == m) {
-			__atomic_store_n(&ct_iowait_min_ticks, min_ticks, __ATOMIC_RELAXED);
-			__atomic_store_n(&ct_iowait_min_mult, m, __ATOMIC_RELAXED);
-		}
-	}
+	if (CT_UNLIKELY(__atomic_load_n(&ct_iowait_min_mult, __ATOMIC_RELAXED) != m))
+		ct_iowait_rethreshold(m);
 	int64_t wait = (int64_t)(((unsigned __int128)(t1 - w->t0) * m) >> 32);
-	double count, delay;
+	uint64_t rate = __atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), r;
 	/* Neither the clock nor the draw touches errno (the calibration's
 	 * clock_gettime cannot fail), nor does the dumper's check. */
-	if (wait >= CT_IOWAIT_MIN_NS &&
-	    ct_sample_block(__atomic_load_n(&ct_cfg.block_rate, __ATOMIC_RELAXED), wait, &count,
-			    &delay))
-		ct_iowait_sampled(w, count, delay);
+	if (CT_LIKELY(wait >= CT_IOWAIT_MIN_NS) && ct_sample_block_draw(rate, wait, &r))
+		ct_iowait_keep(w, rate, wait, r);
 	/* A single-threaded program's live snapshots start here (dumper.h). */
 	ct_dumper_start_if_due();
 }

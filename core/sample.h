@@ -55,20 +55,31 @@ ct_sample_mutex(uint64_t fraction)
  * wait_ns is sampled under rate (0 off, 1 all) and, if so, sets the
  * de-biased count and delay to add, exactly as Go >= 1.17 does. The
  * decision is inline (most waits are not sampled at the default rate);
- * the scaling of a sampled one is ct_sample_block_r's. */
+ * the scaling of a sampled one is ct_sample_block_r's.
+ * ct_sample_block_draw is the decision alone: false when the wait is not
+ * sampled, else true with the draw r that ct_sample_block_r(rate,
+ * wait_ns, r, ...) then scales it by (and keeps it with). */
 static inline bool
-ct_sample_block(uint64_t rate, int64_t wait_ns, double *count, double *delay)
+ct_sample_block_draw(uint64_t rate, int64_t wait_ns, uint64_t *r)
 {
 	if (rate == 0)
 		return false;
 	uint64_t d = wait_ns <= 0 ? 1 : (uint64_t)wait_ns;
-	uint64_t r = 0;
-	if (rate > 1 && d < rate) {
-		r = ct_rand();
-		if (ct_rand_below(r, rate) > d)
+	*r = 0;
+	if (CT_LIKELY(rate > 1 && d < rate)) { /* most waits, at the usual rates */
+		*r = ct_rand();
+		if (ct_rand_below(*r, rate) > d)
 			return false;
 	}
-	return ct_sample_block_r(rate, wait_ns, r, count, delay);
+	return true;
+}
+
+static inline bool
+ct_sample_block(uint64_t rate, int64_t wait_ns, double *count, double *delay)
+{
+	uint64_t r;
+	return ct_sample_block_draw(rate, wait_ns, &r) &&
+	       ct_sample_block_r(rate, wait_ns, r, count, delay);
 }
 
 #endif

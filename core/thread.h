@@ -24,6 +24,13 @@ struct ct_thread {
 	struct ct_thread_slot *slot; /* registry slot (threads.h), claimed lazily */
 	int no_slot;  /* never claim a registry slot: the thread has exited, or
 	               * found the registry full */
+	/* How the thread's last wait went (threads.c, ct_wait_unwoken): its
+	 * op + 1, when it began, and when it ended unwoken (0: woken, or
+	 * still waiting). Only the thread reads them, at the start of its
+	 * next wait: here they share the line of the fields above, which
+	 * every wait reads anyway. */
+	uint32_t wlastop;
+	int64_t wstart, wunwoken;
 	/* Program signal handlers running on this thread (the trampoline in
 	 * interpose/signal.c counts them), and the frame address of each of
 	 * the innermost CT_SIG_FRAMES: a handler left with siglongjmp never
@@ -40,13 +47,15 @@ struct ct_thread {
 	 * guard, queued by interpose/signal.c and run when it leaves the
 	 * guard (ct_guard_leave). */
 	int sig_deferred;
-};
+} __attribute__((aligned(64)));
 
 /* Runs this thread's deferred program signal handlers (set by
  * interpose/signal.c at init; only called when sig_deferred > 0). */
 extern CT_HIDDEN void (*ct_guard_run_deferred)(void);
 
 
+/* Aligned (struct ct_thread) so that the fields every timed call reads,
+ * busy to sig_depth, share one cache line. */
 extern CT_TLS struct ct_thread ct_self;
 
 /* The shim's re-entrancy guard. While a thread holds it (depth > 0) the

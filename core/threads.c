@@ -192,8 +192,6 @@ ct_threads_claim(void)
 		s->tid = 0;
 		s->wfd = -1;
 		s->wop = 0;
-		s->wlastop = 0;
-		s->wunwoken = 0;
 		s->wrearms = 0;
 		s->waux = 0;
 		s->wnaux = 0;
@@ -406,39 +404,12 @@ static bool
 ct_wait_rearmed(const struct ct_thread_slot *s, unsigned op, const void *obj, int fd,
 		int64_t since, uintptr_t caller)
 {
-	int64_t ended = s->wunwoken;
-	if (!ended || s->wlastop != op + 1 || s->wobj != obj || s->wfd != fd || s->wcaller != caller)
+	int64_t ended = ct_self.wunwoken;
+	if (CT_LIKELY(!ended) || ct_self.wlastop != op + 1 || s->wobj != obj || s->wfd != fd ||
+	    s->wcaller != caller)
 		return false;
-	int64_t gap = since - ended, len = ended - s->wstart;
+	int64_t gap = since - ended, len = ended - ct_self.wstart;
 	return gap <= (len > CT_REARM_GAP_NS ? len : CT_REARM_GAP_NS);
-}
-
-/* How waits of an op are told apart as sites (ct_thread_slot.hsite):
- * not at all for lock waits (futex words included, which may be locks:
- * a service thread's work, not a place it parks in); by the object for
- * a condvar or semaphore, whatever the call and the call site (a timed
- * wait while there is work, an untimed one when there is none); else by
- * the call, its site and its object or fd. A switch over the op's
- * number, inline: the ops of a kind are consecutive (ops.h), so this is
- * two or three compares, where ct_lock_kind_of_op was a call per site
- * compared. */
-enum ct_site_rule { CT_SITE_NONE, CT_SITE_OBJ, CT_SITE_CALL };
-
-static inline enum ct_site_rule
-ct_site_rule(unsigned op)
-{
-	switch (op) {
-	CT_OP_CASES_MUTEX:
-	CT_OP_CASES_RWLOCK:
-	CT_OP_CASES_SPIN:
-	CT_OP_CASES_FUTEX:
-		return CT_SITE_NONE;
-	CT_OP_CASES_COND:
-	CT_OP_CASES_SEM:
-		return CT_SITE_OBJ;
-	default:
-		return CT_SITE_CALL;
-	}
 }
 
 /* For the ops of rule CT_SITE_OBJ: which kind of object they wait on. */
@@ -560,22 +531,16 @@ ct_wait_sp(void)
 #endif
 }
 
-/* The body of ct_wait_enter and ct_wait_enter_aux: two entry points, so
- * that the waits without aux (every read and write) pass no more
- * arguments than registers hold. */
+/* Writes the wait record of a wait beginning now (again: it continues
+ * the run of the thread's last wait, ct_wait_rearmed), and the thread's
+ * last wait. */
 static inline __attribute__((always_inline)) void
-ct_wait_enter_body(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller,
-		   uintptr_t aux, uint32_t naux)
+ct_wait_record(struct ct_thread_slot *s, unsigned op, const void *obj, int fd, int64_t since,
+	       uintptr_t caller, uintptr_t aux, uint32_t naux, bool again)
 {
-	struct ct_thread_slot *s = ct_threads_self();
-	if (!s)
-		return;
-	bool again = ct_wait_rearmed(s, op, obj, fd, since, caller);
-	if (!again)
-		ct_wait_home(s, op, obj, fd, caller);
-	s->wunwoken = 0;
-	s->wlastop = op + 1;
-	s->wstart = since;
+	ct_self.wunwoken = 0;
+	ct_self.wlastop = op + 1;
+	ct_self.wstart = since;
 	uint32_t seq = s->wseq;
 	__atomic_store_n(&s->wseq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -592,6 +557,22 @@ ct_wait_enter_body(unsigned op, const void *obj, int fd, int64_t since, uintptr_
 	__atomic_store_n(&s->wseq, seq + 2, __ATOMIC_RELEASE);
 }
 
+/* The body of ct_wait_enter and ct_wait_enter_aux: two entry points, so
+ * that the waits without aux (every read and write) pass no more
+ * arguments than registers hold. */
+static inline __attribute__((always_inline)) void
+ct_wait_enter_body(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller,
+		   uintptr_t aux, uint32_t naux)
+{
+	struct ct_thread_slot *s = ct_threads_self();
+	if (!s)
+		return;
+	bool again = ct_wait_rearmed(s, op, obj, fd, since, caller);
+	if (!again)
+		ct_wait_home(s, op, obj, fd, caller);
+	ct_wait_record(s, op, obj, fd, since, caller, aux, naux, again);
+}
+
 void
 ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller)
 {
@@ -603,6 +584,28 @@ ct_wait_enter_aux(unsigned op, const void *obj, int fd, int64_t since, uintptr_t
 		  uintptr_t aux, uint32_t naux)
 {
 	ct_wait_enter_body(op, obj, fd, since, caller, aux, naux);
+}
+
+/* The usual case alone, a leaf: the thread has its slot, its last wait
+ * did not end unwoken (so this one is no re-armed wait) and it has
+ * waited at this site before. Anything else is ct_wait_enter's, which
+ * does the same then (the site is counted there, not here). */
+CT_HOT_TEXT void
+ct_wait_enter_call(unsigned op, int fd, int64_t since, uintptr_t caller)
+{
+	struct ct_thread_slot *s = ct_self.slot;
+	uint32_t op1 = op + 1;
+	if (CT_LIKELY(s && !ct_self.wunwoken)) {
+		struct ct_wait_site *h = s->hsite;
+		for (int i = 0; i < CT_HOME_SITES && h[i].op; i++) {
+			if (h[i].caller == caller && h[i].op == op1 && h[i].fd == fd && !h[i].obj) {
+				h[i].n++;
+				ct_wait_record(s, op, NULL, fd, since, caller, 0, 0, false);
+				return;
+			}
+		}
+	}
+	ct_wait_enter(op, NULL, fd, since, caller);
 }
 
 
@@ -647,11 +650,11 @@ void
 ct_wait_unwoken(unsigned op, long ret, int err)
 {
 	struct ct_thread_slot *s = ct_self.slot;
-	if (!s || s->wlastop != op + 1 || !ct_wait_result_unwoken(op, ret, err))
+	if (!s || ct_self.wlastop != op + 1 || !ct_wait_result_unwoken(op, ret, err))
 		return;
-	s->wunwoken = ct_now_ns();
-	if (s->wunwoken == 0)
-		s->wunwoken = 1;
+	ct_self.wunwoken = ct_now_ns();
+	if (ct_self.wunwoken == 0)
+		ct_self.wunwoken = 1;
 	errno = err;
 }
 
@@ -723,7 +726,7 @@ ct_threads_fork_child(void)
 	if (mine) {
 		mine->tid = ct_tid();
 		mine->wop = 0;
-		mine->wunwoken = 0;
+		ct_self.wunwoken = 0;
 		/* The waiter table starts empty here (ct_waiters_reset). */
 		for (int i = 0; i < CT_WAIT_DEFERS; i++)
 			if (mine->wdefer[i].obj)

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ops.h"
 #include "thread.h"
 #include "waiters.h"
 
@@ -47,14 +48,20 @@ struct ct_thread_slot {
 	int64_t created_ns;      /* monotonic */
 	int create_depth;
 	uintptr_t create_pc[CT_CREATE_DEPTH]; /* stack of pthread_create's caller */
-	/* The current wait; wseq is odd while it is being written. */
-	uint32_t wseq;
+	/* The current wait; wseq is odd while it is being written. Its
+	 * fields fill one cache line of their own, and the first two
+	 * home sites the next: a timed call reads and writes them between
+	 * two system calls, and on the VMs we measure on each line a call
+	 * touches after a system call costs about 5 ns (issue 12: the
+	 * record spread over four lines before, and the thread's last wait
+	 * over another, now in its TLS). */
+	uint32_t wseq __attribute__((aligned(64)));
 	uint32_t wop;            /* enum ct_op + 1; 0 = not in a wrapped wait */
 	const void *wobj;        /* lock, condvar, semaphore ... */
 	int wfd;                 /* for I/O waits, else -1 */
+	uint32_t wrearms;        /* waits of the run below before this one */
 	int64_t wsince;          /* monotonic ns: when the wait began, or the
 	                          * first wait of its re-armed run (ct_wait_unwoken) */
-	uint32_t wrearms;        /* waits of that run before this one */
 	uintptr_t wcaller;       /* return address into the caller of the wrapper */
 	/* An address in the waiting thread's stack below its wrapper's frame
 	 * (ct_wait_enter's own): a dump that may not read where the kernel
@@ -72,20 +79,17 @@ struct ct_thread_slot {
 	 * (hevicted counts that). A thread created through pthread_create
 	 * that waits at its first site, or at its most used one, is parked
 	 * for work (a timer, a manager, a client connection between
-	 * requests), not held up. Only its own thread writes them. */
+	 * requests), not held up. Only its own thread writes them. How the
+	 * thread's last wait went (for re-armed waits) is in its TLS
+	 * (thread.h: ct_thread.wlastop). */
 	struct ct_wait_site {
 		uint32_t op; /* + 1; 0 = unused */
 		uint32_t n;
 		int fd;
 		uintptr_t caller;
 		const void *obj;
-	} hsite[CT_HOME_SITES];
+	} hsite[CT_HOME_SITES] __attribute__((aligned(64)));
 	uint32_t hevicted;
-	/* How the thread's last wait went, outside the sequence counter
-	 * (only its own thread reads them): its op + 1, when it began, and
-	 * when it ended unwoken (0: woken, or still waiting). */
-	uint32_t wlastop;
-	int64_t wstart, wunwoken;
 	/* The thread's name (comm). name_known: it is kept here as the
 	 * thread changes it (inherited from its creator's at creation, then
 	 * each rename through pthread_setname_np or prctl/syscall
@@ -134,6 +138,41 @@ struct ct_thread_slot *ct_threads_self(void);
 void ct_wait_enter(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller);
 void ct_wait_enter_aux(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller,
 		       uintptr_t aux, uint32_t naux);
+/* How waits of an op are told apart as sites (ct_thread_slot.hsite):
+ * not at all for lock waits (futex words included, which may be locks:
+ * a service thread's work, not a place it parks in); by the object for
+ * a condvar or semaphore, whatever the call and the call site (a timed
+ * wait while there is work, an untimed one when there is none); else by
+ * the call, its site and its object or fd. A switch over the op's
+ * number, inline: the ops of a kind are consecutive (ops.h), so this is
+ * two or three compares, where ct_lock_kind_of_op was a call per site
+ * compared. */
+enum ct_site_rule { CT_SITE_NONE, CT_SITE_OBJ, CT_SITE_CALL };
+
+static inline enum ct_site_rule
+ct_site_rule(unsigned op)
+{
+	switch (op) {
+	CT_OP_CASES_MUTEX:
+	CT_OP_CASES_RWLOCK:
+	CT_OP_CASES_SPIN:
+	CT_OP_CASES_FUTEX:
+		return CT_SITE_NONE;
+	CT_OP_CASES_COND:
+	CT_OP_CASES_SEM:
+		return CT_SITE_OBJ;
+	default:
+		return CT_SITE_CALL;
+	}
+}
+
+/* ct_wait_enter(op, NULL, fd, since, caller) for an op of rule
+ * CT_SITE_CALL (every I/O, sleep and process wait: core/iowait.h, which
+ * picks it when the op is known at compile time), its usual path
+ * compiled alone: a leaf of a few straight lines of code, where the
+ * general one jumped across ten (each line a timed call touches after a
+ * system call costs about 5 ns on the VMs we measure on). */
+void ct_wait_enter_call(unsigned op, int fd, int64_t since, uintptr_t caller);
 /* Inline: one TLS load and one store, after every timed call. */
 static inline void
 ct_wait_leave(void)

@@ -24,6 +24,11 @@
 /* struct ct_ticks_state, ct_tk and CT_TICKS_CAL_NS are in clock.h, whose
  * ct_now_ns() reads the calibrated TSC too. */
 
+/* CLOCK_MONOTONIC in ns, out of line: the inline readers below fall
+ * back to it, and its timespec would give each of them (every I/O
+ * wrapper) a stack frame it does not need with a TSC. */
+int64_t ct_ticks_clock_ns(void);
+
 static inline uint64_t
 ct_ticks(void)
 {
@@ -31,7 +36,7 @@ ct_ticks(void)
 	if (CT_LIKELY(ct_tk.tsc))
 		return __rdtsc();
 #endif
-	return (uint64_t)ct_clock_ns();
+	return (uint64_t)ct_ticks_clock_ns();
 }
 
 /* Takes the base reading and detects the TSC. Once, at init. */
@@ -61,15 +66,21 @@ ct_ticks_to_ns(uint64_t dt)
 
 /* A tick reading as CLOCK_MONOTONIC nanoseconds (for wait records that
  * thread dumps compare with ct_now_ns()). Reads the clock itself while
- * uncalibrated. */
+ * uncalibrated. _m: with the multiplier m in force (not 0). */
+static inline int64_t
+ct_ticks_to_mono_m(uint64_t t, uint64_t m)
+{
+	uint64_t d = t > ct_tk.base ? t - ct_tk.base : 0;
+	return ct_tk.base_ns + (int64_t)(((unsigned __int128)d * m) >> 32);
+}
+
 static inline int64_t
 ct_ticks_to_mono(uint64_t t)
 {
 	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
 	if (CT_UNLIKELY(m == 0))
-		return ct_clock_ns();
-	uint64_t d = t > ct_tk.base ? t - ct_tk.base : 0;
-	return ct_tk.base_ns + (int64_t)(((unsigned __int128)d * m) >> 32);
+		return ct_ticks_clock_ns();
+	return ct_ticks_to_mono_m(t, m);
 }
 
 #endif
