@@ -24,6 +24,7 @@
 #include "dump_int.h"
 #include "event.h"
 #include "forkstate.h"
+#include "locks.h"
 #include "log.h"
 #include "outfile.h"
 #include "plugin.h"
@@ -194,10 +195,22 @@ ct_dump_after_uid_drop(bool dropped)
 	errno = saved;
 }
 
+/* Looked up once: the report library is never unloaded. A forking
+ * process looks it up at its warm-up (ct_dump_warm), so that its children
+ * inherit it rather than each search the library's symbols again (a
+ * dlsym, and the loader's pages it reads). */
+static ct_report_write_fn ct_report_write_ptr;
+
 static ct_report_write_fn
 ct_report_fn(void)
 {
-	return (ct_report_write_fn)ct_plugin_sym("ct_report_write");
+	ct_report_write_fn fn = __atomic_load_n(&ct_report_write_ptr, __ATOMIC_ACQUIRE);
+	if (!fn) {
+		fn = (ct_report_write_fn)ct_plugin_sym("ct_report_write");
+		if (fn)
+			__atomic_store_n(&ct_report_write_ptr, fn, __ATOMIC_RELEASE);
+	}
+	return fn;
 }
 
 /* Table copies of live snapshots (ct_dump_snapshot): what the copy costs
@@ -238,6 +251,8 @@ ct_dump_snapshot(struct ct_snapshot *snap, bool threads)
 	/* The registry is read with sequence counters: no thread waits. */
 	if (threads)
 		err = ct_threads_snapshot(snap, (int64_t)ct_cfg.stuck_ns);
+	if (err >= 0 && ct_locks_snapshot_sites(snap) < 0)
+		err = -ENOMEM;
 	if (err < 0)
 		ct_snapshot_free(snap);
 	return err;
@@ -529,6 +544,7 @@ ct_dump_warm(void)
 		ct_unwind_warm(pcs[i]);
 	n += news;
 	ct_report_warm_fn fn = (ct_report_warm_fn)ct_plugin_sym("ct_report_warm");
+	(void)ct_report_fn();
 	struct ct_snapshot snap;
 	if (fn && ct_profiles_snapshot(&snap) == 0) {
 		fn(&snap, pcs, n);

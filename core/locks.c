@@ -231,21 +231,15 @@ ct_bits_next(const uint64_t *bits, size_t i, size_t end)
 }
 
 int
-ct_locks_snapshot(struct ct_snapshot *snap)
+ct_locks_snapshot_stats(struct ct_snapshot *snap)
 {
-	uint64_t lst_bits[CT_LOCKSTAT_CAP / 64], ls_bits[CT_LOCKSITE_CAP / 64];
+	uint64_t lst_bits[CT_LOCKSTAT_CAP / 64];
 	struct ct_lockstat *st = NULL;
-	struct ct_locksite *ls = NULL;
-	size_t nst = 0, nls = 0;
+	size_t nst = 0;
 	size_t cst = ct_lst ? ct_bits_copy(ct_lst_inuse, lst_bits, CT_LOCKSTAT_CAP / 64) : 0;
-	size_t cls = ct_bits_copy(ct_ls_inuse, ls_bits, CT_LOCKSITE_CAP / 64);
 
 	if (cst && !(st = malloc(cst * sizeof(*st))))
 		return -ENOMEM;
-	if (cls && !(ls = malloc(cls * sizeof(*ls)))) {
-		free(st);
-		return -ENOMEM;
-	}
 	for (size_t i = 0; cst && (i = ct_bits_next(lst_bits, i, CT_LOCKSTAT_CAP)) < CT_LOCKSTAT_CAP;
 	     i++) {
 		const struct ct_lockstat *e = &ct_lst[i];
@@ -262,15 +256,108 @@ ct_locks_snapshot(struct ct_snapshot *snap)
 		c->wseq = 0;
 		ct_lst_read(e, c);
 	}
+	snap->lockstats = st;
+	snap->nlockstats = nst;
+	snap->lockstats_dropped = __atomic_load_n(&ct_locks_dropped, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int
+ct_locks_snapshot(struct ct_snapshot *snap)
+{
+	uint64_t ls_bits[CT_LOCKSITE_CAP / 64];
+	struct ct_locksite *ls = NULL;
+	size_t nls = 0;
+	size_t cls = ct_bits_copy(ct_ls_inuse, ls_bits, CT_LOCKSITE_CAP / 64);
+
+	if (ct_locks_snapshot_stats(snap) < 0)
+		return -ENOMEM;
+	if (cls && !(ls = malloc(cls * sizeof(*ls)))) {
+		free(snap->lockstats);
+		snap->lockstats = NULL;
+		snap->nlockstats = 0;
+		return -ENOMEM;
+	}
 	for (size_t i = 0; cls && (i = ct_bits_next(ls_bits, i, CT_LOCKSITE_CAP)) < CT_LOCKSITE_CAP;
 	     i++)
 		if (ct_ls_read(&ct_ls[i], &ls[nls]))
 			nls++;
-	snap->lockstats = st;
-	snap->nlockstats = nst;
 	snap->locksites = ls;
 	snap->nlocksites = nls;
-	snap->lockstats_dropped = __atomic_load_n(&ct_locks_dropped, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int
+ct_cmp_uptr(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Appends v to objs when it is an address (at most cap). */
+static void
+ct_obj_push(uintptr_t *objs, size_t *n, size_t cap, uintptr_t v)
+{
+	if (v && *n < cap)
+		objs[(*n)++] = v;
+}
+
+int
+ct_locks_snapshot_sites(struct ct_snapshot *snap)
+{
+	size_t cap = snap->nlockstats * 2 + snap->nthreads * 2;
+	for (int k = 0; k < CT_PROF_COUNT; k++)
+		cap += snap->prof[k].nrecords;
+	if (cap == 0)
+		return 0;
+	uintptr_t *objs = malloc(cap * sizeof(*objs));
+	if (!objs)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < snap->nlockstats; i++) {
+		ct_obj_push(objs, &n, cap, snap->lockstats[i].obj);
+		ct_obj_push(objs, &n, cap, snap->lockstats[i].assoc);
+	}
+	for (int k = 0; k < CT_PROF_COUNT; k++)
+		for (size_t i = 0; i < snap->prof[k].nrecords; i++)
+			ct_obj_push(objs, &n, cap, snap->prof[k].records[i].obj);
+	for (size_t t = 0; snap->threads && t < snap->nthreads; t++) {
+		ct_obj_push(objs, &n, cap, snap->threads[t].obj);
+		ct_obj_push(objs, &n, cap, snap->threads[t].aux);
+	}
+	qsort(objs, n, sizeof(*objs), ct_cmp_uptr);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || objs[u - 1] != objs[i])
+			objs[u++] = objs[i];
+	struct ct_locksite *ls = u ? malloc(u * sizeof(*ls)) : NULL;
+	if (u && !ls) {
+		free(objs);
+		return -ENOMEM;
+	}
+	/* Each object's bucket only (a few hundred bytes): the whole table
+	 * is 80 pages, shared with the parent in a fork child, where each
+	 * page read costs (a PostgreSQL backend inherits some 300 sites
+	 * spread over all of them, and its profiles name no lock). */
+	size_t nls = 0;
+	for (size_t i = 0; i < u; i++) {
+		size_t b = ct_ls_bucket(objs[i]);
+		for (size_t j = b * CT_LS_WAYS; j < (b + 1) * CT_LS_WAYS; j++) {
+			struct ct_locksite c;
+			if (__atomic_load_n(&ct_ls[j].obj, __ATOMIC_RELAXED) == objs[i] &&
+			    ct_ls_read(&ct_ls[j], &c) && c.obj == objs[i]) {
+				ls[nls++] = c;
+				break;
+			}
+		}
+	}
+	free(objs);
+	if (nls == 0) {
+		free(ls);
+		ls = NULL;
+	}
+	snap->locksites = ls;
+	snap->nlocksites = nls;
 	return 0;
 }
 

@@ -139,6 +139,17 @@ struct ct_snapshot;
  * their locks. Guard held, allocates. 0 or -ENOMEM. */
 int ct_locks_snapshot(struct ct_snapshot *snap);
 
+/* Copies the statistics into snap (lockstats, lockstats_dropped; no
+ * creation site). Same rules as ct_locks_snapshot. */
+int ct_locks_snapshot_stats(struct ct_snapshot *snap);
+
+/* Adds to snap (whose profiles, statistics and threads are taken) the
+ * creation sites of the locks it refers to: the statistics' locks and
+ * condition variables' mutexes, the records' locks, the threads' wait
+ * objects; report/ names no other lock. Reads only those objects'
+ * buckets. Same rules as ct_locks_snapshot. 0 or -ENOMEM. */
+int ct_locks_snapshot_sites(struct ct_snapshot *snap);
+
 /* Fork child (core/fork.h, CT_LOCK_TABLES): statistics emptied, creation
  * sites kept (the parent's locks exist in the child too), every lock
  * re-armed. Async-signal-safe. */

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,7 +163,8 @@ ct_outfile_make_dir_for(const char *dir, uid_t uid, gid_t gid, const gid_t *grou
 }
 
 int
-ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why)
+ct_outfile_open_dir_made(const char *dir, struct ct_output *out, const char **why,
+			bool *made_now)
 {
 	int saved = errno, err = 0, fd = -ENOENT;
 	const char *reason = NULL;
@@ -174,7 +177,15 @@ ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why)
 		goto out;
 	}
 	/* A trailing slash would make open() follow a link: such paths take
-	 * the long way, which cuts it. */
+	 * the long way, which cuts it. A process that has placed no file yet
+	 * (a fork child's first dump, into its own contend.<pid>) nearly
+	 * always finds no directory: mkdir first spares the open that would
+	 * fail. mkdir never follows a link at the leaf (EEXIST), and what
+	 * exists is then opened and judged as below. */
+	if (dir[n - 1] != '/' && out &&
+	    __atomic_load_n(&out->naming, __ATOMIC_ACQUIRE) == CT_OUT_NAMES_UNDECIDED &&
+	    mkdir(dir, CT_OUT_DIR_MODE) == 0)
+		made = true;
 	if (dir[n - 1] != '/')
 		fd = ct_outfile_open_leaf(dir);
 	if (fd == -ENOENT)
@@ -215,8 +226,16 @@ out:
 	}
 	if (why)
 		*why = reason;
+	if (made_now)
+		*made_now = made && !err;
 	errno = saved;
 	return err ? err : fd;
+}
+
+int
+ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why)
+{
+	return ct_outfile_open_dir_made(dir, out, why, NULL);
 }
 
 /* 64 bits nobody can guess in advance; the kernel's when it has them. */
@@ -317,6 +336,52 @@ ct_outfile_place(int dirfd, const char *tmp, const char *name, bool replace)
 out:
 	if (err)
 		unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return err;
+}
+
+int
+ct_outfile_create_unnamed(int dirfd)
+{
+	int saved = errno;
+	int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, CT_OUT_FILE_MODE);
+	int err = fd >= 0 ? fd : -errno;
+	errno = saved;
+	return err;
+}
+
+int
+ct_outfile_open_fds(void)
+{
+	int saved = errno, err;
+	struct statfs sf;
+	int fds = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fds < 0)
+		err = -errno;
+	else if (fstatfs(fds, &sf) != 0 || sf.f_type != PROC_SUPER_MAGIC)
+		err = -ENOENT; /* a jail's directory of that name, say */
+	else
+		err = fds;
+	if (err < 0 && fds >= 0)
+		close(fds);
+	errno = saved;
+	return err;
+}
+
+int
+ct_outfile_link_unnamed(int fds, int fd, int dirfd, const char *name)
+{
+	int saved = errno, err = 0;
+	/* "<fd>" in /proc/self/fd: linkat(fd, "", ..., AT_EMPTY_PATH) would
+	 * spare the lookup, but needs CAP_DAC_READ_SEARCH on most kernels;
+	 * the descriptor's link is open to the process itself whatever its
+	 * credentials or dumpability. */
+	char num[24];
+	size_t n = 0;
+	if (!ct_outfile_cat_num(num, sizeof(num), &n, (unsigned long long)fd, 10))
+		err = -ENAMETOOLONG;
+	else if (linkat(fds, num, dirfd, name, AT_SYMLINK_FOLLOW) != 0)
+		err = -errno;
 	errno = saved;
 	return err;
 }

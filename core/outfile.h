@@ -8,11 +8,15 @@
  *   cannot redirect a write. It must be owned by the effective uid (or be
  *   the very directory this process created earlier, before it changed
  *   uid) and not writable by group or others unless sticky.
- * - A file is written under an unpredictable hidden temporary name,
- *   created with O_CREAT|O_EXCL|O_NOFOLLOW mode 0600, then moved to its
- *   name only if nothing has that name (renameat2 RENAME_NOREPLACE, or
- *   link+unlink where the file system lacks it): a file, a directory or a
- *   symbolic link already there is never replaced or written through.
+ * - A file is written as an unnamed file of the directory (O_TMPFILE,
+ *   mode 0600) and then linked to its name, which fails if anything has
+ *   that name (linkat: EEXIST); where the file system (or a missing
+ *   /proc) does not allow that, under an unpredictable hidden temporary
+ *   name, created with O_CREAT|O_EXCL|O_NOFOLLOW mode 0600, then moved to
+ *   its name only if nothing has that name (renameat2 RENAME_NOREPLACE,
+ *   or link+unlink where the file system lacks it). Either way a reader
+ *   never sees a partial file, and a file, a directory or a symbolic link
+ *   already there is never replaced or written through.
  *
  * Every function here is async-signal-safe (system calls only, no
  * allocation, no locks, errno preserved) and thread-safe. No state: what
@@ -64,6 +68,15 @@ int ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why
  * Returns 1 if it made dir, 0 if it left it, or a negative errno. */
 int ct_outfile_make_dir_for(const char *dir, uid_t uid, gid_t gid, const gid_t *groups,
 			    int ngroups);
+
+/* ct_outfile_open_dir, also saying (*made_now, may be NULL) whether this
+ * call created the directory: then it is empty, and no name in it can be
+ * another process's yet. With out, and before this process placed any
+ * file (out->naming undecided), it tries mkdir first: a fork child's
+ * contend.<pid> does not exist yet. */
+int ct_outfile_open_dir_made(const char *dir, struct ct_output *out, const char **why,
+			     bool *made_now);
+
 /* Creates a new empty file in dirfd for the final name `name`, under a
  * hidden temporary name ".<name>.tmp.<pid>.<random>" written to tmp
  * (tmplen >= 128 + strlen(name)). Mode 0600 (less the umask). Returns a
@@ -75,6 +88,25 @@ int ct_outfile_create_tmp(int dirfd, const char *name, char *tmp, size_t tmplen)
  * directory still is not: -EEXIST); without it, any existing entry gives
  * -EEXIST. The temporary is removed whenever this fails. 0 or -errno. */
 int ct_outfile_place(int dirfd, const char *tmp, const char *name, bool replace);
+
+/* A new unnamed file in dirfd (O_TMPFILE), mode 0600 (less the umask):
+ * nothing sees it until ct_outfile_link_unnamed. Returns a writable
+ * O_CLOEXEC descriptor or a negative errno (-EOPNOTSUPP, -EISDIR or
+ * -EINVAL where the file system or kernel has no unnamed files: use
+ * ct_outfile_create_tmp). */
+int ct_outfile_create_unnamed(int dirfd);
+
+/* A descriptor (O_PATH, O_CLOEXEC) of this process's /proc/self/fd,
+ * checked to be procfs: what ct_outfile_link_unnamed links through. A
+ * negative errno where there is none (no /proc; -ENOENT for a directory
+ * of that name elsewhere than on procfs, as in a chroot jail, which is
+ * never followed): then use ct_outfile_create_tmp. */
+int ct_outfile_open_fds(void);
+
+/* Gives the unnamed file fd the name `name` in dirfd, whole, through fds
+ * (ct_outfile_open_fds): -EEXIST if anything (a link too) has that name,
+ * which is never replaced or followed. 0 or -errno. */
+int ct_outfile_link_unnamed(int fds, int fd, int dirfd, const char *name);
 
 /* Writes all of buf to fd, retrying after EINTR and short writes.
  * 0 or -errno. */

@@ -92,7 +92,9 @@ ct_profiles_snapshot(struct ct_snapshot *snap)
 			return -ENOMEM;
 		}
 	}
-	if (ct_locks_snapshot(snap) < 0) {
+	/* The creation sites come last (ct_dump_snapshot): only those of
+	 * the locks the snapshot refers to, threads included. */
+	if (ct_locks_snapshot_stats(snap) < 0) {
 		ct_snapshot_free(snap);
 		return -ENOMEM;
 	}

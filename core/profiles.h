@@ -59,8 +59,10 @@ void ct_profiles_set_leaf(unsigned op, uintptr_t addr);
 /* True when any event was recorded since start (or the fork). */
 bool ct_profiles_have_data(void);
 
-/* Fills snap from the tables. Allocates; call with the guard held, off the
- * hot path. 0 or -ENOMEM. */
+/* Fills snap from the tables: the profiles, the lock statistics, not the
+ * locks' creation sites (ct_locks_snapshot_sites, once the threads are
+ * in too). Allocates; call with the guard held, off the hot path. 0 or
+ * -ENOMEM. */
 int ct_profiles_snapshot(struct ct_snapshot *snap);
 
 #endif

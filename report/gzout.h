@@ -42,6 +42,7 @@ struct ct_gzout {
 	char *errbuf;
 	size_t errlen;
 	int err;            /* first failure, 0 if none */
+	int fds;            /* ct_outfile_open_fds, opened at the first file: -1 not yet */
 	int nwrote;         /* files placed */
 	char wrote[4][256]; /* the first listed names placed, for the 'wrote' line */
 	int nlisted;

@@ -1,7 +1,9 @@
 /* Preloaded with the shim: file creation fails with FAULTOPEN_ERRNO
  * (default ENOSPC, a full disk) for every name containing one of the
  * comma-separated FAULTOPEN_MATCH strings; all else is passed on. Lets a
- * test make one output file unwritable while the others are fine. */
+ * test make one output file unwritable while the others are fine. A file
+ * made unnamed (O_TMPFILE) gets its name from linkat, which fails the
+ * same way (a directory entry that finds the disk full). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 
 int openat(int dirfd, const char *path, int flags, ...);
 int open(const char *path, int flags, ...);
+int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags);
 
 static int
 faulty(const char *path, int flags)
@@ -52,4 +55,18 @@ open(const char *path, int flags, ...)
 {
 	mode_t mode = OPEN_MODE(flags);
 	return openat(AT_FDCWD, path, flags, mode);
+}
+
+int
+linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+{
+	static int (*real)(int, const char *, int, const char *, int);
+	int e = faulty(newpath, O_CREAT);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	if (!real)
+		real = (int (*)(int, const char *, int, const char *, int))dlsym(RTLD_NEXT, "linkat");
+	return real(olddirfd, oldpath, newdirfd, newpath, flags);
 }

@@ -254,3 +254,39 @@ Test(locks, snapshot_stopped_anywhere_holds_no_recording_lock, .timeout = 120)
 	cr_log_info("%d snapshots around 300 stops", lk_copies);
 	ct_snapshot_free(&s);
 }
+
+/* A dump's snapshot carries the creation sites of the locks it refers to
+ * (records, statistics, the threads' waits and a condition wait's mutex),
+ * not the whole table: a fork child inherits hundreds of sites it would
+ * otherwise read from its parent's pages at every exit. */
+Test(locks, snapshot_sites_are_those_referred_to)
+{
+	cr_assert_eq(ct_locks_init(), 0);
+	static pthread_mutex_t a, b, m;
+	static pthread_cond_t c;
+	ct_locks_created(&a, CT_LK_MUTEX, 0x1000);
+	ct_locks_created(&b, CT_LK_MUTEX, 0x2000);
+	ct_locks_created(&c, CT_LK_COND, 0x3000);
+	ct_locks_created(&m, CT_LK_MUTEX, 0x4000);
+	struct ct_snapshot s;
+	memset(&s, 0, sizeof(s));
+	struct ct_record recs[2] = {{.obj = (uintptr_t)&a}, {.obj = (uintptr_t)&a}};
+	s.prof[CT_PROF_MUTEX].records = recs;
+	s.prof[CT_PROF_MUTEX].nrecords = 2;
+	struct ct_thread_snap th = {.obj = (uintptr_t)&c, .aux = (uintptr_t)&m};
+	s.threads = &th;
+	s.nthreads = 1;
+	cr_assert_eq(ct_locks_snapshot_sites(&s), 0);
+	cr_expect_eq(s.nlocksites, 3u);
+	const struct ct_locksite *sa = site_of(&s, (uintptr_t)&a);
+	cr_expect(sa && sa->site == 0x1000 && sa->how == CT_LS_INIT);
+	cr_expect(site_of(&s, (uintptr_t)&c));
+	cr_expect(site_of(&s, (uintptr_t)&m));
+	cr_expect(!site_of(&s, (uintptr_t)&b), "a site nothing refers to");
+	free(s.locksites);
+	/* The whole table is still there for ct_locks_snapshot. */
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(ct_locks_snapshot(&s), 0);
+	cr_expect(site_of(&s, (uintptr_t)&b));
+	ct_snapshot_free(&s);
+}

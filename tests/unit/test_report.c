@@ -3,6 +3,7 @@
  * and line is known; profiles are decoded back with protobuf-c and, when
  * Go is installed, read by `go tool pprof` itself. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1120,6 +1121,97 @@ Test(report, outfile_temporaries_are_fresh_and_private)
 	close(dfd);
 	tmpdir_remove(dir);
 	free(dir);
+}
+
+/* Entries of dir other than . and .. */
+static int
+dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	while (d && (e = readdir(d)))
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* An unnamed file is linked whole under its name, never over anything
+ * that has the name already (a file, a link), and is private. */
+Test(report, outfile_unnamed_files_are_linked_never_over_anything)
+{
+	char *dir = make_tmpdir();
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	mode_t old = umask(022);
+	int fd = ct_outfile_create_unnamed(dfd);
+	umask(old);
+	if (fd == -EOPNOTSUPP || fd == -EISDIR || fd == -EINVAL)
+		cr_skip_test("no O_TMPFILE on this file system (%d)", fd);
+	cr_assert_geq(fd, 0, "%d", fd);
+	int fds = ct_outfile_open_fds();
+	cr_assert_geq(fds, 0, "%d", fds);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, 0600);
+	cr_assert_eq(ct_outfile_write_all(fd, "abc", 3), 0);
+	/* nothing in the directory until it is linked */
+	cr_expect_eq(dir_entries(dir), 0);
+	cr_expect_eq(ct_outfile_link_unnamed(fds, fd, dfd, "mutex.pb.gz"), 0);
+	close(fd);
+	char buf[8] = "";
+	int rd = openat(dfd, "mutex.pb.gz", O_RDONLY);
+	cr_assert_geq(rd, 0);
+	cr_expect_eq(read(rd, buf, sizeof(buf)), 3);
+	cr_expect_str_eq(buf, "abc");
+	close(rd);
+	/* a second file of that name is refused, and the first one kept */
+	fd = ct_outfile_create_unnamed(dfd);
+	cr_assert_geq(fd, 0);
+	cr_expect_eq(ct_outfile_link_unnamed(fds, fd, dfd, "mutex.pb.gz"), -EEXIST);
+	close(fd);
+	cr_expect_eq(fstatat(dfd, "mutex.pb.gz", &st, 0), 0);
+	cr_expect_eq(st.st_size, 3);
+	/* a link there is neither replaced nor followed */
+	cr_assert_eq(symlinkat("/nonexistent/x", dfd, "threads.txt"), 0);
+	fd = ct_outfile_create_unnamed(dfd);
+	cr_assert_geq(fd, 0);
+	cr_expect_eq(ct_outfile_link_unnamed(fds, fd, dfd, "threads.txt"), -EEXIST);
+	close(fd);
+	cr_expect_eq(fstatat(dfd, "threads.txt", &st, AT_SYMLINK_NOFOLLOW), 0);
+	cr_expect(S_ISLNK(st.st_mode));
+	cr_expect_eq(dir_entries(dir), 2, "only the two names");
+	close(fds);
+	close(dfd);
+	tmpdir_remove(dir);
+	free(dir);
+}
+
+/* ct_outfile_open_dir_made says whether this call made the directory; a
+ * process that placed no file yet makes it with mkdir first. */
+Test(report, outfile_says_when_it_made_the_directory)
+{
+	char *tmp = make_tmpdir(), dir[PATH_MAX], deep[PATH_MAX];
+	struct ct_output out = {0};
+	const char *why = NULL;
+	bool made = false;
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	int fd = ct_outfile_open_dir_made(dir, &out, &why, &made);
+	cr_assert_geq(fd, 0, "%d", fd);
+	cr_expect(made);
+	close(fd);
+	fd = ct_outfile_open_dir_made(dir, &out, &why, &made);
+	cr_assert_geq(fd, 0, "%d", fd);
+	cr_expect(!made, "an existing directory counted as made");
+	close(fd);
+	/* missing parents too, and a trailing slash */
+	snprintf(deep, sizeof(deep), "%s/a/b/", tmp);
+	fd = ct_outfile_open_dir_made(deep, &out, &why, &made);
+	cr_assert_geq(fd, 0, "%d", fd);
+	cr_expect(made);
+	close(fd);
+	tmpdir_remove(tmp);
+	free(tmp);
 }
 
 /* A link as the output directory is refused, trailing slash or not
