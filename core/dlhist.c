@@ -51,7 +51,7 @@ static struct {
 	unsigned long long adds, subs;
 	size_t n;
 	struct ct_dl_gone *v;
-} ct_live;
+} ct_live CT_FORK_HOT;
 
 static char ct_dl_exe[PATH_MAX];
 
@@ -340,7 +340,7 @@ ct_dlhist_snapshot(struct ct_snapshot *snap)
  * is the forking thread's own too (fork.h: handlers of two forks
  * interleave). The depth goes up before the lock is taken and down after
  * it is released, for the same reason. */
-static ct_spin ct_dl_lock;
+static ct_spin ct_dl_lock CT_FORK_HOT;
 static CT_TLS int ct_dl_depth;
 static CT_TLS int ct_dl_fork_held;
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "compiler.h"
 #include "config.h"
 #include "dlhist.h"
 #include "dump.h"
@@ -37,7 +38,7 @@
 static char ct_dir[4096];
 /* The process ct_dir was expanded for: a vfork() child (which shares our
  * memory and runs no fork handler) sees its parent's. */
-static pid_t ct_dir_pid;
+static pid_t ct_dir_pid CT_FORK_HOT;
 /* A page a process shares with its fork children (MAP_SHARED, made at
  * its first fork): how many of them wrote profiles, and the return
  * addresses of their recorded stacks that they had to resolve themselves
@@ -55,12 +56,12 @@ struct ct_kids_page {
 };
 _Static_assert(sizeof(struct ct_kids_page) <= 4096, "one page");
 /* This process's page, and its parent's (which it reports into). */
-static struct ct_kids_page *ct_kids;
-static struct ct_kids_page *ct_parent_kids;
+static struct ct_kids_page *ct_kids CT_FORK_HOT;
+static struct ct_kids_page *ct_parent_kids CT_FORK_HOT;
 /* Slots of ct_kids this process has resolved. */
-static uint32_t ct_kids_taken;
+static uint32_t ct_kids_taken CT_FORK_HOT;
 /* The unwinder's lookup count at this process's fork (ct_unwind_misses). */
-static unsigned ct_uw_since;
+static unsigned ct_uw_since CT_FORK_HOT;
 /* The return addresses this process resolved before a fork (its own
  * stacks, its children's): an open-addressing set its children read (and
  * never write) to tell what they inherit. */
@@ -73,11 +74,11 @@ static uint64_t ct_warm_sig;
 /* The forking thread's stack, for ct_dump_warm. */
 static uintptr_t ct_warm_pcs[CT_STACK_MAX];
 static size_t ct_warm_npcs;
-static int ct_final_done;
-static pid_t ct_dump_pid; /* the profiled process, when a forked copy writes */
+static int ct_final_done CT_FORK_HOT;
+static pid_t ct_dump_pid CT_FORK_HOT; /* the profiled process, when a forked copy writes */
 /* What names this process's files take and which directory it made
  * (outfile.h); a fork child starts afresh in ct_dump_set_dir. */
-static struct ct_output ct_out;
+static struct ct_output ct_out CT_FORK_HOT;
 
 /* The working directory at init: a relative CONTEND_OUT is resolved
  * against it in this process and in every fork child, so that a server
@@ -215,10 +216,10 @@ ct_report_fn(void)
 
 /* Table copies of live snapshots (ct_dump_snapshot): what the copy costs
  * the thread that takes it (it holds up none of the program's). */
-static uint64_t ct_copy_n;
-static int64_t ct_copy_last_ns, ct_copy_max_ns, ct_copy_total_ns;
-static int64_t ct_copy_cpu_max_ns, ct_copy_cpu_total_ns;
-static uint64_t ct_copy_unsettled;
+static uint64_t ct_copy_n CT_FORK_HOT;
+static int64_t ct_copy_last_ns CT_FORK_HOT, ct_copy_max_ns CT_FORK_HOT, ct_copy_total_ns CT_FORK_HOT;
+static int64_t ct_copy_cpu_max_ns CT_FORK_HOT, ct_copy_cpu_total_ns CT_FORK_HOT;
+static uint64_t ct_copy_unsettled CT_FORK_HOT;
 
 static int64_t
 ct_thread_cpu_ns(void)
@@ -547,6 +548,14 @@ ct_dump_warm(void)
 	(void)ct_report_fn();
 	struct ct_snapshot snap;
 	if (fn && ct_profiles_snapshot(&snap) == 0) {
+		/* The snapshot the children's exit dumps take, threads and
+		 * creation sites too: what it calls that this process never
+		 * called before is bound by the dynamic loader now, once, not
+		 * in every child (a lookup over all the process's objects per
+		 * function: a PostgreSQL backend bound calloc, open64, close and
+		 * qsort_r at its exit). Out of memory here costs nothing. */
+		(void)ct_threads_snapshot(&snap, (int64_t)ct_cfg.stuck_ns);
+		(void)ct_locks_snapshot_sites(&snap);
 		fn(&snap, pcs, n);
 		for (int k = 0; k < CT_PROF_COUNT; k++)
 			for (size_t i = 0; i < snap.prof[k].nrecords; i++) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "compiler.h"
 #include "config.h"
 #include "dlhist.h"
 #include "dump.h"
@@ -42,11 +43,11 @@ static int ct_wake[2] = {-1, -1}; /* the pipe the signal handler writes */
 static dev_t ct_wake_dev;
 static ino_t ct_wake_ino;
 static int ct_sig;          /* CONTEND_DUMP_SIGNAL once running, else 0 */
-static int ct_running;      /* the thread exists in this process */
+static int ct_running CT_FORK_HOT; /* the thread exists in this process */
 static int ct_stop;         /* exit asked it to finish */
 static int ct_exited;       /* it has finished */
 static unsigned ct_pending; /* dump requests from the signal */
-CT_HIDDEN int ct_dumper_wanted;
+CT_HIDDEN int ct_dumper_wanted CT_FORK_HOT;
 static unsigned ct_seq;     /* last numbered snapshot written */
 static int ct_disabled;     /* a fork child that may not start one */
 static int ct_armed;        /* configured: the pipe exists, the thread may start */
@@ -66,8 +67,8 @@ struct ct_owned {
 	ino_t ino;
 };
 static struct ct_owned ct_owned[2 + CT_HTTP_MAX_POLLFDS];
-static int ct_nowned;
-static ct_spin ct_owned_lock;
+static int ct_nowned CT_FORK_HOT;
+static ct_spin ct_owned_lock CT_FORK_HOT;
 
 /* ct_owned_lock for a fork, or the dumper while a fork holds it: the
  * holder may be inside fork() itself (a millisecond for a big process),

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "dlhist.h"
 #include "locks.h"
 #include "ops.h"
@@ -92,13 +93,13 @@ ct_locks_created(const void *obj, unsigned kind, uintptr_t site)
 #define CT_LSTAT_PER (CT_LOCKSTAT_CAP / CT_LSTAT_STRIPES)
 
 static struct ct_lockstat *ct_lst;
-static ct_spin ct_lst_lock[CT_LSTAT_STRIPES];
+static ct_spin ct_lst_lock[CT_LSTAT_STRIPES] CT_FORK_HOT;
 /* One bit per entry in use, set after its used flag: a snapshot reads
  * these 512 bytes instead of a word of every entry, so it maps in only
  * the pages entries were written to (a fork child that recorded one wait
  * used to map in the whole 4 MiB table at exit, a thousand page faults). */
-static uint64_t ct_lst_inuse[CT_LOCKSTAT_CAP / 64];
-uint64_t ct_locks_dropped;
+static uint64_t ct_lst_inuse[CT_LOCKSTAT_CAP / 64] CT_FORK_HOT;
+uint64_t ct_locks_dropped CT_FORK_HOT;
 
 int
 ct_locks_init(void)
@@ -310,8 +311,9 @@ ct_locks_snapshot_sites(struct ct_snapshot *snap)
 		cap += snap->prof[k].nrecords;
 	if (cap == 0)
 		return 0;
-	uintptr_t *objs = malloc(cap * sizeof(*objs));
-	if (!objs)
+	/* A fork child's exit dump refers to a handful: no heap for them. */
+	uintptr_t small[64], *objs = small;
+	if (cap > CT_ARRAY_SIZE(small) && !(objs = malloc(cap * sizeof(*objs))))
 		return -ENOMEM;
 	size_t n = 0;
 	for (size_t i = 0; i < snap->nlockstats; i++) {
@@ -325,14 +327,24 @@ ct_locks_snapshot_sites(struct ct_snapshot *snap)
 		ct_obj_push(objs, &n, cap, snap->threads[t].obj);
 		ct_obj_push(objs, &n, cap, snap->threads[t].aux);
 	}
-	qsort(objs, n, sizeof(*objs), ct_cmp_uptr);
+	if (n > CT_ARRAY_SIZE(small)) {
+		qsort(objs, n, sizeof(*objs), ct_cmp_uptr);
+	} else {
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = i; j > 0 && objs[j - 1] > objs[j]; j--) {
+				uintptr_t t = objs[j];
+				objs[j] = objs[j - 1];
+				objs[j - 1] = t;
+			}
+	}
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++)
 		if (u == 0 || objs[u - 1] != objs[i])
 			objs[u++] = objs[i];
 	struct ct_locksite *ls = u ? malloc(u * sizeof(*ls)) : NULL;
 	if (u && !ls) {
-		free(objs);
+		if (objs != small)
+			free(objs);
 		return -ENOMEM;
 	}
 	/* Each object's bucket only (a few hundred bytes): the whole table
@@ -351,7 +363,8 @@ ct_locks_snapshot_sites(struct ct_snapshot *snap)
 			}
 		}
 	}
-	free(objs);
+	if (objs != small)
+		free(objs);
 	if (nls == 0) {
 		free(ls);
 		ls = NULL;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "compiler.h"
 #include "config.h"
 #include "dlhist.h"
 #include "forkstate.h"
@@ -11,10 +12,10 @@
 #include "profiles.h"
 #include "waiters.h"
 
-struct ct_table ct_profiles[CT_PROF_COUNT];
+struct ct_table ct_profiles[CT_PROF_COUNT] CT_FORK_HOT;
 int ct_ready;
 int ct_sandboxed;
-uint64_t ct_profiles_io_ns;
+uint64_t ct_profiles_io_ns CT_FORK_HOT;
 
 static int64_t ct_start_mono, ct_start_wall;
 static uintptr_t ct_leaf_addr[CT_OP_COUNT];

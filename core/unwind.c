@@ -55,8 +55,8 @@ static uint64_t uw_gen = 1;
  * a fork child tells its parent it resolved itself (core/dump.c), the
  * shim's own frames among them, which no recorded stack holds. */
 #define UW_MISSED 64
-static uintptr_t uw_missed[UW_MISSED];
-static unsigned uw_nmissed;
+static uintptr_t uw_missed[UW_MISSED] CT_FORK_HOT;
+static unsigned uw_nmissed CT_FORK_HOT;
 
 void
 ct_unwind_invalidate(void)

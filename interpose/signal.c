@@ -377,7 +377,7 @@ ct_translate_old(int sig, struct sigaction *o, bool mine)
  * kernel actions still point at those slots (Python's subprocess resets
  * every handler to SIG_DFL in its vfork child, which used to free the
  * parent's slots). */
-static pid_t ct_sig_pid;
+static pid_t ct_sig_pid CT_FORK_HOT;
 
 void
 ct_signals_fork_child(void)

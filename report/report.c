@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "../core/names.h"
 #include "gzout.h"
@@ -125,6 +126,9 @@ ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *pcs, size_t npcs
 				ct_symbolize_addr(sym, pcs[i] - 1, &fr, &n);
 		/* Room for the addresses a child resolves itself. */
 		ct_symbolize_reserve(sym, CT_REPORT_CHILD_ADDRS);
+		/* zlib's crc32 calls crc32_z through its PLT: bound here, once,
+		 * not by the loader in every child's first gzip trailer. */
+		(void)crc32(0, Z_NULL, 0);
 		/* Once per kept symbolizer: the same objects. */
 		if (rp_maps_gen != ct_symbolize_kept_gen()) {
 			ct_maps_free(&rp_maps);
