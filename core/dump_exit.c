@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dump.h"
 #include "dump_int.h"
@@ -43,13 +46,38 @@ ct_exit_write(void *unused)
 	ct_dump_write("", false);
 }
 
+/* What writing needs at most (ownstack.h), with a margin. */
+#define CT_EXIT_STACK_NEED (512u << 10)
+
+/* Whether this thread has less stack left than writing needs: a thread
+ * the program made small (64 KiB is common) that calls exit() when it is
+ * the last one left, after main's pthread_exit (it died of SIGSEGV in the
+ * dump, where natively it exits with its status). The main thread's stack
+ * grows to its limit. Allocates (pthread_getattr_np): not from a signal
+ * handler. */
+static bool
+ct_exit_stack_small(void)
+{
+	if (syscall(SYS_gettid) == getpid())
+		return false;
+	pthread_attr_t a;
+	void *lo;
+	size_t size;
+	if (pthread_getattr_np(pthread_self(), &a) != 0)
+		return true; /* cannot tell: ours is safe */
+	int r = pthread_attr_getstack(&a, &lo, &size);
+	pthread_attr_destroy(&a);
+	char here;
+	return r != 0 || (uintptr_t)&here - (uintptr_t)lo < CT_EXIT_STACK_NEED;
+}
+
 /* The final dump on this thread: on a stack of our own when exit() was
  * called from a handler running on the program's alternate signal stack,
- * which is too small for it (ownstack.h). */
+ * or on a thread whose own stack is too small for it (ownstack.h). */
 static void
 ct_exit_write_here(void)
 {
-	if (ct_self.sig_depth && ct_ownstack_on_altstack())
+	if (ct_self.sig_depth ? ct_ownstack_on_altstack() : ct_exit_stack_small())
 		ct_ownstack_run(ct_exit_write, NULL);
 	else
 		ct_dump_write("", false);

@@ -617,6 +617,20 @@ Test(lifecycle, descriptors_taken_over_by_the_program_stay_open, .timeout = 60)
 	run_free(&r);
 }
 
+/* exit() from the last thread left, on a 16 KiB stack of the program's
+ * choosing: the final dump runs on a stack of ours (it needs far more),
+ * and the status is the program's (it died of SIGSEGV, status 139). */
+Test(lifecycle, exit_from_a_small_stack_ends_as_natively, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "small_stack_exit"});
+	cr_expect_eq(run_exit_code(&r), 3, "status %#x; stderr:\n%s", r.status, r.err);
+	struct profile p;
+	cr_expect(run_profile(&r, NULL, "block", &p), "no profile: %s", r.err);
+	profile_free(&p);
+	run_free(&r);
+}
+
 /* A vfork() child's exit() runs the atexit handlers in its parent's
  * memory (and uses them up, natively too): it wrote the final dump, and
  * it also stopped the parent's thread, whose live snapshots (and HTTP
