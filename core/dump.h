@@ -101,6 +101,10 @@ void ct_dump_fork_child(void);
  * thread frees memory). */
 void ct_dump_at_exit(void);
 
+/* At init, on the process's initial thread (whose stack grows to its
+ * limit, unlike other threads' and a fork child's forked thread's). */
+void ct_dump_exit_init(void);
+
 /* Before the program confines itself with seccomp (interpose/sandbox.c),
  * after which a system call its filter does not allow kills it: stops the
  * dumper thread (waiting for it as at exit), writes what was recorded, as

@@ -7,9 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "dump.h"
 #include "dump_int.h"
@@ -46,19 +44,30 @@ ct_exit_write(void *unused)
 	ct_dump_write("", false);
 }
 
+/* The process's initial thread (ct_dump_exit_init): its stack grows to
+ * its limit. A fork child's only thread is the one that forked, whose
+ * tid is the child's pid but whose stack may be small. */
+static pthread_t ct_exit_initial;
+
+void
+ct_dump_exit_init(void)
+{
+	ct_exit_initial = pthread_self();
+}
+
 /* What writing needs at most (ownstack.h), with a margin. */
 #define CT_EXIT_STACK_NEED (512u << 10)
 
 /* Whether this thread has less stack left than writing needs: a thread
  * the program made small (64 KiB is common) that calls exit() when it is
- * the last one left, after main's pthread_exit (it died of SIGSEGV in the
- * dump, where natively it exits with its status). The main thread's stack
- * grows to its limit. Allocates (pthread_getattr_np): not from a signal
- * handler. */
+ * the last one left, after main's pthread_exit, or the only one of a
+ * fork child forked from such a thread (it died of SIGSEGV in the dump,
+ * where natively it exits with its status). Allocates
+ * (pthread_getattr_np): not from a signal handler. */
 static bool
 ct_exit_stack_small(void)
 {
-	if (syscall(SYS_gettid) == getpid())
+	if (pthread_equal(pthread_self(), ct_exit_initial))
 		return false;
 	pthread_attr_t a;
 	void *lo;

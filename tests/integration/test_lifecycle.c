@@ -631,6 +631,18 @@ Test(lifecycle, exit_from_a_small_stack_ends_as_natively, .timeout = 60)
 	run_free(&r);
 }
 
+/* The same in a fork child made by a thread with a 16 KiB stack: its only
+ * thread has the child's pid for its tid, yet not the initial thread's
+ * stack (status 139 when that was taken for the main thread). */
+Test(lifecycle, exit_in_a_child_forked_from_a_small_stack, .timeout = 60)
+{
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "small_stack_exit",
+					.args = (const char *[]){"fork", NULL}});
+	cr_expect_eq(run_value(&r, NULL, "child_status"), 3, "%s", r.err);
+	run_free(&r);
+}
+
 /* A vfork() child's exit() runs the atexit handlers in its parent's
  * memory (and uses them up, natively too): it wrote the final dump, and
  * it also stopped the parent's thread, whose live snapshots (and HTTP
