@@ -162,8 +162,25 @@ ct_dump_before_uid_drop(uid_t uid)
 	 * would give its parent's directory away, and the parent's own
 	 * dumps would then refuse it. */
 	if (!__atomic_load_n(&ct_ready, __ATOMIC_ACQUIRE) || ct_sandboxed || !ct_dir[0] ||
-	    ct_dump_borrowed() || __atomic_load_n(&ct_chrooted, __ATOMIC_RELAXED))
+	    ct_dump_borrowed())
 		return;
+	gid_t groups[256];
+	int n = getgroups(CT_ARRAY_SIZE(groups), groups);
+	n = n < 0 ? 0 : n;
+	/* A jail's own directories are left as they are; but a daemon that
+	 * drops root inside one (haproxy's default configuration: chroot,
+	 * setuid, then stderr closed) would lose every profile without a
+	 * word where anyone reads it. Said now, while stderr is still the
+	 * one it was started with. */
+	if (__atomic_load_n(&ct_chrooted, __ATOMIC_RELAXED)) {
+		if (!ct_outfile_usable_by(ct_dir, uid, getegid(), groups, n))
+			ct_log("pid %d gives up root inside a chroot: its profiles go to %s in the "
+			       "jail, which uid %u may not write; none will be written unless that "
+			       "directory is made for it, or CONTEND_OUT names one it may write "
+			       "inside the jail",
+			       (int)getpid(), ct_dir, (unsigned)uid);
+		return;
+	}
 	/* Only a directory of this process's own (a CONTEND_OUT with %p): one
 	 * shared by every process (no %p) given to the new user would be
 	 * refused by the processes that stay root. */
@@ -173,9 +190,7 @@ ct_dump_before_uid_drop(uid_t uid)
 			own = *++t == 'p';
 	if (!own)
 		return;
-	gid_t groups[256];
-	int n = getgroups(CT_ARRAY_SIZE(groups), groups);
-	int made = ct_outfile_make_dir_for(ct_dir, uid, getegid(), groups, n < 0 ? 0 : n);
+	int made = ct_outfile_make_dir_for(ct_dir, uid, getegid(), groups, n);
 	__atomic_store_n(&ct_uid_drop_made, made > 0, __ATOMIC_RELAXED);
 }
 

@@ -42,7 +42,8 @@ bool ct_dump_borrowed(void);
  * uid (interpose/creds.c): makes the output directory now, owned by uid
  * and the group the process has, if uid itself could not make it later
  * (core/outfile.h ct_outfile_make_dir_for), unless the process changed
- * its root (ct_dump_after_chroot). After the call, with its
+ * its root (ct_dump_after_chroot): then it only says, on stderr, when uid
+ * will not be able to write there. After the call, with its
  * result: a call that failed leaves the process root, and the directory
  * made for uid is given back to it. Thread-safe; async-signal-safe (as
  * setuid is); keeps errno. */

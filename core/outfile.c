@@ -128,16 +128,15 @@ ct_outfile_may_create(const struct stat *st, uid_t uid, gid_t gid, const gid_t *
 	return (st->st_mode & need) == need;
 }
 
-int
-ct_outfile_make_dir_for(const char *dir, uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
+/* Stats the deepest directory on dir's way that exists: where a process
+ * would make the rest. Returns false if none could be read. */
+static bool
+ct_outfile_deepest(const char *dir, struct stat *st)
 {
-	int saved = errno;
 	char path[4096];
 	size_t n = strlen(dir);
-	struct stat st;
-	if (n == 0 || n >= sizeof(path) || lstat(dir, &st) == 0)
-		return 0;
-	/* The deepest directory that exists: where uid would make the rest. */
+	if (n == 0 || n >= sizeof(path))
+		return false;
 	memcpy(path, dir, n + 1);
 	do {
 		while (n > 0 && path[n - 1] == '/')
@@ -145,8 +144,33 @@ ct_outfile_make_dir_for(const char *dir, uid_t uid, gid_t gid, const gid_t *grou
 		while (n > 0 && path[n - 1] != '/')
 			n--;
 		path[n] = '\0';
-	} while (n > 0 && lstat(path, &st) != 0);
-	if (n == 0 && (dir[0] == '/' ? lstat("/", &st) : lstat(".", &st)) != 0) {
+	} while (n > 0 && lstat(path, st) != 0);
+	return n > 0 || (dir[0] == '/' ? lstat("/", st) : lstat(".", st)) == 0;
+}
+
+bool
+ct_outfile_usable_by(const char *dir, uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
+{
+	int saved = errno;
+	struct stat st;
+	bool ok;
+	if (lstat(dir, &st) == 0)
+		/* ct_outfile_open_dir refuses another user's directory. */
+		ok = S_ISDIR(st.st_mode) && st.st_uid == uid &&
+		     ct_outfile_may_create(&st, uid, gid, groups, ngroups);
+	else
+		ok = !ct_outfile_deepest(dir, &st) ||
+		     ct_outfile_may_create(&st, uid, gid, groups, ngroups);
+	errno = saved;
+	return ok;
+}
+
+int
+ct_outfile_make_dir_for(const char *dir, uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
+{
+	int saved = errno;
+	struct stat st;
+	if (!dir[0] || strlen(dir) >= 4096 || lstat(dir, &st) == 0 || !ct_outfile_deepest(dir, &st)) {
 		errno = saved;
 		return 0;
 	}

@@ -69,6 +69,14 @@ int ct_outfile_open_dir(const char *dir, struct ct_output *out, const char **why
 int ct_outfile_make_dir_for(const char *dir, uid_t uid, gid_t gid, const gid_t *groups,
 			    int ngroups);
 
+/* Whether uid (with gid and groups) could write its profiles into dir:
+ * dir is its own directory that it may write, or does not exist and the
+ * deepest directory on its way that does lets uid make entries (false
+ * answers on ACLs or odd file systems only cost a needless notice).
+ * Async-signal-safe; keeps errno. */
+bool ct_outfile_usable_by(const char *dir, uid_t uid, gid_t gid, const gid_t *groups,
+			  int ngroups);
+
 /* ct_outfile_open_dir, also saying (*made_now, may be NULL) whether this
  * call created the directory: then it is empty, and no name in it can be
  * another process's yet. With out, and before this process placed any

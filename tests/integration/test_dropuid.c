@@ -272,12 +272,18 @@ Test(dropuid, temporary_drop_makes_no_directory)
  * keeps no directory of the outside open: that would be a way out of the
  * jail), and its functions are named, whether it waited before the chroot
  * or only inside (then from the symbol tables of the files the shim
- * opened before: the program's own is not stripped). With drop, it also
- * gives up root once inside, and no directory is made for its new user
- * there (a jail, sshd's /run/sshd, must stay unwritable for that user):
- * it cannot write, and says so. */
+ * opened before: the program's own is not stripped). With DROP_NOWHERE,
+ * it also gives up root once inside, and no directory is made for its new
+ * user there (a jail, sshd's /run/sshd, must stay unwritable for that
+ * user): it cannot write, and says so at the drop, while its stderr is
+ * still the one it started with (haproxy's default configuration drops
+ * and then closes it). With DROP_OWN_DIR, the jail holds a directory of
+ * the new user's, named by CONTEND_OUT (without %p): it writes there,
+ * and the drop says nothing. */
+enum chroot_drop { NO_DROP, DROP_NOWHERE, DROP_OWN_DIR };
+
 static void
-chroot_case(const char *when, bool drop)
+chroot_case(const char *when, enum chroot_drop drop)
 {
 	char base[] = "/tmp/ct_chroot.XXXXXX", jail[300], tmpl[300], uid[16], gid[16];
 	char inside[640];
@@ -285,28 +291,45 @@ chroot_case(const char *when, bool drop)
 	cr_assert(mkdtemp(base));
 	cr_assert_eq(chmod(base, 0711), 0);
 	snprintf(jail, sizeof(jail), "%s/jail", base);
-	snprintf(tmpl, sizeof(tmpl), "%s/out.%%p", base);
+	snprintf(tmpl, sizeof(tmpl), drop == DROP_OWN_DIR ? "%s/own" : "%s/out.%%p", base);
 	cr_assert_eq(mkdir(jail, 0755), 0);
+	if (drop == DROP_OWN_DIR) {
+		/* jail/tmp/ct_chroot.X/own, nobody's */
+		snprintf(inside, sizeof(inside), "%s/tmp", jail);
+		cr_assert_eq(mkdir(inside, 0755), 0);
+		snprintf(inside, sizeof(inside), "%s%s", jail, base);
+		cr_assert_eq(mkdir(inside, 0755), 0);
+		snprintf(inside, sizeof(inside), "%s%s/own", jail, base);
+		cr_assert_eq(mkdir(inside, 0700), 0);
+		cr_assert_eq(chown(inside, (uid_t)atoi(uid), (gid_t)atoi(gid)), 0);
+	}
 
 	struct run r;
 	run_ok(&r, &(struct run_opts){.prog = "chrooted",
-					.args = (const char *[]){jail, when, drop ? uid : NULL,
+					.args = (const char *[]){jail, when,
+								 drop != NO_DROP ? uid : NULL,
 								 gid, NULL},
 					.env2 = exact_env, .out = tmpl, .raw_out = true});
-	snprintf(inside, sizeof(inside), "%s%s/out.%d", jail, base, (int)r.pid);
+	if (drop != DROP_OWN_DIR)
+		snprintf(inside, sizeof(inside), "%s%s/out.%d", jail, base, (int)r.pid);
 	cr_expect(strstr(r.out, "jailed=1"), "%s", r.out);
 	struct stat st;
-	if (drop) {
+	if (drop == DROP_NOWHERE) {
 		cr_expect_neq(stat(inside, &st), 0, "%s made in the jail for uid %u", inside,
 			      (unsigned)st.st_uid);
+		char said[128];
+		snprintf(said, sizeof(said), "pid %d gives up root inside a chroot", (int)r.pid);
+		cr_expect(strstr(r.err, said), "not said at the drop; stderr:\n%s", r.err);
 		cr_expect(strstr(r.err, "cannot create directory"), "stderr:\n%s", r.err);
 		run_free(&r);
 		tmpdir_remove(base);
 		return;
 	}
-	cr_expect(!strstr(r.err, "cannot"), "%s: stderr:\n%s", when, r.err);
+	cr_expect(!strstr(r.err, "cannot") && !strstr(r.err, "gives up root"), "%s: stderr:\n%s",
+		  when, r.err);
 	cr_assert_eq(stat(inside, &st), 0, "%s: no %s; stderr:\n%s", when, inside, r.err);
-	cr_expect_eq(st.st_uid, 0, "%s: %s is uid %u's", when, inside, (unsigned)st.st_uid);
+	cr_expect_eq(st.st_uid, drop == DROP_OWN_DIR ? (uid_t)atoi(uid) : 0, "%s: %s is uid %u's",
+		     when, inside, (unsigned)st.st_uid);
 	struct profile bp;
 	cr_assert(profile_load_in(&bp, inside, "block"), "%s: stderr:\n%s", when, r.err);
 	const char *fn = strcmp(when, "after") ? "main" : "jail_wait";
@@ -320,9 +343,13 @@ chroot_case(const char *when, bool drop)
 	tmpdir_remove(base);
 }
 
-Test(dropuid, chroot_after_a_wait) { chroot_case("before", false); }
-Test(dropuid, chroot_then_a_wait) { chroot_case("after", false); }
-Test(dropuid, chroot_then_setuid_makes_nothing_in_the_jail) { chroot_case("after", true); }
+Test(dropuid, chroot_after_a_wait) { chroot_case("before", NO_DROP); }
+Test(dropuid, chroot_then_a_wait) { chroot_case("after", NO_DROP); }
+Test(dropuid, chroot_then_setuid_makes_nothing_in_the_jail) { chroot_case("after", DROP_NOWHERE); }
+Test(dropuid, chroot_then_setuid_writes_into_its_users_directory_in_the_jail)
+{
+	chroot_case("after", DROP_OWN_DIR);
+}
 
 /* drop_root MODE (as nobody) serving CONTEND_HTTP, asked for what
  * ("symbol", "delta"); its output in out, made under base (mkdtemp
