@@ -11,6 +11,7 @@
  * copy writes through the common path (dump.c), where it may allocate. The
  * fork-child state below is reset by ct_dump_fatal_fork_child
  * (core/fork.c). */
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -375,6 +376,7 @@ ct_dump_fatal_(void *arg)
 	bool write = ct_dump_final_claim() &&
 		     (ct_profiles_have_data() || ct_threads_worth_dumping());
 	pid_t child = -1;
+	int fork_err = 0;
 	if (write) {
 		/* The copy has none of our threads: give it their names and
 		 * our pid. */
@@ -392,6 +394,7 @@ ct_dump_fatal_(void *arg)
 		child = ct_fork_fn ? ct_fork_fn() : -1;
 		if (child == 0)
 			ct_fatal_child(sig);
+		fork_err = errno; /* said after the parking, which may set errno */
 		__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
 	}
 	/* The other threads must not run program code the signal would have
@@ -407,8 +410,15 @@ ct_dump_fatal_(void *arg)
 		}
 		ct_dump_wait_copy(child, timeout_ms);
 	} else if (write) {
-		ct_log("signal %d: cannot fork to write the profiles (%s); none written", sig,
-		       strerror(errno));
+		/* haproxy and OpenSSH's sandbox forbid themselves new
+		 * processes: say which limit, since EAGAIN alone reads as a
+		 * passing shortage. */
+		struct rlimit nproc;
+		bool barred = fork_err == EAGAIN && getrlimit(RLIMIT_NPROC, &nproc) == 0 &&
+			      nproc.rlim_cur == 0;
+		ct_log("signal %d: cannot fork to write the profiles (%s%s); none written", sig,
+		       strerror(fork_err),
+		       barred ? ": the program set RLIMIT_NPROC to 0, no new process" : "");
 	}
 	errno = saved;
 	die(sig);

@@ -79,6 +79,29 @@ TABLE_TEST(signals, fatal_ends_program, fatal_cases, c, .timeout = 60)
 	run_free(&r);
 }
 
+/* A program that forbade itself new processes (RLIMIT_NPROC 0: haproxy,
+ * OpenSSH's sandbox) cannot have its profiles written by a forked copy
+ * when a signal ends it: it still dies of that signal with nothing run
+ * after it, and the line says which limit stood in the way. */
+Test(signals, fatal_without_new_processes_dies_the_same, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){
+			     .prog = "behave_fatal",
+			     .args = (const char *[]){"sleep", "3", "main", "TERM", "nproc0", NULL},
+			     .env = exact_env, .timeout_s = 30});
+	cr_expect(!r.timed_out, "still running after 30 s");
+	cr_expect(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGTERM,
+		  "expected death by SIGTERM, got %s %d; stderr:\n%s",
+		  WIFSIGNALED(r.status) ? "signal" : "exit status",
+		  WIFSIGNALED(r.status) ? WTERMSIG(r.status) : WEXITSTATUS(r.status), r.err);
+	expect_nothing_after(&r, "nproc0");
+	cr_expect(strstr(r.err, "cannot fork to write the profiles (Resource temporarily "
+				"unavailable: the program set RLIMIT_NPROC to 0"),
+		  "stderr:\n%s", r.err);
+	run_free(&r);
+}
+
 /* The same program without the shim dies the same way: the test itself
  * is sound. */
 Test(signals, fatal_plain, .timeout = 60)

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,7 +125,7 @@ main(int argc, char **argv)
 {
 	need_args(argc, 3,
 		  "behave_fatal sleep|nanosleep|poll|read|sem_wait|cond_wait|busy "
-		  "THREADS [main|worker] [TERM|INT]");
+		  "THREADS [main|worker] [TERM|INT] [nproc0]");
 	const char *call = argv[1];
 	long threads = atol(argv[2]);
 	int to_worker = argc > 3 && !strcmp(argv[3], "worker");
@@ -143,6 +144,15 @@ main(int argc, char **argv)
 		}
 		pthread_barrier_wait(&started);
 		sleep_us(20000); /* the workers are blocked by now */
+	}
+	/* nproc0: forbid itself new processes, as haproxy and OpenSSH's
+	 * sandbox do (root first gives up root, which the limit spares). */
+	if (argc > 5 && !strcmp(argv[5], "nproc0")) {
+		if (geteuid() == 0 && setuid(65534) != 0)
+			die("setuid", errno);
+		struct rlimit none = {0, 0};
+		if (setrlimit(RLIMIT_NPROC, &none) != 0)
+			die("setrlimit", errno);
 	}
 	printf("before\n");
 	fflush(stdout);
