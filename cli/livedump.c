@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -285,6 +286,21 @@ read_environ(pid_t pid, char **env, size_t *envlen)
 	return ct_cli_error("cannot read /proc/%d/environ: %s", (int)pid, strerror(errno));
 }
 
+/* Whether the process was exec'd with AT_SECURE set (its auxiliary
+ * vector, readable where its environment was). */
+static bool
+secure_exec(pid_t pid)
+{
+	size_t len = 0;
+	uint64_t *av = (uint64_t *)(void *)proc_read(pid, "auxv", &len);
+	bool secure = false;
+	for (size_t i = 0; av && i + 1 < len / sizeof(*av) && av[i] != AT_NULL; i += 2)
+		if (av[i] == AT_SECURE)
+			secure = av[i + 1] != 0;
+	free(av);
+	return secure;
+}
+
 /* libcontend.so is mapped in the process. 0, or the exit status of the
  * error said. */
 static int
@@ -296,11 +312,17 @@ check_preloaded(pid_t pid)
 				    strerror(errno));
 	bool preloaded = strstr(maps, "/libcontend.so\n") != NULL;
 	free(maps);
-	if (!preloaded)
-		return ct_cli_error("pid %d is not running with libcontend.so (start it with "
-				    "LD_PRELOAD=.../libcontend.so CONTEND_DUMP_SIGNAL=SIGUSR2)",
+	if (preloaded)
+		return 0;
+	if (secure_exec(pid))
+		return ct_cli_error("pid %d is not running with libcontend.so: it was started in "
+				    "the loader's secure-execution mode (set-user-ID, or real and "
+				    "effective ids differing at exec, as squid's master starts its "
+				    "kids), which ignores LD_PRELOAD paths",
 				    (int)pid);
-	return 0;
+	return ct_cli_error("pid %d is not running with libcontend.so (start it with "
+			    "LD_PRELOAD=.../libcontend.so CONTEND_DUMP_SIGNAL=SIGUSR2)",
+			    (int)pid);
 }
 
 /* The dump signal (--signal, else the process's CONTEND_DUMP_SIGNAL) into

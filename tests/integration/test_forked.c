@@ -341,6 +341,43 @@ Test(forked, live_dump_errors, .timeout = 120)
 	srv_stop(&s);
 	srv_free(&s);
 
+	/* Exec'd in the loader's secure-execution mode (real and effective
+	 * ids differ: squid's master starts its kids so), where LD_PRELOAD
+	 * paths are ignored: said as the reason. */
+	if (geteuid() == 0) {
+		pid_t kid = fork();
+		cr_assert_geq(kid, 0);
+		if (kid == 0) {
+			if (setresuid(65534, 0, 0) != 0)
+				_exit(126);
+			setenv("LD_PRELOAD", getenv("CONTEND_LIB"), 1);
+			execl("/bin/sleep", "sleep", "60", (char *)NULL);
+			_exit(127);
+		}
+		/* Until the exec has happened: its name changes to sleep. */
+		char comm[64] = "";
+		for (int i = 0; i < 2000 && strcmp(comm, "sleep\n"); i++) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/comm", (int)kid);
+			FILE *f = fopen(path, "r");
+			comm[0] = '\0';
+			if (f) {
+				if (!fgets(comm, sizeof(comm), f))
+					comm[0] = '\0';
+				fclose(f);
+			}
+			if (strcmp(comm, "sleep\n"))
+				usleep(5000);
+		}
+		contend_threads_pid(&r, kid, NULL);
+		kill(kid, SIGKILL);
+		waitpid(kid, NULL, 0);
+		cr_expect_eq(run_exit_code(&r), 1);
+		cr_expect(strstr(r.err, "secure-execution mode"), "%s", r.err);
+		cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+		run_free(&r);
+	}
+
 	/* Permission: pid 1 belongs to root; as another user it is refused
 	 * (so is root, in a container without CAP_SYS_PTRACE), as root it is
 	 * not preloaded. Either way one line. */
