@@ -93,6 +93,10 @@ static unsigned ct_slot_next[CT_NSIG];
 
 /* Our action for the tracked signals' default; set at init only. */
 static void (*ct_track_fn[CT_NSIG])(int);
+/* What the kernel delivered with the tracked signal this thread is
+ * handling (ct_dispatch to ct_on_crash): the crash path ends the process
+ * with it. */
+static CT_TLS const siginfo_t *ct_track_si;
 
 /* What glibc's sigaction() adds to the flags it passes to the kernel
  * (SA_RESTORER on x86-64), learnt at init. */
@@ -254,8 +258,11 @@ ct_dispatch(int k, int sig, siginfo_t *si, void *uc)
 	if (fn == (void *)SIG_DFL) {
 		/* Ours, standing for the default of a tracked signal. */
 		int saved = errno;
+		const siginfo_t *outer = ct_track_si;
+		ct_track_si = si;
 		if (ct_track_fn[sig])
 			ct_track_fn[sig](sig);
+		ct_track_si = outer;
 		errno = saved;
 		return;
 	}
@@ -511,16 +518,44 @@ ct_on_fatal(int sig)
 		      ct_die_by_default);
 }
 
+/* Ends the process with sig as the kernel would have without us, once
+ * this handler returns: sig, at its default action, is queued to this
+ * thread with the siginfo it came with (si_code, si_addr, the sender),
+ * blocked until the return restores the interrupted context's mask. The
+ * kernel then delivers it at the interrupted instruction, with that
+ * context's registers: a core dump, a debugger or systemd-coredump sees
+ * the program's own stack and the fault's siginfo, not our handler's
+ * frames on a stack of ours and a tgkill's. (Were sig blocked there, a
+ * fault's instruction faults again, which the kernel delivers at once.)
+ * Falls back to dying here (ct_die_by_default) if the signal cannot be
+ * queued. */
+static void
+ct_die_on_return(int sig, const siginfo_t *si)
+{
+	ct_signal_default(sig);
+	if (si) {
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		syscall(SYS_rt_sigprocmask, SIG_BLOCK, &one, NULL, CT_KSIGSET_BYTES);
+		siginfo_t again = *si;
+		/* The kernel lets a thread send itself any si_code. */
+		if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (int)syscall(SYS_gettid), sig,
+			    &again) == 0)
+			return;
+	}
+	ct_die_by_default(sig);
+}
+
 /* A crash signal delivered by the kernel for a fault cannot be blocked or
- * left pending: re-raised at its default action, it kills when the
- * handler returns to the faulting instruction (or at once, via raise). */
+ * left pending; it ends the process as the handler returns (above). */
 static void
 ct_on_crash_(void *sigp)
 {
 	int sig = *(const int *)sigp;
 	ct_signal_default(sig);
 	ct_dump_crash(sig, CT_CRASH_DUMP_TIMEOUT_MS);
-	ct_die_by_default(sig);
+	ct_die_on_return(sig, ct_track_si);
 }
 
 /* All of it on a stack of our own: this may run on the program's

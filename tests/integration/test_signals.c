@@ -4,10 +4,14 @@
  * record nothing and allocate nothing, under a storm of signals too. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <dirent.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -424,3 +428,135 @@ TABLE_TEST(signals, handler_on_small_alternate_stack_ends_as_natively, altstack_
 	cr_expect(access(path, F_OK) == 0, "%s: no %s", c->mode, path);
 	run_free(&r);
 }
+
+/* How a traced crash_fault run ended: the first and the last delivery of
+ * its crash signal (what a core dump or a debugger sees is the last). */
+struct crash_end {
+	int status, deliveries;
+	siginfo_t first, last;
+	unsigned long long first_pc, first_sp, last_pc, last_sp;
+	char out[256];
+};
+
+static void
+traced_crash(const char *mode, const char *outdir, struct crash_end *e)
+{
+	memset(e, 0, sizeof(*e));
+	char prog[PATH_MAX], tmpl[PATH_MAX + 16];
+	prog_path(prog, sizeof(prog), "crash_fault");
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		if (outdir) {
+			snprintf(tmpl, sizeof(tmpl), "%s/out.%%p", outdir);
+			setenv("CONTEND_OUT", tmpl, 1);
+			setenv("CONTEND_QUIET", "1", 1);
+			setenv("LD_PRELOAD", getenv("CONTEND_LIB"), 1);
+		} else {
+			unsetenv("LD_PRELOAD");
+		}
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0)
+			_exit(126);
+		execl(prog, prog, mode, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	int sig = strcmp(mode, "segv") ? SIGABRT : SIGSEGV, st;
+	for (;;) {
+		cr_assert_eq(waitpid(c, &st, __WALL), c);
+		if (!WIFSTOPPED(st))
+			break;
+		int s = WSTOPSIG(st);
+		if (s == sig) {
+			siginfo_t si;
+			unsigned long long pc = 0, sp = 0;
+			cr_assert_eq(ptrace(PTRACE_GETSIGINFO, c, NULL, &si), 0);
+#if defined(__x86_64__)
+			struct user_regs_struct regs;
+			cr_assert_eq(ptrace(PTRACE_GETREGS, c, NULL, &regs), 0);
+			pc = regs.rip;
+			sp = regs.rsp;
+#endif
+			if (e->deliveries++ == 0) {
+				e->first = si;
+				e->first_pc = pc;
+				e->first_sp = sp;
+			}
+			e->last = si;
+			e->last_pc = pc;
+			e->last_sp = sp;
+		}
+		/* The exec's SIGTRAP is the tracer's; every other signal goes on. */
+		ptrace(PTRACE_CONT, c, NULL, (void *)(long)(s == SIGTRAP ? 0 : s));
+	}
+	e->status = st;
+	ssize_t n = read(fds[0], e->out, sizeof(e->out) - 1);
+	e->out[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+}
+
+/* A crash ends under the shim as natively: once its profiles are
+ * written, the signal that ends the process is delivered at the crashing
+ * instruction, with its registers and its siginfo (a SIGSEGV's si_code and
+ * address, abort()'s SI_TKILL), so that a core dump or a debugger shows the
+ * program's own stack, not our handler's frames on a stack of ours, and
+ * systemd-coredump records the fault. */
+static void
+crash_case(const char *mode)
+{
+	char dir[PATH_MAX];
+	tmpdir_make(dir, sizeof(dir), "crash");
+	struct crash_end plain, shim;
+	traced_crash(mode, NULL, &plain);
+	traced_crash(mode, dir, &shim);
+	int sig = strcmp(mode, "segv") ? SIGABRT : SIGSEGV;
+	cr_expect(WIFSIGNALED(plain.status) && WTERMSIG(plain.status) == sig, "%s plain: %#x",
+		  mode, plain.status);
+	cr_expect(WIFSIGNALED(shim.status) && WTERMSIG(shim.status) == sig, "%s: status %#x",
+		  mode, shim.status);
+	cr_expect_eq(plain.deliveries, 1, "%s plain", mode);
+	cr_assert_geq(shim.deliveries, 1, "%s", mode);
+	/* The first delivery is the crash itself (ours handles it). */
+	cr_expect_eq(shim.first.si_code, plain.first.si_code, "%s", mode);
+	cr_expect_eq(shim.last.si_code, shim.first.si_code, "%s: the end's si_code", mode);
+	cr_expect_eq(shim.last.si_pid, shim.first.si_pid, "%s: the end's sender", mode);
+	if (sig == SIGSEGV) {
+		unsigned long long boom = 0, target = 0;
+		const char *b = strstr(shim.out, "boom="), *t = strstr(shim.out, "target=");
+		cr_assert(b && t, "%s", shim.out);
+		boom = strtoull(b + 5, NULL, 16);
+		target = strtoull(t + 7, NULL, 16);
+		cr_expect_eq((unsigned long long)(uintptr_t)shim.last.si_addr, target,
+			     "the end's fault address");
+#if defined(__x86_64__)
+		cr_expect(shim.first_pc >= boom && shim.first_pc < boom + 64, "%llx not in boom %llx",
+			  shim.first_pc, boom);
+#endif
+	}
+#if defined(__x86_64__)
+	cr_expect_eq(shim.last_pc, shim.first_pc, "%s: the end's instruction", mode);
+	cr_expect_eq(shim.last_sp, shim.first_sp, "%s: the end's stack pointer", mode);
+#endif
+	/* And the profiles were written first. */
+	char path[PATH_MAX + 512];
+	snprintf(path, sizeof(path), "%s/out.%d/mutex.pb.gz", dir, (int)shim.first.si_pid);
+	if (sig == SIGSEGV) {
+		/* A fault has no sender: the directory is the only one made. */
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (!strncmp(de->d_name, "out.", 4))
+				snprintf(path, sizeof(path), "%s/%s/mutex.pb.gz", dir, de->d_name);
+		if (d)
+			closedir(d);
+	}
+	cr_expect(access(path, F_OK) == 0, "%s: no %s", mode, path);
+	tmpdir_remove(dir);
+}
+
+Test(signals, segv_ends_at_the_fault, .timeout = 120) { crash_case("segv"); }
+Test(signals, abort_ends_at_the_abort, .timeout = 120) { crash_case("abort"); }
