@@ -431,10 +431,13 @@ TABLE_TEST(signals, handler_on_small_alternate_stack_ends_as_natively, altstack_
 
 /* How a traced crash_fault run ended: the first and the last delivery of
  * its crash signal (what a core dump or a debugger sees is the last). */
+struct crash_delivery {
+	siginfo_t si;
+	unsigned long long pc, sp;
+};
 struct crash_end {
 	int status, deliveries;
-	siginfo_t first, last;
-	unsigned long long first_pc, first_sp, last_pc, last_sp;
+	struct crash_delivery first, last;
 	char out[256];
 };
 
@@ -472,23 +475,17 @@ traced_crash(const char *mode, const char *outdir, struct crash_end *e)
 			break;
 		int s = WSTOPSIG(st);
 		if (s == sig) {
-			siginfo_t si;
-			unsigned long long pc = 0, sp = 0;
-			cr_assert_eq(ptrace(PTRACE_GETSIGINFO, c, NULL, &si), 0);
+			struct crash_delivery d = {0};
+			cr_assert_eq(ptrace(PTRACE_GETSIGINFO, c, NULL, &d.si), 0);
 #if defined(__x86_64__)
 			struct user_regs_struct regs;
 			cr_assert_eq(ptrace(PTRACE_GETREGS, c, NULL, &regs), 0);
-			pc = regs.rip;
-			sp = regs.rsp;
+			d.pc = regs.rip;
+			d.sp = regs.rsp;
 #endif
-			if (e->deliveries++ == 0) {
-				e->first = si;
-				e->first_pc = pc;
-				e->first_sp = sp;
-			}
-			e->last = si;
-			e->last_pc = pc;
-			e->last_sp = sp;
+			if (e->deliveries++ == 0)
+				e->first = d;
+			e->last = d;
 		}
 		/* The exec's SIGTRAP is the tracer's; every other signal goes on. */
 		ptrace(PTRACE_CONT, c, NULL, (void *)(long)(s == SIGTRAP ? 0 : s));
@@ -521,29 +518,29 @@ crash_case(const char *mode)
 	cr_expect_eq(plain.deliveries, 1, "%s plain", mode);
 	cr_assert_geq(shim.deliveries, 1, "%s", mode);
 	/* The first delivery is the crash itself (ours handles it). */
-	cr_expect_eq(shim.first.si_code, plain.first.si_code, "%s", mode);
-	cr_expect_eq(shim.last.si_code, shim.first.si_code, "%s: the end's si_code", mode);
-	cr_expect_eq(shim.last.si_pid, shim.first.si_pid, "%s: the end's sender", mode);
+	cr_expect_eq(shim.first.si.si_code, plain.first.si.si_code, "%s", mode);
+	cr_expect_eq(shim.last.si.si_code, shim.first.si.si_code, "%s: the end's si_code", mode);
+	cr_expect_eq(shim.last.si.si_pid, shim.first.si.si_pid, "%s: the end's sender", mode);
 	if (sig == SIGSEGV) {
 		unsigned long long boom = 0, target = 0;
 		const char *b = strstr(shim.out, "boom="), *t = strstr(shim.out, "target=");
 		cr_assert(b && t, "%s", shim.out);
 		boom = strtoull(b + 5, NULL, 16);
 		target = strtoull(t + 7, NULL, 16);
-		cr_expect_eq((unsigned long long)(uintptr_t)shim.last.si_addr, target,
+		cr_expect_eq((unsigned long long)(uintptr_t)shim.last.si.si_addr, target,
 			     "the end's fault address");
 #if defined(__x86_64__)
-		cr_expect(shim.first_pc >= boom && shim.first_pc < boom + 64, "%llx not in boom %llx",
-			  shim.first_pc, boom);
+		cr_expect(shim.first.pc >= boom && shim.first.pc < boom + 64, "%llx not in boom %llx",
+			  shim.first.pc, boom);
 #endif
 	}
 #if defined(__x86_64__)
-	cr_expect_eq(shim.last_pc, shim.first_pc, "%s: the end's instruction", mode);
-	cr_expect_eq(shim.last_sp, shim.first_sp, "%s: the end's stack pointer", mode);
+	cr_expect_eq(shim.last.pc, shim.first.pc, "%s: the end's instruction", mode);
+	cr_expect_eq(shim.last.sp, shim.first.sp, "%s: the end's stack pointer", mode);
 #endif
 	/* And the profiles were written first. */
 	char path[PATH_MAX + 512];
-	snprintf(path, sizeof(path), "%s/out.%d/mutex.pb.gz", dir, (int)shim.first.si_pid);
+	snprintf(path, sizeof(path), "%s/out.%d/mutex.pb.gz", dir, (int)shim.first.si.si_pid);
 	if (sig == SIGSEGV) {
 		/* A fault has no sender: the directory is the only one made. */
 		DIR *d = opendir(dir);
