@@ -30,6 +30,7 @@
 #include "outfile.h"
 #include "plugin.h"
 #include "profiles.h"
+#include "scratch.h"
 #include "stack.h"
 #include "thread.h"
 #include "threads.h"
@@ -402,7 +403,7 @@ ct_dump_write(const char *suffix, bool threads)
 	struct ct_report_opts o = {.dir = ct_dir, .suffix = suffix, .errbuf = msg,
 				   .errlen = sizeof(msg), .summary = !suffix[0] && !quiet,
 				   .out = &ct_out, .quiet = quiet, .wrote = wrote,
-				   .wrotelen = sizeof(wrote)};
+				   .wrotelen = sizeof(wrote), .scratch = ct_scratch_current()};
 	err = fn(&snap, &o);
 	if (o.wrote[0] && ct_parent_kids)
 		ct_dump_tell_parent(&snap);

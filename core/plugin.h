@@ -34,6 +34,7 @@
 /* ---- the dump writer: ct_report_write ---- */
 
 struct ct_output;
+struct ct_scratch;
 
 struct ct_report_opts {
 	const char *dir;       /* output directory; created (mode 0700) if missing */
@@ -47,6 +48,10 @@ struct ct_report_opts {
 	char *wrote;           /* (may be NULL) "mutex.pb.gz, block.pb.gz and threads.txt":
 				  the files placed, for the 'wrote' line */
 	size_t wrotelen;
+	/* (may be NULL) the shim's scratch heap in use (core/scratch.h):
+	 * the report library's own allocations come from it too, until
+	 * ct_report_write returns. Only with no other thread running. */
+	struct ct_scratch *scratch;
 };
 
 /* The type of ct_report_write (contract in report/report.h). */

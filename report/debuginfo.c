@@ -59,7 +59,9 @@ dbg_open(const char *path, const unsigned char *id, int idlen, const char *main_
 		close(fd);
 		return -1;
 	}
-	*debuginfo_file_name = strdup(path); /* optional for libdwfl */
+	/* Optional for libdwfl, which frees it: the C library's strdup,
+	 * never our malloc, which may be a scratch heap's (core/scratch.h). */
+	*debuginfo_file_name = strdup(path);
 	return fd;
 }
 

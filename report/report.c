@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "../core/names.h"
+#include "../core/scratch.h"
 #include "gzout.h"
 #include "locks.h"
 #include "maps.h"
@@ -170,6 +171,9 @@ ct_report_write(const struct ct_snapshot *snap, const struct ct_report_opts *opt
 			snprintf(opts->errbuf, opts->errlen, "no snapshot or output directory");
 		return -EINVAL;
 	}
+	/* Only the caller's thread runs then (core/plugin.h). */
+	if (opts->scratch)
+		ct_scratch_use(opts->scratch);
 	/* Fail on an unusable directory before the expensive part. */
 	err = ct_gzout_open(&w, opts->dir, opts->suffix, opts->out, opts->quiet, opts->errbuf,
 			    opts->errlen);
@@ -206,5 +210,7 @@ out:
 	err = ct_gzout_close(&w);
 	ct_symbolize_release(sym);
 	ct_maps_free(&maps);
+	if (opts->scratch)
+		ct_scratch_use(NULL);
 	return err;
 }

@@ -35,17 +35,17 @@ fs_children(const struct run *r, struct fs_child *v, int max)
 	return n;
 }
 
-/* fork_server under the shim and libopenlog.so (openlog: its
- * OPENLOG_FILE= setting); it must succeed and report its FS_CHILDREN
- * children, read into kids. */
+/* fork_server under the shim and the test library preload (with its
+ * setting, or NULL); it must succeed and report its FS_CHILDREN children,
+ * read into kids. */
 static void
-fs_run(struct run *r, const char *openlog, struct fs_child kids[FS_CHILDREN])
+fs_run(struct run *r, const char *preload, const char *setting, struct fs_child kids[FS_CHILDREN])
 {
 	static const char *const args[] = {"8", "3000", NULL};
 	char lib[PATH_MAX];
-	prog_path(lib, sizeof(lib), "libopenlog.so");
+	prog_path(lib, sizeof(lib), preload);
 	/* Relative: the program and its children run in the run's directory. */
-	const char *const env[] = {"CONTEND_QUIET=1", openlog, NULL};
+	const char *const env[] = {"CONTEND_QUIET=1", setting, NULL};
 	run_prog(r, &(struct run_opts){.prog = "fork_server", .args = args, .env = env,
 				       .out = "c.%p", .also_preload = lib, .timeout_s = 240});
 	cr_assert(!r->timed_out, "fork_server did not finish; stderr:\n%s", r->err);
@@ -55,6 +55,21 @@ fs_run(struct run *r, const char *openlog, struct fs_child kids[FS_CHILDREN])
 	cr_assert_eq(fs_children(r, kids, FS_CHILDREN), FS_CHILDREN, "stdout:\n%s", r->out);
 }
 
+/* The child's block profile names its wait's callers. */
+static void
+fs_expect_wait_named(const struct run *r, const struct fs_child *kid)
+{
+	char sub[32];
+	snprintf(sub, sizeof(sub), "c.%d", kid->pid);
+	struct profile p;
+	if (!run_profile(r, sub, "block", &p))
+		return;
+	struct psum s = profile_sum(&p, &(struct stack_match){.leaf = kid->op,
+							       .contains = "serve_one"});
+	cr_expect_eq(s.samples, 1, "child %d: its wait is not named", kid->pid);
+	profile_free(&p);
+}
+
 /* Each child's block profile: its wait for the client, at least the
  * pause by construction, under the function that waited and its callers,
  * by name; and a mutex profile beside it. */
@@ -62,7 +77,7 @@ Test(forkserver, every_child_writes_named_profiles, .timeout = 300)
 {
 	struct run r;
 	struct fs_child kids[FS_CHILDREN];
-	fs_run(&r, "OPENLOG_FILE=", kids);
+	fs_run(&r, "libopenlog.so", "OPENLOG_FILE=", kids);
 	for (int i = 0; i < FS_CHILDREN; i++) {
 		char sub[32], path[PATH_MAX];
 		snprintf(sub, sizeof(sub), "c.%d", kids[i].pid);
@@ -93,6 +108,26 @@ Test(forkserver, every_child_writes_named_profiles, .timeout = 300)
 	run_free(&r);
 }
 
+/* A child's exit dump takes no chunk of the heap it shares with its
+ * parent, nor gives one back: each would be a page of the parent's to
+ * copy (core/scratch.h). libheaplog.so notes every heap call made in the
+ * server's children and which object made it; the children's own code
+ * (printf's buffer, the program's) may call, the shim's may not. The
+ * children still write their profiles, named. */
+Test(forkserver, child_dumps_leave_the_shared_heap_alone, .timeout = 300)
+{
+	struct run r;
+	struct fs_child kids[FS_CHILDREN];
+	fs_run(&r, "libheaplog.so", NULL, kids);
+	/* The detector works: the children do call (libc for the dump). */
+	cr_expect_gt(run_value(&r, NULL, "heaplog_child_calls"), 0, "stdout:\n%s", r.out);
+	cr_expect_eq(run_value(&r, NULL, "heaplog_from_contend"), 0,
+		     "the shim's code called the heap in fork children; stdout:\n%s", r.out);
+	for (int i = 0; i < FS_CHILDREN; i++)
+		fs_expect_wait_named(&r, &kids[i]);
+	run_free(&r);
+}
+
 /* The lines of the open log naming pid and containing what. */
 static int
 fs_opened(const char *log, int pid, const char *what)
@@ -119,7 +154,7 @@ Test(forkserver, children_inherit_resolved_symbols, .timeout = 300)
 {
 	struct run r;
 	struct fs_child kids[FS_CHILDREN];
-	fs_run(&r, "OPENLOG_FILE=opens.txt", kids);
+	fs_run(&r, "libopenlog.so", "OPENLOG_FILE=opens.txt", kids);
 	char path[PATH_MAX];
 	run_path(&r, ".", "opens.txt", path, sizeof(path));
 	char *log = read_file(path, NULL);
@@ -140,15 +175,7 @@ Test(forkserver, children_inherit_resolved_symbols, .timeout = 300)
 		/* Nor the mappings: the server read them when it resolved. */
 		cr_expect_eq(fs_opened(log, kids[i].pid, "/proc/self/maps"), 0,
 			     "child %d read /proc/self/maps again", kids[i].pid);
-		char sub[32];
-		snprintf(sub, sizeof(sub), "c.%d", kids[i].pid);
-		struct profile p;
-		if (!run_profile(&r, sub, "block", &p))
-			continue;
-		struct psum s = profile_sum(&p, &(struct stack_match){.leaf = kids[i].op,
-								       .contains = "serve_one"});
-		cr_expect_eq(s.samples, 1, "child %d: its wait is not named", kids[i].pid);
-		profile_free(&p);
+		fs_expect_wait_named(&r, &kids[i]);
 	}
 	free(log);
 	run_free(&r);
@@ -168,7 +195,7 @@ Test(forkserver, resolving_leaves_the_programs_malloc_threshold, .timeout = 300)
 {
 	struct run r;
 	struct fs_child kids[FS_CHILDREN];
-	fs_run(&r, "OPENLOG_FILE=", kids);
+	fs_run(&r, "libopenlog.so", "OPENLOG_FILE=", kids);
 	cr_expect_eq(run_value(&r, NULL, "big_malloc_mapped"), 1,
 		     "the server's 130 KiB malloc() came from the end of its heap: the shim raised "
 		     "glibc's mmap threshold; stdout:\n%s", r.out);
