@@ -8,8 +8,13 @@
 #include "intern.h"
 #include "vec.h"
 
-/* Big enough that typical profiles need a handful of chunks. */
+/* The first chunk is small, each next one twice the last, up to
+ * CT_INTERN_CHUNK: a big profile needs a handful of chunks, and a fork
+ * child's small ones (a few hundred bytes of names each) touch one page
+ * per table rather than leaving 64 KiB holes between the dump's other
+ * allocations, spread over more pages. */
 #define CT_INTERN_CHUNK (64 * 1024)
+#define CT_INTERN_FIRST_CHUNK 2048
 
 struct ct_intern_chunk {
 	struct ct_intern_chunk *next;
@@ -49,7 +54,11 @@ intern_copy(struct ct_intern *t, const void *key, size_t len)
 	char *p;
 
 	if (!c || c->size - c->used < need) {
-		size_t size = need > CT_INTERN_CHUNK ? need : CT_INTERN_CHUNK;
+		size_t size = !c ? CT_INTERN_FIRST_CHUNK - sizeof(*c) :
+				   c->size >= CT_INTERN_CHUNK / 2 ? CT_INTERN_CHUNK : 2 * c->size;
+
+		if (size < need)
+			size = need;
 
 		c = malloc(sizeof(*c) + size);
 		if (!c)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -721,6 +722,33 @@ Test(report, intern_reserve_then_add_moves_nothing)
 	cr_assert_eq(ct_intern_str(&t, "one more", &idx), 1);
 	cr_assert_eq(ct_intern_str(&t, "first", &idx), 0);
 	cr_expect_eq(idx, 0);
+	ct_intern_free(&t);
+}
+
+/* A table of a few short names (a fork child's profile: the string
+ * table of one stack) takes a few KiB for its keys, not a 64 KiB chunk:
+ * a child's exit dump encodes five such tables, and each chunk was pages
+ * apart from the others (core/scratch.h). A big one still grows. */
+Test(report, intern_small_tables_stay_small)
+{
+	struct ct_intern t;
+	uint32_t idx;
+	char key[64];
+
+	ct_intern_init(&t);
+	size_t before = mallinfo2().uordblks;
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "some_function_name_%d", i);
+		cr_assert_eq(ct_intern_str(&t, key, &idx), 1);
+	}
+	size_t used = mallinfo2().uordblks - before;
+	cr_expect_lt(used, 16 * 1024, "20 short keys took %zu bytes", used);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(key, sizeof(key), "another_rather_longer_function_name_%d", i);
+		cr_assert_eq(ct_intern_str(&t, key, &idx), 1);
+	}
+	cr_expect_str_eq(ct_intern_key(&t, 0), "some_function_name_0");
+	cr_expect_str_eq(ct_intern_key(&t, 20019), "another_rather_longer_function_name_19999");
 	ct_intern_free(&t);
 }
 
