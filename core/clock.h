@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "compiler.h"
+#include "hot.h"
 
 #if defined(__x86_64__)
 #include <x86intrin.h>
@@ -42,16 +43,7 @@ ct_wall_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The tick clock's state (ticks.h, ticks.c). */
-struct ct_ticks_state {
-	bool tsc;          /* ticks are TSC cycles (else ns) */
-	uint64_t base;     /* ticks at ct_ticks_init */
-	int64_t base_ns;   /* CLOCK_MONOTONIC at the same moment */
-	uint64_t mult;     /* ns per tick, 32.32 fixed point; 0 = not yet known */
-	uint64_t cal_span; /* ticks since base at the last calibration */
-};
-
-extern struct ct_ticks_state ct_tk;
+/* The tick clock's state is ct_hot.tk (hot.h: struct ct_ticks_state). */
 
 /* Calibrates if due (ticks.h) given a tick reading `now`, and returns
  * the multiplier in force (never 0). */
@@ -67,14 +59,14 @@ uint64_t ct_ticks_calibrate(uint64_t now);
 static inline uint64_t
 ct_ticks_mult(uint64_t t)
 {
-	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
+	uint64_t m = __atomic_load_n(&ct_hot.tk.mult, __ATOMIC_RELAXED);
 	/* Two tests, so that the usual path (a TSC, no calibration due) is
 	 * laid out straight. */
 	if (CT_UNLIKELY(m == 0))
 		return ct_ticks_calibrate(t);
-	if (CT_LIKELY(ct_tk.tsc)) {
-		if (CT_UNLIKELY(t < ct_tk.base ||
-				t - ct_tk.base >= 2 * __atomic_load_n(&ct_tk.cal_span,
+	if (CT_LIKELY(ct_hot.tk.tsc)) {
+		if (CT_UNLIKELY(t < ct_hot.tk.base ||
+				t - ct_hot.tk.base >= 2 * __atomic_load_n(&ct_hot.tk.cal_span,
 								       __ATOMIC_RELAXED)))
 			m = ct_ticks_calibrate(t);
 	}
@@ -85,23 +77,23 @@ static inline int64_t
 ct_now_ns(void)
 {
 #if defined(__x86_64__)
-	if (CT_LIKELY(ct_tk.tsc)) {
-		uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
+	if (CT_LIKELY(ct_hot.tk.tsc)) {
+		uint64_t m = __atomic_load_n(&ct_hot.tk.mult, __ATOMIC_RELAXED);
 		if (CT_LIKELY(m != 0)) {
 			uint64_t t = __rdtsc();
-			uint64_t d = t - ct_tk.base;
+			uint64_t d = t - ct_hot.tk.base;
 			/* Due for a calibration over a longer span (or a TSC
 			 * behind the base, which the calibration refuses). */
-			if (CT_UNLIKELY(t < ct_tk.base ||
-					d >= 2 * __atomic_load_n(&ct_tk.cal_span, __ATOMIC_RELAXED))) {
+			if (CT_UNLIKELY(t < ct_hot.tk.base ||
+					d >= 2 * __atomic_load_n(&ct_hot.tk.cal_span, __ATOMIC_RELAXED))) {
 				m = ct_ticks_calibrate(t);
-				if (t < ct_tk.base)
+				if (t < ct_hot.tk.base)
 					return ct_clock_ns();
 			}
-			return ct_tk.base_ns + (int64_t)(((unsigned __int128)d * m) >> 32);
+			return ct_hot.tk.base_ns + (int64_t)(((unsigned __int128)d * m) >> 32);
 		}
 		int64_t now = ct_clock_ns();
-		if (now - ct_tk.base_ns >= CT_TICKS_CAL_NS)
+		if (now - ct_hot.tk.base_ns >= CT_TICKS_CAL_NS)
 			ct_ticks_calibrate(__rdtsc());
 		return now;
 	}

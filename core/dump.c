@@ -162,7 +162,7 @@ ct_dump_before_uid_drop(uid_t uid)
 	/* A vfork() child dropping root before its exec (su-like programs)
 	 * would give its parent's directory away, and the parent's own
 	 * dumps would then refuse it. */
-	if (!__atomic_load_n(&ct_ready, __ATOMIC_ACQUIRE) || ct_sandboxed || !ct_dir[0] ||
+	if (!__atomic_load_n(&ct_hot.ready, __ATOMIC_ACQUIRE) || ct_sandboxed || !ct_dir[0] ||
 	    ct_dump_borrowed())
 		return;
 	gid_t groups[256];

@@ -110,7 +110,7 @@ void ct_dump_exit_init(void);
  * after which a system call its filter does not allow kills it: stops the
  * dumper thread (waiting for it as at exit), writes what was recorded, as
  * the final dump at exit would (it then writes nothing), and sets
- * ct_sandboxed and clears ct_ready (core/profiles.h). Once; program thread;
+ * ct_sandboxed and clears ct_hot.ready (core/profiles.h). Once; program thread;
  * allocates; keeps errno. */
 void ct_dump_before_sandbox(void);
 

@@ -235,7 +235,7 @@ ct_dump_before_sandbox(void)
 	int saved = errno;
 	ct_dumper_stop();
 	ct_dump_final(false);
-	__atomic_store_n(&ct_ready, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&ct_hot.ready, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ct_sandboxed, 1, __ATOMIC_RELEASE);
 	errno = saved;
 }

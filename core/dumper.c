@@ -26,6 +26,7 @@
 #include "dumper.h"
 #include "event.h"
 #include "forkstate.h"
+#include "hot.h"
 #include "log.h"
 #include "plugin.h"
 #include "profiles.h"
@@ -47,7 +48,6 @@ static int ct_running CT_FORK_HOT; /* the thread exists in this process */
 static int ct_stop;         /* exit asked it to finish */
 static int ct_exited;       /* it has finished */
 static unsigned ct_pending; /* dump requests from the signal */
-CT_HIDDEN int ct_dumper_wanted CT_FORK_HOT;
 static unsigned ct_seq;     /* last numbered snapshot written */
 static int ct_disabled;     /* a fork child that may not start one */
 static int ct_armed;        /* configured: the pipe exists, the thread may start */
@@ -105,7 +105,7 @@ ct_dumper_request(void)
 	if (__atomic_load_n(&ct_armed, __ATOMIC_ACQUIRE) && ct_fd_is(fd, ct_wake_dev, ct_wake_ino)) {
 		__atomic_fetch_add(&ct_pending, 1, __ATOMIC_RELAXED);
 		if (!__atomic_load_n(&ct_running, __ATOMIC_RELAXED))
-			__atomic_store_n(&ct_dumper_wanted, 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&ct_hot.dumper_wanted, 1, __ATOMIC_RELAXED);
 		char b = 1;
 		/* Non-blocking: a full pipe already holds a wake-up. */
 		ssize_t w = ct_sys_write(fd, &b, 1);
@@ -569,7 +569,7 @@ ct_dumper_rearm_child(void)
 	ct_first_due = ct_cfg.interval_ns ? now + (int64_t)ct_cfg.interval_ns : INT64_MAX;
 	if (ct_port == 0) {
 		ct_first_due = now;
-		__atomic_store_n(&ct_dumper_wanted, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&ct_hot.dumper_wanted, 1, __ATOMIC_RELAXED);
 	}
 	__atomic_store_n(&ct_disabled, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&ct_armed, 1, __ATOMIC_RELEASE);
@@ -583,7 +583,7 @@ ct_dumper_postfork_child(bool rearm)
 	__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ct_armed, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ct_pending, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&ct_dumper_wanted, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_hot.dumper_wanted, 0, __ATOMIC_RELAXED);
 	/* None of the parent's: its thread does not exist here, its pipe and
 	 * sockets are closed below, its snapshots and port are its own. */
 	__atomic_store_n(&ct_disabled, 1, __ATOMIC_RELAXED);
@@ -625,7 +625,7 @@ ct_dumper_spawn(void)
 	    !__atomic_compare_exchange_n(&ct_running, &expect, 1, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_RELAXED))
 		return 0;
-	__atomic_store_n(&ct_dumper_wanted, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_hot.dumper_wanted, 0, __ATOMIC_RELAXED);
 	ct_guard_enter();
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 
 #include "compiler.h"
+#include "hot.h"
 
 typedef int (*ct_thread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
@@ -53,10 +54,10 @@ void ct_dumper_before_thread_create(void);
  * a signal handler. One load when nothing is armed. Preserves errno. */
 void ct_dumper_start_if_due(void);
 
-/* Nonzero while an armed dumper without a thread has work now: a fork
- * child's CONTEND_HTTP port 0 server (due at once), or a dump request
- * taken by the signal's handler. */
-extern CT_HIDDEN int ct_dumper_wanted;
+/* ct_hot.dumper_wanted (hot.h, on the line every timed call reads
+ * anyway) is nonzero while an armed dumper without a thread has work now:
+ * a fork child's CONTEND_HTTP port 0 server (due at once), or a dump
+ * request taken by the signal's handler. */
 
 /* From the start of a blocking call, guard not held: a child that blocks
  * from its start and never returns (a pre-forked worker parked in accept()
@@ -65,7 +66,7 @@ extern CT_HIDDEN int ct_dumper_wanted;
 static inline void
 ct_dumper_start_if_wanted(void)
 {
-	if (CT_UNLIKELY(__atomic_load_n(&ct_dumper_wanted, __ATOMIC_RELAXED)))
+	if (CT_UNLIKELY(__atomic_load_n(&ct_hot.dumper_wanted, __ATOMIC_RELAXED)))
 		ct_dumper_start_if_due();
 }
 

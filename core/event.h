@@ -32,7 +32,7 @@ bool ct_in_handler_slow(void);
 static inline bool
 ct_active(void)
 {
-	return __atomic_load_n(&ct_ready, __ATOMIC_RELAXED) && !ct_guard_held() &&
+	return __atomic_load_n(&ct_hot.ready, __ATOMIC_RELAXED) && !ct_guard_held() &&
 	       (CT_LIKELY(ct_self.sig_depth == 0) || !ct_in_handler_slow());
 }
 

@@ -16,17 +16,15 @@
 #include "sample.h"
 #include "stack.h"
 
-int ct_iowait_on;
-uint64_t ct_iowait_min_ticks;
-static uint64_t ct_iowait_min_mult; /* the multiplier ct_iowait_min_ticks is for */
+static uint64_t ct_iowait_min_mult; /* the multiplier ct_hot.io_min_ticks is for */
 
 void
 ct_iowait_init(void)
 {
 	ct_ticks_init();
-	__atomic_store_n(&ct_iowait_min_ticks, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_hot.io_min_ticks, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&ct_iowait_min_mult, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&ct_iowait_on, ct_cfg.io ? 1 : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_hot.io_on, ct_cfg.io ? 1 : 0, __ATOMIC_RELAXED);
 }
 
 static unsigned
@@ -131,9 +129,9 @@ ct_iowait_begin_call_slow(struct ct_iowait *w, unsigned op, int fd, uintptr_t ca
 CT_HOT_TEXT void
 ct_iowait_begin_call(struct ct_iowait *w, unsigned op, int fd, uintptr_t caller)
 {
-	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
-	if (CT_UNLIKELY(!ct_tk.tsc || m == 0 ||
-			__atomic_load_n(&ct_dumper_wanted, __ATOMIC_RELAXED))) {
+	uint64_t m = __atomic_load_n(&ct_hot.tk.mult, __ATOMIC_RELAXED);
+	if (CT_UNLIKELY(!ct_hot.tk.tsc || m == 0 ||
+			__atomic_load_n(&ct_hot.dumper_wanted, __ATOMIC_RELAXED))) {
 		ct_iowait_begin_call_slow(w, op, fd, caller);
 		return;
 	}
@@ -153,8 +151,8 @@ static CT_NOINLINE void
 ct_iowait_rethreshold(uint64_t m)
 {
 	uint64_t min_ticks = ((uint64_t)CT_IOWAIT_MIN_NS << 32) / m;
-	if (__atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED) == m) {
-		__atomic_store_n(&ct_iowait_min_ticks, min_ticks, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&ct_hot.tk.mult, __ATOMIC_RELAXED) == m) {
+		__atomic_store_n(&ct_hot.io_min_ticks, min_ticks, __ATOMIC_RELAXED);
 		__atomic_store_n(&ct_iowait_min_mult, m, __ATOMIC_RELAXED);
 	}
 }

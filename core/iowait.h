@@ -18,6 +18,7 @@
 #include "compiler.h"
 #include "dumper.h"
 #include "event.h"
+#include "hot.h"
 #include "threads.h"
 #include "ticks.h"
 
@@ -27,10 +28,9 @@
  * put a stack walk on a fraction of all ready calls. */
 #define CT_IOWAIT_MIN_NS 5000
 
-/* ct_cfg.io at init: 0 turns every I/O wrapper into a plain forward. */
-extern int ct_iowait_on;
-/* CT_IOWAIT_MIN_NS in ticks; 0 until the tick length is known. */
-extern uint64_t ct_iowait_min_ticks;
+/* CONTEND_IO (0 turns every I/O wrapper into a plain forward) and
+ * CT_IOWAIT_MIN_NS in ticks are ct_hot's io_on and io_min_ticks
+ * (hot.h). */
 
 struct ct_iowait {
 	uint64_t t0;      /* ticks */
@@ -44,7 +44,7 @@ struct ct_iowait {
 static inline bool
 ct_iowait_active(void)
 {
-	return __atomic_load_n(&ct_iowait_on, __ATOMIC_RELAXED) && ct_active();
+	return __atomic_load_n(&ct_hot.io_on, __ATOMIC_RELAXED) && ct_active();
 }
 
 /* Before the real call. caller = the wrapper's return address. _aux
@@ -93,11 +93,11 @@ ct_iowait_end(struct ct_iowait *w)
 {
 	uint64_t t1 = ct_ticks();
 	ct_wait_leave();
-	if (CT_UNLIKELY(t1 - w->t0 >= __atomic_load_n(&ct_iowait_min_ticks, __ATOMIC_RELAXED)))
+	if (CT_UNLIKELY(t1 - w->t0 >= __atomic_load_n(&ct_hot.io_min_ticks, __ATOMIC_RELAXED)))
 		ct_iowait_record(w, t1);
 }
 
-/* At init, after the configuration is read and before ct_ready is set. */
+/* At init, after the configuration is read and before ct_hot.ready is set. */
 void ct_iowait_init(void);
 
 #endif

@@ -13,7 +13,6 @@
 #include "waiters.h"
 
 struct ct_table ct_profiles[CT_PROF_COUNT] CT_FORK_HOT;
-int ct_ready;
 int ct_sandboxed;
 uint64_t ct_profiles_io_ns CT_FORK_HOT;
 
@@ -23,7 +22,7 @@ static uintptr_t ct_leaf_addr[CT_OP_COUNT];
 int
 ct_profiles_init(void)
 {
-	if (__atomic_load_n(&ct_ready, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&ct_hot.ready, __ATOMIC_ACQUIRE))
 		return 0;
 	int err;
 	for (int k = 0; k < CT_PROF_COUNT; k++) {
@@ -39,14 +38,14 @@ ct_profiles_init(void)
 		return err;
 	ct_start_mono = ct_now_ns();
 	ct_start_wall = ct_wall_ns();
-	__atomic_store_n(&ct_ready, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&ct_hot.ready, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void
 ct_profiles_fork_child(void)
 {
-	if (!ct_ready)
+	if (!ct_hot.ready)
 		return;
 	for (int k = 0; k < CT_PROF_COUNT; k++)
 		ct_table_reset(&ct_profiles[k]);

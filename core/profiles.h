@@ -2,7 +2,7 @@
  * profiling started, and the snapshot of it all.
  *
  * ct_profiles_init runs once from the shim's constructor (single-threaded
- * or not, it is idempotent under ct_ready). ct_profiles_fork_child runs in
+ * or not, it is idempotent under ct_hot.ready). ct_profiles_fork_child runs in
  * a fork child before any other thread exists there. */
 #ifndef CT_PROFILES_H
 #define CT_PROFILES_H
@@ -11,16 +11,17 @@
 #include <stdint.h>
 
 #include "compiler.h"
+#include "hot.h"
 #include "snapshot.h"
 #include "table.h"
 
 extern struct ct_table ct_profiles[CT_PROF_COUNT];
 
-/* Nonzero once the tables exist; cleared while a fork child rebuilds,
- * and for good once the program confined itself with seccomp. Hidden, as
+/* ct_hot.ready (hot.h, on the line every timed call reads anyway) is
+ * nonzero once the tables exist; cleared while a fork child rebuilds, and
+ * for good once the program confined itself with seccomp. Hidden, as
  * everything of core: read on every wait, from this file's neighbours and
  * interpose/ alike, with a direct load. */
-extern CT_HIDDEN int ct_ready;
 
 /* Set for good, in this process and its children, once the program
  * confined itself with seccomp (core/dump.h ct_dump_before_sandbox): the
@@ -40,7 +41,7 @@ extern CT_HIDDEN int ct_sandboxed;
 extern CT_HIDDEN uint64_t ct_profiles_io_ns;
 
 /* Allocates the tables and the waiter table from ct_cfg, stamps the start
- * time and sets ct_ready. 0 or -errno (then nothing is recorded). */
+ * time and sets ct_hot.ready. 0 or -errno (then nothing is recorded). */
 int ct_profiles_init(void);
 
 /* Fork child (core/fork.h, CT_LOCK_TABLES and CT_LOCK_WAITERS): forget

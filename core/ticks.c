@@ -5,8 +5,9 @@
 #include <cpuid.h>
 #endif
 
-/* On one cache line: every timed call reads it after its system call. */
-struct ct_ticks_state ct_tk __attribute__((aligned(64)));
+/* The tick clock's state and its neighbours of hot.h: on one cache line,
+ * which every timed call reads around its system call. */
+struct ct_hot ct_hot CT_FORK_HOT;
 
 int64_t
 ct_ticks_clock_ns(void)
@@ -46,36 +47,36 @@ ct_ticks_init(void)
 	    __get_cpuid(0x80000007, &a, &b, &c, &d))
 		tsc = (d >> 8) & 1;
 #endif
-	ct_tk.tsc = tsc;
-	ct_ticks_pair(&ct_tk.base, &ct_tk.base_ns, CT_PAIR_TRIES, CT_PAIR_ENOUGH);
-	ct_tk.cal_span = 0;
+	ct_hot.tk.tsc = tsc;
+	ct_ticks_pair(&ct_hot.tk.base, &ct_hot.tk.base_ns, CT_PAIR_TRIES, CT_PAIR_ENOUGH);
+	ct_hot.tk.cal_span = 0;
 	/* Without a TSC ticks are nanoseconds: nothing to calibrate. */
-	__atomic_store_n(&ct_tk.mult, tsc ? 0 : (uint64_t)1 << 32, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_hot.tk.mult, tsc ? 0 : (uint64_t)1 << 32, __ATOMIC_RELAXED);
 }
 
 uint64_t
 ct_ticks_calibrate(uint64_t now)
 {
-	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
-	if (!ct_tk.tsc)
+	uint64_t m = __atomic_load_n(&ct_hot.tk.mult, __ATOMIC_RELAXED);
+	if (!ct_hot.tk.tsc)
 		return m ? m : (uint64_t)1 << 32;
-	uint64_t span = __atomic_load_n(&ct_tk.cal_span, __ATOMIC_RELAXED);
-	if (m && (now < ct_tk.base || now - ct_tk.base < 2 * span))
+	uint64_t span = __atomic_load_n(&ct_hot.tk.cal_span, __ATOMIC_RELAXED);
+	if (m && (now < ct_hot.tk.base || now - ct_hot.tk.base < 2 * span))
 		return m; /* not due */
 	uint64_t t;
 	int64_t ns;
 	ct_ticks_pair(&t, &ns, CT_PAIR_TRIES, CT_PAIR_ENOUGH);
-	if (t <= ct_tk.base || ns <= ct_tk.base_ns)
+	if (t <= ct_hot.tk.base || ns <= ct_hot.tk.base_ns)
 		return m ? m : (uint64_t)1 << 32;
-	uint64_t dt = t - ct_tk.base;
-	uint64_t dns = (uint64_t)(ns - ct_tk.base_ns);
+	uint64_t dt = t - ct_hot.tk.base;
+	uint64_t dns = (uint64_t)(ns - ct_hot.tk.base_ns);
 	uint64_t est = (uint64_t)(((unsigned __int128)dns << 32) / dt);
 	if (est == 0)
 		est = 1;
 	if (dns < CT_TICKS_CAL_NS)
 		return m ? m : est; /* too early to keep: use it once */
 	/* Racing calibrators store equally good values. */
-	__atomic_store_n(&ct_tk.cal_span, dt, __ATOMIC_RELAXED);
-	__atomic_store_n(&ct_tk.mult, est, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_hot.tk.cal_span, dt, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct_hot.tk.mult, est, __ATOMIC_RELAXED);
 	return est;
 }

@@ -21,8 +21,8 @@
 #include "clock.h"
 #include "compiler.h"
 
-/* struct ct_ticks_state, ct_tk and CT_TICKS_CAL_NS are in clock.h, whose
- * ct_now_ns() reads the calibrated TSC too. */
+/* struct ct_ticks_state and ct_hot.tk are in hot.h, CT_TICKS_CAL_NS in
+ * clock.h, whose ct_now_ns() reads the calibrated TSC too. */
 
 /* CLOCK_MONOTONIC in ns, out of line: the inline readers below fall
  * back to it, and its timespec would give each of them (every I/O
@@ -33,7 +33,7 @@ static inline uint64_t
 ct_ticks(void)
 {
 #if defined(__x86_64__)
-	if (CT_LIKELY(ct_tk.tsc))
+	if (CT_LIKELY(ct_hot.tk.tsc))
 		return __rdtsc();
 #endif
 	return (uint64_t)ct_ticks_clock_ns();
@@ -57,7 +57,7 @@ void ct_ticks_pair(uint64_t *t, int64_t *ns, int tries, uint64_t enough);
 static inline int64_t
 ct_ticks_to_ns(uint64_t dt)
 {
-	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
+	uint64_t m = __atomic_load_n(&ct_hot.tk.mult, __ATOMIC_RELAXED);
 	if (CT_UNLIKELY(m == 0))
 		m = ct_ticks_calibrate(ct_ticks());
 	unsigned __int128 ns = ((unsigned __int128)dt * m) >> 32;
@@ -70,14 +70,14 @@ ct_ticks_to_ns(uint64_t dt)
 static inline int64_t
 ct_ticks_to_mono_m(uint64_t t, uint64_t m)
 {
-	uint64_t d = t > ct_tk.base ? t - ct_tk.base : 0;
-	return ct_tk.base_ns + (int64_t)(((unsigned __int128)d * m) >> 32);
+	uint64_t d = t > ct_hot.tk.base ? t - ct_hot.tk.base : 0;
+	return ct_hot.tk.base_ns + (int64_t)(((unsigned __int128)d * m) >> 32);
 }
 
 static inline int64_t
 ct_ticks_to_mono(uint64_t t)
 {
-	uint64_t m = __atomic_load_n(&ct_tk.mult, __ATOMIC_RELAXED);
+	uint64_t m = __atomic_load_n(&ct_hot.tk.mult, __ATOMIC_RELAXED);
 	if (CT_UNLIKELY(m == 0))
 		return ct_ticks_clock_ns();
 	return ct_ticks_to_mono_m(t, m);

@@ -152,7 +152,7 @@ ct_init_once(void)
 
 	ct_locate_self();
 	ct_set_leaves();
-	ct_io_init(); /* before ct_ready: the tick clock must be set up */
+	ct_io_init(); /* before ct_hot.ready: the tick clock must be set up */
 	ct_dump_set_dir();
 	ct_dump_exit_init();
 	int err = ct_profiles_init();

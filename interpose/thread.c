@@ -145,7 +145,7 @@ ct_create_unregistered(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *
 CT_EXPORT int
 pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
-	if (ct_guard_held() || !ct_ready)
+	if (ct_guard_held() || !ct_hot.ready)
 		return real_pthread_create(t, a, fn, arg);
 	/* Our own thread first, while the process is still as the program
 	 * left it (the guard is not raised: the dumper raises its own). */
