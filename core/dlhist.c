@@ -13,6 +13,7 @@
 #include "compiler.h"
 #include "dlhist.h"
 #include "forkstate.h"
+#include "paths.h"
 #include "spin.h"
 
 uint32_t ct_dl_gen = 1;
@@ -53,32 +54,44 @@ static struct {
 	struct ct_dl_gone *v;
 } ct_live CT_FORK_HOT;
 
-static char ct_dl_exe[PATH_MAX];
+/* In paths.h's room once known. */
+static const char *ct_dl_exe CT_INIT_HOT = "";
 
-void
-ct_dlhist_init(void)
+/* The executable's path into exe (PATH_MAX bytes), or "". */
+static void
+ct_dlhist_find_exe(char *exe)
 {
-	ssize_t n = readlink("/proc/self/exe", ct_dl_exe, sizeof(ct_dl_exe) - 1);
+	ssize_t n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
 	if (n > 0) {
-		ct_dl_exe[n] = 0;
+		exe[n] = 0;
 		/* a replaced binary: its old path is what symbolizes best */
 		size_t len = (size_t)n, d = sizeof(" (deleted)") - 1;
-		if (len > d && strcmp(ct_dl_exe + len - d, " (deleted)") == 0)
-			ct_dl_exe[len - d] = 0;
+		if (len > d && strcmp(exe + len - d, " (deleted)") == 0)
+			exe[len - d] = 0;
 		return;
 	}
-	ct_dl_exe[0] = 0;
+	exe[0] = 0;
 	const char *fn = (const char *)getauxval(AT_EXECFN);
 	if (!fn || !fn[0])
 		return;
 	if (fn[0] == '/') {
-		snprintf(ct_dl_exe, sizeof(ct_dl_exe), "%s", fn);
+		snprintf(exe, PATH_MAX, "%s", fn);
 		return;
 	}
 	char cwd[PATH_MAX];
 	if (getcwd(cwd, sizeof(cwd)) &&
-	    (size_t)snprintf(ct_dl_exe, sizeof(ct_dl_exe), "%s/%s", cwd, fn) >= sizeof(ct_dl_exe))
-		ct_dl_exe[0] = 0;
+	    (size_t)snprintf(exe, PATH_MAX, "%s/%s", cwd, fn) >= PATH_MAX)
+		exe[0] = 0;
+}
+
+void
+ct_dlhist_init(void)
+{
+	char exe[PATH_MAX];
+	ct_dlhist_find_exe(exe);
+	const char *kept = exe[0] ? ct_paths_keep(exe) : NULL;
+	if (kept)
+		ct_dl_exe = kept;
 }
 
 const char *

@@ -28,6 +28,7 @@
 #include "locks.h"
 #include "log.h"
 #include "outfile.h"
+#include "paths.h"
 #include "plugin.h"
 #include "profiles.h"
 #include "scratch.h"
@@ -36,7 +37,11 @@
 #include "threads.h"
 #include "unwind.h"
 
-static char ct_dir[4096];
+/* The output directory: room for CT_DIR_MAX bytes from ct_paths_take
+ * (paths.h), taken by the first ct_dump_set_dir; "" until then. */
+#define CT_DIR_MAX 4096
+static char ct_no_dir[1];
+static char *ct_dir CT_INIT_HOT = ct_no_dir;
 /* The process ct_dir was expanded for: a vfork() child (which shares our
  * memory and runs no fork handler) sees its parent's. */
 static pid_t ct_dir_pid CT_FORK_HOT;
@@ -85,15 +90,15 @@ static struct ct_output ct_out CT_FORK_HOT;
  * against it in this process and in every fork child, so that a server
  * that chdir()s away (to "/", or to its data directory) before forking
  * its workers still has them write beside its own directory. */
-static char ct_base[4096];
+static const char *ct_base CT_INIT_HOT; /* NULL: unknown */
 
 /* The process whose directory was made at its uid drop for the user it
  * dropped to (ct_dump_after_uid_drop), and that user: its descendants
  * still of that user write there, since they could make no directory of
  * their own beside it (memcached -d -u: the drop comes before the fork
  * that daemonizes). 0 = none. */
-static pid_t ct_drop_dir_pid;
-static uid_t ct_drop_dir_uid;
+static pid_t ct_drop_dir_pid CT_INIT_HOT;
+static uid_t ct_drop_dir_uid CT_INIT_HOT;
 
 void
 ct_dump_set_dir(void)
@@ -112,12 +117,21 @@ ct_dump_set_dir(void)
 	if (ct_config_expand_out(ct_cfg.out, pid, rel, sizeof(rel)) < 0 &&
 	    ct_config_expand_out("contend.%p", pid, rel, sizeof(rel)) < 0)
 		return;
-	if (!ct_base[0] && !getcwd(ct_base, sizeof(ct_base) - 2))
-		ct_base[0] = '\0';
+	/* The base before the directory's room, which may be left unused
+	 * past what is written (paths.h keeps the room's first page dense). */
+	char *cwd = ct_base ? NULL : ct_paths_next(4096);
+	if (cwd && getcwd(cwd, 4096 - 2) && cwd[0])
+		ct_base = ct_paths_take(strlen(cwd) + 1);
+	if (ct_dir == ct_no_dir) {
+		char *room = ct_paths_take(CT_DIR_MAX);
+		if (!room)
+			return;
+		ct_dir = room;
+	}
 	/* Absolute now, so a daemon's later chdir("/") does not move it. */
-	if (rel[0] != '/' && ct_base[0]) {
+	if (rel[0] != '/' && ct_base) {
 		size_t n = strlen(ct_base);
-		if (n + 2 + strlen(rel) < sizeof(ct_dir)) {
+		if (n + 2 + strlen(rel) < CT_DIR_MAX) {
 			memcpy(ct_dir, ct_base, n);
 			if (n == 0 || ct_dir[n - 1] != '/')
 				ct_dir[n++] = '/';

@@ -49,7 +49,7 @@ ct_exit_write(void *unused)
 /* The process's initial thread (ct_dump_exit_init): its stack grows to
  * its limit. A fork child's only thread is the one that forked, whose
  * tid is the child's pid but whose stack may be small. */
-static pthread_t ct_exit_initial;
+static pthread_t ct_exit_initial CT_INIT_HOT;
 
 void
 ct_dump_exit_init(void)
@@ -96,7 +96,7 @@ ct_exit_write_here(void)
 
 static struct {
 	uintptr_t lo, hi;
-} ct_locking_code[CT_DUMP_LOCKING_CODE];
+} ct_locking_code[CT_DUMP_LOCKING_CODE] CT_INIT_HOT;
 
 void
 ct_dump_set_locking_code(int i, uintptr_t lo, uintptr_t hi)

@@ -34,7 +34,7 @@
 #include "thread.h"
 #include "threads.h"
 
-static pid_t (*ct_fork_fn)(void);
+static pid_t (*ct_fork_fn)(void) CT_INIT_HOT;
 /* Set across the fork of a signal dump, by the thread that forks: per
  * thread, so that a program thread forking at the same moment makes an
  * ordinary child (fork.h: handlers of concurrent forks interleave). */

@@ -43,14 +43,14 @@
 static int ct_wake[2] = {-1, -1}; /* the pipe the signal handler writes */
 static dev_t ct_wake_dev;
 static ino_t ct_wake_ino;
-static int ct_sig;          /* CONTEND_DUMP_SIGNAL once running, else 0 */
+static int ct_sig CT_INIT_HOT; /* CONTEND_DUMP_SIGNAL once running, else 0 */
 static int ct_running CT_FORK_HOT; /* the thread exists in this process */
 static int ct_stop;         /* exit asked it to finish */
 static int ct_exited;       /* it has finished */
 static unsigned ct_pending; /* dump requests from the signal */
 static unsigned ct_seq;     /* last numbered snapshot written */
 static int ct_disabled;     /* a fork child that may not start one */
-static int ct_armed;        /* configured: the pipe exists, the thread may start */
+static int ct_armed CT_INIT_HOT; /* configured: the pipe exists, the thread may start */
 static int ct_configured;   /* ct_dumper_start armed it in this process or a parent */
 static int ct_forked;       /* this process is a fork child of the armed one */
 static int ct_said_children; /* the parent said its children do not serve */

@@ -18,9 +18,9 @@
 #include "thread.h"
 #include "threads.h"
 
-static int ct_fork_installed;
-static void (*ct_fork_interpose_child)(void);
-static void (*ct_fork_interpose_hold)(long);
+static int ct_fork_installed CT_INIT_HOT;
+static void (*ct_fork_interpose_child)(void) CT_INIT_HOT;
+static void (*ct_fork_interpose_hold)(long) CT_INIT_HOT;
 /* Set by prepare, cleared after: a child that finds it clear was made
  * without the prepare handlers (_Fork). Per thread: threads fork at the
  * same time (glibc runs the handlers without a lock), and one's parent

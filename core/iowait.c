@@ -16,7 +16,7 @@
 #include "sample.h"
 #include "stack.h"
 
-static uint64_t ct_iowait_min_mult; /* the multiplier ct_hot.io_min_ticks is for */
+static uint64_t ct_iowait_min_mult CT_INIT_HOT; /* the multiplier ct_hot.io_min_ticks is for */
 
 void
 ct_iowait_init(void)

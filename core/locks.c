@@ -92,7 +92,7 @@ ct_locks_created(const void *obj, unsigned kind, uintptr_t site)
 #define CT_LSTAT_STRIPES 64
 #define CT_LSTAT_PER (CT_LOCKSTAT_CAP / CT_LSTAT_STRIPES)
 
-static struct ct_lockstat *ct_lst;
+static struct ct_lockstat *ct_lst CT_INIT_HOT;
 static ct_spin ct_lst_lock[CT_LSTAT_STRIPES] CT_FORK_HOT;
 /* One bit per entry in use, set after its used flag: a snapshot reads
  * these 512 bytes instead of a word of every entry, so it maps in only

@@ -5,20 +5,22 @@
 #include <string.h>
 #include <time.h>
 
+#include "compiler.h"
 #include "dlhist.h"
 #include "forkstate.h"
 #include "log.h"
+#include "paths.h"
 #include "plugin.h"
 #include "sys.h"
 
-static char ct_report_lib[4096];
+static const char *ct_report_lib CT_INIT_HOT = ""; /* else in paths.h's room */
 
 void
 ct_plugin_configure(const char *report_lib)
 {
-	size_t n = strlen(report_lib);
-	if (n < sizeof(ct_report_lib))
-		memcpy(ct_report_lib, report_lib, n + 1);
+	const char *kept = ct_paths_keep(report_lib);
+	if (kept)
+		ct_report_lib = kept;
 }
 
 /* 0 not tried, 1 loading, 2 done (ct_report_handle set or NULL). The

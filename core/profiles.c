@@ -13,11 +13,11 @@
 #include "waiters.h"
 
 struct ct_table ct_profiles[CT_PROF_COUNT] CT_FORK_HOT;
-int ct_sandboxed;
+int ct_sandboxed CT_INIT_HOT;
 uint64_t ct_profiles_io_ns CT_FORK_HOT;
 
-static int64_t ct_start_mono, ct_start_wall;
-static uintptr_t ct_leaf_addr[CT_OP_COUNT];
+static int64_t ct_start_mono CT_INIT_HOT, ct_start_wall CT_INIT_HOT;
+static uintptr_t ct_leaf_addr[CT_OP_COUNT] CT_INIT_HOT;
 
 int
 ct_profiles_init(void)

@@ -33,7 +33,7 @@
 #include "thread.h"
 #include "unwind.h"
 
-static uintptr_t ct_self_lo, ct_self_hi;
+static uintptr_t ct_self_lo CT_INIT_HOT, ct_self_hi CT_INIT_HOT;
 static int ct_unwinder_state; /* 0 not loaded, 1 loaded, -1 unavailable */
 static int ct_threads_created;
 

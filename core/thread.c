@@ -3,4 +3,4 @@
 #include "thread.h"
 
 CT_TLS struct ct_thread ct_self;
-void (*ct_guard_run_deferred)(void);
+void (*ct_guard_run_deferred)(void) CT_INIT_HOT;

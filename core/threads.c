@@ -30,11 +30,11 @@
 #include "task.h"
 #include "threads.h"
 
-static struct ct_thread_slot *ct_slots;
-static int ct_slots_used; /* high-water mark: slots beyond it were never used */
-static uint64_t ct_untracked;
-static pthread_key_t ct_exit_key;
-static bool ct_have_key;
+static struct ct_thread_slot *ct_slots CT_INIT_HOT;
+static int ct_slots_used CT_INIT_HOT; /* high-water mark: slots beyond it were never used */
+static uint64_t ct_untracked CT_INIT_HOT;
+static pthread_key_t ct_exit_key CT_INIT_HOT;
+static bool ct_have_key CT_INIT_HOT;
 
 /* A slot's state word: a base state and flags, changed only by CAS (or by
  * plain stores from a party that owns the slot alone). A slot is owned by

@@ -29,11 +29,11 @@ struct ct_wbucket {
 unsigned ct_waiters_active;
 uint64_t ct_waiters_overflow;
 
-static struct ct_wbucket *ct_wb;
-static size_t ct_nwb, ct_wb_len;
+static struct ct_wbucket *ct_wb CT_INIT_HOT;
+static size_t ct_nwb CT_INIT_HOT, ct_wb_len CT_INIT_HOT;
 /* Times are kept relative to this so n * time cannot overflow int64 for
  * any realistic run length and waiter count. */
-static int64_t ct_wbase;
+static int64_t ct_wbase CT_INIT_HOT;
 
 int
 ct_waiters_init(size_t objects)
