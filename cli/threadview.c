@@ -534,7 +534,7 @@ ends_with(const char *name, size_t n, const char *ext)
 int
 ct_threadview_stem(const char *name, char *stem, size_t len)
 {
-	/* threads[.pid<N>][.<seq>](.txt|.pb.gz) */
+	/* threads[.pid<N>][.<seq>|.exec](.txt|.pb.gz) */
 	size_t n = strlen(name), ext = ends_with(name, n, CT_EXT_TXT);
 	size_t base = strlen(CT_NAME_THREADS);
 	if (!ext)
@@ -548,6 +548,9 @@ ct_threadview_stem(const char *name, char *stem, size_t len)
 			return -1;
 		p += 4 + k;
 	}
+	size_t xl = strlen(CT_SUFFIX_EXEC);
+	if ((size_t)(end - p) == xl && !strncmp(p, CT_SUFFIX_EXEC, xl))
+		p = end;
 	if (p < end) {
 		size_t k = strspn(p + 1, "0123456789");
 		if (*p != '.' || k == 0 || p + 1 + k != end)
@@ -610,7 +613,7 @@ load(const char *path, struct dump *d, char *err, size_t errlen)
 		if (newest_stem(path, stem, sizeof(stem)) < 0) {
 			snprintf(err, errlen,
 				 "no thread dump in %s (expected threads.pb.gz or threads.txt, or "
-				 "threads.pid<PID>.txt, threads.0001.txt ...)",
+				 "threads.pid<PID>.txt, threads.0001.txt, threads.exec.txt ...)",
 				 path);
 			return -1;
 		}

@@ -114,6 +114,20 @@ void ct_dump_exit_init(void);
  * allocates; keeps errno. */
 void ct_dump_before_sandbox(void);
 
+/* The program is about to replace its image (the exec family,
+ * interpose/exec.c): what was recorded would go with it, so it is written
+ * now, if there is anything (a fork child that execs at once recorded
+ * nothing, and pays one check), with CT_SUFFIX_EXEC in the names
+ * (mutex.exec.pb.gz, threads.exec.txt): the new image keeps the pid and
+ * writes its own under the plain names. Should the exec fail, the process
+ * goes on and its exit writes everything under the plain names; a later
+ * exec of the same process writes nothing more. Nothing from a signal
+ * handler (exec is async-signal-safe, writing is not), a vfork() child
+ * (its parent's memory: the parent writes its own at its exit), a
+ * sandboxed process or once the final dump is claimed. Program thread;
+ * allocates; keeps errno. */
+void ct_dump_before_exec(void);
+
 /* Code in which a thread may hold the heap's or the dynamic loader's
  * lock (libc, the loader, the object that defines malloc): executable
  * range i of CT_DUMP_LOCKING_CODE, [lo, hi); 0, 0 when unknown. Set once

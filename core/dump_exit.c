@@ -1,5 +1,5 @@
-/* The final dump at exit (ct_dump_at_exit, the atexit handler); see
- * dump.h. Lifetime: once, on the exiting thread, after main returned or
+/* The final dump at exit (ct_dump_at_exit, the atexit handler), and its
+ * like before an exec or a seccomp sandbox; see dump.h. Lifetime: once, on the exiting thread, after main returned or
  * exit() was called. Not async-signal-safe: allocates, loads the report
  * library and may create a helper thread, which the exiting thread waits
  * for with a deadline. Holds no lock (the guard is raised throughout). */
@@ -15,6 +15,7 @@
 #include "dumper.h"
 #include "event.h"
 #include "log.h"
+#include "names.h"
 #include "ownstack.h"
 #include "profiles.h"
 #include "scratch.h"
@@ -39,11 +40,11 @@ ct_exit_dump_main(void *exiting_slot)
 	return NULL;
 }
 
+/* The dump with suffix (a const char *) in its files' names. */
 static void
-ct_exit_write(void *unused)
+ct_exit_write(void *suffix)
 {
-	(void)unused;
-	ct_dump_write("", false);
+	ct_dump_write(suffix, false);
 }
 
 /* The process's initial thread (ct_dump_exit_init): its stack grows to
@@ -86,12 +87,12 @@ ct_exit_stack_small(void)
  * called from a handler running on the program's alternate signal stack,
  * or on a thread whose own stack is too small for it (ownstack.h). */
 static void
-ct_exit_write_here(void)
+ct_exit_write_here(const char *suffix)
 {
 	if (ct_self.sig_depth ? ct_ownstack_on_altstack() : ct_exit_stack_small())
-		ct_ownstack_run(ct_exit_write, NULL);
+		ct_ownstack_run(ct_exit_write, (void *)suffix);
 	else
-		ct_dump_write("", false);
+		ct_dump_write(suffix, false);
 }
 
 static struct {
@@ -156,7 +157,7 @@ ct_exit_write_alone(bool exiting)
 				       CT_EXIT_SCRATCH_POPULATE) == 0;
 	if (scratch)
 		ct_scratch_use(&ct_exit_scratch);
-	ct_exit_write_here();
+	ct_exit_write_here("");
 	if (scratch)
 		ct_scratch_use(NULL);
 }
@@ -209,7 +210,7 @@ ct_dump_final(bool exiting)
 	int r = ct_sys_pthread_create(&t, NULL, ct_exit_dump_main, me);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0) {
-		ct_exit_write_here();
+		ct_exit_write_here("");
 	} else {
 		struct timespec deadline;
 		clock_gettime(CLOCK_REALTIME, &deadline);
@@ -219,6 +220,28 @@ ct_dump_final(bool exiting)
 			       CT_EXIT_DUMP_TIMEOUT_S);
 	}
 	ct_guard_leave();
+}
+
+/* The process whose image wrote its profiles before an exec: an exec
+ * that failed leaves them, and the next one writes nothing more (the exit
+ * writes everything, under the plain names). A fork child is another
+ * process. */
+static pid_t ct_exec_wrote_pid;
+
+void
+ct_dump_before_exec(void)
+{
+	if (!ct_active() || __atomic_load_n(&ct_sandboxed, __ATOMIC_ACQUIRE) ||
+	    ct_dump_borrowed() || ct_dump_final_claimed() || !ct_profiles_have_data())
+		return;
+	pid_t me = getpid();
+	if (__atomic_exchange_n(&ct_exec_wrote_pid, me, __ATOMIC_RELAXED) == me)
+		return;
+	int saved = errno;
+	/* mutex.exec.pb.gz...: the new image, the same pid, writes its own
+	 * under the plain names at its exit. */
+	ct_exit_write_here(CT_SUFFIX_EXEC);
+	errno = saved;
 }
 
 void

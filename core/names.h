@@ -24,7 +24,10 @@
 /* The crash dump's copy of /proc/self/maps. */
 #define CT_NAME_MAPS "maps"
 
-/* A file is <name>[.pid<pid>][<suffix>]<ext> (core/outfile.h). */
+/* A file is <name>[.pid<pid>][<suffix>]<ext> (core/outfile.h). The
+ * suffix is a live snapshot's number (.0001) or, for what an image
+ * recorded before it exec'd (core/dump.h ct_dump_before_exec), this. */
+#define CT_SUFFIX_EXEC ".exec"
 #define CT_EXT_PB ".pb.gz"
 #define CT_EXT_TXT ".txt"
 

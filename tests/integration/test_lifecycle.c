@@ -770,3 +770,88 @@ TABLE_TEST(lifecycle, sandboxed_program_ends_as_natively, sandbox_cases, c, .tim
 	run_free(&plain);
 	run_free(&shim);
 }
+
+/* An exec replaces the image, and what the process recorded went with it:
+ * a launcher that works with threads and then execs the real program,
+ * nginx's binary upgrade. tests/progs/exec_after_waits contends once by
+ * construction, then execs /bin/true by each member of the family: the
+ * contention is in the pid's mutex.exec.pb.gz and block.exec.pb.gz,
+ * written before the exec (the new image, the same pid, writes its own
+ * under the plain names), and the program's output and status are those
+ * of a plain run. */
+static const char *const exec_modes[] = {"execve", "execv",  "execvp", "execvpe",
+					  "execl",  "execle", "execlp", "fexecve"};
+
+/* The contention's count in run r's block and mutex profiles (suffix:
+ * "" or ".exec"). */
+static void
+expect_contentions(const struct run *r, const char *mode, const char *suffix, int n)
+{
+	char kind[32];
+	struct profile p;
+	snprintf(kind, sizeof(kind), "block%s", suffix);
+	cr_assert(run_profile(r, NULL, kind, &p), "%s: no %s profile; stderr:\n%s", mode, kind,
+		  r->err);
+	struct psum s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_lock",
+							      .next = "exec_wait"});
+	cr_expect_eq(s.count, n, "%s: the waits behind exec_hold in %s", mode, kind);
+	profile_free(&p);
+	snprintf(kind, sizeof(kind), "mutex%s", suffix);
+	cr_assert(run_profile(r, NULL, kind, &p), "%s: no %s profile", mode, kind);
+	s = profile_sum(&p, &(struct stack_match){.leaf = "pthread_mutex_unlock",
+						  .next = "exec_hold"});
+	cr_expect_eq(s.count, n, "%s: exec_hold's contentions in %s", mode, kind);
+	profile_free(&p);
+}
+
+TABLE_TEST(lifecycle, exec_writes_what_was_recorded, exec_modes, mode, .timeout = 60)
+{
+	struct run plain, r;
+	run_ok(&plain, &(struct run_opts){.prog = "exec_after_waits",
+					   .args = (const char *[]){*mode, NULL},
+					   .no_preload = true});
+	run_ok(&r, &(struct run_opts){.prog = "exec_after_waits",
+				       .args = (const char *[]){*mode, NULL}, .env2 = exact_env});
+	/* The scenario's lines, then "before", then nothing: /bin/true ran. */
+	const char *b = strstr(r.out, "before\n"), *pb = strstr(plain.out, "before\n");
+	cr_expect(b && pb, "%s: %s", *mode, r.out);
+	if (b && pb)
+		cr_expect_str_eq(b, pb, "%s", *mode);
+	expect_contentions(&r, *mode, ".exec", 1);
+	/* contend threads finds the dump in the directory. */
+	struct run v;
+	run_cmd(&v, (const char *const[]){contend_bin(), "threads", r.outdir, NULL}, 60);
+	cr_expect_eq(run_exit_code(&v), 0, "%s: %s", *mode, v.err);
+	cr_expect(strstr(v.out, "(threads.exec.pb.gz)"), "%s: %s", *mode, v.out);
+	run_free(&v);
+	run_free(&plain);
+	run_free(&r);
+}
+
+/* An exec that fails returns as natively, and the process goes on: its
+ * exit writes everything under the plain names. */
+Test(lifecycle, failed_exec_goes_on_and_exit_writes_it_all, .timeout = 60)
+{
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "exec_after_waits",
+				       .args = (const char *[]){"fail", NULL}, .env2 = exact_env});
+	cr_expect(strstr(r.out, "failed=-1 errno=ENOENT\n"), "%s", r.out);
+	expect_contentions(&r, "fail", ".exec", 1);
+	expect_contentions(&r, "fail", "", 2);
+	run_free(&r);
+}
+
+/* A vfork() child's exec writes nothing: it runs in its parent's memory,
+ * and the parent writes its own at its exit, once. */
+Test(lifecycle, vfork_child_exec_writes_nothing_of_the_parents, .timeout = 60)
+{
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "exec_after_waits",
+				       .args = (const char *[]){"vfork", NULL}, .env2 = exact_env});
+	cr_expect(strstr(r.out, "child=0\n"), "%s", r.out);
+	expect_contentions(&r, "vfork", "", 1);
+	char path[PATH_MAX + 64];
+	run_path(&r, NULL, "mutex.exec.pb.gz", path, sizeof(path));
+	cr_expect_neq(access(path, F_OK), 0, "%s written by the vfork child", path);
+	run_free(&r);
+}
