@@ -8,7 +8,6 @@
  * The test (tests/integration/test_lifecycle.c exec_*) checks that the
  * contention is in the profiles of the pid, written before the image was
  * replaced. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
