@@ -102,6 +102,9 @@ static void (*ct_track_fn[CT_NSIG])(int);
  * handling (ct_dispatch to ct_on_crash): the crash path ends the process
  * with it. */
 static CT_TLS const siginfo_t *ct_track_si;
+/* And the context it interrupted: its mask is the one our return
+ * restores (ct_die_on_return). */
+static CT_TLS const ucontext_t *ct_track_uc;
 
 /* What glibc's sigaction() adds to the flags it passes to the kernel
  * (SA_RESTORER on x86-64), learnt at init. */
@@ -264,10 +267,13 @@ ct_dispatch(int k, int sig, siginfo_t *si, void *uc)
 		/* Ours, standing for the default of a tracked signal. */
 		int saved = errno;
 		const siginfo_t *outer = ct_track_si;
+		const ucontext_t *outer_uc = ct_track_uc;
 		ct_track_si = si;
+		ct_track_uc = uc;
 		if (ct_track_fn[sig])
 			ct_track_fn[sig](sig);
 		ct_track_si = outer;
+		ct_track_uc = outer_uc;
 		errno = saved;
 		return;
 	}
@@ -530,15 +536,20 @@ ct_on_fatal(int sig)
  * kernel then delivers it at the interrupted instruction, with that
  * context's registers: a core dump, a debugger or systemd-coredump sees
  * the program's own stack and the fault's siginfo, not our handler's
- * frames on a stack of ours and a tgkill's. (Were sig blocked there, a
- * fault's instruction faults again, which the kernel delivers at once.)
+ * frames on a stack of ours and a tgkill's.
  * Falls back to dying here (ct_die_by_default) if the signal cannot be
- * queued. */
+ * queued, or if the context we return to blocks it. */
 static void
-ct_die_on_return(int sig, const siginfo_t *si)
+ct_die_on_return(int sig, const siginfo_t *si, const ucontext_t *uc)
 {
 	ct_signal_default(sig);
-	if (si) {
+	/* Unless the context we return to blocks sig: a signal that came
+	 * during sigsuspend, ppoll, pselect or epoll_pwait, under the call's
+	 * own mask, returns to the caller's mask, and a kill -ABRT or -SEGV
+	 * would stay pending there while the program ran on (EINTR). A fault
+	 * never returns to a mask that blocks it: the kernel would not have
+	 * run our handler. */
+	if (si && !(uc && sigismember(&uc->uc_sigmask, sig) == 1)) {
 		sigset_t one;
 		sigemptyset(&one);
 		sigaddset(&one, sig);
@@ -560,7 +571,7 @@ ct_on_crash_(void *sigp)
 	int sig = *(const int *)sigp;
 	ct_signal_default(sig);
 	ct_dump_crash(sig, CT_CRASH_DUMP_TIMEOUT_MS);
-	ct_die_on_return(sig, ct_track_si);
+	ct_die_on_return(sig, ct_track_si, ct_track_uc);
 }
 
 /* All of it on a stack of our own: this may run on the program's

@@ -557,3 +557,33 @@ crash_case(const char *mode)
 
 Test(signals, segv_ends_at_the_fault, .timeout = 120) { crash_case("segv"); }
 Test(signals, abort_ends_at_the_abort, .timeout = 120) { crash_case("abort"); }
+
+/* A crash signal sent by kill() while blocked, delivered when sigsuspend()
+ * unblocks it: the default action ends the process in the call, as
+ * natively. Our handler's return restores the caller's mask, which blocks
+ * it: queued for that return, it stayed pending, and sigsuspend returned
+ * EINTR to a program that ran on ("after", exit 0). */
+static void
+suspended_case(const char *mode, int sig)
+{
+	struct run r;
+	for (int shim = 0; shim < 2; shim++) {
+		run_prog(&r, &(struct run_opts){.prog = "crash_fault",
+						.args = (const char *[]){mode, NULL},
+						.no_preload = !shim, .timeout_s = 60});
+		cr_expect(WIFSIGNALED(r.status) && WTERMSIG(r.status) == sig,
+			  "%s %s: status %#x; stdout:\n%s", mode, shim ? "preloaded" : "plain",
+			  r.status, r.out);
+		expect_nothing_after(&r, mode);
+		run_free(&r);
+	}
+}
+
+Test(signals, abort_sent_during_sigsuspend_ends_there, .timeout = 120)
+{
+	suspended_case("suspend-abrt", SIGABRT);
+}
+Test(signals, segv_sent_during_sigsuspend_ends_there, .timeout = 120)
+{
+	suspended_case("suspend-segv", SIGSEGV);
+}
