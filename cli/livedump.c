@@ -115,18 +115,21 @@ expand_out(const char *tmpl, pid_t pid, char *buf, size_t len)
 	return pos ? 0 : -1;
 }
 
-/* Whether the process catches sig (SigCgt in /proc/<pid>/status: readable
- * for any process). -1 if that cannot be read. */
+/* Whether sig is in the process's signal mask named field ("SigCgt:",
+ * caught, or "SigIgn:", ignored) of /proc/<pid>/status (readable for any
+ * process). -1 if that cannot be read. */
 static int
-catches(pid_t pid, int sig)
+sig_in(pid_t pid, const char *field, int sig)
 {
 	char *st = proc_read(pid, "status", NULL);
 	if (!st)
 		return -1;
-	const char *c = strstr(st, "\nSigCgt:");
+	char want[16];
+	snprintf(want, sizeof(want), "\n%s", field);
+	const char *c = strstr(st, want);
 	int r = -1;
 	if (c) {
-		unsigned long long mask = strtoull(c + 8, NULL, 16);
+		unsigned long long mask = strtoull(c + strlen(want), NULL, 16);
 		r = (int)(mask >> (sig - 1) & 1);
 	}
 	free(st);
@@ -301,17 +304,74 @@ secure_exec(pid_t pid)
 	return secure;
 }
 
+/* Whether libcontend.so is mapped in the process; -1 (errno) if its maps
+ * cannot be read. */
+static int
+mapped(pid_t pid)
+{
+	char *maps = proc_read(pid, "maps", NULL);
+	if (!maps)
+		return -1;
+	bool preloaded = strstr(maps, "/libcontend.so\n") != NULL;
+	free(maps);
+	return preloaded;
+}
+
+/* The parent of pid (/proc/<pid>/stat), 0 if unknown. */
+static pid_t
+parent_of(pid_t pid)
+{
+	char *st = proc_read(pid, "stat", NULL);
+	const char *p = st ? strrchr(st, ')') : NULL;
+	int ppid = 0;
+	if (p && sscanf(p + 1, " %*c %d", &ppid) != 1)
+		ppid = 0;
+	free(st);
+	return (pid_t)ppid;
+}
+
+/* A process that writes its title over its environment block (PostgreSQL's
+ * backends and background processes, nginx's workers) shows none of it in
+ * /proc/<pid>/environ: not even the LD_PRELOAD it was started with, which
+ * a block the program left alone still shows (unsetenv does not change
+ * it). A fork child starts with its parent's environment, so the nearest
+ * ancestor that runs with libcontend.so and shows an environment with
+ * LD_PRELOAD says what the process was started with (its signal, its
+ * CONTEND_OUT and the directory it started in). Replaces *env with that
+ * one, saying so on stderr; leaves it alone otherwise. */
+static void
+inherited_environ(pid_t pid, char **env, size_t *envlen)
+{
+	if (env_get(*env, *envlen, "LD_PRELOAD"))
+		return;
+	pid_t p = pid;
+	for (int depth = 0; depth < 16; depth++) {
+		p = parent_of(p);
+		if (p <= 1 || mapped(p) != 1)
+			return;
+		size_t n;
+		char *e = proc_read(p, "environ", &n);
+		if (e && env_get(e, n, "LD_PRELOAD")) {
+			fprintf(stderr, "contend: pid %d's environment is written over (its process "
+				"title); using its ancestor's, pid %d\n", (int)pid, (int)p);
+			free(*env);
+			*env = e;
+			*envlen = n;
+			return;
+		}
+		free(e);
+	}
+}
+
 /* libcontend.so is mapped in the process. 0, or the exit status of the
  * error said. */
 static int
 check_preloaded(pid_t pid)
 {
-	char *maps = proc_read(pid, "maps", NULL);
-	if (!maps)
+	int preloaded = mapped(pid);
+	if (preloaded < 0)
 		return ct_cli_error("pid %d: cannot read /proc/%d/maps: %s", (int)pid, (int)pid,
 				    strerror(errno));
-	bool preloaded = strstr(maps, "/libcontend.so\n") != NULL;
-	free(maps);
 	if (preloaded)
 		return 0;
 	if (secure_exec(pid))
@@ -343,7 +403,12 @@ dump_signal(pid_t pid, const char *given, const char *env, size_t envlen, int *s
 		return ct_cli_error("pid %d: '%s' is not a signal", (int)pid, signame);
 	const char *abbrev = sigabbrev_np(*sig);
 	snprintf(sigtxt, len, "SIG%s", abbrev ? abbrev : "?");
-	if (catches(pid, *sig) == 0)
+	if (sig_in(pid, "SigCgt:", *sig) == 0 && sig_in(pid, "SigIgn:", *sig) == 1)
+		return ct_cli_error("pid %d ignores %s (the program set SIG_IGN for it, which "
+				    "replaces libcontend's handler, as PostgreSQL's backends do for "
+				    "SIGUSR2): start it with CONTEND_DUMP_SIGNAL naming a signal it "
+				    "leaves alone, such as SIGWINCH", (int)pid, sigtxt);
+	if (sig_in(pid, "SigCgt:", *sig) == 0)
 		return ct_cli_error("pid %d does not catch %s (libcontend is not set up for it "
 				    "there, or the program reset it); not sending it, since its "
 				    "default action could end the process", (int)pid, sigtxt);
@@ -460,8 +525,10 @@ ct_livedump_main(const struct ct_livedump_opts *o)
 	struct seen before = {0};
 	int sig = 0;
 	char sigtxt[32];
-	if ((ret = check_preloaded(pid)) ||
-	    (ret = dump_signal(pid, o->signal, env, envlen, &sig, sigtxt, sizeof(sigtxt))))
+	if ((ret = check_preloaded(pid)))
+		goto out;
+	inherited_environ(pid, &env, &envlen);
+	if ((ret = dump_signal(pid, o->signal, env, envlen, &sig, sigtxt, sizeof(sigtxt))))
 		goto out;
 	char dirs[CT_LIVE_MAX_DIRS][PATH_MAX];
 	int ndirs = out_dirs(pid, o->dir, env, envlen, dirs);

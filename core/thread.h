@@ -31,6 +31,11 @@ struct ct_thread {
 	 * every wait reads anyway. */
 	uint32_t wlastop;
 	int64_t wstart, wunwoken;
+	/* When the thread's last wait re-armed after a signal interrupted
+	 * its run (EINTR) began; 0: none pending. That wait's wake-up may be
+	 * the leftover of the signal (a self-pipe or signalfd its handler
+	 * wrote): see wrun. */
+	int64_t wgrace;
 	/* Program signal handlers running on this thread (the trampoline in
 	 * interpose/signal.c counts them), and the frame address of each of
 	 * the innermost CT_SIG_FRAMES: a handler left with siglongjmp never
@@ -47,6 +52,21 @@ struct ct_thread {
 	 * guard, queued by interpose/signal.c and run when it leaves the
 	 * guard (ct_guard_leave). */
 	int sig_deferred;
+	/* The run that wait (wgrace) continued: its op + 1, site, object or
+	 * fd, first wait's start and re-arms so far. The thread's next wait
+	 * there, begun within CT_REARM_GAP_NS of that wait's start, continues
+	 * the run once more whatever came between (threads.c,
+	 * ct_wait_graced). Read and written by the thread only, on slow
+	 * paths: off the line above. */
+	struct {
+		uint32_t op;
+		int fd;
+		uintptr_t caller;
+		const void *obj;
+		int64_t since;
+		uint32_t rearms;
+		bool intr; /* the thread's last wait ended with EINTR */
+	} wrun;
 } __attribute__((aligned(64)));
 
 /* Runs this thread's deferred program signal handlers (set by

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -35,6 +36,10 @@ static int ct_slots_used CT_INIT_HOT; /* high-water mark: slots beyond it were n
 static uint64_t ct_untracked CT_INIT_HOT;
 static pthread_key_t ct_exit_key CT_INIT_HOT;
 static bool ct_have_key CT_INIT_HOT;
+/* In a fork child whose thread had no slot at the fork: its tid, so that
+ * the slot it claims knows its waits from the fork on (hforked). Written
+ * only then, so that other children copy no page for it. */
+static int ct_fork_main_tid CT_INIT_HOT;
 
 /* A slot's state word: a base state and flags, changed only by CAS (or by
  * plain stores from a party that owns the slot alone). A slot is owned by
@@ -197,6 +202,7 @@ ct_threads_claim(void)
 		s->wnaux = 0;
 		memset(s->hsite, 0, sizeof(s->hsite));
 		s->hevicted = 0;
+		s->hforked = false;
 		memset(s->wdefer, 0, sizeof(s->wdefer));
 		s->detached = 0;
 		s->start_routine = 0;
@@ -254,6 +260,7 @@ ct_threads_claim_self(void)
 		return NULL;
 	}
 	ct_threads_own(s, true);
+	s->hforked = ct_fork_main_tid && ct_fork_main_tid == s->tid;
 	__atomic_store_n(&s->state, CT_SLOT_RUNNING, __ATOMIC_RELEASE);
 	return s;
 }
@@ -412,6 +419,48 @@ ct_wait_rearmed(const struct ct_thread_slot *s, unsigned op, const void *obj, in
 	return gap <= (len > CT_REARM_GAP_NS ? len : CT_REARM_GAP_NS);
 }
 
+/* A wait beginning at since continues a run (ct_wait_rearmed) that a
+ * signal interrupted: its wake-up, if it comes soon, may be the leftover
+ * of that signal. PostgreSQL's lock wait: its deadlock timeout's
+ * SIGALRM interrupts the latch's epoll_wait (EINTR), the handler sets the
+ * latch by writing the signalfd, the backend checks for a deadlock and
+ * waits again, that wait returns at once with the signalfd readable, the
+ * backend drains it (a read) and waits on. Noted here; see
+ * ct_wait_graced. */
+static inline void
+ct_wait_grace_arm(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller,
+		  int64_t run_since, uint32_t rearms)
+{
+	ct_self.wgrace = since ? since : 1;
+	ct_self.wrun.op = op + 1;
+	ct_self.wrun.fd = fd;
+	ct_self.wrun.caller = caller;
+	ct_self.wrun.obj = obj;
+	ct_self.wrun.since = run_since;
+	ct_self.wrun.rearms = rearms;
+}
+
+/* Whether a wait beginning at since, not re-armed by ct_wait_rearmed,
+ * continues the run of the thread's last re-armed wait (ct_wait_grace_arm)
+ * all the same: the same op, site and object or fd, begun within
+ * CT_REARM_GAP_NS of that wait's start, whatever the thread did in
+ * between (that wait woke up, the thread drained a wake-up fd). Once per
+ * re-armed wait: a run whose waits keep waking up (an event loop at work)
+ * ends at the next one. Clears the pending grace when used or too old. */
+static CT_NOINLINE bool
+ct_wait_graced(unsigned op, const void *obj, int fd, int64_t since, uintptr_t caller)
+{
+	if (since - ct_self.wgrace > CT_REARM_GAP_NS) {
+		ct_self.wgrace = 0;
+		return false;
+	}
+	if (ct_self.wrun.op != op + 1 || ct_self.wrun.obj != obj || ct_self.wrun.fd != fd ||
+	    ct_self.wrun.caller != caller)
+		return false;
+	ct_self.wgrace = 0;
+	return true;
+}
+
 /* For the ops of rule CT_SITE_OBJ: which kind of object they wait on. */
 static inline unsigned
 ct_site_obj_kind(unsigned op)
@@ -502,7 +551,7 @@ ct_wait_at_home(const struct ct_thread_slot *s, uint32_t op1, const void *obj, i
 {
 	const struct ct_wait_site *h = s->hsite, *at = NULL;
 	uint32_t others = 0;
-	if (!s->start_routine)
+	if (!s->start_routine && !s->hforked)
 		return false; /* its earlier waits are unknown */
 	enum ct_site_rule rule = ct_site_rule(op1 - 1);
 	for (int i = 0; i < CT_HOME_SITES; i++) {
@@ -531,12 +580,12 @@ ct_wait_sp(void)
 #endif
 }
 
-/* Writes the wait record of a wait beginning now (again: it continues
- * the run of the thread's last wait, ct_wait_rearmed), and the thread's
- * last wait. */
+/* Writes the wait record of a wait beginning now, and the thread's last
+ * wait: a new one (run_since == since, rearms 0) or the continuation of a
+ * run that began at run_since and was re-armed rearms times before. */
 static inline __attribute__((always_inline)) void
 ct_wait_record(struct ct_thread_slot *s, unsigned op, const void *obj, int fd, int64_t since,
-	       uintptr_t caller, uintptr_t aux, uint32_t naux, bool again)
+	       uintptr_t caller, uintptr_t aux, uint32_t naux, int64_t run_since, uint32_t rearms)
 {
 	ct_self.wunwoken = 0;
 	ct_self.wlastop = op + 1;
@@ -546,9 +595,8 @@ ct_wait_record(struct ct_thread_slot *s, unsigned op, const void *obj, int fd, i
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	s->wobj = obj;
 	s->wfd = fd;
-	if (!again)
-		s->wsince = since;
-	s->wrearms = again ? s->wrearms + 1 : 0;
+	s->wsince = run_since;
+	s->wrearms = rearms;
 	s->wcaller = caller;
 	s->wsp = ct_wait_sp();
 	s->waux = aux;
@@ -567,10 +615,19 @@ ct_wait_enter_body(unsigned op, const void *obj, int fd, int64_t since, uintptr_
 	struct ct_thread_slot *s = ct_threads_self();
 	if (!s)
 		return;
-	bool again = ct_wait_rearmed(s, op, obj, fd, since, caller);
-	if (!again)
+	int64_t run_since = since;
+	uint32_t rearms = 0;
+	if (ct_wait_rearmed(s, op, obj, fd, since, caller)) {
+		run_since = s->wsince;
+		rearms = s->wrearms + 1;
+		if (ct_self.wrun.intr)
+			ct_wait_grace_arm(op, obj, fd, since, caller, run_since, rearms);
+	} else if (CT_UNLIKELY(ct_self.wgrace) && ct_wait_graced(op, obj, fd, since, caller)) {
+		run_since = ct_self.wrun.since;
+		rearms = ct_self.wrun.rearms + 1;
+	} else
 		ct_wait_home(s, op, obj, fd, caller);
-	ct_wait_record(s, op, obj, fd, since, caller, aux, naux, again);
+	ct_wait_record(s, op, obj, fd, since, caller, aux, naux, run_since, rearms);
 }
 
 void
@@ -595,12 +652,12 @@ ct_wait_enter_call(unsigned op, int fd, int64_t since, uintptr_t caller)
 {
 	struct ct_thread_slot *s = ct_self.slot;
 	uint32_t op1 = op + 1;
-	if (CT_LIKELY(s && !ct_self.wunwoken)) {
+	if (CT_LIKELY(s && !ct_self.wunwoken && !ct_self.wgrace)) {
 		struct ct_wait_site *h = s->hsite;
 		for (int i = 0; i < CT_HOME_SITES && h[i].op; i++) {
 			if (h[i].caller == caller && h[i].op == op1 && h[i].fd == fd && !h[i].obj) {
 				h[i].n++;
-				ct_wait_record(s, op, NULL, fd, since, caller, 0, 0, false);
+				ct_wait_record(s, op, NULL, fd, since, caller, 0, 0, since, 0);
 				return;
 			}
 		}
@@ -655,6 +712,7 @@ ct_wait_unwoken(unsigned op, long ret, int err)
 	ct_self.wunwoken = ct_now_ns();
 	if (ct_self.wunwoken == 0)
 		ct_self.wunwoken = 1;
+	ct_self.wrun.intr = err == EINTR && ret == -1;
 	errno = err;
 }
 
@@ -723,10 +781,19 @@ ct_threads_fork_child(void)
 		    (__atomic_load_n(&ct_slots[i].state, __ATOMIC_RELAXED) != CT_SLOT_FREE ||
 		     __atomic_load_n(&ct_slots[i].handle, __ATOMIC_RELAXED) != 0))
 			ct_slot_free(&ct_slots[i]);
+	if (!mine)
+		ct_fork_main_tid = ct_tid();
 	if (mine) {
 		mine->tid = ct_tid();
 		mine->wop = 0;
+		/* Where it parks is learnt again from here (ct_wait_at_home):
+		 * the parent's sites are not the child's (a postmaster's
+		 * select, a backend's client and latch waits). */
+		memset(mine->hsite, 0, sizeof(mine->hsite));
+		mine->hevicted = 0;
+		mine->hforked = true;
 		ct_self.wunwoken = 0;
+		ct_self.wgrace = 0;
 		/* The waiter table starts empty here (ct_waiters_reset). */
 		for (int i = 0; i < CT_WAIT_DEFERS; i++)
 			if (mine->wdefer[i].obj)
@@ -893,10 +960,11 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
 }
 
 /* How a wait in op may be idle: 2 = it waits for outside work by nature
- * (a listener, an event loop, a signal thread), 1 = when several threads
+ * (a listener, a signal thread), 1 = when several threads
  * wait at the same site on the same object (a pool parked on its
  * condvar, semaphore or message queue), or when it is a service thread's
- * only wait (ct_thread_snap.home), 0 = never (locks, whose holder
+ * only wait (ct_thread_snap.home), or (epoll) when its set holds a socket
+ * (ct_epoll_outside: an event loop), 0 = never (locks, whose holder
  * may be stuck; joins, barriers, sleeps; reads and writes, which wait for
  * a peer that may be stuck, unless the peer is a client (ct_client_wait);
  * futexes: a futex word may be a lock). */
@@ -906,9 +974,6 @@ ct_op_idle_kind(unsigned op)
 	switch (op) {
 	case CT_OP_ACCEPT:
 	case CT_OP_ACCEPT4:
-	case CT_OP_EPOLL_WAIT:
-	case CT_OP_EPOLL_PWAIT:
-	case CT_OP_EPOLL_PWAIT2:
 	case CT_OP_SIGWAIT:
 	case CT_OP_SIGWAITINFO:
 	case CT_OP_SIGTIMEDWAIT:
@@ -917,6 +982,9 @@ ct_op_idle_kind(unsigned op)
 		return 2;
 	CT_OP_CASES_COND:
 	CT_OP_CASES_SEM:
+	case CT_OP_EPOLL_WAIT:
+	case CT_OP_EPOLL_PWAIT:
+	case CT_OP_EPOLL_PWAIT2:
 	case CT_OP_POLL:
 	case CT_OP_PPOLL:
 	case CT_OP_SELECT:
@@ -1056,6 +1124,43 @@ ct_poll_listening(struct ct_thread_snap *t, struct ct_listeners *ls)
 	return listening > 0;
 }
 
+/* An epoll_wait whose set holds a socket (a listener, a client's
+ * connection, a peer): an event loop waiting for outside work, idle like
+ * accept. A set of nothing but the process's own wake-ups (an eventfd,
+ * a signalfd, pipes, timers) waits for the process itself: a PostgreSQL
+ * backend waits for a row lock on its latch that way, as its background
+ * processes wait for work; the kind-1 rules tell those apart. The set is
+ * read from /proc/self/fdinfo (its "tfd:" lines), which needs no access
+ * a process loses by changing its credentials; when it cannot be read,
+ * idle, as every epoll_wait was before. */
+static bool
+ct_epoll_outside(const struct ct_thread_snap *t)
+{
+	if ((t->op != CT_OP_EPOLL_WAIT && t->op != CT_OP_EPOLL_PWAIT &&
+	     t->op != CT_OP_EPOLL_PWAIT2) || t->fd < 0)
+		return false;
+	char path[48], buf[4096];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", t->fd);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	ssize_t n = ct_sys_read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	bool any = false;
+	for (char *p = strstr(buf, "tfd:"); p; p = strstr(p + 4, "tfd:")) {
+		struct stat st;
+		int tfd = atoi(p + 4);
+		any = true;
+		if (fstat(tfd, &st) == 0 && S_ISSOCK(st.st_mode))
+			return true;
+	}
+	/* A full buffer may have cut the list: unknown, so idle. */
+	return !any || n == (ssize_t)sizeof(buf) - 1;
+}
+
 /* The order of waits (pointers to thread snapshots) that groups them:
  * by (op, site), then by (object, fd) or, when *by_mutex, by the mutex of
  * a condition wait (a pool whose workers each wait on a condvar of their
@@ -1113,7 +1218,8 @@ ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
 		if (!t->waiting)
 			continue;
 		int kind = ct_op_idle_kind(t->op);
-		t->idle = kind == 2 || ct_poll_listening(t, &ls) || (kind == 1 && t->home);
+		t->idle = kind == 2 || ct_poll_listening(t, &ls) || ct_epoll_outside(t) ||
+			  (kind == 1 && t->home);
 		if ((t->op == CT_OP_ACCEPT || t->op == CT_OP_ACCEPT4) && ct_fd_listening(t->fd))
 			ct_listeners_add(&ls, t->fd);
 	}

@@ -90,6 +90,11 @@ struct ct_thread_slot {
 		const void *obj;
 	} hsite[CT_HOME_SITES] __attribute__((aligned(64)));
 	uint32_t hevicted;
+	/* The thread is the only one of a fork child: its waits are known
+	 * from the fork on (hsite was emptied there), so where it parks is
+	 * known as for a thread created through pthread_create (a
+	 * PostgreSQL backend or background process, a pre-forked worker). */
+	bool hforked;
 	/* The thread's name (comm). name_known: it is kept here as the
 	 * thread changes it (inherited from its creator's at creation, then
 	 * each rename through pthread_setname_np or prctl/syscall
@@ -205,7 +210,10 @@ void ct_wait_resume(uint32_t saved);
  * longer), then continues this one in thread dumps: a condition wait
  * re-armed every 30 ms for 5 s is a 5 s wait there, and its verdict
  * "stuck". Any other result ends the run: a wake-up returning 0 cannot be
- * told from a real one without a cost on the uncontended unlock path.
+ * told from a real one without a cost on the uncontended unlock path;
+ * except that the first wake-up of a re-armed wait is taken for the
+ * leftover of what interrupted it when the thread waits there again soon
+ * (thread.h: ct_thread.wgrace; a PostgreSQL backend's latch).
  * Sleeps never continue (nanosleep's EINTR included). Off the uncontended
  * path (after a wait that blocked); reads the clock only when the result
  * qualifies; preserves errno; no allocation or lock. */

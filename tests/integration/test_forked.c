@@ -610,3 +610,133 @@ Test(forked, http_port_zero_serves_in_each_process, .timeout = 300)
 	}
 	srv_free(&s);
 }
+
+/* latch_server (a process-per-connection server whose backends wait on
+ * epoll sets, as PostgreSQL's do): the pid after "key=" once it appears
+ * in its output. */
+static pid_t
+latch_pid(struct run *r, const char *key)
+{
+	double deadline = mono_s() + 60;
+	for (;;) {
+		char *o = read_file(r->outpath, NULL);
+		long v = o ? value_of(o, key) : -1;
+		free(o);
+		if (v > 0)
+			return (pid_t)v;
+		cr_assert(waitpid(r->pid, NULL, WNOHANG) == 0, "latch_server exited early");
+		cr_assert(mono_s() < deadline, "latch_server never said %s", key);
+		sleep_ms(20);
+	}
+}
+
+/* The single thread of pid in epoll_wait (or epoll_pwait), as the kernel
+ * shows it. */
+static void
+wait_in_epoll(pid_t pid, const char *what)
+{
+#ifdef SYS_epoll_wait
+	wait_blocked(pid, pid, SYS_epoll_wait, SYS_epoll_pwait, what);
+#else
+	wait_blocked(pid, pid, SYS_epoll_pwait, SYS_epoll_pwait, what);
+#endif
+}
+
+/* `contend threads --pid pid`, then a line about its thread in the
+ * snapshot that asked for (out.<pid>/threads.0001.txt): the summary's
+ * ("stuck: thread <pid> ...", a thread alone on its line) or, with block,
+ * the header of the thread's block ("thread <pid> ... [...]:"), into line
+ * (empty when none). */
+static void
+latch_dump(struct run *srv, pid_t pid, bool block, char *line, size_t len)
+{
+	struct run r;
+	contend_threads_pid(&r, pid, NULL);
+	cr_expect_eq(run_exit_code(&r), 0, "contend threads --pid %d: %s", (int)pid, r.err);
+	run_free(&r);
+	char path[PATH_MAX + 64], want[48];
+	snprintf(path, sizeof(path), "%s/out.%d/threads.0001.txt", srv->tmp, (int)pid);
+	char *t = read_file(path, NULL);
+	cr_assert(t, "no %s", path);
+	snprintf(want, sizeof(want), "thread %d \"", (int)pid);
+	const char *p = strstr(t, want);
+	while (p && p > t && (p[-1] == '\n') != block)
+		p = strstr(p + 1, want);
+	line[0] = 0;
+	if (p) {
+		while (p > t && p[-1] != '\n')
+			p--;
+		const char *nl = strchr(p, '\n');
+		snprintf(line, len, "%.*s", (int)(nl ? nl - p : (long)strlen(p)), p);
+	}
+	cr_expect(line[0], "no line about thread %d in %s:\n%s", (int)pid, path, t);
+	free(t);
+}
+
+/* The wait's length on a header ("[epoll_wait fd 5 (epoll), 2.3s, ..."),
+ * in seconds; -1 if none. */
+static double
+header_wait_s(const char *line)
+{
+	const char *p = strchr(line, '[');
+	for (p = p ? strstr(p, ", ") : NULL; p; p = strstr(p + 2, ", ")) {
+		char *end;
+		double v = strtod(p + 2, &end);
+		if (end != p + 2 && !strncmp(end, "ms", 2))
+			return v / 1e3;
+		if (end != p + 2 && *end == 's')
+			return v;
+	}
+	return -1;
+}
+
+/* A backend blocked on a lock it waits for on its latch (epoll_wait on an
+ * eventfd and a pipe, no socket) is stuck, not idle, with its whole wait:
+ * the deadlock timeout's SIGALRM interrupts it, the handler sets the
+ * latch, the wait after it returns at once and the backend drains the
+ * eventfd and waits again: one wait from before the signal, re-armed
+ * twice (three times when the dump's signal interrupts it too). A backend waiting for its client (a socket in the set) and a
+ * background process parked on its latch from its start are idle. */
+Test(forked, latch_wait_of_a_backend_is_one_stuck_wait, .timeout = 300)
+{
+	struct run srv;
+	run_start(&srv, &(struct run_opts){.prog = "latch_server",
+					   .env = (const char *const[]){
+						   "CONTEND_DUMP_SIGNAL=SIGUSR2",
+						   "CONTEND_STUCK=1s", NULL},
+					   .out = "out.%p", .raw_out = true,
+					   .stdin_pipe = true});
+	pid_t blocked = latch_pid(&srv, "blocked"), idle = latch_pid(&srv, "idle"),
+	      aux = latch_pid(&srv, "aux");
+	/* After "blocked" its next epoll_wait is the lock wait. */
+	wait_in_epoll(blocked, "the blocked backend");
+	double t0 = mono_s();
+	sleep_ms(1500);
+	cr_assert(kill(blocked, SIGALRM) == 0);
+	latch_pid(&srv, "woken");
+	wait_in_epoll(blocked, "the blocked backend, after the deadlock timeout");
+	double waited = mono_s() - t0;
+	char line[512];
+	latch_dump(&srv, blocked, false, line, sizeof(line));
+	/* Re-armed after SIGALRM and after its leftover (and maybe after the
+	 * dump's own signal). */
+	const char *re = strstr(line, "re-armed ");
+	cr_expect(!strncmp(line, "stuck: thread", 13) && strstr(line, "[epoll_wait fd ") &&
+		      re && atoi(re + 9) >= 2 && strstr(line, "at wait_event_set"),
+		  "the lock wait is not one stuck wait:\n%s", line);
+	/* It began before t0; shown with 0.1 s resolution. */
+	cr_expect(header_wait_s(line) >= waited - 0.05, "waited %.2fs at least, shown: %s", waited,
+		  line);
+	latch_dump(&srv, idle, true, line, sizeof(line));
+	cr_expect(strstr(line, "[epoll_wait fd ") && strstr(line, ", idle]"),
+		  "the backend waiting for its client is not idle:\n%s", line);
+	wait_in_epoll(aux, "the background process");
+	latch_dump(&srv, aux, true, line, sizeof(line));
+	cr_expect(strstr(line, "[epoll_wait fd ") && strstr(line, ", idle]"),
+		  "the background process is not idle:\n%s", line);
+	run_wait(&srv, 60);
+	cr_expect(WIFEXITED(srv.status) && WEXITSTATUS(srv.status) == 0, "%s\n%s", srv.out,
+		  srv.err);
+	cr_expect_eq(value_of(srv.out, "status"), 0, "%s", srv.out);
+	run_free(&srv);
+}

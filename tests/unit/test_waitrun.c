@@ -5,6 +5,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../core/clock.h"
 #include "../../core/ops.h"
@@ -158,4 +160,95 @@ Test(waitrun, parked_where_the_thread_usually_waits)
 	cr_expect(!w.home, "a read used less than another site parked");
 	ct_wait_leave();
 	s->start_routine = 0;
+}
+
+/* The first wake-up of a wait re-armed after a signal interrupted it
+ * (EINTR) is the signal's leftover when the thread waits there again
+ * within CT_REARM_GAP_NS of that wait's start, whatever came between
+ * (PostgreSQL's latch: SIGALRM interrupts its epoll_wait, the handler
+ * writes the signalfd, the next epoll_wait returns at once, the backend
+ * drains the signalfd with a read and waits again): one run. Only once;
+ * not after a timeout; not when late. */
+Test(waitrun, wake_up_after_a_signal_continues_the_run_once)
+{
+	static int read_site;
+	cr_assert_eq(ct_threads_init(), 0);
+	struct ct_thread_slot *s = ct_threads_self();
+	struct ct_wait_view w;
+	int64_t t0 = ct_now_ns();
+	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, t0, SITE);
+	w = again(CT_OP_EPOLL_WAIT, -1, EINTR, NULL, 7, SITE, ct_now_ns());
+	cr_expect(w.since == t0 && w.rearms == 1);
+	/* Woken at once, a read of the wake-up fd, the same wait again. */
+	ct_wait_leave();
+	ct_wait_enter(CT_OP_READ, NULL, 8, ct_now_ns(), (uintptr_t)&read_site);
+	ct_wait_leave();
+	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, ct_now_ns(), SITE);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(w.since == t0 && w.rearms == 2, "since %lld (run %lld), rearms %u",
+		  (long long)w.since, (long long)t0, w.rearms);
+	/* Woken again: a new wait. */
+	ct_wait_leave();
+	int64_t t1 = ct_now_ns();
+	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, t1, SITE);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(w.since == t1 && w.rearms == 0, "a second wake-up continued the run");
+
+	/* Re-armed after a timeout, then woken: a new wait. */
+	w = again(CT_OP_EPOLL_WAIT, 0, 0, NULL, 7, SITE, ct_now_ns());
+	cr_expect(w.since == t1 && w.rearms == 1);
+	ct_wait_leave();
+	int64_t t2 = ct_now_ns();
+	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, t2, SITE);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(w.since == t2 && w.rearms == 0, "a wake-up after a timeout continued the run");
+
+	/* After a signal, but the next wait there comes late, or elsewhere. */
+	w = again(CT_OP_EPOLL_WAIT, -1, EINTR, NULL, 7, SITE, ct_now_ns());
+	cr_expect(w.since == t2 && w.rearms == 1);
+	ct_wait_leave();
+	int64_t t3 = ct_now_ns();
+	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 9, t3, SITE);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(w.since == t3 && w.rearms == 0, "another fd continued the run");
+	ct_wait_leave();
+	int64_t t4 = ct_now_ns() + 2 * CT_REARM_GAP_NS;
+	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, t4, SITE);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(w.since == t4 && w.rearms == 0, "a late wait continued the run");
+	ct_wait_leave();
+}
+
+/* A fork child's thread parks where it first waits after the fork, as a
+ * thread created through pthread_create does (its start is known): its
+ * parent's sites are forgotten. */
+Test(waitrun, fork_child_parks_where_it_first_waits)
+{
+	cr_assert_eq(ct_threads_init(), 0);
+	struct ct_thread_slot *s = ct_threads_self();
+	struct ct_wait_view w;
+	ct_wait_enter(CT_OP_SELECT, NULL, -1, ct_now_ns(), SITE + 8);
+	ct_wait_leave();
+	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, ct_now_ns(), SITE);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(!w.home, "a thread of unknown start parked");
+	ct_wait_leave();
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		ct_threads_fork_child();
+		int bad = 0;
+		/* The child's first wait: parked; another site: not. */
+		ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, ct_now_ns(), SITE);
+		bad |= !ct_wait_read(s, &w) || !w.home;
+		ct_wait_leave();
+		ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 9, ct_now_ns(), SITE);
+		bad |= (!ct_wait_read(s, &w) || w.home) << 1;
+		ct_wait_leave();
+		_exit(bad);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "fork child: status %#x (1: its first wait not parked, 2: another parked)", st);
 }
