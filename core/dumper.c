@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -56,6 +57,7 @@ static int ct_forked;       /* this process is a fork child of the armed one */
 static int ct_said_children; /* the parent said its children do not serve */
 static int64_t ct_first_due; /* the first interval snapshot, monotonic ns */
 static ct_thread_create_fn ct_create;
+static ct_signal_ours_fn ct_sig_ours;
 
 /* Descriptors the dumper owns right now, for the fork child to close
  * (it must not keep our listening socket or clients' connections open).
@@ -66,7 +68,7 @@ struct ct_owned {
 	dev_t dev;
 	ino_t ino;
 };
-static struct ct_owned ct_owned[2 + CT_HTTP_MAX_POLLFDS];
+static struct ct_owned ct_owned[3 + CT_HTTP_MAX_POLLFDS];
 static int ct_nowned CT_FORK_HOT;
 static ct_spin ct_owned_lock CT_FORK_HOT;
 
@@ -341,7 +343,7 @@ ct_http_start(int lfd, struct ct_http **h)
 static void
 ct_dumper_publish_fds(const struct pollfd *pfd, int n)
 {
-	struct ct_owned tmp[2 + CT_HTTP_MAX_POLLFDS];
+	struct ct_owned tmp[3 + CT_HTTP_MAX_POLLFDS];
 	int k = 0;
 	tmp[k++] = (struct ct_owned){ct_wake[0], ct_wake_dev, ct_wake_ino};
 	tmp[k++] = (struct ct_owned){ct_wake[1], ct_wake_dev, ct_wake_ino};
@@ -408,7 +410,18 @@ ct_dumper_main(void *arg)
 	 * 0 at once), which without an interval is no snapshot time: taken
 	 * as one, every pass of the loop wrote a numbered snapshot. */
 	int64_t next = interval ? ct_first_due : INT64_MAX;
-	static struct pollfd pfd[1 + CT_HTTP_MAX_POLLFDS];
+	static struct pollfd pfd[2 + CT_HTTP_MAX_POLLFDS];
+	/* The dump signal, pending while the program blocks it in all its
+	 * threads (ours blocks every signal too): read here, as its handler
+	 * would have run, while its action is ours. A program that blocks it
+	 * to wait for it itself installs its own action first. */
+	int sfd = -1;
+	if (ct_sig && ct_sig_ours) {
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, ct_sig);
+		sfd = signalfd(-1, &one, SFD_NONBLOCK | SFD_CLOEXEC);
+	}
 
 	while (!__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE)) {
 		if (!ct_fd_is(ct_wake[0], ct_wake_dev, ct_wake_ino)) {
@@ -425,6 +438,11 @@ ct_dumper_main(void *arg)
 			n += ops->pollfds(http, pfd + 1, CT_HTTP_MAX_POLLFDS, now, &deadline);
 		else if (lfd >= 0)
 			pfd[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
+		int si = -1;
+		if (sfd >= 0 && ct_sig_ours(ct_sig)) {
+			si = n;
+			pfd[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		}
 		ct_dumper_publish_fds(pfd, n);
 		if (ct_sys_poll(pfd, (nfds_t)n, ct_poll_timeout(deadline, now)) < 0 && errno != EINTR) {
 			struct timespec pause = {0, 10 * 1000 * 1000};
@@ -436,6 +454,11 @@ ct_dumper_main(void *arg)
 			char buf[64];
 			while (ct_sys_read(ct_wake[0], buf, sizeof(buf)) > 0) {
 			}
+		}
+		if (si >= 0 && (pfd[si].revents & POLLIN) && ct_sig_ours(ct_sig)) {
+			struct signalfd_siginfo info;
+			while (ct_sys_read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info))
+				__atomic_fetch_add(&ct_pending, 1, __ATOMIC_RELAXED);
 		}
 		if (__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE))
 			break;
@@ -452,6 +475,8 @@ ct_dumper_main(void *arg)
 		ops->close(http);
 	else if (lfd >= 0 && ct_fd_is(lfd, ldev, lino))
 		close(lfd);
+	if (sfd >= 0)
+		close(sfd);
 	__atomic_store_n(&ct_armed, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ct_exited, 1, __ATOMIC_RELEASE);
@@ -651,7 +676,7 @@ ct_dumper_spawn(void)
 }
 
 int
-ct_dumper_start(ct_thread_create_fn create)
+ct_dumper_start(ct_thread_create_fn create, ct_signal_ours_fn ours)
 {
 	if (!ct_cfg.http[0] && ct_cfg.interval_ns == 0 && ct_cfg.dump_signal == 0)
 		return 0;
@@ -674,6 +699,7 @@ ct_dumper_start(ct_thread_create_fn create)
 	ct_sig = (int)ct_cfg.dump_signal;
 	ct_port = ct_http_port();
 	ct_create = create;
+	ct_sig_ours = ours;
 	ct_first_due = ct_cfg.interval_ns ? ct_now_ns() + (int64_t)ct_cfg.interval_ns : INT64_MAX;
 	__atomic_store_n(&ct_configured, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&ct_armed, 1, __ATOMIC_RELEASE);

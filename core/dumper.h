@@ -37,13 +37,21 @@
 
 typedef int (*ct_thread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
+/* Whether sig's action is still libcontend's own (the program set no
+ * handler and no SIG_IGN for it). Thread-safe. */
+typedef bool (*ct_signal_ours_fn)(int sig);
+
 /* From the shim's constructor, after the tables exist: arms the dumper
  * if CONTEND_HTTP, CONTEND_INTERVAL or CONTEND_DUMP_SIGNAL asks for it
  * (its wake-up pipe), and starts the thread at once for CONTEND_HTTP
- * only. create is the real pthread_create (not our wrapper). The thread
- * registers its own atexit (stop before the final dump). Returns 0, also
- * when nothing is needed, or -errno (logged; the program runs on). */
-int ct_dumper_start(ct_thread_create_fn create);
+ * only. create is the real pthread_create (not our wrapper); ours tells
+ * whether the dump signal is still ours: then the thread also takes it
+ * when the program blocks it in every thread of its own (Apache's
+ * workers block every signal), where no handler would ever run. The
+ * thread registers its own atexit (stop before the final dump). Returns
+ * 0, also when nothing is needed, or -errno (logged; the program runs
+ * on). */
+int ct_dumper_start(ct_thread_create_fn create, ct_signal_ours_fn ours);
 
 /* From the pthread_create wrapper, guard not held, before the real call:
  * starts an armed dumper that does not run yet. */

@@ -45,6 +45,12 @@
 
 #define CT_IO_CALL(type, op, fd, call) CT_IO_WAIT(type, op, fd, 1, call)
 
+/* return call, a sleep timed as op (a select or poll of no descriptor:
+ * apr_sleep, Apache's master between two checks of its children): a loop
+ * of them is the program's own doing, as one of nanosleep, never one
+ * re-armed wait in thread dumps. */
+#define CT_IO_SLEEP(type, op, call)                                                        	do {                                                                               		if (!ct_iowait_active())                                                   			return call;                                                       		struct ct_iowait w_;                                                       		ct_iowait_begin(&w_, op, -1, CT_IO_CALLER());                              		type r_ = call;                                                            		ct_iowait_end(&w_);                                                        		return r_;                                                                 	} while (0)
+
 /* Sets up the tick clock and the leaf addresses of the I/O ops. Called
  * from ct_init_once after resolution, before profiling starts. */
 void ct_io_init(void);

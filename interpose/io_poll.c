@@ -32,7 +32,7 @@ int __ppoll_chk(struct pollfd *f, nfds_t n, const struct timespec *t, const sigs
 		if (r_ >= 0 && (n) == 1)                                                   \
 			w_.fd = (fds)[0].fd;                                               \
 		ct_iowait_end(&w_);                                                        \
-		if (r_ <= 0)                                                               \
+		if (r_ <= 0 && (n) > 0) /* no fd: a sleep (CT_IO_SLEEP) */                 \
 			ct_wait_unwoken(op, r_, errno);                                    \
 		return r_;                                                                 \
 	} while (0)
@@ -67,15 +67,20 @@ __ppoll_chk(struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t
 	CT_IO_POLL(CT_OP_PPOLL, 1, f, n, real___ppoll_chk(f, n, t, s, fl));
 }
 
+/* A select of no descriptor is a sleep (CT_IO_SLEEP). */
 CT_EXPORT int
 select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t)
 {
+	if (n <= 0 || (!r && !w && !e))
+		CT_IO_SLEEP(int, CT_OP_SELECT, real_select(n, r, w, e, t));
 	CT_IO_CALL(int, CT_OP_SELECT, -1, real_select(n, r, w, e, t));
 }
 
 CT_EXPORT int
 pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t, const sigset_t *s)
 {
+	if (n <= 0 || (!r && !w && !e))
+		CT_IO_SLEEP(int, CT_OP_PSELECT, real_pselect(n, r, w, e, t, s));
 	CT_IO_CALL(int, CT_OP_PSELECT, -1, real_pselect(n, r, w, e, t, s));
 }
 

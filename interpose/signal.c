@@ -669,10 +669,22 @@ ct_on_dump(int sig)
 		ct_die_by_default(sig);
 }
 
+/* Whether sig's action is ours, standing for its default: the program set
+ * no handler and no SIG_IGN of its own (ct_dumper_start). */
+static bool
+ct_signal_ours(int sig)
+{
+	struct sigaction cur;
+	if (sig <= 0 || sig >= CT_NSIG || !ct_track_fn[sig] || real_sigaction(sig, NULL, &cur) != 0)
+		return false;
+	int k = ct_slot_of((const void *)cur.sa_handler);
+	return k >= 0 && ct_acts[k][sig].fn == (void *)SIG_DFL;
+}
+
 void
 ct_signals_live_start(void)
 {
-	if (ct_dumper_start(real_pthread_create) == 0 && ct_dumper_signal())
+	if (ct_dumper_start(real_pthread_create, ct_signal_ours) == 0 && ct_dumper_signal())
 		ct_signals_track(ct_dumper_signal(), ct_on_dump);
 }
 

@@ -740,3 +740,34 @@ Test(forked, latch_wait_of_a_backend_is_one_stuck_wait, .timeout = 300)
 	cr_expect_eq(value_of(srv.out, "status"), 0, "%s", srv.out);
 	run_free(&srv);
 }
+
+/* A server shaped like Apache's event MPM (sigblock_server): its worker
+ * blocks every signal in every thread, so the dump signal stays pending
+ * there and no handler ever runs: the shim's own thread takes it (a
+ * signalfd) while its action is ours, and the worker is dumped. Its
+ * master sleeps in a loop of select() with no descriptor (apr_sleep):
+ * sleeps, never one re-armed wait, so not stuck after CONTEND_STUCK. */
+Test(forked, worker_blocking_every_signal_and_sleeping_master, .timeout = 300)
+{
+	struct run srv;
+	run_start(&srv, &(struct run_opts){.prog = "sigblock_server",
+					   .env = (const char *const[]){
+						   "CONTEND_DUMP_SIGNAL=SIGUSR2",
+						   "CONTEND_STUCK=1s", NULL},
+					   .out = "out.%p", .raw_out = true,
+					   .stdin_pipe = true});
+	pid_t master = latch_pid(&srv, "master"), worker = latch_pid(&srv, "worker");
+	char line[512];
+	latch_dump(&srv, worker, true, line, sizeof(line));
+	cr_expect(strstr(line, "[read fd "), "the worker's main thread: %s", line);
+	/* The master has napped for longer than CONTEND_STUCK. */
+	sleep_ms(1500);
+	latch_dump(&srv, master, true, line, sizeof(line));
+	cr_expect(strstr(line, "[select, ") && !strstr(line, "re-armed") && !strstr(line, "stuck"),
+		  "the master's naps are one wait: %s", line);
+	run_wait(&srv, 60);
+	cr_expect(WIFEXITED(srv.status) && WEXITSTATUS(srv.status) == 0, "%s\n%s", srv.out,
+		  srv.err);
+	cr_expect_eq(value_of(srv.out, "status"), 0, "%s", srv.out);
+	run_free(&srv);
+}
