@@ -611,6 +611,28 @@ Test(forked, http_port_zero_serves_in_each_process, .timeout = 300)
 	srv_free(&s);
 }
 
+/* Starts prog with the dump signal SIGUSR2, CONTEND_STUCK=1s and
+ * CONTEND_OUT=out.%p, stdin a pipe (closing it ends the program). */
+static void
+start_with_dumps(struct run *srv, const char *prog)
+{
+	run_start(srv, &(struct run_opts){.prog = prog,
+					  .env = (const char *const[]){"CONTEND_DUMP_SIGNAL=SIGUSR2",
+								       "CONTEND_STUCK=1s", NULL},
+					  .out = "out.%p", .raw_out = true, .stdin_pipe = true});
+}
+
+/* Closes its stdin; it must exit 0 after "status=0". */
+static void
+stop_with_status(struct run *srv)
+{
+	run_wait(srv, 60);
+	cr_expect(WIFEXITED(srv->status) && WEXITSTATUS(srv->status) == 0, "%s\n%s", srv->out,
+		  srv->err);
+	cr_expect_eq(value_of(srv->out, "status"), 0, "%s", srv->out);
+	run_free(srv);
+}
+
 /* latch_server (a process-per-connection server whose backends wait on
  * epoll sets, as PostgreSQL's do): the pid after "key=" once it appears
  * in its output. */
@@ -700,12 +722,7 @@ header_wait_s(const char *line)
 Test(forked, latch_wait_of_a_backend_is_one_stuck_wait, .timeout = 300)
 {
 	struct run srv;
-	run_start(&srv, &(struct run_opts){.prog = "latch_server",
-					   .env = (const char *const[]){
-						   "CONTEND_DUMP_SIGNAL=SIGUSR2",
-						   "CONTEND_STUCK=1s", NULL},
-					   .out = "out.%p", .raw_out = true,
-					   .stdin_pipe = true});
+	start_with_dumps(&srv, "latch_server");
 	pid_t blocked = latch_pid(&srv, "blocked"), idle = latch_pid(&srv, "idle"),
 	      aux = latch_pid(&srv, "aux");
 	/* After "blocked" its next epoll_wait is the lock wait. */
@@ -734,11 +751,7 @@ Test(forked, latch_wait_of_a_backend_is_one_stuck_wait, .timeout = 300)
 	latch_dump(&srv, aux, true, line, sizeof(line));
 	cr_expect(strstr(line, "[epoll_wait fd ") && strstr(line, ", idle]"),
 		  "the background process is not idle:\n%s", line);
-	run_wait(&srv, 60);
-	cr_expect(WIFEXITED(srv.status) && WEXITSTATUS(srv.status) == 0, "%s\n%s", srv.out,
-		  srv.err);
-	cr_expect_eq(value_of(srv.out, "status"), 0, "%s", srv.out);
-	run_free(&srv);
+	stop_with_status(&srv);
 }
 
 /* A server shaped like Apache's event MPM (sigblock_server): its worker
@@ -750,12 +763,7 @@ Test(forked, latch_wait_of_a_backend_is_one_stuck_wait, .timeout = 300)
 Test(forked, worker_blocking_every_signal_and_sleeping_master, .timeout = 300)
 {
 	struct run srv;
-	run_start(&srv, &(struct run_opts){.prog = "sigblock_server",
-					   .env = (const char *const[]){
-						   "CONTEND_DUMP_SIGNAL=SIGUSR2",
-						   "CONTEND_STUCK=1s", NULL},
-					   .out = "out.%p", .raw_out = true,
-					   .stdin_pipe = true});
+	start_with_dumps(&srv, "sigblock_server");
 	pid_t master = latch_pid(&srv, "master"), worker = latch_pid(&srv, "worker");
 	char line[512];
 	latch_dump(&srv, worker, true, line, sizeof(line));
@@ -765,9 +773,5 @@ Test(forked, worker_blocking_every_signal_and_sleeping_master, .timeout = 300)
 	latch_dump(&srv, master, true, line, sizeof(line));
 	cr_expect(strstr(line, "[select, ") && !strstr(line, "re-armed") && !strstr(line, "stuck"),
 		  "the master's naps are one wait: %s", line);
-	run_wait(&srv, 60);
-	cr_expect(WIFEXITED(srv.status) && WEXITSTATUS(srv.status) == 0, "%s\n%s", srv.out,
-		  srv.err);
-	cr_expect_eq(value_of(srv.out, "status"), 0, "%s", srv.out);
-	run_free(&srv);
+	stop_with_status(&srv);
 }
