@@ -413,14 +413,16 @@ ct_dumper_main(void *arg)
 	static struct pollfd pfd[2 + CT_HTTP_MAX_POLLFDS];
 	/* The dump signal, pending while the program blocks it in all its
 	 * threads (ours blocks every signal too): read here, as its handler
-	 * would have run, while its action is ours. A program that blocks it
-	 * to wait for it itself installs its own action first. */
+	 * would have run, while its action is ours: not once the program
+	 * has installed an action of its own, nor once it has waited for
+	 * the signal itself (sigwait*, signalfd), blocked with no handler as
+	 * a signal thread does (ct_sig_ours answers both). */
 	int sfd = -1;
 	if (ct_sig && ct_sig_ours) {
 		sigset_t one;
 		sigemptyset(&one);
 		sigaddset(&one, ct_sig);
-		sfd = signalfd(-1, &one, SFD_NONBLOCK | SFD_CLOEXEC);
+		sfd = ct_sys_signalfd(-1, &one, SFD_NONBLOCK | SFD_CLOEXEC);
 	}
 
 	while (!__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE)) {

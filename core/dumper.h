@@ -45,7 +45,9 @@ typedef bool (*ct_signal_ours_fn)(int sig);
  * if CONTEND_HTTP, CONTEND_INTERVAL or CONTEND_DUMP_SIGNAL asks for it
  * (its wake-up pipe), and starts the thread at once for CONTEND_HTTP
  * only. create is the real pthread_create (not our wrapper); ours tells
- * whether the dump signal is still ours: then the thread also takes it
+ * whether the dump signal is still ours (no action of the program's, and
+ * the program has not waited for it with sigwait* or signalfd): then the
+ * thread also takes it
  * when the program blocks it in every thread of its own (Apache's
  * workers block every signal), where no handler would ever run. The
  * thread registers its own atexit (stop before the final dump). Returns

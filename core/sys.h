@@ -28,6 +28,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -47,7 +48,8 @@
 	X(waitpid)                                                                               \
 	X(pthread_create)                                                                        \
 	X(pthread_timedjoin_np)                                                                  \
-	X(accept4)
+	X(accept4)                                                                               \
+	X(signalfd)
 
 struct ct_sys {
 #define CT_SYS_SLOT(name) __typeof__(name) *name;
@@ -71,5 +73,6 @@ void ct_sys_install(const struct ct_sys *real);
 #define ct_sys_pthread_create(...) ct_sys.pthread_create(__VA_ARGS__)
 #define ct_sys_pthread_timedjoin_np(...) ct_sys.pthread_timedjoin_np(__VA_ARGS__)
 #define ct_sys_accept4(...) ct_sys.accept4(__VA_ARGS__)
+#define ct_sys_signalfd(...) ct_sys.signalfd(__VA_ARGS__)
 
 #endif

@@ -3,6 +3,7 @@
 #define CT_INTERPOSE_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "../core/clock.h"
@@ -39,6 +40,11 @@ void ct_signals_untrack(void);
  * syscall() wrapper (futex.c) hands to sandbox.c with its seven words:
  * the result and errno of the system call. */
 long ct_sandbox_syscall(long nr, long a, long b, long c, long d, long e, long f);
+
+/* The program waits for the signals of set itself (sigwait*, signalfd):
+ * from now on the dumper thread never takes one of them from the pending
+ * set (core/dumper.h). Thread-safe, async-signal-safe, no lock. */
+void ct_signals_program_waits(const sigset_t *set);
 
 /* Live profiles: starts the dumper thread (core/dumper.h) when
  * CONTEND_HTTP, CONTEND_INTERVAL or CONTEND_DUMP_SIGNAL asks for it, and

@@ -49,7 +49,16 @@
  * apr_sleep, Apache's master between two checks of its children): a loop
  * of them is the program's own doing, as one of nanosleep, never one
  * re-armed wait in thread dumps. */
-#define CT_IO_SLEEP(type, op, call)                                                        	do {                                                                               		if (!ct_iowait_active())                                                   			return call;                                                       		struct ct_iowait w_;                                                       		ct_iowait_begin(&w_, op, -1, CT_IO_CALLER());                              		type r_ = call;                                                            		ct_iowait_end(&w_);                                                        		return r_;                                                                 	} while (0)
+#define CT_IO_SLEEP(type, op, call)                                    \
+	do {                                                           \
+		if (!ct_iowait_active())                               \
+			return call;                                   \
+		struct ct_iowait w_;                                   \
+		ct_iowait_begin(&w_, op, -1, CT_IO_CALLER());          \
+		type r_ = call;                                        \
+		ct_iowait_end(&w_);                                    \
+		return r_;                                             \
+	} while (0)
 
 /* Sets up the tick clock and the leaf addresses of the I/O ops. Called
  * from ct_init_once after resolution, before profiling starts. */

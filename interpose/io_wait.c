@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interpose.h"
 #include "io.h"
 
 int __nanosleep(const struct timespec *r, struct timespec *m);
@@ -53,18 +54,21 @@ usleep(useconds_t u)
 CT_EXPORT int
 sigwait(const sigset_t *s, int *g)
 {
+	ct_signals_program_waits(s);
 	CT_IO_CALL(int, CT_OP_SIGWAIT, -1, real_sigwait(s, g));
 }
 
 CT_EXPORT int
 sigtimedwait(const sigset_t *s, siginfo_t *i, const struct timespec *t)
 {
+	ct_signals_program_waits(s);
 	CT_IO_CALL(int, CT_OP_SIGTIMEDWAIT, -1, real_sigtimedwait(s, i, t));
 }
 
 CT_EXPORT int
 sigwaitinfo(const sigset_t *s, siginfo_t *i)
 {
+	ct_signals_program_waits(s);
 	CT_IO_CALL(int, CT_OP_SIGWAITINFO, -1, real_sigwaitinfo(s, i));
 }
 

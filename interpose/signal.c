@@ -43,6 +43,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -669,16 +670,44 @@ ct_on_dump(int sig)
 		ct_die_by_default(sig);
 }
 
+/* Signals 1-64 the program has waited for itself (sigwait, sigwaitinfo,
+ * sigtimedwait, signalfd), bit sig - 1: a blocked signal with no handler
+ * is how a program takes its signals synchronously (a signal thread,
+ * systemd's and GLib's event loops), and such a signal is never the
+ * dumper's to take from the pending set. Only ever gains bits. */
+static uint64_t ct_program_waits;
+
+void
+ct_signals_program_waits(const sigset_t *set)
+{
+	if (!set)
+		return;
+	uint64_t bits; /* the kernel's layout: sigset_t's first word */
+	memcpy(&bits, set, sizeof(bits));
+	if (bits & ~__atomic_load_n(&ct_program_waits, __ATOMIC_RELAXED))
+		__atomic_fetch_or(&ct_program_waits, bits, __ATOMIC_RELAXED);
+}
+
 /* Whether sig's action is ours, standing for its default: the program set
- * no handler and no SIG_IGN of its own (ct_dumper_start). */
+ * no handler and no SIG_IGN of its own and has not waited for sig itself
+ * (ct_dumper_start). */
 static bool
 ct_signal_ours(int sig)
 {
 	struct sigaction cur;
-	if (sig <= 0 || sig >= CT_NSIG || !ct_track_fn[sig] || real_sigaction(sig, NULL, &cur) != 0)
+	if (sig <= 0 || sig >= CT_NSIG || !ct_track_fn[sig] ||
+	    (sig <= 64 && (__atomic_load_n(&ct_program_waits, __ATOMIC_RELAXED) >> (sig - 1) & 1)) ||
+	    real_sigaction(sig, NULL, &cur) != 0)
 		return false;
 	int k = ct_slot_of((const void *)cur.sa_handler);
 	return k >= 0 && ct_acts[k][sig].fn == (void *)SIG_DFL;
+}
+
+CT_EXPORT int
+signalfd(int fd, const sigset_t *mask, int flags)
+{
+	ct_signals_program_waits(mask);
+	return real_signalfd(fd, mask, flags);
 }
 
 void

@@ -587,3 +587,23 @@ Test(signals, segv_sent_during_sigsuspend_ends_there, .timeout = 120)
 {
 	suspended_case("suspend-segv", SIGSEGV);
 }
+
+/* A program that takes the dump signal itself, blocked, with no handler
+ * (sigwait*, signalfd: a signal thread, an event loop), gets every one of
+ * them: the shim's thread, which takes a dump signal the program leaves
+ * blocked everywhere (Apache's workers), never takes one the program
+ * waits for. Each mode failed with the shim's thread taking some. */
+Test(signals, dump_signal_the_program_waits_for_stays_the_programs, .timeout = 300)
+{
+	static const char *const modes[] = {"sigwait", "sigwaitinfo", "sigtimedwait", "signalfd"};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		struct run r;
+		run_prog(&r, &(struct run_opts){.prog = "signal_taker",
+						.args = (const char *[]){modes[i], NULL},
+						.env = (const char *[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL},
+						.timeout_s = 120});
+		cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 && strstr(r.out, "taken 20"),
+			  "%s: status %#x; stdout: %s; stderr: %s", modes[i], r.status, r.out, r.err);
+		run_free(&r);
+	}
+}
