@@ -90,6 +90,26 @@ ct_fd_is(int fd, dev_t dev, ino_t ino)
 	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
+/* Whether fd is a signalfd of sig alone, as the dumper's own is: its
+ * /proc/self/fdinfo "sigmask:" line (anonymous inodes are one inode, so
+ * ct_fd_is cannot tell a signalfd from the program's eventfd). */
+static bool
+ct_sigfd_is(int fd, int sig)
+{
+	char path[48], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return false;
+	ssize_t n = ct_sys_read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *p = strstr(buf, "sigmask:");
+	return p && strtoull(p + 8, NULL, 16) == 1ULL << (sig - 1);
+}
+
 int
 ct_dumper_signal(void)
 {
@@ -457,7 +477,13 @@ ct_dumper_main(void *arg)
 			while (ct_sys_read(ct_wake[0], buf, sizeof(buf)) > 0) {
 			}
 		}
-		if (si >= 0 && (pfd[si].revents & POLLIN) && ct_sig_ours(ct_sig)) {
+		if (si >= 0 && (pfd[si].revents & (POLLIN | POLLNVAL)) && !ct_sigfd_is(sfd, ct_sig)) {
+			/* The program closed it (a sweep of its descriptors) and
+			 * the number may be one of its own: never read it. */
+			ct_log("the program closed libcontend's signalfd; CONTEND_DUMP_SIGNAL now dumps "
+			       "only where a thread leaves it unblocked");
+			sfd = -1;
+		} else if (si >= 0 && (pfd[si].revents & POLLIN) && ct_sig_ours(ct_sig)) {
 			struct signalfd_siginfo info;
 			while (ct_sys_read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info))
 				__atomic_fetch_add(&ct_pending, 1, __ATOMIC_RELAXED);

@@ -1,4 +1,4 @@
-/* signal_taker sigwait|sigwaitinfo|sigtimedwait|signalfd: takes SIGUSR2
+/* signal_taker sigwait|sigwaitinfo|sigtimedwait|signalfd|sweep: takes SIGUSR2
  * synchronously, as a signal thread or an event loop does: blocked in
  * every thread, no handler, a thread waiting for it with the call named.
  * The main thread sends it to the process 20 times, each time once the
@@ -6,7 +6,14 @@
  * no race with its start), and waits until the taker has counted it (10 s
  * at most); then it prints "taken N";
  * exit status 0 when all 20 were taken. Run with CONTEND_DUMP_SIGNAL=SIGUSR2
- * (tests/integration/test_signals.c): the signal stays the program's. */
+ * (tests/integration/test_signals.c): the signal stays the program's.
+ * sweep: blocks SIGUSR2 but never waits for it; closes every signalfd it
+ * did not make (a sweep of descriptors), puts a pipe with "hello" in it
+ * at each number, sends SIGUSR2 (which wakes a poll of the closed
+ * signalfd) and reads them back after 300 ms: prints "kept N of M"
+ * (exit status 0 when all are kept, none read by someone else). */
+#include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,6 +81,57 @@ taker_waits(long nr)
 	return ok;
 }
 
+static void *
+nap(void *arg)
+{
+	sleep_us(1000);
+	return arg;
+}
+
+static int
+sweep(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, nap, NULL); /* the shim's thread starts */
+	pthread_join(t, NULL);
+	int fds[64], n = 0, kept = 0;
+	/* The shim's thread makes its signalfd when it starts: 30 s at most. */
+	for (int tries = 0; n == 0 && tries < 3000; tries++) {
+		if (tries)
+			sleep_us(10000);
+		DIR *d = opendir("/proc/self/fd");
+		struct dirent *e;
+		while (d && (e = readdir(d)) && n < 64) {
+			char path[300], link[64];
+			snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+			ssize_t k = readlink(path, link, sizeof(link) - 1);
+			if (k > 0 && (link[k] = 0, strstr(link, "signalfd")))
+				fds[n++] = atoi(e->d_name);
+		}
+		if (d)
+			closedir(d);
+	}
+	for (int i = 0; i < n; i++) {
+		int p[2]; /* dup2 closes the signalfd */
+		if (pipe(p) != 0 || dup2(p[0], fds[i]) != fds[i])
+			return 2;
+		close(p[0]);
+		if (write(p[1], "hello", 5) != 5)
+			return 2;
+	}
+	kill(getpid(), SIGUSR2); /* wakes a poll of the signalfd that was */
+	sleep_us(300000);
+	for (int i = 0; i < n; i++) {
+		char buf[8] = {0};
+		fcntl(fds[i], F_SETFL, O_NONBLOCK);
+		if (read(fds[i], buf, sizeof(buf)) == 5 && !memcmp(buf, "hello", 5))
+			kept++;
+	}
+	printf("kept %d of %d\n", kept, n);
+	fflush(stdout);
+	return kept == n ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -81,6 +139,8 @@ main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (!strcmp(mode, "sweep"))
+		_exit(sweep());
 	pthread_t t;
 	pthread_create(&t, NULL, taker, NULL);
 	long nr = strcmp(mode, "signalfd") ? SYS_rt_sigtimedwait : SYS_read;
