@@ -25,6 +25,7 @@
 #include "dlhist.h"
 #include "dump.h"
 #include "dumper.h"
+#include "fdkind.h"
 #include "event.h"
 #include "forkstate.h"
 #include "hot.h"
@@ -96,16 +97,9 @@ ct_fd_is(int fd, dev_t dev, ino_t ino)
 static bool
 ct_sigfd_is(int fd, int sig)
 {
-	char path[48], buf[512];
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
+	char buf[512];
+	if (ct_fdinfo_read(fd, buf, sizeof(buf)) <= 0)
 		return false;
-	ssize_t n = ct_sys_read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	const char *p = strstr(buf, "sigmask:");
 	return p && strtoull(p + 8, NULL, 16) == 1ULL << (sig - 1);
 }

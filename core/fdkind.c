@@ -1,6 +1,8 @@
 /* fd classification; see fdkind.h. Pure functions over system calls that
  * do not allocate: linked into both libcontend.so and the report library. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -8,6 +10,7 @@
 
 #include "compiler.h"
 #include "fdkind.h"
+#include "sys.h"
 
 #define CT_FD_NAME(id, name) name,
 CT_NAME_LOOKUP(ct_fdkind_name, CT_FD_KIND_COUNT, "", CT_FD_KINDS(CT_FD_NAME))
@@ -94,4 +97,20 @@ ct_fdkind_classify(int fd)
 out:
 	errno = saved;
 	return k;
+}
+
+ssize_t
+ct_fdinfo_read(int fd, char *buf, size_t size)
+{
+	char path[48];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -1;
+	ssize_t n = ct_sys_read(f, buf, size - 1);
+	close(f);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return n;
 }

@@ -8,6 +8,8 @@
 #ifndef CT_FDKIND_H
 #define CT_FDKIND_H
 
+#include <sys/types.h>
+
 #define CT_FD_KINDS(X)              \
 	X(NONE, "")                 \
 	X(UNKNOWN, "unknown")       \
@@ -42,6 +44,12 @@ enum ct_fd_kind {
 
 /* The kind of fd now; CT_FD_UNKNOWN if it is not open or unrecognised. */
 enum ct_fd_kind ct_fdkind_classify(int fd);
+
+/* /proc/self/fdinfo/FD (an epoll set's "tfd:" lines, a signalfd's
+ * "sigmask:"), which a process that changed its credentials still reads,
+ * into buf, NUL-terminated: its length, or -1 if it cannot be read. A
+ * length of size - 1 may be cut short. No allocation, errno may change. */
+ssize_t ct_fdinfo_read(int fd, char *buf, size_t size);
 
 /* "pipe", "socket" ...; "" for CT_FD_NONE and out-of-range values. */
 const char *ct_fdkind_name(unsigned kind);

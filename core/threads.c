@@ -29,6 +29,7 @@
 #include "snapshot.h"
 #include "stack.h"
 #include "task.h"
+#include "fdkind.h"
 #include "threads.h"
 
 static struct ct_thread_slot *ct_slots CT_INIT_HOT;
@@ -1139,16 +1140,10 @@ ct_epoll_outside(const struct ct_thread_snap *t)
 	if ((t->op != CT_OP_EPOLL_WAIT && t->op != CT_OP_EPOLL_PWAIT &&
 	     t->op != CT_OP_EPOLL_PWAIT2) || t->fd < 0)
 		return false;
-	char path[48], buf[4096];
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", t->fd);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;
-	ssize_t n = ct_sys_read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	char buf[4096];
+	ssize_t n = ct_fdinfo_read(t->fd, buf, sizeof(buf));
 	if (n <= 0)
 		return true;
-	buf[n] = 0;
 	bool any = false;
 	for (char *p = strstr(buf, "tfd:"); p; p = strstr(p + 4, "tfd:")) {
 		struct stat st;

@@ -89,28 +89,28 @@ execveat(int dirfd, const char *path, char *const argv[], char *const envp[], in
 			argv[i] = va_arg(ap, char *);                  \
 	} while (0)
 
+/* return call, with argv the arguments from arg on (execl, execlp). */
+#define CT_EXECL_ARGV(arg, call)                                       \
+	do {                                                           \
+		va_list ap;                                            \
+		ptrdiff_t argc;                                        \
+		CT_EXECL_COUNT(ap, arg, argc);                         \
+		char *argv[argc + 1];                                  \
+		CT_EXECL_FILL(ap, arg, argc, argv);                    \
+		va_end(ap);                                            \
+		return call;                                           \
+	} while (0)
+
 CT_EXPORT int
 execl(const char *path, const char *arg, ...)
 {
-	va_list ap;
-	ptrdiff_t argc;
-	CT_EXECL_COUNT(ap, arg, argc);
-	char *argv[argc + 1];
-	CT_EXECL_FILL(ap, arg, argc, argv);
-	va_end(ap);
-	return execv(path, argv);
+	CT_EXECL_ARGV(arg, execv(path, argv));
 }
 
 CT_EXPORT int
 execlp(const char *file, const char *arg, ...)
 {
-	va_list ap;
-	ptrdiff_t argc;
-	CT_EXECL_COUNT(ap, arg, argc);
-	char *argv[argc + 1];
-	CT_EXECL_FILL(ap, arg, argc, argv);
-	va_end(ap);
-	return execvp(file, argv);
+	CT_EXECL_ARGV(arg, execvp(file, argv));
 }
 
 CT_EXPORT int
