@@ -37,10 +37,17 @@
 #include "threads.h"
 #include "unwind.h"
 
-/* The output directory: room for CT_DIR_MAX bytes from ct_paths_take
- * (paths.h), taken by the first ct_dump_set_dir; "" until then. */
+/* The output directory; "" until the first ct_dump_set_dir. Most paths
+ * fit ct_dir_short, among init's variables (CT_INIT_HOT), whose page a
+ * fork child writes anyway; a longer one takes room for CT_DIR_MAX bytes
+ * from ct_paths_take (paths.h). Each fork child writes its own name: in
+ * the room, that was a page copied from the parent in every child,
+ * whether or not it ever wrote a profile (each command a shell forks). */
 #define CT_DIR_MAX 4096
+#define CT_DIR_SHORT 192
 static char ct_no_dir[1];
+static char ct_dir_short[CT_DIR_SHORT] CT_INIT_HOT;
+static char *ct_dir_room CT_INIT_HOT;
 static char *ct_dir CT_INIT_HOT = ct_no_dir;
 /* The process ct_dir was expanded for: a vfork() child (which shares our
  * memory and runs no fork handler) sees its parent's. */
@@ -100,6 +107,35 @@ static const char *ct_base CT_INIT_HOT; /* NULL: unknown */
 static pid_t ct_drop_dir_pid CT_INIT_HOT;
 static uid_t ct_drop_dir_uid CT_INIT_HOT;
 
+/* The output directory for pid into dst (size bytes, at most
+ * CT_DIR_MAX): CONTEND_OUT expanded, or "contend.%p" when it does not
+ * expand into CT_DIR_MAX bytes; then, when relative, under the working
+ * directory at init (ct_base), so that a daemon's later chdir("/") does
+ * not move it, unless that would pass CT_DIR_MAX. false when dst is too
+ * small for what CT_DIR_MAX bytes would hold. Async-signal-safe. */
+static bool
+ct_dir_compose(char *dst, size_t size, int pid)
+{
+	int r = ct_config_expand_out(ct_cfg.out, pid, dst, size);
+	if (r == -ENAMETOOLONG && size < CT_DIR_MAX)
+		return false;
+	if (r < 0 && ct_config_expand_out("contend.%p", pid, dst, size) < 0)
+		return false;
+	if (dst[0] == '/' || !ct_base)
+		return true;
+	size_t n = strlen(ct_base), len = strlen(dst);
+	if (n + 2 + len >= CT_DIR_MAX)
+		return true; /* kept relative */
+	if (n + 2 + len > size)
+		return false;
+	size_t slash = n == 0 || ct_base[n - 1] != '/';
+	memmove(dst + n + slash, dst, len + 1);
+	memcpy(dst, ct_base, n);
+	if (slash)
+		dst[n] = '/';
+	return true;
+}
+
 void
 ct_dump_set_dir(void)
 {
@@ -113,33 +149,21 @@ ct_dump_set_dir(void)
 		pid = (int)ct_drop_dir_pid;
 		__atomic_store_n(&ct_out.naming, CT_OUT_NAMES_PID, __ATOMIC_RELAXED);
 	}
-	char rel[4096];
-	if (ct_config_expand_out(ct_cfg.out, pid, rel, sizeof(rel)) < 0 &&
-	    ct_config_expand_out("contend.%p", pid, rel, sizeof(rel)) < 0)
-		return;
 	/* The base before the directory's room, which may be left unused
 	 * past what is written (paths.h keeps the room's first page dense). */
 	char *cwd = ct_base ? NULL : ct_paths_next(4096);
 	if (cwd && getcwd(cwd, 4096 - 2) && cwd[0])
 		ct_base = ct_paths_take(strlen(cwd) + 1);
-	if (ct_dir == ct_no_dir) {
-		char *room = ct_paths_take(CT_DIR_MAX);
-		if (!room)
-			return;
-		ct_dir = room;
+	char *dst = ct_dir_short;
+	if (!ct_dir_compose(dst, sizeof(ct_dir_short), pid)) {
+		if (!ct_dir_room)
+			ct_dir_room = ct_paths_take(CT_DIR_MAX);
+		dst = ct_dir_room;
+		if (!dst || !ct_dir_compose(dst, CT_DIR_MAX, pid))
+			dst = ct_no_dir; /* nowhere: not the parent's directory */
 	}
-	/* Absolute now, so a daemon's later chdir("/") does not move it. */
-	if (rel[0] != '/' && ct_base) {
-		size_t n = strlen(ct_base);
-		if (n + 2 + strlen(rel) < CT_DIR_MAX) {
-			memcpy(ct_dir, ct_base, n);
-			if (n == 0 || ct_dir[n - 1] != '/')
-				ct_dir[n++] = '/';
-			strcpy(ct_dir + n, rel);
-			return;
-		}
-	}
-	strcpy(ct_dir, rel);
+	if (ct_dir != dst)
+		ct_dir = dst;
 }
 
 const char *

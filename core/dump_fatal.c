@@ -233,9 +233,9 @@ out:
  * fork child that inherited the word from a parent mid-dump is not that
  * thread's process), and how far it got (for the message when it is cut
  * short). */
-static uint64_t ct_fatal_owner; /* pid << 32 | tid; 0 before */
-static int ct_fatal_stage; /* 1 forking, 2 waiting for the copy */
-static int ct_fatal_fork_ms;
+static uint64_t ct_fatal_owner CT_FORK_HOT; /* pid << 32 | tid; 0 before */
+static int ct_fatal_stage CT_FORK_HOT; /* 1 forking, 2 waiting for the copy */
+static int ct_fatal_fork_ms CT_FORK_HOT;
 
 /* Blocks every signal and waits for the process to end: a thread that
  * must not run program code any more. */

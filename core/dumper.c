@@ -49,9 +49,9 @@ static int ct_sig CT_INIT_HOT; /* CONTEND_DUMP_SIGNAL once running, else 0 */
 static int ct_running CT_FORK_HOT; /* the thread exists in this process */
 static int ct_stop;         /* exit asked it to finish */
 static int ct_exited;       /* it has finished */
-static unsigned ct_pending; /* dump requests from the signal */
+static unsigned ct_pending CT_FORK_HOT; /* dump requests from the signal */
 static unsigned ct_seq;     /* last numbered snapshot written */
-static int ct_disabled;     /* a fork child that may not start one */
+static int ct_disabled CT_FORK_HOT; /* a fork child that may not start one */
 static int ct_armed CT_INIT_HOT; /* configured: the pipe exists, the thread may start */
 static int ct_configured;   /* ct_dumper_start armed it in this process or a parent */
 static int ct_forked;       /* this process is a fork child of the armed one */
@@ -628,7 +628,10 @@ ct_dumper_postfork_child(bool rearm)
 	bool had = __atomic_load_n(&ct_running, __ATOMIC_ACQUIRE);
 	ct_fork_locked = 0;
 	__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&ct_armed, 0, __ATOMIC_RELEASE);
+	/* ct_armed is init's (CT_INIT_HOT), ct_wake plain data: a store of
+	 * what is there already would still copy their pages. */
+	if (__atomic_load_n(&ct_armed, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_armed, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&ct_pending, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&ct_hot.dumper_wanted, 0, __ATOMIC_RELAXED);
 	/* None of the parent's: its thread does not exist here, its pipe and
@@ -645,7 +648,8 @@ ct_dumper_postfork_child(bool rearm)
 				close(ct_wake[i]);
 	}
 	ct_nowned = 0;
-	ct_wake[0] = ct_wake[1] = -1;
+	if (ct_wake[0] != -1 || ct_wake[1] != -1)
+		ct_wake[0] = ct_wake[1] = -1;
 	ct_spin_unlock(&ct_owned_lock);
 	if (rearm && __atomic_load_n(&ct_configured, __ATOMIC_RELAXED))
 		ct_dumper_rearm_child();

@@ -29,6 +29,10 @@ static uint32_t ct_ls_seq;
  * mapped in by a mere read, and a child writing to the parent's pages
  * copies each one). */
 static uint64_t ct_ls_inuse[CT_LOCKSITE_CAP / 64];
+/* One bit per bucket whose lock was ever taken, set before it is: the
+ * fork child looks for a lock held at the fork among those only, never
+ * reading the 4 KiB of locks (an untouched page of them is a fault). */
+static uint64_t ct_ls_locked[CT_LS_BUCKETS / 64] CT_FORK_HOT;
 
 static size_t
 ct_ls_bucket(uintptr_t obj)
@@ -45,6 +49,8 @@ ct_ls_put(uintptr_t obj, unsigned kind, uintptr_t site, uint32_t how, bool only_
 	struct ct_locksite *e = &ct_ls[b * CT_LS_WAYS], *slot = NULL;
 	uint32_t gen = ct_dlhist_gen();
 
+	if (!(__atomic_load_n(&ct_ls_locked[b / 64], __ATOMIC_RELAXED) & 1ULL << (b % 64)))
+		__atomic_fetch_or(&ct_ls_locked[b / 64], 1ULL << (b % 64), __ATOMIC_RELAXED);
 	ct_spin_lock(&ct_ls_lock[b]);
 	for (int i = 0; i < CT_LS_WAYS; i++) {
 		if (e[i].how && e[i].obj == obj) {
@@ -387,7 +393,7 @@ ct_locks_fork_child(void)
 	 * stay shared with the parent, untouched (a child that reads or
 	 * writes a page pays for it, and the table is 80 pages). */
 	for (size_t b = 0; b < CT_LS_BUCKETS; b++) {
-		if (!ct_ls_lock[b].v)
+		if (!(ct_ls_locked[b / 64] & 1ULL << (b % 64)) || !ct_ls_lock[b].v)
 			continue;
 		for (size_t i = b * CT_LS_WAYS; i < (b + 1) * CT_LS_WAYS; i++)
 			if (ct_ls[i].wseq & 1u)

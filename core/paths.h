@@ -1,6 +1,7 @@
 /* Room for the paths the shim keeps for the whole process from its init:
  * its executable (dlhist.c), the report library (plugin.c), the working
- * directory at init and the output directory (dump.c). They are kept one
+ * directory at init and an output directory too long for dump.c's own
+ * buffer. They are kept one
  * after the other in one buffer, so that a preloaded process touches one
  * page for all of them: each was a PATH_MAX array of its own, and each
  * page of static data a process first touches costs it a page fault

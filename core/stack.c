@@ -35,7 +35,8 @@
 
 static uintptr_t ct_self_lo CT_INIT_HOT, ct_self_hi CT_INIT_HOT;
 static int ct_unwinder_state; /* 0 not loaded, 1 loaded, -1 unavailable */
-static int ct_threads_created;
+/* Reset by every fork child of a process that created threads. */
+static int ct_threads_created CT_FORK_HOT;
 
 ct_stack_capture_fn ct_stack_capture = ct_stack_capture_unwind;
 

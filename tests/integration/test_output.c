@@ -110,6 +110,22 @@ Test(output, signal_wait_without_children_is_profiled, .timeout = 60)
 	run_free(&r);
 }
 
+/* An output directory longer than the shim keeps beside its fork state
+ * (dump.c's ct_dir_short) is kept whole in its room of paths, relative
+ * CONTEND_OUT under the working directory as any other. */
+Test(output, long_directory_is_used_whole, .timeout = 60)
+{
+	char tmpl[300], dir[320], path[PATH_MAX];
+	memset(tmpl, 'd', 240);
+	strcpy(tmpl + 240, "/c.%p");
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "mutex_hold", .out = tmpl});
+	snprintf(dir, sizeof(dir), "%.240s/c.%d", tmpl, (int)r.pid);
+	run_path(&r, dir, "mutex.pb.gz", path, sizeof(path));
+	cr_expect(path_exists(path), "no %s", path);
+	run_free(&r);
+}
+
 /* A second process writing into the same directory keeps the first one's
  * files byte for byte and writes its own under pid-qualified names,
  * saying so once. */
