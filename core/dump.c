@@ -264,6 +264,8 @@ ct_report_fn(void)
 		fn = (ct_report_write_fn)ct_plugin_sym("ct_report_write");
 		if (fn)
 			__atomic_store_n(&ct_report_write_ptr, fn, __ATOMIC_RELEASE);
+	} else {
+		ct_plugin_demangler_refresh();
 	}
 	return fn;
 }

@@ -1,6 +1,8 @@
 /* The loader of libcontend-report.so; see plugin.h. Owns the library's
  * path and handle. Never runs on a wrapper path. */
 #include <dlfcn.h>
+#include <limits.h>
+#include <link.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +33,67 @@ static int ct_report_state;
 static void *ct_report_handle;
 #define CT_REPORT_LOAD_WAIT_MS 5000
 
+/* The program's own C++ demangler for the report library (report/
+ * demangle.h), which does not link libstdc++: looked up when the library
+ * is loaded and again once objects were loaded since (a C program that
+ * loads a C++ module) until found; a fork child inherits what its parent
+ * found. Under ct_dl_forks_off (dlsym holds the loader's lock). */
+static unsigned long long ct_demangler_adds; /* the loader's count at the last lookup */
+static int ct_demangler_found;
+
+static int
+ct_plugin_adds(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	*(unsigned long long *)arg = info->dlpi_adds;
+	return 1; /* the same in every entry */
+}
+
+/* The path of a loaded C++ runtime (libstdc++, or LLVM's libc++abi), which
+ * a module the program loaded with RTLD_LOCAL keeps out of dlsym's
+ * default scope. */
+static int
+ct_plugin_cxx_runtime(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	const char *name = info->dlpi_name;
+	if (!name || (!strstr(name, "/libstdc++.so") && !strstr(name, "/libc++abi.so")) ||
+	    strlen(name) >= PATH_MAX)
+		return 0;
+	strcpy(arg, name);
+	return 1;
+}
+
+static void
+ct_plugin_demangler(void *h)
+{
+	if (!h)
+		return;
+	unsigned long long adds = 0;
+	if (__atomic_load_n(&ct_demangler_found, __ATOMIC_RELAXED))
+		return;
+	ct_dl_iterate(ct_plugin_adds, &adds);
+	if (__atomic_exchange_n(&ct_demangler_adds, adds, __ATOMIC_RELAXED) == adds)
+		return;
+	static char path[PATH_MAX];
+	path[0] = '\0';
+	ct_dl_iterate(ct_plugin_cxx_runtime, path);
+	bool mine = ct_dl_forks_off();
+	void *fn = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+	/* Loaded already (RTLD_NOLOAD): a reference that keeps it, as the
+	 * report library did when it linked libstdc++ itself. */
+	void *rt = !fn && path[0] ? dlopen(path, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+	if (rt)
+		fn = dlsym(rt, "__cxa_demangle");
+	ct_report_set_demangler_fn set =
+		fn ? (ct_report_set_demangler_fn)dlsym(h, "ct_report_set_demangler") : NULL;
+	ct_dl_forks_on(mine);
+	if (set) {
+		set(fn);
+		__atomic_store_n(&ct_demangler_found, 1, __ATOMIC_RELAXED);
+	}
+}
+
 void *
 ct_plugin_sym(const char *name)
 {
@@ -56,6 +119,7 @@ ct_plugin_sym(const char *name)
 	}
 	if (!ct_report_handle)
 		return NULL;
+	ct_plugin_demangler(ct_report_handle);
 	/* dlsym holds the loader's lock like dlopen (core/dlhist.h). */
 	bool mine = ct_dl_forks_off();
 	void *sym = dlsym(ct_report_handle, name);
@@ -63,6 +127,13 @@ ct_plugin_sym(const char *name)
 	if (!sym)
 		ct_log("%s has no %s", ct_report_lib, name);
 	return sym;
+}
+
+void
+ct_plugin_demangler_refresh(void)
+{
+	if (__atomic_load_n(&ct_report_state, __ATOMIC_ACQUIRE) == 2)
+		ct_plugin_demangler(ct_report_handle);
 }
 
 void

@@ -69,6 +69,9 @@ typedef void (*ct_report_warm_fn)(const struct ct_snapshot *snap, const uintptr_
  * their symbol tables name addresses once the files are out of reach. */
 typedef void (*ct_report_open_objects_fn)(const struct ct_snapshot *snap);
 
+/* The type of ct_report_set_demangler (contract in report/report.h). */
+typedef void (*ct_report_set_demangler_fn)(void *fn);
+
 /* ---- the HTTP server: ct_http_ops ---- */
 
 /* Connections served at once; more are answered 503 and closed. */
@@ -151,6 +154,12 @@ void ct_plugin_configure(const char *report_lib);
  * NULL when it cannot be loaded or lacks name (logged). Guard held; never
  * from a wrapper or a signal handler. */
 void *ct_plugin_sym(const char *name);
+
+/* Before a call into the loaded report library: hands it the program's
+ * C++ demangler (report/demangle.h) if the program loaded one since the
+ * last look (a C program's C++ module); nothing once one was found. One
+ * dl_iterate_phdr step otherwise. Same context as ct_plugin_sym. */
+void ct_plugin_demangler_refresh(void);
 
 /* Fork child (core/fork.h), async-signal-safe: the library's "loading"
  * state of a thread that is gone becomes "not tried"

@@ -1,4 +1,11 @@
-/* C++ name demangling for report/ (the only C++ in libcontend).
+/* C++ name demangling for report/.
+ *
+ * With the C++ runtime's __cxa_demangle when the shim found one loaded in
+ * the program (every C++ program has it; ct_report_set_demangler, core/
+ * plugin.c), so a C program never has libstdc++ loaded by us: its
+ * finalizers, pages and link maps were paid at the exit of every fork
+ * child of a C server once the report library was loaded. Without one,
+ * names stay as they are (mangled).
  *
  * Thread-safe, allocates, not async-signal-safe. */
 #ifndef CT_DEMANGLE_H
@@ -10,7 +17,8 @@ extern "C" {
 
 /* The demangled form of an Itanium-ABI name ("_ZN2ns3fooEi" ->
  * "ns::foo(int)") in a malloc'd string, or NULL if name is not a mangled
- * name (plain C symbols, "main") or memory ran out. */
+ * name (plain C symbols, "main"), no demangler was handed over or memory
+ * ran out. */
 char *ct_demangle_name(const char *name);
 
 #ifdef __cplusplus

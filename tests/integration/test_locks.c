@@ -439,3 +439,27 @@ Test(locks, cxx_names_kinds_and_sites)
 	run_free(&c);
 	run_free(&r);
 }
+
+/* A C program whose C++ code comes later, with dlopen (a C server's C++
+ * module): the report library does not link the C++ runtime, the shim
+ * hands it the program's demangler, and looks for it again once the
+ * loaded objects change. Here the report library is loaded (for a live
+ * snapshot) before the C++ module is: the module's holder still comes out
+ * demangled in the final profile. */
+Test(locks, cxx_module_loaded_later_is_demangled, .timeout = 120)
+{
+	char lib[PATH_MAX];
+	prog_path(lib, sizeof(lib), "libcxxplugin.so");
+	struct run r;
+	run_ok(&r, &(struct run_opts){.prog = "dlopen_cxx", .args = (const char *[]){lib, NULL},
+				      .env = (const char *[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL},
+				      .env2 = exact_env});
+	struct profile p;
+	if (run_profile(&r, NULL, "mutex", &p)) {
+		struct psum s =
+			profile_sum(&p, &(struct stack_match){.contains = "cxxplug::hold_briefly"});
+		cr_expect_gt(s.count, 0, "no demangled cxxplug::hold_briefly() holding the mutex");
+		profile_free(&p);
+	}
+	run_free(&r);
+}

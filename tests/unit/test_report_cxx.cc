@@ -1,7 +1,11 @@
 // A C++ member function for the demangling test in test_report.c: its
 // frame must come out as "ctt::Account::transfer(ct_test_site*, int)"
 // with the mangled name in Function.system_name.
+#include <cxxabi.h>
+
 #include "test_report.h"
+
+extern "C" void ct_report_set_demangler(void *fn); // report/report.h
 
 namespace ctt {
 struct Account {
@@ -19,4 +23,12 @@ extern "C" void
 ct_test_cxx_site(struct ct_test_site *s)
 {
 	ctt::Account::transfer(s, 0);
+}
+
+// The shim hands the report library the program's own demangler
+// (core/plugin.c); this binary is the program here.
+__attribute__((constructor)) static void
+set_demangler()
+{
+	ct_report_set_demangler(reinterpret_cast<void *>(&abi::__cxa_demangle));
 }
