@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "demangle.h"
-#include "report.h"
 
 typedef char *(*ct_cxa_demangle_fn)(const char *name, char *buf, size_t *len, int *status);
 

@@ -11,9 +11,17 @@
 #ifndef CT_DEMANGLE_H
 #define CT_DEMANGLE_H
 
+#include "../core/compiler.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The C++ runtime's __cxa_demangle (char *(const char *, char *, size_t *,
+ * int *)), from the program, or NULL: C++ names are demangled with it.
+ * Exported: the shim hands it over (core/plugin.c, whose type for it is
+ * ct_report_set_demangler_fn). Thread-safe, async-signal-safe. */
+CT_EXPORT void ct_report_set_demangler(void *fn);
 
 /* The demangled form of an Itanium-ABI name ("_ZN2ns3fooEi" ->
  * "ns::foo(int)") in a malloc'd string, or NULL if name is not a mangled

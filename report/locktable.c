@@ -3,13 +3,13 @@
  * labels and the histogram samples' bucket label. */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmp.h"
 #include "locktable.h"
 #include "pprof_read.h"
+#include "round.h"
 #include "vec.h"
 
 #define LT_TOP_SITES 3
@@ -373,7 +373,7 @@ lt_json_str(FILE *out, const char *s)
 static int64_t
 lt_i(double v)
 {
-	return v > 0 ? (int64_t)llround(v) : 0;
+	return v > 0 ? ct_round_i64(v) : 0;
 }
 
 static void

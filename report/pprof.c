@@ -3,7 +3,6 @@
  * returns. Never scales values: core already did (Go >= 1.20 rules). */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "maps.h"
 #include "pprof.h"
 #include "profile.pb-c.h"
+#include "round.h"
 #include "symbolize.h"
 #include "vec.h"
 
@@ -276,11 +276,7 @@ ct_pprof_labels_free(struct ct_pprof_labels *l)
 int64_t
 ct_pprof_round(double v)
 {
-	if (!(v > 0))
-		return 0;
-	if (v >= 9.2e18)
-		return INT64_MAX;
-	return llround(v);
+	return v > 0 ? ct_round_i64(v) : 0;
 }
 
 /* One Sample: the synthetic leaf for the wrapped function, then the

@@ -4,7 +4,6 @@
  * labels, read with the one pprof reader). */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "pprof_read.h"
 #include "profile.pb-c.h"
 #include "render.h"
+#include "round.h"
 #include "strmap.h"
 #include "vec.h"
 
@@ -103,7 +103,7 @@ ct_render_delta(const struct ct_snapshot *earlier, const struct ct_snapshot *lat
 		double dc = r1->count - (r0 ? r0->count : 0), dd = r1->delay_ns - (r0 ? r0->delay_ns : 0);
 		/* Values only grow, so "unchanged" is exact equality; rounding
 		 * to what the encoder writes catches float noise too. */
-		if (llround(dc) == 0 && llround(dd) == 0)
+		if (ct_round_i64(dc) == 0 && ct_round_i64(dd) == 0)
 			continue;
 		v[n] = *r1;
 		v[n].count = dc;

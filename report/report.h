@@ -61,10 +61,7 @@ CT_EXPORT void ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *p
  * the new root's reach. Same context rules as ct_report_write. */
 CT_EXPORT void ct_report_open_objects(const struct ct_snapshot *snap);
 
-/* The C++ runtime's __cxa_demangle (char *(const char *, char *, size_t *,
- * int *)), from the program, or NULL: C++ names are demangled with it
- * (demangle.h). Thread-safe, async-signal-safe. */
-CT_EXPORT void ct_report_set_demangler(void *fn);
+/* ct_report_set_demangler, the library's last export, is in demangle.h. */
 
 /* Renders one profile of snap into memory, for the HTTP endpoint and
  * snapshots. name: "mutex", "block", "threads" (alias "goroutine") or

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <math.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include "../../report/pprof.h"
 #include "../../report/pprof_read.h"
 #include "../../report/report.h"
+#include "../../report/round.h"
 #include "../../report/symbolize.h"
 #include "profile.pb-c.h"
 #include "test_report.h"
@@ -1354,4 +1356,22 @@ Test(report, go_tool_pprof_reads_it, .timeout = 120)
 
 	tmpdir_remove(dir);
 	free(dir);
+}
+
+/* The report library rounds without libm (report/round.h): the same
+ * integers as llround, halves away from zero, at every magnitude a count
+ * or a delay in nanoseconds takes. */
+Test(report, rounding_is_llrounds)
+{
+	static const double cases[] = {0,	  0.49999999999999994, 0.5,  1.5,   2.5,
+				       1e9 + 0.5, 123456789.4999,	  4503599627370495.5,
+				       9007199254740993.0,			  1e15 + 0.25,
+				       1e18 + 1,	 -0.5,			  -2.5, -1e9 - 0.5};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(ct_round_i64(cases[i]), llround(cases[i]), "%.17g: %lld, llround %lld",
+			     cases[i], (long long)ct_round_i64(cases[i]), llround(cases[i]));
+	for (double v = 0.0; v < 1e7; v = v * 1.37 + 0.25)
+		cr_expect_eq(ct_round_i64(v), llround(v), "%.17g", v);
+	cr_expect_eq(ct_round_i64(1e19), INT64_MAX);
+	cr_expect_eq(ct_round_i64(NAN), 0);
 }

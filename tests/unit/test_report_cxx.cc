@@ -3,9 +3,8 @@
 // with the mangled name in Function.system_name.
 #include <cxxabi.h>
 
+#include "../../report/demangle.h"
 #include "test_report.h"
-
-extern "C" void ct_report_set_demangler(void *fn); // report/report.h
 
 namespace ctt {
 struct Account {
