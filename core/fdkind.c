@@ -1,7 +1,6 @@
 /* fd classification; see fdkind.h. Pure functions over system calls that
  * do not allocate: linked into both libcontend.so and the report library. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,13 +103,5 @@ ct_fdinfo_read(int fd, char *buf, size_t size)
 {
 	char path[48];
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return -1;
-	ssize_t n = ct_sys_read(f, buf, size - 1);
-	close(f);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return n;
+	return ct_sys_read_file(path, buf, size);
 }

@@ -75,4 +75,9 @@ void ct_sys_install(const struct ct_sys *real);
 #define ct_sys_accept4(...) ct_sys.accept4(__VA_ARGS__)
 #define ct_sys_signalfd(...) ct_sys.signalfd(__VA_ARGS__)
 
+/* The first len - 1 bytes of a small file (/proc/self/...), one read,
+ * NUL-terminated: their count, or -1 with open's or read's errno. No
+ * allocation; async-signal-safe. */
+ssize_t ct_sys_read_file(const char *path, char *buf, size_t len);
+
 #endif
