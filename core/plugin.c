@@ -79,12 +79,12 @@ ct_plugin_demangler(void *h)
 	path[0] = '\0';
 	ct_dl_iterate(ct_plugin_cxx_runtime, path);
 	bool mine = ct_dl_forks_off();
-	void *fn = dlsym(RTLD_DEFAULT, "__cxa_demangle");
-	/* Loaded already (RTLD_NOLOAD): a reference that keeps it, as the
-	 * report library did when it linked libstdc++ itself. */
-	void *rt = !fn && path[0] ? dlopen(path, RTLD_LAZY | RTLD_NOLOAD) : NULL;
-	if (rt)
-		fn = dlsym(rt, "__cxa_demangle");
+	/* A reference to the runtime (RTLD_NOLOAD: only if loaded already),
+	 * kept as the report library's link to libstdc++ was: a module the
+	 * program closes may not take the demangler with it. The default
+	 * scope is for a runtime linked into the executable. */
+	void *rt = path[0] ? dlopen(path, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+	void *fn = dlsym(rt ? rt : RTLD_DEFAULT, "__cxa_demangle");
 	ct_report_set_demangler_fn set =
 		fn ? (ct_report_set_demangler_fn)dlsym(h, "ct_report_set_demangler") : NULL;
 	ct_dl_forks_on(mine);
