@@ -177,13 +177,16 @@ Test(waitrun, wake_up_after_a_signal_continues_the_run_once)
 	struct ct_wait_view w;
 	int64_t t0 = ct_now_ns();
 	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, t0, SITE);
-	w = again(CT_OP_EPOLL_WAIT, -1, EINTR, NULL, 7, SITE, ct_now_ns());
+	int64_t tr = ct_now_ns();
+	w = again(CT_OP_EPOLL_WAIT, -1, EINTR, NULL, 7, SITE, tr);
 	cr_expect(w.since == t0 && w.rearms == 1);
-	/* Woken at once, a read of the wake-up fd, the same wait again. */
+	/* Woken at once, a read of the wake-up fd, the same wait again: the
+	 * times given, not read, so that a preempted test still has them
+	 * within CT_REARM_GAP_NS of the re-armed wait. */
 	ct_wait_leave();
-	ct_wait_enter(CT_OP_READ, NULL, 8, ct_now_ns(), (uintptr_t)&read_site);
+	ct_wait_enter(CT_OP_READ, NULL, 8, tr + 1, (uintptr_t)&read_site);
 	ct_wait_leave();
-	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, ct_now_ns(), SITE);
+	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, tr + 2, SITE);
 	cr_assert(ct_wait_read(s, &w));
 	cr_expect(w.since == t0 && w.rearms == 2, "since %lld (run %lld), rearms %u",
 		  (long long)w.since, (long long)t0, w.rearms);
