@@ -234,9 +234,24 @@ ct_unwind_through_wrapper(struct ct_unw *u, uintptr_t caller, uintptr_t slot, ui
 			unw_word_t ip;
 			if (u->get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
 				break;
-			if (out || ip == caller)
+			Dl_info di;
+			unw_word_t sp;
+			if (out) {
+				/* A walk through a stale frame of the shim (an
+				 * earlier call's, left below the wrapper's) may
+				 * reach caller and then restore registers from
+				 * the wrong words: garbage from there on. */
+				if (!dladdr((void *)ip, &di))
+					break;
 				pcs[out++] = (uintptr_t)ip;
-			else if (ip < lo || ip >= hi)
+			} else if (ip == caller) {
+				/* Through the frame whose return address is this
+				 * slot, not another that also returned there. */
+				if (u->get_reg(&c, UNW_REG_SP, &sp) < 0 ||
+				    sp != slot + sizeof(uintptr_t))
+					return 0;
+				pcs[out++] = (uintptr_t)ip;
+			} else if (ip < lo || ip >= hi)
 				return 0; /* left the shim elsewhere than at caller */
 			if (u->step(&c) <= 0)
 				break;

@@ -67,7 +67,17 @@ struct ct_thread {
 		uint32_t rearms;
 		bool intr; /* the thread's last wait ended with EINTR */
 	} wrun;
+	/* Which handlers ran on this thread since a wrapper of a call that a
+	 * handler interrupts whatever SA_RESTART says last cleared it
+	 * (interpose/restart.h, CT_RESTART): CT_INTR_OURS for a signal whose
+	 * action libcontend stands for (the dump signal; natively its
+	 * default, which interrupts nothing), CT_INTR_PROG for one of the
+	 * program's handlers. Set by interpose/signal.c. */
+	unsigned sig_intr;
 } __attribute__((aligned(64)));
+
+#define CT_INTR_OURS 1u
+#define CT_INTR_PROG 2u
 
 /* Runs this thread's deferred program signal handlers (set by
  * interpose/signal.c at init; only called when sig_deferred > 0). */

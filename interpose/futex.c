@@ -51,6 +51,7 @@
 #include "../core/waiters.h"
 #include "interpose.h"
 #include "real.h"
+#include "restart.h"
 
 /* The futex slow paths: nr is SYS_futex, or SYS_futex_waitv. Reached
  * from the trampoline by a jump, so their return address is the
@@ -61,14 +62,29 @@ CT_HIDDEN long ct_futex_waitv_syscall(long nr, long a, long b, long c, long d, l
 /* A futex wait on the word at a: FUTEX_WAIT and its variants (0 when
  * woken) and futex_waitv(waiters, nr_futexes, flags, timeout, clockid)
  * (the index of the word that woke it); -1 otherwise. */
+/* The wait itself. With a timeout it ends with EINTR after any handler
+ * (the kernel's restart block); where only ours ran it is made again
+ * (restart.h): FUTEX_WAIT for what is left of its relative timeout, the
+ * others with their absolute one as it is. */
+static inline long
+ct_futex_wait_call(long nr, long a, long b, long c, long d, long e, long f)
+{
+	const struct timespec *t = (const struct timespec *)d;
+	bool rel = nr == SYS_futex && ((int)b & FUTEX_CMD_MASK) == FUTEX_WAIT && t;
+	struct timespec left;
+	int64_t t0 = ct_io_began(rel);
+	return CT_RESTART(long, real_syscall(nr, a, b, c, d, e, f), CT_EINTR(rv_),
+			  d = rel ? (ct_io_left_ts(t0, t, &left), (long)&left) : d);
+}
+
 static CT_NOINLINE long
 ct_futex_wait(long nr, long a, long b, long c, long d, long e, long f, uintptr_t caller)
 {
 	if (!ct_active())
-		return real_syscall(nr, a, b, c, d, e, f);
+		return ct_futex_wait_call(nr, a, b, c, d, e, f);
 	struct ct_wait w;
 	ct_lock_wait_begin(&w, (const void *)a, CT_OP_FUTEX_WAIT, caller);
-	long r = real_syscall(nr, a, b, c, d, e, f);
+	long r = ct_futex_wait_call(nr, a, b, c, d, e, f);
 	/* Woken (spuriously too), timed out or interrupted: it slept. EAGAIN
 	 * (the word had changed) and the argument errors return at once. */
 	if (r >= 0 || errno == ETIMEDOUT || errno == EINTR) {

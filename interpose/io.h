@@ -25,6 +25,7 @@
 #include "../core/iowait.h"
 #include "../core/ops.h"
 #include "real.h"
+#include "restart.h"
 
 /* The return address into the program (only valid in the wrapper). */
 #define CT_IO_CALLER() ((uintptr_t)__builtin_return_address(0))

@@ -37,34 +37,58 @@ int __ppoll_chk(struct pollfd *f, nfds_t n, const struct timespec *t, const sigs
 		return r_;                                                                 \
 	} while (0)
 
+/* call, made again for what is left of the timeout t (milliseconds,
+ * negative: none) where only our signal handler interrupted it (io.h,
+ * CT_RESTART); call names the timeout t_. */
+#define CT_POLL_RESTART(call)                                                  \
+	({                                                                     \
+		int t_ = t;                                                    \
+		int64_t t0_ = ct_io_began(t > 0);                              \
+		CT_RESTART(int, call, CT_EINTR(rv_), t_ = ct_io_left_ms(t0_, t)); \
+	})
+
+/* Likewise for a relative timeout given as a timespec t (NULL: none),
+ * which the C library copies and the kernel does not update: read only
+ * once the call accepted it. */
+#define CT_TS_RESTART(call)                                                          \
+	({                                                                           \
+		const struct timespec *t_ = t;                                       \
+		struct timespec left_;                                               \
+		int64_t t0_ = ct_io_began(t != NULL);                                \
+		CT_RESTART(int, call, CT_EINTR(rv_), t_ = ct_io_left_ts_or(t0_, t, &left_)); \
+	})
+
+/* select: Linux leaves what is left of the timeout in *t. */
+#define CT_SELECT_RESTART(call) CT_RESTART(int, call, CT_EINTR(rv_), (void)0)
+
 CT_EXPORT int
 poll(struct pollfd *f, nfds_t n, int t)
 {
-	CT_IO_POLL(CT_OP_POLL, t != 0, f, n, real_poll(f, n, t));
+	CT_IO_POLL(CT_OP_POLL, t != 0, f, n, CT_POLL_RESTART(real_poll(f, n, t_)));
 }
 
 CT_EXPORT int
 __poll(struct pollfd *f, nfds_t n, int t)
 {
-	CT_IO_POLL(CT_OP_POLL, t != 0, f, n, real___poll(f, n, t));
+	CT_IO_POLL(CT_OP_POLL, t != 0, f, n, CT_POLL_RESTART(real___poll(f, n, t_)));
 }
 
 CT_EXPORT int
 __poll_chk(struct pollfd *f, nfds_t n, int t, size_t fl)
 {
-	CT_IO_POLL(CT_OP_POLL, t != 0, f, n, real___poll_chk(f, n, t, fl));
+	CT_IO_POLL(CT_OP_POLL, t != 0, f, n, CT_POLL_RESTART(real___poll_chk(f, n, t_, fl)));
 }
 
 CT_EXPORT int
 ppoll(struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t *s)
 {
-	CT_IO_POLL(CT_OP_PPOLL, 1, f, n, real_ppoll(f, n, t, s));
+	CT_IO_POLL(CT_OP_PPOLL, 1, f, n, CT_TS_RESTART(real_ppoll(f, n, t_, s)));
 }
 
 CT_EXPORT int
 __ppoll_chk(struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t *s, size_t fl)
 {
-	CT_IO_POLL(CT_OP_PPOLL, 1, f, n, real___ppoll_chk(f, n, t, s, fl));
+	CT_IO_POLL(CT_OP_PPOLL, 1, f, n, CT_TS_RESTART(real___ppoll_chk(f, n, t_, s, fl)));
 }
 
 /* A select of no descriptor is a sleep (CT_IO_SLEEP). */
@@ -72,32 +96,33 @@ CT_EXPORT int
 select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t)
 {
 	if (n <= 0 || (!r && !w && !e))
-		CT_IO_SLEEP(int, CT_OP_SELECT, real_select(n, r, w, e, t));
-	CT_IO_CALL(int, CT_OP_SELECT, -1, real_select(n, r, w, e, t));
+		CT_IO_SLEEP(int, CT_OP_SELECT, CT_SELECT_RESTART(real_select(n, r, w, e, t)));
+	CT_IO_CALL(int, CT_OP_SELECT, -1, CT_SELECT_RESTART(real_select(n, r, w, e, t)));
 }
 
 CT_EXPORT int
 pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t, const sigset_t *s)
 {
 	if (n <= 0 || (!r && !w && !e))
-		CT_IO_SLEEP(int, CT_OP_PSELECT, real_pselect(n, r, w, e, t, s));
-	CT_IO_CALL(int, CT_OP_PSELECT, -1, real_pselect(n, r, w, e, t, s));
+		CT_IO_SLEEP(int, CT_OP_PSELECT, CT_TS_RESTART(real_pselect(n, r, w, e, t_, s)));
+	CT_IO_CALL(int, CT_OP_PSELECT, -1, CT_TS_RESTART(real_pselect(n, r, w, e, t_, s)));
 }
 
 CT_EXPORT int
 epoll_wait(int ep, struct epoll_event *ev, int m, int t)
 {
-	CT_IO_WAIT(int, CT_OP_EPOLL_WAIT, ep, t != 0, real_epoll_wait(ep, ev, m, t));
+	CT_IO_WAIT(int, CT_OP_EPOLL_WAIT, ep, t != 0, CT_POLL_RESTART(real_epoll_wait(ep, ev, m, t_)));
 }
 
 CT_EXPORT int
 epoll_pwait(int ep, struct epoll_event *ev, int m, int t, const sigset_t *s)
 {
-	CT_IO_WAIT(int, CT_OP_EPOLL_PWAIT, ep, t != 0, real_epoll_pwait(ep, ev, m, t, s));
+	CT_IO_WAIT(int, CT_OP_EPOLL_PWAIT, ep, t != 0,
+		   CT_POLL_RESTART(real_epoll_pwait(ep, ev, m, t_, s)));
 }
 
 CT_EXPORT int
 epoll_pwait2(int ep, struct epoll_event *ev, int m, const struct timespec *t, const sigset_t *s)
 {
-	CT_IO_CALL(int, CT_OP_EPOLL_PWAIT2, ep, real_epoll_pwait2(ep, ev, m, t, s));
+	CT_IO_CALL(int, CT_OP_EPOLL_PWAIT2, ep, CT_TS_RESTART(real_epoll_pwait2(ep, ev, m, t_, s)));
 }

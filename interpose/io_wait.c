@@ -21,34 +21,73 @@
 
 int __nanosleep(const struct timespec *r, struct timespec *m);
 
+/* call (naming r_ and m_) made again for what the kernel left in *m_
+ * where only our handler interrupted it (io.h, CT_RESTART). */
+#define CT_NANOSLEEP_RESTART(call)                                                         \
+	({                                                                                 \
+		struct timespec rem_;                                                      \
+		const struct timespec *r_ = r;                                             \
+		struct timespec *m_ = m ? m : &rem_;                                       \
+		CT_RESTART(int, call, CT_EINTR(rv_), r_ = m_);                            \
+	})
+
 CT_EXPORT int
 nanosleep(const struct timespec *r, struct timespec *m)
 {
-	CT_IO_CALL(int, CT_OP_NANOSLEEP, -1, real_nanosleep(r, m));
+	CT_IO_CALL(int, CT_OP_NANOSLEEP, -1, CT_NANOSLEEP_RESTART(real_nanosleep(r_, m_)));
 }
 
 CT_EXPORT int
 __nanosleep(const struct timespec *r, struct timespec *m)
 {
-	CT_IO_CALL(int, CT_OP_NANOSLEEP, -1, real___nanosleep(r, m));
+	CT_IO_CALL(int, CT_OP_NANOSLEEP, -1, CT_NANOSLEEP_RESTART(real___nanosleep(r_, m_)));
 }
 
 CT_EXPORT int
 clock_nanosleep(clockid_t c, int f, const struct timespec *r, struct timespec *m)
 {
-	CT_IO_CALL(int, CT_OP_CLOCK_NANOSLEEP, -1, real_clock_nanosleep(c, f, r, m));
+	/* It returns the error; an absolute time stays as it is. */
+	CT_IO_CALL(int, CT_OP_CLOCK_NANOSLEEP, -1, ({
+			   struct timespec rem_;
+			   const struct timespec *r_ = r;
+			   struct timespec *m_ = m ? m : &rem_;
+			   CT_RESTART(int, real_clock_nanosleep(c, f, r_, m_), rv_ == EINTR,
+				      if (!(f & TIMER_ABSTIME)) r_ = m_);
+		   }));
 }
 
 CT_EXPORT unsigned
 sleep(unsigned s)
 {
-	CT_IO_WAIT(unsigned, CT_OP_SLEEP, -1, s != 0, real_sleep(s));
+	/* It returns the seconds left when a handler interrupts it (as
+	 * glibc's, the whole seconds of what nanosleep left); the rest of
+	 * the sleep is a nanosleep. */
+	CT_IO_WAIT(unsigned, CT_OP_SLEEP, -1, s != 0, ({
+			   int64_t t0_ = ct_io_began(s != 0);
+			   int e0_ = errno;
+			   ct_self.sig_intr = 0;
+			   unsigned r0_ = real_sleep(s);
+			   struct timespec ts_ = {s, 0}, left_;
+			   if (r0_ > 0 && ct_io_intr_ours()) {
+				   errno = e0_;
+				   ct_io_left_ts(t0_, &ts_, &left_);
+				   int n_ = CT_RESTART(int, real_nanosleep(&left_, &left_), CT_EINTR(rv_),
+						       (void)0);
+				   r0_ = n_ < 0 ? (unsigned)left_.tv_sec : 0;
+			   }
+			   r0_;
+		   }));
 }
 
 CT_EXPORT int
 usleep(useconds_t u)
 {
-	CT_IO_WAIT(int, CT_OP_USLEEP, -1, u != 0, real_usleep(u));
+	CT_IO_WAIT(int, CT_OP_USLEEP, -1, u != 0, ({
+			   useconds_t u_ = u;
+			   int64_t t0_ = ct_io_began(u != 0);
+			   CT_RESTART(int, real_usleep(u_), CT_EINTR(rv_),
+				      u_ = ct_io_left_us(t0_, u));
+		   }));
 }
 
 CT_EXPORT int
@@ -62,38 +101,48 @@ CT_EXPORT int
 sigtimedwait(const sigset_t *s, siginfo_t *i, const struct timespec *t)
 {
 	ct_signals_program_waits(s);
-	CT_IO_CALL(int, CT_OP_SIGTIMEDWAIT, -1, real_sigtimedwait(s, i, t));
+	CT_IO_CALL(int, CT_OP_SIGTIMEDWAIT, -1, ({
+			   const struct timespec *t_ = t;
+			   struct timespec left_;
+			   int64_t t0_ = ct_io_began(t != NULL);
+			   CT_RESTART(int, real_sigtimedwait(s, i, t_), CT_EINTR(rv_),
+				      t_ = ct_io_left_ts_or(t0_, t, &left_));
+		   }));
 }
 
 CT_EXPORT int
 sigwaitinfo(const sigset_t *s, siginfo_t *i)
 {
 	ct_signals_program_waits(s);
-	CT_IO_CALL(int, CT_OP_SIGWAITINFO, -1, real_sigwaitinfo(s, i));
+	CT_IO_CALL(int, CT_OP_SIGWAITINFO, -1,
+		   CT_RESTART(int, real_sigwaitinfo(s, i), CT_EINTR(rv_), (void)0));
 }
 
 CT_EXPORT int
 sigsuspend(const sigset_t *s)
 {
-	CT_IO_CALL(int, CT_OP_SIGSUSPEND, -1, real_sigsuspend(s));
+	CT_IO_CALL(int, CT_OP_SIGSUSPEND, -1,
+		   CT_RESTART(int, real_sigsuspend(s), CT_EINTR(rv_), (void)0));
 }
 
 CT_EXPORT int
 pause(void)
 {
-	CT_IO_CALL(int, CT_OP_PAUSE, -1, real_pause());
+	CT_IO_CALL(int, CT_OP_PAUSE, -1, CT_RESTART(int, real_pause(), CT_EINTR(rv_), (void)0));
 }
 
 CT_EXPORT ssize_t
 msgrcv(int id, void *p, size_t n, long t, int f)
 {
-	CT_IO_WAIT(ssize_t, CT_OP_MSGRCV, -1, !(f & IPC_NOWAIT), real_msgrcv(id, p, n, t, f));
+	CT_IO_WAIT(ssize_t, CT_OP_MSGRCV, -1, !(f & IPC_NOWAIT),
+		   CT_RESTART(ssize_t, real_msgrcv(id, p, n, t, f), CT_EINTR(rv_), (void)0));
 }
 
 CT_EXPORT int
 msgsnd(int id, const void *p, size_t n, int f)
 {
-	CT_IO_WAIT(int, CT_OP_MSGSND, -1, !(f & IPC_NOWAIT), real_msgsnd(id, p, n, f));
+	CT_IO_WAIT(int, CT_OP_MSGSND, -1, !(f & IPC_NOWAIT),
+		   CT_RESTART(int, real_msgsnd(id, p, n, f), CT_EINTR(rv_), (void)0));
 }
 
 CT_EXPORT ssize_t

@@ -9,6 +9,7 @@
 #include "../core/ops.h"
 #include "interpose.h"
 #include "real.h"
+#include "restart.h"
 
 static inline bool
 ct_sem_may_wait(sem_t *s)
@@ -28,14 +29,18 @@ sem_wait(sem_t *s)
 	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_WAIT, s, real_sem_wait(s));
 }
 
+/* The timed ones end with EINTR after any handler (an absolute time:
+ * made again as it is where only ours ran, restart.h). */
 CT_EXPORT int
 sem_timedwait(sem_t *s, const struct timespec *t)
 {
-	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_TIMEDWAIT, s, real_sem_timedwait(s, t));
+	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_TIMEDWAIT, s,
+		      CT_RESTART(int, real_sem_timedwait(s, t), CT_EINTR(rv_), (void)0));
 }
 
 CT_EXPORT int
 sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
 {
-	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_CLOCKWAIT, s, real_sem_clockwait(s, c, t));
+	CT_TIMED_WAIT(ct_sem_may_wait(s), CT_OP_SEM_CLOCKWAIT, s,
+		      CT_RESTART(int, real_sem_clockwait(s, c, t), CT_EINTR(rv_), (void)0));
 }

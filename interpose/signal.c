@@ -273,6 +273,8 @@ ct_dispatch(int k, int sig, siginfo_t *si, void *uc)
 		ct_track_uc = uc;
 		if (ct_track_fn[sig])
 			ct_track_fn[sig](sig);
+		/* Returned: natively the default interrupted nothing. */
+		ct_self.sig_intr |= CT_INTR_OURS;
 		ct_track_si = outer;
 		ct_track_uc = outer_uc;
 		errno = saved;
@@ -322,6 +324,7 @@ ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc, bool defe
 								      ct_uc_pc(uc);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ct_self.sig_depth = d + 1;
+	ct_self.sig_intr |= CT_INTR_PROG;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (flags & SA_SIGINFO)
 		((ct_sigaction_fn)fn)(sig, si, uc);

@@ -622,3 +622,82 @@ Test(signals, closed_dump_signalfd_number_is_never_read, .timeout = 120)
 		  "status %#x; stdout: %s; stderr: %s", r.status, r.out, r.err);
 	run_free(&r);
 }
+
+/* The dump signal (CONTEND_DUMP_SIGNAL=SIGWINCH, which natively changes
+ * nothing) sent to a thread blocked in a call that any handler interrupts
+ * whatever SA_RESTART says (tests/progs/dump_in_wait): the call goes on
+ * as natively, to the end the program gives it (a byte on its pipe, its
+ * own SIGUSR1 handler, a taken signal, its timeout), with its result and
+ * errno; and the snapshot the signal asked for shows the thread in that
+ * wait, not running. Before, poll, epoll_wait, select, the sleeps,
+ * sigsuspend and the rest returned EINTR (sleep() its seconds left) at
+ * once, to programs that never handle the signal; so did sem_timedwait
+ * and a futex wait with a timeout made through syscall(). */
+struct wait_case {
+	const char *mode;
+	const char *op;  /* in the snapshot, as "[op" */
+	int at_least_ms; /* the timeout the call must have waited out */
+};
+
+static const struct wait_case wait_cases[] = {
+	{"poll", "poll", 0},
+	{"ppoll", "ppoll", 0},
+	{"select", "select", 0},
+	{"pselect", "pselect", 0},
+	{"epoll_wait", "epoll_wait", 0},
+	{"epoll_pwait", "epoll_pwait", 0},
+	{"read", "read", 0},
+	{"nanosleep", "nanosleep", 0},
+	{"clock_nanosleep", "clock_nanosleep", 0},
+	{"sleep", "sleep", 0},
+	{"usleep", "usleep", 0},
+	{"sigsuspend", "sigsuspend", 0},
+	{"pause", "pause", 0},
+	{"sigtimedwait", "sigtimedwait", 0},
+	{"sigwaitinfo", "sigwaitinfo", 0},
+	{"sem_timedwait", "sem_timedwait", 0},
+	{"futex", "futex_wait", 0},
+	{"poll-timeout", "poll", 1500},
+	{"ppoll-timeout", "ppoll", 1500},
+	{"epoll_wait-timeout", "epoll_wait", 1500},
+	{"nanosleep-timeout", "nanosleep", 1500},
+	{"sleep-timeout", "sleep", 2000},
+	{"usleep-timeout", "usleep", 1500},
+	{"sigtimedwait-timeout", "sigtimedwait", 1500},
+	{"sem_timedwait-timeout", "sem_timedwait", 1500},
+	{"futex-timeout", "futex_wait", 1500},
+};
+
+TABLE_TEST(signals, dump_signal_interrupts_no_wait, wait_cases, c, .timeout = 180)
+{
+	static const char *const keys[] = {"r", "errno", "handled"};
+	long long native[3];
+	for (int shim = 0; shim < 2; shim++) {
+		struct run r;
+		run_ok(&r, &(struct run_opts){.prog = "dump_in_wait",
+					      .args = (const char *[]){c->mode, NULL},
+					      .env = (const char *[]){"CONTEND_DUMP_SIGNAL=SIGWINCH", NULL},
+					      .no_preload = !shim, .timeout_s = 120});
+		for (int k = 0; k < 3; k++) {
+			long long v = run_value(&r, NULL, keys[k]);
+			if (!shim)
+				native[k] = v;
+			else
+				cr_expect_eq(v, native[k], "%s: %s=%lld preloaded, %lld natively", c->mode,
+					     keys[k], v, native[k]);
+		}
+		cr_expect_geq(run_value(&r, NULL, "waited_ms"), c->at_least_ms, "%s %s: %s", c->mode,
+			      shim ? "preloaded" : "plain", r.out);
+		if (shim) {
+			char path[PATH_MAX + 64], want[96];
+			run_path(&r, NULL, "threads.0001.txt", path, sizeof(path));
+			char *dump = read_file(path, NULL);
+			cr_assert(dump, "%s: no %s", c->mode, path);
+			snprintf(want, sizeof(want), "thread %lld \"dump_in_wait\" [%s", run_value(&r, NULL, "tid"),
+				 c->op);
+			cr_expect(strstr(dump, want), "%s: no '%s' in the snapshot:\n%s", c->mode, want, dump);
+			free(dump);
+		}
+		run_free(&r);
+	}
+}

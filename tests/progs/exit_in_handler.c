@@ -44,8 +44,11 @@ spin_in_libc(void)
 	char *buf = malloc(len);
 	if (!buf)
 		die("malloc", 0);
-	for (int i = 0;; i++)
+	/* The barrier keeps the compiler from dropping stores nobody reads. */
+	for (int i = 0;; i++) {
 		memset(buf, i, len);
+		__asm__ volatile("" : : "r"(buf) : "memory");
+	}
 }
 
 static NOINLINE void

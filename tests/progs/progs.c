@@ -423,6 +423,12 @@ scenario_main(int argc, char **argv, const char *prog, const struct scenario_mod
 int
 dump_threads_and_wait(char *path, size_t len)
 {
+	return dump_threads_of(self_tid(), SIGUSR2, path, len);
+}
+
+int
+dump_threads_of(int tid, int sig, char *path, size_t len)
+{
 	const char *out = getenv("CONTEND_OUT"), *p;
 	if (!out || !*out)
 		out = "contend.%p";
@@ -431,7 +437,7 @@ dump_threads_and_wait(char *path, size_t len)
 			 p + 2);
 	else
 		snprintf(path, len, "%s/threads.0001.txt", out);
-	raise(SIGUSR2);
+	syscall(SYS_tgkill, getpid(), tid, sig);
 	int written = 0;
 	for (int i = 0; i < 60000 && !(written = access(path, F_OK) == 0); i++)
 		pause_us_raw(1000);

@@ -62,6 +62,9 @@ void start_named(pthread_t *t, const char *name, void (*fn)(void));
  * in CONTEND_OUT, default contend.%p, expanded as the shim does), whose
  * path it writes into path; returns whether the file appeared. */
 int dump_threads_and_wait(char *path, size_t len);
+/* The same for thread tid of this process and signal sig (sent with
+ * tgkill, so that its handler interrupts that thread). */
+int dump_threads_of(int tid, int sig, char *path, size_t len);
 
 /* Exits with status 99 and a message when a setup call (not the behaviour
  * under test) fails: pthread_create, mmap, ... */
