@@ -324,7 +324,6 @@ ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc, bool defe
 								      ct_uc_pc(uc);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ct_self.sig_depth = d + 1;
-	ct_self.sig_intr |= CT_INTR_PROG;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (flags & SA_SIGINFO)
 		((ct_sigaction_fn)fn)(sig, si, uc);
@@ -332,6 +331,8 @@ ct_call_handler(void *fn, int flags, int sig, siginfo_t *si, void *uc, bool defe
 		((void (*)(int))fn)(sig);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ct_self.sig_depth = d;
+	/* After the handler: a wrapped call it made cleared the record. */
+	ct_self.sig_intr |= CT_INTR_PROG;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ct_handler_leave(&saved);
 }

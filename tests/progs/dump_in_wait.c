@@ -9,7 +9,10 @@
  * relative timeout through syscall(), ended by a FUTEX_WAKE), or
  * <call>-timeout (poll, ppoll, epoll_wait, nanosleep, sleep, usleep,
  * sigtimedwait, sem_timedwait, futex: a 1.5 s timeout that ends it;
- * sleep's is 2 s).
+ * sleep's is 2 s), or nested (poll of the pipe, interrupted by SIGUSR1
+ * whose handler makes a wrapped call and then spins until the dump
+ * signal has come and gone: poll fails with EINTR, as natively, and
+ * does not wait on for the byte written after).
  * A helper thread waits until the main thread is blocked in its system
  * call, sends it CONTEND_DUMP_SIGNAL (SIGWINCH: ignored natively) and,
  * preloaded, waits for the snapshot it asks for (printing dump=<path>),
@@ -41,11 +44,19 @@ static sem_t sem;
 static int word;
 static const char *mode;
 
+static volatile int in_handler, release;
+
 static void
 on_usr1(int sig)
 {
 	(void)sig;
 	handled = 1;
+	if (strcmp(mode, "nested"))
+		return;
+	poll(NULL, 0, 1);
+	__atomic_store_n(&in_handler, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&release, __ATOMIC_ACQUIRE)) {
+	}
 }
 
 static int
@@ -80,6 +91,11 @@ helper(void *arg)
 	while (proc_syscall(path) < 0 || task_state(0, main_tid) != 'S')
 		pause_us_raw(1000);
 	printf("tid=%d\n", main_tid);
+	if (is("nested")) {
+		syscall(SYS_tgkill, getpid(), main_tid, SIGUSR1);
+		while (!__atomic_load_n(&in_handler, __ATOMIC_ACQUIRE))
+			pause_us_raw(1000);
+	}
 	const char *pre = getenv("LD_PRELOAD");
 	if (pre && strstr(pre, "libcontend")) {
 		char dump[4096];
@@ -92,7 +108,8 @@ helper(void *arg)
 	fflush(stdout);
 	if (timeout_mode())
 		return arg;
-	if (fd_mode()) {
+	__atomic_store_n(&release, 1, __ATOMIC_RELEASE);
+	if (fd_mode() || is("nested")) {
 		if (write(pipefd[1], "x", 1) != 1)
 			die("write", errno);
 	} else if (is("sem_timedwait")) {
@@ -145,7 +162,7 @@ main(int argc, char **argv)
 	struct timespec abs = deadline_us(CLOCK_REALTIME, 60 * 1000 * 1000),
 			abs_part = deadline_us(CLOCK_REALTIME, 1500 * 1000);
 	errno = 4242;
-	if (is("poll"))
+	if (is("poll") || is("nested"))
 		r = poll(&pfd, 1, 60000);
 	else if (is("ppoll"))
 		r = ppoll(&pfd, 1, &minute, NULL);
