@@ -33,6 +33,7 @@ struct ct_hot {
 	int io_on;                /* iowait.h: CONTEND_IO at init; 0 = every I/O wrapper forwards */
 	int dumper_wanted;        /* dumper.h: an armed dumper without a thread has work now */
 	int ready;                /* profiles.h: profiling is set up (ct_active) */
+	int restart_on;           /* interpose/restart.h: an action of ours returns (the dump signal) */
 	uint64_t io_min_ticks;    /* iowait.h: CT_IOWAIT_MIN_NS in ticks; 0 until known */
 } __attribute__((aligned(64)));
 

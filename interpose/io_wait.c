@@ -64,11 +64,12 @@ sleep(unsigned s)
 	 * the sleep is a nanosleep. */
 	CT_IO_WAIT(unsigned, CT_OP_SLEEP, -1, s != 0, ({
 			   int64_t t0_ = ct_io_began(s != 0);
-			   int e0_ = errno;
+			   bool on_ = __atomic_load_n(&ct_hot.restart_on, __ATOMIC_RELAXED);
+			   int e0_ = on_ ? errno : 0;
 			   ct_self.sig_intr = 0;
 			   unsigned r0_ = real_sleep(s);
 			   struct timespec ts_ = {s, 0}, left_;
-			   if (r0_ > 0 && ct_io_intr_ours()) {
+			   if (on_ && r0_ > 0 && ct_io_intr_ours()) {
 				   errno = e0_;
 				   ct_io_left_ts(t0_, &ts_, &left_);
 				   int n_ = CT_RESTART(int, real_nanosleep(&left_, &left_), CT_EINTR(rv_),

@@ -14,6 +14,7 @@
 
 #include "../core/clock.h"
 #include "../core/dumper.h"
+#include "../core/hot.h"
 #include "../core/thread.h"
 
 /* Calls that a signal handler interrupts with EINTR whatever SA_RESTART
@@ -30,17 +31,23 @@
  * A program handler that ran (CT_INTR_PROG) ends it with EINTR, as
  * natively. The dumper a single-threaded process starts at the end of a
  * wait (core/dumper.h) is started here instead. Evaluates to the result
- * of the last call; intr tells, from rv_, that it failed with EINTR. */
-#define CT_RESTART(type, call, intr, again)                          \
-	({                                                           \
-		int e0_ = errno;                                     \
-		ct_self.sig_intr = 0;                                \
-		type rv_;                                            \
-		while ((rv_ = (call)), (intr) && ct_io_intr_ours()) { \
-			errno = e0_;                                 \
-			again;                                       \
-		}                                                    \
-		rv_;                                                 \
+ * of the last call; intr tells, from rv_, that it failed with EINTR. A
+ * process with no such action (no CONTEND_DUMP_SIGNAL, ct_hot.restart_on)
+ * makes the call once, at the cost of one load. */
+#define CT_RESTART(type, call, intr, again)                                   \
+	({                                                                    \
+		type rv_;                                                     \
+		if (!__atomic_load_n(&ct_hot.restart_on, __ATOMIC_RELAXED)) { \
+			rv_ = (call);                                         \
+		} else {                                                      \
+			int e0_ = errno;                                      \
+			ct_self.sig_intr = 0;                                 \
+			while ((rv_ = (call)), (intr) && ct_io_intr_ours()) { \
+				errno = e0_;                                  \
+				again;                                        \
+			}                                                     \
+		}                                                             \
+		rv_;                                                          \
 	})
 
 #define CT_EINTR(r) ((r) < 0 && errno == EINTR)
@@ -59,12 +66,15 @@ ct_io_intr_ours(void)
 }
 
 /* When a call with a timeout of its own (finite: not infinite, not
- * zero) began, for what is left of it after a restart; 0 otherwise.
- * CLOCK_MONOTONIC, as the kernel's own timeouts of these calls. */
+ * zero) began, for what is left of it after a restart; 0 otherwise, and
+ * 0 in a process where no action of ours returns (no CONTEND_DUMP_SIGNAL:
+ * ct_hot.restart_on), which then reads no clock. From 0, the helpers
+ * below give the whole timeout again. CLOCK_MONOTONIC, as the kernel's
+ * own timeouts of these calls. */
 static inline int64_t
 ct_io_began(bool finite)
 {
-	return finite ? ct_now_ns() : 0;
+	return finite && __atomic_load_n(&ct_hot.restart_on, __ATOMIC_RELAXED) ? ct_now_ns() : 0;
 }
 
 /* What is left of ms milliseconds begun at t0 (ct_io_began), rounded up
@@ -72,7 +82,7 @@ ct_io_began(bool finite)
 static inline int
 ct_io_left_ms(int64_t t0, int ms)
 {
-	if (ms <= 0)
+	if (ms <= 0 || !t0)
 		return ms;
 	int64_t left = t0 + (int64_t)ms * 1000000 - ct_now_ns();
 	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
@@ -82,7 +92,7 @@ ct_io_left_ms(int64_t t0, int ms)
 static inline void
 ct_io_left_ts(int64_t t0, const struct timespec *t, struct timespec *left)
 {
-	if (t->tv_sec >= 1000000000) { /* "for ever": 31 years and more */
+	if (!t0 || t->tv_sec >= 1000000000) { /* "for ever": 31 years and more */
 		*left = *t;
 		return;
 	}
@@ -97,6 +107,8 @@ ct_io_left_ts(int64_t t0, const struct timespec *t, struct timespec *left)
 static inline useconds_t
 ct_io_left_us(int64_t t0, useconds_t us)
 {
+	if (!t0)
+		return us;
 	int64_t left = t0 + (int64_t)us * 1000 - ct_now_ns();
 	return left <= 0 ? 0 : (useconds_t)((left + 999) / 1000);
 }

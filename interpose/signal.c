@@ -717,8 +717,12 @@ signalfd(int fd, const sigset_t *mask, int flags)
 void
 ct_signals_live_start(void)
 {
-	if (ct_dumper_start(real_pthread_create, ct_signal_ours) == 0 && ct_dumper_signal())
+	if (ct_dumper_start(real_pthread_create, ct_signal_ours) == 0 && ct_dumper_signal()) {
+		/* Before the action: the calls it interrupts know when they
+		 * began (restart.h). */
+		__atomic_store_n(&ct_hot.restart_on, 1, __ATOMIC_RELEASE);
 		ct_signals_track(ct_dumper_signal(), ct_on_dump);
+	}
 }
 
 /* Installs h the way glibc's signal flavours do, through our sigaction,
