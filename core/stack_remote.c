@@ -8,11 +8,16 @@
  *
  * Dump time only (allocates, dlopen()s libunwind-<arch>.so). */
 #include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libunwind.h>
@@ -20,6 +25,7 @@
 #include "dlhist.h"
 #include "snapshot.h"
 #include "stack.h"
+#include "sys.h"
 #include "task.h"
 
 #define CT_STR_(x) #x
@@ -71,6 +77,53 @@ ct_remote_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int wri
 	return -UNW_EBADREG;
 }
 
+/* Whether this process may call mincore(), which libunwind's first
+ * address space calls once (tdep_init, libunwind 1.6 on x86-64: it probes
+ * mincore on a page of the stack to choose how to validate addresses).
+ * mincore is outside systemd's @system-service set of system calls, so a
+ * unit with SystemCallFilter=@system-service (Debian's
+ * redis-server.service, for one) killed the process with SIGSYS at its
+ * first thread dump: redis at a BGSAVE's fork, at a dump signal, at its
+ * exit. A process under no seccomp filter (Seccomp: 0 in
+ * /proc/self/status) may; one under a filter is asked through a
+ * throwaway copy of itself (clone without an exit signal, so no SIGCHLD
+ * reaches the program and no wait(-1) of the program reaps it; all
+ * signals blocked, so a SIGSYS the filter traps kills the copy rather
+ * than run the program's handler) that calls mincore and exits. A filter
+ * the program installs itself never gets here: the shim stops before it
+ * (core/dump.h ct_dump_before_sandbox). Without /proc (a chroot) the
+ * answer is yes, as before. Dump time only; once per process (a fork
+ * child inherits the answer with the filter). */
+static bool
+ct_mincore_allowed(void)
+{
+	char buf[4096];
+	if (ct_sys_read_file("/proc/self/status", buf, sizeof(buf)) <= 0)
+		return true;
+	const char *p = strstr(buf, "\nSeccomp:");
+	if (!p || strtol(p + 9, NULL, 10) == 0)
+		return true;
+	/* The copy makes only these two system calls. */
+	unsigned char vec[1];
+	uintptr_t page = (uintptr_t)vec & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	long pid = syscall(SYS_clone, 0L, 0L, 0L, 0L, 0L);
+	if (pid == 0) {
+		syscall(SYS_mincore, page, 1L, vec);
+		syscall(SYS_exit_group, 0L);
+	}
+	int status = 0;
+	long r = -1;
+	if (pid > 0)
+		do
+			r = syscall(SYS_wait4, pid, &status, __WCLONE, 0L);
+		while (r < 0 && errno == EINTR);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static struct ct_unw *
 ct_unw_load(void)
 {
@@ -79,6 +132,10 @@ ct_unw_load(void)
 	if (state)
 		return state > 0 ? &u : NULL;
 	state = -1;
+	/* Without libunwind a thread dump keeps, for each other blocked
+	 * thread, the one frame its wrapper recorded (its call). */
+	if (!ct_mincore_allowed())
+		return NULL;
 	char soname[64];
 	snprintf(soname, sizeof(soname), "libunwind-%s.so.8", CT_STR(UNW_TARGET));
 	/* dlsym takes the loader's lock too. */

@@ -11,7 +11,12 @@
  * allows), or with `term` raises SIGTERM, whose default action must end
  * it. Natively it does exactly that. vfork: only a vfork() child enters
  * strict mode and ends; the parent then makes a second contended wait,
- * prints sandboxed=1 and exits 0. */
+ * prints sandboxed=1 and exits 0. inherited: a filter that kills the
+ * process at mincore() and allows every other call, installed before an
+ * exec of this program (`sandboxed filtered`), as systemd's
+ * SystemCallFilter= is: the new image starts under it, makes a contended
+ * wait while a thread sleeps in read() on a pipe, prints sandboxed=1 and
+ * exits 0 (its exit dump walks the sleeping thread's stack). */
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -43,11 +48,60 @@ static struct sock_filter filter[] = {
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 };
 
+/* Every call but mincore (systemd's @system-service set lacks it). */
+static struct sock_filter no_mincore[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mincore, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+
+static int sleeper_pipe[2];
+static int sleeper_tid;
+
+static void
+sleeper(void)
+{
+	__atomic_store_n(&sleeper_tid, self_tid(), __ATOMIC_RELEASE);
+	char c;
+	if (read(sleeper_pipe[0], &c, 1) != 0)
+		die("sleeper read", 0);
+}
+
+/* The image started under the filter. */
+static int
+filtered(void)
+{
+	if (pipe(sleeper_pipe) != 0)
+		die("pipe", 0);
+	pthread_t t;
+	start_named(&t, "sleeper", sleeper);
+	contended_wait(&m, 20000);
+	/* The exit dump must find the thread blocked in its read. */
+	int tid;
+	while (!(tid = __atomic_load_n(&sleeper_tid, __ATOMIC_ACQUIRE)) ||
+	       !in_syscall(tid, SYS_read))
+		sleep_us(1000);
+	printf("sandboxed=1\n");
+	exit(0);
+}
+
 int
 main(int argc, char **argv)
 {
-	need_args(argc, 2, "sandboxed <prctl|seccomp|strict|vfork> [term]");
+	need_args(argc, 2, "sandboxed <prctl|seccomp|strict|vfork|inherited> [term]");
 	bool term = argc > 2 && !strcmp(argv[2], "term");
+	if (!strcmp(argv[1], "filtered"))
+		return filtered();
+	if (!strcmp(argv[1], "inherited")) {
+		struct sock_fprog nm = {.len = sizeof(no_mincore) / sizeof(no_mincore[0]),
+					.filter = no_mincore};
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &nm) != 0)
+			die("seccomp", 0);
+		execl("/proc/self/exe", argv[0], "filtered", (char *)NULL);
+		die("exec", 0);
+	}
 	contended_wait(&m, 20000);
 	fflush(stdout);
 
