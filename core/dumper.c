@@ -59,6 +59,13 @@ static int ct_said_children; /* the parent said its children do not serve */
 static int64_t ct_first_due; /* the first interval snapshot, monotonic ns */
 static ct_thread_create_fn ct_create;
 static ct_signal_ours_fn ct_sig_ours;
+static pthread_t ct_thread;   /* the dumper thread, joinable */
+static int ct_joinable;       /* ct_thread was made here and not yet joined */
+/* The program's live threads (see ct_dumper_thread_coming), counted once
+ * ct_live_key exists; reset to the forking thread in a fork child. */
+static int ct_live CT_FORK_HOT;
+static pthread_key_t ct_live_key;
+static int ct_have_live_key;
 
 /* Descriptors the dumper owns right now, for the fork child to close
  * (it must not keep our listening socket or clients' connections open).
@@ -89,6 +96,48 @@ ct_fd_is(int fd, dev_t dev, ino_t ino)
 {
 	struct stat st;
 	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+/* fd, moved above 2 if it took the number of a closed standard stream:
+ * a program started with stdin, stdout or stderr closed (a daemon, a
+ * posix_spawn with a close action, CPython's test_no_stdin) must find
+ * them closed, not our pipe or socket there (it took our pipe for its
+ * stdin, and would write its output into it). Keeps O_NONBLOCK (the
+ * open file's) and sets FD_CLOEXEC. -1 with errno if it cannot be moved.
+ * Async-signal-safe. */
+static int
+ct_fd_above_std(int fd)
+{
+	if (fd < 0 || fd > STDERR_FILENO)
+		return fd;
+	/* fcntl by number: its wrapper is variadic (core/sys.h). */
+	int moved = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	int err = errno;
+	close(fd);
+	errno = err;
+	return moved;
+}
+
+/* pipe2 into p, both ends above 2 (ct_fd_above_std). */
+static int
+ct_pipe_above_std(int p[2], int flags)
+{
+	if (pipe2(p, flags) < 0)
+		return -1;
+	int a = ct_fd_above_std(p[0]), b = ct_fd_above_std(p[1]);
+	if (a >= 0 && b >= 0) {
+		p[0] = a;
+		p[1] = b;
+		return 0;
+	}
+	int err = errno;
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+	p[0] = p[1] = -1;
+	errno = err;
+	return -1;
 }
 
 /* Whether fd is a signalfd of sig alone, as the dumper's own is: its
@@ -192,7 +241,7 @@ ct_host_accept(int lfd)
 	/* accept4 on the non-blocking socket and fstat wait for nothing
 	 * (fork.h, CT_LOCK_DUMPER_OWNED). */
 	ct_owned_lock_patient();
-	int fd = ct_sys_accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = ct_fd_above_std(ct_sys_accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC));
 	int err = errno;
 	struct stat st;
 	if (fd >= 0 && fstat(fd, &st) == 0)
@@ -292,7 +341,7 @@ ct_http_listen(dev_t *dev, ino_t *ino)
 	 * open behind its parent's back. Only system calls that do not wait
 	 * are made while it is held (fork.h). */
 	ct_owned_lock_patient();
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = ct_fd_above_std(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	int one = 1, err = 0;
 	struct stat st;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -335,19 +384,26 @@ ct_http_listen(dev_t *dev, ino_t *ino)
 	return fd;
 }
 
-/* The first connection: load the server and hand it the socket. */
+/* The first connection: load the server and hand it the socket, if it
+ * still is the one made at (ldev, lino). */
 static const struct ct_http_ops *
-ct_http_start(int lfd, struct ct_http **h)
+ct_http_start(int lfd, dev_t ldev, ino_t lino, struct ct_http **h)
 {
 	const struct ct_http_ops *ops = ct_plugin_sym("ct_http_ops");
 	char err[256] = "";
+	int rc = 0;
 	if (!ops) {
 		ct_log("cannot load the HTTP server from the report library; HTTP server off");
-	} else if (ops->open(lfd, &ct_host, h, err, sizeof(err)) < 0) {
-		ct_log("cannot serve /debug/pprof/ (%s); HTTP server off", err);
+	} else if ((rc = ops->open(lfd, ldev, lino, &ct_host, h, err, sizeof(err))) < 0) {
+		/* The program closing our socket is its choice, said as a
+		 * notice only: its stderr may be a pipe its parent reads (a
+		 * JVM's jspawnhelper sweeps its descriptors before exec). */
+		if (rc != -EBADF || !ct_notices_off())
+			ct_log("cannot serve /debug/pprof/ (%s); HTTP server off", err);
 		ops = NULL;
 	}
-	if (!ops)
+	/* Never a number that is no longer ours: it may be the program's. */
+	if (!ops && ct_fd_is(lfd, ldev, lino))
 		close(lfd);
 	return ops;
 }
@@ -436,12 +492,15 @@ ct_dumper_main(void *arg)
 		sigset_t one;
 		sigemptyset(&one);
 		sigaddset(&one, ct_sig);
-		sfd = ct_sys_signalfd(-1, &one, SFD_NONBLOCK | SFD_CLOEXEC);
+		sfd = ct_fd_above_std(ct_sys_signalfd(-1, &one, SFD_NONBLOCK | SFD_CLOEXEC));
 	}
 
 	while (!__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE)) {
 		if (!ct_fd_is(ct_wake[0], ct_wake_dev, ct_wake_ino)) {
-			ct_log("the program closed libcontend's descriptors; live profiles are off");
+			/* A notice, not an error: see ct_http_start. */
+			if (!ct_notices_off())
+				ct_log("the program closed libcontend's descriptors; live profiles are "
+				       "off");
 			break;
 		}
 		int64_t now = ct_now_ns();
@@ -474,8 +533,9 @@ ct_dumper_main(void *arg)
 		if (si >= 0 && (pfd[si].revents & (POLLIN | POLLNVAL)) && !ct_sigfd_is(sfd, ct_sig)) {
 			/* The program closed it (a sweep of its descriptors) and
 			 * the number may be one of its own: never read it. */
-			ct_log("the program closed libcontend's signalfd; CONTEND_DUMP_SIGNAL now dumps "
-			       "only where a thread leaves it unblocked");
+			if (!ct_notices_off())
+				ct_log("the program closed libcontend's signalfd; CONTEND_DUMP_SIGNAL now "
+				       "dumps only where a thread leaves it unblocked");
 			sfd = -1;
 		} else if (si >= 0 && (pfd[si].revents & POLLIN) && ct_sig_ours(ct_sig)) {
 			struct signalfd_siginfo info;
@@ -488,7 +548,7 @@ ct_dumper_main(void *arg)
 		if (ops) {
 			ops->step(http, pfd + 1, n - 1, now);
 		} else if (lfd >= 0 && n > 1 && pfd[1].revents) {
-			ops = ct_http_start(lfd, &http);
+			ops = ct_http_start(lfd, ldev, lino, &http);
 			if (!ops)
 				lfd = -1;
 		}
@@ -597,7 +657,7 @@ ct_dumper_rearm_child(void)
 	/* Nothing for a thread to do here: none, as without the variables. */
 	if (!ct_sig && !ct_cfg.interval_ns && ct_port != 0)
 		return;
-	if (pipe2(ct_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+	if (ct_pipe_above_std(ct_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
 		ct_wake[0] = ct_wake[1] = -1;
 		__atomic_store_n(&ct_disabled, 1, __ATOMIC_RELAXED);
 		return;
@@ -628,6 +688,12 @@ ct_dumper_postfork_child(bool rearm)
 	bool had = __atomic_load_n(&ct_running, __ATOMIC_ACQUIRE);
 	ct_fork_locked = 0;
 	__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
+	/* Only the forking thread lives on here: the parent's dumper is not
+	 * to be joined. */
+	if (__atomic_load_n(&ct_have_live_key, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&ct_live, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&ct_joinable, 0, __ATOMIC_RELAXED);
+	}
 	/* ct_armed is init's (CT_INIT_HOT), ct_wake plain data: a store of
 	 * what is there already would still copy their pages. */
 	if (__atomic_load_n(&ct_armed, __ATOMIC_RELAXED))
@@ -680,14 +746,14 @@ ct_dumper_spawn(void)
 	ct_guard_enter();
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Joinable: the program's last thread waits until it is gone
+	 * (ct_dumper_retire). */
 	/* Every signal blocked in the new thread (it inherits this mask), so
 	 * the program's signals keep going to the program's threads. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_t tid;
-	int err = -ct_create(&tid, &attr, ct_dumper_main, NULL);
+	int err = -ct_create(&ct_thread, &attr, ct_dumper_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (err < 0) {
@@ -695,10 +761,59 @@ ct_dumper_spawn(void)
 		__atomic_store_n(&ct_running, 0, __ATOMIC_RELEASE);
 		ct_log("cannot start the dumper thread (%s); no live profiles", strerror(-err));
 	} else {
+		__atomic_store_n(&ct_joinable, 1, __ATOMIC_RELEASE);
 		atexit(ct_dumper_stop);
 	}
 	ct_guard_leave();
 	return err;
+}
+
+/* The program's last thread is ending: the dumper thread finishes and is
+ * joined, so that it is no longer among glibc's threads when this one
+ * ends (a thread that stopped on its own is only joined). */
+static void
+ct_dumper_retire(void)
+{
+	if (!__atomic_exchange_n(&ct_joinable, 0, __ATOMIC_ACQ_REL))
+		return;
+	ct_guard_enter();
+	__atomic_store_n(&ct_stop, 1, __ATOMIC_RELEASE);
+	if (ct_fd_is(ct_wake[1], ct_wake_dev, ct_wake_ino)) {
+		char b = 1;
+		ssize_t w = ct_sys_write(ct_wake[1], &b, 1);
+		(void)w;
+	}
+	ct_sys_pthread_join(ct_thread, NULL);
+	ct_guard_leave();
+}
+
+static void
+ct_live_end(void *unused)
+{
+	(void)unused;
+	if (__atomic_sub_fetch(&ct_live, 1, __ATOMIC_ACQ_REL) == 0)
+		ct_dumper_retire();
+}
+
+void
+ct_dumper_thread_coming(void)
+{
+	if (__atomic_load_n(&ct_have_live_key, __ATOMIC_RELAXED))
+		__atomic_add_fetch(&ct_live, 1, __ATOMIC_ACQ_REL);
+}
+
+void
+ct_dumper_thread_failed(void)
+{
+	if (__atomic_load_n(&ct_have_live_key, __ATOMIC_RELAXED))
+		__atomic_sub_fetch(&ct_live, 1, __ATOMIC_ACQ_REL);
+}
+
+void
+ct_dumper_thread_begins(void)
+{
+	if (__atomic_load_n(&ct_have_live_key, __ATOMIC_RELAXED))
+		pthread_setspecific(ct_live_key, (void *)1);
 }
 
 int
@@ -712,7 +827,7 @@ ct_dumper_start(ct_thread_create_fn create, ct_signal_ours_fn ours)
 	int err;
 	/* The pipe exists from the start: the dump signal's handler can
 	 * leave a request in it before the thread does. */
-	if (pipe2(ct_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+	if (ct_pipe_above_std(ct_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
 		err = -errno;
 		ct_log("cannot start the dumper thread (pipe: %s); no live profiles", strerror(-err));
 		return err;
@@ -727,6 +842,15 @@ ct_dumper_start(ct_thread_create_fn create, ct_signal_ours_fn ours)
 	ct_create = create;
 	ct_sig_ours = ours;
 	ct_first_due = ct_cfg.interval_ns ? ct_now_ns() + (int64_t)ct_cfg.interval_ns : INT64_MAX;
+	/* The initial thread counts itself; the shim's init runs on it (a
+	 * constructor) but for a library loaded later by another thread,
+	 * whose initial thread then goes uncounted (ct_dumper_thread_coming). */
+	if (pthread_key_create(&ct_live_key, ct_live_end) == 0) {
+		__atomic_store_n(&ct_live, 1, __ATOMIC_RELAXED);
+		if (syscall(SYS_gettid) == getpid())
+			pthread_setspecific(ct_live_key, (void *)1);
+		__atomic_store_n(&ct_have_live_key, 1, __ATOMIC_RELEASE);
+	}
 	__atomic_store_n(&ct_configured, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&ct_armed, 1, __ATOMIC_RELEASE);
 	/* The server must answer from the start. */

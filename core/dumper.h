@@ -101,6 +101,28 @@ bool ct_dumper_running(void);
  * when it is not running. Program thread. */
 void ct_dumper_stop(void);
 
+/* The program's threads, for glibc's rule that a process whose last
+ * thread ends (by pthread_exit, main's included, or cancellation) exits
+ * with status 0 as that thread ends: glibc counts every thread, the
+ * dumper among them, so while it ran the program's last thread ended and
+ * the process lived on, deaf to SIGTERM and SIGINT (the dumper blocks
+ * every signal). Counted, once ct_dumper_start armed a dumper: the
+ * initial thread and every thread made through the pthread_create
+ * wrapper. ct_dumper_thread_coming before the real pthread_create (the
+ * count must never be low while the creator may end first),
+ * ct_dumper_thread_failed when it failed, ct_dumper_thread_begins first
+ * thing in the new thread: it marks the thread with a key whose
+ * destructor counts it out at its end, whichever way it ends. The last
+ * one stops the dumper thread and joins it, so that glibc's count
+ * reaches zero with the program's own last thread. A thread the count
+ * does not know (made before init, or by a raw clone) only makes it
+ * reach zero early: live profiles then stop early, nothing else.
+ * Thread-safe; no allocation in coming/failed/begins; the destructor may
+ * block until the dumper has finished what it does (a snapshot). */
+void ct_dumper_thread_coming(void);
+void ct_dumper_thread_failed(void);
+void ct_dumper_thread_begins(void);
+
 /* The fork protocol's part for CT_LOCK_DUMPER_OWNED (core/fork.h). The
  * child part closes the parent's dumper descriptors (wake-up pipe, HTTP
  * sockets) and, with rearm, arms a dumper of the child's own, not started:

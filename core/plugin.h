@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "snapshot.h"
 
@@ -129,10 +130,14 @@ struct ct_http;
 struct ct_http_ops {
 	/* Serves the listening socket lfd (non-blocking; the shim binds it
 	 * early and loads this library at the first connection, so that
-	 * short-lived processes never pay for it). On success *out owns lfd.
-	 * 0 or -errno with a message in errbuf. */
-	int (*open)(int lfd, const struct ct_http_host *host, struct ct_http **out, char *errbuf,
-		    size_t errlen);
+	 * short-lived processes never pay for it). ldev/lino: the socket's
+	 * identity (fstat) when the shim made it. A descriptor that is no
+	 * longer that socket (the program closed it, or dup2'd a file of its
+	 * own onto the number) is the program's: refused with -EBADF, never
+	 * served, never closed. On success *out owns lfd. 0 or -errno with a
+	 * message in errbuf. */
+	int (*open)(int lfd, dev_t ldev, ino_t lino, const struct ct_http_host *host,
+		    struct ct_http **out, char *errbuf, size_t errlen);
 	/* Fills at most max pollfds; lowers *deadline_ns (CLOCK_MONOTONIC)
 	 * to the next time-out of the server. Returns how many. */
 	int (*pollfds)(struct ct_http *h, struct pollfd *fds, int max, int64_t now_ns,

@@ -47,6 +47,7 @@
 	X(nanosleep)                                                                             \
 	X(waitpid)                                                                               \
 	X(pthread_create)                                                                        \
+	X(pthread_join)                                                                          \
 	X(pthread_timedjoin_np)                                                                  \
 	X(accept4)                                                                               \
 	X(signalfd)
@@ -71,6 +72,7 @@ void ct_sys_install(const struct ct_sys *real);
 #define ct_sys_nanosleep(...) ct_sys.nanosleep(__VA_ARGS__)
 #define ct_sys_waitpid(...) ct_sys.waitpid(__VA_ARGS__)
 #define ct_sys_pthread_create(...) ct_sys.pthread_create(__VA_ARGS__)
+#define ct_sys_pthread_join(...) ct_sys.pthread_join(__VA_ARGS__)
 #define ct_sys_pthread_timedjoin_np(...) ct_sys.pthread_timedjoin_np(__VA_ARGS__)
 #define ct_sys_accept4(...) ct_sys.accept4(__VA_ARGS__)
 #define ct_sys_signalfd(...) ct_sys.signalfd(__VA_ARGS__)

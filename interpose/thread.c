@@ -102,6 +102,7 @@ ct_thread_start(void *p)
 	void *(*fn)(void *) = (void *(*)(void *))s->start_routine;
 	void *arg = s->start_arg;
 	void *r;
+	ct_dumper_thread_begins();
 	ct_threads_adopt(s);
 	pthread_cleanup_push(ct_threads_exit, s);
 	r = fn(arg);
@@ -121,6 +122,7 @@ static void *
 ct_unregistered_start(void *p)
 {
 	struct ct_unregistered u = *(struct ct_unregistered *)p;
+	ct_dumper_thread_begins();
 	free(p);
 	ct_self.no_slot = 1;
 	return u.fn(u.arg);
@@ -136,9 +138,12 @@ ct_create_unregistered(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *
 		return real_pthread_create(t, a, fn, arg);
 	u->fn = fn;
 	u->arg = arg;
+	ct_dumper_thread_coming();
 	int r = real_pthread_create(t, a, ct_unregistered_start, u);
-	if (r != 0)
+	if (r != 0) {
+		ct_dumper_thread_failed();
 		free(u);
+	}
 	return r;
 }
 
@@ -161,7 +166,10 @@ pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void 
 	ct_guard_leave();
 	if (!s)
 		return ct_create_unregistered(t, a, fn, arg);
+	ct_dumper_thread_coming();
 	int r = real_pthread_create(t, a, ct_thread_start, s);
+	if (r != 0)
+		ct_dumper_thread_failed();
 	ct_threads_created(s, r == 0, r == 0 ? (uint64_t)*t : 0);
 	return r;
 }

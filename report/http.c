@@ -510,15 +510,16 @@ http_accept(struct ct_http *h, int64_t now)
 /* ---- ops -------------------------------------------------------------- */
 
 static int
-http_open(int lfd, const struct ct_http_host *host, struct ct_http **out, char *errbuf,
-	  size_t errlen)
+http_open(int lfd, dev_t ldev, ino_t lino, const struct ct_http_host *host, struct ct_http **out,
+	  char *errbuf, size_t errlen)
 {
-	struct stat st;
 	*out = NULL;
-	if (fstat(lfd, &st) < 0) {
-		int err = -errno;
-		snprintf(errbuf, errlen, "cannot inspect the listening socket: %s", strerror(-err));
-		return err;
+	/* The number may be the program's by now: it swept its descriptors,
+	 * or dup2'd a socket of its own onto ours. Serving it would accept
+	 * the program's connections, and closing it would close its file. */
+	if (!fd_is(lfd, ldev, lino)) {
+		snprintf(errbuf, errlen, "the program closed the listening socket");
+		return -EBADF;
 	}
 	struct ct_http *h = calloc(1, sizeof(*h));
 	if (!h) {
@@ -527,8 +528,8 @@ http_open(int lfd, const struct ct_http_host *host, struct ct_http **out, char *
 	}
 	h->host = *host;
 	h->lfd = lfd;
-	h->ldev = st.st_dev;
-	h->lino = st.st_ino;
+	h->ldev = ldev;
+	h->lino = lino;
 	for (int i = 0; i < CT_HTTP_SLOTS; i++)
 		h->c[i].fd = -1;
 	*out = h;

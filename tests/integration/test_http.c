@@ -1326,3 +1326,95 @@ Test(http, port_in_use_is_a_notice, .timeout = 60)
 	}
 	srv_end(&s);
 }
+
+/* A program that closes every descriptor above 2 (a JVM's jspawnhelper
+ * before it execs the child of Runtime.exec, a daemon) ends the shim's
+ * thread. That is its choice, said only as a notice: the shim wrote
+ * "cannot serve ... Bad file descriptor" and "the program closed
+ * libcontend's descriptors" into the child's stderr, a pipe the Java
+ * parent read as the child's output. */
+Test(http, descriptor_sweep_is_a_notice, .timeout = 300)
+{
+	for (int quiet = 0; quiet < 2; quiet++) {
+		struct run r;
+		run_ok(&r, &(struct run_opts){.prog = "fd_sweeper",
+						.args = (const char *[]){"sweep", NULL},
+						.env = (const char *[]){"CONTEND_HTTP=127.0.0.1:0",
+									quiet ? "CONTEND_QUIET=auto" : "CONTEND_QUIET=0",
+									NULL},
+						.timeout_s = 120});
+		cr_expect_str_eq(r.out, "swept\n");
+		bool said = strstr(r.err, "closed libcontend's descriptors");
+		cr_expect(quiet ? !said : said, "CONTEND_QUIET=%s, stderr:\n%s", quiet ? "auto" : "0",
+			  r.err);
+		if (quiet)
+			cr_expect(!strstr(r.err, "cannot serve"), "CONTEND_QUIET=auto, stderr:\n%s",
+				  r.err);
+		run_free(&r);
+	}
+}
+
+/* The program dup2's a listening socket of its own onto the number of the
+ * shim's, and a wake-up of the shim's thread finds a connection pending
+ * there: the shim must not take the number for its server (it did, and
+ * accepted the program's connection). */
+Test(http, program_socket_on_the_shims_number_stays_the_programs, .timeout = 150)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "fd_sweeper",
+					 .args = (const char *[]){"dup2", NULL},
+					 .env = (const char *[]){"CONTEND_HTTP=127.0.0.1:0",
+								 "CONTEND_DUMP_SIGNAL=SIGUSR2", NULL},
+					 .timeout_s = 120});
+	cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x; stderr:\n%s",
+		  r.status, r.err);
+	cr_expect_str_eq(r.out, "accepted\n", "stderr:\n%s", r.err);
+	run_free(&r);
+}
+
+/* The program's last thread ends by pthread_exit (main first, main last,
+ * and in a fork child forked from a worker, as CPython's
+ * test_main_thread_after_fork_from_nonmain_thread does): glibc ends the
+ * process with status 0 then, but counts every thread, the shim's too;
+ * with the shim's thread running the process hung on, deaf to SIGTERM
+ * (it blocks every signal). The profiles are still written at that exit. */
+Test(live, last_thread_ending_ends_the_process, .timeout = 600)
+{
+	const char *modes[] = {"main-first", "main-last", "fork"};
+	const char *envs[][3] = {{"CONTEND_HTTP=127.0.0.1:0", NULL},
+				 {"CONTEND_INTERVAL=1", "CONTEND_DUMP_SIGNAL=SIGUSR2", NULL}};
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		for (size_t e = 0; e < sizeof(envs) / sizeof(envs[0]); e++) {
+			struct run r;
+			run_prog(&r, &(struct run_opts){.prog = "last_thread_exit",
+							 .args = (const char *[]){modes[m], NULL},
+							 .env = envs[e], .timeout_s = 60});
+			cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+				  "%s with %s: status %#x; stderr:\n%s", modes[m], envs[e][0],
+				  r.status, r.err);
+			cr_expect_str_eq(r.out, strcmp(modes[m], "fork") ? "end\n" : "child=0\n",
+					 "%s with %s", modes[m], envs[e][0]);
+			/* (fork: the child's and the parent's share the directory.) */
+			char path[PATH_MAX];
+			run_path(&r, NULL, "threads.txt", path, sizeof(path));
+			cr_expect(!strcmp(modes[m], "fork") || access(path, F_OK) == 0,
+				  "%s with %s: no %s", modes[m], envs[e][0], path);
+			run_free(&r);
+		}
+	}
+}
+
+/* A program started with stdin, stdout and stderr closed finds them
+ * closed, whatever the shim's thread needs (its wake-up pipe, made in the
+ * constructor, took 0 and 1: CPython's test_no_stdin then saw a stdin). */
+Test(live, closed_standard_streams_stay_closed, .timeout = 300)
+{
+	const char *envs[][3] = {{"CONTEND_HTTP=127.0.0.1:0", "CONTEND_QUIET=1", NULL},
+				 {"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL}};
+	for (size_t e = 0; e < sizeof(envs) / sizeof(envs[0]); e++) {
+		struct run r;
+		run_ok(&r, &(struct run_opts){.prog = "std_closed", .env = envs[e], .timeout_s = 120});
+		cr_expect_str_eq(r.out, "child=0\n", "with %s; stderr:\n%s", envs[e][0], r.err);
+		run_free(&r);
+	}
+}

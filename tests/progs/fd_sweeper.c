@@ -1,0 +1,149 @@
+/* fd_sweeper sweep|dup2: a program that takes over the descriptor numbers
+ * of the shim's thread, as a JVM's jspawnhelper (every descriptor above 2
+ * closed before exec) or a daemon does. Run with CONTEND_HTTP=127.0.0.1:0
+ * (the shim's thread and its listening socket exist from the start); each
+ * step waits for the shim's thread ("libcontend") to be blocked in its
+ * poll, read from /proc/self/task/TID/syscall, so there is no race.
+ * sweep: closes every descriptor above 2, then waits (60 s at most) until
+ * the shim's thread has ended, as it does once its pipe is gone; prints
+ * "swept" and exits 0. Whatever the shim says about it is a notice: not
+ * on a stderr that is not a terminal (test_http.c).
+ * dup2: (with CONTEND_DUMP_SIGNAL=SIGUSR2 too) dup2's a listening socket
+ * of its own onto the number of the shim's, connects to it, and asks for
+ * a snapshot with the dump signal, which wakes the shim's poll with the
+ * program's connection pending at that number; once the shim's thread
+ * is blocked in poll again, takes the connection with a non-blocking
+ * accept: prints "accepted" and exits 0, or "stolen" and exits 1 (the
+ * shim served the program's socket as its own; it then also blocked in
+ * accept on it, the program's socket being a blocking one, and never
+ * polled again: "FAIL: ..." and exit 2 after 60 s). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "progs.h"
+
+/* The shim's thread, by its name; 0 when there is none. */
+static int
+shim_tid(void)
+{
+	int tid = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[300], comm[32] = "";
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = e->d_name[0] != '.' ? fopen(path, "r") : NULL;
+		if (f && fgets(comm, sizeof(comm), f) && !strncmp(comm, "libcontend", 10))
+			tid = atoi(e->d_name);
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return tid;
+}
+
+/* Its voluntary context switches: each time it went to sleep. */
+static long
+switches(int tid)
+{
+	char path[64], line[128];
+	long v = -1;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "voluntary_ctxt_switches:", 24))
+			v = atol(line + 24);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Waits (60 s at most) until the shim's thread is blocked in poll and,
+ * with after >= 0, has slept since `after` switches; its tid. */
+static int
+await_shim_poll(long after)
+{
+	for (int i = 0; i < 60000; i++) {
+		int tid = shim_tid();
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+		if (tid && proc_syscall(path) == SYS_poll && (after < 0 || switches(tid) > after))
+			return tid;
+		pause_us_raw(1000);
+	}
+	fprintf(stderr, "FAIL: the shim's thread never waited in poll\n");
+	exit(2);
+}
+
+/* The shim's listening socket: the one socket the program did not make. */
+static int
+shim_socket(struct sockaddr_in *a)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		socklen_t l = sizeof(*a);
+		if (getsockname(fd, (struct sockaddr *)a, &l) == 0 && a->sin_family == AF_INET)
+			return fd;
+	}
+	fprintf(stderr, "FAIL: no listening socket of the shim's\n");
+	exit(2);
+}
+
+static int
+sweep(void)
+{
+	await_shim_poll(-1);
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	for (int i = 0; i < 60000 && shim_tid(); i++)
+		pause_us_raw(1000);
+	if (shim_tid()) {
+		fprintf(stderr, "FAIL: the shim's thread went on\n");
+		return 2;
+	}
+	printf("swept\n");
+	return 0;
+}
+
+static int
+take_over(void)
+{
+	int tid = await_shim_poll(-1);
+	struct sockaddr_in shim, own;
+	int num = shim_socket(&shim);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	own = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t ol = sizeof(own);
+	if (l < 0 || bind(l, (struct sockaddr *)&own, sizeof(own)) != 0 || listen(l, 8) != 0 ||
+	    getsockname(l, (struct sockaddr *)&own, &ol) != 0 || dup2(l, num) != num)
+		return 2;
+	close(l);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&own, sizeof(own)) != 0)
+		return 2;
+	/* Taken since the dup2: it slept in poll before, and wakes now. */
+	long before = switches(tid);
+	kill(getpid(), SIGUSR2);
+	await_shim_poll(before);
+	fcntl(num, F_SETFL, fcntl(num, F_GETFL) | O_NONBLOCK);
+	int got = accept(num, NULL, NULL);
+	printf("%s\n", got >= 0 ? "accepted" : "stolen");
+	return got >= 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	const char *mode = argc > 1 ? argv[1] : "sweep";
+	return !strcmp(mode, "dup2") ? take_over() : sweep();
+}
