@@ -553,6 +553,12 @@ ct_dumper_main(void *arg)
 				lfd = -1;
 		}
 	}
+	/* A snapshot asked for before the exit is still written: whoever
+	 * sent the signal (contend threads --pid) waits for it, and a
+	 * single-threaded process may exit before its new thread ever
+	 * reached the loop. */
+	if (__atomic_exchange_n(&ct_pending, 0, __ATOMIC_ACQ_REL))
+		ct_dumper_write_numbered(true);
 	if (ops)
 		ops->close(http);
 	else if (lfd >= 0 && ct_fd_is(lfd, ldev, lino))
@@ -743,6 +749,11 @@ ct_dumper_spawn(void)
 					 __ATOMIC_RELAXED))
 		return 0;
 	__atomic_store_n(&ct_hot.dumper_wanted, 0, __ATOMIC_RELAXED);
+	/* The thread that starts it is the program's, and shows in the
+	 * snapshot a request asked for: its registry slot, claimed lazily,
+	 * was not yet there when the new thread took the snapshot at once
+	 * (a single-threaded process's dump listed no thread at all). */
+	ct_threads_self();
 	ct_guard_enter();
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);

@@ -6,7 +6,9 @@
  * unshare= (0, or the errno of unshare(CLONE_NEWUSER), which fails with
  * EINVAL in a multithreaded process). With "signal", raises SIGUSR2 (the
  * test's CONTEND_DUMP_SIGNAL, or ignored) after that. Then sleeps
- * sleep_ms in 10 ms slices (sleep_slices) and exits 0.
+ * sleep_ms in 10 ms slices (sleep_slices) and exits 0. With
+ * "signal-once", the same with one sleep of sleep_ms: the snapshot the
+ * signal asks for is taken during the process's first wait.
  *
  *   lazy_dumper handler
  *
@@ -81,10 +83,13 @@ main(int argc, char **argv)
 	int r = unshare(CLONE_NEWUSER);
 	printf("unshare=%d\n", r == 0 ? 0 : errno);
 	fflush(stdout);
-	if (argc > 2 && !strcmp(argv[2], "signal")) {
+	if (argc > 2 && !strncmp(argv[2], "signal", 6)) {
 		if (raise(SIGUSR2) != 0)
 			die("raise", errno);
 	}
-	sleep_slices(arg_long(argc, argv, 1, 500));
+	if (argc > 2 && !strcmp(argv[2], "signal-once"))
+		sleep_us(arg_long(argc, argv, 1, 500) * 1000);
+	else
+		sleep_slices(arg_long(argc, argv, 1, 500));
 	return 0;
 }
