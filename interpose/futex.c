@@ -65,7 +65,10 @@ CT_HIDDEN long ct_futex_waitv_syscall(long nr, long a, long b, long c, long d, l
 /* The wait itself. With a timeout it ends with EINTR after any handler
  * (the kernel's restart block); where only ours ran it is made again
  * (restart.h): FUTEX_WAIT for what is left of its relative timeout, the
- * others with their absolute one as it is. */
+ * others with their absolute one as it is. A wait made again finds the
+ * word changed (EAGAIN) when the wake it would have had came meanwhile:
+ * that is 0, a wake-up, which futex callers take as "look again" in
+ * any case. */
 static inline long
 ct_futex_wait_call(long nr, long a, long b, long c, long d, long e, long f)
 {
@@ -73,8 +76,15 @@ ct_futex_wait_call(long nr, long a, long b, long c, long d, long e, long f)
 	bool rel = nr == SYS_futex && ((int)b & FUTEX_CMD_MASK) == FUTEX_WAIT && t;
 	struct timespec left;
 	int64_t t0 = ct_io_began(rel);
-	return CT_RESTART(long, real_syscall(nr, a, b, c, d, e, f), CT_EINTR(rv_),
-			  d = rel ? (ct_io_left_ts(t0, t, &left), (long)&left) : d);
+	int e0 = errno;
+	bool again = false;
+	long r = CT_RESTART(long, real_syscall(nr, a, b, c, d, e, f), CT_EINTR(rv_),
+			    (again = true, d = rel ? (ct_io_left_ts(t0, t, &left), (long)&left) : d));
+	if (again && r < 0 && errno == EAGAIN && nr == SYS_futex) {
+		errno = e0;
+		return 0;
+	}
+	return r;
 }
 
 static CT_NOINLINE long
