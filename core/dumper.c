@@ -98,7 +98,9 @@ ct_fd_is(int fd, dev_t dev, ino_t ino)
 	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-/* fd, moved above 2 if it took the number of a closed standard stream:
+/* fd, moved out of the program's numbers (core/sys.h ct_sys_fd_high:
+ * high, so that its own open()s get the numbers they get natively), and
+ * in any case above 2 if it took the number of a closed standard stream:
  * a program started with stdin, stdout or stderr closed (a daemon, a
  * posix_spawn with a close action, CPython's test_no_stdin) must find
  * them closed, not our pipe or socket there (it took our pipe for its
@@ -108,6 +110,7 @@ ct_fd_is(int fd, dev_t dev, ino_t ino)
 static int
 ct_fd_above_std(int fd)
 {
+	fd = ct_sys_fd_high(fd);
 	if (fd < 0 || fd > STDERR_FILENO)
 		return fd;
 	/* fcntl by number: its wrapper is variadic (core/sys.h). */

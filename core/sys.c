@@ -1,6 +1,8 @@
 /* The table of core/sys.h, holding libc's own functions until the shim
  * installs the real ones. */
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sys.h"
@@ -29,4 +31,32 @@ ct_sys_read_file(const char *path, char *buf, size_t len)
 		return -1;
 	buf[n] = 0;
 	return n;
+}
+
+/* Far enough below the limit that a program raising its own descriptors
+ * to just under it (a reserve for emergencies) finds room; at most 1024,
+ * so that the kernel's table of a process with a high limit is not
+ * grown to it (a fork copies it). */
+#define CT_FD_HIGH_CAP 1024
+#define CT_FD_HIGH_MARGIN 64
+
+int
+ct_sys_fd_high(int fd)
+{
+	struct rlimit rl;
+	long top = CT_FD_HIGH_CAP;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur < (rlim_t)top)
+		top = (long)rl.rlim_cur;
+	long want = top - CT_FD_HIGH_MARGIN;
+	if (fd < 0 || want <= fd)
+		return fd;
+	/* syscall(): fcntl is one of the wrapped functions (sys.h). */
+	long fl = syscall(SYS_fcntl, fd, F_GETFD);
+	if (fl < 0)
+		return fd;
+	long nfd = syscall(SYS_fcntl, fd, (fl & FD_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, want);
+	if (nfd < 0)
+		return fd;
+	close(fd);
+	return (int)nfd;
 }

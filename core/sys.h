@@ -77,6 +77,18 @@ void ct_sys_install(const struct ct_sys *real);
 #define ct_sys_accept4(...) ct_sys.accept4(__VA_ARGS__)
 #define ct_sys_signalfd(...) ct_sys.signalfd(__VA_ARGS__)
 
+/* One of the shim's own descriptors (the dump signal's pipe and
+ * signalfd, the HTTP server's socket and connections), moved up to 64 below the
+ * smaller of 1024 and the RLIMIT_NOFILE soft limit (or left where it is
+ * when that is not above it, or the move fails): returns the descriptor
+ * to use, the same close-on-exec flag kept. A program's open(), socket(),
+ * pipe() take the lowest free numbers, so one of ours among them shifts
+ * every number the program gets after it: php-fpm logged "using
+ * inherited socket fd=11" after a reload (natively fd=8) with
+ * CONTEND_DUMP_SIGNAL set, whose pipe took 3 and 4 at start. System calls
+ * only; async-signal-safe (a fork child re-arms with it). */
+int ct_sys_fd_high(int fd);
+
 /* The first len - 1 bytes of a small file (/proc/self/...), one read,
  * NUL-terminated: their count, or -1 with open's or read's errno. No
  * allocation; async-signal-safe. */

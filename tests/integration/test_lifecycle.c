@@ -657,6 +657,28 @@ Test(lifecycle, descriptors_taken_over_by_the_program_stay_open, .timeout = 60)
 	run_free(&r);
 }
 
+/* The shim's own descriptors (the dump signal's pipe, made before main;
+ * the HTTP server's socket; the signalfd its thread reads) sit high, out
+ * of the numbers the program's open() gets (tests/progs/fd_numbers): with
+ * them at 3 and up, php-fpm logged another number for the socket it hands
+ * across its reload, and every number the program got was shifted. */
+Test(lifecycle, own_descriptors_leave_the_programs_numbers_alone, .timeout = 60)
+{
+	const char *const env[] = {"CONTEND_DUMP_SIGNAL=SIGUSR2", "CONTEND_HTTP=:0", NULL};
+	struct run plain, shim;
+	run_prog(&plain, &(struct run_opts){.prog = "fd_numbers", .no_preload = true});
+	run_prog(&shim, &(struct run_opts){.prog = "fd_numbers", .args = (const char *[]){"dump", NULL},
+					   .env = env});
+	run_expect_success(&plain);
+	run_expect_success(&shim);
+	cr_expect_eq(run_value(&shim, NULL, "first"), run_value(&plain, NULL, "first"),
+		     "the first descriptor the program opened; stderr:\n%s", shim.err);
+	cr_expect_eq(run_value(&shim, NULL, "second"), run_value(&plain, NULL, "second"),
+		     "the descriptor it opened after a thread dump; stderr:\n%s", shim.err);
+	run_free(&plain);
+	run_free(&shim);
+}
+
 /* exit() from the last thread left, on a 16 KiB stack of the program's
  * choosing: the final dump runs on a stack of ours (it needs far more),
  * and the status is the program's (it died of SIGSEGV, status 139). */
