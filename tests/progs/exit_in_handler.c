@@ -8,7 +8,8 @@
  *   wait     read() of a pipe nobody writes (a wrapped blocking call)
  *   malloc   malloc and free of small blocks (sometimes inside the
  *            allocator's lock when the signal comes)
- * A thread sends the SIGTERM 50 ms after ready. Natively it exits 3 at
+ * A thread sends the SIGTERM 50 ms after the main thread is there (in
+ * libc, after its first whole memset). Natively it exits 3 at
  * once in every mode. */
 #include <signal.h>
 #include <stdio.h>
@@ -22,9 +23,17 @@ static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t main_thread;
 
 
+/* Set by the main thread once it runs where the signal must find it
+ * (libc: after a first whole memset, so that a loaded machine's delays
+ * cannot leave it in our pthread_create wrapper or the loop's few
+ * instructions of its own when the signal comes). */
+static int spinning;
+
 static void *
 terminator(void *arg)
 {
+	while (!__atomic_load_n(&spinning, __ATOMIC_ACQUIRE))
+		pause_us_raw(1000);
 	sleep_us(50000);
 	XPT(pthread_kill(main_thread, SIGTERM));
 	return arg;
@@ -48,6 +57,8 @@ spin_in_libc(void)
 	for (int i = 0;; i++) {
 		memset(buf, i, len);
 		__asm__ volatile("" : : "r"(buf) : "memory");
+		if (i == 0)
+			__atomic_store_n(&spinning, 1, __ATOMIC_RELEASE);
 	}
 }
 
@@ -94,6 +105,8 @@ main(int argc, char **argv)
 	printf("ready=1\n");
 	fflush(stdout);
 	XPT(pthread_create(&t, NULL, terminator, NULL));
+	if (strcmp(argv[1], "libc"))
+		__atomic_store_n(&spinning, 1, __ATOMIC_RELEASE);
 	if (!strcmp(argv[1], "libc"))
 		spin_in_libc();
 	else if (!strcmp(argv[1], "program"))
