@@ -17,7 +17,6 @@
  * shim served the program's socket as its own; it then also blocked in
  * accept on it, the program's socket being a blocking one, and never
  * polled again: "FAIL: ..." and exit 2 after 60 s). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -30,27 +29,6 @@
 #include <unistd.h>
 
 #include "progs.h"
-
-/* The shim's thread, by its name; 0 when there is none. */
-static int
-shim_tid(void)
-{
-	int tid = 0;
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		char path[300], comm[32] = "";
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		FILE *f = e->d_name[0] != '.' ? fopen(path, "r") : NULL;
-		if (f && fgets(comm, sizeof(comm), f) && !strncmp(comm, "libcontend", 10))
-			tid = atoi(e->d_name);
-		if (f)
-			fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return tid;
-}
 
 /* Its voluntary context switches: each time it went to sleep. */
 static long
@@ -74,7 +52,7 @@ static int
 await_shim_poll(long after)
 {
 	for (int i = 0; i < 60000; i++) {
-		int tid = shim_tid();
+		int tid = shim_thread_tid();
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
 		if (tid && proc_syscall(path) == SYS_poll && (after < 0 || switches(tid) > after))
@@ -104,9 +82,9 @@ sweep(void)
 	await_shim_poll(-1);
 	for (int fd = 3; fd < 1024; fd++)
 		close(fd);
-	for (int i = 0; i < 60000 && shim_tid(); i++)
+	for (int i = 0; i < 60000 && shim_thread_tid(); i++)
 		pause_us_raw(1000);
-	if (shim_tid()) {
+	if (shim_thread_tid()) {
 		fprintf(stderr, "FAIL: the shim's thread went on\n");
 		return 2;
 	}

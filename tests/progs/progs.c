@@ -1,6 +1,7 @@
 /* Helpers and the holder/waiters harness of tests/progs (see progs.h). */
 #include "progs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -442,4 +443,25 @@ dump_threads_of(int tid, int sig, char *path, size_t len)
 	for (int i = 0; i < 60000 && !(written = access(path, F_OK) == 0); i++)
 		pause_us_raw(1000);
 	return written;
+}
+
+int
+shim_thread_tid(void)
+{
+	int tid = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[300], comm[32] = "";
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		int fd = e->d_name[0] != '.' ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		ssize_t n = fd >= 0 ? read(fd, comm, sizeof(comm) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n > 0 && !strncmp(comm, "libcontend", 10))
+			tid = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return tid;
 }

@@ -39,6 +39,11 @@ int in_syscall(int tid, long nr);
  * at path says: its number, -1 outside any call ("running", "-1 ..."), -2
  * when the file cannot be read. Raw system calls only. */
 long proc_syscall(const char *path);
+/* The shim's own thread (named "libcontend") of this process, by its
+ * name in /proc/self/task/<tid>/comm; 0 when there is none. Opens and
+ * closes descriptors of its own (no stdio), so it works with the
+ * standard streams closed. */
+int shim_thread_tid(void);
 /* The state letter of thread tid of process pid (0: this process) in
  * /proc/<pid>/task/<tid>/stat ('S' sleeping, 'R' running, ...), or '?'. */
 char task_state(int pid, int tid);

@@ -7,7 +7,6 @@
  * most), and exits 0 when descriptors 0, 1 and 2 are all still closed,
  * else 10 + the first one open (the shim's pipe took the number of a
  * closed stdin, and the program took it for its stdin). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,27 +24,14 @@ nothing(void *arg)
 	return arg;
 }
 
+/* The shim's thread is blocked in its poll. */
 static int
 shim_in_poll(void)
 {
-	int found = 0;
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		char path[300], comm[32] = "";
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		int fd = e->d_name[0] != '.' ? open(path, O_RDONLY) : -1;
-		ssize_t n = fd >= 0 ? read(fd, comm, sizeof(comm) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n > 0 && !strncmp(comm, "libcontend", 10)) {
-			snprintf(path, sizeof(path), "/proc/self/task/%s/syscall", e->d_name);
-			found = proc_syscall(path) == SYS_poll;
-		}
-	}
-	if (d)
-		closedir(d);
-	return found;
+	char path[64];
+	int tid = shim_thread_tid();
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	return tid && proc_syscall(path) == SYS_poll;
 }
 
 static int
