@@ -81,3 +81,23 @@ ct_buf_free(struct ct_buf *b)
 	free(b->p);
 	memset(b, 0, sizeof(*b));
 }
+
+static ssize_t
+buf_cookie_write(void *cookie, const char *data, size_t len)
+{
+	struct ct_buf *b = cookie;
+	ct_buf_add(b, data, len);
+	return b->err ? -1 : (ssize_t)len;
+}
+
+FILE *
+ct_buf_fopen(struct ct_buf *b, char *iobuf, size_t iolen)
+{
+	FILE *f = fopencookie(b, "w", (cookie_io_functions_t){.write = buf_cookie_write});
+	if (f && setvbuf(f, iobuf, _IOFBF, iolen) != 0) {
+		fclose(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return f;
+}

@@ -100,25 +100,6 @@ report_locks(const struct ct_snapshot *snap, struct ct_gzout *w, const struct ct
 	return err;
 }
 
-/* libc's open_memstream (the thread dump's text, threads.c) calls calloc
- * through libc's own PLT, which the C library leaves to be bound on first
- * use: by the dynamic loader in every fork child's exit dump otherwise, a
- * lookup through all the objects of the process (a PostgreSQL backend
- * maps about 70; 12 lookups of calloc in 12 backends, and one costs
- * about 0.3 ms of CPU on a VM, where each object's hash table is a page
- * to map in again). Called once before a fork, it is bound for them. */
-static void
-rp_bind_memstream(void)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f)
-		fclose(f);
-	free(buf);
-}
-
 void
 ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *pcs, size_t npcs)
 {
@@ -149,7 +130,7 @@ ct_report_warm(const struct ct_snapshot *snap, const uintptr_t *pcs, size_t npcs
 		/* zlib's crc32 calls crc32_z through its PLT: bound here, once,
 		 * not by the loader in every child's first gzip trailer. */
 		(void)crc32(0, Z_NULL, 0);
-		rp_bind_memstream();
+		ct_threads_warm_text();
 		/* Once per kept symbolizer: the same objects. */
 		if (rp_maps_gen != ct_symbolize_kept_gen()) {
 			ct_maps_free(&rp_maps);

@@ -21,6 +21,8 @@
 #include "pprof.h"
 #include "symbolize.h"
 #include "threads.h"
+
+#include "buf.h"
 #include "locknames.h"
 #include "cmp.h"
 
@@ -513,11 +515,42 @@ out:
 	free(g);
 }
 
+/* The text's stream and its buffers (buf.h: not open_memstream). */
+static FILE *
+td_text_open(struct ct_buf *b, char **io)
+{
+	*b = (struct ct_buf){0};
+	*io = malloc(BUFSIZ);
+	FILE *f = *io ? ct_buf_fopen(b, *io, BUFSIZ) : NULL;
+	if (!f)
+		free(*io);
+	return f;
+}
+
+/* Closes f and hands its text over in out (NUL-terminated) and outlen. */
+static int
+td_text_close(FILE *f, struct ct_buf *b, char *io, char **out, size_t *outlen)
+{
+	int r = fclose(f);
+	free(io);
+	if (r != 0) {
+		ct_buf_free(b);
+		return -ENOMEM;
+	}
+	if (!b->p)
+		ct_buf_add(b, "", 0);
+	return ct_buf_take(b, (uint8_t **)out, outlen);
+}
+
 static int
 td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 {
 	const struct ct_snapshot *s = d->snap;
-	d->f = open_memstream(out, outlen);
+	struct ct_buf b;
+	char *io;
+	*out = NULL;
+	*outlen = 0;
+	d->f = td_text_open(&b, &io);
 	if (!d->f)
 		return -ENOMEM;
 	FILE *fs[2] = {d->f, summary};
@@ -544,9 +577,10 @@ td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 	 * a held lock, the longest waits; then the groups, idle ones last. */
 	const struct ct_thread_snap **order = td_ordered(s);
 	if (!order) {
-		fclose(d->f);
-		free(*out);
-		*out = NULL;
+		char *lost;
+		size_t n;
+		if (td_text_close(d->f, &b, io, &lost, &n) == 0)
+			free(lost);
 		return -ENOMEM;
 	}
 	td_deadlocks(d, fs, nfs);
@@ -572,9 +606,18 @@ td_text(struct td *d, FILE *summary, char **out, size_t *outlen)
 		fprintf(d->f, "\n");
 	}
 	free(order);
-	if (fclose(d->f) != 0)
-		return -ENOMEM;
-	return 0;
+	return td_text_close(d->f, &b, io, out, outlen);
+}
+
+void
+ct_threads_warm_text(void)
+{
+	struct ct_buf b;
+	char *io, *text;
+	size_t n;
+	FILE *f = td_text_open(&b, &io);
+	if (f && td_text_close(f, &b, io, &text, &n) == 0)
+		free(text);
 }
 
 /* The labels of a thread dump's samples: state, wait, stuck, idle,

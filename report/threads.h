@@ -29,4 +29,12 @@ struct ct_gzout;
 int ct_threads_write(const struct ct_snapshot *snap, struct ct_gzout *w, FILE *summary,
 		     struct ct_maps *maps, struct ct_symbolizer *sym);
 
+/* Opens and closes the thread dump's text stream (buf.h ct_buf_fopen)
+ * once, before a fork: the C library's calls it makes for itself through
+ * its own PLT (fopencookie's malloc, say) are bound then, by the dynamic
+ * loader, for every child, not looked up in each child's exit dump (a
+ * lookup through every object of a PostgreSQL backend, about 70, costs
+ * about 0.3 ms of CPU on a VM). Allocates. */
+void ct_threads_warm_text(void);
+
 #endif
