@@ -162,6 +162,18 @@ Test(waitrun, parked_where_the_thread_usually_waits)
 	s->start_routine = 0;
 }
 
+/* Leaves the current wait and begins one on epoll fd at `since`, which
+ * must start a run of its own (what names the case otherwise). */
+static void
+expect_new_run(struct ct_thread_slot *s, int fd, int64_t since, const char *what)
+{
+	struct ct_wait_view w;
+	ct_wait_leave();
+	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, fd, since, SITE);
+	cr_assert(ct_wait_read(s, &w));
+	cr_expect(w.since == since && w.rearms == 0, "%s", what);
+}
+
 /* The first wake-up of a wait re-armed after a signal interrupted it
  * (EINTR) is the signal's leftover when the thread waits there again
  * within CT_REARM_GAP_NS of that wait's start, whatever came between
@@ -191,34 +203,18 @@ Test(waitrun, wake_up_after_a_signal_continues_the_run_once)
 	cr_expect(w.since == t0 && w.rearms == 2, "since %lld (run %lld), rearms %u",
 		  (long long)w.since, (long long)t0, w.rearms);
 	/* Woken again: a new wait. */
-	ct_wait_leave();
-	int64_t t1 = ct_now_ns();
-	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, t1, SITE);
-	cr_assert(ct_wait_read(s, &w));
-	cr_expect(w.since == t1 && w.rearms == 0, "a second wake-up continued the run");
-
+	expect_new_run(s, 7, ct_now_ns(), "a second wake-up continued the run");
 	/* Re-armed after a timeout, then woken: a new wait. */
+	int64_t t1 = s->wsince;
 	w = again(CT_OP_EPOLL_WAIT, 0, 0, NULL, 7, SITE, ct_now_ns());
 	cr_expect(w.since == t1 && w.rearms == 1);
-	ct_wait_leave();
-	int64_t t2 = ct_now_ns();
-	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, t2, SITE);
-	cr_assert(ct_wait_read(s, &w));
-	cr_expect(w.since == t2 && w.rearms == 0, "a wake-up after a timeout continued the run");
-
+	expect_new_run(s, 7, ct_now_ns(), "a wake-up after a timeout continued the run");
 	/* After a signal, but the next wait there comes late, or elsewhere. */
+	int64_t t2 = s->wsince;
 	w = again(CT_OP_EPOLL_WAIT, -1, EINTR, NULL, 7, SITE, ct_now_ns());
 	cr_expect(w.since == t2 && w.rearms == 1);
-	ct_wait_leave();
-	int64_t t3 = ct_now_ns();
-	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 9, t3, SITE);
-	cr_assert(ct_wait_read(s, &w));
-	cr_expect(w.since == t3 && w.rearms == 0, "another fd continued the run");
-	ct_wait_leave();
-	int64_t t4 = ct_now_ns() + 2 * CT_REARM_GAP_NS;
-	ct_wait_enter(CT_OP_EPOLL_WAIT, NULL, 7, t4, SITE);
-	cr_assert(ct_wait_read(s, &w));
-	cr_expect(w.since == t4 && w.rearms == 0, "a late wait continued the run");
+	expect_new_run(s, 9, ct_now_ns(), "another fd continued the run");
+	expect_new_run(s, 7, ct_now_ns() + 2 * CT_REARM_GAP_NS, "a late wait continued the run");
 	ct_wait_leave();
 }
 
