@@ -142,7 +142,12 @@ void ct_dump_set_locking_code(int i, uintptr_t lo, uintptr_t hi);
 void ct_dump_configure(pid_t (*fork_fn)(void));
 
 /* From the handler of SIGINT/SIGTERM at their default action (all
- * signals blocked): never returns to the program. The first thread to get
+ * signals blocked), with the ucontext_t it got. Returns only when the
+ * signal came while its thread held a lock the fork needs (inside malloc
+ * or fork(): core/forklocks.h), with the signal to come again as the
+ * thread leaves that function (or, where that cannot be arranged, to the
+ * process a millisecond later, a few dozen times at most); otherwise
+ * never returns to the program. The first thread to get
  * here writes the final dump from a forked copy (glibc's fork, which waits
  * out malloc locks held by other threads), then sends sig to every other
  * thread, which parks in this function with every signal blocked, waits
@@ -153,8 +158,7 @@ void ct_dump_configure(pid_t (*fork_fn)(void));
  * ends the wait too; either way the process dies of sig, bounded by
  * timeout_ms (a SIGKILL 2 s later if sig was made SIG_IGN meanwhile).
  * Async-signal-safe apart from the fork. */
-void ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
-	__attribute__((noreturn));
+void ct_dump_fatal(int sig, const void *uc, int fork_ms, int timeout_ms, void (*die)(int));
 
 /* True in the child of the fork a signal dump makes: the fork-child hook
  * must keep the tables then. */
@@ -182,12 +186,13 @@ size_t ct_dump_test_kids_pcs(uintptr_t *out, size_t max);
  * dump's copy: no fatal dump is under way in this process. */
 void ct_dump_fatal_fork_child(void);
 
-/* From the handler of a crash signal (SIGSEGV ...): writes threads.txt
- * with raw addresses and /proc/self/maps beside it (async-signal-safe),
- * then tries a symbolized dump from a forked copy, waiting at most
- * timeout_ms. Never returns to the fault itself: the caller re-raises.
+/* From the handler of a crash signal (SIGSEGV ...), with the ucontext_t
+ * it got: writes threads.txt with raw addresses and /proc/self/maps
+ * beside it (async-signal-safe), then tries a symbolized dump from a
+ * forked copy, waiting at most timeout_ms, unless the crash came inside
+ * malloc or fork() (core/forklocks.h). Never returns to the fault itself: the caller re-raises.
  * Call it on a stack of our own (core/ownstack.h): the copy writes on the
  * stack this runs on. */
-void ct_dump_crash(int sig, int timeout_ms);
+void ct_dump_crash(int sig, const void *uc, int timeout_ms);
 
 #endif

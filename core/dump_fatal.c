@@ -25,6 +25,7 @@
 #include "config.h"
 #include "dump.h"
 #include "dump_int.h"
+#include "forklocks.h"
 #include "log.h"
 #include "names.h"
 #include "outfile.h"
@@ -33,6 +34,7 @@
 #include "sys.h"
 #include "thread.h"
 #include "threads.h"
+#include "unwind.h"
 
 static pid_t (*ct_fork_fn)(void) CT_INIT_HOT;
 /* Set across the fork of a signal dump, by the thread that forks: per
@@ -47,6 +49,14 @@ void
 ct_dump_configure(pid_t (*fork_fn)(void))
 {
 	ct_fork_fn = fork_fn;
+}
+
+/* Sets timer id to fire once, ms from now. */
+static void
+ct_timer_set(int id, int ms)
+{
+	struct itimerspec its = {.it_value = {ms / 1000, (ms % 1000) * 1000000L}};
+	syscall(SYS_timer_settime, id, 0, &its, NULL);
 }
 
 /* A one-shot timer that sends sig after ms: to thread tid (a
@@ -64,8 +74,7 @@ ct_timer(int sig, int tid, int ms)
 	int id = -1;
 	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
 		return -1;
-	struct itimerspec its = {.it_value = {ms / 1000, (ms % 1000) * 1000000L}};
-	syscall(SYS_timer_settime, id, 0, &its, NULL);
+	ct_timer_set(id, ms);
 	return id;
 }
 
@@ -105,14 +114,22 @@ ct_dump_wait_copy(pid_t child, int timeout_ms)
 	return false;
 }
 
+/* Long enough for the fork of a big process, short enough that a crash
+ * whose own thread holds the lock the fork waits for dies soon. */
+#define CT_CRASH_HELD_FORK_MS 300
+
 static void
-ct_dump_from_signal_(int sig, int timeout_ms)
+ct_dump_from_signal_(int sig, const void *uc, int timeout_ms)
 {
 	if (!ct_dump_final_claim())
 		return;
 	if (!ct_profiles_have_data() && !ct_threads_worth_dumping())
 		return;
-	int timer = ct_dump_watchdog(sig, timeout_ms);
+	/* A crash inside malloc (its own abort on a corrupted heap) or
+	 * fork() may hold a lock the fork would wait for until the
+	 * watchdog: then the fork gets a short one (the raw dump stays). */
+	bool held = ct_forklocks_check(uc, 0) != CT_FORKLOCKS_FREE;
+	int timer = ct_dump_watchdog(sig, held ? CT_CRASH_HELD_FORK_MS : timeout_ms);
 	/* The copy has none of our threads: give it their names and our pid. */
 	ct_threads_refresh_names();
 	ct_dump_set_profiled_pid(getpid());
@@ -127,6 +144,8 @@ ct_dump_from_signal_(int sig, int timeout_ms)
 		_exit(0);
 	}
 	__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
+	if (held && timer >= 0)
+		ct_timer_set(timer, timeout_ms);
 	if (child > 0 && !ct_dump_wait_copy(child, timeout_ms))
 		ct_sys_waitpid(child, NULL, __WALL);
 	if (timer >= 0)
@@ -184,13 +203,17 @@ ct_dump_copy_maps(int out, int sig)
 }
 
 void
-ct_dump_crash(int sig, int timeout_ms)
+ct_dump_crash(int sig, const void *uc, int timeout_ms)
 {
 	int saved = errno;
 	ct_guard_enter(); /* our I/O below must pass the wrappers unrecorded */
 	struct ct_output *output = ct_dump_output();
 	if (ct_dump_final_claimed())
 		goto out;
+	if (uc) {
+		uintptr_t pcs[CT_UNWIND_SIGNAL_MAX];
+		ct_threads_crashed(sig, pcs, ct_unwind_signal_stack(uc, pcs, CT_UNWIND_SIGNAL_MAX));
+	}
 	/* First what needs nothing but system calls, in case the rest
 	 * cannot run in this state... */
 	__atomic_store_n(&output->pid, (long)getpid(), __ATOMIC_RELAXED);
@@ -222,7 +245,7 @@ ct_dump_crash(int sig, int timeout_ms)
 	/* ...then the symbolized dump from a forked copy, which replaces
 	 * the raw thread dump if it gets that far. */
 	ct_guard_enter();
-	ct_dump_from_signal_(sig, timeout_ms);
+	ct_dump_from_signal_(sig, uc, timeout_ms);
 	ct_guard_leave();
 out:
 	ct_guard_leave();
@@ -339,9 +362,65 @@ struct ct_fatal_args {
 
 static void ct_dump_fatal_(void *arg);
 
-void
-ct_dump_fatal(int sig, int fork_ms, int timeout_ms, void (*die)(int))
+/* A fatal signal that came while its thread held a lock the fork needs
+ * (inside malloc or fork(): forklocks.h) comes again when the thread
+ * leaves the function that took it, microseconds later. Where that cannot
+ * be arranged and the lock may be held, it is taken again
+ * CT_FATAL_RETRY_MS later, by whichever thread does not block it, up to
+ * CT_FATAL_RETRIES times; then the dump goes ahead as it would have (its
+ * fork watchdog ends a wait for itself). Either way the program, which
+ * natively died at once, runs on a little: a delivery that late is what a
+ * busy machine gives any signal. The timer (id + 1; 0: none yet) and the
+ * count are this process's: POSIX timers are not inherited. */
+#define CT_FATAL_RETRY_MS 1
+#define CT_FATAL_RETRIES 50
+static int ct_fatal_retry_timer CT_FORK_HOT;
+static int ct_fatal_retries CT_FORK_HOT;
+
+static bool
+ct_fatal_retry_later(int sig)
 {
+	if (__atomic_fetch_add(&ct_fatal_retries, 1, __ATOMIC_RELAXED) >= CT_FATAL_RETRIES)
+		return false;
+	int id = __atomic_load_n(&ct_fatal_retry_timer, __ATOMIC_ACQUIRE) - 1;
+	if (id >= 0) {
+		ct_timer_set(id, CT_FATAL_RETRY_MS);
+		return true;
+	}
+	if ((id = ct_timer(sig, 0, CT_FATAL_RETRY_MS)) < 0)
+		return false;
+	/* Another thread made one meanwhile, and armed it: one will do. */
+	int none = 0;
+	if (!__atomic_compare_exchange_n(&ct_fatal_retry_timer, &none, id + 1, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		syscall(SYS_timer_delete, id);
+	return true;
+}
+
+static bool
+ct_fatal_defer(int sig, const void *uc)
+{
+	uint64_t owner = __atomic_load_n(&ct_fatal_owner, __ATOMIC_ACQUIRE);
+	/* Once the dump is under way, a signal ends or parks as before; and
+	 * with nothing to write there is no fork to wait for. */
+	if ((owner && owner >> 32 == (uint32_t)getpid()) || ct_dump_final_claimed() ||
+	    (!ct_profiles_have_data() && !ct_threads_worth_dumping()))
+		return false;
+	switch (ct_forklocks_check(uc, sig)) {
+	case CT_FORKLOCKS_HELD:
+		return true;
+	case CT_FORKLOCKS_MAYBE:
+		return ct_fatal_retry_later(sig);
+	default:
+		return false;
+	}
+}
+
+void
+ct_dump_fatal(int sig, const void *uc, int fork_ms, int timeout_ms, void (*die)(int))
+{
+	if (ct_fatal_defer(sig, uc))
+		return;
 	ct_guard_enter();
 	ct_fatal_claim(sig, (int)syscall(SYS_gettid), die);
 	/* The owner only: the parked threads need no stack of their own. */
@@ -403,11 +482,8 @@ ct_dump_fatal_(void *arg)
 	ct_park_others(me, sig);
 	if (child > 0) {
 		__atomic_store_n(&ct_fatal_stage, 2, __ATOMIC_RELAXED);
-		if (watchdog >= 0) {
-			struct itimerspec its = {
-				.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L}};
-			syscall(SYS_timer_settime, watchdog, 0, &its, NULL);
-		}
+		if (watchdog >= 0)
+			ct_timer_set(watchdog, timeout_ms);
 		ct_dump_wait_copy(child, timeout_ms);
 	} else if (write) {
 		/* haproxy and OpenSSH's sandbox forbid themselves new
@@ -434,4 +510,8 @@ ct_dump_fatal_fork_child(void)
 		__atomic_store_n(&ct_fatal_owner, 0, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&ct_fatal_stage, __ATOMIC_RELAXED))
 		__atomic_store_n(&ct_fatal_stage, 0, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&ct_fatal_retry_timer, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_fatal_retry_timer, 0, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&ct_fatal_retries, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_fatal_retries, 0, __ATOMIC_RELAXED);
 }

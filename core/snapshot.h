@@ -110,6 +110,8 @@ struct ct_thread_snap {
 	 * thread's only wait (home). */
 	int idle;
 	int stuck;                 /* wait_ns >= CONTEND_STUCK and not idle */
+	int crashed;               /* the signal it crashed with (its stack in
+	                            * pc), or 0 */
 	/* Stack at the wait: pc[0] is the return address into the caller of
 	 * the wrapped function (always known for a wait); deeper frames when
 	 * they could be read. */

@@ -31,6 +31,7 @@
 #include "task.h"
 #include "fdkind.h"
 #include "threads.h"
+#include "unwind.h"
 
 static struct ct_thread_slot *ct_slots CT_INIT_HOT;
 static int ct_slots_used CT_INIT_HOT; /* high-water mark: slots beyond it were never used */
@@ -908,6 +909,26 @@ ct_threads_refresh_names(void)
 			ct_threads_comm(ct_slots[i].tid, ct_slots[i].name);
 }
 
+/* The thread that crashed (ct_threads_crashed): its tid once the stack
+ * is in place, 0 before. */
+static struct {
+	int tid, sig, depth;
+	uintptr_t pc[CT_UNWIND_SIGNAL_MAX];
+} ct_crash;
+
+void
+ct_threads_crashed(int sig, const uintptr_t *pcs, int n)
+{
+	if (__atomic_load_n(&ct_crash.tid, __ATOMIC_ACQUIRE))
+		return;
+	if (n > CT_UNWIND_SIGNAL_MAX)
+		n = CT_UNWIND_SIGNAL_MAX;
+	memcpy(ct_crash.pc, pcs, (size_t)(n > 0 ? n : 0) * sizeof(pcs[0]));
+	ct_crash.depth = n > 0 ? n : 0;
+	ct_crash.sig = sig;
+	__atomic_store_n(&ct_crash.tid, ct_tid(), __ATOMIC_RELEASE);
+}
+
 static void
 ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int state, int64_t now,
 		int64_t stuck_ns)
@@ -927,8 +948,14 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
 	if (state != CT_THREAD_RUNNING)
 		return;
 	ct_threads_comm(s->tid, t->name);
-	if (!ct_wait_read(s, &w))
+	if (!ct_wait_read(s, &w)) {
+		if (s->tid == __atomic_load_n(&ct_crash.tid, __ATOMIC_ACQUIRE)) {
+			t->crashed = ct_crash.sig;
+			t->depth = ct_crash.depth < CT_STACK_MAX ? ct_crash.depth : CT_STACK_MAX;
+			memcpy(t->pc, ct_crash.pc, (size_t)t->depth * sizeof(t->pc[0]));
+		}
 		return;
+	}
 	t->waiting = 1;
 	t->op = w.op;
 	t->obj = (uintptr_t)w.obj;
@@ -1306,7 +1333,11 @@ ct_threads_write_raw(int fd, int sig)
 			ct_raw_line(fd, "thread %d [%s %p, %lldms]:\n%#lx\n", s->tid, ct_op_name(w.op),
 				    w.obj, (long long)((now - w.since) / 1000000),
 				    (unsigned long)w.caller);
-		else
+		else if (s->tid == __atomic_load_n(&ct_crash.tid, __ATOMIC_ACQUIRE)) {
+			ct_raw_line(fd, "thread %d [crashed here]:\n", s->tid);
+			for (int k = 0; k < ct_crash.depth; k++)
+				ct_raw_line(fd, "%#lx\n", (unsigned long)ct_crash.pc[k]);
+		} else
 			ct_raw_line(fd, "thread %d [%s]:\n", s->tid,
 				    s->tid == ct_tid() ? "crashed here" : "running");
 		if (s->create_depth) {

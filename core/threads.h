@@ -297,6 +297,13 @@ int ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns);
  * Async-signal-safe. */
 void ct_threads_refresh_names(void);
 
+/* The calling thread crashed with sig, its stack as pcs (return
+ * addresses, the innermost one past the faulting instruction: core/
+ * unwind.h ct_unwind_signal_stack): the dumps show it there rather than
+ * "running" with no stack (a forked copy's too). Once per process, from
+ * the crash handler; async-signal-safe. */
+void ct_threads_crashed(int sig, const uintptr_t *pcs, int n);
+
 /* Writes every registered thread with raw addresses to fd: the crash
  * dump. Async-signal-safe: no allocation, no lock, no symbolization. */
 void ct_threads_write_raw(int fd, int sig);

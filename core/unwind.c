@@ -7,6 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <ucontext.h>
+#include <unistd.h>
 
 #include "compiler.h"
 #include "unwind.h"
@@ -471,42 +474,56 @@ uw_cie_read(const uint8_t *cie, struct uw_cie *c)
 	return true;
 }
 
-/* The rule for return address pc, from its object's unwind tables. */
-static uint64_t
-uw_rule_for(uintptr_t pc)
+/* The FDE covering target, read up to its instructions [*insns, *end),
+ * with its CIE and the code range [*begin, *begin + *range) it covers.
+ * Lock-free (_dl_find_object), no allocation, no system call. */
+static bool
+uw_fde_for(uintptr_t target, struct uw_cie *c, const uint8_t **insns, const uint8_t **end,
+	   uintptr_t *begin, uintptr_t *range)
 {
 	struct dl_find_object fo;
-	uintptr_t target = pc - 1;
 	if (!_dl_find_object || _dl_find_object((void *)target, &fo) != 0 || !fo.dlfo_eh_frame)
-		return UW_GIVE_UP;
+		return false;
 	const uint8_t *fde = uw_find_fde(fo.dlfo_eh_frame, target);
 	if (!fde)
-		return UW_GIVE_UP;
+		return false;
 	uint32_t len;
 	int32_t cie_off;
 	memcpy(&len, fde, 4);
 	memcpy(&cie_off, fde + 4, 4);
 	if (len == 0 || len == 0xffffffffu || cie_off == 0)
-		return UW_GIVE_UP;
+		return false;
 	const uint8_t *fde_end = fde + 4 + len;
-	struct uw_cie c;
-	if (!uw_cie_read(fde + 4 - cie_off, &c))
-		return UW_GIVE_UP;
+	if (!uw_cie_read(fde + 4 - cie_off, c))
+		return false;
 	const uint8_t *p = fde + 8;
-	uintptr_t begin, range;
 	bool ok = true;
-	if (c.fde_enc & 0x80 ||
-	    !uw_encoded(c.fde_enc, &p, fde_end, 0, false, &begin) ||
-	    !uw_encoded(c.fde_enc & 0x0f, &p, fde_end, 0, false, &range))
-		return UW_GIVE_UP;
-	if (target < begin || target - begin >= range)
-		return UW_GIVE_UP; /* no FDE: libgcc's fallbacks apply */
-	if (c.aug_z) {
+	if (c->fde_enc & 0x80 || !uw_encoded(c->fde_enc, &p, fde_end, 0, false, begin) ||
+	    !uw_encoded(c->fde_enc & 0x0f, &p, fde_end, 0, false, range))
+		return false;
+	if (target < *begin || target - *begin >= *range)
+		return false; /* no FDE: libgcc's fallbacks apply */
+	if (c->aug_z) {
 		uint64_t alen = uw_uleb(&p, fde_end, &ok);
 		if (!ok || alen > (uint64_t)(fde_end - p))
-			return UW_GIVE_UP;
+			return false;
 		p += alen;
 	}
+	*insns = p;
+	*end = fde_end;
+	return true;
+}
+
+/* The rule for the frame whose code is at target: a return address less
+ * one (the call), or where a signal interrupted it. */
+static uint64_t
+uw_rule_at(uintptr_t target)
+{
+	struct uw_cie c;
+	const uint8_t *p, *fde_end;
+	uintptr_t begin, range;
+	if (!uw_fde_for(target, &c, &p, &fde_end, &begin, &range))
+		return UW_GIVE_UP;
 	struct uw_regs r = {.cfa_reg = UW_RSP}, init;
 	if (!uw_run(c.insns, c.end, begin, UINTPTR_MAX, c.code_align, c.data_align, c.fde_enc, &r,
 		    NULL))
@@ -522,6 +539,106 @@ uw_rule_for(uintptr_t pc)
 		return UW_GIVE_UP;
 	return uw_rule(r.cfa_reg == UW_RBP, (int32_t)r.cfa_off, r.how[0] == HOW_OFFSET,
 		       (int16_t)r.off[0]);
+}
+
+/* The rule for return address pc, from its object's unwind tables. */
+static uint64_t
+uw_rule_for(uintptr_t pc)
+{
+	return uw_rule_at(pc - 1);
+}
+
+bool
+ct_unwind_fn_range(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
+{
+	struct uw_cie c;
+	const uint8_t *insns, *end;
+	uintptr_t begin, range;
+	if (!uw_fde_for(pc, &c, &insns, &end, &begin, &range))
+		return false;
+	*lo = begin;
+	*hi = begin + range;
+	return true;
+}
+
+static bool
+uw_peek(uintptr_t addr, uintptr_t *val)
+{
+	struct iovec local = {val, sizeof(*val)}, remote = {(void *)addr, sizeof(*val)};
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof(*val);
+}
+
+/* The walk of ct_unwind_interrupted, from a frame whose pc is where a
+ * signal came (signal_frame) or a return address. */
+static int
+uw_walk_safely(uintptr_t pc, uintptr_t sp, uintptr_t bp, bool signal_frame,
+	       struct ct_unwind_frame *f, int max)
+{
+	int n = 0;
+	for (uintptr_t target = signal_frame ? pc : pc - 1; n < max && pc && !(pc >> 47);
+	     target = pc - 1) {
+		uint64_t rule = uw_rule_at(target);
+		if ((rule & 3) != UW_STEP)
+			break;
+		uintptr_t cfa = ((rule & UW_CFA_RBP) ? bp : sp) +
+				(uintptr_t)(int64_t)(int32_t)(rule >> 32);
+		if (cfa <= sp || cfa - sp > UW_FRAME_MAX)
+			break;
+		uintptr_t ret;
+		if (!uw_peek(cfa - 8, &ret) ||
+		    ((rule & UW_BP_SAVED) &&
+		     !uw_peek(cfa + (uintptr_t)(int64_t)(int16_t)(rule >> 16), &bp)))
+			break;
+		f[n].pc = pc;
+		f[n].ra_slot = cfa - 8;
+		n++;
+		pc = ret;
+		sp = cfa;
+	}
+	return n;
+}
+
+int
+ct_unwind_interrupted(uintptr_t pc, uintptr_t sp, uintptr_t bp, struct ct_unwind_frame *f,
+		      int max)
+{
+	return uw_walk_safely(pc, sp, bp, true, f, max);
+}
+
+int
+ct_unwind_signal_stack(const void *ucv, uintptr_t *pcs, int max)
+{
+	const ucontext_t *uc = ucv;
+	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	uintptr_t bp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+	struct ct_unwind_frame f[CT_UNWIND_SIGNAL_MAX];
+	if (max > CT_UNWIND_SIGNAL_MAX)
+		max = CT_UNWIND_SIGNAL_MAX;
+	if (max <= 0)
+		return 0;
+	int n = uw_walk_safely(pc, sp, bp, true, f, max);
+	struct dl_find_object fo;
+	uintptr_t ret;
+	bool in_code = _dl_find_object && _dl_find_object((void *)pc, &fo) == 0;
+	if (n == 0 && !in_code && uw_peek(sp, &ret)) {
+		/* A call to an address where no code is (a null function
+		 * pointer): the return address the call pushed is on top. */
+		f[0].pc = pc;
+		n = 1 + uw_walk_safely(ret, sp + 8, bp, false, f + 1, max - 1);
+		if (n == 1 && max > 1) {
+			f[1].pc = ret;
+			n = 2;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		pcs[i] = f[i].pc;
+	/* The interrupted instruction itself, not a return address: one
+	 * past it, so that a lookup of "the call before" finds it (where
+	 * there is code to look up). */
+	if (n > 0 && in_code)
+		pcs[0]++;
+	return n;
 }
 
 unsigned
@@ -640,6 +757,36 @@ ct_unwind_backtrace(void **buf, int max)
 	(void)buf;
 	(void)max;
 	return -1;
+}
+
+bool
+ct_unwind_fn_range(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
+{
+	(void)pc;
+	(void)lo;
+	(void)hi;
+	return false;
+}
+
+int
+ct_unwind_interrupted(uintptr_t pc, uintptr_t sp, uintptr_t bp, struct ct_unwind_frame *f,
+		      int max)
+{
+	(void)pc;
+	(void)sp;
+	(void)bp;
+	(void)f;
+	(void)max;
+	return 0;
+}
+
+int
+ct_unwind_signal_stack(const void *uc, uintptr_t *pcs, int max)
+{
+	(void)uc;
+	(void)pcs;
+	(void)max;
+	return 0;
 }
 
 void

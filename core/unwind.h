@@ -27,6 +27,7 @@
 #ifndef CT_UNWIND_H
 #define CT_UNWIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,33 @@ void ct_unwind_warm(uintptr_t ret);
  * allocation. */
 unsigned ct_unwind_misses(void);
 size_t ct_unwind_missed(unsigned since, uintptr_t *out, size_t max);
+
+/* For signal handlers (async-signal-safe: no lock, no allocation; the
+ * cache is not used). The code range [*lo, *hi) of the function holding
+ * pc, as its FDE gives it; false where unknown. */
+bool ct_unwind_fn_range(uintptr_t pc, uintptr_t *lo, uintptr_t *hi);
+
+/* The frames of the code a signal interrupted, from the registers the
+ * kernel saved (pc, sp, rbp): innermost first, each with the stack slot
+ * that holds its return address, up to max. Stops, short, at the first
+ * frame it does not model (see above); memory is read with
+ * process_vm_readv, so a wrong rule gives a short walk, never a fault.
+ * Returns how many frames it filled. */
+struct ct_unwind_frame {
+	uintptr_t pc, ra_slot;
+};
+int ct_unwind_interrupted(uintptr_t pc, uintptr_t sp, uintptr_t bp, struct ct_unwind_frame *f,
+			  int max);
+
+/* The stack of the code a signal interrupted, as return addresses from
+ * the context the kernel gave the handler (ucontext_t *): pcs[0] is one
+ * past the interrupted instruction (so that, like the others, the
+ * instruction is the one before it), then the callers, as far as they
+ * can be walked (at most CT_UNWIND_SIGNAL_MAX). A call to an address
+ * where no code is (a null function pointer) shows the caller. Returns
+ * how many it stored. Async-signal-safe, as above. */
+#define CT_UNWIND_SIGNAL_MAX 64
+int ct_unwind_signal_stack(const void *uc, uintptr_t *pcs, int max);
 
 /* Drops every cached rule: called after each dlclose (an object loaded
  * later at the same address has other rules). Objects glibc unloads by

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <gnu/libc-version.h>
 #include <limits.h>
+#include <malloc.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "../core/dump.h"
 #include "../core/event.h"
 #include "../core/fork.h"
+#include "../core/forklocks.h"
 #include "../core/log.h"
 #include "../core/plugin.h"
 #include "../core/profiles.h"
@@ -69,6 +71,35 @@ ct_find_exec_ranges(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+/* The allocator the program calls: our own calls of these go to the
+ * scratch heap's wrappers (core/scratch.h), the real ones are these. */
+void *__real_malloc(size_t n);
+void __real_free(void *p);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+
+/* The code that takes the locks glibc's fork() takes (core/forklocks.h)
+ * and may be let finish after a fatal signal: the allocator's entry
+ * points (a program that brings its own malloc brings its own locks, but
+ * its pthread_atfork handlers take them just the same) and fork() itself.
+ * Not malloc_stats() and malloc_info(), which write out while they hold
+ * the lock: natively the signal cut that output short. Addresses only:
+ * nothing is looked up. */
+static void
+ct_set_forklocks(void)
+{
+	const uintptr_t fns[] = {
+		(uintptr_t)__real_malloc, (uintptr_t)__real_free,
+		(uintptr_t)__real_calloc, (uintptr_t)__real_realloc,
+		(uintptr_t)reallocarray, (uintptr_t)posix_memalign,
+		(uintptr_t)aligned_alloc, (uintptr_t)memalign,
+		(uintptr_t)valloc, (uintptr_t)pvalloc,
+		(uintptr_t)malloc_trim, (uintptr_t)mallinfo2,
+		(uintptr_t)mallopt, (uintptr_t)fork,
+	};
+	ct_forklocks_set_entries(fns, (int)(sizeof(fns) / sizeof(fns[0])));
+}
+
 /* Our own code range (dropped from stacks) and the report library, which
  * is installed next to us. */
 static void
@@ -80,7 +111,7 @@ ct_locate_self(void)
 	struct ct_range r[] = {
 		{.addr = (uintptr_t)ct_init_once},
 		{.addr = (uintptr_t)gnu_get_libc_version},
-		{.addr = (uintptr_t)malloc},
+		{.addr = (uintptr_t)__real_malloc},
 		{.addr = (uintptr_t)&_r_debug},
 		{0},
 	};
@@ -151,6 +182,7 @@ ct_init_once(void)
 	ct_spin_unlocked_value = *(volatile int *)&probe;
 
 	ct_locate_self();
+	ct_set_forklocks();
 	ct_set_leaves();
 	ct_io_init(); /* before ct_hot.ready: the tick clock must be set up */
 	ct_dump_set_dir();

@@ -530,7 +530,7 @@ ct_die_by_default(int sig)
 static void
 ct_on_fatal(int sig)
 {
-	ct_dump_fatal(sig, CT_SIGNAL_FORK_TIMEOUT_MS, CT_SIGNAL_DUMP_TIMEOUT_MS,
+	ct_dump_fatal(sig, ct_track_uc, CT_SIGNAL_FORK_TIMEOUT_MS, CT_SIGNAL_DUMP_TIMEOUT_MS,
 		      ct_die_by_default);
 }
 
@@ -575,7 +575,7 @@ ct_on_crash_(void *sigp)
 {
 	int sig = *(const int *)sigp;
 	ct_signal_default(sig);
-	ct_dump_crash(sig, CT_CRASH_DUMP_TIMEOUT_MS);
+	ct_dump_crash(sig, ct_track_uc, CT_CRASH_DUMP_TIMEOUT_MS);
 	ct_die_on_return(sig, ct_track_si, ct_track_uc);
 }
 

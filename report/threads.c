@@ -60,7 +60,7 @@ td_state(const struct ct_thread_snap *t)
 {
 	if (t->state == 2) /* CT_THREAD_EXITED */
 		return "exited, not joined";
-	return t->waiting ? "waiting" : "running";
+	return t->waiting ? "waiting" : t->crashed ? "crashed" : "running";
 }
 
 /* "pipe", "socket", "file" ... from /proc/self/fd, for I/O waits. */
@@ -179,6 +179,9 @@ td_header(struct td *d, const struct ct_thread_snap *t, FILE *f, const char *end
 	fprintf(f, "thread %d \"%s\" [", t->tid, t->name);
 	if (t->state == 2) {
 		fprintf(f, "exited, not joined");
+	} else if (t->crashed) {
+		const char *abbrev = sigabbrev_np(t->crashed);
+		fprintf(f, "crashed: SIG%s", abbrev ? abbrev : "?");
 	} else if (!t->waiting) {
 		fprintf(f, "running");
 	} else {
@@ -252,11 +255,14 @@ td_deadlocks(struct td *d, FILE **fs, int nfs)
 	return found;
 }
 
-/* Where a thread's wait comes in the dump: 0 blocked behind a lock whose
- * holder is known, 1 other waits, 2 running, 3 idle, 4 exited. */
+/* Where a thread's wait comes in the dump: -1 the thread that crashed,
+ * 0 blocked behind a lock whose holder is known, 1 other waits, 2
+ * running, 3 idle, 4 exited. */
 static int
 td_rank(const struct ct_thread_snap *t)
 {
+	if (t->crashed)
+		return -1;
 	if (t->state == 2)
 		return 4;
 	if (!t->waiting)
@@ -312,8 +318,10 @@ td_listed_blocked(const struct ct_thread_snap *t)
 static void
 td_blocked(struct td *d, const struct ct_thread_snap **v, FILE **fs, int nfs)
 {
-	size_t shown = 0;
-	for (size_t i = 0; i < d->snap->nthreads && td_rank(v[i]) == 0; i++) {
+	size_t shown = 0, i = 0;
+	while (i < d->snap->nthreads && td_rank(v[i]) < 0)
+		i++;
+	for (; i < d->snap->nthreads && td_rank(v[i]) == 0; i++) {
 		const struct ct_thread_snap *t = v[i], *h = td_by_tid(d->snap, t->owner_tid);
 		if (!td_listed_blocked(t) || shown++ >= TD_SUMMARY_MAX)
 			continue;
@@ -653,6 +661,10 @@ td_thread_record(const struct ct_thread_snap *t, bool create, char held[16], str
 			snprintf(held, 16, "%d", t->owner_tid);
 			l[4].value = held;
 		}
+	} else if (t->crashed) {
+		/* Where it crashed. */
+		r->depth = (uint32_t)t->depth;
+		memcpy(r->pc, t->pc, r->depth * sizeof(r->pc[0]));
 	} else {
 		/* A running or finished thread: where it was created. */
 		r->depth = (uint32_t)t->create_depth;

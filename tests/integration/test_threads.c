@@ -189,19 +189,53 @@ Test(threads, no_deadlock_reported_without_a_cycle)
 	run_free(&r);
 }
 
+/* The crashed thread's entry in txt: from its header, shown first, to
+ * the next thread's; NULL-terminated copy (malloc'd) or NULL. */
+static char *
+crashed_entry(const char *txt)
+{
+	const char *h = strstr(txt, "[crashed: SIGSEGV]:\n");
+	if (!h)
+		return NULL;
+	const char *end = strstr(h, "\nthread ");
+	return strndup(h, end ? (size_t)(end - h) : strlen(h));
+}
+
+/* The crash dump lists every thread, the one that crashed first, with the
+ * stack it crashed at (before, it showed "[running]" and no frame at
+ * all): the faulting function and its caller. crash-call: a call through
+ * a null function pointer, where the fault is at address 0 and only the
+ * return address the call pushed tells the caller. */
 Test(threads, crash_dump_then_same_death)
 {
-	struct run r;
-	char *txt = run_leaks(&r, "crash", NULL);
-	cr_assert(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSEGV,
-		  "status %#x; stderr:\n%s", r.status, r.err);
-	cr_assert(txt, "no threads.txt after the crash; stderr:\n%s", r.err);
-	cr_expect(strstr(txt, "pthread_cond_wait"), "%s", txt);
-	char maps[PATH_MAX];
-	run_path(&r, NULL, "maps.txt", maps, sizeof(maps));
-	cr_expect(path_exists(maps));
-	free(txt);
-	run_free(&r);
+	static const char *const modes[][2] = {{"crash", "crash_store"},
+					       {"crash-call", "crash_call"}};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		struct run r;
+		char *txt = run_leaks(&r, modes[i][0], NULL);
+		cr_assert(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSEGV,
+			  "%s: status %#x; stderr:\n%s", modes[i][0], r.status, r.err);
+		cr_assert(txt, "%s: no threads.txt after the crash; stderr:\n%s", modes[i][0],
+			  r.err);
+		cr_expect(strstr(txt, "pthread_cond_wait"), "%s", txt);
+		char *e = crashed_entry(txt);
+		const char *first = strstr(txt, "\nthread ");
+		const char *eol = first ? strchr(first + 1, '\n') : NULL;
+		const char *crashed = strstr(txt, "[crashed: SIGSEGV]");
+		cr_expect(e && first && eol && crashed > first && crashed < eol,
+			  "%s: the crashed thread is not the first listed:\n%s", modes[i][0], txt);
+		const char *fn = e ? strstr(e, modes[i][1]) : NULL;
+		cr_expect(fn, "%s: no %s in the crashed thread's stack:\n%s", modes[i][0],
+			  modes[i][1], txt);
+		cr_expect(fn && strstr(fn, "\nmain("), "%s: no main below %s:\n%s", modes[i][0],
+			  modes[i][1], txt);
+		char maps[PATH_MAX];
+		run_path(&r, NULL, "maps.txt", maps, sizeof(maps));
+		cr_expect(path_exists(maps));
+		free(e);
+		free(txt);
+		run_free(&r);
+	}
 }
 
 Test(threads, program_segv_handler_wins)

@@ -1,7 +1,10 @@
 /* SIGTERM/SIGINT at their default action end the program where it is:
  *   behave_fatal CALL THREADS [TARGET] [SIG]
  * CALL is what the main thread is doing when the signal comes: sleep,
- * nanosleep, poll, read, sem_wait, cond_wait or busy (a loop). THREADS 0:
+ * nanosleep, poll, read, sem_wait, cond_wait, busy (a loop), malloc (a
+ * loop of allocations too big for malloc's per-thread cache, so that
+ * nearly all its time is spent holding an arena lock) or fork (a loop of
+ * fork, the child exiting at once, and waitpid). THREADS 0:
  * the program has no other thread; >0: that many more, each blocked for
  * good in pthread_cond_wait, sem_wait or read (in turn), after some mutex
  * contention so that there is something to profile. TARGET: "main" (the
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,6 +114,33 @@ in_call(const char *call)
 		pthread_mutex_lock(&never_m);
 		pthread_cond_wait(&never_c, &never_m);
 		pthread_mutex_unlock(&never_m);
+	} else if (!strcmp(call, "malloc")) {
+		int64_t end = now_ns() + 5000000000LL;
+		void *p[64] = {0};
+		unsigned x = 1;
+		while (now_ns() < end) {
+			for (int k = 0; k < 1000; k++) {
+				x = x * 1103515245u + 12345u;
+				size_t i = (x >> 8) & 63, n = ((x >> 16) & 4095) + 2000;
+				if (x & 0x10000) {
+					void *q = realloc(p[i], n);
+					if (q)
+						p[i] = q;
+				} else {
+					free(p[i]);
+					p[i] = (x & 0x20000) ? calloc(1, n) : malloc(n);
+				}
+			}
+		}
+	} else if (!strcmp(call, "fork")) {
+		int64_t end = now_ns() + 5000000000LL;
+		while (now_ns() < end) {
+			pid_t c = fork();
+			if (c == 0)
+				_exit(0);
+			if (c > 0)
+				waitpid(c, NULL, 0);
+		}
 	} else if (!strcmp(call, "busy")) {
 		int64_t end = now_ns() + 5000000000LL;
 		while (now_ns() < end)
@@ -124,7 +155,7 @@ int
 main(int argc, char **argv)
 {
 	need_args(argc, 3,
-		  "behave_fatal sleep|nanosleep|poll|read|sem_wait|cond_wait|busy "
+		  "behave_fatal sleep|nanosleep|poll|read|sem_wait|cond_wait|busy|malloc|fork "
 		  "THREADS [main|worker] [TERM|INT] [nproc0]");
 	const char *call = argv[1];
 	long threads = atol(argv[2]);

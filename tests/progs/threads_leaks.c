@@ -6,9 +6,10 @@
  * lock_b_then_a). Prints "ready" once every thread is in place (known by
  * construction, not by sleeping: see all_in_place) and has been there
  * 300 ms, longer than the tests' CONTEND_STUCK. Then, with
- * argument "crash", dereferences NULL; with "own", installs its own
- * SIGSEGV handler (exit 42) first, after checking it sees SIG_DFL there
- * (exit 3 if not). */
+ * argument "crash", dereferences NULL (in crash_store); with "own",
+ * installs its own SIGSEGV handler (exit 42) first, after checking it sees
+ * SIG_DFL there (exit 3 if not); with "crash-call", calls a null function
+ * pointer (in crash_call). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -169,6 +170,20 @@ on_segv(int sig)
 /* volatile so the compiler keeps the faulting store */
 static volatile uintptr_t crash_address;
 
+static __attribute__((noinline)) void
+crash_store(void)
+{
+	*(volatile int *)crash_address = 1;
+	__asm__ volatile("" ::: "memory"); /* not a tail call */
+}
+
+static __attribute__((noinline)) void
+crash_call(void)
+{
+	((void (*)(void))crash_address)();
+	__asm__ volatile("" ::: "memory"); /* not a tail call */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -207,6 +222,8 @@ main(int argc, char **argv)
 		signal(SIGSEGV, on_segv);
 	}
 	if (argc > 1 && (!strcmp(argv[1], "crash") || !strcmp(argv[1], "own")))
-		*(volatile int *)crash_address = 1;
+		crash_store();
+	if (argc > 1 && !strcmp(argv[1], "crash-call"))
+		crash_call();
 	return 0;
 }
