@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "dump.h"
 #include "dump_int.h"
@@ -364,30 +365,34 @@ static void ct_dump_fatal_(void *arg);
 
 /* A fatal signal that came while its thread held a lock the fork needs
  * (inside malloc or fork(): forklocks.h) comes again when the thread
- * leaves the function that took it, microseconds later. Where that cannot
- * be arranged and the lock may be held, it is taken again
- * CT_FATAL_RETRY_MS later, by whichever thread does not block it, up to
- * CT_FATAL_RETRIES times; then the dump goes ahead as it would have (its
- * fork watchdog ends a wait for itself). Either way the program, which
- * natively died at once, runs on a little: a delivery that late is what a
- * busy machine gives any signal. The timer (id + 1; 0: none yet) and the
- * count are this process's: POSIX timers are not inherited. */
+ * leaves the function that took it, microseconds later; should it not
+ * leave within CT_FATAL_DEFER_MAX_MS (it waits there for a lock another
+ * thread holds for good), the signal comes again then and the dump goes
+ * ahead as it would have (its fork watchdog ends a wait for that lock).
+ * Where the frames cannot be walked and the lock may be held, the signal
+ * is taken again CT_FATAL_RETRY_MS later, by whichever thread does not
+ * block it, up to CT_FATAL_RETRIES times. Either way the program, which
+ * natively died at once, runs on a little: a delivery that late is what
+ * a busy machine gives any signal. The timer (id + 1; 0: none yet), the
+ * count and the time of the first deferral (0: none) are this process's:
+ * POSIX timers are not inherited. */
 #define CT_FATAL_RETRY_MS 1
 #define CT_FATAL_RETRIES 50
+#define CT_FATAL_DEFER_MAX_MS 1000
 static int ct_fatal_retry_timer CT_FORK_HOT;
 static int ct_fatal_retries CT_FORK_HOT;
+static int64_t ct_fatal_deferred_ns CT_FORK_HOT;
 
+/* sig again, to the process, ms from now. */
 static bool
-ct_fatal_retry_later(int sig)
+ct_fatal_again_in(int sig, int ms)
 {
-	if (__atomic_fetch_add(&ct_fatal_retries, 1, __ATOMIC_RELAXED) >= CT_FATAL_RETRIES)
-		return false;
 	int id = __atomic_load_n(&ct_fatal_retry_timer, __ATOMIC_ACQUIRE) - 1;
 	if (id >= 0) {
-		ct_timer_set(id, CT_FATAL_RETRY_MS);
+		ct_timer_set(id, ms);
 		return true;
 	}
-	if ((id = ct_timer(sig, 0, CT_FATAL_RETRY_MS)) < 0)
+	if ((id = ct_timer(sig, 0, ms)) < 0)
 		return false;
 	/* Another thread made one meanwhile, and armed it: one will do. */
 	int none = 0;
@@ -395,6 +400,15 @@ ct_fatal_retry_later(int sig)
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		syscall(SYS_timer_delete, id);
 	return true;
+}
+
+/* The dump goes ahead: no signal of ours may cut it short. */
+static void
+ct_fatal_again_cancel(void)
+{
+	int id = __atomic_load_n(&ct_fatal_retry_timer, __ATOMIC_ACQUIRE) - 1;
+	if (id >= 0)
+		ct_timer_set(id, 0);
 }
 
 static bool
@@ -407,10 +421,17 @@ ct_fatal_defer(int sig, const void *uc)
 	    (!ct_profiles_have_data() && !ct_threads_worth_dumping()))
 		return false;
 	switch (ct_forklocks_check(uc, sig)) {
-	case CT_FORKLOCKS_HELD:
-		return true;
+	case CT_FORKLOCKS_HELD: {
+		int64_t now = ct_clock_ns(), first = 0;
+		if (__atomic_compare_exchange_n(&ct_fatal_deferred_ns, &first, now, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return ct_fatal_again_in(sig, CT_FATAL_DEFER_MAX_MS);
+		return now - first < (int64_t)CT_FATAL_DEFER_MAX_MS * 1000000;
+	}
 	case CT_FORKLOCKS_MAYBE:
-		return ct_fatal_retry_later(sig);
+		return __atomic_fetch_add(&ct_fatal_retries, 1, __ATOMIC_RELAXED) <
+			       CT_FATAL_RETRIES &&
+		       ct_fatal_again_in(sig, CT_FATAL_RETRY_MS);
 	default:
 		return false;
 	}
@@ -421,6 +442,7 @@ ct_dump_fatal(int sig, const void *uc, int fork_ms, int timeout_ms, void (*die)(
 {
 	if (ct_fatal_defer(sig, uc))
 		return;
+	ct_fatal_again_cancel();
 	ct_guard_enter();
 	ct_fatal_claim(sig, (int)syscall(SYS_gettid), die);
 	/* The owner only: the parked threads need no stack of their own. */
@@ -514,4 +536,6 @@ ct_dump_fatal_fork_child(void)
 		__atomic_store_n(&ct_fatal_retry_timer, 0, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&ct_fatal_retries, __ATOMIC_RELAXED))
 		__atomic_store_n(&ct_fatal_retries, 0, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&ct_fatal_deferred_ns, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_fatal_deferred_ns, 0, __ATOMIC_RELAXED);
 }

@@ -432,6 +432,12 @@ static const struct signal_case signal_cases[] = {
 	 * process can allocate: no profiles, but the same death, within the
 	 * fork's time limit, and a line on stderr saying why. */
 	{"malloc-self", "TERM", SIGTERM, false},
+	/* The main thread waits inside malloc() for that lock, held for
+	 * good, when the signal comes to it: inside malloc, it is let
+	 * finish the call first (test_signals.c), but this call never ends.
+	 * It must die all the same, within a bounded time (1 s for the call,
+	 * 2 s for the fork), with no profiles. */
+	{"malloc-waiter", "TERM", SIGTERM, false},
 };
 
 TABLE_TEST(lifecycle, fatal_signal, signal_cases, c, .timeout = 60)

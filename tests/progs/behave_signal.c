@@ -16,6 +16,11 @@
  *   behave_signal malloc-self INT|TERM
  *     as malloc, but the signal goes to the thread inside malloc_stats(),
  *     the one holding the arena's lock: kill(1) may pick any thread.
+ *   behave_signal malloc-waiter INT|TERM
+ *     the thread inside malloc_stats() holds the main arena's lock for
+ *     good (nobody drains the pipe), the main thread waits for it inside
+ *     malloc(), and the signal goes to the main thread, which will never
+ *     leave malloc(): it must die of the signal all the same.
  *   behave_signal handlers
  *     the program's view of its signals: sigaction() and signal() report
  *     SIG_DFL for SIGINT/SIGTERM, its own handlers (plain and SA_SIGINFO)
@@ -24,6 +29,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -97,12 +103,34 @@ drain_later(void *arg)
 }
 
 /* Leaves a thread inside malloc_stats() holding the main arena's lock
- * until drain_later empties the pipe, 400 ms after it was seen blocked. Threads are made
- * first: pthread_create itself allocates. */
+ * until drain_later empties the pipe, 400 ms after it was seen blocked
+ * (forever, if !drain). Threads are made first: pthread_create itself
+ * allocates. */
 static pthread_t stuck_in_malloc;
 
+static int main_tid;
+static int main_sig;
+
+/* Once main_sig is set, sends it to the main thread as soon as that
+ * waits for the arena's lock inside malloc (seen by the kernel in futex;
+ * bounded). Made before the lock is taken: pthread_create allocates. */
+static void *
+signal_main_in_malloc(void *arg)
+{
+	int sig;
+	while (!(sig = __atomic_load_n(&main_sig, __ATOMIC_ACQUIRE)))
+		pause_us_raw(1000);
+	for (int64_t give_up = now_ns() + 60 * 1000000000LL; now_ns() < give_up;) {
+		if (in_syscall(main_tid, SYS_futex))
+			break;
+		pause_us_raw(1000);
+	}
+	syscall(SYS_tgkill, getpid(), main_tid, sig);
+	return arg;
+}
+
 static void
-hold_malloc_lock_briefly(void)
+hold_malloc_lock(bool drain)
 {
 	pthread_t d;
 	char junk[4096] = {0};
@@ -112,7 +140,8 @@ hold_malloc_lock_briefly(void)
 	while (write(pipefd[1], junk, sizeof(junk)) > 0)
 		;
 	fcntl(pipefd[1], F_SETFL, 0);
-	XPT(pthread_create(&d, NULL, drain_later, NULL));
+	if (drain)
+		XPT(pthread_create(&d, NULL, drain_later, NULL));
 	fflush(stderr);
 	int saved = dup(2);
 	dup2(pipefd[1], 2);
@@ -131,7 +160,8 @@ hold_malloc_lock_briefly(void)
 }
 
 /* malloc_busy: 0 no, 1 another thread holds a malloc lock, 2 and the
- * signal is delivered to that very thread. */
+ * signal is delivered to that very thread, 3 it holds it for good and the
+ * signal goes to the main thread waiting for it in malloc(). */
 static NOINLINE int
 die_of(int sig, int rearm, int malloc_busy)
 {
@@ -154,12 +184,25 @@ die_of(int sig, int rearm, int malloc_busy)
 	bg_hold_start(&w, 0);
 	sleep_us(20000);
 	fflush(stdout);
+	if (malloc_busy == 3) {
+		pthread_t k;
+		main_tid = self_tid();
+		XPT(pthread_create(&k, NULL, signal_main_in_malloc, NULL));
+	}
 	if (malloc_busy)
-		hold_malloc_lock_briefly();
-	if (malloc_busy == 2)
+		hold_malloc_lock(malloc_busy != 3);
+	if (malloc_busy == 3) {
+		__atomic_store_n(&main_sig, sig, __ATOMIC_RELEASE);
+		/* The main arena, under the mmap threshold and over the
+		 * per-thread cache: waits for good (volatile: a malloc freed
+		 * unused is no call at all to the compiler). */
+		void *volatile p = malloc(5000 + (size_t)sig);
+		free(p);
+	} else if (malloc_busy == 2) {
 		pthread_kill(stuck_in_malloc, sig);
-	else
+	} else {
 		raise(sig);
+	}
 	sleep_us(20 * 1000000L); /* a dump that returns from the handler */
 	fprintf(stderr, "FAIL: survived signal %d\n", sig);
 	return 3;
@@ -216,6 +259,8 @@ main(int argc, char **argv)
 		return die_of(parse_sig(argv[2]), 0, 1);
 	if (argc == 3 && parse_sig(argv[2]) && !strcmp(argv[1], "malloc-self"))
 		return die_of(parse_sig(argv[2]), 0, 2);
-	fprintf(stderr, "usage: behave_signal handlers | die|rearm|malloc|malloc-self INT|TERM\n");
+	if (argc == 3 && parse_sig(argv[2]) && !strcmp(argv[1], "malloc-waiter"))
+		return die_of(parse_sig(argv[2]), 0, 3);
+	fprintf(stderr, "usage: behave_signal handlers | die|rearm|malloc|malloc-self|malloc-waiter INT|TERM\n");
 	return 2;
 }
