@@ -300,8 +300,10 @@ ln_basename(const char *p)
 	return s ? s + 1 : p;
 }
 
-const char *
-ct_locknames_site(struct ct_locknames *ln, uintptr_t pc, char *buf, size_t len)
+/* ct_locknames_site's work: false, with "0x..." in buf, when pc has no
+ * name. */
+static bool
+ln_site_named(struct ct_locknames *ln, uintptr_t pc, char *buf, size_t len)
 {
 	const struct ct_frame *fr = NULL;
 	size_t n = 0;
@@ -321,6 +323,13 @@ ct_locknames_site(struct ct_locknames *ln, uintptr_t pc, char *buf, size_t len)
 			 fr[i].line);
 	else
 		snprintf(buf, len, "%s", fr[i].name);
+	return n > 0;
+}
+
+const char *
+ct_locknames_site(struct ct_locknames *ln, uintptr_t pc, char *buf, size_t len)
+{
+	ln_site_named(ln, pc, buf, len);
 	return buf;
 }
 
@@ -372,10 +381,12 @@ ct_locknames_get(struct ct_locknames *ln, uintptr_t obj, enum ct_lockname_how *h
 		h = CT_LN_ADDRESS;
 	} else if (ln_data_symbol(ln, obj, buf, sizeof(buf))) {
 		h = CT_LN_SYMBOL;
-	} else if ((s = ln_site_of(ln, obj))) {
-		ct_locknames_site(ln, s->site, buf, sizeof(buf));
+	} else if ((s = ln_site_of(ln, obj)) && ln_site_named(ln, s->site, buf, sizeof(buf))) {
 		h = s->how == CT_LS_INIT ? CT_LN_INIT : CT_LN_FIRST_WAIT;
 	} else {
+		/* Not a site without a name: its "0x..." would read as the
+		 * lock's address (a jemalloc condvar showed the return
+		 * address of its wait, in libjemalloc's code). */
 		snprintf(buf, sizeof(buf), "0x%" PRIxPTR, obj);
 		h = CT_LN_ADDRESS;
 	}

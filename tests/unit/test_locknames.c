@@ -1,6 +1,7 @@
 /* report/locknames.c: a lock's name from this very binary's symbol table
  * (static locks, members of static objects), from its creation or
  * first-wait site, else its address (issue 14). */
+#include <inttypes.h>
 #include <criterion/criterion.h>
 #include <link.h>
 #include <pthread.h>
@@ -130,14 +131,18 @@ Test(locknames, built_on_first_use_whatever_is_asked_first)
 	enum ct_lockname_how how;
 	cr_expect_str_eq(ct_locknames_get(ln, (uintptr_t)&ln_global_lock, &how), "ln_global_lock");
 	cr_expect_eq(how, CT_LN_SYMBOL);
-	ct_locknames_get(ln, (uintptr_t)heap, &how);
-	cr_expect_eq(how, CT_LN_INIT);
+	/* Without a symbolizer the init site has no name: the lock is named
+	 * by its address, not by the site's, which would read as its own. */
+	char want[32];
+	snprintf(want, sizeof(want), "0x%" PRIxPTR, (uintptr_t)heap);
+	cr_expect_str_eq(ct_locknames_get(ln, (uintptr_t)heap, &how), want);
+	cr_expect_eq(how, CT_LN_ADDRESS);
 	ct_locknames__free(ln);
 
 	/* A name first, on a fresh one. */
 	cr_assert_eq(ct_locknames__new(&snap, NULL, &ln), 0);
-	ct_locknames_get(ln, (uintptr_t)heap, &how);
-	cr_expect_eq(how, CT_LN_INIT);
+	cr_expect_str_eq(ct_locknames_get(ln, (uintptr_t)heap, &how), want);
+	cr_expect_eq(how, CT_LN_ADDRESS);
 	cr_expect_eq(ct_locknames_kind(ln, (uintptr_t)heap, 0), CT_LK_MUTEX | CT_LKF_RECURSIVE);
 	ct_locknames__free(ln);
 	free(heap);
