@@ -180,6 +180,9 @@ void ct_dump_prefork(void);
  * process's fork children reported having resolved themselves (at most
  * max into out); returns how many there are. */
 size_t ct_dump_test_kids_pcs(uintptr_t *out, size_t max);
+/* The forked copy of a crash dump sleeps ms before it writes: a window
+ * in which a test sees what the process's other threads do meanwhile. */
+void ct_dump_test_crash_copy_delay(int ms);
 #endif
 
 /* Fork child (core/fork.h), async-signal-safe, except in a signal
@@ -189,10 +192,19 @@ void ct_dump_fatal_fork_child(void);
 /* From the handler of a crash signal (SIGSEGV ...), with the ucontext_t
  * it got: writes threads.txt with raw addresses and /proc/self/maps
  * beside it (async-signal-safe), then tries a symbolized dump from a
- * forked copy, waiting at most timeout_ms, unless the crash came inside
- * malloc or fork() (core/forklocks.h). Never returns to the fault itself: the caller re-raises.
+ * forked copy, waiting at most timeout_ms (a crash inside malloc or
+ * fork() gives the fork less: core/forklocks.h). Once the copy is made,
+ * every other thread is sent park_sig (0: none), which must reach one of
+ * our handlers, where ct_dump_crash_bystander parks it: natively no
+ * thread ran on after a crash. The first thread to crash is the one that
+ * writes; another that crashes meanwhile parks. Never returns to the fault itself: the caller re-raises.
  * Call it on a stack of our own (core/ownstack.h): the copy writes on the
  * stack this runs on. */
-void ct_dump_crash(int sig, const void *uc, int timeout_ms);
+void ct_dump_crash(int sig, const void *uc, int timeout_ms, int park_sig);
+
+/* First thing in each of our handlers of tracked signals: while another
+ * thread of this process writes its crash dump, parks the calling thread
+ * for good, every signal blocked. Async-signal-safe. */
+void ct_dump_crash_bystander(void);
 
 #endif

@@ -43,6 +43,29 @@ static pid_t (*ct_fork_fn)(void) CT_INIT_HOT;
  * ordinary child (fork.h: handlers of concurrent forks interleave). */
 static CT_TLS int ct_signal_forking;
 
+static void ct_park(void) __attribute__((noreturn));
+static void ct_park_others(int me, int sig);
+
+/* The thread writing this process's crash dump (pid << 32 | tid; 0
+ * before; a fork child's inherited word names its parent): any other
+ * thread that runs one of our handlers meanwhile parks for good
+ * (ct_dump_crash_bystander), as those it sends park_sig do. */
+static uint64_t ct_crash_owner CT_FORK_HOT;
+
+static uint64_t
+ct_me(void)
+{
+	return (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
+}
+
+void
+ct_dump_crash_bystander(void)
+{
+	uint64_t owner = __atomic_load_n(&ct_crash_owner, __ATOMIC_ACQUIRE);
+	if (owner && owner >> 32 == (uint32_t)getpid() && owner != ct_me())
+		ct_park();
+}
+
 /* The kernel's sigset: the first 64 bits of glibc's. */
 #define CT_KSIGSET_BYTES 8
 
@@ -115,12 +138,22 @@ ct_dump_wait_copy(pid_t child, int timeout_ms)
 	return false;
 }
 
+#ifdef CT_TEST_SEAMS
+static int ct_test_copy_delay_ms;
+
+CT_EXPORT void
+ct_dump_test_crash_copy_delay(int ms)
+{
+	ct_test_copy_delay_ms = ms;
+}
+#endif
+
 /* Long enough for the fork of a big process, short enough that a crash
  * whose own thread holds the lock the fork waits for dies soon. */
 #define CT_CRASH_HELD_FORK_MS 300
 
 static void
-ct_dump_from_signal_(int sig, const void *uc, int timeout_ms)
+ct_dump_from_signal_(int sig, const void *uc, int timeout_ms, int park_sig)
 {
 	if (!ct_dump_final_claim())
 		return;
@@ -141,12 +174,24 @@ ct_dump_from_signal_(int sig, const void *uc, int timeout_ms)
 	pid_t child = ct_fork_fn ? ct_fork_fn() : -1;
 	if (child == 0) {
 		ct_guard_enter();
+#ifdef CT_TEST_SEAMS
+		if (ct_test_copy_delay_ms) {
+			struct timespec d = {ct_test_copy_delay_ms / 1000,
+					     (ct_test_copy_delay_ms % 1000) * 1000000L};
+			ct_sys_nanosleep(&d, NULL);
+		}
+#endif
 		ct_dump_write("", false);
 		_exit(0);
 	}
 	__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
 	if (held && timer >= 0)
 		ct_timer_set(timer, timeout_ms);
+	/* Natively the crash ended every thread: none runs program code
+	 * while the copy writes (after the fork, which a thread parked
+	 * inside malloc would hold up). */
+	if (child > 0 && park_sig > 0)
+		ct_park_others((int)syscall(SYS_gettid), park_sig);
 	if (child > 0 && !ct_dump_wait_copy(child, timeout_ms))
 		ct_sys_waitpid(child, NULL, __WALL);
 	if (timer >= 0)
@@ -204,9 +249,18 @@ ct_dump_copy_maps(int out, int sig)
 }
 
 void
-ct_dump_crash(int sig, const void *uc, int timeout_ms)
+ct_dump_crash(int sig, const void *uc, int timeout_ms, int park_sig)
 {
 	int saved = errno;
+	/* A second thread crashing meanwhile waits with the others for the
+	 * end the first one brings. */
+	uint64_t owner = __atomic_load_n(&ct_crash_owner, __ATOMIC_ACQUIRE);
+	while ((!owner || owner >> 32 != (uint32_t)getpid()) &&
+	       !__atomic_compare_exchange_n(&ct_crash_owner, &owner, ct_me(), false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+	if (owner && owner >> 32 == (uint32_t)getpid() && owner != ct_me())
+		ct_park();
 	ct_guard_enter(); /* our I/O below must pass the wrappers unrecorded */
 	struct ct_output *output = ct_dump_output();
 	if (ct_dump_final_claimed())
@@ -246,7 +300,7 @@ ct_dump_crash(int sig, const void *uc, int timeout_ms)
 	/* ...then the symbolized dump from a forked copy, which replaces
 	 * the raw thread dump if it gets that far. */
 	ct_guard_enter();
-	ct_dump_from_signal_(sig, uc, timeout_ms);
+	ct_dump_from_signal_(sig, uc, timeout_ms, park_sig);
 	ct_guard_leave();
 out:
 	ct_guard_leave();
@@ -538,4 +592,6 @@ ct_dump_fatal_fork_child(void)
 		__atomic_store_n(&ct_fatal_retries, 0, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&ct_fatal_deferred_ns, __ATOMIC_RELAXED))
 		__atomic_store_n(&ct_fatal_deferred_ns, 0, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&ct_crash_owner, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_crash_owner, 0, __ATOMIC_RELAXED);
 }

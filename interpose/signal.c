@@ -265,7 +265,9 @@ ct_dispatch(int k, int sig, siginfo_t *si, void *uc)
 	void *fn = a->fn;
 	int flags = a->flags;
 	if (fn == (void *)SIG_DFL) {
-		/* Ours, standing for the default of a tracked signal. */
+		/* Ours, standing for the default of a tracked signal: none
+		 * while another thread writes a crash dump. */
+		ct_dump_crash_bystander();
 		int saved = errno;
 		const siginfo_t *outer = ct_track_si;
 		const ucontext_t *outer_uc = ct_track_uc;
@@ -568,6 +570,21 @@ ct_die_on_return(int sig, const siginfo_t *si, const ucontext_t *uc)
 	ct_die_by_default(sig);
 }
 
+static bool ct_signal_ours(int sig);
+
+/* The signal that parks the other threads while a crash dump of sig is
+ * written: one whose action is still ours (ct_dump_crash_bystander),
+ * not sig itself, which is at its default by then; 0 if none is. */
+static int
+ct_crash_park_sig(int sig)
+{
+	static const int cand[] = {SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSEGV, SIGTERM, SIGINT};
+	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
+		if (cand[i] != sig && ct_signal_ours(cand[i]))
+			return cand[i];
+	return 0;
+}
+
 /* A crash signal delivered by the kernel for a fault cannot be blocked or
  * left pending; it ends the process as the handler returns (above). */
 static void
@@ -575,7 +592,7 @@ ct_on_crash_(void *sigp)
 {
 	int sig = *(const int *)sigp;
 	ct_signal_default(sig);
-	ct_dump_crash(sig, ct_track_uc, CT_CRASH_DUMP_TIMEOUT_MS);
+	ct_dump_crash(sig, ct_track_uc, CT_CRASH_DUMP_TIMEOUT_MS, ct_crash_park_sig(sig));
 	ct_die_on_return(sig, ct_track_si, ct_track_uc);
 }
 

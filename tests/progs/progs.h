@@ -65,7 +65,9 @@ void start_named(pthread_t *t, const char *name, void (*fn)(void));
 /* Raises SIGUSR2 (the tests' CONTEND_DUMP_SIGNAL) and waits up to 60 s
  * for the live thread dump it asks for, CONTEND_OUT/threads.0001.txt (%p
  * in CONTEND_OUT, default contend.%p, expanded as the shim does), whose
- * path it writes into path; returns whether the file appeared. */
+ * path it writes into path; returns whether the file appeared. Then
+ * waits (at most 10 s) until the process holds no more descriptors below
+ * 512 than before: the shim's thread is done with the files it wrote. */
 int dump_threads_and_wait(char *path, size_t len);
 /* The same for thread tid of this process and signal sig (sent with
  * tgkill, so that its handler interrupts that thread). */
