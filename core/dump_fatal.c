@@ -58,11 +58,32 @@ ct_me(void)
 	return (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
 }
 
+/* Whether owner (an owner word's value) is a thread of this process. */
+static bool
+ct_owner_here(uint64_t owner)
+{
+	return owner && owner >> 32 == (uint32_t)getpid();
+}
+
+/* Makes this thread the owner in *word (pid << 32 | tid) unless a thread
+ * of this process is: returns that owner (this very thread, re-entering,
+ * included), or 0 when the word is now this thread's. */
+static uint64_t
+ct_owner_claim(uint64_t *word)
+{
+	uint64_t owner = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+	while (!ct_owner_here(owner) &&
+	       !__atomic_compare_exchange_n(word, &owner, ct_me(), false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE))
+		;
+	return ct_owner_here(owner) ? owner : 0;
+}
+
 void
 ct_dump_crash_bystander(void)
 {
 	uint64_t owner = __atomic_load_n(&ct_crash_owner, __ATOMIC_ACQUIRE);
-	if (owner && owner >> 32 == (uint32_t)getpid() && owner != ct_me())
+	if (ct_owner_here(owner) && owner != ct_me())
 		ct_park();
 }
 
@@ -254,12 +275,8 @@ ct_dump_crash(int sig, const void *uc, int timeout_ms, int park_sig)
 	int saved = errno;
 	/* A second thread crashing meanwhile waits with the others for the
 	 * end the first one brings. */
-	uint64_t owner = __atomic_load_n(&ct_crash_owner, __ATOMIC_ACQUIRE);
-	while ((!owner || owner >> 32 != (uint32_t)getpid()) &&
-	       !__atomic_compare_exchange_n(&ct_crash_owner, &owner, ct_me(), false,
-					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		;
-	if (owner && owner >> 32 == (uint32_t)getpid() && owner != ct_me())
+	uint64_t owner = ct_owner_claim(&ct_crash_owner);
+	if (owner && owner != ct_me())
 		ct_park();
 	ct_guard_enter(); /* our I/O below must pass the wrappers unrecorded */
 	struct ct_output *output = ct_dump_output();
@@ -365,18 +382,12 @@ ct_park_others(int me, int sig)
  * thread parks, to wait for the end with the owner, running no more
  * program code. */
 static void
-ct_fatal_claim(int sig, int me, void (*die)(int))
+ct_fatal_claim(int sig, void (*die)(int))
 {
-	uint64_t pid = (uint64_t)(uint32_t)getpid();
-	uint64_t mine = pid << 32 | (uint32_t)me;
-	uint64_t expect = __atomic_load_n(&ct_fatal_owner, __ATOMIC_ACQUIRE);
-	while ((expect == 0 || expect >> 32 != pid) &&
-	       !__atomic_compare_exchange_n(&ct_fatal_owner, &expect, mine, false, __ATOMIC_ACQ_REL,
-					    __ATOMIC_ACQUIRE))
-		;
-	if (expect == 0 || expect >> 32 != pid)
+	uint64_t owner = ct_owner_claim(&ct_fatal_owner);
+	if (!owner)
 		return;
-	if (expect == mine) {
+	if (owner == ct_me()) {
 		int stage = __atomic_load_n(&ct_fatal_stage, __ATOMIC_RELAXED);
 		if (stage == 1)
 			ct_log("signal %d: no profiles written: the dump could not fork within "
@@ -468,10 +479,10 @@ ct_fatal_again_cancel(void)
 static bool
 ct_fatal_defer(int sig, const void *uc)
 {
-	uint64_t owner = __atomic_load_n(&ct_fatal_owner, __ATOMIC_ACQUIRE);
 	/* Once the dump is under way, a signal ends or parks as before; and
 	 * with nothing to write there is no fork to wait for. */
-	if ((owner && owner >> 32 == (uint32_t)getpid()) || ct_dump_final_claimed() ||
+	if (ct_owner_here(__atomic_load_n(&ct_fatal_owner, __ATOMIC_ACQUIRE)) ||
+	    ct_dump_final_claimed() ||
 	    (!ct_profiles_have_data() && !ct_threads_worth_dumping()))
 		return false;
 	switch (ct_forklocks_check(uc, sig)) {
@@ -498,7 +509,7 @@ ct_dump_fatal(int sig, const void *uc, int fork_ms, int timeout_ms, void (*die)(
 		return;
 	ct_fatal_again_cancel();
 	ct_guard_enter();
-	ct_fatal_claim(sig, (int)syscall(SYS_gettid), die);
+	ct_fatal_claim(sig, die);
 	/* The owner only: the parked threads need no stack of their own. */
 	struct ct_fatal_args a = {.sig = sig, .timeout_ms = timeout_ms, .fork_ms = fork_ms,
 				  .die = die};

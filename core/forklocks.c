@@ -24,6 +24,8 @@ ct_forklocks_set_entries(const uintptr_t *fns, int n)
 			ct_entries[ct_nentries++] = fns[i];
 }
 
+#if defined(__x86_64__)
+
 struct ct_spans {
 	uintptr_t lo[CT_FORKLOCKS_ENTRIES], hi[CT_FORKLOCKS_ENTRIES];
 	int n;
@@ -63,8 +65,6 @@ ct_peek(uintptr_t addr, void *buf, size_t len)
 /* How many frames are walked: fork() runs the program's atfork handlers,
  * which may call malloc. */
 #define CT_FORKLOCKS_FRAMES 24
-
-#if defined(__x86_64__)
 
 /* The way out, armed in this thread: the return address the trampoline
  * stands in for (0: none armed), the signal to raise there and the

@@ -29,12 +29,13 @@
 void ct_forklocks_set_entries(const uintptr_t *fns, int n);
 
 enum ct_forklocks {
-	/* Not inside an entry point, or waiting in a system call there
-	 * (for a lock another thread holds, say). */
+	/* Not inside an entry point. */
 	CT_FORKLOCKS_FREE,
-	/* Inside one. Given a sig, it comes again to this thread as the
-	 * outermost returns, whose return address is now the trampoline's
-	 * (also when one was armed before and not reached yet). */
+	/* Inside one (waiting there for a lock another thread holds
+	 * included: it may hold another). Given a sig, it comes again to
+	 * this thread as the outermost returns, whose return address is now
+	 * the trampoline's (also when one was armed before and not reached
+	 * yet). */
 	CT_FORKLOCKS_HELD,
 	/* The frames could not be walked, and a return address into an
 	 * entry point lies in the 4 KiB above the stack pointer (it may be a
@@ -45,10 +46,10 @@ enum ct_forklocks {
 /* uc: the ucontext_t the kernel gave the handler of sig, which must
  * return to that context for the way out to be taken (a handler that
  * does not return leaves the trampoline armed, harmlessly); sig 0 only
- * asks. Entry points'
- * extents come from their FDEs, found lock-free (_dl_find_object);
- * memory is read with process_vm_readv, so a short stack is no fault.
- * Async-signal-safe; no allocation, no lock; keeps errno. */
+ * asks. Entry points' extents come from their FDEs, found lock-free
+ * (_dl_find_object); memory is read with process_vm_readv, so a short
+ * stack is no fault. Async-signal-safe; no allocation, no lock; keeps
+ * errno. */
 enum ct_forklocks ct_forklocks_check(const void *uc, int sig);
 
 #endif
