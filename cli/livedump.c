@@ -415,6 +415,14 @@ dump_signal(pid_t pid, const char *given, const char *env, size_t envlen, int *s
 	return 0;
 }
 
+/* dir/rel into out (PATH_MAX), without doubling the slash of "/". */
+static void
+join_dir(char *out, const char *dir, const char *rel)
+{
+	snprintf(out, PATH_MAX, "%.*s%s%.*s", PATH_MAX / 2, dir, strcmp(dir, "/") ? "/" : "",
+		 PATH_MAX / 2 - 2, rel);
+}
+
 /* Where its snapshots go: --dir, or CONTEND_OUT for its pid, taken from
  * where it started (PWD of its environment) and from where it is now;
  * the dump's own first line says whose it is. Returns how many of
@@ -442,12 +450,10 @@ out_dirs(pid_t pid, const char *given, const char *env, size_t envlen,
 	ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
 	if (n > 0) {
 		cwd[n] = 0;
-		snprintf(dirs[ndirs++], PATH_MAX, "%.*s/%.*s", PATH_MAX / 2, cwd, PATH_MAX / 2 - 2,
-			 rel);
+		join_dir(dirs[ndirs++], cwd, rel);
 	}
 	if (pwd && pwd[0] == '/' && (n <= 0 || strcmp(pwd, cwd)))
-		snprintf(dirs[ndirs++], PATH_MAX, "%.*s/%.*s", PATH_MAX / 2, pwd, PATH_MAX / 2 - 2,
-			 rel);
+		join_dir(dirs[ndirs++], pwd, rel);
 	if (ndirs == 0)
 		snprintf(dirs[ndirs++], PATH_MAX, "%s", rel);
 	return ndirs;
@@ -532,6 +538,15 @@ ct_livedump_main(const struct ct_livedump_opts *o)
 		goto out;
 	char dirs[CT_LIVE_MAX_DIRS][PATH_MAX];
 	int ndirs = out_dirs(pid, o->dir, env, envlen, dirs);
+	/* Neither its environment nor an ancestor's tells its CONTEND_OUT or
+	 * where it started (redis-server writes its title there and changes
+	 * directory): said now, not only after the time-out. */
+	if (!o->dir && !env_get(env, envlen, "LD_PRELOAD"))
+		fprintf(stderr, "contend: pid %d's environment is written over (its process "
+			"title) and no ancestor's shows it: looking in %s only; if it changed "
+			"directory since it started, or CONTEND_OUT names another one, give "
+			"--dir\n",
+			(int)pid, dirs[0]);
 	for (int i = 0; i < ndirs; i++)
 		scan(dirs[i], &before, true, pid, NULL, 0);
 	char stem[NAME_MAX + 1] = "";

@@ -245,6 +245,45 @@ Test(forked, relative_out_from_the_start_directory, .timeout = 300)
 	srv_free(&s);
 }
 
+/* A process that writes its title over its environment and changes
+ * directory (redis-server), started by a process without the shim:
+ * nothing tells `contend threads --pid` where it writes. It says so at
+ * once, names the one directory it looks in, and times out there (the
+ * dump went to CONTEND_OUT); with --dir it prints the dump. */
+Test(forked, title_over_environment_says_give_dir, .timeout = 300)
+{
+	struct run s;
+	run_start(&s, &(struct run_opts){.prog = "title_chdir",
+					 .env = (const char *[]){"CONTEND_DUMP_SIGNAL=SIGUSR2", NULL},
+					 .stdin_pipe = true});
+	run_await_serving(&s, false);
+	char contend[PATH_MAX], p[24];
+	snprintf(contend, sizeof(contend), "%s", contend_bin());
+	snprintf(p, sizeof(p), "%d", (int)s.pid);
+	struct run r;
+	run_cmd(&r, (const char *const[]){contend, "threads", "--pid", p, "--signal", "SIGUSR2",
+					  "--timeout", "2", NULL},
+		120);
+	cr_expect_neq(run_exit_code(&r), 0, "found a dump it could not know of: %s", r.err);
+	char want[96];
+	snprintf(want, sizeof(want), "pid %d's environment is written over", (int)s.pid);
+	cr_expect(strstr(r.err, want) && strstr(r.err, "looking in /contend.") &&
+			  strstr(r.err, "give --dir"),
+		  "%s", r.err);
+	run_free(&r);
+	run_cmd(&r, (const char *const[]){contend, "threads", "--pid", p, "--signal", "SIGUSR2",
+					  "--dir", s.outdir, NULL},
+		120);
+	cr_expect_eq(run_exit_code(&r), 0, "with --dir: %s", r.err);
+	cr_expect(strstr(r.out, "poll"), "%s", r.out);
+	cr_expect(!strstr(r.err, "written over"), "%s", r.err);
+	run_free(&r);
+	close(s.stdin_fd);
+	s.stdin_fd = -1;
+	run_wait(&s, 60);
+	run_free(&s);
+}
+
 /* One directory for all (CONTEND_OUT without %p): the worker dumped
  * second finds the plain names taken and writes threads.pid<PID>.0001.txt;
  * `contend threads --pid` finds each worker's own, and `contend threads

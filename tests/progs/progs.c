@@ -488,3 +488,32 @@ shim_thread_tid(void)
 		closedir(d);
 	return tid;
 }
+
+/* PostgreSQL's ps_status.c on Linux: the environment moves to the heap,
+ * and the title is written over argv and the old environment block
+ * (one contiguous area), padded with NULs. */
+void
+write_title(const char *title)
+{
+	extern char **environ;
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	if (n == 0)
+		return;
+	char **moved = calloc(n + 1, sizeof(*moved));
+	if (!moved)
+		die("calloc", errno);
+	/* Only the block's strings, one after the other from its start (a
+	 * variable set later lives elsewhere). */
+	char *start = environ[0], *end = start;
+	for (size_t i = 0; i < n; i++) {
+		if (environ[i] == end)
+			end += strlen(environ[i]) + 1;
+		if (!(moved[i] = strdup(environ[i])))
+			die("strdup", errno);
+	}
+	environ = moved;
+	memset(start, 0, (size_t)(end - start));
+	snprintf(start, (size_t)(end - start), "%s", title);
+}

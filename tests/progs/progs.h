@@ -62,6 +62,11 @@ void pause_us_raw(long us);
 /* Starts *t, a thread named name (pthread_setname_np) that runs fn. */
 void start_named(pthread_t *t, const char *name, void (*fn)(void));
 
+/* Writes title over the process's environment block, as PostgreSQL's
+ * ps_status.c and redis-server do: the environment moves to the heap,
+ * and /proc/<pid>/environ shows the title. */
+void write_title(const char *title);
+
 /* Raises SIGUSR2 (the tests' CONTEND_DUMP_SIGNAL) and waits up to 60 s
  * for the live thread dump it asks for, CONTEND_OUT/threads.0001.txt (%p
  * in CONTEND_OUT, default contend.%p, expanded as the shim does), whose
