@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/uio.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -389,10 +390,15 @@ check_preloaded(pid_t pid)
  * *sig and its name into sigtxt, once it is known the process catches it.
  * 0, or the exit status of the error said. */
 static int
-dump_signal(pid_t pid, const char *given, const char *env, size_t envlen, int *sig,
-	    char *sigtxt, size_t len)
+dump_signal(pid_t pid, const char *given, int beacon_sig, const char *env, size_t envlen,
+	    int *sig, char *sigtxt, size_t len)
 {
 	const char *signame = given ? given : env_get(env, envlen, "CONTEND_DUMP_SIGNAL");
+	char num[16];
+	if (!signame && beacon_sig > 0) {
+		snprintf(num, sizeof(num), "%d", beacon_sig);
+		signame = num;
+	}
 	if (!signame || !*signame || !strcasecmp(signame, "none") || !strcmp(signame, "0"))
 		return ct_cli_error("pid %d has no CONTEND_DUMP_SIGNAL in its environment "
 				    "(/proc/%d/environ, which a program that writes its process "
@@ -415,6 +421,69 @@ dump_signal(pid_t pid, const char *given, const char *env, size_t envlen, int *s
 	return 0;
 }
 
+/* Reads len bytes of pid's memory at addr. */
+static bool
+peek(pid_t pid, uintptr_t addr, void *buf, size_t len)
+{
+	struct iovec local = {buf, len}, remote = {(void *)addr, len};
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+/* What the shim in pid says of itself (core/names.h, ct_dir_beacon),
+ * read from its memory: its output directory into out, and its dump
+ * signal (0: none) into *sig. False where it cannot be read (another
+ * user's process, one that made itself non-dumpable, Yama's
+ * ptrace_scope). */
+static bool
+beacon_read(pid_t pid, char *out, size_t len, int *sig)
+{
+	char *maps = proc_read(pid, "maps", NULL);
+	bool found = false;
+	enum { CHUNK = 1 << 16 };
+	static char buf[CHUNK + sizeof(struct ct_dir_beacon)];
+	for (char *line = maps ? strtok(maps, "\n") : NULL; line && !found;
+	     line = strtok(NULL, "\n")) {
+		unsigned long lo, hi;
+		char perms[8];
+		const char *name = strrchr(line, '/');
+		if (!name || strcmp(name, "/libcontend.so") ||
+		    sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r')
+			continue;
+		for (uintptr_t at = lo; at < hi && !found; at += CHUNK) {
+			size_t n = hi - at < sizeof(buf) ? hi - at : sizeof(buf);
+			if (!peek(pid, at, buf, n))
+				continue;
+			for (size_t off = 0; off + sizeof(struct ct_dir_beacon) <= n && !found;
+			     off += sizeof(void *)) {
+				struct ct_dir_beacon b;
+				memcpy(&b, buf + off, sizeof(b));
+				uintptr_t dir;
+				uint64_t signo;
+				if (memcmp(b.magic, CT_DIR_BEACON_MAGIC, sizeof(CT_DIR_BEACON_MAGIC)) ||
+				    !peek(pid, (uintptr_t)b.dir, &dir, sizeof(dir)) ||
+				    !peek(pid, (uintptr_t)b.dump_signal, &signo, sizeof(signo)) ||
+				    signo > 64)
+					continue;
+				/* A path, NUL-terminated within len: read it a byte
+				 * at a time up to its end (the page after it may not
+				 * be mapped). */
+				char path[PATH_MAX];
+				size_t i = 0;
+				while (i + 1 < sizeof(path) && peek(pid, dir + i, path + i, 1) && path[i])
+					i++;
+				path[i] = 0;
+				found = path[0] == '/' && i + 1 < sizeof(path) && i < len;
+				if (found) {
+					memcpy(out, path, i + 1);
+					*sig = (int)signo;
+				}
+			}
+		}
+	}
+	free(maps);
+	return found;
+}
+
 /* dir/rel into out (PATH_MAX), without doubling the slash of "/". */
 static void
 join_dir(char *out, const char *dir, const char *rel)
@@ -423,19 +492,25 @@ join_dir(char *out, const char *dir, const char *rel)
 		 PATH_MAX / 2 - 2, rel);
 }
 
-/* Where its snapshots go: --dir, or CONTEND_OUT for its pid, taken from
- * where it started (PWD of its environment) and from where it is now;
- * the dump's own first line says whose it is. Returns how many of
- * dirs it filled (1 or 2). */
+/* Where its snapshots go: --dir; else the directory the shim in it
+ * resolved, read from its memory (beacon, NULL if it could not be);
+ * else CONTEND_OUT for its pid, taken
+ * from where it started (PWD of its environment) and from where it is
+ * now; the dump's own first line says whose it is. Returns how many of
+ * dirs it filled (1 or 2); *known is false when the last way was taken
+ * with no environment of the process's to read. */
 static int
-out_dirs(pid_t pid, const char *given, const char *env, size_t envlen,
-	 char dirs[CT_LIVE_MAX_DIRS][PATH_MAX])
+out_dirs(pid_t pid, const char *given, const char *beacon, const char *env, size_t envlen,
+	 char dirs[CT_LIVE_MAX_DIRS][PATH_MAX], bool *known)
 {
 	int ndirs = 0;
-	if (given) {
-		snprintf(dirs[ndirs++], PATH_MAX, "%s", given);
+	*known = true;
+	if (given || beacon) {
+		snprintf(dirs[ndirs++], PATH_MAX, "%s", given ? given : beacon);
 		return ndirs;
 	}
+	/* From its environment (or an ancestor's, inherited_environ). */
+	*known = env_get(env, envlen, "LD_PRELOAD") != NULL;
 	const char *tmpl = env_get(env, envlen, "CONTEND_OUT");
 	char rel[PATH_MAX];
 	if (!tmpl || !*tmpl || expand_out(tmpl, pid, rel, sizeof(rel)) < 0)
@@ -534,14 +609,20 @@ ct_livedump_main(const struct ct_livedump_opts *o)
 	if ((ret = check_preloaded(pid)))
 		goto out;
 	inherited_environ(pid, &env, &envlen);
-	if ((ret = dump_signal(pid, o->signal, env, envlen, &sig, sigtxt, sizeof(sigtxt))))
+	char beacon[PATH_MAX];
+	int beacon_sig = 0;
+	bool have_beacon = beacon_read(pid, beacon, sizeof(beacon), &beacon_sig);
+	if ((ret = dump_signal(pid, o->signal, beacon_sig, env, envlen, &sig, sigtxt,
+			       sizeof(sigtxt))))
 		goto out;
 	char dirs[CT_LIVE_MAX_DIRS][PATH_MAX];
-	int ndirs = out_dirs(pid, o->dir, env, envlen, dirs);
-	/* Neither its environment nor an ancestor's tells its CONTEND_OUT or
-	 * where it started (redis-server writes its title there and changes
+	bool known;
+	int ndirs = out_dirs(pid, o->dir, have_beacon ? beacon : NULL, env, envlen, dirs, &known);
+	/* Neither its memory (another user's process) nor its environment
+	 * or an ancestor's tells its CONTEND_OUT or where it started
+	 * (redis-server writes its title over the one and changes
 	 * directory): said now, not only after the time-out. */
-	if (!o->dir && !env_get(env, envlen, "LD_PRELOAD"))
+	if (!known)
 		fprintf(stderr, "contend: pid %d's environment is written over (its process "
 			"title) and no ancestor's shows it: looking in %s only; if it changed "
 			"directory since it started, or CONTEND_OUT names another one, give "

@@ -27,6 +27,7 @@
 #include "forkstate.h"
 #include "locks.h"
 #include "log.h"
+#include "names.h"
 #include "outfile.h"
 #include "paths.h"
 #include "plugin.h"
@@ -49,6 +50,9 @@ static char ct_no_dir[1];
 static char ct_dir_short[CT_DIR_SHORT] CT_INIT_HOT;
 static char *ct_dir_room CT_INIT_HOT;
 static char *ct_dir CT_INIT_HOT = ct_no_dir;
+/* ct_dir for a reader outside the process (names.h). */
+CT_HIDDEN const struct ct_dir_beacon ct_dir_beacon __attribute__((used)) = {
+	CT_DIR_BEACON_MAGIC, (const char *const *)&ct_dir, &ct_cfg.dump_signal};
 /* The process ct_dir was expanded for: a vfork() child (which shares our
  * memory and runs no fork handler) sees its parent's. */
 static pid_t ct_dir_pid CT_FORK_HOT;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "snapshot.h"
@@ -23,6 +24,19 @@
 #define CT_NAME_LOCKS "locks"
 /* The crash dump's copy of /proc/self/maps. */
 #define CT_NAME_MAPS "maps"
+
+/* Where `contend threads --pid` (cli/livedump.c) finds a process's
+ * output directory and dump signal when its environment and current
+ * directory no longer tell (redis-server writes its title over the one
+ * and changes the other): in the shim's data, this magic, the address of
+ * the pointer to the directory's path and that of the signal's number
+ * (core/dump.c), read from the process's memory. */
+#define CT_DIR_BEACON_MAGIC "libcontend out dir v2"
+struct ct_dir_beacon {
+	char magic[24];
+	const char *const *dir;
+	const uint64_t *dump_signal; /* 0: none */
+};
 
 /* A file is <name>[.pid<pid>][<suffix>]<ext> (core/outfile.h). The
  * suffix is a live snapshot's number (.0001) or, for what an image
