@@ -592,17 +592,19 @@ void
 ct_dump_fatal_fork_child(void)
 {
 	/* The parent's fatal dump is not this process's (POSIX timers, its
-	 * watchdogs, are not inherited). */
-	if (__atomic_load_n(&ct_fatal_owner, __ATOMIC_RELAXED))
-		__atomic_store_n(&ct_fatal_owner, 0, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&ct_fatal_stage, __ATOMIC_RELAXED))
-		__atomic_store_n(&ct_fatal_stage, 0, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&ct_fatal_retry_timer, __ATOMIC_RELAXED))
-		__atomic_store_n(&ct_fatal_retry_timer, 0, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&ct_fatal_retries, __ATOMIC_RELAXED))
-		__atomic_store_n(&ct_fatal_retries, 0, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&ct_fatal_deferred_ns, __ATOMIC_RELAXED))
-		__atomic_store_n(&ct_fatal_deferred_ns, 0, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&ct_crash_owner, __ATOMIC_RELAXED))
-		__atomic_store_n(&ct_crash_owner, 0, __ATOMIC_RELAXED);
+	 * watchdogs, are not inherited). Each word read first: a store
+	 * would copy its page into every fork child, a shell's commands
+	 * included. */
+#define CT_CLEAR(v)                                           \
+	do {                                                  \
+		if (__atomic_load_n(&(v), __ATOMIC_RELAXED))  \
+			__atomic_store_n(&(v), 0, __ATOMIC_RELAXED); \
+	} while (0)
+	CT_CLEAR(ct_fatal_owner);
+	CT_CLEAR(ct_fatal_stage);
+	CT_CLEAR(ct_fatal_retry_timer);
+	CT_CLEAR(ct_fatal_retries);
+	CT_CLEAR(ct_fatal_deferred_ns);
+	CT_CLEAR(ct_crash_owner);
+#undef CT_CLEAR
 }
