@@ -4,12 +4,12 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include "compiler.h"
 #include "forklocks.h"
+#include "sys.h"
 #include "unwind.h"
 
 static uintptr_t ct_entries[CT_FORKLOCKS_ENTRIES] CT_INIT_HOT;
@@ -47,15 +47,6 @@ ct_spans_hold(const struct ct_spans *s, uintptr_t a)
 		if (a >= s->lo[i] && a < s->hi[i])
 			return true;
 	return false;
-}
-
-/* Reads up to len bytes at addr; how many it could. */
-static size_t
-ct_peek(uintptr_t addr, void *buf, size_t len)
-{
-	struct iovec local = {buf, len}, remote = {(void *)addr, len};
-	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-	return got > 0 ? (size_t)got : 0;
 }
 
 /* How far up the stack a return address into an entry point is looked
@@ -160,7 +151,7 @@ ct_interrupted_read(const ucontext_t *uc, struct ct_interrupted *at)
 	long ret = (long)uc->uc_mcontext.gregs[REG_RAX];
 	uint8_t code[4] = {0};
 	at->waiting = false;
-	if (ct_peek(at->pc - 2, code, sizeof(code)) == sizeof(code)) {
+	if (ct_sys_peek(at->pc - 2, code, sizeof(code)) == sizeof(code)) {
 		bool at_syscall = code[2] == 0x0f && code[3] == 0x05; /* restart */
 		bool after_syscall = code[0] == 0x0f && code[1] == 0x05;
 		at->waiting = at_syscall || (after_syscall && ret == -EINTR);
@@ -177,7 +168,7 @@ ct_stack_holds(const struct ct_spans *s, uintptr_t sp)
 	uintptr_t words[64];
 	uintptr_t from = sp & ~(uintptr_t)(sizeof(uintptr_t) - 1);
 	for (size_t off = 0; off < CT_FORKLOCKS_STACK; off += sizeof(words)) {
-		size_t got = ct_peek(from + off, words, sizeof(words));
+		size_t got = ct_sys_peek(from + off, words, sizeof(words));
 		for (size_t i = 0; i < got / sizeof(uintptr_t); i++)
 			if (ct_spans_hold(s, words[i]))
 				return true;

@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -88,6 +89,12 @@ void ct_sys_install(const struct ct_sys *real);
  * CONTEND_DUMP_SIGNAL set, whose pipe took 3 and 4 at start. System calls
  * only; async-signal-safe (a fork child re-arms with it). */
 int ct_sys_fd_high(int fd);
+
+/* Reads up to len bytes of this process's memory at addr into buf with
+ * process_vm_readv, which fails where a load would fault (a stack read
+ * past its end, an object freed since): how many it could, 0 on none.
+ * One system call; async-signal-safe; keeps errno. */
+size_t ct_sys_peek(uintptr_t addr, void *buf, size_t len);
 
 /* The first len - 1 bytes of a small file (/proc/self/...), one read,
  * NUL-terminated: their count, or -1 with open's or read's errno. No

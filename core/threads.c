@@ -866,8 +866,7 @@ ct_threads_worth_dumping(void)
 static bool
 ct_safe_read(uintptr_t addr, void *buf, size_t len)
 {
-	struct iovec local = {buf, len}, remote = {(void *)addr, len};
-	return addr && process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len;
+	return addr && ct_sys_peek(addr, buf, len) == len;
 }
 
 /* The holder of the lock a thread waits on, from glibc's public layouts:

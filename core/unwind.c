@@ -7,11 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <ucontext.h>
-#include <unistd.h>
 
 #include "compiler.h"
+#include "sys.h"
 #include "unwind.h"
 
 #if defined(__x86_64__) && defined(DLFO_EH_SEGMENT_TYPE)
@@ -564,8 +563,7 @@ ct_unwind_fn_range(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
 static bool
 uw_peek(uintptr_t addr, uintptr_t *val)
 {
-	struct iovec local = {val, sizeof(*val)}, remote = {(void *)addr, sizeof(*val)};
-	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof(*val);
+	return ct_sys_peek(addr, val, sizeof(*val)) == sizeof(*val);
 }
 
 /* The walk of ct_unwind_interrupted, from a frame whose pc is where a
