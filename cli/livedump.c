@@ -64,8 +64,8 @@ env_get(const char *env, size_t len, const char *name)
 	return NULL;
 }
 
-/* As the shim parses CONTEND_DUMP_SIGNAL: a name with or without SIG, or
- * a number. 0 if it is none of those. */
+/* As the shim parses CONTEND_DUMP_SIGNAL: a name with or without SIG
+ * (RTMIN+n and RTMAX-n too), or a number. 0 if it is none of those. */
 static int
 parse_signal(const char *s)
 {
@@ -78,7 +78,14 @@ parse_signal(const char *s)
 		if (a && !strcasecmp(a, name))
 			return i;
 	}
-	return 0;
+	bool max = !strncasecmp(name, "RTMAX", 5);
+	if (!max && strncasecmp(name, "RTMIN", 5))
+		return 0;
+	v = 0;
+	if (name[5] && (name[5] != (max ? '-' : '+') ||
+			ct_cli_parse_count(name + 6, (uint64_t)(SIGRTMAX - SIGRTMIN), &v) < 0))
+		return 0;
+	return max ? SIGRTMAX - (int)v : SIGRTMIN + (int)v;
 }
 
 /* CONTEND_OUT expanded as the shim does it (%p, %h, %%). */

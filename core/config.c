@@ -142,6 +142,22 @@ ct_parse_duration(const char *s, uint64_t *ns)
 	return -EINVAL;
 }
 
+/* RTMIN+n and RTMAX-n (n may be absent), as kill(1) and systemd write
+ * the real-time signals, which sigabbrev_np does not name. */
+static int
+ct_parse_rt_signal(const char *name, uint64_t *sig)
+{
+	bool max = !strncasecmp(name, "RTMAX", 5);
+	if (!max && strncasecmp(name, "RTMIN", 5))
+		return -EINVAL;
+	uint64_t n = 0;
+	if (name[5] && (name[5] != (max ? '-' : '+') ||
+			ct_parse_uint(name + 6, 0, (uint64_t)(SIGRTMAX - SIGRTMIN), &n) < 0))
+		return -EINVAL;
+	*sig = max ? (uint64_t)SIGRTMAX - n : (uint64_t)SIGRTMIN + n;
+	return 0;
+}
+
 int
 ct_parse_signal(const char *s, uint64_t *sig)
 {
@@ -162,12 +178,15 @@ ct_parse_signal(const char *s, uint64_t *sig)
 			if (abbrev && !strcasecmp(abbrev, name))
 				v = (uint64_t)i;
 		}
-		if (!v)
+		if (!v && ct_parse_rt_signal(name, &v) < 0)
 			return -EINVAL;
 	}
 	for (size_t i = 0; i < CT_ARRAY_SIZE(refused); i++)
 		if ((int)v == refused[i])
 			return -ERANGE;
+	/* Below SIGRTMIN: glibc's own (cancellation, set*id across threads). */
+	if ((int)v > 31 && (int)v < SIGRTMIN)
+		return -ERANGE;
 	*sig = v;
 	return 0;
 }
@@ -206,8 +225,8 @@ static const char *const ct_opt_expected[] = {
 	[CT_OPT_STRING] = "a non-empty path under 4096 bytes; %p, %h and %% are the only % "
 			  "sequences",
 	[CT_OPT_DURATION] = "a duration such as 500ms, 60s, 2m; a bare number is seconds",
-	[CT_OPT_SIGNAL] = "a signal name such as SIGUSR2 or a number 1..64, not one the program "
-			  "or libcontend already uses",
+	[CT_OPT_SIGNAL] = "a signal name such as SIGUSR2 or SIGRTMIN+3, or a number 1..64, not "
+			  "one the program, glibc or libcontend already uses",
 	[CT_OPT_ADDR] = "host:port, e.g. 127.0.0.1:6060 or :0; host an IPv4 or [IPv6] literal or "
 			"localhost",
 };

@@ -216,6 +216,22 @@ Test(config, signals)
 	cr_expect_lt(ct_parse_signal("SIGSEGV", &sig), 0);
 	cr_expect_lt(ct_parse_signal("SIGFOO", &sig), 0);
 	cr_expect_lt(ct_parse_signal("65", &sig), 0);
+	/* The real-time signals as kill(1) names them. */
+	cr_expect_eq(ct_parse_signal("SIGRTMIN+5", &sig), 0);
+	cr_expect_eq(sig, (uint64_t)SIGRTMIN + 5);
+	cr_expect_eq(ct_parse_signal("rtmin", &sig), 0);
+	cr_expect_eq(sig, (uint64_t)SIGRTMIN);
+	cr_expect_eq(ct_parse_signal("SIGRTMAX-2", &sig), 0);
+	cr_expect_eq(sig, (uint64_t)SIGRTMAX - 2);
+	const char *bad[] = {"SIGRTMIN-1", "SIGRTMAX+1", "RTMIN+99", "RTMIN+", "RTMINX", "RTMAX-x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_lt(ct_parse_signal(bad[i], &sig), 0, "'%s' accepted", bad[i]);
+	/* glibc's own signals below SIGRTMIN: thread cancellation, setuid. */
+	for (int s = 32; s < SIGRTMIN; s++) {
+		char num[16];
+		snprintf(num, sizeof(num), "%d", s);
+		cr_expect_lt(ct_parse_signal(num, &sig), 0, "glibc's signal %d accepted", s);
+	}
 }
 
 Test(config, addresses)
