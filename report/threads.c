@@ -441,8 +441,14 @@ td_group_line(struct td *d, const struct td_group *g, FILE *f)
 	const char *s = g->n > 1 ? "s" : "";
 	if (g->kind == TD_LEAK) {
 		td_where(d, t->create_depth ? t->create_pc[0] : 0, where, sizeof(where));
-		fprintf(f, "leak: %zu thread%s finished but never joined, created at %s\n", g->n, s,
-			where);
+		/* One such thread is a program that joins later (Apache's
+		 * start thread, joined at shutdown) or not at all before it
+		 * exits: no leak. A leak repeats at its creation site. */
+		if (g->n == 1)
+			fprintf(f, "unjoined: 1 thread finished, not joined, created at %s\n", where);
+		else
+			fprintf(f, "leak: %zu threads finished but never joined, created at %s\n",
+				g->n, where);
 		return;
 	}
 	td_where(d, t->pc[0], where, sizeof(where));
