@@ -31,6 +31,7 @@
 #include "names.h"
 #include "outfile.h"
 #include "ownstack.h"
+#include "pages.h"
 #include "profiles.h"
 #include "sys.h"
 #include "thread.h"
@@ -191,6 +192,7 @@ ct_dump_from_signal_(int sig, const void *uc, int timeout_ms, int park_sig)
 	/* glibc's full fork, not _Fork: it takes every malloc arena lock
 	 * first (waiting out other threads that hold one briefly), so the
 	 * copy can allocate; our own fork-child hook keeps the tables. */
+	ct_pages_keep_begin();
 	__atomic_store_n(&ct_signal_forking, 1, __ATOMIC_RELEASE);
 	pid_t child = ct_fork_fn ? ct_fork_fn() : -1;
 	if (child == 0) {
@@ -206,6 +208,7 @@ ct_dump_from_signal_(int sig, const void *uc, int timeout_ms, int park_sig)
 		_exit(0);
 	}
 	__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
+	ct_pages_keep_end();
 	if (held && timer >= 0)
 		ct_timer_set(timer, timeout_ms);
 	/* Natively the crash ended every thread: none runs program code
@@ -556,12 +559,14 @@ ct_dump_fatal_(void *arg)
 		 * watchdog ends it: no profiles then, but the same death. */
 		ct_fatal_fork_ms = fork_ms;
 		__atomic_store_n(&ct_fatal_stage, 1, __ATOMIC_RELAXED);
+		ct_pages_keep_begin();
 		__atomic_store_n(&ct_signal_forking, 1, __ATOMIC_RELEASE);
 		child = ct_fork_fn ? ct_fork_fn() : -1;
 		if (child == 0)
 			ct_fatal_child(sig);
 		fork_err = errno; /* said after the parking, which may set errno */
 		__atomic_store_n(&ct_signal_forking, 0, __ATOMIC_RELEASE);
+		ct_pages_keep_end();
 	}
 	/* The other threads must not run program code the signal would have
 	 * ended; after the fork, so that none is parked holding a malloc

@@ -110,7 +110,7 @@ uint64_t ct_locks_dropped CT_FORK_HOT;
 int
 ct_locks_init(void)
 {
-	return ct_lst ? 0 : CT_PAGES_MAP_TABLE(ct_lst, CT_LOCKSTAT_CAP);
+	return ct_lst ? 0 : CT_PAGES_MAP_TABLE_WIPED(ct_lst, CT_LOCKSTAT_CAP);
 }
 
 static uint64_t
@@ -384,7 +384,7 @@ void
 ct_locks_fork_child(void)
 {
 	if (ct_lst)
-		ct_pages_zero(ct_lst, CT_LOCKSTAT_CAP * sizeof(struct ct_lockstat));
+		ct_pages_zero_child(ct_lst, CT_LOCKSTAT_CAP * sizeof(struct ct_lockstat));
 	memset(ct_lst_inuse, 0, sizeof(ct_lst_inuse));
 	memset(ct_lst_lock, 0, sizeof(ct_lst_lock));
 	/* A slot a thread of the parent was rewriting when the fork copied

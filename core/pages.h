@@ -30,6 +30,36 @@ ct_pages_map(size_t len)
 		ct_p_ ? 0 : -errno;                                                              \
 	})
 
+/* The tables a fork child starts empty (the recording tables, the lock
+ * statistics, the waiter buckets): mapped as ct_pages_map and marked
+ * MADV_WIPEONFORK, so that a fork neither copies their page tables nor
+ * shares their pages with the child (no copy-on-write faults in the
+ * parent after every fork of a process-per-connection server), and the
+ * child finds them zeroed. At init; thread-safe. */
+void *ct_pages_map_wiped(size_t len);
+
+/* As CT_PAGES_MAP_TABLE, with ct_pages_map_wiped. */
+#define CT_PAGES_MAP_TABLE_WIPED(table, n)                                                       \
+	__extension__({                                                                          \
+		__typeof__(table) ct_p_ = ct_pages_map_wiped((size_t)(n) * sizeof(*(table)));   \
+		if (ct_p_)                                                                       \
+			(table) = ct_p_;                                                         \
+		ct_p_ ? 0 : -errno;                                                              \
+	})
+
+/* Unmaps a region of ct_pages_map_wiped (tests' tables). */
+void ct_pages_unmap_wiped(void *p, size_t len);
+
+/* In a fork child, for a region of ct_pages_map_wiped: zeroes it
+ * (ct_pages_zero) unless the kernel did. Async-signal-safe. */
+void ct_pages_zero_child(void *p, size_t len);
+
+/* Around a fork whose child must keep the tables: the copy that a fatal
+ * or crash dump writes from. Async-signal-safe (madvise); one window
+ * at a time. */
+void ct_pages_keep_begin(void);
+void ct_pages_keep_end(void);
+
 /* Zeroes the len bytes mapped at p with fresh zero pages rather than by
  * writing over every page (a fork child's copy-on-write ones would each
  * be copied first); by memset if that fails. */

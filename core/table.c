@@ -33,7 +33,7 @@ ct_table_init(struct ct_table *t, size_t cap)
 	t->per = per;
 	t->cap = per * CT_TABLE_STRIPES;
 	t->map_len = t->cap * sizeof(struct ct_record) + (t->cap + 63) / 64 * sizeof(uint64_t);
-	void *p = ct_pages_map(t->map_len);
+	void *p = ct_pages_map_wiped(t->map_len);
 	if (!p)
 		return -errno;
 	t->recs = p;
@@ -46,7 +46,7 @@ void
 ct_table_destroy(struct ct_table *t)
 {
 	if (t->recs)
-		munmap(t->recs, t->map_len);
+		ct_pages_unmap_wiped(t->recs, t->map_len);
 	t->recs = NULL;
 }
 
@@ -234,7 +234,7 @@ void
 ct_table_reset(struct ct_table *t)
 {
 	if (t->recs)
-		ct_pages_zero(t->recs, t->map_len);
+		ct_pages_zero_child(t->recs, t->map_len);
 	memset(t->lock, 0, sizeof(t->lock));
 	memset(&t->ovf_lock, 0, sizeof(t->ovf_lock));
 	memset(&t->ovf, 0, sizeof(t->ovf));

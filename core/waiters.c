@@ -41,7 +41,7 @@ ct_waiters_init(size_t objects)
 	size_t n = 1;
 	while (n * CT_WAYS < objects)
 		n <<= 1;
-	int err = CT_PAGES_MAP_TABLE(ct_wb, n);
+	int err = CT_PAGES_MAP_TABLE_WIPED(ct_wb, n);
 	if (err)
 		return err;
 	ct_wb_len = n * sizeof(struct ct_wbucket);
@@ -55,7 +55,7 @@ ct_waiters_reset(void)
 {
 	/* Locks released, entries empty. */
 	if (ct_wb)
-		ct_pages_zero(ct_wb, ct_wb_len);
+		ct_pages_zero_child(ct_wb, ct_wb_len);
 	/* Only if set: a write copies the page from the parent. */
 	if (ct_waiters_active)
 		ct_waiters_active = 0;

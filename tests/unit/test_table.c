@@ -5,9 +5,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <time.h>
 
+#include "../../core/pages.h"
 #include "../../core/table.h"
 #include "testlib.h"
 
@@ -367,6 +369,44 @@ Test(table, copy_reads_only_records_in_use)
 	cr_assert_eq(ct_table_copy(&t, &s), 0);
 	cr_expect_eq(s.nrecords, 0);
 	cr_expect_leq(resident_pages(&t), 2);
+	free(s.records);
+	ct_table_destroy(&t);
+}
+
+/* The records as a fork child finds them, before its own reset: the
+ * number of records, or -1. */
+static int
+records_in_fork_child(struct ct_table *t)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct ct_profile_snapshot s = {0};
+		_exit(ct_table_copy(t, &s) == 0 ? (int)s.nrecords : 100);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) == 100)
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* The kernel hands a fork child the records zeroed (MADV_WIPEONFORK: the
+ * fork copies none of their pages), except around the fork that makes
+ * the copy a fatal dump writes from; the parent keeps its own. */
+Test(table, fork_child_finds_the_records_wiped_unless_kept)
+{
+	struct ct_table t;
+	cr_assert_eq(ct_table_init(&t, 4096), 0);
+	uintptr_t a[] = {0x1000, 0x2000}, b[] = {0x1000, 0x2008};
+	ct_table_add(&t, CT_OP_MUTEX_UNLOCK, a, 2, 1, 100);
+	ct_table_add(&t, CT_OP_MUTEX_UNLOCK, b, 2, 1, 50);
+	cr_expect_eq(records_in_fork_child(&t), 0);
+	ct_pages_keep_begin();
+	cr_expect_eq(records_in_fork_child(&t), 2, "the fatal dump's copy lost the records");
+	ct_pages_keep_end();
+	cr_expect_eq(records_in_fork_child(&t), 0, "wiping did not resume after the copy");
+	struct ct_profile_snapshot s = {0};
+	cr_assert_eq(ct_table_copy(&t, &s), 0);
+	cr_expect_eq(s.nrecords, 2);
 	free(s.records);
 	ct_table_destroy(&t);
 }
