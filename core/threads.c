@@ -1246,10 +1246,12 @@ ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct ct_thread_snap *t = &v[i];
-		if (!t->waiting || t->idle)
+		if (!t->waiting)
 			continue;
-		if (ct_client_wait(t, &ls))
+		if (!t->idle && ct_client_wait(t, &ls))
 			t->idle = 1;
+		/* Those idle already count too: a worker new to a pool parks
+		 * where the others usually wait, for the first time. */
 		else if (w && ct_op_idle_kind(t->op) == 1 && (t->obj || t->fd >= 0))
 			w[k++] = t;
 	}

@@ -15,7 +15,10 @@
  *     once to run a callback that reads a pipe twice, then back;
  *   - "pool": P workers that each run a task first (a read of a pipe),
  *     then wait each on a condvar of its own, all under the pool's one
- *     mutex (pool_worker), like a thread pool's standby list;
+ *     mutex (pool_worker), like a thread pool's standby list; all but the
+ *     last are woken once and park again, so that the pool is where they
+ *     usually wait, and the last one, new, waits there for the first
+ *     time (MariaDB's tpool adds a worker to a pool at rest that way);
  *   - "query": reads its request from a pipe, then re-arms a 20 ms
  *     pthread_cond_timedwait on a condvar of its own that nobody signals
  *     (query_wait), as a request blocked behind a lock the server keeps
@@ -197,14 +200,15 @@ manager_loop(void)
 
 static pthread_mutex_t pool_m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_c[POOL_MAX];
-static int pool_parked, pool_tasks[2];
+static int pool_parked, pool_tasks[2], pool_n, pool_go[POOL_MAX];
 
+/* Parks on mine until stopping, or until *go when go is given. */
 static NOINLINE void
-pool_worker(pthread_cond_t *mine)
+pool_worker(pthread_cond_t *mine, const int *go)
 {
 	pthread_mutex_lock(&pool_m);
 	pool_parked++;
-	while (!stopping())
+	while (!stopping() && !(go && *go))
 		pthread_cond_wait(mine, &pool_m);
 	pthread_mutex_unlock(&pool_m);
 }
@@ -212,12 +216,31 @@ pool_worker(pthread_cond_t *mine)
 static void *
 pool_main(void *arg)
 {
+	pthread_cond_t *mine = arg;
+	int i = (int)(mine - pool_c);
 	char task;
 	note_tid("pool");
 	if (read(pool_tasks[0], &task, 1) != 1)
 		die("read task", errno);
-	pool_worker(arg);
+	if (i < pool_n - 1)
+		pool_worker(mine, &pool_go[i]);
+	pool_worker(mine, NULL);
 	return NULL;
+}
+
+/* Parks each worker but the last once more (pool_main), once all parked. */
+static int
+pool_rounds(void)
+{
+	pthread_mutex_lock(&pool_m);
+	int parked = pool_parked;
+	if (parked == pool_n && pool_n > 1 && !pool_go[0])
+		for (int i = 0; i < pool_n - 1; i++) {
+			pool_go[i] = 1;
+			pthread_cond_signal(&pool_c[i]);
+		}
+	pthread_mutex_unlock(&pool_m);
+	return parked;
 }
 
 static pthread_mutex_t query_m = PTHREAD_MUTEX_INITIALIZER;
@@ -254,10 +277,8 @@ in_place(int pool)
 	int n = ntids, t[8 + POOL_MAX];
 	memcpy(t, tids, sizeof(t));
 	pthread_mutex_unlock(&tid_m);
-	pthread_mutex_lock(&pool_m);
-	int parked = pool_parked;
-	pthread_mutex_unlock(&pool_m);
-	if (n < 5 + pool || parked < pool || __atomic_load_n(&conn_fd, __ATOMIC_ACQUIRE) < 0 ||
+	int parked = pool_rounds();
+	if (n < 5 + pool || parked < 2 * pool - 1 || __atomic_load_n(&conn_fd, __ATOMIC_ACQUIRE) < 0 ||
 	    !__atomic_load_n(&cleaner_resting, __ATOMIC_ACQUIRE) ||
 	    !__atomic_load_n(&mgr_done, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&mgr_parked, __ATOMIC_ACQUIRE) < 2 ||
@@ -276,6 +297,7 @@ main(int argc, char **argv)
 	int pool = (int)arg_long(argc, argv, 1, 3);
 	if (pool > POOL_MAX)
 		pool = POOL_MAX;
+	pool_n = pool;
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof(a);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
