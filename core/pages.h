@@ -20,15 +20,17 @@ ct_pages_map(size_t len)
 }
 
 /* Points table (a pointer variable) at n zeroed elements of its type
- * from ct_pages_map: 0, or -errno with table unchanged. For the tables
- * set up once at init, before any thread of ours. */
-#define CT_PAGES_MAP_TABLE(table, n)                                                             \
+ * from map (ct_pages_map or ct_pages_map_wiped): 0, or -errno with table
+ * unchanged. For the tables set up once at init, before any thread of
+ * ours. */
+#define CT_PAGES_MAP_TABLE_BY(map, table, n)                                                     \
 	__extension__({                                                                          \
-		__typeof__(table) ct_p_ = ct_pages_map((size_t)(n) * sizeof(*(table)));         \
+		__typeof__(table) ct_p_ = map((size_t)(n) * sizeof(*(table)));                  \
 		if (ct_p_)                                                                       \
 			(table) = ct_p_;                                                         \
 		ct_p_ ? 0 : -errno;                                                              \
 	})
+#define CT_PAGES_MAP_TABLE(table, n) CT_PAGES_MAP_TABLE_BY(ct_pages_map, table, n)
 
 /* The tables a fork child starts empty (the recording tables, the lock
  * statistics, the waiter buckets): mapped as ct_pages_map and marked
@@ -38,14 +40,7 @@ ct_pages_map(size_t len)
  * child finds them zeroed. At init; thread-safe. */
 void *ct_pages_map_wiped(size_t len);
 
-/* As CT_PAGES_MAP_TABLE, with ct_pages_map_wiped. */
-#define CT_PAGES_MAP_TABLE_WIPED(table, n)                                                       \
-	__extension__({                                                                          \
-		__typeof__(table) ct_p_ = ct_pages_map_wiped((size_t)(n) * sizeof(*(table)));   \
-		if (ct_p_)                                                                       \
-			(table) = ct_p_;                                                         \
-		ct_p_ ? 0 : -errno;                                                              \
-	})
+#define CT_PAGES_MAP_TABLE_WIPED(table, n) CT_PAGES_MAP_TABLE_BY(ct_pages_map_wiped, table, n)
 
 /* Unmaps a region of ct_pages_map_wiped (tests' tables). */
 void ct_pages_unmap_wiped(void *p, size_t len);
