@@ -1,5 +1,6 @@
 /* The thread registry; see threads.h. Claims slots with a compare-and-swap
  * on the state word; never allocates after init. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -992,9 +993,12 @@ ct_threads_fill(struct ct_thread_snap *t, const struct ct_thread_slot *s, int st
  * condvar, semaphore or message queue), or when it is a service thread's
  * only wait (ct_thread_snap.home), or (epoll) when its set holds a socket
  * (ct_epoll_outside: an event loop), 0 = never (locks, whose holder
- * may be stuck; joins, barriers, sleeps; reads and writes, which wait for
- * a peer that may be stuck, unless the peer is a client (ct_client_wait);
- * futexes: a futex word may be a lock). */
+ * may be stuck; joins, barriers, sleeps; writes; reads, which wait for
+ * a peer that may be stuck, unless the peer is a client (ct_client_wait)
+ * or the parent process (ct_parent_pipe), or the read is where its thread
+ * usually waits (ct_op_input: a log thread reading its pipe, Apache's
+ * worker reading its pipe of death); futexes: a futex word may be a
+ * lock). */
 static int
 ct_op_idle_kind(unsigned op)
 {
@@ -1043,6 +1047,37 @@ ct_op_input(unsigned op)
 	default:
 		return false;
 	}
+}
+
+/* A read of a pipe (or FIFO) that the parent process holds too: its
+ * commands, or its pipe of death (a pre-forked worker's main thread
+ * parked until the master tells it to go). The parent is outside the
+ * process, like a client. Seen in /proc/<ppid>/fd, which only the same
+ * user (or root) may read: an Apache master that kept root does not
+ * show it, and its worker's read is then idle only at its usual place
+ * (ct_thread_snap.home). At most 4096 of the parent's fds are looked at. */
+static bool
+ct_parent_pipe(const struct ct_thread_snap *t)
+{
+	struct stat st;
+	pid_t pp = getppid();
+	if (!ct_op_input(t->op) || t->fd < 0 || pp <= 1 || fstat(t->fd, &st) != 0 ||
+	    !S_ISFIFO(st.st_mode))
+		return false;
+	char dir[32];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pp);
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool held = false;
+	struct dirent *e;
+	for (int n = 0; !held && n < 4096 && (e = readdir(d)); n++) {
+		struct stat ps;
+		held = e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &ps, 0) == 0 &&
+		       ps.st_ino == st.st_ino && ps.st_dev == st.st_dev;
+	}
+	closedir(d);
+	return held;
 }
 
 /* Listening sockets seen in the dump's waits (accept, or a poll of
@@ -1220,7 +1255,8 @@ ct_idle_groups(struct ct_thread_snap **w, size_t k, bool by_mutex)
 /* Marks idle waits (see ct_op_idle_kind) and gives the stuck verdict to
  * the others that waited stuck_ns. Idle are: the kind-2 waits and polls
  * that include a listening socket; waits for a client on a connection accepted from
- * one of those (or from a socket a thread accepts on); kind-1 waits of
+ * one of those (or from a socket a thread accepts on), or for the parent
+ * process on a pipe it holds too (ct_parent_pipe); kind-1 waits of
  * two or more threads at the same site on the same object, or condition
  * waits at the same site under the same mutex; and a kind-1 wait at the
  * site where its thread usually parks (ct_thread_slot.hsite: a timer, a
@@ -1240,7 +1276,7 @@ ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
 			continue;
 		int kind = ct_op_idle_kind(t->op);
 		t->idle = kind == 2 || ct_poll_listening(t, &ls) || ct_epoll_outside(t) ||
-			  (kind == 1 && t->home);
+			  ((kind == 1 || ct_op_input(t->op)) && t->home);
 		if ((t->op == CT_OP_ACCEPT || t->op == CT_OP_ACCEPT4) && ct_fd_listening(t->fd))
 			ct_listeners_add(&ls, t->fd);
 	}
@@ -1248,7 +1284,7 @@ ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
 		struct ct_thread_snap *t = &v[i];
 		if (!t->waiting)
 			continue;
-		if (!t->idle && ct_client_wait(t, &ls))
+		if (!t->idle && (ct_client_wait(t, &ls) || ct_parent_pipe(t)))
 			t->idle = 1;
 		/* Those idle already count too: a worker new to a pool parks
 		 * where the others usually wait, for the first time. */

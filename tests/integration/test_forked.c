@@ -820,19 +820,22 @@ Test(forked, latch_wait_of_a_backend_is_one_stuck_wait, .timeout = 300)
 /* A server shaped like Apache's event MPM (sigblock_server): its worker
  * blocks every signal in every thread, so the dump signal stays pending
  * there and no handler ever runs: the shim's own thread takes it (a
- * signalfd) while its action is ours, and the worker is dumped. Its
- * master sleeps in a loop of select() with no descriptor (apr_sleep):
- * sleeps, never one re-armed wait, so not stuck after CONTEND_STUCK. */
+ * signalfd) while its action is ours, and the worker is dumped. Its main
+ * thread reads the pipe the master closes to stop it: a wait for the
+ * master, idle however long. The master sleeps in a loop of select()
+ * with no descriptor (apr_sleep): sleeps, never one re-armed wait, so not
+ * stuck after CONTEND_STUCK. */
 Test(forked, worker_blocking_every_signal_and_sleeping_master, .timeout = 300)
 {
 	struct run srv;
 	start_with_dumps(&srv, "sigblock_server");
 	pid_t master = latch_pid(&srv, "master"), worker = latch_pid(&srv, "worker");
 	char line[512];
-	latch_dump(&srv, worker, true, line, sizeof(line));
-	cr_expect(strstr(line, "[read fd "), "the worker's main thread: %s", line);
-	/* The master has napped for longer than CONTEND_STUCK. */
+	/* Both have waited for longer than CONTEND_STUCK. */
 	sleep_ms(1500);
+	latch_dump(&srv, worker, true, line, sizeof(line));
+	cr_expect(strstr(line, "[read fd ") && strstr(line, ", idle]"),
+		  "the worker's main thread: %s", line);
 	latch_dump(&srv, master, true, line, sizeof(line));
 	cr_expect(strstr(line, "[select, ") && !strstr(line, "re-armed") && !strstr(line, "stuck"),
 		  "the master's naps are one wait: %s", line);

@@ -548,8 +548,10 @@ Test(threads, live_dump_blocked_first_rearmed_whole_pool_idle, .timeout = 120)
  * is the only stuck thread and comes first; every service thread is idle,
  * each by a rule that knows no names: a timer and a cleaner parked on
  * their own condvar where they always wait, a manager back at its first
- * site after a callback that waited elsewhere, a pool's workers on
- * condvars of their own under the pool's one mutex, an acceptor polling
+ * site after a callback that waited elsewhere, a log thread reading a
+ * pipe, its only wait, a pool's workers on condvars of their own under
+ * the pool's one mutex (one of them parked there for the first time,
+ * where the others usually park), an acceptor polling
  * a listening socket and a wake-up pipe, a connection waiting for its
  * client's next request on the socket the acceptor accepted. */
 Test(threads, live_dump_service_threads_idle_request_first, .timeout = 120)
@@ -589,6 +591,11 @@ Test(threads, live_dump_service_threads_idle_request_first, .timeout = 120)
 	};
 	for (size_t i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
 		cr_expect(strstr(txt, idle[i]), "no \"%s\" in:\n%s", idle[i], txt);
+	const char *logger = strstr(txt, "idle: 1 thread in read fd ");
+	char *ll = logger ? line_at(logger) : NULL;
+	cr_expect(ll && strstr(ll, " (pipe) at logger_loop (server_idle.c:"),
+		  "the log thread's read not idle:\n%s", txt);
+	free(ll);
 	free(txt);
 	run_free(&r);
 }

@@ -1,7 +1,8 @@
 /* Leaves, at the return from main: 40 threads blocked forever in
  * pthread_cond_wait (in wait_for_orders), 10 threads in read() on a pipe
- * nobody writes (in wait_for_input), 5 joinable threads that finished and
- * were never joined (created in spawn_forgotten), and, with argument
+ * nobody writes (in wait_for_input, after a read of their request), 5
+ * joinable threads that finished and were never joined (created in
+ * spawn_forgotten), and, with argument
  * "abba", two threads deadlocked on two mutexes (lock_a_then_b,
  * lock_b_then_a). Prints "ready" once every thread is in place (known by
  * construction, not by sleeping: see all_in_place) and has been there
@@ -24,7 +25,7 @@ static pthread_mutex_t orders_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t orders = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER, lock_b = PTHREAD_MUTEX_INITIALIZER;
 static pthread_barrier_t both_hold;
-static int input[2];
+static int input[2], request[2];
 
 /* Who has reached its last wait, for all_in_place. */
 static int waiting_orders; /* under orders_lock */
@@ -61,9 +62,15 @@ wait_for_input(void)
 		perror("read");
 }
 
+/* Each reader first reads its request (there at once), so the pipe it
+ * then waits on is not where it usually waits: a read that waits for a
+ * peer, not a service thread parked at its place. */
 static void *
 input_worker(void *arg)
 {
+	char c;
+	if (read(request[0], &c, 1) != 1)
+		perror("read request");
 	announce(readers, &nreaders);
 	wait_for_input();
 	return arg;
@@ -188,7 +195,7 @@ int
 main(int argc, char **argv)
 {
 	pthread_t t;
-	if (pipe(input) < 0)
+	if (pipe(input) < 0 || pipe(request) < 0 || write(request[1], "rrrrrrrrrr", 10) != 10)
 		return 2;
 	if (argc > 1 && !strcmp(argv[1], "abba")) {
 		pthread_barrier_init(&both_hold, NULL, 2);
