@@ -1055,28 +1055,43 @@ ct_op_input(unsigned op)
  * process, like a client. Seen in /proc/<ppid>/fd, which only the same
  * user (or root) may read: an Apache master that kept root does not
  * show it, and its worker's read is then idle only at its usual place
- * (ct_thread_snap.home). At most 4096 of the parent's fds are looked at. */
+ * (ct_thread_snap.home). A dump looks at most CT_PARENT_SCANS pipes up,
+ * each in at most 4096 of the parent's fds (beyond, a read is not
+ * idle by this rule): threads reading one pipe share the answer. */
+#define CT_PARENT_SCANS 8
+struct ct_parent_pipes {
+	int n;
+	ino_t ino[CT_PARENT_SCANS];
+	bool held[CT_PARENT_SCANS];
+};
+
 static bool
-ct_parent_pipe(const struct ct_thread_snap *t)
+ct_parent_pipe(const struct ct_thread_snap *t, struct ct_parent_pipes *pp)
 {
 	struct stat st;
-	pid_t pp = getppid();
-	if (!ct_op_input(t->op) || t->fd < 0 || pp <= 1 || fstat(t->fd, &st) != 0 ||
+	pid_t ppid = getppid();
+	if (!ct_op_input(t->op) || t->fd < 0 || ppid <= 1 || fstat(t->fd, &st) != 0 ||
 	    !S_ISFIFO(st.st_mode))
 		return false;
-	char dir[32];
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pp);
-	DIR *d = opendir(dir);
-	if (!d)
+	for (int i = 0; i < pp->n; i++)
+		if (pp->ino[i] == st.st_ino)
+			return pp->held[i];
+	if (pp->n == CT_PARENT_SCANS)
 		return false;
+	char dir[32];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)ppid);
+	DIR *d = opendir(dir);
 	bool held = false;
 	struct dirent *e;
-	for (int n = 0; !held && n < 4096 && (e = readdir(d)); n++) {
+	for (int n = 0; d && !held && n < 4096 && (e = readdir(d)); n++) {
 		struct stat ps;
 		held = e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &ps, 0) == 0 &&
 		       ps.st_ino == st.st_ino && ps.st_dev == st.st_dev;
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
+	pp->ino[pp->n] = st.st_ino;
+	pp->held[pp->n++] = held;
 	return held;
 }
 
@@ -1269,6 +1284,7 @@ ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
 {
 	struct ct_thread_snap **w = calloc(n ? n : 1, sizeof(*w));
 	struct ct_listeners ls = {0};
+	struct ct_parent_pipes pp = {0};
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct ct_thread_snap *t = &v[i];
@@ -1284,7 +1300,7 @@ ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
 		struct ct_thread_snap *t = &v[i];
 		if (!t->waiting)
 			continue;
-		if (!t->idle && (ct_client_wait(t, &ls) || ct_parent_pipe(t)))
+		if (!t->idle && (ct_client_wait(t, &ls) || ct_parent_pipe(t, &pp)))
 			t->idle = 1;
 		/* Those idle already count too: a worker new to a pool parks
 		 * where the others usually wait, for the first time. */
