@@ -9,6 +9,7 @@
  * fatal signal or crash: dump_exit.c, dump_fatal.c) and whose profiles a
  * forked copy writes, shared with those files through dump_int.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <link.h>
 #include <stdio.h>
@@ -289,6 +290,29 @@ ct_thread_cpu_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The parent process of the process a dump is of: ours, or, in the copy
+ * a fatal dump writes from (ct_dump_pid set), the profiled process's, from
+ * its /proc/<pid>/stat ("pid (comm) state ppid ..."; comm may hold any
+ * character but the last ')' ends it). 0 if it cannot be read. */
+static pid_t
+ct_dump_parent(void)
+{
+	if (!ct_dump_pid || ct_dump_pid == getpid())
+		return getppid();
+	char path[32], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)ct_dump_pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *end = strrchr(buf, ')');
+	int ppid = 0;
+	return end && sscanf(end + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : 0;
+}
+
 int
 ct_dump_snapshot(struct ct_snapshot *snap, bool threads)
 {
@@ -311,7 +335,7 @@ ct_dump_snapshot(struct ct_snapshot *snap, bool threads)
 		__atomic_fetch_add(&ct_copy_unsettled, snap->prof[k].unsettled, __ATOMIC_RELAXED);
 	/* The registry is read with sequence counters: no thread waits. */
 	if (threads)
-		err = ct_threads_snapshot(snap, (int64_t)ct_cfg.stuck_ns);
+		err = ct_threads_snapshot(snap, (int64_t)ct_cfg.stuck_ns, ct_dump_parent());
 	if (err >= 0 && ct_locks_snapshot_sites(snap) < 0)
 		err = -ENOMEM;
 	if (err < 0)
@@ -614,7 +638,7 @@ ct_dump_warm(void)
 		 * in every child (a lookup over all the process's objects per
 		 * function: a PostgreSQL backend bound calloc, open64, close and
 		 * qsort_r at its exit). Out of memory here costs nothing. */
-		(void)ct_threads_snapshot(&snap, (int64_t)ct_cfg.stuck_ns);
+		(void)ct_threads_snapshot(&snap, (int64_t)ct_cfg.stuck_ns, getppid());
 		(void)ct_locks_snapshot_sites(&snap);
 		fn(&snap, pcs, n);
 		for (int k = 0; k < CT_PROF_COUNT; k++)

@@ -1060,6 +1060,7 @@ ct_op_input(unsigned op)
  * idle by this rule): threads reading one pipe share the answer. */
 #define CT_PARENT_SCANS 8
 struct ct_parent_pipes {
+	pid_t parent; /* 0: unknown */
 	int n;
 	ino_t ino[CT_PARENT_SCANS];
 	bool held[CT_PARENT_SCANS];
@@ -1069,7 +1070,7 @@ static bool
 ct_parent_pipe(const struct ct_thread_snap *t, struct ct_parent_pipes *pp)
 {
 	struct stat st;
-	pid_t ppid = getppid();
+	pid_t ppid = pp->parent;
 	if (!ct_op_input(t->op) || t->fd < 0 || ppid <= 1 || fstat(t->fd, &st) != 0 ||
 	    !S_ISFIFO(st.st_mode))
 		return false;
@@ -1280,11 +1281,11 @@ ct_idle_groups(struct ct_thread_snap **w, size_t k, bool by_mutex)
  * Without memory for the sort, the groups are not formed (the dump then
  * errs towards "stuck"). */
 static void
-ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
+ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns, pid_t parent)
 {
 	struct ct_thread_snap **w = calloc(n ? n : 1, sizeof(*w));
 	struct ct_listeners ls = {0};
-	struct ct_parent_pipes pp = {0};
+	struct ct_parent_pipes pp = {.parent = parent};
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct ct_thread_snap *t = &v[i];
@@ -1321,7 +1322,7 @@ ct_threads_classify(struct ct_thread_snap *v, size_t n, int64_t stuck_ns)
 }
 
 int
-ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns)
+ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns, pid_t parent)
 {
 	int n = __atomic_load_n(&ct_slots_used, __ATOMIC_RELAXED);
 	snap->stuck_ns = stuck_ns;
@@ -1342,7 +1343,7 @@ ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns)
 		if (st != CT_THREAD_FREE)
 			ct_threads_fill(&v[k++], &ct_slots[i], st, now, stuck_ns);
 	}
-	ct_threads_classify(v, k, stuck_ns);
+	ct_threads_classify(v, k, stuck_ns, parent);
 	snap->threads = v;
 	snap->nthreads = k;
 	snap->threads_untracked = ct_threads_untracked();

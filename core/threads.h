@@ -286,10 +286,11 @@ uint64_t ct_threads_untracked(void);
 struct ct_snapshot;
 /* Adds every registered thread to snap (threads, nthreads, stuck_ns),
  * each wait marked idle (parked for work: ct_thread_snap.idle) or stuck
- * (waiting stuck_ns or longer, not idle). Allocates; off the hot path;
- * the guard must be held. Returns 0 or -ENOMEM. The calling thread is
- * included. */
-int ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns);
+ * (waiting stuck_ns or longer, not idle). parent is the parent process of
+ * the process the dump is of (a pipe it holds too is outside work), or 0
+ * when unknown. Allocates; off the hot path; the guard must be held.
+ * Returns 0 or -ENOMEM. The calling thread is included. */
+int ct_threads_snapshot(struct ct_snapshot *snap, int64_t stuck_ns, pid_t parent);
 
 
 /* Reads every live thread's name into its slot, so that a forked copy of

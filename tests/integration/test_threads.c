@@ -220,6 +220,14 @@ Test(threads, crash_dump_then_same_death)
 		cr_assert(txt, "%s: no threads.txt after the crash; stderr:\n%s", modes[i][0],
 			  r.err);
 		cr_expect(strstr(txt, "pthread_cond_wait"), "%s", txt);
+		/* Written by a forked copy of the process, whose parent is the
+		 * process itself: the pipe the readers wait on is not their
+		 * parent's (the program's parent is the test). */
+		if (shim_wraps("read"))
+			cr_expect(strstr(txt, " 10 threads in read at wait_for_input") &&
+					  !strstr(txt, "idle: 10 threads in read"),
+				  "%s: the readers of the program's own pipe idle:\n%s", modes[i][0],
+				  txt);
 		char *e = crashed_entry(txt);
 		const char *first = strstr(txt, "\nthread ");
 		const char *eol = first ? strchr(first + 1, '\n') : NULL;
