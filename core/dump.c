@@ -9,7 +9,6 @@
  * fatal signal or crash: dump_exit.c, dump_fatal.c) and whose profiles a
  * forked copy writes, shared with those files through dump_int.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <link.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 #include "profiles.h"
 #include "scratch.h"
 #include "stack.h"
+#include "sys.h"
 #include "thread.h"
 #include "threads.h"
 #include "unwind.h"
@@ -301,13 +301,8 @@ ct_dump_parent(void)
 		return getppid();
 	char path[32], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)ct_dump_pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (ct_sys_read_file(path, buf, sizeof(buf)) <= 0)
 		return 0;
-	buf[n] = 0;
 	const char *end = strrchr(buf, ')');
 	int ppid = 0;
 	return end && sscanf(end + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : 0;
