@@ -1,5 +1,6 @@
 /* C++ demangling through the C++ runtime's own demangler, so names match
- * what the compiler and c++filt produce (see demangle.h). The report
+ * what the compiler and c++filt produce, and Rust's own (demangle_rust.c;
+ * see demangle.h). The report
  * library does not link libstdc++: the shim hands it the program's own
  * __cxa_demangle (core/plugin.c, ct_report_set_demangler). */
 #include <stdlib.h>
@@ -20,6 +21,11 @@ ct_report_set_demangler(void *fn)
 char *
 ct_demangle_name(const char *name)
 {
+	/* Rust first: its legacy names are Itanium-shaped, and the C++
+	 * demangler would keep their hash and "$LT$" escapes. */
+	char *rust = ct_demangle_rust(name);
+	if (rust)
+		return rust;
 	ct_cxa_demangle_fn fn = __atomic_load_n(&ct_cxa_demangle, __ATOMIC_ACQUIRE);
 	int status = 0;
 
