@@ -274,20 +274,29 @@ rs_generic_arg(struct rs *r)
 		rs_type(r);
 }
 
-/* "<args>" up to the closing 'E'; open leaves the '>' to the caller. */
-static void
-rs_generic_args(struct rs *r, bool open)
+/* item, separated by sep, up to the closing 'E'; how many there were. */
+static int
+rs_list(struct rs *r, const char *sep, void (*item)(struct rs *))
 {
-	rs_puts(r, "<");
-	for (int i = 0; !r->bad && !rs_eat(r, 'E'); i++) {
+	int i = 0;
+	for (; !r->bad && !rs_eat(r, 'E'); i++) {
 		if (rs_peek(r) < 0) {
 			r->bad = true;
 			break;
 		}
 		if (i)
-			rs_puts(r, ", ");
-		rs_generic_arg(r);
+			rs_puts(r, sep);
+		item(r);
 	}
+	return i;
+}
+
+/* "<args>" up to the closing 'E'; open leaves the '>' to the caller. */
+static void
+rs_generic_args(struct rs *r, bool open)
+{
+	rs_puts(r, "<");
+	rs_list(r, ", ", rs_generic_arg);
 	if (!open)
 		rs_puts(r, ">");
 }
@@ -415,15 +424,7 @@ rs_fn_sig(struct rs *r)
 		rs_puts(r, "\" ");
 	}
 	rs_puts(r, "fn(");
-	for (int i = 0; !r->bad && !rs_eat(r, 'E'); i++) {
-		if (rs_peek(r) < 0) {
-			r->bad = true;
-			break;
-		}
-		if (i)
-			rs_puts(r, ", ");
-		rs_type(r);
-	}
+	rs_list(r, ", ", rs_type);
 	rs_puts(r, ")");
 	if (!rs_eat(r, 'u')) {
 		rs_puts(r, " -> ");
@@ -493,24 +494,13 @@ rs_type(struct rs *r)
 		}
 		rs_puts(r, "]");
 		break;
-	case 'T': { /* (A, B), (A,) */
+	case 'T': /* (A, B), (A,) */
 		r->pos++;
 		rs_puts(r, "(");
-		int i = 0;
-		for (; !r->bad && !rs_eat(r, 'E'); i++) {
-			if (rs_peek(r) < 0) {
-				r->bad = true;
-				break;
-			}
-			if (i)
-				rs_puts(r, ", ");
-			rs_type(r);
-		}
-		if (i == 1)
+		if (rs_list(r, ", ", rs_type) == 1)
 			rs_puts(r, ",");
 		rs_puts(r, ")");
 		break;
-	}
 	case 'R': /* &T, &'a T */
 	case 'Q': /* &mut T */
 		r->pos++;
@@ -543,15 +533,7 @@ rs_type(struct rs *r)
 		r->pos++;
 		rs_puts(r, "dyn ");
 		uint64_t bound = rs_binder(r);
-		for (int i = 0; !r->bad && !rs_eat(r, 'E'); i++) {
-			if (rs_peek(r) < 0) {
-				r->bad = true;
-				break;
-			}
-			if (i)
-				rs_puts(r, " + ");
-			rs_dyn_trait(r);
-		}
+		rs_list(r, " + ", rs_dyn_trait);
 		r->binders -= bound;
 		if (!rs_eat(r, 'L')) {
 			r->bad = true;
