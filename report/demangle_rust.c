@@ -9,7 +9,8 @@
  * read is bounds-checked, recursion (backreferences included) is bounded,
  * and the output has a fixed ceiling; whatever this parser does not know
  * (punycode identifiers, structured constants) gives NULL, and the caller
- * keeps the mangled name. Thread-safe; allocates only the result. */
+ * keeps the mangled name. Thread-safe; allocates its working state (about
+ * 4 KiB, not on the stack: exit dumps may run on a small one) and the result. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
