@@ -1049,49 +1049,56 @@ ct_op_input(unsigned op)
 	}
 }
 
-/* A read of a pipe (or FIFO) that the parent process holds too: its
- * commands, or its pipe of death (a pre-forked worker's main thread
- * parked until the master tells it to go). The parent is outside the
- * process, like a client. Seen in /proc/<ppid>/fd, which only the same
- * user (or root) may read: an Apache master that kept root does not
- * show it, and its worker's read is then idle only at its usual place
- * (ct_thread_snap.home). A dump looks at most CT_PARENT_SCANS pipes up,
- * each in at most 4096 of the parent's fds (beyond, a read is not
- * idle by this rule): threads reading one pipe share the answer. */
+/* A read of a pipe that the parent process holds too: its commands, or
+ * its pipe of death (a pre-forked worker's main thread parked until the
+ * master tells it to go). The parent is outside the process, like a
+ * client. Seen in /proc/<ppid>/fd, which only the same user (or root)
+ * may read: an Apache master that kept root does not show it, and its
+ * worker's read is then idle only at its usual place
+ * (ct_thread_snap.home). The descriptors are compared by their links
+ * ("pipe:[4026]"), never by stat: the parent's other descriptors may be
+ * files on a network mount whose server no longer answers, where a stat
+ * would hang the dump. So a named FIFO (whose link is a path, like a
+ * file's) does not count. A dump looks at most CT_PARENT_SCANS pipes up,
+ * each in at most 4096 of the parent's fds (beyond, a read is not idle
+ * by this rule): threads reading one pipe share the answer. */
 #define CT_PARENT_SCANS 8
 struct ct_parent_pipes {
 	pid_t parent; /* 0: unknown */
 	int n;
-	ino_t ino[CT_PARENT_SCANS];
+	char link[CT_PARENT_SCANS][32]; /* "pipe:[<inode>]" */
 	bool held[CT_PARENT_SCANS];
 };
 
 static bool
 ct_parent_pipe(const struct ct_thread_snap *t, struct ct_parent_pipes *pp)
 {
-	struct stat st;
 	pid_t ppid = pp->parent;
-	if (!ct_op_input(t->op) || t->fd < 0 || ppid <= 1 || fstat(t->fd, &st) != 0 ||
-	    !S_ISFIFO(st.st_mode))
+	if (!ct_op_input(t->op) || t->fd < 0 || ppid <= 1)
 		return false;
+	char path[40], want[32], got[32];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", t->fd);
+	ssize_t n = readlink(path, want, sizeof(want) - 1);
+	if (n <= 6 || n >= (ssize_t)sizeof(want) - 1 || memcmp(want, "pipe:[", 6) != 0)
+		return false;
+	want[n] = '\0';
 	for (int i = 0; i < pp->n; i++)
-		if (pp->ino[i] == st.st_ino)
+		if (!strcmp(pp->link[i], want))
 			return pp->held[i];
 	if (pp->n == CT_PARENT_SCANS)
 		return false;
-	char dir[32];
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)ppid);
-	DIR *d = opendir(dir);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)ppid);
+	DIR *d = opendir(path);
 	bool held = false;
 	struct dirent *e;
-	for (int n = 0; d && !held && n < 4096 && (e = readdir(d)); n++) {
-		struct stat ps;
-		held = e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &ps, 0) == 0 &&
-		       ps.st_ino == st.st_ino && ps.st_dev == st.st_dev;
+	for (int i = 0; d && !held && i < 4096 && (e = readdir(d)); i++) {
+		ssize_t m = e->d_name[0] == '.' ? -1 :
+			    readlinkat(dirfd(d), e->d_name, got, sizeof(got) - 1);
+		held = m == n && !memcmp(got, want, (size_t)n);
 	}
 	if (d)
 		closedir(d);
-	pp->ino[pp->n] = st.st_ino;
+	memcpy(pp->link[pp->n], want, (size_t)n + 1);
 	pp->held[pp->n++] = held;
 	return held;
 }
