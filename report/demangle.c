@@ -1,8 +1,8 @@
 /* C++ demangling through the C++ runtime's own demangler, so names match
- * what the compiler and c++filt produce, and Rust's own (demangle_rust.c;
- * see demangle.h). The report
- * library does not link libstdc++: the shim hands it the program's own
- * __cxa_demangle (core/plugin.c, ct_report_set_demangler). */
+ * what the compiler and c++filt produce; Rust names go to our own decoder
+ * (demangle_rust.c) first. See demangle.h. The report library does not
+ * link libstdc++: the shim hands it the program's own __cxa_demangle
+ * (core/plugin.c, ct_report_set_demangler). */
 #include <stdlib.h>
 #include <string.h>
 
