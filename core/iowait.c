@@ -37,6 +37,12 @@ ct_iowait_fd_kind(const struct ct_iowait *w)
 	if (w->op == CT_OP_MQ_RECEIVE || w->op == CT_OP_MQ_TIMEDRECEIVE ||
 	    w->op == CT_OP_MQ_SEND || w->op == CT_OP_MQ_TIMEDSEND)
 		return CT_FD_MQUEUE;
+	/* What an epoll wait waits on is an epoll instance (or the call
+	 * failed at once): no fstat and no readlink of /proc/self/fd to say
+	 * so, the two system calls an event loop's sampled waits made. */
+	if (w->op == CT_OP_EPOLL_WAIT || w->op == CT_OP_EPOLL_PWAIT ||
+	    w->op == CT_OP_EPOLL_PWAIT2)
+		return CT_FD_EPOLL;
 	return ct_fdkind_classify(w->fd);
 }
 
