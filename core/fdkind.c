@@ -24,6 +24,25 @@ ct_is_tty_major(unsigned maj)
 	return maj == 3 || maj == 4 || maj == 5 || (maj >= 136 && maj <= 143);
 }
 
+ssize_t
+ct_fd_link(int fd, char *buf, size_t size)
+{
+	char path[40] = "/proc/self/fd/", digits[12];
+	size_t nd = 0, len = strlen(path);
+	if (fd < 0 || size < 2)
+		return -1;
+	for (unsigned v = (unsigned)fd; nd == 0 || v; v /= 10)
+		digits[nd++] = (char)('0' + v % 10);
+	while (nd)
+		path[len++] = digits[--nd];
+	path[len] = 0;
+	ssize_t n = readlink(path, buf, size - 1);
+	if (n < 0 || (size_t)n >= size - 1)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
 /* "anon_inode:[eventfd]", "anon_inode:inotify", "anon_inode:bpf-map" */
 static enum ct_fd_kind
 ct_anon_kind(int fd)
@@ -39,17 +58,9 @@ ct_anon_kind(int fd)
 		{"userfaultfd", CT_FD_USERFAULTFD}, {"perf_event", CT_FD_PERF_EVENT},
 		{"bpf", CT_FD_BPF},
 	};
-	char path[40] = "/proc/self/fd/", digits[12], target[64];
-	size_t nd = 0, len = strlen(path);
-	for (unsigned v = (unsigned)fd; nd == 0 || v; v /= 10)
-		digits[nd++] = (char)('0' + v % 10);
-	while (nd)
-		path[len++] = digits[--nd];
-	path[len] = 0;
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	if (n <= 0)
+	char target[64];
+	if (ct_fd_link(fd, target, sizeof(target)) <= 0)
 		return CT_FD_UNKNOWN;
-	target[n] = 0;
 	if (strncmp(target, "anon_inode:", 11) != 0)
 		return CT_FD_UNKNOWN;
 	const char *t = target + 11;

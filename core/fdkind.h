@@ -51,6 +51,13 @@ enum ct_fd_kind ct_fdkind_classify(int fd);
  * length of size - 1 may be cut short. No allocation, errno may change. */
 ssize_t ct_fdinfo_read(int fd, char *buf, size_t size);
 
+/* The link /proc/self/fd/FD ("pipe:[4026]", "anon_inode:[eventfd]", a
+ * path) into buf, NUL-terminated: its length, or -1 if it cannot be read
+ * or is longer than size - 1. Touches no file system but /proc: never
+ * blocks on the file behind it. Async-signal-safe, no allocation, errno
+ * may change. */
+ssize_t ct_fd_link(int fd, char *buf, size_t size);
+
 /* "pipe", "socket" ...; "" for CT_FD_NONE and out-of-range values. */
 const char *ct_fdkind_name(unsigned kind);
 

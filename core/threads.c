@@ -1076,12 +1076,10 @@ ct_parent_pipe(const struct ct_thread_snap *t, struct ct_parent_pipes *pp)
 	pid_t ppid = pp->parent;
 	if (!ct_op_input(t->op) || t->fd < 0 || ppid <= 1)
 		return false;
-	char path[40], want[32], got[32];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", t->fd);
-	ssize_t n = readlink(path, want, sizeof(want) - 1);
-	if (n <= 6 || n >= (ssize_t)sizeof(want) - 1 || memcmp(want, "pipe:[", 6) != 0)
+	char path[32], want[32], got[32];
+	ssize_t n = ct_fd_link(t->fd, want, sizeof(want));
+	if (n <= 6 || memcmp(want, "pipe:[", 6) != 0)
 		return false;
-	want[n] = '\0';
 	for (int i = 0; i < pp->n; i++)
 		if (!strcmp(pp->link[i], want))
 			return pp->held[i];
