@@ -165,23 +165,30 @@ ct_dumper_signal(void)
 bool
 ct_dumper_request(void)
 {
+	if (!__atomic_load_n(&ct_armed, __ATOMIC_ACQUIRE))
+		return false;
 	int saved = errno;
-	bool ok = false;
-	int fd = ct_wake[1];
+	/* Counted before the pipe is looked at, and taken whether or not the
+	 * pipe is there: a program that swept its descriptors has closed it,
+	 * and the dumper makes a new one (ct_wake_renew), which stores its
+	 * inode before it next reads ct_pending. So either it finds this
+	 * request, or this write finds the new pipe. Killing the process
+	 * with the signal's default action meanwhile would turn the request
+	 * against the user. */
+	__atomic_fetch_add(&ct_pending, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&ct_running, __ATOMIC_RELAXED))
+		__atomic_store_n(&ct_hot.dumper_wanted, 1, __ATOMIC_RELAXED);
+	int fd = __atomic_load_n(&ct_wake[1], __ATOMIC_SEQ_CST);
 	/* Checked each time: the program may have closed our pipe and got
 	 * the number back for a file of its own. */
-	if (__atomic_load_n(&ct_armed, __ATOMIC_ACQUIRE) && ct_fd_is(fd, ct_wake_dev, ct_wake_ino)) {
-		__atomic_fetch_add(&ct_pending, 1, __ATOMIC_RELAXED);
-		if (!__atomic_load_n(&ct_running, __ATOMIC_RELAXED))
-			__atomic_store_n(&ct_hot.dumper_wanted, 1, __ATOMIC_RELAXED);
+	if (ct_fd_is(fd, ct_wake_dev, __atomic_load_n(&ct_wake_ino, __ATOMIC_SEQ_CST))) {
 		char b = 1;
 		/* Non-blocking: a full pipe already holds a wake-up. */
 		ssize_t w = ct_sys_write(fd, &b, 1);
 		(void)w;
-		ok = true;
 	}
 	errno = saved;
-	return ok;
+	return true;
 }
 
 /* ---- numbered snapshots ---------------------------------------------- */
@@ -458,6 +465,44 @@ ct_dumper_snapshots(int64_t next, int64_t now, int64_t interval)
 	return next;
 }
 
+/* A new wake-up pipe, for the one the program closed (a sweep of its
+ * descriptors: a daemon at start, closefrom(3)); the old numbers may be
+ * the program's now and are never touched. Listed as ours under the
+ * lock fork() takes, like the listening socket (ct_http_listen). The
+ * inode is stored last and read first by ct_dumper_request (see
+ * there). 0, or -errno with the pipe left as it was. */
+static int
+ct_wake_renew(void)
+{
+	int p[2];
+	ct_owned_lock_patient();
+	int rc = ct_pipe_above_std(p, O_NONBLOCK | O_CLOEXEC) < 0 ? -errno : 0;
+	struct stat st;
+	if (rc == 0 && fstat(p[0], &st) < 0) {
+		rc = -errno;
+		close(p[0]);
+		close(p[1]);
+	}
+	if (rc == 0) {
+		ct_wake_dev = st.st_dev;
+		__atomic_store_n(&ct_wake[0], p[0], __ATOMIC_SEQ_CST);
+		__atomic_store_n(&ct_wake[1], p[1], __ATOMIC_SEQ_CST);
+		__atomic_store_n(&ct_wake_ino, st.st_ino, __ATOMIC_SEQ_CST);
+	}
+	ct_spin_unlock(&ct_owned_lock);
+	return rc;
+}
+
+/* The dumper's signalfd for ct_sig, above the program's numbers, or -1. */
+static int
+ct_sigfd_open(void)
+{
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, ct_sig);
+	return ct_fd_above_std(ct_sys_signalfd(-1, &one, SFD_NONBLOCK | SFD_CLOEXEC));
+}
+
 static void *
 ct_dumper_main(void *arg)
 {
@@ -490,21 +535,30 @@ ct_dumper_main(void *arg)
 	 * has installed an action of its own, nor once it has waited for
 	 * the signal itself (sigwait*, signalfd), blocked with no handler as
 	 * a signal thread does (ct_sig_ours answers both). */
-	int sfd = -1;
-	if (ct_sig && ct_sig_ours) {
-		sigset_t one;
-		sigemptyset(&one);
-		sigaddset(&one, ct_sig);
-		sfd = ct_fd_above_std(ct_sys_signalfd(-1, &one, SFD_NONBLOCK | SFD_CLOEXEC));
-	}
+	int sfd = ct_sig && ct_sig_ours ? ct_sigfd_open() : -1;
+	bool said_swept = false;
 
 	while (!__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE)) {
 		if (!ct_fd_is(ct_wake[0], ct_wake_dev, ct_wake_ino)) {
-			/* A notice, not an error: see ct_http_start. */
-			if (!ct_notices_off())
-				ct_log("the program closed libcontend's descriptors; live profiles are "
-				       "off");
-			break;
+			/* The program swept its descriptors (the write end's
+			 * close woke the poll below). Live snapshots and the
+			 * dump signal go on with new ones: with the thread
+			 * gone, the signal a user sends for a dump would kill
+			 * the process. Notices, not errors: see ct_http_start. */
+			int rc = ct_wake_renew();
+			if (rc < 0) {
+				if (!ct_notices_off())
+					ct_log("the program closed libcontend's descriptors and no "
+					       "new pipe could be made (%s); live profiles are off",
+					       strerror(-rc));
+				break;
+			}
+			bool http_gone = ops || (lfd >= 0 && !ct_fd_is(lfd, ldev, lino));
+			if (!said_swept && !ct_notices_off())
+				ct_log("the program closed libcontend's descriptors; live snapshots "
+				       "and the dump signal go on with new ones%s",
+				       http_gone ? ", the HTTP server stays off" : "");
+			said_swept = true;
 		}
 		int64_t now = ct_now_ns();
 		int64_t deadline = next;
@@ -536,10 +590,11 @@ ct_dumper_main(void *arg)
 		if (si >= 0 && (pfd[si].revents & (POLLIN | POLLNVAL)) && !ct_sigfd_is(sfd, ct_sig)) {
 			/* The program closed it (a sweep of its descriptors) and
 			 * the number may be one of its own: never read it. */
-			if (!ct_notices_off())
-				ct_log("the program closed libcontend's signalfd; CONTEND_DUMP_SIGNAL now "
-				       "dumps only where a thread leaves it unblocked");
-			sfd = -1;
+			sfd = ct_sigfd_open();
+			if (sfd < 0 && !ct_notices_off())
+				ct_log("the program closed libcontend's signalfd and no new one could "
+				       "be made (%s); CONTEND_DUMP_SIGNAL now dumps only where a "
+				       "thread leaves it unblocked", strerror(errno));
 		} else if (si >= 0 && (pfd[si].revents & POLLIN) && ct_sig_ours(ct_sig)) {
 			struct signalfd_siginfo info;
 			while (ct_sys_read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info))

@@ -87,9 +87,12 @@ int ct_dumper_signal(void);
 /* From the dump signal's handler: asks the dumper for a numbered
  * snapshot (requests that arrive while one is pending are merged; the
  * thread, if not started yet, takes it when it starts). Async-signal-safe:
- * an atomic add and one write(2) to the dumper's pipe; errno preserved.
- * False when no dumper is armed in this process, so the caller can apply
- * the signal's default action instead. */
+ * an atomic add, an fstat(2) and one write(2) to the dumper's pipe; errno
+ * preserved. A pipe the program has closed (a sweep of its descriptors)
+ * gets no write, and the request still counts: the thread, woken by the
+ * pipe's end, makes a new one and finds it. False when no dumper is armed
+ * in this process, so the caller can apply the signal's default action
+ * instead. */
 bool ct_dumper_request(void);
 
 /* True while the thread runs in this process. Async-signal-safe. */

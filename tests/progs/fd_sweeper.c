@@ -1,12 +1,16 @@
-/* fd_sweeper sweep|dup2: a program that takes over the descriptor numbers
+/* fd_sweeper sweep|sweep-range|dup2: a program that takes over the descriptor numbers
  * of the shim's thread, as a JVM's jspawnhelper (every descriptor above 2
  * closed before exec) or a daemon does. Run with CONTEND_HTTP=127.0.0.1:0
  * (the shim's thread and its listening socket exist from the start); each
  * step waits for the shim's thread ("libcontend") to be blocked in its
  * poll, read from /proc/self/task/TID/syscall, so there is no race.
- * sweep: closes every descriptor above 2, then waits (60 s at most) until
- * the shim's thread has ended, as it does once its pipe is gone; prints
- * "swept" and exits 0. Whatever the shim says about it is a notice: not
+ * sweep|sweep-range: (with CONTEND_DUMP_SIGNAL=SIGUSR2 too) closes every
+ * descriptor above 2, one close(2) at a time or with close_range(2); the
+ * shim's thread, woken by its pipe's end, makes new descriptors and polls
+ * again (60 s at most): prints "swept". Then asks for a snapshot with the
+ * dump signal, which must neither kill the process nor be lost: once
+ * $CONTEND_OUT/threads.0001.txt exists (60 s at most) prints "dumped"
+ * and exits 0. Whatever the shim says about the sweep is a notice: not
  * on a stderr that is not a terminal (test_http.c).
  * dup2: (with CONTEND_DUMP_SIGNAL=SIGUSR2 too) dup2's a listening socket
  * of its own onto the number of the shim's, connects to it, and asks for
@@ -21,6 +25,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,19 +81,44 @@ shim_socket(struct sockaddr_in *a)
 	exit(2);
 }
 
-static int
-sweep(void)
+/* Whether fd is open; after the sweep, any such descriptor above 2 is the
+ * shim's. */
+static bool
+fd_open(int fd)
 {
-	await_shim_poll(-1);
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static int
+sweep(bool range)
+{
+	int tid = await_shim_poll(-1);
+	long before = switches(tid);
+	if (range)
+		syscall(SYS_close_range, 3u, ~0u, 0u);
+	else
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+	/* Back in poll after a wake-up, on new descriptors of its own. */
+	await_shim_poll(before);
+	bool some = false;
 	for (int fd = 3; fd < 1024; fd++)
-		close(fd);
-	for (int i = 0; i < 60000 && shim_thread_tid(); i++)
-		pause_us_raw(1000);
-	if (shim_thread_tid()) {
-		fprintf(stderr, "FAIL: the shim's thread went on\n");
+		some |= fd_open(fd);
+	if (!some) {
+		fprintf(stderr, "FAIL: the shim's thread polls no descriptor\n");
 		return 2;
 	}
 	printf("swept\n");
+	char done[4096];
+	snprintf(done, sizeof(done), "%s/threads.0001.txt", getenv("CONTEND_OUT"));
+	kill(getpid(), SIGUSR2);
+	for (int i = 0; i < 60000 && access(done, F_OK) != 0; i++)
+		pause_us_raw(1000);
+	if (access(done, F_OK) != 0) {
+		fprintf(stderr, "FAIL: no %s\n", done);
+		return 2;
+	}
+	printf("dumped\n");
 	return 0;
 }
 
@@ -123,5 +153,7 @@ main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	const char *mode = argc > 1 ? argv[1] : "sweep";
-	return !strcmp(mode, "dup2") ? take_over() : sweep();
+	if (!strcmp(mode, "dup2"))
+		return take_over();
+	return sweep(!strcmp(mode, "sweep-range"));
 }
