@@ -493,6 +493,24 @@ ct_wake_renew(void)
 	return rc;
 }
 
+/* Whether descriptors 0, 1 and 2 are all open. A new descriptor takes
+ * the lowest free number for a moment before it moves up (ct_fd_above_std),
+ * and a daemon that closed everything reopens /dev/null expecting 0, 1
+ * and 2 to come back in order: nothing new is made before they have. */
+static bool
+ct_std_open(void)
+{
+	for (int fd = 0; fd <= STDERR_FILENO; fd++)
+		if (syscall(SYS_fcntl, fd, F_GETFD) < 0)
+			return false;
+	return true;
+}
+
+/* While the program's sweep left the thread without its pipe or its
+ * signalfd: how often it looks again (and finds requests and the exit's
+ * stop, which nothing can wake it for meanwhile). */
+#define CT_DUMPER_RETRY_NS (100 * 1000 * 1000)
+
 /* The dumper's signalfd for ct_sig, above the program's numbers, or -1. */
 static int
 ct_sigfd_open(void)
@@ -536,33 +554,41 @@ ct_dumper_main(void *arg)
 	 * the signal itself (sigwait*, signalfd), blocked with no handler as
 	 * a signal thread does (ct_sig_ours answers both). */
 	int sfd = ct_sig && ct_sig_ours ? ct_sigfd_open() : -1;
-	bool said_swept = false;
+	bool sfd_lost = false, said_swept = false;
+	int renew_err = 0;
 
 	while (!__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE)) {
-		if (!ct_fd_is(ct_wake[0], ct_wake_dev, ct_wake_ino)) {
-			/* The program swept its descriptors (the write end's
-			 * close woke the poll below). Live snapshots and the
-			 * dump signal go on with new ones: with the thread
-			 * gone, the signal a user sends for a dump would kill
-			 * the process. Notices, not errors: see ct_http_start. */
+		/* The program swept its descriptors (the write end's close
+		 * woke the poll below): live snapshots and the dump signal go
+		 * on with new ones, made once its standard streams are back.
+		 * With the thread gone, the signal a user sends for a dump
+		 * would kill the process. Notices, not errors: see
+		 * ct_http_start. */
+		bool piped = ct_fd_is(ct_wake[0], ct_wake_dev, ct_wake_ino);
+		if (!piped && ct_std_open()) {
 			int rc = ct_wake_renew();
-			if (rc < 0) {
-				if (!ct_notices_off())
-					ct_log("the program closed libcontend's descriptors and no "
-					       "new pipe could be made (%s); live profiles are off",
-					       strerror(-rc));
-				break;
-			}
+			piped = rc == 0;
+			if (rc < 0 && rc != renew_err && !ct_notices_off())
+				ct_log("the program closed libcontend's descriptors and no new pipe "
+				       "could be made (%s); trying again", strerror(-rc));
+			renew_err = rc;
 			bool http_gone = ops || (lfd >= 0 && !ct_fd_is(lfd, ldev, lino));
-			if (!said_swept && !ct_notices_off())
+			if (piped && !said_swept && !ct_notices_off())
 				ct_log("the program closed libcontend's descriptors; live snapshots "
 				       "and the dump signal go on with new ones%s",
 				       http_gone ? ", the HTTP server stays off" : "");
-			said_swept = true;
+			said_swept |= piped;
+		}
+		if (sfd_lost && ct_std_open()) {
+			sfd = ct_sigfd_open();
+			sfd_lost = sfd < 0;
 		}
 		int64_t now = ct_now_ns();
 		int64_t deadline = next;
-		pfd[0] = (struct pollfd){.fd = ct_wake[0], .events = POLLIN};
+		if ((!piped || sfd_lost) && deadline - now > CT_DUMPER_RETRY_NS)
+			deadline = now + CT_DUMPER_RETRY_NS;
+		/* poll skips a negative descriptor. */
+		pfd[0] = (struct pollfd){.fd = piped ? ct_wake[0] : -1, .events = POLLIN};
 		int n = 1;
 		if (lfd >= 0 && !ct_fd_is(lfd, ldev, lino))
 			lfd = -1; /* the program closed it: nothing to serve */
@@ -590,11 +616,8 @@ ct_dumper_main(void *arg)
 		if (si >= 0 && (pfd[si].revents & (POLLIN | POLLNVAL)) && !ct_sigfd_is(sfd, ct_sig)) {
 			/* The program closed it (a sweep of its descriptors) and
 			 * the number may be one of its own: never read it. */
-			sfd = ct_sigfd_open();
-			if (sfd < 0 && !ct_notices_off())
-				ct_log("the program closed libcontend's signalfd and no new one could "
-				       "be made (%s); CONTEND_DUMP_SIGNAL now dumps only where a "
-				       "thread leaves it unblocked", strerror(errno));
+			sfd = -1;
+			sfd_lost = true;
 		} else if (si >= 0 && (pfd[si].revents & POLLIN) && ct_sig_ours(ct_sig)) {
 			struct signalfd_siginfo info;
 			while (ct_sys_read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info))

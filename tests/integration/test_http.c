@@ -1360,6 +1360,26 @@ Test(http, descriptor_sweep_is_a_notice_and_live_dumps_go_on, .timeout = 300)
 	}
 }
 
+/* A daemon that closes 0, 1 and 2 as well and reopens /dev/null expecting
+ * them back in order: the shim's thread, woken by the sweep, makes its
+ * new descriptors only once they are, so they never take 0, 1 or 2 even
+ * for a moment; the dump signal then still writes a snapshot. */
+Test(http, daemon_closing_everything_gets_0_1_2_back, .timeout = 150)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "fd_sweeper",
+					 .args = (const char *[]){"daemon", NULL},
+					 .env = (const char *[]){"CONTEND_HTTP=127.0.0.1:0",
+								 "CONTEND_DUMP_SIGNAL=SIGUSR2",
+								 "CONTEND_QUIET=0", NULL},
+					 .timeout_s = 120});
+	cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		  "status %#x (exit 5: the shim made a descriptor while 0, 1, 2 were closed; "
+		  "3: /dev/null did not become 0, 1, 2; 4: no snapshot)",
+		  r.status);
+	run_free(&r);
+}
+
 /* The program dup2's a listening socket of its own onto the number of the
  * shim's, and a wake-up of the shim's thread finds a connection pending
  * there: the shim must not take the number for its server (it did, and

@@ -1,6 +1,6 @@
-/* fd_sweeper sweep|sweep-range|dup2: a program that takes over the descriptor numbers
- * of the shim's thread, as a JVM's jspawnhelper (every descriptor above 2
- * closed before exec) or a daemon does. Run with CONTEND_HTTP=127.0.0.1:0
+/* fd_sweeper sweep|sweep-range|daemon|dup2: a program that takes over the
+ * descriptor numbers of the shim's thread, as a JVM's jspawnhelper (every
+ * descriptor above 2 closed before exec) or a daemon does. Run with CONTEND_HTTP=127.0.0.1:0
  * (the shim's thread and its listening socket exist from the start); each
  * step waits for the shim's thread ("libcontend") to be blocked in its
  * poll, read from /proc/self/task/TID/syscall, so there is no race.
@@ -12,6 +12,15 @@
  * $CONTEND_OUT/threads.0001.txt exists (60 s at most) prints "dumped"
  * and exits 0. Whatever the shim says about the sweep is a notice: not
  * on a stderr that is not a terminal (test_http.c).
+ * daemon: (likewise) daemonizes the old way: closes every descriptor
+ * from 0 up and waits 300 ms: the shim's thread, woken meanwhile, must
+ * make nothing while 0, 1 and 2 are closed (its new pipe would take them
+ * for a moment, and the daemon's open could get 2 instead of 0). Then it
+ * opens /dev/null and dup()s it twice, which must give 0, 1 and 2, and
+ * asks for a snapshot as above. Its output is gone, so the exit status
+ * tells: 0 when all went as it should, 5 when a descriptor appeared in
+ * the 300 ms, 3 when /dev/null did not become 0, 1 and 2, 4 when no
+ * snapshot came within 60 s.
  * dup2: (with CONTEND_DUMP_SIGNAL=SIGUSR2 too) dup2's a listening socket
  * of its own onto the number of the shim's, connects to it, and asks for
  * a snapshot with the dump signal, which wakes the shim's poll with the
@@ -148,6 +157,26 @@ take_over(void)
 	return got >= 0 ? 0 : 1;
 }
 
+static int
+daemonize(void)
+{
+	char done[4096];
+	snprintf(done, sizeof(done), "%s/threads.0001.txt", getenv("CONTEND_OUT"));
+	await_shim_poll(-1);
+	for (int fd = 0; fd < 1024; fd++)
+		close(fd);
+	pause_us_raw(300000);
+	for (int fd = 0; fd < 1024; fd++)
+		if (fd_open(fd))
+			return 5;
+	if (open("/dev/null", O_RDWR) != 0 || dup(0) != 1 || dup(0) != 2)
+		return 3;
+	kill(getpid(), SIGUSR2);
+	for (int i = 0; i < 60000 && access(done, F_OK) != 0; i++)
+		pause_us_raw(1000);
+	return access(done, F_OK) == 0 ? 0 : 4;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -155,5 +184,7 @@ main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "sweep";
 	if (!strcmp(mode, "dup2"))
 		return take_over();
+	if (!strcmp(mode, "daemon"))
+		return daemonize();
 	return sweep(!strcmp(mode, "sweep-range"));
 }
