@@ -1,4 +1,4 @@
-/* The dumper thread; see dumper.h. Owns its wake-up pipe, the numbered
+/* The dumper thread; see dumper.h. Owns its wake-up channel, the numbered
  * snapshot sequence and the HTTP server handle. Everything here but
  * ct_dumper_request runs on the dumper thread, at exit or in a fork
  * child; ct_dumper_request is the only code a signal handler reaches. */
@@ -42,9 +42,14 @@
  * symbolization, a file) before the final dump runs anyway. */
 #define CT_DUMPER_STOP_WAIT_MS 5000
 
-static int ct_wake[2] = {-1, -1}; /* the pipe the signal handler writes */
-static dev_t ct_wake_dev;
-static ino_t ct_wake_ino;
+/* The wake-up channel: [0] polled by the thread, [1] written by the dump
+ * signal's handler and by exit. A socket pair: a write to a pipe whose
+ * read end the program has closed raises SIGPIPE, where send() with
+ * MSG_NOSIGNAL only fails; and unlike an eventfd's, each end has an inode
+ * of its own, to tell it from a descriptor the program made since. */
+static int ct_wake[2] = {-1, -1};
+static dev_t ct_wake_dev[2];
+static ino_t ct_wake_ino[2];
 static int ct_sig CT_INIT_HOT; /* CONTEND_DUMP_SIGNAL once running, else 0 */
 static int ct_running CT_FORK_HOT; /* the thread exists in this process */
 static int ct_stop;         /* exit asked it to finish */
@@ -52,7 +57,7 @@ static int ct_exited;       /* it has finished */
 static unsigned ct_pending CT_FORK_HOT; /* dump requests from the signal */
 static unsigned ct_seq;     /* last numbered snapshot written */
 static int ct_disabled CT_FORK_HOT; /* a fork child that may not start one */
-static int ct_armed CT_INIT_HOT; /* configured: the pipe exists, the thread may start */
+static int ct_armed CT_INIT_HOT; /* configured: the channel exists, the thread may start */
 static int ct_configured;   /* ct_dumper_start armed it in this process or a parent */
 static int ct_forked;       /* this process is a fork child of the armed one */
 static int ct_said_children; /* the parent said its children do not serve */
@@ -121,26 +126,60 @@ ct_fd_above_std(int fd)
 	return moved;
 }
 
-/* pipe2 into p, both ends above 2 (ct_fd_above_std). */
+/* End i of the wake-up channel, or -1 when it is no longer ours: the
+ * program may have closed it and got the number back for a file of its
+ * own. The inode is read last (ct_wake_open stores it last).
+ * Async-signal-safe. */
 static int
-ct_pipe_above_std(int p[2], int flags)
+ct_wake_fd(int i)
 {
-	if (pipe2(p, flags) < 0)
-		return -1;
-	int a = ct_fd_above_std(p[0]), b = ct_fd_above_std(p[1]);
-	if (a >= 0 && b >= 0) {
-		p[0] = a;
-		p[1] = b;
-		return 0;
+	int fd = __atomic_load_n(&ct_wake[i], __ATOMIC_SEQ_CST);
+	return ct_fd_is(fd, ct_wake_dev[i], __atomic_load_n(&ct_wake_ino[i], __ATOMIC_SEQ_CST))
+		       ? fd
+		       : -1;
+}
+
+/* One byte into the channel, if its write end is still ours.
+ * Non-blocking: a full buffer already holds a wake-up. Async-signal-safe;
+ * errno is the caller's to keep. */
+static void
+ct_wake_poke(void)
+{
+	int fd = ct_wake_fd(1);
+	if (fd >= 0) {
+		char b = 1;
+		/* By number: send is one of the wrapped functions (sys.h). */
+		(void)syscall(SYS_sendto, fd, &b, (size_t)1, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
 	}
-	int err = errno;
-	if (a >= 0)
-		close(a);
-	if (b >= 0)
-		close(b);
-	p[0] = p[1] = -1;
-	errno = err;
-	return -1;
+}
+
+/* Makes a new wake-up channel, both ends above 2 (ct_fd_above_std), and
+ * publishes it, inodes last (ct_wake_fd). The old descriptors are not
+ * touched: they may be the program's by now. 0, or -errno with nothing
+ * changed. Async-signal-safe (a fork child's rearm). */
+static int
+ct_wake_open(void)
+{
+	int p[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p) < 0)
+		return -errno;
+	int a = ct_fd_above_std(p[0]), b = ct_fd_above_std(p[1]);
+	struct stat sa, sb;
+	if (a < 0 || b < 0 || fstat(a, &sa) < 0 || fstat(b, &sb) < 0) {
+		int err = errno;
+		if (a >= 0)
+			close(a);
+		if (b >= 0)
+			close(b);
+		return -err;
+	}
+	ct_wake_dev[0] = sa.st_dev;
+	ct_wake_dev[1] = sb.st_dev;
+	__atomic_store_n(&ct_wake[0], a, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ct_wake[1], b, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ct_wake_ino[0], sa.st_ino, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ct_wake_ino[1], sb.st_ino, __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 /* Whether fd is a signalfd of sig alone, as the dumper's own is: its
@@ -168,25 +207,17 @@ ct_dumper_request(void)
 	if (!__atomic_load_n(&ct_armed, __ATOMIC_ACQUIRE))
 		return false;
 	int saved = errno;
-	/* Counted before the pipe is looked at, and taken whether or not the
-	 * pipe is there: a program that swept its descriptors has closed it,
+	/* Counted before the channel is looked at, and taken whether or not
+	 * it is there: a program that swept its descriptors has closed it,
 	 * and the dumper makes a new one (ct_wake_renew), which stores its
-	 * inode before it next reads ct_pending. So either it finds this
-	 * request, or this write finds the new pipe. Killing the process
+	 * inodes before it next reads ct_pending. So either it finds this
+	 * request, or this write finds the new channel. Killing the process
 	 * with the signal's default action meanwhile would turn the request
 	 * against the user. */
 	__atomic_fetch_add(&ct_pending, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&ct_running, __ATOMIC_RELAXED))
 		__atomic_store_n(&ct_hot.dumper_wanted, 1, __ATOMIC_RELAXED);
-	int fd = __atomic_load_n(&ct_wake[1], __ATOMIC_SEQ_CST);
-	/* Checked each time: the program may have closed our pipe and got
-	 * the number back for a file of its own. */
-	if (ct_fd_is(fd, ct_wake_dev, __atomic_load_n(&ct_wake_ino, __ATOMIC_SEQ_CST))) {
-		char b = 1;
-		/* Non-blocking: a full pipe already holds a wake-up. */
-		ssize_t w = ct_sys_write(fd, &b, 1);
-		(void)w;
-	}
+	ct_wake_poke();
 	errno = saved;
 	return true;
 }
@@ -425,8 +456,8 @@ ct_dumper_publish_fds(const struct pollfd *pfd, int n)
 {
 	struct ct_owned tmp[3 + CT_HTTP_MAX_POLLFDS];
 	int k = 0;
-	tmp[k++] = (struct ct_owned){ct_wake[0], ct_wake_dev, ct_wake_ino};
-	tmp[k++] = (struct ct_owned){ct_wake[1], ct_wake_dev, ct_wake_ino};
+	for (int i = 0; i < 2; i++)
+		tmp[k++] = (struct ct_owned){ct_wake[i], ct_wake_dev[i], ct_wake_ino[i]};
 	for (int i = 1; i < n && k < (int)CT_ARRAY_SIZE(tmp); i++) {
 		struct stat st;
 		if (fstat(pfd[i].fd, &st) == 0)
@@ -465,31 +496,22 @@ ct_dumper_snapshots(int64_t next, int64_t now, int64_t interval)
 	return next;
 }
 
-/* A new wake-up pipe, for the one the program closed (a sweep of its
- * descriptors: a daemon at start, closefrom(3)); the old numbers may be
- * the program's now and are never touched. Listed as ours under the
- * lock fork() takes, like the listening socket (ct_http_listen). The
- * inode is stored last and read first by ct_dumper_request (see
- * there). 0, or -errno with the pipe left as it was. */
+/* A new wake-up channel, for the one the program closed (a sweep of its
+ * descriptors: a daemon at start, closefrom(3)), made under the lock
+ * fork() takes, like the listening socket (ct_http_listen), so that a
+ * fork child never inherits it unlisted. A read end still ours is closed
+ * (only this thread uses it); a write end still ours is left open: a
+ * handler may be writing to it, and its number is not to be freed for
+ * the program under it. 0, or -errno. */
 static int
 ct_wake_renew(void)
 {
-	int p[2];
+	int old = ct_wake_fd(0);
 	ct_owned_lock_patient();
-	int rc = ct_pipe_above_std(p, O_NONBLOCK | O_CLOEXEC) < 0 ? -errno : 0;
-	struct stat st;
-	if (rc == 0 && fstat(p[0], &st) < 0) {
-		rc = -errno;
-		close(p[0]);
-		close(p[1]);
-	}
-	if (rc == 0) {
-		ct_wake_dev = st.st_dev;
-		__atomic_store_n(&ct_wake[0], p[0], __ATOMIC_SEQ_CST);
-		__atomic_store_n(&ct_wake[1], p[1], __ATOMIC_SEQ_CST);
-		__atomic_store_n(&ct_wake_ino, st.st_ino, __ATOMIC_SEQ_CST);
-	}
+	int rc = ct_wake_open();
 	ct_spin_unlock(&ct_owned_lock);
+	if (rc == 0 && old >= 0)
+		close(old);
 	return rc;
 }
 
@@ -506,7 +528,7 @@ ct_std_open(void)
 	return true;
 }
 
-/* While the program's sweep left the thread without its pipe or its
+/* While the program's sweep left the thread without its channel or its
  * signalfd: how often it looks again (and finds requests and the exit's
  * stop, which nothing can wake it for meanwhile). */
 #define CT_DUMPER_RETRY_NS (100 * 1000 * 1000)
@@ -564,20 +586,23 @@ ct_dumper_main(void *arg)
 		 * With the thread gone, the signal a user sends for a dump
 		 * would kill the process. Notices, not errors: see
 		 * ct_http_start. */
-		bool piped = ct_fd_is(ct_wake[0], ct_wake_dev, ct_wake_ino);
-		if (!piped && ct_std_open()) {
+		/* Both ends: with the write end gone (closed, or a dup2
+		 * onto its number) the read end polls as hung up at once,
+		 * and the thread spun on it. */
+		bool woken = ct_wake_fd(0) >= 0 && ct_wake_fd(1) >= 0;
+		if (!woken && ct_std_open()) {
 			int rc = ct_wake_renew();
-			piped = rc == 0;
+			woken = rc == 0;
 			if (rc < 0 && rc != renew_err && !ct_notices_off())
-				ct_log("the program closed libcontend's descriptors and no new pipe "
+				ct_log("the program closed libcontend's descriptors and no new ones "
 				       "could be made (%s); trying again", strerror(-rc));
 			renew_err = rc;
 			bool http_gone = ops || (lfd >= 0 && !ct_fd_is(lfd, ldev, lino));
-			if (piped && !said_swept && !ct_notices_off())
+			if (woken && !said_swept && !ct_notices_off())
 				ct_log("the program closed libcontend's descriptors; live snapshots "
 				       "and the dump signal go on with new ones%s",
 				       http_gone ? ", the HTTP server stays off" : "");
-			said_swept |= piped;
+			said_swept |= woken;
 		}
 		if (sfd_lost && ct_std_open()) {
 			sfd = ct_sigfd_open();
@@ -585,10 +610,10 @@ ct_dumper_main(void *arg)
 		}
 		int64_t now = ct_now_ns();
 		int64_t deadline = next;
-		if ((!piped || sfd_lost) && deadline - now > CT_DUMPER_RETRY_NS)
+		if ((!woken || sfd_lost) && deadline - now > CT_DUMPER_RETRY_NS)
 			deadline = now + CT_DUMPER_RETRY_NS;
 		/* poll skips a negative descriptor. */
-		pfd[0] = (struct pollfd){.fd = piped ? ct_wake[0] : -1, .events = POLLIN};
+		pfd[0] = (struct pollfd){.fd = woken ? ct_wake[0] : -1, .events = POLLIN};
 		int n = 1;
 		if (lfd >= 0 && !ct_fd_is(lfd, ldev, lino))
 			lfd = -1; /* the program closed it: nothing to serve */
@@ -664,11 +689,7 @@ ct_dumper_stop(void)
 		return;
 	ct_guard_enter();
 	__atomic_store_n(&ct_stop, 1, __ATOMIC_RELEASE);
-	char b = 1;
-	if (ct_fd_is(ct_wake[1], ct_wake_dev, ct_wake_ino)) {
-		ssize_t w = ct_sys_write(ct_wake[1], &b, 1);
-		(void)w;
-	}
+	ct_wake_poke();
 	struct timespec tick = {0, 1000 * 1000};
 	for (int ms = 0; ms < CT_DUMPER_STOP_WAIT_MS; ms++) {
 		if (__atomic_load_n(&ct_exited, __ATOMIC_ACQUIRE))
@@ -744,15 +765,10 @@ ct_dumper_rearm_child(void)
 	/* Nothing for a thread to do here: none, as without the variables. */
 	if (!ct_sig && !ct_cfg.interval_ns && ct_port != 0)
 		return;
-	if (ct_pipe_above_std(ct_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+	if (ct_wake_open() < 0) {
 		ct_wake[0] = ct_wake[1] = -1;
 		__atomic_store_n(&ct_disabled, 1, __ATOMIC_RELAXED);
 		return;
-	}
-	struct stat st;
-	if (fstat(ct_wake[0], &st) == 0) {
-		ct_wake_dev = st.st_dev;
-		ct_wake_ino = st.st_ino;
 	}
 	ct_seq = 0;
 	__atomic_store_n(&ct_stop, 0, __ATOMIC_RELAXED);
@@ -797,7 +813,7 @@ ct_dumper_postfork_child(bool rearm)
 			if (ct_fd_is(ct_owned[i].fd, ct_owned[i].dev, ct_owned[i].ino))
 				close(ct_owned[i].fd);
 		for (int i = 0; i < 2; i++)
-			if (ct_fd_is(ct_wake[i], ct_wake_dev, ct_wake_ino))
+			if (ct_wake_fd(i) >= 0)
 				close(ct_wake[i]);
 	}
 	ct_nowned = 0;
@@ -870,11 +886,7 @@ ct_dumper_retire(void)
 		return;
 	ct_guard_enter();
 	__atomic_store_n(&ct_stop, 1, __ATOMIC_RELEASE);
-	if (ct_fd_is(ct_wake[1], ct_wake_dev, ct_wake_ino)) {
-		char b = 1;
-		ssize_t w = ct_sys_write(ct_wake[1], &b, 1);
-		(void)w;
-	}
+	ct_wake_poke();
 	ct_sys_pthread_join(ct_thread, NULL);
 	ct_guard_leave();
 }
@@ -917,17 +929,12 @@ ct_dumper_start(ct_thread_create_fn create, ct_signal_ours_fn ours)
 	    __atomic_load_n(&ct_disabled, __ATOMIC_RELAXED))
 		return 0;
 	int err;
-	/* The pipe exists from the start: the dump signal's handler can
+	/* The channel exists from the start: the dump signal's handler can
 	 * leave a request in it before the thread does. */
-	if (ct_pipe_above_std(ct_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
-		err = -errno;
-		ct_log("cannot start the dumper thread (pipe: %s); no live profiles", strerror(-err));
+	if ((err = ct_wake_open()) < 0) {
+		ct_log("cannot start the dumper thread (socketpair: %s); no live profiles",
+		       strerror(-err));
 		return err;
-	}
-	struct stat st;
-	if (fstat(ct_wake[0], &st) == 0) {
-		ct_wake_dev = st.st_dev;
-		ct_wake_ino = st.st_ino;
 	}
 	ct_sig = (int)ct_cfg.dump_signal;
 	ct_port = ct_http_port();

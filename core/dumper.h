@@ -43,7 +43,7 @@ typedef bool (*ct_signal_ours_fn)(int sig);
 
 /* From the shim's constructor, after the tables exist: arms the dumper
  * if CONTEND_HTTP, CONTEND_INTERVAL or CONTEND_DUMP_SIGNAL asks for it
- * (its wake-up pipe), and starts the thread at once for CONTEND_HTTP
+ * (its wake-up channel), and starts the thread at once for CONTEND_HTTP
  * only. create is the real pthread_create (not our wrapper); ours tells
  * whether the dump signal is still ours (no action of the program's, and
  * the program has not waited for it with sigwait* or signalfd): then the
@@ -87,10 +87,11 @@ int ct_dumper_signal(void);
 /* From the dump signal's handler: asks the dumper for a numbered
  * snapshot (requests that arrive while one is pending are merged; the
  * thread, if not started yet, takes it when it starts). Async-signal-safe:
- * an atomic add, an fstat(2) and one write(2) to the dumper's pipe; errno
- * preserved. A pipe the program has closed (a sweep of its descriptors)
- * gets no write, and the request still counts: the thread, woken by the
- * pipe's end, makes a new one and finds it. False when no dumper is armed
+ * an atomic add, an fstat(2) and one send(2) to the dumper's wake-up
+ * channel (a socket pair: never SIGPIPE); errno preserved. A channel the
+ * program has closed (a sweep of its descriptors) gets nothing, and the
+ * request still counts: the thread, woken by the channel's end, makes a
+ * new one and finds it. False when no dumper is armed
  * in this process, so the caller can apply the signal's default action
  * instead. */
 bool ct_dumper_request(void);
@@ -127,7 +128,7 @@ void ct_dumper_thread_failed(void);
 void ct_dumper_thread_begins(void);
 
 /* The fork protocol's part for CT_LOCK_DUMPER_OWNED (core/fork.h). The
- * child part closes the parent's dumper descriptors (wake-up pipe, HTTP
+ * child part closes the parent's dumper descriptors (wake-up channel, HTTP
  * sockets) and, with rearm, arms a dumper of the child's own, not started:
  * its dump signal and interval snapshots write into its own output
  * directory, and it serves CONTEND_HTTP only when the port is 0 (a fixed

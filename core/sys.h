@@ -78,7 +78,7 @@ void ct_sys_install(const struct ct_sys *real);
 #define ct_sys_accept4(...) ct_sys.accept4(__VA_ARGS__)
 #define ct_sys_signalfd(...) ct_sys.signalfd(__VA_ARGS__)
 
-/* One of the shim's own descriptors (the dump signal's pipe and
+/* One of the shim's own descriptors (the dumper's wake-up channel and
  * signalfd, the HTTP server's socket and connections), moved up to 64 below the
  * smaller of 1024 and the RLIMIT_NOFILE soft limit (or left where it is
  * when that is not above it, or the move fails): returns the descriptor

@@ -485,6 +485,26 @@ http_get(int port, const char *path)
 	return buf;
 }
 
+/* Whether socket inode ino is a Unix socket (in /proc/PID/net/unix, whose
+ * seventh column is the inode). */
+static bool
+unix_socket(pid_t pid, unsigned long ino)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/net/unix", (int)pid);
+	FILE *f = fopen(path, "r");
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		unsigned long i;
+		found = sscanf(line, "%*s %*s %*s %*s %*s %*s %lu", &i) == 1 && i == ino;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* The process's Internet sockets: not the Unix socket pair its own
+ * dumper wakes up with. */
 static int
 count_sockets(pid_t pid)
 {
@@ -498,9 +518,10 @@ count_sockets(pid_t pid)
 		char path[PATH_MAX], link[128];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		ssize_t k = readlink(path, link, sizeof(link) - 1);
+		unsigned long ino;
 		if (k > 0) {
 			link[k] = 0;
-			n += !strncmp(link, "socket:", 7);
+			n += sscanf(link, "socket:[%lu]", &ino) == 1 && !unix_socket(pid, ino);
 		}
 	}
 	closedir(d);

@@ -1380,6 +1380,29 @@ Test(http, daemon_closing_everything_gets_0_1_2_back, .timeout = 150)
 	run_free(&r);
 }
 
+/* The program dup2's a file onto one end of the shim's wake-up channel:
+ * the shim's thread makes a new channel and sleeps again (with the write
+ * end gone, its poll found the read end hung up at once, and it spun
+ * there for good), and the dump signal still writes a snapshot (a write
+ * into a pipe whose read end is gone would have raised SIGPIPE). */
+Test(http, wake_channel_end_taken_over, .timeout = 300)
+{
+	for (int end = 0; end < 2; end++) {
+		struct run r;
+		run_prog(&r, &(struct run_opts){.prog = "fd_sweeper",
+						 .args = (const char *[]){"dup2-wake", end ? "1" : "0",
+									   NULL},
+						 .env = (const char *[]){"CONTEND_HTTP=127.0.0.1:0",
+									 "CONTEND_DUMP_SIGNAL=SIGUSR2",
+									 NULL},
+						 .timeout_s = 120});
+		cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+			  "end %d: status %#x; stderr:\n%s", end, r.status, r.err);
+		cr_expect_str_eq(r.out, "slept\ndumped\n", "end %d: stderr:\n%s", end, r.err);
+		run_free(&r);
+	}
+}
+
 /* The program dup2's a listening socket of its own onto the number of the
  * shim's, and a wake-up of the shim's thread finds a connection pending
  * there: the shim must not take the number for its server (it did, and

@@ -664,7 +664,7 @@ Test(lifecycle, descriptors_taken_over_by_the_program_stay_open, .timeout = 60)
 	run_free(&r);
 }
 
-/* The shim's own descriptors (the dump signal's pipe, made before main;
+/* The shim's own descriptors (the dumper's wake-up channel, made before main;
  * the HTTP server's socket; the signalfd its thread reads) sit high, out
  * of the numbers the program's open() gets (tests/progs/fd_numbers): with
  * them at 3 and up, php-fpm logged another number for the socket it hands

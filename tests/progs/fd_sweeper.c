@@ -1,4 +1,4 @@
-/* fd_sweeper sweep|sweep-range|daemon|dup2: a program that takes over the
+/* fd_sweeper sweep|sweep-range|daemon|dup2-wake|dup2: a program that takes over the
  * descriptor numbers of the shim's thread, as a JVM's jspawnhelper (every
  * descriptor above 2 closed before exec) or a daemon does. Run with CONTEND_HTTP=127.0.0.1:0
  * (the shim's thread and its listening socket exist from the start); each
@@ -6,7 +6,7 @@
  * poll, read from /proc/self/task/TID/syscall, so there is no race.
  * sweep|sweep-range: (with CONTEND_DUMP_SIGNAL=SIGUSR2 too) closes every
  * descriptor above 2, one close(2) at a time or with close_range(2); the
- * shim's thread, woken by its pipe's end, makes new descriptors and polls
+ * shim's thread, woken by its channel's end, makes new descriptors and polls
  * again (60 s at most): prints "swept". Then asks for a snapshot with the
  * dump signal, which must neither kill the process nor be lost: once
  * $CONTEND_OUT/threads.0001.txt exists (60 s at most) prints "dumped"
@@ -21,6 +21,12 @@
  * tells: 0 when all went as it should, 5 when a descriptor appeared in
  * the 300 ms, 3 when /dev/null did not become 0, 1 and 2, 4 when no
  * snapshot came within 60 s.
+ * dup2-wake 0|1: (with CONTEND_DUMP_SIGNAL=SIGUSR2 too) dup2's /dev/null
+ * onto one end of the shim's wake-up channel (its two Unix sockets, the
+ * read end the lower number), then asks for a snapshot as above: the
+ * shim's thread must go back to sleeping in poll (it spun there with its
+ * write end gone) and the snapshot must come. Prints "slept" and
+ * "dumped" and exits 0.
  * dup2: (with CONTEND_DUMP_SIGNAL=SIGUSR2 too) dup2's a listening socket
  * of its own onto the number of the shim's, connects to it, and asks for
  * a snapshot with the dump signal, which wakes the shim's poll with the
@@ -90,6 +96,17 @@ shim_socket(struct sockaddr_in *a)
 	exit(2);
 }
 
+/* Waits (60 s at most) for $CONTEND_OUT/threads.0001.txt. */
+static bool
+snapshot_came(void)
+{
+	char done[4096];
+	snprintf(done, sizeof(done), "%s/threads.0001.txt", getenv("CONTEND_OUT"));
+	for (int i = 0; i < 60000 && access(done, F_OK) != 0; i++)
+		pause_us_raw(1000);
+	return access(done, F_OK) == 0;
+}
+
 /* Whether fd is open; after the sweep, any such descriptor above 2 is the
  * shim's. */
 static bool
@@ -118,13 +135,9 @@ sweep(bool range)
 		return 2;
 	}
 	printf("swept\n");
-	char done[4096];
-	snprintf(done, sizeof(done), "%s/threads.0001.txt", getenv("CONTEND_OUT"));
 	kill(getpid(), SIGUSR2);
-	for (int i = 0; i < 60000 && access(done, F_OK) != 0; i++)
-		pause_us_raw(1000);
-	if (access(done, F_OK) != 0) {
-		fprintf(stderr, "FAIL: no %s\n", done);
+	if (!snapshot_came()) {
+		fprintf(stderr, "FAIL: no snapshot\n");
 		return 2;
 	}
 	printf("dumped\n");
@@ -158,10 +171,39 @@ take_over(void)
 }
 
 static int
+take_wake_end(int end)
+{
+	int tid = await_shim_poll(-1);
+	int ends[2], n = 0;
+	for (int fd = 3; fd < 1024 && n < 2; fd++) {
+		struct sockaddr_storage a;
+		socklen_t l = sizeof(a);
+		if (getsockname(fd, (struct sockaddr *)&a, &l) == 0 && a.ss_family == AF_UNIX)
+			ends[n++] = fd;
+	}
+	if (n != 2) {
+		fprintf(stderr, "FAIL: the shim's wake-up channel not found\n");
+		return 2;
+	}
+	long before = switches(tid);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, ends[end]) != ends[end])
+		return 2;
+	kill(getpid(), SIGUSR2);
+	/* A thread that spins never sleeps again. */
+	await_shim_poll(before);
+	printf("slept\n");
+	if (!snapshot_came()) {
+		fprintf(stderr, "FAIL: no snapshot\n");
+		return 2;
+	}
+	printf("dumped\n");
+	return 0;
+}
+
+static int
 daemonize(void)
 {
-	char done[4096];
-	snprintf(done, sizeof(done), "%s/threads.0001.txt", getenv("CONTEND_OUT"));
 	await_shim_poll(-1);
 	for (int fd = 0; fd < 1024; fd++)
 		close(fd);
@@ -172,9 +214,7 @@ daemonize(void)
 	if (open("/dev/null", O_RDWR) != 0 || dup(0) != 1 || dup(0) != 2)
 		return 3;
 	kill(getpid(), SIGUSR2);
-	for (int i = 0; i < 60000 && access(done, F_OK) != 0; i++)
-		pause_us_raw(1000);
-	return access(done, F_OK) == 0 ? 0 : 4;
+	return snapshot_came() ? 0 : 4;
 }
 
 int
@@ -186,5 +226,7 @@ main(int argc, char **argv)
 		return take_over();
 	if (!strcmp(mode, "daemon"))
 		return daemonize();
+	if (!strcmp(mode, "dup2-wake"))
+		return take_wake_end(argc > 2 ? atoi(argv[2]) : 0);
 	return sweep(!strcmp(mode, "sweep-range"));
 }

@@ -7,7 +7,7 @@
  * mode "usr2": installs its own SIGUSR2 handler (which must replace the
  * shim's dump handler) and prints usr2=N at the end; mode "fork": once a
  * first line arrives on stdin (the caller knows the server is up), forks
- * a child that reports how many sockets it inherited (child_sockets=N);
+ * a child that reports how many TCP sockets it inherited (child_sockets=N);
  * mode "parked": one more thread blocks in pthread_mutex_lock
  * (parked_waiter) on a lock main holds until the end, and is in its
  * futex wait before ready=1, so every dump taken after it shows a thread
@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,8 @@ on_usr2(int sig)
 	usr2_count++;
 }
 
+/* Internet sockets only: the child's own dumper has a Unix socket pair
+ * (its wake-up channel), which is not the server's. */
 static int
 count_sockets(void)
 {
@@ -85,10 +88,11 @@ count_sockets(void)
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		struct stat st;
-		char path[300];
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		if (e->d_name[0] != '.' && stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		struct sockaddr_storage a;
+		socklen_t l = sizeof(a);
+		int fd = e->d_name[0] != '.' ? atoi(e->d_name) : -1;
+		if (fd >= 0 && fd != dirfd(d) && getsockname(fd, (struct sockaddr *)&a, &l) == 0 &&
+		    (a.ss_family == AF_INET || a.ss_family == AF_INET6))
 			n++;
 	}
 	if (d)

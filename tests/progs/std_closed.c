@@ -3,10 +3,11 @@
  * test_no_stdin does, and prints "child=N", its exit status. The child
  * (with the shim and CONTEND_HTTP/CONTEND_DUMP_SIGNAL from the
  * environment) makes a thread, waits until the shim's thread ("libcontend")
- * is blocked in its poll (its pipe, socket and signalfd made; 60 s at
- * most), and exits 0 when descriptors 0, 1 and 2 are all still closed,
- * else 10 + the first one open (the shim's pipe took the number of a
- * closed stdin, and the program took it for its stdin). */
+ * is blocked in its poll (its wake-up channel, socket and signalfd made;
+ * 60 s at most), and exits 0 when descriptors 0, 1 and 2 are all still
+ * closed, else 10 + the first one open (the shim's pipe, as it was then,
+ * took the number of a closed stdin, and the program took it for its
+ * stdin). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
