@@ -485,7 +485,9 @@ ct_poll_timeout(int64_t deadline, int64_t now)
 static int64_t
 ct_dumper_snapshots(int64_t next, int64_t now, int64_t interval)
 {
-	if (__atomic_exchange_n(&ct_pending, 0, __ATOMIC_ACQ_REL))
+	/* Sequentially consistent, as the channel's inodes are stored and
+	 * the handler's count and read (ct_dumper_request). */
+	if (__atomic_exchange_n(&ct_pending, 0, __ATOMIC_SEQ_CST))
 		ct_dumper_write_numbered(true);
 	if (interval > 0 && now >= next) {
 		ct_dumper_write_numbered(false);
@@ -582,13 +584,12 @@ ct_dumper_main(void *arg)
 	while (!__atomic_load_n(&ct_stop, __ATOMIC_ACQUIRE)) {
 		/* The program swept its descriptors (the write end's close
 		 * woke the poll below): live snapshots and the dump signal go
-		 * on with new ones, made once its standard streams are back.
-		 * With the thread gone, the signal a user sends for a dump
-		 * would kill the process. Notices, not errors: see
-		 * ct_http_start. */
-		/* Both ends: with the write end gone (closed, or a dup2
-		 * onto its number) the read end polls as hung up at once,
-		 * and the thread spun on it. */
+		 * on with a new channel, made once its standard streams are
+		 * back. With the thread gone, the signal a user sends for a
+		 * dump would kill the process. Both ends count: with the write
+		 * end gone (closed, or a dup2 onto its number) the read end
+		 * polls as hung up at once, and the thread spun on it.
+		 * Notices, not errors: see ct_http_start. */
 		bool woken = ct_wake_fd(0) >= 0 && ct_wake_fd(1) >= 0;
 		if (!woken && ct_std_open()) {
 			int rc = ct_wake_renew();
@@ -597,11 +598,12 @@ ct_dumper_main(void *arg)
 				ct_log("the program closed libcontend's descriptors and no new ones "
 				       "could be made (%s); trying again", strerror(-rc));
 			renew_err = rc;
-			bool http_gone = ops || (lfd >= 0 && !ct_fd_is(lfd, ldev, lino));
 			if (woken && !said_swept && !ct_notices_off())
 				ct_log("the program closed libcontend's descriptors; live snapshots "
 				       "and the dump signal go on with new ones%s",
-				       http_gone ? ", the HTTP server stays off" : "");
+				       ops || (lfd >= 0 && !ct_fd_is(lfd, ldev, lino))
+					       ? ", the HTTP server stays off"
+					       : "");
 			said_swept |= woken;
 		}
 		if (sfd_lost && ct_std_open()) {
