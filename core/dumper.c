@@ -614,6 +614,11 @@ ct_dumper_main(void *arg)
 		int64_t deadline = next;
 		if ((!woken || sfd_lost) && deadline - now > CT_DUMPER_RETRY_NS)
 			deadline = now + CT_DUMPER_RETRY_NS;
+		/* A request counted since the last look, whose wake-up went into
+		 * the channel this pass replaced (ct_dumper_request): taken now,
+		 * not slept on. */
+		if (__atomic_load_n(&ct_pending, __ATOMIC_SEQ_CST))
+			deadline = now;
 		/* poll skips a negative descriptor. */
 		pfd[0] = (struct pollfd){.fd = woken ? ct_wake[0] : -1, .events = POLLIN};
 		int n = 1;
@@ -635,9 +640,13 @@ ct_dumper_main(void *arg)
 			continue;
 		}
 		now = ct_now_ns();
-		if (pfd[0].revents & POLLIN) {
+		/* Drained only while the number is still ours: the program may
+		 * have put a descriptor of its own there meanwhile (the wake-up
+		 * came on the end poll still held), whose data is not ours to
+		 * read. */
+		if ((pfd[0].revents & POLLIN) && ct_wake_fd(0) == pfd[0].fd) {
 			char buf[64];
-			while (ct_sys_read(ct_wake[0], buf, sizeof(buf)) > 0) {
+			while (ct_sys_read(pfd[0].fd, buf, sizeof(buf)) > 0) {
 			}
 		}
 		if (si >= 0 && (pfd[si].revents & (POLLIN | POLLNVAL)) && !ct_sigfd_is(sfd, ct_sig)) {

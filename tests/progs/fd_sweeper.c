@@ -107,6 +107,18 @@ snapshot_came(void)
 	return access(done, F_OK) == 0;
 }
 
+/* "dumped" and 0 once the snapshot came, else 2. */
+static int
+expect_snapshot(void)
+{
+	if (!snapshot_came()) {
+		fprintf(stderr, "FAIL: no snapshot\n");
+		return 2;
+	}
+	printf("dumped\n");
+	return 0;
+}
+
 /* Whether fd is open; after the sweep, any such descriptor above 2 is the
  * shim's. */
 static bool
@@ -136,12 +148,7 @@ sweep(bool range)
 	}
 	printf("swept\n");
 	kill(getpid(), SIGUSR2);
-	if (!snapshot_came()) {
-		fprintf(stderr, "FAIL: no snapshot\n");
-		return 2;
-	}
-	printf("dumped\n");
-	return 0;
+	return expect_snapshot();
 }
 
 static int
@@ -193,12 +200,7 @@ take_wake_end(int end)
 	/* A thread that spins never sleeps again. */
 	await_shim_poll(before);
 	printf("slept\n");
-	if (!snapshot_came()) {
-		fprintf(stderr, "FAIL: no snapshot\n");
-		return 2;
-	}
-	printf("dumped\n");
-	return 0;
+	return expect_snapshot();
 }
 
 static int
