@@ -21,12 +21,13 @@
  * tells: 0 when all went as it should, 5 when a descriptor appeared in
  * the 300 ms, 3 when /dev/null did not become 0, 1 and 2, 4 when no
  * snapshot came within 60 s.
- * dup2-wake 0|1: (with CONTEND_DUMP_SIGNAL=SIGUSR2 too) dup2's /dev/null
- * onto one end of the shim's wake-up channel (its two Unix sockets, the
- * read end the lower number), then asks for a snapshot as above: the
- * shim's thread must go back to sleeping in poll (it spun there with its
- * write end gone) and the snapshot must come. Prints "slept" and
- * "dumped" and exits 0.
+ * dup2-wake 0|1: (with CONTEND_DUMP_SIGNAL=SIGUSR2 too) dup2's a pipe of
+ * its own holding "hello" onto one end of the shim's wake-up channel (its
+ * two Unix sockets, the read end the lower number), then asks for a
+ * snapshot as above: the shim's thread must go back to sleeping in poll
+ * (it spun there with its write end gone), the snapshot must come, and
+ * the pipe must still hold "hello" (the shim drained it as its own).
+ * Prints "slept" and "dumped" and exits 0.
  * dup2: (with CONTEND_DUMP_SIGNAL=SIGUSR2 too) dup2's a listening socket
  * of its own onto the number of the shim's, connects to it, and asks for
  * a snapshot with the dump signal, which wakes the shim's poll with the
@@ -193,14 +194,22 @@ take_wake_end(int end)
 		return 2;
 	}
 	long before = switches(tid);
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || dup2(null, ends[end]) != ends[end])
+	int p[2];
+	if (pipe(p) != 0 || write(p[1], "hello", 5) != 5 || dup2(p[0], ends[end]) != ends[end])
 		return 2;
 	kill(getpid(), SIGUSR2);
 	/* A thread that spins never sleeps again. */
 	await_shim_poll(before);
 	printf("slept\n");
-	return expect_snapshot();
+	int rc = expect_snapshot();
+	/* The program's pipe at that number kept what it held. */
+	char buf[8] = {0};
+	fcntl(ends[end], F_SETFL, O_NONBLOCK);
+	if (read(ends[end], buf, sizeof(buf)) != 5 || memcmp(buf, "hello", 5) != 0) {
+		fprintf(stderr, "FAIL: the program's pipe lost its data\n");
+		return 2;
+	}
+	return rc;
 }
 
 static int
