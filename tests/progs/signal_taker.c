@@ -10,12 +10,15 @@
  * sweep: blocks SIGUSR2 but never waits for it; closes every signalfd it
  * did not make (a sweep of descriptors), puts a pipe with "hello" in it
  * at each number, sends SIGUSR2 (which wakes a poll of the closed
- * signalfd) and reads them back after 300 ms: prints "kept N of M"
- * (exit status 0 when all are kept, none read by someone else). */
+ * signalfd) and reads them back after 300 ms: prints "kept N of M"; then
+ * waits for the snapshot the shim's thread writes once it has taken the
+ * signal on a new signalfd of its own: prints "dumped" (exit status 0
+ * when all are kept, none read by someone else, and the snapshot came). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -128,8 +131,16 @@ sweep(void)
 			kept++;
 	}
 	printf("kept %d of %d\n", kept, n);
+	/* The shim's thread made a new signalfd and took the signal there:
+	 * the snapshot it asked for comes (60 s at most). */
+	char done[4096];
+	snprintf(done, sizeof(done), "%s/threads.0001.txt", getenv("CONTEND_OUT"));
+	for (int i = 0; i < 6000 && access(done, F_OK) != 0; i++)
+		sleep_us(10000);
+	bool dumped = access(done, F_OK) == 0;
+	printf("%s\n", dumped ? "dumped" : "no snapshot");
 	fflush(stdout);
-	return kept == n ? 0 : 1;
+	return kept == n && dumped ? 0 : 1;
 }
 
 int
