@@ -211,7 +211,7 @@ dump_of(const char *dir, const char *name, pid_t pid)
 	return ok && !strncmp(line, want, strlen(want));
 }
 
-/* A numbered snapshot's text dump: threads[.pid<N>].<seq>.txt */
+/* A numbered snapshot's text dump: threads[.pid<N>[-<gen>]].<seq>.txt */
 static bool
 is_snapshot_txt(const char *name, char *stem, size_t len)
 {

@@ -321,6 +321,23 @@ has_plain_profiles(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
+/* Into qual, what names pid's files in dir if it found the plain names
+ * taken: ".pid<pid>", or ".pid<pid>-<gen>" where earlier processes with
+ * its pid wrote those (core/outfile.h), the last generation there. */
+static void
+own_qual(const char *dir, pid_t pid, char *qual, size_t len)
+{
+	snprintf(qual, len, ".pid%ld", (long)pid);
+	for (int gen = 2;; gen++) {
+		char q[48], path[PATH_MAX + 96];
+		snprintf(q, sizeof(q), ".pid%ld-%d", (long)pid, gen);
+		snprintf(path, sizeof(path), "%s/" CT_NAME_THREADS "%s" CT_EXT_TXT, dir, q);
+		if (access(path, F_OK) != 0)
+			return;
+		snprintf(qual, len, "%s", q);
+	}
+}
+
 static void
 summarize(const char *dir, pid_t pid, bool stale, const char *prog, int status, double secs,
 	  bool default_dir, char **before, size_t nbefore)
@@ -335,8 +352,8 @@ summarize(const char *dir, pid_t pid, bool stale, const char *prog, int status, 
 	else
 		snprintf(what, sizeof(what), "ended");
 	fprintf(stderr, "contend: %s %s after %.2fs\n", prog, what, secs);
-	char qual[32];
-	snprintf(qual, sizeof(qual), ".pid%ld", (long)pid);
+	char qual[48];
+	own_qual(dir, pid, qual, sizeof(qual));
 	bool wrote = summarize_dir(dir, qual) || (!stale && summarize_dir(dir, ""));
 	size_t nother = 0;
 	char **other = NULL;

@@ -534,7 +534,7 @@ ends_with(const char *name, size_t n, const char *ext)
 int
 ct_threadview_stem(const char *name, char *stem, size_t len)
 {
-	/* threads[.pid<N>][.<seq>|.exec](.txt|.pb.gz) */
+	/* threads[.pid<N>[-<gen>]][.<seq>|.exec](.txt|.pb.gz) */
 	size_t n = strlen(name), ext = ends_with(name, n, CT_EXT_TXT);
 	size_t base = strlen(CT_NAME_THREADS);
 	if (!ext)
@@ -547,6 +547,13 @@ ct_threadview_stem(const char *name, char *stem, size_t len)
 		if (k == 0 || p + 4 + k > end)
 			return -1;
 		p += 4 + k;
+		/* A later process with the same pid (core/outfile.h). */
+		if (p < end && *p == '-') {
+			k = strspn(p + 1, "0123456789");
+			if (k == 0 || p + 1 + k > end)
+				return -1;
+			p += 1 + k;
+		}
 	}
 	size_t xl = strlen(CT_SUFFIX_EXEC);
 	if ((size_t)(end - p) == xl && !strncmp(p, CT_SUFFIX_EXEC, xl))

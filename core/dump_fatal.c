@@ -228,6 +228,8 @@ ct_dump_in_signal_fork(void)
 	return __atomic_load_n(&ct_signal_forking, __ATOMIC_ACQUIRE);
 }
 
+#define CT_CRASH_NAME_TRIES 1024
+
 /* Writes the crash dump's file base.txt (threads or maps) in dirfd with
  * fill, through a new temporary file (outfile.h): never over another
  * process's file, never through a link. The name placed goes to name.
@@ -238,20 +240,25 @@ ct_dump_crash_file(int dirfd, const char *base, void (*fill)(int fd, int sig), i
 {
 	struct ct_output *out = ct_dump_output();
 	char tmp[256];
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int naming = __atomic_load_n(&out->naming, __ATOMIC_ACQUIRE);
+	int naming = __atomic_load_n(&out->naming, __ATOMIC_ACQUIRE);
+	/* Another process's file: this one's names carry its pid, and a
+	 * generation past those of earlier processes with its pid (outfile.h).
+	 * A taken name costs one fstatat. */
+	for (int attempt = 0; attempt < CT_CRASH_NAME_TRIES && naming >= 0; attempt++) {
 		if (ct_outfile_name(name, namelen, base, naming, out->pid, "", CT_EXT_TXT) < 0)
 			return -ENAMETOOLONG;
-		int fd = ct_outfile_create_tmp(dirfd, name, tmp, sizeof(tmp));
-		if (fd < 0)
-			return fd;
-		fill(fd, sig);
-		close(fd);
-		int err = ct_outfile_place(dirfd, tmp, name, false);
-		if (err != -EEXIST || naming == CT_OUT_NAMES_PID)
+		int err = -EEXIST;
+		if (!ct_outfile_exists(dirfd, name)) {
+			int fd = ct_outfile_create_tmp(dirfd, name, tmp, sizeof(tmp));
+			if (fd < 0)
+				return fd;
+			fill(fd, sig);
+			close(fd);
+			err = ct_outfile_place(dirfd, tmp, name, false);
+		}
+		if (err != -EEXIST)
 			return err;
-		/* Another process's file: this one's names carry its pid. */
-		__atomic_store_n(&out->naming, CT_OUT_NAMES_PID, __ATOMIC_RELEASE);
+		naming = ct_outfile_next_naming(out, naming);
 	}
 	return -EEXIST;
 }

@@ -446,18 +446,39 @@ ct_outfile_exists(int dirfd, const char *name)
 }
 
 int
+ct_outfile_next_naming(struct ct_output *out, int seen)
+{
+	int want = ct_outfile_pid_naming(seen) ? seen + 1 : CT_OUT_NAMES_PID;
+	if (want >= CT_OUT_NAMES_PID + CT_OUT_NAMES_GENS)
+		return -1;
+	int cur = seen;
+	/* A failed exchange from below want (plain placed meanwhile) tries
+	 * again from there. */
+	while (!__atomic_compare_exchange_n(&out->naming, &cur, want, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE))
+		if (cur >= want)
+			return cur;
+	return want;
+}
+
+int
 ct_outfile_name(char *buf, size_t len, const char *base, int naming, long pid,
 		const char *suffix, const char *ext)
 {
 	size_t n = 0;
 	if (len)
 		buf[0] = '\0';
-	/* "<base>[.pid<pid>]<suffix><ext>": mutex.pb.gz, mutex.pid4242.pb.gz,
-	 * block.0001.pb.gz, threads.pid4242.0001.txt */
+	/* "<base>[.pid<pid>[-<gen>]]<suffix><ext>": mutex.pb.gz,
+	 * mutex.pid4242.pb.gz, block.0001.pb.gz, threads.pid4242.0001.txt,
+	 * mutex.pid1-2.pb.gz */
 	if (!ct_outfile_cat(buf, len, &n, base) ||
-	    (naming == CT_OUT_NAMES_PID &&
+	    (ct_outfile_pid_naming(naming) &&
 	     (!ct_outfile_cat(buf, len, &n, ".pid") ||
 	      !ct_outfile_cat_num(buf, len, &n, (unsigned long long)pid, 10))) ||
+	    (naming > CT_OUT_NAMES_PID &&
+	     (!ct_outfile_cat(buf, len, &n, "-") ||
+	      !ct_outfile_cat_num(buf, len, &n,
+				  (unsigned long long)(naming - CT_OUT_NAMES_PID + 1), 10))) ||
 	    !ct_outfile_cat(buf, len, &n, suffix ? suffix : "") ||
 	    !ct_outfile_cat(buf, len, &n, ext ? ext : ""))
 		return -ENAMETOOLONG;

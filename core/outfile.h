@@ -47,7 +47,25 @@ enum {
 	CT_OUT_NAMES_UNDECIDED, /* nothing placed yet */
 	CT_OUT_NAMES_PLAIN,     /* mutex.pb.gz: this process placed a plain name */
 	CT_OUT_NAMES_PID,       /* mutex.pid<pid>.pb.gz: a plain name was taken */
+	/* CT_OUT_NAMES_PID + g, 1 <= g < CT_OUT_NAMES_GENS: mutex.pid<pid>-<g+1>
+	 * .pb.gz, the pid-qualified names were taken too, by an earlier
+	 * process that had the same pid (pids wrap within a minute under a
+	 * fork-per-connection server; every container's first process is 1). */
 };
+#define CT_OUT_NAMES_GENS 100000
+
+/* Whether naming qualifies names with the pid (and maybe a generation). */
+static inline bool
+ct_outfile_pid_naming(int naming)
+{
+	return naming >= CT_OUT_NAMES_PID;
+}
+
+/* The naming after seen, whose names were found taken: pid-qualified
+ * after plain, then the next generation. Moves out->naming there unless a
+ * racing dump of this process moved it further (then returns that).
+ * -1 past the last generation. Async-signal-safe (atomics only). */
+int ct_outfile_next_naming(struct ct_output *out, int seen);
 
 /* Opens dir (an absolute or relative path; trailing slashes allowed) for
  * writing, creating it and its missing parents mode 0700. Returns a
@@ -123,8 +141,10 @@ int ct_outfile_write_all(int fd, const void *buf, size_t len);
 /* True if name exists in dirfd (as anything, links included). */
 bool ct_outfile_exists(int dirfd, const char *name);
 
-/* "<base><qual><suffix><ext>" where qual is ".pid<pid>" for pid naming,
- * e.g. "mutex.pid4242.0001.pb.gz". Returns the length, or -ENAMETOOLONG. */
+/* "<base><qual><suffix><ext>" where qual is ".pid<pid>" for pid naming
+ * and ".pid<pid>-<gen>" past it, e.g. "mutex.pid4242.0001.pb.gz",
+ * "threads.pid1-3.txt". Returns the length, or -ENAMETOOLONG.
+ * Async-signal-safe. */
 int ct_outfile_name(char *buf, size_t len, const char *base, int naming, long pid,
 		    const char *suffix, const char *ext);
 

@@ -144,6 +144,9 @@ gz_dirlen(const char *dir)
 /* The names a dump with this suffix may write (core/names.h): if another
  * process wrote any of them, this one uses pid-qualified names for all of
  * its own, so one dump's files never mix the two. */
+/* Names taken by a race between ct_gzout_open's look and the write. */
+#define GZ_NAME_TRIES 8
+
 static const struct {
 	const char *base, *ext;
 } gz_dump_names[] = {
@@ -152,19 +155,41 @@ static const struct {
 #undef GZ_DUMP_NAME
 };
 
-/* From now on this process names its files mutex.pid<pid>.pb.gz...: a
- * plain name it was about to use is another process's. Said once. */
+/* Says once on stderr (a notice) that this dump moved the process's
+ * naming from `from` to `to`, past the name `taken` of another process:
+ * mutex.pid<pid>.pb.gz..., or mutex.pid<pid>-<gen>.pb.gz... where an
+ * earlier process with its pid wrote those. */
 static void
-gz_use_pid_names(struct ct_gzout *w, const char *taken)
+gz_say_naming(struct ct_gzout *w, int from, int to, const char *taken)
 {
-	if (__atomic_exchange_n(&w->out->naming, CT_OUT_NAMES_PID, __ATOMIC_ACQ_REL) ==
-		    CT_OUT_NAMES_PID ||
-	    w->quiet)
+	char example[64];
+	if (w->quiet || to < 0 || to == from ||
+	    ct_outfile_name(example, sizeof(example), CT_NAME_MUTEX, to, w->out->pid, w->suffix,
+			    CT_EXT_PB) < 0)
 		return;
-	gz_note(w,
-		"%.*s/%s was written by another process: not replacing it; this process names "
-		"its files with its pid (mutex.pid%ld%s.pb.gz ...)",
-		gz_dirlen(w->dir), w->dir, taken, w->out->pid, w->suffix);
+	if (to == CT_OUT_NAMES_PID)
+		gz_note(w,
+			"%.*s/%s was written by another process: not replacing it; this process "
+			"names its files with its pid (%s ...)",
+			gz_dirlen(w->dir), w->dir, taken, example);
+	else
+		gz_note(w,
+			"%.*s/%s was written by an earlier process with pid %ld: not replacing it; "
+			"this process names its files %s ...",
+			gz_dirlen(w->dir), w->dir, taken, w->out->pid, example);
+}
+
+/* The first name of a dump with w's suffix under naming that exists and
+ * is not this process's own (into taken), or NULL. */
+static const char *
+gz_first_taken(const struct ct_gzout *w, int naming, char *taken, size_t len)
+{
+	for (size_t i = 0; i < sizeof(gz_dump_names) / sizeof(gz_dump_names[0]); i++)
+		if (ct_outfile_name(taken, len, gz_dump_names[i].base, naming, w->out->pid,
+				    w->suffix, gz_dump_names[i].ext) >= 0 &&
+		    strcmp(taken, w->out->own) != 0 && ct_outfile_exists(w->dirfd, taken))
+			return taken;
+	return NULL;
 }
 
 int
@@ -202,17 +227,14 @@ ct_gzout_open(struct ct_gzout *w, const char *dir, const char *suffix, struct ct
 	/* A directory this call made is empty: no name in it is taken (one
 	 * another process places meanwhile still is never replaced: see
 	 * ct_gzout_put). */
-	if (made_now || __atomic_load_n(&w->out->naming, __ATOMIC_ACQUIRE) == CT_OUT_NAMES_PID)
+	if (made_now)
 		return 0;
-	for (size_t i = 0; i < sizeof(gz_dump_names) / sizeof(gz_dump_names[0]); i++) {
-		char name[256];
-		if (ct_outfile_name(name, sizeof(name), gz_dump_names[i].base,
-				    CT_OUT_NAMES_PLAIN, 0, w->suffix, gz_dump_names[i].ext) >= 0 &&
-		    strcmp(name, w->out->own) != 0 && ct_outfile_exists(fd, name)) {
-			gz_use_pid_names(w, name);
-			break;
-		}
-	}
+	/* Never one dump's files under two namings. */
+	char taken[256];
+	int from = __atomic_load_n(&w->out->naming, __ATOMIC_ACQUIRE), naming = from;
+	while (naming >= 0 && gz_first_taken(w, naming, taken, sizeof(taken)))
+		naming = ct_outfile_next_naming(w->out, naming);
+	gz_say_naming(w, from, naming, taken);
 	return 0;
 }
 
@@ -316,15 +338,18 @@ ct_gzout_put(struct ct_gzout *w, const char *base, const char *ext, const void *
 		len = gzlen;
 	}
 	err = gz_put_named(w, name, data, len);
-	if (err == -EEXIST && naming != CT_OUT_NAMES_PID) {
-		/* Somebody else's file: never replaced. */
-		gz_use_pid_names(w, name);
-		naming = CT_OUT_NAMES_PID;
-		if (ct_outfile_name(name, sizeof(name), base, naming, w->out->pid, w->suffix,
-				    ext) < 0)
-			err = -ENAMETOOLONG;
-		else
-			err = gz_put_named(w, name, data, len);
+	/* Somebody else's file, placed since ct_gzout_open looked: never
+	 * replaced. */
+	char taken[256];
+	for (int tries = 0, from = naming; err == -EEXIST && tries < GZ_NAME_TRIES; tries++) {
+		snprintf(taken, sizeof(taken), "%s", name);
+		naming = ct_outfile_next_naming(w->out, naming);
+		if (naming < 0 ||
+		    ct_outfile_name(name, sizeof(name), base, naming, w->out->pid, w->suffix, ext) < 0)
+			break;
+		err = gz_put_named(w, name, data, len);
+		if (err != -EEXIST)
+			gz_say_naming(w, from, naming, taken);
 	}
 	if (!err) {
 		int expect = CT_OUT_NAMES_UNDECIDED;

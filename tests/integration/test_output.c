@@ -18,6 +18,8 @@
 #include "testrun.h"
 
 static const char *const verbose_env[] = {"CONTEND_QUIET=0", NULL};
+/* Planted as the file of an earlier process. */
+static const char precious_old[] = "an earlier process's file\n";
 
 static int
 count_matching(const char *dir, const char *prefix, const char *has)
@@ -164,6 +166,85 @@ Test(output, second_process_does_not_replace_the_first, .timeout = 120)
 	free(after);
 	run_free(&a);
 	run_free(&b);
+	tmpdir_remove(tmp);
+}
+
+/* Pids wrap (within a minute under a fork-per-connection server), and
+ * every container's first process is 1: a process whose pid-qualified
+ * names an earlier process with its pid took (planted here once the pid
+ * is known, generation 2 included) takes the next generation for all of
+ * its files, mutex.pid<pid>-3.pb.gz..., and loses nothing. */
+Test(output, earlier_process_with_the_same_pid_keeps_its_files, .timeout = 120)
+{
+	char tmp[256], dir[PATH_MAX], path[PATH_MAX + 64];
+	tmpdir_make(tmp, sizeof(tmp), "output");
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	const char *const args[] = {"2", "200", NULL};
+	struct run r;
+	run_start(&r, &(struct run_opts){.prog = "live_server", .args = args, .out = dir,
+					 .raw_out = true, .env = exact_env, .env2 = verbose_env,
+					 .stdin_pipe = true});
+	run_await_serving(&r, false);
+	/* base, generation (0 plain, 1 ".pid<pid>", g ".pid<pid>-<g>"), ext */
+	static const struct {
+		const char *base;
+		int gen;
+		const char *ext;
+	} planted[] = {{"mutex", 0, ".pb.gz"},
+		       {"block", 1, ".pb.gz"},
+		       {"threads", 1, ".txt"},
+		       {"threads", 2, ".txt"}},
+	  mine[] = {{"mutex", 3, ".pb.gz"},
+		    {"block", 3, ".pb.gz"},
+		    {"threads", 3, ".txt"},
+		    {"threads", 3, ".pb.gz"}};
+#define NAME_IN_DIR(f)                                                                     \
+	do {                                                                               \
+		char q_[48] = "";                                                          \
+		if ((f).gen == 1)                                                          \
+			snprintf(q_, sizeof(q_), ".pid%d", (int)r.pid);                    \
+		else if ((f).gen > 1)                                                      \
+			snprintf(q_, sizeof(q_), ".pid%d-%d", (int)r.pid, (f).gen);        \
+		snprintf(path, sizeof(path), "%s/%s%s%s", dir, (f).base, q_, (f).ext);     \
+	} while (0)
+	for (size_t i = 0; i < 4; i++) {
+		NAME_IN_DIR(planted[i]);
+		write_file(path, precious_old, strlen(precious_old));
+	}
+	run_wait(&r, 60);
+	cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x", r.status);
+	for (size_t i = 0; i < 4; i++) {
+		NAME_IN_DIR(planted[i]);
+		char *now = read_file(path, NULL);
+		cr_expect(now && !strcmp(now, precious_old), "%s was replaced", path);
+		free(now);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		NAME_IN_DIR(mine[i]);
+		cr_expect(path_exists(path), "no %s; stderr:\n%s", path, r.err);
+	}
+#undef NAME_IN_DIR
+	struct profile p;
+	snprintf(path, sizeof(path), "%s/mutex.pid%d-3.pb.gz", dir, (int)r.pid);
+	cr_assert(profile_load(&p, path), "no %s; stderr:\n%s", path, r.err);
+	struct psum sum = profile_sum(&p, &(struct stack_match){.contains = "hot_path"});
+	cr_expect_gt(sum.count, 0, "no contention on hot_path in %s", path);
+	profile_free(&p);
+	cr_expect_eq(count_matching(dir, "mutex.pid", NULL), 1, "mutex written twice");
+	cr_expect_eq(count_str(r.err, "cannot write"), 0, "stderr:\n%s", r.err);
+	cr_expect_eq(count_str(r.err, "by an earlier process with pid"), 1, "stderr:\n%s", r.err);
+	/* The CLI takes the generation for a dump of its own. */
+	char contend[PATH_MAX];
+	snprintf(contend, sizeof(contend), "%s", contend_bin());
+	const char *argv[] = {contend, "threads", dir, NULL};
+	struct run c;
+	run_cmd(&c, argv, 60);
+	char want[64];
+	snprintf(want, sizeof(want), "(threads.pid%d-3.", (int)r.pid);
+	cr_expect(strstr(c.out, want), "want %s in:\n%s\nstderr:\n%s", want, c.out, c.err);
+	run_free(&c);
+	run_free(&r);
 	tmpdir_remove(tmp);
 }
 

@@ -1120,6 +1120,38 @@ Test(report, gzout_compress_stores_small_inputs)
 	}
 }
 
+/* Namings in order: plain, pid-qualified, then generations past those of
+ * earlier processes with the same pid; a racing dump that moved further
+ * wins, and the generations end. */
+Test(report, outfile_namings_go_past_earlier_processes_with_the_pid)
+{
+	struct ct_output out = {.naming = CT_OUT_NAMES_UNDECIDED, .pid = 42};
+	char name[64];
+	static const char *const want[] = {"mutex.pid42.0001.pb.gz", "mutex.pid42-2.0001.pb.gz",
+					   "mutex.pid42-3.0001.pb.gz"};
+	cr_assert_gt(ct_outfile_name(name, sizeof(name), "mutex", out.naming, out.pid, ".0001",
+				     ".pb.gz"), 0);
+	cr_expect_str_eq(name, "mutex.0001.pb.gz");
+	int naming = out.naming;
+	for (size_t i = 0; i < 3; i++) {
+		naming = ct_outfile_next_naming(&out, naming);
+		cr_assert_eq(naming, out.naming);
+		cr_assert(ct_outfile_pid_naming(naming));
+		cr_assert_gt(ct_outfile_name(name, sizeof(name), "mutex", naming, out.pid, ".0001",
+					     ".pb.gz"), 0);
+		cr_expect_str_eq(name, want[i]);
+	}
+	/* Seen at pid naming while another dump already went to -3. */
+	cr_expect_eq(ct_outfile_next_naming(&out, CT_OUT_NAMES_PID), CT_OUT_NAMES_PID + 2);
+	/* Plain placed by a racing dump meanwhile: still pid-qualified. */
+	out.naming = CT_OUT_NAMES_PLAIN;
+	cr_expect_eq(ct_outfile_next_naming(&out, CT_OUT_NAMES_UNDECIDED), CT_OUT_NAMES_PID);
+	out.naming = CT_OUT_NAMES_PID + CT_OUT_NAMES_GENS - 1;
+	cr_expect_eq(ct_outfile_next_naming(&out, out.naming), -1);
+	cr_expect_eq(ct_outfile_name(name, 20, "mutex", out.naming, 4194304, "", ".pb.gz"),
+		     -ENAMETOOLONG);
+}
+
 /* The output rules of core/outfile.h, one by one. */
 Test(report, outfile_temporaries_are_fresh_and_private)
 {
