@@ -141,12 +141,12 @@ gz_dirlen(const char *dir)
 	return (int)n;
 }
 
-/* The names a dump with this suffix may write (core/names.h): if another
- * process wrote any of them, this one uses pid-qualified names for all of
- * its own, so one dump's files never mix the two. */
 /* Names taken by a race between ct_gzout_open's look and the write. */
 #define GZ_NAME_TRIES 8
 
+/* The names a dump with this suffix may write (core/names.h): if another
+ * process wrote any of them, this one uses pid-qualified names (then
+ * generations) for all of its own, so one dump's files never mix two. */
 static const struct {
 	const char *base, *ext;
 } gz_dump_names[] = {
