@@ -49,7 +49,7 @@ ct_log(const char *fmt, ...)
 		len = sizeof(buf) - 2;
 	buf[len++] = '\n';
 	for (size_t off = 0; off < len;) {
-		ssize_t w = ct_sys_write(STDERR_FILENO, buf + off, len - off);
+		ssize_t w = ct_sys_write_quiet(STDERR_FILENO, buf + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)

@@ -416,7 +416,7 @@ ct_outfile_write_all(int fd, const void *buf, size_t len)
 	int saved = errno;
 	const char *p = buf;
 	while (len > 0) {
-		ssize_t w = ct_sys_write(fd, p, len);
+		ssize_t w = ct_sys_write_quiet(fd, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {

@@ -1368,7 +1368,7 @@ ct_raw_line(int fd, const char *fmt, ...)
 	va_end(ap);
 	if (n > (int)sizeof(buf) - 1)
 		n = (int)sizeof(buf) - 1;
-	if (n > 0 && ct_sys_write(fd, buf, (size_t)n) < 0)
+	if (n > 0 && ct_sys_write_quiet(fd, buf, (size_t)n) < 0)
 		return;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -360,9 +361,17 @@ ct_gzout_put(struct ct_gzout *w, const char *base, const char *ext, const void *
 			snprintf(w->wrote[w->nlisted++], sizeof(w->wrote[0]), "%s", name);
 	}
 out:
-	if (err)
-		ct_gzout_fail(w, err, "cannot write '%.*s/%s': %s", gz_dirlen(w->dir), w->dir, name,
-			      strerror(-err));
+	if (err) {
+		/* EFBIG: the file would pass the process's RLIMIT_FSIZE, which the
+		 * write was refused for rather than raise SIGXFSZ (core/sys.h). */
+		char why[96] = "";
+		struct rlimit rl;
+		if (err == -EFBIG && getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+			snprintf(why, sizeof(why), " (%zu bytes, over the file size limit of %llu)",
+				 gzlen ? gzlen : len, (unsigned long long)rl.rlim_cur);
+		ct_gzout_fail(w, err, "cannot write '%.*s/%s': %s%s", gz_dirlen(w->dir), w->dir,
+			      name, strerror(-err), why);
+	}
 	free(gz);
 	return err;
 }

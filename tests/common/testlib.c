@@ -243,6 +243,7 @@ child_default_signals(void)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGXFSZ, SIG_DFL);
 	signal(SIGUSR2, SIG_DFL); /* CONTEND_DUMP_SIGNAL's default */
 	sigset_t none;
 	sigemptyset(&none);

@@ -40,13 +40,25 @@ run_spawn(struct run *r, const char *path, const char *const *argv, const char *
 	if (pid == 0) {
 		int i = o->stdin_pipe ? p[0] : open("/dev/null", O_RDONLY);
 		int out = open(r->outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int err = open(r->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(r->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644), broken[2];
+		if (o->stderr_broken) {
+			if (pipe(broken) < 0)
+				_exit(126);
+			close(err);
+			close(broken[0]);
+			err = broken[1];
+		}
 		if (i < 0 || out < 0 || err < 0 || dup2(i, 0) < 0 || dup2(out, 1) < 0 ||
 		    dup2(err, 2) < 0 || chdir(r->tmp) < 0)
 			_exit(126);
 		if (o->nofile) {
 			struct rlimit rl = {(rlim_t)o->nofile, (rlim_t)o->nofile};
 			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				_exit(125);
+		}
+		if (o->fsize) {
+			struct rlimit rl = {(rlim_t)o->fsize, (rlim_t)o->fsize};
+			if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
 				_exit(125);
 		}
 		child_default_signals();

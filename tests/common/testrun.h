@@ -48,6 +48,10 @@ struct run_opts {
 	 * it is the program's cue to finish), not /dev/null. */
 	bool stdin_pipe;
 	int nofile;                 /* RLIMIT_NOFILE, 0 = inherit */
+	long fsize;                 /* RLIMIT_FSIZE in bytes, 0 = inherit */
+	/* stderr is a pipe whose read end is closed (a log reader that
+	 * died, `prog 2>&1 | head` after head exited): run.err stays empty. */
+	bool stderr_broken;
 };
 
 struct run {

@@ -248,6 +248,54 @@ Test(output, earlier_process_with_the_same_pid_keeps_its_files, .timeout = 120)
 	tmpdir_remove(tmp);
 }
 
+/* ---- item: the shim's own writes raise no signal --------------------- */
+
+/* The "wrote" notice (and any error line) into a stderr whose reader is
+ * gone: natively the program, which writes nothing there, exits 0; a
+ * write() of ours would raise SIGPIPE and kill it (status 141). */
+Test(output, broken_stderr_pipe_is_no_sigpipe, .timeout = 60)
+{
+	static const char *const bad_out[] = {"CONTEND_OUT=/proc/self/no/such/dir", NULL};
+	for (int unwritable = 0; unwritable < 2; unwritable++) {
+		struct run r;
+		run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .env = exact_env,
+						.env2 = unwritable ? bad_out : verbose_env,
+						.stderr_broken = true});
+		cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+			  "%s: status %#x (signal %d)", unwritable ? "error line" : "notice",
+			  r.status, WIFSIGNALED(r.status) ? WTERMSIG(r.status) : 0);
+		cr_expect(strstr(r.out, "waited_ns="), "stdout: %s", r.out);
+		if (!unwritable) {
+			char path[PATH_MAX];
+			run_path(&r, NULL, "mutex.pb.gz", path, sizeof(path));
+			cr_expect(path_exists(path), "no %s", path);
+		}
+		run_free(&r);
+	}
+}
+
+/* A program that caps its files' size (RLIMIT_FSIZE) below a profile's:
+ * natively it exits 0; a write of ours past the limit would raise
+ * SIGXFSZ, which kills it and dumps core. Each such file is an error
+ * line instead (while stderr, a file under the same cap, has room), and
+ * the program's own output is untouched. */
+Test(output, file_size_limit_is_an_error_not_sigxfsz, .timeout = 60)
+{
+	struct run r;
+	run_prog(&r, &(struct run_opts){.prog = "mutex_hold", .env = exact_env, .fsize = 100});
+	cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x (signal %d)",
+		  r.status, WIFSIGNALED(r.status) ? WTERMSIG(r.status) : 0);
+	cr_expect(strstr(r.out, "waited_ns="), "stdout: %s", r.out);
+	cr_expect(strstr(r.err, "': File too large"), "stderr:\n%s", r.err);
+	struct stat st;
+	char path[PATH_MAX];
+	run_path(&r, NULL, "mutex.pb.gz", path, sizeof(path));
+	cr_expect(stat(path, &st) != 0 || st.st_size <= 100, "%s: %lld bytes", path,
+		  (long long)st.st_size);
+	cr_expect_eq(count_matching(r.outdir, ".", ".tmp."), 0, "temporary files left behind");
+	run_free(&r);
+}
+
 /* ---- item: one failed file does not stop the others ------------------ */
 
 struct fault_case {
