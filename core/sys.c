@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <termios.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -41,12 +43,39 @@ ct_sys_past_fsize(int fd, const struct stat *st, size_t len)
 	return pos < 0 || (unsigned long long)pos + len > (unsigned long long)rl.rlim_cur;
 }
 
+/* Whether a write to the terminal fd would stop the process with SIGTTOU
+ * (`stty tostop`, and this process in a background group of the session
+ * whose controlling terminal fd is): the kernel's rule, which lets the
+ * write through where SIGTTOU is ignored or blocked. */
+static bool
+ct_sys_tty_would_stop(int fd)
+{
+	struct termios t;
+	pid_t fg;
+	if (syscall(SYS_ioctl, fd, TCGETS, &t) != 0 || !(t.c_lflag & TOSTOP) ||
+	    syscall(SYS_ioctl, fd, TIOCGPGRP, &fg) != 0 || fg == getpgrp())
+		return false;
+	/* The kernel's struct sigaction starts with the handler. */
+	void *act[4] = {NULL};
+	sigset_t mask;
+	if (syscall(SYS_rt_sigaction, SIGTTOU, NULL, act, CT_KSIGSET_SIZE) != 0 ||
+	    act[0] == (void *)SIG_IGN)
+		return false;
+	sigemptyset(&mask);
+	return syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, CT_KSIGSET_SIZE) != 0 ||
+	       !sigismember(&mask, SIGTTOU);
+}
+
 ssize_t
 ct_sys_write_quiet(int fd, const void *buf, size_t len)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0)
 		return -1;
+	if (S_ISCHR(st.st_mode) && ct_sys_tty_would_stop(fd)) {
+		errno = EIO;
+		return -1;
+	}
 	if (S_ISSOCK(st.st_mode))
 		return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, NULL, 0);
 	if (S_ISREG(st.st_mode) && ct_sys_past_fsize(fd, &st, len)) {

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "testrun.h"
@@ -161,6 +163,83 @@ Test(lifecycle, quiet_auto_on_a_terminal, .timeout = 60)
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
 	cr_expect(strstr(buf, "libcontend: wrote ") && strstr(buf, dir),
 		  "no \"wrote\" line on the terminal:\n%s", buf);
+	tmpdir_remove(dir);
+}
+
+/* `./server &` in a shell with `stty tostop`: the program runs in a
+ * background group of the terminal's session and writes nothing to the
+ * terminal itself, so natively it exits; the shim's "wrote" line there
+ * would have the kernel stop it with SIGTTOU (a job stopped for good).
+ * The line is dropped instead. A session of its own with the pty as its
+ * controlling terminal, TOSTOP set, the program in a group of its own. */
+Test(lifecycle, background_job_under_tostop_is_not_stopped, .timeout = 60)
+{
+	char dir[PATH_MAX], out[PATH_MAX + 16], prog[PATH_MAX], preload[PATH_MAX + 16];
+	tmpdir_make(dir, sizeof(dir), "tostop");
+	snprintf(out, sizeof(out), "CONTEND_OUT=%s/out", dir);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+	prog_path(prog, sizeof(prog), "mutex_hold");
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	cr_assert(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
+	const char *slave_name = ptsname(master);
+	cr_assert_not_null(slave_name);
+	struct envlist env;
+	envlist_clean(&env);
+	envlist_push(&env, preload);
+	envlist_push(&env, out);
+	envlist_push(&env, "CONTEND_QUIET=0");
+	fflush(NULL);
+	pid_t leader = fork();
+	cr_assert(leader >= 0);
+	if (leader == 0) {
+		/* Exit codes: 0 exited 0, 1 exited otherwise, 2 stopped, 9 setup. */
+		int slave;
+		struct termios t;
+		if (setsid() < 0 || (slave = open(slave_name, O_RDWR)) < 0 ||
+		    ioctl(slave, TIOCSCTTY, 0) != 0 || tcgetattr(slave, &t) != 0)
+			_exit(9);
+		t.c_lflag |= TOSTOP;
+		if (tcsetattr(slave, TCSANOW, &t) != 0)
+			_exit(9);
+		pid_t job = fork();
+		if (job == 0) {
+			setpgid(0, 0);
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 1);
+			dup2(slave, 2);
+			child_default_signals();
+			execve(prog, (char *[]){prog, "2", "20000", "1", NULL}, (char **)env.v);
+			_exit(127);
+		}
+		setpgid(job, job);
+		int st;
+		if (job < 0 || waitpid(job, &st, WUNTRACED) != job)
+			_exit(9);
+		if (WIFSTOPPED(st)) {
+			kill(job, SIGKILL);
+			waitpid(job, &st, 0);
+			_exit(2);
+		}
+		_exit(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1);
+	}
+	envlist_free(&env);
+	/* Drain the terminal meanwhile: nothing may block on it. */
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	int status;
+	char buf[4096];
+	double deadline = mono_s() + 50;
+	while (waitpid(leader, &status, WNOHANG) == 0) {
+		cr_assert(mono_s() < deadline, "the job neither exited nor stopped");
+		if (read(master, buf, sizeof(buf)) <= 0)
+			sleep_ms(10);
+	}
+	close(master);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 9, "setting up the job failed");
+	cr_expect_neq(WEXITSTATUS(status), 2, "the background job was stopped (SIGTTOU)");
+	cr_expect_eq(WEXITSTATUS(status), 0, "the job did not exit with 0");
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/out/mutex.pb.gz", dir);
+	cr_expect(path_exists(path), "no %s", path);
 	tmpdir_remove(dir);
 }
 
