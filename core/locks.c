@@ -100,6 +100,10 @@ ct_locks_created(const void *obj, unsigned kind, uintptr_t site)
 
 static struct ct_lockstat *ct_lst CT_INIT_HOT;
 static ct_spin ct_lst_lock[CT_LSTAT_STRIPES] CT_FORK_HOT;
+/* Stripes of ct_lst opened for writing, each under its lock (pages.h
+ * ct_pages_reserve_wiped: no commit charge for the others). A fork child
+ * keeps its parent's, with the pages. */
+static bool ct_lst_open[CT_LSTAT_STRIPES];
 /* One bit per entry in use, set after its used flag: a snapshot reads
  * these 512 bytes instead of a word of every entry, so it maps in only
  * the pages entries were written to (a fork child that recorded one wait
@@ -110,7 +114,7 @@ uint64_t ct_locks_dropped CT_FORK_HOT;
 int
 ct_locks_init(void)
 {
-	return ct_lst ? 0 : CT_PAGES_MAP_TABLE_WIPED(ct_lst, CT_LOCKSTAT_CAP);
+	return ct_lst ? 0 : CT_PAGES_RESERVE_TABLE_WIPED(ct_lst, CT_LOCKSTAT_CAP);
 }
 
 static uint64_t
@@ -137,6 +141,10 @@ ct_locks_add(const void *obj, unsigned kind, uintptr_t site, enum ct_lock_role r
 	uint32_t gen = ct_dlhist_gen();
 
 	ct_spin_lock(&ct_lst_lock[stripe]);
+	/* A stripe that cannot be opened (the commit limit) is a full one. */
+	if (CT_UNLIKELY(!ct_lst_open[stripe]) &&
+	    !(ct_lst_open[stripe] = ct_pages_commit(base, CT_LSTAT_PER * sizeof(*base)) == 0))
+		goto full;
 	for (size_t i = 0; i < CT_LSTAT_PER; i++) {
 		struct ct_lockstat *e = base + (start + i) % CT_LSTAT_PER;
 		bool fresh = !e->used;
@@ -174,6 +182,7 @@ ct_locks_add(const void *obj, unsigned kind, uintptr_t site, enum ct_lock_role r
 		ct_spin_unlock(&ct_lst_lock[stripe]);
 		return;
 	}
+full:
 	ct_spin_unlock(&ct_lst_lock[stripe]);
 	__atomic_fetch_add(&ct_locks_dropped, 1, __ATOMIC_RELAXED);
 }

@@ -25,10 +25,9 @@ static pid_t ct_wiped_pid;
 /* Forks in progress whose child keeps the tables (ct_pages_keep_begin). */
 static int ct_pages_keeping;
 
-void *
-ct_pages_map_wiped(size_t len)
+static void *
+ct_pages_wipe(void *p, size_t len)
 {
-	void *p = ct_pages_map(len);
 	if (!p)
 		return NULL;
 	int i = __atomic_fetch_add(&ct_nwiped, 1, __ATOMIC_RELAXED);
@@ -39,6 +38,27 @@ ct_pages_map_wiped(size_t len)
 		__atomic_store_n(&ct_wiped[i].len, len, __ATOMIC_RELEASE);
 	}
 	return p;
+}
+
+void *
+ct_pages_map_wiped(size_t len)
+{
+	return ct_pages_wipe(ct_pages_map(len), len);
+}
+
+void *
+ct_pages_reserve_wiped(size_t len)
+{
+	return ct_pages_wipe(ct_pages_reserve(len), len);
+}
+
+int
+ct_pages_commit(void *p, size_t len)
+{
+	uintptr_t page = (uintptr_t)getpagesize();
+	uintptr_t lo = (uintptr_t)p & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)p + len + page - 1) & ~(page - 1);
+	return mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE) == 0 ? 0 : -errno;
 }
 
 void

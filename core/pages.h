@@ -42,6 +42,36 @@ void *ct_pages_map_wiped(size_t len);
 
 #define CT_PAGES_MAP_TABLE_WIPED(table, n) CT_PAGES_MAP_TABLE_BY(ct_pages_map_wiped, table, n)
 
+/* len bytes of address space with no access until ct_pages_commit opens
+ * a part (see ct_pages_reserve_wiped), kept by fork children. NULL with
+ * errno on failure. */
+static inline void *
+ct_pages_reserve(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* ct_pages_map_wiped with no access at all until ct_pages_commit opens a
+ * part of it: address space, not memory, for the tables filled a stripe
+ * at a time (the recording tables, the lock statistics). Where the kernel
+ * refuses to overcommit (vm.overcommit_memory=2, which PostgreSQL's
+ * documentation recommends), MAP_NORESERVE is ignored, and every process
+ * and every fork child was charged those tables whole (13 of the shim's
+ * 16 MiB), recording or not: a server's forks could fail for it. A
+ * mapping without access is charged only as it is opened. At init;
+ * thread-safe. */
+void *ct_pages_reserve_wiped(size_t len);
+
+#define CT_PAGES_RESERVE_TABLE_WIPED(table, n)                                                   \
+	CT_PAGES_MAP_TABLE_BY(ct_pages_reserve_wiped, table, n)
+
+/* Opens [p, p + len) of a ct_pages_reserve_wiped region for reading and
+ * writing, in whole pages (those p and p + len - 1 fall in): 0, or -errno
+ * (ENOMEM at the commit limit). A fork child keeps what its parent
+ * opened. Async-signal-safe (mprotect). */
+int ct_pages_commit(void *p, size_t len);
+
 /* Unmaps a region of ct_pages_map_wiped (tests' tables). */
 void ct_pages_unmap_wiped(void *p, size_t len);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "compiler.h"
 #include "dlhist.h"
 #include "pages.h"
 #include "seqcount.h"
@@ -33,11 +34,18 @@ ct_table_init(struct ct_table *t, size_t cap)
 	t->per = per;
 	t->cap = per * CT_TABLE_STRIPES;
 	t->map_len = t->cap * sizeof(struct ct_record) + (t->cap + 63) / 64 * sizeof(uint64_t);
-	void *p = ct_pages_map_wiped(t->map_len);
+	void *p = ct_pages_reserve_wiped(t->map_len);
 	if (!p)
 		return -errno;
 	t->recs = p;
 	t->inuse = (uint64_t *)(t->recs + t->cap);
+	/* The in-use bits, read by every copy, are open from the start. */
+	int err = ct_pages_commit(t->inuse, (t->cap + 63) / 64 * sizeof(uint64_t));
+	if (err) {
+		ct_pages_unmap_wiped(p, t->map_len);
+		t->recs = NULL;
+		return err;
+	}
 	t->ovf.op = CT_OP_TABLE_FULL;
 	return 0;
 }
@@ -106,6 +114,12 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, uintptr_t obj, u
 	size_t start = (size_t)((h / CT_TABLE_STRIPES) % t->per);
 
 	ct_spin_lock(&t->lock[stripe]);
+	/* A stripe that cannot be opened (the commit limit) is a full one. */
+	if (CT_UNLIKELY(!t->open[stripe]) &&
+	    !(t->open[stripe] = ct_pages_commit(base, t->per * sizeof(*base)) == 0)) {
+		ct_spin_unlock(&t->lock[stripe]);
+		goto overflow;
+	}
 	for (size_t i = 0; i < t->per; i++) {
 		size_t slot = (start + i) % t->per, bit = stripe * t->per + slot;
 		struct ct_record *r = base + slot;
@@ -136,7 +150,7 @@ ct_table_put(struct ct_table *t, unsigned op, unsigned fd_kind, uintptr_t obj, u
 		return;
 	}
 	ct_spin_unlock(&t->lock[stripe]);
-
+overflow:
 	ct_spin_lock(&t->ovf_lock);
 	uint32_t seq = ct_seq_write_begin(&t->ovf.seq);
 	double c = t->ovf.count + count, d = t->ovf.delay_ns + delay;

@@ -1,8 +1,9 @@
 /* Bounded profile tables: one record per distinct (op, fd_kind, lock, stack,
  * loaded-objects generation: core/dlhist.h, read once per add).
  *
- * Memory is one mmap of cap records made at init (pages are touched only
- * as records fill), split into stripes with a private spinlock each, so
+ * Memory is one mmap of cap records made at init (pages are opened and
+ * touched only as records fill: pages.h ct_pages_reserve_wiped), split
+ * into stripes with a private spinlock each, so
  * threads recording different stacks rarely meet. A full stripe folds the
  * event into one overflow record: totals stay right, the loss is counted.
  * ct_table_add: thread-safe, no allocation, not async-signal-safe (a
@@ -40,6 +41,11 @@ struct ct_table {
 	size_t cap, per;
 	size_t map_len;
 	ct_spin lock[CT_TABLE_STRIPES];
+	/* Stripes opened for writing (pages.h ct_pages_commit), each under
+	 * its lock: the records' pages have no access until their stripe
+	 * takes its first record, so that they cost no commit charge. A fork
+	 * child inherits the opened pages with these flags. */
+	bool open[CT_TABLE_STRIPES];
 	ct_spin ovf_lock;
 	struct ct_record ovf;     /* op CT_OP_TABLE_FULL, depth 0; its seq also covers ovf_events */
 	uint64_t ovf_events;

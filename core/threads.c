@@ -35,6 +35,12 @@
 #include "unwind.h"
 
 static struct ct_thread_slot *ct_slots CT_INIT_HOT;
+/* Slots [0, ct_slots_open) are open for use (pages.h ct_pages_commit), a
+ * chunk at a time as threads come: the rest of the 2.5 MiB is address
+ * space only, which strict overcommit does not charge. Only grows; a
+ * fork child keeps its parent's, with the pages. */
+#define CT_SLOTS_CHUNK 64
+static int ct_slots_open CT_INIT_HOT;
 static int ct_slots_used CT_INIT_HOT; /* high-water mark: slots beyond it were never used */
 static uint64_t ct_untracked CT_INIT_HOT;
 static pthread_key_t ct_exit_key CT_INIT_HOT;
@@ -162,7 +168,7 @@ ct_threads_init(void)
 {
 	if (ct_slots)
 		return 0;
-	int err = CT_PAGES_MAP_TABLE(ct_slots, CT_THREADS_MAX);
+	int err = CT_PAGES_MAP_TABLE_BY(ct_pages_reserve, ct_slots, CT_THREADS_MAX);
 	if (err)
 		return err;
 	ct_have_key = pthread_key_create(&ct_exit_key, ct_threads_exit_cb) == 0;
@@ -181,13 +187,32 @@ ct_threads_untracked(void)
 	return __atomic_load_n(&ct_untracked, __ATOMIC_RELAXED);
 }
 
+/* Whether slot i is open for use, opening its chunk if it was not; false
+ * when that fails (the commit limit). Racing threads may open the same
+ * pages twice, which changes nothing. Async-signal-safe. */
+static bool
+ct_slots_open_upto(int i)
+{
+	int open = __atomic_load_n(&ct_slots_open, __ATOMIC_ACQUIRE);
+	while (open <= i) {
+		int want = open + CT_SLOTS_CHUNK < CT_THREADS_MAX ? open + CT_SLOTS_CHUNK
+								  : CT_THREADS_MAX;
+		if (ct_pages_commit(ct_slots + open, (size_t)(want - open) * sizeof(*ct_slots)) != 0)
+			return false;
+		if (__atomic_compare_exchange_n(&ct_slots_open, &open, want, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			open = want;
+	}
+	return true;
+}
+
 /* A FREE slot, now CLAIMING and reset, or NULL (registry full: counted). */
 static struct ct_thread_slot *
 ct_threads_claim(void)
 {
 	if (!ct_slots)
 		return NULL;
-	for (int i = 0; i < CT_THREADS_MAX; i++) {
+	for (int i = 0; i < CT_THREADS_MAX && ct_slots_open_upto(i); i++) {
 		int expect = CT_SLOT_FREE;
 		struct ct_thread_slot *s = &ct_slots[i];
 		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != CT_SLOT_FREE ||
