@@ -120,21 +120,38 @@ TABLE_TEST(lifecycle, quiet, quiet_cases, c, .timeout = 60)
 
 /* The default on a terminal: the program's stderr is a pseudo-terminal
  * (as for a person running it by hand), so the line is there. */
-Test(lifecycle, quiet_auto_on_a_terminal, .timeout = 60)
-{
+/* mutex_hold preloaded on a pseudo-terminal: a fresh directory dir (out/
+ * in it as CONTEND_OUT), the program's path, its environment, and the
+ * terminal's master end (returned). pty->env's strings live in pty. */
+struct pty_run {
 	char dir[PATH_MAX], out[PATH_MAX + 16], prog[PATH_MAX], preload[PATH_MAX + 16];
-	tmpdir_make(dir, sizeof(dir), "quiet-tty");
-	snprintf(out, sizeof(out), "CONTEND_OUT=%s/out", dir);
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
-	prog_path(prog, sizeof(prog), "mutex_hold");
+	struct envlist env;
+};
+
+static int
+pty_run_setup(struct pty_run *pty, const char *tag)
+{
+	tmpdir_make(pty->dir, sizeof(pty->dir), tag);
+	snprintf(pty->out, sizeof(pty->out), "CONTEND_OUT=%s/out", pty->dir);
+	snprintf(pty->preload, sizeof(pty->preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+	prog_path(pty->prog, sizeof(pty->prog), "mutex_hold");
 	int master = posix_openpt(O_RDWR | O_NOCTTY);
 	cr_assert(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
+	cr_assert_not_null(ptsname(master));
+	envlist_clean(&pty->env);
+	envlist_push(&pty->env, pty->preload);
+	envlist_push(&pty->env, pty->out);
+	return master;
+}
+
+Test(lifecycle, quiet_auto_on_a_terminal, .timeout = 60)
+{
+	struct pty_run pty;
+	int master = pty_run_setup(&pty, "quiet-tty");
+	char *dir = pty.dir, *prog = pty.prog;
+	struct envlist env = pty.env;
 	int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
 	cr_assert(slave >= 0);
-	struct envlist env;
-	envlist_clean(&env);
-	envlist_push(&env, preload);
-	envlist_push(&env, out);
 	pid_t pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
@@ -174,20 +191,12 @@ Test(lifecycle, quiet_auto_on_a_terminal, .timeout = 60)
  * controlling terminal, TOSTOP set, the program in a group of its own. */
 Test(lifecycle, background_job_under_tostop_is_not_stopped, .timeout = 60)
 {
-	char dir[PATH_MAX], out[PATH_MAX + 16], prog[PATH_MAX], preload[PATH_MAX + 16];
-	tmpdir_make(dir, sizeof(dir), "tostop");
-	snprintf(out, sizeof(out), "CONTEND_OUT=%s/out", dir);
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
-	prog_path(prog, sizeof(prog), "mutex_hold");
-	int master = posix_openpt(O_RDWR | O_NOCTTY);
-	cr_assert(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
+	struct pty_run pty;
+	int master = pty_run_setup(&pty, "tostop");
+	char *dir = pty.dir, *prog = pty.prog;
 	const char *slave_name = ptsname(master);
-	cr_assert_not_null(slave_name);
-	struct envlist env;
-	envlist_clean(&env);
-	envlist_push(&env, preload);
-	envlist_push(&env, out);
-	envlist_push(&env, "CONTEND_QUIET=0");
+	envlist_push(&pty.env, "CONTEND_QUIET=0");
+	struct envlist env = pty.env;
 	fflush(NULL);
 	pid_t leader = fork();
 	cr_assert(leader >= 0);
