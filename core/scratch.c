@@ -35,19 +35,46 @@ static struct ct_scratch *ct_sc_now CT_FORK_HOT;
 /* The last one used: its blocks may still be given to free or realloc. */
 static struct ct_scratch *ct_sc_last CT_FORK_HOT;
 
+/* The scratch heap is opened for reading and writing this much at a time
+ * as it fills (a PostgreSQL backend's dump takes about 8 pages). */
+#define CT_SC_OPEN_STEP (256u << 10)
+
+/* Whether [lo, end) is open for use, opening more if not: false when
+ * that fails (the commit limit), and the caller falls back to the C
+ * library. */
+static bool
+ct_sc_room(struct ct_scratch *s, const char *end)
+{
+	if (end <= s->open)
+		return true;
+	size_t want = ((size_t)(end - s->lo) + CT_SC_OPEN_STEP - 1) / CT_SC_OPEN_STEP * CT_SC_OPEN_STEP;
+	char *to = want < (size_t)(s->hi - s->lo) ? s->lo + want : s->hi;
+	if (mprotect(s->open, (size_t)(to - s->open), PROT_READ | PROT_WRITE) != 0)
+		return false;
+	s->open = to;
+	return true;
+}
+
 int
 ct_scratch_open(struct ct_scratch *s, size_t reserve, size_t populate)
 {
-	char *p = mmap(NULL, reserve, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* No access until opened (ct_sc_room): under strict overcommit
+	 * (vm.overcommit_memory=2) MAP_NORESERVE is ignored, and a 64 MiB
+	 * writable mapping was charged whole to every exiting fork child. */
+	char *p = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
+	memset(s, 0, sizeof(*s));
+	s->lo = s->cur = s->top = s->open = p;
+	s->hi = p + reserve;
+	if (populate && !ct_sc_room(s, p + (populate < reserve ? populate : reserve))) {
+		munmap(p, reserve);
+		memset(s, 0, sizeof(*s));
+		return -ENOMEM;
+	}
 	/* Older kernels say EINVAL: the pages then come one fault each. */
 	if (populate)
 		(void)madvise(p, populate < reserve ? populate : reserve, MADV_POPULATE_WRITE);
-	memset(s, 0, sizeof(*s));
-	s->lo = s->cur = s->top = p;
-	s->hi = p + reserve;
 	return 0;
 }
 
@@ -133,7 +160,7 @@ ct_scratch_alloc(struct ct_scratch *s, size_t n, bool zero)
 		return NULL;
 	struct ct_sc_head *h = ct_sc_reuse(s, span);
 	if (!h) {
-		if (span > (size_t)(s->hi - s->cur))
+		if (span > (size_t)(s->hi - s->cur) || !ct_sc_room(s, s->cur + span))
 			return NULL;
 		h = (struct ct_sc_head *)s->cur;
 		s->cur += span;
@@ -174,7 +201,7 @@ ct_scratch_resize(struct ct_scratch *s, void *p, size_t n)
 		return p;
 	}
 	if ((char *)h + h->span == s->cur) { /* the last block grows in place */
-		if (span - h->span > (size_t)(s->hi - s->cur))
+		if (span - h->span > (size_t)(s->hi - s->cur) || !ct_sc_room(s, (char *)h + span))
 			return NULL;
 		s->cur = (char *)h + span;
 		if (s->cur > s->top)

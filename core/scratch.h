@@ -41,6 +41,9 @@
 
 struct ct_scratch {
 	char *lo, *cur, *hi; /* the mapping, the next free byte, its end */
+	char *open;          /* [lo, open) is open for use: the rest has no
+				access, address space that strict overcommit
+				does not charge (64 MiB each exiting child) */
 	char *top;           /* the highest cur so far: bytes at or past it are zero */
 	void *free[CT_SCRATCH_CLASSES];
 };

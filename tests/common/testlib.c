@@ -352,3 +352,23 @@ unpark_thread(void)
 	while (__atomic_load_n(&park_parked, __ATOMIC_ACQUIRE))
 		sched_yield();
 }
+
+const char *
+page_prot(const void *addr, char *buf)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	buf[0] = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && (uintptr_t)addr >= lo &&
+		    (uintptr_t)addr < hi) {
+			snprintf(buf, 8, "%s", perms);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return buf;
+}

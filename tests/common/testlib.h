@@ -38,6 +38,9 @@ char *read_file(const char *path, size_t *len);
 /* Creates or truncates path with data; fails the test otherwise. */
 void write_file(const char *path, const void *data, size_t len);
 bool path_exists(const char *path);
+/* The permissions /proc/self/maps gives the page at addr ("rw-p", "---p")
+ * into buf (8 bytes), "" if it is not mapped; returns buf. */
+const char *page_prot(const void *addr, char *buf);
 
 /* A fresh directory "$TMPDIR/contend-<tag>-XXXXXX" (TMPDIR unset or
  * empty: /tmp). It is removed by tmpdir_remove or, if a failed assertion

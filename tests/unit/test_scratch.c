@@ -4,8 +4,10 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../../core/scratch.h"
+#include "testlib.h"
 
 #define SC_RESERVE (64u << 10)
 
@@ -91,4 +93,27 @@ Test(scratch, use_and_last)
 	ct_scratch_use(NULL);
 	cr_expect_null(ct_scratch_current());
 	cr_expect_eq(ct_scratch_last(), &s);
+}
+
+/* The heap is address space until it fills (the mapping has no access
+ * past what was opened): strict overcommit (vm.overcommit_memory=2)
+ * charges an exiting fork child the pages its dump opens, not 64 MiB. */
+Test(scratch, opened_as_it_fills)
+{
+	struct ct_scratch s;
+	char p[8];
+	cr_assert_eq(ct_scratch_open(&s, 64u << 20, 32u << 10), 0);
+	cr_expect_str_eq(page_prot(s.lo, p), "rw-p");
+	cr_expect_str_eq(page_prot(s.lo + (1u << 20), p), "---p");
+	char *big = ct_scratch_alloc(&s, 600u << 10, true);
+	cr_assert_not_null(big);
+	memset(big, 1, 600u << 10);
+	cr_expect_str_eq(page_prot(big + (600u << 10) - 1, p), "rw-p");
+	cr_expect_str_eq(page_prot(s.lo + (8u << 20), p), "---p");
+	/* The last block grows in place into pages opened for it. */
+	char *grown = ct_scratch_resize(&s, big, 2u << 20);
+	cr_assert_eq(grown, big);
+	memset(grown, 2, 2u << 20);
+	cr_expect_str_eq(page_prot(s.lo + (8u << 20), p), "---p");
+	munmap(s.lo, (size_t)(s.hi - s.lo));
 }

@@ -392,28 +392,6 @@ records_in_fork_child(struct ct_table *t)
 	return WEXITSTATUS(st);
 }
 
-/* The permissions /proc/self/maps gives the page at addr ("rw-p"), or
- * "" if it is not mapped. */
-static const char *
-prot_at(const void *addr, char *buf)
-{
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[512];
-	buf[0] = 0;
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		char perms[8];
-		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && (uintptr_t)addr >= lo &&
-		    (uintptr_t)addr < hi) {
-			snprintf(buf, 8, "%s", perms);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	return buf;
-}
-
 /* The records are address space until their stripe takes a record, so
  * that strict overcommit (vm.overcommit_memory=2) charges a process
  * nothing for stripes it never used (pages.h ct_pages_reserve_wiped):
@@ -424,10 +402,10 @@ Test(table, stripes_open_as_they_take_records)
 	struct ct_table t;
 	char p[8];
 	cr_assert_eq(ct_table_init(&t, 4096), 0);
-	cr_expect_str_eq(prot_at(t.inuse, p), "rw-p");
+	cr_expect_str_eq(page_prot(t.inuse, p), "rw-p");
 	size_t first = (size_t)-1;
 	for (size_t st = 0; st < CT_TABLE_STRIPES; st++)
-		cr_expect_str_eq(prot_at(t.recs + st * t.per + t.per / 2, p), "---p", "stripe %zu",
+		cr_expect_str_eq(page_prot(t.recs + st * t.per + t.per / 2, p), "---p", "stripe %zu",
 				 st);
 	uintptr_t a[] = {0x1000, 0x2000};
 	ct_table_add(&t, CT_OP_MUTEX_UNLOCK, a, 2, 1, 100);
@@ -436,9 +414,9 @@ Test(table, stripes_open_as_they_take_records)
 			first = i;
 	cr_assert_neq(first, (size_t)-1);
 	size_t stripe = first / t.per, open = 0;
-	cr_expect_str_eq(prot_at(t.recs + first, p), "rw-p");
+	cr_expect_str_eq(page_prot(t.recs + first, p), "rw-p");
 	for (size_t st = 0; st < CT_TABLE_STRIPES; st++)
-		open += !strcmp(prot_at(t.recs + st * t.per + t.per / 2, p), "rw-p");
+		open += !strcmp(page_prot(t.recs + st * t.per + t.per / 2, p), "rw-p");
 	cr_expect_eq(open, 1, "stripes open: %zu", open);
 	cr_expect(t.open[stripe]);
 	cr_expect_eq(records_in_fork_child(&t), 0);
