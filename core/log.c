@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -17,7 +18,10 @@
  * open a database there for this reason): a regular file open for
  * reading and writing is taken for such a file, not a log, and left
  * alone. Not a pipe, a terminal or a file opened for writing only
- * (`2>log`, `2>>log`). */
+ * (`2>log`, `2>>log`). Nor a network connection: an inetd-style service
+ * (inetd, systemd's Accept=yes with StandardError=socket) has its
+ * client's socket as stderr, where a line of ours would be in the
+ * middle of the program's protocol; a Unix socket (journald's) is a log. */
 static bool
 ct_log_fd_ok(void)
 {
@@ -26,7 +30,15 @@ ct_log_fd_ok(void)
 	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
 		return false;
 	struct stat st;
-	return (fl & O_ACCMODE) != O_RDWR || fstat(STDERR_FILENO, &st) != 0 || !S_ISREG(st.st_mode);
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return true;
+	if (S_ISSOCK(st.st_mode)) {
+		int domain = 0;
+		socklen_t len = sizeof(domain);
+		return getsockopt(STDERR_FILENO, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+		       (domain != AF_INET && domain != AF_INET6);
+	}
+	return (fl & O_ACCMODE) != O_RDWR || !S_ISREG(st.st_mode);
 }
 
 void

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -271,6 +273,68 @@ Test(output, broken_stderr_pipe_is_no_sigpipe, .timeout = 60)
 			cr_expect(path_exists(path), "no %s", path);
 		}
 		run_free(&r);
+	}
+}
+
+/* An inetd-style service: its stderr is its client's TCP connection, so
+ * the shim's error line (profiles it cannot write) would land in the
+ * middle of the program's protocol; the client reads nothing from us. A
+ * Unix socket (journald's stream) still takes the line. */
+Test(output, stderr_on_a_network_connection_gets_no_line, .timeout = 60)
+{
+	char prog[PATH_MAX], preload[PATH_MAX + 16];
+	prog_path(prog, sizeof(prog), "mutex_hold");
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+	for (int tcp = 1; tcp >= 0; tcp--) {
+		int lst = -1, client, server, sv[2];
+		if (tcp) {
+			struct sockaddr_in a = {.sin_family = AF_INET,
+						.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			socklen_t alen = sizeof(a);
+			lst = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			cr_assert(lst >= 0 && bind(lst, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+				  listen(lst, 1) == 0 &&
+				  getsockname(lst, (struct sockaddr *)&a, &alen) == 0);
+			client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			cr_assert(connect(client, (struct sockaddr *)&a, sizeof(a)) == 0);
+			server = accept4(lst, NULL, NULL, SOCK_CLOEXEC);
+			cr_assert(server >= 0);
+		} else {
+			cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+			client = sv[0];
+			server = sv[1];
+		}
+		struct envlist env;
+		envlist_clean(&env);
+		envlist_push(&env, preload);
+		envlist_push(&env, "CONTEND_OUT=/proc/self/no/such/dir");
+		envlist_push_all(&env, exact_env);
+		fflush(NULL);
+		pid_t pid = fork();
+		cr_assert(pid >= 0);
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 1);
+			dup2(server, 2);
+			child_default_signals();
+			execve(prog, (char *[]){prog, NULL}, (char **)env.v);
+			_exit(127);
+		}
+		envlist_free(&env);
+		close(server);
+		int status;
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+		char buf[512];
+		ssize_t n = read(client, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = 0;
+		if (tcp)
+			cr_expect_eq(n, 0, "the client read: %s", buf);
+		else
+			cr_expect(strstr(buf, "libcontend: "), "journald's stream got: %s", buf);
+		close(client);
+		if (lst >= 0)
+			close(lst);
 	}
 }
 
