@@ -84,6 +84,15 @@ ct_sys_write_quiet(int fd, const void *buf, size_t len)
 	}
 	if (!S_ISFIFO(st.st_mode))
 		return ct_sys_write(fd, buf, len);
+	/* A pipe without room would block the thread until its reader reads,
+	 * which one that waits for the program's exit before reading never
+	 * does: the program, which wrote nothing there, would hang. */
+	int room = (int)syscall(SYS_fcntl, fd, F_GETPIPE_SZ), queued = 0;
+	if (room > 0 && syscall(SYS_ioctl, fd, FIONREAD, &queued) == 0 &&
+	    (size_t)queued + len > (size_t)room) {
+		errno = EAGAIN;
+		return -1;
+	}
 	/* SIGPIPE blocked around the write, and the one it raised (sent to
 	 * this thread) taken back before it is unblocked. */
 	sigset_t pipe_only, old, pending;

@@ -90,18 +90,21 @@ void ct_sys_install(const struct ct_sys *real);
  * only; async-signal-safe (a fork child re-arms with it). */
 int ct_sys_fd_high(int fd);
 
-/* ct_sys_write that raises no signal: a pipe with no reader left fails
- * with EPIPE without SIGPIPE, a socket likewise (MSG_NOSIGNAL); a write
- * that would take a regular file past RLIMIT_FSIZE fails whole with
- * EFBIG, before anything is written, without SIGXFSZ; and one to the
- * controlling terminal from a background process group under `stty
- * tostop` fails with EIO without SIGTTOU. Their default actions kill the
- * process (SIGXFSZ dumps core) or stop it, for a line or a profile the
- * program never wrote: `server 2>&1 | head`, a log reader that died, a
- * daemon that caps its file sizes, `./server &`. A SIGPIPE the program
- * had pending already is left pending. About four system calls more than
- * write(); async-signal-safe; thread-safe (the signal mask changed is the
- * calling thread's). */
+/* ct_sys_write for the shim's own lines and files, which must neither
+ * end, stop nor hang a program that wrote nothing there itself:
+ *   - a pipe with no reader left fails with EPIPE, without SIGPIPE (a
+ *     socket likewise: MSG_NOSIGNAL): `server 2>&1 | head`, a dead log
+ *     reader;
+ *   - a write that would take a regular file past RLIMIT_FSIZE fails
+ *     whole with EFBIG, before anything is written, without SIGXFSZ;
+ *   - one to the controlling terminal from a background process group
+ *     under `stty tostop` fails with EIO, without SIGTTOU (`./server &`);
+ *   - one into a pipe without room for it fails with EAGAIN rather than
+ *     block until the reader reads (a parent that reads the program's
+ *     stderr only once it exits).
+ * A SIGPIPE the program had pending already is left pending. A few system
+ * calls more than write(); async-signal-safe; thread-safe (the signal
+ * mask changed is the calling thread's). */
 ssize_t ct_sys_write_quiet(int fd, const void *buf, size_t len);
 
 /* Reads up to len bytes of this process's memory at addr into buf with

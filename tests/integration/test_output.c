@@ -276,15 +276,55 @@ Test(output, broken_stderr_pipe_is_no_sigpipe, .timeout = 60)
 	}
 }
 
+static const char *const unwritable_out[] = {"CONTEND_OUT=/proc/self/no/such/dir",
+					      "CONTEND_MUTEX_FRACTION=1", "CONTEND_BLOCK_RATE=1",
+					      NULL};
+
+/* Runs prog (of tests/progs) preloaded with env (and the runner's
+ * environment without LD_PRELOAD and CONTEND_*), its stderr errfd and
+ * its stdout /dev/null; returns its status, killing it after timeout_s
+ * (then the test fails). */
+static int
+run_with_stderr(const char *name, int errfd, const char *const *env_extra, int timeout_s)
+{
+	char prog[PATH_MAX], preload[PATH_MAX + 16];
+	prog_path(prog, sizeof(prog), name);
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
+	struct envlist env;
+	envlist_clean(&env);
+	envlist_push(&env, preload);
+	envlist_push_all(&env, env_extra);
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(errfd, 2);
+		child_default_signals();
+		execve(prog, (char *[]){prog, NULL}, (char **)env.v);
+		_exit(127);
+	}
+	envlist_free(&env);
+	int status = 0;
+	double deadline = mono_s() + timeout_s;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (mono_s() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			cr_assert_fail("%s did not exit within %d s", name, timeout_s);
+		}
+		sleep_ms(10);
+	}
+	return status;
+}
+
 /* An inetd-style service: its stderr is its client's TCP connection, so
  * the shim's error line (profiles it cannot write) would land in the
  * middle of the program's protocol; the client reads nothing from us. A
  * Unix socket (journald's stream) still takes the line. */
 Test(output, stderr_on_a_network_connection_gets_no_line, .timeout = 60)
 {
-	char prog[PATH_MAX], preload[PATH_MAX + 16];
-	prog_path(prog, sizeof(prog), "mutex_hold");
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", env_required("CONTEND_LIB"));
 	for (int tcp = 1; tcp >= 0; tcp--) {
 		int lst = -1, client, server, sv[2];
 		if (tcp) {
@@ -304,26 +344,8 @@ Test(output, stderr_on_a_network_connection_gets_no_line, .timeout = 60)
 			client = sv[0];
 			server = sv[1];
 		}
-		struct envlist env;
-		envlist_clean(&env);
-		envlist_push(&env, preload);
-		envlist_push(&env, "CONTEND_OUT=/proc/self/no/such/dir");
-		envlist_push_all(&env, exact_env);
-		fflush(NULL);
-		pid_t pid = fork();
-		cr_assert(pid >= 0);
-		if (pid == 0) {
-			int null = open("/dev/null", O_WRONLY);
-			dup2(null, 1);
-			dup2(server, 2);
-			child_default_signals();
-			execve(prog, (char *[]){prog, NULL}, (char **)env.v);
-			_exit(127);
-		}
-		envlist_free(&env);
+		int status = run_with_stderr("mutex_hold", server, unwritable_out, 60);
 		close(server);
-		int status;
-		cr_assert_eq(waitpid(pid, &status, 0), pid);
 		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
 		char buf[512];
 		ssize_t n = read(client, buf, sizeof(buf) - 1);
@@ -336,6 +358,28 @@ Test(output, stderr_on_a_network_connection_gets_no_line, .timeout = 60)
 		if (lst >= 0)
 			close(lst);
 	}
+}
+
+/* A parent that reads the program's stderr only once it has exited, and a
+ * program that filled that pipe: natively it exits; a line of ours into
+ * the full pipe would block it for good. The line is dropped, the pipe
+ * holds the program's bytes only. */
+Test(output, full_stderr_pipe_does_not_hang_the_exit, .timeout = 60)
+{
+	int p[2];
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	int status = run_with_stderr("stderr_full", p[1], unwritable_out, 30);
+	close(p[1]);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	char buf[4096];
+	size_t total = 0;
+	bool only_x = true;
+	for (ssize_t n; (n = read(p[0], buf, sizeof(buf))) > 0; total += (size_t)n)
+		for (ssize_t i = 0; i < n; i++)
+			only_x = only_x && buf[i] == 'x';
+	close(p[0]);
+	cr_expect(only_x, "a line of ours in the program's stderr");
+	cr_expect_gt(total, 0);
 }
 
 /* A program that caps its files' size (RLIMIT_FSIZE) below a profile's:
