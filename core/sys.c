@@ -76,8 +76,9 @@ ct_sys_write_quiet(int fd, const void *buf, size_t len)
 		errno = EIO;
 		return -1;
 	}
+	/* Nor does a socket block for want of room (MSG_DONTWAIT). */
 	if (S_ISSOCK(st.st_mode))
-		return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, NULL, 0);
+		return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
 	if (S_ISREG(st.st_mode) && ct_sys_past_fsize(fd, &st, len)) {
 		errno = EFBIG;
 		return -1;

@@ -99,9 +99,9 @@ int ct_sys_fd_high(int fd);
  *     whole with EFBIG, before anything is written, without SIGXFSZ;
  *   - one to the controlling terminal from a background process group
  *     under `stty tostop` fails with EIO, without SIGTTOU (`./server &`);
- *   - one into a pipe without room for it fails with EAGAIN rather than
- *     block until the reader reads (a parent that reads the program's
- *     stderr only once it exits).
+ *   - one into a pipe or socket without room for it fails with EAGAIN
+ *     rather than block until the reader reads (a parent that reads the
+ *     program's stderr only once it exits).
  * A SIGPIPE the program had pending already is left pending. A few system
  * calls more than write(); async-signal-safe; thread-safe (the signal
  * mask changed is the calling thread's). */
